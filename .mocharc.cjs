@@ -1,0 +1,17 @@
+// In CI a skipped or pending test fails the run: integration tests must really run there.
+const ci = process.env.CI === 'true' || process.env.CI === '1';
+module.exports = {
+  spec: [
+    'test/**/*.test.ts',
+    'core/**/*.test.ts',
+    'plugins/*/test/**/*.test.ts',
+    'adapters/*/test/**/*.test.ts',
+  ],
+  ignore: ['**/node_modules/**', 'test/fixtures/**'],
+  'node-option': ['import=tsx', 'no-warnings'],
+  timeout: 30000,
+  'forbid-only': ci,
+  'forbid-pending': ci,
+  reporter: 'spec',
+  exit: true,
+};

@@ -1,0 +1,45 @@
+/** Keys whose values are credentials wherever they appear in a log object, at any depth. Compared lower-case. */
+export const SECRET_KEYS = new Set([
+  'token', 'apitoken', 'api_token', 'apikey', 'api_key', 'secret', 'secretkey', 'secret_key', 'clientsecret',
+  'client_secret', 'password', 'passwd', 'authorization', 'cookie', 'set-cookie', 'privatekey', 'private_key',
+  'accesskey', 'access_key', 'secretaccesskey', 'sessiontoken', 'session_token', 'applicationsecret', 'consumerkey',
+  'webhooksecret', 'signature', 'x-auth-key', 'x-ovh-signature', 'x-ovh-consumer', 'bearer',
+]);
+
+export const REDACTED = '[REDACTED]';
+
+/** Case-exact spellings for pino's redact paths (child bindings), which cannot walk an object. */
+export const SECRET_BINDING_KEYS = [
+  'token', 'apiToken', 'api_token', 'apiKey', 'api_key', 'secret', 'secretKey', 'clientSecret', 'client_secret',
+  'password', 'passwd', 'authorization', 'Authorization', 'cookie', 'privateKey', 'private_key', 'accessKey',
+  'secretAccessKey', 'sessionToken', 'applicationSecret', 'consumerKey', 'webhookSecret', 'signature',
+];
+
+/**
+ * Returns a copy of `value` with credential-named keys replaced, at every depth, and credentials embedded in
+ * URLs (redis://:pass@host) masked. pino's own redact paths match fixed depths only, so this walks the object.
+ */
+export function redactDeep(value: unknown, seen = new WeakSet<object>()): unknown {
+  if (typeof value === 'string') return redactUrlCredentials(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (seen.has(value)) return '[Circular]';
+  seen.add(value);
+  if (value instanceof Error) {
+    return { type: value.name, message: redactUrlCredentials(value.message), stack: value.stack };
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function' && !Array.isArray(value)) {
+    return redactDeep((value as { toJSON(): unknown }).toJSON(), seen);
+  }
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v, seen));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = SECRET_KEYS.has(k.toLowerCase()) && v !== undefined && v !== null ? REDACTED : redactDeep(v, seen);
+  }
+  return out;
+}
+
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*):([^\s/@]*)@/gi;
+
+export function redactUrlCredentials(text: string): string {
+  return text.replace(URL_CREDENTIALS, (_m, scheme: string, user: string) => `${scheme}${user}:${REDACTED}@`);
+}

@@ -1,0 +1,3 @@
+// The model lives in @ft/sdk so plugins and core share one definition; core adds what plugins never see.
+export * from '@ft/sdk';
+export * from './plan.js';

@@ -1,0 +1,123 @@
+import type { ZodType } from 'zod';
+import type { Applied, Health, InstalledRef, RenderedCommand, Rule, RuleCounters, RuleKind, Sample } from './model.js';
+import type { Secret } from './secret.js';
+
+/** Bumped on any incompatible change to the shapes below; the host refuses factories of another version. */
+export const API_VERSION = 1 as const;
+
+/** The subset of a pino logger plugins may use (so plugins need not depend on pino). */
+export interface PluginLogger {
+  debug(obj: object | string, msg?: string): void;
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+  child(bindings: Record<string, unknown>): PluginLogger;
+}
+
+/** What the host hands a factory's create(). */
+export interface PluginContext {
+  /** Instance name from the policy (e.g. "pop1-gobgp"). */
+  name: string;
+  logger: PluginLogger;
+  /** A directory this instance may keep state in. */
+  stateDir: string;
+  /** Resolves a credential referenced by name in the policy ({ env: X } or a secrets file entry). */
+  secret(ref: string): Secret;
+  /** Aborted when the host shuts down. */
+  signal: AbortSignal;
+}
+
+export interface Detector {
+  start(sink: (sample: Sample) => void): Promise<void>;
+  stop(): Promise<void>;
+  health(): Health;
+}
+
+export interface Action {
+  readonly capabilities: readonly RuleKind[];
+  /** Exactly what apply() would run for this rule, for preview and the audit trail. Pure: no I/O. */
+  render(rule: Rule): RenderedCommand[];
+  /** Idempotent: applying an applied rule is a no-op. */
+  apply(rule: Rule): Promise<Applied>;
+  /** Idempotent: withdrawing what is not installed is a no-op. Takes a ref for orphans found by reconcile. */
+  withdraw(rule: Rule | InstalledRef): Promise<void>;
+  /** What is really installed now (ft's own tagged objects only), for reconcile. */
+  list(): Promise<InstalledRef[]>;
+  health(): Promise<Health>;
+  /** Per-rule match counters, where the mechanism keeps them (collateral-damage rollback). */
+  counters?(): Promise<RuleCounters[]>;
+  close?(): Promise<void>;
+}
+
+interface FactoryCommon<C> {
+  apiVersion: typeof API_VERSION;
+  /** The name policies use ("gobgp", "iptables", "proc"). Unique across all installed plugins. */
+  kind: string;
+  description: string;
+  /** Validates this kind's options in the policy; errors point at the policy's own lines. */
+  configSchema: ZodType<C>;
+}
+
+export interface DetectorFactory<C = unknown> extends FactoryCommon<C> {
+  create(config: C, ctx: PluginContext): Promise<Detector>;
+}
+
+export interface ActionFactory<C = unknown> extends FactoryCommon<C> {
+  /** Known without creating an instance, so the planner and preview can route rules before anything starts. */
+  capabilities: readonly RuleKind[];
+  /**
+   * 'host': changes only this machine. 'network': sends something off the box (BGP, a vendor API); the planner
+   * only routes rules to such actions when the policy names them in `via`/`scrubbers`.
+   */
+  reach: 'host' | 'network';
+  /** Rendering needs no live connection: preview builds the instance with render-only context. */
+  create(config: C, ctx: PluginContext): Promise<Action>;
+}
+
+export interface Registration {
+  apiVersion: typeof API_VERSION;
+  detectors: DetectorFactory[];
+  actions: ActionFactory[];
+}
+
+/** What a plugin function receives: it registers what it provides, and nothing else happens at load time. */
+export interface Registrar {
+  detector<C>(factory: DetectorFactory<C>): void;
+  action<C>(factory: ActionFactory<C>): void;
+}
+
+export type FtPlugin = (ft: Registrar) => void;
+
+/** fastify-style: `export default definePlugin((ft) => { ft.action({...}) })`. */
+export function definePlugin(plugin: FtPlugin): FtPlugin {
+  return plugin;
+}
+
+export function defineAction<C>(factory: Omit<ActionFactory<C>, 'apiVersion'>): ActionFactory<C> {
+  return { apiVersion: API_VERSION, ...factory };
+}
+
+export function defineDetector<C>(factory: Omit<DetectorFactory<C>, 'apiVersion'>): DetectorFactory<C> {
+  return { apiVersion: API_VERSION, ...factory };
+}
+
+/** Runs a plugin function against a collecting registrar. */
+export function collect(plugin: FtPlugin): Registration {
+  const registration: Registration = { apiVersion: API_VERSION, detectors: [], actions: [] };
+  plugin({
+    detector: (f) => void registration.detectors.push(f as DetectorFactory),
+    action: (f) => void registration.actions.push(f as ActionFactory),
+  });
+  return registration;
+}
+
+/**
+ * The oclif hook a plugin package exports for `ft:register` (declared in its package.json under oclif.hooks):
+ * `export default registerHook(plugin)`.
+ */
+export function registerHook(plugin: FtPlugin): (options: { apiVersion: number }) => Promise<Registration> {
+  return async () => collect(plugin);
+}
+
+/** The hook event name plugins declare. */
+export const REGISTER_HOOK = 'ft:register';
