@@ -48,3 +48,12 @@ export interface Plan {
   refused: Refusal[];
   notes: string[];
 }
+
+/** A rule the store knows to be live, with where it is installed and when it expires. */
+export interface ActiveRule {
+  rule: Rule;
+  via: string[];
+  appliedAt: string;
+  expiresAt: string;
+  incidentId?: string;
+}
