@@ -2,3 +2,4 @@
 export * from '@ft/sdk';
 export * from './plan.js';
 export * from './rpki.js';
+export * from './detection.js';

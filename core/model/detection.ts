@@ -1,0 +1,41 @@
+import type { Prefix } from '@ft/sdk';
+
+/** Rates a threshold is expressed in; either may be absent (not checked). */
+export interface RateLimits {
+  pps?: number;
+  bps?: number;
+}
+
+/**
+ * What the detection engine needs from the policy. The policy loader builds it (units already parsed); the engine
+ * uses DEFAULT_DETECTION for anything absent. Defaults follow the reference product: 300-sample window, p99,
+ * recalculated every 10 ticks, fire at 3× p99.
+ */
+export interface DetectionSettings {
+  baseline: { window: number; percentile: number; recalcEvery: number; factor: number };
+  /** Never fire below these, whatever the baseline says. */
+  floor: RateLimits;
+  /** Fire when crossed even while the baseline is still learning. */
+  static?: RateLimits;
+  /** Per-target overrides, most specific prefix wins. */
+  overrides: { prefix: Prefix; floor?: RateLimits; static?: RateLimits; factor?: number }[];
+  /** Evaluation tick and the sliding window rates are measured over. */
+  tickMs: number;
+  windowMs: number;
+  /** An attack must stay below threshold × resolveRatio for resolveAfterMs before its incident resolves. */
+  resolveRatio: number;
+  resolveAfterMs: number;
+  /** Severity by how far the rate is above the threshold (multiples of it). */
+  severity: { medium: number; high: number; critical: number };
+}
+
+export const DEFAULT_DETECTION: DetectionSettings = {
+  baseline: { window: 300, percentile: 99, recalcEvery: 10, factor: 3 },
+  floor: {},
+  overrides: [],
+  tickMs: 100,
+  windowMs: 1000,
+  resolveRatio: 0.8,
+  resolveAfterMs: 10_000,
+  severity: { medium: 2, high: 5, critical: 10 },
+};
