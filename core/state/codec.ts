@@ -1,0 +1,28 @@
+import { Prefix, ruleId, type Incident, type Rule, type RuleContent } from '@ft/sdk';
+
+/**
+ * Rules and incidents carry Prefix objects, which JSON turns into text. These bring them back and check that a
+ * stored rule's id still matches its content (an edited or damaged record is refused, not half-trusted).
+ */
+export function reviveRule(json: unknown, where: string): Rule {
+  const r = structuredClone(json) as Record<string, unknown>;
+  const p = (v: unknown) => Prefix.parse(String(v));
+  r.target = p(r.target);
+  const match = r.match as Record<string, unknown> | undefined;
+  if (match) {
+    if (match.destination !== undefined) match.destination = p(match.destination);
+    if (match.source !== undefined) match.source = p(match.source);
+    if (Array.isArray(match.sources)) match.sources = match.sources.map(p);
+  }
+  const rule = r as unknown as Rule;
+  const { id, level: _l, ttlSeconds: _t, ...content } = rule;
+  const expected = ruleId(content as RuleContent);
+  if (id !== expected) throw new Error(`${where}: rule ${String(id)} does not match its content (expected id ${expected})`);
+  return rule;
+}
+
+export function reviveIncident(json: unknown): Incident {
+  const i = structuredClone(json) as Incident & { target: unknown };
+  i.target = Prefix.parse(String(i.target));
+  return i;
+}

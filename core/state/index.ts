@@ -1,0 +1,5 @@
+export * from './store.js';
+export * from './journal.js';
+export * from './journal-store.js';
+export * from './state-dir.js';
+export * from './codec.js';

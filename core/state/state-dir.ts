@@ -1,0 +1,100 @@
+import { constants } from 'node:fs';
+import { access, link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export class StateDirError extends Error {
+  constructor(readonly dir: string, reason: string) {
+    super(`state directory ${dir}: ${reason}`);
+    this.name = 'StateDirError';
+  }
+}
+
+export class StateLockedError extends Error {
+  constructor(readonly dir: string, readonly pid: number) {
+    super(
+      `state directory ${dir} is in use by another ft process (pid ${pid}). ` +
+        `Stop it first, or give this one its own --state-dir.`,
+    );
+    this.name = 'StateLockedError';
+  }
+}
+
+/** /var/lib/ft as root (a system service), otherwise the XDG state home (~/.local/state/ft). */
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.FT_STATE_DIR) return env.FT_STATE_DIR;
+  if (process.getuid?.() === 0) return '/var/lib/ft';
+  const base = env.XDG_STATE_HOME && env.XDG_STATE_HOME.startsWith('/') ? env.XDG_STATE_HOME : join(env.HOME ?? homedir(), '.local', 'state');
+  return join(base, 'ft');
+}
+
+/** Creates the directory if needed (0700) and checks it is a writable directory; never changes what is inside. */
+export async function prepareStateDir(dir: string, options: { write: boolean }): Promise<void> {
+  try {
+    if (options.write) {
+      await mkdir(dir, { recursive: true, mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+    }
+    const st = await stat(dir);
+    if (!st.isDirectory()) throw new StateDirError(dir, 'exists but is not a directory');
+    await access(dir, options.write ? constants.R_OK | constants.W_OK | constants.X_OK : constants.R_OK | constants.X_OK);
+  } catch (err) {
+    if (err instanceof StateDirError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    const why =
+      e.code === 'EACCES' || e.code === 'EPERM'
+        ? `not ${options.write ? 'writable' : 'readable'} by this user (uid ${process.getuid?.() ?? '?'}); fix its ownership or pass --state-dir`
+        : e.code === 'ENOENT'
+          ? 'does not exist (nothing has been recorded there yet)'
+          : e.code === 'ENOTDIR'
+            ? 'a parent of it is not a directory'
+            : `${e.code ?? ''} ${e.message}`.trim();
+    throw new StateDirError(dir, why);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One writer per state directory. The lock file holds the writer's pid; a lock left by a process that no longer
+ * exists (kill -9) is taken over. Created with link(2), which fails if the name exists, so two starters cannot
+ * both win.
+ */
+export async function lockStateDir(dir: string): Promise<() => Promise<void>> {
+  const lock = join(dir, 'lock');
+  const tmp = join(dir, `lock.${process.pid}.tmp`);
+  await writeFile(tmp, `${process.pid}\n`, { mode: 0o600 });
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await link(tmp, lock);
+        return async () => {
+          const holder = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
+          if (holder === process.pid) await unlink(lock).catch(() => undefined);
+        };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const holder = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
+        if (Number.isInteger(holder) && holder > 0 && alive(holder)) throw new StateLockedError(dir, holder);
+        await unlink(lock).catch(() => undefined);
+      }
+    }
+    throw new StateDirError(dir, 'could not take the lock file (another ft is starting at the same time?)');
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
+}
+
+/** The pid holding the directory, if a live process does. */
+export async function lockHolder(dir: string): Promise<number | undefined> {
+  const holder = Number((await readFile(join(dir, 'lock'), 'utf8').catch(() => '')).trim());
+  return Number.isInteger(holder) && holder > 0 && alive(holder) ? holder : undefined;
+}
