@@ -1,0 +1,395 @@
+import { Prefix } from '@ft/sdk';
+
+/** A Validated ROA Payload: `asn` may originate `prefix` and its more-specifics down to `maxLength`. */
+export interface Vrp {
+  prefix: Prefix;
+  maxLength: number;
+  asn: number;
+}
+
+export type OriginState = 'valid' | 'invalid' | 'not-found';
+
+/** RFC 6811 outcome; `invalid` says why: a covering VRP exists for our AS but is too short ("length"), or none is for our AS ("as"). */
+export type Validation =
+  | { readonly state: 'valid' }
+  | { readonly state: 'invalid'; readonly reason: 'as' | 'length' }
+  | { readonly state: 'not-found' };
+
+// Shared frozen results: the hot path of a validation allocates nothing.
+const VALID: Validation = Object.freeze({ state: 'valid' });
+const INVALID_AS: Validation = Object.freeze({ state: 'invalid', reason: 'as' });
+const INVALID_LENGTH: Validation = Object.freeze({ state: 'invalid', reason: 'length' });
+const NOT_FOUND: Validation = Object.freeze({ state: 'not-found' });
+
+export interface VrpChange {
+  announce: boolean;
+  vrp: Vrp;
+}
+
+export interface VrpDelta {
+  announced: Vrp[];
+  withdrawn: Vrp[];
+}
+
+/** An announcement of a VRP already present, or a withdrawal of one that is not (RTR errors 7 and 6). */
+export class VrpConflictError extends Error {
+  constructor(readonly kind: 'duplicate' | 'unknown', readonly vrp: Vrp) {
+    super(kind === 'duplicate' ? `duplicate announcement of ${formatVrp(vrp)}` : `withdrawal of unknown ${formatVrp(vrp)}`);
+    this.name = 'VrpConflictError';
+  }
+}
+
+export function formatVrp(v: Vrp): string {
+  return `${v.prefix.toString()}-${v.maxLength} AS${v.asn}`;
+}
+
+export function vrpKey(v: Vrp): string {
+  return `${v.prefix.toString()}-${v.maxLength}-${v.asn}`;
+}
+
+/**
+ * A binary trie over address bits, stored in typed arrays (a node is three int32s), with the VRPs of a prefix
+ * as a linked list at its node. Nodes are never freed on withdrawal: an RTR delta is small, and a Reset builds a
+ * fresh table.
+ */
+class BitTrie {
+  readonly bits: number;
+  private left = new Int32Array(1024);
+  private right = new Int32Array(1024);
+  private head = new Int32Array(1024);
+  private nodes = 1; // node 0 is the root; 0 as a child index means "none"
+  // Entry 0 is "none"; freed entries are chained through `next`.
+  private asn = new Uint32Array(1024);
+  private maxLen = new Uint8Array(1024);
+  private next = new Int32Array(1024);
+  private entries = 1;
+  private freeEntry = 0;
+  count = 0;
+
+  constructor(bits: number) {
+    this.bits = bits;
+  }
+
+  private findNode(bytes: Uint8Array, length: number, create: boolean): number {
+    let node = 0;
+    for (let d = 0; d < length; d++) {
+      const bit = ((bytes[d >> 3] as number) >> (7 - (d & 7))) & 1;
+      const children = bit ? this.right : this.left;
+      let child = children[node] as number;
+      if (child === 0) {
+        if (!create) return -1;
+        child = this.newNode();
+        (bit ? this.right : this.left)[node] = child;
+      }
+      node = child;
+    }
+    return node;
+  }
+
+  private newNode(): number {
+    if (this.nodes === this.left.length) {
+      const size = this.left.length * 2;
+      this.left = grow(this.left, size);
+      this.right = grow(this.right, size);
+      this.head = grow(this.head, size);
+    }
+    return this.nodes++;
+  }
+
+  private newEntry(): number {
+    if (this.freeEntry !== 0) {
+      const e = this.freeEntry;
+      this.freeEntry = this.next[e] as number;
+      return e;
+    }
+    if (this.entries === this.asn.length) {
+      const size = this.asn.length * 2;
+      const asn = new Uint32Array(size);
+      asn.set(this.asn);
+      this.asn = asn;
+      const maxLen = new Uint8Array(size);
+      maxLen.set(this.maxLen);
+      this.maxLen = maxLen;
+      this.next = grow(this.next, size);
+    }
+    return this.entries++;
+  }
+
+  has(bytes: Uint8Array, length: number, maxLength: number, asn: number): boolean {
+    const node = this.findNode(bytes, length, false);
+    if (node < 0) return false;
+    for (let e = this.head[node] as number; e !== 0; e = this.next[e] as number) {
+      if (this.asn[e] === asn && this.maxLen[e] === maxLength) return true;
+    }
+    return false;
+  }
+
+  add(bytes: Uint8Array, length: number, maxLength: number, asn: number): boolean {
+    const node = this.findNode(bytes, length, true);
+    for (let e = this.head[node] as number; e !== 0; e = this.next[e] as number) {
+      if (this.asn[e] === asn && this.maxLen[e] === maxLength) return false;
+    }
+    const e = this.newEntry();
+    this.asn[e] = asn;
+    this.maxLen[e] = maxLength;
+    this.next[e] = this.head[node] as number;
+    this.head[node] = e;
+    this.count++;
+    return true;
+  }
+
+  remove(bytes: Uint8Array, length: number, maxLength: number, asn: number): boolean {
+    const node = this.findNode(bytes, length, false);
+    if (node < 0) return false;
+    let prev = 0;
+    for (let e = this.head[node] as number; e !== 0; prev = e, e = this.next[e] as number) {
+      if (this.asn[e] === asn && this.maxLen[e] === maxLength) {
+        if (prev === 0) this.head[node] = this.next[e] as number;
+        else this.next[prev] = this.next[e] as number;
+        this.next[e] = this.freeEntry;
+        this.freeEntry = e;
+        this.count--;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** RFC 6811 over the VRPs on the path to the route's prefix; `loose` ignores maxLength (blackholes). */
+  validate(bytes: Uint8Array, length: number, origin: number, loose: boolean): Validation {
+    const { left, right, head, next, asn, maxLen } = this;
+    let node = 0;
+    let covered = false;
+    let tooLong = false;
+    for (let d = 0; ; d++) {
+      for (let e = head[node] as number; e !== 0; e = next[e] as number) {
+        covered = true;
+        const a = asn[e] as number;
+        // An AS0 VRP covers but never matches (RFC 6483 §4), whatever the route's origin says.
+        if (a === origin && a !== 0) {
+          if (loose || length <= (maxLen[e] as number)) return VALID;
+          tooLong = true;
+        }
+      }
+      if (d === length) break;
+      const bit = ((bytes[d >> 3] as number) >> (7 - (d & 7))) & 1;
+      node = (bit ? right[node] : left[node]) as number;
+      if (node === 0) break;
+    }
+    if (!covered) return NOT_FOUND;
+    return tooLong ? INVALID_LENGTH : INVALID_AS;
+  }
+
+  /** Every VRP whose prefix contains the route's prefix, shortest first. */
+  covering(bytes: Uint8Array, length: number, into: Vrp[]): void {
+    let node = 0;
+    for (let d = 0; ; d++) {
+      for (let e = this.head[node] as number; e !== 0; e = this.next[e] as number) {
+        into.push({ prefix: Prefix.fromBytes(bytes, d, { truncate: true }), maxLength: this.maxLen[e] as number, asn: this.asn[e] as number });
+      }
+      if (d === length) break;
+      const bit = ((bytes[d >> 3] as number) >> (7 - (d & 7))) & 1;
+      node = (bit ? this.right[node] : this.left[node]) as number;
+      if (node === 0) break;
+    }
+  }
+
+  /** Visits every (node, depth, path) that holds VRPs. */
+  forEach(visit: (bytes: Uint8Array, length: number, maxLength: number, asn: number) => void): void {
+    const path = new Uint8Array(this.bits / 8);
+    const walk = (node: number, depth: number): void => {
+      for (let e = this.head[node] as number; e !== 0; e = this.next[e] as number) visit(path, depth, this.maxLen[e] as number, this.asn[e] as number);
+      if (depth === this.bits) return;
+      const l = this.left[node] as number;
+      const r = this.right[node] as number;
+      if (l !== 0) walk(l, depth + 1);
+      if (r !== 0) {
+        path[depth >> 3] = (path[depth >> 3] as number) | (0x80 >> (depth & 7));
+        walk(r, depth + 1);
+        path[depth >> 3] = (path[depth >> 3] as number) & ~(0x80 >> (depth & 7));
+      }
+    };
+    walk(0, 0);
+  }
+
+  /** Entries at a node as "maxLen:asn" numbers, for diffing two tries node by node. */
+  entriesAt(node: number): Map<number, [number, number]> {
+    const out = new Map<number, [number, number]>();
+    if (node < 0) return out;
+    for (let e = this.head[node] as number; e !== 0; e = this.next[e] as number) {
+      const m = this.maxLen[e] as number;
+      const a = this.asn[e] as number;
+      out.set(m * 2 ** 32 + a, [m, a]);
+    }
+    return out;
+  }
+
+  child(node: number, bit: number): number {
+    if (node < 0) return -1;
+    const c = (bit ? this.right[node] : this.left[node]) as number;
+    return c === 0 ? -1 : c;
+  }
+
+  get memoryBytes(): number {
+    return this.left.byteLength * 3 + this.asn.byteLength + this.maxLen.byteLength + this.next.byteLength;
+  }
+}
+
+function grow(a: Int32Array<ArrayBuffer>, size: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(size);
+  b.set(a);
+  return b;
+}
+
+/**
+ * The VRP set with RFC 6811 origin validation for IPv4 and IPv6: a lookup walks at most prefix-length trie
+ * nodes and allocates nothing. Changes through `applyChanges` are all-or-nothing.
+ */
+export class VrpTable {
+  private readonly v4 = new BitTrie(32);
+  private readonly v6 = new BitTrie(128);
+
+  static from(vrps: Iterable<Vrp>): VrpTable {
+    const t = new VrpTable();
+    for (const v of vrps) t.add(v);
+    return t;
+  }
+
+  private trie(family: 4 | 6): BitTrie {
+    return family === 4 ? this.v4 : this.v6;
+  }
+
+  get size(): number {
+    return this.v4.count + this.v6.count;
+  }
+
+  get sizeV4(): number {
+    return this.v4.count;
+  }
+
+  get sizeV6(): number {
+    return this.v6.count;
+  }
+
+  /** Bytes held by the trie arrays (what the table costs beyond the JS heap's fixed overhead). */
+  get memoryBytes(): number {
+    return this.v4.memoryBytes + this.v6.memoryBytes;
+  }
+
+  /** Adds a VRP; false when it was already there. */
+  add(v: Vrp): boolean {
+    checkMaxLength(v);
+    return this.trie(v.prefix.family).add(v.prefix.bytes, v.prefix.length, v.maxLength, v.asn >>> 0);
+  }
+
+  /** Adds from raw wire fields without building a Prefix (the RTR full-load path); `address` must be masked. */
+  addRaw(family: 4 | 6, address: Uint8Array, length: number, maxLength: number, asn: number): boolean {
+    return this.trie(family).add(address, length, maxLength, asn >>> 0);
+  }
+
+  remove(v: Vrp): boolean {
+    return this.trie(v.prefix.family).remove(v.prefix.bytes, v.prefix.length, v.maxLength, v.asn >>> 0);
+  }
+
+  has(v: Vrp): boolean {
+    return this.trie(v.prefix.family).has(v.prefix.bytes, v.prefix.length, v.maxLength, v.asn >>> 0);
+  }
+
+  /** RFC 6811 route origin validation of `prefix` originated by `asn`. */
+  validate(prefix: Prefix, asn: number): Validation {
+    return this.trie(prefix.family).validate(prefix.bytes, prefix.length, asn >>> 0, false);
+  }
+
+  /**
+   * Like `validate` but ignoring maxLength: "does a VRP for this AS cover it at all". This is how blackhole /32s
+   * and /128s are checked (a strict check calls every RTBH Invalid: length under a normal ROA).
+   */
+  validateLoose(prefix: Prefix, asn: number): Validation {
+    return this.trie(prefix.family).validate(prefix.bytes, prefix.length, asn >>> 0, true);
+  }
+
+  /** The VRPs that cover `prefix` (for explaining a verdict), shortest prefix first. */
+  covering(prefix: Prefix): Vrp[] {
+    const out: Vrp[] = [];
+    this.trie(prefix.family).covering(prefix.bytes, prefix.length, out);
+    return out;
+  }
+
+  *[Symbol.iterator](): IterableIterator<Vrp> {
+    yield* this.toArray();
+  }
+
+  toArray(): Vrp[] {
+    const out: Vrp[] = [];
+    for (const t of [this.v4, this.v6]) {
+      t.forEach((bytes, length, maxLength, asn) => out.push({ prefix: Prefix.fromBytes(bytes, length, { truncate: true }), maxLength, asn }));
+    }
+    return out;
+  }
+
+  clone(): VrpTable {
+    const t = new VrpTable();
+    for (const [from, to] of [[this.v4, t.v4], [this.v6, t.v6]] as const) {
+      from.forEach((bytes, length, maxLength, asn) => to.add(bytes, length, maxLength, asn));
+    }
+    return t;
+  }
+
+  /** What `next` has that this table lacks (announced) and the reverse (withdrawn), by walking both tries at once. */
+  diff(next: VrpTable): VrpDelta {
+    const delta: VrpDelta = { announced: [], withdrawn: [] };
+    for (const [a, b] of [[this.v4, next.v4], [this.v6, next.v6]] as const) {
+      const path = new Uint8Array(a.bits / 8);
+      const walk = (na: number, nb: number, depth: number): void => {
+        if (na < 0 && nb < 0) return;
+        const ea = a.entriesAt(na);
+        const eb = b.entriesAt(nb);
+        if (ea.size > 0 || eb.size > 0) {
+          const prefix = () => Prefix.fromBytes(path, depth, { truncate: true });
+          for (const [k, [m, asn]] of ea) if (!eb.has(k)) delta.withdrawn.push({ prefix: prefix(), maxLength: m, asn });
+          for (const [k, [m, asn]] of eb) if (!ea.has(k)) delta.announced.push({ prefix: prefix(), maxLength: m, asn });
+        }
+        if (depth === a.bits) return;
+        walk(a.child(na, 0), b.child(nb, 0), depth + 1);
+        path[depth >> 3] = (path[depth >> 3] as number) | (0x80 >> (depth & 7));
+        walk(a.child(na, 1), b.child(nb, 1), depth + 1);
+        path[depth >> 3] = (path[depth >> 3] as number) & ~(0x80 >> (depth & 7));
+      };
+      walk(0, 0, 0);
+    }
+    return delta;
+  }
+
+  /** Applies a delta (withdrawals first); throws VrpConflictError and changes nothing if any part does not fit. */
+  apply(delta: VrpDelta): void {
+    this.applyChanges([...delta.withdrawn.map((vrp) => ({ announce: false, vrp })), ...delta.announced.map((vrp) => ({ announce: true, vrp }))]);
+  }
+
+  /**
+   * Applies changes in order, all or nothing: the whole list is checked against the table first, so a withdrawal
+   * of an unknown VRP or a duplicate announcement (RTR errors 6 and 7) leaves the table exactly as it was.
+   */
+  applyChanges(changes: readonly VrpChange[]): void {
+    const overlay = new Map<string, boolean>();
+    for (const { announce, vrp } of changes) {
+      checkMaxLength(vrp);
+      const key = vrpKey(vrp);
+      const present = overlay.get(key) ?? this.has(vrp);
+      if (announce && present) throw new VrpConflictError('duplicate', vrp);
+      if (!announce && !present) throw new VrpConflictError('unknown', vrp);
+      overlay.set(key, announce);
+    }
+    for (const { announce, vrp } of changes) {
+      if (announce) this.add(vrp);
+      else this.remove(vrp);
+    }
+  }
+}
+
+function checkMaxLength(v: Vrp): void {
+  const bits = v.prefix.family === 4 ? 32 : 128;
+  if (!Number.isInteger(v.maxLength) || v.maxLength < v.prefix.length || v.maxLength > bits) {
+    throw new RangeError(`VRP ${formatVrp(v)}: maxLength must be between ${v.prefix.length} and ${bits}`);
+  }
+  if (!Number.isInteger(v.asn) || v.asn < 0 || v.asn > 0xffffffff) throw new RangeError(`VRP ${formatVrp(v)}: ASN out of range`);
+}
