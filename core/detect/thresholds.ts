@@ -1,0 +1,83 @@
+import type { Prefix, Severity } from '@ft/sdk';
+import type { DetectionSettings, RateLimits } from '../model/detection.js';
+import type { Baseline } from './baseline.js';
+
+/**
+ * Floors used when the policy sets none, so an idle box (baseline near zero) does not call a download an attack.
+ * A policy floor of any value replaces these.
+ */
+export const BUILTIN_FLOOR: Required<RateLimits> = { pps: 1000, bps: 10_000_000 };
+
+/** The settings that apply to one target after its most specific override. */
+export interface TargetPolicy {
+  factor: number;
+  floor: Required<RateLimits>;
+  static?: RateLimits;
+  /** The override prefix that applied, if any. */
+  override?: Prefix;
+}
+
+export function targetPolicy(settings: DetectionSettings, prefix: Prefix | undefined): TargetPolicy {
+  let best: DetectionSettings['overrides'][number] | undefined;
+  if (prefix) {
+    for (const o of settings.overrides) {
+      if (o.prefix.contains(prefix) && (!best || o.prefix.length > best.prefix.length)) best = o;
+    }
+  }
+  const floor = { ...settings.floor, ...best?.floor };
+  const staticLimits: RateLimits = { ...settings.static, ...best?.static };
+  const policy: TargetPolicy = {
+    factor: best?.factor ?? settings.baseline.factor,
+    floor: { pps: floor.pps ?? BUILTIN_FLOOR.pps, bps: floor.bps ?? BUILTIN_FLOOR.bps },
+  };
+  if (staticLimits.pps !== undefined || staticLimits.bps !== undefined) policy.static = staticLimits;
+  if (best) policy.override = best.prefix;
+  return policy;
+}
+
+export interface Threshold {
+  /** A rate above this fires; undefined = this dimension cannot fire (learning without a static threshold). */
+  pps?: number;
+  bps?: number;
+}
+
+/**
+ * The rate above which a target is under attack. After learning: factor × the baseline's percentile, never below
+ * the floor. A static threshold fires whenever crossed, learning or not, so the lower of the two applies.
+ */
+export function threshold(policy: TargetPolicy, baseline: Baseline): Threshold {
+  const dim = (learned: number, floor: number, fixed: number | undefined): number | undefined => {
+    const dynamic = baseline.learning ? undefined : Math.max(policy.factor * learned, floor);
+    if (dynamic === undefined) return fixed;
+    return fixed === undefined ? dynamic : Math.min(dynamic, fixed);
+  };
+  const t: Threshold = {};
+  const pps = dim(baseline.ppsLevel, policy.floor.pps, policy.static?.pps);
+  const bps = dim(baseline.bpsLevel, policy.floor.bps, policy.static?.bps);
+  if (pps !== undefined) t.pps = pps;
+  if (bps !== undefined) t.bps = bps;
+  return t;
+}
+
+export function isOver(rate: { pps: number; bps: number }, t: Threshold): boolean {
+  return (t.pps !== undefined && rate.pps > t.pps) || (t.bps !== undefined && rate.bps > t.bps);
+}
+
+/** How many times the threshold the rate is (the larger of the two dimensions); 0 when nothing can fire. */
+export function overload(rate: { pps: number; bps: number }, t: Threshold): number {
+  const a = t.pps !== undefined && t.pps > 0 ? rate.pps / t.pps : 0;
+  const b = t.bps !== undefined && t.bps > 0 ? rate.bps / t.bps : 0;
+  return Math.max(a, b);
+}
+
+/** Below threshold × ratio on every dimension that has a threshold: the quiet condition for resolving. */
+export function isQuiet(rate: { pps: number; bps: number }, t: Threshold, ratio: number): boolean {
+  return (t.pps === undefined || rate.pps < t.pps * ratio) && (t.bps === undefined || rate.bps < t.bps * ratio);
+}
+
+export function severityFor(times: number, scale: DetectionSettings['severity']): Severity {
+  if (times >= scale.critical) return 'critical';
+  if (times >= scale.high) return 'high';
+  if (times >= scale.medium) return 'medium';
+  return 'low';
+}
