@@ -1,0 +1,4 @@
+export * from './actions.js';
+export * from './executor.js';
+export * from './lifecycle.js';
+export * from './reconcile.js';
