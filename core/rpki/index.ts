@@ -7,3 +7,4 @@ export { announcementCheckFor, recheck, type AnnouncementContext, type RecheckFi
 export { compareSerial, serialIsNewer, addSerial } from './serial.js';
 export * as rtrPdu from './pdu.js';
 export { FrameReader } from './framing.js';
+export { cachesFromPolicyFile } from './cache-config.js';

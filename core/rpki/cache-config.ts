@@ -1,0 +1,37 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { parseCacheAddress, type RtrCacheConfig } from './client.js';
+
+/**
+ * The RTR caches a policy names under `rpki: { caches: [...] }`: each "HOST:PORT" or { address: "HOST:PORT",
+ * preference: N } (lower preference is tried first). Read straight from the YAML so `ft rpki` works on any
+ * policy file without loading its adapters.
+ */
+export async function cachesFromPolicyFile(path: string): Promise<RtrCacheConfig[]> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(await readFile(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`${path}: cannot read the policy (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  const rpki = (doc as { rpki?: unknown } | null)?.rpki;
+  const list = typeof rpki === 'object' && rpki !== null ? (rpki as { caches?: unknown }).caches : undefined;
+  if (!Array.isArray(list) || list.length === 0) throw new Error(`${path}: no RTR caches under rpki.caches (or pass --cache HOST:PORT)`);
+  return list.map((entry, i) => {
+    const where = `${path}: rpki.caches[${i}]`;
+    const address = typeof entry === 'string' ? entry : (entry as { address?: unknown } | null)?.address;
+    if (typeof address !== 'string') throw new Error(`${where} must be "HOST:PORT" or { address: HOST:PORT, preference: N }`);
+    let cache: RtrCacheConfig;
+    try {
+      cache = parseCacheAddress(address);
+    } catch (err) {
+      throw new Error(`${where}: ${(err as Error).message}`);
+    }
+    const preference = typeof entry === 'object' ? (entry as { preference?: unknown }).preference : undefined;
+    if (preference !== undefined) {
+      if (typeof preference !== 'number' || !Number.isInteger(preference) || preference < 0) throw new Error(`${where}.preference must be a non-negative integer`);
+      cache.preference = preference;
+    }
+    return cache;
+  });
+}
