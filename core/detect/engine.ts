@@ -53,6 +53,8 @@ const TARGET_IDLE_MS = 10 * 60_000;
 const UPDATE_EVERY_MS = 1000;
 /** Or sooner, when a peak grows by more than this factor. */
 const PEAK_STEP = 1.1;
+/** ...but not more often than this, so a ramping flood does not produce an update per tick. */
+const PEAK_UPDATE_MIN_MS = 250;
 
 interface Episode {
   id: string;
@@ -251,13 +253,16 @@ export class DetectionEngine {
     else if (t.episode) this.continueEpisode(t, t.episode, over, now, events);
 
     // One baseline reading per elapsed second (frozen while an incident is open).
-    if (t.lastPushAt === undefined) t.lastPushAt = now;
+    // The first tick already covers one tick of traffic.
+    if (t.lastPushAt === undefined) t.lastPushAt = now - this.settings.tickMs;
     const behind = now - t.lastPushAt;
     if (behind >= 1000) {
       // After a long stall, record one reading rather than replaying the gap with the same value.
       const pushes = behind > 10_000 ? 1 : Math.floor(behind / 1000);
       for (let i = 0; i < pushes; i++) t.baseline.push(t.merged.pps, t.merged.bps);
       t.lastPushAt = behind > 10_000 ? now : t.lastPushAt + pushes * 1000;
+      // What view() shows and the next tick compares with.
+      t.threshold = threshold(t.policy, t.baseline);
     }
   }
 
@@ -346,8 +351,7 @@ export class DetectionEngine {
     if (!last) return true;
     return (
       last.key !== this.key(e) ||
-      e.peakPps > last.peakPps * PEAK_STEP ||
-      e.peakBps > last.peakBps * PEAK_STEP ||
+      (now - last.at >= PEAK_UPDATE_MIN_MS && (e.peakPps > last.peakPps * PEAK_STEP || e.peakBps > last.peakBps * PEAK_STEP)) ||
       now - last.at >= UPDATE_EVERY_MS
     );
   }
