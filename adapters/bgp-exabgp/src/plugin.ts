@@ -1,6 +1,20 @@
-import { definePlugin } from '@ft/sdk';
+import { defineAction, definePlugin } from '@ft/sdk';
+import { EXABGP_CAPABILITIES } from './capabilities.js';
+import { exabgpConfigSchema, type ExabgpConfig } from './config.js';
 
-// BGP adapter: ExaBGP process API.
-export default definePlugin(() => {
-  // Registers nothing yet: its issue fills this in.
+// BGP adapter: ExaBGP 4.2 through its process API (see docs/adapters/bgp-exabgp.md).
+export default definePlugin((ft) => {
+  ft.action<ExabgpConfig>(
+    defineAction({
+      kind: 'exabgp',
+      description: 'Announce FlowSpec (IPv4/IPv6) and RTBH through ExaBGP\'s process API.',
+      configSchema: exabgpConfigSchema,
+      capabilities: EXABGP_CAPABILITIES,
+      reach: 'network',
+      async create(config, ctx) {
+        const { ExabgpAction } = await import('./action.js');
+        return new ExabgpAction(config, ctx);
+      },
+    }),
+  );
 });
