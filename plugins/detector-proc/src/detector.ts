@@ -31,6 +31,8 @@ interface Group {
 /** How long a problem stays in health() after it was last seen. */
 const PROBLEM_TTL_MS = 10_000;
 const ADDRESS_REFRESH_MS = 5_000;
+/** Several 400G ports at minimum-size frames; anything above is a counter artefact. */
+const MAX_PLAUSIBLE_PPS = 2e9;
 
 /**
  * Reads the kernel's interface and protocol counters every tick and emits one Sample per target: the rate over the
@@ -223,6 +225,11 @@ export class ProcDetector implements Detector {
         rxP += d.rxPackets; rxB += d.rxBytes; txP += d.txPackets; txB += d.txBytes; counted++;
       }
       if (counted === 0) continue;
+      if (rxP * perSecond > MAX_PLAUSIBLE_PPS || txP * perSecond > MAX_PLAUSIBLE_PPS) {
+        // A reset that looked like a 32-bit wrap: no link carries this, so the tick is unknown, not a flood.
+        this.problem(`counters of ${g.interfaces.join(',')} jumped by more than any link carries (reset?): skipped one tick`);
+        continue;
+      }
       const base = { source: this.name, sourceKind: 'proc', target: g.target, at, windowMs: elapsedMs } as const;
       const inbound: Sample = { ...base, direction: 'in', pps: rxP * perSecond, bps: rxB * 8 * perSecond };
       if (g.prefix) inbound.prefix = g.prefix;
