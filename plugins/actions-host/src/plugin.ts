@@ -1,6 +1,11 @@
 import { definePlugin } from '@ft/sdk';
+import { iptablesFactory } from './iptables/action.js';
+import { ipsetFactory } from './ipset/action.js';
+import { nftFactory } from './nft/action.js';
 
-// On-node actions: iptables, ipset, nftables, tc, null route, XDP, ufw/firewalld/CSF.
-export default definePlugin(() => {
-  // Registers nothing yet: its issue fills this in.
+// On-node actions: one kind per mechanism, each confined to ft's own objects on the box (or in `netns`).
+export default definePlugin((ft) => {
+  ft.action(iptablesFactory);
+  ft.action(ipsetFactory);
+  ft.action(nftFactory);
 });
