@@ -1,0 +1,113 @@
+import { Command, Flags } from '@oclif/core';
+import type { Incident } from '@ft/sdk';
+import type { ActiveRule, Plan } from '../../model/plan.js';
+
+export interface PreviewResult {
+  policy: { file: string; tenant: string; mode: string; warnings: string[] };
+  incident?: Incident;
+  rpki: string;
+  plan: Plan;
+}
+
+export default class MitigatePreview extends Command {
+  static override summary = 'Show exactly what ft would do for an incident: every rule, why, where, the RPKI verdict and the commands.';
+  static override description =
+    'Runs the same planner `ft run` uses on a policy and an incident (the reference agent\'s incident JSON plus `target`, or a --simulate one-liner), ' +
+    'against the rules already active (--active), and prints the plan: each ADD/REFRESH/WITHDRAW with its rule id, match and action in router terms, ' +
+    'the level and trigger with the observed values, the actions that carry it, TTL and expiry, the RPKI verdict and the exact commands of every ' +
+    'installed adapter; refused rules name the rail that refused them. Nothing is applied. ' +
+    'RPKI: with --vrps FILE announcements are validated against that VRP file; without it, `rpki: enforce` refuses every BGP announcement and diversion ' +
+    '(no data), `warn` lets FlowSpec/RTBH through, `off` skips the check.';
+  static override enableJsonFlag = true;
+  static override flags = {
+    policy: Flags.string({ char: 'p', summary: 'Policy YAML file.', required: true }),
+    incident: Flags.string({ char: 'i', summary: 'Incident JSON file, or - for stdin.', exactlyOne: ['incident', 'simulate'] }),
+    simulate: Flags.string({ summary: 'A what-if incident: "udp_flood 3Gbps to 203.0.113.10 vector=dns".', exactlyOne: ['incident', 'simulate'] }),
+    active: Flags.string({ summary: 'JSON list of active rules to plan against (shows refresh and withdraw).' }),
+    vrps: Flags.string({ summary: 'VRP JSON file (stayrtr/rpki-client format) for the RPKI checks.' }),
+    now: Flags.string({ summary: 'Plan as of this time (ISO 8601), e.g. to see expiry of --active rules.' }),
+  };
+  static override examples = [
+    '<%= config.bin %> mitigate preview --policy policies/quickstart.yaml --incident policies/examples/incident-dns-amplification.json --vrps policies/examples/vrps.json',
+    '<%= config.bin %> mitigate preview -p policies/quickstart.yaml --simulate "syn_flood 800Mbps 1.2Mpps to 203.0.113.20" --vrps policies/examples/vrps.json',
+    'cat incident.json | <%= config.bin %> mitigate preview -p policy.yaml -i - --json',
+  ];
+
+  async run(): Promise<PreviewResult> {
+    const { flags } = await this.parse(MitigatePreview);
+    const { readFile, mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { loadRegistry } = await import('../../plugin-host/load.js');
+    const { loadPolicy, PolicyError, formatIssue } = await import('../../policy/index.js');
+    const { plan, createRenderers, formatPlan, parseIncident, parseSimulate, parseActiveRules, InputError, rpkiNoData } = await import('../../plan/index.js');
+    const { createJsonLogger } = await import('../../log/logger.js');
+
+    const now = flags.now ? new Date(flags.now) : new Date();
+    if (Number.isNaN(now.getTime())) this.error(`--now: "${flags.now}" is not an ISO 8601 time`, { exit: 2 });
+
+    const registry = await loadRegistry(this.config);
+    let policy;
+    try {
+      policy = await loadPolicy(flags.policy, registry);
+    } catch (err) {
+      if (err instanceof PolicyError) {
+        for (const issue of err.issues) this.logToStderr(formatIssue(issue));
+        this.error(`the policy has ${err.issues.length} problem(s): nothing was planned`, { exit: 1 });
+      }
+      throw err;
+    }
+
+    let incident: Incident;
+    let active: ActiveRule[] = [];
+    try {
+      if (flags.simulate !== undefined) incident = parseSimulate(flags.simulate, now);
+      else {
+        const source = flags.incident === '-' ? 'stdin' : (flags.incident as string);
+        const text = flags.incident === '-' ? await readStdin() : await readFile(source, 'utf8').catch((e: NodeJS.ErrnoException) => this.error(`${source}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, { exit: 2 }));
+        incident = parseIncident(parseJson(text, source), source, now);
+      }
+      if (flags.active) active = parseActiveRules(parseJson(await readFile(flags.active, 'utf8'), flags.active), flags.active);
+    } catch (err) {
+      if (err instanceof InputError || err instanceof SyntaxError) this.error(err.message, { exit: 2 });
+      throw err;
+    }
+
+    let rpki = rpkiNoData;
+    let rpkiSource = 'no RPKI data';
+    if (flags.vrps) {
+      const { loadVrpFile, createVerdictProvider } = await import('../../rpki/index.js');
+      const table = await loadVrpFile(flags.vrps).catch((e: Error) => this.error(e.message, { exit: 2 }));
+      rpki = createVerdictProvider({ table, now: () => now.getTime() });
+      rpkiSource = `VRP file ${flags.vrps} (${table.size} VRPs)`;
+    } else if (policy.defaults.rpki === 'off') rpkiSource = 'check off';
+
+    const stateDir = await mkdtemp(join(tmpdir(), 'ft-preview-'));
+    const renderers = await createRenderers(policy, registry, { logger: createJsonLogger({ level: 'warn' }), stateDir });
+    try {
+      const result = plan({ policy, incident, active, now, rpki, render: renderers.render });
+      if (!this.jsonEnabled()) {
+        for (const w of policy.warnings) this.logToStderr(`warning: ${w}`);
+        this.log(formatPlan(result, { policy, incident, now, unavailable: renderers.unavailable, rpkiSource }));
+      }
+      return { policy: { file: policy.file, tenant: policy.tenant, mode: policy.mode, warnings: policy.warnings }, incident, rpki: rpkiSource, plan: result };
+    } finally {
+      await renderers.close();
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  }
+}
+
+function parseJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new SyntaxError(`${source}: not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}

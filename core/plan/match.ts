@@ -1,0 +1,125 @@
+import {
+  IP_PROTOCOLS, Prefix, VECTORS, isVector, vectorForSourcePort,
+  type FlowSpecMatch, type HostMatch, type Incident, type Range, type Vector,
+} from '@ft/sdk';
+
+/**
+ * Matches derived from the incident. Only what the incident shows goes into a match: a rule narrower than the
+ * attack lets it through, a rule wider than the attack drops legitimate traffic.
+ */
+
+/** The incident's vectors, or those its top source ports reveal when the detector named none. */
+export function vectorsOf(incident: Incident): Vector[] {
+  if (incident.vector.length > 0) return [...new Set(incident.vector)].filter(isVector).sort();
+  const total = incident.top_src_ports.reduce((s, p) => s + p.count, 0);
+  const found = new Set<Vector>();
+  // A port counts as a vector only when it carries a real share of the attack (one stray DNS answer does not).
+  for (const p of incident.top_src_ports) {
+    const v = vectorForSourcePort(p.port);
+    if (v && total > 0 && p.count / total >= 0.2) found.add(v);
+  }
+  return [...found].sort();
+}
+
+/** Families whose packets the vector table describes (reflection arrives as UDP from the reflector's port). */
+const VECTOR_FAMILIES = new Set(['udp_flood', 'dns_flood', 'multi_vector', 'unknown']);
+
+export function usesVectors(incident: Incident): boolean {
+  return VECTOR_FAMILIES.has(incident.attack_family) && vectorsOf(incident).length > 0;
+}
+
+function ranges(ports: Iterable<number>): Range[] {
+  return [...new Set(ports)].sort((a, b) => a - b).map((p) => ({ min: p, max: p }));
+}
+
+/** Destination ports carrying at least 10% of the attack, the most hit first capped at 4. */
+function mainDestinationPorts(incident: Incident): number[] {
+  const total = incident.top_dst_ports.reduce((s, p) => s + p.count, 0);
+  return incident.top_dst_ports
+    .filter((p) => total > 0 && p.count / total >= 0.1 && Number.isInteger(p.port) && p.port >= 0 && p.port <= 65535)
+    .sort((a, b) => b.count - a.count || a.port - b.port)
+    .slice(0, 4)
+    .map((p) => p.port);
+}
+
+export function flowspecMatch(incident: Incident, destination: Prefix): FlowSpecMatch {
+  const match: FlowSpecMatch = { destination };
+  const icmp = destination.family === 4 ? IP_PROTOCOLS.icmp : IP_PROTOCOLS.icmpv6;
+  if (usesVectors(incident)) {
+    const vectors = vectorsOf(incident);
+    match.protocols = [IP_PROTOCOLS.udp];
+    match.sourcePorts = ranges(vectors.flatMap((v) => VECTORS[v].sourcePorts));
+    const mins = vectors.map((v) => (VECTORS[v] as { minPacketLength?: number }).minPacketLength);
+    // Reflected answers are large: matching only those spares small legitimate replies from the same port.
+    if (mins.every((m) => m !== undefined)) match.packetLength = [{ min: Math.min(...(mins as number[])), max: 65535 }];
+    else if (incident.packet_length) match.packetLength = [{ ...incident.packet_length }];
+    return match;
+  }
+  switch (incident.attack_family) {
+    case 'syn_flood':
+      match.protocols = [IP_PROTOCOLS.tcp];
+      match.tcpFlags = { set: ['syn'], unset: ['ack'] };
+      break;
+    case 'icmp_flood':
+      match.protocols = [icmp];
+      break;
+    case 'dns_flood':
+      match.protocols = [IP_PROTOCOLS.udp];
+      match.destinationPorts = [{ min: 53, max: 53 }];
+      break;
+    case 'http_flood': {
+      match.protocols = [IP_PROTOCOLS.tcp];
+      const ports = mainDestinationPorts(incident);
+      match.destinationPorts = ranges(ports.length > 0 ? ports : [80, 443]);
+      break;
+    }
+    case 'udp_flood':
+      match.protocols = [IP_PROTOCOLS.udp];
+      if (incident.packet_length) match.packetLength = [{ ...incident.packet_length }];
+      break;
+    default:
+      break;
+  }
+  return match;
+}
+
+export function hostProtocol(incident: Incident): HostMatch['protocol'] {
+  if (usesVectors(incident)) return 'udp';
+  switch (incident.attack_family) {
+    case 'syn_flood':
+    case 'http_flood':
+      return 'tcp';
+    case 'udp_flood':
+    case 'dns_flood':
+      return 'udp';
+    case 'icmp_flood':
+      return 'icmp';
+    default:
+      return undefined;
+  }
+}
+
+/** The on-node match for rate limits: the target, the attack's protocol, and SYN-without-ACK for SYN floods. */
+export function hostMatch(incident: Incident, destination: Prefix): HostMatch {
+  const m: HostMatch = { destination };
+  const protocol = hostProtocol(incident);
+  if (protocol) m.protocol = protocol;
+  if (incident.attack_family === 'syn_flood') m.tcpFlags = { set: ['syn'], unset: ['ack'] };
+  return m;
+}
+
+/** Top source addresses as host prefixes, most active first, unparseable entries skipped; sorted for a stable id. */
+export function topSources(incident: Incident, count: number): Prefix[] {
+  const out: Prefix[] = [];
+  const sorted = [...incident.top_src_ips].sort((a, b) => b.count - a.count || a.ip.localeCompare(b.ip));
+  for (const s of sorted) {
+    if (out.length >= count) break;
+    try {
+      const p = Prefix.parse(s.ip);
+      if (p.isHost && !out.some((q) => q.equals(p))) out.push(p);
+    } catch {
+      // A hostile or garbled address in a report never becomes part of a rule.
+    }
+  }
+  return out.sort((a, b) => a.compare(b));
+}

@@ -1,0 +1,77 @@
+import { SEVERITIES, formatBitrate, formatPacketRate, type Incident, type Prefix } from '@ft/sdk';
+import type { EscalationLevel, Policy, RateThreshold, TargetOverride, Trigger } from '../policy/types.js';
+
+/** What a trigger saw: whether it held and the words that say why. */
+export interface TriggerResult {
+  holds: boolean;
+  /** e.g. "bps 3.2Gbps > 2Gbps" — only the parts that held. */
+  because: string[];
+}
+
+function crosses(value: number, t: RateThreshold): boolean {
+  return t.op === '>' ? value > t.value : value >= t.value;
+}
+
+/**
+ * Rates are alternatives (a flood shows in bps or in pps); family, vector and severity must all hold. A trigger
+ * with a vector condition holds when the incident carries any of the listed vectors.
+ */
+export function evaluate(trigger: Trigger, incident: Incident): TriggerResult {
+  const because: string[] = [];
+  if (trigger.bps || trigger.pps) {
+    const rates: string[] = [];
+    if (trigger.bps && crosses(incident.bps, trigger.bps)) rates.push(`bps ${formatBitrate(incident.bps)} ${trigger.bps.op} ${formatBitrate(trigger.bps.value)}`);
+    if (trigger.pps && crosses(incident.pps, trigger.pps)) rates.push(`pps ${formatPacketRate(incident.pps)} ${trigger.pps.op} ${formatPacketRate(trigger.pps.value)}`);
+    if (rates.length === 0) return { holds: false, because };
+    because.push(...rates);
+  }
+  if (trigger.family) {
+    if (!trigger.family.includes(incident.attack_family)) return { holds: false, because };
+    because.push(`family ${incident.attack_family}`);
+  }
+  if (trigger.vector) {
+    const hit = incident.vector.filter((v) => trigger.vector?.includes(v));
+    if (hit.length === 0) return { holds: false, because };
+    because.push(`vector ${hit.join('+')}`);
+  }
+  if (trigger.severity) {
+    if (SEVERITIES.indexOf(incident.severity) < SEVERITIES.indexOf(trigger.severity)) return { holds: false, because };
+    because.push(`severity ${incident.severity}`);
+  }
+  return { holds: true, because };
+}
+
+export function describeTrigger(t: Trigger): string {
+  const rates = [t.bps && `bps ${t.bps.op} ${formatBitrate(t.bps.value)}`, t.pps && `pps ${t.pps.op} ${formatPacketRate(t.pps.value)}`].filter(Boolean);
+  const parts: string[] = [];
+  if (rates.length) parts.push(rates.join(' or '));
+  if (t.family) parts.push(`family ${t.family.join('|')}`);
+  if (t.vector) parts.push(`vector ${t.vector.join('|')}`);
+  if (t.severity) parts.push(`severity >= ${t.severity}`);
+  return parts.join(' and ') || 'always';
+}
+
+/** The most specific per-target override containing the target (longest prefix wins). */
+export function overrideFor(policy: Policy, target: Prefix): TargetOverride | undefined {
+  let best: TargetOverride | undefined;
+  for (const t of policy.targets) if (t.prefix.contains(target) && (!best || t.prefix.length > best.prefix.length)) best = t;
+  return best;
+}
+
+export interface LevelChoice {
+  level: EscalationLevel;
+  trigger: Trigger;
+  result: TriggerResult;
+}
+
+/** Every level whose trigger holds for this incident, highest first, honouring the target's override and cap. */
+export function holdingLevels(policy: Policy, incident: Incident, override?: TargetOverride): LevelChoice[] {
+  const out: LevelChoice[] = [];
+  for (const level of policy.escalation) {
+    if (override?.maxLevel !== undefined && level.level > override.maxLevel) continue;
+    const trigger = override?.when.get(level.level) ?? level.when;
+    const result = evaluate(trigger, incident);
+    if (result.holds) out.push({ level, trigger, result });
+  }
+  return out.sort((a, b) => b.level.level - a.level.level);
+}

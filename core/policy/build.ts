@@ -1,0 +1,252 @@
+import { Prefix, type AttackFamily, type Severity, type Vector } from '@ft/sdk';
+import { DEFAULT_DETECTION, type DetectionSettings } from '../model/detection.js';
+import type { RawHostStep, RawPolicy, RawTrigger } from './schema.js';
+import type {
+  ActionInstance, EscalationLevel, HostStep, LevelActions, OnNodeRule, Policy, ScrubberInstance, TargetOverride, Trigger,
+} from './types.js';
+import type { Located } from './zod-issues.js';
+import { closest } from './zod-issues.js';
+
+export const BLACKHOLE_COMMUNITY = '65535:666';
+
+/**
+ * Turns the parsed document into a Policy and checks what a schema cannot: references between sections, level
+ * order, targets inside protected space. Every problem is collected; the caller decides whether to throw.
+ */
+export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; issues: Located[] } {
+  const issues: Located[] = [];
+  const fail = (path: PropertyKey[], message: string, atKey = false) => void issues.push({ path, message, atKey });
+
+  const defaults = {
+    ttlSeconds: raw.defaults.ttl,
+    maxRules: raw.defaults.maxRules,
+    rpki: raw.defaults.rpki,
+    cooldownSeconds: raw.defaults.cooldown,
+    minPrefixLength: raw.defaults.minPrefixLength,
+  };
+  if (defaults.ttlSeconds <= 0) fail(['defaults', 'ttl'], 'every rule needs a TTL: expected more than 0s');
+
+  const protect = raw.protect as Prefix[];
+  const neverTarget = raw.neverTarget as Prefix[];
+  protect.forEach((p, i) => {
+    const other = protect.findIndex((q, j) => j < i && q.overlaps(p));
+    if (other >= 0) fail(['protect', i], `${p} overlaps protect[${other}] (${protect[other]}): list each protected prefix once`);
+  });
+
+  const speakers = instances(raw.speakers, 'speaker', 'speakers');
+  const nodeActions = instances(raw.nodeActions, 'node', 'nodeActions');
+  const scrubbers = new Map<string, ScrubberInstance>();
+  for (const [name, s] of Object.entries(raw.scrubbers)) {
+    const { adapter, pop, originAs, divertLength, ...options } = s as Record<string, unknown> & typeof s;
+    const origin = (originAs as number | undefined) ?? raw.asn;
+    if (origin === undefined) fail(['scrubbers', name], 'needs originAs (or a policy-wide asn): the AS that will originate the diverted prefix');
+    scrubbers.set(name, {
+      name, role: 'scrubber', adapter, ...(pop ? { pop } : {}), options, validated: false, source: ['scrubbers', name],
+      originAs: origin ?? 0, divertLength: (divertLength as { v4: number; v6: number } | undefined) ?? { v4: 24, v6: 48 },
+    });
+  }
+  for (const [name] of scrubbers) if (speakers.has(name)) fail(['scrubbers', name], `"${name}" is also a speaker: names must be unique`, true);
+  for (const [name] of nodeActions) {
+    if (speakers.has(name) || scrubbers.has(name)) fail(['nodeActions', name], `"${name}" is also a speaker or scrubber: names must be unique`, true);
+  }
+
+  const escalation: EscalationLevel[] = raw.escalation.map((l, index) => {
+    const path = ['escalation', index];
+    const prev = raw.escalation[index - 1];
+    if (prev && l.level <= prev.level) fail([...path, 'level'], `levels must increase down the list: level ${l.level} follows level ${prev.level}`);
+    const actions: LevelActions = {};
+    if (l.do.flowspec) {
+      const f = l.do.flowspec;
+      actions.flowspec =
+        f.then === 'rate-limit' ? { then: 'rate-limit', bitsPerSecond: f.rate }
+        : f.then === 'redirect' ? { then: 'redirect', routeTarget: f.routeTarget }
+        : f.then === 'mark' ? { then: 'mark', dscp: f.dscp }
+        : { then: 'discard' };
+      if (f.then === 'rate-limit' && f.rate <= 0) fail([...path, 'do', 'flowspec', 'rate'], 'a rate limit of 0 is a discard: write `then: discard`');
+    }
+    if (l.do.rtbh) {
+      const extra = (l.do.rtbh.community ?? []).filter((c) => c !== BLACKHOLE_COMMUNITY);
+      actions.rtbh = { communities: [BLACKHOLE_COMMUNITY, ...new Set(extra)], noExport: l.do.rtbh.noExport };
+      if (l.do.rtbh.nextHop !== undefined) {
+        const hop = hostAddress(l.do.rtbh.nextHop);
+        if (hop) actions.rtbh.nextHop = hop;
+        else fail([...path, 'do', 'rtbh', 'nextHop'], `expected an IPv4 or IPv6 address like 192.0.2.1, got "${l.do.rtbh.nextHop}"`);
+      }
+    }
+    if (l.do.scrub) {
+      actions.scrub = { provider: l.do.scrub.provider };
+      if (!scrubbers.has(l.do.scrub.provider)) {
+        fail([...path, 'do', 'scrub', 'provider'], unknownName('scrubber', l.do.scrub.provider, [...scrubbers.keys()], 'scrubbers'));
+      }
+    }
+    if (!actions.flowspec && !actions.rtbh && !actions.scrub) fail([...path, 'do'], 'a level must do something: flowspec, rtbh or scrub');
+    const via = l.via ?? [];
+    if ((actions.flowspec || actions.rtbh) && via.length === 0) {
+      fail([...path, 'via'], 'FlowSpec and RTBH need `via`: the speakers that announce them (nothing leaves the box unless the policy says so)');
+    }
+    via.forEach((v, i) => {
+      if (!speakers.has(v)) fail([...path, 'via', i], unknownName('speaker', v, [...speakers.keys()], 'speakers'));
+    });
+    if (!actions.flowspec && !actions.rtbh && via.length > 0) fail([...path, 'via'], 'only FlowSpec and RTBH go via speakers; a scrub level uses its provider');
+    if (!hasRate(l.when)) fail([...path, 'when'], 'a level needs a bps or pps threshold, so escalation follows attack volume');
+    const level: EscalationLevel = { level: l.level, when: trigger(l.when), do: actions, via: [...new Set(via)], index };
+    if (l.name !== undefined) level.name = l.name;
+    if (l.ttl !== undefined) level.ttlSeconds = l.ttl;
+    return level;
+  });
+  const levelNumbers = new Set(escalation.map((l) => l.level));
+
+  const onNode: OnNodeRule[] = raw.onNode.map((r, index) => {
+    const steps = r.do.map((entry, j) => {
+      const keys = Object.keys(entry);
+      if (keys.length !== 1) fail(['onNode', index, 'do', j], `each item names one on-node action, e.g. "- nft: { dropUdpSourcePorts: auto }" (got ${keys.length})`);
+      const via = keys[0] as string;
+      if (!nodeActions.has(via)) {
+        // A bare kind ("nft") is an instance of that kind with default options.
+        if (speakers.has(via) || scrubbers.has(via)) fail(['onNode', index, 'do', j, via], `"${via}" is a speaker or scrubber: on-node rules use host actions`, true);
+        else if (!/^[a-z][a-z0-9-]{0,62}$/.test(via)) fail(['onNode', index, 'do', j, via], `"${via}" is neither a nodeActions entry nor an action kind`, true);
+        else nodeActions.set(via, { name: via, role: 'node', adapter: via, options: {}, validated: false, source: ['onNode', index, 'do', j, via] });
+      }
+      return { via, steps: hostSteps(entry[via] as RawHostStep, ['onNode', index, 'do', j, via], fail) };
+    });
+    const rule: OnNodeRule = { index, when: trigger(r.when), do: steps };
+    if (r.ttl !== undefined) rule.ttlSeconds = r.ttl;
+    return rule;
+  });
+
+  const targets: TargetOverride[] = raw.targets.map((t, index) => {
+    const p = t.prefix as Prefix;
+    if (!protect.some((q) => q.contains(p))) fail(['targets', index, 'prefix'], `${p} is outside every protected prefix: add it to protect or fix the prefix`);
+    const when = new Map<number, Trigger>();
+    for (const [k, v] of Object.entries(t.when ?? {})) {
+      const n = Number(k);
+      if (!levelNumbers.has(n)) fail(['targets', index, 'when', k], `there is no escalation level ${n}`, true);
+      if (!hasRate(v)) fail(['targets', index, 'when', k], 'needs a bps or pps threshold');
+      when.set(n, trigger(v));
+    }
+    const o: TargetOverride = { name: t.name ?? p.toString(), prefix: p, when, index };
+    if (t.tenant !== undefined) o.tenant = t.tenant;
+    if (t.maxLevel !== undefined) o.maxLevel = t.maxLevel;
+    if (t.ttl !== undefined) o.ttlSeconds = t.ttl;
+    return o;
+  });
+  targets.forEach((t, i) => {
+    const j = targets.findIndex((u, k) => k < i && u.prefix.equals(t.prefix));
+    if (j >= 0) fail(['targets', i, 'prefix'], `${t.prefix} is already targets[${j}]`);
+  });
+
+  const usesNetwork = escalation.some((l) => l.do.flowspec || l.do.rtbh || l.do.scrub);
+  if (usesNetwork && raw.asn === undefined && defaults.rpki !== 'off') {
+    fail(['asn'], 'required when escalation announces anything and rpki is not off: our origin AS, which RPKI validates');
+  }
+
+  const tenants = new Map(Object.entries(raw.tenants ?? {}));
+  const policy: Policy = {
+    file,
+    version: 1,
+    tenant: raw.tenant,
+    mode: raw.mode,
+    ...(raw.asn !== undefined ? { asn: raw.asn } : {}),
+    defaults,
+    protect,
+    neverTarget,
+    detection: detection(raw),
+    tenants,
+    targets,
+    speakers,
+    scrubbers,
+    nodeActions,
+    escalation,
+    onNode,
+    atCap: raw.atCap,
+    rollback: { collateralDrop: raw.rollback?.collateralDrop ?? 0.9 },
+    onShutdown: raw.onShutdown,
+    warnings: [],
+  };
+  return { policy, issues };
+}
+
+function instances(section: Record<string, Record<string, unknown>>, role: 'speaker' | 'node', key: string): Map<string, ActionInstance> {
+  const out = new Map<string, ActionInstance>();
+  for (const [name, s] of Object.entries(section)) {
+    const { adapter, pop, ...options } = s;
+    out.set(name, { name, role, adapter: adapter as string, ...(pop ? { pop: pop as string } : {}), options, validated: false, source: [key, name] });
+  }
+  return out;
+}
+
+function unknownName(what: string, name: string, known: string[], section: string): string {
+  const hint = closest(name, known);
+  if (hint) return `no ${what} named "${name}": did you mean "${hint}"?`;
+  return known.length ? `no ${what} named "${name}" (${section}: ${known.join(', ')})` : `no ${what} named "${name}": \`${section}\` is empty`;
+}
+
+function hasRate(t: RawTrigger): boolean {
+  return t.bps !== undefined || t.pps !== undefined;
+}
+
+export function trigger(t: RawTrigger): Trigger {
+  const out: Trigger = {};
+  if (t.bps) out.bps = t.bps;
+  if (t.pps) out.pps = t.pps;
+  if (t.family) out.family = t.family as AttackFamily[];
+  if (t.vector) out.vector = t.vector as Vector[];
+  if (t.severity) out.severity = t.severity as Severity;
+  return out;
+}
+
+function hostSteps(s: RawHostStep, path: PropertyKey[], fail: (p: PropertyKey[], m: string) => void): HostStep[] {
+  const steps: HostStep[] = [];
+  if (s.synCookies) steps.push({ type: 'syn-cookies' });
+  if (s.hashlimit !== undefined) {
+    steps.push({ type: 'hashlimit', packetsPerSecond: s.hashlimit, burst: s.burst ?? Math.max(1, Math.round(s.hashlimit)), per: s.per ?? 'source' });
+  }
+  if (s.rateLimit !== undefined) steps.push({ type: 'rate-limit', packetsPerSecond: s.rateLimit, burst: s.burst ?? Math.max(1, Math.round(s.rateLimit)) });
+  if (s.connlimit !== undefined) steps.push({ type: 'connlimit', maxConnections: s.connlimit });
+  if (s.dropUdpSourcePorts !== undefined) steps.push({ type: 'drop-udp-source-ports', ports: s.dropUdpSourcePorts === 'auto' ? 'auto' : [...new Set(s.dropUdpSourcePorts)].sort((a, b) => a - b) });
+  if (s.dropTopSources !== undefined) steps.push({ type: 'drop-top-sources', count: s.dropTopSources });
+  if (s.shape !== undefined) steps.push({ type: 'shape', bitsPerSecond: s.shape });
+  if (steps.length === 0) fail(path, 'names no step: use synCookies, hashlimit, rateLimit, connlimit, dropUdpSourcePorts, dropTopSources or shape');
+  if ((s.burst !== undefined || s.per !== undefined) && s.hashlimit === undefined && s.rateLimit === undefined) {
+    fail(path, '`burst` and `per` go with hashlimit or rateLimit');
+  }
+  return steps;
+}
+
+function detection(raw: RawPolicy): DetectionSettings {
+  const d = raw.detection;
+  const base = DEFAULT_DETECTION;
+  const out: DetectionSettings = {
+    baseline: { ...base.baseline, ...definedOnly(d?.baseline ?? {}) },
+    floor: definedOnly(d?.floor ?? {}),
+    overrides: [],
+    tickMs: d?.tick !== undefined ? d.tick * 1000 : base.tickMs,
+    windowMs: d?.window !== undefined ? d.window * 1000 : base.windowMs,
+    resolveRatio: d?.resolve?.ratio ?? base.resolveRatio,
+    resolveAfterMs: d?.resolve?.after !== undefined ? d.resolve.after * 1000 : base.resolveAfterMs,
+    severity: { ...base.severity, ...definedOnly(d?.severity ?? {}) },
+  };
+  if (d?.static) out.static = definedOnly(d.static);
+  for (const t of raw.targets) {
+    if (!t.detection) continue;
+    const o: DetectionSettings['overrides'][number] = { prefix: t.prefix as Prefix };
+    if (t.detection.floor) o.floor = definedOnly(t.detection.floor);
+    if (t.detection.static) o.static = definedOnly(t.detection.static);
+    if (t.detection.factor !== undefined) o.factor = t.detection.factor;
+    out.overrides.push(o);
+  }
+  return out;
+}
+
+function definedOnly<T extends object>(o: T): { [K in keyof T]-?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as never;
+}
+
+function hostAddress(text: string): string | undefined {
+  try {
+    const p = Prefix.parse(text);
+    return p.isHost && !text.includes('/') ? p.address : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,130 @@
+import { readFile } from 'node:fs/promises';
+import { LineCounter, parseDocument } from 'yaml';
+import type { Registry } from '../plugin-host/registry.js';
+import { buildPolicy } from './build.js';
+import { PolicyError, formatPath, type PolicyIssue } from './errors.js';
+import { positionOf } from './positions.js';
+import { policySchema } from './schema.js';
+import type { ActionInstance, Policy } from './types.js';
+import { closest, describeIssues, type Located } from './zod-issues.js';
+
+/** Reads and validates a policy file. Throws PolicyError with every problem found, each with file:line:column. */
+export async function loadPolicy(path: string, registry?: Registry): Promise<Policy> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    throw new PolicyError([{ file: path, line: 0, column: 0, path: '', message: `cannot read the policy: ${reason}` }]);
+  }
+  return parsePolicy(text, path, registry);
+}
+
+/**
+ * Validates policy text. Adapter options are checked with the configSchema each action kind's plugin declares
+ * when a registry is given; without one (pure tests) they are kept as written and marked unvalidated.
+ */
+export function parsePolicy(text: string, file: string, registry?: Registry): Policy {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true, strict: true });
+  const at = (l: Located): PolicyIssue => {
+    const pos = positionOf(doc, counter, l.path, l.atKey);
+    return { file, line: pos.line, column: pos.column, path: formatPath(l.path), message: l.message };
+  };
+  if (doc.errors.length > 0) {
+    throw new PolicyError(
+      doc.errors.map((e) => ({
+        file, line: e.linePos?.[0].line ?? 0, column: e.linePos?.[0].col ?? 0, path: '',
+        message: `YAML: ${e.message.split('\n')[0]}`,
+      })),
+    );
+  }
+  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new PolicyError([{ file, line: 1, column: 1, path: '', message: 'a policy is a YAML map starting with `version: 1`' }]);
+  }
+  const parsed = policySchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) throw new PolicyError(sortIssues(describeIssues(parsed.error.issues, policySchema).map(at)));
+
+  const { policy, issues } = buildPolicy(parsed.data, file);
+  if (registry) issues.push(...checkAdapters(policy, registry));
+  else for (const inst of allInstances(policy)) inst.validated = false;
+  if (issues.length > 0) throw new PolicyError(sortIssues(issues.map(at)));
+  if (registry) policy.warnings.push(...adapterWarnings(policy, registry));
+  return policy;
+}
+
+export function allInstances(policy: Policy): ActionInstance[] {
+  return [...policy.speakers.values(), ...policy.scrubbers.values(), ...policy.nodeActions.values()];
+}
+
+const SECTION = { speaker: 'speakers', scrubber: 'scrubbers', node: 'nodeActions' } as const;
+const CAPABILITY_NEEDED = { speaker: ['flowspec', 'rtbh'], scrubber: ['divert'], node: ['host-filter', 'shape'] } as const;
+
+/**
+ * Each instance's options go through its adapter's configSchema; the paths of its issues are the policy's own,
+ * since the options sit beside `adapter` in the YAML. Role and reach must agree: a speaker that only touches
+ * this host, or an on-node action that would send something off the box, is an error.
+ */
+function checkAdapters(policy: Policy, registry: Registry): Located[] {
+  const issues: Located[] = [];
+  for (const inst of allInstances(policy)) {
+    const path = [...inst.source];
+    const implicit = path[0] === 'onNode';
+    const adapterPath = implicit ? path : [...path, 'adapter'];
+    const entry = registry.action(inst.adapter);
+    if (!entry) {
+      const hint = closest(inst.adapter, [...registry.actions.keys()]);
+      // A near-miss of an installed kind is a typo; anything else may be a plugin this machine lacks (warned).
+      if (hint && hint !== inst.adapter) issues.push({ path: adapterPath, atKey: implicit, message: `no installed action kind "${inst.adapter}": did you mean "${hint}"?` });
+      continue;
+    }
+    const f = entry.factory;
+    const wantReach = inst.role === 'node' ? 'host' : 'network';
+    if (f.reach !== wantReach) {
+      issues.push({
+        path: adapterPath,
+        atKey: implicit,
+        message: inst.role === 'node'
+          ? `"${inst.adapter}" sends rules off this box (reach: network): use it as a speaker or scrubber, not on-node`
+          : `"${inst.adapter}" only changes this host (reach: host): use it in onNode/nodeActions, not as a ${inst.role}`,
+      });
+    }
+    const needed = CAPABILITY_NEEDED[inst.role] as readonly string[];
+    if (!f.capabilities.some((c) => needed.includes(c))) {
+      issues.push({ path: adapterPath, atKey: implicit, message: `"${inst.adapter}" provides ${f.capabilities.join(', ') || 'nothing'}, not ${needed.join(' or ')}` });
+    }
+    // `pop` is ft's key (the fleet routes by it); adapters that also want it declare it in their schema.
+    const shape = (f.configSchema as { shape?: Record<string, unknown> }).shape;
+    const input = inst.pop !== undefined && shape && 'pop' in shape ? { ...inst.options, pop: inst.pop } : inst.options;
+    const r = f.configSchema.safeParse(input, { reportInput: true });
+    if (r.success) {
+      inst.options = (r.data ?? {}) as Record<string, unknown>;
+      inst.validated = true;
+    } else issues.push(...describeIssues(r.error.issues, f.configSchema, path as PropertyKey[]));
+  }
+  // Levels route FlowSpec/RTBH only to speakers that can carry them.
+  for (const l of policy.escalation) {
+    l.via.forEach((v, i) => {
+      const inst = policy.speakers.get(v);
+      const f = inst && registry.action(inst.adapter)?.factory;
+      if (!f) return;
+      for (const kind of ['flowspec', 'rtbh'] as const) {
+        if (l.do[kind] && !f.capabilities.includes(kind)) {
+          issues.push({ path: ['escalation', l.index, 'via', i], message: `speaker "${v}" (${inst.adapter}) cannot carry ${kind === 'flowspec' ? 'FlowSpec' : 'RTBH'}` });
+        }
+      }
+    });
+  }
+  return issues;
+}
+
+function adapterWarnings(policy: Policy, registry: Registry): string[] {
+  return allInstances(policy)
+    .filter((i) => !registry.action(i.adapter))
+    .map((i) => `${formatPath(i.source)}: action kind "${i.adapter}" is not installed here: its options are not validated and preview cannot show its exact commands`);
+}
+
+function sortIssues(issues: PolicyIssue[]): PolicyIssue[] {
+  return issues.sort((a, b) => a.line - b.line || a.column - b.column || a.path.localeCompare(b.path));
+}

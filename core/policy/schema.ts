@@ -1,0 +1,199 @@
+import { z } from 'zod';
+import {
+  adapterKind, asn, bitrate, bpsThreshold, community, duration, family, name, oneOrMany, packetRate, percent,
+  perSecond, ppsThreshold, prefix, severity, vector,
+} from './fields.js';
+
+/**
+ * The policy as written in YAML. Parsing it yields units in base values and Prefix objects; the loader then checks
+ * what a schema cannot (references between sections, rails) and builds the typed Policy. The JSON Schema published
+ * in policies/policy.schema.json is generated from this (input side), so editors and ft agree.
+ */
+
+const port = () => z.number().int().min(0).max(65535);
+
+export const triggerSchema = z
+  .object({
+    bps: bpsThreshold().optional(),
+    pps: ppsThreshold().optional(),
+    family: oneOrMany(family()).optional(),
+    vector: oneOrMany(vector()).optional(),
+    severity: severity().optional().describe('Minimum severity the incident must have.'),
+  })
+  .strict()
+  .describe('All given conditions must hold, except bps and pps: either crossing is enough.');
+
+const rateLimits = z.object({ pps: packetRate().optional(), bps: bitrate().optional() }).strict();
+
+const defaultsSchema = z
+  .object({
+    ttl: duration().default(300).describe('How long a rule lives unless its attack goes on (refreshed while it does).'),
+    maxRules: z.number().int().min(1).max(100000).default(200).describe('Live rules per tenant, counted across the fleet.'),
+    rpki: z.enum(['enforce', 'warn', 'off']).default('enforce'),
+    cooldown: duration().default(120).describe('Minimum time a rule stays before escalation comes down.'),
+    minPrefixLength: z
+      .object({
+        v4: z.number().int().min(16).max(32).default(24),
+        v6: z.number().int().min(32).max(128).default(48),
+      })
+      .strict()
+      .default({ v4: 24, v6: 48 })
+      .describe('No rule ever targets a prefix shorter than this (no /0 or /8 by accident).'),
+  })
+  .strict()
+  .default({ ttl: 300, maxRules: 200, rpki: 'enforce', cooldown: 120, minPrefixLength: { v4: 24, v6: 48 } });
+
+const detectionSchema = z
+  .object({
+    baseline: z
+      .object({
+        window: z.number().int().min(10).max(86400).optional(),
+        percentile: z.number().min(50).max(100).optional(),
+        recalcEvery: z.number().int().min(1).optional(),
+        factor: z.number().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    floor: rateLimits.optional().describe('Never fire below these, whatever the baseline.'),
+    static: rateLimits.optional().describe('Fire when crossed, even while the baseline is learning.'),
+    tick: duration().optional(),
+    window: duration().optional(),
+    resolve: z.object({ ratio: percent().optional(), after: duration().optional() }).strict().optional(),
+    severity: z
+      .object({ medium: z.number().min(1).optional(), high: z.number().min(1).optional(), critical: z.number().min(1).optional() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const targetSchema = z
+  .object({
+    name: name().optional(),
+    prefix: prefix(),
+    tenant: name().optional(),
+    maxLevel: z.number().int().min(0).max(99).optional().describe('Never escalate this target above this level (0: on-node only).'),
+    when: z
+      .record(z.string().regex(/^[0-9]+$/, 'expected a level number'), triggerSchema)
+      .optional()
+      .describe('Replacement triggers for this target, by level number.'),
+    ttl: duration().optional(),
+    detection: z
+      .object({ floor: rateLimits.optional(), static: rateLimits.optional(), factor: z.number().min(1).optional() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const instanceBase = { adapter: adapterKind(), pop: name().optional() };
+
+/** Adapter options sit beside ft's own keys and are validated by the adapter's configSchema. */
+const speakerSchema = z.object(instanceBase).catchall(z.unknown());
+const nodeActionSchema = z.object({ adapter: adapterKind() }).catchall(z.unknown());
+const scrubberSchema = z
+  .object({
+    ...instanceBase,
+    originAs: asn().optional().describe('AS that originates the diverted prefix; defaults to the policy asn.'),
+    divertLength: z
+      .object({ v4: z.number().int().min(16).max(32).default(24), v6: z.number().int().min(32).max(128).default(48) })
+      .strict()
+      .optional()
+      .describe('Length of the covering prefix diverted for an attacked host (default /24 and /48).'),
+  })
+  .catchall(z.unknown());
+
+const flowspecDo = z.discriminatedUnion('then', [
+  z.object({ then: z.literal('discard') }).strict(),
+  z.object({ then: z.literal('rate-limit'), rate: bitrate() }).strict(),
+  z.object({ then: z.literal('redirect'), routeTarget: community() }).strict(),
+  z.object({ then: z.literal('mark'), dscp: z.number().int().min(0).max(63) }).strict(),
+]);
+
+const rtbhDo = z
+  .object({
+    community: oneOrMany(community()).optional().describe('Added to 65535:666, which is always sent.'),
+    noExport: z.boolean().default(true),
+    nextHop: z.string().optional().describe('Discard next hop (e.g. 192.0.2.1); adapters may set their own.'),
+  })
+  .strict();
+
+const levelSchema = z
+  .object({
+    level: z.number().int().min(1).max(99),
+    name: z.string().max(80).optional(),
+    when: triggerSchema,
+    do: z
+      .object({ flowspec: flowspecDo.optional(), rtbh: rtbhDo.optional(), scrub: z.object({ provider: name() }).strict().optional() })
+      .strict(),
+    via: oneOrMany(name()).optional().describe('Speakers that carry this level (from `speakers`).'),
+    ttl: duration().optional(),
+  })
+  .strict();
+
+const hostStepSchema = z
+  .object({
+    synCookies: z.literal(true).optional(),
+    hashlimit: perSecond().optional(),
+    burst: z.number().int().min(1).optional(),
+    per: z.enum(['source', 'destination']).optional(),
+    connlimit: z.number().int().min(1).optional(),
+    rateLimit: perSecond().optional(),
+    dropUdpSourcePorts: z.union([z.literal('auto'), z.array(port()).min(1)]).optional(),
+    dropTopSources: z.number().int().min(1).max(1000).optional(),
+    shape: bitrate().optional(),
+  })
+  .strict();
+
+const onNodeSchema = z
+  .object({
+    when: triggerSchema,
+    do: z.array(z.record(name(), hostStepSchema)).min(1),
+    ttl: duration().optional(),
+  })
+  .strict();
+
+export const policySchema = z
+  .object({
+    $schema: z.string().optional(),
+    version: z.literal(1),
+    tenant: name(),
+    mode: z.enum(['enforce', 'preview']).default('preview').describe('preview plans and logs, changes nothing.'),
+    asn: asn().optional().describe('Our origin AS: what RPKI checks of our announcements validate.'),
+    defaults: defaultsSchema,
+    protect: z.array(prefix()).min(1).describe('Nothing outside these is ever targeted.'),
+    neverTarget: z.array(prefix()).default([]).describe('Never targeted, even inside protect (e.g. the resolvers).'),
+    rpki: z
+      .object({
+        caches: z
+          .array(z.union([z.string(), z.object({ address: z.string(), preference: z.number().int().min(0).optional() }).strict()]))
+          .optional()
+          .describe('RTR caches ("HOST:PORT" or { address, preference }), lower preference tried first.'),
+      })
+      .strict()
+      .optional(),
+    tenants: z.record(name(), z.object({ maxRules: z.number().int().min(1).max(100000) }).strict()).optional(),
+    targets: z.array(targetSchema).default([]),
+    detection: detectionSchema.optional(),
+    speakers: z.record(name(), speakerSchema).default({}),
+    scrubbers: z.record(name(), scrubberSchema).default({}),
+    nodeActions: z.record(name(), nodeActionSchema).default({}).describe('Named on-node actions with adapter options.'),
+    escalation: z.array(levelSchema).default([]),
+    onNode: z.array(onNodeSchema).default([]),
+    atCap: z.enum(['refuse', 'aggregate']).default('refuse'),
+    rollback: z.object({ collateralDrop: percent().optional() }).strict().optional(),
+    onShutdown: z.enum(['withdraw', 'keep']).default('withdraw'),
+  })
+  .strict();
+
+export type RawPolicy = z.output<typeof policySchema>;
+export type RawTrigger = z.output<typeof triggerSchema>;
+export type RawHostStep = z.output<typeof hostStepSchema>;
+
+/** The JSON Schema editors use (input side: what is written, units as text). */
+export function policyJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(policySchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return {
+    ...schema,
+    title: 'ft escalation policy',
+    description: 'Generated from core/policy/schema.ts by `ft policy schema`; do not edit by hand.',
+  };
+}

@@ -1,0 +1,140 @@
+import type { AttackFamily, Prefix, Severity, Vector } from '@ft/sdk';
+import type { DetectionSettings } from '../model/detection.js';
+import type { RpkiMode } from '../model/rpki.js';
+
+/** A rate condition as written ("> 100Mbps"), kept with its text so explanations quote the policy. */
+export interface RateThreshold {
+  op: '>' | '>=';
+  value: number;
+  text: string;
+}
+
+/**
+ * When a level or an on-node rule applies. Rates are alternatives (either crossing is enough: floods show in bps
+ * or in pps, rarely both); family, vector and severity narrow it (all given must hold).
+ */
+export interface Trigger {
+  bps?: RateThreshold;
+  pps?: RateThreshold;
+  family?: AttackFamily[];
+  vector?: Vector[];
+  severity?: Severity;
+}
+
+export type FlowSpecThen =
+  | { then: 'discard' }
+  | { then: 'rate-limit'; bitsPerSecond: number }
+  | { then: 'redirect'; routeTarget: string }
+  | { then: 'mark'; dscp: number };
+
+export interface RtbhDo {
+  /** Always starts with 65535:666 (RFC 7999); the policy adds its upstreams' own communities. */
+  communities: string[];
+  noExport: boolean;
+  nextHop?: string;
+}
+
+export interface LevelActions {
+  flowspec?: FlowSpecThen;
+  rtbh?: RtbhDo;
+  scrub?: { provider: string };
+}
+
+export interface EscalationLevel {
+  level: number;
+  name?: string;
+  when: Trigger;
+  do: LevelActions;
+  /** Speakers that carry this level's FlowSpec/RTBH. */
+  via: string[];
+  ttlSeconds?: number;
+  /** Index in the policy's escalation list, for error messages and explanations. */
+  index: number;
+}
+
+export type HostStep =
+  | { type: 'syn-cookies' }
+  | { type: 'hashlimit'; packetsPerSecond: number; burst: number; per: 'source' | 'destination' }
+  | { type: 'connlimit'; maxConnections: number }
+  | { type: 'rate-limit'; packetsPerSecond: number; burst: number }
+  | { type: 'drop-udp-source-ports'; ports: 'auto' | number[] }
+  | { type: 'drop-top-sources'; count: number }
+  | { type: 'shape'; bitsPerSecond: number };
+
+export interface OnNodeRule {
+  index: number;
+  when: Trigger;
+  /** Each entry: the host action instance that carries the steps. */
+  do: { via: string; steps: HostStep[] }[];
+  ttlSeconds?: number;
+}
+
+export type ActionRole = 'speaker' | 'scrubber' | 'node';
+
+/** One named action instance: a BGP speaker, a scrubber or an on-node action. */
+export interface ActionInstance {
+  name: string;
+  role: ActionRole;
+  /** The action kind a plugin registers ("gobgp", "nft", "cloudflare-magic-transit"). */
+  adapter: string;
+  pop?: string;
+  /** Adapter-specific options: validated against the adapter's configSchema when a registry is given. */
+  options: Record<string, unknown>;
+  /** Where the policy declares it (a `speakers`/`scrubbers`/`nodeActions` entry, or the onNode item naming a kind). */
+  source: readonly PropertyKey[];
+  /** Whether `options` were validated (false when no registry was given, or the kind is not installed). */
+  validated: boolean;
+}
+
+export interface ScrubberInstance extends ActionInstance {
+  role: 'scrubber';
+  /** The AS that will originate the diverted prefix (the scrubber's, or ours when we announce it ourselves). */
+  originAs: number;
+  /** Length of the covering prefix diverted for an attacked host. */
+  divertLength: { v4: number; v6: number };
+}
+
+export interface TargetOverride {
+  name: string;
+  prefix: Prefix;
+  tenant?: string;
+  maxLevel?: number;
+  /** Replacement triggers by level number. */
+  when: Map<number, Trigger>;
+  ttlSeconds?: number;
+  index: number;
+}
+
+export interface PolicyDefaults {
+  ttlSeconds: number;
+  maxRules: number;
+  rpki: RpkiMode;
+  cooldownSeconds: number;
+  minPrefixLength: { v4: number; v6: number };
+}
+
+/** A policy that passed validation: units parsed, prefixes typed, references resolved. */
+export interface Policy {
+  file: string;
+  version: 1;
+  tenant: string;
+  mode: 'enforce' | 'preview';
+  /** Our origin AS, for RPKI checks of what we announce; absent only when nothing is announced or rpki is off. */
+  asn?: number;
+  defaults: PolicyDefaults;
+  protect: Prefix[];
+  neverTarget: Prefix[];
+  detection: DetectionSettings;
+  tenants: Map<string, { maxRules: number }>;
+  targets: TargetOverride[];
+  speakers: Map<string, ActionInstance>;
+  scrubbers: Map<string, ScrubberInstance>;
+  nodeActions: Map<string, ActionInstance>;
+  escalation: EscalationLevel[];
+  onNode: OnNodeRule[];
+  atCap: 'refuse' | 'aggregate';
+  rollback: { collateralDrop: number };
+  onShutdown: 'withdraw' | 'keep';
+  /** Things worth knowing that are not errors (an adapter kind not installed here, options not validated). */
+  warnings: string[];
+}
