@@ -73,7 +73,7 @@ export class CacheSession extends EventEmitter {
   lastError: RtrError | undefined;
   /** The last End of Data ever completed; survives expiry so a refusal can say how old the data was. */
   lastCompleted: { sessionId: number; serial: number; at: number } | undefined;
-  readonly counters = { connects: 0, resets: 0, serialUpdates: 0, errorsSent: 0, errorsReceived: 0, notifies: 0 };
+  readonly counters = { connects: 0, resets: 0, cacheResets: 0, serialUpdates: 0, errorsSent: 0, errorsReceived: 0, notifies: 0 };
 
   private socket: Socket | undefined;
   private reader = new FrameReader();
@@ -329,9 +329,12 @@ export class CacheSession extends EventEmitter {
       return;
     }
     if (this.inFlight === 'serial') {
-      // The cache rejected our session/serial (a restarted cache has a new session id): start over with a
-      // Reset Query. Our table stays in use until the reset completes or expires.
+      // The cache rejected our session/serial (a restarted cache has a new session id): start over at once with
+      // a Reset Query. Our table stays in use until the reset completes or expires.
       this.forgetSession();
+      this.drop();
+      this.setTimer('reconnect', 0, () => this.connectNow());
+      return;
     }
     this.drop();
   }
@@ -420,6 +423,7 @@ export class CacheSession extends EventEmitter {
         }
         // The cache cannot give us an incremental update from our serial: fetch everything.
         this.log('info', 'RTR cache asks for a reset');
+        this.counters.cacheResets++;
         this.forgetSession();
         this.resetQuery();
         return;

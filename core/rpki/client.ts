@@ -88,6 +88,7 @@ export class RtrClient extends EventEmitter {
       s.on('data', (e: CacheDataEvent) => this.onSessionData(s, e));
       s.on('expired', () => this.reselect());
       s.on('fresh', () => this.reselect());
+      s.on('state', () => this.reselect());
     }
   }
 
@@ -124,9 +125,17 @@ export class RtrClient extends EventEmitter {
     });
   }
 
+  /**
+   * The cache verdicts use: among caches with fresh data, a connected one before one that lost its connection
+   * (its data is still within expire, but nothing refreshes it), then by preference.
+   */
+  private preferred() {
+    return this.sessions.find((x) => x.fresh && x.state === 'connected') ?? this.sessions.find((x) => x.fresh);
+  }
+
   /** The data verdicts should use now, or undefined when no cache has fresh data. */
   snapshot(): RpkiSnapshot | undefined {
-    const s = this.sessions.find((x) => x.fresh);
+    const s = this.preferred();
     if (!s || !s.table || s.sessionId === undefined || s.serial === undefined) return undefined;
     return { table: s.table, cache: s.name, sessionId: s.sessionId, serial: s.serial, dataAgeSeconds: s.dataAgeSeconds() ?? 0, expireSeconds: s.timers.expire };
   }
@@ -143,7 +152,7 @@ export class RtrClient extends EventEmitter {
   }
 
   status(): CacheStatus[] {
-    const active = this.sessions.find((x) => x.fresh);
+    const active = this.preferred();
     return this.sessions.map((s) => ({
       cache: s.name,
       host: s.config.host,
@@ -164,7 +173,7 @@ export class RtrClient extends EventEmitter {
   }
 
   private onSessionData(session: CacheSession, event: CacheDataEvent): void {
-    const preferred = this.sessions.find((x) => x.fresh);
+    const preferred = this.preferred();
     if (preferred === session && this.current === session && !event.initial) {
       this.emitUpdate(session, false, event.delta);
       return;
@@ -174,7 +183,7 @@ export class RtrClient extends EventEmitter {
 
   /** Picks the preferred fresh cache again; a change of cache (or losing all data) is a full update. */
   private reselect(): void {
-    const next = this.sessions.find((x) => x.fresh);
+    const next = this.preferred();
     if (next === this.current) return;
     const previous = this.current;
     this.current = next;

@@ -69,6 +69,8 @@ export class Stayrtr {
   /** Same file, same port, new process: a cache restart (new session id). */
   async restart(): Promise<Stayrtr> {
     await this.stop();
+    // stayrtr derives its session id from the clock in seconds: a restart within the same second keeps it.
+    await new Promise((r) => setTimeout(r, 1100));
     return Stayrtr.start([], { ...this.opts, port: this.port }, { dir: this.dir, file: this.file });
   }
 
