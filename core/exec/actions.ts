@@ -44,8 +44,23 @@ export async function withTimeout<T>(adapter: string, what: string, ms: number, 
   }
 }
 
+// The plugin contract does not promise that an action is reentrant (a file rewritten whole, a CLI holding a lock),
+// so calls to one instance run one at a time, in the order they were made.
+const queues = new WeakMap<ActionHandle, Promise<unknown>>();
+
+function serialised<T>(h: ActionHandle, fn: () => Promise<T>): Promise<T> {
+  const prev = queues.get(h) ?? Promise.resolve();
+  const run = prev.then(fn, fn);
+  queues.set(h, run.catch(() => undefined));
+  return run;
+}
+
 /** Calls with a timeout per attempt and exponential backoff between attempts; never throws. */
 export async function callWithRetry<T>(h: ActionHandle, what: string, fn: () => Promise<T>, sleep: Sleep = realSleep): Promise<CallResult<T>> {
+  return serialised(h, () => attempt(h, what, fn, sleep));
+}
+
+async function attempt<T>(h: ActionHandle, what: string, fn: () => Promise<T>, sleep: Sleep): Promise<CallResult<T>> {
   const t0 = performance.now();
   let last: Error = new Error('not attempted');
   let attempts = 0;

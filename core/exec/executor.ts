@@ -105,9 +105,9 @@ export class Executor {
       return { mode, ops: plan.ops.map((op) => ({ type: op.type, ruleId: op.rule.id, outcome: 'skipped', results: [] })) };
     }
     // Withdrawals first: at the cap, room is made before new rules ask for it.
-    const ordered = [...plan.ops.filter((o) => o.type === 'withdraw'), ...plan.ops.filter((o) => o.type !== 'withdraw')];
-    const ops = await Promise.all(ordered.map((op) => this.runOp(op, c)));
-    return { mode, ops };
+    const withdrawn = await Promise.all(plan.ops.filter((o) => o.type === 'withdraw').map((op) => this.runOp(op, c)));
+    const added = await Promise.all(plan.ops.filter((o) => o.type !== 'withdraw').map((op) => this.runOp(op, c)));
+    return { mode, ops: [...withdrawn, ...added] };
   }
 
   runOp(op: Op, ctx: OpContext): Promise<OpReport> {

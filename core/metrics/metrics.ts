@@ -1,0 +1,95 @@
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ReconcileReport } from '../exec/reconcile.js';
+import type { RunMetrics } from '../run/runner.js';
+import type { AdapterResult, RuleRecord } from '../state/store.js';
+
+/** prom-client metrics for `ft run`, each on its own registry (tests and the fleet run several in one process). */
+export class FtMetrics implements RunMetrics {
+  readonly registry = new Registry();
+  private readonly samples: Counter<'source'>;
+  private readonly incidents: Gauge;
+  private readonly rules: Gauge<'kind' | 'level'>;
+  private readonly opSeconds: Histogram<'op' | 'adapter' | 'outcome'>;
+  private readonly errors: Counter<'adapter' | 'op'>;
+  private readonly orphans: Counter<'adapter'>;
+  private readonly reapplied: Counter<'adapter'>;
+
+  constructor(options: { defaults?: boolean } = {}) {
+    const registers = [this.registry];
+    this.samples = new Counter({ name: 'ft_samples_total', help: 'Traffic samples received from detectors.', labelNames: ['source'], registers });
+    this.incidents = new Gauge({ name: 'ft_incidents_open', help: 'Incidents currently open.', registers });
+    this.rules = new Gauge({ name: 'ft_rules_live', help: 'Rules ft holds live, by kind and escalation level.', labelNames: ['kind', 'level'], registers });
+    this.opSeconds = new Histogram({
+      name: 'ft_op_duration_seconds', help: 'Time an action took to carry out one op (all attempts).',
+      labelNames: ['op', 'adapter', 'outcome'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers,
+    });
+    this.errors = new Counter({ name: 'ft_adapter_errors_total', help: 'Failed or timed-out action calls, after retries.', labelNames: ['adapter', 'op'], registers });
+    this.orphans = new Counter({ name: 'ft_reconcile_orphans_withdrawn_total', help: 'Installed objects tagged as ours that reconcile withdrew.', labelNames: ['adapter'], registers });
+    this.reapplied = new Counter({ name: 'ft_reconcile_reapplied_total', help: 'Live rules reconcile found missing and applied again.', labelNames: ['adapter'], registers });
+    if (options.defaults !== false) collectDefaultMetrics({ register: this.registry, prefix: 'ft_' });
+  }
+
+  sampleIn(source: string): void {
+    this.samples.inc({ source });
+  }
+
+  incidentsOpen(n: number): void {
+    this.incidents.set(n);
+  }
+
+  opDone(op: string, adapter: string, outcome: AdapterResult['outcome'], seconds: number): void {
+    this.opSeconds.observe({ op, adapter, outcome }, seconds);
+  }
+
+  adapterError(adapter: string, op: string): void {
+    this.errors.inc({ adapter, op });
+  }
+
+  rulesChanged(rules: RuleRecord[]): void {
+    this.rules.reset();
+    for (const r of rules) if (r.phase === 'live') this.rules.inc({ kind: r.rule.kind, level: String(r.rule.level) });
+  }
+
+  reconciled(report: ReconcileReport): void {
+    for (const o of report.orphansWithdrawn) this.orphans.inc({ adapter: o.adapter });
+    for (const r of report.reapplied) this.reapplied.inc({ adapter: r.adapter });
+  }
+}
+
+export class MetricsAddressError extends Error {}
+
+/** "127.0.0.1:9310", "[::1]:9310". Only loopback unless the operator says otherwise with allowRemote. */
+export function parseMetricsAddress(text: string, allowRemote = false): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+|localhost)):(\d{1,5})$/.exec(text.trim());
+  if (!m) throw new MetricsAddressError(`--metrics ${JSON.stringify(text)}: expected HOST:PORT such as 127.0.0.1:9310 or [::1]:9310`);
+  const host = (m[1] ?? m[2]) as string;
+  const port = Number(m[3]);
+  if (port < 0 || port > 65535) throw new MetricsAddressError(`--metrics ${JSON.stringify(text)}: port ${port} is out of range`);
+  const loopback = host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+  if (!loopback && !allowRemote) {
+    throw new MetricsAddressError(`--metrics ${text}: ${host} is not a loopback address; metrics stay on the box unless you pass --metrics-public`);
+  }
+  return { host, port };
+}
+
+/** Serves GET /metrics; resolves with the bound port (0 picks a free one). */
+export function serveMetrics(metrics: FtMetrics, host: string, port: number): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/')) {
+      res.writeHead(404).end('not found\n');
+      return;
+    }
+    metrics.registry.metrics().then(
+      (body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
+      (err: Error) => res.writeHead(500).end(`${err.message}\n`),
+    );
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      const addr = server.address();
+      resolve({ server, port: typeof addr === 'object' && addr ? addr.port : port });
+    });
+  });
+}

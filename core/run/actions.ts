@@ -1,0 +1,62 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Secret, type PluginLogger } from '@ft/sdk';
+import type { Registry } from '../plugin-host/registry.js';
+import { DEFAULT_CALL, type ActionHandle } from '../exec/actions.js';
+
+/** One action instance to start: the policy's name for it, its kind and its (unvalidated) options. */
+export interface ActionSpec {
+  name: string;
+  kind: string;
+  options: Record<string, unknown>;
+  timeoutMs?: number;
+  retries?: number;
+}
+
+export class ActionSetupError extends Error {}
+
+/**
+ * Creates every action instance through its plugin's factory. Options go through the factory's configSchema (a
+ * typo is an error naming the instance, before anything runs); each instance gets a state directory of its own.
+ * Any failure closes what was already created and throws: the daemon never runs with half its actions.
+ */
+export async function createActionHandles(
+  registry: Registry,
+  specs: ActionSpec[],
+  options: { stateDir: string; logger: PluginLogger; signal: AbortSignal; env?: NodeJS.ProcessEnv },
+): Promise<Map<string, ActionHandle>> {
+  const env = options.env ?? process.env;
+  const handles = new Map<string, ActionHandle>();
+  try {
+    for (const spec of specs) {
+      const entry = registry.action(spec.kind);
+      if (!entry) throw new ActionSetupError(`action ${spec.name}: no installed plugin provides kind "${spec.kind}" (see \`ft registry\`)`);
+      const parsed = entry.factory.configSchema.safeParse(spec.options);
+      if (!parsed.success) {
+        const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('; ');
+        throw new ActionSetupError(`action ${spec.name} (${spec.kind}): invalid options: ${issues}`);
+      }
+      const stateDir = join(options.stateDir, 'actions', spec.name);
+      await mkdir(stateDir, { recursive: true, mode: 0o700 });
+      const action = await entry.factory.create(parsed.data, {
+        name: spec.name,
+        logger: options.logger.child({ action: spec.name, kind: spec.kind }),
+        stateDir,
+        signal: options.signal,
+        secret(ref: string): Secret {
+          const value = env[ref];
+          if (value === undefined || value === '') throw new ActionSetupError(`action ${spec.name}: the credential ${ref} is not set in the environment`);
+          return new Secret(value, ref);
+        },
+      });
+      handles.set(spec.name, {
+        name: spec.name, kind: spec.kind, reach: entry.factory.reach, action,
+        timeoutMs: spec.timeoutMs ?? DEFAULT_CALL.timeoutMs, retries: spec.retries ?? DEFAULT_CALL.retries, backoffMs: DEFAULT_CALL.backoffMs,
+      });
+    }
+  } catch (err) {
+    for (const h of handles.values()) await h.action.close?.().catch(() => undefined);
+    throw err;
+  }
+  return handles;
+}

@@ -1,0 +1,3 @@
+export * from './runner.js';
+export * from './actions.js';
+export * from './signals.js';

@@ -1,0 +1,225 @@
+import { randomUUID } from 'node:crypto';
+import type { Detector, Incident, Sample } from '@ft/sdk';
+import type { ActiveRule, Plan } from '../model/plan.js';
+import type { ActionHandle } from '../exec/actions.js';
+import { Executor, systemClock, type Clock, type CollateralProbe, type ExecLogger, type ExecMetrics, type ExecReport, type OpContext } from '../exec/executor.js';
+import { Lifecycle } from '../exec/lifecycle.js';
+import { reconcile, type ReconcileReport } from '../exec/reconcile.js';
+import type { RuleRecord, RuleStore } from '../state/store.js';
+
+/** The planner as the runner calls it: policy, RPKI and renderers are already bound. */
+export type PlanFn = (input: { incident?: Incident; active: ActiveRule[]; now: Date }) => Plan;
+
+export interface IncidentEvent {
+  type: 'open' | 'update' | 'resolve';
+  incident: Incident;
+}
+
+/** The detection engine as the runner needs it (core/detect's DetectionEngine fits). */
+export interface IncidentSource {
+  ingest(sample: Sample): void;
+  on(listener: (event: IncidentEvent) => void): () => void;
+  start(): void;
+  stop(): void;
+}
+
+export interface RunMetrics extends ExecMetrics {
+  sampleIn(source: string): void;
+  incidentsOpen(n: number): void;
+  reconciled(report: ReconcileReport): void;
+}
+
+export interface RunnerOptions {
+  store: RuleStore;
+  actions: Map<string, ActionHandle>;
+  logger: ExecLogger;
+  tenant: string;
+  mode: 'enforce' | 'preview';
+  maxRules: number;
+  onShutdown: 'withdraw' | 'keep';
+  /** 0..1; absent: no collateral-damage rollback. */
+  collateralDrop?: number;
+  probe?: CollateralProbe;
+  plan?: PlanFn;
+  engine?: IncidentSource;
+  detectors?: { name: string; detector: Detector }[];
+  clock?: Clock;
+  /** Lifecycle tick: TTL, retries, collateral checks, re-planning of open incidents (default 1 s). */
+  tickMs?: number;
+  /** Periodic reconcile against every action's list() (default 60 s). */
+  reconcileEveryMs?: number;
+  metrics?: RunMetrics;
+  alert?: (message: string, detail: Record<string, unknown>) => void;
+}
+
+/**
+ * `ft run`: detectors feed the engine, incidents feed the planner, the executor carries plans out, the store
+ * remembers. Start reconciles first (after a crash that is what removes orphans); stop follows the policy's
+ * onShutdown.
+ */
+export class Runner {
+  readonly executor: Executor;
+  readonly lifecycle: Lifecycle;
+  private readonly clock: Clock;
+  private readonly open = new Map<string, Incident>();
+  private readonly planning = new Map<string, { running: Promise<void>; next?: Incident }>();
+  private timers: NodeJS.Timeout[] = [];
+  private unsubscribe?: () => void;
+  private inflight = new Set<Promise<unknown>>();
+  private ticking = false;
+  private stopping?: Promise<void>;
+
+  constructor(private readonly opts: RunnerOptions) {
+    this.clock = opts.clock ?? systemClock;
+    this.executor = new Executor({
+      store: opts.store, actions: opts.actions, logger: opts.logger, clock: this.clock, maxRules: opts.maxRules,
+      ...(opts.metrics ? { metrics: opts.metrics } : {}), ...(opts.probe ? { probe: opts.probe } : {}), ...(opts.alert ? { alert: opts.alert } : {}),
+    });
+    this.lifecycle = new Lifecycle({
+      executor: this.executor, logger: opts.logger, clock: this.clock,
+      ...(opts.probe && opts.collateralDrop !== undefined ? { collateral: { probe: opts.probe, drop: opts.collateralDrop } } : {}),
+      ...(opts.alert ? { alert: opts.alert } : {}),
+    });
+  }
+
+  get store(): RuleStore {
+    return this.opts.store;
+  }
+
+  /** Reconciles, then starts detectors, the engine and the timers. */
+  async start(): Promise<ReconcileReport> {
+    const report = await reconcile({ executor: this.executor, logger: this.opts.logger, clock: this.clock, closeInterrupted: true });
+    this.opts.metrics?.reconciled(report);
+    this.opts.metrics?.rulesChanged(await this.opts.store.rules());
+    const engine = this.opts.engine;
+    if (engine) {
+      this.unsubscribe = engine.on((event) => this.track(this.onIncident(event)));
+      for (const d of this.opts.detectors ?? []) {
+        await d.detector.start((sample) => {
+          this.opts.metrics?.sampleIn(d.name);
+          engine.ingest(sample);
+        });
+      }
+      engine.start();
+    }
+    const tickMs = this.opts.tickMs ?? 1000;
+    this.timers.push(setInterval(() => void this.track(this.tick()), tickMs));
+    this.timers.push(setInterval(() => void this.track(this.reconcileNow()), this.opts.reconcileEveryMs ?? 60_000));
+    return report;
+  }
+
+  async reconcileNow(): Promise<ReconcileReport> {
+    const report = await reconcile({ executor: this.executor, logger: this.opts.logger, clock: this.clock });
+    this.opts.metrics?.reconciled(report);
+    return report;
+  }
+
+  /** One lifecycle round plus a re-plan of every open incident (de-escalation after the cooldown comes from there). */
+  async tick(): Promise<void> {
+    if (this.ticking || this.stopping) return;
+    this.ticking = true;
+    try {
+      await this.lifecycle.tick();
+      for (const incident of this.open.values()) await this.replan(incident);
+    } catch (err) {
+      this.opts.logger.error({ err: (err as Error).message }, 'lifecycle tick failed; will try again next tick');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** Applies a plan made elsewhere (`ft mitigate apply`) through this runner's executor. */
+  execute(plan: Plan, ctx: OpContext): Promise<ExecReport> {
+    return this.track(this.executor.execute(plan, ctx));
+  }
+
+  async onIncident(event: IncidentEvent): Promise<void> {
+    const { incident } = event;
+    if (this.stopping) return;
+    await this.opts.store.putIncident(incident);
+    if (event.type !== 'update') {
+      await this.opts.store.appendAudit([
+        { id: randomUUID(), phase: 'event', at: new Date(this.clock.now()).toISOString(), op: 'incident', incidentId: incident.id, tenant: this.opts.tenant, incident, message: `incident ${event.type}: ${incident.attack_family} against ${String(incident.target)}` },
+      ]);
+    }
+    if (event.type === 'resolve') this.open.delete(incident.id);
+    else this.open.set(incident.id, incident);
+    this.opts.metrics?.incidentsOpen(this.open.size);
+    await this.replan(incident);
+    if (event.type === 'resolve') {
+      const host = new Set([...this.opts.actions.values()].filter((h) => h.reach === 'host').map((h) => h.name));
+      await this.lifecycle.incidentResolved(incident.id, host);
+    }
+  }
+
+  /** Plans for one incident; a newer state arriving meanwhile replaces any queued one (only the latest matters). */
+  private replan(incident: Incident): Promise<void> {
+    const plan = this.opts.plan;
+    if (!plan) return Promise.resolve();
+    const slot = this.planning.get(incident.id);
+    if (slot) {
+      slot.next = incident;
+      return slot.running;
+    }
+    const run = async (inc: Incident): Promise<void> => {
+      try {
+        const active = (await this.opts.store.rules()).filter((r) => r.phase === 'live').map(toActive);
+        const p = plan({ incident: inc, active, now: new Date(this.clock.now()) });
+        if (p.refused.length > 0) this.opts.logger.warn({ incidentId: inc.id, refused: p.refused }, 'planner refused rules');
+        if (p.ops.length > 0) await this.executor.execute(p, { plannedBy: 'planner', incidentId: inc.id });
+      } catch (err) {
+        this.opts.logger.error({ incidentId: inc.id, err: (err as Error).message }, 'planning or execution failed for this incident');
+      }
+      const s = this.planning.get(inc.id);
+      if (s?.next) {
+        const next = s.next;
+        delete s.next;
+        await run(next);
+      }
+    };
+    const entry: { running: Promise<void>; next?: Incident } = { running: Promise.resolve() };
+    this.planning.set(incident.id, entry);
+    entry.running = run(incident).finally(() => this.planning.delete(incident.id));
+    return entry.running;
+  }
+
+  /** Withdraws every live rule (shutdown with onShutdown: withdraw, `ft mitigate withdraw --all`). */
+  async withdrawAll(reason: string, plannedBy: string): Promise<number> {
+    const rules = (await this.opts.store.rules()).filter((r) => r.phase === 'live' || r.phase === 'withdrawing');
+    await Promise.all(rules.map((r) => this.executor.withdraw(r.rule.id, reason, { plannedBy, ...(r.incidentId ? { incidentId: r.incidentId } : {}) })));
+    return rules.length;
+  }
+
+  /** Stops everything; with onShutdown: withdraw (the default), takes back everything we installed. */
+  stop(signal: string): Promise<void> {
+    if (!this.stopping) this.stopping = this.doStop(signal);
+    return this.stopping;
+  }
+
+  private async doStop(signal: string): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.unsubscribe?.();
+    this.opts.engine?.stop();
+    await Promise.all((this.opts.detectors ?? []).map((d) => d.detector.stop().catch(() => undefined)));
+    await Promise.allSettled([...this.inflight]);
+    if (this.opts.onShutdown === 'withdraw' && this.opts.mode === 'enforce') {
+      const n = await this.withdrawAll(`ft stopped (${signal}); policy onShutdown: withdraw`, 'shutdown');
+      this.opts.logger.info({ withdrawn: n, signal }, 'shutdown: withdrew every rule ft had installed');
+    } else {
+      const live = (await this.opts.store.rules()).filter((r) => r.phase === 'live').length;
+      this.opts.logger.info({ kept: live, signal }, 'shutdown: rules left in place until their TTL (policy onShutdown: keep); the next start reconciles them');
+    }
+    for (const h of this.opts.actions.values()) await h.action.close?.().catch(() => undefined);
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inflight.add(p);
+    void p.finally(() => this.inflight.delete(p)).catch(() => undefined);
+    return p;
+  }
+}
+
+export function toActive(r: RuleRecord): ActiveRule {
+  return { rule: r.rule, via: r.via, appliedAt: r.appliedAt, expiresAt: r.expiresAt, ...(r.incidentId ? { incidentId: r.incidentId } : {}) };
+}
