@@ -1,6 +1,19 @@
-import { definePlugin } from '@ft/sdk';
+import { defineAction, definePlugin } from '@ft/sdk';
+import { gobgpConfigSchema, type GobgpConfig } from './config.js';
 
-// BGP adapter: GoBGP over gRPC.
-export default definePlugin(() => {
-  // Registers nothing yet: its issue fills this in.
+// BGP adapter: GoBGP over gRPC. The gRPC stack loads inside create()/on first use, never at plugin load.
+export default definePlugin((ft) => {
+  ft.action(
+    defineAction<GobgpConfig>({
+      kind: 'gobgp',
+      description: 'Announces FlowSpec (IPv4/IPv6) and RTBH through a gobgpd gRPC API (AddPath/DeletePath), tagged with large communities.',
+      configSchema: gobgpConfigSchema,
+      capabilities: ['flowspec', 'rtbh'],
+      reach: 'network',
+      async create(config, ctx) {
+        const { GobgpAction } = await import('./action.js');
+        return new GobgpAction(gobgpConfigSchema.parse(config), ctx);
+      },
+    }),
+  );
 });

@@ -1,0 +1,216 @@
+import { readFileSync } from 'node:fs';
+import type { Action, Applied, Health, InstalledRef, PluginContext, RenderedCommand, Rule, RuleId } from '@ft/sdk';
+import type { GobgpClient, ListedPath } from './client.js';
+import type { GobgpConfig } from './config.js';
+import { decodeFlowSpec, taggedRuleId } from './decode.js';
+import { FAMILIES, renderFlowSpec, renderRtbh, shellQuote, type FamilyName, type RenderedPath } from './render.js';
+
+export const ADAPTER = 'gobgp';
+const ALL_FAMILIES = Object.keys(FAMILIES) as FamilyName[];
+
+/** Paths ft added itself: GoBGP lists locally originated paths without a neighbor. */
+function isLocal(p: ListedPath): boolean {
+  return !p.isFromExternal && (p.neighborIp === '' || p.neighborIp === '<nil>');
+}
+
+export function renderPath(rule: Rule, config: Pick<GobgpConfig, 'tagAsn' | 'nextHop4' | 'nextHop6'>): RenderedPath {
+  if (rule.kind === 'flowspec') return renderFlowSpec(rule, config);
+  if (rule.kind === 'rtbh') return renderRtbh(rule, config);
+  throw new Error(`gobgp cannot carry ${rule.kind} rules (only flowspec and rtbh)`);
+}
+
+/**
+ * ft's GoBGP speaker of one POP. Connects on first use (preview only renders). Keeps the set of rules it was
+ * asked to keep live and puts missing ones back whenever gobgpd comes back (restart) or a session comes up.
+ */
+export class GobgpAction implements Action {
+  readonly capabilities = ['flowspec', 'rtbh'] as const;
+  private client?: Promise<GobgpClient>;
+  private readonly live = new Map<RuleId, Rule>();
+  private stopWatch?: () => void;
+  private retryTimer?: NodeJS.Timeout;
+  private resyncing?: Promise<void>;
+  private closed = false;
+  /** Number of rules put back after gobgpd lost them (restart); for health detail and tests. */
+  reannounced = 0;
+
+  constructor(private readonly config: GobgpConfig, private readonly ctx: Pick<PluginContext, 'logger' | 'secret' | 'name'>) {}
+
+  render(rule: Rule): RenderedCommand[] {
+    const r = renderPath(rule, this.config);
+    const target = this.config.address.startsWith('unix://') ? ['--target', this.config.address] : hostPortArgs(this.config.address);
+    const argv = ['gobgp', ...target, ...r.cliArgs];
+    return [{
+      adapter: ADAPTER,
+      format: 'grpc',
+      text: `${argv.map(shellQuote).join(' ')}   # gRPC AddPath{table_type: GLOBAL} to ${this.config.address}`,
+      payload: { method: 'apipb.GobgpApi/AddPath', request: { table_type: 'GLOBAL', path: r.path } },
+    }];
+  }
+
+  async apply(rule: Rule): Promise<Applied> {
+    const rendered = renderPath(rule, this.config);
+    const client = await this.connect();
+    const existing = await this.ours(client, rendered.familyName, rule.id);
+    if (existing.length === 0) await client.addPath(rendered.path);
+    this.live.set(rule.id, rule);
+    return { ruleId: rule.id, state: 'installed', nativeId: nativeId(rendered.familyName, rule.id), detail: existing.length ? 'already announced' : 'announced' };
+  }
+
+  async withdraw(target: Rule | InstalledRef): Promise<void> {
+    const { id, families } = whatToWithdraw(target, this.config);
+    this.live.delete(id);
+    const client = await this.connect();
+    for (const family of families) {
+      for (const p of await this.ours(client, family, id)) await client.deletePath(p.raw);
+    }
+  }
+
+  async list(): Promise<InstalledRef[]> {
+    const client = await this.connect();
+    const out: InstalledRef[] = [];
+    for (const family of ALL_FAMILIES) {
+      for (const p of await client.listPath('GLOBAL', FAMILIES[family])) {
+        const id = isLocal(p) ? taggedRuleId(p.pattrs, this.config.tagAsn) : undefined;
+        if (id) out.push({ ruleId: id, nativeId: nativeId(family, id), description: describe(family, p) });
+      }
+    }
+    return out;
+  }
+
+  async health(): Promise<Health> {
+    try {
+      const client = await this.connect();
+      const peers = await client.listPeers();
+      const wanted = this.config.peers ? peers.filter((p) => this.config.peers?.includes(p.address)) : peers;
+      if (wanted.length === 0) return { status: 'degraded', detail: `gobgpd at ${this.config.address} has no ${this.config.peers ? 'matching ' : ''}neighbors` };
+      const up = wanted.filter((p) => p.state === 'ESTABLISHED');
+      const detail = wanted.map((p) => `${p.address} AS${p.peerAsn} ${p.state.toLowerCase()}`).join(', ');
+      return { status: up.length === wanted.length ? 'ok' : up.length > 0 ? 'degraded' : 'down', detail };
+    } catch (err) {
+      return { status: 'down', detail: (err as Error).message };
+    }
+  }
+
+  /** Makes `rules` the set to keep live and announces whatever of it gobgpd lacks (after an ft restart). */
+  async reannounce(rules: readonly Rule[]): Promise<number> {
+    this.live.clear();
+    for (const r of rules) if (r.kind === 'flowspec' || r.kind === 'rtbh') this.live.set(r.id, r);
+    return this.resync();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.stopWatch?.();
+    clearTimeout(this.retryTimer);
+    if (this.client) (await this.client.catch(() => undefined))?.close();
+  }
+
+  private connect(): Promise<GobgpClient> {
+    if (!this.client) {
+      this.client = (async () => {
+        const { GobgpClient } = await import('./client.js');
+        const tls = this.config.tls;
+        const client = await GobgpClient.create({
+          address: this.config.address,
+          protoDir: this.config.protoDir,
+          timeoutMs: this.config.timeoutMs,
+          tls: tls && {
+            ca: tls.ca ? readFileSync(tls.ca) : undefined,
+            cert: tls.cert ? readFileSync(tls.cert) : undefined,
+            key: tls.key ? readFileSync(tls.key) : undefined,
+            serverName: tls.serverName,
+          },
+          auth: this.config.auth && {
+            header: this.config.auth.header,
+            value: () => `${this.config.auth?.scheme ? `${this.config.auth.scheme} ` : ''}${this.ctx.secret(this.config.auth?.secret as string).reveal()}`,
+          },
+        });
+        this.watch(client);
+        return client;
+      })();
+      this.client.catch(() => (this.client = undefined));
+    }
+    return this.client;
+  }
+
+  /** Peer events keep a stream open; when it breaks (gobgpd restarted) we retry, then put back what is missing. */
+  private watch(client: GobgpClient): void {
+    if (this.closed) return;
+    const resync = () => void this.resync().catch((err) => this.ctx.logger.warn({ err: String(err) }, 'gobgp re-announce failed'));
+    this.stopWatch = client.watch(
+      { peers: true },
+      (e) => {
+        if (e.type === 'peer' && e.peer.state === 'ESTABLISHED') resync();
+      },
+      (err) => {
+        if (this.closed) return;
+        this.ctx.logger.warn({ address: this.config.address, err: err?.message }, 'gobgp watch stream ended; reconnecting');
+        this.retryTimer = setTimeout(() => this.watch(client), 500);
+        this.retryTimer.unref();
+      },
+      resync,
+    );
+  }
+
+  private resync(): Promise<number> {
+    const run = async () => {
+      if (this.live.size === 0) return 0;
+      const client = await this.connect();
+      let added = 0;
+      for (const family of ALL_FAMILIES) {
+        const wanted = [...this.live.values()].map((r) => ({ r, rendered: renderPath(r, this.config) })).filter((x) => x.rendered.familyName === family);
+        if (wanted.length === 0) continue;
+        const present = new Set((await client.listPath('GLOBAL', FAMILIES[family])).filter(isLocal).map((p) => taggedRuleId(p.pattrs, this.config.tagAsn)));
+        for (const { r, rendered } of wanted) {
+          if (present.has(r.id) || !this.live.has(r.id)) continue;
+          await client.addPath(rendered.path);
+          added++;
+        }
+      }
+      if (added > 0) {
+        this.reannounced += added;
+        this.ctx.logger.info({ address: this.config.address, added }, 'gobgp: re-announced rules gobgpd had lost');
+      }
+      return added;
+    };
+    // One resync at a time; a request during a run waits for it and then runs again.
+    const next = (this.resyncing ?? Promise.resolve(0)).catch(() => 0).then(run);
+    this.resyncing = next.then(() => undefined, () => undefined);
+    return next;
+  }
+
+  private async ours(client: GobgpClient, family: FamilyName, id: RuleId): Promise<ListedPath[]> {
+    const paths = await client.listPath('GLOBAL', FAMILIES[family]);
+    return paths.filter((p) => isLocal(p) && taggedRuleId(p.pattrs, this.config.tagAsn) === id);
+  }
+}
+
+export function nativeId(family: FamilyName, id: RuleId): string {
+  return `${family}/${id}`;
+}
+
+function whatToWithdraw(target: Rule | InstalledRef, config: GobgpConfig): { id: RuleId; families: FamilyName[] } {
+  if ('kind' in target) return { id: target.id, families: [renderPath(target, config).familyName] };
+  const [family, idText] = target.nativeId.split('/') as [string, string | undefined];
+  const id = target.ruleId ?? (idText as RuleId | undefined);
+  if (!id) throw new Error(`cannot withdraw ${target.nativeId}: it carries no ft rule id`);
+  return { id, families: ALL_FAMILIES.includes(family as FamilyName) ? [family as FamilyName] : ALL_FAMILIES };
+}
+
+function describe(family: FamilyName, p: ListedPath): string {
+  if (family.endsWith('flowspec')) {
+    try {
+      const actions = decodeFlowSpec(p.nlri, p.pattrs).actions.map((a) => a.type === 'rate-limit' ? `rate-limit ${a.bytesPerSecond}` : a.type).join(',');
+      return `${family} ${p.prefix} then ${actions || 'accept'}`;
+    } catch {
+      return `${family} ${p.prefix}`;
+    }
+  }
+  return `${family} ${p.prefix} (RTBH)`;
+}
+
+function hostPortArgs(address: string): string[] {
+  const i = address.lastIndexOf(':');
+  return ['-u', address.slice(0, i).replace(/^\[|\]$/g, ''), '-p', address.slice(i + 1)];
+}
