@@ -1,0 +1,85 @@
+import { Prefix, type Sample } from '@ft/sdk';
+import { ABSURD_SAMPLING_RATE, decodeDatagram, TemplateCache, type DecodeResult, type ProtocolChoice, type TemplateCacheOptions } from '../decode/index.js';
+import { ExporterTable, type ExporterHealth } from './health.js';
+import { toSamples, WindowAggregator, type TargetPartial } from './window.js';
+
+export interface CollectorOptions {
+  /** Instance name, the Sample's `source`. */
+  source: string;
+  windowMs: number;
+  protect: Prefix[];
+  /** Rate for records whose exporter never says (NetFlow v5 with 0, v9/IPFIX before options data arrive). */
+  defaultSamplingRate: number;
+  /** Per-exporter overrides of the default, by exporter address text. */
+  exporterSamplingRates: Map<string, number>;
+  maxTargets: number;
+  maxExporters: number;
+  topN: number;
+  templates?: Partial<TemplateCacheOptions>;
+}
+
+export const COLLECTOR_DEFAULTS = { windowMs: 1000, defaultSamplingRate: 1, maxTargets: 20_000, maxExporters: 1024, topN: 10 };
+
+/**
+ * Decode → scale → aggregate, with no sockets and no timers: the listener (or a worker, or `ft flow decode`)
+ * feeds it datagrams with their arrival time and asks it to close windows.
+ */
+export class Collector {
+  readonly cache: TemplateCache;
+  readonly exporters: ExporterTable;
+  readonly aggregator: WindowAggregator;
+  datagrams = 0;
+  records = 0;
+  decodeErrors = 0;
+
+  constructor(readonly options: CollectorOptions) {
+    this.cache = new TemplateCache(options.templates);
+    this.exporters = new ExporterTable(options.maxExporters);
+    this.aggregator = new WindowAggregator({ protect: options.protect, maxTargets: options.maxTargets, topN: options.topN });
+  }
+
+  /** Handles one datagram from `exporter` (its UDP source address) that arrived at `now`. */
+  ingest(buf: Buffer, exporter: string, now: number, protocol: ProtocolChoice = 'auto'): DecodeResult {
+    this.datagrams++;
+    const result = decodeDatagram(buf, { exporter, now, cache: this.cache, protocol });
+    if (!result.ok) {
+      this.decodeErrors++;
+      this.exporters.failed(exporter, now, `${result.protocol ?? 'unknown'} at byte ${result.offset}: ${result.reason}`);
+      return result;
+    }
+    const fallback = this.options.exporterSamplingRates.get(exporter) ?? this.options.defaultSamplingRate;
+    let unknown = 0;
+    let absurd = 0;
+    let last: number | undefined;
+    const records = result.records;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      let rate = r.samplingRate;
+      if (rate === undefined) {
+        unknown++;
+        rate = fallback;
+      } else {
+        last = rate;
+        if (rate > ABSURD_SAMPLING_RATE) absurd++;
+      }
+      this.aggregator.add(r, rate);
+    }
+    this.records += records.length;
+    this.exporters.decoded(exporter, now, result, unknown, absurd, last);
+    return result;
+  }
+
+  /** Closes the current window: its per-target partials (for merging across workers). */
+  flushPartials(): TargetPartial[] {
+    return this.aggregator.flush();
+  }
+
+  /** Closes the current window ending at `at` (lasting `windowMs`, default the configured one) and returns its Samples. */
+  flush(at: number, windowMs = this.options.windowMs): Sample[] {
+    return toSamples(this.flushPartials(), { source: this.options.source, at, windowMs, topN: this.options.topN });
+  }
+
+  health(): ExporterHealth[] {
+    return this.exporters.list();
+  }
+}

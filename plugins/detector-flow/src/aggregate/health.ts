@@ -1,0 +1,153 @@
+import type { DecodedDatagram, InterfaceCounters } from '../decode/types.js';
+
+interface SequenceStream {
+  next: number;
+  lost: number;
+  received: number;
+  restarts: number;
+  uncounted: boolean;
+}
+
+/** What ft knows about one exporter: is it alive, is it losing data, can we decode it. */
+export interface ExporterHealth {
+  exporter: string;
+  protocols: string[];
+  /** ms since the epoch. */
+  firstSeen: number;
+  lastSeen: number;
+  datagrams: number;
+  records: number;
+  decodeErrors: number;
+  lastError?: string;
+  templateMisses: number;
+  /** Records whose sampling rate the exporter never stated (the configured default was used). */
+  unknownSampling: number;
+  /** Records whose stated rate was above 1:1,000,000 (kept, but probably a unit mix-up on the exporter). */
+  absurdSampling: number;
+  lastSamplingRate?: number;
+  /** Units the sequence numbers say went missing, and what they count (flows, datagrams or records). */
+  sequenceLost: number;
+  sequenceUnit?: string;
+  /** Estimated share of the exporter's data lost between it and us, from sequence gaps. */
+  estimatedLoss: number;
+  restarts: number;
+  /** sFlow: packets the agent itself dropped before sampling. */
+  exporterDrops: number;
+  /** sFlow counter samples: the agent's own interface totals, latest per ifIndex. */
+  interfaces: (InterfaceCounters & { at: number })[];
+}
+
+const MAX_INTERFACES = 256;
+/** A jump larger than this is a restart or reordering, not loss. */
+const MAX_PLAUSIBLE_GAP = 1_000_000;
+
+class ExporterState {
+  readonly protocols = new Set<string>();
+  readonly streams = new Map<string, SequenceStream>();
+  readonly interfaces = new Map<number, InterfaceCounters & { at: number }>();
+  datagrams = 0;
+  records = 0;
+  decodeErrors = 0;
+  lastError: string | undefined;
+  templateMisses = 0;
+  unknownSampling = 0;
+  absurdSampling = 0;
+  lastSamplingRate: number | undefined;
+  exporterDrops = 0;
+  sequenceUnit: string | undefined;
+  lastSeen: number;
+
+  constructor(readonly exporter: string, readonly firstSeen: number) {
+    this.lastSeen = firstSeen;
+  }
+
+  sequence(d: DecodedDatagram): void {
+    const key = `${d.protocol}|${d.domain}`;
+    this.sequenceUnit = d.sequenceCounts;
+    const s = this.streams.get(key);
+    const seq = d.sequence >>> 0;
+    if (s === undefined) {
+      if (this.streams.size < 64) this.streams.set(key, { next: (seq + d.sequenceAdvance) >>> 0, lost: 0, received: d.sequenceAdvance, restarts: 0, uncounted: d.templateMisses > 0 });
+      return;
+    }
+    const gap = (seq - s.next) >>> 0;
+    if (gap !== 0 && !s.uncounted) {
+      // Backwards or huge: the exporter restarted (or reordered); the first gap after a restart is not loss.
+      if (gap <= MAX_PLAUSIBLE_GAP) s.lost += gap;
+      else s.restarts++;
+    }
+    s.received += d.sequenceAdvance;
+    s.next = (seq + d.sequenceAdvance) >>> 0;
+    // IPFIX counts data records, and those of an unknown template could not be counted: the next gap is ours.
+    s.uncounted = d.sequenceCounts === 'records' && d.templateMisses > 0;
+  }
+}
+
+/** Per-exporter health, bounded: beyond `maxExporters` the least recently seen exporter is forgotten. */
+export class ExporterTable {
+  private readonly exporters = new Map<string, ExporterState>();
+
+  constructor(private readonly maxExporters = 1024) {}
+
+  private state(exporter: string, now: number): ExporterState {
+    let s = this.exporters.get(exporter);
+    if (s === undefined) {
+      s = new ExporterState(exporter, now);
+      while (this.exporters.size >= this.maxExporters) this.exporters.delete(this.exporters.keys().next().value as string);
+      this.exporters.set(exporter, s);
+    } else if (now - s.lastSeen > 1000) {
+      // Keep Map order roughly by recency without paying a delete+set per datagram.
+      this.exporters.delete(exporter);
+      this.exporters.set(exporter, s);
+    }
+    s.lastSeen = now;
+    return s;
+  }
+
+  decoded(exporter: string, now: number, d: DecodedDatagram, unknownSampling: number, absurdSampling: number, lastRate: number | undefined): void {
+    const s = this.state(exporter, now);
+    s.datagrams++;
+    s.protocols.add(d.protocol);
+    s.records += d.records.length;
+    s.templateMisses += d.templateMisses;
+    s.unknownSampling += unknownSampling;
+    s.absurdSampling += absurdSampling;
+    if (lastRate !== undefined) s.lastSamplingRate = lastRate;
+    s.exporterDrops += d.exporterDrops;
+    s.sequence(d);
+    for (const c of d.counters) {
+      if (s.interfaces.size < MAX_INTERFACES || s.interfaces.has(c.ifIndex)) s.interfaces.set(c.ifIndex, { ...c, at: now });
+    }
+  }
+
+  failed(exporter: string, now: number, reason: string): void {
+    const s = this.state(exporter, now);
+    s.datagrams++;
+    s.decodeErrors++;
+    s.lastError = reason;
+  }
+
+  list(): ExporterHealth[] {
+    return [...this.exporters.values()].map((s) => {
+      let lost = 0;
+      let received = 0;
+      let restarts = 0;
+      for (const st of s.streams.values()) {
+        lost += st.lost;
+        received += st.received;
+        restarts += st.restarts;
+      }
+      const h: ExporterHealth = {
+        exporter: s.exporter, protocols: [...s.protocols].sort(), firstSeen: s.firstSeen, lastSeen: s.lastSeen,
+        datagrams: s.datagrams, records: s.records, decodeErrors: s.decodeErrors, templateMisses: s.templateMisses,
+        unknownSampling: s.unknownSampling, absurdSampling: s.absurdSampling, sequenceLost: lost,
+        estimatedLoss: lost + received > 0 ? lost / (lost + received) : 0, restarts, exporterDrops: s.exporterDrops,
+        interfaces: [...s.interfaces.values()],
+      };
+      if (s.lastError !== undefined) h.lastError = s.lastError;
+      if (s.lastSamplingRate !== undefined) h.lastSamplingRate = s.lastSamplingRate;
+      if (s.sequenceUnit !== undefined) h.sequenceUnit = s.sequenceUnit;
+      return h;
+    }).sort((a, b) => a.exporter.localeCompare(b.exporter));
+  }
+}

@@ -1,0 +1,146 @@
+import { decodeDatagram, TemplateCache, type FlowRecord, type InterfaceCounters, type ProtocolChoice } from '../decode/index.js';
+import { isCapture, readCapture, type CapturedDatagram } from '../pcap.js';
+
+export interface DecodedEntry {
+  index: number;
+  file: string;
+  time?: number;
+  exporter: string;
+  srcPort?: number;
+  dstPort?: number;
+  length: number;
+  ok: boolean;
+  protocol?: string;
+  error?: { offset: number; reason: string };
+  domain?: number;
+  sequence?: number;
+  agent?: string;
+  templatesLearned?: number;
+  templatesWithdrawn?: number;
+  templateMisses?: number;
+  records?: FlowRecord[];
+  counters?: InterfaceCounters[];
+}
+
+export interface DestinationTotal {
+  destination: string;
+  /** As exported (unscaled), and scaled by the sampling rate (stated, else `defaultSamplingRate`). */
+  packets: number;
+  bytes: number;
+  scaledPackets: number;
+  scaledBytes: number;
+}
+
+export interface DecodeReport {
+  files: { file: string; format: 'pcap' | 'pcapng' | 'raw'; datagrams: number; skippedFrames: number }[];
+  datagrams: DecodedEntry[];
+  summary: { datagrams: number; decoded: number; errors: number; records: number; templateMisses: number; byDestination: DestinationTotal[] };
+}
+
+export interface DecodeOptions {
+  protocol: ProtocolChoice;
+  /** Only datagrams to this UDP port (captures often hold other traffic). */
+  port?: number;
+  /** Exporter name for raw datagram files (a capture has the real source addresses). */
+  exporter: string;
+  defaultSamplingRate: number;
+}
+
+/**
+ * Decodes captures (pcap/pcapng of exported datagrams) or raw datagram files in order, sharing one template cache
+ * as a collector would, so templates seen early decode data seen later.
+ */
+export function decodeFiles(files: { name: string; bytes: Buffer }[], o: DecodeOptions): DecodeReport {
+  const cache = new TemplateCache({ expiryMs: Number.MAX_SAFE_INTEGER });
+  const report: DecodeReport = { files: [], datagrams: [], summary: { datagrams: 0, decoded: 0, errors: 0, records: 0, templateMisses: 0, byDestination: [] } };
+  const totals = new Map<string, DestinationTotal>();
+  let index = 0;
+  for (const f of files) {
+    let datagrams: (CapturedDatagram | { payload: Buffer; time?: undefined; srcAddr?: undefined; srcPort?: undefined; dstPort?: undefined })[];
+    if (isCapture(f.bytes)) {
+      const cap = readCapture(f.bytes);
+      datagrams = o.port === undefined ? cap.datagrams : cap.datagrams.filter((d) => d.dstPort === o.port);
+      report.files.push({ file: f.name, format: cap.format, datagrams: datagrams.length, skippedFrames: cap.skipped });
+    } else {
+      datagrams = [{ payload: f.bytes }];
+      report.files.push({ file: f.name, format: 'raw', datagrams: 1, skippedFrames: 0 });
+    }
+    for (const d of datagrams) {
+      const exporter = d.srcAddr ?? o.exporter;
+      const entry: DecodedEntry = { index: ++index, file: f.name, exporter, length: d.payload.length, ok: false };
+      if (d.time !== undefined) entry.time = d.time;
+      if (d.srcPort !== undefined) entry.srcPort = d.srcPort;
+      if (d.dstPort !== undefined) entry.dstPort = d.dstPort;
+      const r = decodeDatagram(d.payload, { exporter, now: d.time ?? 0, cache, protocol: o.protocol });
+      if (r.protocol) entry.protocol = r.protocol;
+      if (!r.ok) {
+        entry.error = { offset: r.offset, reason: r.reason };
+        report.summary.errors++;
+      } else {
+        entry.ok = true;
+        Object.assign(entry, {
+          domain: r.domain, sequence: r.sequence, templatesLearned: r.templatesLearned, templatesWithdrawn: r.templatesWithdrawn,
+          templateMisses: r.templateMisses, records: r.records, counters: r.counters,
+        });
+        if (r.agent) entry.agent = r.agent;
+        report.summary.decoded++;
+        report.summary.records += r.records.length;
+        report.summary.templateMisses += r.templateMisses;
+        for (const rec of r.records) {
+          const rate = rec.samplingRate ?? o.defaultSamplingRate;
+          let t = totals.get(rec.dstAddr);
+          if (!t) {
+            t = { destination: rec.dstAddr, packets: 0, bytes: 0, scaledPackets: 0, scaledBytes: 0 };
+            totals.set(rec.dstAddr, t);
+          }
+          t.packets += rec.packets;
+          t.bytes += rec.bytes;
+          t.scaledPackets += rec.packets * rate;
+          t.scaledBytes += rec.bytes * rate;
+        }
+      }
+      report.datagrams.push(entry);
+      report.summary.datagrams++;
+    }
+  }
+  report.summary.byDestination = [...totals.values()].sort((a, b) => b.scaledBytes - a.scaledBytes || a.destination.localeCompare(b.destination));
+  return report;
+}
+
+const FLAG_LETTERS = 'FSRPAUEC';
+
+export function flagText(flags: number): string {
+  let s = '';
+  for (let i = 0; i < 8; i++) if (flags & (1 << i)) s += FLAG_LETTERS[i];
+  return s || '-';
+}
+
+export function protoName(p: number): string {
+  return p === 6 ? 'tcp' : p === 17 ? 'udp' : p === 1 ? 'icmp' : p === 58 ? 'icmp6' : String(p);
+}
+
+/** The human rendering of a report: one line per datagram, one indented line per record. */
+export function renderReport(r: DecodeReport, showRecords: boolean): string[] {
+  const lines: string[] = [];
+  const hostPort = (a: string, p: number) => (a.includes(':') ? `[${a}]:${p}` : `${a}:${p}`);
+  for (const d of r.datagrams) {
+    const where = `#${d.index} ${d.srcPort !== undefined ? hostPort(d.exporter, d.srcPort) : d.exporter} ${d.length} B`;
+    if (!d.ok) {
+      lines.push(`${where} ${d.protocol ?? '?'} ERROR at byte ${d.error?.offset}: ${d.error?.reason}`);
+      continue;
+    }
+    const extra = [
+      d.templatesLearned ? `${d.templatesLearned} template(s) learned` : '', d.templatesWithdrawn ? `${d.templatesWithdrawn} withdrawn` : '',
+      d.templateMisses ? `${d.templateMisses} set(s) with unknown template` : '', d.counters?.length ? `${d.counters.length} interface counter(s)` : '',
+    ].filter(Boolean).join(', ');
+    lines.push(`${where} ${d.protocol} domain ${d.domain} seq ${d.sequence}: ${d.records?.length ?? 0} record(s)${extra ? `, ${extra}` : ''}`);
+    if (showRecords) {
+      for (const rec of d.records ?? []) {
+        lines.push(`  ${hostPort(rec.srcAddr, rec.srcPort)} -> ${hostPort(rec.dstAddr, rec.dstPort)} ${protoName(rec.protocol)} ${rec.packets} pkt ${rec.bytes} B flags ${flagText(rec.tcpFlags)} rate ${rec.samplingRate ?? '?'}`);
+      }
+    }
+  }
+  const s = r.summary;
+  lines.push(`${s.datagrams} datagram(s): ${s.decoded} decoded, ${s.errors} error(s), ${s.records} record(s), ${s.templateMisses} template miss(es)`);
+  return lines;
+}

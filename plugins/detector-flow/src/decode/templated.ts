@@ -1,0 +1,335 @@
+import { ipv4At, ipv6At } from './addr.js';
+import { TemplateCache, type FieldSpec, type Template, type TemplateKind } from './template-cache.js';
+import { emptyDatagram, WireError, type DecodedDatagram, type FlowRecord } from './types.js';
+
+/** Information elements ft reads (RFC 3954 field types = IPFIX IE ids for these). */
+const IE = {
+  octets: 1, packets: 2, protocol: 4, tcpFlags: 6, srcPort: 7, srcV4: 8, inputIf: 10, dstPort: 11, dstV4: 12,
+  outputIf: 14, srcV6: 27, dstV6: 28, icmpType: 32, samplingInterval: 34, samplerId: 48, samplerRandomInterval: 50,
+  minTtl: 52, maxTtl: 53, octetsTotal: 85, packetsTotal: 86, icmpTypeCodeV6: 139, icmpTypeV4: 176, icmpCodeV4: 177,
+  icmpTypeV6: 178, icmpCodeV6: 179, ttl: 192, selectorId: 302, packetInterval: 305, packetSpace: 306,
+  samplingSize: 309, samplingPopulation: 310, ingressInterface: 10, egressInterface: 14,
+} as const;
+
+const VARIABLE = 0xffff;
+/** Sampling rates above this are almost certainly a unit mix-up; they are kept but flagged by the collector. */
+export const ABSURD_SAMPLING_RATE = 1_000_000;
+
+export interface TemplatedContext {
+  exporter: string;
+  now: number;
+  cache: TemplateCache;
+}
+
+interface Dialect {
+  kind: TemplateKind;
+  headerLength: number;
+  templateSet: number;
+  optionsSet: number;
+}
+
+const V9: Dialect = { kind: 'netflow9', headerLength: 20, templateSet: 0, optionsSet: 1 };
+const IPFIX: Dialect = { kind: 'ipfix', headerLength: 16, templateSet: 2, optionsSet: 3 };
+
+/** Reads an unsigned integer of 1..8 bytes (reduced-size encoding); above 2^53 precision is lost, never the sign. */
+function readUint(buf: Buffer, off: number, len: number): number {
+  switch (len) {
+    case 1: return buf[off] as number;
+    case 2: return buf.readUInt16BE(off);
+    case 4: return buf.readUInt32BE(off);
+    case 8: return buf.readUInt32BE(off) * 4294967296 + buf.readUInt32BE(off + 4);
+    default: {
+      if (len > 8) return 0;
+      let v = 0;
+      for (let i = 0; i < len; i++) v = v * 256 + (buf[off + i] as number);
+      return v;
+    }
+  }
+}
+
+/** Changes a datagram asks for, applied only when the whole datagram decoded. */
+interface Pending {
+  templates: Map<number, Template | null>;
+  withdrawAll: boolean[];
+  sampling: { samplerId: number | undefined; rate: number }[];
+}
+
+export function decodeNetflow9(buf: Buffer, ctx: TemplatedContext): DecodedDatagram {
+  if (buf.length < V9.headerLength) throw new WireError(0, `NetFlow v9 header needs 20 bytes, datagram has ${buf.length}`);
+  const out = emptyDatagram('netflow9');
+  out.sequence = buf.readUInt32BE(12);
+  out.domain = buf.readUInt32BE(16);
+  out.sequenceCounts = 'datagrams';
+  out.sequenceAdvance = 1;
+  walkSets(buf, V9.headerLength, buf.length, V9, ctx, out);
+  return out;
+}
+
+export function decodeIpfix(buf: Buffer, ctx: TemplatedContext): DecodedDatagram {
+  if (buf.length < IPFIX.headerLength) throw new WireError(0, `IPFIX header needs 16 bytes, datagram has ${buf.length}`);
+  const length = buf.readUInt16BE(2);
+  if (length < IPFIX.headerLength) throw new WireError(2, `IPFIX message length ${length} is shorter than its header`);
+  if (length > buf.length) throw new WireError(2, `IPFIX message length ${length} exceeds the datagram (${buf.length} bytes)`);
+  const out = emptyDatagram('ipfix');
+  out.sequence = buf.readUInt32BE(8);
+  out.domain = buf.readUInt32BE(12);
+  out.sequenceCounts = 'records';
+  out.sequenceAdvance = 0;
+  walkSets(buf, IPFIX.headerLength, length, IPFIX, ctx, out);
+  return out;
+}
+
+function walkSets(buf: Buffer, start: number, end: number, d: Dialect, ctx: TemplatedContext, out: DecodedDatagram): void {
+  const pending: Pending = { templates: new Map(), withdrawAll: [], sampling: [] };
+  let off = start;
+  // v9 exporters may leave a few bytes of padding after the last FlowSet.
+  while (off + 4 <= end) {
+    const setId = buf.readUInt16BE(off);
+    const setLength = buf.readUInt16BE(off + 2);
+    // A zero-length set would make a naive loop spin forever.
+    if (setLength < 4) throw new WireError(off + 2, `set length ${setLength} is shorter than a set header`);
+    if (off + setLength > end) throw new WireError(off + 2, `set ${setId} of ${setLength} bytes runs past the end (${end - off} left)`);
+    const body = off + 4;
+    const setEnd = off + setLength;
+    if (setId === d.templateSet) readTemplates(buf, body, setEnd, d, false, pending, out);
+    else if (setId === d.optionsSet) readTemplates(buf, body, setEnd, d, true, pending, out);
+    else if (setId >= 256) readData(buf, body, setEnd, setId, d, ctx, pending, out);
+    // Other ids (v9 2..255, IPFIX 0,1,4..255) are reserved: skipped by length.
+    off = setEnd;
+  }
+  commit(d, ctx, out, pending);
+}
+
+function readTemplates(buf: Buffer, off: number, end: number, d: Dialect, options: boolean, pending: Pending, out: DecodedDatagram): void {
+  const ipfix = d.kind === 'ipfix';
+  // The smallest template record is its id and count (4 bytes); anything shorter is padding.
+  while (off + 4 <= end) {
+    const id = buf.readUInt16BE(off);
+    let fieldCount: number;
+    let scopeCount = 0;
+    if (!options) {
+      fieldCount = buf.readUInt16BE(off + 2);
+      off += 4;
+    } else if (ipfix) {
+      fieldCount = buf.readUInt16BE(off + 2);
+      if (fieldCount === 0) {
+        off += 4;
+      } else {
+        if (off + 6 > end) throw new WireError(off, 'options template record truncated');
+        scopeCount = buf.readUInt16BE(off + 4);
+        off += 6;
+      }
+    } else {
+      // v9 options templates give scope and option lengths in BYTES (4 per field).
+      if (off + 6 > end) {
+        break; // padding
+      }
+      const scopeBytes = buf.readUInt16BE(off + 2);
+      const optionBytes = buf.readUInt16BE(off + 4);
+      if (scopeBytes % 4 !== 0 || optionBytes % 4 !== 0) throw new WireError(off + 2, `options template ${id} field lengths ${scopeBytes}/${optionBytes} are not multiples of 4`);
+      scopeCount = scopeBytes / 4;
+      fieldCount = scopeCount + optionBytes / 4;
+      off += 6;
+    }
+    if (fieldCount === 0) {
+      if (!ipfix) {
+        if (id === 0) break; // v9 padding of zeros
+        throw new WireError(off - 4, `template ${id} has no fields`);
+      }
+      // IPFIX withdrawal: the set's own id withdraws all templates of that kind.
+      if (id === d.templateSet || id === d.optionsSet) pending.withdrawAll.push(id === d.optionsSet);
+      else if (id >= 256) pending.templates.set(id, null);
+      else throw new WireError(off - 4, `withdrawal of reserved template id ${id}`);
+      out.templatesWithdrawn++;
+      continue;
+    }
+    if (id < 256) throw new WireError(off - 4, `template id ${id} is reserved (data templates start at 256)`);
+    if (ipfix && options && (scopeCount === 0 || scopeCount > fieldCount)) {
+      throw new WireError(off - 2, `options template ${id} has scope field count ${scopeCount} of ${fieldCount}`);
+    }
+    const fields: FieldSpec[] = [];
+    let minRecordLength = 0;
+    let variable = false;
+    for (let i = 0; i < fieldCount; i++) {
+      if (off + 4 > end) throw new WireError(off, `template ${id} field ${i + 1} of ${fieldCount} is truncated`);
+      let fid = buf.readUInt16BE(off);
+      const length = buf.readUInt16BE(off + 2);
+      off += 4;
+      let enterprise = 0;
+      if (ipfix && fid & 0x8000) {
+        if (off + 4 > end) throw new WireError(off, `template ${id} field ${i + 1} enterprise number is truncated`);
+        enterprise = buf.readUInt32BE(off);
+        fid &= 0x7fff;
+        off += 4;
+      }
+      if (length === VARIABLE) {
+        if (!ipfix) throw new WireError(off - 2, `template ${id} field ${fid} has length 65535 (variable length is IPFIX only)`);
+        variable = true;
+        minRecordLength += 1;
+      } else minRecordLength += length;
+      fields.push({ id: fid, length, enterprise });
+    }
+    // A record of zero bytes cannot be walked: the data loop would never advance.
+    if (minRecordLength === 0) throw new WireError(off, `template ${id} describes records of zero bytes`);
+    pending.templates.set(id, { id, fields, options, scopeCount, minRecordLength, variable, learnedAt: 0 });
+    out.templatesLearned++;
+  }
+}
+
+function lookup(id: number, d: Dialect, ctx: TemplatedContext, pending: Pending, domain: number): Template | undefined {
+  if (pending.templates.has(id)) return pending.templates.get(id) ?? undefined;
+  return ctx.cache.get(TemplateCache.key(d.kind, ctx.exporter, domain, id), ctx.now);
+}
+
+/** Per-record values, reused for every record of a set (no allocation per field). */
+interface Scratch {
+  src: string | undefined;
+  dst: string | undefined;
+  family: 4 | 6;
+  srcPort: number;
+  dstPort: number;
+  protocol: number;
+  tcpFlags: number;
+  packets: number;
+  bytes: number;
+  packetsTotal: number;
+  bytesTotal: number;
+  inputIf: number;
+  outputIf: number;
+  ttl: number | undefined;
+  icmp: number;
+  icmpType: number;
+  icmpCode: number;
+  samplerId: number | undefined;
+  interval: number;
+  randomInterval: number;
+  packetInterval: number;
+  packetSpace: number;
+  samplingSize: number;
+  samplingPopulation: number;
+}
+
+function resetScratch(s: Scratch): void {
+  s.src = undefined; s.dst = undefined; s.family = 4; s.srcPort = 0; s.dstPort = 0; s.protocol = 0; s.tcpFlags = 0;
+  s.packets = -1; s.bytes = -1; s.packetsTotal = -1; s.bytesTotal = -1; s.inputIf = 0; s.outputIf = 0; s.ttl = undefined;
+  s.icmp = -1; s.icmpType = -1; s.icmpCode = 0; s.samplerId = undefined; s.interval = 0; s.randomInterval = 0;
+  s.packetInterval = 0; s.packetSpace = 0; s.samplingSize = 0; s.samplingPopulation = 0;
+}
+
+function readField(buf: Buffer, off: number, len: number, f: FieldSpec, s: Scratch): void {
+  if (f.enterprise !== 0) return; // vendor elements: skipped by length
+  switch (f.id) {
+    case IE.octets: s.bytes = readUint(buf, off, len); break;
+    case IE.packets: s.packets = readUint(buf, off, len); break;
+    case IE.octetsTotal: s.bytesTotal = readUint(buf, off, len); break;
+    case IE.packetsTotal: s.packetsTotal = readUint(buf, off, len); break;
+    case IE.protocol: s.protocol = readUint(buf, off, len) & 0xff; break;
+    case IE.tcpFlags: s.tcpFlags = readUint(buf, off, len) & 0xff; break;
+    case IE.srcPort: s.srcPort = readUint(buf, off, len) & 0xffff; break;
+    case IE.dstPort: s.dstPort = readUint(buf, off, len) & 0xffff; break;
+    case IE.srcV4: if (len === 4) { s.src = ipv4At(buf, off); s.family = 4; } break;
+    case IE.dstV4: if (len === 4) { s.dst = ipv4At(buf, off); s.family = 4; } break;
+    case IE.srcV6: if (len === 16) { s.src = ipv6At(buf, off); s.family = s.src.includes(':') ? 6 : 4; } break;
+    case IE.dstV6: if (len === 16) { s.dst = ipv6At(buf, off); s.family = s.dst.includes(':') ? 6 : 4; } break;
+    case IE.inputIf: s.inputIf = readUint(buf, off, len); break;
+    case IE.outputIf: s.outputIf = readUint(buf, off, len); break;
+    case IE.icmpType: case IE.icmpTypeCodeV6: s.icmp = readUint(buf, off, len) & 0xffff; break;
+    case IE.icmpTypeV4: case IE.icmpTypeV6: s.icmpType = readUint(buf, off, len) & 0xff; break;
+    case IE.icmpCodeV4: case IE.icmpCodeV6: s.icmpCode = readUint(buf, off, len) & 0xff; break;
+    case IE.ttl: case IE.maxTtl: s.ttl = readUint(buf, off, len) & 0xff; break;
+    case IE.minTtl: if (s.ttl === undefined) s.ttl = readUint(buf, off, len) & 0xff; break;
+    case IE.samplerId: case IE.selectorId: s.samplerId = readUint(buf, off, len); break;
+    case IE.samplingInterval: s.interval = readUint(buf, off, len); break;
+    case IE.samplerRandomInterval: s.randomInterval = readUint(buf, off, len); break;
+    case IE.packetInterval: s.packetInterval = readUint(buf, off, len); break;
+    case IE.packetSpace: s.packetSpace = readUint(buf, off, len); break;
+    case IE.samplingSize: s.samplingSize = readUint(buf, off, len); break;
+    case IE.samplingPopulation: s.samplingPopulation = readUint(buf, off, len); break;
+    default: break;
+  }
+}
+
+/** The rate a record (or options record) states itself, if any. 0 and nonsense are "not stated". */
+function statedRate(s: Scratch): number | undefined {
+  if (s.interval > 0) return s.interval;
+  if (s.randomInterval > 0) return s.randomInterval;
+  if (s.packetInterval > 0) return (s.packetInterval + s.packetSpace) / s.packetInterval;
+  if (s.samplingSize > 0 && s.samplingPopulation >= s.samplingSize) return s.samplingPopulation / s.samplingSize;
+  return undefined;
+}
+
+function readData(buf: Buffer, off: number, end: number, setId: number, d: Dialect, ctx: TemplatedContext, pending: Pending, out: DecodedDatagram): void {
+  const template = lookup(setId, d, ctx, pending, out.domain);
+  if (template === undefined) {
+    out.templateMisses++;
+    return;
+  }
+  const s = {} as Scratch;
+  const fields = template.fields;
+  while (off + template.minRecordLength <= end) {
+    resetScratch(s);
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i] as FieldSpec;
+      let len = f.length;
+      if (len === VARIABLE) {
+        if (off + 1 > end) throw new WireError(off, `variable-length field ${f.id} of template ${setId} is truncated`);
+        len = buf[off] as number;
+        off += 1;
+        if (len === 255) {
+          if (off + 2 > end) throw new WireError(off, `long variable-length field ${f.id} of template ${setId} is truncated`);
+          len = buf.readUInt16BE(off);
+          off += 2;
+        }
+      }
+      if (off + len > end) throw new WireError(off, `field ${f.id} (${len} bytes) of template ${setId} runs past its set`);
+      readField(buf, off, len, f, s);
+      off += len;
+    }
+    if (d.kind === 'ipfix') out.sequenceAdvance++;
+    if (template.options) {
+      const rate = statedRate(s);
+      if (rate !== undefined) pending.sampling.push({ samplerId: s.samplerId, rate });
+      continue;
+    }
+    if (s.dst === undefined || s.src === undefined) continue; // not an IP flow (e.g. L2-only template)
+    const icmpValue = s.icmp >= 0 ? s.icmp : s.icmpType >= 0 ? s.icmpType * 256 + s.icmpCode : -1;
+    const isIcmp = s.protocol === 1 || s.protocol === 58;
+    const record: FlowRecord = {
+      family: s.family,
+      srcAddr: s.src,
+      dstAddr: s.dst,
+      srcPort: isIcmp ? 0 : s.srcPort,
+      dstPort: isIcmp && icmpValue >= 0 ? icmpValue : s.dstPort,
+      protocol: s.protocol,
+      tcpFlags: s.tcpFlags,
+      packets: s.packets >= 0 ? s.packets : Math.max(0, s.packetsTotal),
+      bytes: s.bytes >= 0 ? s.bytes : Math.max(0, s.bytesTotal),
+      samplingRate: statedRate(s) ?? lookupRate(d, ctx, pending, out.domain, s.samplerId),
+      inputIf: s.inputIf,
+      outputIf: s.outputIf,
+    };
+    if (s.ttl !== undefined) record.ttl = s.ttl;
+    out.records.push(record);
+  }
+}
+
+function lookupRate(d: Dialect, ctx: TemplatedContext, pending: Pending, domain: number, samplerId: number | undefined): number | undefined {
+  for (let i = pending.sampling.length - 1; i >= 0; i--) {
+    const p = pending.sampling[i]!;
+    if (p.samplerId === samplerId || p.samplerId === undefined) return p.rate;
+  }
+  return ctx.cache.samplingRate(d.kind, ctx.exporter, domain, samplerId);
+}
+
+function commit(d: Dialect, ctx: TemplatedContext, out: DecodedDatagram, pending: Pending): void {
+  for (const options of pending.withdrawAll) ctx.cache.deleteAll(d.kind, ctx.exporter, out.domain, options);
+  for (const [id, t] of pending.templates) {
+    const key = TemplateCache.key(d.kind, ctx.exporter, out.domain, id);
+    if (t === null) ctx.cache.delete(key);
+    else {
+      t.learnedAt = ctx.now;
+      ctx.cache.set(key, t);
+    }
+  }
+  for (const p of pending.sampling) ctx.cache.setSamplingRate(d.kind, ctx.exporter, out.domain, p.samplerId, p.rate);
+}

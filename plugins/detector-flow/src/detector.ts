@@ -1,0 +1,146 @@
+import { Prefix, type Detector, type Health, type PluginContext, type Sample } from '@ft/sdk';
+import { Collector, COLLECTOR_DEFAULTS } from './aggregate/collector.js';
+import type { ExporterHealth } from './aggregate/health.js';
+import type { FlowConfig } from './config.js';
+import { collectorOptions, InlineEngine, type EngineOptions, type EngineTotals, type FlowEngine } from './listen/engine.js';
+import { ExporterFilter } from './listen/exporter-filter.js';
+import { FlowListener, type ListenerStats } from './listen/listener.js';
+
+export interface FlowStatus {
+  listener: ListenerStats;
+  totals: EngineTotals;
+  exporters: ExporterHealth[];
+}
+
+/** An exporter silent this long makes the detector "degraded". */
+const SILENT_MS = 60_000;
+
+export function engineOptions(config: FlowConfig, source: string): EngineOptions {
+  return {
+    source,
+    windowMs: config.windowMs,
+    protect: config.protect,
+    defaultSamplingRate: config.sampling.default,
+    exporterSamplingRates: Object.entries(config.sampling.exporters).map(([a, r]) => [Prefix.parse(a).address, r]),
+    maxTargets: config.maxTargets ?? COLLECTOR_DEFAULTS.maxTargets,
+    maxExporters: config.maxExporters,
+    topN: config.topN,
+    templates: { maxTemplates: config.maxTemplates, expiryMs: config.templateExpiry },
+  };
+}
+
+export async function createEngine(config: FlowConfig, source: string): Promise<FlowEngine> {
+  const options = engineOptions(config, source);
+  if (config.workers > 0) {
+    const { WorkerEngine } = await import('./listen/worker-engine.js');
+    return new WorkerEngine(config.workers, options);
+  }
+  return new InlineEngine(new Collector(collectorOptions(options, (t) => Prefix.parse(t))));
+}
+
+/**
+ * The flow detector: sockets open in start(), one Sample per target per window through the sink, closed in stop().
+ * Windows close on a timer by arrival time.
+ */
+export class FlowDetector implements Detector {
+  private listener: FlowListener | undefined;
+  private engine: FlowEngine | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private lastStatus: FlowStatus | undefined;
+  private lastDrops = 0;
+  private dropsRising = false;
+  private flushing = false;
+  private windowStart = 0;
+
+  constructor(readonly config: FlowConfig, private readonly ctx: Pick<PluginContext, 'name' | 'logger'>) {}
+
+  async start(sink: (sample: Sample) => void): Promise<void> {
+    if (this.listener) throw new Error(`flow detector ${this.ctx.name} is already started`);
+    const engine = await createEngine(this.config, this.ctx.name);
+    const listener = new FlowListener({
+      listeners: this.config.listeners,
+      filter: new ExporterFilter(this.config.allowedExporters.map((p) => Prefix.parse(p))),
+      mirrors: this.config.mirror,
+      receiveBufferBytes: this.config.receiveBufferBytes,
+      engine,
+    });
+    try {
+      const bound = await listener.start();
+      for (const b of bound) {
+        if (b.receiveBufferBytes < this.config.receiveBufferBytes) {
+          this.ctx.logger.warn({ address: b.address, port: b.port, asked: this.config.receiveBufferBytes, got: b.receiveBufferBytes },
+            'UDP receive buffer is smaller than configured: raise net.core.rmem_max or expect drops in bursts');
+        }
+      }
+      this.ctx.logger.info({ listeners: bound }, 'flow collector listening');
+    } catch (err) {
+      await engine.close();
+      throw err;
+    }
+    this.engine = engine;
+    this.listener = listener;
+    this.sink = sink;
+    this.windowStart = Date.now();
+    this.timer = setInterval(() => void this.tick(), this.config.windowMs);
+  }
+
+  private sink: (sample: Sample) => void = () => {};
+  /** Called after each window's Samples went to the sink (the live view of `ft flow listen`). */
+  onWindow: ((at: number, samples: Sample[]) => void | Promise<void>) | undefined;
+
+  /**
+   * Closes the current window now. The timer calls it every windowMs; `ft flow listen` calls it once more at the
+   * end so the last, shorter window is not lost (rates use the window's real length).
+   */
+  async tick(): Promise<void> {
+    if (!this.engine || this.flushing) return;
+    this.flushing = true;
+    try {
+      const at = Date.now();
+      const windowMs = Math.max(1, at - this.windowStart);
+      this.windowStart = at;
+      const samples = await this.engine.flush(at, windowMs);
+      const sink = this.sink;
+      for (const s of samples) sink(s);
+      await this.onWindow?.(at, samples);
+      this.lastStatus = await this.status();
+      const drops = this.lastStatus.listener.socketDrops;
+      this.dropsRising = drops > this.lastDrops;
+      this.lastDrops = drops;
+    } catch (err) {
+      this.ctx.logger.error({ err }, 'flow window could not be closed');
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  async status(): Promise<FlowStatus> {
+    if (!this.listener || !this.engine) throw new Error(`flow detector ${this.ctx.name} is not started`);
+    const [listener, totals, exporters] = await Promise.all([this.listener.stats(), this.engine.totals(), this.engine.exporters()]);
+    return { listener, totals, exporters };
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.listener?.stop();
+    await this.engine?.close();
+    this.listener = undefined;
+    this.engine = undefined;
+  }
+
+  health(): Health {
+    if (!this.listener) return { status: 'down', detail: 'not listening' };
+    const s = this.lastStatus;
+    if (!s) return { status: 'ok', detail: `listening on ${this.listener.bound().map((b) => `${b.address}:${b.port}`).join(', ')}` };
+    const problems: string[] = [];
+    if (this.dropsRising) problems.push(`kernel dropped datagrams (${s.listener.socketDrops} so far): raise receiveBufferBytes/rmem_max or add workers`);
+    const now = Date.now();
+    for (const e of s.exporters) {
+      if (now - e.lastSeen > SILENT_MS) problems.push(`exporter ${e.exporter} silent for ${Math.round((now - e.lastSeen) / 1000)} s`);
+      if (e.estimatedLoss > 0.01) problems.push(`exporter ${e.exporter} loses ${(e.estimatedLoss * 100).toFixed(1)} % (sequence gaps)`);
+    }
+    if (problems.length > 0) return { status: 'degraded', detail: problems.join('; ') };
+    return { status: 'ok', detail: `${s.exporters.length} exporter(s), ${s.totals.datagrams} datagrams` };
+  }
+}
