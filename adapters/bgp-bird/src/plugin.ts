@@ -1,6 +1,20 @@
-import { definePlugin } from '@ft/sdk';
+import { defineAction, definePlugin } from '@ft/sdk';
+import { BIRD_CAPABILITIES } from './capabilities.js';
+import { birdConfigSchema, type BirdConfig } from './config.js';
 
-// BGP adapter: BIRD 2 (generated config + birdc).
-export default definePlugin(() => {
-  // Registers nothing yet: its issue fills this in.
+// BGP adapter: BIRD 2 through a generated include file and `birdc configure` (see docs/adapters/bgp-bird.md).
+export default definePlugin((ft) => {
+  ft.action<BirdConfig>(
+    defineAction({
+      kind: 'bird',
+      description: 'Announce FlowSpec (IPv4/IPv6) and RTBH through BIRD 2 static protocols in an include file.',
+      configSchema: birdConfigSchema,
+      capabilities: BIRD_CAPABILITIES,
+      reach: 'network',
+      async create(config, ctx) {
+        const { BirdAction } = await import('./action.js');
+        return new BirdAction(config, ctx);
+      },
+    }),
+  );
 });

@@ -125,14 +125,14 @@ describe('bgp-exabgp adapter against a real ExaBGP and a gobgpd peer', function 
 
   it('announces RTBH for IPv4 and IPv6 with BLACKHOLE, NO_EXPORT and the discard next hop; apply and withdraw are idempotent', async () => {
     const a = adapter();
-    const v4 = rtbh('203.0.113.30/32', { communities: ['65535:666', '64500:666'] });
+    const v4 = rtbh('203.0.113.30/32', { communities: ['65535:666', '64500:666'], nextHop: '192.0.2.66' });
     const v6 = rtbh('2001:db8:100::30/128');
     await a.apply(v4);
     await a.apply(v4);
     await a.apply(v6);
     const p4 = await lab.gobgp.waitFor('ipv4', (ps) => ps.find(tagged(v4.id)), 'the IPv4 blackhole');
     expect(p4.key).to.equal('203.0.113.30/32');
-    expect(p4.nexthop).to.equal('192.0.2.1');
+    expect(p4.nexthop).to.equal('192.0.2.66');
     expect(p4.communities).to.include.members([BLACKHOLE, NO_EXPORT, 64500 * 65536 + 666]);
     expect(lab.gobgp.rib('ipv4').filter((p) => p.key === '203.0.113.30/32')).to.have.length(1);
     const p6 = await lab.gobgp.waitFor('ipv6', (ps) => ps.find(tagged(v6.id)), 'the IPv6 blackhole');

@@ -1,0 +1,3 @@
+import type { RuleKind } from '@ft/sdk';
+
+export const BIRD_CAPABILITIES: readonly RuleKind[] = ['flowspec', 'rtbh'];
