@@ -79,6 +79,9 @@ export class CacheSession extends EventEmitter {
   private reader = new FrameReader();
   private versionAgreed = false;
   private receivedOnConnection = false;
+  private bytesOnConnection = 0;
+  /** Set when we dropped to version 0 only because a cache hung up in silence (it may just have been dying). */
+  private silentFallback = false;
   private inFlight: 'reset' | 'serial' | undefined;
   private staging: Staging | undefined;
   private notifyPending = false;
@@ -157,6 +160,7 @@ export class CacheSession extends EventEmitter {
     this.reader = new FrameReader();
     this.versionAgreed = false;
     this.receivedOnConnection = false;
+    this.bytesOnConnection = 0;
     this.inFlight = undefined;
     this.staging = undefined;
     this.notifyPending = false;
@@ -176,7 +180,10 @@ export class CacheSession extends EventEmitter {
       this.query();
     });
     socket.on('data', (chunk: Buffer) => {
-      if (this.socket === socket) this.onBytes(chunk);
+      if (this.socket === socket) {
+        this.bytesOnConnection += chunk.length;
+        this.onBytes(chunk);
+      }
     });
     socket.on('error', (err) => {
       if (this.socket === socket) this.recordError({ direction: 'transport', message: err.message });
@@ -191,17 +198,23 @@ export class CacheSession extends EventEmitter {
     this.clearTimer('retry');
     this.clearTimer('refresh');
     if (this.state === 'stopped') return;
-    const refusedVersion = !this.receivedOnConnection && this.version === 1 && this.state === 'connected';
+    const silent = this.bytesOnConnection === 0 && this.state === 'connected';
     this.state = 'idle';
     this.emit('state', this.state);
     this.staging = undefined;
     this.inFlight = undefined;
-    if (refusedVersion) {
+    if (silent && this.version === 1) {
       // A version-0 cache may simply hang up on a version-1 query (RFC 8210 §7): try again speaking version 0.
       this.version = 0;
+      this.silentFallback = true;
       this.log('info', 'RTR cache closed the connection on a version 1 query; retrying with version 0');
       this.setTimer('reconnect', 0, () => this.connectNow());
       return;
+    }
+    if (silent && this.silentFallback && !this.versionAgreed) {
+      // Silence in version 0 too: the cache was not refusing a version, it was going away. Try 1 again next time.
+      this.version = this.options.version ?? 1;
+      this.silentFallback = false;
     }
     const initial = this.options.backoff?.initialMs ?? 1000;
     const max = this.options.backoff?.maxMs ?? Math.min(this.timers.retry * 1000, 60_000);
@@ -298,6 +311,7 @@ export class CacheSession extends EventEmitter {
         return;
       }
       this.versionAgreed = true;
+      this.silentFallback = false;
     } else if (pdu.version !== this.version) {
       const code = this.version === 1 ? ERROR_CODE.unexpectedProtocolVersion : ERROR_CODE.unsupportedVersion;
       this.fail(code, `version ${this.version} was agreed, got a version ${pdu.version} PDU`, frame);

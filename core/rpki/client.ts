@@ -136,8 +136,10 @@ export class RtrClient extends EventEmitter {
   /** The data verdicts should use now, or undefined when no cache has fresh data. */
   snapshot(): RpkiSnapshot | undefined {
     const s = this.preferred();
-    if (!s || !s.table || s.sessionId === undefined || s.serial === undefined) return undefined;
-    return { table: s.table, cache: s.name, sessionId: s.sessionId, serial: s.serial, dataAgeSeconds: s.dataAgeSeconds() ?? 0, expireSeconds: s.timers.expire };
+    // The session may be forgotten (a resync is under way) while its last complete table is still within expire.
+    if (!s || !s.table || !s.lastCompleted) return undefined;
+    const { sessionId, serial } = s.lastCompleted;
+    return { table: s.table, cache: s.name, sessionId, serial, dataAgeSeconds: s.dataAgeSeconds() ?? 0, expireSeconds: s.timers.expire };
   }
 
   lastKnown(): LastKnown | undefined {
