@@ -6,7 +6,7 @@ export interface ProtocolCounters {
   tcp: bigint;
   udp: bigint;
   icmp: bigint;
-  /** SYNs that reached a listening socket: passive opens, SYN cookies sent, SYNs dropped on a full queue. */
+  /** SYNs that reached a listening socket, counted by how each one ended (see protocolCounters). */
   syn: bigint;
 }
 
@@ -35,7 +35,10 @@ export function protocolCounters(
       get(snmp?.get('UdpLite'), ...udpNames) +
       get(snmp6, 'Udp6InDatagrams', 'Udp6NoPorts', 'Udp6InErrors', 'UdpLite6InDatagrams', 'UdpLite6NoPorts', 'UdpLite6InErrors'),
     icmp: get(snmp?.get('Icmp'), 'InMsgs') + get(snmp6, 'Icmp6InMsgs'),
-    syn: get(snmp?.get('Tcp'), 'PassiveOpens') + get(netstat?.get('TcpExt'), 'SyncookiesSent', 'TCPReqQFullDrop'),
+    // Each SYN at a listening socket ends in exactly one of: handshake completed (PassiveOpens), request reset or
+    // failed (AttemptFails: what a SYN flood from a real host produces, its kernel resets our SYN-ACK), answered
+    // with a cookie once the queue is full (SyncookiesSent), or dropped on a full queue (TCPReqQFullDrop).
+    syn: get(snmp?.get('Tcp'), 'PassiveOpens', 'AttemptFails') + get(netstat?.get('TcpExt'), 'SyncookiesSent', 'TCPReqQFullDrop'),
   };
 }
 

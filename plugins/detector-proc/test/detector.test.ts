@@ -15,6 +15,7 @@ interface Counters {
   udpNoPorts?: number;
   icmp?: number;
   passiveOpens?: number;
+  attemptFails?: number;
   cookies?: number;
   ip6?: number;
   udp6?: number;
@@ -33,7 +34,7 @@ class FakeProc {
     writeFileSync(join(this.root, 'net', 'dev'), `Inter-|   Receive |  Transmit\n face |bytes packets|bytes packets\n${dev}\n`);
     writeFileSync(
       join(this.root, 'net', 'snmp'),
-      `Ip: Forwarding InReceives\nIp: 2 ${c.ip ?? 0}\nIcmp: InMsgs\nIcmp: ${c.icmp ?? 0}\nTcp: MaxConn PassiveOpens InSegs\nTcp: -1 ${c.passiveOpens ?? 0} ${c.tcp ?? 0}\nUdp: InDatagrams NoPorts InErrors\nUdp: ${c.udp ?? 0} ${c.udpNoPorts ?? 0} 0\n`,
+      `Ip: Forwarding InReceives\nIp: 2 ${c.ip ?? 0}\nIcmp: InMsgs\nIcmp: ${c.icmp ?? 0}\nTcp: MaxConn PassiveOpens AttemptFails InSegs\nTcp: -1 ${c.passiveOpens ?? 0} ${c.attemptFails ?? 0} ${c.tcp ?? 0}\nUdp: InDatagrams NoPorts InErrors\nUdp: ${c.udp ?? 0} ${c.udpNoPorts ?? 0} 0\n`,
     );
     writeFileSync(join(this.root, 'net', 'snmp6'), `Ip6InReceives ${c.ip6 ?? 0}\nUdp6InDatagrams ${c.udp6 ?? 0}\nIcmp6InMsgs 0\n`);
     writeFileSync(join(this.root, 'net', 'netstat'), `TcpExt: SyncookiesSent TCPReqQFullDrop\nTcpExt: ${c.cookies ?? 0} 0\n`);
@@ -88,15 +89,15 @@ describe('proc detector', () => {
     const d = detector(fake);
     await tickCollect(d);
     await sleep(20);
-    // 10000 packets: 6000 TCP (2000 passive opens + 1000 cookies), 3000 UDP (incl. 1000 to closed ports, 500 v6), 1000 ICMP.
-    fake.write({ dev: { eth0: [1_000_000, 10_000] }, ip: 9500, ip6: 500, tcp: 6000, udp: 1500, udpNoPorts: 1000, udp6: 500, icmp: 1000, passiveOpens: 2000, cookies: 1000 });
+    // 10000 packets: 6000 TCP (2000 passive opens + 500 failed attempts + 1000 cookies), 3000 UDP (incl. 1000 to closed ports, 500 v6), 1000 ICMP.
+    fake.write({ dev: { eth0: [1_000_000, 10_000] }, ip: 9500, ip6: 500, tcp: 6000, udp: 1500, udpNoPorts: 1000, udp6: 500, icmp: 1000, passiveOpens: 2000, attemptFails: 500, cookies: 1000 });
     const [s] = await tickCollect(d);
     const perWindow = (n: number) => (n * s!.windowMs) / 1000;
     expect(perWindow(s!.protocols!.tcp)).to.be.closeTo(6000, 1e-6);
     expect(perWindow(s!.protocols!.udp)).to.be.closeTo(3000, 1e-6);
     expect(perWindow(s!.protocols!.icmp)).to.be.closeTo(1000, 1e-6);
     expect(perWindow(s!.protocols!.other)).to.be.closeTo(0, 1e-6);
-    expect(perWindow(s!.tcpFlags!.syn!)).to.be.closeTo(3000, 1e-6);
+    expect(perWindow(s!.tcpFlags!.syn!)).to.be.closeTo(3500, 1e-6);
   });
 
   it('maps interfaces to a protected address; several interfaces of one address are summed', async () => {
