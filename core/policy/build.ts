@@ -151,6 +151,12 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
     protect,
     neverTarget,
     detection: detection(raw),
+    detectors: new Map(
+      Object.entries(raw.detectors).map(([name, d]) => {
+        const { kind, ...options } = d;
+        return [name, { name, kind, options, validated: false, source: ['detectors', name] }];
+      }),
+    ),
     tenants,
     targets,
     speakers,

@@ -33,10 +33,10 @@ export function parsePolicy(text: string, file: string, registry?: Registry): Po
   };
   if (doc.errors.length > 0) {
     throw new PolicyError(
-      doc.errors.map((e) => ({
-        file, line: e.linePos?.[0].line ?? 0, column: e.linePos?.[0].col ?? 0, path: '',
-        message: `YAML: ${e.message.split('\n')[0]}`,
-      })),
+      doc.errors.map((e) => {
+        const pos = counter.linePos(e.pos[0]);
+        return { file, line: pos.line, column: pos.col, path: '', message: `YAML: ${e.message.split('\n')[0]}` };
+      }),
     );
   }
   const raw: unknown = doc.toJS({ maxAliasCount: 100 });
@@ -91,7 +91,7 @@ function checkAdapters(policy: Policy, registry: Registry): Located[] {
       });
     }
     const needed = CAPABILITY_NEEDED[inst.role] as readonly string[];
-    if (!f.capabilities.some((c) => needed.includes(c))) {
+    if (f.reach === wantReach && !f.capabilities.some((c) => needed.includes(c))) {
       issues.push({ path: adapterPath, atKey: implicit, message: `"${inst.adapter}" provides ${f.capabilities.join(', ') || 'nothing'}, not ${needed.join(' or ')}` });
     }
     // `pop` is ft's key (the fleet routes by it); adapters that also want it declare it in their schema.
@@ -102,6 +102,19 @@ function checkAdapters(policy: Policy, registry: Registry): Located[] {
       inst.options = (r.data ?? {}) as Record<string, unknown>;
       inst.validated = true;
     } else issues.push(...describeIssues(r.error.issues, f.configSchema, path as PropertyKey[]));
+  }
+  for (const det of policy.detectors.values()) {
+    const entry = registry.detector(det.kind);
+    if (!entry) {
+      const hint = closest(det.kind, [...registry.detectors.keys()]);
+      if (hint && hint !== det.kind) issues.push({ path: [...det.source, 'kind'], message: `no installed detector kind "${det.kind}": did you mean "${hint}"?` });
+      continue;
+    }
+    const r = entry.factory.configSchema.safeParse(det.options, { reportInput: true });
+    if (r.success) {
+      det.options = (r.data ?? {}) as Record<string, unknown>;
+      det.validated = true;
+    } else issues.push(...describeIssues(r.error.issues, entry.factory.configSchema, [...det.source]));
   }
   // Levels route FlowSpec/RTBH only to speakers that can carry them.
   for (const l of policy.escalation) {
@@ -120,9 +133,12 @@ function checkAdapters(policy: Policy, registry: Registry): Located[] {
 }
 
 function adapterWarnings(policy: Policy, registry: Registry): string[] {
-  return allInstances(policy)
+  const detectors = [...policy.detectors.values()]
+    .filter((d) => !registry.detector(d.kind))
+    .map((d) => `${formatPath(d.source)}: detector kind "${d.kind}" is not installed here: its options are not validated`);
+  return detectors.concat(allInstances(policy)
     .filter((i) => !registry.action(i.adapter))
-    .map((i) => `${formatPath(i.source)}: action kind "${i.adapter}" is not installed here: its options are not validated and preview cannot show its exact commands`);
+    .map((i) => `${formatPath(i.source)}: action kind "${i.adapter}" is not installed here: its options are not validated and preview cannot show its exact commands`));
 }
 
 function sortIssues(issues: PolicyIssue[]): PolicyIssue[] {

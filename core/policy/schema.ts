@@ -173,6 +173,10 @@ export const policySchema = z
     tenants: z.record(name(), z.object({ maxRules: z.number().int().min(1).max(100000) }).strict()).optional(),
     targets: z.array(targetSchema).default([]),
     detection: detectionSchema.optional(),
+    detectors: z
+      .record(name(), z.object({ kind: adapterKind() }).catchall(z.unknown()))
+      .default({})
+      .describe('Detector instances `ft run` starts: a kind (proc, flow, l7, ...) and its options.'),
     speakers: z.record(name(), speakerSchema).default({}),
     scrubbers: z.record(name(), scrubberSchema).default({}),
     nodeActions: z.record(name(), nodeActionSchema).default({}).describe('Named on-node actions with adapter options.'),

@@ -94,6 +94,15 @@ export interface ScrubberInstance extends ActionInstance {
   divertLength: { v4: number; v6: number };
 }
 
+/** A detector instance `ft run` starts; options validated against the detector kind's configSchema. */
+export interface DetectorInstance {
+  name: string;
+  kind: string;
+  options: Record<string, unknown>;
+  validated: boolean;
+  source: readonly PropertyKey[];
+}
+
 export interface TargetOverride {
   name: string;
   prefix: Prefix;
@@ -125,6 +134,7 @@ export interface Policy {
   protect: Prefix[];
   neverTarget: Prefix[];
   detection: DetectionSettings;
+  detectors: Map<string, DetectorInstance>;
   tenants: Map<string, { maxRules: number }>;
   targets: TargetOverride[];
   speakers: Map<string, ActionInstance>;

@@ -56,7 +56,10 @@ function describe(issue: Issue, schema: z.ZodType, path: PropertyKey[], skip: nu
         return [{ path, message: `expected one of ${opts}, got ${got === undefined ? 'nothing' : typeOf(got)}` }];
       }
       // oneOrMany and similar: report the branch whose shape matched, or both expectations.
-      const branches = u.errors.filter((errs) => !errs.every((e) => e.code === 'invalid_type' && e.path.length === 0));
+      const depth = (errs: Issue[]) => Math.min(...errs.map((e) => e.path.length));
+      const matched = u.errors.filter((errs) => !errs.every((e) => e.code === 'invalid_type' && e.path.length === 0));
+      // A list given where one value or a list is accepted: the list branch's item errors say what is wrong.
+      const branches = Array.isArray(issue.input) ? [...matched].sort((a, b) => depth(b) - depth(a)) : matched;
       if (branches.length > 0) return (branches[0] as Issue[]).flatMap((e) => describe(e, schema, [...path, ...(e.path as PropertyKey[])], skip));
       const expected = u.errors.flatMap((errs) => errs.map((e) => (e.code === 'invalid_type' ? EXPECTED[e.expected] ?? e.expected : e.message)));
       const got = issue.input === undefined ? undefined : typeOf(issue.input);
