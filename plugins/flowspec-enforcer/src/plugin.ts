@@ -1,6 +1,5 @@
 import { definePlugin } from '@ft/sdk';
 
-// Mirrors the FlowSpec routes a Linux edge received into nftables.
-export default definePlugin(() => {
-  // Registers nothing yet: its issue fills this in.
-});
+// The enforcer is neither a detector nor an action: it runs on an edge node as `ft enforcer run` (see
+// src/commands) and mirrors the FlowSpec routes the local gobgpd received into nftables.
+export default definePlugin(() => {});

@@ -1,0 +1,89 @@
+import { expect } from 'chai';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { makeRule, Prefix, type FlowSpecRule, type PluginContext } from '@ft/sdk';
+import { GobgpAction, gobgpConfigSchema } from '@ft/bgp-gobgp';
+import { requireLab } from '../../../test/helpers/env.js';
+import { waitFor } from '../../../test/helpers/wait.js';
+import { edgeFlowspecRules, flood, httpGet, labUp, victimCounter, VICTIM, type Lab } from '../../../lab/ns/lab.js';
+import { FlowSpecEnforcer } from '../src/enforcer.js';
+
+const silent = { debug() {}, info() {}, warn() {}, error() {}, child() { return silent; } };
+const ctx = { name: 'lab-gobgp', logger: silent, secret: () => { throw new Error('none'); } } as unknown as PluginContext;
+
+function rule(match: Partial<FlowSpecRule['match']>, action: FlowSpecRule['action'], dst = `${VICTIM}/32`): FlowSpecRule {
+  return makeRule<FlowSpecRule>({ kind: 'flowspec', tenant: 'lab', target: Prefix.parse(dst), level: 2, ttlSeconds: 60, match: { destination: Prefix.parse(dst), ...match }, action });
+}
+
+describe('flowspec-enforcer: routes received by the edge gobgpd become nftables rules that stop the attack', function () {
+  this.timeout(90_000);
+  let lab: Lab;
+  let action: GobgpAction;
+  let enforcer: FlowSpecEnforcer;
+
+  before(async function () {
+    requireLab(this, { root: true, commands: ['gobgpd', 'nft', 'hping3', 'nginx', 'curl', 'ip'] });
+    const prefix = `ft-enf${randomBytes(2).toString('hex')}`;
+    lab = await labUp({ prefix, dir: mkdtempSync(join(tmpdir(), 'ft-enf-')) });
+    action = new GobgpAction(gobgpConfigSchema.parse({ address: lab.ctlGobgp.api, tagAsn: 64500 }), ctx);
+    enforcer = new FlowSpecEnforcer({ gobgp: lab.edgeGobgp.api, peer: lab.ctlAddress, netns: lab.edge.name, logger: silent, resyncMs: 5000 });
+    await enforcer.start();
+    await waitFor(async () => (await action.health()).status === 'ok', { timeoutMs: 30_000, what: 'the ctl ↔ edge session' });
+  });
+  after(async () => {
+    await enforcer?.stop();
+    await action?.close();
+    await lab?.teardown();
+  });
+
+  it('drops a UDP flood from source port 53 once the discard is announced, lets HTTP through, and lets the flood pass after withdraw', async () => {
+    const counter = victimCounter(lab, 53);
+    counter.install();
+    flood(lab, { srcPort: 53, count: 200 });
+    expect(counter.read(), 'flood reaches the victim before mitigation').to.be.at.least(190);
+    expect(httpGet(lab)).to.equal(true);
+
+    const discard = rule({ protocols: [17], sourcePorts: [{ min: 53, max: 53 }] }, { type: 'discard' });
+    await action.apply(discard);
+    const rules = await waitFor(() => edgeFlowspecRules(lab)?.filter((r) => r.comment === `ft ${discard.id}`).length ? edgeFlowspecRules(lab) : null, { timeoutMs: 10_000, what: 'the nft drop rule in the edge' });
+    expect(JSON.stringify(rules)).to.include('"drop"');
+
+    const before = counter.read();
+    flood(lab, { srcPort: 53, count: 200 });
+    expect(counter.read() - before, 'flood packets past the edge while the discard is live').to.equal(0);
+    expect(httpGet(lab), 'HTTP to the same victim still works').to.equal(true);
+    const other = counter.read();
+    flood(lab, { srcPort: 54, count: 50 });
+    expect(counter.read()).to.equal(other); // counter only counts sport 53: nothing new
+
+    await action.withdraw(discard);
+    await waitFor(() => (edgeFlowspecRules(lab) ?? []).length === 0, { timeoutMs: 10_000, what: 'the drop rule to go' });
+    const after = counter.read();
+    flood(lab, { srcPort: 53, count: 200 });
+    expect(counter.read() - after, 'flood passes again after withdraw').to.be.at.least(190);
+  });
+
+  it('enforces rate-limit and DSCP mark, and logs-and-skips redirect (no Linux equivalent)', async () => {
+    const limit = rule({ protocols: [17], sourcePorts: [{ min: 123, max: 123 }] }, { type: 'rate-limit', bytesPerSecond: 1000 });
+    const mark = rule({ protocols: [6], destinationPorts: [{ min: 80, max: 80 }] }, { type: 'mark', dscp: 10 }, '203.0.113.11/32');
+    const redirect = rule({ protocols: [17], sourcePorts: [{ min: 1900, max: 1900 }] }, { type: 'redirect', routeTarget: '64500:999' });
+    for (const r of [limit, mark, redirect]) await action.apply(r);
+    await waitFor(() => (edgeFlowspecRules(lab) ?? []).some((r) => r.comment === `ft ${mark.id}`), { timeoutMs: 10_000, what: 'rate-limit and mark rules' });
+    const rules = edgeFlowspecRules(lab) ?? [];
+    const text = JSON.stringify(rules.filter((r) => r.comment === `ft ${limit.id}`));
+    expect(text).to.include('"limit"').and.include('"rate":1000').and.include('"per":"second"').and.include('"rate_unit":"bytes"');
+    expect(JSON.stringify(rules.filter((r) => r.comment === `ft ${mark.id}`))).to.include('"dscp"');
+    expect(rules.some((r) => r.comment === `ft ${redirect.id}`)).to.equal(false);
+    expect(enforcer.state.skipped.map((s) => s.reason).join()).to.include('redirect');
+
+    // A 1000 bytes/s limit lets only a trickle of a 200-packet NTP-source burst through.
+    const counter = victimCounter(lab, 123);
+    counter.install();
+    flood(lab, { srcPort: 123, count: 200 });
+    expect(counter.read()).to.be.below(50);
+    for (const r of [limit, mark, redirect]) await action.withdraw(r);
+    await waitFor(() => (edgeFlowspecRules(lab) ?? []).length === 0, { timeoutMs: 10_000, what: 'rules to go' });
+  });
+});
