@@ -23,9 +23,12 @@ export interface ExecLogger {
   error(obj: object, msg?: string): void;
 }
 
-/** Measures legitimate traffic toward a rule's target (collateral-damage rollback); undefined = cannot tell. */
+/**
+ * Measures legitimate traffic toward a rule's target (collateral-damage rollback); undefined = cannot tell.
+ * `installedOn` is empty for the measurement just before the rule goes in.
+ */
 export interface CollateralProbe {
-  legitRate(rule: Rule): Promise<number | undefined>;
+  legitRate(rule: Rule, installedOn: string[]): Promise<number | undefined>;
 }
 
 export interface ExecutorOptions {
@@ -165,7 +168,7 @@ export class Executor {
     const missing = op.via.filter((v) => !this.actions.has(v));
     if (missing.length > 0) return this.refuse(op, ctx, `no action instance named ${missing.join(', ')} is running`);
     if (op.via.length === 0) return this.refuse(op, ctx, 'the op names no action to carry it out');
-    const legitBefore = existing?.legitBefore ?? (this.opts.probe ? await this.opts.probe.legitRate(rule).catch(() => undefined) : undefined);
+    const legitBefore = existing?.legitBefore ?? (this.opts.probe ? await this.opts.probe.legitRate(rule, []).catch(() => undefined) : undefined);
     const adapters: Record<string, AdapterStatus> = {};
     for (const v of op.via) {
       const prior = existing?.phase === 'live' ? existing.adapters[v] : undefined;

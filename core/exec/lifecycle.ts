@@ -70,8 +70,9 @@ export class Lifecycle {
     if (!c || rec.legitBefore === undefined || rec.legitBefore <= 0) return false;
     if (!(c.kinds ?? COLLATERAL_KINDS).includes(rec.rule.kind)) return false;
     if (now - Date.parse(rec.appliedAt) > (c.watchMs ?? 120_000)) return false;
-    if (!rec.via.some((v) => rec.adapters[v]?.state === 'installed')) return false;
-    const after = await c.probe.legitRate(rec.rule).catch(() => undefined);
+    const installedOn = rec.via.filter((v) => rec.adapters[v]?.state === 'installed');
+    if (installedOn.length === 0) return false;
+    const after = await c.probe.legitRate(rec.rule, installedOn).catch(() => undefined);
     if (after === undefined) return false;
     const fell = 1 - after / rec.legitBefore;
     if (fell <= c.drop) return false;

@@ -11,6 +11,8 @@ export interface ActionSpec {
   options: Record<string, unknown>;
   timeoutMs?: number;
   retries?: number;
+  /** The policy loader already ran the options through the factory's schema (they are its output). */
+  validated?: boolean;
 }
 
 export class ActionSetupError extends Error {}
@@ -31,7 +33,7 @@ export async function createActionHandles(
     for (const spec of specs) {
       const entry = registry.action(spec.kind);
       if (!entry) throw new ActionSetupError(`action ${spec.name}: no installed plugin provides kind "${spec.kind}" (see \`ft registry\`)`);
-      const parsed = entry.factory.configSchema.safeParse(spec.options);
+      const parsed = spec.validated ? ({ success: true, data: spec.options } as const) : entry.factory.configSchema.safeParse(spec.options);
       if (!parsed.success) {
         const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('; ');
         throw new ActionSetupError(`action ${spec.name} (${spec.kind}): invalid options: ${issues}`);

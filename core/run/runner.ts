@@ -191,19 +191,19 @@ export class Runner {
   }
 
   /** Stops everything; with onShutdown: withdraw (the default), takes back everything we installed. */
-  stop(signal: string): Promise<void> {
-    if (!this.stopping) this.stopping = this.doStop(signal);
+  stop(signal: string, onShutdown: 'withdraw' | 'keep' = this.opts.onShutdown): Promise<void> {
+    if (!this.stopping) this.stopping = this.doStop(signal, onShutdown);
     return this.stopping;
   }
 
-  private async doStop(signal: string): Promise<void> {
+  private async doStop(signal: string, onShutdown: 'withdraw' | 'keep'): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.unsubscribe?.();
     this.opts.engine?.stop();
     await Promise.all((this.opts.detectors ?? []).map((d) => d.detector.stop().catch(() => undefined)));
     await Promise.allSettled([...this.inflight]);
-    if (this.opts.onShutdown === 'withdraw' && this.opts.mode === 'enforce') {
+    if (onShutdown === 'withdraw' && this.opts.mode === 'enforce') {
       const n = await this.withdrawAll(`ft stopped (${signal}); policy onShutdown: withdraw`, 'shutdown');
       this.opts.logger.info({ withdrawn: n, signal }, 'shutdown: withdrew every rule ft had installed');
     } else {

@@ -1,0 +1,73 @@
+import { Command, Flags } from '@oclif/core';
+import type { AuditRecord } from '../state/store.js';
+
+export default class Audit extends Command {
+  static override summary = 'Query the audit trail: every op, who or what planned it, the commands, the adapters\' answers, timings.';
+  static override description =
+    'Each op has a start record (rule, reason, rendered commands, RPKI verdict, planned by) and an end record (per-adapter outcome, ' +
+    'attempts, milliseconds); an op a crash interrupted is closed with outcome "interrupted" at the next start. Incidents opening and ' +
+    'resolving, reconcile actions and alerts (collateral-damage rollback) are events. Safe to run beside `ft run`.';
+  static override enableJsonFlag = true;
+  static override flags = {
+    since: Flags.string({ summary: 'Only records newer than this: a duration back from now (30m, 2h, 7d) or an ISO 8601 time.' }),
+    rule: Flags.string({ summary: 'Only records about this rule id.' }),
+    incident: Flags.string({ summary: 'Only records about this incident id.' }),
+    limit: Flags.integer({ summary: 'Only the newest N records.', min: 1 }),
+    'state-dir': Flags.string({ summary: 'Rule store directory (default: as `ft run`).' }),
+  };
+  static override examples = ['<%= config.bin %> audit --since 1h', '<%= config.bin %> audit --rule fs-1a2b3c4d5e6f7a8b --json', '<%= config.bin %> audit --incident inc-203.0.113.10-1763770000'];
+
+  async run(): Promise<{ records: AuditRecord[] }> {
+    const { flags } = await this.parse(Audit);
+    const { defaultStateDir, StateDirError, JournalStore, JournalCorruptError } = await import('../state/index.js');
+    const { parseDuration } = await import('@ft/sdk');
+    const { table } = await import('../cli/table.js');
+    let since: Date | undefined;
+    if (flags.since) {
+      if (/^\d{4}-\d{2}-\d{2}/.test(flags.since)) since = new Date(flags.since);
+      else {
+        try {
+          since = new Date(Date.now() - parseDuration(flags.since) * 1000);
+        } catch {
+          this.error(`--since ${flags.since}: expected a duration (30m, 2h, 7d) or an ISO 8601 time`, { exit: 2 });
+        }
+      }
+      if (Number.isNaN(since.getTime())) this.error(`--since ${flags.since}: not a valid time`, { exit: 2 });
+    }
+    const dir = flags['state-dir'] ?? defaultStateDir();
+    let store;
+    try {
+      store = await JournalStore.open({ dir, readOnly: true });
+    } catch (err) {
+      if (err instanceof StateDirError || err instanceof JournalCorruptError) this.error(err.message, { exit: 1 });
+      throw err;
+    }
+    const records = await store.queryAudit({
+      ...(since ? { since } : {}), ...(flags.rule ? { ruleId: flags.rule } : {}), ...(flags.incident ? { incidentId: flags.incident } : {}),
+      ...(flags.limit ? { limit: flags.limit } : {}),
+    });
+    await store.close();
+    if (!this.jsonEnabled()) {
+      if (records.length === 0) this.log('No audit records match.');
+      else {
+        this.log(
+          table(
+            ['TIME', 'OP', 'PHASE', 'OUTCOME', 'RULE', 'TARGET', 'BY', 'DETAIL'],
+            records.map((r) => [
+              r.at, r.op, r.phase, r.outcome ?? '-', r.ruleId ?? '-', r.rule ? String(r.rule.target) : r.incident ? String(r.incident.target) : '-', r.plannedBy ?? '-',
+              detail(r),
+            ]),
+          ),
+        );
+      }
+    }
+    return { records };
+  }
+}
+
+function detail(r: AuditRecord): string {
+  if (r.message) return r.message;
+  if (r.results && r.results.length > 0) return r.results.map((x) => `${x.adapter}=${x.outcome}${x.error ? ` (${x.error})` : ''} ${x.ms}ms`).join('; ');
+  if (r.reason) return typeof r.reason === 'string' ? r.reason : r.reason.summary;
+  return '';
+}

@@ -1,0 +1,189 @@
+import type { Server } from 'node:http';
+import type { Server as NetServer } from 'node:net';
+import type { Config } from '@oclif/core';
+import type { Detector, Rule } from '@ft/sdk';
+import type { Logger } from '../log/logger.js';
+import type { RpkiVerdictProvider } from '../model/rpki.js';
+import type { Policy } from '../policy/types.js';
+import type { Registry } from '../plugin-host/registry.js';
+import type { ActionHandle } from '../exec/actions.js';
+import type { ReconcileReport } from '../exec/reconcile.js';
+import { JournalStore } from '../state/journal-store.js';
+import { FtMetrics, serveMetrics } from '../metrics/metrics.js';
+import { createActionHandles, type ActionSpec } from './actions.js';
+import { EngineCollateralProbe } from './collateral.js';
+import { serveControl } from './control.js';
+import { Runner } from './runner.js';
+
+export interface DetectorSpec {
+  name: string;
+  kind: string;
+  options: Record<string, unknown>;
+}
+
+export interface DaemonOptions {
+  config: Config;
+  policyFile: string;
+  stateDir: string;
+  logger: Logger;
+  repairState?: boolean;
+  /** host:port, or undefined for no metrics endpoint. */
+  metrics?: { host: string; port: number };
+  detectors?: DetectorSpec[];
+  /** VRP file instead of the policy's RTR caches. */
+  vrpsFile?: string;
+  tickMs?: number;
+  reconcileEveryMs?: number;
+}
+
+export interface Daemon {
+  runner: Runner;
+  policy: Policy;
+  store: JournalStore;
+  actions: Map<string, ActionHandle>;
+  reconcile: ReconcileReport;
+  metricsPort?: number;
+  /** Stops the runner (policy onShutdown unless overridden), the endpoints, RPKI, and closes the store. */
+  stop(signal: string, onShutdown?: 'withdraw' | 'keep'): Promise<void>;
+}
+
+export class DaemonSetupError extends Error {}
+
+/** Policy → actions → detectors → engine → planner → runner, with the store, metrics and control socket. */
+export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
+  const { loadRegistry } = await import('../plugin-host/load.js');
+  const { loadPolicy, allInstances, PolicyError, formatIssue } = await import('../policy/index.js');
+  const registry = await loadRegistry(o.config);
+  for (const f of registry.failures) o.logger.error({ plugin: f.plugin }, f.message);
+  let policy: Policy;
+  try {
+    policy = await loadPolicy(o.policyFile, registry);
+  } catch (err) {
+    if (err instanceof PolicyError) throw new DaemonSetupError(`the policy has ${err.issues.length} problem(s):\n${err.issues.map(formatIssue).join('\n')}`);
+    throw err;
+  }
+  for (const w of policy.warnings) o.logger.warn({ policy: policy.file }, w);
+
+  const store = await JournalStore.open({ dir: o.stateDir, logger: o.logger, ...(o.repairState ? { repair: true } : {}) });
+  const cleanups: (() => Promise<void> | void)[] = [() => store.close()];
+  const cleanup = async () => {
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
+  };
+  try {
+    const controller = new AbortController();
+    cleanups.push(() => controller.abort());
+    const specs: ActionSpec[] = allInstances(policy).map((i) => ({ name: i.name, kind: i.adapter, options: i.options, ...(i.validated ? { validated: true } : {}) }));
+    const actions = await createActionHandles(registry, specs, { stateDir: o.stateDir, logger: o.logger, signal: controller.signal });
+
+    const rpki = await rpkiProvider(o, policy, cleanups);
+    const { plan } = await import('../plan/index.js');
+    const render = (via: string, rule: Rule) => {
+      const h = actions.get(via);
+      return h && h.action.capabilities.includes(rule.kind) ? h.action.render(rule) : [];
+    };
+
+    const { DetectionEngine } = await import('../detect/index.js');
+    const engine = new DetectionEngine({ settings: policy.detection, logger: o.logger });
+    const detectors = await createDetectors(registry, o.detectors ?? [], o, controller.signal);
+
+    const metrics = new FtMetrics();
+    let metricsServer: Server | undefined;
+    let metricsPort: number | undefined;
+    if (o.metrics) {
+      const served = await serveMetrics(metrics, o.metrics.host, o.metrics.port);
+      metricsServer = served.server;
+      metricsPort = served.port;
+      cleanups.push(() => new Promise<void>((r) => metricsServer?.close(() => r())));
+    }
+
+    const probe = new EngineCollateralProbe((target) => {
+      const v = engine.view().find((t) => t.prefix === target || t.target === target);
+      return v ? { pps: v.pps, ...(v.baseline.learning ? {} : { baselinePps: v.baseline.pps }) } : undefined;
+    }, actions);
+
+    const runner = new Runner({
+      store, actions, logger: o.logger, tenant: policy.tenant, mode: policy.mode, maxRules: policy.defaults.maxRules,
+      onShutdown: policy.onShutdown, collateralDrop: policy.rollback.collateralDrop, probe,
+      plan: (input) => plan({ policy, rpki, render, ...input }),
+      engine, detectors, metrics,
+      ...(o.tickMs ? { tickMs: o.tickMs } : {}), ...(o.reconcileEveryMs ? { reconcileEveryMs: o.reconcileEveryMs } : {}),
+      alert: (message, detail) => o.logger.error({ alert: true, ...detail }, message),
+    });
+    const reconcile = await runner.start();
+    const control: NetServer | undefined = await serveControl(runner, o.stateDir, o.logger);
+    o.logger.info(
+      { policy: policy.file, tenant: policy.tenant, mode: policy.mode, stateDir: o.stateDir, actions: [...actions.keys()], detectors: detectors.map((d) => d.name), metricsPort },
+      `ft run: ${policy.mode === 'preview' ? 'PREVIEW mode, nothing will be changed' : 'enforcing'} policy ${policy.file}`,
+    );
+    let stopped: Promise<void> | undefined;
+    return {
+      runner, policy, store, actions, reconcile, ...(metricsPort !== undefined ? { metricsPort } : {}),
+      stop(signal: string, onShutdown?: 'withdraw' | 'keep') {
+        stopped ??= (async () => {
+          await new Promise<void>((r) => (control ? control.close(() => r()) : r()));
+          await runner.stop(signal, onShutdown ?? policy.onShutdown);
+          await cleanup();
+        })();
+        return stopped;
+      },
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+async function rpkiProvider(o: DaemonOptions, policy: Policy, cleanups: (() => Promise<void> | void)[]): Promise<RpkiVerdictProvider> {
+  const { rpkiNoData, rpkiSkipped } = await import('../plan/index.js');
+  if (policy.defaults.rpki === 'off') return rpkiSkipped;
+  const rpki = await import('../rpki/index.js');
+  if (o.vrpsFile) return rpki.createVerdictProvider({ table: await rpki.loadVrpFile(o.vrpsFile) });
+  let caches;
+  try {
+    caches = await rpki.cachesFromPolicyFile(o.policyFile);
+  } catch {
+    o.logger.warn({}, 'no RTR caches under rpki.caches and no --vrps: every announcement fails its RPKI check (policy rpki mode decides what that means)');
+    return rpkiNoData;
+  }
+  const client = new rpki.RtrClient({ caches, logger: o.logger }).start();
+  cleanups.push(() => client.stop());
+  return rpki.createVerdictProvider({ client });
+}
+
+async function createDetectors(registry: Registry, specs: DetectorSpec[], o: DaemonOptions, signal: AbortSignal): Promise<{ name: string; detector: Detector }[]> {
+  const { Secret } = await import('@ft/sdk');
+  const out: { name: string; detector: Detector }[] = [];
+  for (const spec of specs) {
+    const entry = registry.detector(spec.kind);
+    if (!entry) throw new DaemonSetupError(`detector ${spec.name}: no installed plugin provides kind "${spec.kind}" (see \`ft registry\`)`);
+    const parsed = entry.factory.configSchema.safeParse(spec.options);
+    if (!parsed.success) {
+      throw new DaemonSetupError(`detector ${spec.name} (${spec.kind}): ${parsed.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('; ')}`);
+    }
+    const detector = await entry.factory.create(parsed.data, {
+      name: spec.name, logger: o.logger.child({ detector: spec.name }), stateDir: o.stateDir, signal,
+      secret: (ref) => new Secret(process.env[ref] ?? '', ref),
+    });
+    out.push({ name: spec.name, detector });
+  }
+  return out;
+}
+
+/** `--detectors FILE`: YAML or JSON, `{ NAME: { detector: KIND, ...options } }`. */
+export async function loadDetectorSpecs(file: string): Promise<DetectorSpec[]> {
+  const { readFile } = await import('node:fs/promises');
+  const { parse } = await import('yaml');
+  let doc: unknown;
+  try {
+    doc = parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new DaemonSetupError(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new DaemonSetupError(`${file}: expected a map of detector name → { detector: KIND, ...options }`);
+  return Object.entries(doc as Record<string, unknown>).map(([name, v]) => {
+    const body = v as Record<string, unknown> | null;
+    if (!body || typeof body !== 'object' || typeof body.detector !== 'string') throw new DaemonSetupError(`${file}: ${name}: needs "detector: KIND"`);
+    const { detector, ...options } = body;
+    return { name, kind: detector as string, options };
+  });
+}
