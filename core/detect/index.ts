@@ -7,3 +7,4 @@ export * from './percentile.js';
 export * from './reading.js';
 export * from './thresholds.js';
 export * from './synthetic.js';
+export * from './render.js';

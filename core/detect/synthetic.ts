@@ -13,12 +13,12 @@ export interface SyntheticRun {
 }
 
 /**
- * Replays a short scripted attack through a real DetectionEngine on a virtual clock: 3 s of ordinary web traffic,
+ * Replays a short scripted attack through a real DetectionEngine on a virtual clock (starting now): 3 s of ordinary web traffic,
  * 3 s of NTP reflection (UDP from source port 123, 468-byte answers from many reflectors), then quiet until the
  * incident resolves. What `ft detect --test` prints; it touches no interface and sends nothing anywhere.
  */
-export function runSynthetic(base: DetectionSettings = DEFAULT_DETECTION): SyntheticRun {
-  let now = Date.UTC(2026, 0, 1);
+export function runSynthetic(base: DetectionSettings = DEFAULT_DETECTION, startAt = Date.now()): SyntheticRun {
+  let now = startAt;
   const settings: DetectionSettings = { ...base, static: { pps: 50_000 }, resolveAfterMs: 2000 };
   const engine = new DetectionEngine({ settings, clock: () => now });
   const prefix = Prefix.parse(SYNTHETIC_TARGET);

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { DEFAULT_DETECTION } from '../../core/model/detection.js';
 import { DetectionEngine, type DetectionEvent } from '../../core/detect/index.js';
 import { ProcDetector, procConfigSchema } from '../../plugins/detector-proc/src/index.js';
+import { runFt, isolatedHome } from '../helpers/cli.js';
 import { requireLab } from '../helpers/env.js';
 import { link, Netns } from '../helpers/net.js';
 import { waitFor } from '../helpers/wait.js';
@@ -22,12 +23,14 @@ describe('detection end to end in network namespaces (proc detector, hping3 floo
   let detector: ProcDetector | undefined;
   let engine: DetectionEngine | undefined;
   const events: DetectionEvent[] = [];
+  let victimIf = '';
 
   before(async function () {
     requireLab(this, { root: true, commands: ['ip', 'hping3'] });
     attacker = Netns.create('det-atk');
     victim = Netns.create('det-vic');
     const { bIf } = link(attacker, '198.51.100.1/24', victim, `${VICTIM}/24`);
+    victimIf = bIf;
     // A listener inside the victim namespace: SYNs reach a socket (as a SYN flood at a web server does), and its
     // /proc/<pid>/net is the namespace's procfs. `ip netns exec` execs, so the child's pid is the listener's.
     const [cmd, ...args] = victim.argv([
@@ -101,6 +104,23 @@ describe('detection end to end in network namespaces (proc detector, hping3 floo
     const peak = resolve.incident;
     expect(peak.attack_family).to.equal('syn_flood');
     expect(peak.tcp_flag_breakdown.SYN).to.be.above(100);
+  });
+
+  it('`ft detect` watches the namespace from the command line and prints the incident', async () => {
+    const cli = runFt(
+      ['detect', '--json', '--proc-root', `/proc/${resident!.pid}`, '--interface', victimIf, '--address', VICTIM, '--static-pps', '1000', '--interval', '250', '--duration', '6'],
+      isolatedHome(),
+    );
+    await new Promise((r) => setTimeout(r, 1500)); // let the CLI start and take its first reading
+    const { done } = await flood(['--udp', '-p', '4444', '-i', 'u10', '-c', '20000']);
+    await done;
+    const r = await cli;
+    expect(r.code, r.stderr).to.equal(0);
+    const ticks = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { events: DetectionEvent[]; targets: { target: string; state: string }[] });
+    const opened = ticks.flatMap((t) => t.events).filter((e) => e.type === 'open');
+    expect(opened).to.have.length(1);
+    expect(opened[0]!.incident).to.include({ attack_family: 'udp_flood', target: `${VICTIM}/32` });
+    expect(ticks.some((t) => t.targets.some((v) => v.target === `${VICTIM}/32` && v.state === 'attack'))).to.equal(true);
   });
 
   it('the detector stayed healthy reading the namespace counters', () => {
