@@ -1,6 +1,20 @@
-import { definePlugin } from '@ft/sdk';
+import { defineAction, definePlugin } from '@ft/sdk';
+import { FRR_CAPABILITIES } from './capabilities.js';
+import { frrConfigSchema, type FrrConfig } from './config.js';
 
-// BGP adapter: FRR (RTBH via vtysh).
-export default definePlugin(() => {
-  // Registers nothing yet: its issue fills this in.
+// BGP adapter: FRR through vtysh, RTBH only (see docs/adapters/bgp-frr.md).
+export default definePlugin((ft) => {
+  ft.action<FrrConfig>(
+    defineAction({
+      kind: 'frr',
+      description: 'Announce RTBH (IPv4/IPv6) through FRR with vtysh; FRR cannot originate FlowSpec.',
+      configSchema: frrConfigSchema,
+      capabilities: FRR_CAPABILITIES,
+      reach: 'network',
+      async create(config, ctx) {
+        const { FrrAction } = await import('./action.js');
+        return new FrrAction(config, ctx);
+      },
+    }),
+  );
 });

@@ -1,0 +1,62 @@
+import type { RuleId } from '@ft/sdk';
+import { parseLargeCommunity, ruleIdFromTags, type LargeCommunity } from './tag.js';
+
+// Readers for FRR's JSON views of its BGP table.
+
+/** Prefixes FRR itself originates among the routes carrying BLACKHOLE (`show bgp <afi> unicast community blackhole json`). */
+export function localBlackholePrefixes(doc: unknown): string[] {
+  const routes = (doc as { routes?: Record<string, { peerId?: string }[]> })?.routes ?? {};
+  return Object.entries(routes)
+    .filter(([, paths]) => Array.isArray(paths) && paths.some((p) => p.peerId === '(unspec)'))
+    .map(([prefix]) => prefix);
+}
+
+export interface FrrPath {
+  prefix: string;
+  local: boolean;
+  communities: string[];
+  largeCommunities: LargeCommunity[];
+  nextHop?: string;
+  ruleId?: RuleId;
+}
+
+/** `show bgp <afi> unicast <prefix> json`: every path with its communities and, when ft's tag is on it, the rule id. */
+export function parsePrefixDetail(doc: unknown, tagAsn: number): FrrPath[] {
+  const d = doc as {
+    prefix?: string;
+    paths?: {
+      local?: boolean;
+      sourced?: boolean;
+      peer?: { peerId?: string };
+      community?: { list?: string[] };
+      largeCommunity?: { list?: string[] };
+      nexthops?: { ip?: string }[];
+    }[];
+  };
+  if (!d?.prefix || !Array.isArray(d.paths)) return [];
+  return d.paths.map((p) => {
+    const lcs = (p.largeCommunity?.list ?? []).map(parseLargeCommunity).filter((c): c is LargeCommunity => c !== undefined);
+    return {
+      prefix: d.prefix as string,
+      local: p.local === true || p.sourced === true,
+      communities: p.community?.list ?? [],
+      largeCommunities: lcs,
+      nextHop: p.nexthops?.[0]?.ip,
+      ruleId: ruleIdFromTags('bh', lcs, tagAsn),
+    };
+  });
+}
+
+export interface FrrPeer {
+  address: string;
+  state: string;
+}
+
+/** `show bgp summary json`: peers of every address family, once each. */
+export function parseSummary(doc: unknown): FrrPeer[] {
+  const byAddr = new Map<string, string>();
+  for (const af of Object.values((doc as Record<string, { peers?: Record<string, { state?: string }> }>) ?? {})) {
+    for (const [address, peer] of Object.entries(af?.peers ?? {})) byAddr.set(address, peer.state ?? 'unknown');
+  }
+  return [...byAddr].map(([address, state]) => ({ address, state }));
+}
