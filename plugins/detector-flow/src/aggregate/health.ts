@@ -1,7 +1,9 @@
 import type { DecodedDatagram, InterfaceCounters } from '../decode/types.js';
 
 interface SequenceStream {
-  next: number;
+  prev: number;
+  prevAdvance: number;
+  mode: 'unknown' | 'exclusive' | 'inclusive';
   lost: number;
   received: number;
   restarts: number;
@@ -40,6 +42,7 @@ export interface ExporterHealth {
 const MAX_INTERFACES = 256;
 /** A jump larger than this is a restart or reordering, not loss. */
 const MAX_PLAUSIBLE_GAP = 1_000_000;
+const MAX_REORDER = 65_536;
 
 class ExporterState {
   readonly protocols = new Set<string>();
@@ -66,21 +69,35 @@ class ExporterState {
     this.sequenceUnit = d.sequenceCounts;
     const s = this.streams.get(key);
     const seq = d.sequence >>> 0;
+    const adv = d.sequenceAdvance;
     if (s === undefined) {
-      if (this.streams.size < 64) this.streams.set(key, { next: (seq + d.sequenceAdvance) >>> 0, lost: 0, received: d.sequenceAdvance, restarts: 0, uncounted: d.templateMisses > 0 });
+      if (this.streams.size < 64) this.streams.set(key, { prev: seq, prevAdvance: adv, lost: 0, received: adv, restarts: 0, uncounted: d.templateMisses > 0, mode: 'unknown' });
       return;
     }
-    const gap = (seq - s.next) >>> 0;
-    if (gap !== 0 && !s.uncounted) {
-      // Backwards or huge: the exporter restarted (or reordered); the first gap after a restart is not loss.
-      if (gap <= MAX_PLAUSIBLE_GAP) s.lost += gap;
-      else s.restarts++;
+    // RFC numbering counts what was sent BEFORE this message; some exporters (softflowd's IPFIX) count it too.
+    // The first clean step tells which, per stream.
+    const exclusive = (seq - ((s.prev + s.prevAdvance) >>> 0)) | 0;
+    const inclusive = (((seq - adv) >>> 0) - s.prev) | 0;
+    if (s.mode === 'unknown') {
+      if (exclusive === 0) s.mode = 'exclusive';
+      else if (inclusive === 0) s.mode = 'inclusive';
     }
-    s.received += d.sequenceAdvance;
-    s.next = (seq + d.sequenceAdvance) >>> 0;
-    // IPFIX counts data records, and those of an unknown template could not be counted: the next gap is ours.
+    const gap = s.mode === 'inclusive' ? inclusive : exclusive;
+    if (gap > 0 && gap <= MAX_PLAUSIBLE_GAP) {
+      // IPFIX counts data records, and those of an unknown template could not be counted: that gap is ours.
+      if (!s.uncounted && s.mode !== 'unknown') s.lost += gap;
+    } else if (gap < -MAX_REORDER || gap > MAX_PLAUSIBLE_GAP) {
+      // Far backwards or a huge jump: the exporter restarted; the first gap after a restart is not loss.
+      s.restarts++;
+      s.mode = 'unknown';
+    }
+    // Small negative steps: a reordered datagram, or options records one exporter counts and another does not.
+    s.received += adv;
+    s.prev = seq;
+    s.prevAdvance = adv;
     s.uncounted = d.sequenceCounts === 'records' && d.templateMisses > 0;
   }
+
 }
 
 /** Per-exporter health, bounded: beyond `maxExporters` the least recently seen exporter is forgotten. */
