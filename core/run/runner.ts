@@ -183,6 +183,13 @@ export class Runner {
     return entry.running;
   }
 
+  /** Resolves once every op, plan and tick in flight has finished (tests, benchmarks, shutdown). */
+  async idle(): Promise<void> {
+    while (this.inflight.size > 0 || this.planning.size > 0) {
+      await Promise.allSettled([...this.inflight, ...[...this.planning.values()].map((p) => p.running)]);
+    }
+  }
+
   /** Withdraws every live rule (shutdown with onShutdown: withdraw, `ft mitigate withdraw --all`). */
   async withdrawAll(reason: string, plannedBy: string): Promise<number> {
     const rules = (await this.opts.store.rules()).filter((r) => r.phase === 'live' || r.phase === 'withdrawing');

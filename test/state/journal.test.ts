@@ -56,7 +56,7 @@ describe('journal: framing, torn writes, corruption', () => {
   it('a bit flipped in the last record (complete length, bad checksum) is a torn write, not a crash', async () => {
     const file = join(tmp(), 'flip.log');
     const buf = Buffer.concat([MAGIC, await frame({ n: 1 }), await frame({ n: 2 })]);
-    buf[buf.length - 2] ^= 0x40;
+    buf.writeUInt8(buf.readUInt8(buf.length - 2) ^ 0x40, buf.length - 2);
     writeFileSync(file, buf);
     const opened = await JournalWriter.open(file);
     expect(opened.records).to.deep.equal([{ n: 1 }]);
@@ -78,7 +78,7 @@ describe('journal: framing, torn writes, corruption', () => {
     const file = join(tmp(), 'corrupt.log');
     const good = await frame({ n: 1 });
     const damaged = await frame({ n: 2 });
-    damaged[10] ^= 0xff;
+    damaged.writeUInt8(damaged.readUInt8(10) ^ 0xff, 10);
     const filler: Buffer[] = [];
     const big = await frame({ pad: 'y'.repeat(64 * 1024) });
     for (let size = 0; size <= MAX_BATCH_BYTES; size += big.length) filler.push(big);

@@ -156,7 +156,7 @@ describe('JournalStore: the embedded rule store', () => {
     const image = readFileSync(log);
     // Damage the second record's payload: far more than a batch follows it, so this is not a torn write.
     const secondStart = 8 + 8 + image.readUInt32BE(8);
-    image[secondStart + 20] ^= 0x01;
+    image.writeUInt8(image.readUInt8(secondStart + 20) ^ 0x01, secondStart + 20);
     writeFileSync(log, image);
 
     let caught: unknown;

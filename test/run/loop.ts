@@ -1,0 +1,96 @@
+// The whole loop in one process on a virtual clock: samples → DetectionEngine → planner (a real policy) → Runner
+// → the fixture plugin's record-file action. Shared by loop.test.ts and lab/bench/run.bench.ts.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Writable } from 'node:stream';
+import { Prefix, type Sample } from '@ft/sdk';
+import { createJsonLogger } from '../../core/log/logger.js';
+import { Registry } from '../../core/plugin-host/registry.js';
+import { parsePolicy } from '../../core/policy/index.js';
+import { plan, rpkiSkipped } from '../../core/plan/index.js';
+import { DetectionEngine } from '../../core/detect/index.js';
+import { JournalStore } from '../../core/state/journal-store.js';
+import { createActionHandles } from '../../core/run/actions.js';
+import { Runner, type IncidentSource } from '../../core/run/runner.js';
+import type { CollateralProbe } from '../../core/exec/executor.js';
+
+export const TARGET = '203.0.113.10';
+
+export function policyText(recordFile: string, extra = ''): string {
+  return `version: 1
+tenant: lab
+mode: enforce
+defaults: { ttl: 5m, rpki: off, cooldown: 10s }
+protect: [203.0.113.0/24]
+detection:
+  static: { pps: 50000 }
+  resolve: { after: 2s }
+nodeActions:
+  host-rec: { adapter: record-file, file: ${JSON.stringify(recordFile)} }
+onNode:
+  - when: { vector: [ntp] }
+    do:
+      - host-rec: { dropUdpSourcePorts: auto }
+${extra}`;
+}
+
+export async function fixtureRegistry(): Promise<Registry> {
+  const registry = new Registry();
+  const plugin = (await import(pathToFileURL(join(import.meta.dirname, '..', 'fixtures', 'plugin-template', 'register.js')).href)) as {
+    default: (o: { apiVersion: number }) => Promise<unknown>;
+  };
+  registry.add('ft-plugin-template', await plugin.default({ apiVersion: 1 }));
+  return registry;
+}
+
+/** One 100 ms reading of TARGET: ordinary web traffic, or an NTP reflection flood. */
+export function sample(at: number, pps: number, flood: boolean, target = TARGET): Sample {
+  const s: Sample = {
+    source: 'test', sourceKind: 'test', target: `${target}/32`, prefix: Prefix.parse(target), at, windowMs: 100, direction: 'in',
+    pps, bps: pps * (flood ? 468 : 600) * 8,
+    protocols: flood ? { tcp: pps * 0.02, udp: pps * 0.98, icmp: 0, other: 0 } : { tcp: pps * 0.9, udp: pps * 0.08, icmp: pps * 0.02, other: 0 },
+    tcpFlags: { syn: pps * 0.01, ack: pps * (flood ? 0.01 : 0.85) },
+  };
+  if (flood) {
+    s.topSrcPorts = [{ key: 123, count: pps * 0.95 }];
+    s.topDstPorts = [{ key: 27015, count: pps * 0.9 }];
+    s.sourceCount = 2400;
+    s.packetLength = { min: 468, max: 490, mean: 472 };
+  }
+  return s;
+}
+
+export async function loop(options: { probe?: CollateralProbe; collateralDrop?: number; policyExtra?: string } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'ft-loop-'));
+  const recordFile = join(dir, 'rules.json');
+  const clock = { t: Date.now(), now() { return this.t; } };
+  const logger = createJsonLogger({ level: 'error', destination: new Writable({ write: (_c, _e, cb) => cb() }) as never });
+  const registry = await fixtureRegistry();
+  const policy = parsePolicy(policyText(recordFile, options.policyExtra), join(dir, 'policy.yaml'), registry);
+  const store = await JournalStore.open({ dir: join(dir, 'state'), logger });
+  const actions = await createActionHandles(
+    registry,
+    [...policy.nodeActions.values()].map((i) => ({ name: i.name, kind: i.adapter, options: i.options, validated: i.validated })),
+    { stateDir: join(dir, 'state'), logger, signal: new AbortController().signal },
+  );
+  const engine = new DetectionEngine({ settings: policy.detection, clock: () => clock.now() });
+  // The test drives the engine's ticks itself, on the virtual clock.
+  const source: IncidentSource = { ingest: (s) => engine.ingest(s), on: (l) => engine.on(l), start: () => undefined, stop: () => undefined };
+  const runner = new Runner({
+    store, actions, logger, tenant: policy.tenant, mode: policy.mode, maxRules: policy.defaults.maxRules, onShutdown: policy.onShutdown,
+    plan: (input) => plan({ policy, rpki: rpkiSkipped, render: (via, rule) => actions.get(via)?.action.render(rule) ?? [], ...input }),
+    engine: source, clock, tickMs: 3_600_000, reconcileEveryMs: 3_600_000,
+    ...(options.probe ? { probe: options.probe } : {}), ...(options.collateralDrop !== undefined ? { collateralDrop: options.collateralDrop } : {}),
+  });
+  await runner.start();
+  /** Advances the virtual clock by 100 ms, feeds one sample, ticks the engine, and waits for the runner. */
+  const step = async (pps: number, flood: boolean) => {
+    clock.t += 100;
+    engine.ingest(sample(clock.t, pps, flood));
+    engine.tick(clock.t);
+    await runner.idle();
+  };
+  return { dir, recordFile, clock, engine, runner, store, actions, step, policy };
+}
