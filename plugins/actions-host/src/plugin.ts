@@ -5,6 +5,9 @@ import { nftFactory } from './nft/action.js';
 import { nullrouteFactory } from './nullroute/action.js';
 import { tcFactory } from './tc/action.js';
 import { xdpFactory } from './xdp/action.js';
+import { csfFactory } from './managers/csf.js';
+import { firewalldFactory } from './managers/firewalld.js';
+import { ufwFactory } from './managers/ufw.js';
 
 // On-node actions: one kind per mechanism, each confined to ft's own objects on the box (or in `netns`).
 export default definePlugin((ft) => {
@@ -14,4 +17,7 @@ export default definePlugin((ft) => {
   ft.action(tcFactory);
   ft.action(nullrouteFactory);
   ft.action(xdpFactory);
+  ft.action(ufwFactory);
+  ft.action(firewalldFactory);
+  ft.action(csfFactory);
 });
