@@ -75,6 +75,8 @@ export function checkFlowSpec(rule: FlowSpecRule): void {
   if (m.fragment !== undefined) {
     if (m.fragment.length === 0) throw new RuleRejected(id, 'fragment: an empty list matches nothing');
     for (const f of m.fragment) if (!FRAGMENTS.includes(f)) throw new RuleRejected(id, `fragment ${JSON.stringify(f)} is unknown`);
+    // RFC 8956 §3.6: IPv6 has no Don't Fragment bit, so the IPv6 fragment component cannot match it.
+    if (family === 6 && m.fragment.includes('dont-fragment')) throw new RuleRejected(id, 'fragment: IPv6 has no dont-fragment bit (RFC 8956)');
   }
   const a = rule.action;
   switch (a?.type) {
