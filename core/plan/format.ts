@@ -79,13 +79,14 @@ export function describeRule(rule: Rule): [string, string][] {
   }
 }
 
+/** Ops in a plan carry only verdicts that let the announcement through; refused ones are in `refused`. */
 function rpkiLine(v: RpkiVerdict): string {
+  const state = v.loose ? `loose ${v.loose}, strict ${v.state}` : v.state;
   const extra = [
-    v.loose ? `loose ${v.loose}` : undefined,
-    v.serial !== undefined ? `serial ${v.serial}` : undefined,
-    v.dataAgeSeconds !== undefined ? `data ${formatDuration(Math.round(v.dataAgeSeconds))} old` : undefined,
+    v.sessionId || v.serial ? `session ${v.sessionId ?? 0} serial ${v.serial ?? 0}` : undefined,
+    v.dataAgeSeconds ? `data ${formatDuration(Math.round(v.dataAgeSeconds))} old` : undefined,
   ].filter(Boolean);
-  return `${v.state}: ${v.reason}${extra.length ? ` (${extra.join(', ')})` : ''}`;
+  return `${v.state === 'skipped' ? 'skipped' : `allowed (${state})`}: ${v.reason}${extra.length ? ` (${extra.join(', ')})` : ''}`;
 }
 
 function block(op: Op, ctx: FormatContext): string[] {

@@ -45,7 +45,8 @@ function describe(issue: Issue, schema: z.ZodType, path: PropertyKey[], skip: nu
     }
     case 'invalid_value': {
       const values = issue.values.map((v) => JSON.stringify(v));
-      const got = issue.input === undefined ? 'nothing' : typeOf(issue.input);
+      if (issue.input === undefined) return [{ path, message: `required: expected ${values.length === 1 ? values[0] : `one of ${values.join(', ')}`}` }];
+      const got = typeOf(issue.input);
       return [{ path, message: values.length === 1 ? `expected ${values[0]}, got ${got}` : `expected one of ${values.join(', ')}, got ${got}` }];
     }
     case 'invalid_union': {
