@@ -89,7 +89,7 @@ export function dropEmptyNftTables(ruleset: string): string {
   return ruleset.replace(/table (ip|ip6) (filter|raw) \{\n((?:\tchain \w+ \{\n\t\ttype [^\n]*policy accept;\n\t\}\n\n?)*)\}\n?/g, '');
 }
 
-export function hostRule(match: Partial<HostMatch> & { sources?: string[] }, action: HostFilterAction = { type: 'drop' }, destination = TARGET): HostFilterRule {
+export function hostRule(match: Omit<Partial<HostMatch>, 'sources' | 'destination'> & { sources?: string[] }, action: HostFilterAction = { type: 'drop' }, destination = TARGET): HostFilterRule {
   const full: HostMatch = { destination: Prefix.parse(destination) };
   if (match.sources) full.sources = match.sources.map((s) => Prefix.parse(s));
   if (match.protocol) full.protocol = match.protocol;
@@ -99,7 +99,7 @@ export function hostRule(match: Partial<HostMatch> & { sources?: string[] }, act
   return makeRule<HostFilterRule>({ kind: 'host-filter', tenant: 't1', target: Prefix.parse(destination), match: full, action, level: 0, ttlSeconds: 300 });
 }
 
-export function shapeRule(match: Partial<HostMatch> & { sources?: string[] }, bitsPerSecond: number, destination = TARGET): ShapeRule {
+export function shapeRule(match: Omit<Partial<HostMatch>, 'sources' | 'destination'> & { sources?: string[] }, bitsPerSecond: number, destination = TARGET): ShapeRule {
   const full: HostMatch = { destination: Prefix.parse(destination) };
   if (match.sources) full.sources = match.sources.map((s) => Prefix.parse(s));
   if (match.protocol) full.protocol = match.protocol;
