@@ -124,15 +124,18 @@ export class DetectionEngine {
     if (!window) side.set(sample.source, (window = new SourceWindow(sample.source, sample.sourceKind)));
     window.push(sample, this.settings.windowMs);
     target.lastSampleAt = Math.max(target.lastSampleAt, sample.at);
+    // Running on its own timer: judge the target as soon as news arrives rather than at the next tick (saves up to
+    // a tick of latency). Driven by hand (tests, replays), only tick() evaluates, so its return value is complete.
+    if (this.timer && sample.direction === 'in') this.publish(this.evaluateNow(target, this.clock()));
   }
 
-  /** Evaluates every target at `now` and returns (and hands to listeners) the incident events it produced. */
-  tick(now: number = this.clock()): DetectionEvent[] {
+  private evaluateNow(t: Target, now: number): DetectionEvent[] {
     const events: DetectionEvent[] = [];
-    for (const [key, t] of this.targets) {
-      this.evaluate(t, now, events);
-      if (!t.episode && now - t.lastSampleAt > TARGET_IDLE_MS) this.targets.delete(key);
-    }
+    this.evaluate(t, now, events);
+    return events;
+  }
+
+  private publish(events: DetectionEvent[]): void {
     for (const e of events) {
       for (const l of this.listeners) {
         try {
@@ -142,6 +145,16 @@ export class DetectionEngine {
         }
       }
     }
+  }
+
+  /** Evaluates every target at `now` and returns (and hands to listeners) the incident events it produced. */
+  tick(now: number = this.clock()): DetectionEvent[] {
+    const events: DetectionEvent[] = [];
+    for (const [key, t] of this.targets) {
+      this.evaluate(t, now, events);
+      if (!t.episode && now - t.lastSampleAt > TARGET_IDLE_MS) this.targets.delete(key);
+    }
+    this.publish(events);
     return events;
   }
 
@@ -151,7 +164,7 @@ export class DetectionEngine {
     return () => this.listeners.delete(listener);
   }
 
-  /** Ticks on its own timer every settings.tickMs until stop(). */
+  /** Ticks on its own timer every settings.tickMs until stop(), and evaluates a target whenever a sample for it arrives. */
   start(): void {
     if (this.timer) return;
     this.timer = setInterval(() => this.tick(), this.settings.tickMs);
