@@ -5,33 +5,14 @@ import { Prefix } from '@ft/sdk';
 import { Daemon } from '../../../test/helpers/daemon.js';
 import { requireLab } from '../../../test/helpers/env.js';
 import { waitFor } from '../../../test/helpers/wait.js';
-import { BLACKHOLE, NO_EXPORT, PEER_ADDR, SPEAKER_ADDR, keyHas, makeLab, type PeerLab, type RibPath } from '../../bgp-exabgp/test/peer-lab.js';
+import { birdConf as birdConfText, startBird as startBirdIn } from '../../bgp-exabgp/test/speakers.js';
+import { BLACKHOLE, NO_EXPORT, keyHas, makeLab, type PeerLab, type RibPath } from '../../bgp-exabgp/test/peer-lab.js';
 import { context, flow, rtbh } from '../../bgp-exabgp/test/rules.js';
 import { BirdAction, BirdConfigRejected } from '../src/action.js';
 import { birdConfigSchema } from '../src/config.js';
 
 const SPEAKER_AS = 65000;
 const PEER_AS = 65001;
-
-function birdConf(include: string, broken = false): string {
-  return `router id ${SPEAKER_ADDR};
-flow4 table flowtab4;
-flow6 table flowtab6;
-include "${include}";
-protocol device {}
-protocol static operator_own { ipv4; route 203.0.113.200/32 blackhole; }
-protocol bgp edge {
-  local ${SPEAKER_ADDR} as ${SPEAKER_AS};
-  neighbor ${PEER_ADDR} as ${PEER_AS};
-  connect delay time 1; connect retry time 1; error wait time 1, 2;
-  ipv4 { import none; export where proto = "ft_rtbh4" || proto = "operator_own"; next hop keep; };
-  ipv6 { import none; export where proto = "ft_rtbh6"; next hop keep; };
-  flow4 { table flowtab4; import none; export where proto = "ft_flow4"; };
-  flow6 { table flowtab6; import none; export where proto = "ft_flow6"; };
-}
-${broken ? 'protocol bgp broken { this is not bird syntax }' : ''}
-`;
-}
 
 const tagged = (id: string) => (p: RibPath) => {
   const hex = id.slice(3);
@@ -47,9 +28,8 @@ describe('bgp-bird adapter against a real BIRD 2 and a gobgpd peer', function ()
   let socket: string;
   let current: BirdAction | undefined;
 
-  function startBird(): Daemon {
-    return new Daemon(lab.speaker.argv(['bird', '-f', '-c', confPath, '-s', socket, '-P', join(lab.dir, 'bird.pid')]));
-  }
+  const startBird = () => startBirdIn(lab, confPath, socket);
+  const birdConf = (inc: string, broken = false) => birdConfText(inc, { local: SPEAKER_AS, peer: PEER_AS }, broken);
 
   function adapter(extra: Record<string, unknown> = {}): BirdAction {
     if (current && Object.keys(extra).length === 0) return current;

@@ -1,35 +1,18 @@
 import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Prefix } from '@ft/sdk';
 import { Daemon } from '../../../test/helpers/daemon.js';
 import { requireLab } from '../../../test/helpers/env.js';
 import { waitFor } from '../../../test/helpers/wait.js';
 import { ExabgpAction } from '../src/action.js';
 import { exabgpConfigSchema } from '../src/config.js';
-import { BLACKHOLE, NO_EXPORT, PEER_ADDR, SPEAKER_ADDR, keyHas, makeLab, type PeerLab, type RibPath } from './peer-lab.js';
+import { exabgpConf, startExabgp as startExabgpIn } from './speakers.js';
+import { BLACKHOLE, NO_EXPORT, SPEAKER_ADDR, keyHas, makeLab, type PeerLab, type RibPath } from './peer-lab.js';
 import { context, flow, rtbh } from './rules.js';
 
-const BRIDGE = resolve(import.meta.dirname, '..', 'bin', 'ft-exabgp-bridge.mjs');
 const SPEAKER_AS = 65000;
 const PEER_AS = 65001;
-
-function exabgpConfig(socket: string): string {
-  return `process ft {
-  run ${process.execPath} ${BRIDGE} ${socket};
-  encoder text;
-}
-neighbor ${PEER_ADDR} {
-  router-id ${SPEAKER_ADDR};
-  local-address ${SPEAKER_ADDR};
-  local-as ${SPEAKER_AS};
-  peer-as ${PEER_AS};
-  family { ipv4 unicast; ipv6 unicast; ipv4 flow; ipv6 flow; }
-  api { processes [ ft ]; neighbor-changes; }
-  static { route 203.0.113.200/32 next-hop ${SPEAKER_ADDR}; }
-}
-`;
-}
 
 const tagged = (id: string) => (p: RibPath) => {
   const hex = id.slice(3);
@@ -44,12 +27,7 @@ describe('bgp-exabgp adapter against a real ExaBGP and a gobgpd peer', function 
   let configPath: string;
   const actions: ExabgpAction[] = [];
 
-  function startExabgp(): Daemon {
-    return new Daemon(
-      lab.speaker.argv(['exabgp', configPath]),
-      { env: { 'exabgp.daemon.user': 'root', 'exabgp.log.destination': 'stdout', 'exabgp.api.cli': 'false', 'exabgp.api.ack': 'true', 'exabgp.daemon.daemonize': 'false' } },
-    );
-  }
+  const startExabgp = () => startExabgpIn(lab, configPath);
 
   let current: ExabgpAction | undefined;
   /** The adapter of the running "ft process"; a new one only after the previous one was closed (an ft restart). */
@@ -67,7 +45,7 @@ describe('bgp-exabgp adapter against a real ExaBGP and a gobgpd peer', function 
     lab = await makeLab('exa', { speakerAs: SPEAKER_AS, peerAs: PEER_AS });
     socket = join(lab.dir, 'ft.sock');
     configPath = join(lab.dir, 'exabgp.conf');
-    writeFileSync(configPath, exabgpConfig(socket));
+    writeFileSync(configPath, exabgpConf(socket, { local: SPEAKER_AS, peer: PEER_AS }, `  static { route 203.0.113.200/32 next-hop ${SPEAKER_ADDR}; }\n`));
     exabgp = startExabgp();
     await lab.gobgp.waitEstablished();
   });

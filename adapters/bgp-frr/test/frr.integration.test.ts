@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Daemon } from '../../../test/helpers/daemon.js';
 import { requireLab } from '../../../test/helpers/env.js';
 import { waitFor } from '../../../test/helpers/wait.js';
-import { BLACKHOLE, NO_EXPORT, PEER_ADDR, SPEAKER_ADDR, makeLab, type PeerLab, type RibPath } from '../../bgp-exabgp/test/peer-lab.js';
+import { startFrr as startFrrIn, stopAll, writeFrrConfig } from '../../bgp-exabgp/test/speakers.js';
+import { BLACKHOLE, NO_EXPORT, makeLab, type PeerLab, type RibPath } from '../../bgp-exabgp/test/peer-lab.js';
 import { context, flow, rtbh } from '../../bgp-exabgp/test/rules.js';
 import { FrrAction } from '../src/action.js';
 import { frrConfigSchema } from '../src/config.js';
@@ -28,22 +28,11 @@ describe('bgp-frr adapter against real FRR daemons and a gobgpd peer', function 
   const all: FrrAction[] = [];
 
   async function startFrr(): Promise<void> {
-    const start = async (name: string, extra: string[] = []) => {
-      const d = new Daemon(
-        lab.speaker.argv([join(FRR, name), '-u', 'frr', '-g', 'frr', '--vty_socket', vty, '-i', join(vty, `${name}.pid`), '-z', join(vty, 'zserv.api'),
-          '-f', join(vty, `${name}.conf`), '-P', '0', '--log', 'stdout', ...extra]),
-      );
-      daemons.push(d);
-      await waitFor(() => existsSync(join(vty, `${name}.vty`)) || !d.running, { what: `${name} to open its vty socket`, timeoutMs: 10_000 });
-      if (!d.running) throw new Error(`${name} exited: ${d.output}`);
-    };
-    await start('zebra');
-    await start('staticd');
-    await start('bgpd');
+    daemons = await startFrrIn(lab, vty);
   }
 
   async function stopFrr(): Promise<void> {
-    for (const d of daemons.reverse()) await d.stop();
+    await stopAll(daemons);
     daemons = [];
   }
 
@@ -59,34 +48,7 @@ describe('bgp-frr adapter against real FRR daemons and a gobgpd peer', function 
     requireLab(this, { root: true, commands: ['vtysh', `${FRR}/zebra`, `${FRR}/bgpd`, `${FRR}/staticd`, 'gobgpd', 'gobgp', 'ip'] });
     lab = await makeLab('frr', { speakerAs: AS, peerAs: AS });
     vty = join(lab.dir, 'frr');
-    mkdirSync(vty);
-    // The daemons drop to the frr user: it must reach and write their directory.
-    chmodSync(lab.dir, 0o711);
-    chmodSync(vty, 0o777);
-    writeFileSync(join(vty, 'zebra.conf'), 'hostname ft-frr-test\n');
-    writeFileSync(join(vty, 'staticd.conf'), 'ip route 203.0.113.200/32 Null0\n');
-    writeFileSync(
-      join(vty, 'bgpd.conf'),
-      [
-        `router bgp ${AS}`,
-        ` bgp router-id ${SPEAKER_ADDR}`,
-        ' no bgp ebgp-requires-policy',
-        ` neighbor ${PEER_ADDR} remote-as ${AS}`,
-        ` neighbor ${PEER_ADDR} timers connect 1`,
-        ' address-family ipv4 unicast',
-        `  neighbor ${PEER_ADDR} activate`,
-        '  network 203.0.113.200/32 route-map OPERATOR_BH',
-        ' exit-address-family',
-        ' address-family ipv6 unicast',
-        `  neighbor ${PEER_ADDR} activate`,
-        ' exit-address-family',
-        'exit',
-        'route-map OPERATOR_BH permit 10',
-        ' set community 65535:666',
-        'exit',
-        '',
-      ].join('\n'),
-    );
+    writeFrrConfig(lab, vty, AS);
     await startFrr();
     await lab.gobgp.waitEstablished();
   });
