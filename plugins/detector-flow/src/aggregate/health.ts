@@ -42,7 +42,8 @@ export interface ExporterHealth {
 const MAX_INTERFACES = 256;
 /** A jump larger than this is a restart or reordering, not loss. */
 const MAX_PLAUSIBLE_GAP = 1_000_000;
-const MAX_REORDER = 65_536;
+/** Backward steps up to two datagrams' worth are reordering (or options records counted differently), not a restart. */
+const MIN_REORDER = 2;
 
 class ExporterState {
   readonly protocols = new Set<string>();
@@ -86,7 +87,7 @@ class ExporterState {
     if (gap > 0 && gap <= MAX_PLAUSIBLE_GAP) {
       // IPFIX counts data records, and those of an unknown template could not be counted: that gap is ours.
       if (!s.uncounted && s.mode !== 'unknown') s.lost += gap;
-    } else if (gap < -MAX_REORDER || gap > MAX_PLAUSIBLE_GAP) {
+    } else if (gap > MAX_PLAUSIBLE_GAP || -gap > Math.max(2 * Math.max(adv, s.prevAdvance), MIN_REORDER)) {
       // Far backwards or a huge jump: the exporter restarted; the first gap after a restart is not loss.
       s.restarts++;
       s.mode = 'unknown';

@@ -1,0 +1,148 @@
+import { expect } from 'chai';
+import { Prefix } from '@ft/sdk';
+import { Collector, COLLECTOR_DEFAULTS, type CollectorOptions } from '../src/aggregate/collector.js';
+import { SourceSketch } from '../src/aggregate/sketch.js';
+import { TopCounter } from '../src/aggregate/top.js';
+import { mergePartials, toSamples, WindowAggregator } from '../src/aggregate/window.js';
+import type { FlowRecord } from '../src/decode/index.js';
+import { addr, ifCountersSample, ipfix, netflow5, netflow9, set, sflow, templateRecord, u32 } from './helpers/encode.js';
+
+function rec(o: Partial<FlowRecord>): FlowRecord {
+  return { family: 4, srcAddr: '198.51.100.1', dstAddr: '203.0.113.10', srcPort: 1000, dstPort: 80, protocol: 6, tcpFlags: 0, packets: 1, bytes: 100, inputIf: 0, outputIf: 0, ...o };
+}
+
+function collector(o: Partial<CollectorOptions> = {}): Collector {
+  return new Collector({ source: 'flow1', protect: [], exporterSamplingRates: new Map(), ...COLLECTOR_DEFAULTS, ...o });
+}
+
+describe('flow aggregation', () => {
+  it('scales packets and bytes by each record\'s sampling rate into per-second rates over the window', () => {
+    const agg = new WindowAggregator({ protect: [], maxTargets: 100, topN: 5 });
+    agg.add(rec({ packets: 2, bytes: 3000, protocol: 17, srcPort: 53, dstPort: 4444 }), 1000);
+    agg.add(rec({ packets: 1, bytes: 60, protocol: 6, tcpFlags: 0x02 }), 1000);
+    const [s] = toSamples(agg.flush(), { source: 'flow1', at: 2000, windowMs: 2000, topN: 5 });
+    expect(s).to.deep.include({ target: '203.0.113.10/32', sourceKind: 'flow', direction: 'in', pps: 1500, bps: 3060 * 1000 * 8 / 2, windowMs: 2000, at: 2000 });
+    expect(s!.protocols).to.deep.equal({ tcp: 500, udp: 1000, icmp: 0, other: 0 });
+    expect(s!.topSrcPorts![0]).to.deep.equal({ key: 53, count: 1000 });
+    expect(s!.prefix!.toString()).to.equal('203.0.113.10/32');
+    expect(s!.packetLength).to.deep.equal({ min: 60, max: 1500, mean: 3060 / 3 });
+  });
+
+  it('counts only destinations inside protected space, and adds one Sample per protected prefix', () => {
+    const agg = new WindowAggregator({ protect: [Prefix.parse('203.0.113.0/24'), Prefix.parse('2001:db8:100::/48')], maxTargets: 100, topN: 5 });
+    agg.add(rec({ dstAddr: '203.0.113.10', packets: 5 }), 1);
+    agg.add(rec({ dstAddr: '203.0.113.11', packets: 7 }), 1);
+    agg.add(rec({ dstAddr: '2001:db8:100::1', family: 6, packets: 11 }), 1);
+    agg.add(rec({ dstAddr: '192.0.2.50', packets: 1000 }), 1);
+    const samples = toSamples(agg.flush(), { source: 'f', at: 1000, windowMs: 1000, topN: 5 });
+    const byTarget = Object.fromEntries(samples.map((s) => [s.target, s.pps]));
+    expect(byTarget).to.deep.equal({ '203.0.113.10/32': 5, '203.0.113.11/32': 7, '203.0.113.0/24': 12, '2001:db8:100::1/128': 11, '2001:db8:100::/48': 11 });
+    expect(agg.outsideRecords).to.equal(1);
+  });
+
+  it('attributes NetFlow\'s OR-ed TCP flags sensibly: a SYN-only flow is all SYNs, an established one has one', () => {
+    const agg = new WindowAggregator({ protect: [], maxTargets: 100, topN: 5 });
+    agg.add(rec({ packets: 100, tcpFlags: 0x02 }), 1); // SYN flood: no ACK ever
+    agg.add(rec({ packets: 50, tcpFlags: 0x1b }), 1); // FIN SYN PSH ACK: a normal connection
+    const [s] = toSamples(agg.flush(), { source: 'f', at: 1000, windowMs: 1000, topN: 5 });
+    expect(s!.tcpFlags).to.deep.equal({ syn: 101, fin: 1, psh: 50, ack: 50 });
+  });
+
+  it('bounds the number of targets per window and counts what overflowed', () => {
+    const agg = new WindowAggregator({ protect: [], maxTargets: 10, topN: 5 });
+    for (let i = 0; i < 50; i++) agg.add(rec({ dstAddr: `203.0.113.${i}` }), 1);
+    expect(agg.flush()).to.have.length(10);
+    expect(agg.overflowRecords).to.equal(40);
+  });
+
+  it('merges partial windows from several workers into the same Samples as one aggregator', () => {
+    const records = Array.from({ length: 400 }, (_, i) => rec({ srcAddr: `198.51.100.${i % 200}`, dstPort: i % 3, packets: 1 + (i % 5), bytes: 100 * (1 + (i % 5)), ttl: 50 + (i % 2) }));
+    const one = new WindowAggregator({ protect: [], maxTargets: 100, topN: 3 });
+    const a = new WindowAggregator({ protect: [], maxTargets: 100, topN: 3 });
+    const b = new WindowAggregator({ protect: [], maxTargets: 100, topN: 3 });
+    records.forEach((r, i) => {
+      one.add(r, 10);
+      (i % 2 ? a : b).add(r, 10);
+    });
+    const ctx = { source: 'f', at: 1000, windowMs: 1000, topN: 3 };
+    const single = toSamples(one.flush(), ctx)[0]!;
+    const merged = toSamples(mergePartials([a.flush(), b.flush()]), ctx)[0]!;
+    expect(merged.pps).to.equal(single.pps);
+    expect(merged.topDstPorts).to.deep.equal(single.topDstPorts);
+    expect(merged.sourceCount).to.equal(single.sourceCount);
+    expect(merged.ttl).to.deep.equal(single.ttl);
+  });
+
+  it('estimates distinct sources in bounded memory: exact while small, within 5 % at 200,000', () => {
+    const small = new SourceSketch();
+    for (let i = 0; i < 50; i++) small.add(`198.51.100.${i}`);
+    for (let i = 0; i < 50; i++) small.add(`198.51.100.${i}`);
+    expect(small.estimate()).to.equal(50);
+    const big = new SourceSketch();
+    for (let i = 0; i < 200_000; i++) big.add(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+    expect(big.estimate()).to.be.closeTo(200_000, 10_000);
+    expect(big.state().registers!.length).to.equal(2048);
+  });
+
+  it('keeps heavy hitters in the top list while a flood of one-off keys passes through', () => {
+    const top = new TopCounter<string>(16);
+    for (let i = 0; i < 100_000; i++) {
+      top.add(`198.51.100.${i % 3}`, 5);
+      top.add(`random-${i}`, 1);
+    }
+    expect(top.top(3).map((e) => e.key).sort()).to.deep.equal(['198.51.100.0', '198.51.100.1', '198.51.100.2']);
+    expect(top.entries().length).to.be.at.most(64);
+  });
+
+  describe('collector', () => {
+    it('applies the per-exporter rate, then the default, to records whose exporter states none', () => {
+      const c = collector({ defaultSamplingRate: 100, exporterSamplingRates: new Map([['192.0.2.2', 2000]]) });
+      const v5 = netflow5([{ src: '198.51.100.1', dst: '203.0.113.10', packets: 1, bytes: 100 }]);
+      c.ingest(v5, '192.0.2.1', 0);
+      c.ingest(v5, '192.0.2.2', 0);
+      c.ingest(netflow5([{ src: '198.51.100.1', dst: '203.0.113.10', packets: 1, bytes: 100 }], { sampling: 10 }), '192.0.2.3', 0);
+      expect(c.flush(1000, 1000)[0]!.pps).to.equal(100 + 2000 + 10);
+      const health = c.health();
+      expect(health.map((h) => [h.exporter, h.unknownSampling, h.lastSamplingRate])).to.deep.equal([['192.0.2.1', 1, undefined], ['192.0.2.2', 1, undefined], ['192.0.2.3', 0, 10]]);
+    });
+
+    it('estimates exporter loss from sequence gaps, and does not count a restart as loss', () => {
+      const c = collector();
+      const dg = (seq: number) => netflow5([{ src: '198.51.100.1', dst: '203.0.113.10', packets: 1, bytes: 100 }, { src: '198.51.100.1', dst: '203.0.113.10', packets: 1, bytes: 100 }], { sequence: seq });
+      for (const seq of [0, 2, 4, 10, 12]) c.ingest(dg(seq), '192.0.2.1', 0); // flows 6..9 missing: 2 datagrams
+      c.ingest(dg(5), '192.0.2.1', 0); // restart from a low number
+      c.ingest(dg(7), '192.0.2.1', 0);
+      const [h] = c.health();
+      expect(h).to.deep.include({ sequenceLost: 4, sequenceUnit: 'flows', restarts: 1 });
+      expect(h!.estimatedLoss).to.be.closeTo(4 / (4 + 14), 1e-9);
+    });
+
+    it('counts template misses and decode errors per exporter with the reason', () => {
+      const c = collector();
+      c.ingest(netflow9([set(300, Buffer.alloc(12))]), '192.0.2.9', 0);
+      c.ingest(Buffer.from([0, 10, 0, 99]), '192.0.2.9', 0);
+      const [h] = c.health();
+      expect(h).to.deep.include({ templateMisses: 1, decodeErrors: 1, datagrams: 2 });
+      expect(h!.lastError).to.match(/^ipfix at byte 0: IPFIX header needs 16 bytes/);
+    });
+
+    it('keeps sFlow interface counters per agent as ground truth, not as traffic', () => {
+      const c = collector();
+      const dg = sflow([ifCountersSample(3, 10_000, 50)]);
+      c.ingest(dg, '192.0.2.5', 123);
+      expect(c.flush(1000)).to.deep.equal([]);
+      expect(c.health()[0]!.interfaces.map((i) => [i.ifIndex, i.at])).to.deep.equal([[3, 123]]);
+    });
+
+    it('keys IPFIX templates by observation domain as well', () => {
+      const c = collector();
+      const tpl = templateRecord(256, [[8, 4], [12, 4], [2, 4], [1, 4]], true);
+      c.ingest(ipfix([set(2, tpl)], { domain: 1 }), '192.0.2.1', 0);
+      const data = set(256, Buffer.concat([addr('198.51.100.1'), addr('203.0.113.10'), u32(1), u32(40)]));
+      c.ingest(ipfix([data], { domain: 1 }), '192.0.2.1', 0);
+      c.ingest(ipfix([data], { domain: 2 }), '192.0.2.1', 0);
+      expect(c.flush(1000)[0]!.pps).to.equal(1);
+      expect(c.health()[0]!.templateMisses).to.equal(1);
+    });
+  });
+});
