@@ -8,7 +8,9 @@ import { gobgpConfigSchema } from '../src/config.js';
 import { communities, decodeFlowSpec, nextHop, taggedRuleId } from '../src/decode.js';
 import { FAMILIES, type FamilyName } from '../src/render.js';
 import type { ListedPath } from '../src/client.js';
+import fc from 'fast-check';
 import { startPeering, waitEstablished, type Peering } from './peering.js';
+import { flowspecRule } from './arbitraries.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {}, child() { return silent; } };
 const ctx = { name: 'pop1-gobgp', logger: silent, secret: () => { throw new Error('no secrets here'); } } as unknown as PluginContext;
@@ -142,6 +144,26 @@ describe('gobgp adapter against two real gobgpd peered over a veth', function ()
     } finally {
       await restarted.close();
     }
+  });
+
+  it('40 random FlowSpec rules reach the edge exactly as modelled (through two real gobgpd), then all withdraw', async () => {
+    // Distinct destinations, so no two random rules share an NLRI (that would be one route, the later winning).
+    const rules = fc.sample(flowspecRule, { numRuns: 40, seed: 7 }).map((r, i) => {
+      const dst = r.match.destination.family === 4 ? `203.0.113.${i}/32` : `2001:db8:100::${i.toString(16)}/128`;
+      return makeRule<FlowSpecRule>({ ...r, match: { ...r.match, destination: P(dst) }, target: P(dst) });
+    });
+    for (const r of rules) await action.apply(r);
+    for (const r of rules) {
+      const family = r.match.destination.family === 4 ? 'ipv4-flowspec' : 'ipv6-flowspec';
+      const path = await received(family, r.id);
+      const decoded = decodeFlowSpec(path.nlri, path.pattrs);
+      expect(JSON.parse(JSON.stringify(decoded.match)), path.prefix).to.deep.equal(JSON.parse(JSON.stringify(r.match)));
+      expect(decoded.actions).to.deep.equal([r.action]);
+    }
+    for (const r of rules) await action.withdraw(r);
+    const ids = new Set<string>(rules.map((r) => r.id));
+    const left = async () => [...(await adjIn('ipv4-flowspec')), ...(await adjIn('ipv6-flowspec'))].filter((p) => ids.has(taggedRuleId(p.pattrs, 64500) ?? ''));
+    await waitFor(async () => (await left()).length === 0, { timeoutMs: 10_000, what: 'every random rule withdrawn' });
   });
 
   it('health reflects the BGP session, and routes come back after a session flap', async () => {

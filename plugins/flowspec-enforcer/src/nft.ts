@@ -30,14 +30,17 @@ export function matchExpressions(m: FlowSpecMatch): string[] {
   const ip = v6 ? 'ip6' : 'ip';
   const out: string[] = [`meta nfproto ${v6 ? 'ipv6' : 'ipv4'}`, `${ip} daddr ${m.destination.toString()}`];
   if (m.source) out.push(`${ip} saddr ${m.source.toString()}`);
-  let protocols = m.protocols ?? [];
-  const hasPorts = (m.sourcePorts?.length ?? 0) > 0 || (m.destinationPorts?.length ?? 0) > 0;
-  if (hasPorts) {
-    // RFC 8955: port components only ever match TCP and UDP.
-    protocols = protocols.length > 0 ? protocols.filter((p) => p === 6 || p === 17) : [6, 17];
-    if (protocols.length === 0) throw new Unsupported('port match with protocols that have no ports');
-  }
-  if (protocols.length > 0) out.push(`meta l4proto ${set(protocols.map(String))}`);
+  // Ports, TCP flags and ICMP fields each imply protocols; a route whose components cannot all hold at once
+  // matches no packet (and nft rightly refuses to parse it).
+  let protocols: number[] | undefined = m.protocols?.length ? [...m.protocols] : undefined;
+  const narrow = (allowed: number[], why: string) => {
+    protocols = (protocols ?? allowed).filter((p) => allowed.includes(p));
+    if (protocols.length === 0) throw new Unsupported(`${why} contradicts the other components: the route matches no packet`);
+  };
+  if ((m.sourcePorts?.length ?? 0) > 0 || (m.destinationPorts?.length ?? 0) > 0) narrow([6, 17], 'a port match (TCP/UDP only)');
+  if (m.tcpFlags && (m.tcpFlags.set.length || m.tcpFlags.unset.length)) narrow([6], 'a TCP flags match');
+  if (m.icmpType?.length || m.icmpCode?.length) narrow([v6 ? 58 : 1], 'an ICMP type/code match');
+  if (protocols) out.push(`meta l4proto ${set(protocols.map(String))}`);
   if (m.sourcePorts?.length) out.push(`th sport ${set(m.sourcePorts.map(rangeText))}`);
   if (m.destinationPorts?.length) out.push(`th dport ${set(m.destinationPorts.map(rangeText))}`);
   if (m.icmpType?.length) out.push(`${v6 ? 'icmpv6' : 'icmp'} type ${set(m.icmpType.map(String))}`);
