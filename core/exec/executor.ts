@@ -186,19 +186,20 @@ export class Executor {
       ...(ctx.incidentId ? { incidentId: ctx.incidentId } : existing?.incidentId ? { incidentId: existing.incidentId } : {}),
       ...(legitBefore !== undefined ? { legitBefore } : {}),
     };
-    // Claiming a slot and recording the rule are one step, so concurrent adds cannot both take the last slot.
+    // Claiming a slot and recording the rule are one step, so concurrent adds cannot both take the last slot. The
+    // store takes the record into its view at once; only the wait for the disk happens outside the admission.
     const admitted = await this.admit(async () => {
       if (this.opts.maxRules !== undefined) {
         const slot = await this.store.claimSlot(rule.tenant, rule.id, this.opts.maxRules);
-        if (!slot.granted) return false;
+        if (!slot.granted) return undefined;
       }
-      await this.store.putRule(record);
-      return true;
+      return { written: this.store.putRule(record) };
     });
     if (!admitted) return this.refuse(op, ctx, `tenant ${rule.tenant} is at its cap of ${this.opts.maxRules} live rules`);
     const opId = randomUUID();
-    // Intent first (rule record above, audit start here, both durable) so a crash during apply leaves a trace.
-    await this.store.appendAudit([this.auditStart(opId, 'add', op, ctx, now)]);
+    // Intent first: the rule record and the audit start are both durable before any action is touched, so a crash
+    // during apply leaves a trace to finish. The two files are synced in parallel.
+    await Promise.all([admitted.written, this.store.appendAudit([this.auditStart(opId, 'add', op, ctx, now)])]);
     const results = await Promise.all(op.via.filter((v) => record.adapters[v]?.state !== 'installed').map((v) => this.applyOn(record, v, 'add')));
     this.opts.metrics?.rulesChanged(await this.store.rules());
     return this.finish(opId, 'add', op, ctx, now, results, record);

@@ -136,16 +136,21 @@ export class Runner {
   async onIncident(event: IncidentEvent): Promise<void> {
     const { incident } = event;
     if (this.stopping) return;
-    await this.opts.store.putIncident(incident);
-    if (event.type !== 'update') {
-      await this.opts.store.appendAudit([
-        { id: randomUUID(), phase: 'event', at: new Date(this.clock.now()).toISOString(), op: 'incident', incidentId: incident.id, tenant: this.opts.tenant, incident, message: `incident ${event.type}: ${incident.attack_family} against ${String(incident.target)}` },
-      ]);
-    }
+    // Recording the incident must not delay the mitigation: it is written while the planner and executor work
+    // (the op's own intent records are what a crash needs; the incident is history).
+    const recorded = Promise.all([
+      this.opts.store.putIncident(incident),
+      event.type === 'update'
+        ? undefined
+        : this.opts.store.appendAudit([
+            { id: randomUUID(), phase: 'event', at: new Date(this.clock.now()).toISOString(), op: 'incident', incidentId: incident.id, tenant: this.opts.tenant, incident, message: `incident ${event.type}: ${incident.attack_family} against ${String(incident.target)}` },
+          ]),
+    ]);
     if (event.type === 'resolve') this.open.delete(incident.id);
     else this.open.set(incident.id, incident);
     this.opts.metrics?.incidentsOpen(this.open.size);
     await this.replan(incident);
+    await recorded;
     if (event.type === 'resolve') {
       const host = new Set([...this.opts.actions.values()].filter((h) => h.reach === 'host').map((h) => h.name));
       await this.lifecycle.incidentResolved(incident.id, host);

@@ -2,7 +2,7 @@ import { mkdir, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Incident, RuleId } from '@ft/sdk';
 import { reviveIncident, reviveRule } from './codec.js';
-import { JournalCorruptError, JournalWriter, fsyncDir, readJournal, writeJournalFile, type ScanResult } from './journal.js';
+import { JournalCorruptError, JournalWriter, fileSize, fsyncDir, readJournal, writeJournalFile, type ScanResult } from './journal.js';
 import { lockStateDir, prepareStateDir } from './state-dir.js';
 import type { AuditQuery, AuditRecord, RuleRecord, RuleStore } from './store.js';
 
@@ -59,6 +59,8 @@ export class JournalStore implements RuleStore {
   private gen = 1;
   private auditSeq = 1;
   private compacting?: Promise<void>;
+  /** Size of the last snapshot: the log may grow to twice it before the next compaction (never compact in a loop). */
+  private snapshotBytes = 0;
   private rotating?: Promise<void>;
   private unlock?: () => Promise<void>;
   private readonly now: () => number;
@@ -97,6 +99,7 @@ export class JournalStore implements RuleStore {
     if (names.includes(`state-${pad(this.gen)}.snap`)) {
       // Snapshots are renamed into place complete: any damage is corruption, never a torn write.
       const scan = await this.readOrRepair(snap, true);
+      this.snapshotBytes = await fileSize(snap);
       for (const r of scan.records) this.applyState(r as StateRecord, snap);
     }
     if (this.opts.readOnly) {
@@ -281,7 +284,7 @@ export class JournalStore implements RuleStore {
     if (this.compacting) await this.compacting;
     const writer = this.writer;
     await writer.append(values);
-    if (writer.size > (this.opts.compactBytes ?? 1024 * 1024) && !this.compacting && writer === this.writer) {
+    if (writer.size > Math.max(this.opts.compactBytes ?? 1024 * 1024, 2 * this.snapshotBytes) && !this.compacting && writer === this.writer) {
       this.compacting = this.compact().finally(() => (this.compacting = undefined));
       await this.compacting;
     }
@@ -311,7 +314,9 @@ export class JournalStore implements RuleStore {
       ...[...this.incidentsById.values()].map((i): StateRecord => ({ k: 'incident', i })),
     ];
     image.push({ k: 'snapshot', gen: next, at: new Date(now).toISOString(), records: image.length });
-    await writeJournalFile(join(dir, `state-${pad(next)}.snap`), image);
+    const snapFile = join(dir, `state-${pad(next)}.snap`);
+    await writeJournalFile(snapFile, image);
+    this.snapshotBytes = await fileSize(snapFile);
     const old = this.writer;
     const opened = await JournalWriter.open(join(dir, `state-${pad(next)}.log`));
     this.writer = opened.writer;
