@@ -44,11 +44,14 @@ export class WorkerEngine implements FlowEngine {
 
   constructor(readonly count: number, private readonly options: EngineOptions) {
     const here = import.meta.url;
-    // Under tsx (tests) the sources are .ts; built, they are .js.
+    // Built, the worker is worker.js beside this file; under tsx (tests) it is worker.ts, and the worker thread
+    // must load tsx itself before importing it.
     const ts = here.endsWith('.ts');
     const url = new URL(ts ? './worker.ts' : './worker.js', here);
     for (let i = 0; i < count; i++) {
-      const w = new Worker(url, { workerData: options, execArgv: ts ? ['--import', 'tsx'] : [] });
+      const w = ts
+        ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`, { eval: true, workerData: options })
+        : new Worker(url, { workerData: options });
       w.on('message', (r: Reply) => {
         const done = this.waiting.get(r.id);
         this.waiting.delete(r.id);

@@ -124,7 +124,7 @@ export function ifCountersSample(ifIndex: number, inOctets: number, inPkts: numb
 
 /** Ethernet + optional VLAN tags / MPLS labels + an IP packet (already built). */
 export function ethernet(ip: Buffer, o: { vlans?: number[]; mpls?: number[]; v6?: boolean } = {}): Buffer {
-  const parts = [Buffer.from([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1])];
+  const parts: Buffer[] = [Buffer.from([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1])];
   for (const v of o.vlans ?? []) parts.push(u16(0x8100), u16(v));
   if (o.mpls?.length) {
     parts.push(u16(0x8847));

@@ -109,7 +109,7 @@ export function pcapFile(frames: { time: number; data: Buffer; link?: number }[]
   head.writeUInt16LE(4, 6);
   head.writeUInt32LE(262144, 16);
   head.writeUInt32LE(link, 20);
-  const parts = [head];
+  const parts: Buffer[] = [head];
   for (const f of frames) {
     const h = Buffer.alloc(16);
     const sec = Math.floor(f.time);
