@@ -100,7 +100,8 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileReport
 
 /** Every op start without an end gets an end saying it was interrupted; reconcile then sets the world right. */
 async function closeInterruptedOps(executor: Executor, clock: Clock): Promise<number> {
-  const records = await executor.store.queryAudit({});
+  // Ops last minutes at most: a week back covers any crash, without reading months of trail at every start.
+  const records = await executor.store.queryAudit({ since: new Date(clock.now() - 7 * 86400_000) });
   const open = new Map<string, AuditRecord>();
   for (const r of records) {
     if (r.phase === 'start') open.set(r.id, r);

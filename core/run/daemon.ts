@@ -13,7 +13,7 @@ import { FtMetrics, serveMetrics } from '../metrics/metrics.js';
 import { createActionHandles, type ActionSpec } from './actions.js';
 import { EngineCollateralProbe } from './collateral.js';
 import { serveControl } from './control.js';
-import { Runner } from './runner.js';
+import { Runner, toActive } from './runner.js';
 
 export interface DetectorSpec {
   name: string;
@@ -75,7 +75,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     const specs: ActionSpec[] = allInstances(policy).map((i) => ({ name: i.name, kind: i.adapter, options: i.options, ...(i.validated ? { validated: true } : {}) }));
     const actions = await createActionHandles(registry, specs, { stateDir: o.stateDir, logger: o.logger, signal: controller.signal });
 
-    const rpki = await rpkiProvider(o, policy, cleanups);
+    const rpkiSource = await rpkiProvider(o, policy, cleanups);
+    const rpki = rpkiSource.provider;
     const { plan } = await import('../plan/index.js');
     const render = (via: string, rule: Rule) => {
       const h = actions.get(via);
@@ -109,6 +110,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       ...(o.tickMs ? { tickMs: o.tickMs } : {}), ...(o.reconcileEveryMs ? { reconcileEveryMs: o.reconcileEveryMs } : {}),
       alert: (message, detail) => o.logger.error({ alert: true, ...detail }, message),
     });
+    watchVrps(runner, policy, rpkiSource, o.logger);
     const reconcile = await runner.start();
     const control: NetServer | undefined = await serveControl(runner, o.stateDir, o.logger);
     o.logger.info(
@@ -133,21 +135,62 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   }
 }
 
-async function rpkiProvider(o: DaemonOptions, policy: Policy, cleanups: (() => Promise<void> | void)[]): Promise<RpkiVerdictProvider> {
+interface RpkiSource {
+  provider: RpkiVerdictProvider;
+  /** Set when the data comes from a live RTR session: subscribes to VRP set changes. */
+  onChange?: (handler: () => void) => void;
+}
+
+async function rpkiProvider(o: DaemonOptions, policy: Policy, cleanups: (() => Promise<void> | void)[]): Promise<RpkiSource> {
   const { rpkiNoData, rpkiSkipped } = await import('../plan/index.js');
-  if (policy.defaults.rpki === 'off') return rpkiSkipped;
+  if (policy.defaults.rpki === 'off') return { provider: rpkiSkipped };
   const rpki = await import('../rpki/index.js');
-  if (o.vrpsFile) return rpki.createVerdictProvider({ table: await rpki.loadVrpFile(o.vrpsFile) });
+  if (o.vrpsFile) return { provider: rpki.createVerdictProvider({ table: await rpki.loadVrpFile(o.vrpsFile) }) };
   let caches;
   try {
     caches = await rpki.cachesFromPolicyFile(o.policyFile);
   } catch {
     o.logger.warn({}, 'no RTR caches under rpki.caches and no --vrps: every announcement fails its RPKI check (policy rpki mode decides what that means)');
-    return rpkiNoData;
+    return { provider: rpkiNoData };
   }
   const client = new rpki.RtrClient({ caches, logger: o.logger }).start();
   cleanups.push(() => client.stop());
-  return rpki.createVerdictProvider({ client });
+  return {
+    provider: rpki.createVerdictProvider({ client }),
+    onChange: (handler) => {
+      client.on('update', handler);
+      cleanups.push(() => void client.off('update', handler));
+    },
+  };
+}
+
+/**
+ * Design §5: active announcements are re-checked whenever the VRP set changes. Fresh data that now calls an
+ * announcement Invalid (someone else's ROA covers it) withdraws it under `rpki: enforce`; anything else the check
+ * would now refuse is alerted. Staleness never withdraws a mitigation in the middle of an attack: only a change
+ * in the data does.
+ */
+function watchVrps(runner: Runner, policy: Policy, source: RpkiSource, logger: Logger): void {
+  const { provider, onChange } = source;
+  if (!onChange) return;
+  onChange(() => {
+    void (async () => {
+      const { recheck } = await import('../rpki/index.js');
+      const active = (await runner.store.rules()).filter((r) => r.phase === 'live').map(toActive);
+      const found = recheck(active, provider, {
+        protect: policy.protect, originAs: policy.asn ?? 0, mode: policy.defaults.rpki,
+        divertOriginAs: (name) => policy.scrubbers.get(name)?.originAs,
+      });
+      for (const f of found.refused) {
+        const invalid = found.invalid.includes(f);
+        const message = `RPKI re-check after a VRP change: ${f.active.rule.kind} ${String(f.check.announced)} (${f.active.rule.id}) is now ${f.verdict.state}: ${f.verdict.reason}`;
+        logger.error({ alert: true, ruleId: f.active.rule.id, verdict: f.verdict }, message);
+        if (invalid && policy.defaults.rpki === 'enforce') {
+          await runner.executor.withdraw(f.active.rule.id, `${message}; withdrawn (rpki: enforce)`, { plannedBy: 'rpki', ...(f.active.incidentId ? { incidentId: f.active.incidentId } : {}) });
+        }
+      }
+    })().catch((err: Error) => logger.error({ err: err.message }, 'RPKI re-check failed'));
+  });
 }
 
 async function createDetectors(registry: Registry, specs: DetectorSpec[], o: DaemonOptions, signal: AbortSignal): Promise<{ name: string; detector: Detector }[]> {

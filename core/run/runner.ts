@@ -121,11 +121,25 @@ export class Runner {
     try {
       await this.lifecycle.tick();
       for (const incident of this.open.values()) await this.replan(incident);
+      await this.replanActive();
     } catch (err) {
       this.opts.logger.error({ err: (err as Error).message }, 'lifecycle tick failed; will try again next tick');
     } finally {
       this.ticking = false;
     }
+  }
+
+  /**
+   * The planner without an incident: what is live but no longer allowed (a policy reload moved a prefix into
+   * never-target, shrank protected space) is withdrawn. Adds never come from here.
+   */
+  private async replanActive(): Promise<void> {
+    if (!this.opts.plan) return;
+    const active = (await this.opts.store.rules()).filter((r) => r.phase === 'live').map(toActive);
+    if (active.length === 0) return;
+    const p = this.opts.plan({ active, now: new Date(this.clock.now()) });
+    const ops = p.ops.filter((o) => o.type === 'withdraw');
+    if (ops.length > 0) await this.executor.execute({ ...p, ops }, { plannedBy: 'planner' });
   }
 
   /** Applies a plan made elsewhere (`ft mitigate apply`) through this runner's executor. */

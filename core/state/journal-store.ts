@@ -1,4 +1,4 @@
-import { mkdir, readdir, rename, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Incident, RuleId } from '@ft/sdk';
 import { reviveIncident, reviveRule } from './codec.js';
@@ -249,6 +249,11 @@ export class JournalStore implements RuleStore {
     const until = query.until?.getTime();
     for (const seq of await this.auditSegments()) {
       const file = join(this.opts.dir, 'audit', `${pad(seq)}.log`);
+      // A segment last written before `since` holds nothing newer: skip reading it (mtime is its last append).
+      if (since !== undefined) {
+        const mtime = await stat(file).then((st) => st.mtimeMs, () => undefined);
+        if (mtime !== undefined && mtime < since - 60_000) continue;
+      }
       let scan: ScanResult;
       try {
         scan = await readJournal(file);

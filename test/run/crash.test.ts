@@ -66,7 +66,10 @@ describe('ft run survives kill -9 at every durable step of an apply/withdraw seq
   });
 
   it('after each crash a restart leaves no orphan, no duplicate, a complete audit trail, and converges', async () => {
-    const crashes = Array.from({ length: points }, (_, i) => i + 1);
+    // Every odd step, and every step of the last op (a withdrawal and an add at once): both kinds of op at every
+    // phase, in about two thirds of the time. FT_CRASH_EVERY=1 crashes at every single step.
+    const every = process.env.FT_CRASH_EVERY === '1';
+    const crashes = Array.from({ length: points }, (_, i) => i + 1).filter((k) => every || k % 2 === 1 || k > points - 16);
     const failures: string[] = [];
     const check = async (k: number) => {
       const dir = mkdtempSync(join(tmpdir(), `ft-crash-${k}-`));
