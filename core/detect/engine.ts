@@ -47,6 +47,8 @@ export interface TargetView {
 
 /** A source whose newest sample is older than its window plus this grace is no longer counted. */
 const STALE_GRACE_MS = 2000;
+/** Samples may end at most this far ahead of the engine's clock. */
+const MAX_CLOCK_SKEW_MS = 5000;
 /** Targets nobody has reported for this long (and not under attack) are forgotten. */
 const TARGET_IDLE_MS = 10 * 60_000;
 /** An open incident is re-announced this often while over threshold, so consumers see current rates. */
@@ -109,7 +111,7 @@ export class DetectionEngine {
 
   /** Takes one detector reading. A malformed sample is dropped with a warning naming its source; nothing throws. */
   ingest(sample: Sample): void {
-    const problem = sampleProblem(sample);
+    const problem = sampleProblem(sample) ?? this.futureProblem(sample);
     if (problem) {
       this.rejected++;
       // The first few in full, then every 1000th: a broken detector must not flood the log.
@@ -127,6 +129,12 @@ export class DetectionEngine {
     // Running on its own timer: judge the target as soon as news arrives rather than at the next tick (saves up to
     // a tick of latency). Driven by hand (tests, replays), only tick() evaluates, so its return value is complete.
     if (this.timer && sample.direction === 'in') this.publish(this.evaluateNow(target, this.clock()));
+  }
+
+  /** A sample from the future (a remote detector with a skewed clock) would pin its source's window there. */
+  private futureProblem(s: Sample): string | undefined {
+    const ahead = s.at - this.clock();
+    return ahead > MAX_CLOCK_SKEW_MS ? `from ${s.source} for ${s.target}: ends ${Math.round(ahead / 1000)} s in the future (clock skew?)` : undefined;
   }
 
   private evaluateNow(t: Target, now: number): DetectionEvent[] {

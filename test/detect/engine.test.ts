@@ -150,7 +150,9 @@ describe('detection engine: incident lifecycle', () => {
     engine.ingest({ ...sample({ windowMs: 0 }, now, 100) });
     engine.ingest({ ...sample({}, now, 100), target: '' });
     engine.ingest(null as never);
-    expect(warnings).to.have.length(4);
+    engine.ingest(sample({ pps: 5000, bps: 1e6 }, now + 60_000, 100));
+    expect(warnings).to.have.length(5);
+    expect(warnings[4]).to.match(/60 s in the future/);
     expect(warnings[0]).to.match(/proc-a.*203\.0\.113\.10\/32.*pps/);
     now += 100;
     engine.ingest(sample({ pps: 5000, bps: 1e6 }, now, 100));
