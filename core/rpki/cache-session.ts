@@ -53,6 +53,8 @@ export interface CacheDataEvent {
   delta: VrpDelta;
 }
 
+type TimerName = 'refresh' | 'retry' | 'expire' | 'reconnect' | 'response';
+
 type Staging = { kind: 'reset'; sessionId: number; table: VrpTable } | { kind: 'serial'; sessionId: number; changes: VrpChange[] };
 
 /**
@@ -86,7 +88,7 @@ export class CacheSession extends EventEmitter {
   private staging: Staging | undefined;
   private notifyPending = false;
   private attempts = 0;
-  private readonly timerHandles = new Map<'refresh' | 'retry' | 'expire' | 'reconnect', NodeJS.Timeout>();
+  private readonly timerHandles = new Map<TimerName, NodeJS.Timeout>();
   private readonly now: () => number;
 
   constructor(readonly config: RtrCacheConfig, index: number, private readonly options: SessionOptions = {}) {
@@ -130,7 +132,7 @@ export class CacheSession extends EventEmitter {
     this.options.logger?.[level]({ cache: this.name, sessionId: this.sessionId, serial: this.serial, ...extra }, msg);
   }
 
-  private setTimer(name: 'refresh' | 'retry' | 'expire' | 'reconnect', ms: number, fn: () => void): void {
+  private setTimer(name: TimerName, ms: number, fn: () => void): void {
     this.clearTimer(name);
     const t = setTimeout(() => {
       this.timerHandles.delete(name);
@@ -140,7 +142,7 @@ export class CacheSession extends EventEmitter {
     this.timerHandles.set(name, t);
   }
 
-  private clearTimer(name: 'refresh' | 'retry' | 'expire' | 'reconnect'): void {
+  private clearTimer(name: TimerName): void {
     const t = this.timerHandles.get(name);
     if (t) clearTimeout(t);
     this.timerHandles.delete(name);
@@ -197,6 +199,7 @@ export class CacheSession extends EventEmitter {
     this.socket = undefined;
     this.clearTimer('retry');
     this.clearTimer('refresh');
+    this.clearTimer('response');
     if (this.state === 'stopped') return;
     const silent = this.bytesOnConnection === 0 && this.state === 'connected';
     this.state = 'idle';
@@ -266,11 +269,22 @@ export class CacheSession extends EventEmitter {
       this.inFlight = 'reset';
       this.send(encodePdu({ type: 'reset-query', version: this.version }));
     }
+    this.awaitResponse();
   }
 
   private resetQuery(): void {
     this.inFlight = 'reset';
     this.send(encodePdu({ type: 'reset-query', version: this.version }));
+    this.awaitResponse();
+  }
+
+  /** A cache that accepts a query and never finishes answering it is as good as gone: reconnect after `retry`. */
+  private awaitResponse(): void {
+    this.setTimer('response', this.timers.retry * 1000, () => {
+      if (!this.inFlight) return;
+      this.recordError({ direction: 'transport', message: `no End of Data within ${this.timers.retry} s of the query` });
+      this.drop();
+    });
   }
 
   private onBytes(chunk: Buffer): void {
@@ -329,6 +343,7 @@ export class CacheSession extends EventEmitter {
       this.log('info', 'RTR cache has no data yet; asking again later', { retrySeconds: this.timers.retry });
       this.inFlight = undefined;
       this.staging = undefined;
+      this.clearTimer('response');
       this.setTimer('retry', this.timers.retry * 1000, () => {
         if (!this.inFlight) this.query();
       });
@@ -489,6 +504,7 @@ export class CacheSession extends EventEmitter {
     this.lastCompleted = { sessionId: pdu.sessionId, serial: pdu.serial, at: this.lastEndOfDataAt };
     this.attempts = 0;
     this.clearTimer('retry');
+    this.clearTimer('response');
     this.setTimer('expire', this.timers.expire * 1000, () => this.flush(`no End of Data for ${this.timers.expire} s (expire)`));
     this.setTimer('refresh', this.timers.refresh * 1000, () => {
       if (!this.inFlight) this.query();

@@ -48,22 +48,25 @@ export function vrpKey(v: Vrp): string {
 }
 
 /**
- * A binary trie over address bits, stored in typed arrays (a node is three int32s), with the VRPs of a prefix
- * as a linked list at its node. Nodes are never freed on withdrawal: an RTR delta is small, and a Reset builds a
- * fresh table.
+ * A binary trie over address bits, stored in typed arrays, with the VRPs of a prefix as a linked list at its
+ * node. A node is three int32s side by side (left child, right child, first entry) so one step of a lookup
+ * touches one cache line; an entry is three int32s (asn, maxLength, next). The first 16 bits are skipped through
+ * a direct table (`jump`) unless some VRP shorter than /16 covers that block. Nodes are never freed on
+ * withdrawal: an RTR delta is small, and a Reset builds a fresh table.
  */
 class BitTrie {
   readonly bits: number;
-  private left = new Int32Array(1024);
-  private right = new Int32Array(1024);
-  private head = new Int32Array(1024);
-  private nodes = 1; // node 0 is the root; 0 as a child index means "none"
-  // Entry 0 is "none"; freed entries are chained through `next`.
-  private asn = new Uint32Array(1024);
-  private maxLen = new Uint8Array(1024);
-  private next = new Int32Array(1024);
+  // node i: [3i] left child, [3i+1] right child, [3i+2] first entry; 0 means none (node 0 is the root).
+  private n = new Int32Array(3 * 1024);
+  private nodes = 1;
+  // entry k: [3k] asn (as int32), [3k+1] maxLength, [3k+2] next entry; entry 0 is "none", freed ones chain.
+  private e = new Int32Array(3 * 1024);
   private entries = 1;
   private freeEntry = 0;
+  /** Node at depth 16 for each 16-bit block (0: none). */
+  private readonly jump = new Int32Array(65536);
+  /** 1 when a VRP shorter than /16 was ever added over the block: the lookup must walk from the root. */
+  private readonly above = new Uint8Array(65536);
   count = 0;
 
   constructor(bits: number) {
@@ -74,12 +77,12 @@ class BitTrie {
     let node = 0;
     for (let d = 0; d < length; d++) {
       const bit = ((bytes[d >> 3] as number) >> (7 - (d & 7))) & 1;
-      const children = bit ? this.right : this.left;
-      let child = children[node] as number;
+      let child = this.n[3 * node + bit] as number;
       if (child === 0) {
         if (!create) return -1;
         child = this.newNode();
-        (bit ? this.right : this.left)[node] = child;
+        this.n[3 * node + bit] = child;
+        if (d === 15) this.jump[((bytes[0] as number) << 8) | (bytes[1] as number)] = child;
       }
       node = child;
     }
@@ -87,53 +90,45 @@ class BitTrie {
   }
 
   private newNode(): number {
-    if (this.nodes === this.left.length) {
-      const size = this.left.length * 2;
-      this.left = grow(this.left, size);
-      this.right = grow(this.right, size);
-      this.head = grow(this.head, size);
-    }
+    if (3 * (this.nodes + 1) > this.n.length) this.n = grow(this.n, this.n.length * 2);
     return this.nodes++;
   }
 
   private newEntry(): number {
     if (this.freeEntry !== 0) {
-      const e = this.freeEntry;
-      this.freeEntry = this.next[e] as number;
-      return e;
+      const k = this.freeEntry;
+      this.freeEntry = this.e[3 * k + 2] as number;
+      return k;
     }
-    if (this.entries === this.asn.length) {
-      const size = this.asn.length * 2;
-      const asn = new Uint32Array(size);
-      asn.set(this.asn);
-      this.asn = asn;
-      const maxLen = new Uint8Array(size);
-      maxLen.set(this.maxLen);
-      this.maxLen = maxLen;
-      this.next = grow(this.next, size);
-    }
+    if (3 * (this.entries + 1) > this.e.length) this.e = grow(this.e, this.e.length * 2);
     return this.entries++;
+  }
+
+  private find(node: number, maxLength: number, asn: number): number {
+    const a = asn | 0;
+    for (let k = this.n[3 * node + 2] as number; k !== 0; k = this.e[3 * k + 2] as number) {
+      if (this.e[3 * k] === a && this.e[3 * k + 1] === maxLength) return k;
+    }
+    return 0;
   }
 
   has(bytes: Uint8Array, length: number, maxLength: number, asn: number): boolean {
     const node = this.findNode(bytes, length, false);
-    if (node < 0) return false;
-    for (let e = this.head[node] as number; e !== 0; e = this.next[e] as number) {
-      if (this.asn[e] === asn && this.maxLen[e] === maxLength) return true;
-    }
-    return false;
+    return node >= 0 && this.find(node, maxLength, asn) !== 0;
   }
 
   add(bytes: Uint8Array, length: number, maxLength: number, asn: number): boolean {
     const node = this.findNode(bytes, length, true);
-    for (let e = this.head[node] as number; e !== 0; e = this.next[e] as number) {
-      if (this.asn[e] === asn && this.maxLen[e] === maxLength) return false;
+    if (this.find(node, maxLength, asn) !== 0) return false;
+    const k = this.newEntry();
+    this.e[3 * k] = asn | 0;
+    this.e[3 * k + 1] = maxLength;
+    this.e[3 * k + 2] = this.n[3 * node + 2] as number;
+    this.n[3 * node + 2] = k;
+    if (length < 16) {
+      const first = (((bytes[0] as number) << 8) | (bytes[1] as number)) & ~((1 << (16 - length)) - 1) & 0xffff;
+      this.above.fill(1, first, first + (1 << (16 - length)));
     }
-    const e = this.newEntry();
-    this.asn[e] = asn;
-    this.maxLen[e] = maxLength;
-    this.next[e] = this.head[node] as number;
-    this.head[node] = e;
     this.count++;
     return true;
   }
@@ -141,40 +136,53 @@ class BitTrie {
   remove(bytes: Uint8Array, length: number, maxLength: number, asn: number): boolean {
     const node = this.findNode(bytes, length, false);
     if (node < 0) return false;
+    const a = asn | 0;
     let prev = 0;
-    for (let e = this.head[node] as number; e !== 0; prev = e, e = this.next[e] as number) {
-      if (this.asn[e] === asn && this.maxLen[e] === maxLength) {
-        if (prev === 0) this.head[node] = this.next[e] as number;
-        else this.next[prev] = this.next[e] as number;
-        this.next[e] = this.freeEntry;
-        this.freeEntry = e;
-        this.count--;
-        return true;
-      }
+    for (let k = this.n[3 * node + 2] as number; k !== 0; prev = k, k = this.e[3 * k + 2] as number) {
+      if (this.e[3 * k] !== a || this.e[3 * k + 1] !== maxLength) continue;
+      const after = this.e[3 * k + 2] as number;
+      if (prev === 0) this.n[3 * node + 2] = after;
+      else this.e[3 * prev + 2] = after;
+      this.e[3 * k + 2] = this.freeEntry;
+      this.freeEntry = k;
+      this.count--;
+      // `above` stays set: a stale flag only means the slower walk from the root, never a wrong answer.
+      return true;
     }
     return false;
   }
 
   /** RFC 6811 over the VRPs on the path to the route's prefix; `loose` ignores maxLength (blackholes). */
   validate(bytes: Uint8Array, length: number, origin: number, loose: boolean): Validation {
-    const { left, right, head, next, asn, maxLen } = this;
+    const n = this.n;
+    const e = this.e;
+    const a = origin | 0;
     let node = 0;
+    let d = 0;
+    if (length >= 16) {
+      const block = ((bytes[0] as number) << 8) | (bytes[1] as number);
+      if (this.above[block] === 0) {
+        node = this.jump[block] as number;
+        if (node === 0) return NOT_FOUND;
+        d = 16;
+      }
+    }
     let covered = false;
     let tooLong = false;
-    for (let d = 0; ; d++) {
-      for (let e = head[node] as number; e !== 0; e = next[e] as number) {
+    for (;;) {
+      for (let k = n[3 * node + 2] as number; k !== 0; k = e[3 * k + 2] as number) {
         covered = true;
-        const a = asn[e] as number;
+        const vrpAs = e[3 * k] as number;
         // An AS0 VRP covers but never matches (RFC 6483 §4), whatever the route's origin says.
-        if (a === origin && a !== 0) {
-          if (loose || length <= (maxLen[e] as number)) return VALID;
+        if (vrpAs === a && vrpAs !== 0) {
+          if (loose || length <= (e[3 * k + 1] as number)) return VALID;
           tooLong = true;
         }
       }
       if (d === length) break;
-      const bit = ((bytes[d >> 3] as number) >> (7 - (d & 7))) & 1;
-      node = (bit ? right[node] : left[node]) as number;
+      node = n[3 * node + (((bytes[d >> 3] as number) >> (7 - (d & 7))) & 1)] as number;
       if (node === 0) break;
+      d++;
     }
     if (!covered) return NOT_FOUND;
     return tooLong ? INVALID_LENGTH : INVALID_AS;
@@ -184,24 +192,25 @@ class BitTrie {
   covering(bytes: Uint8Array, length: number, into: Vrp[]): void {
     let node = 0;
     for (let d = 0; ; d++) {
-      for (let e = this.head[node] as number; e !== 0; e = this.next[e] as number) {
-        into.push({ prefix: Prefix.fromBytes(bytes, d, { truncate: true }), maxLength: this.maxLen[e] as number, asn: this.asn[e] as number });
-      }
+      this.eachEntry(node, (maxLength, asn) => into.push({ prefix: Prefix.fromBytes(bytes, d, { truncate: true }), maxLength, asn }));
       if (d === length) break;
-      const bit = ((bytes[d >> 3] as number) >> (7 - (d & 7))) & 1;
-      node = (bit ? this.right[node] : this.left[node]) as number;
+      node = this.n[3 * node + (((bytes[d >> 3] as number) >> (7 - (d & 7))) & 1)] as number;
       if (node === 0) break;
     }
   }
 
-  /** Visits every (node, depth, path) that holds VRPs. */
+  private eachEntry(node: number, visit: (maxLength: number, asn: number) => void): void {
+    for (let k = this.n[3 * node + 2] as number; k !== 0; k = this.e[3 * k + 2] as number) visit(this.e[3 * k + 1] as number, (this.e[3 * k] as number) >>> 0);
+  }
+
+  /** Visits every VRP with its prefix bits (the `bytes` buffer is reused between calls). */
   forEach(visit: (bytes: Uint8Array, length: number, maxLength: number, asn: number) => void): void {
     const path = new Uint8Array(this.bits / 8);
     const walk = (node: number, depth: number): void => {
-      for (let e = this.head[node] as number; e !== 0; e = this.next[e] as number) visit(path, depth, this.maxLen[e] as number, this.asn[e] as number);
+      this.eachEntry(node, (maxLength, asn) => visit(path, depth, maxLength, asn));
       if (depth === this.bits) return;
-      const l = this.left[node] as number;
-      const r = this.right[node] as number;
+      const l = this.n[3 * node] as number;
+      const r = this.n[3 * node + 1] as number;
       if (l !== 0) walk(l, depth + 1);
       if (r !== 0) {
         path[depth >> 3] = (path[depth >> 3] as number) | (0x80 >> (depth & 7));
@@ -212,28 +221,27 @@ class BitTrie {
     walk(0, 0);
   }
 
-  /** Entries at a node as "maxLen:asn" numbers, for diffing two tries node by node. */
-  entriesAt(node: number): Map<number, [number, number]> {
+  /** Entries at a node keyed by maxLength and ASN, for diffing two tries node by node. */
+  entriesAt(node: number): ReadonlyMap<number, [number, number]> {
+    // Most nodes are interior with no VRPs: share one empty map instead of allocating per node.
+    if (node < 0 || this.n[3 * node + 2] === 0) return NO_ENTRIES;
     const out = new Map<number, [number, number]>();
-    if (node < 0) return out;
-    for (let e = this.head[node] as number; e !== 0; e = this.next[e] as number) {
-      const m = this.maxLen[e] as number;
-      const a = this.asn[e] as number;
-      out.set(m * 2 ** 32 + a, [m, a]);
-    }
+    this.eachEntry(node, (m, a) => out.set(m * 2 ** 32 + a, [m, a]));
     return out;
   }
 
   child(node: number, bit: number): number {
     if (node < 0) return -1;
-    const c = (bit ? this.right[node] : this.left[node]) as number;
+    const c = this.n[3 * node + bit] as number;
     return c === 0 ? -1 : c;
   }
 
   get memoryBytes(): number {
-    return this.left.byteLength * 3 + this.asn.byteLength + this.maxLen.byteLength + this.next.byteLength;
+    return this.n.byteLength + this.e.byteLength + this.jump.byteLength + this.above.byteLength;
   }
 }
+
+const NO_ENTRIES: ReadonlyMap<number, [number, number]> = new Map();
 
 function grow(a: Int32Array<ArrayBuffer>, size: number): Int32Array<ArrayBuffer> {
   const b = new Int32Array(size);

@@ -80,6 +80,17 @@ describe('RTR client against a scripted cache (branches a real cache does not ta
     expect(cache.connections).to.have.length(1);
   });
 
+  it('reconnects when a cache takes a query and never finishes the answer (after `retry`)', async () => {
+    const c = start({ timers: { retry: 1 } });
+    const conn = await cache.connection(0);
+    await expectPdu(conn, 'reset-query');
+    conn.send({ type: 'cache-response', version: 1, sessionId: 5 }); // ...and then nothing
+    expect(await conn.whenClosed(3000)).to.equal(true);
+    const again = await cache.connection(1);
+    await expectPdu(again, 'reset-query');
+    expect(c.status()[0]!.lastError?.message).to.contain('no End of Data within 1 s');
+  });
+
   it('reassembles PDUs cut at every byte, and packed several to a write', async () => {
     const c = start();
     const conn = await cache.connection(0);

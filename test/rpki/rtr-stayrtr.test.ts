@@ -138,8 +138,10 @@ describe('RTR client against a real stayrtr', function () {
     const updates: RpkiUpdate[] = [];
     c.on('update', (u: RpkiUpdate) => updates.push(u));
     await s.stop();
-    await waitFor(() => c.snapshot() === undefined, { timeoutMs: 5000, what: 'the data to expire' });
+    // The operator is told: an update saying no cache has data any more.
+    await waitFor(() => updates.find((u) => u.cache === undefined), { timeoutMs: 5000, what: 'the data to expire' });
     expect(updates.at(-1)).to.include({ cache: undefined, full: true });
+    expect(c.snapshot()).to.equal(undefined);
     const enforce = provider.verdict({ ...rtbh, mode: 'enforce' });
     expect(enforce).to.include({ state: 'unknown', allowed: false });
     expect(enforce.reason).to.contain('stale');

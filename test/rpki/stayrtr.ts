@@ -52,7 +52,7 @@ export class Stayrtr {
     ];
     const daemon = new Daemon(argv);
     const s = new Stayrtr(daemon, port, file, dir, opts);
-    await waitFor(() => canConnect(port), { timeoutMs: 10_000, what: `stayrtr on 127.0.0.1:${port}: ${daemon.output}` });
+    await waitFor(() => canConnect(port), { timeoutMs: 60_000, what: `stayrtr on 127.0.0.1:${port}: ${daemon.output}` });
     return s;
   }
 
