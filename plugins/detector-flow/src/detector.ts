@@ -49,7 +49,6 @@ export class FlowDetector implements Detector {
   private lastStatus: FlowStatus | undefined;
   private lastDrops = 0;
   private dropsRising = false;
-  private flushing = false;
   private windowStart = 0;
 
   constructor(readonly config: FlowConfig, private readonly ctx: Pick<PluginContext, 'name' | 'logger'>) {}
@@ -93,8 +92,16 @@ export class FlowDetector implements Detector {
    * end so the last, shorter window is not lost (rates use the window's real length).
    */
   async tick(): Promise<void> {
-    if (!this.engine || this.flushing) return;
-    this.flushing = true;
+    // Serialised: the timer's tick and a final one must not interleave, nor be skipped.
+    const run = this.ticking.then(() => this.closeWindow());
+    this.ticking = run.catch(() => {});
+    return run;
+  }
+
+  private ticking: Promise<void> = Promise.resolve();
+
+  private async closeWindow(): Promise<void> {
+    if (!this.engine) return;
     try {
       const at = Date.now();
       const windowMs = Math.max(1, at - this.windowStart);
@@ -109,8 +116,6 @@ export class FlowDetector implements Detector {
       this.lastDrops = drops;
     } catch (err) {
       this.ctx.logger.error({ err }, 'flow window could not be closed');
-    } finally {
-      this.flushing = false;
     }
   }
 

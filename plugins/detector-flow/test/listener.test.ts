@@ -110,7 +110,7 @@ describe('flow listener and detector', function () {
     const { d, port } = await started({ listeners: [{ address: '127.0.0.1', port: 0 }], windowMs: 200 }, samples);
     cleanup.push(() => d.stop());
     const s = await sender('127.0.0.33');
-    cleanup.push(() => s.close());
+    cleanup.push(() => void s.close());
     await send(s, flow('203.0.113.20', 10), port, '127.0.0.1');
     await waitFor(() => samples.length > 0, { what: 'a Sample', timeoutMs: 3000 });
     expect(samples[0]).to.deep.include({ source: 'flow-test', sourceKind: 'flow', target: '203.0.113.20/32', direction: 'in' });
