@@ -130,16 +130,25 @@ export class FlowSpecEnforcer {
       }
       throw err;
     }
-    const built = tableScript(this.table, routes);
+    let built = tableScript(this.table, routes);
+    let rejected: Skipped[] = [];
+    if (built.script !== this.lastScript) {
+      try {
+        await this.nft(built.script);
+      } catch (err) {
+        rejected = await this.rejectedByNft(err as Error, built.installed);
+        built = tableScript(this.table, routes.filter((r) => !rejected.some((x) => x.nlri === r.nlri)));
+        if (built.script !== this.lastScript) await this.nft(built.script);
+      }
+    }
     const { script, installed } = built;
-    const skipped = [...undecodable, ...built.skipped];
+    const skipped = [...undecodable, ...built.skipped, ...rejected];
     for (const s of skipped) {
       if (!this.state.skipped.some((x) => x.nlri === s.nlri)) this.options.logger.warn(s, 'enforcer: FlowSpec route not enforceable on Linux; skipped');
     }
     this.state.skipped = skipped;
     this.state.lastSyncAt = new Date().toISOString();
     if (script === this.lastScript) return;
-    await this.nft(script);
     this.lastScript = script;
     this.state.installed = installed.map((r) => ({ nlri: r.nlri, ruleId: r.ruleId }));
     this.state.lastError = undefined;
@@ -170,9 +179,24 @@ export class FlowSpecEnforcer {
     return { routes, undecodable };
   }
 
-  /** Runs `nft -f -` (inside the namespace when asked) with the script on stdin. */
-  private nft(script: string): Promise<void> {
-    const argv = this.options.netns ? ['ip', 'netns', 'exec', this.options.netns, 'nft', '-f', '-'] : ['nft', '-f', '-'];
+  /**
+   * When nft refuses the whole batch (a route our translation got wrong for this kernel), find the routes it
+   * refuses one by one with `nft -c`, so one bad route cannot keep every other rule out.
+   */
+  private async rejectedByNft(whole: Error, routes: FlowRoute[]): Promise<Skipped[]> {
+    const rejected: Skipped[] = [];
+    for (const r of routes) {
+      const err = await this.nft(tableScript(this.table, [r]).script, true).then(() => undefined, (e: Error) => e);
+      if (err) rejected.push({ nlri: r.nlri, reason: err.message });
+    }
+    if (rejected.length === 0) throw whole;
+    return rejected;
+  }
+
+  /** Runs `nft -f -` (inside the namespace when asked) with the script on stdin; `check` only parses (-c). */
+  private nft(script: string, check = false): Promise<void> {
+    const nft = ['nft', ...(check ? ['-c'] : []), '-f', '-'];
+    const argv = this.options.netns ? ['ip', 'netns', 'exec', this.options.netns, ...nft] : nft;
     return new Promise((resolve, reject) => {
       const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
       let stderr = '';

@@ -7,7 +7,8 @@ import { makeRule, Prefix, type FlowSpecRule, type PluginContext } from '@ft/sdk
 import { GobgpAction, gobgpConfigSchema } from '@ft/bgp-gobgp';
 import { requireLab } from '../../../test/helpers/env.js';
 import { waitFor } from '../../../test/helpers/wait.js';
-import { edgeFlowspecRules, flood, httpGet, labUp, victimCounter, VICTIM, type Lab } from '../../../lab/ns/lab.js';
+import { edgeFlowspecRules, flood, httpGet, labUp, victimCounter, VICTIM, VICTIM6, type Lab } from '../../../lab/ns/lab.js';
+import { runFt } from '../../../test/helpers/cli.js';
 import { FlowSpecEnforcer } from '../src/enforcer.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {}, child() { return silent; } };
@@ -85,5 +86,32 @@ describe('flowspec-enforcer: routes received by the edge gobgpd become nftables 
     expect(counter.read()).to.be.below(50);
     for (const r of [limit, mark, redirect]) await action.withdraw(r);
     await waitFor(() => (edgeFlowspecRules(lab) ?? []).length === 0, { timeoutMs: 10_000, what: 'rules to go' });
+  });
+
+  it('enforces IPv6 FlowSpec (RFC 8956): HTTP over IPv6 to the victim is cut while a discard for TCP port 80 is live', async () => {
+    expect(httpGet(lab, VICTIM6), 'IPv6 HTTP works before').to.equal(true);
+    const block = rule({ protocols: [6], destinationPorts: [{ min: 80, max: 80 }] }, { type: 'discard' }, `${VICTIM6}/128`);
+    await action.apply(block);
+    await waitFor(() => (edgeFlowspecRules(lab) ?? []).some((r) => r.comment === `ft ${block.id}`), { timeoutMs: 10_000, what: 'the IPv6 drop rule' });
+    expect(httpGet(lab, VICTIM6), 'IPv6 HTTP blocked').to.equal(false);
+    expect(httpGet(lab, VICTIM), 'IPv4 HTTP unaffected').to.equal(true);
+    await action.withdraw(block);
+    await waitFor(() => (edgeFlowspecRules(lab) ?? []).length === 0, { timeoutMs: 10_000, what: 'the IPv6 rule to go' });
+    expect(httpGet(lab, VICTIM6), 'IPv6 HTTP works again').to.equal(true);
+  });
+
+  it('`ft enforcer run --once` installs the received routes into a table of its own and reports them', async () => {
+    const discard = rule({ protocols: [17], sourcePorts: [{ min: 19, max: 19 }] }, { type: 'discard' });
+    await action.apply(discard);
+    await waitFor(() => (edgeFlowspecRules(lab) ?? []).some((r) => r.comment === `ft ${discard.id}`), { timeoutMs: 10_000, what: 'the route at the edge' });
+    const r = await runFt(['enforcer', 'run', '--gobgp', lab.edgeGobgp.api, '--peer', lab.ctlAddress, '--netns', lab.edge.name, '--table', 'ft_fs_once', '--once', '--json']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(JSON.parse(r.stdout).installed).to.deep.equal([{ nlri: '[destination: 203.0.113.10/32][protocol: ==udp][source-port: ==19]', ruleId: discard.id }]);
+    expect((edgeFlowspecRules(lab, 'ft_fs_once') ?? []).map((x) => x.comment)).to.deep.equal([`ft ${discard.id}`]);
+    lab.edge.exec(['nft', 'delete', 'table', 'inet', 'ft_fs_once']);
+    const bad = await runFt(['enforcer', 'run', '--gobgp', 'localhost', '--once']);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.match(/not host:port/);
+    await action.withdraw(discard);
   });
 });
