@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Prefix } from '@ft/sdk';
 import { requireLab } from '../helpers/env.js';
 import { runFt, isolatedHome } from '../helpers/cli.js';
@@ -216,6 +218,16 @@ describe('RTR client against a real stayrtr', function () {
     expect(strict.stdout).to.contain('covered by 203.0.113.0/24 maxLength 24 AS64500');
     const loose = JSON.parse((await runFt(['rpki', 'check', '203.0.113.10', '64500', '--loose', '--cache', `127.0.0.1:${s.port}`, '--json'], env)).stdout);
     expect(loose).to.deep.include({ prefix: '203.0.113.10/32', state: 'valid', mode: 'loose' });
+    // The caches a policy names under rpki.caches, as `ft run` would use them.
+    const policy = join(env.HOME!, 'policy.yaml');
+    writeFileSync(policy, `version: 1\ntenant: t\nprotect: [203.0.113.0/24]\nrpki:\n  caches:\n    - { address: "127.0.0.1:${s.port}", preference: 0 }\n`);
+    const fromPolicy = await runFt(['rpki', 'status', '--policy', policy, '--json'], env);
+    expect(fromPolicy.code, fromPolicy.stderr).to.equal(0);
+    expect(JSON.parse(fromPolicy.stdout).active).to.equal(`127.0.0.1:${s.port}`);
+    writeFileSync(policy, 'version: 1\nrpki:\n  caches: ["localhost:99999"]\n');
+    const badPolicy = await runFt(['rpki', 'status', '--policy', policy], env);
+    expect(badPolicy.code).to.equal(2);
+    expect(badPolicy.stderr).to.contain('rpki.caches[0]');
     const down = await runFt(['rpki', 'status', '--cache', '127.0.0.1:1', '--timeout', '2'], env);
     expect(down.code).to.equal(1);
     expect(down.stdout).to.contain('ECONNREFUSED');
