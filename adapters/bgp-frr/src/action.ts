@@ -69,8 +69,9 @@ export class FrrAction implements Action {
     const r = this.rtbh(rule);
     const c = renderRtbh(r, this.opts);
     await this.serial(async () => {
-      if (await this.ownPath(c.prefix, r.id)) return;
-      const before = (await this.paths([c.prefix])).some((p) => p.local);
+      const existing = await this.paths([c.prefix]);
+      if (existing.some((p) => p.local && p.ruleId === r.id)) return;
+      const before = existing.some((p) => p.local);
       const res = await vtysh(this.vty, c.announce);
       if (res.code !== 0) {
         // Undo what this attempt may have left: everything if the prefix was not ours before, else only our map.
