@@ -1,10 +1,12 @@
 import { Prefix, ruleId, type Incident, type Rule, type RuleContent } from '@ft/sdk';
 
 /**
- * Rules and incidents carry Prefix objects, which JSON turns into text. These bring them back and check that a
- * stored rule's id still matches its content (an edited or damaged record is refused, not half-trusted).
+ * Rules and incidents carry Prefix objects, which JSON turns into text. These bring them back. Rules from outside
+ * (a plan file, a control request) must have ids matching their content: an edited rule is refused, not
+ * half-trusted. The journal's own records are checksummed and keep their ids as written (`verify: false`): the id
+ * is the tag on the router, even if a later ft derived ids differently.
  */
-export function reviveRule(json: unknown, where: string): Rule {
+export function reviveRule(json: unknown, where: string, verify = true): Rule {
   const r = structuredClone(json) as Record<string, unknown>;
   const p = (v: unknown) => Prefix.parse(String(v));
   r.target = p(r.target);
@@ -15,6 +17,7 @@ export function reviveRule(json: unknown, where: string): Rule {
     if (Array.isArray(match.sources)) match.sources = match.sources.map(p);
   }
   const rule = r as unknown as Rule;
+  if (!verify) return rule;
   const { id, level: _l, ttlSeconds: _t, ...content } = rule;
   const expected = ruleId(content as RuleContent);
   if (id !== expected) throw new Error(`${where}: rule ${String(id)} does not match its content (expected id ${expected})`);

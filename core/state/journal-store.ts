@@ -160,7 +160,7 @@ export class JournalStore implements RuleStore {
     switch (rec.k) {
       case 'rule': {
         const r = rec.r;
-        this.rulesById.set(r.rule.id, { ...r, rule: reviveRule(r.rule, where) });
+        this.rulesById.set(r.rule.id, { ...r, rule: reviveRule(r.rule, where, false) });
         break;
       }
       case 'unrule':
