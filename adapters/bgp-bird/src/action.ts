@@ -60,10 +60,10 @@ export class BirdAction implements Action {
   }
 
   /** Writes the include file for `next` and reconfigures BIRD; on any refusal the previous file is put back. */
-  private async commit(next: Map<string, BirdRoute>): Promise<void> {
+  private async commit(next: Map<string, BirdRoute>, force = false): Promise<void> {
     const previous = existsSync(this.config.includeFile) ? readFileSync(this.config.includeFile, 'utf8') : undefined;
     const text = renderIncludeFile([...next.values()], this.fileOpts);
-    if (text === previous) {
+    if (text === previous && !force) {
       this.routes = next;
       return;
     }
@@ -90,7 +90,12 @@ export class BirdAction implements Action {
     const route = renderRoute(rule, this.renderOpts);
     await this.serial(async () => {
       const current = this.loaded();
-      if (current.get(rule.id)?.line === route.line) return;
+      if (current.get(rule.id)?.line === route.line) {
+        // In ft's file already; if BIRD does not run it (its config was not reloaded since), reload it now.
+        if ((await this.showSlot(route.slot)).some((r) => r.ruleId === rule.id)) return;
+        await this.commit(current, true);
+        return;
+      }
       const next = new Map(current);
       // One announcement per NLRI: a newer ft rule for the same match or prefix replaces the older one.
       next.set(rule.id, route);

@@ -112,7 +112,8 @@ export class ExabgpAction implements Action {
   async health(): Promise<Health> {
     let lines: string[];
     try {
-      const r = await this.channel.send('show neighbor summary');
+      // The bridge reconnects within ~200 ms of ExaBGP starting: waiting longer only delays reporting "down".
+      const r = await this.channel.send('show neighbor summary', Math.min(1000, this.config.commandTimeoutMs));
       lines = r.output;
     } catch (err) {
       return { status: 'down', detail: (err as Error).message };

@@ -149,14 +149,14 @@ export class ExabgpChannel extends EventEmitter {
     if (this.inFlight) this.inFlight.output.push(line);
   }
 
-  private async waitConnected(): Promise<void> {
+  private async waitConnected(waitMs: number): Promise<void> {
     if (this.connected) return;
     const started = Date.now();
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.off('connected', onConn);
         reject(new ExabgpNotConnected(this.socketPath, Date.now() - started));
-      }, this.timeoutMs);
+      }, waitMs);
       const onConn = () => {
         clearTimeout(timer);
         resolve();
@@ -165,13 +165,16 @@ export class ExabgpChannel extends EventEmitter {
     });
   }
 
-  /** Sends one command and resolves with its ack; commands are strictly serialised. */
-  send(command: string): Promise<CommandResult> {
+  /**
+   * Sends one command and resolves with its ack; commands are strictly serialised. `connectWaitMs` bounds the
+   * wait for the bridge when ExaBGP is not connected (health checks want to know fast).
+   */
+  send(command: string, connectWaitMs = this.timeoutMs): Promise<CommandResult> {
     if (command.includes('\n') || command.includes('\r')) return Promise.reject(new Error('an ExaBGP command is one line'));
     const run = async (): Promise<CommandResult> => {
       if (this.closed) throw new Error('ExaBGP adapter is closed');
       await this.listen();
-      await this.waitConnected();
+      await this.waitConnected(connectWaitMs);
       const sock = this.conn as Socket;
       return new Promise<CommandResult>((resolve, reject) => {
         const timer = setTimeout(() => {
