@@ -135,8 +135,9 @@ export class GobgpAction implements Action {
   }
 
   /** Peer events keep a stream open; when it breaks (gobgpd restarted) we retry, then put back what is missing. */
-  private watch(client: GobgpClient): void {
+  private watch(client: GobgpClient, failures = 0): void {
     if (this.closed) return;
+    let opened = false;
     const resync = () => void this.resync().catch((err) => this.ctx.logger.warn({ err: String(err) }, 'gobgp re-announce failed'));
     this.stopWatch = client.watch(
       { peers: true },
@@ -145,11 +146,16 @@ export class GobgpAction implements Action {
       },
       (err) => {
         if (this.closed) return;
-        this.ctx.logger.warn({ address: this.config.address, err: err?.message }, 'gobgp watch stream ended; reconnecting');
-        this.retryTimer = setTimeout(() => this.watch(client), 500);
+        const attempt = opened ? 0 : failures + 1;
+        // Say it once per outage, and back off to 10 s while gobgpd stays away.
+        if (attempt <= 1) this.ctx.logger.warn({ address: this.config.address, err: err?.message }, 'gobgp watch stream ended; reconnecting');
+        this.retryTimer = setTimeout(() => this.watch(client, attempt), Math.min(10_000, 250 * 2 ** attempt));
         this.retryTimer.unref();
       },
-      resync,
+      () => {
+        opened = true;
+        resync();
+      },
     );
   }
 

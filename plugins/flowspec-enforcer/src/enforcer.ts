@@ -82,17 +82,24 @@ export class FlowSpecEnforcer {
     this.client?.close();
   }
 
-  private follow(): void {
+  private follow(failures = 0): void {
     if (this.stopped || !this.client) return;
+    let opened = false;
     this.stopWatch = this.client.watch(
       { peers: true, table: this.options.peer ? 'ADJIN' : 'BEST' },
       () => this.schedule(),
       (err) => {
         if (this.stopped) return;
-        this.options.logger.warn({ err: err?.message }, 'enforcer: gobgp watch stream ended; retrying');
-        setTimeout(() => this.follow(), 1000).unref();
+        const attempt = opened ? 0 : failures + 1;
+        if (attempt <= 1) this.options.logger.warn({ err: err?.message }, 'enforcer: gobgp watch stream ended; retrying');
+        // The resync timer keeps reading (and ages our rules out if gobgpd stays away); this only restores events.
+        setTimeout(() => this.follow(attempt), Math.min(10_000, 250 * 2 ** attempt)).unref();
+        this.schedule();
       },
-      () => this.schedule(),
+      () => {
+        opened = true;
+        this.schedule();
+      },
     );
   }
 
