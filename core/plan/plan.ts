@@ -1,5 +1,5 @@
 import {
-  Prefix, canonicalJson, formatBitrate, formatDuration, formatPacketRate, makeRule,
+  Prefix, canonicalJson, formatBitrate, formatDuration, formatPacketRate,
   type DivertRule, type FlowSpecAction, type FlowSpecRule, type HostFilterRule, type Incident, type RenderedCommand,
   type RtbhRule, type Rule, type ShapeRule,
 } from '@ft/sdk';
@@ -8,7 +8,8 @@ import type { AnnouncementCheck, RpkiVerdictProvider } from '../model/rpki.js';
 import type { EscalationLevel, FlowSpecThen, HostStep, Policy, TargetOverride } from '../policy/types.js';
 import { flowspecMatch, hostMatch, topSources, vectorsOf } from './match.js';
 import { prefixRails, protectedBy, ruleRails } from './rails.js';
-import { describeTrigger, evaluate, holdingLevels, overrideFor, type LevelChoice } from './triggers.js';
+import { buildRule } from './rules.js';
+import { describeTrigger, evaluate, holdingLevels, holds, overrideFor, type LevelChoice } from './triggers.js';
 
 export interface PlanInput {
   policy: Policy;
@@ -27,14 +28,20 @@ interface Want {
   via: string[];
   reason: Reason;
   rpki?: RpkiVerdict;
+  /** The active entry with the same id, if any (found once, used for add/refresh/keep). */
+  live?: ActiveRule;
 }
 
 const KIND_ORDER: Record<Rule['kind'], number> = { divert: 0, rtbh: 1, flowspec: 2, 'host-filter': 3, shape: 4 };
 const TYPE_ORDER: Record<Op['type'], number> = { add: 0, refresh: 1, withdraw: 2 };
+const byId = (a: ActiveRule, b: ActiveRule) => (a.rule.id < b.rule.id ? -1 : a.rule.id > b.rule.id ? 1 : 0);
 
 /**
  * The one planner: preview prints what it returns and apply executes the same. Pure and deterministic: the same
  * input gives the same plan, op for op, whatever the order of `active`.
+ *
+ * With an incident, it looks at that incident's rules (and counts the tenant's rules for the cap); the periodic
+ * re-plan (no incident) looks at every active rule for expiry and for what the policy no longer allows.
  */
 export function plan(input: PlanInput): Plan {
   const { policy, incident } = input;
@@ -54,8 +61,17 @@ export function plan(input: PlanInput): Plan {
     }
   }
 
+  const live = (id: string) => {
+    // A linear scan: plans want a handful of rules, and building an index of every active rule costs more.
+    for (const a of input.active) if (a.rule.id === id) return a;
+    return undefined;
+  };
+  const isLive = (id: string) => {
+    const a = live(id);
+    return a !== undefined && times(a).expires > nowMs;
+  };
   const override = incident ? overrideFor(policy, incident.target) : undefined;
-  const wanted = incident ? want(input, incident, override, notes, refused) : { wants: [], level: 0 };
+  const wanted = incident ? want(input, incident, override, notes, refused, isLive) : { wants: [], level: 0 };
 
   // Rails on everything wanted: one violation refuses the whole plan (nothing applied half-way).
   const railHits = wanted.wants.flatMap((w) => {
@@ -68,28 +84,34 @@ export function plan(input: PlanInput): Plan {
     return result([]);
   }
 
-  const active = [...input.active].sort((a, b) => a.rule.id.localeCompare(b.rule.id));
-  const activeById = new Map(active.map((a) => [a.rule.id as string, a]));
-  const wantedIds = new Set(wanted.wants.map((w) => w.rule.id as string));
+  // One pass over what is active: the entries of wanted rules, this incident's rules, and the tenant's count.
+  const wantedIds = new Set<string>();
+  for (const w of wanted.wants) wantedIds.add(w.rule.id);
+  const listed = new Map<string, ActiveRule>();
+  const mine: ActiveRule[] = [];
+  const tenant = override?.tenant ?? policy.tenant;
+  let tenantLive = 0;
+  for (let i = 0; i < input.active.length; i++) {
+    const a = input.active[i] as ActiveRule;
+    if (wantedIds.has(a.rule.id)) listed.set(a.rule.id, a);
+    if (!incident || belongsTo(a, incident)) mine.push(a);
+    if (a.rule.tenant === tenant) tenantLive++;
+  }
+
   const ops: Op[] = [];
   const rendered = (rule: Rule, via: string[]) => (input.render ? via.flatMap((v) => input.render?.(v, rule) ?? []) : []);
-  const expiresMs = (a: ActiveRule) => {
-    const t = Date.parse(a.expiresAt);
-    return Number.isNaN(t) ? -Infinity : t; // an unreadable expiry is treated as expired: never kept forever
-  };
-
   const adds: Op[] = [];
   for (const w of wanted.wants) {
-    const a = activeById.get(w.rule.id);
+    const a = listed.get(w.rule.id);
     const base = { rule: w.rule, reason: w.reason, ...(w.rpki ? { rpki: w.rpki } : {}) };
-    if (!a || expiresMs(a) <= nowMs) {
+    if (!a || times(a).expires <= nowMs) {
       const reason = a ? { ...w.reason, summary: `${w.reason.summary} (its TTL ran out while the attack goes on)` } : w.reason;
       adds.push({ type: 'add', ...base, reason, via: w.via, rendered: rendered(w.rule, w.via) });
       continue;
     }
     const missing = w.via.filter((v) => !a.via.includes(v));
     if (missing.length > 0) adds.push({ type: 'add', ...base, via: missing, rendered: rendered(w.rule, missing) });
-    const remaining = (expiresMs(a) - nowMs) / 1000;
+    const remaining = (times(a).expires - nowMs) / 1000;
     if (remaining < w.rule.ttlSeconds / 2) {
       ops.push({
         type: 'refresh', ...base, via: a.via.filter((v) => w.via.includes(v)), rendered: [],
@@ -103,34 +125,66 @@ export function plan(input: PlanInput): Plan {
   const withdrawn = new Set<string>();
   const withdraw = (a: ActiveRule, summary: string) => {
     withdrawn.add(a.rule.id);
+    if (a.rule.tenant === tenant) tenantLive--;
     ops.push({ type: 'withdraw', rule: a.rule, via: a.via, rendered: [], reason: { summary, level: a.rule.level } });
   };
-  for (const a of active) {
-    if (wantedIds.has(a.rule.id)) continue;
-    if (expiresMs(a) <= nowMs) {
+  for (const a of mine.sort(byId)) {
+    if (wantedIds.has(a.rule.id) || withdrawn.has(a.rule.id)) continue;
+    if (times(a).expires <= nowMs) {
       withdraw(a, `TTL expired at ${a.expiresAt}`);
       continue;
     }
-    const hit = ruleRails(policy, a.rule, a.via);
+    const hit = activeRails(policy, a);
     if (hit) {
       withdraw(a, `the policy no longer allows it (rail ${hit.rail}: ${hit.message})`);
       continue;
     }
-    if (!incident || !belongsTo(a, incident)) continue;
+    if (!incident) continue;
     const network = a.rule.kind !== 'host-filter' && a.rule.kind !== 'shape';
     if (network && a.rule.level > 0 && a.rule.level < wanted.level) {
       withdraw(a, `superseded: escalated to level ${wanted.level}`);
       continue;
     }
-    const appliedMs = Date.parse(a.appliedAt);
-    const holdUntil = (Number.isNaN(appliedMs) ? -Infinity : appliedMs) + policy.defaults.cooldownSeconds * 1000;
+    const holdUntil = times(a).applied + policy.defaults.cooldownSeconds * 1000;
     const why = incident.state === 'resolved' ? 'incident resolved' : wanted.level < a.rule.level ? `attack fell below level ${a.rule.level}` : 'no longer wanted';
     if (nowMs >= holdUntil) withdraw(a, `${why}; cooldown of ${formatDuration(policy.defaults.cooldownSeconds)} since it was applied has passed`);
     else notes.push(`held ${a.rule.id} (${a.rule.kind}, level ${a.rule.level}): ${why}, but the cooldown keeps it until ${new Date(holdUntil).toISOString()}`);
   }
 
-  ops.push(...applyCap(input, adds, active, withdrawn, ops, refused, notes));
+  if (adds.length > 0) ops.push(...applyCap(input, { tenant, live: tenantLive, listed }, adds, withdrawn, ops, refused, notes));
   return result(ops);
+}
+
+/**
+ * The run loop re-plans against the same ActiveRule objects many times a second: their parsed times and rail
+ * verdicts (a pure function of policy and rule) are computed once. An unreadable time counts as long past, so a
+ * rule with a garbled expiry is withdrawn, never kept forever.
+ */
+const timeCache = new WeakMap<ActiveRule, { expiresAt: string; appliedAt: string; expires: number; applied: number }>();
+function times(a: ActiveRule): { expires: number; applied: number } {
+  const c = timeCache.get(a);
+  if (c && c.expiresAt === a.expiresAt && c.appliedAt === a.appliedAt) return c;
+  const parse = (t: string) => {
+    const ms = Date.parse(t);
+    return Number.isNaN(ms) ? -Infinity : ms;
+  };
+  const fresh = { expiresAt: a.expiresAt, appliedAt: a.appliedAt, expires: parse(a.expiresAt), applied: parse(a.appliedAt) };
+  timeCache.set(a, fresh);
+  return fresh;
+}
+
+const railCache = new WeakMap<Policy, Map<string, ReturnType<typeof ruleRails> | null>>();
+function activeRails(policy: Policy, a: ActiveRule): ReturnType<typeof ruleRails> {
+  let cache = railCache.get(policy);
+  if (!cache) railCache.set(policy, (cache = new Map()));
+  const key = `${a.rule.id} ${a.via.join(',')}`;
+  let hit = cache.get(key);
+  if (hit === undefined) {
+    hit = ruleRails(policy, a.rule, a.via) ?? null;
+    if (cache.size > 100_000) cache.clear();
+    cache.set(key, hit);
+  }
+  return hit ?? undefined;
 }
 
 /** An active rule is this incident's when its incidentId says so, or, having none, when its target is the incident's or covers it. */
@@ -145,8 +199,8 @@ function sortOps(ops: Op[]): Op[] {
       TYPE_ORDER[a.type] - TYPE_ORDER[b.type] ||
       b.rule.level - a.rule.level ||
       KIND_ORDER[a.rule.kind] - KIND_ORDER[b.rule.kind] ||
-      a.rule.id.localeCompare(b.rule.id) ||
-      a.via.join(',').localeCompare(b.via.join(',')),
+      (a.rule.id < b.rule.id ? -1 : a.rule.id > b.rule.id ? 1 : 0) ||
+      (a.via.join(',') < b.via.join(',') ? -1 : a.via.join(',') > b.via.join(',') ? 1 : 0),
   );
 }
 
@@ -175,7 +229,9 @@ function flowspecAction(t: FlowSpecThen): FlowSpecAction {
 }
 
 /** The rules the policy wants for this incident now: one escalation level (with RPKI fallback) plus on-node rules. */
-function want(input: PlanInput, incident: Incident, override: TargetOverride | undefined, notes: string[], refused: Refusal[]): { wants: Want[]; level: number } {
+function want(
+  input: PlanInput, incident: Incident, override: TargetOverride | undefined, notes: string[], refused: Refusal[], isLive: (id: string) => boolean,
+): { wants: Want[]; level: number } {
   const { policy } = input;
   const tenant = override?.tenant ?? policy.tenant;
   if (incident.state === 'resolved') {
@@ -183,13 +239,15 @@ function want(input: PlanInput, incident: Incident, override: TargetOverride | u
     return { wants: [], level: 0 };
   }
   const wants: Want[] = [];
-  const seen = holdingLevels(policy, incident, undefined).filter((c) => override?.maxLevel !== undefined && c.level.level > override.maxLevel);
   const choices = holdingLevels(policy, incident, override);
-  if (seen.length > 0) notes.push(`target ${override?.name} is capped at level ${override?.maxLevel}: level ${seen[0]?.level.level} would otherwise apply`);
+  if (override?.maxLevel !== undefined) {
+    const above = holdingLevels(policy, incident, override, true).filter((c) => c.level.level > (override.maxLevel as number));
+    if (above.length > 0) notes.push(`target ${override.name} is capped at level ${override.maxLevel}: level ${above[0]?.level.level} would otherwise apply`);
+  }
   let level = 0;
   for (let i = 0; i < choices.length; i++) {
     const choice = choices[i] as LevelChoice;
-    const levelWants = levelRules(input, incident, choice, tenant, override, refused);
+    const levelWants = levelRules(input, incident, choice, tenant, override, refused, isLive);
     if (levelWants.length > 0) {
       wants.push(...levelWants);
       level = choice.level.level;
@@ -200,19 +258,18 @@ function want(input: PlanInput, incident: Incident, override: TargetOverride | u
   }
   if (choices.length === 0 && policy.escalation.length > 0) notes.push(`no escalation level holds for ${incident.target} (${describeObserved(incident)})`);
   for (const rule of policy.onNode) {
-    const r = evaluate(rule.when, incident);
-    if (!r.holds) continue;
-    rule.do.forEach((entry) => {
+    if (!holds(rule.when, incident)) continue;
+    let reason: Reason | undefined;
+    for (const entry of rule.do) {
       for (const step of entry.steps) {
         const built = hostRule(step, incident, tenant, ttlFor(policy, override, rule.ttlSeconds), notes);
         if (!built) continue;
-        wants.push({
-          rule: built, via: [entry.via],
-          reason: { summary: `on-node rule #${rule.index + 1}: ${r.because.join(', ')}`, level: 0, trigger: describeTrigger(rule.when), observed: observed(incident) },
-        });
+        reason ??= { summary: `on-node rule #${rule.index + 1}: ${evaluate(rule.when, incident).because.join(', ')}`, level: 0, trigger: describeTrigger(rule.when), observed: observed(incident) };
+        wants.push({ rule: built, via: [entry.via], reason });
       }
-    });
+    }
   }
+  if (wants.length <= 1) return { wants, level };
   // One rule asked for twice (two on-node entries) is one want with both vias.
   const merged = new Map<string, Want>();
   for (const w of wants) {
@@ -227,28 +284,26 @@ function describeObserved(incident: Incident): string {
   return `${formatBitrate(incident.bps)}, ${formatPacketRate(incident.pps)}, ${incident.attack_family}`;
 }
 
-function levelRules(input: PlanInput, incident: Incident, choice: LevelChoice, tenant: string, override: TargetOverride | undefined, refused: Refusal[]): Want[] {
+function levelRules(
+  input: PlanInput, incident: Incident, choice: LevelChoice, tenant: string, override: TargetOverride | undefined, refused: Refusal[], isLive: (id: string) => boolean,
+): Want[] {
   const { policy } = input;
   const l: EscalationLevel = choice.level;
   const ttlSeconds = ttlFor(policy, override, l.ttlSeconds);
-  const reason: Reason = {
-    summary: `level ${l.level}${l.name ? ` (${l.name})` : ''}: ${choice.result.because.join(', ')}`,
-    level: l.level, trigger: describeTrigger(choice.trigger), observed: observed(incident),
-  };
   const target = incident.target;
   const covering = protectedBy(policy, target) ?? target;
   const candidates: { rule: Rule; via: string[]; check: AnnouncementCheck }[] = [];
   const asn = policy.asn ?? 0;
   const mode = policy.defaults.rpki;
   if (l.do.flowspec) {
-    const rule = makeRule<FlowSpecRule>({
+    const rule = buildRule<FlowSpecRule>({
       kind: 'flowspec', tenant, target, match: flowspecMatch(incident, target), action: flowspecAction(l.do.flowspec), level: l.level, ttlSeconds,
     });
     candidates.push({ rule, via: l.via, check: { kind: 'flowspec', announced: target, covering, originAs: asn, mode } });
   }
   if (l.do.rtbh) {
     const rtbh = l.do.rtbh;
-    const rule = makeRule<RtbhRule>({
+    const rule = buildRule<RtbhRule>({
       kind: 'rtbh', tenant, target, communities: rtbh.communities, noExport: rtbh.noExport,
       ...(rtbh.nextHop && Prefix.parse(rtbh.nextHop).family === target.family ? { nextHop: rtbh.nextHop } : {}),
       level: l.level, ttlSeconds,
@@ -261,14 +316,24 @@ function levelRules(input: PlanInput, incident: Incident, choice: LevelChoice, t
     if (scrubber) {
       const len = target.family === 4 ? scrubber.divertLength.v4 : scrubber.divertLength.v6;
       const diverted = Prefix.covering(target, Math.min(len, target.length));
-      const rule = makeRule<DivertRule>({ kind: 'divert', tenant, target: diverted, provider: scrubber.name, level: l.level, ttlSeconds });
+      const rule = buildRule<DivertRule>({ kind: 'divert', tenant, target: diverted, provider: scrubber.name, level: l.level, ttlSeconds });
       candidates.push({ rule, via: [scrubber.name], check: { kind: 'divert', announced: diverted, covering: diverted, originAs: scrubber.originAs, mode } });
     }
   }
+  if (candidates.length === 0) return [];
+  const reason: Reason = {
+    summary: `level ${l.level}${l.name ? ` (${l.name})` : ''}: ${evaluate(choice.trigger, incident).because.join(', ')}`,
+    level: l.level, trigger: describeTrigger(choice.trigger), observed: observed(incident),
+  };
   const out: Want[] = [];
   for (const c of candidates) {
-    const v = input.rpki.verdict(c.check);
-    const { allowed, ...verdict } = v;
+    // Checked before every announcement. A rule already live and unexpired is not announced again; the RPKI
+    // re-check of live announcements when the VRP set changes is core/rpki's job.
+    if (isLive(c.rule.id)) {
+      out.push({ rule: c.rule, via: [...c.via].sort(), reason });
+      continue;
+    }
+    const { allowed, ...verdict } = input.rpki.verdict(c.check);
     if (!allowed) {
       refused.push({ rule: c.rule, rail: 'rpki', message: `${c.rule.kind} for ${c.check.announced} (origin AS${c.check.originAs}): ${verdict.reason}` });
       continue;
@@ -282,7 +347,7 @@ function hostRule(step: HostStep, incident: Incident, tenant: string, ttlSeconds
   const destination = incident.target;
   const common = { tenant, target: destination, level: 0, ttlSeconds };
   const filter = (match: HostFilterRule['match'], action: HostFilterRule['action']) =>
-    makeRule<HostFilterRule>({ kind: 'host-filter', ...common, match, action });
+    buildRule<HostFilterRule>({ kind: 'host-filter', ...common, match, action });
   switch (step.type) {
     case 'syn-cookies':
       return filter({ destination, protocol: 'tcp', tcpFlags: { set: ['syn'], unset: ['ack'] } }, { type: 'syn-cookies' });
@@ -300,7 +365,7 @@ function hostRule(step: HostStep, incident: Incident, tenant: string, ttlSeconds
           notes.push('dropUdpSourcePorts: auto skipped: the incident names no amplification vector');
           return undefined;
         }
-        ports = [...new Set(vectors.flatMap((v) => flowspecMatch({ ...incident, attack_family: 'udp_flood', vector: [v] }, destination).sourcePorts?.map((r) => r.min) ?? []))];
+        ports = flowspecMatch({ ...incident, attack_family: 'udp_flood', vector: vectors }, destination).sourcePorts?.map((r) => r.min) ?? [];
       } else ports = step.ports;
       return filter({ destination, protocol: 'udp', sourcePorts: [...ports].sort((a, b) => a - b).map((p) => ({ min: p, max: p })) }, { type: 'drop' });
     }
@@ -317,7 +382,7 @@ function hostRule(step: HostStep, incident: Incident, tenant: string, ttlSeconds
       return filter({ destination, sources }, { type: 'drop' });
     }
     case 'shape':
-      return makeRule<ShapeRule>({ kind: 'shape', ...common, match: hostMatch(incident, destination), bitsPerSecond: step.bitsPerSecond });
+      return buildRule<ShapeRule>({ kind: 'shape', ...common, match: hostMatch(incident, destination), bitsPerSecond: step.bitsPerSecond });
   }
 }
 
@@ -325,38 +390,39 @@ function hostRule(step: HostStep, incident: Incident, tenant: string, ttlSeconds
  * The per-tenant cap over active plus new rules. At the cap the policy chooses: refuse the rules that do not fit
  * (and say so), or aggregate a FlowSpec rule into one covering rule that replaces the per-host rules it subsumes.
  */
-function applyCap(input: PlanInput, adds: Op[], active: ActiveRule[], withdrawn: Set<string>, ops: Op[], refused: Refusal[], notes: string[]): Op[] {
+function applyCap(
+  input: PlanInput, count: { tenant: string; live: number; listed: Map<string, ActiveRule> }, adds: Op[], withdrawn: Set<string>, ops: Op[], refused: Refusal[], notes: string[],
+): Op[] {
   const { policy } = input;
-  const live = new Map<string, Set<string>>();
-  for (const a of active) {
-    if (withdrawn.has(a.rule.id)) continue;
-    if (!live.has(a.rule.tenant)) live.set(a.rule.tenant, new Set());
-    live.get(a.rule.tenant)?.add(a.rule.id);
-  }
-  const activeIds = new Set(active.map((a) => a.rule.id as string));
+  const max = policy.tenants.get(count.tenant)?.maxRules ?? policy.defaults.maxRules;
+  let n = count.live;
   const out: Op[] = [];
-  const ordered = sortOps([...adds]);
-  for (const op of ordered) {
-    const tenant = op.rule.tenant;
-    const max = policy.tenants.get(tenant)?.maxRules ?? policy.defaults.maxRules;
-    const ids = live.get(tenant) ?? new Set<string>();
-    live.set(tenant, ids);
-    if (ids.has(op.rule.id) || ids.size < max) {
-      ids.add(op.rule.id);
+  const counted = new Set<string>();
+  const isListed = (id: string) => count.listed.has(id) && !withdrawn.has(id);
+  for (const op of sortOps([...adds])) {
+    // Re-adding a rule that is still listed (expired, or on another via) takes no new slot.
+    const isNew = !isListed(op.rule.id) && !counted.has(op.rule.id);
+    if (!isNew || n < max) {
+      if (isNew) {
+        n++;
+        counted.add(op.rule.id);
+      }
       out.push(op);
       continue;
     }
-    const message = `tenant ${tenant} has ${ids.size} of ${max} live rules`;
+    const message = `tenant ${count.tenant} has ${n} of ${max} live rules`;
     if (policy.atCap === 'aggregate' && op.rule.kind === 'flowspec') {
-      const agg = aggregate(input, op, op.rule, active, ids, withdrawn, activeIds);
+      const agg = aggregate(input, op, op.rule, withdrawn);
       if (agg) {
         for (const w of agg.withdraws) {
-          ids.delete(w.rule.id);
           withdrawn.add(w.rule.id);
           ops.push(w);
         }
-        if (ids.size < max || ids.has(agg.add.rule.id)) {
-          ids.add(agg.add.rule.id);
+        n -= agg.withdraws.length;
+        const aggNew = !agg.listed && !counted.has(agg.add.rule.id);
+        if (!aggNew || n < max) {
+          if (aggNew) n++;
+          counted.add(agg.add.rule.id);
           out.push(agg.add);
           notes.push(`ALERT: ${message}: aggregated into ${agg.add.rule.id} for ${agg.add.rule.target}, replacing ${agg.withdraws.length} rule(s)`);
           continue;
@@ -369,7 +435,7 @@ function applyCap(input: PlanInput, adds: Op[], active: ActiveRule[], withdrawn:
   return out;
 }
 
-function aggregate(input: PlanInput, op: Op, rule: FlowSpecRule, active: ActiveRule[], ids: Set<string>, withdrawn: Set<string>, activeIds: Set<string>) {
+function aggregate(input: PlanInput, op: Op, rule: FlowSpecRule, withdrawn: Set<string>) {
   const { policy } = input;
   const target = rule.target;
   const min = target.family === 4 ? policy.defaults.minPrefixLength.v4 : policy.defaults.minPrefixLength.v6;
@@ -382,18 +448,20 @@ function aggregate(input: PlanInput, op: Op, rule: FlowSpecRule, active: ActiveR
   const shape = (r: FlowSpecRule) => canonicalJson({ ...r.match, destination: undefined, action: r.action, tenant: r.tenant });
   const { id: _old, ...content } = rule;
   void _old;
-  const aggRule = makeRule<FlowSpecRule>({ ...content, target: cover, match: { ...rule.match, destination: cover }, level: rule.level, ttlSeconds: rule.ttlSeconds });
-  const v = input.rpki.verdict({ kind: 'flowspec', announced: cover, covering: protectedBy(policy, cover) ?? cover, originAs: policy.asn ?? 0, mode: policy.defaults.rpki });
-  const { allowed, ...verdict } = v;
+  const aggRule = buildRule<FlowSpecRule>({ ...content, target: cover, match: { ...rule.match, destination: cover }, level: rule.level, ttlSeconds: rule.ttlSeconds });
+  const { allowed, ...verdict } = input.rpki.verdict({ kind: 'flowspec', announced: cover, covering: protectedBy(policy, cover) ?? cover, originAs: policy.asn ?? 0, mode: policy.defaults.rpki });
   if (!allowed) return undefined;
-  const withdraws: Op[] = active
-    .filter((a) => a.rule.kind === 'flowspec' && !withdrawn.has(a.rule.id) && ids.has(a.rule.id) && a.rule.id !== aggRule.id)
+  const seen = new Set<string>();
+  const listed = input.active.some((a) => a.rule.id === aggRule.id && !withdrawn.has(aggRule.id));
+  const withdraws: Op[] = [...input.active]
+    .sort(byId)
+    .filter((a) => a.rule.kind === 'flowspec' && a.rule.tenant === rule.tenant && !withdrawn.has(a.rule.id) && a.rule.id !== aggRule.id && !seen.has(a.rule.id) && seen.add(a.rule.id))
     .filter((a) => cover.contains((a.rule as FlowSpecRule).match.destination) && shape(a.rule as FlowSpecRule) === shape(rule))
     .map((a) => ({ type: 'withdraw' as const, rule: a.rule, via: a.via, rendered: [], reason: { summary: `aggregated into ${aggRule.id} (${cover}) at the rule cap`, level: a.rule.level } }));
   const rendered = input.render ? op.via.flatMap((v2) => input.render?.(v2, aggRule) ?? []) : [];
   const add: Op = {
-    type: activeIds.has(aggRule.id) ? 'refresh' : 'add', rule: aggRule, via: op.via, rendered, rpki: verdict,
+    type: listed ? 'refresh' : 'add', rule: aggRule, via: op.via, rendered, rpki: verdict,
     reason: { ...op.reason, summary: `${op.reason.summary}; aggregated to ${cover} at the rule cap` },
   };
-  return { add, withdraws };
+  return { add, withdraws, listed };
 }

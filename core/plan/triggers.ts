@@ -12,6 +12,19 @@ function crosses(value: number, t: RateThreshold): boolean {
   return t.op === '>' ? value > t.value : value >= t.value;
 }
 
+/** The fast check the planner runs for every level on every plan; words are built only for the level chosen. */
+export function holds(trigger: Trigger, incident: Incident): boolean {
+  if (trigger.bps || trigger.pps) {
+    const byBps = trigger.bps !== undefined && crosses(incident.bps, trigger.bps);
+    const byPps = trigger.pps !== undefined && crosses(incident.pps, trigger.pps);
+    if (!byBps && !byPps) return false;
+  }
+  if (trigger.family && !trigger.family.includes(incident.attack_family)) return false;
+  if (trigger.vector && !incident.vector.some((v) => trigger.vector?.includes(v))) return false;
+  if (trigger.severity && SEVERITIES.indexOf(incident.severity) < SEVERITIES.indexOf(trigger.severity)) return false;
+  return true;
+}
+
 /**
  * Rates are alternatives (a flood shows in bps or in pps); family, vector and severity must all hold. A trigger
  * with a vector condition holds when the incident carries any of the listed vectors.
@@ -61,17 +74,17 @@ export function overrideFor(policy: Policy, target: Prefix): TargetOverride | un
 export interface LevelChoice {
   level: EscalationLevel;
   trigger: Trigger;
-  result: TriggerResult;
 }
 
 /** Every level whose trigger holds for this incident, highest first, honouring the target's override and cap. */
-export function holdingLevels(policy: Policy, incident: Incident, override?: TargetOverride): LevelChoice[] {
+export function holdingLevels(policy: Policy, incident: Incident, override?: TargetOverride, ignoreCap = false): LevelChoice[] {
   const out: LevelChoice[] = [];
-  for (const level of policy.escalation) {
-    if (override?.maxLevel !== undefined && level.level > override.maxLevel) continue;
+  // Levels are validated to increase down the list: walking it backwards gives highest first.
+  for (let i = policy.escalation.length - 1; i >= 0; i--) {
+    const level = policy.escalation[i] as EscalationLevel;
+    if (!ignoreCap && override?.maxLevel !== undefined && level.level > override.maxLevel) continue;
     const trigger = override?.when.get(level.level) ?? level.when;
-    const result = evaluate(trigger, incident);
-    if (result.holds) out.push({ level, trigger, result });
+    if (holds(trigger, incident)) out.push({ level, trigger });
   }
-  return out.sort((a, b) => b.level.level - a.level.level);
+  return out;
 }

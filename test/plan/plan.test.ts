@@ -208,16 +208,18 @@ describe('planner: lifecycle against active rules', () => {
     expect(r.ops[0]?.reason.summary).to.include('incident resolved');
   });
 
-  it("another incident's rules are left alone; expired rules are withdrawn by any plan", () => {
+  it("another incident's rules are left alone, even expired (the periodic re-plan withdraws those)", () => {
     const other = plan({ policy: p, incident: incident({ id: 'inc-2', target: '203.0.113.20', bps: 800e6 }), active: [], now: NOW, rpki: testRpki() }).ops;
     const expired = first(200e6);
     const r = plan({
       policy: p, incident: open(800e6),
-      active: [...other.map((o) => active(o, 500, 100, 'inc-2')), ...expired.map((o) => active(o, 400, -5))],
+      active: [...other.map((o) => active(o, 500, 100, 'inc-2')), ...other.map((o) => active(o, 500, -5, 'inc-3')), ...expired.map((o) => active(o, 400, -5))],
       now: NOW, rpki: testRpki(),
     });
     expect(summary(r)).to.deep.equal(['add flowspec L2 203.0.113.10/32 via s1,s2', 'withdraw flowspec L1 203.0.113.10/32 via s1']);
     expect(r.ops[1]?.reason.summary).to.include('TTL expired');
+    const periodic = plan({ policy: p, active: [...other.map((o) => active(o, 500, -5, 'inc-3'))], now: NOW, rpki: testRpki() });
+    expect(summary(periodic)).to.deep.equal(['withdraw flowspec L2 203.0.113.20/32 via s1,s2']);
   });
 
   it('periodic re-plan (no incident): only expiry and what the policy no longer allows', () => {
@@ -291,9 +293,12 @@ describe('planner: the per-tenant rule cap', () => {
     expect(r.notes.join('\n')).to.include('ALERT');
   });
 
-  it('rules withdrawn in the same plan free their slots', () => {
+  it('rules withdrawn in the same plan free their slots (an expired rule counts until it is withdrawn)', () => {
     const full = filler(3);
     (full[0] as ActiveRule).expiresAt = iso(-1);
+    const still = plan({ policy: capped('refuse'), incident: incident({ bps: 800e6, vector: ['dns'] }), active: full, now: NOW, rpki: testRpki() });
+    expect(still.ops).to.deep.equal([]); // another incident's expired rule is still on the routers until withdrawn
+    (full[0] as ActiveRule).incidentId = 'inc-1';
     const r = plan({ policy: capped('refuse'), incident: incident({ bps: 800e6, vector: ['dns'] }), active: full, now: NOW, rpki: testRpki() });
     expect(r.ops.map((o) => o.type)).to.deep.equal(['add', 'withdraw']);
   });
