@@ -38,8 +38,11 @@ export interface ExecutorOptions {
   clock?: Clock;
   sleep?: Sleep;
   metrics?: ExecMetrics;
-  /** Live rules per tenant (the planner enforces it; the executor checks again because the fleet shares the cap). */
-  maxRules?: number;
+  /**
+   * Live rules per tenant (the planner enforces it; the executor checks again because the fleet shares the cap).
+   * A function when tenants have caps of their own.
+   */
+  maxRules?: number | ((tenant: string) => number);
   /** Backoff for retrying a failed adapter between ops (the lifecycle drives it): base and ceiling. */
   retryBaseMs?: number;
   retryMaxMs?: number;
@@ -186,16 +189,17 @@ export class Executor {
       ...(ctx.incidentId ? { incidentId: ctx.incidentId } : existing?.incidentId ? { incidentId: existing.incidentId } : {}),
       ...(legitBefore !== undefined ? { legitBefore } : {}),
     };
+    const cap = typeof this.opts.maxRules === 'function' ? this.opts.maxRules(rule.tenant) : this.opts.maxRules;
     // Claiming a slot and recording the rule are one step, so concurrent adds cannot both take the last slot. The
     // store takes the record into its view at once; only the wait for the disk happens outside the admission.
     const admitted = await this.admit(async () => {
-      if (this.opts.maxRules !== undefined) {
-        const slot = await this.store.claimSlot(rule.tenant, rule.id, this.opts.maxRules);
+      if (cap !== undefined) {
+        const slot = await this.store.claimSlot(rule.tenant, rule.id, cap);
         if (!slot.granted) return undefined;
       }
       return { written: this.store.putRule(record) };
     });
-    if (!admitted) return this.refuse(op, ctx, `tenant ${rule.tenant} is at its cap of ${this.opts.maxRules} live rules`);
+    if (!admitted) return this.refuse(op, ctx, `tenant ${rule.tenant} is at its cap of ${cap} live rules`);
     const opId = randomUUID();
     // Intent first: the rule record and the audit start are both durable before any action is touched, so a crash
     // during apply leaves a trace to finish. The two files are synced in parallel.

@@ -103,7 +103,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     }, actions);
 
     const runner = new Runner({
-      store, actions, logger: o.logger, tenant: policy.tenant, mode: policy.mode, maxRules: policy.defaults.maxRules,
+      store, actions, logger: o.logger, tenant: policy.tenant, mode: policy.mode, maxRules: (tenant) => policy.tenants.get(tenant)?.maxRules ?? policy.defaults.maxRules,
       onShutdown: policy.onShutdown, collateralDrop: policy.rollback.collateralDrop, probe,
       plan: (input) => plan({ policy, rpki, render, ...input }),
       engine, detectors, metrics,

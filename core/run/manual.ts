@@ -128,7 +128,7 @@ export async function executeRequest(ctx: ManualContext, request: ControlRequest
       { stateDir: ctx.stateDir, logger: ctx.logger, signal: controller.signal },
     );
     try {
-      const executor = new Executor({ store, actions, logger: ctx.logger, maxRules: policy.defaults.maxRules });
+      const executor = new Executor({ store, actions, logger: ctx.logger, maxRules: (t) => policy.tenants.get(t)?.maxRules ?? policy.defaults.maxRules });
       const plannedBy = request.plannedBy;
       if (request.op === 'apply') return { through: 'direct', report: await executor.execute(request.plan, { plannedBy }) };
       const ids = request.op === 'withdraw' ? request.ids : (await store.rules()).map((r) => r.rule.id as string);

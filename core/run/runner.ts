@@ -35,7 +35,8 @@ export interface RunnerOptions {
   logger: ExecLogger;
   tenant: string;
   mode: 'enforce' | 'preview';
-  maxRules: number;
+  /** The live-rule cap, per tenant when tenants have their own. */
+  maxRules: number | ((tenant: string) => number);
   onShutdown: 'withdraw' | 'keep';
   /** 0..1; absent: no collateral-damage rollback. */
   collateralDrop?: number;

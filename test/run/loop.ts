@@ -5,10 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Writable } from 'node:stream';
-import { Prefix, type Sample } from '@ft/sdk';
+import { Prefix, collect, defineAction, definePlugin, type Sample } from '@ft/sdk';
+import { z } from 'zod';
+import { MemoryAction } from '../exec/fixtures.js';
 import { createJsonLogger } from '../../core/log/logger.js';
 import { Registry } from '../../core/plugin-host/registry.js';
-import { parsePolicy } from '../../core/policy/index.js';
+import { allInstances, parsePolicy } from '../../core/policy/index.js';
 import { plan, rpkiSkipped } from '../../core/plan/index.js';
 import { DetectionEngine } from '../../core/detect/index.js';
 import { JournalStore } from '../../core/state/journal-store.js';
@@ -36,8 +38,25 @@ onNode:
 ${extra}`;
 }
 
+/** A BGP-speaker stand-in for tests: network reach, FlowSpec and RTBH, keeps its RIB in memory. */
+export const speakers = new Map<string, MemoryAction>();
+const testSpeaker = definePlugin((ft) => {
+  ft.action(
+    defineAction({
+      kind: 'test-speaker', description: 'in-memory speaker (tests)', reach: 'network', capabilities: ['flowspec', 'rtbh'],
+      configSchema: z.object({}).passthrough(),
+      async create(_config, ctx) {
+        const a = new MemoryAction(ctx.name);
+        speakers.set(ctx.name, a);
+        return a;
+      },
+    }),
+  );
+});
+
 export async function fixtureRegistry(): Promise<Registry> {
   const registry = new Registry();
+  registry.add('ft-test-speaker', collect(testSpeaker));
   const plugin = (await import(pathToFileURL(join(import.meta.dirname, '..', 'fixtures', 'plugin-template', 'register.js')).href)) as {
     default: (o: { apiVersion: number }) => Promise<unknown>;
   };
@@ -72,7 +91,7 @@ export async function loop(options: { probe?: CollateralProbe; collateralDrop?: 
   const store = await JournalStore.open({ dir: join(dir, 'state'), logger });
   const actions = await createActionHandles(
     registry,
-    [...policy.nodeActions.values()].map((i) => ({ name: i.name, kind: i.adapter, options: i.options, validated: i.validated })),
+    allInstances(policy).map((i) => ({ name: i.name, kind: i.adapter, options: i.options, validated: i.validated })),
     { stateDir: join(dir, 'state'), logger, signal: new AbortController().signal },
   );
   const engine = new DetectionEngine({ settings: policy.detection, clock: () => clock.now() });
@@ -86,10 +105,13 @@ export async function loop(options: { probe?: CollateralProbe; collateralDrop?: 
   });
   await runner.start();
   /** Advances the virtual clock by 100 ms, feeds one sample, ticks the engine, and waits for the runner. */
+  let steps = 0;
   const step = async (pps: number, flood: boolean) => {
     clock.t += 100;
     engine.ingest(sample(clock.t, pps, flood));
     engine.tick(clock.t);
+    // The runner's lifecycle round, once per virtual second (its own timer is parked in these tests).
+    if (++steps % 10 === 0) await runner.tick();
     await runner.idle();
   };
   return { dir, recordFile, clock, engine, runner, store, actions, step, policy };
