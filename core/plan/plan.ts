@@ -66,9 +66,10 @@ export function plan(input: PlanInput): Plan {
     for (const a of input.active) if (a.rule.id === id) return a;
     return undefined;
   };
-  const isLive = (id: string) => {
+  // Live on every one of these vias and unexpired: nothing is announced for it, so no RPKI check is due.
+  const isLive = (id: string, via: readonly string[]) => {
     const a = live(id);
-    return a !== undefined && times(a).expires > nowMs;
+    return a !== undefined && times(a).expires > nowMs && via.every((v) => a.via.includes(v));
   };
   const override = incident ? overrideFor(policy, incident.target) : undefined;
   const wanted = incident ? want(input, incident, override, notes, refused, isLive) : { wants: [], level: 0 };
@@ -230,7 +231,7 @@ function flowspecAction(t: FlowSpecThen): FlowSpecAction {
 
 /** The rules the policy wants for this incident now: one escalation level (with RPKI fallback) plus on-node rules. */
 function want(
-  input: PlanInput, incident: Incident, override: TargetOverride | undefined, notes: string[], refused: Refusal[], isLive: (id: string) => boolean,
+  input: PlanInput, incident: Incident, override: TargetOverride | undefined, notes: string[], refused: Refusal[], isLive: (id: string, via: readonly string[]) => boolean,
 ): { wants: Want[]; level: number } {
   const { policy } = input;
   const tenant = override?.tenant ?? policy.tenant;
@@ -285,7 +286,7 @@ function describeObserved(incident: Incident): string {
 }
 
 function levelRules(
-  input: PlanInput, incident: Incident, choice: LevelChoice, tenant: string, override: TargetOverride | undefined, refused: Refusal[], isLive: (id: string) => boolean,
+  input: PlanInput, incident: Incident, choice: LevelChoice, tenant: string, override: TargetOverride | undefined, refused: Refusal[], isLive: (id: string, via: readonly string[]) => boolean,
 ): Want[] {
   const { policy } = input;
   const l: EscalationLevel = choice.level;
@@ -329,7 +330,7 @@ function levelRules(
   for (const c of candidates) {
     // Checked before every announcement. A rule already live and unexpired is not announced again; the RPKI
     // re-check of live announcements when the VRP set changes is core/rpki's job.
-    if (isLive(c.rule.id)) {
+    if (isLive(c.rule.id, c.via)) {
       out.push({ rule: c.rule, via: [...c.via].sort(), reason });
       continue;
     }

@@ -153,7 +153,7 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
     detection: detection(raw),
     detectors: new Map(
       Object.entries(raw.detectors).map(([name, d]) => {
-        const { kind, ...options } = d;
+        const { detector: kind, ...options } = d;
         return [name, { name, kind, options, validated: false, source: ['detectors', name] }];
       }),
     ),

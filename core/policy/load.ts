@@ -107,7 +107,7 @@ function checkAdapters(policy: Policy, registry: Registry): Located[] {
     const entry = registry.detector(det.kind);
     if (!entry) {
       const hint = closest(det.kind, [...registry.detectors.keys()]);
-      if (hint && hint !== det.kind) issues.push({ path: [...det.source, 'kind'], message: `no installed detector kind "${det.kind}": did you mean "${hint}"?` });
+      if (hint && hint !== det.kind) issues.push({ path: [...det.source, 'detector'], message: `no installed detector kind "${det.kind}": did you mean "${hint}"?` });
       continue;
     }
     const r = entry.factory.configSchema.safeParse(det.options, { reportInput: true });

@@ -174,9 +174,9 @@ export const policySchema = z
     targets: z.array(targetSchema).default([]),
     detection: detectionSchema.optional(),
     detectors: z
-      .record(name(), z.object({ kind: adapterKind() }).catchall(z.unknown()))
+      .record(name(), z.object({ detector: adapterKind() }).catchall(z.unknown()))
       .default({})
-      .describe('Detector instances `ft run` starts: a kind (proc, flow, l7, ...) and its options.'),
+      .describe('Detector instances: { NAME: { detector: KIND, ...options } }, the same shape as `ft run --detectors FILE`.'),
     speakers: z.record(name(), speakerSchema).default({}),
     scrubbers: z.record(name(), scrubberSchema).default({}),
     nodeActions: z.record(name(), nodeActionSchema).default({}).describe('Named on-node actions with adapter options.'),

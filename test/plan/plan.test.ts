@@ -171,6 +171,17 @@ describe('planner: lifecycle against active rules', () => {
     expect(r.notes.join('\n')).to.match(/kept fs-[0-9a-f]{16}/);
   });
 
+  it('RPKI is asked for every new announcement, including a live rule going out on one more speaker; not for rules already out', () => {
+    const ops = first(800e6);
+    const kept = testRpki();
+    plan({ policy: p, incident: open(800e6), active: ops.map((o) => active(o, 30, 270)), now: NOW, rpki: kept });
+    expect(kept.calls).to.have.length(0);
+    const onlyS1 = testRpki([{ kind: 'flowspec' }]);
+    const r = plan({ policy: p, incident: open(800e6), active: ops.map((o) => ({ ...active(o, 30, 270), via: ['s1'] })), now: NOW, rpki: onlyS1 });
+    expect(onlyS1.calls).to.have.length(2); // level 2, then the fallback to level 1
+    expect(r.ops.filter((o) => o.type === 'add')).to.deep.equal([]);
+  });
+
   it('refresh extends the TTL while the attack lasts, once less than half of it is left', () => {
     const ops = first(800e6);
     const r = plan({ policy: p, incident: open(800e6), active: ops.map((o) => active(o, 200, 100)), now: NOW, rpki: testRpki() });

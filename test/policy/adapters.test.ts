@@ -82,8 +82,8 @@ describe("policy loader: adapter options are validated by each plugin's configSc
   });
 
   it('detector options are validated by the detector kind', () => {
-    const issues = issuesOf(`${HEAD}detectors:\n  local: { kind: proc, interfaces: eth0 }\n`);
-    expect(issues[0]).to.deep.include({ path: 'detectors.local.interfaces', line: 6, column: 36 });
+    const issues = issuesOf(`${HEAD}detectors:\n  local: { detector: proc, interfaces: eth0 }\n`);
+    expect(issues[0]).to.deep.include({ path: 'detectors.local.interfaces', line: 6, column: 40 });
     expect(issues[0]?.message).to.equal('expected a list, got "eth0"');
   });
 });
