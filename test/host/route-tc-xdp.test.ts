@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { requireLab } from '../helpers/env.js';
 import { applyAndCrash, create, expectRefused, reconcileAll } from './harness.js';
-import { ALLOWED, BLOCKED, FOREIGN_SRC, HostLab, hostRule, shapeRule, TARGET } from './lab.js';
+import { ALLOWED, ALLOWED6, BLOCKED, BLOCKED6, FOREIGN_SRC, HostLab, hostRule, manySources, shapeRule, TARGET, TARGET6 } from './lab.js';
 
 function pingStats(lab: HostLab, from: 'fw' | 'peer', to: string, args: string[]): number {
   const ns = from === 'fw' ? lab.fw : lab.peer;
@@ -196,6 +196,42 @@ describe('host action xdp (xdp-filter in a namespace)', function () {
     expect(xdpStatus()).to.match(/\n\s+53\s+src,udp/);
     expect(xdpStatus()).to.not.match(/\n\s+123\s+src/);
     await action.withdraw(dns);
+    expect(l.snapshot()).to.equal(pristine);
+    expect(mounted()).to.equal(false);
+  });
+
+  it('writes 10,000 IPv6 sources into the pinned map in one bpftool batch; the same address as source and destination of two rules survives either withdraw', async () => {
+    const l = lab!;
+    // xdp-filter's maps hold exactly 10,000 addresses per family: one more is refused before anything is written.
+    const tooMany = hostRule({ sources: [...manySources(10_000), BLOCKED6] }, { type: 'drop' }, TARGET6);
+    const before = l.snapshot();
+    let err: unknown;
+    await action.apply(tooMany).catch((e: unknown) => (err = e));
+    expect(String(err)).to.match(/10001 sources exceed this mechanism's limit of 10000/);
+    // Even with a higher per-rule limit, the map's own size is checked before anything is written.
+    const roomy = await create('xdp', { ...config(), maxEntries: 20_000 });
+    await roomy.apply(tooMany).catch((e: unknown) => (err = e));
+    expect(String(err)).to.match(/IPv6 map holds 10000 addresses: 0 are in use and this rule adds 10001/);
+    expect(l.snapshot()).to.equal(before);
+    const rule = hostRule({ sources: [...manySources(9_999), BLOCKED6] }, { type: 'drop' }, TARGET6);
+    const rendered = action.render(rule);
+    expect(rendered.filter((c) => c.argv?.includes('bpftool')), 'one batch for every address').to.have.length(1);
+    await action.apply(rule);
+    const status = xdpStatus();
+    expect(status.match(/2001:db8:ff/g)?.length, 'read back by xdp-filter itself').to.equal(9_999);
+    expect(status).to.match(/2001:db8:1::7\s+src/);
+    expect(l.reaches(BLOCKED6)).to.equal(false);
+    expect(l.reaches(ALLOWED6)).to.equal(true);
+    // One address, two modes from two rules: withdrawing one keeps the other mode.
+    const asDst = hostRule({}, { type: 'drop' }, BLOCKED);
+    const asSrc = hostRule({ sources: [BLOCKED] });
+    await action.apply(asDst);
+    await action.apply(asSrc);
+    expect(xdpStatus()).to.match(/192\.0\.2\.7\s+src,dst/);
+    await action.withdraw(asDst);
+    expect(xdpStatus()).to.match(/192\.0\.2\.7\s+src\s/);
+    await action.withdraw(asSrc);
+    await action.withdraw(rule);
     expect(l.snapshot()).to.equal(pristine);
     expect(mounted()).to.equal(false);
   });

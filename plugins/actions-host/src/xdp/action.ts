@@ -6,7 +6,7 @@ import { HostExec } from '../common/exec.js';
 import { argvCommand } from '../common/render.js';
 import { interfaceOption, netnsOption } from '../common/schema.js';
 import { OwnerFile } from '../common/state.js';
-import { checkFilterAction, checkMatch, checkRuleId, expectKind } from '../common/validate.js';
+import { checkFilterAction, checkMatch, checkPrefix, checkRuleId, expectKind } from '../common/validate.js';
 import { parseStatus, type XdpStatus } from './status.js';
 
 /** Source name of the bpffs instances ft mounts: how ft recognises (and only ever unmounts) its own. */
@@ -22,10 +22,8 @@ export const xdpConfig = z.strictObject({
    */
   bpffs: z.string().regex(/^\/[A-Za-z0-9_./-]+$/).refine((p) => !p.split('/').includes('..'), 'may not contain ..').optional(),
   netns: netnsOption,
-  /** xdp-filter takes one address per call: above this, use ipset or nft. */
-  maxEntries: z.number().int().min(1).max(100_000).default(20_000),
-  /** xdp-filter calls run this many at a time. */
-  parallel: z.number().int().min(1).max(64).default(16),
+  /** Entries per rule; xdp-filter's maps hold 10,000 addresses per family in all (beyond that: ipset or nft). */
+  maxEntries: z.number().int().min(1).max(65_536).default(10_000),
 });
 export type XdpConfig = z.infer<typeof xdpConfig>;
 
@@ -74,22 +72,29 @@ export function objectArgv(object: string, remove: boolean): string[] {
   return argv;
 }
 
-async function pool<T>(items: T[], size: number, work: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const errors: unknown[] = [];
-  await Promise.all(
-    Array.from({ length: Math.min(size, items.length) }, async () => {
-      while (next < items.length) {
-        const item = items[next++] as T;
-        try {
-          await work(item);
-        } catch (err) {
-          errors.push(err);
-        }
-      }
-    }),
-  );
-  if (errors.length) throw errors[0];
+const FLAG = { src: 1, dst: 2 } as const;
+
+/** max_entries of xdp-filter's filter_ipv4 and filter_ipv6 maps (xdp-tools 1.3, read with bpftool map show). */
+export const XDP_FILTER_MAP_CAPACITY = 10_000;
+
+/** The pinned-map key of an address object, as bpftool hex bytes (network order, as xdp-filter stores it). */
+function addressKey(object: string): { map: string; key: string; address: string; flag: number } | undefined {
+  const m = /^ip (\S+) (src|dst)$/.exec(object);
+  if (!m) return undefined;
+  const p = checkPrefix('xdp', 'object', m[1]);
+  const key = Array.from(p.bytes, (b) => b.toString(16).padStart(2, '0')).join(' ');
+  return { map: p.family === 4 ? 'filter_ipv4' : 'filter_ipv6', key, address: p.address, flag: FLAG[m[2] as 'src' | 'dst'] };
+}
+
+/** A u64 map value with only the mode flags set (xdp-filter keeps its hit counter above bit 6), little-endian. */
+const flagValue = (flags: number) => [flags, 0, 0, 0, 0, 0, 0, 0].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+
+/**
+ * One xdp-filter call after another: xdp-filter takes an exclusive lock file in its bpffs directory and a second
+ * concurrent call fails at once ("Unable to read PID from lockfile"), so there is no parallel path and no batch.
+ */
+async function eachInTurn<T>(items: T[], work: (t: T) => Promise<void>): Promise<void> {
+  for (const item of items) await work(item);
 }
 
 async function mountsOf(path: string): Promise<{ fstype: string; source: string } | undefined> {
@@ -126,8 +131,22 @@ class XdpAction implements Action {
       argvCommand('xdp', this.exec, ['xdp-filter', 'load', '--mode', this.config.mode === 'skb' ? 'skb' : 'native', this.config.interface]),
     ];
     for (const c of pre) c.text = `${c.text}    # only when not done yet`;
-    const cmds = objects.map((o) => argvCommand('xdp', this.exec, objectArgv(o, false)));
-    for (const c of [...pre.slice(1), ...cmds]) c.text = `LIBXDP_BPFFS=${this.bpffs} ${c.text}`;
+    // On a fresh interface every address is new: one bpftool batch writes them all; ports go through xdp-filter.
+    const bulk = new Map<string, { map: string; key: string; flags: number }>();
+    for (const o of objects) {
+      const k = addressKey(o);
+      if (!k) continue;
+      const b = bulk.get(k.address) ?? { map: k.map, key: k.key, flags: 0 };
+      b.flags |= k.flag;
+      bulk.set(k.address, b);
+    }
+    const cmds = objects.filter((o) => !addressKey(o)).map((o) => argvCommand('xdp', this.exec, objectArgv(o, false)));
+    if (bulk.size) {
+      const dir = `${this.bpffs}/xdp-filter`;
+      const lines = [...bulk.values()].map((b) => `map update pinned ${dir}/${b.map} key hex ${b.key} value hex ${flagValue(b.flags)} noexist`);
+      cmds.unshift(argvCommand('xdp', this.exec, ['bpftool', 'batch', 'file', '-'], `${lines.join('\n')}\n`));
+    }
+    for (const c of [...pre.slice(1), ...cmds]) if (c.argv?.includes('xdp-filter')) c.text = `LIBXDP_BPFFS=${this.bpffs} ${c.text}`;
     return [...pre, ...cmds];
   }
 
@@ -171,11 +190,19 @@ class XdpAction implements Action {
     const mounted = await this.ensureBpffs();
     const mode = await this.ensureLoaded(await this.status());
     await this.owners.set(id, objects);
-    const present = new Set((await this.status()).entries.map((e) => e.object));
-    const missing = objects.filter((o) => !present.has(o));
-    await pool(missing, this.config.parallel, async (o) => {
-      await this.exec.run(objectArgv(o, false), { env: this.env });
-    });
+    const before = await this.status();
+    const missing = objects.filter((o) => !before.entries.some((e) => e.object === o));
+    try {
+      await this.change(missing, before, 'add');
+    } catch (err) {
+      // Nothing half-applied: take back what this call added, and forget the rule.
+      const had = new Set(before.entries.map((e) => e.object));
+      const now = await this.status();
+      await this.change(missing.filter((o) => !had.has(o) && now.entries.some((e) => e.object === o)), now, 'remove').catch(() => undefined);
+      await this.owners.remove(id);
+      await this.unloadIfIdle().catch(() => undefined);
+      throw err;
+    }
     return { ruleId: id, state: 'installed', nativeId: `xdp-filter ${this.config.interface} rule ${id}`, detail: [`${objects.length} entries, ${mode} mode`, mounted].filter(Boolean).join('; ') };
   }
 
@@ -201,11 +228,56 @@ class XdpAction implements Action {
     const others = new Set(Object.entries(owners).filter(([k]) => k !== id).flatMap(([, v]) => v));
     const status = await this.status();
     const present = new Set(status.entries.map((e) => e.object));
-    await pool(objects.filter((o) => present.has(o) && !others.has(o)), this.config.parallel, async (o) => {
-      await this.exec.run(objectArgv(o, true), { env: this.env });
-    });
+    await this.change(objects.filter((o) => present.has(o) && !others.has(o)), status, 'remove');
     if (id) await this.owners.remove(id);
     await this.unloadIfIdle();
+  }
+
+  /**
+   * Adds or removes entries. xdp-filter has no batch command, so addresses whose key is new (add) or whose every
+   * mode goes (remove) are written straight into xdp-filter's pinned maps in one `bpftool batch` call; the rest
+   * (ports, an address gaining or losing one of two modes) goes through xdp-filter itself, one call at a time.
+   * Without bpftool everything takes the slow path.
+   */
+  private async change(objects: string[], status: XdpStatus, how: 'add' | 'remove'): Promise<void> {
+    const modes = new Map<string, Set<string>>();
+    for (const e of status.entries) {
+      const k = addressKey(e.object);
+      if (k) modes.set(k.address, (modes.get(k.address) ?? new Set()).add(e.object));
+    }
+    const bulk = new Map<string, { map: string; key: string; flags: number }>();
+    const slow: string[] = [];
+    for (const o of objects) {
+      const k = addressKey(o);
+      const existing = k ? modes.get(k.address) : undefined;
+      if (!k) slow.push(o);
+      else if (how === 'add' && !existing) {
+        const b = bulk.get(k.address) ?? { map: k.map, key: k.key, flags: 0 };
+        b.flags |= k.flag;
+        bulk.set(k.address, b);
+      } else if (how === 'remove' && existing && [...existing].every((x) => objects.includes(x))) bulk.set(k.address, { map: k.map, key: k.key, flags: 0 });
+      else slow.push(o);
+    }
+    if (how === 'add') {
+      // xdp-filter's address maps are fixed-size hashes: refuse up front rather than fill them half-way.
+      for (const map of ['filter_ipv4', 'filter_ipv6']) {
+        const used = [...modes.keys()].filter((a) => (a.includes(':') ? 'filter_ipv6' : 'filter_ipv4') === map).length;
+        const adding = [...bulk.values()].filter((b) => b.map === map).length;
+        if (used + adding > XDP_FILTER_MAP_CAPACITY) {
+          throw new HostRuleError('xdp', 'match.sources', `xdp-filter's ${map === 'filter_ipv4' ? 'IPv4' : 'IPv6'} map holds ${XDP_FILTER_MAP_CAPACITY} addresses: ${used} are in use and this rule adds ${adding} (use ipset or nft for longer lists)`);
+        }
+      }
+    }
+    if (bulk.size > 0) {
+      const dir = `${this.bpffs}/xdp-filter`;
+      const lines = [...bulk.values()].map((b) =>
+        how === 'add' ? `map update pinned ${dir}/${b.map} key hex ${b.key} value hex ${flagValue(b.flags)} noexist` : `map delete pinned ${dir}/${b.map} key hex ${b.key}`,
+      );
+      const r = await this.exec.run(['bpftool', 'batch', 'file', '-'], { input: `${lines.join('\n')}\n`, allowFail: true });
+      if (r.code === null) slow.push(...objects.filter((o) => addressKey(o) && !slow.includes(o)));
+      else if (r.code !== 0) throw new HostRuleError('xdp', 'bpftool', `writing ${bulk.size} entries into xdp-filter's maps failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
+    }
+    await eachInTurn(slow, async (o) => void (await this.exec.run(objectArgv(o, how === 'remove'), { env: this.env })));
   }
 
   /** No rule left: unload the program, then unmount ft's bpffs instance (never anyone else's). */
