@@ -42,7 +42,7 @@ export function parseShowRouteAll(output: string, tagAsn: number): BirdRibRoute[
   }
   for (const r of out) {
     const kind = r.net.startsWith('flow') ? 'fs' : 'bh';
-    r.ruleId = ruleIdFromTags(kind, r.largeCommunities, tagAsn);
+    r.ruleId = ofKind(ruleIdFromTags(r.largeCommunities, tagAsn), kind);
   }
   return out;
 }
@@ -68,4 +68,9 @@ export function parseBgpSessions(output: string): BirdBgpSession[] {
     if (st && current) current.state = st[1] as string;
   }
   return out;
+}
+
+/** A FlowSpec route must name a FlowSpec rule and a unicast route an RTBH rule; a mismatch is not ft's doing. */
+function ofKind(id: RuleId | undefined, kind: 'fs' | 'bh'): RuleId | undefined {
+  return id?.startsWith(`${kind}-`) ? id : undefined;
 }

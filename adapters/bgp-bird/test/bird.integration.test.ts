@@ -6,7 +6,7 @@ import { Daemon } from '../../../test/helpers/daemon.js';
 import { requireLab } from '../../../test/helpers/env.js';
 import { waitFor } from '../../../test/helpers/wait.js';
 import { birdConf as birdConfText, startBird as startBirdIn } from '../../bgp-exabgp/test/speakers.js';
-import { BLACKHOLE, NO_EXPORT, keyHas, makeLab, type PeerLab, type RibPath } from '../../bgp-exabgp/test/peer-lab.js';
+import { BLACKHOLE, NO_EXPORT, keyHas, makeLab, taggedFor, type PeerLab } from '../../bgp-exabgp/test/peer-lab.js';
 import { context, flow, rtbh } from '../../bgp-exabgp/test/rules.js';
 import { BirdAction, BirdConfigRejected } from '../src/action.js';
 import { birdConfigSchema } from '../src/config.js';
@@ -14,10 +14,7 @@ import { birdConfigSchema } from '../src/config.js';
 const SPEAKER_AS = 65000;
 const PEER_AS = 65001;
 
-const tagged = (id: string) => (p: RibPath) => {
-  const hex = id.slice(3);
-  return p.largeCommunities.includes(`${SPEAKER_AS}:6674001:${parseInt(hex.slice(0, 8), 16)}`) && p.largeCommunities.includes(`${SPEAKER_AS}:6674002:${parseInt(hex.slice(8), 16)}`);
-};
+const tagged = (id: string) => taggedFor(SPEAKER_AS, id);
 
 describe('bgp-bird adapter against a real BIRD 2 and a gobgpd peer', function () {
   this.timeout(60_000);

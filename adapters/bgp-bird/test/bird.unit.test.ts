@@ -17,7 +17,7 @@ const fileOpts = { protocolPrefix: 'ft', tables: { flow4: 'flowtab4', flow6: 'fl
 
 function tags(id: string): string {
   const hex = id.slice(3);
-  return `bgp_large_community.add((65000, 6674001, ${parseInt(hex.slice(0, 8), 16)})); bgp_large_community.add((65000, 6674002, ${parseInt(hex.slice(8), 16)}));`;
+  return `bgp_large_community.add((65000, 1718878208, ${id.startsWith('fs') ? 1 : 2})); bgp_large_community.add((65000, ${parseInt(hex.slice(0, 8), 16)}, ${parseInt(hex.slice(8), 16)}));`;
 }
 
 describe('bgp-bird rendering and parsing', () => {
@@ -74,7 +74,7 @@ describe('bgp-bird rendering and parsing', () => {
       '\tType: static univ',
       '\tBGP.next_hop: 192.0.2.66',
       '\tBGP.community: (65535,666) (65535,65281)',
-      `\tBGP.large_community: (65000, 6674001, ${parseInt(hex.slice(0, 8), 16)}) (65000, 6674002, ${parseInt(hex.slice(8), 16)})`,
+      `\tBGP.large_community: (65000, 1718878208, 2) (65000, ${parseInt(hex.slice(0, 8), 16)}, ${parseInt(hex.slice(8), 16)})`,
       'flow4 { dst 203.0.113.11/32; src 198.51.100.0/24; }  [ft_flow4 00:00:19.573] * (200)',
       '\tType: static univ',
       '\tBGP.ext_community: (generic, 0x80060000, 0x47f42400)',
@@ -166,7 +166,7 @@ describe('bgp-bird rendering and parsing', () => {
             );
             if (withRtbh) routes.push(renderRtbh(rtbh('203.0.113.99/32', { communities: ['64500:666'] }), opts), renderRtbh(rtbh('2001:db8::99/128'), opts));
             // A tag at the top of the 32-bit range, which a signed parser would refuse.
-            routes.push({ slot: 'rtbh4', line: 'route 203.0.113.98/32 blackhole { bgp_large_community.add((4294967295, 6674001, 4294967295)); }; # ft-rule bh-ffffffffffffffff' });
+            routes.push({ slot: 'rtbh4', line: 'route 203.0.113.98/32 blackhole { bgp_large_community.add((4294967295, 1718878208, 2)); bgp_large_community.add((4294967295, 4294967295, 4294967295)); }; # ft-rule bh-ffffffffffffffff' });
             const include = join(dir, 'ft.conf');
             writeFileSync(include, renderIncludeFile(routes, fileOpts));
             const conf = join(dir, 'bird.conf');

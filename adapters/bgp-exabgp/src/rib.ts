@@ -71,7 +71,7 @@ export function parseRibLine(line: string, tagAsn: number): RibRoute | undefined
     safi,
     nlri,
     largeCommunities: lcs,
-    ruleId: ruleIdFromTags(safi === 'flow' ? 'fs' : 'bh', lcs, tagAsn),
+    ruleId: ofKind(ruleIdFromTags(lcs, tagAsn), safi === 'flow' ? 'fs' : 'bh'),
     line,
   };
 }
@@ -115,4 +115,9 @@ export function parseNeighborSummary(lines: string[]): NeighborState[] {
     }
   }
   return out;
+}
+
+/** A FlowSpec route must name a FlowSpec rule and a unicast route an RTBH rule; a mismatch is not ft's doing. */
+function ofKind(id: RuleId | undefined, kind: 'fs' | 'bh'): RuleId | undefined {
+  return id?.startsWith(`${kind}-`) ? id : undefined;
 }

@@ -8,16 +8,13 @@ import { waitFor } from '../../../test/helpers/wait.js';
 import { ExabgpAction } from '../src/action.js';
 import { exabgpConfigSchema } from '../src/config.js';
 import { exabgpConf, startExabgp as startExabgpIn } from './speakers.js';
-import { BLACKHOLE, NO_EXPORT, SPEAKER_ADDR, keyHas, makeLab, type PeerLab, type RibPath } from './peer-lab.js';
+import { BLACKHOLE, NO_EXPORT, SPEAKER_ADDR, keyHas, makeLab, taggedFor, type PeerLab } from './peer-lab.js';
 import { context, flow, rtbh } from './rules.js';
 
 const SPEAKER_AS = 65000;
 const PEER_AS = 65001;
 
-const tagged = (id: string) => (p: RibPath) => {
-  const hex = id.slice(3);
-  return p.largeCommunities.includes(`${SPEAKER_AS}:6674001:${parseInt(hex.slice(0, 8), 16)}`) && p.largeCommunities.includes(`${SPEAKER_AS}:6674002:${parseInt(hex.slice(8), 16)}`);
-};
+const tagged = (id: string) => taggedFor(SPEAKER_AS, id);
 
 describe('bgp-exabgp adapter against a real ExaBGP and a gobgpd peer', function () {
   this.timeout(60_000);

@@ -14,7 +14,7 @@ const opts: RenderOptions = { tagAsn: 65000, neighbors: [], nextHops: { ipv4: Pr
 
 function tagsText(id: string): string {
   const hex = id.slice(3);
-  return `[ 65000:6674001:${parseInt(hex.slice(0, 8), 16)} 65000:6674002:${parseInt(hex.slice(8), 16)} ]`;
+  return `[ 65000:1718878208:${id.startsWith('fs') ? 1 : 2} 65000:${parseInt(hex.slice(0, 8), 16)}:${parseInt(hex.slice(8), 16)} ]`;
 }
 
 describe('bgp-exabgp rendering and parsing', () => {
@@ -67,9 +67,9 @@ describe('bgp-exabgp rendering and parsing', () => {
     const lo = parseInt(hex.slice(8), 16);
     const head = 'neighbor 192.0.2.2 local-ip 192.0.2.1 local-as 65000 peer-as 65001 router-id 192.0.2.1 family-allowed in-open';
     const lines = [
-      `${head} ipv4 unicast 203.0.113.10/32 next-hop 192.0.2.66 community [ blackhole no-export ] large-community [ 65000:6674001:${hi} 65000:6674002:${lo} ]`,
+      `${head} ipv4 unicast 203.0.113.10/32 next-hop 192.0.2.66 community [ blackhole no-export ] large-community [ 65000:1718878208:2 65000:${hi}:${lo} ]`,
       `${head} ipv4 flow flow destination-ipv4 203.0.113.11/32 protocol [ =tcp =udp ] destination-port [ =80 >=1024&<=2048 ] tcp-flags [ syn&!ack ] fragment is-fragment extended-community [ redirect:65000:999 mark 10 ]`,
-      `${head} ipv6 flow flow destination-ipv6 2001:db8::2/128/0 next-header =udp dscp =10 extended-community rate-limit:0 large-community 65000:6674001:1`,
+      `${head} ipv6 flow flow destination-ipv6 2001:db8::2/128/0 next-header =udp dscp =10 extended-community rate-limit:0 large-community 65000:1718878208:1`,
       'neighbor 192.0.2.2 up',
     ];
     const rib = parseRib([...lines, lines[0] as string], 65000);
@@ -96,8 +96,12 @@ describe('bgp-exabgp rendering and parsing', () => {
       fc.property(fc.constantFrom('fs', 'bh'), fc.stringMatching(/^[0-9a-f]{16}$/), fc.integer({ min: 1, max: 0xffffffff }), (kind, hex, asn) => {
         const id = `${kind}-${hex}` as never;
         const tags = ruleTags(id, asn);
-        expect(ruleIdFromTags(kind as 'fs' | 'bh', tags, asn)).to.equal(id);
-        expect(ruleIdFromTags(kind as 'fs' | 'bh', tags, asn === 1 ? 2 : asn - 1)).to.equal(undefined);
+        expect(tags[0]).to.deep.equal({ asn, data1: 0x66740000, data2: kind === 'fs' ? 1 : 2 });
+        expect(ruleIdFromTags([...tags].reverse(), asn)).to.equal(id);
+        expect(ruleIdFromTags(tags, asn === 1 ? 2 : asn - 1)).to.equal(undefined);
+        // A second community under our ASN besides the marker makes the route ambiguous: not claimed.
+        expect(ruleIdFromTags([...tags, { asn, data1: 7, data2: 7 }], asn)).to.equal(undefined);
+        expect(ruleIdFromTags([tags[1] as never], asn)).to.equal(undefined);
       }),
       { numRuns: 200 },
     );

@@ -163,3 +163,14 @@ export function keyHas(path: RibPath, ...parts: string[]): boolean {
 }
 
 export { run };
+
+/**
+ * True when a path carries ft's tag for rule `id` under `asn` (written out here from the documented scheme,
+ * independently of the adapters' own code): `asn:1718878208:kind` and `asn:hi32:lo32`.
+ */
+export function taggedFor(asn: number, id: string): (p: RibPath) => boolean {
+  const [kind, hex] = id.split('-') as [string, string];
+  const marker = `${asn}:1718878208:${kind === 'fs' ? 1 : 2}`;
+  const hash = `${asn}:${parseInt(hex.slice(0, 8), 16)}:${parseInt(hex.slice(8), 16)}`;
+  return (p) => p.largeCommunities.includes(marker) && p.largeCommunities.includes(hash);
+}

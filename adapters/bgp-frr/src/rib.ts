@@ -42,7 +42,7 @@ export function parsePrefixDetail(doc: unknown, tagAsn: number): FrrPath[] {
       communities: p.community?.list ?? [],
       largeCommunities: lcs,
       nextHop: p.nexthops?.[0]?.ip,
-      ruleId: ruleIdFromTags('bh', lcs, tagAsn),
+      ruleId: ofKind(ruleIdFromTags(lcs, tagAsn), 'bh'),
     };
   });
 }
@@ -59,4 +59,9 @@ export function parseSummary(doc: unknown): FrrPeer[] {
     for (const [address, peer] of Object.entries(af?.peers ?? {})) byAddr.set(address, peer.state ?? 'unknown');
   }
   return [...byAddr].map(([address, state]) => ({ address, state }));
+}
+
+/** A FlowSpec route must name a FlowSpec rule and a unicast route an RTBH rule; a mismatch is not ft's doing. */
+function ofKind(id: RuleId | undefined, kind: 'fs' | 'bh'): RuleId | undefined {
+  return id?.startsWith(`${kind}-`) ? id : undefined;
 }

@@ -4,7 +4,7 @@ import { Daemon } from '../../../test/helpers/daemon.js';
 import { requireLab } from '../../../test/helpers/env.js';
 import { waitFor } from '../../../test/helpers/wait.js';
 import { startFrr as startFrrIn, stopAll, writeFrrConfig } from '../../bgp-exabgp/test/speakers.js';
-import { BLACKHOLE, NO_EXPORT, makeLab, type PeerLab, type RibPath } from '../../bgp-exabgp/test/peer-lab.js';
+import { BLACKHOLE, NO_EXPORT, makeLab, taggedFor, type PeerLab } from '../../bgp-exabgp/test/peer-lab.js';
 import { context, flow, rtbh } from '../../bgp-exabgp/test/rules.js';
 import { FrrAction } from '../src/action.js';
 import { frrConfigSchema } from '../src/config.js';
@@ -14,10 +14,7 @@ import { frrConfigSchema } from '../src/config.js';
 const AS = 65000;
 const FRR = '/usr/lib/frr';
 
-const tagged = (id: string) => (p: RibPath) => {
-  const hex = id.slice(3);
-  return p.largeCommunities.includes(`${AS}:6674001:${parseInt(hex.slice(0, 8), 16)}`) && p.largeCommunities.includes(`${AS}:6674002:${parseInt(hex.slice(8), 16)}`);
-};
+const tagged = (id: string) => taggedFor(AS, id);
 
 describe('bgp-frr adapter against real FRR daemons and a gobgpd peer', function () {
   this.timeout(60_000);

@@ -18,7 +18,7 @@ describe('bgp-frr rendering and parsing', () => {
       'configure terminal',
       `route-map FT_RTBH-${hex} permit 10`,
       'set community 65535:666 64500:666 no-export',
-      `set large-community 65000:6674001:${parseInt(hex.slice(0, 8), 16)} 65000:6674002:${parseInt(hex.slice(8), 16)}`,
+      `set large-community 65000:1718878208:2 65000:${parseInt(hex.slice(0, 8), 16)}:${parseInt(hex.slice(8), 16)}`,
       'set ip next-hop 192.0.2.66',
       'exit',
       'ip route 203.0.113.77/32 Null0 tag 666',
@@ -59,13 +59,13 @@ describe('bgp-frr rendering and parsing', () => {
           origin: 'IGP',
           local: true,
           community: { string: 'blackhole no-export', list: ['blackhole', 'noExport'] },
-          largeCommunity: { list: [`65000:6674001:${parseInt(hex.slice(0, 8), 16)}`, `65000:6674002:${parseInt(hex.slice(8), 16)}`] },
+          largeCommunity: { list: ['65000:1718878208:2', `65000:${parseInt(hex.slice(0, 8), 16)}:${parseInt(hex.slice(8), 16)}`] },
           nexthops: [{ ip: '192.0.2.66' }],
         },
       ],
     };
     expect(parsePrefixDetail(detail, 65000)).to.deep.equal([
-      { prefix: '203.0.113.9/32', local: true, communities: ['blackhole', 'noExport'], largeCommunities: [{ asn: 65000, data1: 6674001, data2: parseInt(hex.slice(0, 8), 16) }, { asn: 65000, data1: 6674002, data2: parseInt(hex.slice(8), 16) }], nextHop: '192.0.2.66', ruleId: r.id },
+      { prefix: '203.0.113.9/32', local: true, communities: ['blackhole', 'noExport'], largeCommunities: [{ asn: 65000, data1: 1718878208, data2: 2 }, { asn: 65000, data1: parseInt(hex.slice(0, 8), 16), data2: parseInt(hex.slice(8), 16) }], nextHop: '192.0.2.66', ruleId: r.id },
     ]);
     expect(parsePrefixDetail({}, 65000)).to.deep.equal([]);
     const summary = { ipv4Unicast: { peers: { '192.0.2.2': { state: 'Established' } } }, ipv6Unicast: { peers: { '192.0.2.2': { state: 'Established' }, '192.0.2.3': { state: 'Active' } } } };
