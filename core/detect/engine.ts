@@ -1,4 +1,4 @@
-import { isPrefix, type Incident, type Prefix, type Sample, type Severity } from '@ft/sdk';
+import { isPrefix, Prefix, type Incident, type Sample, type Severity } from '@ft/sdk';
 import { DEFAULT_DETECTION, type DetectionSettings } from '../model/detection.js';
 import { Baseline } from './baseline.js';
 import { classify, type Classification } from './classify.js';
@@ -234,7 +234,9 @@ export class DetectionEngine {
 
   private target(sample: Sample): Target {
     let t = this.targets.get(sample.target);
-    const prefix = sample.prefix && isPrefix(sample.prefix) ? sample.prefix : undefined;
+    if (t?.prefix) return t;
+    // Re-made from its bytes: a plugin's Prefix may come from its own copy of the sdk; incidents carry ours.
+    const prefix = sample.prefix && isPrefix(sample.prefix) ? Prefix.fromBytes(sample.prefix.bytes, sample.prefix.length, { truncate: true }) : undefined;
     if (!t) {
       t = {
         key: sample.target,

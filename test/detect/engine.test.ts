@@ -141,6 +141,17 @@ describe('detection engine: incident lifecycle', () => {
     expect(v.incident).to.equal(undefined);
   });
 
+  it('a prefix from another copy of the sdk (a plugin\'s own) is accepted and re-made as ours', () => {
+    let now = 1_000_000;
+    const engine = new DetectionEngine({ settings: { ...DEFAULT_DETECTION, static: { pps: 100 } }, clock: () => now });
+    const foreign = { bytes: Uint8Array.from([203, 0, 113, 77]), length: 32, family: 4, contains: () => false };
+    now += 100;
+    engine.ingest({ ...sample({ pps: 5000, bps: 1e6 }, now, 100), target: '203.0.113.77/32', prefix: foreign as never });
+    const [open] = engine.tick(now);
+    expect(open!.incident.target).to.be.instanceOf(Prefix);
+    expect(open!.incident.target.toString()).to.equal('203.0.113.77/32');
+  });
+
   it('drops malformed samples with a warning and keeps going', () => {
     const warnings: string[] = [];
     const logger = { debug() {}, info() {}, warn: (_o: object | string, m?: string) => void warnings.push(String(m)) };
