@@ -84,6 +84,7 @@ export class Executor {
   private readonly clock: Clock;
   private readonly sleep: Sleep;
   private readonly locks = new Map<RuleId, Promise<unknown>>();
+  private readonly previewed = new Map<string, number>();
   /** Rules rolled back for collateral damage are not re-added until this time. */
   readonly suppressed = new Map<RuleId, number>();
 
@@ -98,10 +99,19 @@ export class Executor {
     const mode = ctx.mode ?? plan.mode;
     const c: OpContext = { ...ctx, mode, ...(plan.incidentId && !ctx.incidentId ? { incidentId: plan.incidentId } : {}) };
     if (mode === 'preview') {
-      // Preview executes nothing, but what it would have done is still on the record.
+      // Preview executes nothing, but what it would have done is still on the record: once per op and rule a
+      // minute, since nothing goes live and the planner asks again at every tick of the attack.
       const now = this.clock.now();
+      const fresh = plan.ops.filter((op) => {
+        const key = `${op.type}:${op.rule.id}`;
+        const last = this.previewed.get(key);
+        if (last !== undefined && now - last < 60_000) return false;
+        this.previewed.set(key, now);
+        return true;
+      });
+      if (this.previewed.size > 10_000) for (const [k, t] of this.previewed) if (now - t >= 60_000) this.previewed.delete(k);
       await this.store.appendAudit(
-        plan.ops.map((op): AuditRecord => ({
+        fresh.map((op): AuditRecord => ({
           id: randomUUID(), phase: 'event', at: iso(now), op: 'preview', mode, tenant: plan.tenant, ruleId: op.rule.id,
           plannedBy: c.plannedBy, rule: op.rule, via: op.via, reason: op.reason, rendered: op.rendered,
           ...(op.rpki ? { rpki: op.rpki } : {}), ...(c.incidentId ? { incidentId: c.incidentId } : {}),

@@ -86,6 +86,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     const { DetectionEngine } = await import('../detect/index.js');
     const engine = new DetectionEngine({ settings: policy.detection, logger: o.logger });
     const detectors = await createDetectors(registry, o.detectors ?? [], o, controller.signal);
+    if (detectors.length === 0) o.logger.warn({}, 'no detectors (--detectors FILE): ft run reconciles, keeps TTLs and carries out operator requests, but sees no traffic');
 
     const metrics = new FtMetrics();
     let metricsServer: Server | undefined;

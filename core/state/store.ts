@@ -97,7 +97,8 @@ export interface RuleStore {
   queryAudit(query: AuditQuery): Promise<AuditRecord[]>;
   /**
    * A slot under the tenant's live-rule cap for this rule (a rule already holding one keeps it). The fleet store
-   * implements it as a lease shared by every worker; the embedded store counts its own live rules.
+   * implements it as a lease shared by every worker; the embedded store counts its own live rules. The slot is
+   * taken by the putRule that follows a granted claim and given back by removeRule.
    */
   claimSlot(tenant: string, ruleId: RuleId, cap: number): Promise<{ granted: boolean; used: number }>;
   close(): Promise<void>;

@@ -46,7 +46,7 @@ describe('executor: applying plans', () => {
 
   it('mode preview executes nothing and records what it would have done', async () => {
     const a = new MemoryAction('pop1');
-    const { executor, store } = await setup([a]);
+    const { executor, store, clock } = await setup([a]);
     const rule = flowspec(12);
     const report = await executor.execute(plan([op('add', rule, ['pop1'])], 'preview'), { plannedBy: 'planner' });
     expect(report.ops[0]?.outcome).to.equal('skipped');
@@ -55,6 +55,14 @@ describe('executor: applying plans', () => {
     const audit = await store.queryAudit({ ruleId: rule.id });
     expect(audit).to.have.length(1);
     expect(audit[0]?.op).to.equal('preview');
+    // The planner asks again every tick of the attack: recorded once a minute, not every time.
+    clock.advance(30_000);
+    await executor.execute(plan([op('add', rule, ['pop1'])], 'preview'), { plannedBy: 'planner' });
+    expect(await store.queryAudit({ ruleId: rule.id })).to.have.length(1);
+    clock.advance(31_000);
+    await executor.execute(plan([op('add', rule, ['pop1'])], 'preview'), { plannedBy: 'planner' });
+    expect(await store.queryAudit({ ruleId: rule.id })).to.have.length(2);
+    expect(a.calls).to.deep.equal({ apply: 0, withdraw: 0, list: 0 });
     await store.close();
   });
 
