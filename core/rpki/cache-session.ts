@@ -477,6 +477,7 @@ export class CacheSession extends EventEmitter {
     let event: CacheDataEvent;
     if (s.kind === 'reset') {
       const previous = this.table;
+      s.table.compact();
       this.table = s.table;
       this.counters.resets++;
       event = { initial: !previous, delta: previous ? previous.diff(s.table) : { announced: [], withdrawn: [] } };

@@ -167,6 +167,8 @@ class BitTrie {
         d = 16;
       }
     }
+    // IPv4 bits come from one integer (0 also when the address is 0.0.0.0, which then takes the byte path).
+    const v4 = this.bits === 32 ? (((bytes[0] as number) << 24) | ((bytes[1] as number) << 16) | ((bytes[2] as number) << 8) | (bytes[3] as number)) : 0;
     let covered = false;
     let tooLong = false;
     for (;;) {
@@ -180,7 +182,8 @@ class BitTrie {
         }
       }
       if (d === length) break;
-      node = n[3 * node + (((bytes[d >> 3] as number) >> (7 - (d & 7))) & 1)] as number;
+      const bit = v4 ? (v4 >>> (31 - d)) & 1 : ((bytes[d >> 3] as number) >> (7 - (d & 7))) & 1;
+      node = n[3 * node + bit] as number;
       if (node === 0) break;
       d++;
     }
@@ -230,6 +233,41 @@ class BitTrie {
     return out;
   }
 
+  /**
+   * Renumbers the nodes in depth-first pre-order, so a chain of single-child nodes (most of a long IPv6 path)
+   * sits in consecutive memory and a lookup streams through it instead of missing the cache at every bit.
+   * Worth doing once after a bulk load; incremental changes afterwards just append.
+   */
+  compact(): void {
+    const count = this.nodes;
+    const old = this.n;
+    const order = new Int32Array(count);
+    // At most one pending right sibling per level, plus the two children just pushed.
+    const stack = new Int32Array(this.bits + 3);
+    let sp = 0;
+    let next = 0;
+    stack[sp++] = 0;
+    while (sp > 0) {
+      const o = stack[--sp] as number;
+      order[o] = next++;
+      const r = old[3 * o + 1] as number;
+      const l = old[3 * o] as number;
+      if (r !== 0) stack[sp++] = r;
+      if (l !== 0) stack[sp++] = l;
+    }
+    const fresh = new Int32Array(Math.max(3 * 1024, 3 * (count + 1)));
+    for (let o = 0; o < count; o++) {
+      const m = order[o] as number;
+      const l = old[3 * o] as number;
+      const r = old[3 * o + 1] as number;
+      fresh[3 * m] = l === 0 ? 0 : (order[l] as number);
+      fresh[3 * m + 1] = r === 0 ? 0 : (order[r] as number);
+      fresh[3 * m + 2] = old[3 * o + 2] as number;
+    }
+    this.n = fresh;
+    for (let b = 0; b < this.jump.length; b++) if (this.jump[b] !== 0) this.jump[b] = order[this.jump[b] as number] as number;
+  }
+
   child(node: number, bit: number): number {
     if (node < 0) return -1;
     const c = this.n[3 * node + bit] as number;
@@ -260,7 +298,14 @@ export class VrpTable {
   static from(vrps: Iterable<Vrp>): VrpTable {
     const t = new VrpTable();
     for (const v of vrps) t.add(v);
+    t.compact();
     return t;
+  }
+
+  /** Lays the trie out for fast lookups after a bulk load (see BitTrie.compact); the content does not change. */
+  compact(): void {
+    this.v4.compact();
+    this.v6.compact();
   }
 
   private trie(family: 4 | 6): BitTrie {

@@ -76,6 +76,22 @@ describe('VrpTable (RFC 6811 origin validation)', () => {
     );
   });
 
+  it('compacting the layout changes no answer, before or after further changes', () => {
+    fc.assert(
+      fc.property(fc.array(anyVrp, { maxLength: 40 }), fc.array(anyVrp, { maxLength: 10 }), fc.array(fc.tuple(anyPrefix, asn), { minLength: 1, maxLength: 20 }), (vrps, later, routes) => {
+        const t = new VrpTable();
+        for (const v of vrps) t.add(v);
+        t.compact();
+        for (const v of later) t.add(v);
+        t.compact();
+        const all = [...vrps, ...later];
+        for (const [route, origin] of routes) expect(stateOf(t.validate(route, origin))).to.equal(reference(all, route, origin));
+        expect(t.size).to.equal(VrpTable.from(all).size);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('a change list with an unknown withdrawal or a duplicate announcement changes nothing', () => {
     const t = VrpTable.from([vrp('203.0.113.0/24', 24, 64500)]);
     const before = t.toArray().map(formatVrp);
