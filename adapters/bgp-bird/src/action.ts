@@ -30,7 +30,7 @@ export class BirdAction implements Action {
   private lock: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly config: BirdConfig, private readonly ctx: PluginContext) {
-    this.renderOpts = { tagAsn: config.tagAsn, nextHops: { ipv4: Prefix.parse(config.rtbhNextHop.ipv4), ipv6: Prefix.parse(config.rtbhNextHop.ipv6) } };
+    this.renderOpts = { tagAsn: config.tagAsn, nextHops: { ipv4: Prefix.parse(config.nextHop4), ipv6: Prefix.parse(config.nextHop6) } };
     this.fileOpts = { protocolPrefix: config.protocolPrefix, tables: config.tables };
   }
 
@@ -70,7 +70,7 @@ export class BirdAction implements Action {
     this.writeAtomically(text);
     let result;
     try {
-      result = await birdc(this.config.birdc, this.config.socket, ['configure'], this.config.commandTimeoutMs);
+      result = await birdc(this.config.birdc, this.config.socket, ['configure'], this.config.timeoutMs);
     } catch (err) {
       this.restore(previous);
       throw err;
@@ -107,11 +107,11 @@ export class BirdAction implements Action {
 
   /** BIRD applies a reconfiguration asynchronously: the route counts as installed once BIRD's table has it. */
   private async waitInRib(id: RuleId, slot: Slot): Promise<void> {
-    const deadline = Date.now() + this.config.commandTimeoutMs;
+    const deadline = Date.now() + this.config.timeoutMs;
     for (;;) {
       const routes = await this.showSlot(slot);
       if (routes.some((r) => r.ruleId === id)) return;
-      if (Date.now() > deadline) throw new Error(`BIRD accepted the configuration but ${id} is not in table ${this.config.tables[TABLE_OF[slot]]} after ${this.config.commandTimeoutMs} ms`);
+      if (Date.now() > deadline) throw new Error(`BIRD accepted the configuration but ${id} is not in table ${this.config.tables[TABLE_OF[slot]]} after ${this.config.timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 5));
     }
   }
@@ -131,7 +131,7 @@ export class BirdAction implements Action {
   private async showSlot(slot: Slot): Promise<BirdRibRoute[]> {
     const table = this.config.tables[TABLE_OF[slot]];
     const proto = protocolName(slot, this.fileOpts);
-    const r = await birdc(this.config.birdc, this.config.socket, ['show', 'route', 'table', table, 'protocol', proto, 'all'], this.config.commandTimeoutMs);
+    const r = await birdc(this.config.birdc, this.config.socket, ['show', 'route', 'table', table, 'protocol', proto, 'all'], this.config.timeoutMs);
     if (r.code !== 0) {
       // A protocol that does not exist yet (nothing written so far) has no routes.
       if (/syntax error|Not a protocol|No such protocol|is not a protocol/i.test(r.output)) return [];
@@ -153,7 +153,7 @@ export class BirdAction implements Action {
   async health(): Promise<Health> {
     let output: string;
     try {
-      const r = await birdc(this.config.birdc, this.config.socket, ['show', 'protocols', 'all'], this.config.commandTimeoutMs);
+      const r = await birdc(this.config.birdc, this.config.socket, ['show', 'protocols', 'all'], this.config.timeoutMs);
       if (r.code !== 0) return { status: 'down', detail: r.output.trim() };
       output = r.output;
     } catch (err) {

@@ -22,7 +22,7 @@ export const birdConfigSchema = z
     /** The file ft owns and rewrites; bird.conf must `include` it (create it empty before BIRD first starts). */
     includeFile: absPath,
     /** AS under which ft tags its announcements (large communities); usually your own AS. */
-    tagAsn: z.number().int().min(1).max(4294967295),
+    tagAsn: z.number().int().min(1).max(4294967295).default(64512),
     /** Tables ft's static protocols feed; your BGP channels export from them. */
     tables: z
       .object({ flow4: symbol.default('flowtab4'), flow6: symbol.default('flowtab6'), ipv4: symbol.default('master4'), ipv6: symbol.default('master6') })
@@ -31,15 +31,11 @@ export const birdConfigSchema = z
     protocolPrefix: symbol.default('ft'),
     /** BGP protocols health() reports on (default: every BGP protocol BIRD runs). */
     bgpProtocols: z.array(symbol).default([]),
-    rtbhNextHop: z
-      .object({
-        ipv4: z.string().refine((s) => isAddress(s, 4), 'must be an IPv4 address').default('192.0.2.1'),
-        ipv6: z.string().refine((s) => isAddress(s, 6), 'must be an IPv6 address in canonical form').default('100::1'),
-      })
-      .default({ ipv4: '192.0.2.1', ipv6: '100::1' }),
+    nextHop4: z.string().refine((s) => isAddress(s, 4), 'must be an IPv4 address').default('192.0.2.1'),
+    nextHop6: z.string().refine((s) => isAddress(s, 6), 'must be an IPv6 address in canonical form').default('100::1'),
     birdc: absPath.default('/usr/sbin/birdc'),
     /** How long one birdc call, and the wait for a route to show up in BIRD's table, may take. */
-    commandTimeoutMs: z.number().int().min(100).max(120000).default(5000),
+    timeoutMs: z.number().int().min(100).max(120000).default(5000),
   })
   .strict();
 

@@ -23,12 +23,12 @@ export class ExabgpAction implements Action {
   constructor(private readonly config: ExabgpConfig, private readonly ctx: PluginContext) {
     this.opts = {
       tagAsn: config.tagAsn,
-      neighbors: config.neighbors,
-      nextHops: { ipv4: Prefix.parse(config.rtbhNextHop.ipv4), ipv6: Prefix.parse(config.rtbhNextHop.ipv6) },
+      neighbors: config.peers,
+      nextHops: { ipv4: Prefix.parse(config.nextHop4), ipv6: Prefix.parse(config.nextHop6) },
     };
     // Nothing is bound or connected here (create() must stay side-effect free for preview); the socket is
     // bound on the first apply/withdraw/list/health.
-    this.channel = new ExabgpChannel(config.socket ?? join(ctx.stateDir, 'exabgp.sock'), ctx.logger, config.commandTimeoutMs);
+    this.channel = new ExabgpChannel(config.socket ?? join(ctx.stateDir, 'exabgp.sock'), ctx.logger, config.timeoutMs);
     this.channel.on('connected', (pid: number) => {
       ctx.logger.info({ exabgpPid: pid, live: this.live.size }, 'ExaBGP connected; announcing live rules');
       this.scheduleReannounce('exabgp connected');
@@ -113,12 +113,12 @@ export class ExabgpAction implements Action {
     let lines: string[];
     try {
       // The bridge reconnects within ~200 ms of ExaBGP starting: waiting longer only delays reporting "down".
-      const r = await this.channel.send('show neighbor summary', Math.min(1000, this.config.commandTimeoutMs));
+      const r = await this.channel.send('show neighbor summary', Math.min(1000, this.config.timeoutMs));
       lines = r.output;
     } catch (err) {
       return { status: 'down', detail: (err as Error).message };
     }
-    const peers = parseNeighborSummary(lines).filter((p) => this.config.neighbors.length === 0 || this.config.neighbors.includes(p.address));
+    const peers = parseNeighborSummary(lines).filter((p) => this.config.peers.length === 0 || this.config.peers.includes(p.address));
     if (peers.length === 0) return { status: 'down', detail: 'ExaBGP has no neighbor configured for ft' };
     const up = peers.filter((p) => p.state === 'established');
     const detail = peers.map((p) => `${p.address} ${p.state}`).join(', ');

@@ -22,13 +22,14 @@ export const exabgpConfigSchema = z
     /** Unix socket ft listens on; ExaBGP's process runs the bridge pointed at it. Default: <stateDir>/exabgp.sock. */
     socket: z.string().min(1).regex(/^\/[^\0\n\r;]*$/, 'must be an absolute path').optional(),
     /** AS under which ft tags its announcements (large communities); usually your own AS. */
-    tagAsn: z.number().int().min(1).max(4294967295),
-    /** Limit announcements to these ExaBGP neighbors (default: all neighbors of the ExaBGP instance). */
-    neighbors: z.array(ip('any')).default([]),
+    tagAsn: z.number().int().min(1).max(4294967295).default(64512),
+    /** Announce only to these ExaBGP neighbors, and require them for health "ok" (default: every neighbor). */
+    peers: z.array(ip('any')).default([]),
     /** Discard next hops for RTBH when the rule names none (RFC 5737 / RFC 6666 discard addresses). */
-    rtbhNextHop: z.object({ ipv4: ip('ipv4').default('192.0.2.1'), ipv6: ip('ipv6').default('100::1') }).default({ ipv4: '192.0.2.1', ipv6: '100::1' }),
+    nextHop4: ip('ipv4').default('192.0.2.1'),
+    nextHop6: ip('ipv6').default('100::1'),
     /** How long to wait for ExaBGP's ack of one command (and for the bridge to connect). */
-    commandTimeoutMs: z.number().int().min(100).max(120000).default(5000),
+    timeoutMs: z.number().int().min(100).max(120000).default(5000),
   })
   .strict();
 

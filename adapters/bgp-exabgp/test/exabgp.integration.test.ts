@@ -30,7 +30,7 @@ describe('bgp-exabgp adapter against a real ExaBGP and a gobgpd peer', function 
   /** The adapter of the running "ft process"; a new one only after the previous one was closed (an ft restart). */
   function adapter(): ExabgpAction {
     if (current) return current;
-    const cfg = exabgpConfigSchema.parse({ socket, tagAsn: SPEAKER_AS, commandTimeoutMs: 5000 });
+    const cfg = exabgpConfigSchema.parse({ socket, tagAsn: SPEAKER_AS, timeoutMs: 5000 });
     const a = new ExabgpAction(cfg, context('pop1-exabgp', lab.dir));
     actions.push(a);
     current = a;

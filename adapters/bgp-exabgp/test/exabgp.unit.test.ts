@@ -156,7 +156,7 @@ describe('bgp-exabgp rendering and parsing', () => {
       const action = await factory!.create(cfg, context('preview', dir));
       expect(action.render(rtbh('203.0.113.5/32'))[0]?.text).to.match(/^announce route 203\.0\.113\.5\/32 next-hop 192\.0\.2\.1 /);
       expect(existsSync(join(dir, 'exabgp.sock'))).to.equal(false);
-      expect(() => factory?.configSchema.parse({ tagAsn: 65000, neighbors: ['192.0.2.2; announce'] })).to.throw();
+      expect(() => factory?.configSchema.parse({ tagAsn: 65000, peers: ['192.0.2.2; announce'] })).to.throw();
       await action.close?.();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -30,9 +30,9 @@ export class FrrAction implements Action {
       tagAsn: this.tagAsn,
       staticTag: config.staticTag,
       routeMapPrefix: config.routeMapPrefix,
-      nextHops: { ipv4: Prefix.parse(config.rtbhNextHop.ipv4), ipv6: Prefix.parse(config.rtbhNextHop.ipv6) },
+      nextHops: { ipv4: Prefix.parse(config.nextHop4), ipv6: Prefix.parse(config.nextHop6) },
     };
-    this.vty = { vtysh: config.vtysh, vtySocket: config.vtySocket, pathspace: config.pathspace, timeoutMs: config.commandTimeoutMs };
+    this.vty = { vtysh: config.vtysh, vtySocket: config.vtySocket, pathspace: config.pathspace, timeoutMs: config.timeoutMs };
   }
 
   private rtbh(rule: Rule): RtbhRule {
@@ -87,7 +87,7 @@ export class FrrAction implements Action {
   }
 
   private async waitFor(check: () => Promise<unknown>, what: string): Promise<void> {
-    const deadline = Date.now() + this.config.commandTimeoutMs;
+    const deadline = Date.now() + this.config.timeoutMs;
     for (;;) {
       if (await check()) return;
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -172,7 +172,7 @@ export class FrrAction implements Action {
     } catch (err) {
       return { status: 'down', detail: (err as Error).message };
     }
-    peers = peers.filter((p) => this.config.neighbors.length === 0 || this.config.neighbors.includes(p.address));
+    peers = peers.filter((p) => this.config.peers.length === 0 || this.config.peers.includes(p.address));
     if (peers.length === 0) return { status: 'down', detail: 'FRR has no BGP neighbor for ft' };
     const up = peers.filter((p) => p.state === 'Established');
     const detail = peers.map((p) => `${p.address} ${p.state}`).join(', ');

@@ -35,7 +35,7 @@ describe('bgp-frr adapter against real FRR daemons and a gobgpd peer', function 
 
   function adapter(): FrrAction {
     if (current) return current;
-    const cfg = frrConfigSchema.parse({ asn: AS, vtySocket: vty, rtbhNextHop: { ipv4: '192.0.2.66' }, resyncIntervalMs: 300 });
+    const cfg = frrConfigSchema.parse({ asn: AS, vtySocket: vty, nextHop4: '192.0.2.66', resyncIntervalMs: 300 });
     current = new FrrAction(cfg, context('pop1-frr', lab.dir));
     all.push(current);
     return current;
