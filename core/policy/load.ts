@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, visit } from 'yaml';
 import type { Registry } from '../plugin-host/registry.js';
 import { buildPolicy } from './build.js';
 import { PolicyError, formatPath, type PolicyIssue } from './errors.js';
@@ -39,7 +39,20 @@ export function parsePolicy(text: string, file: string, registry?: Registry): Po
       }),
     );
   }
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // Aliases are resolved here: an unknown anchor or an alias bomb. Point at the first alias.
+    let at: { line: number; col: number } = { line: 1, col: 1 };
+    visit(doc, {
+      Alias(_, node) {
+        if (node.range) at = counter.linePos(node.range[0]);
+        return visit.BREAK;
+      },
+    });
+    throw new PolicyError([{ file, line: at.line, column: at.col, path: '', message: `YAML: ${(err as Error).message}` }]);
+  }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new PolicyError([{ file, line: 1, column: 1, path: '', message: 'a policy is a YAML map starting with `version: 1`' }]);
   }

@@ -116,6 +116,7 @@ const BAD: { name: string; body: string; line: number; column: number; path: str
   { name: 'percent without %', body: 'rollback: { collateralDrop: 0.9 }\n', line: 7, column: 29, path: 'rollback.collateralDrop', message: /percentage like 90%/ },
   { name: 'unknown top-level key', body: 'escalaton: []\n', line: 7, column: 1, path: 'escalaton', message: /did you mean "escalation"\?/ },
   { name: 'YAML syntax error', body: 'escalation: [\n', line: 8, column: 1, path: '', message: /^YAML: / },
+  { name: 'alias to an anchor that does not exist', body: 'neverTarget: *resolvers\n', line: 7, column: 14, path: '', message: /^YAML: Unresolved alias/ },
   { name: 'duplicate key', body: 'tenant: t2\n', line: 7, column: 1, path: '', message: /YAML: Map keys must be unique/ },
 ];
 
