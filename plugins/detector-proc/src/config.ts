@@ -6,7 +6,7 @@ const interfaceName = z.string().refine(isInterfaceName, { message: 'not a Linux
 
 const address = z.string().refine(
   (a) => {
-    if (a === 'auto') return true;
+    if (a === 'auto' || a === 'none') return true;
     try {
       Prefix.parse(a);
       return true;
@@ -14,7 +14,7 @@ const address = z.string().refine(
       return false;
     }
   },
-  { message: 'not an IP address or prefix (e.g. 203.0.113.10 or 2001:db8::10), nor "auto"' },
+  { message: 'not an IP address or prefix (e.g. 203.0.113.10 or 2001:db8::10), nor "auto" or "none"' },
 );
 
 /**
@@ -30,7 +30,10 @@ export const procConfigSchema = z
     interfaces: z
       .union([z.literal('auto'), z.array(z.union([interfaceName, z.object({ name: interfaceName, address: address.optional() }).strict()])).min(1)])
       .default('auto'),
-    /** Protected address for every watched interface without its own; "auto": the interface's only address. */
+    /**
+     * Protected address for every watched interface without its own. "auto" (the default when reading this host's
+     * own /proc): the interface's only address. "none": report interfaces as if:NAME (watched, no incidents).
+     */
     address: address.optional(),
     /** in: receive counters; out: transmit counters too (shown, not used for detection). */
     direction: z.enum(['in', 'both']).default('in'),
@@ -38,7 +41,7 @@ export const procConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
-    const own = c.procRoot === '/proc' || c.procRoot === '/proc/self' || c.procRoot === '/proc/self/';
+    const own = isOwnProcRoot(c.procRoot);
     const usesAuto = c.address === 'auto' || (Array.isArray(c.interfaces) && c.interfaces.some((i) => typeof i === 'object' && i.address === 'auto'));
     if (usesAuto && !own) {
       ctx.addIssue({ code: 'custom', path: ['address'], message: `"auto" reads this namespace's addresses; with procRoot ${c.procRoot} name the address instead` });
@@ -46,4 +49,9 @@ export const procConfigSchema = z
   });
 
 export type ProcConfig = z.output<typeof procConfigSchema>;
+
+/** procRoot is this process's own network namespace (so os.networkInterfaces() describes the same interfaces). */
+export function isOwnProcRoot(procRoot: string): boolean {
+  return /^\/proc(\/self)?\/*$/.test(procRoot);
+}
 export type ProcConfigInput = z.input<typeof procConfigSchema>;

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { Prefix, type Detector, type Health, type PluginLogger, type Sample } from '@ft/sdk';
-import type { ProcConfig } from './config.js';
+import { isOwnProcRoot, type ProcConfig } from './config.js';
 import { attributeProtocols, interfaceDelta, protocolCounters, protocolDelta, type ProtocolCounters } from './counters.js';
 import {
   parseConntrackStat,
@@ -123,7 +123,7 @@ export class ProcDetector implements Detector {
   }
 
   private async read(): Promise<Snapshot | undefined> {
-    const own = this.config.procRoot.replace(/\/+$/, '') === '/proc';
+    const own = isOwnProcRoot(this.config.procRoot);
     const [dev, snmp, snmp6, netstat, conntrack, conntrackCount] = await Promise.all([
       this.readText('net/dev'),
       this.readText('net/snmp'),
@@ -160,13 +160,12 @@ export class ProcDetector implements Detector {
 
   private watched(current: Snapshot): { name: string; address?: string }[] {
     const c = this.config.interfaces;
-    if (c === 'auto') {
-      return [...current.interfaces.keys()].filter((n) => n !== 'lo').map((name) => (this.config.address ? { name, address: this.config.address } : { name }));
-    }
-    return c.map((i) => {
-      const entry = typeof i === 'string' ? { name: i } : { ...i };
-      if (!entry.address && this.config.address) entry.address = this.config.address;
-      return entry as { name: string; address?: string };
+    // On this host's own /proc an interface with a single address protects that address unless told otherwise.
+    const fallback = this.config.address ?? (isOwnProcRoot(this.config.procRoot) ? 'auto' : 'none');
+    const entries = c === 'auto' ? [...current.interfaces.keys()].filter((n) => n !== 'lo').map((name) => ({ name })) : c.map((i) => (typeof i === 'string' ? { name: i } : i));
+    return entries.map((e) => {
+      const address = (e as { address?: string }).address ?? fallback;
+      return address === 'none' ? { name: e.name } : { name: e.name, address };
     });
   }
 

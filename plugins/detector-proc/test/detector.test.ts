@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collect, type Sample } from '@ft/sdk';
-import { procConfigSchema, type ProcConfigInput } from '../src/config.js';
+import { isOwnProcRoot, procConfigSchema, type ProcConfigInput } from '../src/config.js';
 import { ProcDetector } from '../src/detector.js';
 import plugin from '../src/plugin.js';
 
@@ -112,6 +112,19 @@ describe('proc detector', () => {
     const t = byTarget.get('203.0.113.10/32')!;
     expect(t.prefix?.toString()).to.equal('203.0.113.10/32');
     expect((t.pps * t.windowMs) / 1000).to.be.closeTo(3, 1e-9);
+  });
+
+  it('address "none" keeps an interface out of a global address; own /proc defaults to each interface\'s address', async () => {
+    fake.write({ dev: { eth0: [0, 0], mgmt0: [0, 0] } });
+    const d = detector(fake, { address: '203.0.113.10', interfaces: ['eth0', { name: 'mgmt0', address: 'none' }] });
+    await tickCollect(d);
+    await sleep(20);
+    fake.write({ dev: { eth0: [100, 1], mgmt0: [200, 2] } });
+    expect((await tickCollect(d)).map((s) => s.target).sort()).to.deep.equal(['203.0.113.10/32', 'if:mgmt0']);
+    expect(isOwnProcRoot('/proc')).to.equal(true);
+    expect(isOwnProcRoot('/proc/self/')).to.equal(true);
+    expect(isOwnProcRoot('/proc/4242')).to.equal(false);
+    expect(isOwnProcRoot(fake.root)).to.equal(false);
   });
 
   it('direction both: transmit counters become an outbound sample', async () => {
