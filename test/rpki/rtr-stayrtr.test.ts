@@ -204,6 +204,17 @@ describe('RTR client against a real stayrtr', function () {
     for (const state of ['valid', 'invalid', 'not-found']) expect(ours.filter((x) => x === state).length, state).to.be.greaterThan(50);
   });
 
+  it('reports a cache with stale data (No Data Available) and refuses to call it fresh', async () => {
+    const s = await cache(BASE, { builtAt: new Date(Date.now() - 3 * 86400_000) });
+    const r = await runFt(['rpki', 'status', '--cache', `127.0.0.1:${s.port}`, '--json', '--timeout', '5'], isolatedHome());
+    expect(r.code).to.equal(1);
+    const st = JSON.parse(r.stdout) as { active?: string; caches: { fresh: boolean; lastError?: { direction: string; code: number; message: string } }[] };
+    expect(st.active).to.equal(undefined);
+    expect(st.caches[0]?.fresh).to.equal(false);
+    expect(st.caches[0]?.lastError).to.deep.include({ direction: 'received', code: 2 });
+    expect(st.caches[0]?.lastError?.message).to.match(/^No Data Available/);
+  });
+
   it('ft rpki status and ft rpki check talk to the cache from the command line', async () => {
     const s = await cache(BASE);
     const env = isolatedHome();

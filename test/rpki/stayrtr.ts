@@ -27,6 +27,8 @@ export interface StayrtrOptions {
   rtrRefresh?: number;
   retry?: number;
   port?: number;
+  /** buildtime written into the file; stayrtr refuses data older than 24 h (error 2 to every query). */
+  builtAt?: Date;
 }
 
 export class Stayrtr {
@@ -35,7 +37,7 @@ export class Stayrtr {
   static async start(roas: Roa[], opts: StayrtrOptions = {}, existing?: { dir: string; file: string }): Promise<Stayrtr> {
     const dir = existing?.dir ?? mkdtempSync(join(tmpdir(), 'ft-stayrtr-'));
     const file = existing?.file ?? join(dir, 'vrps.json');
-    if (!existing) writeVrpJson(file, roas);
+    if (!existing) writeVrpJson(file, roas, opts.builtAt);
     const port = opts.port ?? (await freePort());
     const metrics = await freePort();
     const argv = [
