@@ -43,7 +43,8 @@ describe('ft run, ft mitigate apply|withdraw|list, ft audit (the built CLI)', fu
     const port = await freePort();
     const d = new Daemon([process.execPath, BIN, 'run', '-p', policy, '--state-dir', stateDir, '--metrics', `127.0.0.1:${port}`, '--json', ...extra], { env: { ...env, NO_COLOR: '1' }, cwd: ROOT });
     daemons.push(d);
-    await waitFor(() => existsSync(join(stateDir, 'control.sock')) || !d.running, { timeoutMs: 20_000, what: `ft run to start: ${d.output}` });
+    // A socket file left by a killed daemon exists at once: wait for this one's start-up line instead.
+    await waitFor(() => (existsSync(join(stateDir, 'control.sock')) && d.output.includes('ft run: ')) || !d.running, { timeoutMs: 20_000, what: `ft run to start: ${d.output}` });
     expect(d.running, d.output).to.equal(true);
     return { d, port };
   }

@@ -69,7 +69,8 @@ onNode:
       { env: { ...env, NO_COLOR: '1' }, cwd: ROOT },
     );
     daemons.push(ft);
-    await waitFor(() => existsSync(join(stateDir, 'control.sock')) || !ft.running, { timeoutMs: 20_000, what: 'ft run to start' });
+    // A socket file left by a killed daemon exists at once: wait for this one's start-up line instead.
+    await waitFor(() => (existsSync(join(stateDir, 'control.sock')) && ft.output.includes('ft run: ')) || !ft.running, { timeoutMs: 20_000, what: 'ft run to start' });
     expect(ft.running, ft.output).to.equal(true);
     // Some quiet traffic first, so the detector has a reading of the interface before the flood.
     await new Promise((r) => setTimeout(r, 1500));

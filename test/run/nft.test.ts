@@ -50,7 +50,8 @@ nodeActions:
     const start = async () => {
       const d = new Daemon([process.execPath, BIN, 'run', '-p', policy, '--state-dir', stateDir, '--metrics', 'off', '--json'], { env: { ...env, NO_COLOR: '1' }, cwd: ROOT });
       daemons.push(d);
-      await waitFor(() => existsSync(join(stateDir, 'control.sock')) || !d.running, { timeoutMs: 20_000, what: 'ft run to start' });
+      // A socket file left by a killed daemon exists at once: wait for this one's start-up line instead.
+      await waitFor(() => (existsSync(join(stateDir, 'control.sock')) && d.output.includes('ft run: ')) || !d.running, { timeoutMs: 20_000, what: 'ft run to start' });
       expect(d.running, d.output).to.equal(true);
       return d;
     };
