@@ -129,7 +129,7 @@ export function formatPlan(plan: Plan, ctx: FormatContext): string {
     const cover = protectedBy(p, i.target);
     out.push(
       `incident ${i.id}: ${i.attack_family}${vectors.length ? ` (vector ${vectors.join(', ')})` : ''} at ${i.target}, ` +
-        `${formatBitrate(i.bps)} / ${formatPacketRate(i.pps)}, severity ${i.severity}, ${i.state}` +
+        `${[i.bps > 0 || i.pps === 0 ? formatBitrate(i.bps) : '', i.pps > 0 ? formatPacketRate(i.pps) : ''].filter(Boolean).join(' / ')}, severity ${i.severity}, ${i.state}` +
         (cover ? `; inside protect ${cover}` : ''),
     );
   } else out.push('incident none: periodic re-plan (expiry and policy checks on active rules only)');

@@ -54,7 +54,19 @@ export function evaluate(trigger: Trigger, incident: Incident): TriggerResult {
   return { holds: true, because };
 }
 
+const described = new WeakMap<Trigger, string>();
+
+/** "bps > 100Mbps or pps > 50kpps and family syn_flood": a trigger in words (computed once per trigger). */
 export function describeTrigger(t: Trigger): string {
+  let text = described.get(t);
+  if (text === undefined) {
+    text = describe(t);
+    described.set(t, text);
+  }
+  return text;
+}
+
+function describe(t: Trigger): string {
   const rates = [t.bps && `bps ${t.bps.op} ${formatBitrate(t.bps.value)}`, t.pps && `pps ${t.pps.op} ${formatPacketRate(t.pps.value)}`].filter(Boolean);
   const parts: string[] = [];
   if (rates.length) parts.push(rates.join(' or '));

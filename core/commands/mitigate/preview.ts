@@ -47,6 +47,8 @@ export default class MitigatePreview extends Command {
     if (Number.isNaN(now.getTime())) this.error(`--now: "${flags.now}" is not an ISO 8601 time`, { exit: 2 });
 
     const registry = await loadRegistry(this.config);
+    // A plugin that failed to register explains why its kinds look "not installed".
+    if (!this.jsonEnabled()) for (const f of registry.failures) this.logToStderr(`warning: ${f.message}`);
     let policy;
     try {
       policy = await loadPolicy(flags.policy, registry);

@@ -14,6 +14,8 @@ export default class PolicyValidate extends Command {
     const { loadRegistry } = await import('../../plugin-host/load.js');
     const { loadPolicy, PolicyError, formatIssue } = await import('../../policy/index.js');
     const registry = await loadRegistry(this.config);
+    // A plugin that failed to register explains why its kinds look "not installed".
+    if (!this.jsonEnabled()) for (const f of registry.failures) this.logToStderr(`warning: ${f.message}`);
     try {
       const policy = await loadPolicy(args.file, registry);
       if (!this.jsonEnabled()) {
