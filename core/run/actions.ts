@@ -62,3 +62,17 @@ export async function createActionHandles(
   }
   return handles;
 }
+
+/** Per-call patience by role: vendor scrubbing APIs are slow to answer, speakers and the host are not. */
+export const ROLE_TIMEOUT_MS = { speaker: 10_000, node: 10_000, scrubber: 60_000 } as const;
+
+/**
+ * The action instances a policy names, with per-adapter timeouts: the role's default, or a little more than the
+ * adapter's own `timeoutMs` option where it has one (so the adapter's own, more precise error wins the race).
+ */
+export function specsFromInstances(instances: { name: string; adapter: string; role: keyof typeof ROLE_TIMEOUT_MS; options: Record<string, unknown>; validated: boolean }[]): ActionSpec[] {
+  return instances.map((i) => {
+    const own = typeof i.options.timeoutMs === 'number' && i.options.timeoutMs > 0 ? i.options.timeoutMs + 2000 : 0;
+    return { name: i.name, kind: i.adapter, options: i.options, validated: i.validated, timeoutMs: Math.max(ROLE_TIMEOUT_MS[i.role], own) };
+  });
+}

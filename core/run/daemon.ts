@@ -10,7 +10,7 @@ import type { ActionHandle } from '../exec/actions.js';
 import type { ReconcileReport } from '../exec/reconcile.js';
 import { JournalStore } from '../state/journal-store.js';
 import { FtMetrics, serveMetrics } from '../metrics/metrics.js';
-import { createActionHandles, type ActionSpec } from './actions.js';
+import { createActionHandles, specsFromInstances, type ActionSpec } from './actions.js';
 import { EngineCollateralProbe } from './collateral.js';
 import { serveControl } from './control.js';
 import { Runner, toActive } from './runner.js';
@@ -72,7 +72,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   try {
     const controller = new AbortController();
     cleanups.push(() => controller.abort());
-    const specs: ActionSpec[] = allInstances(policy).map((i) => ({ name: i.name, kind: i.adapter, options: i.options, ...(i.validated ? { validated: true } : {}) }));
+    const specs: ActionSpec[] = specsFromInstances(allInstances(policy));
     const actions = await createActionHandles(registry, specs, { stateDir: o.stateDir, logger: o.logger, signal: controller.signal });
 
     const rpkiSource = await rpkiProvider(o, policy, cleanups);

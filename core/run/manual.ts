@@ -115,7 +115,7 @@ export async function executeRequest(ctx: ManualContext, request: ControlRequest
   const { loadRegistry } = await import('../plugin-host/load.js');
   const { loadPolicy, allInstances } = await import('../policy/index.js');
   const { JournalStore } = await import('../state/journal-store.js');
-  const { createActionHandles } = await import('./actions.js');
+  const { createActionHandles, specsFromInstances } = await import('./actions.js');
   const { Executor } = await import('../exec/executor.js');
   const registry = await loadRegistry(ctx.config);
   const policy = await loadPolicy(ctx.policyFile, registry);
@@ -124,7 +124,7 @@ export async function executeRequest(ctx: ManualContext, request: ControlRequest
   try {
     const actions = await createActionHandles(
       registry,
-      allInstances(policy).map((i) => ({ name: i.name, kind: i.adapter, options: i.options, validated: i.validated })),
+      specsFromInstances(allInstances(policy)),
       { stateDir: ctx.stateDir, logger: ctx.logger, signal: controller.signal },
     );
     try {
