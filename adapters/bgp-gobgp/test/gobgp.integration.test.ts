@@ -166,6 +166,22 @@ describe('gobgp adapter against two real gobgpd peered over a veth', function ()
     await waitFor(async () => (await left()).length === 0, { timeoutMs: 10_000, what: 'every random rule withdrawn' });
   });
 
+  it('reannounce(rules) after an ft restart puts back exactly what gobgpd lacks', async () => {
+    const kept = flowspec('203.0.113.70/32', { protocols: [17] }, { type: 'discard' });
+    const lost = rtbh('203.0.113.71/32');
+    await action.apply(kept);
+    const fresh = new GobgpAction(gobgpConfigSchema.parse({ address: lab.ctlSpeaker.api, tagAsn: 64500 }), ctx);
+    try {
+      expect(await fresh.reannounce([kept, lost]), 'only the missing one is sent').to.equal(1);
+      await received('ipv4-unicast', lost.id);
+      expect(await fresh.reannounce([kept, lost])).to.equal(0);
+      for (const r of [kept, lost]) await fresh.withdraw(r);
+      await gone('ipv4-unicast', lost.id);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('health reflects the BGP session, and routes come back after a session flap', async () => {
     expect((await action.health()).status).to.equal('ok');
     const rule = flowspec('203.0.113.50/32', { protocols: [17], sourcePorts: [{ min: 1900, max: 1900 }] }, { type: 'discard' });
