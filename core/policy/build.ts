@@ -140,6 +140,18 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
     fail(['asn'], 'required when escalation announces anything and rpki is not off: our origin AS, which RPKI validates');
   }
 
+  const warnings: string[] = [];
+  const used = new Set(escalation.flatMap((l) => [...l.via, ...(l.do.scrub ? [l.do.scrub.provider] : [])]));
+  for (const name of [...speakers.keys(), ...scrubbers.keys()]) {
+    if (!used.has(name)) warnings.push(`${speakers.has(name) ? 'speakers' : 'scrubbers'}.${name} is not used by any escalation level`);
+  }
+  for (const l of escalation) {
+    const f = l.do.flowspec;
+    if (f?.then === 'rate-limit' && l.when.bps && f.bitsPerSecond >= l.when.bps.value) {
+      warnings.push(`escalation[${l.index}]: the rate limit (${f.bitsPerSecond / 1e6}Mbps) is not below the level's own trigger (bps ${l.when.bps.text}): an attack just over the trigger passes the limit untouched`);
+    }
+  }
+
   const tenants = new Map(Object.entries(raw.tenants ?? {}));
   const policy: Policy = {
     file,
@@ -167,7 +179,7 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
     atCap: raw.atCap,
     rollback: { collateralDrop: raw.rollback?.collateralDrop ?? 0.9 },
     onShutdown: raw.onShutdown,
-    warnings: [],
+    warnings,
   };
   return { policy, issues };
 }

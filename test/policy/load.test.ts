@@ -74,10 +74,19 @@ rollback: { collateralDrop: 75% }
     expect(s?.options).to.deep.equal({ address: '127.0.0.1:50051' });
   });
 
-  it('loads every shipped policy', async () => {
+  it('warns (without failing) about a speaker no level uses and a rate limit above its own trigger', () => {
+    const p = parsePolicy(`${HEAD}  s2: { adapter: exabgp }\nescalation:\n  - { level: 1, when: { bps: ">20Mbps" }, do: { flowspec: { then: rate-limit, rate: 100Mbps } }, via: [s1] }\n`, 'p.yaml');
+    expect(p.warnings).to.deep.equal([
+      'speakers.s2 is not used by any escalation level',
+      "escalation[0]: the rate limit (100Mbps) is not below the level's own trigger (bps >20Mbps): an attack just over the trigger passes the limit untouched",
+    ]);
+  });
+
+  it('loads every shipped policy, without warnings', async () => {
     for (const f of ['default.yaml', 'quickstart.yaml', 'examples/hosting-provider.yaml', 'examples/isp-two-pops.yaml', 'examples/game-host.yaml']) {
       const p = await loadPolicy(`policies/${f}`);
       expect(p.protect.length, f).to.be.greaterThan(0);
+      expect(p.warnings, f).to.deep.equal([]);
     }
   });
 
