@@ -368,6 +368,27 @@ export class Executor {
     });
   }
 
+  /**
+   * Drops a rule from the store without touching any action: the operator's way out when an action is gone for
+   * good (removed from the policy, a router decommissioned) and they cleaned up by hand. Audited as such.
+   */
+  forget(id: RuleId, ctx: OpContext): Promise<OpReport> {
+    return this.withRuleLock(id, async () => {
+      const rec = await this.store.rule(id);
+      if (!rec) return { type: 'withdraw', ruleId: id, outcome: 'ok', results: [], message: 'not live' };
+      await this.store.removeRule(id);
+      await this.store.appendAudit([
+        {
+          id: randomUUID(), phase: 'event', at: iso(this.clock.now()), op: 'forget', tenant: rec.rule.tenant, ruleId: id, plannedBy: ctx.plannedBy,
+          rule: rec.rule, via: rec.via, outcome: 'ok', ...(rec.incidentId ? { incidentId: rec.incidentId } : {}),
+          message: `forgotten without touching ${rec.via.join(', ')} (adapter states: ${rec.via.map((v) => `${v}=${rec.adapters[v]?.state ?? '?'}`).join(', ')}); anything still installed is now the operator's`,
+        },
+      ]);
+      this.opts.metrics?.rulesChanged(await this.store.rules());
+      return { type: 'withdraw', ruleId: id, outcome: 'ok', results: [], message: 'forgotten' };
+    });
+  }
+
   /** Marks an adapter as not carrying a live rule any more (reconcile did not find it there). */
   markMissing(id: RuleId, adapter: string): Promise<void> {
     return this.withRuleLock(id, async () => {

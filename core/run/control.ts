@@ -14,7 +14,8 @@ import type { Runner } from './runner.js';
 export type ControlRequest =
   | { op: 'apply'; plan: Plan; plannedBy: string }
   | { op: 'withdraw'; ids: string[]; plannedBy: string; reason?: string }
-  | { op: 'withdraw-all'; plannedBy: string; reason?: string };
+  | { op: 'withdraw-all'; plannedBy: string; reason?: string }
+  | { op: 'forget'; ids: string[]; plannedBy: string };
 
 export type ControlResponse = { ok: true; report: ExecReport } | { ok: false; error: string };
 
@@ -101,6 +102,12 @@ async function answer(line: string, runner: Runner): Promise<ControlResponse> {
     case 'withdraw-all': {
       const ids = (await runner.store.rules()).map((r) => r.rule.id);
       const ops = await Promise.all(ids.map((id) => runner.executor.withdraw(id, req.reason ?? `withdrawn by ${plannedBy} (--all)`, { plannedBy })));
+      return { ok: true, report: { mode: 'enforce', ops } };
+    }
+    case 'forget': {
+      const bad = req.ids.filter((id) => !isRuleId(id));
+      if (bad.length > 0) return { ok: false, error: `not rule ids: ${bad.join(', ')}` };
+      const ops = await Promise.all(req.ids.map((id) => runner.executor.forget(id as RuleId, { plannedBy })));
       return { ok: true, report: { mode: 'enforce', ops } };
     }
     default:

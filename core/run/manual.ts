@@ -111,6 +111,19 @@ export async function executeRequest(ctx: ManualContext, request: ControlRequest
     if (!res.ok) throw new ManualError(`ft run refused the request: ${res.error}`);
     return { through: 'ft run', report: res.report };
   }
+  if (request.op === 'forget') {
+    // Touches no action: needs only the store.
+    const { JournalStore } = await import('../state/journal-store.js');
+    const { Executor } = await import('../exec/executor.js');
+    const store = await JournalStore.open({ dir: ctx.stateDir, logger: ctx.logger });
+    try {
+      const executor = new Executor({ store, actions: new Map(), logger: ctx.logger });
+      const ops = await Promise.all(request.ids.map((id) => executor.forget(id as Rule['id'], { plannedBy: request.plannedBy })));
+      return { through: 'direct', report: { mode: 'enforce', ops } };
+    } finally {
+      await store.close();
+    }
+  }
   if (!ctx.policyFile) throw new ManualError(`no ft run is using ${ctx.stateDir}: pass --policy so ft can reach the policy's actions itself`);
   const { loadRegistry } = await import('../plugin-host/load.js');
   const { loadPolicy, allInstances } = await import('../policy/index.js');

@@ -32,7 +32,7 @@ export interface RuleRecord extends ActiveRule {
   legitBefore?: number;
 }
 
-export type AuditOp = 'add' | 'refresh' | 'withdraw' | 'reconcile' | 'incident' | 'alert' | 'preview';
+export type AuditOp = 'add' | 'refresh' | 'withdraw' | 'forget' | 'reconcile' | 'incident' | 'alert' | 'preview';
 export type Outcome = 'ok' | 'partial' | 'failed' | 'skipped' | 'interrupted';
 
 export interface AdapterResult {

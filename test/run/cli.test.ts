@@ -139,6 +139,28 @@ describe('ft run, ft mitigate apply|withdraw|list, ft audit (the built CLI)', fu
     expect(readdirSync(stateDir).filter((f) => f.includes('.corrupt-'))).to.have.length(1);
   });
 
+  it('a rule whose action left the policy cannot be withdrawn through it (kept, retried), until the operator forgets it', async () => {
+    const apply = await runFt(['mitigate', 'apply', '-p', policy, '--rule', '-', '--via', 'host-rec', '--yes', '--state-dir', stateDir, '--json'], env, RULE('203.0.113.24'));
+    expect(apply.code, apply.stderr).to.equal(0);
+    const id = (JSON.parse(apply.stdout) as { report: { ops: { ruleId: string }[] } }).report.ops[0]!.ruleId;
+    const without = join(dir, 'policy-without.yaml');
+    writeFileSync(without, 'version: 1\ntenant: lab\nmode: enforce\ndefaults: { rpki: off }\nprotect: [203.0.113.0/24]\n');
+    const w = await runFt(['mitigate', 'withdraw', id, '-p', without, '--state-dir', stateDir], env);
+    expect(w.code).to.equal(1);
+    expect(w.stdout).to.include('no action instance named host-rec is running; will retry');
+    const listed = JSON.parse((await runFt(['mitigate', 'list', '--json', '--state-dir', stateDir], env)).stdout) as { rules: { id: string; phase: string }[] };
+    expect(listed.rules).to.deep.equal([{ ...listed.rules[0], id, phase: 'withdrawing' }]);
+
+    const f = await runFt(['mitigate', 'withdraw', id, '--forget', '--state-dir', stateDir], env);
+    expect(f.code, f.stderr).to.equal(0);
+    expect(f.stdout).to.include(`FORGOTTEN ${id}`);
+    expect((JSON.parse((await runFt(['mitigate', 'list', '--json', '--state-dir', stateDir], env)).stdout) as { rules: unknown[] }).rules).to.deep.equal([]);
+    const audit = JSON.parse((await runFt(['audit', '--json', '--rule', id, '--state-dir', stateDir], env)).stdout) as { records: { op: string; message?: string }[] };
+    expect(audit.records.at(-1)?.op).to.equal('forget');
+    expect(audit.records.at(-1)?.message).to.include('anything still installed is now the operator');
+    expect(installed(recordFile)).to.deep.equal([id]); // ft did not touch it: the operator's now
+  });
+
   it('bad --state-dir and a non-loopback --metrics are clear errors', async () => {
     const file = join(dir, 'plain-file');
     writeFileSync(file, 'x');

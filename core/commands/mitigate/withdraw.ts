@@ -11,6 +11,11 @@ export default class MitigateWithdraw extends Command {
   static override args = { id: Args.string({ description: 'Rule id(s) as `ft mitigate list` shows them.' }) };
   static override flags = {
     all: Flags.boolean({ summary: 'Withdraw every live rule.', default: false }),
+    forget: Flags.boolean({
+      summary: 'Drop the rules from the store without touching any action (the action is gone for good and you cleaned up by hand).',
+      default: false,
+      exclusive: ['all'],
+    }),
     policy: Flags.string({ char: 'p', summary: 'Policy YAML file (needed when no ft run is running).' }),
     'state-dir': Flags.string({ summary: 'Rule store directory (default: as `ft run`).' }),
   };
@@ -29,14 +34,18 @@ export default class MitigateWithdraw extends Command {
     const logger = await createLogger({ level: process.env.FT_LOG_LEVEL ?? 'warn' });
     const stateDir = flags['state-dir'] ?? defaultStateDir();
     const plannedBy = operator();
-    const request = flags.all ? { op: 'withdraw-all' as const, plannedBy } : { op: 'withdraw' as const, ids, plannedBy };
+    const request = flags.all
+      ? { op: 'withdraw-all' as const, plannedBy }
+      : flags.forget
+        ? { op: 'forget' as const, ids, plannedBy }
+        : { op: 'withdraw' as const, ids, plannedBy };
     const { through, report } = await executeRequest({ config: this.config, stateDir, logger, ...(flags.policy ? { policyFile: flags.policy } : {}) }, request).catch(
       (err: Error) => this.error(err.message, { exit: 1 }),
     );
     if (!this.jsonEnabled()) {
       if (report.ops.length === 0) this.log('No live rules.');
       for (const op of report.ops) {
-        this.log(`${op.message === 'not live' ? 'NOT LIVE' : op.outcome.toUpperCase().padEnd(8)} ${op.ruleId}${op.results.filter((r) => r.outcome !== 'ok').map((r) => ` [${r.adapter}: ${r.error ?? r.outcome}; will retry]`).join('')}`);
+        this.log(`${op.message === 'not live' ? 'NOT LIVE' : op.message === 'forgotten' ? 'FORGOTTEN' : op.outcome.toUpperCase().padEnd(8)} ${op.ruleId}${op.results.filter((r) => r.outcome !== 'ok').map((r) => ` [${r.adapter}: ${r.error ?? r.outcome}; will retry]`).join('')}`);
       }
     }
     if (report.ops.some((o) => o.outcome !== 'ok')) process.exitCode = 1;
