@@ -37,7 +37,7 @@ const HEAD = 'version: 1\ntenant: t\nasn: 64500\nprotect: [203.0.113.0/24]\n';
 describe("policy loader: adapter options are validated by each plugin's configSchema", () => {
   it('accepts valid options and hands the adapter its parsed config (with defaults, and pop when it wants it)', () => {
     const p = parsePolicy(
-      `${HEAD}speakers:\n  s1: { adapter: gobgp, address: "127.0.0.1:50051", pop: ams1 }\nonNode:\n  - when: { family: syn_flood }\n    do: [ { nft: { synCookies: true } } ]\n`,
+      `${HEAD}speakers:\n  s1: { adapter: gobgp, address: "127.0.0.1:50051", pop: ams1 }\nescalation:\n  - { level: 1, when: { bps: ">1Gbps" }, do: { flowspec: { then: discard } }, via: [s1] }\nonNode:\n  - when: { family: syn_flood }\n    do: [ { nft: { synCookies: true } } ]\n`,
       'a.yaml',
       registry(),
     );
@@ -63,7 +63,8 @@ describe("policy loader: adapter options are validated by each plugin's configSc
     expect(issues[0]).to.deep.include({ line: 6, column: 18, path: 'speakers.s1.adapter' });
     expect(issues[0]?.message).to.include('did you mean "gobgp"');
     const p = parsePolicy(`${HEAD}speakers:\n  s1: { adapter: radware, x: 1 }\n`, 'a.yaml', registry());
-    expect(p.warnings[0]).to.include('speakers.s1: action kind "radware" is not installed here');
+    expect(p.warnings).to.have.length(2);
+    expect(p.warnings[1]).to.include('speakers.s1: action kind "radware" is not installed here');
     expect(p.speakers.get('s1')?.validated).to.equal(false);
   });
 
