@@ -85,6 +85,8 @@ interface Target {
   lastSampleAt: number;
   merged: Reading;
   fresh: SourceReading[];
+  /** A sample arrived since the merged reading was computed. */
+  dirty: boolean;
   threshold: Threshold;
   episode?: Episode;
 }
@@ -125,6 +127,7 @@ export class DetectionEngine {
     let window = side.get(sample.source);
     if (!window) side.set(sample.source, (window = new SourceWindow(sample.source, sample.sourceKind)));
     window.push(sample, this.settings.windowMs);
+    if (sample.direction === 'in') target.dirty = true;
     target.lastSampleAt = Math.max(target.lastSampleAt, sample.at);
     // Running on its own timer: judge the target as soon as news arrives rather than at the next tick (saves up to
     // a tick of latency). Driven by hand (tests, replays), only tick() evaluates, so its return value is complete.
@@ -247,6 +250,7 @@ export class DetectionEngine {
         lastSampleAt: sample.at,
         merged: { pps: 0, bps: 0 },
         fresh: [],
+        dirty: true,
         threshold: {},
       };
       if (prefix) t.prefix = prefix;
@@ -256,20 +260,26 @@ export class DetectionEngine {
       // A later source knows the address (e.g. flows for a target first seen by name): overrides may now apply.
       t.prefix = prefix;
       t.policy = targetPolicy(this.settings, prefix);
+      t.threshold = threshold(t.policy, t.baseline);
     }
     return t;
   }
 
   private evaluate(t: Target, now: number, events: DetectionEvent[]): void {
     const { windowMs } = this.settings;
-    t.fresh = [];
-    for (const w of t.inbound.values()) {
-      if (now - w.lastAt > windowMs + STALE_GRACE_MS) continue;
-      const r = w.reading(windowMs);
-      if (r) t.fresh.push(r);
+    // Readings only change when a sample arrives or a source goes stale: recompute the merge only then.
+    let freshCount = 0;
+    for (const w of t.inbound.values()) if (now - w.lastAt <= windowMs + STALE_GRACE_MS) freshCount++;
+    if (t.dirty || freshCount !== t.fresh.length) {
+      t.fresh = [];
+      for (const w of t.inbound.values()) {
+        if (now - w.lastAt > windowMs + STALE_GRACE_MS) continue;
+        const r = w.reading(windowMs);
+        if (r) t.fresh.push(r);
+      }
+      t.merged = mergeReadings(t.fresh);
+      t.dirty = false;
     }
-    t.merged = mergeReadings(t.fresh);
-    t.threshold = threshold(t.policy, t.baseline);
     const over = isOver(t.merged, t.threshold);
 
     if (!t.episode && over) this.open(t, now, events);

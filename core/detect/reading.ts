@@ -40,6 +40,8 @@ const TOP_N = 10;
  */
 export class SourceWindow {
   private samples: Sample[] = [];
+  /** The reading only changes when a sample arrives (it ends at the newest sample), so it is computed once per push. */
+  private cached: { windowMs: number; reading: SourceReading | undefined } | undefined;
 
   constructor(readonly source: string, readonly sourceKind: string) {}
 
@@ -48,6 +50,7 @@ export class SourceWindow {
   }
 
   push(sample: Sample, windowMs: number): void {
+    this.cached = undefined;
     // Out-of-order samples are kept in time order; duplicates of one window end replace the older one.
     const last = this.samples.at(-1);
     if (!last || sample.at > last.at) this.samples.push(sample);
@@ -69,6 +72,11 @@ export class SourceWindow {
 
   /** The windowed reading ending at the newest sample, or undefined when there is none. */
   reading(windowMs: number): SourceReading | undefined {
+    if (this.cached?.windowMs !== windowMs) this.cached = { windowMs, reading: this.compute(windowMs) };
+    return this.cached.reading;
+  }
+
+  private compute(windowMs: number): SourceReading | undefined {
     const end = this.lastAt;
     if (!Number.isFinite(end)) return undefined;
     const from = end - windowMs;
