@@ -191,7 +191,8 @@ export class Executor {
       rule,
       via: [...new Set([...(existing?.phase === 'live' ? existing.via : []), ...op.via])],
       appliedAt: existing?.phase === 'live' ? existing.appliedAt : iso(now),
-      expiresAt: iso(now + rule.ttlSeconds * 1000),
+      // Never shortens a live rule's expiry (a rule asked for again with a shorter TTL keeps the longer one).
+      expiresAt: iso(Math.max(now + rule.ttlSeconds * 1000, existing?.phase === 'live' ? Date.parse(existing.expiresAt) : 0)),
       phase: 'live',
       adapters: existing?.phase === 'live' ? { ...existing.adapters, ...adapters } : adapters,
       plannedBy: ctx.plannedBy,
@@ -227,7 +228,12 @@ export class Executor {
     const expiresAt = now + ttlMs;
     const current = Date.parse(existing.expiresAt);
     const record: RuleRecord = { ...existing, rule: op.rule };
-    const retry = op.via.filter((v) => existing.adapters[v]?.state !== 'installed' && this.actions.has(v));
+    // Adapters that failed are tried again here only once their backoff has passed (the lifecycle does the rest).
+    const due = (v: string) => {
+      const s = existing.adapters[v];
+      return !s?.retryAt || Date.parse(s.retryAt) <= now;
+    };
+    const retry = op.via.filter((v) => existing.adapters[v]?.state !== 'installed' && this.actions.has(v) && due(v));
     // Refreshes come every tick while an attack lasts: only extensions worth a journal write are persisted.
     const persist = expiresAt - current >= Math.max(1000, ttlMs / 10) || retry.length > 0;
     if (!persist) return { type: 'refresh', ruleId: op.rule.id, outcome: 'ok', results: [] };

@@ -68,6 +68,7 @@ export class Runner {
   private unsubscribe?: () => void;
   private inflight = new Set<Promise<unknown>>();
   private ticking = false;
+  private reconciling = false;
   private stopping?: Promise<void>;
 
   constructor(private readonly opts: RunnerOptions) {
@@ -94,7 +95,13 @@ export class Runner {
     this.opts.metrics?.rulesChanged(await this.opts.store.rules());
     const engine = this.opts.engine;
     if (engine) {
-      this.unsubscribe = engine.on((event) => this.track(this.onIncident(event)));
+      this.unsubscribe = engine.on((event) => {
+        void this.track(
+          this.onIncident(event).catch((err: Error) =>
+            this.opts.logger.error({ incidentId: event.incident.id, err: err.message }, 'handling an incident event failed (the next update or tick plans again)'),
+          ),
+        );
+      });
       for (const d of this.opts.detectors ?? []) {
         await d.detector.start((sample) => {
           this.opts.metrics?.sampleIn(d.name);
@@ -105,7 +112,17 @@ export class Runner {
     }
     const tickMs = this.opts.tickMs ?? 1000;
     this.timers.push(setInterval(() => void this.track(this.tick()), tickMs));
-    this.timers.push(setInterval(() => void this.track(this.reconcileNow()), this.opts.reconcileEveryMs ?? 60_000));
+    this.timers.push(
+      setInterval(() => {
+        if (this.reconciling || this.stopping) return;
+        this.reconciling = true;
+        void this.track(
+          this.reconcileNow()
+            .catch((err: Error) => this.opts.logger.error({ err: err.message }, 'periodic reconcile failed; will try again'))
+            .finally(() => (this.reconciling = false)),
+        );
+      }, this.opts.reconcileEveryMs ?? 60_000),
+    );
     return report;
   }
 
