@@ -12,6 +12,8 @@ export const nftConfig = z.strictObject({
   hook: z.enum(['input', 'forward']).default('input'),
   /** Before the distribution's filter chains (priority 0), so a drop here is not undone by an earlier accept. */
   priority: z.number().int().min(-400).max(400).default(-10),
+  /** ft's own table (family inet); everything in it is ft's, and it goes when ft's last rule does. */
+  table: z.string().regex(/^[a-z][a-z0-9_]{0,30}$/, 'lower-case letters, digits and _').default(TABLE),
   netns: netnsOption,
   maxSources: z.number().int().min(1).max(10_000_000).default(1_000_000),
 });
@@ -72,8 +74,8 @@ class NftAction implements Action {
     const r = expectKind('nft', rule, ['host-filter']) as HostFilterRule;
     const id = checkRuleId('nft', r.id);
     const spec = checkMatch('nft', id, r.match, { maxSources: this.config.maxSources });
-    const parts = nftParts('nft', spec, checkFilterAction('nft', r.action), this.config.hook);
-    return { id, parts, script: installScript(parts, id, this.config.hook, this.config.priority) };
+    const parts = nftParts('nft', spec, checkFilterAction('nft', r.action), this.config.hook, this.config.table);
+    return { id, parts, script: installScript(parts, id, this.config.hook, this.config.priority, this.config.table) };
   }
 
   render(rule: Rule): RenderedCommand[] {
@@ -81,7 +83,7 @@ class NftAction implements Action {
   }
 
   private async state(): Promise<NftState> {
-    const r = await this.exec.run(['nft', '-j', 'list', 'table', 'inet', TABLE], { allowFail: true });
+    const r = await this.exec.run(['nft', '-j', 'list', 'table', 'inet', this.config.table], { allowFail: true });
     if (r.code !== 0) {
       if (/No such file or directory|does not exist/i.test(r.stderr)) return new NftState([]);
       throw new HostRuleError('nft', 'list', r.stderr.trim());
@@ -94,10 +96,10 @@ class NftAction implements Action {
     const state = await this.state();
     const have = state.ids().get(p.id);
     const complete = have && p.parts.chains.every((c) => have.chains.includes(c.chain) && have.jumps.some((j) => j.base === c.base)) && have.jumps.length === p.parts.chains.length;
-    if (complete) return { ruleId: p.id, state: 'installed', nativeId: `inet ${TABLE} ${nameOf('r', p.id)}`, detail: 'already installed' };
+    if (complete) return { ruleId: p.id, state: 'installed', nativeId: `inet ${this.config.table} ${nameOf('r', p.id)}`, detail: 'already installed' };
     if (have) await this.remove(p.id, state);
     await this.exec.run(['nft', '-f', '-'], { input: p.script });
-    return { ruleId: p.id, state: 'installed', nativeId: `inet ${TABLE} ${nameOf('r', p.id)}` };
+    return { ruleId: p.id, state: 'installed', nativeId: `inet ${this.config.table} ${nameOf('r', p.id)}` };
   }
 
   /** One nft -f transaction; the table goes too when this was ft's last rule in it. */
@@ -107,11 +109,11 @@ class NftAction implements Action {
     if (!mine) return;
     let script: string;
     if ([...ids.keys()].every((k) => k === id)) {
-      script = `delete table inet ${TABLE}\n`;
+      script = `delete table inet ${this.config.table}\n`;
     } else {
-      const lines = mine.jumps.map((j) => `delete rule inet ${TABLE} ${j.base} handle ${j.handle}`);
-      for (const c of mine.chains) lines.push(`flush chain inet ${TABLE} ${c}`, `delete chain inet ${TABLE} ${c}`);
-      for (const s of mine.sets) lines.push(`delete set inet ${TABLE} ${s}`);
+      const lines = mine.jumps.map((j) => `delete rule inet ${this.config.table} ${j.base} handle ${j.handle}`);
+      for (const c of mine.chains) lines.push(`flush chain inet ${this.config.table} ${c}`, `delete chain inet ${this.config.table} ${c}`);
+      for (const s of mine.sets) lines.push(`delete set inet ${this.config.table} ${s}`);
       script = `${lines.join('\n')}\n`;
     }
     await this.exec.run(['nft', '-f', '-'], { input: script });
@@ -122,7 +124,7 @@ class NftAction implements Action {
     if ('kind' in target) id = checkRuleId('nft', target.id);
     else {
       const found = idOfName(target.nativeId.split(' ').pop() ?? '');
-      if (!found) throw new HostRuleError('nft', 'nativeId', `${JSON.stringify(target.nativeId)} is not an object ft created in table inet ${TABLE}`);
+      if (!found) throw new HostRuleError('nft', 'nativeId', `${JSON.stringify(target.nativeId)} is not an object ft created in table inet ${this.config.table}`);
       id = found;
     }
     await this.remove(id, await this.state());
@@ -133,7 +135,7 @@ class NftAction implements Action {
     for (const [id, e] of (await this.state()).ids()) {
       // Jumped from the other hook's base chain: another instance's rule.
       if (e.jumps.length && !e.jumps.some((j) => j.base === this.config.hook || j.base === 'prerouting')) continue;
-      refs.push({ ruleId: id, nativeId: `inet ${TABLE} ${nameOf('r', id)}`, description: `nft chains ${e.chains.join(',')}${e.sets.length ? ` sets ${e.sets.join(',')}` : ''}` });
+      refs.push({ ruleId: id, nativeId: `inet ${this.config.table} ${nameOf('r', id)}`, description: `nft chains ${e.chains.join(',')}${e.sets.length ? ` sets ${e.sets.join(',')}` : ''}` });
     }
     return refs;
   }
@@ -162,7 +164,7 @@ class NftAction implements Action {
   async health() {
     const r = await this.exec.run(['nft', 'list', 'tables'], { allowFail: true });
     if (r.code !== 0) return { status: 'down' as const, detail: `nft: ${r.stderr.trim() || `exit ${r.code}`}` };
-    return { status: 'ok' as const, detail: `table inet ${TABLE}, hook ${this.config.hook} priority ${this.config.priority}` };
+    return { status: 'ok' as const, detail: `table inet ${this.config.table}, hook ${this.config.hook} priority ${this.config.priority}` };
   }
 }
 

@@ -2,6 +2,7 @@ import type { HostFilterAction, Range, RuleId } from '@ft/sdk';
 import { HostRuleError } from '../common/errors.js';
 import { tagOf, type FilterSpec } from '../common/validate.js';
 
+/** Default name of ft's own table (family inet: one table for IPv4 and IPv6). */
 export const TABLE = 'ft';
 /** nft identifiers: the rule id with '_' for '-', behind a letter saying what the object is. */
 export const nameOf = (letter: 'r' | 'p' | 's' | 'm' | 'c', id: RuleId) => `${letter}_${id.replace('-', '_')}`;
@@ -40,7 +41,7 @@ function selection(spec: FilterSpec, setName: string | undefined, protocolOverri
 }
 
 /** Everything one host-filter rule becomes in table inet ft. */
-export function nftParts(kind: string, spec: FilterSpec, action: HostFilterAction, hook: NftHook): NftRuleParts {
+export function nftParts(kind: string, spec: FilterSpec, action: HostFilterAction, hook: NftHook, table = TABLE): NftRuleParts {
   const ip = spec.family === 4 ? 'ip' : 'ip6';
   const addrType = spec.family === 4 ? 'ipv4_addr' : 'ipv6_addr';
   const sets: string[] = [];
@@ -48,7 +49,7 @@ export function nftParts(kind: string, spec: FilterSpec, action: HostFilterActio
   if (spec.sources.length) {
     srcSet = nameOf('s', spec.id);
     const elems = spec.sources.map((s) => (s.isHost ? s.address : s.toString())).join(', ');
-    sets.push(`add set inet ${TABLE} ${srcSet} { type ${addrType}; flags interval; auto-merge; elements = { ${elems} }; }`);
+    sets.push(`add set inet ${table} ${srcSet} { type ${addrType}; flags interval; auto-merge; elements = { ${elems} }; }`);
   }
   const sel = selection(spec, srcSet).join(' ');
   const chain = nameOf('r', spec.id);
@@ -62,14 +63,14 @@ export function nftParts(kind: string, spec: FilterSpec, action: HostFilterActio
       return { sets, chains: one([`${sel} limit rate over ${action.packetsPerSecond}/second burst ${action.burst} packets counter drop`]) };
     case 'hashlimit': {
       const meter = nameOf('m', spec.id);
-      sets.push(`add set inet ${TABLE} ${meter} { type ${addrType}; flags dynamic; timeout 60s; size 65535; }`);
+      sets.push(`add set inet ${table} ${meter} { type ${addrType}; flags dynamic; timeout 60s; size 65535; }`);
       const key = `${ip} ${action.per === 'source' ? 'saddr' : 'daddr'}`;
       return { sets, chains: one([`${sel} update @${meter} { ${key} limit rate over ${action.packetsPerSecond}/second burst ${action.burst} packets } counter drop`]) };
     }
     case 'connlimit': {
       if (spec.protocol && spec.protocol !== 'tcp') throw new HostRuleError(kind, 'action', 'connlimit counts TCP connections: protocol must be tcp or absent');
       const meter = nameOf('c', spec.id);
-      sets.push(`add set inet ${TABLE} ${meter} { type ${addrType}; flags dynamic; size 65535; }`);
+      sets.push(`add set inet ${table} ${meter} { type ${addrType}; flags dynamic; size 65535; }`);
       const tcpSel = selection({ ...spec, protocol: 'tcp', tcpFlags: { set: ['syn'], unset: ['ack', 'rst', 'fin'] } }, srcSet).join(' ');
       return { sets, chains: one([`${tcpSel} ct state new add @${meter} { ${ip} saddr ct count over ${action.maxConnections} } counter reject with tcp reset`]) };
     }
@@ -91,20 +92,20 @@ export function nftParts(kind: string, spec: FilterSpec, action: HostFilterActio
 }
 
 /** Base chains are declared with the table: declaring an existing table/chain again is a no-op in nft. */
-export function baseChains(hook: NftHook, priority: number, needPrerouting: boolean): string {
-  const lines = [`table inet ${TABLE} {`, `  chain ${hook} { type filter hook ${hook} priority ${priority}; policy accept; }`];
+export function baseChains(hook: NftHook, priority: number, needPrerouting: boolean, table = TABLE): string {
+  const lines = [`table inet ${table} {`, `  chain ${hook} { type filter hook ${hook} priority ${priority}; policy accept; }`];
   if (needPrerouting) lines.push('  chain prerouting { type filter hook prerouting priority raw; policy accept; }');
   lines.push('}');
   return lines.join('\n');
 }
 
 /** The nft -f batch installing one rule: one transaction, all or nothing. */
-export function installScript(parts: NftRuleParts, id: RuleId, hook: NftHook, priority: number): string {
-  const out = [baseChains(hook, priority, parts.chains.some((c) => c.base === 'prerouting')), ...parts.sets];
+export function installScript(parts: NftRuleParts, id: RuleId, hook: NftHook, priority: number, table = TABLE): string {
+  const out = [baseChains(hook, priority, parts.chains.some((c) => c.base === 'prerouting'), table), ...parts.sets];
   for (const c of parts.chains) {
-    out.push(`add chain inet ${TABLE} ${c.chain}`);
-    for (const r of c.rules) out.push(`add rule inet ${TABLE} ${c.chain} ${r}`);
-    out.push(`add rule inet ${TABLE} ${c.base} counter jump ${c.chain} comment "${tagOf(id)}"`);
+    out.push(`add chain inet ${table} ${c.chain}`);
+    for (const r of c.rules) out.push(`add rule inet ${table} ${c.chain} ${r}`);
+    out.push(`add rule inet ${table} ${c.base} counter jump ${c.chain} comment "${tagOf(id)}"`);
   }
   return `${out.join('\n')}\n`;
 }
