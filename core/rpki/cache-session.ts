@@ -80,7 +80,6 @@ export class CacheSession extends EventEmitter {
   private socket: Socket | undefined;
   private reader = new FrameReader();
   private versionAgreed = false;
-  private receivedOnConnection = false;
   private bytesOnConnection = 0;
   /** Set when we dropped to version 0 only because a cache hung up in silence (it may just have been dying). */
   private silentFallback = false;
@@ -161,7 +160,6 @@ export class CacheSession extends EventEmitter {
     this.emit('state', this.state);
     this.reader = new FrameReader();
     this.versionAgreed = false;
-    this.receivedOnConnection = false;
     this.bytesOnConnection = 0;
     this.inFlight = undefined;
     this.staging = undefined;
@@ -297,7 +295,6 @@ export class CacheSession extends EventEmitter {
   }
 
   private onFrame(frame: Buffer): void {
-    this.receivedOnConnection = true;
     const decoded = decodePdu(frame);
     if (!decoded.ok) {
       // Never answer an Error Report with one (RFC 8210 §5.11): a broken one just ends the session.
