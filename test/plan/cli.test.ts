@@ -23,7 +23,7 @@ describe('ft mitigate preview', () => {
     expect(out).to.include('then     discard');
     expect(out).to.include('why      level 2 (FlowSpec discard): bps 1.24Gbps > 500Mbps');
     expect(out).to.include('via      edge-gobgp (gobgp @ams1)');
-    expect(out).to.include('rpki     allowed (valid): covering route 203.0.113.0/24 is Valid for AS64500');
+    expect(out).to.match(/rpki {5}allowed \(valid\): .*203\.0\.113\.0\/24.*AS64500/);
     expect(out).to.match(/^ADD {6}hf-[0-9a-f]{16} {2}on-node filter {2}on-node/m);
     expect(out).to.include('match    to 203.0.113.10/32 udp source-port =53');
     // Every ADD shows what will run, or says why it cannot.

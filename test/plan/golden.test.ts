@@ -104,7 +104,7 @@ describe('golden plans: policies/examples/isp-two-pops.yaml', () => {
     expectPlan(
       got,
       [{ type: 'add', via: ['ams1-gobgp', 'fra1-bird'], rpki: 'invalid', rule: makeRule({ kind: 'rtbh', tenant, target: dst, level: 3, ttlSeconds: 300, communities: ['65535:666', '64496:9999', '64497:666'], noExport: true }) }],
-      [{ rail: 'rpki', kind: 'divert', message: /missing ROA: 203\.0\.113\.0\/24 is Invalid .* for AS64510/ }],
+      [{ rail: 'rpki', kind: 'divert', message: /203\.0\.113\.0\/24 \(origin AS64510\): .*ROA/ }],
     );
   });
 
@@ -116,7 +116,7 @@ describe('golden plans: policies/examples/isp-two-pops.yaml', () => {
   it('800 Mbps NTP at 198.51.100.20: the covering /24 is not Valid for our AS64500, so enforce refuses both FlowSpec levels', async () => {
     const got = await run('examples/isp-two-pops.yaml', incident({ target: '198.51.100.20', bps: 800e6, vector: ['ntp'] }));
     expectPlan(got, [], [
-      { rail: 'rpki', kind: 'flowspec', message: /covering route 198\.51\.100\.0\/24 is Invalid \(as/ },
+      { rail: 'rpki', kind: 'flowspec', message: /198\.51\.100\.20\/32 \(origin AS64500\): .*198\.51\.100\.0\/24.*Invalid/ },
       { rail: 'rpki', kind: 'flowspec' },
     ]);
   });
