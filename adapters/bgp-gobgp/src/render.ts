@@ -99,7 +99,8 @@ function component(type: number, items: ComponentItem[]): AnyJson {
   return any('FlowSpecComponent', { type, items });
 }
 
-const PROTOCOL_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'ipv6-icmp', 47: 'gre' };
+// Names the gobgp CLI knows (others, like 58 for ICMPv6, are written as numbers).
+const PROTOCOL_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 47: 'gre', 132: 'sctp' };
 const FLAG_LETTERS: Record<string, string> = { fin: 'F', syn: 'S', rst: 'R', psh: 'P', ack: 'A', urg: 'U', ece: 'E', cwr: 'C' };
 
 function cliNumeric(items: ComponentItem[], names?: Record<number, string>): string[] {
@@ -195,7 +196,8 @@ export function renderFlowSpec(rule: FlowSpecRule, options: RenderOptions): Rend
     rules.push(component(type, items));
     cli.push(cliName, ...cliNumeric(items, names));
   };
-  numeric(COMPONENT.protocol, v6 ? 'next-header' : 'protocol', valuesToItems(m.protocols ?? []), PROTOCOL_NAMES);
+  // The gobgp CLI calls it "protocol" in IPv6 too (RFC 8956 next header).
+  numeric(COMPONENT.protocol, 'protocol', valuesToItems(m.protocols ?? []), PROTOCOL_NAMES);
   numeric(COMPONENT.destinationPort, 'destination-port', rangesToItems(m.destinationPorts ?? []));
   numeric(COMPONENT.sourcePort, 'source-port', rangesToItems(m.sourcePorts ?? []));
   numeric(COMPONENT.icmpType, 'icmp-type', valuesToItems(m.icmpType ?? []));

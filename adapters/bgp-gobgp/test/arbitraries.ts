@@ -29,7 +29,8 @@ export const match: fc.Arbitrary<FlowSpecMatch> = fc.boolean().chain((v6) =>
   fc.record({
     destination: v6 ? v6Host : v4Host,
     source: fc.option(v6 ? v6Host : v4Host, { nil: undefined }),
-    protocols: fc.option(values(255), { nil: undefined }),
+    // Mostly the protocols attacks use (and ICMPv6, which the gobgp CLI only knows by number), sometimes any.
+    protocols: fc.option(fc.oneof(fc.uniqueArray(fc.constantFrom(1, 6, 17, 47, 58), { minLength: 1, maxLength: 3 }).map((v) => [...v].sort((a, b) => a - b)), values(255)), { nil: undefined }),
     sourcePorts: fc.option(ranges(65535), { nil: undefined }),
     destinationPorts: fc.option(ranges(65535), { nil: undefined }),
     tcpFlags: fc.option(flags, { nil: undefined }),
