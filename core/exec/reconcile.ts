@@ -60,7 +60,16 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileReport
       continue;
     }
     const installed = new Map<string, InstalledRef>();
-    for (const ref of listed.value) {
+    // An object whose tag could not be read is matched by the native id the adapter gave when it applied it, so an
+    // adapter with unreadable tags does not see its own live rules reconciled away (and re-applied, every round).
+    const byNative = new Map<string, RuleId>();
+    for (const rec of await store.rules()) {
+      const nativeId = rec.adapters[h.name]?.nativeId;
+      if (nativeId) byNative.set(nativeId, rec.rule.id);
+    }
+    for (const listedRef of listed.value) {
+      const known = listedRef.ruleId ?? byNative.get(listedRef.nativeId);
+      const ref: InstalledRef = known ? { ...listedRef, ruleId: known } : listedRef;
       const rec = ref.ruleId ? await store.rule(ref.ruleId) : undefined;
       const wanted = rec && rec.phase === 'live' && rec.via.includes(h.name) && Date.parse(rec.expiresAt) > now;
       if (wanted && ref.ruleId) {

@@ -227,6 +227,24 @@ describe('reconcile', () => {
     await store.close();
   });
 
+  it('an adapter that cannot read its tags: live rules are recognised by native id, unknown objects still go', async () => {
+    const a = new MemoryAction('pop1');
+    const { executor, store, clock } = await setup([a]);
+    const live = flowspec(45);
+    await executor.execute(plan([op('add', live, ['pop1'])]), { plannedBy: 'planner' });
+    const stranger = flowspec(46);
+    a.installed.set(stranger.id, stranger);
+    a.hideTags = true;
+    for (let round = 0; round < 2; round++) {
+      const report = await reconcile({ executor, logger: quiet, clock });
+      expect(report.reapplied, `round ${round}`).to.deep.equal([]);
+      expect(report.orphansWithdrawn.map((o) => o.nativeId)).to.deep.equal(round === 0 ? [`n-${stranger.id}`] : []);
+    }
+    expect([...a.installed.keys()]).to.deep.equal([live.id]);
+    expect(a.calls.apply).to.equal(1);
+    await store.close();
+  });
+
   it('decides nothing for an adapter whose list() fails', async () => {
     const a = new MemoryAction('pop1');
     const { executor, store, clock } = await setup([a]);

@@ -29,6 +29,8 @@ export class MemoryAction implements Action {
   failWithdraw = 0;
   failList = false;
   hang = false;
+  /** list() cannot read ft's tags: only native ids come back. */
+  hideTags = false;
   matched = new Map<string, number>();
 
   constructor(readonly name: string) {}
@@ -60,7 +62,9 @@ export class MemoryAction implements Action {
   async list(): Promise<InstalledRef[]> {
     this.calls.list++;
     if (this.failList) throw new Error(`${this.name} unreachable`);
-    return [...this.installed.values()].map((r) => ({ ruleId: r.id, nativeId: `n-${r.id}`, description: `${r.kind} ${String(r.target)}` }));
+    return [...this.installed.values()].map((r) => ({
+      ...(this.hideTags ? {} : { ruleId: r.id }), nativeId: `n-${r.id}`, description: `${r.kind} ${String(r.target)}`,
+    }));
   }
 
   async health() {
