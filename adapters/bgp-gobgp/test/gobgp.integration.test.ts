@@ -188,6 +188,14 @@ describe('gobgp adapter against two real gobgpd peered over a veth', function ()
       expect(listed.map((x) => x.ruleId)).to.include(r.id);
       await action.withdraw(r);
     }
+    for (const bh of [rtbh('203.0.113.90/32'), rtbh('2001:db8:100::90/128')]) {
+      const args = renderPath(bh, { tagAsn: 64500, nextHop4: '192.0.2.66', nextHop6: '2001:db8::66' }).cliArgs;
+      run(['gobgp', '--target', lab.ctlSpeaker.api, ...args]);
+      const path = await received(bh.target.family === 4 ? 'ipv4-unicast' : 'ipv6-unicast', bh.id);
+      expect(communities(path.pattrs)).to.have.members([0xffff029a, 0xffffff01]);
+      expect(nextHop(path.pattrs)).to.equal(bh.target.family === 4 ? '192.0.2.66' : '2001:db8::66');
+      await action.withdraw(bh);
+    }
   });
 
   it('reannounce(rules) after an ft restart puts back exactly what gobgpd lacks', async () => {
