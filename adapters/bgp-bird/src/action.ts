@@ -4,7 +4,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { birdc } from './birdc.js';
 import { BIRD_CAPABILITIES } from './capabilities.js';
 import type { BirdConfig } from './config.js';
-import { parseIncludeFile, protocolName, renderIncludeFile, renderRoute, SLOTS, type BirdRoute, type FileOptions, type RenderOptions, type Slot } from './render.js';
+import { parseIncludeFile, protocolName, renderIncludeFile, renderRoute, routeKey, SLOTS, type BirdRoute, type FileOptions, type RenderOptions, type Slot } from './render.js';
 import { parseBgpSessions, parseShowRouteAll, type BirdRibRoute } from './rib.js';
 
 /** BIRD refused the new configuration; the running config and ft's include file are as they were before. */
@@ -97,7 +97,10 @@ export class BirdAction implements Action {
         return;
       }
       const next = new Map(current);
-      // One announcement per NLRI: a newer ft rule for the same match or prefix replaces the older one.
+      // One announcement per NLRI (BIRD would refuse two static routes for one net): a newer ft rule for the same
+      // match or prefix (escalation: rate-limit → discard) replaces the older one; withdrawing the older is then
+      // a no-op.
+      for (const [id, r] of current) if (id !== rule.id && routeKey(r) === routeKey(route)) next.delete(id);
       next.set(rule.id, route);
       await this.commit(next);
     });

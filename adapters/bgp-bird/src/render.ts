@@ -19,6 +19,12 @@ export interface BirdRoute {
   line: string;
 }
 
+/** The route's NLRI ("route flow4 { ... }" or "route 203.0.113.10/32"): two rules with one NLRI are one route. */
+export function routeKey(route: BirdRoute): string {
+  const m = /^route (flow[46] \{[^}]*\}|\S+)/.exec(route.line);
+  return `${route.slot} ${m ? m[1] : route.line}`;
+}
+
 const TCP_BIT: Record<TcpFlagName, number> = { fin: 0x01, syn: 0x02, rst: 0x04, psh: 0x08, ack: 0x10, urg: 0x20, ece: 0x40, cwr: 0x80 };
 const FRAGMENT_KEYWORD = { 'dont-fragment': 'dont_fragment', 'is-fragment': 'is_fragment', 'first-fragment': 'first_fragment', 'last-fragment': 'last_fragment' } as const;
 

@@ -141,6 +141,24 @@ describe('bgp-bird adapter against a real BIRD 2 and a gobgpd peer', function ()
     await a.withdraw(live);
   });
 
+  it('escalation: a discard for the same match replaces the rate-limit, and withdrawing the old rule keeps the new', async () => {
+    const a = adapter();
+    const match = { destination: '203.0.113.70/32', protocols: [17], sourcePorts: [{ min: 123, max: 123 }] };
+    const limit = flow(match, { type: 'rate-limit', bytesPerSecond: 6_250_000 });
+    const discard = flow(match, { type: 'discard' });
+    await a.apply(limit);
+    await lab.gobgp.waitFor('ipv4-flowspec', (ps) => ps.find(tagged(limit.id)), 'the rate-limit');
+    await a.apply(discard);
+    const seen = await lab.gobgp.waitFor('ipv4-flowspec', (ps) => ps.find(tagged(discard.id)), 'the discard');
+    expect(seen.extended).to.deep.include({ type: 128, subtype: 6, as: 0, rate: 0 });
+    expect(lab.gobgp.rib('ipv4-flowspec').filter((p) => p.key.includes('203.0.113.70/32'))).to.have.length(1);
+    await a.withdraw(limit);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(lab.gobgp.rib('ipv4-flowspec').some(tagged(discard.id)), 'the discard is still announced').to.equal(true);
+    await a.withdraw(discard);
+    await lab.gobgp.waitGone('ipv4-flowspec', (p) => p.key.includes('203.0.113.70/32'), 'the escalated rule');
+  });
+
   it('after an ft restart, list() finds what the previous run announced and withdraws orphans by their ref', async () => {
     const first = adapter();
     const keep = flow({ destination: '203.0.113.50/32', protocols: [17], sourcePorts: [{ min: 123, max: 123 }] }, { type: 'discard' });

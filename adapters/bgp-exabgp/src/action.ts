@@ -17,7 +17,7 @@ export class ExabgpAction implements Action {
   private readonly opts: RenderOptions;
   private readonly channel: ExabgpChannel;
   /** What ft announced through this instance and has not withdrawn: re-sent whenever ExaBGP or a session restarts. */
-  private readonly live = new Map<RuleId, string>();
+  private readonly live = new Map<RuleId, { key: string; announce: string }>();
   private reannouncing?: Promise<void>;
 
   constructor(private readonly config: ExabgpConfig, private readonly ctx: PluginContext) {
@@ -40,7 +40,7 @@ export class ExabgpAction implements Action {
   }
 
   private scheduleReannounce(why: string): void {
-    const lines = [...this.live.values()];
+    const lines = [...this.live.values()].map((l) => l.announce);
     if (lines.length === 0) return;
     const run = (async () => {
       for (const line of lines) {
@@ -67,10 +67,14 @@ export class ExabgpAction implements Action {
   }
 
   async apply(rule: Rule): Promise<Applied> {
-    const { announce } = renderRule(rule, this.opts);
+    const { announce, key } = renderRule(rule, this.opts);
     const r = await this.channel.send(announce);
     if (!r.ok) throw new Error(`ExaBGP refused the announcement of ${rule.id} (see ExaBGP's log for the reason): ${announce}`);
-    this.live.set(rule.id, announce);
+    // The same NLRI announced for another rule (escalation: rate-limit → discard) was just replaced in ExaBGP:
+    // forget it, so a later re-announcement cannot bring it back over this one.
+    for (const [id, l] of this.live) if (l.key === key && id !== rule.id) this.live.delete(id);
+    this.live.delete(rule.id);
+    this.live.set(rule.id, { key, announce });
     return { ruleId: rule.id, state: 'installed', detail: announce };
   }
 

@@ -14,6 +14,8 @@ export interface RenderOptions {
 export interface ExabgpCommands {
   announce: string;
   withdraw: string;
+  /** The NLRI: two rules with the same key are one BGP route (the later announcement replaces the earlier). */
+  key: string;
 }
 
 // ExaBGP's names for the TCP flags (it says "push" where ft says "psh").
@@ -82,6 +84,7 @@ export function renderFlowSpec(rule: FlowSpecRule, opts: RenderOptions): ExabgpC
   return {
     announce: `${to}announce flow route { ${match} ${thenBlock(rule, tagList(rule, opts.tagAsn))} }`,
     withdraw: `${to}withdraw flow route { ${match} }`,
+    key: `flow ${match}`,
   };
 }
 
@@ -94,6 +97,7 @@ export function renderRtbh(rule: RtbhRule, opts: RenderOptions): ExabgpCommands 
   return {
     announce: `${to}announce route ${prefix} next-hop ${hop.address} community ${list(communities)} large-community ${tagList(rule, opts.tagAsn)}`,
     withdraw: `${to}withdraw route ${prefix} next-hop ${hop.address}`,
+    key: `route ${prefix}`,
   };
 }
 

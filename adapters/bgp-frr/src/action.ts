@@ -1,7 +1,7 @@
 import { Prefix, isPrefix, type Action, type Applied, type Health, type InstalledRef, type PluginContext, type RenderedCommand, type Rule, type RtbhRule, type RuleId } from '@ft/sdk';
 import type { FrrConfig } from './config.js';
 import { FRR_CAPABILITIES } from './capabilities.js';
-import { renderRtbh, routeMapName, type RenderOptions } from './render.js';
+import { renderRtbh, type RenderOptions } from './render.js';
 import { localBlackholePrefixes, parsePrefixDetail, parseSummary, type FrrPath } from './rib.js';
 import { RuleRejected } from './validate.js';
 import { splitJsonDocuments, vtysh, type VtyshOptions } from './vtysh.js';
@@ -74,13 +74,16 @@ export class FrrAction implements Action {
       const before = existing.some((p) => p.local);
       const res = await vtysh(this.vty, c.announce);
       if (res.code !== 0) {
-        // Undo what this attempt may have left: everything if the prefix was not ours before, else only our map.
-        await vtysh(this.vty, before ? c.dropRouteMap : c.withdraw).catch(() => undefined);
+        // Undo what this attempt may have left when the prefix was not announced before; an existing
+        // announcement (another rule's) is left for resync to restore rather than torn down.
+        if (!before) await vtysh(this.vty, c.withdraw).catch(() => undefined);
         throw new Error(`FRR refused the RTBH announcement of ${r.id}: ${res.output.trim()}`);
       }
       await this.waitFor(() => this.ownPath(c.prefix, r.id), `${r.id} to enter FRR's BGP table`);
       await this.persist();
     });
+    // A rule for the same prefix that this one replaced must not be brought back by resync.
+    for (const [id, other] of this.live) if (id !== r.id && other.target.equals(r.target)) this.live.delete(id);
     this.live.set(r.id, r);
     this.startResync();
     return { ruleId: r.id, state: 'installed', nativeId: `${afOf(c.prefix)} ${c.prefix.toString()}`, detail: c.routeMap };
@@ -111,15 +114,14 @@ export class FrrAction implements Action {
       // Only the prefix and the id matter for withdrawal: rebuild a minimal rule around them.
       rule = { kind: 'rtbh', id: target.ruleId, target: Prefix.parse(m[2] as string), communities: [], noExport: false } as unknown as RtbhRule;
     }
-    routeMapName(rule.id, this.opts.routeMapPrefix);
     this.live.delete(rule.id);
     const c = renderRtbh(rule, this.opts);
     await this.serial(async () => {
       // Only a route carrying this rule's tag is taken down; another rule (or the operator) may own the prefix now.
-      const mine = await this.ownPath(c.prefix, rule.id);
-      const res = await vtysh(this.vty, mine ? c.withdraw : c.dropRouteMap);
+      if (!(await this.ownPath(c.prefix, rule.id))) return;
+      const res = await vtysh(this.vty, c.withdraw);
       if (res.code !== 0) throw new Error(`FRR refused the withdrawal of ${rule.id}: ${res.output.trim()}`);
-      if (mine) await this.waitFor(async () => !(await this.ownPath(c.prefix, rule.id)), `${rule.id} to leave FRR's BGP table`);
+      await this.waitFor(async () => !(await this.ownPath(c.prefix, rule.id)), `${rule.id} to leave FRR's BGP table`);
       await this.persist();
     });
   }

@@ -110,6 +110,27 @@ describe('bgp-frr adapter against real FRR daemons and a gobgpd peer', function 
     expect(lab.gobgp.rib('ipv4').some((p) => p.key === '203.0.113.40/32')).to.equal(false);
   });
 
+  it('a second RTBH rule for the same prefix replaces the first, and withdrawing the first keeps the second', async () => {
+    const a = adapter();
+    const first = rtbh('203.0.113.70/32');
+    const second = rtbh('203.0.113.70/32', { communities: ['65535:666', '64500:666'] });
+    await a.apply(first);
+    await lab.gobgp.waitFor('ipv4', (ps) => ps.find(tagged(first.id)), 'the first rule');
+    await a.apply(second);
+    const seen = await lab.gobgp.waitFor('ipv4', (ps) => ps.find(tagged(second.id)), 'the second rule');
+    expect(seen.communities).to.include(64500 * 65536 + 666);
+    await a.withdraw(first);
+    // FRR must keep announcing the second rule, never flapping back to the first one's attributes.
+    for (let i = 0; i < 25; i++) {
+      const now = lab.gobgp.rib('ipv4').filter((p) => p.key === '203.0.113.70/32');
+      expect(now.length === 1 && tagged(second.id)(now[0] as never), `sample ${i}: ${JSON.stringify(now)}`).to.equal(true);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(lab.gobgp.rib('ipv4').some(tagged(second.id)), 'the second rule is still announced').to.equal(true);
+    await a.withdraw(second);
+    await lab.gobgp.waitGone('ipv4', (p) => p.key === '203.0.113.70/32', 'the prefix');
+  });
+
   it('after an ft restart, list() finds the previous run\'s announcements and withdraws orphans by their ref', async () => {
     const first = adapter();
     const keep = rtbh('203.0.113.50/32');
