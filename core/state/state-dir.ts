@@ -84,6 +84,9 @@ export async function lockStateDir(dir: string): Promise<() => Promise<void>> {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         const holder = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
         if (Number.isInteger(holder) && holder > 0 && alive(holder)) throw new StateLockedError(dir, holder);
+        // Read it once more just before taking it over: another starter may have replaced the stale lock meanwhile.
+        const again = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
+        if (again !== holder && Number.isInteger(again) && again > 0 && alive(again)) throw new StateLockedError(dir, again);
         await unlink(lock).catch(() => undefined);
       }
     }
