@@ -139,6 +139,29 @@ describe('ft run, ft mitigate apply|withdraw|list, ft audit (the built CLI)', fu
     expect(readdirSync(stateDir).filter((f) => f.includes('.corrupt-'))).to.have.length(1);
   });
 
+  it('applies a plan saved from preview, and refuses one whose rule was edited after the planner made it', async () => {
+    const preview = await runFt(['mitigate', 'preview', '-p', policy, '--simulate', 'udp_flood 800Mbps to 203.0.113.25 vector=ntp', '--json'], env);
+    expect(preview.code, preview.stderr).to.equal(0);
+    const planFile = join(dir, 'plan.json');
+    writeFileSync(planFile, preview.stdout);
+    const saved = JSON.parse(preview.stdout) as { plan: { ops: { rule: { id: string; target: string; match: { destination: string } } }[] } };
+    expect(saved.plan.ops).to.have.length(1);
+
+    const edited = structuredClone(saved);
+    edited.plan.ops[0]!.rule.target = '203.0.113.26/32';
+    edited.plan.ops[0]!.rule.match.destination = '203.0.113.26/32';
+    const editedFile = join(dir, 'edited.json');
+    writeFileSync(editedFile, JSON.stringify(edited));
+    const refused = await runFt(['mitigate', 'apply', '-p', policy, '--plan', editedFile, '--yes', '--state-dir', stateDir], env);
+    expect(refused.code).to.equal(2);
+    expect(flat(refused.stderr)).to.include('does not match its content');
+    expect(installed(recordFile)).to.deep.equal([]);
+
+    const applied = await runFt(['mitigate', 'apply', '-p', policy, '--plan', planFile, '--yes', '--state-dir', stateDir, '--json'], env);
+    expect(applied.code, applied.stderr).to.equal(0);
+    expect(installed(recordFile)).to.deep.equal([saved.plan.ops[0]!.rule.id]);
+  });
+
   it('a rule whose action left the policy cannot be withdrawn through it (kept, retried), until the operator forgets it', async () => {
     const apply = await runFt(['mitigate', 'apply', '-p', policy, '--rule', '-', '--via', 'host-rec', '--yes', '--state-dir', stateDir, '--json'], env, RULE('203.0.113.24'));
     expect(apply.code, apply.stderr).to.equal(0);
