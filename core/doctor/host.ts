@@ -72,6 +72,18 @@ export const bpffsCheck: DoctorCheck = {
   },
 };
 
+/** SYNPROXY (the syn-cookies action) only works when conntrack does not pick up connections mid-stream. */
+export const sysctlCheck: DoctorCheck = {
+  group: 'kernel',
+  async run() {
+    const loose = (await readFile('/proc/sys/net/netfilter/nf_conntrack_tcp_loose', 'utf8').catch(() => '')).trim();
+    if (loose === '') return [{ id: 'kernel.tcp-loose', status: 'skip', summary: 'nf_conntrack_tcp_loose not readable (conntrack not loaded yet): check it before using syn-cookies' }];
+    return [loose === '0'
+      ? { id: 'kernel.tcp-loose', status: 'ok', summary: 'nf_conntrack_tcp_loose=0: syn-cookies (SYNPROXY) rules can work' }
+      : { id: 'kernel.tcp-loose', status: 'warn', summary: 'nf_conntrack_tcp_loose=1: syn-cookies (SYNPROXY) rules break handshakes (conntrack takes the client ACK as a new connection instead of handing it to SYNPROXY)', hint: 'sysctl -w net.netfilter.nf_conntrack_tcp_loose=0 (ft never changes sysctls itself)' }];
+  },
+};
+
 /** Which firewall manager runs the host, asked the way each documents it (read-only commands). */
 export const managersCheck: DoctorCheck = {
   group: 'firewall',

@@ -20,7 +20,7 @@ for (const kind of ['iptables', 'ipset', 'nft'] as const) {
     const config = () => ({ netns: lab!.fw.name });
 
     before(async function () {
-      requireLab(this, { root: true, commands: ['ip', 'ping', 'iptables-restore', 'ipset', 'nft'] });
+      requireLab(this, { root: true, commands: ['ip', 'ping', 'iptables-restore', 'ipset', 'nft', 'hping3'] });
       lab = HostLab.create(kind.slice(0, 4));
       lab.installForeign();
       pristine = lab.snapshot();
@@ -73,6 +73,24 @@ for (const kind of ['iptables', 'ipset', 'nft'] as const) {
         const received = Number(/(\d+) received/.exec(ping)?.[1]);
         expect(received).to.be.greaterThan(0).and.lessThan(15);
         for (const r of [...rules, limited]) await action.withdraw(r);
+        expect(l.snapshot()).to.equal(pristine);
+      });
+    }
+
+    if (kind !== 'ipset') {
+      it('answers SYNs with SYN cookies (SYNPROXY) where the kernel alone would reset', async () => {
+        const l = lab!;
+        // SYNPROXY's documented prerequisite, set inside the test namespace only.
+        l.fw.exec(['sysctl', '-q', '-w', 'net.netfilter.nf_conntrack_tcp_loose=0']);
+        const synFlags = () => l.peer.exec(['timeout', '5', 'hping3', '-S', '-p', '8080', '-c', '2', '-i', 'u200000', TARGET], { allowFail: true }).stdout;
+        expect(synFlags(), 'nothing listens on 8080: the kernel resets').to.match(/flags=RA/);
+        const rule = hostRule({ protocol: 'tcp', destinationPorts: [{ min: 8080, max: 8080 }], tcpFlags: { set: ['syn'], unset: ['ack'] } }, { type: 'syn-cookies' });
+        await action.apply(rule);
+        const answered = synFlags();
+        expect(answered, 'SYNPROXY answers with a cookie SYN-ACK').to.match(/flags=SA/);
+        expect(answered).to.not.match(/flags=RA/);
+        await action.withdraw(rule);
+        l.fw.exec(['sysctl', '-q', '-w', 'net.netfilter.nf_conntrack_tcp_loose=1']);
         expect(l.snapshot()).to.equal(pristine);
       });
     }
