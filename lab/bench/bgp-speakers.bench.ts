@@ -6,6 +6,7 @@
 // Goal: p99 ≤ 50 ms to the RIB for ExaBGP and BIRD (issue 7).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Prefix } from '@ft/sdk';
@@ -242,6 +243,7 @@ function result(adapter: string, ft: { toRib: number[]; call: number[] }, anchor
   };
 }
 
+const loadBefore = loadavg();
 const results = [];
 for (const [name, fn] of [['exabgp', benchExabgp], ['bird', benchBird], ['frr', benchFrr]] as const) {
   if (process.env.BENCH_ONLY && !process.env.BENCH_ONLY.split(',').includes(name)) continue;
@@ -254,4 +256,9 @@ const line = results
     return `${r.adapter}: apply→peer RIB p50 ${t.p50} ms p99 ${t.p99} ms (anchor p50 ${a.p50} ms, ratio ${r.ratioP50}x)`;
   })
   .join('; ');
-writeResult('bgp-speakers', { announcements: N, anchorAnnouncements: ANCHOR_N, goalP99Ms: { exabgp: 50, bird: 50 }, results }, `bgp speakers (${N} each): ${line}`);
+// Other work on the machine shows in the tails (p99): keep the load average beside the numbers.
+writeResult(
+  'bgp-speakers',
+  { announcements: N, anchorAnnouncements: ANCHOR_N, goalP99Ms: { exabgp: 50, bird: 50 }, loadAverage: { before: loadBefore, after: loadavg() }, results },
+  `bgp speakers (${N} each, load ${loadBefore[0]?.toFixed(1)}): ${line}`,
+);
