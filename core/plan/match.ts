@@ -108,7 +108,7 @@ export function hostMatch(incident: Incident, destination: Prefix): HostMatch {
   return m;
 }
 
-/** Top source addresses as host prefixes, most active first, unparseable entries skipped; sorted for a stable id. */
+/** The `count` most active source addresses as host prefixes, most active first; unparseable entries skipped. */
 export function topSources(incident: Incident, count: number): Prefix[] {
   const out: Prefix[] = [];
   const sorted = [...incident.top_src_ips].sort((a, b) => b.count - a.count || a.ip.localeCompare(b.ip));
@@ -121,5 +121,5 @@ export function topSources(incident: Incident, count: number): Prefix[] {
       // A hostile or garbled address in a report never becomes part of a rule.
     }
   }
-  return out.sort((a, b) => a.compare(b));
+  return out;
 }

@@ -76,7 +76,7 @@ export function plan(input: PlanInput): Plan {
 
   // Rails on everything wanted: one violation refuses the whole plan (nothing applied half-way).
   const railHits = wanted.wants.flatMap((w) => {
-    const hit = ruleRails(policy, w.rule, w.via);
+    const hit = cachedRails(policy, w.rule, w.via);
     return hit ? [{ rule: w.rule, ...hit }] : [];
   });
   if (railHits.length > 0) {
@@ -135,7 +135,7 @@ export function plan(input: PlanInput): Plan {
       withdraw(a, `TTL expired at ${a.expiresAt}`);
       continue;
     }
-    const hit = activeRails(policy, a);
+    const hit = cachedRails(policy, a.rule, a.via);
     if (hit) {
       withdraw(a, `the policy no longer allows it (rail ${hit.rail}: ${hit.message})`);
       continue;
@@ -175,13 +175,14 @@ function times(a: ActiveRule): { expires: number; applied: number } {
 }
 
 const railCache = new WeakMap<Policy, Map<string, ReturnType<typeof ruleRails> | null>>();
-function activeRails(policy: Policy, a: ActiveRule): ReturnType<typeof ruleRails> {
+/** Rails are a pure function of policy, rule content (its id) and where it goes. */
+function cachedRails(policy: Policy, rule: Rule, via: readonly string[]): ReturnType<typeof ruleRails> {
   let cache = railCache.get(policy);
   if (!cache) railCache.set(policy, (cache = new Map()));
-  const key = `${a.rule.id} ${a.via.join(',')}`;
+  const key = via.length === 1 ? `${rule.id} ${via[0]}` : `${rule.id} ${via.join(',')}`;
   let hit = cache.get(key);
   if (hit === undefined) {
-    hit = ruleRails(policy, a.rule, a.via) ?? null;
+    hit = ruleRails(policy, rule, via) ?? null;
     if (cache.size > 100_000) cache.clear();
     cache.set(key, hit);
   }
@@ -263,7 +264,7 @@ function want(
     let reason: Reason | undefined;
     for (const entry of rule.do) {
       for (const step of entry.steps) {
-        const built = hostRule(step, incident, tenant, ttlFor(policy, override, rule.ttlSeconds), notes);
+        const built = hostRule(policy, step, incident, tenant, ttlFor(policy, override, rule.ttlSeconds), notes);
         if (!built) continue;
         reason ??= { summary: `on-node rule #${rule.index + 1}: ${evaluate(rule.when, incident).because.join(', ')}`, level: 0, trigger: describeTrigger(rule.when), observed: observed(incident) };
         wants.push({ rule: built, via: [entry.via], reason });
@@ -344,7 +345,7 @@ function levelRules(
   return out;
 }
 
-function hostRule(step: HostStep, incident: Incident, tenant: string, ttlSeconds: number, notes: string[]): HostFilterRule | ShapeRule | undefined {
+function hostRule(policy: Policy, step: HostStep, incident: Incident, tenant: string, ttlSeconds: number, notes: string[]): HostFilterRule | ShapeRule | undefined {
   const destination = incident.target;
   const common = { tenant, target: destination, level: 0, ttlSeconds };
   const filter = (match: HostFilterRule['match'], action: HostFilterRule['action']) =>
@@ -375,7 +376,12 @@ function hostRule(step: HostStep, incident: Incident, tenant: string, ttlSeconds
         notes.push('dropTopSources skipped: the sources are spoofed, so dropping them would only hurt the hosts they impersonate');
         return undefined;
       }
-      const sources = topSources(incident, step.count);
+      // A source on the never-target list (our resolvers, say, spoofed by the attacker) is never blocked either.
+      const all = topSources(incident, Number.POSITIVE_INFINITY);
+      const spared = all.filter((p) => policy.neverTarget.some((n) => n.overlaps(p)));
+      // Sorted by address so the same set of sources is the same rule whatever their order of activity.
+      const sources = all.filter((p) => !spared.includes(p)).slice(0, step.count).sort((a, b) => a.compare(b));
+      if (spared.length > 0) notes.push(`dropTopSources spares ${spared.map(String).join(', ')}: never-target`);
       if (sources.length === 0) {
         notes.push('dropTopSources skipped: the incident lists no top source addresses');
         return undefined;

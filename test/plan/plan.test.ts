@@ -148,11 +148,15 @@ onNode:
     expect(nft?.rule.kind === 'host-filter' && nft.rule.match).to.deep.equal({ destination: Prefix.parse('203.0.113.10/32'), protocol: 'udp', sourcePorts: [{ min: 123, max: 123 }] });
   });
 
-  it('drop top sources: the top N valid addresses; skipped (with a note) when sources are spoofed', () => {
+  it('drop top sources: the top N valid addresses, never a never-target one; skipped (with a note) when sources are spoofed', () => {
     const i = incident({ bps: 50e6, top_src_ips: [{ ip: '198.51.100.7', count: 10 }, { ip: 'not-an-ip', count: 9 }, { ip: '192.0.2.44', count: 8 }, { ip: '192.0.2.45', count: 1 }] });
     const r = plan({ policy: p, incident: i, active: [], now: NOW, rpki: testRpki() });
     const drop = r.ops.find((o) => o.via[0] === 'ipset');
     expect(drop?.rule.kind === 'host-filter' && drop.rule.match.sources?.map(String)).to.deep.equal(['192.0.2.44/32', '198.51.100.7/32']);
+    const resolver = plan({ policy: p, incident: { ...i, top_src_ips: [{ ip: '203.0.113.53', count: 99 }, ...i.top_src_ips] }, active: [], now: NOW, rpki: testRpki() });
+    const kept = resolver.ops.find((o) => o.via[0] === 'ipset');
+    expect(kept?.rule.kind === 'host-filter' && kept.rule.match.sources?.map(String)).to.deep.equal(['192.0.2.44/32', '198.51.100.7/32']);
+    expect(resolver.notes).to.include('dropTopSources spares 203.0.113.53/32: never-target');
     const spoofed = plan({ policy: p, incident: { ...i, spoofing_detected: true }, active: [], now: NOW, rpki: testRpki() });
     expect(spoofed.ops.find((o) => o.via[0] === 'ipset')).to.equal(undefined);
     expect(spoofed.notes.join('\n')).to.include('dropTopSources skipped: the sources are spoofed');
