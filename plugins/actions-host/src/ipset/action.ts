@@ -5,7 +5,7 @@ import { HostExec } from '../common/exec.js';
 import { argvCommand } from '../common/render.js';
 import { netnsOption } from '../common/schema.js';
 import { type FilterSpec } from '../common/validate.js';
-import { prepareFilter, targetOf, type Prepared } from '../iptables/action.js';
+import { managerThatFlushes, prepareFilter, targetOf, type Prepared } from '../iptables/action.js';
 import { IptablesEngine, restoreArgv } from '../iptables/engine.js';
 import { installBatch } from '../iptables/render.js';
 
@@ -104,6 +104,8 @@ class IpsetAction implements Action {
   async health() {
     const r = await this.exec.run(['ipset', 'list', '-n'], { allowFail: true });
     if (r.code !== 0) return { status: 'down' as const, detail: `ipset: ${r.stderr.trim() || `exit ${r.code}`}` };
+    const flusher = await managerThatFlushes(this.exec);
+    if (flusher) return { status: 'degraded' as const, detail: flusher };
     return { status: 'ok' as const };
   }
 }

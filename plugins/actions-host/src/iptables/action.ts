@@ -7,6 +7,7 @@ import { netnsOption } from '../common/schema.js';
 import { checkFilterAction, checkMatch, checkRuleId, expectKind, type FilterSpec } from '../common/validate.js';
 import { IptablesEngine, restoreArgv, type Family } from './engine.js';
 import { installBatch, ruleLines, type HookChain, type SourceSelector, type TableLines } from './render.js';
+import { detectManagers } from '../managers/detect.js';
 
 export const iptablesConfig = z.strictObject({
   /** Built-in chain ft's own chain FT-<chain> is jumped to from: INPUT for this host, FORWARD for a router. */
@@ -42,6 +43,17 @@ export function targetOf(kind: string, target: Rule | InstalledRef): { family: F
   const m = /^ipv([46]) \S+-((?:hf|sh)-[0-9a-f]{16})$/.exec(target.nativeId);
   if (!m) throw new HostRuleError(kind, 'nativeId', `${JSON.stringify(target.nativeId)} is not an ${kind} object ft installed`);
   return { family: Number(m[1]) as Family, id: m[2] as HostFilterRule['id'] };
+}
+
+/**
+ * firewalld (iptables backend) and CSF rebuild the whole iptables ruleset on restart, taking ft's chains with them
+ * (reconcile puts them back, but there is a gap): said in health so the operator picks the manager's own kind.
+ */
+export async function managerThatFlushes(exec: HostExec): Promise<string | undefined> {
+  const active = (await detectManagers(exec)).filter((m) => m.state === 'active' && m.name !== 'ufw');
+  if (active.length === 0) return undefined;
+  const names = active.map((m) => m.name).join(', ');
+  return `${names} manages this host's firewall and rebuilds iptables on restart, removing ft's chains until the next reconcile: use kind ${active[0]?.name} instead`;
 }
 
 class IptablesAction implements Action {
@@ -86,6 +98,8 @@ class IptablesAction implements Action {
   async health() {
     const r = await this.exec.run(['iptables-save', '-t', 'filter'], { allowFail: true });
     if (r.code !== 0) return { status: 'down' as const, detail: `iptables-save: ${r.stderr.trim() || `exit ${r.code}`}` };
+    const flusher = await managerThatFlushes(this.exec);
+    if (flusher) return { status: 'degraded' as const, detail: flusher };
     return { status: 'ok' as const, detail: `hooked from ${this.config.chain}${this.config.netns ? ` in netns ${this.config.netns}` : ''}` };
   }
 }
