@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { Prefix } from '@ft/sdk';
 import type { Logger } from '../log/logger.js';
 import { FrameReader } from './framing.js';
@@ -24,6 +25,10 @@ export interface RtrCacheConfig {
   port: number;
   /** Lower is preferred (RFC 8210 §10); default: the order the caches were given in. */
   preference?: number;
+  /** 'tls' runs RTR over TLS (RFC 8210 §9.3, stayrtr -tls.bind); the cache's certificate is always verified. */
+  transport?: 'tcp' | 'tls';
+  /** PEM CA certificate(s) to verify a TLS cache with, instead of the system's; servername for SNI/verification. */
+  tls?: { ca?: string | Buffer; servername?: string };
 }
 
 export interface SessionOptions {
@@ -92,7 +97,7 @@ export class CacheSession extends EventEmitter {
 
   constructor(readonly config: RtrCacheConfig, index: number, private readonly options: SessionOptions = {}) {
     super();
-    this.name = `${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+    this.name = `${config.transport === 'tls' ? 'tls://' : ''}${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
     this.preference = config.preference ?? index;
     this.version = options.version ?? 1;
     this.timers = this.effectiveTimers(DEFAULT_TIMERS);
@@ -165,13 +170,24 @@ export class CacheSession extends EventEmitter {
     this.staging = undefined;
     this.notifyPending = false;
     this.counters.connects++;
-    const socket = connect({ host: this.config.host, port: this.config.port, noDelay: true });
+    const { host, port } = this.config;
+    const tls = this.config.transport === 'tls';
+    const socket = tls
+      ? tlsConnect({
+          host,
+          port,
+          ...(this.config.tls?.ca ? { ca: this.config.tls.ca } : {}),
+          // SNI only for names; the certificate is checked against the name or the IP address either way.
+          ...(this.config.tls?.servername ? { servername: this.config.tls.servername } : isIP(host) ? {} : { servername: host }),
+        })
+      : connect({ host, port, noDelay: true });
     this.socket = socket;
     socket.setTimeout(this.options.connectTimeoutMs ?? 5000);
     socket.on('timeout', () => {
       if (this.state === 'connecting') socket.destroy(new Error('connect timed out'));
     });
-    socket.on('connect', () => {
+    // Over TLS the session starts once the handshake (and certificate check) has succeeded.
+    socket.on(tls ? 'secureConnect' : 'connect', () => {
       if (this.socket !== socket) return;
       socket.setTimeout(0);
       this.state = 'connected';

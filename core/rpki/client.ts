@@ -57,16 +57,18 @@ export interface CacheStatus {
   counters: CacheSession['counters'];
 }
 
-/** Parses "HOST:PORT" or "[v6]:PORT" as an operator writes it; only literal addresses or DNS names, never a URL. */
-export function parseCacheAddress(text: string): RtrCacheConfig {
+/** Parses "HOST:PORT", "[v6]:PORT", or either after "tls://", as an operator writes it (no other URL forms). */
+export function parseCacheAddress(input: string): RtrCacheConfig {
+  const tls = input.startsWith('tls://');
+  const text = tls ? input.slice('tls://'.length) : input;
   const m = /^\[([0-9a-fA-F:.]+)\]:([0-9]{1,5})$/.exec(text) ?? /^([A-Za-z0-9.-]+):([0-9]{1,5})$/.exec(text);
   const host = m?.[1];
   const port = Number(m?.[2]);
   if (!host || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new Error(`RTR cache "${text}" must be HOST:PORT (e.g. 127.0.0.1:8282 or [2001:db8::1]:8282)`);
+    throw new Error(`RTR cache "${input}" must be HOST:PORT or tls://HOST:PORT (e.g. 127.0.0.1:8282, [2001:db8::1]:8282, tls://rtr.example.net:8283)`);
   }
-  if (text.startsWith('[') && isIP(host) !== 6) throw new Error(`RTR cache "${text}": ${host} is not an IPv6 address`);
-  return { host, port };
+  if (text.startsWith('[') && isIP(host) !== 6) throw new Error(`RTR cache "${input}": ${host} is not an IPv6 address`);
+  return tls ? { host, port, transport: 'tls' } : { host, port };
 }
 
 /**

@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { run } from '../helpers/net.js';
 import { Prefix } from '@ft/sdk';
 import { requireLab } from '../helpers/env.js';
 import { runFt, isolatedHome } from '../helpers/cli.js';
@@ -33,7 +35,7 @@ describe('RTR client against a real stayrtr', function () {
   };
 
   before(function () {
-    requireLab(this, { commands: ['stayrtr', 'rpki-rov'] });
+    requireLab(this, { commands: ['stayrtr', 'rpki-rov', 'openssl'] });
   });
   afterEach(async () => {
     for (const c of clients.splice(0)) c.stop();
@@ -202,6 +204,35 @@ describe('RTR client against a real stayrtr', function () {
     expect(mismatches).to.deep.equal([]);
     // The generated set really exercises all three outcomes.
     for (const state of ['valid', 'invalid', 'not-found']) expect(ours.filter((x) => x === state).length, state).to.be.greaterThan(50);
+  });
+
+  it('speaks RTR over TLS (stayrtr -tls.bind), verifying the cache certificate', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ft-rtr-tls-'));
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
+      '-days', '1', '-subj', '/CN=rtr.test', '-addext', 'subjectAltName=IP:127.0.0.1']);
+    try {
+      const s = await cache(BASE, { tls: { cert, key } });
+      const ca = readFileSync(cert);
+      const trusted = new RtrClient({ caches: [{ host: '127.0.0.1', port: s.tlsPort, transport: 'tls', tls: { ca } }], ...fast });
+      clients.push(trusted);
+      const snap = await trusted.start().ready(10_000);
+      expect(snap.cache).to.equal(`tls://127.0.0.1:${s.tlsPort}`);
+      expect(snap.table.size).to.equal(3);
+      // Without the CA the certificate is not trusted: no session, and the reason is recorded.
+      const untrusted = new RtrClient({ caches: [{ host: '127.0.0.1', port: s.tlsPort, transport: 'tls' }], ...fast });
+      clients.push(untrusted);
+      untrusted.start();
+      await waitFor(() => untrusted.status()[0]?.lastError, { what: 'a TLS verification error' });
+      expect(untrusted.status()[0]!.lastError!.message).to.match(/self[- ]signed/);
+      expect(untrusted.snapshot()).to.equal(undefined);
+      const r = await runFt(['rpki', 'check', '203.0.113.0/24', 'AS64500', '--cache', `tls://127.0.0.1:${s.tlsPort}`, '--cache-ca', cert, '--json'], isolatedHome());
+      expect(r.code, r.stderr).to.equal(0);
+      expect(JSON.parse(r.stdout)).to.deep.include({ state: 'valid' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports a cache with stale data (No Data Available) and refuses to call it fresh', async () => {

@@ -29,9 +29,12 @@ export interface StayrtrOptions {
   port?: number;
   /** buildtime written into the file; stayrtr refuses data older than 24 h (error 2 to every query). */
   builtAt?: Date;
+  /** Also serve RTR over TLS with this certificate and key (PEM files); the port is `tlsPort`. */
+  tls?: { cert: string; key: string };
 }
 
 export class Stayrtr {
+  tlsPort = 0;
   private constructor(readonly daemon: Daemon, readonly port: number, readonly file: string, readonly dir: string, private readonly opts: StayrtrOptions) {}
 
   static async start(roas: Roa[], opts: StayrtrOptions = {}, existing?: { dir: string; file: string }): Promise<Stayrtr> {
@@ -52,9 +55,13 @@ export class Stayrtr {
       '-protocol', String(opts.protocol ?? 2),
       '-log.verbose=false',
     ];
+    const tlsPort = opts.tls ? await freePort() : 0;
+    if (opts.tls) argv.push('-tls.bind', `127.0.0.1:${tlsPort}`, '-tls.cert', opts.tls.cert, '-tls.key', opts.tls.key);
     const daemon = new Daemon(argv);
     const s = new Stayrtr(daemon, port, file, dir, opts);
+    s.tlsPort = tlsPort;
     await waitFor(() => canConnect(port), { timeoutMs: 60_000, what: `stayrtr on 127.0.0.1:${port}: ${daemon.output}` });
+    if (opts.tls) await waitFor(() => canConnect(tlsPort), { timeoutMs: 10_000, what: `stayrtr TLS on 127.0.0.1:${tlsPort}: ${daemon.output}` });
     return s;
   }
 
