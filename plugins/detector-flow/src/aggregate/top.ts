@@ -1,26 +1,34 @@
 /**
- * Heavy hitters in bounded memory: exact counts until the table holds 4 × capacity keys, then it is cut back to
+ * Heavy hitters in bounded memory: exact counts until the table holds 8 × capacity keys, then it is cut back to
  * the `capacity` largest. A key that returns after being cut starts again from zero, so counts are lower bounds;
  * keys that matter in a flood (the big sources, the attacked port) stay in the table.
  */
 export class TopCounter<K extends string | number> {
-  private readonly counts = new Map<K, number>();
+  // Mutable cells: an update of a known key is one hash lookup, not a get and a set.
+  private readonly counts = new Map<K, { n: number }>();
 
   constructor(private readonly capacity = 64) {}
 
   add(key: K, n: number): void {
-    this.counts.set(key, (this.counts.get(key) ?? 0) + n);
-    if (this.counts.size > this.capacity * 4) this.prune();
+    const cell = this.counts.get(key);
+    if (cell !== undefined) {
+      cell.n += n;
+      return;
+    }
+    this.counts.set(key, { n });
+    if (this.counts.size > this.capacity * 8) this.prune();
   }
 
   private prune(): void {
-    const kept = [...this.counts].sort((a, b) => b[1] - a[1]).slice(0, this.capacity);
+    const kept = [...this.counts].sort((a, b) => b[1].n - a[1].n).slice(0, this.capacity);
     this.counts.clear();
     for (const [k, v] of kept) this.counts.set(k, v);
   }
 
   entries(): [K, number][] {
-    return [...this.counts];
+    const out: [K, number][] = [];
+    for (const [k, v] of this.counts) out.push([k, v.n]);
+    return out;
   }
 
   mergeEntries(entries: [K, number][]): void {
@@ -28,7 +36,7 @@ export class TopCounter<K extends string | number> {
   }
 
   top(n: number): { key: K; count: number }[] {
-    return [...this.counts]
+    return this.entries()
       .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
       .slice(0, n)
       .map(([key, count]) => ({ key, count }));

@@ -53,8 +53,9 @@ class TargetStats {
   lenPackets = 0;
   lenBytes = 0;
   ttl: Map<number, number> | null = null;
+  records = 0;
 
-  constructor(readonly target: string, readonly prefix: string) {}
+  constructor(readonly target: string, readonly prefix: string, readonly prefixes: string[]) {}
 
   add(r: FlowRecord, rate: number): void {
     const packets = r.packets * rate;
@@ -69,10 +70,18 @@ class TargetStats {
         if (r.tcpFlags & bit) this.flags[b]! += ONCE_FLAGS & bit ? once : packets;
       }
     }
-    this.srcIps.add(r.srcAddr, packets);
-    if (r.srcPort !== 0 || p === 6 || p === 17) this.srcPorts.add(r.srcPort, packets);
-    this.dstPorts.add(r.dstPort, packets);
     this.sources.add(r.srcAddr);
+    // Top lists: every record while a target is quiet; under load, every 4th then every 16th record with its
+    // weight multiplied to match. Totals above stay exact; heavy hitters keep unbiased estimates for a fraction
+    // of the cost (these table updates are most of the per-record work).
+    const seen = this.records++;
+    const stride = seen < 1024 ? 1 : seen < 16384 ? 4 : 16;
+    if (seen % stride === 0) {
+      const weighted = packets * stride;
+      this.srcIps.add(r.srcAddr, weighted);
+      if (r.srcPort !== 0 || p === 6 || p === 17) this.srcPorts.add(r.srcPort, weighted);
+      this.dstPorts.add(r.dstPort, weighted);
+    }
     if (r.packets > 0) {
       const mean = r.bytes / r.packets;
       if (mean < this.lenMin) this.lenMin = mean;
@@ -96,71 +105,97 @@ class TargetStats {
   }
 }
 
+interface Route {
+  host: string;
+  /** Protected prefixes containing the host (their Samples are built from the hosts' at flush). */
+  prefixes: string[];
+}
+
 /**
  * Adds records into the current window (by arrival: NetFlow reports flows late and in bursts, so spreading them
  * over their own first–last time would put traffic into windows already handed to the detection engine).
- * Per destination address, and per protected prefix containing it.
+ * Records are counted per destination address only; each protected prefix's Sample is merged from its hosts when
+ * the window closes, which halves the work per record.
  */
 export class WindowAggregator {
-  private targets = new Map<string, TargetStats>();
-  /** Destination text → the target keys it feeds (its host key and covering protected prefixes); [] = ignored. */
-  private routes = new Map<string, string[]>();
+  private hosts = new Map<string, TargetStats>();
+  /** Traffic to hosts beyond maxTargets still counts towards its prefixes. */
+  private overflow = new Map<string, TargetStats>();
+  /** Destination text → its route; null = outside protected space. */
+  private routes = new Map<string, Route | null>();
   overflowRecords = 0;
   outsideRecords = 0;
 
   constructor(readonly options: AggregatorOptions) {}
 
   add(r: FlowRecord, rate: number): void {
-    let keys = this.routes.get(r.dstAddr);
-    if (keys === undefined) {
-      keys = this.route(r.dstAddr);
-      if (this.routes.size < this.options.maxTargets * 2) this.routes.set(r.dstAddr, keys);
+    let route = this.routes.get(r.dstAddr);
+    if (route === undefined) {
+      route = this.route(r.dstAddr);
+      if (this.routes.size < this.options.maxTargets * 2) this.routes.set(r.dstAddr, route);
     }
-    if (keys.length === 0) {
+    if (route === null) {
       this.outsideRecords++;
       return;
     }
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i] as string;
-      let t = this.targets.get(key);
-      if (t === undefined) {
-        if (this.targets.size >= this.options.maxTargets) {
-          this.overflowRecords++;
-          continue;
+    let t = this.hosts.get(route.host);
+    if (t === undefined) {
+      if (this.hosts.size >= this.options.maxTargets) {
+        this.overflowRecords++;
+        for (const p of route.prefixes) {
+          let o = this.overflow.get(p);
+          if (o === undefined) {
+            o = new TargetStats(p, p, []);
+            this.overflow.set(p, o);
+          }
+          o.add(r, rate);
         }
-        t = new TargetStats(key, key);
-        this.targets.set(key, t);
+        return;
       }
-      t.add(r, rate);
+      t = new TargetStats(route.host, route.host, route.prefixes);
+      this.hosts.set(route.host, t);
     }
+    t.add(r, rate);
   }
 
-  private route(dst: string): string[] {
+  private route(dst: string): Route | null {
     let host: Prefix;
     try {
       host = Prefix.parse(dst);
     } catch {
-      return [];
+      return null;
     }
-    if (this.options.protect.length === 0) return [host.toString()];
+    if (this.options.protect.length === 0) return { host: host.toString(), prefixes: [] };
     const covering = this.options.protect.filter((p) => p.contains(host));
-    if (covering.length === 0) return [];
-    const keys = [host.toString()];
-    for (const p of covering) if (!p.isHost) keys.push(p.toString());
-    return keys;
+    if (covering.length === 0) return null;
+    return { host: host.toString(), prefixes: covering.filter((p) => !p.isHost).map((p) => p.toString()) };
   }
 
-  /** Ends the window: returns its per-target partials and starts an empty one. */
+  /** Ends the window: returns its per-target partials (hosts, then prefixes) and starts an empty one. */
   flush(): TargetPartial[] {
-    const out = [...this.targets.values()].map((t) => t.partial());
-    this.targets = new Map();
+    const hosts: TargetPartial[] = [];
+    const byPrefix = new Map<string, TargetPartial[]>();
+    const push = (prefix: string, p: TargetPartial) => {
+      let list = byPrefix.get(prefix);
+      if (list === undefined) byPrefix.set(prefix, (list = []));
+      list.push(p);
+    };
+    for (const t of this.hosts.values()) {
+      const p = t.partial();
+      hosts.push(p);
+      for (const prefix of t.prefixes) push(prefix, { ...p, target: prefix, prefix });
+    }
+    for (const [prefix, o] of this.overflow) push(prefix, o.partial());
+    this.hosts = new Map();
+    this.overflow = new Map();
     // Routes stay valid (protected space does not change), but bound the cache across windows too.
     if (this.routes.size >= this.options.maxTargets * 2) this.routes = new Map();
-    return out;
+    const prefixes = [...byPrefix.values()].flatMap((list) => mergePartials(list.map((p) => [p])));
+    return [...hosts, ...prefixes];
   }
 }
 
-/** Merges partials of the same window from several workers (same target keys add up). */
+/** Merges partial windows from several workers (same target keys add up). */
 export function mergePartials(lists: TargetPartial[][]): TargetPartial[] {
   const byTarget = new Map<string, { base: TargetPartial; srcIps: TopCounter<string>; srcPorts: TopCounter<number>; dstPorts: TopCounter<number>; sources: SourceSketch; ttl: Map<number, number> }>();
   for (const list of lists) {
@@ -206,11 +241,11 @@ export interface SampleContext {
 export function toSamples(partials: TargetPartial[], ctx: SampleContext): Sample[] {
   const perSecond = 1000 / ctx.windowMs;
   const rate = (n: number) => n * perSecond;
-  const top = <K extends string | number>(entries: [K, number][]) => {
-    const t = new TopCounter<K>(Math.max(entries.length, 1));
-    t.mergeEntries(entries);
-    return t.top(ctx.topN).map((e) => ({ key: e.key, count: rate(e.count) }));
-  };
+  const top = <K extends string | number>(entries: [K, number][]) =>
+    [...entries]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .slice(0, ctx.topN)
+      .map(([key, count]) => ({ key, count: rate(count) }));
   return partials.map((p) => {
     const tcpFlags: Partial<Record<TcpFlagName, number>> = {};
     p.flags.forEach((n, i) => {

@@ -266,6 +266,8 @@ function readData(buf: Buffer, off: number, end: number, setId: number, d: Diale
   }
   const s = {} as Scratch;
   const fields = template.fields;
+  // The exporter-wide rate cannot change within a set: look it up once, not per record.
+  let setRate: number | undefined | null = null;
   while (off + template.minRecordLength <= end) {
     resetScratch(s);
     for (let i = 0; i < fields.length; i++) {
@@ -304,7 +306,8 @@ function readData(buf: Buffer, off: number, end: number, setId: number, d: Diale
       tcpFlags: s.tcpFlags,
       packets: s.packets >= 0 ? s.packets : Math.max(0, s.packetsTotal),
       bytes: s.bytes >= 0 ? s.bytes : Math.max(0, s.bytesTotal),
-      samplingRate: statedRate(s) ?? lookupRate(d, ctx, pending, out.domain, s.samplerId),
+      samplingRate: statedRate(s) ?? (s.samplerId !== undefined ? lookupRate(d, ctx, pending, out.domain, s.samplerId)
+        : setRate !== null ? setRate : (setRate = lookupRate(d, ctx, pending, out.domain, undefined))),
       inputIf: s.inputIf,
       outputIf: s.outputIf,
     };
