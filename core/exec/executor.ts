@@ -228,6 +228,9 @@ export class Executor {
     const expiresAt = now + ttlMs;
     const current = Date.parse(existing.expiresAt);
     const record: RuleRecord = { ...existing, rule: op.rule };
+    // The same attack seen again after a restart is a new incident: the rule follows it, so its resolve rolls it back.
+    const moved = ctx.incidentId !== undefined && ctx.incidentId !== existing.incidentId;
+    if (moved) record.incidentId = ctx.incidentId;
     // Adapters that failed are tried again here only once their backoff has passed (the lifecycle does the rest).
     const due = (v: string) => {
       const s = existing.adapters[v];
@@ -235,7 +238,7 @@ export class Executor {
     };
     const retry = op.via.filter((v) => existing.adapters[v]?.state !== 'installed' && this.actions.has(v) && due(v));
     // Refreshes come every tick while an attack lasts: only extensions worth a journal write are persisted.
-    const persist = expiresAt - current >= Math.max(1000, ttlMs / 10) || retry.length > 0;
+    const persist = expiresAt - current >= Math.max(1000, ttlMs / 10) || retry.length > 0 || moved;
     if (!persist) return { type: 'refresh', ruleId: op.rule.id, outcome: 'ok', results: [] };
     record.expiresAt = iso(Math.max(current, expiresAt));
     if (retry.length === 0) {

@@ -24,7 +24,10 @@ export interface JournalStoreOptions {
   auditSegmentBytes?: number;
   /** Audit segments whose newest record is older than this are dropped at rotation (default 90 days). */
   auditRetentionDays?: number;
-  /** Resolved incidents older than this leave the state at compaction (their history stays in the audit trail). */
+  /**
+   * Incidents resolved (or, if still marked open, last updated) longer ago than this leave the state at compaction;
+   * their history stays in the audit trail.
+   */
   incidentRetentionHours?: number;
   logger?: StoreLogger;
   now?: () => number;
@@ -312,7 +315,8 @@ export class JournalStore implements RuleStore {
     const keepResolvedMs = (this.opts.incidentRetentionHours ?? 24) * 3600_000;
     const now = this.now();
     for (const [id, i] of this.incidentsById) {
-      if (i.state === 'resolved' && now - Date.parse(i.resolved_at ?? i.updated_at) > keepResolvedMs) this.incidentsById.delete(id);
+      // Resolved ones after the retention; "open" ones not updated for as long belong to a run that died.
+      if (now - Date.parse(i.resolved_at ?? i.updated_at) > keepResolvedMs) this.incidentsById.delete(id);
     }
     const image: StateRecord[] = [
       ...[...this.rulesById.values()].map((r): StateRecord => ({ k: 'rule', r })),

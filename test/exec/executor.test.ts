@@ -174,6 +174,23 @@ describe('lifecycle: TTL, resolve, collateral damage', () => {
     await store.close();
   });
 
+  it('a host rule asked for again by a new incident (the same attack seen after a restart) follows it and rolls back with it', async () => {
+    const host = new MemoryAction('iptables');
+    const { executor, store, clock } = await setup([host], {}, [handle(host, { reach: 'host' })]);
+    const life = new Lifecycle({ executor, logger: quiet, clock });
+    const hf = hostFilter(8);
+    await executor.execute(plan([op('add', hf, ['iptables'])]), { plannedBy: 'planner' });
+    clock.advance(1000);
+    await executor.execute(plan([op('add', hf, ['iptables'])]), { plannedBy: 'planner', incidentId: 'inc-2' });
+    expect(host.calls.apply).to.equal(1);
+    expect((await store.rule(hf.id))?.incidentId).to.equal('inc-2');
+    await life.incidentResolved('inc-1', new Set(['iptables']));
+    expect(host.installed.has(hf.id)).to.equal(true);
+    await life.incidentResolved('inc-2', new Set(['iptables']));
+    expect(host.installed.has(hf.id)).to.equal(false);
+    await store.close();
+  });
+
   it('rolls a rule back and alerts when legitimate traffic collapses after it went in, and keeps it out', async () => {
     const a = new MemoryAction('pop1');
     let legit = 1000;
