@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Prefix } from '@ft/sdk';
@@ -38,7 +39,7 @@ describe('bgp-exabgp adapter against a real ExaBGP and a gobgpd peer', function 
   }
 
   before(async function () {
-    requireLab(this, { root: true, commands: ['exabgp', 'gobgpd', 'gobgp', 'ip'] });
+    requireLab(this, { root: true, commands: ['exabgp', 'gobgpd', 'gobgp', 'ip', 'tcpdump', 'timeout'] });
     lab = await makeLab('exa', { speakerAs: SPEAKER_AS, peerAs: PEER_AS });
     socket = join(lab.dir, 'ft.sock');
     configPath = join(lab.dir, 'exabgp.conf');
@@ -118,6 +119,27 @@ describe('bgp-exabgp adapter against a real ExaBGP and a gobgpd peer', function 
     await a.withdraw(v6);
     await lab.gobgp.waitGone('ipv4', tagged(v4.id), 'the IPv4 blackhole');
     await lab.gobgp.waitGone('ipv6', tagged(v6.id), 'the IPv6 blackhole');
+  });
+
+  it('repeating an apply sends no second UPDATE (FRR 8.4 receivers crash on re-announced identical FlowSpec)', async () => {
+    const a = adapter();
+    const rule = flow({ destination: '203.0.113.80/32', protocols: [17] }, { type: 'discard' });
+    const capture = spawn('ip', ['netns', 'exec', lab.peer.name, 'timeout', '4', 'tcpdump', '-l', '-n', '-i', 'any', 'tcp port 179']);
+    let packets = '';
+    capture.stdout.on('data', (d: Buffer) => (packets += d.toString()));
+    const done = new Promise((r) => capture.on('exit', r));
+    await new Promise((r) => setTimeout(r, 700));
+    await a.apply(rule);
+    await lab.gobgp.waitFor('ipv4-flowspec', (ps) => ps.find(tagged(rule.id)), 'the rule');
+    await a.apply(rule);
+    await a.apply(rule);
+    await done;
+    // Segments from the speaker with more than a KEEPALIVE (19 bytes) of BGP in them.
+    const updates = packets
+      .split('\n')
+      .filter((l) => /IP 192\.0\.2\.1\.\d+ > 192\.0\.2\.2\.\d+/.test(l) && Number(/length (\d+)/.exec(l)?.[1] ?? 0) > 19);
+    expect(updates, packets).to.have.length(1);
+    await a.withdraw(rule);
   });
 
   it('never withdraws a route ft did not announce', async () => {
