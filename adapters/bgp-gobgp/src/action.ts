@@ -4,9 +4,12 @@ import type { GobgpClient, ListedPath } from './client.js';
 import type { GobgpConfig } from './config.js';
 import { decodeFlowSpec, taggedRuleId } from './decode.js';
 import { FAMILIES, renderFlowSpec, renderRtbh, shellQuote, type FamilyName, type RenderedPath } from './render.js';
+import { familyName, LocalRibIndex, nlriKey } from './rib-index.js';
 
 export const ADAPTER = 'gobgp';
 const ALL_FAMILIES = Object.keys(FAMILIES) as FamilyName[];
+/** Best-path events keep the index current; a full re-read this often catches anything they missed. */
+const REPRIME_MS = 5 * 60_000;
 
 /** Paths ft added itself: GoBGP lists locally originated paths without a neighbor. */
 function isLocal(p: ListedPath): boolean {
@@ -30,11 +33,15 @@ export class GobgpAction implements Action {
   private stopWatch?: () => void;
   private retryTimer?: NodeJS.Timeout;
   private resyncing?: Promise<void>;
+  private listing?: Promise<ListedPath[]>;
+  private readonly rib: LocalRibIndex;
   private closed = false;
   /** Number of rules put back after gobgpd lost them (restart); for health detail and tests. */
   reannounced = 0;
 
-  constructor(private readonly config: GobgpConfig, private readonly ctx: Pick<PluginContext, 'logger' | 'secret' | 'name'>) {}
+  constructor(private readonly config: GobgpConfig, private readonly ctx: Pick<PluginContext, 'logger' | 'secret' | 'name'>) {
+    this.rib = new LocalRibIndex(config.tagAsn);
+  }
 
   render(rule: Rule): RenderedCommand[] {
     const r = renderPath(rule, this.config);
@@ -50,30 +57,39 @@ export class GobgpAction implements Action {
 
   async apply(rule: Rule): Promise<Applied> {
     const rendered = renderPath(rule, this.config);
-    const client = await this.connect();
-    const existing = await this.ours(client, rendered.familyName, rule.id);
-    if (existing.length === 0) await client.addPath(rendered.path);
+    const client = await this.ready();
+    const key = nlriKey(rendered.familyName, rendered.path.nlri);
+    const already = this.rib.get(key)?.id === rule.id;
+    if (!already) {
+      await client.addPath(rendered.path);
+      this.rib.set(key, { id: rule.id, family: rendered.familyName, raw: client.toWire(rendered.path) });
+    }
+    // Most recent last: when two live rules share a match, the newer one is what must be on the wire.
+    this.live.delete(rule.id);
     this.live.set(rule.id, rule);
-    return { ruleId: rule.id, state: 'installed', nativeId: nativeId(rendered.familyName, rule.id), detail: existing.length ? 'already announced' : 'announced' };
+    return { ruleId: rule.id, state: 'installed', nativeId: nativeId(rendered.familyName, rule.id), detail: already ? 'already announced' : 'announced' };
   }
 
   async withdraw(target: Rule | InstalledRef): Promise<void> {
     const { id, families } = whatToWithdraw(target, this.config);
     this.live.delete(id);
-    const client = await this.connect();
-    for (const family of families) {
-      for (const p of await this.ours(client, family, id)) await client.deletePath(p.raw);
+    const client = await this.ready();
+    // Only paths carrying this rule's tag: a rule that replaced it under the same match stays.
+    for (const [key, entry] of this.rib.byRule(id)) {
+      if (!families.includes(entry.family)) continue;
+      await client.deletePath(entry.raw);
+      this.rib.delete(key);
     }
   }
 
   async list(): Promise<InstalledRef[]> {
     const client = await this.connect();
+    const paths = await this.listAll(client);
     const out: InstalledRef[] = [];
-    for (const family of ALL_FAMILIES) {
-      for (const p of await client.listPath('GLOBAL', FAMILIES[family])) {
-        const id = isLocal(p) ? taggedRuleId(p.pattrs, this.config.tagAsn) : undefined;
-        if (id) out.push({ ruleId: id, nativeId: nativeId(family, id), description: describe(family, p) });
-      }
+    for (const p of paths) {
+      const family = familyName(p.family);
+      const id = isLocal(p) ? taggedRuleId(p.pattrs, this.config.tagAsn) : undefined;
+      if (id && family) out.push({ ruleId: id, nativeId: nativeId(family, id), description: describe(family, p) });
     }
     return out;
   }
@@ -140,12 +156,15 @@ export class GobgpAction implements Action {
     let opened = false;
     const resync = () => void this.resync().catch((err) => this.ctx.logger.warn({ err: String(err) }, 'gobgp re-announce failed'));
     this.stopWatch = client.watch(
-      { peers: true },
+      { peers: true, table: 'BEST', init: false },
       (e) => {
         if (e.type === 'peer' && e.peer.state === 'ESTABLISHED') resync();
+        if (e.type === 'table') for (const p of e.paths) this.rib.observe(p);
       },
       (err) => {
         if (this.closed) return;
+        // gobgpd may have restarted with an empty RIB: the index is refilled on the next use.
+        this.rib.reset();
         const attempt = opened ? 0 : failures + 1;
         // Say it once per outage, and back off to 10 s while gobgpd stays away.
         if (attempt <= 1) this.ctx.logger.warn({ address: this.config.address, err: err?.message }, 'gobgp watch stream ended; reconnecting');
@@ -163,16 +182,19 @@ export class GobgpAction implements Action {
     const run = async () => {
       if (this.live.size === 0) return 0;
       const client = await this.connect();
+      await this.listAll(client);
+      // Per match, the most recently applied live rule is the one that belongs on the wire.
+      const wanted = new Map<string, { rule: Rule; rendered: RenderedPath }>();
+      for (const rule of this.live.values()) {
+        const rendered = renderPath(rule, this.config);
+        wanted.set(nlriKey(rendered.familyName, rendered.path.nlri), { rule, rendered });
+      }
       let added = 0;
-      for (const family of ALL_FAMILIES) {
-        const wanted = [...this.live.values()].map((r) => ({ r, rendered: renderPath(r, this.config) })).filter((x) => x.rendered.familyName === family);
-        if (wanted.length === 0) continue;
-        const present = new Set((await client.listPath('GLOBAL', FAMILIES[family])).filter(isLocal).map((p) => taggedRuleId(p.pattrs, this.config.tagAsn)));
-        for (const { r, rendered } of wanted) {
-          if (present.has(r.id) || !this.live.has(r.id)) continue;
-          await client.addPath(rendered.path);
-          added++;
-        }
+      for (const [key, { rule, rendered }] of wanted) {
+        if (this.rib.get(key)?.id === rule.id || !this.live.has(rule.id)) continue;
+        await client.addPath(rendered.path);
+        this.rib.set(key, { id: rule.id, family: rendered.familyName, raw: client.toWire(rendered.path) });
+        added++;
       }
       if (added > 0) {
         this.reannounced += added;
@@ -181,14 +203,31 @@ export class GobgpAction implements Action {
       return added;
     };
     // One resync at a time; a request during a run waits for it and then runs again.
-    const next = (this.resyncing ?? Promise.resolve(0)).catch(() => 0).then(run);
+    const next = (this.resyncing ?? Promise.resolve()).catch(() => undefined).then(run);
     this.resyncing = next.then(() => undefined, () => undefined);
     return next;
   }
 
-  private async ours(client: GobgpClient, family: FamilyName, id: RuleId): Promise<ListedPath[]> {
-    const paths = await client.listPath('GLOBAL', FAMILIES[family]);
-    return paths.filter((p) => isLocal(p) && taggedRuleId(p.pattrs, this.config.tagAsn) === id);
+  /** The client, with the RIB index filled (once per connection, and again every few minutes as a safety net). */
+  private async ready(): Promise<GobgpClient> {
+    const client = await this.connect();
+    if (!this.rib.primedAt || Date.now() - this.rib.primedAt > REPRIME_MS) await this.listAll(client);
+    return client;
+  }
+
+  /** Lists every family of the global RIB and refreshes the index from it (one listing at a time). */
+  private listAll(client: GobgpClient): Promise<ListedPath[]> {
+    this.listing ??= (async () => {
+      try {
+        const paths: ListedPath[] = [];
+        for (const family of ALL_FAMILIES) paths.push(...(await client.listPath('GLOBAL', FAMILIES[family])));
+        this.rib.prime(paths);
+        return paths;
+      } finally {
+        this.listing = undefined;
+      }
+    })();
+    return this.listing;
   }
 }
 

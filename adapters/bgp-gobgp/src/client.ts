@@ -175,14 +175,14 @@ export class GobgpClient {
    * best paths). The callback gets decoded events; `onEnd` is called once when the stream stops for any reason.
    */
   watch(
-    opts: { peers?: boolean; table?: 'ADJIN' | 'BEST' },
+    opts: { peers?: boolean; table?: 'ADJIN' | 'BEST'; init?: boolean },
     onEvent: (e: PeerEvent) => void,
     onEnd: (err?: Error) => void,
     onOpen?: () => void,
   ): () => void {
     const request: Record<string, unknown> = {};
     if (opts.peers) request.peer = {};
-    if (opts.table) request.table = { filters: [{ type: opts.table, init: true }] };
+    if (opts.table) request.table = { filters: [{ type: opts.table, init: opts.init ?? true }] };
     const fn = (this.stub as unknown as Record<string, Stream>).WatchEvent as Stream;
     const call = fn.call(this.stub, request, this.metadata(), {});
     let ended = false;

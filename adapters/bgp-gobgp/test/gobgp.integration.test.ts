@@ -160,6 +160,14 @@ describe('gobgp adapter against two real gobgpd peered over a veth', function ()
       expect(JSON.parse(JSON.stringify(decoded.match)), path.prefix).to.deep.equal(JSON.parse(JSON.stringify(r.match)));
       expect(decoded.actions).to.deep.equal([r.action]);
     }
+    // A restarted ft recognises every one of them in gobgpd's RIB: nothing to re-announce, apply is a no-op.
+    const restarted = new GobgpAction(gobgpConfigSchema.parse({ address: lab.ctlSpeaker.api, tagAsn: 64500 }), ctx);
+    try {
+      expect(await restarted.reannounce(rules)).to.equal(0);
+      for (const r of rules.slice(0, 5)) expect((await restarted.apply(r)).detail).to.equal('already announced');
+    } finally {
+      await restarted.close();
+    }
     for (const r of rules) await action.withdraw(r);
     const ids = new Set<string>(rules.map((r) => r.id));
     const left = async () => [...(await adjIn('ipv4-flowspec')), ...(await adjIn('ipv6-flowspec'))].filter((p) => ids.has(taggedRuleId(p.pattrs, 64500) ?? ''));
@@ -211,6 +219,21 @@ describe('gobgp adapter against two real gobgpd peered over a veth', function ()
       await gone('ipv4-unicast', lost.id);
     } finally {
       await fresh.close();
+    }
+  });
+
+  it('two ft instances on one gobgpd see each other\'s announcements (one withdraws what the other applied)', async () => {
+    const other = new GobgpAction(gobgpConfigSchema.parse({ address: lab.ctlSpeaker.api, tagAsn: 64500 }), ctx);
+    try {
+      await other.list(); // connected and indexed before the announcement below
+      const rule = flowspec('203.0.113.80/32', { protocols: [17], sourcePorts: [{ min: 161, max: 161 }] }, { type: 'discard' });
+      await action.apply(rule);
+      await received('ipv4-flowspec', rule.id);
+      expect((await other.apply(rule)).detail, 'the other instance knows it is already announced').to.equal('already announced');
+      await other.withdraw(rule);
+      await gone('ipv4-flowspec', rule.id);
+    } finally {
+      await other.close();
     }
   });
 
