@@ -109,7 +109,7 @@ export class FlowSpecEnforcer {
     this.pending = setTimeout(() => {
       this.pending = undefined;
       void this.sync();
-    }, 20);
+    }, 5);
   }
 
   private sync(): Promise<void> {
