@@ -91,6 +91,7 @@ export default class MitigatePreview extends Command {
       if (!this.jsonEnabled()) {
         for (const w of policy.warnings) this.logToStderr(`warning: ${w}`);
         this.log(formatPlan(result, { policy, incident, now, unavailable: renderers.unavailable, rpkiSource }));
+        this.log('\nNothing was changed: this is a preview. `ft run --policy FILE` carries out the same plan (in mode: enforce).');
       }
       return { policy: { file: policy.file, tenant: policy.tenant, mode: policy.mode, warnings: policy.warnings }, incident, rpki: rpkiSource, plan: result };
     } finally {
