@@ -147,3 +147,34 @@ for (const kind of ['iptables', 'ipset', 'nft'] as const) {
     });
   });
 }
+
+describe('host actions iptables + ipset + nft at the same time in one namespace', function () {
+  this.timeout(120_000);
+  let lab: HostLab | undefined;
+
+  before(function () {
+    requireLab(this, { root: true, commands: ['ip', 'ping', 'iptables-restore', 'ipset', 'nft'] });
+    lab = HostLab.create('conc');
+    lab.installForeign();
+  });
+  after(() => lab?.delete());
+
+  it('concurrent applies and withdraws through instances sharing FT-INPUT and table inet ft lose nothing', async () => {
+    const l = lab!;
+    const pristine = l.snapshot();
+    const cfg = { netns: l.fw.name };
+    const [ipt, ips, nft, nftFwd] = await Promise.all([create('iptables', cfg), create('ipset', cfg), create('nft', cfg), create('nft', { ...cfg, hook: 'forward' })]);
+    const rules = Array.from({ length: 6 }, (_, i) => hostRule({ sources: [`198.51.100.${10 + i}`], protocol: 'udp', destinationPorts: [{ min: 1000 + i, max: 1000 + i }] }));
+    const pairs: [Action, Rule][] = [[ipt, rules[0]!], [ips, rules[1]!], [ipt, rules[2]!], [ips, rules[3]!], [nft, rules[4]!], [nftFwd, rules[5]!]];
+    await Promise.all(pairs.map(([a, r]) => a.apply(r)));
+    expect((await ipt.list()).map((r) => r.ruleId).sort()).to.deep.equal([rules[0]!.id, rules[2]!.id].sort());
+    expect((await ips.list()).map((r) => r.ruleId).sort()).to.deep.equal([rules[1]!.id, rules[3]!.id].sort());
+    expect((await nft.list()).map((r) => r.ruleId)).to.deep.equal([rules[4]!.id]);
+    expect((await nftFwd.list()).map((r) => r.ruleId)).to.deep.equal([rules[5]!.id]);
+    const save = l.fw.exec(['iptables-save', '-t', 'filter']).stdout;
+    expect(save.match(/-A INPUT -m comment --comment ft -j FT-INPUT/g), 'one hook, however many instances').to.have.length(1);
+    expect(save.match(/-A FT-INPUT /g)).to.have.length(4);
+    await Promise.all(pairs.map(([a, r]) => a.withdraw(r)));
+    expect(l.snapshot()).to.equal(pristine);
+  });
+});

@@ -1,5 +1,6 @@
 import type { InstalledRef, RuleCounters, RuleId } from '@ft/sdk';
 import type { HostExec } from '../common/exec.js';
+import { serialize } from '../common/lock.js';
 import { parseSave, type SavedTable } from './save.js';
 import { hookChainOf, installBatch, ruleChainOf, type TableLines } from './render.js';
 
@@ -56,12 +57,21 @@ export class IptablesEngine {
     return complete ? 'yes' : 'partial';
   }
 
-  async install(family: Family, id: RuleId, tables: TableLines[]): Promise<'installed' | 'present'> {
+  /** Every iptables change of this namespace and family, across instances, one after another. */
+  private lockKey(family: Family): string {
+    return `iptables:${this.exec.netns ?? ''}:${family}`;
+  }
+
+  install(family: Family, id: RuleId, tables: TableLines[]): Promise<'installed' | 'present'> {
+    return serialize(this.lockKey(family), () => this.installNow(family, id, tables));
+  }
+
+  private async installNow(family: Family, id: RuleId, tables: TableLines[]): Promise<'installed' | 'present'> {
     let snap = await this.snapshot(family);
     const state = this.isInstalled(snap, id, tables);
     if (state === 'yes') return 'present';
     if (state === 'partial') {
-      await this.remove(family, id, snap);
+      await this.removeNow(family, id, snap);
       snap = await this.snapshot(family);
     }
     const batch = installBatch(this.chainPrefix, id, tables, (table, hook) => snap.get(table)?.chains.has(hook) ?? false);
@@ -70,7 +80,11 @@ export class IptablesEngine {
   }
 
   /** Builds and runs the batch that deletes one rule's chains and jumps, and the hook chains left empty. */
-  async remove(family: Family, id: RuleId, snap?: Map<string, SavedTable>): Promise<boolean> {
+  remove(family: Family, id: RuleId): Promise<boolean> {
+    return serialize(this.lockKey(family), () => this.removeNow(family, id));
+  }
+
+  private async removeNow(family: Family, id: RuleId, snap?: Map<string, SavedTable>): Promise<boolean> {
     const s = snap ?? (await this.snapshot(family));
     const batch = removeBatch(s, ruleChainOf(this.chainPrefix, id));
     if (!batch) return false;

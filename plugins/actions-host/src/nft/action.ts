@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { HostRuleError } from '../common/errors.js';
 import { HostExec } from '../common/exec.js';
 import { argvCommand } from '../common/render.js';
+import { serialize } from '../common/lock.js';
 import { netnsOption } from '../common/schema.js';
 import { checkFilterAction, checkMatch, checkRuleId, expectKind, TAG_RE } from '../common/validate.js';
 import { idOfName, installScript, nameOf, nftParts, TABLE, type NftRuleParts } from './render.js';
@@ -91,8 +92,16 @@ class NftAction implements Action {
     return NftState.parse(r.stdout);
   }
 
+  private locked<T>(work: () => Promise<T>): Promise<T> {
+    return serialize(`nft:${this.config.netns ?? ''}:${this.config.table}`, work);
+  }
+
   async apply(rule: Rule): Promise<Applied> {
     const p = this.prepare(rule);
+    return this.locked(() => this.applyNow(p));
+  }
+
+  private async applyNow(p: { id: RuleId; parts: NftRuleParts; script: string }): Promise<Applied> {
     const state = await this.state();
     const have = state.ids().get(p.id);
     const complete = have && p.parts.chains.every((c) => have.chains.includes(c.chain) && have.jumps.some((j) => j.base === c.base)) && have.jumps.length === p.parts.chains.length;
@@ -127,7 +136,7 @@ class NftAction implements Action {
       if (!found) throw new HostRuleError('nft', 'nativeId', `${JSON.stringify(target.nativeId)} is not an object ft created in table inet ${this.config.table}`);
       id = found;
     }
-    await this.remove(id, await this.state());
+    await this.locked(async () => this.remove(id, await this.state()));
   }
 
   async list(): Promise<InstalledRef[]> {

@@ -4,6 +4,7 @@ import { HostRuleError } from '../common/errors.js';
 import { HostExec } from '../common/exec.js';
 import { argvCommand } from '../common/render.js';
 import { interfaceOption, netnsOption } from '../common/schema.js';
+import { serialize } from '../common/lock.js';
 import { OwnerFile } from '../common/state.js';
 import { checkMatch, checkPositiveInt, checkRuleId, expectKind, type FilterSpec } from '../common/validate.js';
 import { preferredMinor, ROOT_HANDLE, shapeBatch } from './render.js';
@@ -67,8 +68,16 @@ class TcAction implements Action {
     return out;
   }
 
+  private locked<T>(work: () => Promise<T>): Promise<T> {
+    return serialize(`tc:${this.config.netns ?? ''}:${this.config.interface}`, work);
+  }
+
   async apply(rule: Rule): Promise<Applied> {
-    const { spec, bps } = this.prepare(rule);
+    const prepared = this.prepare(rule);
+    return this.locked(() => this.applyNow(prepared));
+  }
+
+  private async applyNow({ spec, bps }: { spec: FilterSpec; bps: number }): Promise<Applied> {
     const root = await this.root();
     const owners = await this.owners.read();
     const taken = new Map((await this.classes()).map((c) => [c.minor, OwnerFile.ownerOf(owners, `f7:${c.minor.toString(16)}`)]));
@@ -103,6 +112,10 @@ class TcAction implements Action {
   }
 
   async withdraw(target: Rule | InstalledRef): Promise<void> {
+    return this.locked(() => this.withdrawNow(target));
+  }
+
+  private async withdrawNow(target: Rule | InstalledRef): Promise<void> {
     const owners = await this.owners.read();
     let id: string | undefined;
     let classid: string | undefined;

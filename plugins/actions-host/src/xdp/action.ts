@@ -5,6 +5,7 @@ import { HostRuleError } from '../common/errors.js';
 import { HostExec } from '../common/exec.js';
 import { argvCommand } from '../common/render.js';
 import { interfaceOption, netnsOption } from '../common/schema.js';
+import { serialize } from '../common/lock.js';
 import { OwnerFile } from '../common/state.js';
 import { checkFilterAction, checkMatch, checkPrefix, checkRuleId, expectKind } from '../common/validate.js';
 import { parseStatus, type XdpStatus } from './status.js';
@@ -186,7 +187,11 @@ class XdpAction implements Action {
   }
 
   async apply(rule: Rule): Promise<Applied> {
-    const { id, objects } = xdpObjects('xdp', rule, this.config.maxEntries);
+    const prepared = xdpObjects('xdp', rule, this.config.maxEntries);
+    return serialize(`xdp:${this.bpffs}`, () => this.applyNow(prepared));
+  }
+
+  private async applyNow({ id, objects }: { id: RuleId; objects: string[] }): Promise<Applied> {
     const mounted = await this.ensureBpffs();
     const mode = await this.ensureLoaded(await this.status());
     await this.owners.set(id, objects);
@@ -207,6 +212,11 @@ class XdpAction implements Action {
   }
 
   async withdraw(target: Rule | InstalledRef): Promise<void> {
+    if ('kind' in target) xdpObjects('xdp', target, this.config.maxEntries);
+    return serialize(`xdp:${this.bpffs}`, () => this.withdrawNow(target));
+  }
+
+  private async withdrawNow(target: Rule | InstalledRef): Promise<void> {
     const owners = await this.owners.read();
     let id: string | undefined;
     let objects: string[];
