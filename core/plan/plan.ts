@@ -92,11 +92,14 @@ export function plan(input: PlanInput): Plan {
   const mine: ActiveRule[] = [];
   const tenant = override?.tenant ?? policy.tenant;
   let tenantLive = 0;
+  const anyWanted = wantedIds.size > 0;
+  const incidentId = incident?.id;
   for (let i = 0; i < input.active.length; i++) {
     const a = input.active[i] as ActiveRule;
-    if (wantedIds.has(a.rule.id)) listed.set(a.rule.id, a);
-    if (!incident || belongsTo(a, incident)) mine.push(a);
-    if (a.rule.tenant === tenant) tenantLive++;
+    const r = a.rule;
+    if (anyWanted && wantedIds.has(r.id)) listed.set(r.id, a);
+    if (!incident || (a.incidentId !== undefined ? a.incidentId === incidentId : belongsTo(a, incident))) mine.push(a);
+    if (r.tenant === tenant) tenantLive++;
   }
 
   const ops: Op[] = [];
