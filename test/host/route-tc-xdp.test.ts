@@ -236,6 +236,36 @@ describe('host action xdp (xdp-filter in a namespace)', function () {
     expect(mounted()).to.equal(false);
   });
 
+  it('generic (skb) mode, for drivers without native XDP: still drops, and says which mode it runs in', async () => {
+    const l = lab!;
+    const skb = await create('xdp', { ...config(), mode: 'skb' });
+    const rule = hostRule({ sources: [BLOCKED] });
+    expect((await skb.apply(rule)).detail).to.match(/skb mode/);
+    expect(l.fw.exec(['ip', 'link', 'show', l.fwIf]).stdout).to.match(/xdpgeneric/);
+    expect((await skb.health()).detail).to.match(/loaded on .* in skb mode/);
+    expect(l.reaches(BLOCKED)).to.equal(false);
+    expect(l.reaches(ALLOWED)).to.equal(true);
+    await skb.withdraw(rule);
+    expect(l.snapshot()).to.equal(pristine);
+  });
+
+  it('mode auto falls back to skb mode where the driver has no native XDP (a bridge)', async () => {
+    const l = lab!;
+    l.fw.exec(['ip', 'link', 'add', 'ftbr0', 'type', 'bridge']);
+    l.fw.exec(['ip', 'link', 'set', 'ftbr0', 'up']);
+    try {
+      const onBridge = await create('xdp', { netns: l.fw.name, interface: 'ftbr0' });
+      const rule = hostRule({ sources: [BLOCKED] });
+      expect((await onBridge.apply(rule)).detail).to.match(/skb mode/);
+      expect(l.fw.exec(['ip', 'link', 'show', 'ftbr0']).stdout).to.match(/xdpgeneric/);
+      await onBridge.withdraw(rule);
+      expect(l.fw.exec(['ip', 'link', 'show', 'ftbr0']).stdout).to.not.match(/prog\/xdp/);
+    } finally {
+      l.fw.exec(['ip', 'link', 'del', 'ftbr0']);
+    }
+    expect(mounted()).to.equal(false);
+  });
+
   it('reconcile unloads what a killed process left', async () => {
     const l = lab!;
     applyAndCrash('xdp', config(), hostRule({ sources: [BLOCKED] }));
