@@ -20,8 +20,9 @@ export function announcementCheckFor(rule: Rule, ctx: AnnouncementContext): Anno
   if (rule.kind === 'divert') {
     return { kind: 'divert', announced, covering: announced, originAs: ctx.divertOriginAs?.(rule.provider) ?? ctx.originAs, mode: ctx.mode };
   }
-  // The longest protected prefix holding it is the route we originate for it. Nothing covering it means the
-  // check refuses (the covering route is reported as the announcement itself, which cannot be "inside" it wrongly).
+  // The longest protected prefix holding it is the route we originate for it. With none (the planner never plans
+  // outside protected space) the announcement stands for its own covering route and must then be strictly Valid
+  // itself, which a host route under a normal ROA is not: refused, never waved through.
   let covering: Prefix | undefined;
   for (const p of ctx.protect) if (p.contains(announced) && (!covering || p.length > covering.length)) covering = p;
   return { kind: rule.kind, announced, covering: covering ?? announced, originAs: ctx.originAs, mode: ctx.mode };
