@@ -30,7 +30,7 @@ const defaultsSchema = z
     ttl: duration().default(300).describe('How long a rule lives unless its attack goes on (refreshed while it does).'),
     maxRules: z.number().int().min(1).max(100000).default(200).describe('Live rules per tenant, counted across the fleet.'),
     rpki: z.enum(['enforce', 'warn', 'off']).default('enforce'),
-    cooldown: duration().default(120).describe('Minimum time a rule stays before escalation comes down.'),
+    cooldown: duration().default(120).describe('Escalation comes down only after this long since the higher rule went in or was last refreshed.'),
     minPrefixLength: z
       .object({
         v4: z.number().int().min(16).max(32).default(24),

@@ -207,18 +207,22 @@ describe('planner: lifecycle against active rules', () => {
     expect(r.ops[1]?.reason.summary).to.equal('superseded: escalated to level 3');
   });
 
-  it('escalation comes down only after the cooldown since the higher rule went in', () => {
+  it('escalation comes down only after the cooldown since the higher rule went in or was last refreshed', () => {
     const rtbh = first(3e9);
-    const early = plan({ policy: p, incident: open(800e6), active: rtbh.map((o) => active(o, 60)), now: NOW, rpki: testRpki() });
+    const early = plan({ policy: p, incident: open(800e6), active: rtbh.map((o) => active(o, 60, 240)), now: NOW, rpki: testRpki() });
     expect(summary(early)).to.deep.equal(['add flowspec L2 203.0.113.10/32 via s1,s2']);
     expect(early.notes.join('\n')).to.include('attack fell below level 3, but the cooldown keeps it until 2026-11-22T00:01:00.000Z');
-    const later = plan({ policy: p, incident: open(800e6), active: rtbh.map((o) => active(o, 120)), now: NOW, rpki: testRpki() });
+    // Refreshed 30 s ago (expires in 270 s): the quiet period counts from the refresh, so it is still held.
+    const refreshed = plan({ policy: p, incident: open(800e6), active: rtbh.map((o) => active(o, 600, 270)), now: NOW, rpki: testRpki() });
+    expect(summary(refreshed)).to.deep.equal(['add flowspec L2 203.0.113.10/32 via s1,s2']);
+    expect(refreshed.notes.join('\n')).to.include('the cooldown keeps it until 2026-11-22T00:01:30.000Z');
+    const later = plan({ policy: p, incident: open(800e6), active: rtbh.map((o) => active(o, 120, 180)), now: NOW, rpki: testRpki() });
     expect(summary(later)).to.deep.equal(['add flowspec L2 203.0.113.10/32 via s1,s2', 'withdraw rtbh L3 203.0.113.10/32 via s1']);
   });
 
   it('a resolved incident withdraws its rules once the cooldown has passed', () => {
     const ops = first(800e6);
-    const r = plan({ policy: p, incident: { ...open(0), state: 'resolved' }, active: ops.map((o) => active(o, 130)), now: NOW, rpki: testRpki() });
+    const r = plan({ policy: p, incident: { ...open(0), state: 'resolved' }, active: ops.map((o) => active(o, 130, 170)), now: NOW, rpki: testRpki() });
     expect(summary(r)).to.deep.equal(['withdraw flowspec L2 203.0.113.10/32 via s1,s2']);
     expect(r.ops[0]?.reason.summary).to.include('incident resolved');
   });
