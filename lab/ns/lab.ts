@@ -98,13 +98,26 @@ export async function labUp(o: LabOptions): Promise<Lab> {
   }
 }
 
-/** An extra edge namespace peered (by link) with ctl, for edge-frr / edge-bird: the caller starts its daemon. */
-export function addEdge(prefix: string, role: string, linkIndex: number): { node: Node; ctlAddress: string; edgeAddress: string; ctlAddress6: string; edgeAddress6: string } {
+/**
+ * An extra edge namespace linked to ctl, for edge-frr / edge-bird: the caller starts its daemon there. With
+ * `gobgpPeerAsn`, ctl's gobgpd also gets the edge as a BGP neighbor (IPv4 transport, unicast + FlowSpec v4/v6),
+ * so what ft announces through gobgpd reaches that edge too.
+ */
+export async function addEdge(prefix: string, role: string, linkIndex: number, options: { ctlApi?: string; gobgpPeerAsn?: number } = {}): Promise<{ node: Node; ctlAddress: string; edgeAddress: string; ctlAddress6: string; edgeAddress6: string }> {
   const ctl = new Node(nodeName(prefix, 'ctl'));
   const node = createNode(nodeName(prefix, role));
   const a = p2pAddresses(linkIndex);
   const stem = ifPrefix(prefix);
   link({ node: ctl, ifname: `${stem}c${linkIndex}`, addresses: [`${a.a4}/30`, `${a.a6}/64`] }, { node, ifname: `${stem}x${linkIndex}`, addresses: [`${a.b4}/30`, `${a.b6}/64`] });
+  if (options.gobgpPeerAsn !== undefined) {
+    const { GobgpClient, FAMILIES } = await import('@ft/bgp-gobgp');
+    const client = await GobgpClient.create({ address: options.ctlApi ?? `unix://${join('/tmp/ft-lab', 'ctl', 'api.sock')}` });
+    try {
+      await client.addPeer({ address: a.b4, asn: options.gobgpPeerAsn, families: Object.values(FAMILIES) });
+    } finally {
+      client.close();
+    }
+  }
   return { node, ctlAddress: a.a4, edgeAddress: a.b4, ctlAddress6: a.a6, edgeAddress6: a.b6 };
 }
 

@@ -32,6 +32,9 @@ describe('ft lab up | scenario | down (the namespace lab, end to end)', function
       expect(run(['ip', 'netns', 'exec', ns as string, 'ip', 'route', 'show', 'default']).stdout.trim(), `${ns} has no default route`).to.equal('');
     }
 
+    const status = await runFt(['lab', 'status', '--json'], env);
+    expect(JSON.parse(status.stdout).up).to.equal(true);
+
     const scenario = await runFt(['lab', 'scenario', 'udp-amplification', '--json'], env);
     const outcome = JSON.parse(scenario.stdout) as { ok: boolean; steps: { step: string; ok: boolean }[] };
     expect(outcome.steps.filter((s) => !s.ok), scenario.stderr).to.deep.equal([]);
@@ -41,6 +44,7 @@ describe('ft lab up | scenario | down (the namespace lab, end to end)', function
     const down = await runFt(['lab', 'down', '--json'], env);
     expect(down.code).to.equal(0);
     expect(namespaces(prefix)).to.deep.equal([]);
+    expect(JSON.parse((await runFt(['lab', 'status', '--json'], env)).stdout).up).to.equal(false);
   });
 
   it('down cleans up after a crashed run (namespaces left behind with daemons in them)', async () => {

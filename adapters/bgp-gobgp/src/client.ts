@@ -166,6 +166,19 @@ export class GobgpClient {
     return rows.map((r) => peerInfo(r.peer));
   }
 
+  /** Adds a neighbor at runtime (the lab uses it to peer ctl with extra edges), with every family ft announces. */
+  async addPeer(peer: { address: string; asn: number; families: FamilyJson[]; passive?: boolean }): Promise<void> {
+    Prefix.parse(peer.address);
+    await this.unary('AddPeer', {
+      peer: {
+        conf: { neighbor_address: peer.address, peer_asn: peer.asn },
+        timers: { config: { connect_retry: 1, hold_time: 9, keepalive_interval: 3, idle_hold_time_after_reset: 1 } },
+        transport: { passive_mode: Boolean(peer.passive) },
+        afi_safis: peer.families.map((family) => ({ config: { family, enabled: true } })),
+      },
+    });
+  }
+
   async resetPeer(address: string): Promise<void> {
     await this.unary('ResetPeer', { address, communication: 'ft', soft: false });
   }

@@ -7,7 +7,9 @@ import { makeRule, Prefix, type FlowSpecRule, type PluginContext } from '@ft/sdk
 import { GobgpAction, gobgpConfigSchema } from '@ft/bgp-gobgp';
 import { requireLab } from '../../../test/helpers/env.js';
 import { waitFor } from '../../../test/helpers/wait.js';
-import { edgeFlowspecRules, flood, httpGet, labUp, victimCounter, VICTIM, VICTIM6, type Lab } from '../../../lab/ns/lab.js';
+import { addEdge, edgeFlowspecRules, flood, httpGet, labUp, victimCounter, VICTIM, VICTIM6, type Lab } from '../../../lab/ns/lab.js';
+import { startGobgpd } from '../../../lab/ns/topology.js';
+import { FAMILIES, GobgpClient, taggedRuleId } from '@ft/bgp-gobgp';
 import { runFt } from '../../../test/helpers/cli.js';
 import { FlowSpecEnforcer } from '../src/enforcer.js';
 
@@ -119,6 +121,23 @@ describe('flowspec-enforcer: routes received by the edge gobgpd become nftables 
     expect(bad.code).to.equal(2);
     expect(bad.stderr).to.match(/not host:port/);
     await action.withdraw(discard);
+  });
+
+  it('addEdge hangs another edge off ctl whose speaker receives what ft announces (the hook for edge-frr/edge-bird)', async () => {
+    const extra = await addEdge(lab.prefix, 'edge-x', 3, { ctlApi: lab.ctlGobgp.api, gobgpPeerAsn: 64502 });
+    const speaker = await startGobgpd(extra.node, { asn: 64502, routerId: extra.edgeAddress, dir: join(lab.dir, 'edge-x'), listen: true, neighbors: [{ address: extra.ctlAddress, asn: 64500, passive: true }] });
+    const client = await GobgpClient.create({ address: speaker.api });
+    const discard = rule({ protocols: [17], sourcePorts: [{ min: 3702, max: 3702 }] }, { type: 'discard' });
+    try {
+      await action.apply(discard);
+      await waitFor(async () => (await client.listPath('ADJ_IN', FAMILIES['ipv4-flowspec'], extra.ctlAddress)).some((p) => taggedRuleId(p.pattrs, 64500) === discard.id),
+        { timeoutMs: 30_000, what: 'the route at the extra edge' });
+      expect(extra.node.exec(['ip', 'route', 'show', 'default']).stdout.trim()).to.equal('');
+    } finally {
+      await action.withdraw(discard);
+      client.close();
+      await speaker.stop();
+    }
   });
 
   // Last: it stops the edge's gobgpd.
