@@ -98,7 +98,7 @@ export function explainPolicy(policy: Policy): Explanation {
   lines.push(`policy ${policy.file}: tenant ${policy.tenant}, mode ${policy.mode}${policy.mode === 'preview' ? ' (plans and logs, changes nothing)' : ' (applies)'}${policy.asn ? `, origin AS${policy.asn}` : ''}`);
   lines.push(`protect ${policy.protect.map(String).join(', ')}; never target ${policy.neverTarget.map(String).join(', ') || 'nothing listed'}`);
   lines.push(
-    `every rule lives ${formatDuration(d.ttlSeconds)} unless its attack goes on; escalation comes down only ${formatDuration(d.cooldownSeconds)} after a rule went in; ` +
+    `every rule lives ${formatDuration(d.ttlSeconds)} unless its attack goes on; escalation comes down only after ${formatDuration(d.cooldownSeconds)} without the higher level being wanted; ` +
       `at most ${d.maxRules} live rules per tenant (at the cap: ${policy.atCap === 'refuse' ? 'refuse new rules and alert' : 'aggregate FlowSpec into a covering rule, else refuse and alert'}); ` +
       `RPKI ${d.rpki}; no prefix shorter than /${d.minPrefixLength.v4} (IPv4) or /${d.minPrefixLength.v6} (IPv6)`,
   );
