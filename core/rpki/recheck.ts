@@ -21,8 +21,7 @@ export function announcementCheckFor(rule: Rule, ctx: AnnouncementContext): Anno
     return { kind: 'divert', announced, covering: announced, originAs: ctx.divertOriginAs?.(rule.provider) ?? ctx.originAs, mode: ctx.mode };
   }
   // The longest protected prefix holding it is the route we originate for it. With none (the planner never plans
-  // outside protected space) the announcement stands for its own covering route and must then be strictly Valid
-  // itself, which a host route under a normal ROA is not: refused, never waved through.
+  // outside protected space) the announcement stands for its own covering route; recheck() refuses it outright.
   let covering: Prefix | undefined;
   for (const p of ctx.protect) if (p.contains(announced) && (!covering || p.length > covering.length)) covering = p;
   return { kind: rule.kind, announced, covering: covering ?? announced, originAs: ctx.originAs, mode: ctx.mode };
@@ -46,6 +45,10 @@ export function recheck(active: readonly ActiveRule[], provider: RpkiVerdictProv
     const check = announcementCheckFor(a.rule, ctx);
     if (!check) continue;
     checked++;
+    if (check.kind !== 'divert' && !ctx.protect.some((p) => p.contains(check.announced))) {
+      refused.push({ active: a, check, verdict: { state: 'unknown', reason: `${check.announced.toString()} is outside the protected space`, allowed: false } });
+      continue;
+    }
     const verdict = provider.verdict(check);
     if (!verdict.allowed) refused.push({ active: a, check, verdict });
   }

@@ -110,6 +110,10 @@ describe('re-checking active announcements after a VRP change', () => {
     const rules = [active(rtbh), active(divert), active(host)];
     const ctx = { protect: [P('203.0.113.0/24'), P('198.51.100.0/24')], originAs: OUR_AS, mode: 'enforce' as const };
     expect(recheck(rules, provider, ctx)).to.deep.include({ checked: 2, refused: [] });
+    // A blackhole outside protected space is refused even where a permissive ROA (192.0.2.0/28-32) would validate it.
+    const stray = makeRule({ ...base, kind: 'rtbh', target: P('192.0.2.10/32'), communities: ['65535:666'], noExport: true });
+    const strayResult = recheck([active(stray)], provider, ctx);
+    expect(strayResult.refused.map((f) => f.verdict.reason)).to.deep.equal(['192.0.2.10/32 is outside the protected space']);
     // The ROA moves to another AS: both announcements are now Invalid.
     t.applyChanges([{ announce: false, vrp: vrp('203.0.113.0/24', 24, OUR_AS) }, { announce: true, vrp: vrp('203.0.113.0/24', 24, 64666) }]);
     const after = recheck(rules, provider, ctx);
