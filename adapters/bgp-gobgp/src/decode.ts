@@ -24,7 +24,12 @@ export function decodeFlowSpec(nlri: AnyJson, pattrs: readonly AnyJson[]): Decod
     const type = Number(rule.type);
     if (typeName(rule) === 'FlowSpecIPPrefix') {
       if (Number(rule.offset ?? 0) !== 0) throw new ComponentDecodeError('IPv6 prefix offsets are not supported');
-      const prefix = Prefix.parse(`${String(rule.prefix)}/${Number(rule.prefix_len)}`, { truncate: true });
+      let prefix: Prefix;
+      try {
+        prefix = Prefix.parse(`${String(rule.prefix)}/${Number(rule.prefix_len)}`, { truncate: true });
+      } catch (err) {
+        throw new ComponentDecodeError(`prefix component: ${(err as Error).message}`);
+      }
       if (type === COMPONENT.destination) match.destination = prefix;
       else if (type === COMPONENT.source) match.source = prefix;
       else throw new ComponentDecodeError(`prefix component of type ${type}`);

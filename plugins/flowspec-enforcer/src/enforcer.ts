@@ -16,6 +16,8 @@ export interface EnforcerOptions {
   resyncMs?: number;
   /** When gobgpd stays unreachable this long, its sessions are gone too: remove our rules. */
   staleAfterMs?: number;
+  /** At most this many routes become nft rules (most specific first); the rest are skipped and logged. */
+  maxRoutes?: number;
   logger: PluginLogger;
 }
 
@@ -137,14 +139,14 @@ export class FlowSpecEnforcer {
       }
       throw err;
     }
-    let built = tableScript(this.table, routes);
+    let built = tableScript(this.table, routes, this.options.maxRoutes ?? 2000);
     let rejected: Skipped[] = [];
     if (built.script !== this.lastScript) {
       try {
         await this.nft(built.script);
       } catch (err) {
         rejected = await this.rejectedByNft(err as Error, built.installed);
-        built = tableScript(this.table, routes.filter((r) => !rejected.some((x) => x.nlri === r.nlri)));
+        built = tableScript(this.table, routes.filter((r) => !rejected.some((x) => x.nlri === r.nlri)), this.options.maxRoutes ?? 2000);
         if (built.script !== this.lastScript) await this.nft(built.script);
       }
     }
@@ -178,8 +180,9 @@ export class FlowSpecEnforcer {
           const ruleId = findRuleId(p, taggedRuleId);
           routes.push({ nlri: p.prefix, match, actions, ...(ruleId ? { ruleId } : {}) });
         } catch (err) {
-          if (!(err instanceof ComponentDecodeError)) throw err;
-          undecodable.push({ nlri: p.prefix, reason: err.message });
+          // A route we cannot read is skipped, never allowed to stop enforcement of the others.
+          const known = err instanceof ComponentDecodeError;
+          undecodable.push({ nlri: p.prefix, reason: known ? (err as Error).message : `unreadable route: ${(err as Error).message}` });
         }
       }
     }

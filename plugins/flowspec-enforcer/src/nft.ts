@@ -116,12 +116,17 @@ export function orderRoutes(routes: FlowRoute[]): FlowRoute[] {
  * The whole table as one nft script: create-if-missing, delete, create. `nft -f` runs it as one transaction, so
  * the kernel switches from the old rule set to the new one atomically, and a bad line changes nothing.
  */
-export function tableScript(table: string, routes: FlowRoute[]): { script: string; installed: FlowRoute[]; skipped: Skipped[] } {
+export function tableScript(table: string, routes: FlowRoute[], maxRoutes = Infinity): { script: string; installed: FlowRoute[]; skipped: Skipped[] } {
   if (!TABLE_RE.test(table)) throw new Error(`nft table name ${JSON.stringify(table)} is not [A-Za-z][A-Za-z0-9_]*`);
   const lines: string[] = [];
   const installed: FlowRoute[] = [];
   const skipped: Skipped[] = [];
   for (const route of orderRoutes(routes)) {
+    // A peer announcing more than the edge should carry must not turn into an unbounded rule set.
+    if (installed.length >= maxRoutes) {
+      skipped.push({ nlri: route.nlri, reason: `over the limit of ${maxRoutes} enforced routes` });
+      continue;
+    }
     try {
       lines.push(...routeRules(route).map((r) => `    ${r}`));
       installed.push(route);

@@ -47,6 +47,13 @@ describe('flowspec-enforcer nftables translation', () => {
     expect(installed.map((r) => `${r.match.destination.toString()} ${r.match.protocols ?? '-'}`)).to.deep.equal(['203.0.113.5/32 17', '203.0.113.5/32 -', '203.0.113.0/24 -']);
   });
 
+  it('caps the number of enforced routes, keeping the most specific and saying what it left out', () => {
+    const routes = [route({}, [{ type: 'discard' }], '203.0.113.0/24'), route({}, [{ type: 'discard' }], '203.0.113.7/32')];
+    const { installed, skipped } = tableScript('ft_flowspec', routes, 1);
+    expect(installed.map((r) => r.match.destination.toString())).to.deep.equal(['203.0.113.7/32']);
+    expect(skipped).to.deep.equal([{ nlri: '[destination: 203.0.113.0/24]', reason: 'over the limit of 1 enforced routes' }]);
+  });
+
   it('refuses a table name that could inject nft syntax', () => {
     expect(() => tableScript('ft; flush ruleset', [])).to.throw(/table name/);
   });

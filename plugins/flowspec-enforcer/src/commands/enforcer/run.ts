@@ -22,6 +22,7 @@ export default class EnforcerRun extends Command {
     'proto-dir': Flags.string({ description: "directory of GoBGP's .proto files (default: Debian's golang-github-osrg-gobgp-dev)" }),
     resync: Flags.integer({ default: 10, min: 1, description: 'seconds between full re-reads, besides change events' }),
     'stale-after': Flags.integer({ default: 60, min: 1, description: 'seconds gobgpd may stay unreachable before our rules are removed' }),
+    'max-routes': Flags.integer({ default: 2000, min: 1, description: 'at most this many routes become nft rules (most specific first); the rest are logged and skipped' }),
     once: Flags.boolean({ default: false, description: 'sync once, print the result and exit (the table stays)' }),
   };
 
@@ -37,7 +38,7 @@ export default class EnforcerRun extends Command {
     }
     const enforcer = new FlowSpecEnforcer({
       gobgp: flags.gobgp, peer: flags.peer, netns: flags.netns, table: flags.table, protoDir: flags['proto-dir'],
-      resyncMs: flags.resync * 1000, staleAfterMs: flags['stale-after'] * 1000, logger: stderrLogger({ name: 'enforcer' }),
+      resyncMs: flags.resync * 1000, maxRoutes: flags['max-routes'], staleAfterMs: flags['stale-after'] * 1000, logger: stderrLogger({ name: 'enforcer' }),
     });
     if (flags.once) {
       const state = await enforcer.syncOnce();
