@@ -45,7 +45,10 @@ const made: Netns[] = [];
 const bpffsMounts: string[] = [];
 function cleanup(): void {
   for (const ns of made.splice(0)) ns.delete();
-  for (const m of bpffsMounts.splice(0)) spawnSync('umount', [m]);
+  for (const m of bpffsMounts.splice(0)) {
+    spawnSync('umount', [m]);
+    spawnSync('rmdir', [m]);
+  }
 }
 process.on('exit', cleanup);
 

@@ -159,6 +159,7 @@ describe('host action xdp (xdp-filter in a namespace)', function () {
     // Whatever a failed test left: the program goes with the namespace; ft's bpffs instance is unmounted here.
     lab.delete();
     if (mounted()) spawnSync('umount', [bpffs()]);
+    spawnSync('rmdir', [bpffs()]);
   });
 
   it('drops a source at the driver, passes another; withdraw unloads the program and unmounts ft\'s bpffs', async () => {
