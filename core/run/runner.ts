@@ -50,6 +50,8 @@ export interface RunnerOptions {
   /** Periodic reconcile against every action's list() (default 60 s). */
   reconcileEveryMs?: number;
   metrics?: RunMetrics;
+  /** How long shutdown may spend withdrawing (onShutdown: withdraw) before it gives up and exits (default 60 s). */
+  shutdownDeadlineMs?: number;
   alert?: (message: string, detail: Record<string, unknown>) => void;
 }
 
@@ -248,8 +250,20 @@ export class Runner {
     await Promise.all((this.opts.detectors ?? []).map((d) => d.detector.stop().catch(() => undefined)));
     await Promise.allSettled([...this.inflight]);
     if (onShutdown === 'withdraw' && this.opts.mode === 'enforce') {
-      const n = await this.withdrawAll(`ft stopped (${signal}); policy onShutdown: withdraw`, 'shutdown');
-      this.opts.logger.info({ withdrawn: n, signal }, 'shutdown: withdrew every rule ft had installed');
+      // Bounded: an unreachable speaker must not hold the shutdown for minutes (a service manager would SIGKILL
+      // anyway). What is not withdrawn by then stays recorded as withdrawing; the next start finishes it.
+      const deadlineMs = this.opts.shutdownDeadlineMs ?? 60_000;
+      let timer: NodeJS.Timeout | undefined;
+      const done = await Promise.race([
+        this.withdrawAll(`ft stopped (${signal}); policy onShutdown: withdraw`, 'shutdown').then((n) => ({ n })),
+        new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), deadlineMs))),
+      ]);
+      clearTimeout(timer);
+      if (done) this.opts.logger.info({ withdrawn: done.n, signal }, 'shutdown: withdrew every rule ft had installed');
+      else {
+        const left = (await this.opts.store.rules()).map((r) => r.rule.id);
+        this.opts.logger.error({ left, deadlineMs }, 'shutdown: withdrawals did not finish in time; the next start (or ft mitigate withdraw) finishes them');
+      }
     } else {
       const live = (await this.opts.store.rules()).filter((r) => r.phase === 'live').length;
       this.opts.logger.info({ kept: live, signal }, 'shutdown: rules left in place until their TTL (policy onShutdown: keep); the next start reconciles them');

@@ -52,6 +52,7 @@ export class MemoryAction implements Action {
 
   async withdraw(ref: Rule | InstalledRef): Promise<void> {
     this.calls.withdraw++;
+    if (this.hang) await new Promise(() => undefined);
     if (this.failWithdraw > 0) {
       this.failWithdraw--;
       throw new Error(`${this.name} session down`);
