@@ -1,7 +1,7 @@
 import { Prefix, isPrefix, type Action, type Applied, type Health, type InstalledRef, type PluginContext, type RenderedCommand, type Rule, type RtbhRule, type RuleId } from '@ft/sdk';
 import type { FrrConfig } from './config.js';
 import { FRR_CAPABILITIES } from './capabilities.js';
-import { renderRtbh, type RenderOptions } from './render.js';
+import { renderRtbh, takeOver, type RenderOptions } from './render.js';
 import { localBlackholePrefixes, parsePrefixDetail, parseSummary, type FrrPath } from './rib.js';
 import { RuleRejected } from './validate.js';
 import { splitJsonDocuments, vtysh, type VtyshOptions } from './vtysh.js';
@@ -69,14 +69,18 @@ export class FrrAction implements Action {
     const r = this.rtbh(rule);
     const c = renderRtbh(r, this.opts);
     await this.serial(async () => {
-      const existing = await this.paths([c.prefix]);
-      if (existing.some((p) => p.local && p.ruleId === r.id)) return;
-      const before = existing.some((p) => p.local);
-      const res = await vtysh(this.vty, c.announce);
+      const local = (await this.paths([c.prefix])).filter((p) => p.local);
+      if (local.some((p) => p.ruleId === r.id)) return;
+      const foreign = local.find((p) => !p.ruleId);
+      if (foreign) {
+        // Taking over the operator's own origination would make a later ft withdrawal remove it.
+        throw new Error(`FRR already originates ${c.prefix.toString()} without ft's tag (not announced by ft); refusing to take it over`);
+      }
+      const previous = local.find((p) => p.ruleId)?.ruleId;
+      const res = await vtysh(this.vty, [...(previous ? takeOver(c.prefix, previous, this.opts) : []), ...c.announce]);
       if (res.code !== 0) {
-        // Undo what this attempt may have left when the prefix was not announced before; an existing
-        // announcement (another rule's) is left for resync to restore rather than torn down.
-        if (!before) await vtysh(this.vty, c.withdraw).catch(() => undefined);
+        // Undo what this attempt may have left, so nothing stays half-configured.
+        await vtysh(this.vty, c.withdraw).catch(() => undefined);
         throw new Error(`FRR refused the RTBH announcement of ${r.id}: ${res.output.trim()}`);
       }
       await this.waitFor(() => this.ownPath(c.prefix, r.id), `${r.id} to enter FRR's BGP table`);

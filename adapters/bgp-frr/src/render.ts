@@ -3,13 +3,14 @@ import { ruleTags } from './tag.js';
 import { rtbhCommunities, rtbhNextHop, RuleRejected } from './validate.js';
 
 // Pure rendering of an RTBH rule into the vtysh commands that announce and withdraw it:
-//   route-map <prefix>-v4-203_0_113_10-32 permit 10   per announced prefix: communities, ft tag, discard next hop
-//   ip route <P> Null0 tag <staticTag>                the trigger route (also makes `network` pass import-check)
+//   route-map <prefix>-<16 hex of the rule id> permit 10   per rule: communities, ft tag, discard next hop
+//   ip route <P> Null0 tag <staticTag>                     the trigger route (also makes `network` pass import-check)
 //   router bgp <asn> / address-family / network <P> route-map <that map>
-// A route-map per prefix, not one shared `redistribute static` map, because rules differ in communities and next
-// hop, and a shared map would need sequence numbers ft would have to allocate and keep consistent. Per prefix
-// rather than per rule: a newer rule for the same prefix rewrites the map in place, and the route changes
-// without a gap (FRR 8.4 re-advertised stale attributes when a replaced per-rule map was deleted).
+// A route-map per rule, not one shared `redistribute static` map, because rules differ in communities and next
+// hop, and a shared map would need sequence numbers ft would have to allocate and keep consistent.
+// A newer rule for a prefix another ft rule announces first removes that rule's `network` and map, then adds its
+// own, in the same vtysh call. Neither re-pointing `network` to a new map nor editing the map in place is
+// reliable on FRR 8.4: both sometimes re-advertised the previous attributes later (seen in the tests).
 
 export interface RenderOptions {
   asn: number;
@@ -27,9 +28,24 @@ export interface FrrCommands {
   withdraw: string[];
 }
 
-/** "FT_RTBH-v4-203_0_113_10-32", "FT_RTBH-v6-2001_db8__1-128": one name per prefix, nothing but [A-Za-z0-9_-]. */
-export function routeMapName(target: Prefix, mapPrefix: string): string {
-  return `${mapPrefix}-v${target.family}-${target.address.replace(/[.:]/g, '_')}-${target.length}`;
+export function routeMapName(id: string, mapPrefix: string): string {
+  const m = /^bh-([0-9a-f]{16})$/.exec(id);
+  if (!m) throw new RuleRejected(id, 'not an ft RTBH rule id');
+  return `${mapPrefix}-${m[1]}`;
+}
+
+/** Takes down another ft rule's announcement of the same prefix (its network statement and map; the static stays). */
+export function takeOver(prefix: Prefix, oldId: string, opts: RenderOptions): string[] {
+  return [
+    'configure terminal',
+    `router bgp ${opts.asn}`,
+    `address-family ${prefix.family === 6 ? 'ipv6' : 'ipv4'} unicast`,
+    `no network ${prefix.toString()}`,
+    'exit-address-family',
+    'exit',
+    `no route-map ${routeMapName(oldId, opts.routeMapPrefix)}`,
+    'end',
+  ];
 }
 
 export function renderRtbh(rule: RtbhRule, opts: RenderOptions): FrrCommands {
@@ -39,8 +55,7 @@ export function renderRtbh(rule: RtbhRule, opts: RenderOptions): FrrCommands {
   const hop = rtbhNextHop(rule, opts.nextHops);
   const v6 = rule.target.family === 6;
   const p = rule.target.toString();
-  if (!/^bh-[0-9a-f]{16}$/.test(rule.id)) throw new RuleRejected(String(rule.id), 'not an ft RTBH rule id');
-  const rm = routeMapName(rule.target, opts.routeMapPrefix);
+  const rm = routeMapName(rule.id, opts.routeMapPrefix);
   const tags = ruleTags(rule.id, opts.tagAsn).map((t) => `${t.asn}:${t.data1}:${t.data2}`).join(' ');
   const staticRoute = `${v6 ? 'ipv6' : 'ip'} route ${p} Null0 tag ${opts.staticTag}`;
   const af = `address-family ${v6 ? 'ipv6' : 'ipv4'} unicast`;

@@ -96,6 +96,7 @@ describe('bgp-frr adapter against real FRR daemons and a gobgpd peer', function 
     const a = adapter();
     await lab.gobgp.waitFor('ipv4', (ps) => ps.find((p) => p.key === '203.0.113.200/32'), 'the operator\'s blackhole');
     expect((await a.list()).map((r) => r.nativeId)).not.to.include('ipv4 203.0.113.200/32');
+    await a.apply(rtbh('203.0.113.200/32')).then(() => expect.fail('took the operator\'s route over'), (e: Error) => expect(e.message).to.match(/refusing to take it over/));
     await a.withdraw(rtbh('203.0.113.200/32'));
     await a.withdraw({ nativeId: 'ipv4 203.0.113.200/32', description: 'guess' }).then(() => expect.fail('withdrew'), (e: Error) => expect(e.message).to.match(/refusing/));
     await new Promise((r) => setTimeout(r, 300));

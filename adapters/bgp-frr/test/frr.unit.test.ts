@@ -16,7 +16,7 @@ describe('bgp-frr rendering and parsing', () => {
     const c = renderRtbh(r, opts);
     expect(c.announce).to.deep.equal([
       'configure terminal',
-      'route-map FT_RTBH-v4-203_0_113_77-32 permit 10',
+      `route-map FT_RTBH-${hex} permit 10`,
       'set community 65535:666 64500:666 no-export',
       `set large-community 65000:1718878208:2 65000:${parseInt(hex.slice(0, 8), 16)}:${parseInt(hex.slice(8), 16)}`,
       'set ip next-hop 192.0.2.66',
@@ -24,15 +24,15 @@ describe('bgp-frr rendering and parsing', () => {
       'ip route 203.0.113.77/32 Null0 tag 666',
       'router bgp 65000',
       'address-family ipv4 unicast',
-      'network 203.0.113.77/32 route-map FT_RTBH-v4-203_0_113_77-32',
+      `network 203.0.113.77/32 route-map FT_RTBH-${hex}`,
       'end',
     ]);
-    expect(c.withdraw).to.include('no network 203.0.113.77/32').and.to.include('no ip route 203.0.113.77/32 Null0 tag 666').and.to.include('no route-map FT_RTBH-v4-203_0_113_77-32');
+    expect(c.withdraw).to.include('no network 203.0.113.77/32').and.to.include('no ip route 203.0.113.77/32 Null0 tag 666').and.to.include(`no route-map FT_RTBH-${hex}`);
   });
 
   it('uses the IPv6 forms for IPv6 targets', () => {
     const c = renderRtbh(rtbh('2001:db8::77/128', { noExport: false }), opts);
-    expect(c.announce).to.include('route-map FT_RTBH-v6-2001_db8__77-128 permit 10').and.to.include('set ipv6 next-hop global 100::1').and.to.include('ipv6 route 2001:db8::77/128 Null0 tag 666').and.to.include('address-family ipv6 unicast');
+    expect(c.announce).to.include('set ipv6 next-hop global 100::1').and.to.include('ipv6 route 2001:db8::77/128 Null0 tag 666').and.to.include('address-family ipv6 unicast');
     expect(c.announce).to.include('set community 65535:666');
   });
 
