@@ -1,13 +1,6 @@
-import { close, fstat, open, read, readdir, stat, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { promisify } from 'node:util';
-
-const pOpen = promisify(open);
-const pClose = promisify(close);
-const pFstat = promisify(fstat);
-const pStat = promisify(stat);
-const pReaddir = promisify(readdir);
-const pRead = promisify(read) as unknown as (fd: number, buf: Buffer, off: number, len: number, pos: number) => Promise<number>;
 
 export interface TailOptions {
   /** Paths; `*` and `?` are allowed in the last path component ("/var/log/nginx/*.access.log"). */
@@ -31,7 +24,7 @@ export interface TailEvents {
 }
 
 interface Open {
-  fd: number;
+  fd: FileHandle;
   ino: number;
   dev: number;
   pos: number;
@@ -83,7 +76,6 @@ export class Tailer {
 
   async start(): Promise<void> {
     await this.poll();
-    this.first = false;
     this.timer = setInterval(() => {
       if (!this.polling) this.polling = this.poll().finally(() => (this.polling = undefined));
     }, this.options.pollMs);
@@ -95,7 +87,7 @@ export class Tailer {
     this.timer = undefined;
     await this.polling;
     for (const f of this.followed.values()) {
-      for (const o of [f.current, ...f.retired.map((r) => r.file)]) if (o) await pClose(o.fd).catch(() => undefined);
+      for (const o of [f.current, ...f.retired.map((r) => r.file)]) if (o) await o.fd.close().catch(() => undefined);
       f.current = undefined;
       f.retired = [];
     }
@@ -113,6 +105,7 @@ export class Tailer {
       if (this.stopped) return;
       await this.pollFile(f);
     }
+    this.first = false;
   }
 
   private async expand(): Promise<void> {
@@ -127,7 +120,7 @@ export class Tailer {
       const re = globToRegExp(basename(pattern));
       let names: string[];
       try {
-        names = await pReaddir(dir);
+        names = await readdir(dir);
       } catch {
         continue;
       }
@@ -143,7 +136,7 @@ export class Tailer {
   private async pollFile(f: Followed): Promise<void> {
     let st: Stats | undefined;
     try {
-      st = await pStat(f.path);
+      st = await stat(f.path);
       if (!st.isFile()) st = undefined;
     } catch {
       st = undefined;
@@ -159,7 +152,7 @@ export class Tailer {
       await this.readFrom(f.path, r.file);
       if (this.now() >= r.until) {
         this.flushPartial(f.path, r.file);
-        await pClose(r.file.fd).catch(() => undefined);
+        await r.file.fd.close().catch(() => undefined);
         f.retired.splice(f.retired.indexOf(r), 1);
       }
     }
@@ -169,14 +162,14 @@ export class Tailer {
       return;
     }
     if (!f.current) {
-      let fd: number;
+      let fd: FileHandle;
       try {
-        fd = await pOpen(f.path, 'r');
+        fd = await open(f.path, 'r');
       } catch (err) {
         this.events.note(f.path, `cannot open: ${(err as Error).message}`);
         return;
       }
-      const fst = await pFstat(fd);
+      const fst = await fd.stat();
       const atEnd = this.first && this.options.startAt === 'end';
       f.current = { fd, ino: fst.ino, dev: fst.dev, pos: atEnd ? fst.size : 0, partial: '', discarding: false };
       if (f.missingNoted) this.events.note(f.path, 'appeared; reading from its start');
@@ -188,7 +181,7 @@ export class Tailer {
   private async readFrom(path: string, o: Open): Promise<void> {
     let size: number;
     try {
-      size = (await pFstat(o.fd)).size;
+      size = (await o.fd.stat()).size;
     } catch (err) {
       this.events.note(path, `cannot stat: ${(err as Error).message}`);
       return;
@@ -204,7 +197,7 @@ export class Tailer {
     while (o.pos < size && budget > 0) {
       let n: number;
       try {
-        n = await pRead(o.fd, buf, 0, Math.min(buf.length, size - o.pos), o.pos);
+        n = (await o.fd.read(buf, 0, Math.min(buf.length, size - o.pos), o.pos)).bytesRead;
       } catch (err) {
         this.events.note(path, `read failed: ${(err as Error).message}`);
         return;
