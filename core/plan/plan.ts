@@ -149,9 +149,10 @@ export function plan(input: PlanInput): Plan {
       withdraw(a, `superseded: escalated to level ${wanted.level}`);
       continue;
     }
-    // The quiet period runs from the last time the rule went in or was refreshed (a refresh sets expiresAt to
-    // then + TTL): the last moment its level was known to be wanted.
-    const lastWanted = Math.max(times(a).applied, times(a).expires - a.rule.ttlSeconds * 1000);
+    // While the attack goes on, the quiet period runs from the last time the rule went in or was refreshed (a
+    // refresh sets expiresAt to then + TTL): the last moment its level was known to be wanted. A resolved incident
+    // has already been quiet for the detection engine's resolve period: only the time since it went in counts.
+    const lastWanted = incident.state === 'resolved' ? times(a).applied : Math.max(times(a).applied, times(a).expires - a.rule.ttlSeconds * 1000);
     const holdUntil = lastWanted + policy.defaults.cooldownSeconds * 1000;
     const why = incident.state === 'resolved' ? 'incident resolved' : wanted.level < a.rule.level ? `attack fell below level ${a.rule.level}` : 'no longer wanted';
     if (nowMs >= holdUntil) withdraw(a, `${why}; cooldown of ${formatDuration(policy.defaults.cooldownSeconds)} since it was applied or refreshed has passed`);

@@ -222,7 +222,9 @@ describe('planner: lifecycle against active rules', () => {
 
   it('a resolved incident withdraws its rules once the cooldown has passed', () => {
     const ops = first(800e6);
-    const r = plan({ policy: p, incident: { ...open(0), state: 'resolved' }, active: ops.map((o) => active(o, 130, 170)), now: NOW, rpki: testRpki() });
+    // Refreshed 10 s ago, but the detection engine has already waited for the attack to stay quiet: resolved
+    // incidents count the cooldown from when the rule went in.
+    const r = plan({ policy: p, incident: { ...open(0), state: 'resolved' }, active: ops.map((o) => active(o, 130, 290)), now: NOW, rpki: testRpki() });
     expect(summary(r)).to.deep.equal(['withdraw flowspec L2 203.0.113.10/32 via s1,s2']);
     expect(r.ops[0]?.reason.summary).to.include('incident resolved');
   });
