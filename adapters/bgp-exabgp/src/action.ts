@@ -68,6 +68,14 @@ export class ExabgpAction implements Action {
 
   async apply(rule: Rule): Promise<Applied> {
     const { announce, key } = renderRule(rule, this.opts);
+    if (rule.kind === 'rtbh') {
+      // ExaBGP keeps one route per prefix: announcing over a route ft did not tag would replace it, and ft's
+      // later withdrawal would remove the operator's route. (FlowSpec matches of other software are not compared.)
+      const nativeId = `${rule.target.family === 6 ? 'ipv6' : 'ipv4'} unicast ${rule.target.toString()}`;
+      if ((await this.rib()).some((x) => x.nativeId === nativeId && !x.ruleId)) {
+        throw new Error(`ExaBGP already announces ${rule.target.toString()} without ft's tag (not announced by ft); refusing to take it over`);
+      }
+    }
     const r = await this.channel.send(announce);
     if (!r.ok) throw new Error(`ExaBGP refused the announcement of ${rule.id} (see ExaBGP's log for the reason): ${announce}`);
     // The same NLRI announced for another rule (escalation: rate-limit → discard) was just replaced in ExaBGP:

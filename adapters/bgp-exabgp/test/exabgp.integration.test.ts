@@ -146,6 +146,7 @@ describe('bgp-exabgp adapter against a real ExaBGP and a gobgpd peer', function 
     const a = adapter();
     await lab.gobgp.waitFor('ipv4', (ps) => ps.find((p) => p.key === '203.0.113.200/32'), 'the operator\'s static route');
     expect((await a.list()).map((r) => r.nativeId)).not.to.include('ipv4 unicast 203.0.113.200/32');
+    await a.apply(rtbh('203.0.113.200/32')).then(() => expect.fail('took the operator\'s route over'), (e: Error) => expect(e.message).to.match(/refusing to take it over/));
     await a.withdraw(rtbh('203.0.113.200/32'));
     let err: Error | undefined;
     await a.withdraw({ nativeId: 'ipv4 unicast 203.0.113.200/32', description: 'guess' }).catch((e: Error) => (err = e));
