@@ -1,0 +1,19 @@
+import { defineAction, definePlugin } from '@ft/sdk';
+import { webhookConfigSchema, type WebhookConfig } from '@ft/http-vendor';
+
+// BGP adapters that drive a vendor's controller through its API instead of a local BGP daemon (docs/adapters/).
+export default definePlugin((ft) => {
+  ft.action<WebhookConfig>(
+    defineAction({
+      kind: 'bgp-webhook',
+      description: 'POST each FlowSpec/RTBH/divert rule as a signed (Standard Webhooks) JSON event to your own controller.',
+      configSchema: webhookConfigSchema,
+      capabilities: ['divert', 'flowspec', 'rtbh'],
+      reach: 'network',
+      async create(config, ctx) {
+        const { WebhookAction } = await import('@ft/http-vendor');
+        return new WebhookAction(['divert', 'flowspec', 'rtbh'], 'bgp-webhook', config, ctx);
+      },
+    }),
+  );
+});

@@ -1,0 +1,7 @@
+export { VendorClient, commonErrorMessage, type OutgoingRequest, type VendorClientOptions, type VendorRequest, type VendorResponse } from './client.js';
+export { VendorHttpError, ConflictError } from './errors.js';
+export { backoffMs, serverWaitMs } from './backoff.js';
+export { pollUntil, type PollOptions } from './poll.js';
+export { signWebhook, verifyWebhook, WebhookVerifyError } from './webhook.js';
+export { credential, httpBase, type CredentialResolver } from './util.js';
+export { WebhookAction, webhookBody, webhookConfigSchema, type WebhookConfig } from './webhook-action.js';

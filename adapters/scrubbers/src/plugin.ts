@@ -1,0 +1,19 @@
+import { defineAction, definePlugin } from '@ft/sdk';
+import { webhookConfigSchema, type WebhookConfig } from '@ft/http-vendor';
+
+// Scrubbers: divert to cloud scrubbing where the vendor can, push block rules where that is all it has (docs/adapters/).
+export default definePlugin((ft) => {
+  ft.action<WebhookConfig>(
+    defineAction({
+      kind: 'scrub-webhook',
+      description: 'POST each divert/host-filter rule as a signed (Standard Webhooks) JSON event to your scrubbing provider or runbook.',
+      configSchema: webhookConfigSchema,
+      capabilities: ['divert', 'host-filter'],
+      reach: 'network',
+      async create(config, ctx) {
+        const { WebhookAction } = await import('@ft/http-vendor');
+        return new WebhookAction(['divert', 'host-filter'], 'scrub-webhook', config, ctx);
+      },
+    }),
+  );
+});
