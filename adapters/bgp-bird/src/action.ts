@@ -108,13 +108,15 @@ export class BirdAction implements Action {
     return { ruleId: rule.id, state: 'installed', nativeId: `${protocolName(route.slot, this.fileOpts)} ${rule.id}`, detail: route.line };
   }
 
-  /** BIRD applies a reconfiguration asynchronously: the route counts as installed once BIRD's table has it. */
-  private async waitInRib(id: RuleId, slot: Slot): Promise<void> {
+  /** BIRD applies a reconfiguration asynchronously: a change counts as done once BIRD's table shows it. */
+  private async waitInRib(id: RuleId, slot: Slot, present = true): Promise<void> {
     const deadline = Date.now() + this.config.timeoutMs;
     for (;;) {
       const routes = await this.showSlot(slot);
-      if (routes.some((r) => r.ruleId === id)) return;
-      if (Date.now() > deadline) throw new Error(`BIRD accepted the configuration but ${id} is not in table ${this.config.tables[TABLE_OF[slot]]} after ${this.config.timeoutMs} ms`);
+      if (routes.some((r) => r.ruleId === id) === present) return;
+      if (Date.now() > deadline) {
+        throw new Error(`BIRD accepted the configuration but ${id} is ${present ? 'not' : 'still'} in table ${this.config.tables[TABLE_OF[slot]]} after ${this.config.timeoutMs} ms`);
+      }
       await new Promise((r) => setTimeout(r, 5));
     }
   }
@@ -122,13 +124,16 @@ export class BirdAction implements Action {
   async withdraw(target: Rule | InstalledRef): Promise<void> {
     const id = isRule(target) ? target.id : target.ruleId;
     if (!id) throw new Error(`refusing to withdraw ${(target as InstalledRef).nativeId}: it carries no ft tag (not announced by ft)`);
-    await this.serial(async () => {
+    const slot = await this.serial(async () => {
       const current = this.loaded();
-      if (!current.has(id)) return;
+      const route = current.get(id);
+      if (!route) return undefined;
       const next = new Map(current);
       next.delete(id);
       await this.commit(next);
+      return route.slot;
     });
+    if (slot) await this.waitInRib(id, slot, false);
   }
 
   private async showSlot(slot: Slot): Promise<BirdRibRoute[]> {
