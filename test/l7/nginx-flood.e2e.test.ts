@@ -1,0 +1,90 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import type { Incident, Sample } from '@ft/sdk';
+import { DEFAULT_DETECTION } from '../../core/model/detection.js';
+import { DetectionEngine, type DetectionEvent } from '../../core/detect/index.js';
+import { l7ConfigSchema } from '../../plugins/detector-l7/src/config.js';
+import { L7Detector } from '../../plugins/detector-l7/src/detector.js';
+import { requireLab } from '../helpers/env.js';
+import { sleep, waitFor } from '../helpers/wait.js';
+import { TestNginx, wrkArgv } from './nginx.js';
+
+describe('l7 end to end: nginx + wrk flood → http_flood incident with the flooder on top', function () {
+  this.timeout(90_000);
+  const nginx = new TestNginx();
+  let detector: L7Detector | undefined;
+  let engine: DetectionEngine | undefined;
+  let slowRunning = false;
+  let slow: Promise<void> | undefined;
+
+  before(async function () {
+    requireLab(this, { root: true, commands: ['nginx', 'wrk', 'timeout'] });
+    await nginx.start();
+  });
+
+  after(async () => {
+    slowRunning = false;
+    await slow;
+    engine?.stop();
+    await detector?.stop();
+    await nginx.stop();
+  });
+
+  it('opens an incident against the site naming 127.0.0.1 (wrk) before the slow client, and resolves after the flood', async () => {
+    const config = l7ConfigSchema.parse({ files: [{ path: nginx.accessLog, site: 'shop.example' }], sites: { 'shop.example': '203.0.113.80' } });
+    detector = new L7Detector(config, 'web');
+    // A static threshold: fire at once instead of learning a baseline for 300 s.
+    engine = new DetectionEngine({ settings: { ...DEFAULT_DETECTION, static: { pps: 300 }, resolveAfterMs: 2000 } });
+    const events: DetectionEvent[] = [];
+    const samples: Sample[] = [];
+    engine.on((e) => events.push(e));
+    await detector.start((s) => {
+      samples.push(s);
+      engine!.ingest(s);
+    });
+    engine.start();
+
+    // A normal visitor on its own loopback address: a few requests a second, before, during and after the flood.
+    slowRunning = true;
+    slow = (async () => {
+      while (slowRunning) {
+        await nginx.get('/products', '127.0.0.2').catch(() => undefined);
+        await sleep(250);
+      }
+    })();
+    await waitFor(() => samples.some((s) => s.target === 'site:shop.example' && (s.http?.rps ?? 0) > 0), { timeoutMs: 10_000, what: 'the slow client in a sample' });
+    expect(detector.formatOf(nginx.accessLog)).to.equal('nginx-combined');
+    expect(events, 'no incident from normal traffic').to.deep.equal([]);
+
+    const floodStart = Date.now();
+    const wrk = spawn(wrkArgv(nginx.port, '/flood', 3)[0]!, wrkArgv(nginx.port, '/flood', 3).slice(1), { stdio: 'ignore' });
+    const wrkDone = new Promise((r) => wrk.on('exit', r));
+    const opened = await waitFor(() => events.find((e) => e.type === 'open')?.incident, { timeoutMs: 15_000, what: 'an http_flood incident' });
+    const detectedMs = Date.now() - floodStart;
+    await wrkDone;
+
+    expect(opened.attack_family).to.equal('http_flood');
+    expect(opened.target.toString()).to.equal('203.0.113.80/32');
+    expect(opened.http?.site).to.equal('shop.example');
+    expect(opened.top_src_ips[0]?.ip).to.equal('127.0.0.1');
+    expect(opened.http?.topPaths?.[0]?.key).to.equal('/flood');
+    expect(opened.sources).to.deep.equal(['web']);
+    // The flood's later windows: the slow visitor is there, far below the flooder.
+    const latest: Incident = events.filter((e) => e.type !== 'resolve').at(-1)!.incident;
+    const clients = latest.http?.topClients ?? [];
+    expect(clients[0]?.key).to.equal('127.0.0.1');
+    const visitor = clients.find((c) => c.key === '127.0.0.2');
+    expect(visitor, `slow client among ${JSON.stringify(clients)}`).to.not.equal(undefined);
+    expect(visitor!.count).to.be.below(clients[0]!.count / 10);
+    const view = engine.view().find((v) => v.target === 'site:shop.example');
+    expect(view?.state).to.equal('attack');
+    expect(view?.sources.map((s) => s.sourceKind)).to.deep.equal(['l7']);
+    // Loose on purpose (a loaded 2-core runner): detection within several seconds of the flood starting.
+    expect(detectedMs).to.be.below(10_000);
+
+    const resolved = await waitFor(() => events.find((e) => e.type === 'resolve')?.incident, { timeoutMs: 20_000, what: 'resolution after the flood' });
+    expect(resolved.id).to.equal(opened.id);
+    expect(resolved.state).to.equal('resolved');
+    expect(detector.counters.parsed).to.be.greaterThan(1000);
+  });
+});

@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Daemon } from '../helpers/daemon.js';
+import { freePort } from '../helpers/net.js';
+import { waitFor } from '../helpers/wait.js';
+
+/** Debian's nginx on a free loopback port, with its config, pid, logs and temp dirs in its own temp dir. */
+export class TestNginx {
+  readonly dir = mkdtempSync(join(tmpdir(), 'ft-l7-nginx-'));
+  readonly accessLog = join(this.dir, 'access.log');
+  port = 0;
+  private daemon: Daemon | undefined;
+
+  async start(): Promise<void> {
+    this.port = await freePort();
+    const d = this.dir;
+    const conf = [
+      'worker_processes 1;',
+      `pid ${d}/nginx.pid;`,
+      `error_log ${d}/error.log warn;`,
+      'events { worker_connections 256; }',
+      'http {',
+      `  client_body_temp_path ${d}/body; proxy_temp_path ${d}/proxy; fastcgi_temp_path ${d}/fastcgi;`,
+      `  uwsgi_temp_path ${d}/uwsgi; scgi_temp_path ${d}/scgi;`,
+      `  access_log ${this.accessLog} combined;`,
+      '  keepalive_requests 100000;',
+      `  server { listen 127.0.0.1:${this.port}; server_name shop.example;`,
+      '    location / { return 200 "ok\\n"; } }',
+      '}',
+    ].join('\n');
+    writeFileSync(join(d, 'nginx.conf'), conf);
+    this.daemon = new Daemon(['nginx', '-p', `${d}/`, '-e', `${d}/error.log`, '-c', join(d, 'nginx.conf'), '-g', 'daemon off;']);
+    await waitFor(async () => (await this.get('/ready', '127.0.0.1').catch(() => undefined)) === 200, { timeoutMs: 10_000, what: `nginx on port ${this.port}: ${this.daemon.output}` });
+  }
+
+  /** One GET from `localAddress` (a loopback address, so the log shows which client it was). */
+  get(path: string, localAddress: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: this.port, path, localAddress, agent: false, headers: { 'user-agent': 'slow-client/1.0' }, timeout: 5000 }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.end();
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.daemon?.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A bounded wrk run (it connects from 127.0.0.1): -t 1, few connections, a few seconds, and a hard timeout. */
+export function wrkArgv(port: number, path: string, seconds: number, connections = 4): string[] {
+  if (!Number.isInteger(port) || port <= 0 || port > 65535 || !/^\/[A-Za-z0-9/_-]*$/.test(path)) throw new Error('bad wrk target');
+  return ['timeout', String(seconds + 10), 'wrk', '-t', '1', '-c', String(connections), '-d', `${seconds}s`, '--timeout', '2s', `http://127.0.0.1:${port}${path}`];
+}
