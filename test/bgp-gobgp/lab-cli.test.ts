@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -13,13 +13,15 @@ const namespaces = (prefix: string) => run(['ip', 'netns', 'list']).stdout.split
 describe('ft lab up | scenario | down (the namespace lab, end to end)', function () {
   this.timeout(120_000);
   const prefix = `ftl${randomBytes(3).toString('hex')}`;
-  const env = { FT_LAB_PREFIX: prefix, FT_LAB_DIR: join(mkdtempSync(join(tmpdir(), 'ft-labcli-')), 'lab'), FT_LAB_TTL: '1' };
+  const home = mkdtempSync(join(tmpdir(), 'ft-labcli-'));
+  const env = { FT_LAB_PREFIX: prefix, FT_LAB_DIR: join(home, 'lab'), FT_LAB_TTL: '1' };
 
   before(function () {
     requireLab(this, { root: true, commands: ['gobgpd', 'nft', 'hping3', 'nginx', 'curl'] });
   });
   after(async () => {
     await runFt(['lab', 'down'], env);
+    rmSync(home, { recursive: true, force: true });
   });
 
   it('builds the lab twice in a row, runs the UDP amplification scenario with every expectation met, and down removes it all', async () => {
