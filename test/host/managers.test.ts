@@ -23,7 +23,7 @@ describe('host action ufw (real ufw in a namespace with its own /etc/ufw)', func
   // ufw's before.rules accept ICMP echo ahead of every user rule, so reachability is a TCP connect to the port
   // the operator allowed (22), from a chosen source address, 1.5 s at most.
   const connects = (from: string) =>
-    lab!.peer.exec(['node', '-e', `const s=require('net').connect({host:'192.0.2.1',port:22,localAddress:'${from}',timeout:1500});s.on('connect',()=>process.exit(0));s.on('timeout',()=>process.exit(1));s.on('error',()=>process.exit(2))`], { allowFail: true, timeoutMs: 5000 }).status === 0;
+    lab!.peer.exec([process.execPath, '-e', `const s=require('net').connect({host:'192.0.2.1',port:22,localAddress:'${from}',timeout:1500});s.on('connect',()=>process.exit(0));s.on('timeout',()=>process.exit(1));s.on('error',()=>process.exit(2))`], { allowFail: true, timeoutMs: 5000 }).status === 0;
   const config = () => ({ netns: lab!.fw.name });
   const userRules = () => readFileSync(join(etc!, 'ufw', 'user.rules'), 'utf8');
 

@@ -148,7 +148,7 @@ describe('host action xdp (xdp-filter in a namespace)', function () {
   const xdpStatus = () => lab!.fw.exec(['env', `LIBXDP_BPFFS=${bpffs()}`, 'xdp-filter', 'status']).stdout;
 
   before(async function () {
-    requireLab(this, { root: true, commands: ['ip', 'ping', 'xdp-filter', 'hping3'] });
+    requireLab(this, { root: true, commands: ['ip', 'ping', 'xdp-filter', 'bpftool', 'hping3'] });
     lab = HostLab.create('xdp');
     lab.installForeign();
     pristine = lab.snapshot();
