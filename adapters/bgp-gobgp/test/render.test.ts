@@ -96,6 +96,19 @@ describe('gobgp rendering and decoding', () => {
     await action.close?.();
   });
 
+  it('refuses a DeletePath without an NLRI (GoBGP would delete the whole family), before anything is sent', async () => {
+    const { GobgpClient } = await import('../src/client.js');
+    const client = await GobgpClient.create({ address: '192.0.2.250:50051', timeoutMs: 200 });
+    try {
+      await client.deletePath({ family: { afi: 'AFI_IP', safi: 'SAFI_FLOW_SPEC_UNICAST' } } as never);
+      expect.fail('a family-only delete went out');
+    } catch (err) {
+      expect((err as Error).message).to.match(/refusing DeletePath without an NLRI/);
+    } finally {
+      client.close();
+    }
+  });
+
   it('says which package to install when the GoBGP .proto files are missing', async () => {
     try {
       await loadGobgpApi('/nonexistent/gobgp/api');
