@@ -23,6 +23,7 @@ const TOOLS: Tool[] = [
   { name: 'nft', pkg: 'nftables', use: 'kind nft', version: ['nft', '-v'] },
   { name: 'tc', pkg: 'iproute2', use: 'kind tc', version: ['tc', '-V'] },
   { name: 'xdp-filter', pkg: 'xdp-tools', use: 'kind xdp', version: ['xdp-filter', 'load', '--version'] },
+  { name: 'bpftool', pkg: 'bpftool', use: 'kind xdp bulk lists: without it one xdp-filter call per address', version: ['bpftool', 'version'] },
   { name: 'ufw', pkg: 'ufw', use: 'kind ufw', optional: true, version: ['ufw', 'version'] },
   { name: 'firewall-cmd', pkg: 'firewalld', use: 'kind firewalld', optional: true, version: ['firewall-cmd', '--version'] },
   { name: 'csf', pkg: 'csf (ConfigServer, not packaged by Debian)', use: 'kind csf', optional: true, version: ['csf', '-v'] },
