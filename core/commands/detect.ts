@@ -21,6 +21,7 @@ export default class Detect extends Command {
     '<%= config.bin %> detect --json --ticks 5',
     '<%= config.bin %> detect --proc-root /proc/4242 --interface veth1 --address 198.51.100.2',
     '<%= config.bin %> detect --test',
+    '<%= config.bin %> detect --access-log /var/log/nginx/access.log --site shop.example=203.0.113.80 --static-pps 2000',
   ];
 
   static override flags = {
@@ -34,6 +35,10 @@ export default class Detect extends Command {
     duration: Flags.integer({ min: 1, description: 'Stop after this many seconds.' }),
     ticks: Flags.integer({ min: 1, description: 'Stop after this many refreshes.' }),
     test: Flags.boolean({ default: false, description: 'Fire a synthetic incident end to end and print it.' }),
+    // ── L7 (issue 10): web-server access logs watched beside the kernel counters ──
+    'access-log': Flags.string({ multiple: true, description: 'Also watch this web-server access log (repeatable; * and ? allowed in the file name) with the l7 detector: one site:NAME target per vhost.' }),
+    'log-format': Flags.string({ default: 'auto', description: 'Format of the --access-log files: auto, nginx-combined, apache-common, apache-combined, apache-vhost-combined, caddy-json, litespeed, haproxy-http.' }),
+    site: Flags.string({ multiple: true, description: 'NAME=ADDRESS: the protected address of a site in the access logs (incidents need one), e.g. shop.example=203.0.113.80. The first one also names the site of lines that carry no vhost.' }),
   };
 
   async run(): Promise<DetectTick | { target: string; detectedAfterMs: number; events: unknown[] } | undefined> {
@@ -90,6 +95,7 @@ export default class Detect extends Command {
       },
       signal: abort.signal,
     });
+    const l7 = flags['access-log'] ? await accessLogDetector(this, registry, flags, logger, abort.signal) : undefined;
     const engine = new detect.DetectionEngine({ settings, logger });
     let pending: DetectTick['events'] = [];
     engine.on((e) => pending.push(e));
@@ -105,11 +111,12 @@ export default class Detect extends Command {
 
     try {
       await detector.start((s) => engine.ingest(s));
+      await l7?.start((s) => engine.ingest(s));
       engine.start();
       for (let n = 0; !stopping; n++) {
         const wait = Math.min(flags.interval, Math.max(0, stopAt - Date.now()));
         await new Promise((r) => setTimeout(r, wait));
-        const tick: DetectTick = { at: new Date().toISOString(), targets: engine.view(), events: pending, health: detector.health() };
+        const tick: DetectTick = { at: new Date().toISOString(), targets: engine.view(), events: pending, health: combinedHealth(detector.health(), l7?.health()) };
         pending = [];
         last = tick;
         if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(tick)}\n`);
@@ -133,9 +140,60 @@ export default class Detect extends Command {
       process.off('SIGTERM', onSignal);
       engine.stop();
       await detector.stop();
+      await l7?.stop();
       abort.abort();
     }
     // JSON lines were streamed; nothing more to print.
     return this.jsonEnabled() ? undefined : last;
   }
+}
+
+// ── L7 (issue 10) ───────────────────────────────────────────────────────────────────────────────────────────────
+
+type Health = { status: string; detail?: string };
+
+/** The worse of the two detectors' health, with both details. */
+function combinedHealth(proc: Health, l7: Health | undefined): Health {
+  if (!l7) return proc;
+  const rank = (h: Health) => ['ok', 'degraded', 'down'].indexOf(h.status);
+  const details = [proc.detail && `proc: ${proc.detail}`, l7.detail && `l7: ${l7.detail}`].filter(Boolean).join('; ');
+  const worst = rank(l7) > rank(proc) ? l7 : proc;
+  return details ? { status: worst.status, detail: details } : { status: worst.status };
+}
+
+/** Builds (does not start) an `l7` detector for --access-log, validated by the plugin's own schema. */
+async function accessLogDetector(
+  cmd: Detect,
+  registry: Awaited<ReturnType<typeof import('../plugin-host/load.js').loadRegistry>>,
+  flags: { 'access-log'?: string[]; 'log-format': string; site?: string[] },
+  logger: import('@ft/sdk').PluginLogger,
+  signal: AbortSignal,
+): Promise<import('@ft/sdk').Detector> {
+  const entry = registry.detector('l7');
+  if (!entry) cmd.error('No `l7` detector is installed (it ships with ft as @ft/detector-l7). Run `ft registry` to see what is.', { exit: 2 });
+  const sites: Record<string, string> = {};
+  for (const s of flags.site ?? []) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) cmd.error(`--site ${s}: expected NAME=ADDRESS, e.g. shop.example=203.0.113.80`, { exit: 2 });
+    sites[s.slice(0, eq).toLowerCase()] = s.slice(eq + 1);
+  }
+  const { resolve } = await import('node:path');
+  const config: Record<string, unknown> = { files: (flags['access-log'] ?? []).map((f) => resolve(f)), format: flags['log-format'], sites };
+  const first = Object.keys(sites)[0];
+  if (first) config.defaultSite = first;
+  const parsed = entry.factory.configSchema.safeParse(config);
+  if (!parsed.success) {
+    const why = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`).join('; ');
+    cmd.error(`Invalid access-log options: ${why}`, { exit: 2 });
+  }
+  const { tmpdir } = await import('node:os');
+  return entry.factory.create(parsed.data, {
+    name: 'l7',
+    logger,
+    stateDir: tmpdir(),
+    secret: (ref: string) => {
+      throw new Error(`ft detect has no secrets (asked for ${ref})`);
+    },
+    signal,
+  });
 }
