@@ -95,6 +95,21 @@ describe('bgp-bird rendering and parsing', () => {
     expect(parseBgpSessions(protos)).to.deep.equal([{ name: 'edge', state: 'Established' }, { name: 'backup', state: 'Active' }]);
   });
 
+  it('parses any birdc output without throwing, claiming only routes with both ft tags', () => {
+    const piece = fc.constantFrom('203.0.113.1/32', 'flow4 { dst 203.0.113.1/32; }', ' blackhole', ' [ft_rtbh4 00:00:01]', ' * (200)', '\n', '\t', 'BGP.large_community: ', '(65000, 1718878208, 2)', '(65000, 1, 2)', '(65000, 1, 3)', 'BGP state: Established', 'edge BGP --- up 00:00 Established');
+    fc.assert(
+      fc.property(fc.array(fc.oneof(piece, fc.string({ maxLength: 20 })), { maxLength: 30 }), (parts) => {
+        const text = parts.join('');
+        parseBgpSessions(text);
+        parseIncludeFile(text);
+        for (const r of parseShowRouteAll(text, 65000)) {
+          if (r.ruleId) expect(r.largeCommunities.some((c) => c.asn === 65000 && c.data1 === 1718878208)).to.equal(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('create() touches nothing and the config refuses names that are not BIRD identifiers', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ft-bird-unit-'));
     try {

@@ -145,6 +145,28 @@ describe('bgp-exabgp rendering and parsing', () => {
     );
   });
 
+  it('parses any text without throwing, and no parsed route id can turn into more than one withdraw command', () => {
+    const head = 'neighbor 192.0.2.2 local-ip 192.0.2.1 local-as 65000 peer-as 65001 router-id 192.0.2.1 family-allowed in-open';
+    const tail = fc.oneof(fc.string({ maxLength: 120 }), fc.array(fc.constantFrom('ipv4', 'ipv6', 'unicast', 'flow', 'destination-ipv4', '203.0.113.1/32', '[', ']', ';', '{', '}', '=53', 'large-community', '65000:1718878208:1', '\n', 'announce', 'route'), { maxLength: 20 }).map((t) => t.join(' ')));
+    fc.assert(
+      fc.property(fc.boolean(), tail, (withHead, text) => {
+        const line = withHead ? `${head} ${text}` : text;
+        const route = parseRibLine(line, 65000);
+        parseNeighborSummary([line]);
+        if (!route) return;
+        let cmd: string | undefined;
+        try {
+          cmd = withdrawForNativeId(route.nativeId);
+        } catch {
+          return;
+        }
+        expect(cmd).to.match(/^withdraw (flow )?route /);
+        expect(cmd).not.to.match(/[\n\r;{}]/);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('create() binds nothing: preview can render without ExaBGP', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ft-exa-unit-'));
     try {

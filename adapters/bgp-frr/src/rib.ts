@@ -7,7 +7,7 @@ import { parseLargeCommunity, ruleIdFromTags, type LargeCommunity } from './tag.
 export function localBlackholePrefixes(doc: unknown): string[] {
   const routes = (doc as { routes?: Record<string, { peerId?: string }[]> })?.routes ?? {};
   return Object.entries(routes)
-    .filter(([, paths]) => Array.isArray(paths) && paths.some((p) => p.peerId === '(unspec)'))
+    .filter(([, paths]) => Array.isArray(paths) && paths.some((p) => p?.peerId === '(unspec)'))
     .map(([prefix]) => prefix);
 }
 
@@ -33,15 +33,15 @@ export function parsePrefixDetail(doc: unknown, tagAsn: number): FrrPath[] {
       nexthops?: { ip?: string }[];
     }[];
   };
-  if (!d?.prefix || !Array.isArray(d.paths)) return [];
-  return d.paths.map((p) => {
-    const lcs = (p.largeCommunity?.list ?? []).map(parseLargeCommunity).filter((c): c is LargeCommunity => c !== undefined);
+  if (typeof d?.prefix !== 'string' || !Array.isArray(d.paths)) return [];
+  return d.paths.filter((p) => typeof p === 'object' && p !== null).map((p) => {
+    const lcs = (Array.isArray(p.largeCommunity?.list) ? p.largeCommunity.list : []).filter((x) => typeof x === 'string').map(parseLargeCommunity).filter((c): c is LargeCommunity => c !== undefined);
     return {
       prefix: d.prefix as string,
       local: p.local === true || p.sourced === true,
-      communities: p.community?.list ?? [],
+      communities: Array.isArray(p.community?.list) ? p.community.list.filter((x) => typeof x === 'string') : [],
       largeCommunities: lcs,
-      nextHop: p.nexthops?.[0]?.ip,
+      nextHop: Array.isArray(p.nexthops) && typeof p.nexthops[0]?.ip === 'string' ? p.nexthops[0].ip : undefined,
       ruleId: ofKind(ruleIdFromTags(lcs, tagAsn), 'bh'),
     };
   });
@@ -56,7 +56,8 @@ export interface FrrPeer {
 export function parseSummary(doc: unknown): FrrPeer[] {
   const byAddr = new Map<string, string>();
   for (const af of Object.values((doc as Record<string, { peers?: Record<string, { state?: string }> }>) ?? {})) {
-    for (const [address, peer] of Object.entries(af?.peers ?? {})) byAddr.set(address, peer.state ?? 'unknown');
+    if (typeof af !== 'object' || af === null || typeof af.peers !== 'object' || af.peers === null) continue;
+    for (const [address, peer] of Object.entries(af.peers)) byAddr.set(address, typeof peer?.state === 'string' ? peer.state : 'unknown');
   }
   return [...byAddr].map(([address, state]) => ({ address, state }));
 }

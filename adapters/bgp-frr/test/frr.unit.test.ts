@@ -72,6 +72,17 @@ describe('bgp-frr rendering and parsing', () => {
     expect(parseSummary(summary)).to.deep.equal([{ address: '192.0.2.2', state: 'Established' }, { address: '192.0.2.3', state: 'Active' }]);
   });
 
+  it('reads arbitrary JSON shapes without throwing', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.anything(), fc.record({ prefix: fc.string(), paths: fc.array(fc.anything()) }), fc.record({ routes: fc.dictionary(fc.string(), fc.array(fc.anything())) }), fc.dictionary(fc.string(), fc.record({ peers: fc.anything() }))), (doc) => {
+        localBlackholePrefixes(doc);
+        parsePrefixDetail(doc, 65000);
+        parseSummary(doc);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('registers kind frr with RTBH only, and create() runs nothing', async () => {
     const f = collect(plugin).actions[0];
     expect(f?.kind).to.equal('frr');
