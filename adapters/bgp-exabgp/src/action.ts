@@ -1,12 +1,10 @@
-import { Prefix, isPrefix, type Action, type Applied, type Health, type InstalledRef, type PluginContext, type RenderedCommand, type Rule, type RuleId, type RuleKind } from '@ft/sdk';
+import { Prefix, isPrefix, type Action, type Applied, type Health, type InstalledRef, type PluginContext, type RenderedCommand, type Rule, type RuleId } from '@ft/sdk';
 import { join } from 'node:path';
+import { EXABGP_CAPABILITIES } from './capabilities.js';
 import { ExabgpChannel } from './channel.js';
 import type { ExabgpConfig } from './config.js';
 import { renderRule, type RenderOptions } from './render.js';
 import { parseNeighborSummary, parseRib, withdrawForNativeId, type RibRoute } from './rib.js';
-
-export { EXABGP_CAPABILITIES } from './capabilities.js';
-import { EXABGP_CAPABILITIES } from './capabilities.js';
 
 function isRule(x: Rule | InstalledRef): x is Rule {
   return typeof (x as Rule).kind === 'string' && isPrefix((x as Rule).target);
