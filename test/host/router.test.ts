@@ -35,8 +35,8 @@ describe('host actions on a forwarding box (iptables FORWARD, nft forward, nullr
     // The router's own rules, which must come through every test unchanged.
     router.exec(['iptables', '-A', 'FORWARD', '-s', '192.0.2.99', '-m', 'comment', '--comment', 'operator rule', '-j', 'DROP']);
     router.exec(['nft', 'add', 'table', 'inet', 'operator']);
-    router.exec(['nft', 'add', 'chain', 'inet', 'operator', 'fwd', '{ type filter hook forward priority 0; policy accept; }']);
-    router.exec(['nft', 'add', 'rule', 'inet', 'operator', 'fwd', 'ip', 'saddr', '198.51.100.1', 'counter', 'drop']);
+    router.exec(['nft', 'add', 'chain', 'inet', 'operator', 'opfwd', '{ type filter hook forward priority 0; policy accept; }']);
+    router.exec(['nft', 'add', 'rule', 'inet', 'operator', 'opfwd', 'ip', 'saddr', '198.51.100.1', 'counter', 'drop']);
     router.exec(['ip', 'route', 'add', 'blackhole', '203.0.113.99/32']);
   });
   after(() => {
