@@ -1,5 +1,6 @@
 import { defineAction, definePlugin } from '@ft/sdk';
 import { webhookConfigSchema, type WebhookConfig } from '@ft/http-vendor';
+import { magicTransitConfigSchema, type MagicTransitConfig } from './magic-transit.js';
 
 // BGP adapters that drive a vendor's controller through its API instead of a local BGP daemon (docs/adapters/).
 export default definePlugin((ft) => {
@@ -13,6 +14,19 @@ export default definePlugin((ft) => {
       async create(config, ctx) {
         const { WebhookAction } = await import('@ft/http-vendor');
         return new WebhookAction(['divert', 'flowspec', 'rtbh'], 'bgp-webhook', config, ctx);
+      },
+    }),
+  );
+  ft.action<MagicTransitConfig>(
+    defineAction({
+      kind: 'cloudflare-magic-transit',
+      description: 'Divert to Cloudflare scrubbing: on-demand BGP advertisement of a Magic Transit prefix (takes minutes; shown pending until then).',
+      configSchema: magicTransitConfigSchema,
+      capabilities: ['divert'],
+      reach: 'network',
+      async create(config, ctx) {
+        const { MagicTransitAction } = await import('./magic-transit.js');
+        return new MagicTransitAction(config, ctx);
       },
     }),
   );
