@@ -41,6 +41,8 @@ export class ExabgpChannel extends EventEmitter {
   private server?: Server;
   private conn?: Socket;
   private helloSeen = false;
+  /** Set between the bridge's hello and the end of the sync barrier; holds ExaBGP's pid. */
+  private syncing?: { exabgpPid: number; sawVersion: boolean };
   private inFlight?: InFlight;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -91,6 +93,7 @@ export class ExabgpChannel extends EventEmitter {
     }
     this.conn = sock;
     this.helloSeen = false;
+    this.syncing = undefined;
     sock.setEncoding('utf8');
     let pending = '';
     sock.on('data', (chunk: string) => {
@@ -112,6 +115,7 @@ export class ExabgpChannel extends EventEmitter {
     const old = this.conn;
     this.conn = undefined;
     this.helloSeen = false;
+    this.syncing = undefined;
     old?.destroy();
     if (this.inFlight) {
       clearTimeout(this.inFlight.timer);
@@ -124,9 +128,27 @@ export class ExabgpChannel extends EventEmitter {
   private onLine(line: string): void {
     const hello = /^#ft-bridge hello pid=(\d+) exabgp=(\d+)/.exec(line);
     if (hello) {
-      this.helloSeen = true;
-      this.emit('connected', Number(hello[2]));
+      // Sync barrier before the first command: a command that timed out on the previous link may still be acked
+      // now. `reset` drops ExaBGP's queued asynchronous commands for us (it sends no ack); `version` answers
+      // "exabgp <version>" then "done". Acks seen before that line are stale and dropped.
+      this.syncing = { exabgpPid: Number(hello[2]), sawVersion: false };
+      this.conn?.write('reset\nversion\n');
       return;
+    }
+    if (this.syncing) {
+      if (/^exabgp \d/.test(line)) {
+        this.syncing.sawVersion = true;
+      } else if (line === 'done' || line === 'error') {
+        if (!this.syncing.sawVersion) {
+          this.log.warn({ line }, 'dropped a stale ExaBGP ack from before the reconnect');
+          return;
+        }
+        const pid = this.syncing.exabgpPid;
+        this.syncing = undefined;
+        this.helloSeen = true;
+        this.emit('connected', pid);
+        return;
+      }
     }
     // neighbor-changes events; `show adj-rib` lines also start with "neighbor <ip>" but go on with "local-ip".
     const ev = /^neighbor (\S+) (connected|up|down)\b/.exec(line);
