@@ -27,7 +27,7 @@ describe('escalation through the run loop: up at once, down after the cooldown, 
       for (let i = 0; i < seconds * 10; i++) await l.step(pps, flood);
     };
     await run(3, 2000, false);
-    expect(announced()).to.deep.equal([]);
+    expect(announced(), 'before the attack').to.deep.equal([]);
     await run(3, 200_000, true); // ~750 Mbps: level 2
     expect(announced()).to.deep.equal([{ level: 2, action: 'discard', target: `${TARGET}/32` }]);
 
@@ -49,7 +49,8 @@ describe('escalation through the run loop: up at once, down after the cooldown, 
 
     // Quiet: the incident resolves and the network rule goes (cooldown long passed).
     await run(5, 2000, false);
-    expect(announced()).to.deep.equal([]);
+    const trail = async () => JSON.stringify((await l.store.queryAudit({})).map((r) => [r.at, r.op, r.phase, r.rule?.level, r.plannedBy, r.message ?? (typeof r.reason === 'string' ? r.reason : r.reason?.summary)]));
+    expect(announced(), `after the attack: ${await trail()}`).to.deep.equal([]);
     const ops = (await l.store.queryAudit({}))
       .filter((r) => r.phase === 'start' && r.rule?.kind === 'flowspec')
       .map((r) => `${r.op}:${r.rule?.level}:${r.plannedBy}`);
