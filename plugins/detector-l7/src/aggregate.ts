@@ -11,6 +11,7 @@ const MAX_LATE_MS = 10_000;
 /** Lines stamped this far ahead of the clock (a skewed server clock) are counted now. */
 const MAX_AHEAD_MS = 2_000;
 export const OTHER_SITE = 'other';
+const MAX_PORTS = 16;
 
 class SiteWindow {
   requests = 0;
@@ -20,6 +21,8 @@ class SiteWindow {
   readonly paths = new TopK(TOP_CAPACITY);
   readonly agents = new TopK(TOP_CAPACITY);
   readonly distinct = new DistinctCounter();
+  /** Server ports, when the format logs them (a site listens on a handful). */
+  readonly ports = new Map<number, number>();
 
   add(r: HttpRecord): void {
     this.requests++;
@@ -29,6 +32,7 @@ class SiteWindow {
     this.paths.add(r.path);
     if (r.agent !== undefined) this.agents.add(r.agent);
     this.distinct.add(r.client);
+    if (r.port !== undefined && (this.ports.has(r.port) || this.ports.size < MAX_PORTS)) this.ports.set(r.port, (this.ports.get(r.port) ?? 0) + 1);
   }
 }
 
@@ -168,6 +172,9 @@ export class Aggregator {
       uniqueClients: unique,
     };
     s.topSrcIps = s.http.topClients!;
+    if (win && win.ports.size > 0) {
+      s.topDstPorts = [...win.ports].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, n).map(([key, count]) => ({ key, count: rate(count) }));
+    }
     s.sourceCount = unique;
     return s;
   }

@@ -12,6 +12,8 @@ export interface HttpRecord {
   status: number;
   bytes: number;
   agent?: string;
+  /** The server port the request came in on, when the format logs it (FlowSpec matches use it). */
+  port?: number;
 }
 
 export const MAX_PATH = 256;

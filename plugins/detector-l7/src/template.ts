@@ -2,7 +2,7 @@ import { looksLikeIp, MAX_AGENT, siteName, splitRequest, type HttpRecord, type L
 import { cachedTime, parseClfTime, parseEpochSeconds, parseIsoTime } from './time.js';
 
 /** What a variable of a log format contributes to a record. */
-type Role = 'client' | 'timeClf' | 'timeIso' | 'timeMsec' | 'request' | 'method' | 'uri' | 'status' | 'bytes' | 'agent' | 'host' | 'skip';
+type Role = 'client' | 'timeClf' | 'timeIso' | 'timeMsec' | 'request' | 'method' | 'uri' | 'status' | 'bytes' | 'agent' | 'host' | 'port' | 'skip';
 
 /** nginx variables ft understands; any other variable is read past. */
 const NGINX_ROLES: Record<string, Role> = {
@@ -23,6 +23,7 @@ const NGINX_ROLES: Record<string, Role> = {
   host: 'host',
   http_host: 'host',
   server_name: 'host',
+  server_port: 'port',
 };
 
 interface Step {
@@ -146,6 +147,7 @@ export function templateParser(template: Template): LineParser {
     let agent: string | undefined;
     let host: string | undefined;
     let method = '-';
+    let port = 0;
     let path = '';
     let haveRequest = false;
     for (let i = 0; i < steps.length; i++) {
@@ -185,6 +187,11 @@ export function templateParser(template: Template): LineParser {
         case 'host':
           host ??= siteName(line.slice(pos, end));
           break;
+        case 'port': {
+          const v = parseBytes(line.slice(pos, end));
+          if (v > 0 && v < 65536) port = v;
+          break;
+        }
         case 'method':
           method = line.slice(pos, Math.min(end, pos + 16));
           break;
@@ -208,6 +215,7 @@ export function templateParser(template: Template): LineParser {
     const rec: HttpRecord = { time, client, method, path: path === '' ? '-' : path, status, bytes };
     if (agent !== undefined && agent !== '-') rec.agent = agent;
     if (host !== undefined) rec.host = host;
+    if (port > 0) rec.port = port;
     return rec;
   };
 }

@@ -58,6 +58,8 @@ describe('l7 detector: samples per site from a log', () => {
     expect(shop.http?.topPaths?.[0]).to.deep.equal({ key: '/search', count: 90 });
     expect(shop.http?.topAgents?.[0]).to.deep.equal({ key: 'flood/1', count: 90 });
     expect(shop.http?.uniqueClients).to.equal(11);
+    // vhost_combined logs the server port: FlowSpec matches for the site can name it.
+    expect(shop.topDstPorts).to.deep.equal([{ key: 80, count: 100 }]);
     const blog = samples.find((s) => s.target === 'site:blog.example')!;
     expect(blog.pps).to.equal(1);
     expect(blog.prefix).to.equal(undefined);

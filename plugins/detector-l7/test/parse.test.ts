@@ -46,7 +46,7 @@ describe('l7 parsers: one table per format', () => {
     {
       format: 'apache-vhost-combined',
       line: 'Shop.Example:443 203.0.113.50 - - [22/Nov/2026:00:10:00 +0000] "GET /checkout HTTP/1.1" 503 299 "-" "curl/8.5.0"',
-      want: { host: 'shop.example', client: '203.0.113.50', time: utc('2026-11-22T00:10:00Z'), path: '/checkout', status: 503, bytes: 299, agent: 'curl/8.5.0' },
+      want: { host: 'shop.example', port: 443, client: '203.0.113.50', time: utc('2026-11-22T00:10:00Z'), path: '/checkout', status: 503, bytes: 299, agent: 'curl/8.5.0' },
     },
     // OpenLiteSpeed without logFormat: Apache combined
     {
