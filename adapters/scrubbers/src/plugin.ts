@@ -1,5 +1,6 @@
 import { defineAction, definePlugin } from '@ft/sdk';
 import { webhookConfigSchema, type WebhookConfig } from '@ft/http-vendor';
+import { cloudflareWafConfigSchema, type CloudflareWafConfig } from './cloudflare-waf.js';
 
 // Scrubbers: divert to cloud scrubbing where the vendor can, push block rules where that is all it has (docs/adapters/).
 export default definePlugin((ft) => {
@@ -13,6 +14,19 @@ export default definePlugin((ft) => {
       async create(config, ctx) {
         const { WebhookAction } = await import('@ft/http-vendor');
         return new WebhookAction(['divert', 'host-filter'], 'scrub-webhook', config, ctx);
+      },
+    }),
+  );
+  ft.action<CloudflareWafConfig>(
+    defineAction({
+      kind: 'cloudflare-waf',
+      description: 'Block attacking sources with Cloudflare IP Access Rules (zone or account); cannot divert.',
+      configSchema: cloudflareWafConfigSchema,
+      capabilities: ['host-filter'],
+      reach: 'network',
+      async create(config, ctx) {
+        const { CloudflareWafAction } = await import('./cloudflare-waf.js');
+        return new CloudflareWafAction(config, ctx);
       },
     }),
   );

@@ -7,6 +7,7 @@ describe('scrubbers plugin registration', () => {
     const reg = collect(plugin);
     const kinds = Object.fromEntries(reg.actions.map((a) => [a.kind, { reach: a.reach, caps: [...a.capabilities].sort() }]));
     expect(kinds['scrub-webhook']).to.deep.equal({ reach: 'network', caps: ['divert', 'host-filter'] });
+    expect(kinds['cloudflare-waf']).to.deep.equal({ reach: 'network', caps: ['host-filter'] });
     for (const a of reg.actions) expect(a.reach).to.equal('network');
   });
 });
