@@ -58,6 +58,11 @@ export default class Run extends Command {
       throw err;
     }
 
+    // A signal during start-up (reconcile may be re-applying rules) is kept and honoured as soon as the daemon is up.
+    let early: string | undefined;
+    const remember = (signal: NodeJS.Signals) => (early = signal);
+    process.once('SIGTERM', remember);
+    process.once('SIGINT', remember);
     let daemon;
     try {
       const detectors = flags.detectors ? await loadDetectorSpecs(flags.detectors) : [];
@@ -72,8 +77,13 @@ export default class Run extends Command {
       throw err;
     }
 
+    process.off('SIGTERM', remember);
+    process.off('SIGINT', remember);
     let stoppedBy: string;
-    if (flags.once) {
+    if (early) {
+      stoppedBy = early;
+      await daemon.stop(early);
+    } else if (flags.once) {
       await daemon.runner.tick();
       stoppedBy = 'once';
       await daemon.stop('once', 'keep');
