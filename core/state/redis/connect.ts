@@ -1,0 +1,66 @@
+import type { Redis, RedisOptions } from 'ioredis';
+import { redactUrlCredentials } from '../../log/redact.js';
+
+export class RedisUrlError extends Error {}
+
+export interface RedisTarget {
+  /** The URL with any password masked: the only form that may be logged or printed. */
+  display: string;
+  options: RedisOptions;
+}
+
+/**
+ * redis://[user[:password]@]host[:port][/db] or rediss:// (TLS). A password may instead come from the environment
+ * (FT_REDIS_PASSWORD by default) so it appears neither in argv nor in `ps`. Parsed here, not by ioredis, so a
+ * malformed URL is an error naming the URL (masked), and so nothing downstream ever holds the raw string.
+ */
+export function parseRedisUrl(url: string, env: NodeJS.ProcessEnv = process.env, passwordEnv = 'FT_REDIS_PASSWORD'): RedisTarget {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new RedisUrlError(`--redis ${redactUrlCredentials(url)}: not a URL (expected redis://[user:password@]host:port[/db] or rediss://…)`);
+  }
+  const display = redactUrlCredentials(url);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new RedisUrlError(`--redis ${display}: the scheme must be redis:// or rediss:// (TLS)`);
+  if (!u.hostname) throw new RedisUrlError(`--redis ${display}: no host`);
+  const port = u.port ? Number(u.port) : 6379;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RedisUrlError(`--redis ${display}: bad port`);
+  const dbText = u.pathname.replace(/^\//, '');
+  const db = dbText === '' ? 0 : Number(dbText);
+  if (!Number.isInteger(db) || db < 0 || db > 15) throw new RedisUrlError(`--redis ${display}: the path must be a database number 0-15`);
+  const password = u.password ? decodeURIComponent(u.password) : env[passwordEnv] || undefined;
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const options: RedisOptions = {
+    host, port, db,
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(password ? { password } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: { servername: host } } : {}),
+  };
+  return { display, options };
+}
+
+/**
+ * A connection. `blocking`: BullMQ workers and QueueEvents need maxRetriesPerRequest: null (their blocking commands
+ * must wait out a Redis restart). Store connections fail a command after a few retries instead, so a controller
+ * whose Redis is gone reports an error rather than hanging.
+ */
+export async function connectRedis(target: RedisTarget, role: string, blocking = false): Promise<Redis> {
+  const { Redis: RedisClient } = await import('ioredis');
+  return new RedisClient({
+    ...target.options,
+    connectionName: `ft-${role}`,
+    lazyConnect: false,
+    enableOfflineQueue: true,
+    maxRetriesPerRequest: blocking ? null : 3,
+    retryStrategy: (times) => Math.min(times * 100, 2000),
+  });
+}
+
+/** quit() when Redis answers, disconnect() when it does not: a close never waits on a dead server. */
+export async function closeRedis(conn: Redis, ms = 2000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([conn.quit().catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+  conn.disconnect();
+}
