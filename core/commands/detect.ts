@@ -37,7 +37,7 @@ export default class Detect extends Command {
     test: Flags.boolean({ default: false, description: 'Fire a synthetic incident end to end and print it.' }),
     // ── L7 (issue 10): web-server access logs watched beside the kernel counters ──
     'access-log': Flags.string({ multiple: true, description: 'Also watch this web-server access log (repeatable; * and ? allowed in the file name) with the l7 detector: one site:NAME target per vhost.' }),
-    'log-format': Flags.string({ default: 'auto', description: 'Format of the --access-log files: auto, nginx-combined, apache-common, apache-combined, apache-vhost-combined, caddy-json, litespeed, haproxy-http.' }),
+    'log-format': Flags.string({ default: 'auto', description: 'Format of the --access-log files: auto, nginx-combined, apache-common, apache-combined, apache-vhost-combined, caddy-json, litespeed, haproxy-http, or nginx log_format text (anything with a $ in it).' }),
     site: Flags.string({ multiple: true, description: 'NAME=ADDRESS: the protected address of a site in the access logs (incidents need one), e.g. shop.example=203.0.113.80. The first one also names the site of lines that carry no vhost.' }),
   };
 
@@ -178,7 +178,9 @@ async function accessLogDetector(
     sites[s.slice(0, eq).toLowerCase()] = s.slice(eq + 1);
   }
   const { resolve } = await import('node:path');
-  const config: Record<string, unknown> = { files: (flags['access-log'] ?? []).map((f) => resolve(f)), format: flags['log-format'], sites };
+  // A value with a $ in it is nginx log_format text rather than a format name.
+  const format = flags['log-format'].includes('$') ? { nginx: flags['log-format'] } : flags['log-format'];
+  const config: Record<string, unknown> = { files: (flags['access-log'] ?? []).map((f) => resolve(f)), format, sites };
   const first = Object.keys(sites)[0];
   if (first) config.defaultSite = first;
   const parsed = entry.factory.configSchema.safeParse(config);

@@ -28,7 +28,8 @@ const nginxFormat = z
     }
   });
 
-const format = z.union([z.literal('auto'), z.enum(FORMAT_NAMES), nginxFormat]);
+const FORMAT_HELP = `expected auto, ${FORMAT_NAMES.join(', ')}, or { nginx: "<log_format text>" }`;
+const format = z.union([z.enum(['auto', ...FORMAT_NAMES], { error: () => FORMAT_HELP }), nginxFormat], { error: () => FORMAT_HELP });
 
 const site = z.string().refine((s) => siteName(s) === s, { message: 'not a site name (lower-case DNS name, no port)' });
 

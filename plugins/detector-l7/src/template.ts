@@ -94,7 +94,7 @@ export function compileNginxFormat(format: string): Template {
   if (!roles.has('status')) missing.push('$status');
   if (!roles.has('timeClf') && !roles.has('timeIso') && !roles.has('timeMsec')) missing.push('$time_local, $time_iso8601 or $msec');
   if (!roles.has('request') && !roles.has('uri')) missing.push('$request or $request_uri');
-  if (missing.length > 0) throw new FormatError(`log_format lacks ${missing.join(', ')}`);
+  if (missing.length > 0) throw new FormatError(`log_format lacks ${missing.join('; ')}`);
   return { lead, steps, roles };
 }
 
