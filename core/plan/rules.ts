@@ -52,7 +52,8 @@ export function buildRule<R extends Rule>(content: RuleContent<R> & { level: num
   const key = `${contentKey(rest as RuleContent)}#${level}#${ttlSeconds}`;
   let rule = memo.get(key);
   if (rule === undefined) {
-    if (memo.size >= MAX_ENTRIES) memo.clear();
+    // Oldest first out: the rules of open incidents are the ones asked for again and again.
+    if (memo.size >= MAX_ENTRIES) memo.delete(memo.keys().next().value as string);
     rule = deepFreeze(makeRule(content as never) as Rule);
     memo.set(key, rule);
   }
