@@ -1,6 +1,7 @@
 import { defineAction, definePlugin } from '@ft/sdk';
 import { webhookConfigSchema, type WebhookConfig } from '@ft/http-vendor';
 import { cloudflareWafConfigSchema, type CloudflareWafConfig } from './cloudflare-waf.js';
+import { ovhVacConfigSchema, type OvhVacConfig } from './ovh-vac.js';
 
 // Scrubbers: divert to cloud scrubbing where the vendor can, push block rules where that is all it has (docs/adapters/).
 export default definePlugin((ft) => {
@@ -27,6 +28,19 @@ export default definePlugin((ft) => {
       async create(config, ctx) {
         const { CloudflareWafAction } = await import('./cloudflare-waf.js');
         return new CloudflareWafAction(config, ctx);
+      },
+    }),
+  );
+  ft.action<OvhVacConfig>(
+    defineAction({
+      kind: 'ovh-vac',
+      description: 'Divert an IPv4 address to OVHcloud VAC scrubbing (permanent mitigation); signed OVH API.',
+      configSchema: ovhVacConfigSchema,
+      capabilities: ['divert'],
+      reach: 'network',
+      async create(config, ctx) {
+        const { OvhVacAction } = await import('./ovh-vac.js');
+        return new OvhVacAction(config, ctx);
       },
     }),
   );

@@ -8,6 +8,7 @@ describe('scrubbers plugin registration', () => {
     const kinds = Object.fromEntries(reg.actions.map((a) => [a.kind, { reach: a.reach, caps: [...a.capabilities].sort() }]));
     expect(kinds['scrub-webhook']).to.deep.equal({ reach: 'network', caps: ['divert', 'host-filter'] });
     expect(kinds['cloudflare-waf']).to.deep.equal({ reach: 'network', caps: ['host-filter'] });
+    expect(kinds['ovh-vac']).to.deep.equal({ reach: 'network', caps: ['divert'] });
     for (const a of reg.actions) expect(a.reach).to.equal('network');
   });
 });
