@@ -107,7 +107,11 @@ export async function executeRequest(ctx: ManualContext, request: ControlRequest
   const holder = await lockHolder(ctx.stateDir);
   if (holder !== undefined) {
     const res = await controlRequest(ctx.stateDir, request);
-    if (!res) throw new ManualError(`ft run (pid ${holder}) owns ${ctx.stateDir} but does not answer on its control socket`);
+    if (!res) {
+      throw new ManualError(
+        `another ft process (pid ${holder}) owns ${ctx.stateDir} and takes no requests (another ft mitigate command still running, or ft run starting up): try again in a moment`,
+      );
+    }
     if (!res.ok) throw new ManualError(`ft run refused the request: ${res.error}`);
     return { through: 'ft run', report: res.report };
   }
