@@ -163,6 +163,7 @@ export class L7Detector implements Detector {
     const fallback = f.site ?? this.config.defaultSite;
     let bad = 0;
     let firstBad: SkipReason | undefined;
+    const { stale, ahead } = agg.stats;
     for (const line of lines) {
       if (line.length === 0) continue;
       this.counters.lines++;
@@ -177,6 +178,9 @@ export class L7Detector implements Detector {
       agg.add(r, f.site ?? r.host ?? fallback, now);
     }
     if (bad > 0) this.problem(`${path}: ${bad} line(s) skipped (${firstBad}${bad > 1 ? ', …' : ''})`);
+    // Time stamps far from this machine's clock: history being read, or a server logging in another zone/clock.
+    if (agg.stats.stale > stale) this.problem(`${path}: lines stamped over 10 s in the past are not counted (history, or the server's clock or zone differs)`);
+    if (agg.stats.ahead > ahead) this.problem(`${path}: lines stamped in the future were counted now (the server's clock or zone differs)`);
   }
 
   private problem(what: string): void {

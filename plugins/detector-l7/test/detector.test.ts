@@ -99,6 +99,7 @@ describe('l7 detector: samples per site from a log', () => {
     clock.now = T0 + 62_000;
     detector!.flush();
     expect(samples).to.deep.equal([]);
+    expect(detector!.health().detail).to.match(/over 10 s in the past/);
   });
 
   it('the plugin registers kind l7; its schema refuses bad options with the reason', () => {
