@@ -11,7 +11,7 @@ import { decodeDatagram, TemplateCache } from '../src/decode/index.js';
 import { flowConfigSchema } from '../src/config.js';
 import { FlowDetector } from '../src/detector.js';
 import type { Sample } from '@ft/sdk';
-import { captureExport, datagramPcap, pmacctSfprobe, softflowd, tsharkCflowTotals, tsharkSflowTotals, type Totals } from './helpers/exporters.js';
+import { captureExport, datagramPcap, pmacctSfprobe, softflowd, stopExporters, tsharkCflowTotals, tsharkSflowTotals, type Totals } from './helpers/exporters.js';
 import { FILLER, FILLER6, groundTruth, knownTraffic, trafficPcap, type Truth } from './helpers/pcap-writer.js';
 
 interface Case {
@@ -110,6 +110,7 @@ describe('flow conformance with real exporters (softflowd, pmacctd sfprobe, tsha
   });
 
   after(() => {
+    stopExporters();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

@@ -6,6 +6,7 @@ import { requireLab } from '../../../test/helpers/env.js';
 import { decodeDatagram, TemplateCache, type DecodeResult } from '../src/decode/index.js';
 import { realCorpus, syntheticCorpus } from './helpers/corpus.js';
 import { mutation, applyMutations } from './helpers/mutate.js';
+import { stopExporters } from './helpers/exporters.js';
 import { ipfix, netflow9, set, templateRecord } from './helpers/encode.js';
 
 const RUNS = Number(process.env.FLOW_FUZZ_RUNS ?? 1500);
@@ -32,6 +33,8 @@ describe('flow decoders under fuzzing', function () {
     requireLab(this, { commands: ['softflowd', 'pmacctd'] });
     corpus = [...syntheticCorpus(), ...(await realCorpus())];
   });
+
+  after(() => stopExporters());
 
   it('arbitrary bytes: never throws, errors name an offset inside the datagram', () => {
     const cache = new TemplateCache({ maxTemplates: 256 });

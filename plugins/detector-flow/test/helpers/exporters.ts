@@ -10,10 +10,20 @@ export interface Exported {
   output: string;
 }
 
+const running = new Set<ReturnType<typeof spawn>>();
+
+/** Kills exporters still running (a failed test must not leave softflowd or pmacctd behind); call in `after`. */
+export function stopExporters(): void {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+}
+
 function runToExit(argv: string[], timeoutMs: number, okCodes: number[] = [0], poke?: { everyMs: number; argv: string[] }): Promise<string> {
   const [cmd, ...args] = argv as [string, ...string[]];
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(child);
+    child.on('exit', () => running.delete(child));
     const poker = poke && setInterval(() => spawn(poke.argv[0]!, poke.argv.slice(1), { stdio: 'ignore' }).on('error', () => {}), poke.everyMs);
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
