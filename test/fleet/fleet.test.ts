@@ -1,0 +1,181 @@
+// Two POPs with two `ft worker` processes each, a controller in this process (the real Runner on the Redis store
+// with POP handles), and a real redis-server with AOF on.
+import { expect } from 'chai';
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Prefix, makeRule, type FlowSpecRule } from '@ft/sdk';
+import { createJsonLogger } from '../../core/log/logger.js';
+import { loadPolicy } from '../../core/policy/index.js';
+import type { Policy } from '../../core/policy/types.js';
+import type { Plan } from '../../core/model/plan.js';
+import { Runner } from '../../core/run/runner.js';
+import { openController, type FleetController } from '../../core/fleet/setup.js';
+import { parseRedisUrl } from '../../core/state/redis/connect.js';
+import { Daemon } from '../helpers/daemon.js';
+import { requireLab } from '../helpers/env.js';
+import { ROOT } from '../helpers/cli.js';
+import { waitFor } from '../helpers/wait.js';
+import { announced, fixtureRegistry, logLines } from './fixture-plugin.js';
+import { RedisServer } from './redis.js';
+
+function rule(n: number, ttlSeconds = 300): FlowSpecRule {
+  return makeRule<FlowSpecRule>({
+    kind: 'flowspec', tenant: 'lab', target: Prefix.parse(`203.0.113.${n}/32`),
+    match: { destination: Prefix.parse(`203.0.113.${n}/32`), protocols: [17] }, action: { type: 'discard' }, level: 1, ttlSeconds,
+  });
+}
+const plan = (ops: Plan['ops']): Plan => ({ tenant: 'lab', mode: 'enforce', ops, refused: [], notes: [] });
+const add = (r: FlowSpecRule, via = ['ams-rr', 'fra-rr']) => ({ type: 'add' as const, rule: r, via, reason: { summary: 'fleet test' }, rendered: [] });
+const applies = (dir: string, inst: string, id: string) => logLines(dir, inst).filter((l) => l.op === 'apply' && l.id === id);
+
+describe('fleet: two POPs, two workers each', function () {
+  this.timeout(60_000);
+  let redis: RedisServer | undefined;
+  let dir = '';
+  let policyFile = '';
+  let policy: Policy;
+  const workers: Daemon[] = [];
+  let controller: FleetController | undefined;
+  let runner: Runner | undefined;
+  const logger = createJsonLogger({ level: 'silent' });
+
+  const startWorker = async (pop: string) => {
+    const d = new Daemon([process.execPath, '--import', 'tsx', join(ROOT, 'test', 'fleet', 'worker-child.ts')], {
+      cwd: ROOT,
+      env: { FT_LOG_LEVEL: 'warn', FLEET_CHILD: JSON.stringify({ url: redis!.url, pop, policy: policyFile, stateDir: join(dir, `state-${pop}-${workers.length}`), concurrency: 4, lockMs: 1000, stalledMs: 500 }) },
+    });
+    workers.push(d);
+    await waitFor(() => d.output.includes('READY') || !d.running, { timeoutMs: 20_000, what: `worker for ${pop}` });
+    expect(d.running, d.output).to.equal(true);
+    return d;
+  };
+
+  const startController = async () => {
+    const registry = await fixtureRegistry();
+    controller = await openController({ target: parseRedisUrl(redis!.url), policy, registry, stateDir: join(dir, 'controller'), logger, attempts: 3, backoffMs: 100, confirmTimeoutMs: 15_000 });
+    runner = new Runner({ store: controller.store, actions: controller.actions, logger, tenant: 'lab', mode: 'enforce', maxRules: 200, onShutdown: 'keep', tickMs: 200, reconcileEveryMs: 3_600_000 });
+    return runner.start();
+  };
+
+  const stopController = async () => {
+    await runner?.stop('test', 'keep');
+    await controller?.close();
+    runner = undefined;
+    controller = undefined;
+  };
+
+  before(async function () {
+    requireLab(this, { commands: ['redis-server'] });
+    redis = await RedisServer.start({ aof: true });
+    dir = mkdtempSync(join(tmpdir(), 'ft-fleet-'));
+    policyFile = join(dir, 'policy.yaml');
+    writeFileSync(
+      policyFile,
+      `version: 1
+tenant: lab
+mode: enforce
+asn: 64500
+defaults: { ttl: 5m, rpki: off }
+protect: [203.0.113.0/24]
+speakers:
+  ams-rr: { adapter: fleet-log, pop: ams, dir: ${JSON.stringify(dir)}, delayMs: 600 }
+  fra-rr: { adapter: fleet-log, pop: fra, dir: ${JSON.stringify(dir)} }
+`,
+    );
+    policy = await loadPolicy(policyFile, await fixtureRegistry());
+    for (const pop of ['ams', 'ams', 'fra', 'fra']) await startWorker(pop);
+    await startController();
+  });
+
+  after(async () => {
+    await stopController().catch(() => undefined);
+    await Promise.all(workers.map((w) => w.stop(3000)));
+    await redis?.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a rule announced fleet-wide lands once per POP, each POP confirming for itself', async () => {
+    const r = rule(1);
+    const report = await runner!.execute(plan([add(r)]), { plannedBy: 'test' });
+    const op = report.ops[0]!;
+    expect(op.outcome, JSON.stringify(op)).to.equal('ok');
+    expect(op.results.map((x) => [x.adapter, x.outcome]).sort()).to.deep.equal([['ams-rr', 'ok'], ['fra-rr', 'ok']]);
+    expect(op.results.find((x) => x.adapter === 'ams-rr')?.detail).to.match(/^POP ams confirmed/);
+    expect(op.results.find((x) => x.adapter === 'fra-rr')?.detail).to.match(/^POP fra confirmed/);
+    expect(announced(dir, 'ams-rr')).to.have.property(r.id, '203.0.113.1/32');
+    expect(announced(dir, 'fra-rr')).to.have.property(r.id, '203.0.113.1/32');
+    expect(applies(dir, 'ams-rr', r.id)).to.have.length(1);
+    expect(applies(dir, 'fra-rr', r.id)).to.have.length(1);
+    // Asked again (another controller, a re-plan): a refresh, nothing re-announced.
+    await runner!.execute(plan([add(r)]), { plannedBy: 'test' });
+    expect(applies(dir, 'ams-rr', r.id)).to.have.length(1);
+    const rec = await controller!.store.rule(r.id);
+    expect(rec?.adapters['ams-rr']?.state).to.equal('installed');
+    expect(rec?.adapters['fra-rr']?.state).to.equal('installed');
+  });
+
+  it('kill -9 of the worker holding a job: another worker of the POP completes it, announced once', async () => {
+    const r = rule(2);
+    const done = runner!.execute(plan([add(r, ['ams-rr'])]), { plannedBy: 'test' });
+    const started = await waitFor(() => logLines(dir, 'ams-rr').find((l) => l.op === 'start' && l.id === r.id), { timeoutMs: 10_000, what: 'ams to start the apply' });
+    const holder = workers.find((w) => w.child.pid === started.pid);
+    expect(holder, 'the pid that started the apply is one of our workers').to.not.equal(undefined);
+    holder!.child.kill('SIGKILL');
+    await holder!.exited;
+    const report = await done;
+    expect(report.ops[0]!.outcome, JSON.stringify(report.ops[0])).to.equal('ok');
+    const done1 = applies(dir, 'ams-rr', r.id);
+    expect(done1).to.have.length(1);
+    expect(done1[0]!.pid).to.not.equal(started.pid);
+    expect(announced(dir, 'ams-rr')).to.have.property(r.id);
+    await startWorker('ams'); // back to two for the next tests
+  });
+
+  it('a worker whose speaker is down retries, the controller reports the POP failed, and the lifecycle gets it in later', async () => {
+    const r = rule(3);
+    writeFileSync(join(dir, 'fra-rr.down'), '');
+    const report = await runner!.execute(plan([add(r)]), { plannedBy: 'test' });
+    const op = report.ops[0]!;
+    expect(op.outcome).to.equal('partial');
+    const fra = op.results.find((x) => x.adapter === 'fra-rr')!;
+    expect(fra.outcome).to.equal('failed');
+    expect(fra.error).to.match(/POP fra: .*BGP session down/);
+    expect(op.results.find((x) => x.adapter === 'ams-rr')?.outcome).to.equal('ok');
+    expect((await controller!.store.rule(r.id))?.adapters['fra-rr']?.state).to.equal('failed');
+    const failed = await controller!.dispatcher.queue('fra').getFailedCount();
+    expect(failed).to.be.greaterThan(0);
+    unlinkSync(join(dir, 'fra-rr.down'));
+    await waitFor(async () => (await controller!.store.rule(r.id))?.adapters['fra-rr']?.state === 'installed', { timeoutMs: 15_000, what: 'the lifecycle to retry fra' });
+    expect(announced(dir, 'fra-rr')).to.have.property(r.id);
+  });
+
+  it('TTL: the POPs withdraw at expiry while no controller runs; the restarted controller finds it done', async () => {
+    const r = rule(4, 3);
+    const report = await runner!.execute(plan([add(r)]), { plannedBy: 'test' });
+    expect(report.ops[0]!.outcome).to.equal('ok');
+    await stopController();
+    await waitFor(() => !(r.id in announced(dir, 'ams-rr')) && !(r.id in announced(dir, 'fra-rr')), { timeoutMs: 15_000, what: 'delayed TTL withdraws on both POPs' });
+    await startController();
+    await waitFor(async () => (await controller!.store.rule(r.id)) === undefined, { timeoutMs: 10_000, what: 'the controller to drop the expired rule' });
+    expect(announced(dir, 'ams-rr')).to.have.property(rule(1).id); // the long-lived ones stay
+  });
+
+  it('Redis killed and restarted with AOF: nothing lost, the fleet carries on', async () => {
+    const before = (await controller!.store.rules()).map((x) => x.rule.id).sort();
+    expect(before.length).to.be.greaterThan(0);
+    await redis!.stop('SIGKILL');
+    await redis!.launch();
+    const c = redis!.client();
+    const after = Object.keys(await c.hgetall('ft:rules')).sort();
+    c.disconnect();
+    expect(after).to.deep.equal(before);
+    const r = rule(5);
+    const report = await waitFor(async () => {
+      const rep = await runner!.execute(plan([add(r)]), { plannedBy: 'test' });
+      return rep.ops[0]!.outcome === 'ok' ? rep : undefined;
+    }, { timeoutMs: 20_000, what: 'an add to go through after the restart' });
+    expect(report.ops[0]!.results.map((x) => x.outcome)).to.deep.equal(['ok', 'ok']);
+    expect(applies(dir, 'fra-rr', r.id)).to.have.length(1);
+  });
+});
