@@ -2,6 +2,7 @@ import { defineAction, definePlugin } from '@ft/sdk';
 import { webhookConfigSchema, type WebhookConfig } from '@ft/http-vendor';
 import { cloudflareWafConfigSchema, type CloudflareWafConfig } from './cloudflare-waf.js';
 import { ovhVacConfigSchema, type OvhVacConfig } from './ovh-vac.js';
+import { hetznerConfigSchema, type HetznerConfig } from './hetzner-robot.js';
 
 // Scrubbers: divert to cloud scrubbing where the vendor can, push block rules where that is all it has (docs/adapters/).
 export default definePlugin((ft) => {
@@ -41,6 +42,19 @@ export default definePlugin((ft) => {
       async create(config, ctx) {
         const { OvhVacAction } = await import('./ovh-vac.js');
         return new OvhVacAction(config, ctx);
+      },
+    }),
+  );
+  ft.action<HetznerConfig>(
+    defineAction({
+      kind: 'hetzner',
+      description: 'Block sources with discard rules on a Hetzner Robot (dedicated server) firewall; read-modify-write, ft-labelled rules only. Cannot divert.',
+      configSchema: hetznerConfigSchema,
+      capabilities: ['host-filter'],
+      reach: 'network',
+      async create(config, ctx) {
+        const { HetznerRobotAction } = await import('./hetzner-robot.js');
+        return new HetznerRobotAction(config, ctx);
       },
     }),
   );

@@ -9,6 +9,7 @@ describe('scrubbers plugin registration', () => {
     expect(kinds['scrub-webhook']).to.deep.equal({ reach: 'network', caps: ['divert', 'host-filter'] });
     expect(kinds['cloudflare-waf']).to.deep.equal({ reach: 'network', caps: ['host-filter'] });
     expect(kinds['ovh-vac']).to.deep.equal({ reach: 'network', caps: ['divert'] });
+    expect(kinds['hetzner']).to.deep.equal({ reach: 'network', caps: ['host-filter'] });
     for (const a of reg.actions) expect(a.reach).to.equal('network');
   });
 });
