@@ -1,9 +1,11 @@
 import { expect } from 'chai';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, ROOT, isolatedHome, runFt } from '../helpers/cli.js';
 import { Daemon } from '../helpers/daemon.js';
-import { freePort } from '../helpers/net.js';
+import { freePort, run } from '../helpers/net.js';
+import { IS_ROOT, hasCommand } from '../helpers/env.js';
 import { waitFor } from '../helpers/wait.js';
 import { policyText } from './loop.js';
 
@@ -193,7 +195,22 @@ describe('ft run, ft mitigate apply|withdraw|list, ft audit (the built CLI)', fu
     const m = await runFt(['run', '-p', policy, '--state-dir', stateDir, '--once', '--metrics', '0.0.0.0:9310'], env);
     expect(m.code).to.equal(2);
     expect(flat(m.stderr)).to.include('not a loopback address');
-    mkdirSync(stateDir, { recursive: true });
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    if (IS_ROOT && hasCommand('runuser')) {
+      // Another user's state directory (0700): refused with who and why, for readers and for the daemon.
+      const home = mkdtempSync(join(tmpdir(), 'ft-nobody-'));
+      chmodSync(home, 0o777);
+      const asNobody = (args: string[]) =>
+        run(['runuser', '-u', 'nobody', '--', 'env', `HOME=${home}`, `FT_DATA_DIR=${home}/d`, `FT_CONFIG_DIR=${home}/c`, `FT_CACHE_DIR=${home}/k`, process.execPath, BIN, ...args], { allowFail: true });
+      const reader = asNobody(['audit', '--state-dir', stateDir]);
+      expect(reader.status).to.equal(1);
+      expect(flat(reader.stderr)).to.include(`state directory ${stateDir}: not readable by this user (uid 65534)`);
+      const plain = join(home, 'policy.yaml');
+      writeFileSync(plain, 'version: 1\ntenant: lab\nmode: enforce\ndefaults: { rpki: off }\nprotect: [203.0.113.0/24]\n', { mode: 0o644 });
+      const daemon = asNobody(['run', '-p', plain, '--state-dir', stateDir, '--once', '--metrics', 'off']);
+      expect(daemon.status).to.equal(1);
+      expect(flat(daemon.stderr)).to.include(`state directory ${stateDir}: not writable by this user (uid 65534)`);
+    }
     const list = await runFt(['mitigate', 'list', '--state-dir', join(dir, 'nothing-here')], env);
     expect(list.code).to.equal(0);
     expect(list.stdout).to.include('No live rules');
