@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,8 @@ export class TestNginx {
   async start(): Promise<void> {
     this.port = await freePort();
     const d = this.dir;
+    // Workers run as nobody: on USR1 they reopen the logs themselves, so they must be able to pass through the dir.
+    chmodSync(d, 0o711);
     const conf = [
       'worker_processes 1;',
       `pid ${d}/nginx.pid;`,
@@ -46,6 +48,13 @@ export class TestNginx {
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.end();
     });
+  }
+
+  /** What logrotate's postrotate does for nginx: USR1 makes the master reopen its log files. */
+  reopenLogs(): void {
+    const pid = Number(readFileSync(join(this.dir, 'nginx.pid'), 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 1) throw new Error('no nginx pid');
+    process.kill(pid, 'SIGUSR1');
   }
 
   async stop(): Promise<void> {
