@@ -1,4 +1,4 @@
-import type { Rule } from '@ft/sdk';
+import type { Rule, RuleCounters } from '@ft/sdk';
 import type { ActionHandle } from '../exec/actions.js';
 import type { CollateralProbe } from '../exec/executor.js';
 
@@ -19,6 +19,7 @@ export interface TargetTraffic {
  */
 export class EngineCollateralProbe implements CollateralProbe {
   private readonly last = new Map<string, { packets: number; at: number }>();
+  private readonly counterCache = new Map<string, { at: number; counters: RuleCounters[] }>();
 
   constructor(
     private readonly traffic: (target: string) => TargetTraffic | undefined,
@@ -35,13 +36,22 @@ export class EngineCollateralProbe implements CollateralProbe {
     return Math.max(0, t.pps - matched);
   }
 
+  /** One counters() call per adapter per round, however many rules are being watched on it. */
+  private async countersOf(name: string, h: ActionHandle, now: number): Promise<RuleCounters[]> {
+    const cached = this.counterCache.get(name);
+    if (cached && now - cached.at < 500) return cached.counters;
+    const counters = await (h.action.counters?.() ?? Promise.resolve([])).catch(() => [] as RuleCounters[]);
+    this.counterCache.set(name, { at: now, counters });
+    return counters;
+  }
+
   private async matchedPps(rule: Rule, via: string[]): Promise<number> {
     let total = 0;
     const now = this.now();
     for (const name of via) {
       const h = this.actions.get(name);
       if (!h?.action.counters) continue;
-      const counters = await h.action.counters().catch(() => []);
+      const counters = await this.countersOf(name, h, now);
       const c = counters.find((x) => x.ruleId === rule.id);
       if (!c) continue;
       const key = `${name}\u0000${rule.id}`;
