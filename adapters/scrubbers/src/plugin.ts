@@ -3,6 +3,7 @@ import { webhookConfigSchema, type WebhookConfig } from '@ft/http-vendor';
 import { cloudflareWafConfigSchema, type CloudflareWafConfig } from './cloudflare-waf.js';
 import { ovhVacConfigSchema, type OvhVacConfig } from './ovh-vac.js';
 import { hetznerConfigSchema, type HetznerConfig } from './hetzner-robot.js';
+import { linodeConfigSchema, type LinodeConfig } from './linode.js';
 
 // Scrubbers: divert to cloud scrubbing where the vendor can, push block rules where that is all it has (docs/adapters/).
 export default definePlugin((ft) => {
@@ -55,6 +56,19 @@ export default definePlugin((ft) => {
       async create(config, ctx) {
         const { HetznerRobotAction } = await import('./hetzner-robot.js');
         return new HetznerRobotAction(config, ctx);
+      },
+    }),
+  );
+  ft.action<LinodeConfig>(
+    defineAction({
+      kind: 'linode',
+      description: 'Block sources with DROP rules on a Linode/Akamai Cloud Firewall; version-guarded read-modify-write, ft-labelled rules only. Cannot divert.',
+      configSchema: linodeConfigSchema,
+      capabilities: ['host-filter'],
+      reach: 'network',
+      async create(config, ctx) {
+        const { LinodeAction } = await import('./linode.js');
+        return new LinodeAction(config, ctx);
       },
     }),
   );
