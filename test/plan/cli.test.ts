@@ -118,6 +118,13 @@ describe('ft policy validate | schema | explain', () => {
     expect(JSON.parse(j.stdout).issues).to.have.length(2);
   });
 
+  it('every shipped policy is valid against the adapters installed here', async () => {
+    for (const f of ['default.yaml', 'quickstart.yaml', 'examples/hosting-provider.yaml', 'examples/isp-two-pops.yaml', 'examples/game-host.yaml']) {
+      const r = await runFt(['policy', 'validate', `policies/${f}`]);
+      expect(r.code, `${f}: ${r.stderr}`).to.equal(0);
+    }
+  });
+
   it('validate checks adapter options with the installed plugin schemas (gobgp here)', async () => {
     const bad = join(tmp(), 'bad.yaml');
     writeFileSync(bad, readFileSync(join(ROOT, 'policies', 'quickstart.yaml'), 'utf8').replace('address: 127.0.0.1:50051', 'adress: 127.0.0.1:50051'));
