@@ -4,6 +4,8 @@ import { cloudflareWafConfigSchema, type CloudflareWafConfig } from './cloudflar
 import { ovhVacConfigSchema, type OvhVacConfig } from './ovh-vac.js';
 import { hetznerConfigSchema, type HetznerConfig } from './hetzner-robot.js';
 import { linodeConfigSchema, type LinodeConfig } from './linode.js';
+import { digitalOceanConfigSchema, type DigitalOceanConfig } from './digitalocean.js';
+import { vultrConfigSchema, type VultrConfig } from './vultr.js';
 
 // Scrubbers: divert to cloud scrubbing where the vendor can, push block rules where that is all it has (docs/adapters/).
 export default definePlugin((ft) => {
@@ -69,6 +71,32 @@ export default definePlugin((ft) => {
       async create(config, ctx) {
         const { LinodeAction } = await import('./linode.js');
         return new LinodeAction(config, ctx);
+      },
+    }),
+  );
+  ft.action<DigitalOceanConfig>(
+    defineAction({
+      kind: 'digitalocean',
+      description: 'Block sources with deny rules on a DigitalOcean Cloud Firewall (deny availability unverified); only the rules ft added are removed. Cannot divert.',
+      configSchema: digitalOceanConfigSchema,
+      capabilities: ['host-filter'],
+      reach: 'network',
+      async create(config, ctx) {
+        const { DigitalOceanAction } = await import('./digitalocean.js');
+        return new DigitalOceanAction(config, ctx);
+      },
+    }),
+  );
+  ft.action<VultrConfig>(
+    defineAction({
+      kind: 'vultr',
+      description: 'Vultr firewall groups are accept-only and Vultr has no scrubbing API: declared with no capabilities (preview says why).',
+      configSchema: vultrConfigSchema,
+      capabilities: [],
+      reach: 'network',
+      async create(config, ctx) {
+        const { VultrAction } = await import('./vultr.js');
+        return new VultrAction(config, ctx);
       },
     }),
   );

@@ -11,6 +11,8 @@ describe('scrubbers plugin registration', () => {
     expect(kinds['ovh-vac']).to.deep.equal({ reach: 'network', caps: ['divert'] });
     expect(kinds['hetzner']).to.deep.equal({ reach: 'network', caps: ['host-filter'] });
     expect(kinds['linode']).to.deep.equal({ reach: 'network', caps: ['host-filter'] });
+    expect(kinds['digitalocean']).to.deep.equal({ reach: 'network', caps: ['host-filter'] });
+    expect(kinds['vultr']).to.deep.equal({ reach: 'network', caps: [] });
     for (const a of reg.actions) expect(a.reach).to.equal('network');
   });
 });
