@@ -1,15 +1,18 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Incident, Sample } from '@ft/sdk';
 import { DEFAULT_DETECTION } from '../../core/model/detection.js';
 import { DetectionEngine, type DetectionEvent } from '../../core/detect/index.js';
 import { l7ConfigSchema } from '../../plugins/detector-l7/src/config.js';
 import { L7Detector } from '../../plugins/detector-l7/src/detector.js';
+import { isolatedHome, runFt } from '../helpers/cli.js';
 import { requireLab } from '../helpers/env.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { TestNginx, wrkArgv } from './nginx.js';
 
-describe('l7 end to end: nginx + wrk flood → http_flood incident with the flooder on top', function () {
+describe('l7 end to end: nginx + wrk flood → http_flood incident with the flooder on top → ipset plan for it', function () {
   this.timeout(90_000);
   const nginx = new TestNginx();
   let detector: L7Detector | undefined;
@@ -81,6 +84,16 @@ describe('l7 end to end: nginx + wrk flood → http_flood incident with the floo
     expect(view?.sources.map((s) => s.sourceKind)).to.deep.equal(['l7']);
     // Loose on purpose (a loaded 2-core runner): detection within several seconds of the flood starting.
     expect(detectedMs).to.be.below(10_000);
+
+    // The policy can act on it: the planner's on-node ipset rule blocks the flooder, not the visitor.
+    const policy = join(nginx.dir, 'policy.yaml');
+    writeFileSync(policy, 'version: 1\ntenant: lab\nmode: preview\ndefaults: { rpki: off }\nprotect: [203.0.113.0/24]\nonNode:\n  - when: { family: http_flood, pps: ">200pps" }\n    do: [ { ipset: { dropTopSources: 1 } } ]\n');
+    writeFileSync(join(nginx.dir, 'incident.json'), JSON.stringify(latest));
+    const preview = await runFt(['mitigate', 'preview', '--json', '-p', policy, '-i', join(nginx.dir, 'incident.json')], isolatedHome());
+    expect(preview.code, preview.stderr).to.equal(0);
+    const blocked = [...JSON.stringify(JSON.parse(preview.stdout)).matchAll(/add ft-hf-[0-9a-f]+ (\S+) -exist/g)].map((m) => m[1]);
+    expect(blocked).to.have.length.greaterThan(0);
+    expect(new Set(blocked)).to.deep.equal(new Set(['127.0.0.1']));
 
     const resolved = await waitFor(() => events.find((e) => e.type === 'resolve')?.incident, { timeoutMs: 20_000, what: 'resolution after the flood' });
     expect(resolved.id).to.equal(opened.id);
