@@ -10,6 +10,7 @@ import type { RuleStore } from '../state/store.js';
 import { FleetDispatcher, remoteHandle } from './dispatch.js';
 import { checkPop, FleetNameError } from './names.js';
 import { startFleetWorker, type FleetWorker } from './worker.js';
+import { recordSpeakers } from './status.js';
 
 export type FleetLogger = ExecLogger & PluginLogger;
 
@@ -53,6 +54,7 @@ export async function openWorker(s: WorkerSetup): Promise<FleetWorker> {
   const [workerConn, queueConn, storeConn] = conns;
   try {
     const store = new RedisRuleStore({ conn: storeConn, ...(s.namespace ? { namespace: s.namespace } : {}) });
+    await recordSpeakers(storeConn, s.namespace ?? 'ft', new Map(mine.map((n) => [n, s.pop])));
     return await startFleetWorker({
       pop: s.pop, actions, store, workerConn, queueConn, logger: s.logger,
       ...(s.concurrency ? { concurrency: s.concurrency } : {}), ...(s.namespace ? { namespace: s.namespace } : {}),
@@ -107,6 +109,7 @@ export async function openController(s: ControllerSetup): Promise<FleetControlle
       ...(s.attempts ? { attempts: s.attempts } : {}), ...(s.backoffMs ? { backoffMs: s.backoffMs } : {}),
     });
     const all = [...s.policy.speakers.values(), ...s.policy.scrubbers.values(), ...s.policy.nodeActions.values()];
+    await recordSpeakers(storeConn, ns ?? 'ft', new Map(all.filter((i) => i.pop).map((i) => [i.name, i.pop as string])));
     local = await createActionHandles(s.registry, specsFromInstances(all.filter((i) => !i.pop)), {
       stateDir: s.stateDir, logger: s.logger, signal: new AbortController().signal, ...(s.env ? { env: s.env } : {}),
     });

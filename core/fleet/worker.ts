@@ -35,6 +35,8 @@ export interface FleetWorker {
   id: string;
   pop: string;
   worker: Worker;
+  /** Jobs this process finished since it started (a failed attempt that BullMQ retries counts in `failed`). */
+  stats: { completed: number; failed: number };
   /** Stops taking jobs, lets the job in hand finish (bounded), closes actions and connections. Never hangs. */
   close(): Promise<void>;
 }
@@ -114,6 +116,9 @@ export async function startFleetWorker(o: FleetWorkerOptions): Promise<FleetWork
     connection: o.workerConn, prefix, concurrency: o.concurrency ?? 4, autorun: true,
     lockDuration: o.lockDurationMs ?? 30_000, stalledInterval: o.stalledIntervalMs ?? 30_000, maxStalledCount: 3,
   });
+  const stats = { completed: 0, failed: 0 };
+  worker.on('completed', () => stats.completed++);
+  worker.on('failed', () => stats.failed++);
   worker.on('failed', (job, err) => o.logger.warn({ pop, jobId: job?.id, op: job?.data.op, adapter: job?.data.adapter, attempt: job?.attemptsMade, err: err.message }, 'fleet job failed'));
   worker.on('error', (err) => o.logger.error({ pop, err: err.message }, 'fleet worker: Redis error (will reconnect)'));
 
@@ -130,7 +135,7 @@ export async function startFleetWorker(o: FleetWorkerOptions): Promise<FleetWork
 
   let closing: Promise<void> | undefined;
   return {
-    id, pop, worker,
+    id, pop, worker, stats,
     close() {
       closing ??= (async () => {
         clearInterval(timer);

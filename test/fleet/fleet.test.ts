@@ -14,7 +14,8 @@ import { openController, type FleetController } from '../../core/fleet/setup.js'
 import { parseRedisUrl } from '../../core/state/redis/connect.js';
 import { Daemon } from '../helpers/daemon.js';
 import { requireLab } from '../helpers/env.js';
-import { ROOT } from '../helpers/cli.js';
+import { ROOT, isolatedHome, runFt } from '../helpers/cli.js';
+import type { FleetStatus } from '../../core/fleet/status.js';
 import { waitFor } from '../helpers/wait.js';
 import { announced, fixtureRegistry, logLines } from './fixture-plugin.js';
 import { RedisServer } from './redis.js';
@@ -148,6 +149,41 @@ speakers:
     unlinkSync(join(dir, 'fra-rr.down'));
     await waitFor(async () => (await controller!.store.rule(r.id))?.adapters['fra-rr']?.state === 'installed', { timeoutMs: 15_000, what: 'the lifecycle to retry fra' });
     expect(announced(dir, 'fra-rr')).to.have.property(r.id);
+  });
+
+  it('ft fleet status shows both POPs, their workers, queue depths, the failed job and rules per POP', async () => {
+    const env = isolatedHome();
+    const r = await runFt(['fleet', 'status', '--redis', redis!.url, '-p', policyFile, '--json'], env);
+    expect(r.stderr).to.not.match(/Error/);
+    const status = JSON.parse(r.stdout) as FleetStatus;
+    expect(status.pops.map((p) => p.pop)).to.deep.equal(['ams', 'fra']);
+    const ams = status.pops.find((p) => p.pop === 'ams')!;
+    const fra = status.pops.find((p) => p.pop === 'fra')!;
+    expect(ams.workers).to.have.length(2);
+    expect(fra.workers).to.have.length(2);
+    expect(ams.speakers).to.deep.equal(['ams-rr']);
+    expect(fra.queue.failed).to.be.greaterThan(0);
+    expect(fra.failedJobs[0]!.reason).to.match(/BGP session down/);
+    expect(fra.failedJobs[0]!.adapter).to.equal('fra-rr');
+    expect(ams.rules.installed).to.equal(3);
+    expect(fra.rules.installed).to.equal(2);
+    expect(status.slots.lab).to.equal(3);
+    expect(r.code, 'a POP with failed jobs makes the check fail').to.equal(1);
+    const text = await runFt(['fleet', 'status', '--redis', redis!.url], env);
+    expect(text.stdout).to.match(/^ams\s+2\s+ams-rr/m);
+  });
+
+  it('ft worker refuses a POP the policy does not have, and a bad URL without showing its password', async () => {
+    const env = isolatedHome();
+    const none = await runFt(['worker', '--pop', 'lon', '--redis', redis!.url, '-p', policyFile], env);
+    expect(none.code).to.equal(1);
+    expect(none.stderr.replace(/\s*\n\s*›?\s*/g, ' ')).to.match(/no speaker or scrubber with pop: lon \(POPs in it: ams, fra\)/);
+    const bad = await runFt(['worker', '--pop', 'ams', '--redis', 'http://ft:hunter2@127.0.0.1:1', '-p', policyFile], env);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.match(/redis:\/\/ or rediss:\/\//);
+    expect(bad.stderr).to.not.include('hunter2');
+    const colon = await runFt(['worker', '--pop', 'a:b', '--redis', redis!.url, '-p', policyFile], env);
+    expect(colon.code).to.equal(2);
   });
 
   it('TTL: the POPs withdraw at expiry while no controller runs; the restarted controller finds it done', async () => {
