@@ -1,4 +1,4 @@
-import { looksLikeIp, MAX_AGENT, siteName, splitRequest, type HttpRecord, type LineParser, type SkipReason } from './record.js';
+import { looksLikeIp, siteName, splitRequest, type HttpRecord, type LineParser, type SkipReason } from './record.js';
 import { cachedTime, parseClfTime, systemOffsetMin } from './time.js';
 
 /**
@@ -11,15 +11,21 @@ export function haproxyParser(offsetMin: (utc: number) => number = systemOffsetM
   const time = cachedTime((s) => parseClfTime(s, offsetMin));
   const req = { method: '-', path: '-' };
   return (line: string): HttpRecord | SkipReason => {
-    const open = line.indexOf(' [');
-    if (open < 0) return 'shape';
+    // The first " [" preceded by an ip:port token: a syslog header may hold brackets too (RFC 5424 structured data).
+    let open = -1;
+    let client = '';
+    for (let at = line.indexOf(' ['), tries = 0; at > 0 && tries < 4; at = line.indexOf(' [', at + 2), tries++) {
+      const addr = line.slice(line.lastIndexOf(' ', at - 1) + 1, at);
+      const colon = addr.lastIndexOf(':');
+      if (colon > 0 && looksLikeIp(addr.slice(0, colon))) {
+        open = at;
+        client = addr.slice(0, colon);
+        break;
+      }
+    }
+    if (open < 0) return line.indexOf(' [') < 0 ? 'shape' : 'client';
     const close = line.indexOf('] ', open + 2);
     if (close < 0) return 'shape';
-    const addr = line.slice(line.lastIndexOf(' ', open - 1) + 1, open);
-    const colon = addr.lastIndexOf(':');
-    if (colon <= 0) return 'client';
-    const client = addr.slice(0, colon);
-    if (!looksLikeIp(client)) return 'client';
     const t = time(line.slice(open + 2, close));
     if (Number.isNaN(t)) return 'time';
     // frontend, backend/server, timers, status, bytes
@@ -44,8 +50,6 @@ export function haproxyParser(offsetMin: (utc: number) => number = systemOffsetM
     const rec: HttpRecord = { time: t, client, method: req.method, path: req.path, status, bytes };
     const host = siteName(frontend);
     if (host) rec.host = host;
-    // A captured User-Agent is not positionally known; HAProxy users capture Host first by convention, so it is left out.
-    void MAX_AGENT;
     return rec;
   };
 }

@@ -77,6 +77,12 @@ describe('l7 parsers: one table per format', () => {
       line: 'Nov 22 00:10:00 lb1 haproxy[14389]: 192.0.2.33:33317 [22/Nov/2026:00:10:00.655] www-in static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 {shop.example} {} "GET /index.html?a=b HTTP/1.1"',
       want: { client: '192.0.2.33', host: 'www-in', method: 'GET', path: '/index.html', status: 200, bytes: 2750 },
     },
+    // RFC 5424 header with structured data in brackets before the client
+    {
+      format: 'haproxy-http',
+      line: '<134>1 2026-11-22T00:10:00Z lb1 haproxy 14389 - [meta sequenceId="1"] 198.51.100.4:5555 [22/Nov/2026:00:10:00.001] www-in static/srv1 0/0/0/1/1 404 10 - - ---- 1/1/1/1/0 0/0 "GET /nope HTTP/1.1"',
+      want: { client: '198.51.100.4', host: 'www-in', path: '/nope', status: 404 },
+    },
     // `log stdout format raw`: no syslog header; IPv6 client
     {
       format: 'haproxy-http',
