@@ -40,6 +40,8 @@ interface Followed {
   /** Renamed-away files still being drained, with when to give up on each. */
   retired: { file: Open; until: number }[];
   missingNoted: boolean;
+  /** The last note for this path: a failure repeating every poll is reported once until something changes. */
+  lastNote?: string;
 }
 
 const CHUNK = 1 << 20;
@@ -146,7 +148,7 @@ export class Tailer {
       // Renamed or deleted: the server may still be writing to it until it reopens, so keep reading it a while.
       f.retired.push({ file: cur, until: this.now() + this.options.drainMs });
       f.current = undefined;
-      this.events.note(f.path, st ? 'rotated (a new file at the path); draining the old one' : 'gone; draining what was written to it');
+      this.note(f, st ? 'rotated (a new file at the path); draining the old one' : 'gone; draining what was written to it');
     }
     for (const r of [...f.retired]) {
       await this.readFrom(f.path, r.file);
@@ -157,7 +159,7 @@ export class Tailer {
       }
     }
     if (!st) {
-      if (!f.missingNoted) this.events.note(f.path, 'does not exist (yet); waiting for it');
+      if (!f.missingNoted) this.note(f, 'does not exist (yet); waiting for it');
       f.missingNoted = true;
       return;
     }
@@ -166,16 +168,23 @@ export class Tailer {
       try {
         fd = await open(f.path, 'r');
       } catch (err) {
-        this.events.note(f.path, `cannot open: ${(err as Error).message}`);
+        this.note(f, `cannot open: ${(err as Error).message}`);
         return;
       }
       const fst = await fd.stat();
       const atEnd = this.first && this.options.startAt === 'end';
       f.current = { fd, ino: fst.ino, dev: fst.dev, pos: atEnd ? fst.size : 0, partial: '', discarding: false };
-      if (f.missingNoted) this.events.note(f.path, 'appeared; reading from its start');
+      if (f.missingNoted) this.note(f, 'appeared; reading from its start');
       f.missingNoted = false;
+      if (f.lastNote?.startsWith('cannot')) f.lastNote = undefined;
     }
     await this.readFrom(f.path, f.current);
+  }
+
+  private note(f: Followed, what: string): void {
+    if (what === f.lastNote && what.startsWith('cannot')) return;
+    f.lastNote = what;
+    this.events.note(f.path, what);
   }
 
   private async readFrom(path: string, o: Open): Promise<void> {
