@@ -102,6 +102,12 @@ export class Aggregator {
   flush(now: number): Sample[] {
     const out: Sample[] = [];
     const w = this.o.windowMs;
+    // After a stall (suspend, a clock step) do not replay every missed window: skip to the last minute.
+    const skipTo = Math.floor((now - this.o.graceMs - SITE_IDLE_MS) / w) * w;
+    if (skipTo > this.openFrom) {
+      for (const start of this.buckets.keys()) if (start < skipTo) this.buckets.delete(start);
+      this.openFrom = skipTo;
+    }
     while (this.openFrom + w + this.o.graceMs <= now) {
       const start = this.openFrom;
       const end = start + w;

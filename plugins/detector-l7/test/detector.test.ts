@@ -102,6 +102,24 @@ describe('l7 detector: samples per site from a log', () => {
     expect(detector!.health().detail).to.match(/over 10 s in the past/);
   });
 
+  it('after a stall (suspend, clock step) it skips the missed windows and counts new lines in the right one', async () => {
+    const clock = { now: T0 + 200 };
+    const { samples, log } = await run({ format: 'apache-vhost-combined' }, [vhostLine(T0, 'a.example', '192.0.2.7', '/', 200)], clock);
+    clock.now = T0 + 1500;
+    detector!.flush();
+    expect(samples.map((s) => s.pps)).to.deep.equal([1]);
+    const later = T0 + 3_600_000;
+    clock.now = later + 100;
+    detector!.flush();
+    // The site went idle for an hour: no hour of zero samples replayed.
+    expect(samples).to.have.length(1);
+    appendFileSync(log, `${vhostLine(later, 'a.example', '192.0.2.7', '/', 200)}\n${vhostLine(later, 'a.example', '192.0.2.8', '/', 200)}\n`);
+    await new Promise((r) => setTimeout(r, 400));
+    clock.now = later + 1500;
+    detector!.flush();
+    expect(samples.slice(1).map((s) => [s.at, s.pps])).to.deep.equal([[later + 1000, 2]]);
+  });
+
   it('the plugin registers kind l7; its schema refuses bad options with the reason', () => {
     const reg = collect(plugin);
     const f = reg.detectors.find((d) => d.kind === 'l7')!;
