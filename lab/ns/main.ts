@@ -6,6 +6,7 @@ import { makeRule, Prefix, type FlowSpecRule, type PluginContext } from '@ft/sdk
 import { GobgpAction, gobgpConfigSchema } from '@ft/bgp-gobgp';
 import { edgeFlowspecRules, flood, httpGet, labDown, labUp, nodeName, victimCounter, VICTIM, VICTIM_WEB2 } from './lab.js';
 import { Node } from './topology.js';
+import { runScenario, SCENARIOS } from './scenarios/index.js';
 
 // FT_LAB_PREFIX lets tests run a lab of their own beside a user's.
 const PREFIX = process.env.FT_LAB_PREFIX ?? 'ftlab';
@@ -101,9 +102,14 @@ async function main(): Promise<number> {
     case 'down': result = { removed: labDown(PREFIX, DIR) }; break;
     case 'status': result = status(); break;
     case 'scenario': {
-      if (name !== 'udp-amplification') throw new Error(`unknown scenario ${JSON.stringify(name)}; known: udp-amplification`);
-      const outcome = await udpAmplification(Number(process.env.FT_LAB_TTL ?? 3));
-      result = { scenario: name, ...outcome };
+      if (name === 'flowspec-path') {
+        // The announcement → enforcer path alone, with the scenario standing in for ft's detection and executor.
+        const outcome = await udpAmplification(Number(process.env.FT_LAB_TTL ?? 3));
+        result = { scenario: name, ...outcome };
+        break;
+      }
+      if (!name || !(SCENARIOS as readonly string[]).includes(name)) throw new Error(`unknown scenario ${JSON.stringify(name)}; known: ${[...SCENARIOS, 'flowspec-path'].join(', ')}`);
+      result = { ...(await runScenario(name as (typeof SCENARIOS)[number], { prefix: PREFIX, dir: DIR })) };
       break;
     }
     default: throw new Error('usage: lab/ns/main.ts up|down|status|scenario NAME');

@@ -4,18 +4,26 @@ import { runLab } from './up.js';
 export default class LabScenario extends Command {
   static override summary = 'Run a lab scenario against the running lab and check its expected outcome.';
   static override description =
-    'udp-amplification: a bounded UDP flood from source port 53 at 203.0.113.10; ft announces a FlowSpec discard ' +
-    "through ctl's gobgpd; edge-linux's enforcer must drop the flood within 2 s while HTTP to .10 and .11 still " +
-    'answers; after the TTL (FT_LAB_TTL seconds, default 3) the rule is withdrawn and traffic passes again. Exit 1 when an expectation fails.';
+    'udp-amplification: ft itself, end to end. A bounded DNS-reflection-like flood (4 spoofed lab sources, UDP source port 53, ' +
+    '≤ 8 s) at 203.0.113.10; edge-linux exports NetFlow v9 (softflowd) to `ft run --policy lab/policies/lab.yaml` in ctl, which ' +
+    'detects and classifies it, checks RPKI against a stayrtr in ctl and announces a FlowSpec discard through ctl\'s gobgpd; ' +
+    'edge-linux\'s enforcer must drop the flood while HTTP to .10 and .11 still answers; after the attack stops ft withdraws the ' +
+    'rule (FT_LAB_POLICY_TTL, default 20 s, bounds when). --json prints every step and the timeline (audit trail + probes).\n' +
+    'flowspec-path: the announcement → enforcer path alone, the scenario standing in for detection and the executor ' +
+    '(FT_LAB_TTL seconds, default 3). Exit 1 when an expectation fails.';
   static override enableJsonFlag = true;
-  static override args = { name: Args.string({ required: true, options: ['udp-amplification'], description: 'scenario name' }) };
+  static override args = { name: Args.string({ required: true, options: ['udp-amplification', 'flowspec-path'], description: 'scenario name' }) };
   static override examples = ['<%= config.bin %> lab scenario udp-amplification'];
 
   async run(): Promise<Record<string, unknown>> {
     const { args } = await this.parse(LabScenario);
     const { code, result } = await runLab(this.config.root, ['scenario', args.name]);
     if (!result) this.error(`scenario ${args.name} could not run (see the messages above)`, { exit: 2 });
-    if (!this.jsonEnabled()) this.log(result.ok ? `scenario ${args.name}: every expectation held` : `scenario ${args.name}: FAILED`);
+    if (!this.jsonEnabled()) {
+      const timeline = (result.timeline ?? []) as { event: string; sinceAttackMs?: number; detail?: string }[];
+      for (const t of timeline) this.log(`${String(t.sinceAttackMs ?? '').padStart(8)} ms  ${t.event}${t.detail ? `  (${t.detail})` : ''}`);
+      this.log(result.ok ? `scenario ${args.name}: every expectation held` : `scenario ${args.name}: FAILED`);
+    }
     if (code !== 0) process.exitCode = 1;
     return result;
   }

@@ -1,0 +1,18 @@
+// The lab's scenarios by name (`ft lab scenario NAME`). Each returns its steps, its timeline and ok.
+import type { ScenarioResult } from './common.js';
+import { udpAmplification, type LabContext } from './udp-amplification.js';
+
+export const SCENARIOS = ['udp-amplification'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export async function runScenario(name: ScenarioName, lab: LabContext): Promise<ScenarioResult> {
+  const seconds = (v: string | undefined, fallback: number) => {
+    const n = Number(v ?? fallback);
+    if (!Number.isInteger(n) || n < 1 || n > 600) throw new Error(`expected whole seconds 1..600, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  switch (name) {
+    case 'udp-amplification':
+      return udpAmplification(lab, { ttlSeconds: seconds(process.env.FT_LAB_POLICY_TTL, 20), floodSeconds: seconds(process.env.FT_LAB_FLOOD_SECONDS, 8) });
+  }
+}
