@@ -27,10 +27,21 @@ export interface PluginContext {
   signal: AbortSignal;
 }
 
+/** One number a detector reports about itself (e.g. kernel socket drops); `ft run` may export it. */
+export interface DetectorMetric {
+  name: string;
+  help: string;
+  type: 'counter' | 'gauge';
+  value: number;
+  labels?: Record<string, string>;
+}
+
 export interface Detector {
   start(sink: (sample: Sample) => void): Promise<void>;
   stop(): Promise<void>;
   health(): Health;
+  /** Optional: the detector's own operational numbers, as of its last window. */
+  metrics?(): DetectorMetric[];
 }
 
 export interface Action {

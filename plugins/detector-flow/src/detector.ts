@@ -1,4 +1,4 @@
-import { Prefix, type Detector, type Health, type PluginContext, type Sample } from '@ft/sdk';
+import { Prefix, type Detector, type DetectorMetric, type Health, type PluginContext, type Sample } from '@ft/sdk';
 import { Collector, COLLECTOR_DEFAULTS } from './aggregate/collector.js';
 import type { ExporterHealth } from './aggregate/health.js';
 import type { FlowConfig } from './config.js';
@@ -132,6 +132,30 @@ export class FlowDetector implements Detector {
     await this.engine?.close();
     this.listener = undefined;
     this.engine = undefined;
+  }
+
+  /** Operational numbers as of the last closed window (kernel drops first: the largest loss source). */
+  metrics(): DetectorMetric[] {
+    const s = this.lastStatus;
+    if (!s) return [];
+    const c = (name: string, help: string, value: number, labels?: Record<string, string>): DetectorMetric =>
+      ({ name, help, type: 'counter', value, ...(labels ? { labels } : {}) });
+    const g = (name: string, help: string, value: number, labels?: Record<string, string>): DetectorMetric =>
+      ({ name, help, type: 'gauge', value, ...(labels ? { labels } : {}) });
+    return [
+      c('ft_flow_socket_drops_total', 'Datagrams the kernel dropped on the flow sockets (receive buffer full), from /proc/net/udp.', s.listener.socketDrops),
+      c('ft_flow_datagrams_total', 'Flow datagrams received.', s.listener.received),
+      c('ft_flow_not_allowed_total', 'Datagrams dropped because their exporter is not in allowedExporters.', s.listener.notAllowed),
+      c('ft_flow_mirrored_total', 'Datagrams copied to mirror destinations.', s.listener.mirrored),
+      c('ft_flow_records_total', 'Flow records decoded.', s.totals.records),
+      c('ft_flow_decode_errors_total', 'Datagrams that could not be decoded.', s.totals.decodeErrors),
+      g('ft_flow_templates', 'NetFlow v9/IPFIX templates held.', s.totals.templates),
+      ...s.exporters.flatMap((e) => [
+        g('ft_flow_exporter_loss_ratio', 'Estimated share of an exporter\'s data lost on the way (sequence gaps).', e.estimatedLoss, { exporter: e.exporter }),
+        c('ft_flow_exporter_template_misses_total', 'Data sets whose template was unknown.', e.templateMisses, { exporter: e.exporter }),
+        g('ft_flow_exporter_last_seen_seconds', 'When the exporter was last heard from (Unix time).', e.lastSeen / 1000, { exporter: e.exporter }),
+      ]),
+    ];
   }
 
   health(): Health {

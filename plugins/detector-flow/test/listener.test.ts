@@ -170,6 +170,7 @@ describe('flow listener and detector', function () {
     expect(drops).to.be.greaterThan(0);
     expect(d.health()).to.deep.include({ status: 'degraded' });
     expect(d.health().detail).to.match(/kernel dropped datagrams/);
+    expect(d.metrics().find((m) => m.name === 'ft_flow_socket_drops_total')).to.deep.include({ type: 'counter', value: drops });
   });
 
   it('parses the drops column of /proc/net/udp for our ports only', () => {
