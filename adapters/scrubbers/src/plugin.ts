@@ -6,6 +6,7 @@ import { hetznerConfigSchema, type HetznerConfig } from './hetzner-robot.js';
 import { linodeConfigSchema, type LinodeConfig } from './linode.js';
 import { digitalOceanConfigSchema, type DigitalOceanConfig } from './digitalocean.js';
 import { vultrConfigSchema, type VultrConfig } from './vultr.js';
+import { awsShieldConfigSchema, type AwsShieldConfig } from './aws-shield.js';
 
 // Scrubbers: divert to cloud scrubbing where the vendor can, push block rules where that is all it has (docs/adapters/).
 export default definePlugin((ft) => {
@@ -97,6 +98,19 @@ export default definePlugin((ft) => {
       async create(config, ctx) {
         const { VultrAction } = await import('./vultr.js');
         return new VultrAction(config, ctx);
+      },
+    }),
+  );
+  ft.action<AwsShieldConfig>(
+    defineAction({
+      kind: 'aws-shield',
+      description: 'Block sources in WAFv2 IP sets (beside always-on Shield Advanced protections) via the official AWS SDK; LockToken read-modify-write. Cannot divert.',
+      configSchema: awsShieldConfigSchema,
+      capabilities: ['host-filter'],
+      reach: 'network',
+      async create(config, ctx) {
+        const { AwsShieldAction } = await import('./aws-shield.js');
+        return new AwsShieldAction(config, ctx);
       },
     }),
   );

@@ -13,6 +13,7 @@ describe('scrubbers plugin registration', () => {
     expect(kinds['linode']).to.deep.equal({ reach: 'network', caps: ['host-filter'] });
     expect(kinds['digitalocean']).to.deep.equal({ reach: 'network', caps: ['host-filter'] });
     expect(kinds['vultr']).to.deep.equal({ reach: 'network', caps: [] });
+    expect(kinds['aws-shield']).to.deep.equal({ reach: 'network', caps: ['host-filter'] });
     for (const a of reg.actions) expect(a.reach).to.equal('network');
   });
 });
