@@ -68,29 +68,43 @@ export class FrrAction implements Action {
   async apply(rule: Rule): Promise<Applied> {
     const r = this.rtbh(rule);
     const c = renderRtbh(r, this.opts);
-    await this.serial(async () => {
-      const local = (await this.paths([c.prefix])).filter((p) => p.local);
-      if (local.some((p) => p.ruleId === r.id)) return;
-      const foreign = local.find((p) => !p.ruleId);
-      if (foreign) {
-        // Taking over the operator's own origination would make a later ft withdrawal remove it.
-        throw new Error(`FRR already originates ${c.prefix.toString()} without ft's tag (not announced by ft); refusing to take it over`);
-      }
-      const previous = local.find((p) => p.ruleId)?.ruleId;
-      const res = await vtysh(this.vty, [...(previous ? takeOver(c.prefix, previous, this.opts) : []), ...c.announce]);
-      if (res.code !== 0) {
-        // Undo what this attempt may have left, so nothing stays half-configured.
-        await vtysh(this.vty, c.withdraw).catch(() => undefined);
-        throw new Error(`FRR refused the RTBH announcement of ${r.id}: ${res.output.trim()}`);
-      }
-      await this.waitFor(() => this.ownPath(c.prefix, r.id), `${r.id} to enter FRR's BGP table`);
-      await this.persist();
-    });
-    // A rule for the same prefix that this one replaced must not be brought back by resync.
-    for (const [id, other] of this.live) if (id !== r.id && other.target.equals(r.target)) this.live.delete(id);
-    this.live.set(r.id, r);
+    await this.serial(() => this.applyLocked(r));
     this.startResync();
     return { ruleId: r.id, state: 'installed', nativeId: `${afOf(c.prefix)} ${c.prefix.toString()}`, detail: c.routeMap };
+  }
+
+  /**
+   * Runs under the lock, like everything that changes FRR or `live`: the resync timer re-applying a rule while
+   * a newer rule for the same prefix is being applied would otherwise take the prefix back (the tests caught
+   * exactly that, intermittently, before resync took the lock).
+   */
+  private async applyLocked(r: RtbhRule): Promise<void> {
+    const c = renderRtbh(r, this.opts);
+    const remember = () => {
+      // A rule for the same prefix that this one replaced must not be brought back by resync.
+      for (const [id, other] of this.live) if (id !== r.id && other.target.equals(r.target)) this.live.delete(id);
+      this.live.set(r.id, r);
+    };
+    const local = (await this.paths([c.prefix])).filter((p) => p.local);
+    if (local.some((p) => p.ruleId === r.id)) {
+      remember();
+      return;
+    }
+    const foreign = local.find((p) => !p.ruleId);
+    if (foreign) {
+      // Taking over the operator's own origination would make a later ft withdrawal remove it.
+      throw new Error(`FRR already originates ${c.prefix.toString()} without ft's tag (not announced by ft); refusing to take it over`);
+    }
+    const previous = local.find((p) => p.ruleId)?.ruleId;
+    const res = await vtysh(this.vty, [...(previous ? takeOver(c.prefix, previous, this.opts) : []), ...c.announce]);
+    if (res.code !== 0) {
+      // Undo what this attempt may have left, so nothing stays half-configured.
+      await vtysh(this.vty, c.withdraw).catch(() => undefined);
+      throw new Error(`FRR refused the RTBH announcement of ${r.id}: ${res.output.trim()}`);
+    }
+    await this.waitFor(() => this.ownPath(c.prefix, r.id), `${r.id} to enter FRR's BGP table`);
+    await this.persist();
+    remember();
   }
 
   private async waitFor(check: () => Promise<unknown>, what: string): Promise<void> {
@@ -118,9 +132,9 @@ export class FrrAction implements Action {
       // Only the prefix and the id matter for withdrawal: rebuild a minimal rule around them.
       rule = { kind: 'rtbh', id: target.ruleId, target: Prefix.parse(m[2] as string), communities: [], noExport: false } as unknown as RtbhRule;
     }
-    this.live.delete(rule.id);
     const c = renderRtbh(rule, this.opts);
     await this.serial(async () => {
+      this.live.delete(rule.id);
       // Only a route carrying this rule's tag is taken down; another rule (or the operator) may own the prefix now.
       if (!(await this.ownPath(c.prefix, rule.id))) return;
       const res = await vtysh(this.vty, c.withdraw);
@@ -150,15 +164,17 @@ export class FrrAction implements Action {
   /** Re-announces live rules FRR no longer has (its daemons restarted from a config without them). */
   async resync(): Promise<number> {
     if (this.live.size === 0) return 0;
-    const have = new Set((await this.list()).map((r) => r.ruleId));
-    let n = 0;
-    for (const rule of [...this.live.values()]) {
-      if (have.has(rule.id) || !this.live.has(rule.id)) continue;
-      this.ctx.logger.warn({ ruleId: rule.id }, 'FRR lost an ft RTBH announcement; announcing it again');
-      await this.apply(rule);
-      n++;
-    }
-    return n;
+    return this.serial(async () => {
+      const have = new Set((await this.list()).map((r) => r.ruleId));
+      let n = 0;
+      for (const rule of [...this.live.values()]) {
+        if (have.has(rule.id)) continue;
+        this.ctx.logger.warn({ ruleId: rule.id }, 'FRR lost an ft RTBH announcement; announcing it again');
+        await this.applyLocked(rule);
+        n++;
+      }
+      return n;
+    });
   }
 
   private startResync(): void {

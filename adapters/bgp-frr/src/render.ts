@@ -9,8 +9,8 @@ import { rtbhCommunities, rtbhNextHop, RuleRejected } from './validate.js';
 // A route-map per rule, not one shared `redistribute static` map, because rules differ in communities and next
 // hop, and a shared map would need sequence numbers ft would have to allocate and keep consistent.
 // A newer rule for a prefix another ft rule announces first removes that rule's `network` and map, then adds its
-// own, in the same vtysh call. Neither re-pointing `network` to a new map nor editing the map in place is
-// reliable on FRR 8.4: both sometimes re-advertised the previous attributes later (seen in the tests).
+// own, in the same vtysh call: no map of a replaced rule is left behind, and the peer sees one UPDATE that
+// replaces the route (no withdrawal in between).
 
 export interface RenderOptions {
   asn: number;
