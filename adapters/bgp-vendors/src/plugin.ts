@@ -1,6 +1,7 @@
 import { defineAction, definePlugin } from '@ft/sdk';
 import { webhookConfigSchema, type WebhookConfig } from '@ft/http-vendor';
 import { magicTransitConfigSchema, type MagicTransitConfig } from './magic-transit.js';
+import { radwareConfigSchema, type RadwareConfig } from './radware.js';
 
 // BGP adapters that drive a vendor's controller through its API instead of a local BGP daemon (docs/adapters/).
 export default definePlugin((ft) => {
@@ -27,6 +28,19 @@ export default definePlugin((ft) => {
       async create(config, ctx) {
         const { MagicTransitAction } = await import('./magic-transit.js');
         return new MagicTransitAction(config, ctx);
+      },
+    }),
+  );
+  ft.action<RadwareConfig>(
+    defineAction({
+      kind: 'radware',
+      description: 'Divert through Radware DefenseFlow (attackstart/attackstop via Vision or Cyber Controller).',
+      configSchema: radwareConfigSchema,
+      capabilities: ['divert'],
+      reach: 'network',
+      async create(config, ctx) {
+        const { RadwareAction } = await import('./radware.js');
+        return new RadwareAction(config, ctx);
       },
     }),
   );

@@ -8,6 +8,7 @@ describe('bgp-vendors plugin registration', () => {
     const kinds = Object.fromEntries(reg.actions.map((a) => [a.kind, { reach: a.reach, caps: [...a.capabilities].sort() }]));
     expect(kinds['bgp-webhook']).to.deep.equal({ reach: 'network', caps: ['divert', 'flowspec', 'rtbh'] });
     expect(kinds['cloudflare-magic-transit']).to.deep.equal({ reach: 'network', caps: ['divert'] });
+    expect(kinds['radware']).to.deep.equal({ reach: 'network', caps: ['divert'] });
     for (const a of reg.actions) expect(a.reach).to.equal('network');
   });
 });

@@ -12,13 +12,14 @@ export function credential(ctx: PluginContext, ref: string): CredentialResolver 
   return () => (cached ??= ctx.secret(ref));
 }
 
+const safeScheme = (u: string) => {
+  const url = new URL(u);
+  return url.protocol === 'https:' || (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname));
+};
+const SCHEME_MESSAGE = 'must be https (plain http only to a loopback address, for tests)';
+
 /** A vendor base URL: https in production; plain http only on loopback (the local fakes tests run against). */
-export const httpBase = (fallback: string) =>
-  z
-    .string()
-    .url()
-    .default(fallback)
-    .refine((u) => {
-      const url = new URL(u);
-      return url.protocol === 'https:' || (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname));
-    }, 'must be https (plain http only to a loopback address, for tests)');
+export const httpBase = (fallback: string) => z.string().url().default(fallback).refine(safeScheme, SCHEME_MESSAGE);
+
+/** The same, for on-premises controllers that have no default address. */
+export const httpUrl = () => z.string().url().refine(safeScheme, SCHEME_MESSAGE);
