@@ -17,6 +17,11 @@ export class ExabgpAction implements Action {
   /** What ft announced through this instance and has not withdrawn: re-sent whenever ExaBGP or a session restarts. */
   private readonly live = new Map<RuleId, { key: string; announce: string }>();
   private reannouncing?: Promise<void>;
+  /**
+   * apply, withdraw and each re-announcement step run one at a time, so a re-announcement round can never send
+   * a rule that a newer rule for the same NLRI replaced meanwhile.
+   */
+  private lock: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly config: ExabgpConfig, private readonly ctx: PluginContext) {
     this.opts = {
@@ -37,14 +42,25 @@ export class ExabgpAction implements Action {
     });
   }
 
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.lock.then(fn, fn);
+    this.lock = next.catch(() => undefined);
+    return next;
+  }
+
   private scheduleReannounce(why: string): void {
-    const lines = [...this.live.values()].map((l) => l.announce);
-    if (lines.length === 0) return;
+    const ids = [...this.live.keys()];
+    if (ids.length === 0) return;
     const run = (async () => {
-      for (const line of lines) {
+      for (const id of ids) {
         try {
-          const r = await this.channel.send(line);
-          if (!r.ok) this.ctx.logger.error({ command: line, why }, 'ExaBGP refused a re-announcement');
+          await this.serial(async () => {
+            // Read at send time: the rule may have been withdrawn or replaced since the round started.
+            const line = this.live.get(id)?.announce;
+            if (!line) return;
+            const r = await this.channel.send(line);
+            if (!r.ok) this.ctx.logger.error({ command: line, why }, 'ExaBGP refused a re-announcement');
+          });
         } catch (err) {
           this.ctx.logger.warn({ err: (err as Error).message, why }, 're-announcement interrupted; it will be retried on the next connect');
           return;
@@ -66,6 +82,11 @@ export class ExabgpAction implements Action {
 
   async apply(rule: Rule): Promise<Applied> {
     const { announce, key } = renderRule(rule, this.opts);
+    await this.serial(() => this.applyLocked(rule, announce, key));
+    return { ruleId: rule.id, state: 'installed', detail: announce };
+  }
+
+  private async applyLocked(rule: Rule, announce: string, key: string): Promise<void> {
     if (rule.kind === 'rtbh') {
       // ExaBGP keeps one route per prefix: announcing over a route ft did not tag would replace it, and ft's
       // later withdrawal would remove the operator's route. (FlowSpec matches of other software are not compared.)
@@ -81,10 +102,13 @@ export class ExabgpAction implements Action {
     for (const [id, l] of this.live) if (l.key === key && id !== rule.id) this.live.delete(id);
     this.live.delete(rule.id);
     this.live.set(rule.id, { key, announce });
-    return { ruleId: rule.id, state: 'installed', detail: announce };
   }
 
   async withdraw(target: Rule | InstalledRef): Promise<void> {
+    await this.serial(() => this.withdrawLocked(target));
+  }
+
+  private async withdrawLocked(target: Rule | InstalledRef): Promise<void> {
     const rib = await this.rib();
     if (isRule(target)) {
       this.live.delete(target.id);
