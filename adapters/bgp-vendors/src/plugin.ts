@@ -2,6 +2,8 @@ import { defineAction, definePlugin } from '@ft/sdk';
 import { webhookConfigSchema, type WebhookConfig } from '@ft/http-vendor';
 import { magicTransitConfigSchema, type MagicTransitConfig } from './magic-transit.js';
 import { radwareConfigSchema, type RadwareConfig } from './radware.js';
+import { f5SilverlineConfigSchema, type F5SilverlineConfig } from './f5-silverline.js';
+import { f5BigipConfigSchema, type F5BigipConfig } from './f5-bigip.js';
 
 // BGP adapters that drive a vendor's controller through its API instead of a local BGP daemon (docs/adapters/).
 export default definePlugin((ft) => {
@@ -41,6 +43,32 @@ export default definePlugin((ft) => {
       async create(config, ctx) {
         const { RadwareAction } = await import('./radware.js');
         return new RadwareAction(config, ctx);
+      },
+    }),
+  );
+  ft.action<F5SilverlineConfig>(
+    defineAction({
+      kind: 'f5-silverline',
+      description: 'Divert by asking F5 Silverline to announce the prefix (queued; pending until advertised).',
+      configSchema: f5SilverlineConfigSchema,
+      capabilities: ['divert'],
+      reach: 'network',
+      async create(config, ctx) {
+        const { F5SilverlineAction } = await import('./f5-silverline.js');
+        return new F5SilverlineAction(config, ctx);
+      },
+    }),
+  );
+  ft.action<F5BigipConfig>(
+    defineAction({
+      kind: 'f5-bigip',
+      description: 'Drop sources through a BIG-IP AFM address list (generation-guarded read-modify-write; only ft-added entries removed).',
+      configSchema: f5BigipConfigSchema,
+      capabilities: ['host-filter'],
+      reach: 'network',
+      async create(config, ctx) {
+        const { F5BigipAction } = await import('./f5-bigip.js');
+        return new F5BigipAction(config, ctx);
       },
     }),
   );

@@ -9,6 +9,8 @@ describe('bgp-vendors plugin registration', () => {
     expect(kinds['bgp-webhook']).to.deep.equal({ reach: 'network', caps: ['divert', 'flowspec', 'rtbh'] });
     expect(kinds['cloudflare-magic-transit']).to.deep.equal({ reach: 'network', caps: ['divert'] });
     expect(kinds['radware']).to.deep.equal({ reach: 'network', caps: ['divert'] });
+    expect(kinds['f5-silverline']).to.deep.equal({ reach: 'network', caps: ['divert'] });
+    expect(kinds['f5-bigip']).to.deep.equal({ reach: 'network', caps: ['host-filter'] });
     for (const a of reg.actions) expect(a.reach).to.equal('network');
   });
 });

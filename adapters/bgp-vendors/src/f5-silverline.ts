@@ -1,0 +1,112 @@
+import type { Action, Applied, DivertRule, Health, InstalledRef, PluginContext, RenderedCommand, Rule, RuleId } from '@ft/sdk';
+import { OwnershipFile, VendorClient, VendorHttpError, credential, httpBase } from '@ft/http-vendor';
+import { z } from 'zod';
+
+const KIND = 'f5-silverline';
+
+export const f5SilverlineConfigSchema = z
+  .object({
+    apiToken: z.string().min(1).describe('Name of the credential holding the Silverline API token (X-Authorization-Token).'),
+    baseUrl: httpBase('https://portal.f5silverline.com'),
+    timeoutMs: z.number().int().min(1000).max(120_000).default(30_000),
+    retries: z.number().int().min(0).max(10).default(3),
+  })
+  .strict();
+export type F5SilverlineConfig = z.output<typeof f5SilverlineConfigSchema>;
+
+interface Owned {
+  nativeId: string;
+  ruleId: RuleId;
+}
+interface RouteDoc {
+  type: string;
+  id?: number | string | null;
+  attributes: { subnet?: string; prefix?: string; action?: string; comment?: string };
+}
+
+/**
+ * F5 Silverline Routed DDoS: divert = ask Silverline to announce the prefix (`POST /api/v1/routes`, queued), withdraw
+ * = `DELETE /api/v1/routes` with the same body. Pending until the prefix shows in `GET /api/v1/routes/advertised`.
+ */
+export class F5SilverlineAction implements Action {
+  readonly capabilities = ['divert'] as const;
+  readonly #http: VendorClient;
+  readonly #owned: OwnershipFile<Owned>;
+
+  constructor(readonly config: F5SilverlineConfig, readonly ctx: PluginContext) {
+    const token = credential(ctx, config.apiToken);
+    this.#http = new VendorClient({
+      vendor: KIND, baseUrl: config.baseUrl, timeoutMs: config.timeoutMs, retries: config.retries, logger: ctx.logger, signal: ctx.signal,
+      authorize: (r) => {
+        r.headers['x-authorization-token'] = token().reveal();
+        if (r.body) r.headers['content-type'] = 'application/vnd.api+json';
+      },
+    });
+    this.#owned = new OwnershipFile(ctx.stateDir, 'silverline-routes');
+  }
+
+  #body(rule: Rule) {
+    return { data: { type: 'routes', attributes: { prefix: String(rule.target), comment: `ft ${rule.id}` } } };
+  }
+
+  render(rule: Rule): RenderedCommand[] {
+    if (rule.kind !== 'divert') return [{ adapter: KIND, format: 'text', text: `${KIND} cannot: Silverline announces prefixes (divert); a ${rule.kind} rule is not expressible` }];
+    const url = `${this.config.baseUrl}/api/v1/routes`;
+    return [{ adapter: KIND, format: 'http', text: `POST ${url} ${JSON.stringify(this.#body(rule))}`, payload: { method: 'POST', url, body: this.#body(rule) } }];
+  }
+
+  async #advertised(): Promise<Set<string>> {
+    const res = await this.#http.request<{ data?: RouteDoc[] }>({ method: 'GET', path: '/api/v1/routes/advertised' });
+    return new Set((res.body?.data ?? []).map((d) => d.attributes.subnet ?? d.attributes.prefix ?? '').filter(Boolean));
+  }
+
+  async apply(rule: Rule): Promise<Applied> {
+    if (rule.kind !== 'divert') throw new Error(`${KIND} cannot carry a ${rule.kind} rule (only divert)`);
+    const cidr = String((rule as DivertRule).target);
+    const mine = await this.#owned.get(cidr);
+    if ((await this.#advertised()).has(cidr)) {
+      if (!mine) this.ctx.logger.info({ cidr }, 'prefix already announced by Silverline for someone else: recorded as not ours');
+      return { ruleId: rule.id, state: 'installed', nativeId: cidr };
+    }
+    if (mine?.ruleId === rule.id) return { ruleId: rule.id, state: 'pending', nativeId: cidr, detail: 'queued for advertisement by Silverline' };
+    await this.#owned.put({ nativeId: cidr, ruleId: rule.id });
+    try {
+      await this.#http.request({ method: 'POST', path: '/api/v1/routes', body: this.#body(rule) });
+    } catch (err) {
+      // Already being advertised (a resend after a lost reply, or queued): the poll will see it.
+      if (!(err instanceof VendorHttpError && err.status === 403 && /already being advertised/i.test(err.vendorMessage ?? ''))) {
+        await this.#owned.delete(cidr);
+        throw err;
+      }
+    }
+    return { ruleId: rule.id, state: 'pending', nativeId: cidr, detail: 'queued for advertisement by Silverline' };
+  }
+
+  async withdraw(rule: Rule | InstalledRef): Promise<void> {
+    const cidr = 'kind' in rule ? String(rule.target) : rule.nativeId;
+    const mine = await this.#owned.get(cidr);
+    if (!mine) return;
+    try {
+      await this.#http.request({ method: 'DELETE', path: '/api/v1/routes', body: { data: { type: 'routes', attributes: { prefix: cidr, comment: `ft ${mine.ruleId}` } } } });
+    } catch (err) {
+      if (!(err instanceof VendorHttpError && err.status === 403 && /not currently being advertised/i.test(err.vendorMessage ?? ''))) throw err;
+    }
+    await this.#owned.delete(cidr);
+  }
+
+  async list(): Promise<InstalledRef[]> {
+    const owned = [...(await this.#owned.all()).values()];
+    if (!owned.length) return [];
+    const live = await this.#advertised();
+    return owned.filter((o) => live.has(o.nativeId)).map((o) => ({ ruleId: o.ruleId, nativeId: o.nativeId, description: `Silverline announcement of ${o.nativeId}` }));
+  }
+
+  async health(): Promise<Health> {
+    try {
+      await this.#advertised();
+      return { status: 'ok' };
+    } catch (err) {
+      return { status: 'down', detail: (err as Error).message };
+    }
+  }
+}
