@@ -48,6 +48,19 @@ describe('flow aggregation', () => {
     expect(s!.tcpFlags).to.deep.equal({ syn: 101, fin: 1, psh: 50, ack: 50 });
   });
 
+  it('keeps totals exact and top-list estimates close when a flood makes it sample its top tables', () => {
+    const agg = new WindowAggregator({ protect: [], maxTargets: 100, topN: 3 });
+    // 50,000 records: 70 % from source port 123 (NTP amplification), the rest spread over 1,000 ports.
+    for (let i = 0; i < 50_000; i++) {
+      agg.add(rec({ protocol: 17, srcPort: i % 10 < 7 ? 123 : 2000 + (i % 1000), srcAddr: `198.51.100.${i % 200}`, packets: 1, bytes: 468 }), 1);
+    }
+    const [s] = toSamples(agg.flush(), { source: 'f', at: 1000, windowMs: 1000, topN: 3 });
+    expect(s!.pps).to.equal(50_000);
+    expect(s!.topSrcPorts![0]!.key).to.equal(123);
+    expect(s!.topSrcPorts![0]!.count).to.be.closeTo(35_000, 35_000 * 0.05);
+    expect(s!.sourceCount).to.be.closeTo(200, 200 * 0.07);
+  });
+
   it('bounds the number of targets per window and counts what overflowed', () => {
     const agg = new WindowAggregator({ protect: [], maxTargets: 10, topN: 5 });
     for (let i = 0; i < 50; i++) agg.add(rec({ dstAddr: `203.0.113.${i}` }), 1);

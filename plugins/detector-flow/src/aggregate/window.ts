@@ -39,6 +39,18 @@ export interface AggregatorOptions {
   topN: number;
 }
 
+let randomState = 0x9e3779b9;
+
+/** xorshift32: cheap, and good enough to pick which records feed the top tables. */
+function nextRandom(): number {
+  let x = randomState;
+  x ^= x << 13;
+  x ^= x >>> 17;
+  x ^= x << 5;
+  randomState = x >>> 0;
+  return randomState;
+}
+
 class TargetStats {
   packets = 0;
   bytes = 0;
@@ -71,12 +83,13 @@ class TargetStats {
       }
     }
     this.sources.add(r.srcAddr);
-    // Top lists: every record while a target is quiet; under load, every 4th then every 16th record with its
-    // weight multiplied to match. Totals above stay exact; heavy hitters keep unbiased estimates for a fraction
-    // of the cost (these table updates are most of the per-record work).
+    // Top lists: every record while a target is quiet (1,024 records a window); then every 4th, and past 16,384
+    // every 16th, with its weight multiplied to match. Totals above stay exact; heavy hitters keep unbiased
+    // estimates for a fraction of the cost (these table updates are most of the per-record work).
+    // Random, not every n-th record: a periodic pattern in the traffic must not line up with the sampling.
     const seen = this.records++;
     const stride = seen < 1024 ? 1 : seen < 16384 ? 4 : 16;
-    if (seen % stride === 0) {
+    if (stride === 1 || (nextRandom() & (stride - 1)) === 0) {
       const weighted = packets * stride;
       this.srcIps.add(r.srcAddr, weighted);
       if (r.srcPort !== 0 || p === 6 || p === 17) this.srcPorts.add(r.srcPort, weighted);
@@ -109,6 +122,9 @@ interface Route {
   host: string;
   /** Protected prefixes containing the host (their Samples are built from the hosts' at flush). */
   prefixes: string[];
+  /** The host's stats in window `epoch` (saves a second map lookup per record). */
+  stats: TargetStats | undefined;
+  epoch: number;
 }
 
 /**
@@ -125,6 +141,7 @@ export class WindowAggregator {
   private routes = new Map<string, Route | null>();
   overflowRecords = 0;
   outsideRecords = 0;
+  private epoch = 0;
 
   constructor(readonly options: AggregatorOptions) {}
 
@@ -138,7 +155,8 @@ export class WindowAggregator {
       this.outsideRecords++;
       return;
     }
-    let t = this.hosts.get(route.host);
+    let t = route.epoch === this.epoch ? route.stats : undefined;
+    if (t === undefined) t = this.hosts.get(route.host);
     if (t === undefined) {
       if (this.hosts.size >= this.options.maxTargets) {
         this.overflowRecords++;
@@ -155,6 +173,8 @@ export class WindowAggregator {
       t = new TargetStats(route.host, route.host, route.prefixes);
       this.hosts.set(route.host, t);
     }
+    route.stats = t;
+    route.epoch = this.epoch;
     t.add(r, rate);
   }
 
@@ -165,10 +185,10 @@ export class WindowAggregator {
     } catch {
       return null;
     }
-    if (this.options.protect.length === 0) return { host: host.toString(), prefixes: [] };
+    if (this.options.protect.length === 0) return { host: host.toString(), prefixes: [], stats: undefined, epoch: -1 };
     const covering = this.options.protect.filter((p) => p.contains(host));
     if (covering.length === 0) return null;
-    return { host: host.toString(), prefixes: covering.filter((p) => !p.isHost).map((p) => p.toString()) };
+    return { host: host.toString(), prefixes: covering.filter((p) => !p.isHost).map((p) => p.toString()), stats: undefined, epoch: -1 };
   }
 
   /** Ends the window: returns its per-target partials (hosts, then prefixes) and starts an empty one. */
@@ -188,6 +208,7 @@ export class WindowAggregator {
     for (const [prefix, o] of this.overflow) push(prefix, o.partial());
     this.hosts = new Map();
     this.overflow = new Map();
+    this.epoch++;
     // Routes stay valid (protected space does not change), but bound the cache across windows too.
     if (this.routes.size >= this.options.maxTargets * 2) this.routes = new Map();
     const prefixes = [...byPrefix.values()].flatMap((list) => mergePartials(list.map((p) => [p])));
