@@ -33,6 +33,9 @@ export default class Run extends Command {
     once: Flags.boolean({ summary: 'Reconcile, run one lifecycle round, and exit leaving live rules in place (e.g. after a crash).', default: false }),
     duration: Flags.integer({ summary: 'Stop after this many seconds, as on SIGTERM (policy onShutdown applies).', min: 1 }),
     'tick-ms': Flags.integer({ hidden: true, min: 10, summary: 'Lifecycle tick (tests).' }),
+    // Fleet (docs/fleet.md): rules in Redis, speakers with a `pop` driven by `ft worker` processes in their POP.
+    redis: Flags.string({ summary: 'Run as a fleet controller on this Redis (redis:// or rediss://; password in the URL or FT_REDIS_PASSWORD).', env: 'FT_REDIS_URL' }),
+    'redis-namespace': Flags.string({ summary: 'Redis key namespace of the fleet deployment.', default: 'ft' }),
   };
   static override examples = [
     'sudo <%= config.bin %> run --policy /etc/ft/policy.yaml --detectors /etc/ft/detectors.yaml',
@@ -69,8 +72,11 @@ export default class Run extends Command {
       daemon = await startDaemon({
         config: this.config, policyFile: flags.policy, stateDir, logger, detectors, repairState: flags['repair-state'],
         ...(metrics ? { metrics } : {}), ...(flags.vrps ? { vrpsFile: flags.vrps } : {}), ...(flags['tick-ms'] ? { tickMs: flags['tick-ms'] } : {}),
+        ...(flags.redis ? { redis: { url: flags.redis, namespace: flags['redis-namespace'] } } : {}),
       });
     } catch (err) {
+      const { RedisUrlError } = await import('../state/redis/connect.js');
+      if (err instanceof RedisUrlError) this.error(err.message, { exit: 2 });
       const known = [DaemonSetupError, StateDirError, StateLockedError, JournalCorruptError, ActionSetupError];
       if (known.some((k) => err instanceof k)) this.error((err as Error).message, { exit: 1 });
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') this.error(`--metrics ${flags.metrics}: the address is in use (another ft run?); pick another or pass --metrics off`, { exit: 1 });
@@ -108,7 +114,7 @@ export default class Run extends Command {
       });
     }
     const { JournalStore } = await import('../state/journal-store.js');
-    const after = await JournalStore.open({ dir: stateDir, readOnly: true });
+    const after = flags.redis ? await (await import('../fleet/daemon.js')).readFleetStore(flags.redis, flags['redis-namespace']) : await JournalStore.open({ dir: stateDir, readOnly: true });
     const liveAtExit = (await after.rules())
       .filter((r) => r.phase === 'live')
       .map((r) => ({ id: r.rule.id, kind: r.rule.kind, target: String(r.rule.target), expiresAt: r.expiresAt }));

@@ -34,6 +34,8 @@ export interface DaemonOptions {
   vrpsFile?: string;
   tickMs?: number;
   reconcileEveryMs?: number;
+  /** `ft run --redis`: the fleet (core/fleet) — rules in Redis, instances with a `pop` driven through their POP's workers. */
+  redis?: { url: string; namespace?: string };
 }
 
 export interface Daemon {
@@ -73,7 +75,11 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     const controller = new AbortController();
     cleanups.push(() => controller.abort());
     const specs: ActionSpec[] = specsFromInstances(allInstances(policy));
-    const actions = await createActionHandles(registry, specs, { stateDir: o.stateDir, logger: o.logger, signal: controller.signal });
+    // Fleet (--redis): the Redis store and POP handles replace the journal's rules and the local instances; the
+    // journal stays on as this controller's audit archive.
+    const fleet = o.redis ? await (await import('../fleet/daemon.js')).openDaemonFleet({ ...o.redis, policy, registry, stateDir: o.stateDir, logger: o.logger, journal: store }) : undefined;
+    if (fleet) cleanups.push(() => fleet.close());
+    const actions = fleet ? fleet.actions : await createActionHandles(registry, specs, { stateDir: o.stateDir, logger: o.logger, signal: controller.signal });
 
     const rpkiSource = await rpkiProvider(o, policy, cleanups);
     const rpki = rpkiSource.provider;
@@ -104,7 +110,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     }, actions);
 
     const runner = new Runner({
-      store, actions, logger: o.logger, tenant: policy.tenant, mode: policy.mode, maxRules: (tenant) => policy.tenants.get(tenant)?.maxRules ?? policy.defaults.maxRules,
+      store: fleet?.store ?? store, actions, logger: o.logger, tenant: policy.tenant, mode: policy.mode, maxRules: (tenant) => policy.tenants.get(tenant)?.maxRules ?? policy.defaults.maxRules,
       onShutdown: policy.onShutdown, collateralDrop: policy.rollback.collateralDrop, probe,
       plan: (input) => plan({ policy, rpki, render, ...input }),
       engine, detectors, metrics,
