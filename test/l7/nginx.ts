@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +35,8 @@ export class TestNginx {
     writeFileSync(join(d, 'nginx.conf'), conf);
     this.daemon = new Daemon(['nginx', '-p', `${d}/`, '-e', `${d}/error.log`, '-c', join(d, 'nginx.conf'), '-g', 'daemon off;']);
     await waitFor(async () => (await this.get('/ready', '127.0.0.1').catch(() => undefined)) === 200, { timeoutMs: 10_000, what: `nginx on port ${this.port}: ${this.daemon.output}` });
+    // nginx logs after it has answered: wait for the probe's line, so tests start from a settled log.
+    await waitFor(() => existsSync(this.accessLog) && readFileSync(this.accessLog, 'latin1').includes('GET /ready '), { timeoutMs: 5000, what: 'the probe in the access log' });
   }
 
   /** One GET from `localAddress` (a loopback address, so the log shows which client it was). */
