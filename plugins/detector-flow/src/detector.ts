@@ -162,7 +162,7 @@ export class FlowDetector implements Detector {
     if (!this.listener) return { status: 'down', detail: 'not listening' };
     const s = this.lastStatus;
     if (!s) return { status: 'ok', detail: `listening on ${this.listener.bound().map((b) => `${b.address}:${b.port}`).join(', ')}` };
-    const problems: string[] = [];
+    const problems: string[] = [...(this.engine?.problems() ?? [])];
     if (this.dropsRising) problems.push(`kernel dropped datagrams (${s.listener.socketDrops} so far): raise receiveBufferBytes/rmem_max or add workers`);
     const now = Date.now();
     for (const e of s.exporters) {

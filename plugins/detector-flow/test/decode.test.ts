@@ -205,6 +205,11 @@ describe('flow decoders', () => {
       expect(d.records.map((r) => r.samplingRate)).to.deep.equal([100, 4096]);
     });
 
+    it('treats zeros after the last template record as padding', () => {
+      const d = ok(decodeDatagram(ipfix([set(2, templateRecord(400, V6_TEMPLATE, true), { pad: 4 }), set(400, v6Data(2, 20))]), ctx()));
+      expect(d.records.map((r) => r.packets)).to.deep.equal([2]);
+    });
+
     it('rejects a message length beyond the datagram and an options template with no scope', () => {
       expect(decodeDatagram(ipfix([], { lengthOverride: 400 }), ctx())).to.deep.include({ ok: false, offset: 2 });
       const r = decodeDatagram(ipfix([set(3, Buffer.concat([u16(600), u16(2), u16(0), u16(305), u16(4), u16(306), u16(4)]))]), ctx());

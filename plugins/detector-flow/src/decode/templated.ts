@@ -132,10 +132,9 @@ function readTemplates(buf: Buffer, off: number, end: number, d: Dialect, option
       off += 6;
     }
     if (fieldCount === 0) {
-      if (!ipfix) {
-        if (id === 0) break; // v9 padding of zeros
-        throw new WireError(off - 4, `template ${id} has no fields`);
-      }
+      // Zeros where a record would start are padding (both protocols allow padding sets to 4-byte boundaries).
+      if (id === 0) break;
+      if (!ipfix) throw new WireError(off - 4, `template ${id} has no fields`);
       // IPFIX withdrawal: the set's own id withdraws all templates of that kind.
       if (id === d.templateSet || id === d.optionsSet) pending.withdrawAll.push(id === d.optionsSet);
       else if (id >= 256) pending.templates.set(id, null);

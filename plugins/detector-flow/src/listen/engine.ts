@@ -21,6 +21,8 @@ export interface FlowEngine {
   flush(at: number, windowMs: number): Promise<Sample[]>;
   exporters(): Promise<ExporterHealth[]>;
   totals(): Promise<EngineTotals>;
+  /** What is broken inside the engine (a dead worker thread), for health. */
+  problems(): string[];
   close(): Promise<void>;
 }
 
@@ -58,6 +60,10 @@ export class InlineEngine implements FlowEngine {
 
   async totals(): Promise<EngineTotals> {
     return collectorTotals(this.collector);
+  }
+
+  problems(): string[] {
+    return [];
   }
 
   async close(): Promise<void> {}

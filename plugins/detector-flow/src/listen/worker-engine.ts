@@ -57,6 +57,9 @@ export class WorkerEngine implements FlowEngine {
         this.waiting.delete(r.id);
         done?.(r);
       });
+      // A worker that dies must not stall window closing: its shard is reported and answered as empty.
+      w.on('error', (err) => this.died(i, err.message));
+      w.on('exit', (code) => this.died(i, `exited with code ${code}`));
       w.unref();
       this.workers.push(w);
       this.batches.push(newBatch());
@@ -91,6 +94,11 @@ export class WorkerEngine implements FlowEngine {
   private send(i: number): void {
     const b = this.batches[i] as Batch;
     if (b.meta.length === 0) return;
+    if (this.failures.has(i)) {
+      b.used = 0;
+      b.meta = [];
+      return;
+    }
     const data = b.data.buffer.slice(0, b.used) as ArrayBuffer;
     const batch: WorkerBatch = { data, meta: b.meta, exporters: b.exporters };
     (this.workers[i] as Worker).postMessage({ type: 'batch', batch }, [data]);
@@ -101,11 +109,35 @@ export class WorkerEngine implements FlowEngine {
     b.exporterIndex = new Map();
   }
 
+  /** Why each dead worker died (its exporters are no longer decoded). */
+  readonly failures = new Map<number, string>();
+  private closing = false;
+
+  private died(i: number, reason: string): void {
+    if (this.closing || this.failures.has(i)) return;
+    this.failures.set(i, reason);
+    for (const [id, done] of this.waiting) if (this.owner.get(id) === i) {
+      this.waiting.delete(id);
+      done({ id });
+    }
+  }
+
+  private readonly owner = new Map<number, number>();
+
+  problems(): string[] {
+    return [...this.failures].map(([i, reason]) => `decoding worker ${i + 1} of ${this.count} ${reason}: its exporters are not decoded`);
+  }
+
   private ask(type: string): Promise<Reply[]> {
     for (let k = 0; k < this.count; k++) this.send(k);
-    return Promise.all(this.workers.map((w) => new Promise<Reply>((resolve) => {
+    return Promise.all(this.workers.map((w, i) => new Promise<Reply>((resolve) => {
       const id = this.nextId++;
-      this.waiting.set(id, resolve);
+      if (this.failures.has(i)) return resolve({ id });
+      this.owner.set(id, i);
+      this.waiting.set(id, (r) => {
+        this.owner.delete(id);
+        resolve(r);
+      });
       w.postMessage({ type, id });
     })));
   }
@@ -128,6 +160,7 @@ export class WorkerEngine implements FlowEngine {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
