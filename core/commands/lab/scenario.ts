@@ -12,7 +12,7 @@ export default class LabScenario extends Command {
     'flowspec-path: the announcement → enforcer path alone, the scenario standing in for detection and the executor ' +
     '(FT_LAB_TTL seconds, default 3). Exit 1 when an expectation fails.';
   static override enableJsonFlag = true;
-  static override args = { name: Args.string({ required: true, options: ['udp-amplification', 'flowspec-path'], description: 'scenario name' }) };
+  static override args = { name: Args.string({ required: true, options: ['udp-amplification', 'syn-flood', 'flowspec-path'], description: 'scenario name' }) };
   static override examples = ['<%= config.bin %> lab scenario udp-amplification'];
 
   async run(): Promise<Record<string, unknown>> {

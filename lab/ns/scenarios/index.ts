@@ -1,8 +1,9 @@
 // The lab's scenarios by name (`ft lab scenario NAME`). Each returns its steps, its timeline and ok.
 import type { ScenarioResult } from './common.js';
+import { synFlood } from './syn-flood.js';
 import { udpAmplification, type LabContext } from './udp-amplification.js';
 
-export const SCENARIOS = ['udp-amplification'] as const;
+export const SCENARIOS = ['udp-amplification', 'syn-flood'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export async function runScenario(name: ScenarioName, lab: LabContext): Promise<ScenarioResult> {
@@ -14,5 +15,7 @@ export async function runScenario(name: ScenarioName, lab: LabContext): Promise<
   switch (name) {
     case 'udp-amplification':
       return udpAmplification(lab, { ttlSeconds: seconds(process.env.FT_LAB_POLICY_TTL, 20), floodSeconds: seconds(process.env.FT_LAB_FLOOD_SECONDS, 8) });
+    case 'syn-flood':
+      return synFlood(lab, { floodSeconds: seconds(process.env.FT_LAB_FLOOD_SECONDS, 6) });
   }
 }
