@@ -40,6 +40,8 @@ interface Followed {
   /** Renamed-away files still being drained, with when to give up on each. */
   retired: { file: Open; until: number }[];
   missingNoted: boolean;
+  /** Found by a glob: once gone (and drained) it is dropped rather than waited for. */
+  fromGlob: boolean;
   /** The last note for this path: a failure repeating every poll is reported once until something changes. */
   lastNote?: string;
 }
@@ -114,7 +116,7 @@ export class Tailer {
     this.lastGlobAt = this.now();
     for (const pattern of this.options.files) {
       if (!hasWildcard(pattern)) {
-        if (!this.followed.has(pattern)) this.followed.set(pattern, { path: pattern, retired: [], missingNoted: false });
+        if (!this.followed.has(pattern)) this.followed.set(pattern, { path: pattern, retired: [], missingNoted: false, fromGlob: false });
         continue;
       }
       const dir = dirname(pattern);
@@ -130,7 +132,7 @@ export class Tailer {
         const p = join(dir, n);
         // Rotated copies (access.log.1, .gz) match broad globs like access.log*: they are history, not live logs.
         if (!re.test(n) || /\.(\d+|gz|bz2|xz|zst)$/.test(n) || this.followed.has(p)) continue;
-        this.followed.set(p, { path: p, retired: [], missingNoted: false });
+        this.followed.set(p, { path: p, retired: [], missingNoted: false, fromGlob: true });
       }
     }
   }
@@ -159,6 +161,13 @@ export class Tailer {
       }
     }
     if (!st) {
+      if (f.fromGlob) {
+        if (f.retired.length === 0) {
+          this.followed.delete(f.path);
+          this.events.note(f.path, 'removed; no longer followed (a new file matching the glob will be)');
+        }
+        return;
+      }
       if (!f.missingNoted) this.note(f, 'does not exist (yet); waiting for it');
       f.missingNoted = true;
       return;

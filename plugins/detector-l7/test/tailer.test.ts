@@ -124,6 +124,17 @@ describe('l7 tailer: follows access logs across rotation', () => {
     write(join(dir, 'a.access.log'), ['a1']);
     await f.t.poll();
     expect(f.got.map((g) => `${g.path.slice(dir.length + 1)}:${g.line}`).sort()).to.deep.equal(['a.access.log:a0', 'a.access.log:a1', 'b.access.log:b0']);
+    // A vhost's log removed for good is dropped (not reported missing forever); one created again is picked up.
+    unlinkSync(join(dir, 'b.access.log'));
+    await f.t.poll();
+    f.advance(3000);
+    await f.t.poll();
+    expect(f.t.paths().map((p) => p.slice(dir.length + 1))).to.deep.equal(['a.access.log']);
+    expect(f.notes.join('\n')).to.not.match(/b\.access\.log does not exist/);
+    write(join(dir, 'b.access.log'), ['b1']);
+    f.advance(1500);
+    await f.t.poll();
+    expect(f.lines()).to.include('b1');
   });
 
   it('a partial last line waits for its newline; an over-long line is dropped and counted; memory stays bounded', async () => {
