@@ -5,13 +5,17 @@ import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { FakeServer, json, type Recorded, type Reply } from '../../http-vendor/test/fake.js';
 
+type Source = string | ArrayBuffer | ArrayBufferView;
+const bytes = (d: Source): string | Uint8Array =>
+  typeof d === 'string' ? d : d instanceof ArrayBuffer ? new Uint8Array(d) : new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+
 class Sha256 {
   readonly #h;
-  constructor(secret?: string | Uint8Array) {
-    this.#h = secret ? createHmac('sha256', secret) : createHash('sha256');
+  constructor(secret?: Source) {
+    this.#h = secret ? createHmac('sha256', bytes(secret)) : createHash('sha256');
   }
-  update(data: string | Uint8Array): void {
-    this.#h.update(data);
+  update(data: Source): void {
+    this.#h.update(bytes(data));
   }
   async digest(): Promise<Uint8Array> {
     return new Uint8Array(this.#h.digest());
