@@ -9,11 +9,12 @@ import { waitFor } from '../helpers/wait.js';
 
 export class RedisServer {
   private proc?: ChildProcess;
-  private constructor(readonly port: number, readonly dir: string, readonly aof: boolean) {}
+  private constructor(readonly port: number, readonly dir: string, readonly aof: boolean, readonly fsync: 'always' | 'everysec') {}
 
-  static async start(options: { aof?: boolean } = {}): Promise<RedisServer> {
+  /** `fsync`: with AOF, fsync every write (tests: a SIGKILL loses nothing) or every second (benchmarks, production default). */
+  static async start(options: { aof?: boolean; fsync?: 'always' | 'everysec' } = {}): Promise<RedisServer> {
     const dir = mkdtempSync(join(tmpdir(), 'ft-redis-'));
-    const server = new RedisServer(await freePort(), dir, options.aof ?? false);
+    const server = new RedisServer(await freePort(), dir, options.aof ?? false, options.fsync ?? 'always');
     await server.launch();
     return server;
   }
@@ -26,7 +27,7 @@ export class RedisServer {
   async launch(): Promise<void> {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--dir', this.dir, '--protected-mode', 'no'];
     args.push('--appendonly', this.aof ? 'yes' : 'no');
-    if (this.aof) args.push('--appendfsync', 'always');
+    if (this.aof) args.push('--appendfsync', this.fsync);
     const proc = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = proc;
     await waitFor(
