@@ -91,7 +91,10 @@ export class L7Detector implements Detector {
   health(): Health {
     const cutoff = this.now() - PROBLEM_TTL_MS;
     for (const [p, at] of this.problems) if (at < cutoff) this.problems.delete(p);
-    if (this.problems.size > 0) return { status: 'degraded', detail: [...this.problems.keys()].slice(0, 5).join('; ') };
+    // A missing log stays a problem for as long as it is missing, not just after it was first noticed.
+    const missing = (this.tailer?.missing() ?? []).map((p) => `${p} does not exist (yet); waiting for it`);
+    const all = [...new Set([...missing, ...this.problems.keys()])];
+    if (all.length > 0) return { status: 'degraded', detail: all.slice(0, 5).join('; ') };
     return { status: 'ok' };
   }
 

@@ -102,6 +102,11 @@ export class Tailer {
     return [...this.followed.keys()];
   }
 
+  /** Named files that do not exist right now (waited for). */
+  missing(): string[] {
+    return [...this.followed.values()].filter((f) => !f.current && f.missingNoted).map((f) => f.path);
+  }
+
   /** One pass over every file; public so tests can drive it without timers. */
   async poll(): Promise<void> {
     if (this.first || this.now() - this.lastGlobAt >= 1000) await this.expand();

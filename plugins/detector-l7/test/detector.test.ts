@@ -146,4 +146,16 @@ describe('l7 detector: samples per site from a log', () => {
     expect(d.health().detail).to.match(/does not exist/);
     await d.stop();
   });
+
+  it('a missing log keeps health degraded for as long as it is missing', async () => {
+    const clock = { now: T0 };
+    detector = new L7Detector(l7ConfigSchema.parse({ files: [join(dir, 'later.log')] }), 'web', undefined, () => clock.now);
+    await detector.start(() => undefined);
+    clock.now += 10 * 60_000;
+    expect(detector.health()).to.deep.include({ status: 'degraded' });
+    expect(detector.health().detail).to.match(/later\.log does not exist/);
+    appendFileSync(join(dir, 'later.log'), '');
+    await detector['tailer']!.poll();
+    expect(detector.health()).to.deep.equal({ status: 'ok' });
+  });
 });
