@@ -3,7 +3,8 @@ import { Prefix } from '@ft/sdk';
 import { Collector, COLLECTOR_DEFAULTS, type CollectorOptions } from '../src/aggregate/collector.js';
 import { SourceSketch } from '../src/aggregate/sketch.js';
 import { TopCounter } from '../src/aggregate/top.js';
-import { mergePartials, toSamples, WindowAggregator } from '../src/aggregate/window.js';
+import { largest, mergePartials, toSamples, WindowAggregator } from '../src/aggregate/window.js';
+import fc from 'fast-check';
 import type { FlowRecord } from '../src/decode/index.js';
 import { addr, ifCountersSample, ipfix, netflow5, netflow9, set, sflow, templateRecord, u32 } from './helpers/encode.js';
 
@@ -94,6 +95,14 @@ describe('flow aggregation', () => {
     expect(merged.topDstPorts).to.deep.equal(single.topDstPorts);
     expect(merged.sourceCount).to.equal(single.sourceCount);
     expect(merged.ttl).to.deep.equal(single.ttl);
+  });
+
+  it('picks the same top entries as a full sort, ties broken by key', () => {
+    fc.assert(fc.property(fc.array(fc.tuple(fc.nat(50), fc.nat(20))), fc.integer({ min: 1, max: 12 }), (pairs, n) => {
+      const entries = [...new Map(pairs).entries()] as [number, number][];
+      const sorted = [...entries].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, n);
+      expect(largest(entries, n)).to.deep.equal(sorted);
+    }), { numRuns: 300 });
   });
 
   it('estimates distinct sources in bounded memory: exact while small, within 5 % at 200,000', () => {

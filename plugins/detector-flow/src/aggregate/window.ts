@@ -251,6 +251,22 @@ export function mergePartials(lists: TargetPartial[][]): TargetPartial[] {
   }));
 }
 
+/** The n largest entries, largest first (ties by key), without sorting the whole table: windows have many. */
+export function largest<K extends string | number>(entries: [K, number][], n: number): [K, number][] {
+  const best: [K, number][] = [];
+  for (const e of entries) {
+    if (best.length === n) {
+      const last = best[n - 1]!;
+      if (e[1] < last[1] || (e[1] === last[1] && e[0] >= last[0])) continue;
+      best.pop();
+    }
+    let i = best.length;
+    while (i > 0 && (best[i - 1]![1] < e[1] || (best[i - 1]![1] === e[1] && best[i - 1]![0] > e[0]))) i--;
+    best.splice(i, 0, e);
+  }
+  return best;
+}
+
 export interface SampleContext {
   source: string;
   at: number;
@@ -263,10 +279,7 @@ export function toSamples(partials: TargetPartial[], ctx: SampleContext): Sample
   const perSecond = 1000 / ctx.windowMs;
   const rate = (n: number) => n * perSecond;
   const top = <K extends string | number>(entries: [K, number][]) =>
-    [...entries]
-      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-      .slice(0, ctx.topN)
-      .map(([key, count]) => ({ key, count: rate(count) }));
+    largest(entries, ctx.topN).map(([key, count]) => ({ key, count: rate(count) }));
   return partials.map((p) => {
     const tcpFlags: Partial<Record<TcpFlagName, number>> = {};
     p.flags.forEach((n, i) => {
