@@ -12,6 +12,7 @@ export default class Detect extends Command {
   static override description = [
     'Reads /proc/net/dev (and the protocol counters in /proc/net/snmp) with the proc detector, runs the detection engine, and shows each interface or address: packets and bits per second over a sliding 1 s window, the learnt p99 baseline, the threshold, the state (learning, normal, attack) and open incidents. Needs no configuration and no root.',
     'The baseline learns for 300 s before it can fire; --static-pps/--static-bps fire earlier. --policy uses a policy file’s detection settings instead of the defaults.',
+    'With --access-log, web-server access logs are watched too (the l7 detector): each site appears as site:NAME beside the interface targets, its PPS being requests per second; --site NAME=ADDRESS gives it the address an incident needs.',
     'With --json, one JSON object per refresh on stdout. --test replays a synthetic NTP reflection attack through the engine (nothing is sent anywhere) and prints the incident it opened and resolved.',
   ].join('\n\n');
   static override enableJsonFlag = true;
