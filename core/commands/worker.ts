@@ -94,6 +94,9 @@ export default class Worker extends Command {
       pop: w.pop, worker: w.id, redis: target.display, speakers: [...(policy.speakers.values())].filter((s) => s.pop === w.pop).map((s) => s.name),
       completed: w.stats.completed, failed: w.stats.failed, stoppedBy,
     };
+    // With Redis gone, BullMQ's own duplicate connections keep reconnecting after close(): once the report is out,
+    // the process must not hang on them (a service manager waits for the exit).
+    setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
     if (!this.jsonEnabled()) this.log(`ft worker ${w.id} (POP ${w.pop}) stopped (${stoppedBy}): ${w.stats.completed} job(s) done, ${w.stats.failed} failed attempt(s).`);
     return result;
   }

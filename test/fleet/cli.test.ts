@@ -16,6 +16,7 @@ describe('fleet CLI: ft run --redis with ft worker per POP', function () {
   let redis: RedisServer | undefined;
   let dir = '';
   const daemons: Daemon[] = [];
+  const workers: Daemon[] = [];
 
   before(async function () {
     requireLab(this, { commands: ['redis-server'] });
@@ -49,8 +50,9 @@ speakers:
     );
     const url = redis!.url;
     for (const pop of ['ams', 'fra']) {
-      const w = new Daemon([process.execPath, BIN, 'worker', '--pop', pop, '--redis', url, '-p', policy, '--state-dir', join(dir, `w-${pop}`)], { env, cwd: ROOT });
+      const w = new Daemon([process.execPath, BIN, 'worker', '--pop', pop, '--redis', url, '-p', policy, '--state-dir', join(dir, `w-${pop}`), '--close-timeout', '2', '--json'], { env, cwd: ROOT });
       daemons.push(w);
+      workers.push(w);
       await waitFor(() => w.output.includes(`serving POP ${pop}`) || !w.running, { timeoutMs: 20_000, what: `ft worker ${pop}` });
       expect(w.running, w.output).to.equal(true);
     }
@@ -80,5 +82,16 @@ speakers:
     const c = redis!.client();
     expect(await c.hlen('ft:rules')).to.equal(0);
     c.disconnect();
+
+    // Redis gone, then SIGTERM: each worker still exits on its own, in bounded time, with its report.
+    await redis!.stop('SIGKILL');
+    const t0 = Date.now();
+    await Promise.all(workers.map((w) => w.stop(20_000)));
+    expect(Date.now() - t0).to.be.lessThan(15_000);
+    for (const w of workers) {
+      expect(await w.exited, w.output).to.equal(0);
+      expect(w.output).to.match(/"stoppedBy": "SIGTERM"/);
+      expect(w.output).to.not.match(/"completed": 0,/); // each did its POP's jobs (list, apply, withdraw)
+    }
   });
 });

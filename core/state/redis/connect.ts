@@ -47,7 +47,7 @@ export function parseRedisUrl(url: string, env: NodeJS.ProcessEnv = process.env,
  */
 export async function connectRedis(target: RedisTarget, role: string, blocking = false): Promise<Redis> {
   const { Redis: RedisClient } = await import('ioredis');
-  return new RedisClient({
+  const conn = new RedisClient({
     ...target.options,
     connectionName: `ft-${role}`,
     lazyConnect: false,
@@ -55,6 +55,9 @@ export async function connectRedis(target: RedisTarget, role: string, blocking =
     maxRetriesPerRequest: blocking ? null : 3,
     retryStrategy: (times) => Math.min(times * 100, 2000),
   });
+  // Connection errors surface as failed commands (and reconnects); without a listener ioredis prints each one.
+  conn.on('error', () => undefined);
+  return conn;
 }
 
 /** quit() when Redis answers, disconnect() when it does not: a close never waits on a dead server. */
