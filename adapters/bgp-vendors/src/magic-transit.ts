@@ -120,11 +120,18 @@ export class MagicTransitAction implements Action {
     if (mine && mine.ruleId === rule.id && Date.now() - mine.requestedAt < REPATCH_AFTER_MS) {
       return { ruleId: rule.id, state: 'pending', nativeId, detail: `advertisement requested at ${new Date(mine.requestedAt).toISOString()}; Cloudflare does not show it yet` };
     }
+    // Recorded before the PATCH: if ft dies after Cloudflare acted, the advertisement is still known as ours.
     await this.#owned.put({ nativeId, ruleId: rule.id, cidr, prefixId, bgpPrefixId, requestedAt: Date.now() });
-    const { result } = await this.#cf.call<BgpPrefix>({
-      method: 'PATCH', path: `${this.#base()}/${prefixId}/bgp/prefixes/${bgpPrefixId}`, body: { on_demand: { advertised: true } },
-    });
-    return this.#state(rule.id, result, nativeId);
+    try {
+      const { result } = await this.#cf.call<BgpPrefix>({
+        method: 'PATCH', path: `${this.#base()}/${prefixId}/bgp/prefixes/${bgpPrefixId}`, body: { on_demand: { advertised: true } },
+      });
+      return this.#state(rule.id, result, nativeId);
+    } catch (err) {
+      // Refused (not a timeout, where Cloudflare may have acted): not ours, so a withdraw must not touch it.
+      if (err instanceof VendorHttpError && err.status !== undefined && err.status < 500 && !mine) await this.#owned.delete(nativeId);
+      throw err;
+    }
   }
 
   async withdraw(rule: Rule | InstalledRef): Promise<void> {

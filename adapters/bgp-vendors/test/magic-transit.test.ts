@@ -111,6 +111,11 @@ describe('cloudflare-magic-transit against a local fake of the Cloudflare v4 API
     await a.withdraw(divert());
     const err = (await a.apply(divert()).catch((e: unknown) => e)) as Error;
     expect(err.message).to.match(/HTTP 429: 1002 Prefix was withdrawn less than 15 minutes ago/);
+    // Refused: not recorded as ft's, so a later withdraw leaves an advertisement someone else makes alone.
+    cf.bgp('203.0.113.0/24')!.on_demand.advertised = true;
+    const patches = cf.server.count('PATCH', '/');
+    await a.withdraw(divert());
+    expect(cf.server.count('PATCH', '/')).to.equal(patches);
   });
 
   it('render is pure and exact (method, URL, body), never the token; other rule kinds render a "cannot"', () => {

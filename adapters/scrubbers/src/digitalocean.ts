@@ -1,5 +1,5 @@
 import type { Action, Applied, Health, HostFilterRule, InstalledRef, PluginContext, RenderedCommand, Rule, RuleId } from '@ft/sdk';
-import { OwnershipFile, VendorClient, credential, httpBase } from '@ft/http-vendor';
+import { OwnershipFile, VendorClient, VendorHttpError, credential, httpBase } from '@ft/http-vendor';
 import { z } from 'zod';
 import { CannotExpress } from './cannot.js';
 
@@ -102,8 +102,16 @@ export class DigitalOceanAction implements Action {
     const present = new Set(fw.inbound_rules.map(key));
     const missing = wanted.filter((w) => !present.has(key(w)));
     if (missing.length === 0) return this.#state(rule.id, fw);
-    await this.#owned.put({ nativeId: `${this.config.firewallId}/${rule.id}`, ruleId: rule.id, rules: wanted });
-    await this.#http.request({ method: 'POST', path: `${this.#path()}/rules`, body: { inbound_rules: missing } });
+    const nativeId = `${this.config.firewallId}/${rule.id}`;
+    const had = await this.#owned.get(nativeId);
+    await this.#owned.put({ nativeId, ruleId: rule.id, rules: wanted });
+    try {
+      await this.#http.request({ method: 'POST', path: `${this.#path()}/rules`, body: { inbound_rules: missing } });
+    } catch (err) {
+      // Refused outright: nothing was added, so nothing may be claimed (after a timeout DO may have acted).
+      if (!had && err instanceof VendorHttpError && err.status !== undefined && err.status < 500) await this.#owned.delete(nativeId);
+      throw err;
+    }
     return this.#state(rule.id, await this.#read());
   }
 

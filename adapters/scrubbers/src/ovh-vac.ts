@@ -1,6 +1,6 @@
 import type { Action, Applied, Health, InstalledRef, PluginContext, RenderedCommand, Rule, RuleId } from '@ft/sdk';
 import { Prefix } from '@ft/sdk';
-import { OwnershipFile, VendorClient, credential, httpBase } from '@ft/http-vendor';
+import { OwnershipFile, VendorClient, VendorHttpError, credential, httpBase } from '@ft/http-vendor';
 import { z } from 'zod';
 import { CannotExpress } from './cannot.js';
 import { ovhSignature } from './ovh-sign.js';
@@ -137,8 +137,14 @@ export class OvhVacAction implements Action {
       await this.#api.request({ method: 'PUT', path: this.#path(block, ip), body: { permanent: true } });
     } else {
       await this.#owned.put({ nativeId, ruleId: rule.id, block: String(block), ip, created: true });
-      const res = await this.#api.request({ method: 'POST', path: this.#path(block), body: { ipOnMitigation: ip }, accept: [409] });
-      if (res.status === 409) this.ctx.logger.info({ ip }, 'mitigation created concurrently; reading its state');
+      try {
+        const res = await this.#api.request({ method: 'POST', path: this.#path(block), body: { ipOnMitigation: ip }, accept: [409] });
+        if (res.status === 409) this.ctx.logger.info({ ip }, 'mitigation created concurrently; reading its state');
+      } catch (err) {
+        // Refused outright: nothing of ours exists there (after a timeout OVH may have acted, so the record stays).
+        if (err instanceof VendorHttpError && err.status !== undefined && err.status < 500) await this.#owned.delete(nativeId);
+        throw err;
+      }
     }
     const after = await this.#status(block, ip);
     if (!after) return { ruleId: rule.id, state: 'pending', nativeId, detail: 'OVH does not show the mitigation yet' };

@@ -58,6 +58,17 @@ describe('digitalocean (Cloud Firewall deny rules) against a local fake [deny av
     expect(captured.logs()).to.not.contain(TOKEN);
   });
 
+  it('a refused add (422) claims nothing: an identical rule someone adds later is never removed by ft', async () => {
+    fake.server.inject.push((r) => (r.method === 'POST' ? { status: 422, body: { id: 'unprocessable_entity', message: 'deny rules are not enabled for this account', request_id: 'x' } } : undefined));
+    const rule = block(['198.51.100.12/32'], { protocol: 'tcp' });
+    const err = (await action().apply(rule).catch((e: unknown) => e)) as Error;
+    expect(err.message).to.match(/HTTP 422: unprocessable_entity: deny rules are not enabled/);
+    fake.inbound.push({ protocol: 'tcp', ports: '0', action: 'deny', sources: { addresses: ['198.51.100.12'] } });
+    await action().withdraw(rule);
+    expect(fake.server.count('DELETE', '/')).to.equal(0);
+    expect(await action().list()).to.deep.equal([]);
+  });
+
   it('cannot: divert, several port ranges', () => {
     expect(action().render(divert())[0]!.text).to.match(/digitalocean cannot: .*divert/);
     expect(action().render(block(['198.51.100.7/32'], { destinationPorts: [{ min: 1, max: 1 }, { min: 3, max: 3 }] }))[0]!.text).to.match(/one destination port range/);

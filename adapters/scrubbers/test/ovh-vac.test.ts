@@ -79,6 +79,16 @@ describe('ovh-vac against a local fake of the OVH API (signed requests, server t
     expect(ovh.mitigations.has('203.0.113.7')).to.equal(true);
   });
 
+  it('a refused create leaves nothing recorded as ft\'s: a later withdraw does not delete a mitigation someone else made', async () => {
+    ovh.server.inject.push((r) => (r.method === 'POST' ? { status: 400, body: { class: 'Client::BadRequest', message: 'This IP is not eligible to permanent mitigation' } } : undefined));
+    const err = (await action().apply(divert('203.0.113.7/32')).catch((e: unknown) => e)) as Error;
+    expect(err.message).to.match(/Client::BadRequest: This IP is not eligible/);
+    ovh.mitigations.set('203.0.113.7', { ipOnMitigation: '203.0.113.7', permanent: true, auto: false, state: 'ok', pendingGets: 0 });
+    await action().withdraw(divert('203.0.113.7/32'));
+    expect(ovh.mitigations.has('203.0.113.7')).to.equal(true);
+    expect(ovh.server.count('DELETE', '/')).to.equal(0);
+  });
+
   it('cannot: a /24 (per-address API), an address outside the blocks, a host-filter rule — preview says so, nothing sent', async () => {
     const a = action();
     expect(a.render(divert('203.0.113.0/24'))[0]!.text).to.match(/ovh-vac cannot: .*per IPv4 address.*divertLength/);
