@@ -70,6 +70,10 @@ speakers:
     expect(Object.values(ams)).to.deep.equal(['203.0.113.7/32']);
     expect(Object.values(fra)).to.deep.equal(['203.0.113.7/32']);
 
+    // The controller's journal is the long-term audit archive: the per-POP confirmations are in it.
+    const audit = await runFt(['audit', '--state-dir', stateDir, '--json'], env);
+    const ends = (JSON.parse(audit.stdout) as { records: { phase: string; op: string; results?: { adapter: string; detail?: string }[] }[] }).records.filter((x) => x.phase === 'end' && x.op === 'add');
+    expect(ends.flatMap((e) => e.results ?? []).map((x) => `${x.adapter} ${x.detail?.slice(0, 17)}`).sort()).to.deep.equal(['ams-rr POP ams confirmed', 'fra-rr POP fra confirmed']);
     const status = await runFt(['fleet', 'status', '--redis', url, '--json'], env);
     const s = JSON.parse(status.stdout) as { pops: { pop: string; workers: unknown[]; rules: { installed: number } }[] };
     expect(s.pops.map((p) => [p.pop, p.workers.length, p.rules.installed])).to.deep.equal([['ams', 1, 1], ['fra', 1, 1]]);
