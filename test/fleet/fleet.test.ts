@@ -11,7 +11,9 @@ import type { Policy } from '../../core/policy/types.js';
 import type { Plan } from '../../core/model/plan.js';
 import { Runner } from '../../core/run/runner.js';
 import { openController, type FleetController } from '../../core/fleet/setup.js';
-import { parseRedisUrl } from '../../core/state/redis/connect.js';
+import { connectRedis, parseRedisUrl } from '../../core/state/redis/connect.js';
+import { FleetDispatcher } from '../../core/fleet/dispatch.js';
+import { jobBase } from '../../core/fleet/names.js';
 import { Daemon } from '../helpers/daemon.js';
 import { requireLab } from '../helpers/env.js';
 import { ROOT, isolatedHome, runFt } from '../helpers/cli.js';
@@ -116,6 +118,29 @@ speakers:
     expect(rec?.adapters['fra-rr']?.state).to.equal('installed');
   });
 
+  it('two controllers asking for the same apply at once: one job, one announcement; after a withdraw a re-add runs anew', async () => {
+    const r = rule(6);
+    const other = await FleetDispatcher.open({ pops: ['ams'], connect: (role, blocking) => connectRedis(parseRedisUrl(redis!.url), role, blocking) });
+    try {
+      const data = { op: 'apply' as const, adapter: 'ams-rr', rule: r, by: 'test' };
+      const base = jobBase('apply', r.id, 'ams-rr');
+      const [a, b] = await Promise.all([controller!.dispatcher.run<{ worker: string }>('ams', base, data), other.run<{ worker: string }>('ams', base, data)]);
+      expect(a.worker).to.equal(b.worker);
+      expect(applies(dir, 'ams-rr', r.id)).to.have.length(1);
+    } finally {
+      await other.close();
+    }
+    // Through the executor: withdraw, then the same rule again. The finished apply job keeps its id for an hour,
+    // so the re-add must move to the next epoch to be carried out at all.
+    const w = await runner!.execute(plan([{ type: 'withdraw', rule: r, via: ['ams-rr'], reason: { summary: 'test' }, rendered: [] }]), { plannedBy: 'test' });
+    expect(w.ops[0]!.outcome).to.equal('ok');
+    expect(announced(dir, 'ams-rr')).to.not.have.property(r.id);
+    const again = await runner!.execute(plan([add(r, ['ams-rr'])]), { plannedBy: 'test' });
+    expect(again.ops[0]!.outcome).to.equal('ok');
+    expect(applies(dir, 'ams-rr', r.id)).to.have.length(2);
+    expect(announced(dir, 'ams-rr')).to.have.property(r.id);
+  });
+
   it('kill -9 of the worker holding a job: another worker of the POP completes it, announced once', async () => {
     const r = rule(2);
     const done = runner!.execute(plan([add(r, ['ams-rr'])]), { plannedBy: 'test' });
@@ -165,9 +190,9 @@ speakers:
     expect(fra.queue.failed).to.be.greaterThan(0);
     expect(fra.failedJobs[0]!.reason).to.match(/BGP session down/);
     expect(fra.failedJobs[0]!.adapter).to.equal('fra-rr');
-    expect(ams.rules.installed).to.equal(3);
+    expect(ams.rules.installed).to.equal(4);
     expect(fra.rules.installed).to.equal(2);
-    expect(status.slots.lab).to.equal(3);
+    expect(status.slots.lab).to.equal(4);
     expect(r.code, 'a POP with failed jobs makes the check fail').to.equal(1);
     const text = await runFt(['fleet', 'status', '--redis', redis!.url], env);
     expect(text.stdout).to.match(/^ams\s+2\s+ams-rr/m);
