@@ -158,6 +158,19 @@ speakers:
     await startWorker('ams'); // back to two for the next tests
   });
 
+  it('SIGTERM to the worker holding a job: it finishes that job, then exits', async () => {
+    const r = rule(7);
+    const done = runner!.execute(plan([add(r, ['ams-rr'])]), { plannedBy: 'test' });
+    const started = await waitFor(() => logLines(dir, 'ams-rr').find((l) => l.op === 'start' && l.id === r.id), { timeoutMs: 10_000, what: 'ams to start the apply' });
+    const holder = workers.find((w) => w.child.pid === started.pid)!;
+    holder.child.kill('SIGTERM');
+    expect(await holder.exited, holder.output).to.equal(0);
+    const report = await done;
+    expect(report.ops[0]!.outcome).to.equal('ok');
+    expect(applies(dir, 'ams-rr', r.id).map((l) => l.pid)).to.deep.equal([started.pid]);
+    await startWorker('ams');
+  });
+
   it('a worker whose speaker is down retries, the controller reports the POP failed, and the lifecycle gets it in later', async () => {
     const r = rule(3);
     writeFileSync(join(dir, 'fra-rr.down'), '');
@@ -190,9 +203,9 @@ speakers:
     expect(fra.queue.failed).to.be.greaterThan(0);
     expect(fra.failedJobs[0]!.reason).to.match(/BGP session down/);
     expect(fra.failedJobs[0]!.adapter).to.equal('fra-rr');
-    expect(ams.rules.installed).to.equal(4);
+    expect(ams.rules.installed).to.equal(5);
     expect(fra.rules.installed).to.equal(2);
-    expect(status.slots.lab).to.equal(4);
+    expect(status.slots.lab).to.equal(5);
     expect(r.code, 'a POP with failed jobs makes the check fail').to.equal(1);
     const text = await runFt(['fleet', 'status', '--redis', redis!.url], env);
     expect(text.stdout).to.match(/^ams\s+2\s+ams-rr/m);
