@@ -10,13 +10,14 @@ export default class Doctor extends Command {
   static override enableJsonFlag = true;
   static override flags = {
     probe: Flags.boolean({ default: true, allowNo: true, description: 'Probe kernel features in a throwaway network namespace (root).' }),
+    policy: Flags.string({ char: 'p', description: 'Also check this policy: valid, every speaker answers, an RTR cache is synced.' }),
   };
-  static override examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --no-probe --json'];
+  static override examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --no-probe --json', 'sudo <%= config.bin %> doctor --policy /etc/ft/policy.yaml'];
 
   async run(): Promise<DoctorReport> {
     const { flags } = await this.parse(Doctor);
     const { runDoctor } = await import('../doctor/checks.js');
-    const report = await runDoctor({ probe: flags.probe });
+    const report = await runDoctor({ probe: flags.probe, ...(flags.policy ? { policyPath: flags.policy, config: this.config } : {}) });
     if (!this.jsonEnabled()) {
       for (const c of report.checks) {
         this.log(`${MARK[c.status]}  ${c.group.padEnd(8)} ${c.summary}`);

@@ -1,4 +1,5 @@
 import { bpffsCheck, managersCheck, sysctlCheck, toolsCheck } from './host.js';
+import { policyCheck, rtrCheck, speakersCheck } from './policy.js';
 import { kernelProbeCheck } from './probe.js';
 import type { DoctorCheck, DoctorOptions, DoctorReport } from './types.js';
 
@@ -6,7 +7,7 @@ import type { DoctorCheck, DoctorOptions, DoctorReport } from './types.js';
  * Every check `ft doctor` runs, in order. To add one (BGP speakers reachable, RTR cache synced, policy valid),
  * write a DoctorCheck in its own module here and append it.
  */
-export const doctorChecks: DoctorCheck[] = [toolsCheck, managersCheck, bpffsCheck, sysctlCheck, kernelProbeCheck];
+export const doctorChecks: DoctorCheck[] = [toolsCheck, managersCheck, bpffsCheck, sysctlCheck, kernelProbeCheck, policyCheck, speakersCheck, rtrCheck];
 
 export async function runDoctor(options: DoctorOptions, checks: DoctorCheck[] = doctorChecks): Promise<DoctorReport> {
   const out: DoctorReport['checks'] = [];

@@ -19,6 +19,8 @@ export interface DoctorOptions {
   probe: boolean;
   /** Policy file, for checks that need one (none of the host checks do). */
   policyPath?: string;
+  /** The oclif config of the running ft: the policy checks load the installed plugins through it. */
+  config?: unknown;
 }
 
 export interface DoctorCheck {
