@@ -13,16 +13,16 @@ interface Outcome {
   timeline: { event: string; at: string; sinceAttackMs?: number; source: string }[];
 }
 
-describe('lab scenario udp-amplification: flood → NetFlow → ft run → RPKI → FlowSpec via gobgpd → dropped at the edge → withdrawn', function () {
+for (const exporter of ['sflow', 'netflow'] as const) describe(`lab scenario udp-amplification (${exporter === 'sflow' ? 'sFlow from pmacctd sfprobe' : 'NetFlow v9 from softflowd'}): flood → ft run → RPKI → FlowSpec via gobgpd → dropped at the edge → withdrawn`, function () {
   this.timeout(180_000);
   const prefix = `fte${randomBytes(3).toString('hex')}`;
   const home = mkdtempSync(join(tmpdir(), 'ft-e2e-udp-'));
-  const env = { FT_LAB_PREFIX: prefix, FT_LAB_DIR: join(home, 'lab'), FT_LAB_POLICY_TTL: '20', FT_LAB_FLOOD_SECONDS: '8' };
+  const env = { FT_LAB_PREFIX: prefix, FT_LAB_DIR: join(home, 'lab'), FT_LAB_POLICY_TTL: '20', FT_LAB_FLOOD_SECONDS: '8', FT_LAB_EXPORT: exporter };
   let outcome: Outcome | undefined;
   let stderr = '';
 
   before(async function () {
-    requireLab(this, { root: true, commands: ['gobgpd', 'stayrtr', 'softflowd', 'nft', 'hping3', 'nginx', 'curl', 'timeout'] });
+    requireLab(this, { root: true, commands: ['gobgpd', 'stayrtr', exporter === 'sflow' ? 'pmacctd' : 'softflowd', 'nft', 'hping3', 'nginx', 'curl', 'timeout'] });
     const up = await runFt(['lab', 'up', '--json'], env);
     expect(up.code, up.stderr).to.equal(0);
     const scenario = await runFt(['lab', 'scenario', 'udp-amplification', '--json'], env);

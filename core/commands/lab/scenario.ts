@@ -5,15 +5,17 @@ export default class LabScenario extends Command {
   static override summary = 'Run a lab scenario against the running lab and check its expected outcome.';
   static override description =
     'udp-amplification: ft itself, end to end. A bounded DNS-reflection-like flood (4 spoofed lab sources, UDP source port 53, ' +
-    '≤ 8 s) at 203.0.113.10; edge-linux exports NetFlow v9 (softflowd) to `ft run --policy lab/policies/lab.yaml` in ctl, which ' +
+    '≤ 8 s) at 203.0.113.10; edge-linux exports sFlow (pmacctd sfprobe; FT_LAB_EXPORT=netflow: softflowd NetFlow v9) to `ft run --policy lab/policies/lab.yaml` in ctl, which ' +
     'detects and classifies it, checks RPKI against a stayrtr in ctl and announces a FlowSpec discard through ctl\'s gobgpd; ' +
     'edge-linux\'s enforcer must drop the flood while HTTP to .10 and .11 still answers; after the attack stops ft withdraws the ' +
     'rule (FT_LAB_POLICY_TTL, default 20 s, bounds when). --json prints every step and the timeline (audit trail + probes).\n' +
+    'syn-flood: the victim\'s own ft run (proc detector inside the victim namespace) applies SYN cookies and a per-source ' +
+    'hashlimit in its iptables during a bounded SYN flood and rolls them back after the incident resolves; no BGP.\n' +
     'flowspec-path: the announcement → enforcer path alone, the scenario standing in for detection and the executor ' +
     '(FT_LAB_TTL seconds, default 3). Exit 1 when an expectation fails.';
   static override enableJsonFlag = true;
   static override args = { name: Args.string({ required: true, options: ['udp-amplification', 'syn-flood', 'flowspec-path'], description: 'scenario name' }) };
-  static override examples = ['<%= config.bin %> lab scenario udp-amplification'];
+  static override examples = ['<%= config.bin %> lab scenario udp-amplification', 'FT_LAB_EXPORT=netflow <%= config.bin %> lab scenario udp-amplification --json', '<%= config.bin %> lab scenario syn-flood'];
 
   async run(): Promise<Record<string, unknown>> {
     const { args } = await this.parse(LabScenario);

@@ -159,6 +159,19 @@ export function startSoftflowd(node: Node, dir: string, ifname: string, collecto
   ], join(dir, 'softflowd.log'));
 }
 
+/**
+ * pmacctd's sfprobe on `ifname` in `node`: sFlow v5 packet samples (1 in `sampling`) to `collector`, sent as they
+ * are taken (small plugin buffer), with `agent` as the sFlow agent address.
+ */
+export function startSfprobe(node: Node, dir: string, ifname: string, collector: string, agent: string, sampling: number): NsProcess {
+  const conf = join(dir, 'sfprobe.conf');
+  writeFileSync(conf, [
+    'daemonize: false', `pcap_interface: ${ifname}`, 'promisc: false', 'plugins: sfprobe', `sfprobe_receiver: ${collector}`,
+    `sfprobe_agentip: ${agent}`, `sfprobe_source_ip: ${agent}`, `sampling_rate: ${sampling}`, 'plugin_pipe_size: 1024000', 'plugin_buffer_size: 0', '',
+  ].join('\n'));
+  return new NsProcess(node, ['pmacctd', '-f', conf], join(dir, 'sfprobe.log'));
+}
+
 const COUNT_RE = /^[a-z_]{1,30}$/;
 
 /** An nft table of counters inside a namespace, read as packets per counter (rules in the order given). */

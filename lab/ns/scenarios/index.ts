@@ -14,7 +14,11 @@ export async function runScenario(name: ScenarioName, lab: LabContext): Promise<
   };
   switch (name) {
     case 'udp-amplification':
-      return udpAmplification(lab, { ttlSeconds: seconds(process.env.FT_LAB_POLICY_TTL, 20), floodSeconds: seconds(process.env.FT_LAB_FLOOD_SECONDS, 8) });
+    {
+      const exporter = process.env.FT_LAB_EXPORT ?? 'sflow';
+      if (exporter !== 'netflow' && exporter !== 'sflow') throw new Error(`FT_LAB_EXPORT must be netflow or sflow, got ${JSON.stringify(exporter)}`);
+      return udpAmplification(lab, { ttlSeconds: seconds(process.env.FT_LAB_POLICY_TTL, 20), floodSeconds: seconds(process.env.FT_LAB_FLOOD_SECONDS, 8), export: exporter });
+    }
     case 'syn-flood':
       return synFlood(lab, { floodSeconds: seconds(process.env.FT_LAB_FLOOD_SECONDS, 6) });
   }

@@ -9,7 +9,7 @@ import { GobgpClient, FAMILIES } from '@ft/bgp-gobgp';
 import { ATTACKER, httpGet, nodeName, REPO, VICTIM, VICTIM_WEB2 } from '../lab.js';
 import { Node, p2pAddresses } from '../topology.js';
 import {
-  backgroundFlood, interfaceWithAddress, iso, nftCounters, readAudit, Recorder, rulesCounters, sleep, startFtRun, startSoftflowd, startStayrtr, until, writeVrps,
+  backgroundFlood, interfaceWithAddress, startSfprobe, iso, nftCounters, readAudit, Recorder, rulesCounters, sleep, startFtRun, startSoftflowd, startStayrtr, until, writeVrps,
   type AuditRow, type NsProcess, type ScenarioResult, type TimelineEntry,
 } from './common.js';
 
@@ -21,7 +21,9 @@ export interface LabContext {
 /** Spoofed reflector addresses inside the attacker's lab prefix: "many sources", none of them the HTTP client. */
 const REFLECTORS = ['198.51.100.10', '198.51.100.11', '198.51.100.12', '198.51.100.13'];
 const RTR_PORT = 8282;
-const COLLECTOR_PORT = 2055;
+const NETFLOW_PORT = 2055;
+const SFLOW_PORT = 6343;
+export type Export = 'netflow' | 'sflow';
 
 /** The lab policy pointed at this lab's ctl socket (FT_LAB_DIR may differ from /tmp/ft-lab) and TTL. */
 export function labPolicy(dir: string, ttlSeconds: number): string {
@@ -31,10 +33,12 @@ export function labPolicy(dir: string, ttlSeconds: number): string {
     .replace(/^(\s*ttl:) 20s/m, `$1 ${ttlSeconds}s`);
 }
 
-export async function udpAmplification(lab: LabContext, o: { ttlSeconds?: number; floodSeconds?: number; ppsPerSource?: number } = {}): Promise<ScenarioResult> {
+export async function udpAmplification(lab: LabContext, o: { ttlSeconds?: number; floodSeconds?: number; ppsPerSource?: number; export?: Export } = {}): Promise<ScenarioResult> {
   const ttl = o.ttlSeconds ?? 20;
   const floodSeconds = o.floodSeconds ?? 8;
   const pps = o.ppsPerSource ?? 1000;
+  const exporter = o.export ?? 'sflow';
+  const COLLECTOR_PORT = exporter === 'sflow' ? SFLOW_PORT : NETFLOW_PORT;
   const ctl = new Node(nodeName(lab.prefix, 'ctl'));
   const edge = new Node(nodeName(lab.prefix, 'edge-linux'));
   const attacker = new Node(nodeName(lab.prefix, 'attacker'));
@@ -55,8 +59,8 @@ export async function udpAmplification(lab: LabContext, o: { ttlSeconds?: number
   writeFileSync(policy, labPolicy(lab.dir, ttl));
   const detectors = join(dir, 'detectors.yaml');
   writeFileSync(detectors, [
-    '# NetFlow v9 from edge-linux (softflowd), unsampled.',
-    `edge: { detector: flow, listeners: [{ protocol: auto, address: ${bgp.a4}, port: ${COLLECTOR_PORT} }], allowedExporters: [${bgp.b4}], protect: [203.0.113.0/24, "2001:db8:203::/48"] }`,
+    exporter === 'sflow' ? '# sFlow v5 from edge-linux (pmacctd sfprobe, 1:10).' : '# NetFlow v9 from edge-linux (softflowd), unsampled.',
+    `edge: { detector: flow, windowMs: 100, listeners: [{ protocol: auto, address: ${bgp.a4}, port: ${COLLECTOR_PORT} }], allowedExporters: [${bgp.b4}], protect: [203.0.113.0/24, "2001:db8:203::/48"] }`,
     '',
   ].join('\n'));
 
@@ -76,7 +80,7 @@ export async function udpAmplification(lab: LabContext, o: { ttlSeconds?: number
     ftRun = await startFtRun(ctl, dir, { policy, detectors, stateDir });
     procs.push(ftRun);
     const ifname = interfaceWithAddress(edge, '198.51.100.1');
-    procs.push(startSoftflowd(edge, dir, ifname, collector, 9));
+    procs.push(exporter === 'sflow' ? startSfprobe(edge, dir, ifname, collector, bgp.b4, 10) : startSoftflowd(edge, dir, ifname, collector, 9));
 
     const session = await until(async () => (await edgeRib.listPeers()).some((p) => (p as { state?: { sessionState?: string; session_state?: string } }).state?.session_state === 'ESTABLISHED'
       || JSON.stringify(p).includes('ESTABLISHED')), 30_000, 200);
@@ -167,7 +171,7 @@ export async function udpAmplification(lab: LabContext, o: { ttlSeconds?: number
   }
   return {
     scenario: 'udp-amplification', ok: rec.ok, steps: rec.steps, timeline,
-    settings: { ttlSeconds: ttl, floodSeconds, ppsPerSource: pps, sources: REFLECTORS, export: 'NetFlow v9 (softflowd, 1 s timeouts)', policy: 'lab/policies/lab.yaml' },
+    settings: { ttlSeconds: ttl, floodSeconds, ppsPerSource: pps, sources: REFLECTORS, export: exporter === 'sflow' ? 'sFlow v5 (pmacctd sfprobe, 1:10)' : 'NetFlow v9 (softflowd, 1 s timeouts)', policy: 'lab/policies/lab.yaml' },
     ...(ATTACKER ? { httpClient: ATTACKER } : {}),
   };
 }
