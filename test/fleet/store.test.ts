@@ -1,4 +1,10 @@
 import { expect } from 'chai';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../helpers/net.js';
+import { waitFor } from '../helpers/wait.js';
 import { Redis } from 'ioredis';
 import { requireLab } from '../helpers/env.js';
 import { RedisRuleStore } from '../../core/state/redis/redis-store.js';
@@ -12,7 +18,7 @@ let ns = 0;
 
 describe('fleet: Redis rule store', function () {
   before(async function () {
-    requireLab(this, { commands: ['redis-server'] });
+    requireLab(this, { commands: ['redis-server', 'openssl'] });
     server = await RedisServer.start();
   });
   after(async () => server?.destroy());
@@ -83,7 +89,9 @@ describe('fleet: Redis rule store', function () {
   it('parses redis URLs with password and TLS without ever showing the password', () => {
     const t = parseRedisUrl('rediss://ft:s3cret@192.0.2.10:6380/2', {});
     expect(t.options).to.deep.include({ host: '192.0.2.10', port: 6380, db: 2, username: 'ft', password: 's3cret' });
-    expect(t.options.tls).to.deep.equal({ servername: '192.0.2.10' });
+    expect(t.options.tls).to.deep.equal({});
+    expect(parseRedisUrl('rediss://redis.example.net', {}).options.tls).to.deep.equal({ servername: 'redis.example.net' });
+    expect(() => parseRedisUrl('rediss://redis.example.net', { FT_REDIS_CA_FILE: '/nonexistent/ca.pem' })).to.throw(/FT_REDIS_CA_FILE .*no such file/);
     expect(t.display).to.not.include('s3cret');
     expect(parseRedisUrl('redis://192.0.2.10', { FT_REDIS_PASSWORD: 'envpw' }).options.password).to.equal('envpw');
     const err = (() => {
@@ -96,6 +104,41 @@ describe('fleet: Redis rule store', function () {
     })();
     expect(err).to.match(/redis:\/\/ or rediss:\/\//).and.not.include(':pw@');
     expect(() => parseRedisUrl('redis://192.0.2.10/99', {})).to.throw(/database number/);
+  });
+
+  it('rediss:// to a TLS server: trusted through FT_REDIS_CA_FILE, refused without it', async function () {
+    const dir = mkdtempSync(join(tmpdir(), 'ft-redis-tls-'));
+    let proc: ChildProcess | undefined;
+    try {
+      const ossl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+      ossl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=ft test CA']);
+      ossl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=127.0.0.1']);
+      writeFileSync(join(dir, 'ext'), 'subjectAltName=IP:127.0.0.1\n');
+      ossl(['x509', '-req', '-in', 'srv.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv.crt', '-days', '1', '-extfile', 'ext']);
+      const port = await freePort();
+      proc = spawn('redis-server', ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--tls-cert-file', 'srv.crt', '--tls-key-file', 'srv.key', '--tls-ca-cert-file', 'ca.crt', '--tls-auth-clients', 'no', '--save', '', '--appendonly', 'no', '--dir', dir], { cwd: dir, stdio: 'ignore' });
+      const url = `rediss://127.0.0.1:${port}`;
+      const trusted = await waitFor(async () => {
+        const c = new Redis({ ...parseRedisUrl(url, { FT_REDIS_CA_FILE: join(dir, 'ca.crt') }).options, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        c.on('error', () => undefined);
+        try {
+          await c.connect();
+          return (await c.ping()) === 'PONG' ? c : undefined;
+        } catch {
+          c.disconnect();
+          return undefined;
+        }
+      }, { timeoutMs: 10_000, what: 'a TLS connection with the CA' });
+      trusted.disconnect();
+      const untrusted = new Redis({ ...parseRedisUrl(url, {}).options, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      untrusted.on('error', () => undefined);
+      const err = await untrusted.connect().then(() => untrusted.ping()).then(() => undefined, (e: Error) => e);
+      untrusted.disconnect();
+      expect(err?.message ?? 'connected without the CA').to.match(/certificate|Connection is closed/i);
+    } finally {
+      proc?.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a password-protected server: the right password is let in, a wrong one is refused', async () => {

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { Redis, RedisOptions } from 'ioredis';
 import { redactUrlCredentials } from '../../log/redact.js';
 
@@ -11,7 +13,8 @@ export interface RedisTarget {
 
 /**
  * redis://[user[:password]@]host[:port][/db] or rediss:// (TLS). A password may instead come from the environment
- * (FT_REDIS_PASSWORD by default) so it appears neither in argv nor in `ps`. Parsed here, not by ioredis, so a
+ * (FT_REDIS_PASSWORD by default) so it appears neither in argv nor in `ps`. With rediss://, the server certificate
+ * is checked against the system CAs, or against the CA bundle in FT_REDIS_CA_FILE (a private CA). Parsed here, not by ioredis, so a
  * malformed URL is an error naming the URL (masked), and so nothing downstream ever holds the raw string.
  */
 export function parseRedisUrl(url: string, env: NodeJS.ProcessEnv = process.env, passwordEnv = 'FT_REDIS_PASSWORD'): RedisTarget {
@@ -35,9 +38,17 @@ export function parseRedisUrl(url: string, env: NodeJS.ProcessEnv = process.env,
     host, port, db,
     ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
     ...(password ? { password } : {}),
-    ...(u.protocol === 'rediss:' ? { tls: { servername: host } } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: { ...(isIP(host) ? {} : { servername: host }), ...(env.FT_REDIS_CA_FILE ? { ca: readCa(env.FT_REDIS_CA_FILE, display) } : {}) } } : {}),
   };
   return { display, options };
+}
+
+function readCa(file: string, display: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new RedisUrlError(`--redis ${display}: FT_REDIS_CA_FILE ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
 }
 
 /**
