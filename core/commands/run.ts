@@ -34,7 +34,7 @@ export default class Run extends Command {
     duration: Flags.integer({ summary: 'Stop after this many seconds, as on SIGTERM (policy onShutdown applies).', min: 1 }),
     'tick-ms': Flags.integer({ hidden: true, min: 10, summary: 'Lifecycle tick (tests).' }),
     // Fleet (docs/fleet.md): rules in Redis, speakers with a `pop` driven by `ft worker` processes in their POP.
-    redis: Flags.string({ summary: 'Run as a fleet controller on this Redis (redis:// or rediss://; password in the URL or FT_REDIS_PASSWORD).', env: 'FT_REDIS_URL' }),
+    redis: Flags.string({ summary: 'Run as a fleet controller on this Redis (redis:// or rediss://; password in the URL or FT_REDIS_PASSWORD).' }),
     'redis-namespace': Flags.string({ summary: 'Redis key namespace of the fleet deployment.', default: 'ft' }),
   };
   static override examples = [
