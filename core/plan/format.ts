@@ -94,7 +94,9 @@ function block(op: Op, ctx: FormatContext): string[] {
   const expires = new Date(ctx.now.getTime() + r.ttlSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const level = r.level > 0 ? `level ${r.level}` : 'on-node';
   const life = op.type === 'withdraw' ? 'removed now' : `ttl ${formatDuration(r.ttlSeconds)}, expires ${expires} unless refreshed`;
-  const lines = [`${op.type.toUpperCase().padEnd(8)} ${r.id}  ${KIND_LABEL[r.kind]}  ${level}  ${life}`];
+  // A host-filter rule from an escalation level goes to an off-box filter (a vendor firewall), not this host.
+  const label = r.kind === 'host-filter' && r.level > 0 ? 'block rule (off-box filter)' : KIND_LABEL[r.kind];
+  const lines = [`${op.type.toUpperCase().padEnd(8)} ${r.id}  ${label}  ${level}  ${life}`];
   const row = (label: string, text: string) => lines.push(`         ${label.padEnd(9)}${text}`);
   for (const [label, text] of describeRule(r)) row(label, text);
   row('why', op.reason.summary);
@@ -113,7 +115,7 @@ function block(op: Op, ctx: FormatContext): string[] {
 
 function describeVia(name: string, ctx: FormatContext): string {
   const p = ctx.policy;
-  const inst = p.speakers.get(name) ?? p.scrubbers.get(name) ?? p.nodeActions.get(name);
+  const inst = p.speakers.get(name) ?? p.scrubbers.get(name) ?? p.filters.get(name) ?? p.nodeActions.get(name);
   if (!inst) return name;
   return `${name} (${inst.adapter}${inst.pop ? ` @${inst.pop}` : ''}${inst.role === 'node' ? ', this host' : ''})`;
 }

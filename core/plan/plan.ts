@@ -256,7 +256,7 @@ function want(
   let level = 0;
   for (let i = 0; i < choices.length; i++) {
     const choice = choices[i] as LevelChoice;
-    const levelWants = levelRules(input, incident, choice, tenant, override, refused, isLive);
+    const levelWants = levelRules(input, incident, choice, tenant, override, refused, isLive, notes);
     if (levelWants.length > 0) {
       wants.push(...levelWants);
       level = choice.level.level;
@@ -294,14 +294,15 @@ function describeObserved(incident: Incident): string {
 }
 
 function levelRules(
-  input: PlanInput, incident: Incident, choice: LevelChoice, tenant: string, override: TargetOverride | undefined, refused: Refusal[], isLive: (id: string, via: readonly string[]) => boolean,
+  input: PlanInput, incident: Incident, choice: LevelChoice, tenant: string, override: TargetOverride | undefined, refused: Refusal[],
+  isLive: (id: string, via: readonly string[]) => boolean, notes: string[],
 ): Want[] {
   const { policy } = input;
   const l: EscalationLevel = choice.level;
   const ttlSeconds = ttlFor(policy, override, l.ttlSeconds);
   const target = incident.target;
   const covering = protectedBy(policy, target) ?? target;
-  const candidates: { rule: Rule; via: string[]; check: AnnouncementCheck }[] = [];
+  const candidates: { rule: Rule; via: string[]; check?: AnnouncementCheck }[] = [];
   const asn = policy.asn ?? 0;
   const mode = policy.defaults.rpki;
   if (l.do.flowspec) {
@@ -329,6 +330,14 @@ function levelRules(
       candidates.push({ rule, via: [scrubber.name], check: { kind: 'divert', announced: diverted, covering: diverted, originAs: scrubber.originAs, mode } });
     }
   }
+  if (l.do.block) {
+    const sources = blockSources(policy, incident, l.do.block.count, notes);
+    if (sources.length > 0) {
+      const rule = buildRule<HostFilterRule>({ kind: 'host-filter', tenant, target, match: { destination: target, sources }, action: { type: 'drop' }, level: l.level, ttlSeconds });
+      // No check: a block rule goes to the filter's API and is never announced by BGP.
+      candidates.push({ rule, via: l.filters });
+    }
+  }
   if (candidates.length === 0) return [];
   const reason: Reason = {
     summary: `level ${l.level}${l.name ? ` (${l.name})` : ''}: ${evaluate(choice.trigger, incident).because.join(', ')}`,
@@ -342,6 +351,10 @@ function levelRules(
       out.push({ rule: c.rule, via: [...c.via].sort(), reason });
       continue;
     }
+    if (!c.check) {
+      out.push({ rule: c.rule, via: [...c.via].sort(), reason, rpki: NOT_ANNOUNCED });
+      continue;
+    }
     const { allowed, ...verdict } = input.rpki.verdict(c.check);
     if (!allowed) {
       refused.push({ rule: c.rule, rail: 'rpki', message: `${c.rule.kind} for ${c.check.announced} (origin AS${c.check.originAs}): ${verdict.reason}` });
@@ -350,6 +363,29 @@ function levelRules(
     out.push({ rule: c.rule, via: [...c.via].sort(), reason, rpki: verdict });
   }
   return out;
+}
+
+const NOT_ANNOUNCED: RpkiVerdict = {
+  state: 'skipped',
+  reason: 'not applicable: a block rule is sent to the filter\'s API, nothing is announced by BGP',
+};
+
+/**
+ * The sources a level's block rule drops: the incident's busiest hosts, minus any inside our protected space or
+ * the never-target list (the rails refuse those anyway; sparing them here keeps the rest of the block). Spoofed
+ * sources are never blocked: that would only hurt the hosts they impersonate.
+ */
+function blockSources(policy: Policy, incident: Incident, count: number, notes: string[]): Prefix[] {
+  if (incident.spoofing_detected) {
+    notes.push('block skipped: the sources are spoofed, so blocking them would only hurt the hosts they impersonate');
+    return [];
+  }
+  const all = topSources(incident, Number.POSITIVE_INFINITY);
+  const spared = all.filter((p) => policy.neverTarget.some((n) => n.overlaps(p)) || policy.protect.some((n) => n.overlaps(p)));
+  if (spared.length > 0) notes.push(`block spares ${spared.map(String).join(', ')}: inside protect or never-target`);
+  const sources = all.filter((p) => !spared.includes(p)).slice(0, count).sort((a, b) => a.compare(b));
+  if (sources.length === 0) notes.push('block skipped: the incident lists no top source addresses outside our own space');
+  return sources;
 }
 
 function hostRule(policy: Policy, step: HostStep, incident: Incident, tenant: string, ttlSeconds: number, notes: string[]): HostFilterRule | ShapeRule | undefined {

@@ -34,6 +34,7 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
   });
 
   const speakers = instances(raw.speakers, 'speaker', 'speakers');
+  const filters = instances(raw.filters, 'scrubber', 'filters');
   const nodeActions = instances(raw.nodeActions, 'node', 'nodeActions');
   const scrubbers = new Map<string, ScrubberInstance>();
   for (const [name, s] of Object.entries(raw.scrubbers)) {
@@ -46,8 +47,13 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
     });
   }
   for (const [name] of scrubbers) if (speakers.has(name)) fail(['scrubbers', name], `"${name}" is also a speaker: names must be unique`, true);
+  for (const [name] of filters) {
+    if (speakers.has(name) || scrubbers.has(name)) fail(['filters', name], `"${name}" is also a speaker or scrubber: names must be unique`, true);
+  }
   for (const [name] of nodeActions) {
-    if (speakers.has(name) || scrubbers.has(name)) fail(['nodeActions', name], `"${name}" is also a speaker or scrubber: names must be unique`, true);
+    if (speakers.has(name) || scrubbers.has(name) || filters.has(name)) {
+      fail(['nodeActions', name], `"${name}" is also a speaker, scrubber or filter: names must be unique`, true);
+    }
   }
 
   const escalation: EscalationLevel[] = raw.escalation.map((l, index) => {
@@ -79,17 +85,35 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
         fail([...path, 'do', 'scrub', 'provider'], unknownName('scrubber', l.do.scrub.provider, [...scrubbers.keys()], 'scrubbers'));
       }
     }
-    if (!actions.flowspec && !actions.rtbh && !actions.scrub) fail([...path, 'do'], 'a level must do something: flowspec, rtbh or scrub');
-    const via = l.via ?? [];
-    if ((actions.flowspec || actions.rtbh) && via.length === 0) {
+    if (l.do.block) actions.block = { sources: l.do.block.sources, count: l.do.block.count };
+    if (!actions.flowspec && !actions.rtbh && !actions.scrub && !actions.block) fail([...path, 'do'], 'a level must do something: flowspec, rtbh, scrub or block');
+    // `via` names speakers (FlowSpec/RTBH) and filters (block): each kind of rule goes only where it belongs.
+    const via: string[] = [];
+    const viaFilters: string[] = [];
+    const announces = Boolean(actions.flowspec || actions.rtbh);
+    let unknown = 0;
+    (l.via ?? []).forEach((v, i) => {
+      if (speakers.has(v)) via.push(v);
+      else if (filters.has(v)) viaFilters.push(v);
+      else {
+        unknown++;
+        const [what, known, section] =
+          !announces && actions.block ? ['filter', [...filters.keys()], 'filters']
+          : filters.size > 0 ? ['speaker or filter', [...speakers.keys(), ...filters.keys()], 'speakers, filters']
+          : ['speaker', [...speakers.keys()], 'speakers'];
+        fail([...path, 'via', i], unknownName(what as string, v, known as string[], section as string));
+      }
+    });
+    if (announces && via.length === 0 && unknown === 0) {
       fail([...path, 'via'], 'FlowSpec and RTBH need `via`: the speakers that announce them (nothing leaves the box unless the policy says so)');
     }
-    via.forEach((v, i) => {
-      if (!speakers.has(v)) fail([...path, 'via', i], unknownName('speaker', v, [...speakers.keys()], 'speakers'));
-    });
-    if (!actions.flowspec && !actions.rtbh && via.length > 0) fail([...path, 'via'], 'only FlowSpec and RTBH go via speakers; a scrub level uses its provider');
+    if (actions.block && viaFilters.length === 0 && unknown === 0) {
+      fail([...path, 'via'], 'block needs `via`: the filters (from `filters`) that carry it (nothing leaves the box unless the policy says so)');
+    }
+    if (!announces && via.length > 0) fail([...path, 'via'], 'only FlowSpec and RTBH go via speakers; a scrub level uses its provider');
+    if (!actions.block && viaFilters.length > 0) fail([...path, 'via'], 'filters carry only `do: { block }`: this level blocks nothing');
     if (!hasRate(l.when)) fail([...path, 'when'], 'a level needs a bps or pps threshold, so escalation follows attack volume');
-    const level: EscalationLevel = { level: l.level, when: trigger(l.when), do: actions, via: [...new Set(via)], index };
+    const level: EscalationLevel = { level: l.level, when: trigger(l.when), do: actions, via: [...new Set(via)], filters: [...new Set(viaFilters)], index };
     if (l.name !== undefined) level.name = l.name;
     if (l.ttl !== undefined) level.ttlSeconds = l.ttl;
     return level;
@@ -103,7 +127,9 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
       const via = keys[0] as string;
       if (!nodeActions.has(via)) {
         // A bare kind ("nft") is an instance of that kind with default options.
-        if (speakers.has(via) || scrubbers.has(via)) fail(['onNode', index, 'do', j, via], `"${via}" is a speaker or scrubber: on-node rules use host actions`, true);
+        if (speakers.has(via) || scrubbers.has(via) || filters.has(via)) {
+          fail(['onNode', index, 'do', j, via], `"${via}" is a speaker, scrubber or filter: on-node rules use host actions (an off-box block goes in an escalation level: \`do: { block }\`)`, true);
+        }
         else if (!/^[a-z][a-z0-9-]{0,62}$/.test(via)) fail(['onNode', index, 'do', j, via], `"${via}" is neither a nodeActions entry nor an action kind`, true);
         else nodeActions.set(via, { name: via, role: 'node', adapter: via, options: {}, validated: false, source: ['onNode', index, 'do', j, via] });
       }
@@ -141,9 +167,10 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
   }
 
   const warnings: string[] = [];
-  const used = new Set(escalation.flatMap((l) => [...l.via, ...(l.do.scrub ? [l.do.scrub.provider] : [])]));
-  for (const name of [...speakers.keys(), ...scrubbers.keys()]) {
-    if (!used.has(name)) warnings.push(`${speakers.has(name) ? 'speakers' : 'scrubbers'}.${name} is not used by any escalation level`);
+  const used = new Set(escalation.flatMap((l) => [...l.via, ...l.filters, ...(l.do.scrub ? [l.do.scrub.provider] : [])]));
+  for (const name of [...speakers.keys(), ...scrubbers.keys(), ...filters.keys()]) {
+    const section = speakers.has(name) ? 'speakers' : scrubbers.has(name) ? 'scrubbers' : 'filters';
+    if (!used.has(name)) warnings.push(`${section}.${name} is not used by any escalation level`);
   }
   for (const l of escalation) {
     const f = l.do.flowspec;
@@ -173,6 +200,7 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
     targets,
     speakers,
     scrubbers,
+    filters,
     nodeActions,
     escalation,
     onNode,
@@ -184,7 +212,7 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
   return { policy, issues };
 }
 
-function instances(section: Record<string, Record<string, unknown>>, role: 'speaker' | 'node', key: string): Map<string, ActionInstance> {
+function instances(section: Record<string, Record<string, unknown>>, role: 'speaker' | 'scrubber' | 'node', key: string): Map<string, ActionInstance> {
   const out = new Map<string, ActionInstance>();
   for (const [name, s] of Object.entries(section)) {
     const { adapter, pop, ...options } = s;

@@ -54,6 +54,13 @@ function levelDoes(policy: Policy, l: EscalationLevel, family: 4 | 6): string {
     const len = s ? (family === 4 ? s.divertLength.v4 : s.divertLength.v6) : undefined;
     parts.push(`divert the covering /${len} to scrubber ${l.do.scrub.provider}${s ? ` (${s.adapter}, originated by AS${s.originAs})` : ''}`);
   }
+  if (l.do.block) {
+    const names = l.filters.map((n) => {
+      const f = policy.filters.get(n);
+      return f ? `${n} (${f.adapter}${f.pop ? ` @${f.pop}` : ''})` : n;
+    });
+    parts.push(`block the top ${l.do.block.count} source addresses (not when spoofed, never inside protect or never-target) via ${names.join(', ')}`);
+  }
   return parts.join('; ');
 }
 

@@ -68,11 +68,10 @@ export function parsePolicy(text: string, file: string, registry?: Registry): Po
 }
 
 export function allInstances(policy: Policy): ActionInstance[] {
-  return [...policy.speakers.values(), ...policy.scrubbers.values(), ...policy.nodeActions.values()];
+  return [...policy.speakers.values(), ...policy.scrubbers.values(), ...policy.filters.values(), ...policy.nodeActions.values()];
 }
 
-const SECTION = { speaker: 'speakers', scrubber: 'scrubbers', node: 'nodeActions' } as const;
-const CAPABILITY_NEEDED = { speaker: ['flowspec', 'rtbh'], scrubber: ['divert'], node: ['host-filter', 'shape'] } as const;
+const CAPABILITY_NEEDED = { speaker: ['flowspec', 'rtbh'], scrubber: ['divert'], filter: ['host-filter'], node: ['host-filter', 'shape'] } as const;
 
 /**
  * Each instance's options go through its adapter's configSchema; the paths of its issues are the policy's own,
@@ -93,19 +92,21 @@ function checkAdapters(policy: Policy, registry: Registry): Located[] {
       continue;
     }
     const f = entry.factory;
-    const wantReach = inst.role === 'node' ? 'host' : 'network';
+    const role = inst.source[0] === 'filters' ? 'filter' : inst.role;
+    const wantReach = role === 'node' ? 'host' : 'network';
     if (f.reach !== wantReach) {
       issues.push({
         path: adapterPath,
         atKey: implicit,
-        message: inst.role === 'node'
-          ? `"${inst.adapter}" sends rules off this box (reach: network): use it as a speaker or scrubber, not on-node`
-          : `"${inst.adapter}" only changes this host (reach: host): use it in onNode/nodeActions, not as a ${inst.role}`,
+        message: role === 'node'
+          ? `"${inst.adapter}" sends rules off this box (reach: network): use it as a speaker, scrubber or filter, not on-node${f.capabilities.includes('host-filter') ? ' (a block-rule API goes under `filters`, named in a level\'s `via` with `do: { block }`)' : ''}`
+          : `"${inst.adapter}" only changes this host (reach: host): use it in onNode/nodeActions, not as a ${role}`,
       });
     }
-    const needed = CAPABILITY_NEEDED[inst.role] as readonly string[];
+    const needed = CAPABILITY_NEEDED[role] as readonly string[];
     if (f.reach === wantReach && !f.capabilities.some((c) => needed.includes(c))) {
-      issues.push({ path: adapterPath, atKey: implicit, message: `"${inst.adapter}" provides ${f.capabilities.join(', ') || 'nothing'}, not ${needed.join(' or ')}` });
+      const hint = role === 'scrubber' && f.capabilities.includes('host-filter') ? ': a block-rule API goes under `filters`, named in a level\'s `via` with `do: { block }`' : '';
+      issues.push({ path: adapterPath, atKey: implicit, message: `"${inst.adapter}" provides ${f.capabilities.join(', ') || 'nothing'}, not ${needed.join(' or ')}${hint}` });
     }
     // `pop` is ft's key (the fleet routes by it); adapters that also want it declare it in their schema.
     const shape = (f.configSchema as { shape?: Record<string, unknown> }).shape;

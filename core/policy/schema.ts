@@ -101,6 +101,17 @@ const scrubberSchema = z
   })
   .catchall(z.unknown());
 
+/** Off-box block-rule actions: cloud WAF/firewall APIs (reach network, capability host-filter). */
+const filterSchema = z.object(instanceBase).catchall(z.unknown());
+
+const blockDo = z
+  .object({
+    sources: z.literal('top').default('top').describe("Which sources: the incident's top source addresses."),
+    count: z.number().int().min(1).max(1000).default(100).describe('At most this many sources (the busiest).'),
+  })
+  .strict()
+  .describe('Block the attack\'s top source addresses through the `filters` named in `via` (never when the sources are spoofed).');
+
 const flowspecDo = z.discriminatedUnion('then', [
   z.object({ then: z.literal('discard') }).strict(),
   z.object({ then: z.literal('rate-limit'), rate: bitrate() }).strict(),
@@ -122,9 +133,16 @@ const levelSchema = z
     name: z.string().max(80).optional(),
     when: triggerSchema,
     do: z
-      .object({ flowspec: flowspecDo.optional(), rtbh: rtbhDo.optional(), scrub: z.object({ provider: name() }).strict().optional() })
+      .object({
+        flowspec: flowspecDo.optional(),
+        rtbh: rtbhDo.optional(),
+        scrub: z.object({ provider: name() }).strict().optional(),
+        block: blockDo.optional(),
+      })
       .strict(),
-    via: oneOrMany(name()).optional().describe('Speakers that carry this level (from `speakers`).'),
+    via: oneOrMany(name())
+      .optional()
+      .describe('Speakers (from `speakers`) that carry FlowSpec/RTBH, and filters (from `filters`) that carry block.'),
     ttl: duration().optional(),
   })
   .strict();
@@ -179,6 +197,10 @@ export const policySchema = z
       .describe('Detector instances: { NAME: { detector: KIND, ...options } }, the same shape as `ft run --detectors FILE`.'),
     speakers: z.record(name(), speakerSchema).default({}),
     scrubbers: z.record(name(), scrubberSchema).default({}),
+    filters: z
+      .record(name(), filterSchema)
+      .default({})
+      .describe('Off-box block-rule actions (cloudflare-waf, hetzner, linode, ...) that a level with `do: { block }` names in `via`.'),
     nodeActions: z.record(name(), nodeActionSchema).default({}).describe('Named on-node actions with adapter options.'),
     escalation: z.array(levelSchema).default([]),
     onNode: z.array(onNodeSchema).default([]),

@@ -38,6 +38,8 @@ export interface LevelActions {
   flowspec?: FlowSpecThen;
   rtbh?: RtbhDo;
   scrub?: { provider: string };
+  /** Block the incident's top sources through the level's `filters` (off-box block-rule APIs). */
+  block?: { sources: 'top'; count: number };
 }
 
 export interface EscalationLevel {
@@ -47,6 +49,8 @@ export interface EscalationLevel {
   do: LevelActions;
   /** Speakers that carry this level's FlowSpec/RTBH. */
   via: string[];
+  /** Filters (the policy's `filters` entries) that carry this level's block rule. */
+  filters: string[];
   ttlSeconds?: number;
   /** Index in the policy's escalation list, for error messages and explanations. */
   index: number;
@@ -69,9 +73,13 @@ export interface OnNodeRule {
   ttlSeconds?: number;
 }
 
+/**
+ * How an instance is run (core/run sets per-call patience by role). A `filters` entry is a vendor API like a
+ * scrubber, so it runs as one; its policy section (`source[0] === 'filters'`) is what marks it a block filter.
+ */
 export type ActionRole = 'speaker' | 'scrubber' | 'node';
 
-/** One named action instance: a BGP speaker, a scrubber or an on-node action. */
+/** One named action instance: a BGP speaker, a scrubber, an off-box filter or an on-node action. */
 export interface ActionInstance {
   name: string;
   role: ActionRole;
@@ -139,6 +147,8 @@ export interface Policy {
   targets: TargetOverride[];
   speakers: Map<string, ActionInstance>;
   scrubbers: Map<string, ScrubberInstance>;
+  /** Off-box block-rule actions (reach network, host-filter) that levels with `do.block` name in `via`. */
+  filters: Map<string, ActionInstance>;
   nodeActions: Map<string, ActionInstance>;
   escalation: EscalationLevel[];
   onNode: OnNodeRule[];
