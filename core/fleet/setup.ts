@@ -3,6 +3,7 @@ import type { ActionHandle } from '../exec/actions.js';
 import type { ExecLogger } from '../exec/executor.js';
 import type { Registry } from '../plugin-host/registry.js';
 import type { Policy } from '../policy/types.js';
+import { allInstances } from '../policy/load.js';
 import { createActionHandles, specsFromInstances } from '../run/actions.js';
 import { RedisRuleStore } from '../state/redis/redis-store.js';
 import { closeRedis, connectRedis, type RedisTarget } from '../state/redis/connect.js';
@@ -17,7 +18,7 @@ export type FleetLogger = ExecLogger & PluginLogger;
 /** The POPs a policy names, each with its action instances. */
 export function popsOf(policy: Policy): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  for (const inst of [...policy.speakers.values(), ...policy.scrubbers.values(), ...policy.nodeActions.values()]) {
+  for (const inst of allInstances(policy)) {
     if (!inst.pop) continue;
     checkPop(inst.pop);
     out.set(inst.pop, [...(out.get(inst.pop) ?? []), inst.name]);
@@ -46,7 +47,7 @@ export async function openWorker(s: WorkerSetup): Promise<FleetWorker> {
   const pops = popsOf(s.policy);
   const mine = pops.get(checkPop(s.pop));
   if (!mine) throw new FleetNameError(`the policy has no speaker or scrubber with pop: ${s.pop} (POPs in it: ${[...pops.keys()].join(', ') || 'none'})`);
-  const instances = [...s.policy.speakers.values(), ...s.policy.scrubbers.values(), ...s.policy.nodeActions.values()].filter((i) => i.pop === s.pop);
+  const instances = allInstances(s.policy).filter((i) => i.pop === s.pop);
   const actions = await createActionHandles(s.registry, specsFromInstances(instances), {
     stateDir: s.stateDir, logger: s.logger, signal: new AbortController().signal, ...(s.env ? { env: s.env } : {}),
   });
@@ -108,7 +109,7 @@ export async function openController(s: ControllerSetup): Promise<FleetControlle
       ...(ns ? { namespace: ns } : {}), ...(s.confirmTimeoutMs ? { confirmTimeoutMs: s.confirmTimeoutMs } : {}),
       ...(s.attempts ? { attempts: s.attempts } : {}), ...(s.backoffMs ? { backoffMs: s.backoffMs } : {}),
     });
-    const all = [...s.policy.speakers.values(), ...s.policy.scrubbers.values(), ...s.policy.nodeActions.values()];
+    const all = allInstances(s.policy);
     await recordSpeakers(storeConn, ns ?? 'ft', new Map(all.filter((i) => i.pop).map((i) => [i.name, i.pop as string])));
     local = await createActionHandles(s.registry, specsFromInstances(all.filter((i) => !i.pop)), {
       stateDir: s.stateDir, logger: s.logger, signal: new AbortController().signal, ...(s.env ? { env: s.env } : {}),
