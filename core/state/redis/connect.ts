@@ -22,9 +22,11 @@ export function parseRedisUrl(url: string, env: NodeJS.ProcessEnv = process.env,
   try {
     u = new URL(url);
   } catch {
-    throw new RedisUrlError(`--redis ${redactUrlCredentials(url)}: not a URL (expected redis://[user:password@]host:port[/db] or rediss://…)`);
+    throw new RedisUrlError(`--redis ${maskUserinfo(url)}: not a URL (expected redis://[user:password@]host:port[/db] or rediss://…)`);
   }
-  const display = redactUrlCredentials(url);
+  // Built from the parsed parts, never from the raw text: whatever the text holds, only these can be shown.
+  const userinfo = u.username || u.password ? `${u.username}${u.password ? ':[REDACTED]' : ''}@` : '';
+  const display = `${u.protocol}//${userinfo}${u.host}${u.pathname === '/' ? '' : u.pathname}`;
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new RedisUrlError(`--redis ${display}: the scheme must be redis:// or rediss:// (TLS)`);
   if (!u.hostname) throw new RedisUrlError(`--redis ${display}: no host`);
   const port = u.port ? Number(u.port) : 6379;
@@ -41,6 +43,16 @@ export function parseRedisUrl(url: string, env: NodeJS.ProcessEnv = process.env,
     ...(u.protocol === 'rediss:' ? { tls: { ...(isIP(host) ? {} : { servername: host }), ...(env.FT_REDIS_CA_FILE ? { ca: readCa(env.FT_REDIS_CA_FILE, display) } : {}) } } : {}),
   };
   return { display, options };
+}
+
+/** Everything between the scheme and the last '@' goes: a text that is not even a URL may still hold a password. */
+export function maskUserinfo(text: string): string {
+  const masked = redactUrlCredentials(text);
+  const at = masked.lastIndexOf('@');
+  if (at < 0) return masked;
+  const schemeEnd = masked.indexOf('://');
+  const start = schemeEnd >= 0 && schemeEnd < at ? schemeEnd + 3 : 0;
+  return `${masked.slice(0, start)}[REDACTED]@${masked.slice(at + 1)}`;
 }
 
 function readCa(file: string, display: string): Buffer {
