@@ -39,7 +39,12 @@ export function redactDeep(value: unknown, seen = new WeakSet<object>()): unknow
 }
 
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*):([^\s/@]*)@/gi;
+// Connection strings are often written without a scheme ("default:pw@10.0.0.1:6379"): mask those too.
+const BARE_CREDENTIALS = /(^|[\s"'(=,<])([^\s/@:"'(=,<]*):([^\s/@"'<>]+)@(?=[A-Za-z0-9[])/g;
 
 export function redactUrlCredentials(text: string): string {
-  return text.replace(URL_CREDENTIALS, (_m, scheme: string, user: string) => `${scheme}${user}:${REDACTED}@`);
+  return text
+    .replace(URL_CREDENTIALS, (_m, scheme: string, user: string) => `${scheme}${user}:${REDACTED}@`)
+    .replace(BARE_CREDENTIALS, (m, lead: string, user: string, pass: string) =>
+      pass === REDACTED ? m : `${lead}${user}:${REDACTED}@`);
 }

@@ -45,6 +45,18 @@ describe('log redaction', () => {
     expect(lines.join('\n')).to.include('redis://default:[REDACTED]@127.0.0.1:6379/0');
   });
 
+  it('masks credentials in connection strings written without a scheme', () => {
+    const { lines, logger } = capture();
+    logger.warn('cannot reach default:hunter2@127.0.0.1:6379 (also tried :s3cr3t@[::1]:6379)');
+    const text = lines.join('\n');
+    expect(text).to.not.include('hunter2');
+    expect(text).to.not.include('s3cr3t');
+    expect(text).to.include('default:[REDACTED]@127.0.0.1:6379');
+    // Ordinary text with a colon and an @ stays readable.
+    logger.warn('rule fs-1 via ams1: mail noc@example.net');
+    expect(lines.join('\n')).to.include('rule fs-1 via ams1: mail noc@example.net');
+  });
+
   it('a Secret never prints its value, in strings, JSON or logs', () => {
     const { lines, logger } = capture();
     const s = new Secret('sk-live-123', 'CF_API_TOKEN');
