@@ -238,6 +238,8 @@ export class DetectionEngine {
   private target(sample: Sample): Target {
     let t = this.targets.get(sample.target);
     if (t?.prefix) return t;
+    // Whether the target's pps is requests/s is fixed by its first sample: sites (site:NAME) only ever get l7 ones.
+    const requests = isRequestSample(sample);
     // Re-made from its bytes: a plugin's Prefix may come from its own copy of the sdk; incidents carry ours.
     const prefix = sample.prefix && isPrefix(sample.prefix) ? Prefix.fromBytes(sample.prefix.bytes, sample.prefix.length, { truncate: true }) : undefined;
     if (!t) {
@@ -246,7 +248,7 @@ export class DetectionEngine {
         inbound: new Map(),
         outbound: new Map(),
         baseline: new Baseline(this.settings.baseline),
-        policy: targetPolicy(this.settings, prefix),
+        policy: targetPolicy(this.settings, prefix, requests),
         lastSampleAt: sample.at,
         merged: { pps: 0, bps: 0 },
         fresh: [],
@@ -259,7 +261,7 @@ export class DetectionEngine {
     } else if (!t.prefix && prefix) {
       // A later source knows the address (e.g. flows for a target first seen by name): overrides may now apply.
       t.prefix = prefix;
-      t.policy = targetPolicy(this.settings, prefix);
+      t.policy = targetPolicy(this.settings, prefix, t.policy.requests === true);
       t.threshold = threshold(t.policy, t.baseline);
     }
     return t;
@@ -420,4 +422,9 @@ function checkSettings(s: DetectionSettings): DetectionSettings {
   const { medium, high, critical } = s.severity;
   if (!(medium <= high && high <= critical)) throw bad('severity scale must rise: medium <= high <= critical');
   return s;
+}
+
+/** A sample whose pps is requests/s: from the l7 detector, or carrying an HTTP breakdown. */
+function isRequestSample(s: Sample): boolean {
+  return s.sourceKind === 'l7' || s.http !== undefined;
 }

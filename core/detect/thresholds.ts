@@ -1,5 +1,5 @@
 import type { Prefix, Severity } from '@ft/sdk';
-import type { DetectionSettings, RateLimits } from '../model/detection.js';
+import type { DetectionSettings, HttpLimits, RateLimits } from '../model/detection.js';
 import type { Baseline } from './baseline.js';
 
 /**
@@ -8,6 +8,12 @@ import type { Baseline } from './baseline.js';
  */
 export const BUILTIN_FLOOR: Required<RateLimits> = { pps: 1000, bps: 10_000_000 };
 
+/**
+ * The request-rate floor for HTTP targets when the policy sets none: a crawler or a page with many assets bursts
+ * to tens of requests/s, while a few hundred requests/s of uncached pages already hurt a small dynamic site.
+ */
+export const BUILTIN_HTTP_FLOOR_RPS = 100;
+
 /** The settings that apply to one target after its most specific override. */
 export interface TargetPolicy {
   factor: number;
@@ -15,15 +21,24 @@ export interface TargetPolicy {
   static?: RateLimits;
   /** The override prefix that applied, if any. */
   override?: Prefix;
+  /** An HTTP target: its pps is requests/s and its floor/static come from the request-rate settings. */
+  requests?: true;
 }
 
-export function targetPolicy(settings: DetectionSettings, prefix: Prefix | undefined): TargetPolicy {
+/**
+ * What one target is judged by. `requests` marks an HTTP target (samples from the l7 detector): the packet floor
+ * and static pps of a policy would be in the wrong unit there, so its pps dimension uses `settings.http`. Settings
+ * from a policy always carry `http`; without it (ft detect with no --policy, where --static-pps is documented as
+ * requests/s for sites) a site is judged by the one set of limits, as before.
+ */
+export function targetPolicy(settings: DetectionSettings, prefix: Prefix | undefined, requests = false): TargetPolicy {
   let best: DetectionSettings['overrides'][number] | undefined;
   if (prefix) {
     for (const o of settings.overrides) {
       if (o.prefix.contains(prefix) && (!best || o.prefix.length > best.prefix.length)) best = o;
     }
   }
+  if (requests && settings.http) return requestPolicy(settings, best, settings.http);
   const floor = { ...settings.floor, ...best?.floor };
   const staticLimits: RateLimits = { ...settings.static, ...best?.static };
   const policy: TargetPolicy = {
@@ -31,6 +46,20 @@ export function targetPolicy(settings: DetectionSettings, prefix: Prefix | undef
     floor: { pps: floor.pps ?? BUILTIN_FLOOR.pps, bps: floor.bps ?? BUILTIN_FLOOR.bps },
   };
   if (staticLimits.pps !== undefined || staticLimits.bps !== undefined) policy.static = staticLimits;
+  if (best) policy.override = best.prefix;
+  return policy;
+}
+
+function requestPolicy(settings: DetectionSettings, best: DetectionSettings['overrides'][number] | undefined, http: HttpLimits): TargetPolicy {
+  const floorRps = best?.http?.floor?.rps ?? http.floor?.rps ?? BUILTIN_HTTP_FLOOR_RPS;
+  const staticRps = best?.http?.static?.rps ?? http.static?.rps;
+  // Bits keep their meaning (sites report 0 bps today); only the pps dimension changes unit.
+  const policy: TargetPolicy = {
+    factor: best?.factor ?? settings.baseline.factor,
+    floor: { pps: floorRps, bps: best?.floor?.bps ?? settings.floor.bps ?? BUILTIN_FLOOR.bps },
+    requests: true,
+  };
+  if (staticRps !== undefined) policy.static = { pps: staticRps };
   if (best) policy.override = best.prefix;
   return policy;
 }

@@ -7,6 +7,15 @@ export interface RateLimits {
 }
 
 /**
+ * Request-rate limits for targets fed by HTTP samples (sourceKind 'l7', or samples carrying `http`). Their `pps` is
+ * requests per second, so the packet floor and static threshold do not apply to them: these do.
+ */
+export interface HttpLimits {
+  floor?: { rps?: number };
+  static?: { rps?: number };
+}
+
+/**
  * What the detection engine needs from the policy. The policy loader builds it (units already parsed); the engine
  * uses DEFAULT_DETECTION for anything absent. Defaults follow the reference product: 300-sample window, p99,
  * recalculated every 10 ticks, fire at 3× p99.
@@ -17,8 +26,13 @@ export interface DetectionSettings {
   floor: RateLimits;
   /** Fire when crossed even while the baseline is still learning. */
   static?: RateLimits;
+  /**
+   * Request-rate floor and static threshold for HTTP targets (default floor: BUILTIN_HTTP_FLOOR_RPS in core/detect).
+   * Policies always set it; absent, HTTP targets share the packet limits (the engine used without a policy).
+   */
+  http?: HttpLimits;
   /** Per-target overrides, most specific prefix wins. */
-  overrides: { prefix: Prefix; floor?: RateLimits; static?: RateLimits; factor?: number }[];
+  overrides: { prefix: Prefix; floor?: RateLimits; static?: RateLimits; http?: HttpLimits; factor?: number }[];
   /** Evaluation tick and the sliding window rates are measured over. */
   tickMs: number;
   windowMs: number;

@@ -1,5 +1,5 @@
 import { Prefix, type AttackFamily, type Severity, type Vector } from '@ft/sdk';
-import { DEFAULT_DETECTION, type DetectionSettings } from '../model/detection.js';
+import { DEFAULT_DETECTION, type DetectionSettings, type HttpLimits } from '../model/detection.js';
 import type { RawHostStep, RawPolicy, RawTrigger } from './schema.js';
 import type {
   ActionInstance, EscalationLevel, HostStep, LevelActions, OnNodeRule, Policy, ScrubberInstance, TargetOverride, Trigger,
@@ -273,14 +273,24 @@ function detection(raw: RawPolicy): DetectionSettings {
     severity: { ...base.severity, ...definedOnly(d?.severity ?? {}) },
   };
   if (d?.static) out.static = definedOnly(d.static);
+  // Always set, even empty: a policy's packet floor/static must never judge an HTTP site's requests/s.
+  out.http = httpLimits(d?.http ?? {});
   for (const t of raw.targets) {
     if (!t.detection) continue;
     const o: DetectionSettings['overrides'][number] = { prefix: t.prefix as Prefix };
     if (t.detection.floor) o.floor = definedOnly(t.detection.floor);
     if (t.detection.static) o.static = definedOnly(t.detection.static);
+    if (t.detection.http) o.http = httpLimits(t.detection.http);
     if (t.detection.factor !== undefined) o.factor = t.detection.factor;
     out.overrides.push(o);
   }
+  return out;
+}
+
+function httpLimits(h: { floor?: { rps?: number | undefined } | undefined; static?: { rps?: number | undefined } | undefined }): HttpLimits {
+  const out: HttpLimits = {};
+  if (h.floor?.rps !== undefined) out.floor = { rps: h.floor.rps };
+  if (h.static?.rps !== undefined) out.static = { rps: h.static.rps };
   return out;
 }
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
   ATTACK_FAMILIES, SEVERITIES, VECTOR_NAMES, Prefix, PrefixError, UnitError,
-  parseBitrate, parseDuration, parsePacketRate, parsePercent,
+  parseBitrate, parseDuration, parsePacketRate, parsePercent, parseRequestRate,
 } from '@ft/sdk';
 import type { RateThreshold } from './types.js';
 
@@ -42,6 +42,11 @@ export const bitrate = () =>
 export const packetRate = () =>
   parsed(parsePacketRate, 'a packet rate like 50kpps or 20000pps', {
     anyOf: [{ type: 'string', pattern: `^\\s*${NUM}\\s*([kKmMgG]?pps)?\\s*$` }, { type: 'number', minimum: 0 }],
+  });
+
+export const requestRate = () =>
+  parsed(parseRequestRate, 'a request rate like 500rps or 2krps', {
+    anyOf: [{ type: 'string', pattern: `^\\s*${NUM}\\s*([kKmM]?rps)?\\s*$` }, { type: 'number', minimum: 0 }],
   });
 
 export const duration = () =>

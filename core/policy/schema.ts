@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
   adapterKind, asn, bitrate, bpsThreshold, community, duration, family, name, oneOrMany, packetRate, percent,
-  perSecond, ppsThreshold, prefix, severity, vector,
+  perSecond, ppsThreshold, prefix, requestRate, severity, vector,
 } from './fields.js';
 
 /**
@@ -24,6 +24,15 @@ export const triggerSchema = z
   .describe('All given conditions must hold, except bps and pps: either crossing is enough.');
 
 const rateLimits = z.object({ pps: packetRate().optional(), bps: bitrate().optional() }).strict();
+
+/** HTTP targets (l7 sites) count requests/s where packet targets count pps: their own floor and static threshold. */
+const httpLimits = z
+  .object({
+    floor: z.object({ rps: requestRate().optional() }).strict().optional().describe('Never fire an HTTP target below this request rate (default 100rps).'),
+    static: z.object({ rps: requestRate().optional() }).strict().optional().describe('Fire an HTTP target above this request rate, even while learning.'),
+  })
+  .strict()
+  .describe('Request-rate thresholds for HTTP targets (access-log sites): the packet floor/static do not apply to them.');
 
 const defaultsSchema = z
   .object({
@@ -56,6 +65,7 @@ const detectionSchema = z
       .optional(),
     floor: rateLimits.optional().describe('Never fire below these, whatever the baseline.'),
     static: rateLimits.optional().describe('Fire when crossed, even while the baseline is learning.'),
+    http: httpLimits.optional(),
     tick: duration().optional(),
     window: duration().optional(),
     resolve: z.object({ ratio: percent().optional(), after: duration().optional() }).strict().optional(),
@@ -78,7 +88,7 @@ const targetSchema = z
       .describe('Replacement triggers for this target, by level number.'),
     ttl: duration().optional(),
     detection: z
-      .object({ floor: rateLimits.optional(), static: rateLimits.optional(), factor: z.number().min(1).optional() })
+      .object({ floor: rateLimits.optional(), static: rateLimits.optional(), http: httpLimits.optional(), factor: z.number().min(1).optional() })
       .strict()
       .optional(),
   })

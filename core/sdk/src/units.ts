@@ -12,6 +12,7 @@ export class UnitError extends Error {
 
 const BIT_UNITS: Record<string, number> = { bps: 1, kbps: 1e3, mbps: 1e6, gbps: 1e9, tbps: 1e12 };
 const PACKET_UNITS: Record<string, number> = { pps: 1, kpps: 1e3, mpps: 1e6, gpps: 1e9 };
+const REQUEST_UNITS: Record<string, number> = { rps: 1, krps: 1e3, mrps: 1e6 };
 const TIME_UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
 
 function parseWithUnits(input: string | number, units: Record<string, number>, expected: string, bareUnit?: number): number {
@@ -41,6 +42,11 @@ export function parseBitrate(input: string | number): number {
 /** "50kpps" → 50000 (packets per second). */
 export function parsePacketRate(input: string | number): number {
   return parseWithUnits(input, PACKET_UNITS, 'a packet rate like 50kpps or 20000pps', 1);
+}
+
+/** "500rps" → 500, "2krps" → 2000 (HTTP requests per second). A bare number is requests per second. */
+export function parseRequestRate(input: string | number): number {
+  return parseWithUnits(input, REQUEST_UNITS, 'a request rate like 500rps or 2krps', 1);
 }
 
 /** "5m" → 300 (seconds). A bare number is seconds. */
@@ -75,6 +81,10 @@ export function formatBitrate(bps: number): string {
 
 export function formatPacketRate(pps: number): string {
   return formatWith(pps, [['Gpps', 1e9], ['Mpps', 1e6], ['kpps', 1e3], ['pps', 1]]);
+}
+
+export function formatRequestRate(rps: number): string {
+  return formatWith(rps, [['Mrps', 1e6], ['krps', 1e3], ['rps', 1]]);
 }
 
 export function formatDuration(seconds: number): string {
