@@ -380,7 +380,8 @@ function blockSources(policy: Policy, incident: Incident, count: number, notes: 
     notes.push('block skipped: the sources are spoofed, so blocking them would only hurt the hosts they impersonate');
     return [];
   }
-  const all = topSources(incident, Number.POSITIVE_INFINITY);
+  // A source of the other family cannot reach the target; vendor rules are per family (Hetzner's ip_version).
+  const all = topSources(incident, Number.POSITIVE_INFINITY).filter((p) => p.family === incident.target.family);
   const spared = all.filter((p) => policy.neverTarget.some((n) => n.overlaps(p)) || policy.protect.some((n) => n.overlaps(p)));
   if (spared.length > 0) notes.push(`block spares ${spared.map(String).join(', ')}: inside protect or never-target`);
   const sources = all.filter((p) => !spared.includes(p)).slice(0, count).sort((a, b) => a.compare(b));

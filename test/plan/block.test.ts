@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { Prefix, makeRule, type HostFilterRule } from '@ft/sdk';
 import type { ActiveRule } from '../../core/model/plan.js';
 import { plan } from '../../core/plan/index.js';
@@ -81,5 +82,29 @@ describe('planner: escalation-level block rules for off-box filters', () => {
     const r = plan({ policy: p, rpki: testRpki(), now: NOW, active: [a] });
     expect(r.ops.map((o) => o.type)).to.deep.equal(['withdraw']);
     expect(r.ops[0]?.reason.summary).to.include('does not name for host-filter');
+  });
+
+  it('property: whatever the reported sources (ours, never-target, garbage, duplicates), a block never names one of ours and has at most count sources', () => {
+    const ip = fc.oneof(
+      fc.tuple(fc.constantFrom('203.0.113', '198.51.100', '192.0.2'), fc.integer({ min: 0, max: 255 })).map(([n, h]) => `${n}.${h}`),
+      fc.constantFrom('0.0.0.0/0', '198.51.100.0/24', '2001:db8::1', 'garbage', ''),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.record({ ip, count: fc.nat(10_000) }), { maxLength: 12 }), fc.boolean(), (top, spoofed) => {
+        const r = plan({ policy: p, rpki: testRpki(), now: NOW, active: [], incident: incident({ bps: 2e9, top_src_ips: top, spoofing_detected: spoofed }) });
+        expect(r.refused).to.deep.equal([]);
+        for (const op of r.ops.filter((o) => o.rule.kind === 'host-filter')) {
+          const sources = (op.rule as HostFilterRule).match.sources ?? [];
+          expect(spoofed).to.equal(false);
+          expect(sources.length).to.be.within(1, 2);
+          for (const s of sources) {
+            expect(s.isHost).to.equal(true);
+            expect(s.family).to.equal(4);
+            expect([...p.protect, ...p.neverTarget].some((q) => q.overlaps(s)), String(s)).to.equal(false);
+          }
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });
