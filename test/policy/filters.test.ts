@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { collect, defineAction, definePlugin } from '@ft/sdk';
 import { Registry } from '../../core/plugin-host/registry.js';
 import { PolicyError, parsePolicy, type PolicyIssue } from '../../core/policy/index.js';
+import { explainPolicy } from '../../core/policy/explain.js';
 
 /** Kinds shaped like the installed ones: a cloud block-rule API (network, host-filter), a divert scrubber, a host action. */
 function registry(): Registry {
@@ -51,6 +52,8 @@ describe('policy: off-box block filters (cloud block-rule APIs)', () => {
     expect(l?.via).to.deep.equal(['s1']);
     expect(l?.filters).to.deep.equal(['cf-waf']);
     expect(p.warnings).to.deep.equal([]);
+    const said = explainPolicy(p).targets[0]?.levels[0]?.does;
+    expect(said).to.equal('FlowSpec discard (match built from the attack) via s1 (gobgp); block the top 50 source addresses (not when spoofed, never inside protect or never-target) via cf-waf (cloudflare-waf)');
   });
 
   it('count defaults to 100; no asn is needed when nothing is announced', () => {
