@@ -1,12 +1,13 @@
 import { Command, Flags } from '@oclif/core';
-import type { AuditRecord } from '../state/store.js';
+import type { AuditRecord, RuleStore } from '../state/store.js';
 
 export default class Audit extends Command {
   static override summary = 'Query the audit trail: every op, who or what planned it, the commands, the adapters\' answers, timings.';
   static override description =
     'Each op has a start record (rule, reason, rendered commands, RPKI verdict, planned by) and an end record (per-adapter outcome, ' +
     'attempts, milliseconds); an op a crash interrupted is closed with outcome "interrupted" at the next start. Incidents opening and ' +
-    'resolving, reconcile actions and alerts (collateral-damage rollback) are events. Safe to run beside `ft run`.';
+    'resolving, reconcile actions and alerts (collateral-damage rollback) are events. Safe to run beside `ft run`. Reads the journal ' +
+    'under --state-dir (on a fleet controller: its long-term archive), or with --redis (or FT_REDIS_URL) the fleet-wide recent stream.';
   static override enableJsonFlag = true;
   static override flags = {
     since: Flags.string({ summary: 'Only records newer than this: a duration back from now (30m, 2h, 7d) or an ISO 8601 time.' }),
@@ -14,6 +15,8 @@ export default class Audit extends Command {
     incident: Flags.string({ summary: 'Only records about this incident id.' }),
     limit: Flags.integer({ summary: 'Only the newest N records.', min: 1 }),
     'state-dir': Flags.string({ summary: 'Rule store directory (default: as `ft run`).' }),
+    redis: Flags.string({ summary: 'Read the fleet-wide recent audit stream on this Redis instead (every controller\'s ops; the long-term archive stays in each controller\'s --state-dir).', env: 'FT_REDIS_URL' }),
+    'redis-namespace': Flags.string({ summary: 'Redis key namespace of the fleet deployment.', default: 'ft' }),
   };
   static override examples = ['<%= config.bin %> audit --since 1h', '<%= config.bin %> audit --rule fs-1a2b3c4d5e6f7a8b --json', '<%= config.bin %> audit --incident inc-203.0.113.10-1763770000'];
 
@@ -35,18 +38,30 @@ export default class Audit extends Command {
       if (Number.isNaN(since.getTime())) this.error(`--since ${flags.since}: not a valid time`, { exit: 2 });
     }
     const dir = flags['state-dir'] ?? defaultStateDir();
-    let store;
+    let store: Pick<RuleStore, 'queryAudit' | 'close'>;
     try {
-      store = await JournalStore.open({ dir, readOnly: true });
+      if (flags.redis) store = await (await import('../fleet/daemon.js')).readFleetStore(flags.redis, flags['redis-namespace'], 'audit');
+      else store = await JournalStore.open({ dir, readOnly: true });
     } catch (err) {
+      const { RedisUrlError } = await import('../state/redis/connect.js');
+      const { FleetNameError } = await import('../fleet/names.js');
+      if (err instanceof RedisUrlError || err instanceof FleetNameError) this.error(err.message, { exit: 2 });
       if (err instanceof StateDirError || err instanceof JournalCorruptError) this.error(err.message, { exit: 1 });
       throw err;
     }
-    const records = await store.queryAudit({
-      ...(since ? { since } : {}), ...(flags.rule ? { ruleId: flags.rule } : {}), ...(flags.incident ? { incidentId: flags.incident } : {}),
-      ...(flags.limit ? { limit: flags.limit } : {}),
-    });
-    await store.close();
+    let records;
+    try {
+      records = await store.queryAudit({
+        ...(since ? { since } : {}), ...(flags.rule ? { ruleId: flags.rule } : {}), ...(flags.incident ? { incidentId: flags.incident } : {}),
+        ...(flags.limit ? { limit: flags.limit } : {}),
+      });
+    } catch (err) {
+      const { FleetReadError } = await import('../fleet/daemon.js');
+      if (err instanceof FleetReadError) this.error(err.message, { exit: 1 });
+      throw err;
+    } finally {
+      await store.close();
+    }
     if (!this.jsonEnabled()) {
       if (records.length === 0) this.log('No audit records match.');
       else {

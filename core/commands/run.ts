@@ -1,5 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import type { ReconcileReport } from '../exec/reconcile.js';
+import type { StopReport } from '../run/runner.js';
 
 export interface RunResult {
   policy: string;
@@ -8,8 +9,10 @@ export interface RunResult {
   metricsPort?: number;
   reconcile: ReconcileReport;
   stoppedBy: string;
-  /** Rules still live when ft run exited (onShutdown: keep, --once), each with its expiry. */
-  liveAtExit: { id: string; kind: string; target: string; expiresAt: string }[];
+  /** Rules still live when ft run exited (onShutdown: keep, --once), each with its expiry; null when the store could not be read. */
+  liveAtExit: { id: string; kind: string; target: string; expiresAt: string }[] | null;
+  /** Set when shutdown could not carry out onShutdown (why); the exit code is then 1. */
+  shutdownIncomplete?: string;
 }
 
 export default class Run extends Command {
@@ -86,21 +89,23 @@ export default class Run extends Command {
     process.off('SIGTERM', remember);
     process.off('SIGINT', remember);
     let stoppedBy: string;
+    let stop: StopReport;
     if (early) {
       stoppedBy = early;
-      await daemon.stop(early);
+      stop = await daemon.stop(early);
     } else if (flags.once) {
       await daemon.runner.tick();
       stoppedBy = 'once';
-      await daemon.stop('once', 'keep');
+      stop = await daemon.stop('once', 'keep');
     } else {
-      stoppedBy = await new Promise<string>((resolve) => {
+      [stoppedBy, stop] = await new Promise<[string, StopReport]>((resolve) => {
         let timer: NodeJS.Timeout | undefined;
         const off = stopOnSignals(
           async (signal) => {
             if (timer) clearTimeout(timer);
-            await daemon.stop(signal);
-            resolve(signal);
+            const report = await daemon.stop(signal);
+            resolve([signal, report]);
+            return report;
           },
           logger,
           () => undefined,
@@ -108,24 +113,55 @@ export default class Run extends Command {
         if (flags.duration) {
           timer = setTimeout(() => {
             off();
-            void daemon.stop('duration').then(() => resolve('duration'));
+            void daemon.stop('duration').then((report) => resolve(['duration', report]));
           }, flags.duration * 1000);
         }
       });
     }
-    const { JournalStore } = await import('../state/journal-store.js');
-    const after = flags.redis ? await (await import('../fleet/daemon.js')).readFleetStore(flags.redis, flags['redis-namespace']) : await JournalStore.open({ dir: stateDir, readOnly: true });
-    const liveAtExit = (await after.rules())
-      .filter((r) => r.phase === 'live')
-      .map((r) => ({ id: r.rule.id, kind: r.rule.kind, target: String(r.rule.target), expiresAt: r.expiresAt }));
-    await after.close();
+    // What is still live, for the report. The store may be unreachable (fleet Redis down): then it is unknown, said
+    // so, and the exit code is non-zero; this read is bounded like the rest of shutdown.
+    let liveAtExit: RunResult['liveAtExit'] | undefined;
+    try {
+      liveAtExit = await withTimeout(readLive(stateDir, flags.redis, flags['redis-namespace']), 5000, 'reading the rule store timed out');
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'could not read the rule store to report what is left live');
+    }
+    if (!stop.complete || !liveAtExit) process.exitCode = 1;
     const result: RunResult = {
       policy: daemon.policy.file, mode: daemon.policy.mode, stateDir, ...(daemon.metricsPort !== undefined ? { metricsPort: daemon.metricsPort } : {}),
-      reconcile: daemon.reconcile, stoppedBy, liveAtExit,
+      reconcile: daemon.reconcile, stoppedBy, liveAtExit: liveAtExit ?? null,
+      ...(stop.complete ? {} : { shutdownIncomplete: stop.reason ?? 'unknown' }),
     };
+    if (flags.redis) {
+      // With Redis gone, ioredis/BullMQ connections may keep reconnecting after close(): once the report is out the
+      // process must exit (a service manager waits for it).
+      setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
+    }
     if (!this.jsonEnabled()) {
-      this.log(`ft run stopped (${stoppedBy}); ${liveAtExit.length} rule(s) left live${liveAtExit.length ? ' until their TTL or the next start' : ''}.`);
+      const left = liveAtExit
+        ? `${liveAtExit.length} rule(s) left live${liveAtExit.length ? ' until their TTL or the next start' : ''}`
+        : 'the rules left live are unknown (the rule store could not be read); they stay until their TTL or the next start\'s reconcile';
+      this.log(`ft run stopped (${stoppedBy})${stop.complete ? '' : `, shutdown incomplete: ${stop.reason ?? 'see the log'}`}; ${left}.`);
     }
     return result;
   }
+}
+
+type LiveRule = { id: string; kind: string; target: string; expiresAt: string };
+
+async function readLive(stateDir: string, redis: string | undefined, namespace: string): Promise<LiveRule[]> {
+  const { JournalStore } = await import('../state/journal-store.js');
+  const store = redis ? await (await import('../fleet/daemon.js')).readFleetStore(redis, namespace) : await JournalStore.open({ dir: stateDir, readOnly: true });
+  try {
+    return (await store.rules())
+      .filter((r) => r.phase === 'live')
+      .map((r) => ({ id: r.rule.id, kind: r.rule.kind, target: String(r.rule.target), expiresAt: r.expiresAt }));
+  } finally {
+    await store.close().catch(() => undefined);
+  }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]).finally(() => clearTimeout(timer));
 }

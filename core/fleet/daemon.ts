@@ -27,9 +27,29 @@ export async function openDaemonFleet(o: DaemonFleetOptions): Promise<FleetContr
   return fleet;
 }
 
-/** The fleet's store for a short read (`ft run --redis` listing what is live at exit). */
-export async function readFleetStore(url: string, namespace?: string): Promise<RuleStore> {
+/** A fleet store that cannot be read (Redis down, refused, wrong password): the message names the masked URL. */
+export class FleetReadError extends Error {}
+
+/**
+ * The fleet's store for a short read (`ft run --redis` listing what is live at exit, `ft mitigate list --redis`,
+ * `ft audit --redis`). Throws RedisUrlError / FleetNameError for a bad URL or namespace; reads that fail become
+ * FleetReadError naming the (masked) URL.
+ */
+export type FleetReader = Pick<RuleStore, 'rules' | 'queryAudit' | 'close'>;
+
+export async function readFleetStore(url: string, namespace?: string, role = 'run-exit'): Promise<FleetReader> {
   const { connectRedis } = await import('../state/redis/connect.js');
   const { RedisRuleStore } = await import('../state/redis/redis-store.js');
-  return new RedisRuleStore({ conn: await connectRedis(parseRedisUrl(url), 'run-exit', false), ...(namespace ? { namespace } : {}) });
+  const { checkPop } = await import('./names.js');
+  const target = parseRedisUrl(url);
+  if (namespace) checkPop(namespace);
+  const store = new RedisRuleStore({ conn: await connectRedis(target, role, false), ...(namespace ? { namespace } : {}) });
+  const fail = (err: unknown): never => {
+    throw new FleetReadError(`cannot read the fleet rule store on ${target.display}${namespace ? ` (namespace ${namespace})` : ''}: ${(err as Error).message}`);
+  };
+  return {
+    rules: () => store.rules().catch(fail),
+    queryAudit: (q) => store.queryAudit(q).catch(fail),
+    close: () => store.close(),
+  };
 }

@@ -13,7 +13,7 @@ import { FtMetrics, serveMetrics } from '../metrics/metrics.js';
 import { createActionHandles, specsFromInstances, type ActionSpec } from './actions.js';
 import { EngineCollateralProbe } from './collateral.js';
 import { serveControl } from './control.js';
-import { Runner, toActive } from './runner.js';
+import { Runner, toActive, type StopReport } from './runner.js';
 
 export interface DetectorSpec {
   name: string;
@@ -46,7 +46,7 @@ export interface Daemon {
   reconcile: ReconcileReport;
   metricsPort?: number;
   /** Stops the runner (policy onShutdown unless overridden), the endpoints, RPKI, and closes the store. */
-  stop(signal: string, onShutdown?: 'withdraw' | 'keep'): Promise<void>;
+  stop(signal: string, onShutdown?: 'withdraw' | 'keep'): Promise<StopReport>;
 }
 
 export class DaemonSetupError extends Error {}
@@ -68,8 +68,9 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
 
   const store = await JournalStore.open({ dir: o.stateDir, logger: o.logger, ...(o.repairState ? { repair: true } : {}) });
   const cleanups: (() => Promise<void> | void)[] = [() => store.close()];
+  // Each step bounded: a close that waits on a dead peer (Redis, an RTR cache) must not keep the process alive.
   const cleanup = async () => {
-    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
+    for (const c of cleanups.reverse()) await boundedWait(Promise.resolve().then(c).catch(() => undefined), 5000);
   };
   try {
     const controller = new AbortController();
@@ -124,14 +125,22 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       { policy: policy.file, tenant: policy.tenant, mode: policy.mode, stateDir: o.stateDir, actions: [...actions.keys()], detectors: detectors.map((d) => d.name), metricsPort },
       `ft run: ${policy.mode === 'preview' ? 'PREVIEW mode, nothing will be changed' : 'enforcing'} policy ${policy.file}`,
     );
-    let stopped: Promise<void> | undefined;
+    let stopped: Promise<StopReport> | undefined;
     return {
       runner, policy, store, actions, reconcile, ...(metricsPort !== undefined ? { metricsPort } : {}),
       stop(signal: string, onShutdown?: 'withdraw' | 'keep') {
+        // Always resolves, in bounded time: a failed or unfinished withdrawal is reported (complete: false), and the
+        // endpoints, RPKI and stores are closed whatever happened.
         stopped ??= (async () => {
-          await new Promise<void>((r) => (control ? control.close(() => r()) : r()));
-          await runner.stop(signal, onShutdown ?? policy.onShutdown);
-          await cleanup();
+          try {
+            await boundedWait(new Promise<void>((r) => (control ? control.close(() => r()) : r())), 2000);
+            return await runner.stop(signal, onShutdown ?? policy.onShutdown);
+          } catch (err) {
+            o.logger.error({ err: (err as Error).message, signal }, 'shutdown failed; rules ft installed are left until their TTL or the next start\'s reconcile');
+            return { complete: false, reason: (err as Error).message };
+          } finally {
+            await cleanup();
+          }
         })();
         return stopped;
       },
@@ -236,4 +245,11 @@ export async function loadDetectorSpecs(file: string): Promise<DetectorSpec[]> {
     const { detector, ...options } = body;
     return { name, kind: detector as string, options };
   });
+}
+
+/** Waits for `work` at most `ms`; whatever it does afterwards is ignored. */
+async function boundedWait(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }

@@ -7,6 +7,12 @@ import { Lifecycle } from '../exec/lifecycle.js';
 import { reconcile, type ReconcileReport } from '../exec/reconcile.js';
 import type { RuleRecord, RuleStore } from '../state/store.js';
 
+/** How shutdown went: `complete` false when onShutdown could not be carried out (see Runner.stop). */
+export interface StopReport {
+  complete: boolean;
+  reason?: string;
+}
+
 /** The planner as the runner calls it: policy, RPKI and renderers are already bound. */
 export type PlanFn = (input: { incident?: Incident; active: ActiveRule[]; now: Date }) => Plan;
 
@@ -71,7 +77,7 @@ export class Runner {
   private inflight = new Set<Promise<unknown>>();
   private ticking = false;
   private reconciling = false;
-  private stopping?: Promise<void>;
+  private stopping?: Promise<StopReport>;
 
   constructor(private readonly opts: RunnerOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -236,39 +242,67 @@ export class Runner {
     return rules.length;
   }
 
-  /** Stops everything; with onShutdown: withdraw (the default), takes back everything we installed. */
-  stop(signal: string, onShutdown: 'withdraw' | 'keep' = this.opts.onShutdown): Promise<void> {
+  /**
+   * Stops everything; with onShutdown: withdraw (the default), takes back everything we installed. Always resolves,
+   * in bounded time: `complete` is false when shutdown could not do what onShutdown asks (the store could not be
+   * read, withdrawals did not finish by the deadline); what is left is logged and stays to its TTL / the next start.
+   */
+  stop(signal: string, onShutdown: 'withdraw' | 'keep' = this.opts.onShutdown): Promise<StopReport> {
     if (!this.stopping) this.stopping = this.doStop(signal, onShutdown);
     return this.stopping;
   }
 
-  private async doStop(signal: string, onShutdown: 'withdraw' | 'keep'): Promise<void> {
+  private async doStop(signal: string, onShutdown: 'withdraw' | 'keep'): Promise<StopReport> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.unsubscribe?.();
     this.opts.engine?.stop();
     await Promise.all((this.opts.detectors ?? []).map((d) => d.detector.stop().catch(() => undefined)));
     await Promise.allSettled([...this.inflight]);
-    if (onShutdown === 'withdraw' && this.opts.mode === 'enforce') {
-      // Bounded: an unreachable speaker must not hold the shutdown for minutes (a service manager would SIGKILL
-      // anyway). What is not withdrawn by then stays recorded as withdrawing; the next start finishes it.
-      const deadlineMs = this.opts.shutdownDeadlineMs ?? 60_000;
+    // Bounded: an unreachable speaker or store must not hold the shutdown for minutes (a service manager would
+    // SIGKILL anyway). What is not withdrawn by then stays recorded as withdrawing; the next start finishes it.
+    const deadlineMs = this.opts.shutdownDeadlineMs ?? 60_000;
+    const withDeadline = async <T>(work: Promise<T>): Promise<{ value: T } | { error: Error } | 'deadline'> => {
       let timer: NodeJS.Timeout | undefined;
-      const done = await Promise.race([
-        this.withdrawAll(`ft stopped (${signal}); policy onShutdown: withdraw`, 'shutdown').then((n) => ({ n })),
-        new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), deadlineMs))),
-      ]);
-      clearTimeout(timer);
-      if (done) this.opts.logger.info({ withdrawn: done.n, signal }, 'shutdown: withdrew every rule ft had installed');
-      else {
-        const left = (await this.opts.store.rules()).map((r) => r.rule.id);
-        this.opts.logger.error({ left, deadlineMs }, 'shutdown: withdrawals did not finish in time; the next start (or ft mitigate withdraw) finishes them');
+      try {
+        return await Promise.race([
+          work.then((value) => ({ value }), (error: unknown) => ({ error: error instanceof Error ? error : new Error(String(error)) })),
+          new Promise<'deadline'>((r) => (timer = setTimeout(() => r('deadline'), deadlineMs))),
+        ]);
+      } finally {
+        clearTimeout(timer);
       }
-    } else {
-      const live = (await this.opts.store.rules()).filter((r) => r.phase === 'live').length;
-      this.opts.logger.info({ kept: live, signal }, 'shutdown: rules left in place until their TTL (policy onShutdown: keep); the next start reconciles them');
+    };
+    let report: StopReport;
+    try {
+      if (onShutdown === 'withdraw' && this.opts.mode === 'enforce') {
+        const done = await withDeadline(this.withdrawAll(`ft stopped (${signal}); policy onShutdown: withdraw`, 'shutdown'));
+        if (done !== 'deadline' && 'value' in done) {
+          this.opts.logger.info({ withdrawn: done.value, signal }, 'shutdown: withdrew every rule ft had installed');
+          report = { complete: true };
+        } else {
+          const left = await withDeadline(this.opts.store.rules());
+          const ids = left !== 'deadline' && 'value' in left ? left.value.map((r) => r.rule.id) : undefined;
+          const why = done === 'deadline' ? `withdrawals did not finish within ${deadlineMs} ms` : `the withdrawal failed: ${done.error.message}`;
+          this.opts.logger.error(
+            { left: ids ?? 'unknown (the rule store cannot be read)', deadlineMs, signal },
+            `shutdown: ${why}; ${ids ? `${ids.length} rule(s)` : 'every rule ft installed'} left in place until their TTL or the next start's reconcile (or ft mitigate withdraw)`,
+          );
+          report = { complete: false, reason: why };
+        }
+      } else {
+        const live = await withDeadline(this.opts.store.rules());
+        if (live !== 'deadline' && 'value' in live) {
+          this.opts.logger.info({ kept: live.value.filter((r) => r.phase === 'live').length, signal }, 'shutdown: rules left in place until their TTL (policy onShutdown: keep); the next start reconciles them');
+        } else {
+          this.opts.logger.warn({ signal }, 'shutdown: rules left in place (policy onShutdown: keep); the rule store could not be read to count them');
+        }
+        report = { complete: true };
+      }
+    } finally {
+      for (const h of this.opts.actions.values()) await h.action.close?.().catch(() => undefined);
     }
-    for (const h of this.opts.actions.values()) await h.action.close?.().catch(() => undefined);
+    return report;
   }
 
   private track<T>(p: Promise<T>): Promise<T> {

@@ -4,7 +4,7 @@ import type { ExecLogger } from '../exec/executor.js';
  * SIGTERM/SIGINT stop the runner the policy's way (onShutdown), then `done` runs (close the store, exit). A second
  * signal while stopping is logged and ignored: interrupting a withdrawal would leave announcements behind.
  */
-export function stopOnSignals(stop: (signal: string) => Promise<void>, logger: ExecLogger, done: (code: number) => void): () => void {
+export function stopOnSignals(stop: (signal: string) => Promise<{ complete: boolean } | void>, logger: ExecLogger, done: (code: number) => void): () => void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -14,7 +14,7 @@ export function stopOnSignals(stop: (signal: string) => Promise<void>, logger: E
     stopping = true;
     logger.info({ signal }, 'stopping');
     stop(signal).then(
-      () => done(0),
+      (report) => done(report && !report.complete ? 1 : 0),
       (err: Error) => {
         logger.error({ err: err.message }, 'stop failed');
         done(1);
