@@ -11,10 +11,14 @@ export default class LabScenario extends Command {
     'rule (FT_LAB_POLICY_TTL, default 20 s, bounds when). --json prints every step and the timeline (audit trail + probes).\n' +
     'syn-flood: the victim\'s own ft run (proc detector inside the victim namespace) applies SYN cookies and a per-source ' +
     'hashlimit in its iptables during a bounded SYN flood and rolls them back after the incident resolves; no BGP.\n' +
+    'escalation: a flood growing in three stages walks FlowSpec rate-limit → discard → RTBH (a blackhole route on an FRR edge ' +
+    'added as edge-frr) per lab/policies/escalation.yaml, and comes back down after it stops.\n' +
+    'crash: the escalation with ft killed by SIGKILL once RTBH is live and restarted on the same state: reconcile must leave ' +
+    'exactly the live rules, and everything is withdrawn at the end.\n' +
     'flowspec-path: the announcement → enforcer path alone, the scenario standing in for detection and the executor ' +
     '(FT_LAB_TTL seconds, default 3). Exit 1 when an expectation fails.';
   static override enableJsonFlag = true;
-  static override args = { name: Args.string({ required: true, options: ['udp-amplification', 'syn-flood', 'flowspec-path'], description: 'scenario name' }) };
+  static override args = { name: Args.string({ required: true, options: ['udp-amplification', 'syn-flood', 'escalation', 'crash', 'flowspec-path'], description: 'scenario name' }) };
   static override examples = ['<%= config.bin %> lab scenario udp-amplification', 'FT_LAB_EXPORT=netflow <%= config.bin %> lab scenario udp-amplification --json', '<%= config.bin %> lab scenario syn-flood'];
 
   async run(): Promise<Record<string, unknown>> {

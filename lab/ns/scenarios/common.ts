@@ -223,7 +223,7 @@ export interface AuditRow {
   op: string;
   ruleId?: string;
   incidentId?: string;
-  rule?: { kind: string; target: string; level?: number };
+  rule?: { kind: string; target: string; level?: number; action?: { type?: string } };
   rpki?: { state: string; reason?: string };
   outcome?: string;
   message?: string;

@@ -1,9 +1,10 @@
 // The lab's scenarios by name (`ft lab scenario NAME`). Each returns its steps, its timeline and ok.
 import type { ScenarioResult } from './common.js';
+import { escalation } from './escalation.js';
 import { synFlood } from './syn-flood.js';
 import { udpAmplification, type LabContext } from './udp-amplification.js';
 
-export const SCENARIOS = ['udp-amplification', 'syn-flood'] as const;
+export const SCENARIOS = ['udp-amplification', 'syn-flood', 'escalation', 'crash'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export async function runScenario(name: ScenarioName, lab: LabContext): Promise<ScenarioResult> {
@@ -19,6 +20,10 @@ export async function runScenario(name: ScenarioName, lab: LabContext): Promise<
       if (exporter !== 'netflow' && exporter !== 'sflow') throw new Error(`FT_LAB_EXPORT must be netflow or sflow, got ${JSON.stringify(exporter)}`);
       return udpAmplification(lab, { ttlSeconds: seconds(process.env.FT_LAB_POLICY_TTL, 20), floodSeconds: seconds(process.env.FT_LAB_FLOOD_SECONDS, 8), export: exporter });
     }
+    case 'escalation':
+      return escalation(lab, { stageSeconds: seconds(process.env.FT_LAB_STAGE_SECONDS, 5) });
+    case 'crash':
+      return escalation(lab, { crash: true, stageSeconds: seconds(process.env.FT_LAB_STAGE_SECONDS, 5) });
     case 'syn-flood':
       return synFlood(lab, { floodSeconds: seconds(process.env.FT_LAB_FLOOD_SECONDS, 6) });
   }

@@ -60,7 +60,7 @@ export async function udpAmplification(lab: LabContext, o: { ttlSeconds?: number
   const detectors = join(dir, 'detectors.yaml');
   writeFileSync(detectors, [
     exporter === 'sflow' ? '# sFlow v5 from edge-linux (pmacctd sfprobe, 1:10).' : '# NetFlow v9 from edge-linux (softflowd), unsampled.',
-    `edge: { detector: flow, windowMs: 100, listeners: [{ protocol: auto, address: ${bgp.a4}, port: ${COLLECTOR_PORT} }], allowedExporters: [${bgp.b4}], protect: [203.0.113.0/24, "2001:db8:203::/48"] }`,
+    `edge: { detector: flow, listeners: [{ protocol: auto, address: ${bgp.a4}, port: ${COLLECTOR_PORT} }], allowedExporters: [${bgp.b4}], protect: [203.0.113.0/24, "2001:db8:203::/48"] }`,
     '',
   ].join('\n'));
 
@@ -186,7 +186,9 @@ export function buildTimeline(rec: Recorder, audit: AuditRow[], attackStart: num
       if (event === 'incident open' && out.some((t) => t.event === event && t.detail?.startsWith(String(a.incident?.target)))) continue;
       out.push({ event, at: a.at, source: 'audit', detail: `${String(a.incident.target)} ${a.incident.attack_family} ${(a.incident.vector ?? []).join(',')}`.trim() });
     } else if (a.op === 'add' && a.phase === 'start') {
-      out.push({ event: 'plan: FlowSpec discard', at: a.at, source: 'audit', ...(detail ? { detail } : {}) });
+      const kind = a.rule?.kind;
+      const what = kind === 'rtbh' ? 'RTBH' : kind === 'flowspec' ? `FlowSpec ${a.rule?.action?.type ?? 'discard'}` : kind === 'host-filter' ? 'host rule' : String(kind);
+      out.push({ event: `plan: ${what}`, at: a.at, source: 'audit', ...(detail ? { detail } : {}) });
       if (a.rpki) out.push({ event: 'RPKI verdict', at: a.at, source: 'audit', detail: `${a.rpki.state}${a.rpki.reason ? `: ${a.rpki.reason}` : ''}` });
     } else if (a.op === 'add' && a.phase === 'end') {
       out.push({ event: a.outcome === 'ok' ? 'announced' : `announcement ${a.outcome ?? '?'}`, at: a.at, source: 'audit', ...(detail ? { detail } : {}) });
