@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Detector, Incident, Sample } from '@ft/sdk';
 import type { ActiveRule, Plan } from '../model/plan.js';
 import type { ActionHandle } from '../exec/actions.js';
-import { Executor, systemClock, type Clock, type CollateralProbe, type ExecLogger, type ExecMetrics, type ExecReport, type OpContext } from '../exec/executor.js';
+import { Executor, systemClock, type Clock, type CollateralProbe, type ExecLogger, type ExecMetrics, type ExecReport, type OpContext, type OpReport } from '../exec/executor.js';
 import { Lifecycle } from '../exec/lifecycle.js';
 import { reconcile, type ReconcileReport } from '../exec/reconcile.js';
 import type { RuleRecord, RuleStore } from '../state/store.js';
@@ -236,10 +236,9 @@ export class Runner {
   }
 
   /** Withdraws every live rule (shutdown with onShutdown: withdraw, `ft mitigate withdraw --all`). */
-  async withdrawAll(reason: string, plannedBy: string): Promise<number> {
+  async withdrawAll(reason: string, plannedBy: string): Promise<OpReport[]> {
     const rules = (await this.opts.store.rules()).filter((r) => r.phase === 'live' || r.phase === 'withdrawing');
-    await Promise.all(rules.map((r) => this.executor.withdraw(r.rule.id, reason, { plannedBy, ...(r.incidentId ? { incidentId: r.incidentId } : {}) })));
-    return rules.length;
+    return Promise.all(rules.map((r) => this.executor.withdraw(r.rule.id, reason, { plannedBy, ...(r.incidentId ? { incidentId: r.incidentId } : {}) })));
   }
 
   /**
@@ -277,13 +276,19 @@ export class Runner {
     try {
       if (onShutdown === 'withdraw' && this.opts.mode === 'enforce') {
         const done = await withDeadline(this.withdrawAll(`ft stopped (${signal}); policy onShutdown: withdraw`, 'shutdown'));
-        if (done !== 'deadline' && 'value' in done) {
-          this.opts.logger.info({ withdrawn: done.value, signal }, 'shutdown: withdrew every rule ft had installed');
+        const failed = done !== 'deadline' && 'value' in done ? done.value.filter((o) => o.outcome !== 'ok') : undefined;
+        if (failed && failed.length === 0) {
+          this.opts.logger.info({ withdrawn: (done as { value: OpReport[] }).value.length, signal }, 'shutdown: withdrew every rule ft had installed');
           report = { complete: true };
+        } else if (failed) {
+          // An adapter that failed or hit its per-adapter timeout: the rule stays recorded as withdrawing.
+          const why = `${failed.length} rule(s) could not be withdrawn: ${failed.map((o) => `${o.ruleId} (${o.results.filter((x) => x.outcome !== 'ok').map((x) => `${x.adapter}: ${x.outcome}${x.error ? ` ${x.error}` : ''}`).join('; ') || o.message || o.outcome})`).join(', ')}`;
+          this.opts.logger.error({ left: failed.map((o) => o.ruleId), signal }, `shutdown: ${why}; left in place until their TTL or the next start's reconcile (or ft mitigate withdraw)`);
+          report = { complete: false, reason: why };
         } else {
           const left = await withDeadline(this.opts.store.rules());
           const ids = left !== 'deadline' && 'value' in left ? left.value.map((r) => r.rule.id) : undefined;
-          const why = done === 'deadline' ? `withdrawals did not finish within ${deadlineMs} ms` : `the withdrawal failed: ${done.error.message}`;
+          const why = done === 'deadline' || !('error' in done) ? `withdrawals did not finish within ${deadlineMs} ms` : `the withdrawal failed: ${done.error.message}`;
           this.opts.logger.error(
             { left: ids ?? 'unknown (the rule store cannot be read)', deadlineMs, signal },
             `shutdown: ${why}; ${ids ? `${ids.length} rule(s)` : 'every rule ft installed'} left in place until their TTL or the next start's reconcile (or ft mitigate withdraw)`,
