@@ -81,8 +81,21 @@ describe('ft flow commands', function () {
     s.close();
     expect(r.code, r.stderr).to.equal(0);
     const out = JSON.parse(r.stdout);
-    const packets = (target: string) => out.windows.flatMap((w: { samples: { target: string; pps: number; windowMs: number }[] }) => w.samples)
-      .filter((x: { target: string }) => x.target === target).reduce((n: number, x: { pps: number; windowMs: number }) => n + Math.round((x.pps * x.windowMs) / 1000), 0);
+    // Samples of sub-second windows are rated over the trailing second, so they overlap: count packets from the
+    // newest Sample back, taking each next one only where the previous one's span begins (spans are whole windows).
+    type Out = { target: string; at: number; pps: number; windowMs: number };
+    const packets = (target: string) => {
+      const list: Out[] = out.windows.flatMap((w: { samples: Out[] }) => w.samples).filter((x: Out) => x.target === target);
+      let n = 0;
+      let before = Infinity;
+      for (let i = list.length - 1; i >= 0; i--) {
+        const x = list[i]!;
+        if (x.at > before) continue;
+        n += Math.round((x.pps * x.windowMs) / 1000);
+        before = x.at - x.windowMs;
+      }
+      return n;
+    };
     const received = out.totals.datagrams;
     expect(received).to.be.within(5, 20);
     expect(packets('203.0.113.10/32')).to.equal(received * 10);

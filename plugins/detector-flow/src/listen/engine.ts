@@ -2,6 +2,7 @@ import type { Sample } from '@ft/sdk';
 import type { Prefix } from '@ft/sdk';
 import { Collector, type CollectorOptions } from '../aggregate/collector.js';
 import type { ExporterHealth } from '../aggregate/health.js';
+import { TrailingWindows } from '../aggregate/trailing.js';
 import { mergePartials, toSamples, type TargetPartial } from '../aggregate/window.js';
 import type { ProtocolChoice } from '../decode/index.js';
 
@@ -17,7 +18,10 @@ export interface EngineTotals {
 /** Where the listener hands datagrams: decoded inline, or spread over worker threads. Same decoders either way. */
 export interface FlowEngine {
   ingest(buf: Buffer, exporter: string, now: number, protocol: ProtocolChoice): void;
-  /** Closes the window ending at `at` that lasted `windowMs` (rates are per second over it). */
+  /**
+   * Closes the window ending at `at` that lasted `windowMs`. Rates are per second over the newest windows that
+   * together span at least a second (the Sample's windowMs says how long), since exporters report in bursts.
+   */
   flush(at: number, windowMs: number): Promise<Sample[]>;
   exporters(): Promise<ExporterHealth[]>;
   totals(): Promise<EngineTotals>;
@@ -44,6 +48,8 @@ export function collectorTotals(c: Collector): EngineTotals {
 }
 
 export class InlineEngine implements FlowEngine {
+  private readonly trailing = new TrailingWindows();
+
   constructor(readonly collector: Collector) {}
 
   ingest(buf: Buffer, exporter: string, now: number, protocol: ProtocolChoice): void {
@@ -51,7 +57,8 @@ export class InlineEngine implements FlowEngine {
   }
 
   async flush(at: number, windowMs: number): Promise<Sample[]> {
-    return this.collector.flush(at, windowMs);
+    const { partials, spanMs } = this.trailing.push(this.collector.flushPartials(), windowMs);
+    return toSamples(partials, { source: this.collector.options.source, at, windowMs: spanMs, topN: this.collector.options.topN });
   }
 
   async exporters(): Promise<ExporterHealth[]> {
@@ -69,6 +76,9 @@ export class InlineEngine implements FlowEngine {
   async close(): Promise<void> {}
 }
 
-export function mergeToSamples(lists: TargetPartial[][], o: { source: string; at: number; windowMs: number; topN: number }): Sample[] {
-  return toSamples(lists.length === 1 ? (lists[0] as TargetPartial[]) : mergePartials(lists), o);
+/** Merges the workers' partials of the window that just closed, then rates them over the trailing span. */
+export function mergeToSamples(lists: TargetPartial[][], trailing: TrailingWindows, o: { source: string; at: number; windowMs: number; topN: number }): Sample[] {
+  const window = lists.length === 1 ? (lists[0] as TargetPartial[]) : mergePartials(lists);
+  const { partials, spanMs } = trailing.push(window, o.windowMs);
+  return toSamples(partials, { ...o, windowMs: spanMs });
 }

@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { ExporterHealth } from '../aggregate/health.js';
 import type { TargetPartial } from '../aggregate/window.js';
 import { hash32 } from '../aggregate/sketch.js';
+import { TrailingWindows } from '../aggregate/trailing.js';
 import type { ProtocolChoice } from '../decode/index.js';
 import { mergeToSamples, type EngineOptions, type EngineTotals, type FlowEngine } from './engine.js';
 
@@ -41,6 +42,7 @@ export class WorkerEngine implements FlowEngine {
   private readonly waiting = new Map<number, (r: Reply) => void>();
   private nextId = 1;
   private scheduled = false;
+  private readonly trailing = new TrailingWindows();
 
   constructor(readonly count: number, private readonly options: EngineOptions) {
     const here = import.meta.url;
@@ -144,7 +146,7 @@ export class WorkerEngine implements FlowEngine {
 
   async flush(at: number, windowMs: number): Promise<Sample[]> {
     const replies = await this.ask('flush');
-    return mergeToSamples(replies.map((r) => r.partials ?? []), { source: this.options.source, at, windowMs, topN: this.options.topN });
+    return mergeToSamples(replies.map((r) => r.partials ?? []), this.trailing, { source: this.options.source, at, windowMs, topN: this.options.topN });
   }
 
   async exporters(): Promise<ExporterHealth[]> {
