@@ -120,19 +120,50 @@ export class Executor {
       );
       return { mode, ops: plan.ops.map((op) => ({ type: op.type, ruleId: op.rule.id, outcome: 'skipped', results: [] })) };
     }
-    // Withdrawals first: at the cap, room is made before new rules ask for it.
-    const withdrawn = await Promise.all(plan.ops.filter((o) => o.type === 'withdraw').map((op) => this.runOp(op, c)));
-    const added = await Promise.all(plan.ops.filter((o) => o.type !== 'withdraw').map((op) => this.runOp(op, c)));
-    return { mode, ops: [...withdrawn, ...added] };
+    // Make before break: a withdrawal whose target an add or refresh of this plan also covers (escalation,
+    // de-escalation, aggregation) waits until its replacement is in, so the edge is never left without a rule.
+    // Withdrawals that replace nothing still go first: at the cap, room is made before new rules ask for it.
+    const installs = plan.ops.filter((o) => o.type !== 'withdraw');
+    const replacersOf = (w: Op) => installs.filter((a) => a.rule.tenant === w.rule.tenant && a.rule.id !== w.rule.id && a.rule.target.overlaps(w.rule.target));
+    const withdraws = plan.ops.filter((o) => o.type === 'withdraw');
+    const replaced = withdraws.filter((w) => replacersOf(w).length > 0);
+    const freeing = withdraws.filter((w) => replacersOf(w).length === 0);
+    const first = await Promise.all(freeing.map((op) => this.runOp(op, c)));
+    // The rule a replacement supersedes is still counted against the cap until it comes out after it: each add may
+    // go over the cap by the number of rules it replaces that the store still holds, and no further.
+    const stillHeld = new Set<RuleId>();
+    for (const w of replaced) if (await this.store.rule(w.rule.id)) stillHeld.add(w.rule.id);
+    const added = await Promise.all(
+      installs.map((op) => this.runOp(op, c, replaced.filter((w) => stillHeld.has(w.rule.id) && replacersOf(w).includes(op)).length)),
+    );
+    const then = await Promise.all(replaced.map((w) => this.withdrawReplaced(w, replacersOf(w), c)));
+    return { mode, ops: [...first, ...added, ...then] };
   }
 
-  runOp(op: Op, ctx: OpContext): Promise<OpReport> {
+  /**
+   * Withdraws a rule once one of its replacements is installed somewhere; when none went in (refused at the cap,
+   * every adapter failed) the old rule stays, to its TTL or the next plan, rather than leaving nothing in place.
+   */
+  private async withdrawReplaced(w: Op, replacers: Op[], ctx: OpContext): Promise<OpReport> {
+    for (const r of replacers) {
+      const rec = await this.store.rule(r.rule.id);
+      if (rec?.phase === 'live' && Object.values(rec.adapters).some((s) => s.state === 'installed')) return this.runOp(w, ctx);
+    }
+    const message = `kept: its replacement ${replacers.map((r) => r.rule.id).join(', ')} is not installed anywhere yet`;
+    const now = this.clock.now();
+    await this.store.appendAudit([{ ...this.auditStart(randomUUID(), 'withdraw', w, ctx, now), phase: 'event', outcome: 'skipped', message }]);
+    this.opts.logger.warn({ ruleId: w.rule.id, reason: message }, 'withdrawal held');
+    return { type: 'withdraw', ruleId: w.rule.id, outcome: 'skipped', results: [], message };
+  }
+
+  /** `replacing`: how many rules this op replaces that are still counted against the cap (they come out after it). */
+  runOp(op: Op, ctx: OpContext, replacing = 0): Promise<OpReport> {
     return this.withRuleLock(op.rule.id, () => {
       switch (op.type) {
         case 'add':
-          return this.add(op, ctx);
+          return this.add(op, ctx, replacing);
         case 'refresh':
-          return this.refresh(op, ctx);
+          return this.refresh(op, ctx, replacing);
         case 'withdraw':
           return this.withdrawLocked(op.rule.id, ctx, typeof op.reason === 'string' ? op.reason : op.reason.summary, op);
       }
@@ -166,13 +197,13 @@ export class Executor {
 
   // ── add / refresh ──────────────────────────────────────────────────────────────────────────────────────────────
 
-  private async add(op: Op, ctx: OpContext): Promise<OpReport> {
+  private async add(op: Op, ctx: OpContext, replacing = 0): Promise<OpReport> {
     const rule = op.rule;
     const now = this.clock.now();
     const existing = await this.store.rule(rule.id);
     if (existing && existing.phase === 'live' && op.via.every((v) => existing.adapters[v]?.state === 'installed')) {
       // The same content planned again (another worker, a restart): one rule, its TTL refreshed.
-      return this.refresh({ ...op, type: 'refresh' }, ctx);
+      return this.refresh({ ...op, type: 'refresh' }, ctx, replacing);
     }
     const until = this.suppressed.get(rule.id);
     if (until !== undefined && until > now) {
@@ -205,7 +236,7 @@ export class Executor {
     // store takes the record into its view at once; only the wait for the disk happens outside the admission.
     const admitted = await this.admit(async () => {
       if (cap !== undefined) {
-        const slot = await this.store.claimSlot(rule.tenant, rule.id, cap);
+        const slot = await this.store.claimSlot(rule.tenant, rule.id, cap + replacing);
         if (!slot.granted) return undefined;
       }
       return { written: this.store.putRule(record) };
@@ -220,10 +251,10 @@ export class Executor {
     return this.finish(opId, 'add', op, ctx, now, results, record);
   }
 
-  private async refresh(op: Op, ctx: OpContext): Promise<OpReport> {
+  private async refresh(op: Op, ctx: OpContext, replacing = 0): Promise<OpReport> {
     const now = this.clock.now();
     const existing = await this.store.rule(op.rule.id);
-    if (!existing || existing.phase !== 'live') return this.add({ ...op, type: 'add' }, ctx);
+    if (!existing || existing.phase !== 'live') return this.add({ ...op, type: 'add' }, ctx, replacing);
     const ttlMs = op.rule.ttlSeconds * 1000;
     const expiresAt = now + ttlMs;
     const current = Date.parse(existing.expiresAt);

@@ -55,7 +55,8 @@ describe('escalation through the run loop: up at once, down after the cooldown, 
       .filter((r) => r.phase === 'start' && r.rule?.kind === 'flowspec')
       .map((r) => `${r.op}:${r.rule?.level}:${r.plannedBy}`);
     // The flood's first tick sees only part of it (level 1); the next one escalates, superseding level 1 at once.
-    expect(ops).to.deep.equal(['add:1:planner', 'withdraw:1:planner', 'add:2:planner', 'add:1:planner', 'withdraw:2:planner', 'withdraw:1:planner']);
+    // Make before break both ways: the replacement goes in before the rule it replaces comes out.
+    expect(ops).to.deep.equal(['add:1:planner', 'add:2:planner', 'withdraw:1:planner', 'add:1:planner', 'withdraw:2:planner', 'withdraw:1:planner']);
     await l.runner.stop('test', 'keep');
     await l.store.close();
   });
