@@ -141,10 +141,13 @@ export class Executor {
   }
 
   /**
-   * Withdraws a rule once one of its replacements is installed somewhere; when none went in (refused at the cap,
-   * every adapter failed) the old rule stays, to its TTL or the next plan, rather than leaving nothing in place.
+   * Withdraws a rule once one of its replacements is installed somewhere. When an escalation's replacement went in
+   * nowhere (refused at the cap, every adapter failed) the old rule stays, to its TTL or the next plan, rather than
+   * leaving nothing in place. A de-escalation withdraws anyway: the attack fell, and keeping a stronger rule (an
+   * RTBH black-holing the customer) for want of a weaker one would do more harm than the weaker attack.
    */
   private async withdrawReplaced(w: Op, replacers: Op[], ctx: OpContext): Promise<OpReport> {
+    if (replacers.every((r) => r.rule.level < w.rule.level)) return this.runOp(w, ctx);
     for (const r of replacers) {
       const rec = await this.store.rule(r.rule.id);
       if (rec?.phase === 'live' && Object.values(rec.adapters).some((s) => s.state === 'installed')) return this.runOp(w, ctx);

@@ -86,4 +86,15 @@ describe('executor: make before break', () => {
     expect([...edge.installed.keys()]).to.deep.equal([discard.id]);
     await store.close();
   });
+
+  it('a de-escalation withdraws the stronger rule even when the weaker one fails: no RTBH kept for want of a rate-limit', async () => {
+    const edge = new RecordingAction('edge');
+    const { executor, store } = await setup([edge]);
+    await executor.execute(plan([op('add', rtbh, ['edge'])]), { plannedBy: 'planner' });
+    edge.failApply = 10;
+    await executor.execute(plan([op('withdraw', rtbh, ['edge']), op('add', rateLimit, ['edge'])]), { plannedBy: 'planner' });
+    expect(edge.log).to.deep.equal([`announce ${rtbh.id}`, `announce ${rateLimit.id}`, `announce ${rateLimit.id}`, `withdraw ${rtbh.id}`]);
+    expect(edge.installed.has(rtbh.id)).to.equal(false);
+    await store.close();
+  });
 });
