@@ -166,7 +166,7 @@ export class Executor {
         case 'add':
           return this.add(op, ctx, replacing);
         case 'refresh':
-          return this.refresh(op, ctx, replacing);
+          return this.refresh(op, ctx);
         case 'withdraw':
           return this.withdrawLocked(op.rule.id, ctx, typeof op.reason === 'string' ? op.reason : op.reason.summary, op);
       }
@@ -206,7 +206,7 @@ export class Executor {
     const existing = await this.store.rule(rule.id);
     if (existing && existing.phase === 'live' && op.via.every((v) => existing.adapters[v]?.state === 'installed')) {
       // The same content planned again (another worker, a restart): one rule, its TTL refreshed.
-      return this.refresh({ ...op, type: 'refresh' }, ctx, replacing);
+      return this.refresh({ ...op, type: 'refresh' }, ctx);
     }
     const until = this.suppressed.get(rule.id);
     if (until !== undefined && until > now) {
@@ -254,10 +254,17 @@ export class Executor {
     return this.finish(opId, 'add', op, ctx, now, results, record);
   }
 
-  private async refresh(op: Op, ctx: OpContext, replacing = 0): Promise<OpReport> {
+  private async refresh(op: Op, ctx: OpContext): Promise<OpReport> {
     const now = this.clock.now();
     const existing = await this.store.rule(op.rule.id);
-    if (!existing || existing.phase !== 'live') return this.add({ ...op, type: 'add' }, ctx, replacing);
+    // A refresh keeps alive what is live. If the rule went meanwhile (its incident resolved, its TTL ran out, an
+    // operator withdrew it) the plan was made on a world that is gone: announcing it again on that stale view would
+    // undo the withdrawal for no attack anyone still sees. The next plan, made on fresh state, adds it if wanted.
+    if (!existing || existing.phase !== 'live') {
+      const message = `not refreshed: ${existing ? 'being withdrawn' : 'no longer live'} since the plan was made; the next plan decides`;
+      this.opts.logger.info({ ruleId: op.rule.id, plannedBy: ctx.plannedBy }, message);
+      return { type: 'refresh', ruleId: op.rule.id, outcome: 'skipped', results: [], message };
+    }
     const ttlMs = op.rule.ttlSeconds * 1000;
     const expiresAt = now + ttlMs;
     const current = Date.parse(existing.expiresAt);

@@ -98,3 +98,21 @@ describe('executor: make before break', () => {
     await store.close();
   });
 });
+
+describe('executor: plans made on a state that is gone', () => {
+  it('a refresh planned while the rule was live but executed after its incident resolved and withdrew it announces nothing', async () => {
+    const edge = new RecordingAction('edge');
+    const { executor, store } = await setup([edge]);
+    await executor.execute(plan([op('add', rtbh, ['edge'])]), { plannedBy: 'planner' });
+    // A tick planned the open incident (refresh the RTBH) just before the resolve's plan withdrew it.
+    const stale = plan([op('refresh', rtbh, ['edge'])]);
+    await executor.execute(plan([op('withdraw', rtbh, ['edge'])]), { plannedBy: 'planner' });
+    const report = await executor.execute(stale, { plannedBy: 'planner' });
+    expect(report.ops[0]?.outcome).to.equal('skipped');
+    expect(report.ops[0]?.message).to.match(/no longer live/);
+    expect(edge.log).to.deep.equal([`announce ${rtbh.id}`, `withdraw ${rtbh.id}`]);
+    expect(edge.installed.size).to.equal(0);
+    expect(await store.rules()).to.have.length(0);
+    await store.close();
+  });
+});
