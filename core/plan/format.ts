@@ -2,7 +2,7 @@ import {
   IP_PROTOCOLS, formatBitrate, formatDuration, formatPacketRate,
   type FlowSpecMatch, type HostMatch, type Incident, type Range, type Rule,
 } from '@ft/sdk';
-import type { Op, Plan, RpkiVerdict } from '../model/plan.js';
+import type { Op, Plan, Refusal, RpkiVerdict } from '../model/plan.js';
 import type { Policy } from '../policy/types.js';
 import { protectedBy } from './rails.js';
 import { vectorsOf } from './match.js';
@@ -156,4 +156,13 @@ export function formatPlan(plan: Plan, ctx: FormatContext): string {
     out.push(`note     install the adapters' plugins (ft registry lists what is installed) to see their exact commands`);
   }
   return out.join('\n');
+}
+
+/**
+ * A key that changes only when what a plan refuses changes (which rule, by which rail, why), whatever the order.
+ * The run loop re-plans an incident every tick: it logs refusals when this key differs from the last one it logged
+ * for the incident, so a never-target refusal is said once, not every second.
+ */
+export function refusalDigest(refused: readonly Refusal[]): string {
+  return refused.map((r) => `${r.rail}\u0000${r.rule?.id ?? ''}\u0000${r.message}`).sort().join('\u0001');
 }

@@ -5,4 +5,4 @@ export { flowspecMatch, vectorsOf } from './match.js';
 export { evaluate, describeTrigger, overrideFor, holdingLevels } from './triggers.js';
 export { createRenderers, type Renderers, type RenderContext } from './render.js';
 export { parseIncident, parseSimulate, parseActiveRules, InputError } from './input.js';
-export { formatPlan } from './format.js';
+export { formatPlan, refusalDigest } from './format.js';
