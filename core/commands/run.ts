@@ -28,7 +28,11 @@ export default class Run extends Command {
   static override flags = {
     policy: Flags.string({ char: 'p', summary: 'Policy YAML file.', required: true }),
     'state-dir': Flags.string({ summary: 'Where the rule store and audit trail live (default: /var/lib/ft as root, else $XDG_STATE_HOME/ft).' }),
-    detectors: Flags.string({ summary: 'YAML file of detector instances: { NAME: { detector: KIND, ...options } }.' }),
+    detectors: Flags.string({ summary: 'YAML file of detector instances: { NAME: { detector: KIND, ...options } } (default: the policy\'s detectors: section).' }),
+    watch: Flags.boolean({
+      summary: 'Print live per-target rates every second and each incident\'s plan on stdout (default: on in preview mode on a terminal, without --json).',
+      allowNo: true,
+    }),
     vrps: Flags.string({ summary: 'VRP JSON file for RPKI checks, instead of the RTR caches under the policy\'s rpki.caches.' }),
     metrics: Flags.string({ summary: 'HOST:PORT for Prometheus metrics, or "off".', default: '127.0.0.1:9310' }),
     'metrics-public': Flags.boolean({ summary: 'Allow --metrics on a non-loopback address.', default: false }),
@@ -44,6 +48,7 @@ export default class Run extends Command {
     'sudo <%= config.bin %> run --policy /etc/ft/policy.yaml --detectors /etc/ft/detectors.yaml',
     '<%= config.bin %> run -p policy.yaml --state-dir ./state --metrics 127.0.0.1:9310',
     '<%= config.bin %> run -p policy.yaml --once --json',
+    '<%= config.bin %> run --policy policies/quickstart.yaml --duration 20',
   ];
 
   async run(): Promise<RunResult> {
@@ -71,9 +76,12 @@ export default class Run extends Command {
     process.once('SIGINT', remember);
     let daemon;
     try {
-      const detectors = flags.detectors ? await loadDetectorSpecs(flags.detectors) : [];
+      const detectors = flags.detectors ? await loadDetectorSpecs(flags.detectors) : undefined;
+      const watch = flags.watch ?? (!this.jsonEnabled() && process.stdout.isTTY === true && (await policyIsPreview(flags.policy)));
       daemon = await startDaemon({
-        config: this.config, policyFile: flags.policy, stateDir, logger, detectors, repairState: flags['repair-state'],
+        config: this.config, policyFile: flags.policy, stateDir, logger, repairState: flags['repair-state'],
+        ...(detectors ? { detectors } : {}),
+        ...(watch && !this.jsonEnabled() ? { watch: { write: (text: string) => this.log(text) } } : {}),
         ...(metrics ? { metrics } : {}), ...(flags.vrps ? { vrpsFile: flags.vrps } : {}), ...(flags['tick-ms'] ? { tickMs: flags['tick-ms'] } : {}),
         ...(flags.redis ? { redis: { url: flags.redis, namespace: flags['redis-namespace'] } } : {}),
       });
@@ -144,6 +152,18 @@ export default class Run extends Command {
       this.log(`ft run stopped (${stoppedBy})${stop.complete ? '' : `, shutdown incomplete: ${stop.reason ?? 'see the log'}`}; ${left}.`);
     }
     return result;
+  }
+}
+
+/** A cheap look at `mode:` before the daemon loads the policy properly (which reports any problem in it). */
+async function policyIsPreview(file: string): Promise<boolean> {
+  try {
+    const { readFile } = await import('node:fs/promises');
+    const { parse } = await import('yaml');
+    const doc = parse(await readFile(file, 'utf8')) as { mode?: unknown } | null;
+    return doc?.mode === 'preview';
+  } catch {
+    return false;
   }
 }
 

@@ -1,7 +1,10 @@
 import type { Server } from 'node:http';
 import type { Server as NetServer } from 'node:net';
 import type { Config } from '@oclif/core';
-import type { Detector, Rule } from '@ft/sdk';
+import type { Detector, Incident, Rule } from '@ft/sdk';
+import type { Plan } from '../model/plan.js';
+import type { DetectionEngine } from '../detect/index.js';
+import { Watch } from './watch.js';
 import type { Logger } from '../log/logger.js';
 import type { RpkiVerdictProvider } from '../model/rpki.js';
 import type { Policy } from '../policy/types.js';
@@ -29,7 +32,10 @@ export interface DaemonOptions {
   repairState?: boolean;
   /** host:port, or undefined for no metrics endpoint. */
   metrics?: { host: string; port: number };
+  /** Detector instances; undefined: the policy's `detectors:` section. */
   detectors?: DetectorSpec[];
+  /** Live view for a human (`ft run --watch`): per-target lines every second and each incident's plan. */
+  watch?: { write: (text: string) => void; everyMs?: number };
   /** VRP file instead of the policy's RTR caches. */
   vrpsFile?: string;
   tickMs?: number;
@@ -92,8 +98,10 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
 
     const { DetectionEngine } = await import('../detect/index.js');
     const engine = new DetectionEngine({ settings: policy.detection, logger: o.logger });
-    const detectors = await createDetectors(registry, o.detectors ?? [], o, controller.signal);
-    if (detectors.length === 0) o.logger.warn({}, 'no detectors (--detectors FILE): ft run reconciles, keeps TTLs and carries out operator requests, but sees no traffic');
+    const detectorSpecs = o.detectors ?? detectorSpecsFromPolicy(policy);
+    const detectors = await createDetectors(registry, detectorSpecs, o, controller.signal);
+    if (detectors.length === 0) o.logger.warn({}, 'no detectors (none in the policy\'s detectors: section, no --detectors FILE): ft run reconciles, keeps TTLs and carries out operator requests, but sees no traffic');
+    const watch = o.watch ? await startWatch(o.watch, policy, engine, rpkiSource, cleanups) : undefined;
 
     const metrics = new FtMetrics();
     let metricsServer: Server | undefined;
@@ -117,13 +125,16 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       engine, detectors, metrics,
       ...(o.tickMs ? { tickMs: o.tickMs } : {}), ...(o.reconcileEveryMs ? { reconcileEveryMs: o.reconcileEveryMs } : {}),
       alert: (message, detail) => o.logger.error({ alert: true, ...detail }, message),
+      ...(watch ? { onPlan: (incident: Incident, p: Plan) => watch.plan(incident, p) } : {}),
     });
     watchVrps(runner, policy, rpkiSource, o.logger);
     const reconcile = await runner.start();
     const control: NetServer | undefined = await serveControl(runner, o.stateDir, o.logger);
     o.logger.info(
       { policy: policy.file, tenant: policy.tenant, mode: policy.mode, stateDir: o.stateDir, actions: [...actions.keys()], detectors: detectors.map((d) => d.name), metricsPort },
-      `ft run: ${policy.mode === 'preview' ? 'PREVIEW mode, nothing will be changed' : 'enforcing'} policy ${policy.file}`,
+      policy.mode === 'preview'
+        ? `ft run: PREVIEW mode (policy ${policy.file}): plans are shown and logged; nothing is applied, reconciled or withdrawn`
+        : `ft run: enforcing policy ${policy.file}`,
     );
     let stopped: Promise<StopReport> | undefined;
     return {
@@ -153,6 +164,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
 
 interface RpkiSource {
   provider: RpkiVerdictProvider;
+  /** Where verdicts come from, for humans. */
+  label?: string;
   /** Set when the data comes from a live RTR session: subscribes to VRP set changes. */
   onChange?: (handler: () => void) => void;
 }
@@ -161,18 +174,19 @@ async function rpkiProvider(o: DaemonOptions, policy: Policy, cleanups: (() => P
   const { rpkiNoData, rpkiSkipped } = await import('../plan/index.js');
   if (policy.defaults.rpki === 'off') return { provider: rpkiSkipped };
   const rpki = await import('../rpki/index.js');
-  if (o.vrpsFile) return { provider: rpki.createVerdictProvider({ table: await rpki.loadVrpFile(o.vrpsFile) }) };
+  if (o.vrpsFile) return { provider: rpki.createVerdictProvider({ table: await rpki.loadVrpFile(o.vrpsFile) }), label: `VRP file ${o.vrpsFile}` };
   let caches;
   try {
     caches = await rpki.cachesFromPolicyFile(o.policyFile);
   } catch {
     o.logger.warn({}, 'no RTR caches under rpki.caches and no --vrps: every announcement fails its RPKI check (policy rpki mode decides what that means)');
-    return { provider: rpkiNoData };
+    return { provider: rpkiNoData, label: 'no RPKI data (no rpki.caches, no --vrps)' };
   }
   const client = new rpki.RtrClient({ caches, logger: o.logger }).start();
   cleanups.push(() => client.stop());
   return {
     provider: rpki.createVerdictProvider({ client }),
+    label: 'the policy\'s RTR caches',
     onChange: (handler) => {
       client.on('update', handler);
       cleanups.push(() => void client.off('update', handler));
@@ -226,6 +240,28 @@ async function createDetectors(registry: Registry, specs: DetectorSpec[], o: Dae
     out.push({ name: spec.name, detector });
   }
   return out;
+}
+
+/** The policy's `detectors:` section, used when no --detectors FILE is given. */
+export function detectorSpecsFromPolicy(policy: Policy): DetectorSpec[] {
+  return [...policy.detectors.values()].map((d) => ({ name: d.name, kind: d.kind, options: d.options }));
+}
+
+async function startWatch(
+  w: NonNullable<DaemonOptions['watch']>, policy: Policy, engine: DetectionEngine, rpkiSource: RpkiSource, cleanups: (() => Promise<void> | void)[],
+): Promise<Watch> {
+  const { formatPlan } = await import('../plan/index.js');
+  const rpkiLabel = policy.defaults.rpki === 'off' ? undefined : rpkiSource.label;
+  const watch = new Watch(policy, w.write, (plan, incident) => formatPlan(plan, { policy, incident, now: new Date(), ...(rpkiLabel ? { rpkiSource: rpkiLabel } : {}) }));
+  const timer = setInterval(() => watch.tick(engine.view(), new Date()), w.everyMs ?? 1000);
+  const off = engine.on((event) => {
+    if (event.type === 'resolve') watch.resolved(event.incident.id);
+  });
+  cleanups.push(() => {
+    clearInterval(timer);
+    off();
+  });
+  return watch;
 }
 
 /** `--detectors FILE`: YAML or JSON, `{ NAME: { detector: KIND, ...options } }`. */

@@ -59,6 +59,8 @@ export interface RunnerOptions {
   /** How long shutdown may spend withdrawing (onShutdown: withdraw) before it gives up and exits (default 60 s). */
   shutdownDeadlineMs?: number;
   alert?: (message: string, detail: Record<string, unknown>) => void;
+  /** Every plan made for an incident (before it is executed): `ft run --watch` shows it to a human. */
+  onPlan?: (incident: Incident, plan: Plan) => void;
 }
 
 /**
@@ -96,10 +98,17 @@ export class Runner {
     return this.opts.store;
   }
 
-  /** Reconciles, then starts detectors, the engine and the timers. */
+  /**
+   * Reconciles, then starts detectors, the engine and the timers. In preview mode nothing is executed, so nothing
+   * is reconciled either: the actions are never asked what they have installed (an unprivileged quickstart must
+   * not need root, nor a reachable speaker).
+   */
   async start(): Promise<ReconcileReport> {
-    const report = await reconcile({ executor: this.executor, logger: this.opts.logger, clock: this.clock, closeInterrupted: true });
-    this.opts.metrics?.reconciled(report);
+    const preview = this.opts.mode === 'preview';
+    const report = preview
+      ? { interruptedOps: 0, orphansWithdrawn: [], reapplied: [], expired: [], unreachable: [] }
+      : await reconcile({ executor: this.executor, logger: this.opts.logger, clock: this.clock, closeInterrupted: true });
+    if (!preview) this.opts.metrics?.reconciled(report);
     this.opts.metrics?.rulesChanged(await this.opts.store.rules());
     const engine = this.opts.engine;
     if (engine) {
@@ -120,7 +129,7 @@ export class Runner {
     }
     const tickMs = this.opts.tickMs ?? 1000;
     this.timers.push(setInterval(() => void this.track(this.tick()), tickMs));
-    this.timers.push(
+    if (!preview) this.timers.push(
       setInterval(() => {
         if (this.reconciling || this.stopping) return;
         this.reconciling = true;
@@ -211,6 +220,7 @@ export class Runner {
         const active = (await this.opts.store.rules()).filter((r) => r.phase === 'live').map(toActive);
         const p = plan({ incident: inc, active, now: new Date(this.clock.now()) });
         if (p.refused.length > 0) this.opts.logger.warn({ incidentId: inc.id, refused: p.refused }, 'planner refused rules');
+        this.opts.onPlan?.(inc, p);
         if (p.ops.length > 0) await this.executor.execute(p, { plannedBy: 'planner', incidentId: inc.id });
       } catch (err) {
         this.opts.logger.error({ incidentId: inc.id, err: (err as Error).message }, 'planning or execution failed for this incident');
@@ -295,6 +305,12 @@ export class Runner {
           );
           report = { complete: false, reason: why };
         }
+      } else if (this.opts.mode === 'preview') {
+        // Preview applied nothing; rules an earlier enforcing run left are not this run's to take back.
+        const live = await withDeadline(this.opts.store.rules());
+        const kept = live !== 'deadline' && 'value' in live ? live.value.filter((r) => r.phase === 'live').length : undefined;
+        this.opts.logger.info({ signal, ...(kept !== undefined ? { kept } : {}) }, kept ? `shutdown: preview mode withdraws nothing; ${kept} rule(s) from an earlier run stay until their TTL` : 'shutdown: preview mode applied nothing, nothing to withdraw');
+        report = { complete: true };
       } else {
         const live = await withDeadline(this.opts.store.rules());
         if (live !== 'deadline' && 'value' in live) {

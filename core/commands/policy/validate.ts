@@ -20,7 +20,7 @@ export default class PolicyValidate extends Command {
       const policy = await loadPolicy(args.file, registry);
       if (!this.jsonEnabled()) {
         for (const w of policy.warnings) this.logToStderr(`warning: ${w}`);
-        this.log(`${args.file}: valid (tenant ${policy.tenant}, mode ${policy.mode}, ${policy.escalation.length} levels, ${policy.onNode.length} on-node rules, ${policy.speakers.size} speakers, ${policy.scrubbers.size} scrubbers)`);
+        this.log(`${args.file}: valid (tenant ${policy.tenant}, mode ${policy.mode}, ${policy.escalation.length} levels, ${policy.onNode.length} on-node rules, ${policy.speakers.size} speakers, ${policy.scrubbers.size} scrubbers, ${policy.filters.size} filters)`);
       }
       return { file: args.file, valid: true, issues: [], warnings: policy.warnings };
     } catch (err) {
