@@ -6,6 +6,7 @@ import { Executor, systemClock, type Clock, type CollateralProbe, type ExecLogge
 import { Lifecycle } from '../exec/lifecycle.js';
 import { reconcile, type ReconcileReport } from '../exec/reconcile.js';
 import type { RuleRecord, RuleStore } from '../state/store.js';
+import { refusalDigest } from '../plan/format.js';
 
 /** How shutdown went: `complete` false when onShutdown could not be carried out (see Runner.stop). */
 export interface StopReport {
@@ -74,6 +75,8 @@ export class Runner {
   private readonly clock: Clock;
   private readonly open = new Map<string, Incident>();
   private readonly planning = new Map<string, { running: Promise<void>; next?: Incident }>();
+  /** Per open incident, the refusals last logged (see refusalDigest). */
+  private readonly refusalLogged = new Map<string, string>();
   private timers: NodeJS.Timeout[] = [];
   private unsubscribe?: () => void;
   private inflight = new Set<Promise<unknown>>();
@@ -195,7 +198,10 @@ export class Runner {
             { id: randomUUID(), phase: 'event', at: new Date(this.clock.now()).toISOString(), op: 'incident', incidentId: incident.id, tenant: this.opts.tenant, incident, message: `incident ${event.type}: ${incident.attack_family} against ${String(incident.target)}` },
           ]),
     ]);
-    if (event.type === 'resolve') this.open.delete(incident.id);
+    if (event.type === 'resolve') {
+      this.open.delete(incident.id);
+      this.refusalLogged.delete(incident.id);
+    }
     else this.open.set(incident.id, incident);
     this.opts.metrics?.incidentsOpen(this.open.size);
     await this.replan(incident);
@@ -219,7 +225,12 @@ export class Runner {
       try {
         const active = (await this.opts.store.rules()).filter((r) => r.phase === 'live').map(toActive);
         const p = plan({ incident: inc, active, now: new Date(this.clock.now()) });
-        if (p.refused.length > 0) this.opts.logger.warn({ incidentId: inc.id, refused: p.refused }, 'planner refused rules');
+        // Logged when what is refused changes, not at every tick an attack on a never-target lasts.
+        const refusalKey = refusalDigest(p.refused);
+        if (refusalKey !== this.refusalLogged.get(inc.id)) {
+          this.refusalLogged.set(inc.id, refusalKey);
+          if (p.refused.length > 0) this.opts.logger.warn({ incidentId: inc.id, refused: p.refused }, 'planner refused rules');
+        }
         this.opts.onPlan?.(inc, p);
         if (p.ops.length > 0) await this.executor.execute(p, { plannedBy: 'planner', incidentId: inc.id });
       } catch (err) {
