@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, ROOT, isolatedHome, runFt } from '../helpers/cli.js';
@@ -196,20 +196,36 @@ describe('ft run, ft mitigate apply|withdraw|list, ft audit (the built CLI)', fu
     expect(m.code).to.equal(2);
     expect(flat(m.stderr)).to.include('not a loopback address');
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    if (IS_ROOT && hasCommand('runuser')) {
-      // Another user's state directory (0700): refused with who and why, for readers and for the daemon.
+    if (IS_ROOT && hasCommand('runuser') && hasCommand('setpriv')) {
+      // Another user's state directory (0700): refused with who and why, for readers and for the daemon. The
+      // natural way is to run ft as `nobody` against root's directory; that needs `nobody` to reach this checkout,
+      // which a checkout under a 0700 directory (CI's mktemp -d) does not allow. Then the directory is handed to
+      // nobody instead and ft runs as root without the capabilities that let root read anyone's files: the same
+      // access check, refused the same way, only the uid in the message differs.
+      const nobodyReachesFt = run(['runuser', '-u', 'nobody', '--', 'test', '-r', BIN], { allowFail: true }).status === 0
+        && run(['runuser', '-u', 'nobody', '--', 'test', '-x', join(ROOT, 'node_modules')], { allowFail: true }).status === 0;
       const home = mkdtempSync(join(tmpdir(), 'ft-nobody-'));
       chmodSync(home, 0o777);
-      const asNobody = (args: string[]) =>
-        run(['runuser', '-u', 'nobody', '--', 'env', `HOME=${home}`, `FT_DATA_DIR=${home}/d`, `FT_CONFIG_DIR=${home}/c`, `FT_CACHE_DIR=${home}/k`, process.execPath, BIN, ...args], { allowFail: true });
-      const reader = asNobody(['audit', '--state-dir', stateDir]);
-      expect(reader.status).to.equal(1);
-      expect(flat(reader.stderr)).to.include(`state directory ${stateDir}: not readable by this user (uid 65534)`);
+      let uid = 65534;
+      let asOther: (args: string[]) => { status: number | null; stderr: string };
+      if (nobodyReachesFt) {
+        asOther = (args) =>
+          run(['runuser', '-u', 'nobody', '--', 'env', `HOME=${home}`, `FT_DATA_DIR=${home}/d`, `FT_CONFIG_DIR=${home}/c`, `FT_CACHE_DIR=${home}/k`, process.execPath, BIN, ...args], { allowFail: true });
+      } else {
+        uid = 0;
+        chownSync(stateDir, 65534, 65534);
+        asOther = (args) =>
+          run(['setpriv', '--inh-caps=-all', '--bounding-set=-dac_override,-dac_read_search', '--', 'env', `HOME=${home}`, `FT_DATA_DIR=${home}/d`, `FT_CONFIG_DIR=${home}/c`, `FT_CACHE_DIR=${home}/k`, process.execPath, BIN, ...args], { allowFail: true });
+      }
+      const reader = asOther(['audit', '--state-dir', stateDir]);
+      expect(reader.status, reader.stderr).to.equal(1);
+      expect(flat(reader.stderr)).to.include(`state directory ${stateDir}: not readable by this user (uid ${uid})`);
       const plain = join(home, 'policy.yaml');
       writeFileSync(plain, 'version: 1\ntenant: lab\nmode: enforce\ndefaults: { rpki: off }\nprotect: [203.0.113.0/24]\n', { mode: 0o644 });
-      const daemon = asNobody(['run', '-p', plain, '--state-dir', stateDir, '--once', '--metrics', 'off']);
-      expect(daemon.status).to.equal(1);
-      expect(flat(daemon.stderr)).to.include(`state directory ${stateDir}: not writable by this user (uid 65534)`);
+      const daemon = asOther(['run', '-p', plain, '--state-dir', stateDir, '--once', '--metrics', 'off']);
+      expect(daemon.status, daemon.stderr).to.equal(1);
+      expect(flat(daemon.stderr)).to.include(`state directory ${stateDir}: not writable by this user (uid ${uid})`);
+      rmSync(home, { recursive: true, force: true });
     }
     const list = await runFt(['mitigate', 'list', '--state-dir', join(dir, 'nothing-here')], env);
     expect(list.code).to.equal(0);

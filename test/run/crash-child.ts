@@ -26,8 +26,10 @@ async function main(): Promise<void> {
   process.stdout.write(`RECONCILED ${JSON.stringify(report)}\n`);
   if (mode === 'serve') {
     await serveRules(runner);
-    process.stdout.write('READY\n');
+    // Handlers first, READY after: the test signals as soon as it reads READY, and a signal that arrives before
+    // the handler is installed kills the child with the default action instead of running the shutdown.
     stopOnSignals((s) => runner.stop(s), logger, (code) => void store.close().then(() => process.exit(code)));
+    process.stdout.write('READY\n');
     return;
   }
   await runScenario(runner);
