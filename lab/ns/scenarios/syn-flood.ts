@@ -76,10 +76,22 @@ export async function synFlood(lab: LabContext, o: { floodSeconds?: number; ppsP
     rec.step('the applied rules are SYN cookies (SYNPROXY) and a per-source hashlimit on TCP SYN', /SYNPROXY|syncookie/i.test(text) && /hashlimit/.test(text) && /srcip/.test(text),
       peakRules.slice(0, 6).join(' | '));
     // Rolled back once the incident resolved and the policy's cooldown (15 s from when the rules went in) passed.
-    const gone = await until(() => ftIptablesRules(victim).length === 0, 40_000, 100);
+    // This check records the rollback itself: the background watch may sleep through the moment (both loops share
+    // one event loop, and a loaded machine stretches every iptables-save), and stops once this returns.
+    const gone = await until(() => {
+      if (ftIptablesRules(victim).length > 0) return false;
+      rec.mark('host rules rolled back', Date.now());
+      return true;
+    }, 40_000, 100);
     rec.step('rules rolled back after the incident resolved', gone !== undefined && ftIptablesRules(victim).length === 0,
       gone !== undefined ? `${gone - attackEnd} ms after the attack ended` : 'still there 40 s after the attack ended');
-    const adds = (await Promise.resolve(readAudit(stateDir))).filter((a) => a.op === 'add' && a.phase === 'end' && a.outcome === 'ok').length;
+    // The audit's withdraw end is written once the adapter finished; then iptables must hold nothing of ft, still.
+    const withdrawn = (rows: ReturnType<typeof readAudit>) => rows.filter((a) => a.op === 'withdraw' && a.phase === 'end' && a.outcome === 'ok').length;
+    const audited = await until(() => withdrawn(readAudit(stateDir)) >= 2, 15_000, 500);
+    const leftover = ftIptablesRules(victim);
+    rec.step('the audit trail says both rules withdrawn and the victim\'s iptables holds nothing of ft', audited !== undefined && leftover.length === 0,
+      audited === undefined ? `${withdrawn(readAudit(stateDir))} withdraw ops ended ok 15 s after the rollback` : leftover.length > 0 ? leftover.slice(0, 4).join(' | ') : undefined);
+    const adds = readAudit(stateDir).filter((a) => a.op === 'add' && a.phase === 'end' && a.outcome === 'ok').length;
     rec.step('each rule was applied once for the whole attack (no flapping)', adds === 2, `${adds} add ops for 2 rules`);
     polling = false;
     await watch;
