@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { access, link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export class StateDirError extends Error {
   constructor(readonly dir: string, reason: string) {
@@ -28,13 +28,32 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(base, 'ft');
 }
 
+/**
+ * mkdir -p without Node's `recursive: true`, which loops forever when a parent exists but refuses children with
+ * ENOENT (/proc, some FUSE mounts): here that ENOENT is an error.
+ */
+async function makeDirs(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { mode: 0o700 });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EEXIST') return;
+    const parent = dirname(dir);
+    if (e.code !== 'ENOENT' || parent === dir) throw e;
+    const parentExists = await stat(parent).then(() => true, () => false);
+    if (parentExists) throw Object.assign(new Error(`cannot be created in ${parent} (ENOENT)`), { code: 'ENOTCREATABLE' });
+    await makeDirs(parent);
+    await mkdir(dir, { mode: 0o700 }).catch((again: NodeJS.ErrnoException) => {
+      if (again.code !== 'EEXIST') throw again;
+    });
+  }
+}
+
 /** Creates the directory if needed (0700) and checks it is a writable directory; never changes what is inside. */
 export async function prepareStateDir(dir: string, options: { write: boolean }): Promise<void> {
   try {
     if (options.write) {
-      await mkdir(dir, { recursive: true, mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EEXIST') throw err;
-      });
+      await makeDirs(dir);
     }
     const st = await stat(dir);
     if (!st.isDirectory()) throw new StateDirError(dir, 'exists but is not a directory');
@@ -47,6 +66,8 @@ export async function prepareStateDir(dir: string, options: { write: boolean }):
         ? `not ${options.write ? 'writable' : 'readable'} by this user (uid ${process.getuid?.() ?? '?'}); fix its ownership or pass --state-dir`
         : e.code === 'ENOENT'
           ? 'does not exist (nothing has been recorded there yet)'
+          : e.code === 'ENOTCREATABLE'
+            ? e.message
           : e.code === 'ENOTDIR'
             ? 'a parent of it is not a directory'
             : `${e.code ?? ''} ${e.message}`.trim();
