@@ -10,7 +10,7 @@ const SITE_ADDR = '203.0.113.80';
 function l7(rps: number): Partial<Sample> {
   return {
     source: 'nginx-logs', sourceKind: 'l7', target: SITE, prefix: Prefix.parse(SITE_ADDR), pps: rps, bps: 0,
-    topSrcIps: [{ value: '198.51.100.7', count: rps * 0.6 }, { value: '192.0.2.44', count: rps * 0.4 }],
+    topSrcIps: [{ key: '198.51.100.7', count: rps * 0.6 }, { key: '192.0.2.44', count: rps * 0.4 }],
     http: { site: 'shop.example', rps, statuses: { '1xx': 0, '2xx': rps, '3xx': 0, '4xx': 0, '5xx': 0 }, uniqueClients: 40 },
   };
 }
