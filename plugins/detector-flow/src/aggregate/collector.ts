@@ -1,5 +1,5 @@
 import { Prefix, type Sample } from '@ft/sdk';
-import { ABSURD_SAMPLING_RATE, decodeDatagram, TemplateCache, type DecodeResult, type ProtocolChoice, type TemplateCacheOptions } from '../decode/index.js';
+import { ABSURD_SAMPLING_RATE, decodeBatch, FlowBatch, TemplateCache, type DecodeResult, type ProtocolChoice, type TemplateCacheOptions } from '../decode/index.js';
 import { ExporterTable, type ExporterHealth } from './health.js';
 import { toSamples, WindowAggregator, type TargetPartial } from './window.js';
 
@@ -28,6 +28,8 @@ export class Collector {
   readonly cache: TemplateCache;
   readonly exporters: ExporterTable;
   readonly aggregator: WindowAggregator;
+  /** The current datagram's flows, straight from the decoders to the aggregator. */
+  private readonly batch = new FlowBatch();
   datagrams = 0;
   records = 0;
   decodeErrors = 0;
@@ -38,10 +40,14 @@ export class Collector {
     this.aggregator = new WindowAggregator({ protect: options.protect, maxTargets: options.maxTargets, topN: options.topN });
   }
 
-  /** Handles one datagram from `exporter` (its UDP source address) that arrived at `now`. */
+  /**
+   * Handles one datagram from `exporter` (its UDP source address) that arrived at `now`. The result's `records`
+   * is empty: the flows went from the decoders' columns into the aggregator (`decodeDatagram` gives objects).
+   */
   ingest(buf: Buffer, exporter: string, now: number, protocol: ProtocolChoice = 'auto'): DecodeResult {
     this.datagrams++;
-    const result = decodeDatagram(buf, { exporter, now, cache: this.cache, protocol });
+    const batch = this.batch;
+    const result = decodeBatch(buf, { exporter, now, cache: this.cache, protocol }, batch);
     if (!result.ok) {
       this.decodeErrors++;
       this.exporters.failed(exporter, now, `${result.protocol ?? 'unknown'} at byte ${result.offset}: ${result.reason}`);
@@ -51,21 +57,22 @@ export class Collector {
     let unknown = 0;
     let absurd = 0;
     let last: number | undefined;
-    const records = result.records;
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i]!;
-      let rate = r.samplingRate;
-      if (rate === undefined) {
+    const n = batch.length;
+    const rates = batch.samplingRate;
+    const aggregator = this.aggregator;
+    for (let i = 0; i < n; i++) {
+      let rate = rates[i]!;
+      if (rate === 0) {
         unknown++;
         rate = fallback;
       } else {
         last = rate;
         if (rate > ABSURD_SAMPLING_RATE) absurd++;
       }
-      this.aggregator.add(r, rate);
+      aggregator.addAt(batch, i, rate);
     }
-    this.records += records.length;
-    this.exporters.decoded(exporter, now, result, unknown, absurd, last);
+    this.records += n;
+    this.exporters.decoded(exporter, now, result, n, unknown, absurd, last);
     return result;
   }
 

@@ -122,11 +122,11 @@ export class ExporterTable {
     return s;
   }
 
-  decoded(exporter: string, now: number, d: DecodedDatagram, unknownSampling: number, absurdSampling: number, lastRate: number | undefined): void {
+  decoded(exporter: string, now: number, d: DecodedDatagram, records: number, unknownSampling: number, absurdSampling: number, lastRate: number | undefined): void {
     const s = this.state(exporter, now);
     s.datagrams++;
     s.protocols.add(d.protocol);
-    s.records += d.records.length;
+    s.records += records;
     s.templateMisses += d.templateMisses;
     s.unknownSampling += unknownSampling;
     s.absurdSampling += absurdSampling;

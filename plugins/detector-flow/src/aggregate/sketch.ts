@@ -1,9 +1,12 @@
 /**
  * Distinct-source estimate in bounded memory: exact while small (most targets see a handful of sources), then a
  * HyperLogLog of 2^precision one-byte registers (precision 11: 2 KiB, about 2.3 % standard error).
+ * Sources are counted by a 32-bit hash: an IPv4 address's hash is a bijection of its value (exact stays exact);
+ * two IPv6 sources collide with odds of 1 in 2^32.
  */
 export interface SketchState {
-  exact: string[] | null;
+  /** The distinct source hashes while few. */
+  exact: number[] | null;
   registers: Uint8Array | null;
 }
 
@@ -21,6 +24,12 @@ export function hash32(text: string): number {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
+  return mix32(h);
+}
+
+/** murmur3's finaliser: a bijection on 32 bits, so distinct IPv4 addresses keep distinct hashes. */
+export function mix32(x: number): number {
+  let h = x | 0;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -30,27 +39,50 @@ export function hash32(text: string): number {
 }
 
 export class SourceSketch {
-  private exact: Set<string> | null = new Set();
+  /** Distinct hashes while at most EXACT_LIMIT (a linear scan of a few dozen numbers beats a Set of them). */
+  private exact: Uint32Array | null = new Uint32Array(EXACT_LIMIT);
+  private exactSize = 0;
   private registers: Uint8Array | null = null;
 
+  /** Forgets every source. Registers already handed out by state() are left alone (new ones are made). */
+  clear(): void {
+    if (this.exact === null) this.exact = new Uint32Array(EXACT_LIMIT);
+    this.exactSize = 0;
+    this.registers = null;
+  }
+
+  /** Counts a source given as text (an address). */
   add(item: string): void {
-    if (this.exact !== null) {
-      this.exact.add(item);
-      if (this.exact.size > EXACT_LIMIT) this.promote();
-      return;
+    this.addHash(hash32(item));
+  }
+
+  /** Counts a source given as its 32-bit hash (mix32 of an IPv4 value, hash32 of an IPv6 text). */
+  addHash(h: number): void {
+    const exact = this.exact;
+    if (exact !== null) {
+      const n = this.exactSize;
+      for (let i = 0; i < n; i++) if (exact[i] === h) return;
+      if (n < EXACT_LIMIT) {
+        exact[n] = h;
+        this.exactSize = n + 1;
+        return;
+      }
+      this.promote();
     }
-    addHash(this.registers as Uint8Array, hash32(item));
+    addHash(this.registers as Uint8Array, h);
   }
 
   private promote(): void {
     const regs = new Uint8Array(M);
-    for (const item of this.exact as Set<string>) addHash(regs, hash32(item));
+    const exact = this.exact as Uint32Array;
+    for (let i = 0; i < this.exactSize; i++) addHash(regs, exact[i]!);
     this.exact = null;
+    this.exactSize = 0;
     this.registers = regs;
   }
 
   state(): SketchState {
-    return { exact: this.exact ? [...this.exact] : null, registers: this.registers };
+    return { exact: this.exact ? Array.from(this.exact.subarray(0, this.exactSize)) : null, registers: this.registers };
   }
 
   static fromState(s: SketchState): SourceSketch {
@@ -58,13 +90,13 @@ export class SourceSketch {
     if (s.registers) {
       k.exact = null;
       k.registers = Uint8Array.from(s.registers);
-    } else for (const item of s.exact ?? []) k.add(item);
+    } else for (const h of s.exact ?? []) k.addHash(h);
     return k;
   }
 
   merge(other: SketchState): void {
     if (other.exact) {
-      for (const item of other.exact) this.add(item);
+      for (const h of other.exact) this.addHash(h);
       return;
     }
     if (this.exact !== null) this.promote();
@@ -74,7 +106,7 @@ export class SourceSketch {
   }
 
   estimate(): number {
-    if (this.exact !== null) return this.exact.size;
+    if (this.exact !== null) return this.exactSize;
     const regs = this.registers as Uint8Array;
     let sum = 0;
     let zeros = 0;

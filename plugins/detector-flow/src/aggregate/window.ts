@@ -1,7 +1,10 @@
 import { Prefix, type Sample, type TcpFlagName } from '@ft/sdk';
+import { ipv4Text } from '../decode/addr.js';
+import { FlowBatch } from '../decode/batch.js';
 import type { FlowRecord } from '../decode/types.js';
-import { SourceSketch, type SketchState } from './sketch.js';
+import { hash32, mix32, SourceSketch, type SketchState } from './sketch.js';
 import { TopCounter } from './top.js';
+import { TopTable } from './top-table.js';
 
 const FLAG_NAMES: TcpFlagName[] = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr'];
 const ACK = 0x10;
@@ -56,33 +59,43 @@ class TargetStats {
   bytes = 0;
   readonly protocols: [number, number, number, number] = [0, 0, 0, 0];
   readonly flags = [0, 0, 0, 0, 0, 0, 0, 0];
-  readonly srcIps = new TopCounter<string>();
-  readonly srcPorts = new TopCounter<number>();
-  readonly dstPorts = new TopCounter<number>();
+  /** IPv4 sources by value; IPv6 ones (rarer) by text, in a table made on first use. */
+  readonly srcIps4 = new TopTable();
+  srcIps6: TopCounter<string> | null = null;
+  readonly srcPorts = new TopTable();
+  readonly dstPorts = new TopTable();
   readonly sources = new SourceSketch();
   lenMin = Infinity;
   lenMax = 0;
   lenPackets = 0;
   lenBytes = 0;
-  ttl: Map<number, number> | null = null;
+  /** Scaled packets per TTL value, and which values were seen (a flow of 0 packets still shows its TTL). */
+  ttl: Float64Array | null = null;
+  ttlSeen: Uint8Array | null = null;
   records = 0;
 
   constructor(readonly target: string, readonly prefix: string, readonly prefixes: string[]) {}
 
-  add(r: FlowRecord, rate: number): void {
-    const packets = r.packets * rate;
+  /** Adds flow `i` of the batch, each packet standing for `rate`. */
+  add(b: FlowBatch, i: number, rate: number): void {
+    const unscaled = b.packets[i]!;
+    const unscaledBytes = b.bytes[i]!;
+    const packets = unscaled * rate;
     this.packets += packets;
-    this.bytes += r.bytes * rate;
-    const p = r.protocol;
+    this.bytes += unscaledBytes * rate;
+    const p = b.protocol[i]!;
     this.protocols[p === 6 ? 0 : p === 17 ? 1 : p === 1 || p === 58 ? 2 : 3] += packets;
-    if (p === 6 && r.tcpFlags !== 0) {
-      const once = (r.tcpFlags & ACK) !== 0 ? Math.min(r.packets, 1) * rate : packets;
-      for (let b = 0; b < 8; b++) {
-        const bit = 1 << b;
-        if (r.tcpFlags & bit) this.flags[b]! += ONCE_FLAGS & bit ? once : packets;
+    const tcpFlags = b.tcpFlags[i]!;
+    if (p === 6 && tcpFlags !== 0) {
+      const once = (tcpFlags & ACK) !== 0 ? Math.min(unscaled, 1) * rate : packets;
+      for (let bit = 0; bit < 8; bit++) {
+        const mask = 1 << bit;
+        if (tcpFlags & mask) this.flags[bit]! += ONCE_FLAGS & mask ? once : packets;
       }
     }
-    this.sources.add(r.srcAddr);
+    const src6 = b.src6[i];
+    const src4 = b.src4[i]!;
+    this.sources.addHash(src6 === undefined ? mix32(src4) : hash32(src6));
     // Top lists: every record while a target is quiet (1,024 records a window); then every 4th, and past 16,384
     // every 16th, with its weight multiplied to match. Totals above stay exact; heavy hitters keep unbiased
     // estimates for a fraction of the cost (these table updates are most of the per-record work).
@@ -91,29 +104,60 @@ class TargetStats {
     const stride = seen < 1024 ? 1 : seen < 16384 ? 4 : 16;
     if (stride === 1 || (nextRandom() & (stride - 1)) === 0) {
       const weighted = packets * stride;
-      this.srcIps.add(r.srcAddr, weighted);
-      if (r.srcPort !== 0 || p === 6 || p === 17) this.srcPorts.add(r.srcPort, weighted);
-      this.dstPorts.add(r.dstPort, weighted);
+      if (src6 === undefined) this.srcIps4.add(src4, weighted);
+      else (this.srcIps6 ??= new TopCounter<string>()).add(src6, weighted);
+      const srcPort = b.srcPort[i]!;
+      if (srcPort !== 0 || p === 6 || p === 17) this.srcPorts.add(srcPort, weighted);
+      this.dstPorts.add(b.dstPort[i]!, weighted);
     }
-    if (r.packets > 0) {
-      const mean = r.bytes / r.packets;
+    if (unscaled > 0) {
+      const mean = unscaledBytes / unscaled;
       if (mean < this.lenMin) this.lenMin = mean;
       if (mean > this.lenMax) this.lenMax = mean;
-      this.lenPackets += r.packets;
-      this.lenBytes += r.bytes;
+      this.lenPackets += unscaled;
+      this.lenBytes += unscaledBytes;
     }
-    if (r.ttl !== undefined && r.ttl > 0) {
-      this.ttl ??= new Map();
-      this.ttl.set(r.ttl, (this.ttl.get(r.ttl) ?? 0) + packets);
+    const ttl = b.ttl[i]!;
+    if (ttl > 0) {
+      if (this.ttl === null) {
+        this.ttl = new Float64Array(256);
+        this.ttlSeen = new Uint8Array(256);
+      }
+      this.ttl[ttl]! += packets;
+      this.ttlSeen![ttl] = 1;
     }
   }
 
+  /** Back to an empty window, keeping the tables' arrays for the next one. */
+  reset(): void {
+    this.packets = 0;
+    this.bytes = 0;
+    this.protocols.fill(0);
+    this.flags.fill(0);
+    this.srcIps4.clear();
+    this.srcIps6 = null;
+    this.srcPorts.clear();
+    this.dstPorts.clear();
+    this.sources.clear();
+    this.lenMin = Infinity;
+    this.lenMax = 0;
+    this.lenPackets = 0;
+    this.lenBytes = 0;
+    this.ttl = null;
+    this.ttlSeen = null;
+    this.records = 0;
+  }
+
   partial(): TargetPartial {
+    const srcIps: [string, number][] = this.srcIps4.entries().map(([k, n]) => [ipv4Text(k), n]);
+    if (this.srcIps6 !== null) srcIps.push(...this.srcIps6.entries());
+    const ttl: [number, number][] = [];
+    if (this.ttl !== null) for (let t = 0; t < 256; t++) if (this.ttlSeen![t] === 1) ttl.push([t, this.ttl[t]!]);
     return {
       target: this.target, prefix: this.prefix, packets: this.packets, bytes: this.bytes, protocols: [...this.protocols],
-      flags: [...this.flags], srcIps: this.srcIps.entries(), srcPorts: this.srcPorts.entries(), dstPorts: this.dstPorts.entries(),
+      flags: [...this.flags], srcIps, srcPorts: this.srcPorts.entries(), dstPorts: this.dstPorts.entries(),
       sources: this.sources.state(), lenMin: this.lenMin, lenMax: this.lenMax, lenPackets: this.lenPackets,
-      lenBytes: this.lenBytes, ttl: this.ttl ? [...this.ttl] : [],
+      lenBytes: this.lenBytes, ttl,
     };
   }
 }
@@ -127,29 +171,102 @@ interface Route {
   epoch: number;
 }
 
+/** IPv4 destination value → its route (null: outside protected space), open addressing over typed arrays. */
+class RouteTable4 {
+  private keys = new Uint32Array(1024);
+  private used = new Uint8Array(1024);
+  private values: (Route | null)[] = new Array(1024).fill(null);
+  private mask = 1023;
+  size = 0;
+
+  get(key: number): Route | null | undefined {
+    let i = (Math.imul(key, 0x9e3779b1) >>> 12) & this.mask;
+    while (this.used[i] === 1) {
+      if (this.keys[i] === key) return this.values[i];
+      i = (i + 1) & this.mask;
+    }
+    return undefined;
+  }
+
+  set(key: number, route: Route | null): void {
+    if ((this.size + 1) * 2 > this.mask) this.grow();
+    let i = (Math.imul(key, 0x9e3779b1) >>> 12) & this.mask;
+    while (this.used[i] === 1) {
+      if (this.keys[i] === key) {
+        this.values[i] = route;
+        return;
+      }
+      i = (i + 1) & this.mask;
+    }
+    this.used[i] = 1;
+    this.keys[i] = key;
+    this.values[i] = route;
+    this.size++;
+  }
+
+  private grow(): void {
+    const { keys, used, values } = this;
+    const slots = (this.mask + 1) * 2;
+    this.keys = new Uint32Array(slots);
+    this.used = new Uint8Array(slots);
+    this.values = new Array(slots).fill(null);
+    this.mask = slots - 1;
+    this.size = 0;
+    for (let i = 0; i < used.length; i++) if (used[i] === 1) this.set(keys[i]!, values[i]!);
+  }
+}
+
 /**
  * Adds records into the current window (by arrival: NetFlow reports flows late and in bursts, so spreading them
  * over their own first–last time would put traffic into windows already handed to the detection engine).
  * Records are counted per destination address only; each protected prefix's Sample is merged from its hosts when
- * the window closes, which halves the work per record.
+ * the window closes, which halves the work per record. The per-record path reads the decoders' FlowBatch
+ * columns: IPv4 addresses stay numbers from the wire to the tables.
  */
 export class WindowAggregator {
   private hosts = new Map<string, TargetStats>();
+  /**
+   * Last window's host stats, emptied: a host that comes back reuses its tables instead of growing new ones
+   * (allocation per target per window was a tenth of the collector's time). Kept one window only.
+   */
+  private spare = new Map<string, TargetStats>();
   /** Traffic to hosts beyond maxTargets still counts towards its prefixes. */
   private overflow = new Map<string, TargetStats>();
-  /** Destination text → its route; null = outside protected space. */
-  private routes = new Map<string, Route | null>();
+  /** Destination → its route; null = outside protected space. IPv4 by value, IPv6 by text. */
+  private routes4 = new RouteTable4();
+  private routes6 = new Map<string, Route | null>();
+  /** For add(record): one reused row. */
+  private readonly single = new FlowBatch(1);
   overflowRecords = 0;
   outsideRecords = 0;
   private epoch = 0;
 
   constructor(readonly options: AggregatorOptions) {}
 
+  /** Adds one record object (tests and tools; the collector adds whole batches). */
   add(r: FlowRecord, rate: number): void {
-    let route = this.routes.get(r.dstAddr);
-    if (route === undefined) {
-      route = this.route(r.dstAddr);
-      if (this.routes.size < this.options.maxTargets * 2) this.routes.set(r.dstAddr, route);
+    this.single.clear();
+    this.single.pushRecord(r);
+    this.addAt(this.single, 0, rate);
+  }
+
+  /** Adds flow `i` of a decoded batch, each packet standing for `rate`. */
+  addAt(b: FlowBatch, i: number, rate: number): void {
+    const dst6 = b.dst6[i];
+    let route: Route | null | undefined;
+    if (dst6 === undefined) {
+      const dst4 = b.dst4[i]!;
+      route = this.routes4.get(dst4);
+      if (route === undefined) {
+        route = this.route(ipv4Text(dst4));
+        if (this.routeCount() < this.options.maxTargets * 2) this.routes4.set(dst4, route);
+      }
+    } else {
+      route = this.routes6.get(dst6);
+      if (route === undefined) {
+        route = this.route(dst6);
+        if (this.routeCount() < this.options.maxTargets * 2) this.routes6.set(dst6, route);
+      }
     }
     if (route === null) {
       this.outsideRecords++;
@@ -166,16 +283,20 @@ export class WindowAggregator {
             o = new TargetStats(p, p, []);
             this.overflow.set(p, o);
           }
-          o.add(r, rate);
+          o.add(b, i, rate);
         }
         return;
       }
-      t = new TargetStats(route.host, route.host, route.prefixes);
+      t = this.spare.get(route.host) ?? new TargetStats(route.host, route.host, route.prefixes);
       this.hosts.set(route.host, t);
     }
     route.stats = t;
     route.epoch = this.epoch;
-    t.add(r, rate);
+    t.add(b, i, rate);
+  }
+
+  private routeCount(): number {
+    return this.routes4.size + this.routes6.size;
   }
 
   private route(dst: string): Route | null {
@@ -204,29 +325,60 @@ export class WindowAggregator {
       const p = t.partial();
       hosts.push(p);
       for (const prefix of t.prefixes) push(prefix, { ...p, target: prefix, prefix });
+      t.reset();
     }
     for (const [prefix, o] of this.overflow) push(prefix, o.partial());
+    this.spare = this.hosts;
     this.hosts = new Map();
     this.overflow = new Map();
     this.epoch++;
     // Routes stay valid (protected space does not change), but bound the cache across windows too.
-    if (this.routes.size >= this.options.maxTargets * 2) this.routes = new Map();
+    if (this.routeCount() >= this.options.maxTargets * 2) {
+      this.routes4 = new RouteTable4();
+      this.routes6 = new Map();
+    }
     const prefixes = [...byPrefix.values()].flatMap((list) => mergePartials(list.map((p) => [p])));
     return [...hosts, ...prefixes];
   }
 }
 
+/**
+ * Merge tables are cut back far less often than per-record ones (a prune sorts the table): a /24's Sample merges
+ * up to 256 hosts' lists, each of up to 512 entries. After merging, each list keeps its 512 largest entries, the
+ * most a per-record table holds.
+ */
+const MERGE_CAPACITY = 4096;
+const MERGED_ENTRIES = 512;
+
+function addressTable(first: [string, number][]): TopCounter<string> {
+  const t = new TopCounter<string>(MERGE_CAPACITY);
+  t.mergeEntries(first);
+  return t;
+}
+
+function portTable(first: [number, number][]): TopTable {
+  const t = new TopTable(MERGE_CAPACITY);
+  for (const [k, n] of first) t.add(k, n);
+  return t;
+}
+
+function kept<K extends string | number>(t: { entries(): [K, number][] }): [K, number][] {
+  const entries = t.entries();
+  if (entries.length <= MERGED_ENTRIES) return entries;
+  return entries.sort((a, b) => b[1] - a[1]).slice(0, MERGED_ENTRIES);
+}
+
 /** Merges partial windows from several workers (same target keys add up). */
 export function mergePartials(lists: TargetPartial[][]): TargetPartial[] {
-  const byTarget = new Map<string, { base: TargetPartial; srcIps: TopCounter<string>; srcPorts: TopCounter<number>; dstPorts: TopCounter<number>; sources: SourceSketch; ttl: Map<number, number> }>();
+  const byTarget = new Map<string, { base: TargetPartial; srcIps: TopCounter<string>; srcPorts: TopTable; dstPorts: TopTable; sources: SourceSketch; ttl: Map<number, number> }>();
   for (const list of lists) {
     for (const p of list) {
       const m = byTarget.get(p.target);
       if (m === undefined) {
-        const srcIps = new TopCounter<string>(); srcIps.mergeEntries(p.srcIps);
-        const srcPorts = new TopCounter<number>(); srcPorts.mergeEntries(p.srcPorts);
-        const dstPorts = new TopCounter<number>(); dstPorts.mergeEntries(p.dstPorts);
-        byTarget.set(p.target, { base: { ...p, protocols: [...p.protocols], flags: [...p.flags] }, srcIps, srcPorts, dstPorts, sources: SourceSketch.fromState(p.sources), ttl: new Map(p.ttl) });
+        byTarget.set(p.target, {
+          base: { ...p, protocols: [...p.protocols], flags: [...p.flags] }, srcIps: addressTable(p.srcIps), srcPorts: portTable(p.srcPorts),
+          dstPorts: portTable(p.dstPorts), sources: SourceSketch.fromState(p.sources), ttl: new Map(p.ttl),
+        });
         continue;
       }
       const b = m.base;
@@ -235,8 +387,8 @@ export function mergePartials(lists: TargetPartial[][]): TargetPartial[] {
       for (let i = 0; i < 4; i++) b.protocols[i]! += p.protocols[i]!;
       for (let i = 0; i < 8; i++) b.flags[i]! += p.flags[i]!;
       m.srcIps.mergeEntries(p.srcIps);
-      m.srcPorts.mergeEntries(p.srcPorts);
-      m.dstPorts.mergeEntries(p.dstPorts);
+      for (const [k, n] of p.srcPorts) m.srcPorts.add(k, n);
+      for (const [k, n] of p.dstPorts) m.dstPorts.add(k, n);
       m.sources.merge(p.sources);
       b.lenMin = Math.min(b.lenMin, p.lenMin);
       b.lenMax = Math.max(b.lenMax, p.lenMax);
@@ -246,7 +398,7 @@ export function mergePartials(lists: TargetPartial[][]): TargetPartial[] {
     }
   }
   return [...byTarget.values()].map((m) => ({
-    ...m.base, srcIps: m.srcIps.entries(), srcPorts: m.srcPorts.entries(), dstPorts: m.dstPorts.entries(),
+    ...m.base, srcIps: kept(m.srcIps), srcPorts: kept(m.srcPorts), dstPorts: kept(m.dstPorts),
     sources: m.sources.state(), ttl: [...m.ttl],
   }));
 }

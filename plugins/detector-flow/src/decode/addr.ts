@@ -5,26 +5,50 @@ import ipaddr from 'ipaddr.js';
 const V4_CACHE_MAX = 65_536;
 let v4Cache = new Map<number, string>();
 
-/** Dotted quad of the 4 bytes at `offset` (the caller has bounds-checked). */
-export function ipv4At(buf: Buffer, offset: number): string {
-  const n = buf.readUInt32BE(offset);
+/** Dotted quad of an IPv4 address given as its unsigned 32-bit value. */
+export function ipv4Text(n: number): string {
   let text = v4Cache.get(n);
   if (text === undefined) {
-    text = `${buf[offset]}.${buf[offset + 1]}.${buf[offset + 2]}.${buf[offset + 3]}`;
+    text = `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
     if (v4Cache.size >= V4_CACHE_MAX) v4Cache = new Map();
     v4Cache.set(n, text);
   }
   return text;
 }
 
-/** RFC 5952 text of the 16 bytes at `offset`; IPv4-mapped addresses come out as the IPv4 they map. */
-export function ipv6At(buf: Buffer, offset: number): string {
-  let mapped = buf[offset + 10] === 0xff && buf[offset + 11] === 0xff;
-  for (let i = 0; i < 10 && mapped; i++) if (buf[offset + i] !== 0) mapped = false;
-  if (mapped) return ipv4At(buf, offset + 12);
+/** Dotted quad of the 4 bytes at `offset` (the caller has bounds-checked). */
+export function ipv4At(buf: Buffer, offset: number): string {
+  return ipv4Text(buf.readUInt32BE(offset));
+}
+
+/** True when the 16 bytes at `offset` are an IPv4-mapped IPv6 address (::ffff:a.b.c.d). */
+export function isV4Mapped(buf: Buffer, offset: number): boolean {
+  if (buf[offset + 10] !== 0xff || buf[offset + 11] !== 0xff) return false;
+  for (let i = 0; i < 10; i++) if (buf[offset + i] !== 0) return false;
+  return true;
+}
+
+/** RFC 5952 text of the 16 bytes at `offset`, not IPv4-mapped (see isV4Mapped). */
+export function ipv6TextAt(buf: Buffer, offset: number): string {
   const bytes = new Array<number>(16);
   for (let i = 0; i < 16; i++) bytes[i] = buf[offset + i] as number;
   return (ipaddr.fromByteArray(bytes) as ipaddr.IPv6).toRFC5952String();
+}
+
+/** RFC 5952 text of the 16 bytes at `offset`; IPv4-mapped addresses come out as the IPv4 they map. */
+export function ipv6At(buf: Buffer, offset: number): string {
+  return isV4Mapped(buf, offset) ? ipv4At(buf, offset + 12) : ipv6TextAt(buf, offset);
+}
+
+/**
+ * Stores the 16-byte address at `offset` as batch columns do: IPv4-mapped as its IPv4 value in v4[i], else
+ * its text in v6[i].
+ */
+export function setV6At(buf: Buffer, offset: number, i: number, v4: Uint32Array, v6: (string | undefined)[]): void {
+  if (isV4Mapped(buf, offset)) {
+    v4[i] = buf.readUInt32BE(offset + 12);
+    v6[i] = undefined;
+  } else v6[i] = ipv6TextAt(buf, offset);
 }
 
 /** Address family of an address text produced above. */

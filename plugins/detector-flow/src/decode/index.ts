@@ -1,3 +1,4 @@
+import { FlowBatch } from './batch.js';
 import { decodeNetflow5 } from './netflow5.js';
 import { decodeSflow } from './sflow.js';
 import { TemplateCache } from './template-cache.js';
@@ -6,6 +7,7 @@ import { WireError, type DecodeResult, type FlowProtocol } from './types.js';
 
 export * from './types.js';
 export { TemplateCache, type TemplateCacheOptions } from './template-cache.js';
+export { FlowBatch } from './batch.js';
 export { ABSURD_SAMPLING_RATE } from './templated.js';
 
 export type ProtocolChoice = FlowProtocol | 'auto' | 'netflow';
@@ -37,11 +39,25 @@ function allowed(choice: ProtocolChoice, detected: FlowProtocol): boolean {
   return choice === 'netflow' && (detected === 'netflow5' || detected === 'netflow9');
 }
 
+/** Reused by decodeDatagram: its records are copied out into objects before it returns. */
+const shared = new FlowBatch();
+
 /**
  * Decodes one datagram. Never throws: a malformed datagram yields `{ ok: false, offset, reason }` and changes no
  * state (templates it defined are not learned).
  */
 export function decodeDatagram(buf: Buffer, ctx: DecodeContext): DecodeResult {
+  const result = decodeBatch(buf, ctx, shared);
+  if (result.ok) result.records = shared.records();
+  return result;
+}
+
+/**
+ * The collector's path: the same decoders, with the flows left in `batch` (cleared first) as columns instead
+ * of FlowRecord objects; `records` of the result stays empty. On failure the batch's content is meaningless.
+ */
+export function decodeBatch(buf: Buffer, ctx: DecodeContext, batch: FlowBatch): DecodeResult {
+  batch.clear();
   const protocol = detectProtocol(buf);
   if (protocol === undefined) {
     const head = buf.subarray(0, 4).toString('hex');
@@ -53,10 +69,10 @@ export function decodeDatagram(buf: Buffer, ctx: DecodeContext): DecodeResult {
   }
   try {
     switch (protocol) {
-      case 'sflow': return decodeSflow(buf);
-      case 'netflow5': return decodeNetflow5(buf);
-      case 'netflow9': return decodeNetflow9(buf, ctx);
-      case 'ipfix': return decodeIpfix(buf, ctx);
+      case 'sflow': return decodeSflow(buf, batch);
+      case 'netflow5': return decodeNetflow5(buf, batch);
+      case 'netflow9': return decodeNetflow9(buf, { exporter: ctx.exporter, now: ctx.now, cache: ctx.cache, batch });
+      case 'ipfix': return decodeIpfix(buf, { exporter: ctx.exporter, now: ctx.now, cache: ctx.cache, batch });
     }
   } catch (err) {
     if (err instanceof WireError) return { ok: false, protocol, offset: err.offset, reason: err.message };

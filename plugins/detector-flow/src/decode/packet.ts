@@ -1,10 +1,13 @@
-import { ipv4At, ipv6At } from './addr.js';
+import { isV4Mapped, ipv6TextAt } from './addr.js';
 
 /** What a sampled packet header tells us; undefined when it holds no IP packet we can read. */
 export interface PacketSummary {
   family: 4 | 6;
-  srcAddr: string;
-  dstAddr: string;
+  /** IPv4 (or IPv4-mapped IPv6) addresses as 32-bit values; otherwise the IPv6 text in src6/dst6. */
+  src4: number;
+  dst4: number;
+  src6: string | undefined;
+  dst6: string | undefined;
   protocol: number;
   srcPort: number;
   dstPort: number;
@@ -61,7 +64,7 @@ export function decodeIPv4(buf: Buffer, off: number, end: number): PacketSummary
   const ipLength = buf.readUInt16BE(off + 2);
   const fragOffset = buf.readUInt16BE(off + 6) & 0x1fff;
   const summary: PacketSummary = {
-    family: 4, srcAddr: ipv4At(buf, off + 12), dstAddr: ipv4At(buf, off + 16), protocol: buf[off + 9] as number,
+    family: 4, src4: buf.readUInt32BE(off + 12), dst4: buf.readUInt32BE(off + 16), src6: undefined, dst6: undefined, protocol: buf[off + 9] as number,
     srcPort: 0, dstPort: 0, tcpFlags: 0, ttl: buf[off + 8] as number, ipLength,
   };
   // Only the first fragment carries the transport header.
@@ -73,7 +76,7 @@ export function decodeIPv6(buf: Buffer, off: number, end: number): PacketSummary
   if (off + 40 > end) return undefined;
   if ((buf[off] as number) >> 4 !== 6) return undefined;
   const summary: PacketSummary = {
-    family: 6, srcAddr: ipv6At(buf, off + 8), dstAddr: ipv6At(buf, off + 24), protocol: buf[off + 6] as number,
+    family: 6, src4: v4At(buf, off + 8), dst4: v4At(buf, off + 24), src6: v6At(buf, off + 8), dst6: v6At(buf, off + 24), protocol: buf[off + 6] as number,
     srcPort: 0, dstPort: 0, tcpFlags: 0, ttl: buf[off + 7] as number, ipLength: buf.readUInt16BE(off + 4) + 40,
   };
   let next = summary.protocol;
@@ -99,6 +102,14 @@ export function decodeIPv6(buf: Buffer, off: number, end: number): PacketSummary
   summary.protocol = next;
   readTransport(buf, p, end, summary);
   return summary;
+}
+
+function v4At(buf: Buffer, off: number): number {
+  return isV4Mapped(buf, off) ? buf.readUInt32BE(off + 12) : 0;
+}
+
+function v6At(buf: Buffer, off: number): string | undefined {
+  return isV4Mapped(buf, off) ? undefined : ipv6TextAt(buf, off);
 }
 
 function readTransport(buf: Buffer, off: number, end: number, summary: PacketSummary): void {

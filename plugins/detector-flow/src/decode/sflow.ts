@@ -1,6 +1,7 @@
-import { ipv4At, ipv6At } from './addr.js';
+import { ipv4At, ipv6At, ipv6TextAt, isV4Mapped } from './addr.js';
 import { decodeEthernet, decodeIPv4, decodeIPv6, type PacketSummary } from './packet.js';
-import { emptyDatagram, WireError, type DecodedDatagram, type FlowRecord, type InterfaceCounters } from './types.js';
+import type { FlowBatch } from './batch.js';
+import { emptyDatagram, WireError, type DecodedDatagram, type InterfaceCounters } from './types.js';
 
 const FLOW_SAMPLE = 1;
 const COUNTERS_SAMPLE = 2;
@@ -19,8 +20,8 @@ const HEADER_IPV6 = 12;
 /** Guards against hostile counts: a 64 KiB datagram cannot hold more than this many 8-byte items anyway. */
 const MAX_ITEMS = 8192;
 
-/** sFlow v5 (XDR). Unknown sample and record formats are skipped by their length. */
-export function decodeSflow(buf: Buffer): DecodedDatagram {
+/** sFlow v5 (XDR), the sampled packets into `batch`. Unknown sample and record formats are skipped by their length. */
+export function decodeSflow(buf: Buffer, batch: FlowBatch): DecodedDatagram {
   const out = emptyDatagram('sflow');
   out.sequenceCounts = 'datagrams';
   let off = need(buf, 0, 8, 'sFlow header');
@@ -49,7 +50,7 @@ export function decodeSflow(buf: Buffer): DecodedDatagram {
     if (length > buf.length - body) throw new WireError(off + 4, `sample ${i + 1} length ${length} runs past the datagram`);
     const end = body + length;
     // Enterprise 0 only: vendor sample formats are skipped.
-    if (format === FLOW_SAMPLE || format === EXPANDED_FLOW_SAMPLE) readFlowSample(buf, body, end, format === EXPANDED_FLOW_SAMPLE, out);
+    if (format === FLOW_SAMPLE || format === EXPANDED_FLOW_SAMPLE) readFlowSample(buf, body, end, format === EXPANDED_FLOW_SAMPLE, out, batch);
     else if (format === COUNTERS_SAMPLE || format === EXPANDED_COUNTERS_SAMPLE) readCountersSample(buf, body, end, format === EXPANDED_COUNTERS_SAMPLE, out);
     off = end;
   }
@@ -61,7 +62,7 @@ function need(buf: Buffer | { length: number }, off: number, n: number, what: st
   return off;
 }
 
-function readFlowSample(buf: Buffer, off: number, end: number, expanded: boolean, out: DecodedDatagram): void {
+function readFlowSample(buf: Buffer, off: number, end: number, expanded: boolean, out: DecodedDatagram, batch: FlowBatch): void {
   // seq, source id (1 or 2 words), rate, pool, drops, input (1 or 2), output (1 or 2), record count
   const words = expanded ? 11 : 8;
   need(buf, off, words * 4, expanded ? 'expanded flow sample' : 'flow sample', end);
@@ -113,14 +114,23 @@ function readFlowSample(buf: Buffer, off: number, end: number, expanded: boolean
     p = recEnd;
   }
   if (summary === undefined) return;
-  const record: FlowRecord = {
-    family: summary.family, srcAddr: summary.srcAddr, dstAddr: summary.dstAddr, srcPort: summary.srcPort,
-    dstPort: summary.dstPort, protocol: summary.protocol, tcpFlags: summary.tcpFlags, packets: 1, bytes,
-    inputIf, outputIf, ttl: summary.ttl,
-  };
-  // Rate 0 is a broken exporter: leave it unknown so the per-exporter default applies.
-  if (rate > 0) record.samplingRate = rate;
-  out.records.push(record);
+  const k = batch.push();
+  batch.family[k] = summary.family;
+  batch.src4[k] = summary.src4;
+  batch.dst4[k] = summary.dst4;
+  batch.src6[k] = summary.src6;
+  batch.dst6[k] = summary.dst6;
+  batch.srcPort[k] = summary.srcPort;
+  batch.dstPort[k] = summary.dstPort;
+  batch.protocol[k] = summary.protocol;
+  batch.tcpFlags[k] = summary.tcpFlags;
+  batch.packets[k] = 1;
+  batch.bytes[k] = bytes;
+  batch.inputIf[k] = inputIf;
+  batch.outputIf[k] = outputIf;
+  batch.ttl[k] = summary.ttl;
+  // Rate 0 is a broken exporter: it stays unknown (0) so the per-exporter default applies.
+  batch.samplingRate[k] = rate;
 }
 
 function readSampledIp(buf: Buffer, off: number, end: number, v6: boolean): PacketSummary | undefined {
@@ -133,10 +143,14 @@ function readSampledIp(buf: Buffer, off: number, end: number, v6: boolean): Pack
   const ports = dst + alen;
   const protocol = buf.readUInt32BE(off + 4) & 0xff;
   const isIcmp = protocol === 1 || protocol === 58;
+  const mappedSrc = v6 && isV4Mapped(buf, src);
+  const mappedDst = v6 && isV4Mapped(buf, dst);
   return {
     family: v6 ? 6 : 4,
-    srcAddr: v6 ? ipv6At(buf, src) : ipv4At(buf, src),
-    dstAddr: v6 ? ipv6At(buf, dst) : ipv4At(buf, dst),
+    src4: !v6 ? buf.readUInt32BE(src) : mappedSrc ? buf.readUInt32BE(src + 12) : 0,
+    dst4: !v6 ? buf.readUInt32BE(dst) : mappedDst ? buf.readUInt32BE(dst + 12) : 0,
+    src6: v6 && !mappedSrc ? ipv6TextAt(buf, src) : undefined,
+    dst6: v6 && !mappedDst ? ipv6TextAt(buf, dst) : undefined,
     protocol,
     srcPort: isIcmp ? 0 : buf.readUInt32BE(ports) & 0xffff,
     dstPort: buf.readUInt32BE(ports + 4) & 0xffff,

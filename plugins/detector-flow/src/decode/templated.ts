@@ -1,6 +1,7 @@
-import { ipv4At, ipv6At } from './addr.js';
+import { isV4Mapped, ipv6TextAt } from './addr.js';
+import type { FlowBatch } from './batch.js';
 import { TemplateCache, type FieldSpec, type Template, type TemplateKind } from './template-cache.js';
-import { emptyDatagram, WireError, type DecodedDatagram, type FlowRecord } from './types.js';
+import { emptyDatagram, WireError, type DecodedDatagram } from './types.js';
 
 /** Information elements ft reads (RFC 3954 field types = IPFIX IE ids for these). */
 const IE = {
@@ -19,6 +20,8 @@ export interface TemplatedContext {
   exporter: string;
   now: number;
   cache: TemplateCache;
+  /** Where the flows go. */
+  batch: FlowBatch;
 }
 
 interface Dialect {
@@ -182,8 +185,13 @@ function lookup(id: number, d: Dialect, ctx: TemplatedContext, pending: Pending,
 
 /** Per-record values, reused for every record of a set (no allocation per field). */
 interface Scratch {
-  src: string | undefined;
-  dst: string | undefined;
+  /** Which address fields the record had; an IPv4 address (or IPv4-mapped IPv6) is in src4/dst4, else src6/dst6. */
+  hasSrc: boolean;
+  hasDst: boolean;
+  src4: number;
+  dst4: number;
+  src6: string | undefined;
+  dst6: string | undefined;
   family: 4 | 6;
   srcPort: number;
   dstPort: number;
@@ -209,7 +217,7 @@ interface Scratch {
 }
 
 function resetScratch(s: Scratch): void {
-  s.src = undefined; s.dst = undefined; s.family = 4; s.srcPort = 0; s.dstPort = 0; s.protocol = 0; s.tcpFlags = 0;
+  s.hasSrc = false; s.hasDst = false; s.src4 = 0; s.dst4 = 0; s.src6 = undefined; s.dst6 = undefined; s.family = 4; s.srcPort = 0; s.dstPort = 0; s.protocol = 0; s.tcpFlags = 0;
   s.packets = -1; s.bytes = -1; s.packetsTotal = -1; s.bytesTotal = -1; s.inputIf = 0; s.outputIf = 0; s.ttl = undefined;
   s.icmp = -1; s.icmpType = -1; s.icmpCode = 0; s.samplerId = undefined; s.interval = 0; s.randomInterval = 0;
   s.packetInterval = 0; s.packetSpace = 0; s.samplingSize = 0; s.samplingPopulation = 0;
@@ -226,10 +234,10 @@ function readField(buf: Buffer, off: number, len: number, f: FieldSpec, s: Scrat
     case IE.tcpFlags: s.tcpFlags = readUint(buf, off, len) & 0xff; break;
     case IE.srcPort: s.srcPort = readUint(buf, off, len) & 0xffff; break;
     case IE.dstPort: s.dstPort = readUint(buf, off, len) & 0xffff; break;
-    case IE.srcV4: if (len === 4) { s.src = ipv4At(buf, off); s.family = 4; } break;
-    case IE.dstV4: if (len === 4) { s.dst = ipv4At(buf, off); s.family = 4; } break;
-    case IE.srcV6: if (len === 16) { s.src = ipv6At(buf, off); s.family = s.src.includes(':') ? 6 : 4; } break;
-    case IE.dstV6: if (len === 16) { s.dst = ipv6At(buf, off); s.family = s.dst.includes(':') ? 6 : 4; } break;
+    case IE.srcV4: if (len === 4) { s.hasSrc = true; s.src4 = buf.readUInt32BE(off); s.src6 = undefined; s.family = 4; } break;
+    case IE.dstV4: if (len === 4) { s.hasDst = true; s.dst4 = buf.readUInt32BE(off); s.dst6 = undefined; s.family = 4; } break;
+    case IE.srcV6: if (len === 16) { s.hasSrc = true; readV6(buf, off, s, true); } break;
+    case IE.dstV6: if (len === 16) { s.hasDst = true; readV6(buf, off, s, false); } break;
     case IE.inputIf: s.inputIf = readUint(buf, off, len); break;
     case IE.outputIf: s.outputIf = readUint(buf, off, len); break;
     case IE.icmpType: case IE.icmpTypeCodeV6: s.icmp = readUint(buf, off, len) & 0xffff; break;
@@ -246,6 +254,21 @@ function readField(buf: Buffer, off: number, len: number, f: FieldSpec, s: Scrat
     case IE.samplingPopulation: s.samplingPopulation = readUint(buf, off, len); break;
     default: break;
   }
+}
+
+/** An IPv6 address field; an IPv4-mapped one counts as the IPv4 address it maps (family 4). */
+function readV6(buf: Buffer, off: number, s: Scratch, src: boolean): void {
+  const mapped = isV4Mapped(buf, off);
+  const v4 = mapped ? buf.readUInt32BE(off + 12) : 0;
+  const v6 = mapped ? undefined : ipv6TextAt(buf, off);
+  if (src) {
+    s.src4 = v4;
+    s.src6 = v6;
+  } else {
+    s.dst4 = v4;
+    s.dst6 = v6;
+  }
+  s.family = mapped ? 4 : 6;
 }
 
 /** The rate a record (or options record) states itself, if any. 0 and nonsense are "not stated". */
@@ -292,26 +315,27 @@ function readData(buf: Buffer, off: number, end: number, setId: number, d: Diale
       if (rate !== undefined) pending.sampling.push({ samplerId: s.samplerId, rate });
       continue;
     }
-    if (s.dst === undefined || s.src === undefined) continue; // not an IP flow (e.g. L2-only template)
+    if (!s.hasDst || !s.hasSrc) continue; // not an IP flow (e.g. L2-only template)
     const icmpValue = s.icmp >= 0 ? s.icmp : s.icmpType >= 0 ? s.icmpType * 256 + s.icmpCode : -1;
     const isIcmp = s.protocol === 1 || s.protocol === 58;
-    const record: FlowRecord = {
-      family: s.family,
-      srcAddr: s.src,
-      dstAddr: s.dst,
-      srcPort: isIcmp ? 0 : s.srcPort,
-      dstPort: isIcmp && icmpValue >= 0 ? icmpValue : s.dstPort,
-      protocol: s.protocol,
-      tcpFlags: s.tcpFlags,
-      packets: s.packets >= 0 ? s.packets : Math.max(0, s.packetsTotal),
-      bytes: s.bytes >= 0 ? s.bytes : Math.max(0, s.bytesTotal),
-      samplingRate: statedRate(s) ?? (s.samplerId !== undefined ? lookupRate(d, ctx, pending, out.domain, s.samplerId)
-        : setRate !== null ? setRate : (setRate = lookupRate(d, ctx, pending, out.domain, undefined))),
-      inputIf: s.inputIf,
-      outputIf: s.outputIf,
-    };
-    if (s.ttl !== undefined) record.ttl = s.ttl;
-    out.records.push(record);
+    const b = ctx.batch;
+    const k = b.push();
+    b.family[k] = s.family;
+    b.src4[k] = s.src4;
+    b.dst4[k] = s.dst4;
+    b.src6[k] = s.src6;
+    b.dst6[k] = s.dst6;
+    b.srcPort[k] = isIcmp ? 0 : s.srcPort;
+    b.dstPort[k] = isIcmp && icmpValue >= 0 ? icmpValue : s.dstPort;
+    b.protocol[k] = s.protocol;
+    b.tcpFlags[k] = s.tcpFlags;
+    b.packets[k] = s.packets >= 0 ? s.packets : Math.max(0, s.packetsTotal);
+    b.bytes[k] = s.bytes >= 0 ? s.bytes : Math.max(0, s.bytesTotal);
+    b.samplingRate[k] = statedRate(s) ?? (s.samplerId !== undefined ? lookupRate(d, ctx, pending, out.domain, s.samplerId)
+      : setRate !== null ? setRate : (setRate = lookupRate(d, ctx, pending, out.domain, undefined))) ?? 0;
+    b.inputIf[k] = s.inputIf;
+    b.outputIf[k] = s.outputIf;
+    if (s.ttl !== undefined) b.ttl[k] = s.ttl;
   }
 }
 
