@@ -15,12 +15,16 @@ export interface PlanInput {
   policy: Policy;
   /** Undefined for the periodic re-plan: only expiry and rail checks on what is active. */
   incident?: Incident;
-  active: ActiveRule[];
+  /** Freeze it when planning many incidents against the same snapshot: a frozen snapshot is indexed once. */
+  active: readonly ActiveRule[];
   now: Date;
   rpki: RpkiVerdictProvider;
   /** What an action instance will run for a rule (its render()); absent → ops list rule content only. */
   render?: (via: string, rule: Rule) => RenderedCommand[];
 }
+
+/** For each candidate: is a rule with its id live on every one of its vias and unexpired? */
+type AreLive = (candidates: readonly { id: string; via: readonly string[] }[]) => boolean[];
 
 /** A rule the policy wants now, before it is compared with what is active. */
 interface Want {
@@ -61,18 +65,28 @@ export function plan(input: PlanInput): Plan {
     }
   }
 
-  const live = (id: string) => {
-    // A linear scan: plans want a handful of rules, and building an index of every active rule costs more.
-    for (const a of input.active) if (a.rule.id === id) return a;
-    return undefined;
-  };
-  // Live on every one of these vias and unexpired: nothing is announced for it, so no RPKI check is due.
-  const isLive = (id: string, via: readonly string[]) => {
-    const a = live(id);
-    return a !== undefined && times(a).expires > nowMs && via.every((v) => a.via.includes(v));
+  // Live on every one of these vias and unexpired: nothing is announced for it, so no RPKI check is due. One scan
+  // answers for all of a level's candidates: plans want a handful of rules, and indexing every active rule costs more.
+  const index = snapshotIndex(input.active);
+  const areLive: AreLive = (candidates) => {
+    const found: (ActiveRule | undefined)[] = new Array(candidates.length).fill(undefined);
+    if (index) {
+      for (let j = 0; j < candidates.length; j++) found[j] = index.byId.get((candidates[j] as { id: string }).id)?.[0];
+    } else {
+      const active = input.active;
+      for (let i = 0; i < active.length; i++) {
+        const a = active[i] as ActiveRule;
+        const id = a.rule.id;
+        for (let j = 0; j < candidates.length; j++) if (found[j] === undefined && (candidates[j] as { id: string }).id === id) found[j] = a;
+      }
+    }
+    return candidates.map((c, j) => {
+      const a = found[j];
+      return a !== undefined && times(a).expires > nowMs && c.via.every((v) => a.via.includes(v));
+    });
   };
   const override = incident ? overrideFor(policy, incident.target) : undefined;
-  const wanted = incident ? want(input, incident, override, notes, refused, isLive) : { wants: [], level: 0 };
+  const wanted = incident ? want(input, incident, override, notes, refused, areLive) : { wants: [], level: 0 };
 
   // Rails on everything wanted: one violation refuses the whole plan (nothing applied half-way).
   const railHits = wanted.wants.flatMap((w) => {
@@ -92,14 +106,36 @@ export function plan(input: PlanInput): Plan {
   const mine: ActiveRule[] = [];
   const tenant = override?.tenant ?? policy.tenant;
   let tenantLive = 0;
-  const anyWanted = wantedIds.size > 0;
   const incidentId = incident?.id;
-  for (let i = 0; i < input.active.length; i++) {
-    const a = input.active[i] as ActiveRule;
-    const r = a.rule;
-    if (anyWanted && wantedIds.has(r.id)) listed.set(r.id, a);
-    if (!incident || (a.incidentId !== undefined ? a.incidentId === incidentId : belongsTo(a, incident))) mine.push(a);
-    if (r.tenant === tenant) tenantLive++;
+  if (index) {
+    for (const id of wantedIds) {
+      const entries = index.byId.get(id);
+      if (entries) listed.set(id, entries[entries.length - 1] as ActiveRule);
+    }
+    if (!incident) mine.push(...input.active);
+    else {
+      mine.push(...(index.byIncident.get(incident.id) ?? []));
+      for (const a of index.unowned) if (belongsTo(a, incident)) mine.push(a);
+    }
+    tenantLive = index.perTenant.get(tenant) ?? 0;
+  } else {
+    // A plan wants a handful of rules: comparing ids directly beats hashing each active id into a Set.
+    const ids = [...wantedIds];
+    const nIds = ids.length;
+    const active = input.active;
+    for (let i = 0; i < active.length; i++) {
+      const a = active[i] as ActiveRule;
+      const r = a.rule;
+      const id = r.id;
+      for (let j = 0; j < nIds; j++) {
+        if (ids[j] === id) {
+          listed.set(id, a);
+          break;
+        }
+      }
+      if (!incident || (a.incidentId !== undefined ? a.incidentId === incidentId : belongsTo(a, incident))) mine.push(a);
+      if (r.tenant === tenant) tenantLive++;
+    }
   }
 
   const ops: Op[] = [];
@@ -163,6 +199,43 @@ export function plan(input: PlanInput): Plan {
   return result(ops);
 }
 
+/** What one plan needs from a snapshot of active rules, found without walking all of them. */
+interface ActiveIndex {
+  /** Every entry per rule id, in snapshot order (a rule listed twice keeps the plan's first/last-entry rules). */
+  byId: Map<string, ActiveRule[]>;
+  byIncident: Map<string, ActiveRule[]>;
+  /** Entries without an incident id: matched to an incident by target. */
+  unowned: ActiveRule[];
+  perTenant: Map<string, number>;
+}
+
+/**
+ * A caller that plans many incidents against one snapshot (a burst of incidents, the fleet, the benchmark) freezes
+ * the array: the planner then indexes it once instead of walking every active rule in every plan. An unfrozen
+ * array may change between plans, so it is walked each time.
+ */
+const indexes = new WeakMap<readonly ActiveRule[], ActiveIndex>();
+function snapshotIndex(active: readonly ActiveRule[]): ActiveIndex | undefined {
+  if (!Object.isFrozen(active)) return undefined;
+  let index = indexes.get(active);
+  if (index) return index;
+  index = { byId: new Map(), byIncident: new Map(), unowned: [], perTenant: new Map() };
+  for (const a of active) {
+    const byId = index.byId.get(a.rule.id);
+    if (byId) byId.push(a);
+    else index.byId.set(a.rule.id, [a]);
+    if (a.incidentId === undefined) index.unowned.push(a);
+    else {
+      const own = index.byIncident.get(a.incidentId);
+      if (own) own.push(a);
+      else index.byIncident.set(a.incidentId, [a]);
+    }
+    index.perTenant.set(a.rule.tenant, (index.perTenant.get(a.rule.tenant) ?? 0) + 1);
+  }
+  indexes.set(active, index);
+  return index;
+}
+
 /**
  * The run loop re-plans against the same ActiveRule objects many times a second: their parsed times and rail
  * verdicts (a pure function of policy and rule) are computed once. An unreadable time counts as long past, so a
@@ -181,17 +254,20 @@ function times(a: ActiveRule): { expires: number; applied: number } {
   return fresh;
 }
 
-const railCache = new WeakMap<Policy, Map<string, ReturnType<typeof ruleRails> | null>>();
-/** Rails are a pure function of policy, rule content (its id) and where it goes. */
+// Keyed by the rule object (the planner's rules are memoised, so the same content is the same object) and then
+// by where it goes: no key text to build and hash on every plan.
+const railCache = new WeakMap<Policy, WeakMap<Rule, Map<string, ReturnType<typeof ruleRails> | null>>>();
+/** Rails are a pure function of policy, rule content and where it goes. */
 function cachedRails(policy: Policy, rule: Rule, via: readonly string[]): ReturnType<typeof ruleRails> {
-  let cache = railCache.get(policy);
-  if (!cache) railCache.set(policy, (cache = new Map()));
-  const key = via.length === 1 ? `${rule.id} ${via[0]}` : `${rule.id} ${via.join(',')}`;
-  let hit = cache.get(key);
+  let byRule = railCache.get(policy);
+  if (!byRule) railCache.set(policy, (byRule = new WeakMap()));
+  let byVia = byRule.get(rule);
+  if (!byVia) byRule.set(rule, (byVia = new Map()));
+  const key = via.length === 1 ? (via[0] as string) : via.join(',');
+  let hit = byVia.get(key);
   if (hit === undefined) {
     hit = ruleRails(policy, rule, via) ?? null;
-    if (cache.size > 100_000) cache.clear();
-    cache.set(key, hit);
+    byVia.set(key, hit);
   }
   return hit ?? undefined;
 }
@@ -239,7 +315,7 @@ function flowspecAction(t: FlowSpecThen): FlowSpecAction {
 
 /** The rules the policy wants for this incident now: one escalation level (with RPKI fallback) plus on-node rules. */
 function want(
-  input: PlanInput, incident: Incident, override: TargetOverride | undefined, notes: string[], refused: Refusal[], isLive: (id: string, via: readonly string[]) => boolean,
+  input: PlanInput, incident: Incident, override: TargetOverride | undefined, notes: string[], refused: Refusal[], areLive: AreLive,
 ): { wants: Want[]; level: number } {
   const { policy } = input;
   const tenant = override?.tenant ?? policy.tenant;
@@ -256,7 +332,7 @@ function want(
   let level = 0;
   for (let i = 0; i < choices.length; i++) {
     const choice = choices[i] as LevelChoice;
-    const levelWants = levelRules(input, incident, choice, tenant, override, refused, isLive, notes);
+    const levelWants = levelRules(input, incident, choice, tenant, override, refused, areLive, notes);
     if (levelWants.length > 0) {
       wants.push(...levelWants);
       level = choice.level.level;
@@ -295,7 +371,7 @@ function describeObserved(incident: Incident): string {
 
 function levelRules(
   input: PlanInput, incident: Incident, choice: LevelChoice, tenant: string, override: TargetOverride | undefined, refused: Refusal[],
-  isLive: (id: string, via: readonly string[]) => boolean, notes: string[],
+  areLive: AreLive, notes: string[],
 ): Want[] {
   const { policy } = input;
   const l: EscalationLevel = choice.level;
@@ -344,10 +420,12 @@ function levelRules(
     level: l.level, trigger: describeTrigger(choice.trigger), observed: observed(incident),
   };
   const out: Want[] = [];
-  for (const c of candidates) {
+  const live = areLive(candidates.map((c) => ({ id: c.rule.id, via: c.via })));
+  for (let i = 0; i < candidates.length; i++) {
+    const c = candidates[i] as (typeof candidates)[number];
     // Checked before every announcement. A rule already live and unexpired is not announced again; the RPKI
     // re-check of live announcements when the VRP set changes is core/rpki's job.
-    if (isLive(c.rule.id, c.via)) {
+    if (live[i]) {
       out.push({ rule: c.rule, via: [...c.via].sort(), reason });
       continue;
     }

@@ -5,15 +5,8 @@ import { makeRule, type HostMatch, type FlowSpecMatch, type Prefix, type Range, 
  * when the run loop re-plans each open incident many times a second. The planner builds rules through this memo,
  * keyed by a cheap text of the same content (every field that goes into the id), so a rule is hashed once.
  */
-const prefixText = new WeakMap<Prefix, string>();
-function pk(p: Prefix): string {
-  let t = prefixText.get(p);
-  if (t === undefined) {
-    t = p.toString();
-    prefixText.set(p, t);
-  }
-  return t;
-}
+// Prefix keeps its own text (see @ft/sdk prefix.ts), so this is a lookup, not a formatting.
+const pk = (p: Prefix): string => p.toString();
 
 const rk = (rs: Range[] | undefined) => (rs ? rs.map((r) => `${r.min}-${r.max}`).join(',') : '~');
 const flags = (f: { set: string[]; unset: string[] } | undefined) => (f ? `${f.set.join('+')}!${f.unset.join('+')}` : '~');
@@ -48,8 +41,8 @@ const memo = new Map<string, Rule>();
 
 /** makeRule, memoised: the same content gives the very same (frozen-by-convention) rule object. */
 export function buildRule<R extends Rule>(content: RuleContent<R> & { level: number; ttlSeconds: number }): R {
-  const { level, ttlSeconds, ...rest } = content as RuleContent & { level: number; ttlSeconds: number };
-  const key = `${contentKey(rest as RuleContent)}#${level}#${ttlSeconds}`;
+  const c = content as RuleContent & { level: number; ttlSeconds: number };
+  const key = `${contentKey(c)}#${c.level}#${c.ttlSeconds}`;
   let rule = memo.get(key);
   if (rule === undefined) {
     // Oldest first out: the rules of open incidents are the ones asked for again and again.

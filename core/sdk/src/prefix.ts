@@ -87,12 +87,11 @@ export class Prefix {
 
   /** The network address as text, without the length. */
   get address(): string {
-    if (this.family === 4) return Array.from(this.bytes).join('.');
-    return (ipaddr.fromByteArray(Array.from(this.bytes)) as ipaddr.IPv6).toRFC5952String();
+    return prefixText(this).address;
   }
 
   toString(): string {
-    return `${this.address}/${this.length}`;
+    return prefixText(this).text;
   }
 
   toJSON(): string {
@@ -106,7 +105,13 @@ export class Prefix {
   /** True when every address of `other` is inside this prefix (a prefix contains itself). */
   contains(other: Prefix): boolean {
     if (this.family !== other.family || this.length > other.length) return false;
-    return sameBytes(maskBytes(other.bytes, this.length), this.bytes);
+    // Compared in place (no masked copy): rails and scope checks call this for every rule of every plan.
+    const full = this.length >> 3;
+    for (let i = 0; i < full; i++) if (this.bytes[i] !== other.bytes[i]) return false;
+    const rest = this.length & 7;
+    if (rest === 0) return true;
+    const mask = (0xff << (8 - rest)) & 0xff;
+    return ((other.bytes[full] as number) & mask) === this.bytes[full];
   }
 
   overlaps(other: Prefix): boolean {
@@ -122,6 +127,23 @@ export class Prefix {
     }
     return this.length - other.length;
   }
+}
+
+/**
+ * A prefix is frozen, so its text is kept beside it: logs, reasons and rule keys print the same prefix many times
+ * a second, and RFC 5952 formatting is not cheap.
+ */
+const texts = new WeakMap<Prefix, { address: string; text: string }>();
+function prefixText(p: Prefix): { address: string; text: string } {
+  let t = texts.get(p);
+  if (t === undefined) {
+    const address = p.family === 4
+      ? `${p.bytes[0]}.${p.bytes[1]}.${p.bytes[2]}.${p.bytes[3]}`
+      : (ipaddr.fromByteArray(Array.from(p.bytes)) as ipaddr.IPv6).toRFC5952String();
+    t = { address, text: `${address}/${p.length}` };
+    texts.set(p, t);
+  }
+  return t;
 }
 
 /** Duck-typed check: never `instanceof` across the plugin boundary (each plugin may carry its own copy). */

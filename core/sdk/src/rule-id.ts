@@ -28,7 +28,9 @@ function sortKeys(value: unknown): unknown {
 
 export function ruleId(content: RuleContent): RuleId {
   const digest = createHash('sha256').update(canonicalJson(content)).digest('hex').slice(0, 16);
-  return `${KIND_TAG[content.kind]}-${digest}` as RuleId;
+  // Copied into one flat string: the planner compares ids against every active rule on every plan, and V8 compares
+  // a concatenated (cons) string several times slower than a flat one.
+  return Buffer.from(`${KIND_TAG[content.kind]}-${digest}`, 'latin1').toString('latin1') as RuleId;
 }
 
 /** Builds a rule with its id derived from its content. */

@@ -68,23 +68,28 @@ function formatWith(value: number, units: [string, number][]): string {
   for (const [name, size] of units) {
     if (Math.abs(value) >= size) {
       const scaled = value / size;
-      return `${Number.isInteger(scaled) ? scaled : Number(scaled.toFixed(2))}${name}`;
+      // Two decimals without toFixed's string round trip (the planner formats rates in every plan's reasons).
+      return `${Number.isInteger(scaled) ? scaled : Math.round(scaled * 100) / 100}${name}`;
     }
   }
   const last = units[units.length - 1] as [string, number];
   return `${value}${last[0]}`;
 }
 
+const BIT_RATES: [string, number][] = [['Tbps', 1e12], ['Gbps', 1e9], ['Mbps', 1e6], ['kbps', 1e3], ['bps', 1]];
+const PACKET_RATES: [string, number][] = [['Gpps', 1e9], ['Mpps', 1e6], ['kpps', 1e3], ['pps', 1]];
+const REQUEST_RATES: [string, number][] = [['Mrps', 1e6], ['krps', 1e3], ['rps', 1]];
+
 export function formatBitrate(bps: number): string {
-  return formatWith(bps, [['Tbps', 1e12], ['Gbps', 1e9], ['Mbps', 1e6], ['kbps', 1e3], ['bps', 1]]);
+  return formatWith(bps, BIT_RATES);
 }
 
 export function formatPacketRate(pps: number): string {
-  return formatWith(pps, [['Gpps', 1e9], ['Mpps', 1e6], ['kpps', 1e3], ['pps', 1]]);
+  return formatWith(pps, PACKET_RATES);
 }
 
 export function formatRequestRate(rps: number): string {
-  return formatWith(rps, [['Mrps', 1e6], ['krps', 1e3], ['rps', 1]]);
+  return formatWith(rps, REQUEST_RATES);
 }
 
 export function formatDuration(seconds: number): string {
