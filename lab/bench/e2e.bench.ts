@@ -189,6 +189,9 @@ async function runCase(c: Case, rep: number, gobgpApi: string): Promise<Rep> {
   const fnm = await startFastnetmon(c, fnmPort, caseDir);
   const ft = await startFt(c, FT_VARIANTS[0], ftPort, caseDir, gobgpApi);
   const ft100 = await startFt(c, FT_VARIANTS[1], ft100Port, caseDir, gobgpApi);
+  // A collector in service has been running for a while: its sub-second windows already hold a quiet trailing
+  // second. Streaming into a collector a few ms old would rate the first windows over less than a second.
+  await sleep(1500);
   const sock = createSocket('udp4');
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
   const bootMs = Date.now() - 3_600_000;

@@ -18,7 +18,9 @@ export async function runScenario(name: ScenarioName, lab: LabContext): Promise<
     {
       const exporter = process.env.FT_LAB_EXPORT ?? 'sflow';
       if (exporter !== 'netflow' && exporter !== 'sflow') throw new Error(`FT_LAB_EXPORT must be netflow or sflow, got ${JSON.stringify(exporter)}`);
-      return udpAmplification(lab, { ttlSeconds: seconds(process.env.FT_LAB_POLICY_TTL, 20), floodSeconds: seconds(process.env.FT_LAB_FLOOD_SECONDS, 8), export: exporter });
+      const windowMs = Number(process.env.FT_LAB_WINDOW_MS ?? 100);
+      if (!Number.isInteger(windowMs) || windowMs < 100 || windowMs > 60_000) throw new Error(`FT_LAB_WINDOW_MS must be whole milliseconds 100..60000, got ${JSON.stringify(process.env.FT_LAB_WINDOW_MS)}`);
+      return udpAmplification(lab, { ttlSeconds: seconds(process.env.FT_LAB_POLICY_TTL, 20), floodSeconds: seconds(process.env.FT_LAB_FLOOD_SECONDS, 8), export: exporter, windowMs });
     }
     case 'escalation':
       return escalation(lab, { stageSeconds: seconds(process.env.FT_LAB_STAGE_SECONDS, 5) });

@@ -33,8 +33,11 @@ export function labPolicy(dir: string, ttlSeconds: number): string {
     .replace(/^(\s*ttl:) 20s/m, `$1 ${ttlSeconds}s`);
 }
 
-export async function udpAmplification(lab: LabContext, o: { ttlSeconds?: number; floodSeconds?: number; ppsPerSource?: number; export?: Export } = {}): Promise<ScenarioResult> {
+export async function udpAmplification(lab: LabContext, o: { ttlSeconds?: number; floodSeconds?: number; ppsPerSource?: number; export?: Export; windowMs?: number } = {}): Promise<ScenarioResult> {
   const ttl = o.ttlSeconds ?? 20;
+  // 100 ms collector windows (rated over the trailing second): a flood is seen as soon as that second's traffic
+  // crosses the threshold, instead of when a 1 s window closes. This is what the ≤ 1 s attack → drop goal needs.
+  const windowMs = o.windowMs ?? 100;
   const floodSeconds = o.floodSeconds ?? 8;
   const pps = o.ppsPerSource ?? 1000;
   const exporter = o.export ?? 'sflow';
@@ -60,7 +63,7 @@ export async function udpAmplification(lab: LabContext, o: { ttlSeconds?: number
   const detectors = join(dir, 'detectors.yaml');
   writeFileSync(detectors, [
     exporter === 'sflow' ? '# sFlow v5 from edge-linux (pmacctd sfprobe, 1:10).' : '# NetFlow v9 from edge-linux (softflowd), unsampled.',
-    `edge: { detector: flow, listeners: [{ protocol: auto, address: ${bgp.a4}, port: ${COLLECTOR_PORT} }], allowedExporters: [${bgp.b4}], protect: [203.0.113.0/24, "2001:db8:203::/48"] }`,
+    `edge: { detector: flow, windowMs: ${windowMs}, listeners: [{ protocol: auto, address: ${bgp.a4}, port: ${COLLECTOR_PORT} }], allowedExporters: [${bgp.b4}], protect: [203.0.113.0/24, "2001:db8:203::/48"] }`,
     '',
   ].join('\n'));
 
@@ -171,7 +174,7 @@ export async function udpAmplification(lab: LabContext, o: { ttlSeconds?: number
   }
   return {
     scenario: 'udp-amplification', ok: rec.ok, steps: rec.steps, timeline,
-    settings: { ttlSeconds: ttl, floodSeconds, ppsPerSource: pps, sources: REFLECTORS, export: exporter === 'sflow' ? 'sFlow v5 (pmacctd sfprobe, 1:10)' : 'NetFlow v9 (softflowd, 1 s timeouts)', policy: 'lab/policies/lab.yaml' },
+    settings: { ttlSeconds: ttl, floodSeconds, ppsPerSource: pps, collectorWindowMs: windowMs, sources: REFLECTORS, export: exporter === 'sflow' ? 'sFlow v5 (pmacctd sfprobe, 1:10)' : 'NetFlow v9 (softflowd, 1 s timeouts)', policy: 'lab/policies/lab.yaml' },
     ...(ATTACKER ? { httpClient: ATTACKER } : {}),
   };
 }
