@@ -8,13 +8,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { decodeDatagram, TemplateCache } from '../../plugins/detector-flow/src/decode/index.js';
 import { parseUdpDrops } from '../../plugins/detector-flow/src/listen/socket-drops.js';
-import { captureExport, pmacctSfprobe, softflowd } from '../../plugins/detector-flow/test/helpers/exporters.js';
-import { rng, trafficPcap, type PacketSpec } from '../../plugins/detector-flow/test/helpers/pcap-writer.js';
+import { collectorOnly, decodeOnly, exportCorpora, FORMATS, writeCorpus, type Format } from './flow-inproc.js';
 import { round, writeResult } from './lib.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -23,11 +22,18 @@ const STEP_SECONDS = Number(process.env.BENCH_FLOW_STEP ?? 1.5);
 const EFFICIENCY_SECONDS = Number(process.env.BENCH_FLOW_SECONDS ?? 3);
 const LADDER = (process.env.BENCH_FLOW_RATES ?? '2500,5000,10000,25000,50000,100000,150000,200000,300000').split(',').map(Number);
 const RCVBUF = 4 << 20;
+/** Seconds of replay at the efficiency rate before measuring: JIT warm-up for ft, files opened for the others. */
+const WARMUP_SECONDS = Number(process.env.BENCH_FLOW_WARMUP ?? 2);
+const ONLY_FORMATS = process.env.BENCH_FLOW_FORMATS?.split(',');
+const ONLY_COLLECTORS = process.env.BENCH_FLOW_COLLECTORS?.split(',');
 const FLOWS_PER_SECOND = 100_000;
 const TICK = 100; // clock ticks per second in /proc/PID/stat (USER_HZ)
 
-type Format = 'netflow5' | 'netflow9' | 'ipfix' | 'sflow';
-interface Corpus { format: Format; file: string; datagrams: number; flowsPerDatagram: number; decodeOnlyRecordsPerCpuSecond: number }
+interface Corpus {
+  format: Format; file: string; datagrams: number; flowsPerDatagram: number; decodeOnlyRecordsPerCpuSecond: number;
+  /** ft's decode + aggregation in one process, no sockets (windows closed every 100k records). */
+  collectorOnlyRecordsPerCpuSecond: number;
+}
 interface Result {
   format: Format; collector: string; flowsPerCpuSecond: number; cpuSeconds: number; flows: number; peakRssMb: number;
   maxRateNoLoss: number; ladder: { rate: number; achieved: number; loss: number }[];
@@ -35,36 +41,6 @@ interface Result {
 
 const dir = mkdtempSync(join(tmpdir(), 'ft-flow-bench-'));
 const children = new Set<ChildProcess>();
-
-function benchTraffic(): PacketSpec[] {
-  const r = rng(42);
-  const out: PacketSpec[] = [];
-  let t = 1_700_000_000;
-  for (let i = 0; i < 40_000; i++) {
-    t += 0.0001;
-    const udp = r() < 0.6;
-    out.push({
-      time: t, src: `198.51.100.${1 + Math.floor(r() * 250)}`, dst: `203.0.113.${1 + Math.floor(r() * 250)}`, protocol: udp ? 'udp' : 'tcp',
-      srcPort: 1024 + Math.floor(r() * 60000), dstPort: [53, 80, 443, 123, 11211][i % 5]!, payload: 40 + Math.floor(r() * 1200), flags: 0x02,
-    });
-  }
-  return out;
-}
-
-/** Our decoders alone on the corpus, in this process: records per CPU-second (no sockets, no aggregation). */
-function decodeOnly(datagrams: Buffer[]): number {
-  const cache = new TemplateCache();
-  let records = 0;
-  const c0 = process.cpuUsage();
-  for (let rep = 0; rep < 10; rep++) {
-    for (const d of datagrams) {
-      const r = decodeDatagram(d, { exporter: '127.0.0.1', now: 0, cache });
-      if (r.ok) records += r.records.length;
-    }
-  }
-  const cu = process.cpuUsage(c0);
-  return records / ((cu.user + cu.system) / 1e6);
-}
 
 function saveCorpus(format: Format, datagrams: Buffer[]): Corpus {
   const cache = new TemplateCache();
@@ -74,8 +50,13 @@ function saveCorpus(format: Format, datagrams: Buffer[]): Corpus {
     if (r.ok) flows += r.records.length;
   }
   const file = join(dir, `${format}.corpus`);
-  writeFileSync(file, Buffer.concat(datagrams.flatMap((d) => { const h = Buffer.alloc(2); h.writeUInt16BE(d.length); return [h, d]; })));
-  return { format, file, datagrams: datagrams.length, flowsPerDatagram: flows / datagrams.length, decodeOnlyRecordsPerCpuSecond: Math.round(decodeOnly(datagrams)) };
+  writeCorpus(file, datagrams);
+  decodeOnly(datagrams, 3); // warm-up
+  collectorOnly(datagrams, 3);
+  return {
+    format, file, datagrams: datagrams.length, flowsPerDatagram: flows / datagrams.length, decodeOnlyRecordsPerCpuSecond: Math.round(decodeOnly(datagrams)),
+    collectorOnlyRecordsPerCpuSecond: Math.round(collectorOnly(datagrams)),
+  };
 }
 
 function treePids(root: number): number[] {
@@ -225,6 +206,25 @@ async function step(c: Running, corpus: Corpus, rate: number, seconds: number): 
   return { sent: r.sent, achieved: r.rate, lost };
 }
 
+/**
+ * How fast the replaying process itself can send on this machine: as fast as it can for a few seconds to a
+ * bound socket nobody reads (the kernel drops what does not fit). No collector can be shown lossless above this.
+ */
+async function replayerCeiling(corpus: Corpus): Promise<{ datagramsPerSecond: number; seconds: number }> {
+  const sink = createSocket({ type: 'udp4' });
+  await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
+  const port = sink.address().port;
+  // Never read: stop Node's reading on the handle (internal, as the collector's ReadPacer does).
+  const state = Object.getOwnPropertySymbols(sink).find((x) => x.description === 'state symbol');
+  (sink as unknown as Record<symbol, { handle: { recvStop(): void } }>)[state!]!.handle.recvStop();
+  try {
+    const r = await replay(corpus, port, 0, 3);
+    return { datagramsPerSecond: Math.round(r.rate), seconds: 3 };
+  } finally {
+    sink.close();
+  }
+}
+
 async function measure(name: string, corpus: Corpus): Promise<Result> {
   const port = await freePort();
   const c = await startCollector(name, corpus.format, port);
@@ -232,6 +232,7 @@ async function measure(name: string, corpus: Corpus): Promise<Result> {
     const pid = c.child.pid!;
     // Efficiency at 100k flows/s.
     const rate = Math.round(FLOWS_PER_SECOND / corpus.flowsPerDatagram);
+    if (WARMUP_SECONDS > 0) await step(c, corpus, rate, WARMUP_SECONDS);
     const cpu0 = cpuSeconds(pid);
     const s = await step(c, corpus, rate, EFFICIENCY_SECONDS);
     const cpu = cpuSeconds(pid) - cpu0;
@@ -256,18 +257,19 @@ async function measure(name: string, corpus: Corpus): Promise<Result> {
 async function main(): Promise<void> {
   const build = spawnSync('npx', ['tsc', '-b', 'plugins/detector-flow'], { cwd: ROOT, encoding: 'utf8' });
   if (build.status !== 0) throw new Error(`build failed: ${build.stdout}${build.stderr}`);
-  const pcap = join(dir, 'bench.pcap');
-  writeFileSync(pcap, trafficPcap(benchTraffic()));
-  const corpora: Corpus[] = [];
-  for (const [format, version] of [['netflow5', 5], ['netflow9', 9], ['ipfix', 10]] as const) {
-    corpora.push(saveCorpus(format, (await captureExport(softflowd(dir, pcap, version, { tag: format }))).datagrams));
+  const exported = await exportCorpora(dir);
+  const corpora = FORMATS.filter((f) => ONLY_FORMATS === undefined || ONLY_FORMATS.includes(f)).map((f) => saveCorpus(f, exported[f]));
+  for (const c of corpora) {
+    console.log(`corpus ${c.format}: ${c.datagrams} datagrams, ${round(c.flowsPerDatagram, 1)} flows each; ft in-process: decoders alone ${c.decodeOnlyRecordsPerCpuSecond}, ` +
+      `decode + aggregation ${c.collectorOnlyRecordsPerCpuSecond} records/CPU-s`);
   }
-  corpora.push(saveCorpus('sflow', (await captureExport(pmacctSfprobe(dir, pcap, { source: '127.0.0.1', sampling: 1, tag: 'sflow' }))).datagrams));
-  for (const c of corpora) console.log(`corpus ${c.format}: ${c.datagrams} datagrams, ${round(c.flowsPerDatagram, 1)} flows each; ft decoders alone ${c.decodeOnlyRecordsPerCpuSecond} records/CPU-s`);
+  const replayer = await replayerCeiling(corpora.find((c) => c.format === 'netflow9') ?? corpora[0]!);
+  console.log(`replayer ceiling: ${replayer.datagramsPerSecond} datagrams/s sent as fast as it can to a socket nobody reads`);
 
   const results: Result[] = [];
   for (const corpus of corpora) {
-    const names = corpus.format === 'sflow' ? ['ft', 'ft-workers', 'sfacctd'] : ['ft', 'ft-workers', 'nfcapd', 'nfacctd'];
+    const names = (corpus.format === 'sflow' ? ['ft', 'ft-workers', 'sfacctd'] : ['ft', 'ft-workers', 'nfcapd', 'nfacctd'])
+      .filter((n) => ONLY_COLLECTORS === undefined || ONLY_COLLECTORS.includes(n));
     for (const name of names) {
       const r = await measure(name, corpus);
       results.push(r);
@@ -289,7 +291,10 @@ async function main(): Promise<void> {
     datagramsPerSecondNoLoss: { goal: 200_000, got: bestRate, met: bestRate >= 200_000 },
     rssMbAt100kFlowsPerSecond: { goal: 100, got: ftV9?.peakRssMb ?? 0, met: (ftV9?.peakRssMb ?? Infinity) < 100 },
   };
-  writeResult('flow', { cores: cpus().length, receiveBufferBytes: RCVBUF, corpora: corpora.map(({ file, ...c }) => c), results, ratios, goals },
+  writeResult('flow', {
+    cores: cpus().length, loadAverage: loadavg().map((l) => round(l, 2)), receiveBufferBytes: RCVBUF, warmupSeconds: WARMUP_SECONDS,
+    replayer, corpora: corpora.map(({ file, ...c }) => c), results, ratios, goals,
+  },
     `flow collectors: ft/nfcapd flows per CPU-s v5 ${ratios.netflow5FtVsNfcapd}x, v9 ${ratios.netflow9FtVsNfcapd}x, IPFIX ${ratios.ipfixFtVsNfcapd}x; ` +
     `ft/sfacctd sFlow ${ratios.sflowFtVsSfacctd}x; ft best lossless rate ${bestRate} datagrams/s (goal 200k); ft v9 RSS ${ftV9?.peakRssMb} MB (goal < 100)`);
 }

@@ -59,6 +59,11 @@ export const flowConfigSchema = z.object({
   protect: z.array(prefix).default([]),
   windowMs: z.number().int().min(100).max(60_000).default(1000),
   receiveBufferBytes: z.number().int().min(65_536).max(1 << 30).default(32 << 20),
+  /**
+   * Once a socket is drained, wait this long before reading again, so datagrams are read in bursts (0: read each
+   * on arrival). Saves most of the per-datagram wake-up cost; the receive buffer must hold this many ms of traffic.
+   */
+  coalesceMs: z.number().int().min(0).max(50).default(5),
   /** Decoding threads: 0 decodes on the listener's thread; N shards exporters over N worker threads. */
   workers: z.number().int().min(0).max(64).default(0),
   maxTargets: z.number().int().min(1).max(1_000_000).default(20_000),

@@ -61,6 +61,7 @@ export class FlowDetector implements Detector {
       filter: new ExporterFilter(this.config.allowedExporters.map((p) => Prefix.parse(p))),
       mirrors: this.config.mirror,
       receiveBufferBytes: this.config.receiveBufferBytes,
+      coalesceMs: this.config.coalesceMs,
       engine,
     });
     try {

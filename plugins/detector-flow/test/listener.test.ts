@@ -154,6 +154,26 @@ describe('flow listener and detector', function () {
     expect(threaded).to.deep.equal(inline);
   });
 
+  it('reads in bursts (coalesceMs) without losing a datagram, across pauses, and stops cleanly while paused', async () => {
+    const { d, port } = await started({ listeners: [{ address: '127.0.0.1', port: 0 }], protect: ['203.0.113.0/24'], coalesceMs: 20, receiveBufferBytes: 8 << 20 });
+    cleanup.push(() => d.stop());
+    const s = await sender('127.0.0.1');
+    cleanup.push(() => s.close());
+    // Bursts far larger than one read turn, with gaps longer than the pause between them.
+    let sent = 0;
+    for (let burst = 0; burst < 5; burst++) {
+      await Promise.all(Array.from({ length: 400 }, () => send(s, flow('203.0.113.9'), port, '127.0.0.1')));
+      sent += 400;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await waitFor(async () => (await d.status()).totals.records === sent, { what: `${sent} records`, timeoutMs: 10_000 });
+    expect((await d.status()).listener.socketDrops).to.equal(0);
+    // A lone datagram after the bursts is still read (the socket is not left paused).
+    await new Promise((r) => setTimeout(r, 100));
+    await send(s, flow('203.0.113.9'), port, '127.0.0.1');
+    await waitFor(async () => (await d.status()).totals.records === sent + 1, { what: 'the lone datagram' });
+  });
+
   it('reports kernel receive-buffer drops from /proc/net/udp as a metric and turns health degraded', async () => {
     const { d, port } = await started({ listeners: [{ address: '127.0.0.1', port: 0 }], receiveBufferBytes: 65_536, windowMs: 60_000 });
     cleanup.push(() => d.stop());

@@ -65,10 +65,20 @@ class ExporterState {
     this.lastSeen = firstSeen;
   }
 
+  /** The stream of the previous datagram: an exporter's datagrams mostly come from one stream (no key string then). */
+  private lastStream: { protocol: string; domain: number; stream: SequenceStream } | undefined;
+
   sequence(d: DecodedDatagram): void {
-    const key = `${d.protocol}|${d.domain}`;
     this.sequenceUnit = d.sequenceCounts;
-    const s = this.streams.get(key);
+    const last = this.lastStream;
+    let s: SequenceStream | undefined;
+    let key = '';
+    if (last !== undefined && last.protocol === d.protocol && last.domain === d.domain) s = last.stream;
+    else {
+      key = `${d.protocol}|${d.domain}`;
+      s = this.streams.get(key);
+      if (s !== undefined) this.lastStream = { protocol: d.protocol, domain: d.domain, stream: s };
+    }
     const seq = d.sequence >>> 0;
     const adv = d.sequenceAdvance;
     if (s === undefined) {

@@ -107,19 +107,27 @@ export class SourceSketch {
 
   estimate(): number {
     if (this.exact !== null) return this.exactSize;
-    const regs = this.registers as Uint8Array;
-    let sum = 0;
-    let zeros = 0;
-    for (let i = 0; i < M; i++) {
-      const r = regs[i] as number;
-      sum += INVERSE_POWERS[r] as number;
-      if (r === 0) zeros++;
-    }
-    const raw = (ALPHA * M * M) / sum;
-    // Small-range correction (linear counting) while registers are still empty.
-    if (raw <= 2.5 * M && zeros > 0) return Math.round(M * Math.log(M / zeros));
-    return Math.round(raw);
+    return estimateRegisters(this.registers as Uint8Array);
   }
+
+  /** The estimate of a state, without building a sketch from it. */
+  static estimateState(s: SketchState): number {
+    return s.registers ? estimateRegisters(s.registers) : (s.exact ?? []).length;
+  }
+}
+
+function estimateRegisters(regs: Uint8Array): number {
+  let sum = 0;
+  let zeros = 0;
+  for (let i = 0; i < M; i++) {
+    const r = regs[i] as number;
+    sum += INVERSE_POWERS[r] as number;
+    if (r === 0) zeros++;
+  }
+  const raw = (ALPHA * M * M) / sum;
+  // Small-range correction (linear counting) while registers are still empty.
+  if (raw <= 2.5 * M && zeros > 0) return Math.round(M * Math.log(M / zeros));
+  return Math.round(raw);
 }
 
 function addHash(regs: Uint8Array, h: number): void {

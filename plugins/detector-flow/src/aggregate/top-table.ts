@@ -72,11 +72,55 @@ export class TopTable {
     this.size = 0;
   }
 
+  /**
+   * The `k` largest entries (all when there are no more), in table order. A window's partial carries these, not
+   * the whole table: merges and Samples then work on at most k per list, the cut a prune makes anyway.
+   */
+  top(k: number): [number, number][] {
+    if (this.size <= k) return this.entries();
+    const counts = new Float64Array(this.size);
+    let n = 0;
+    for (let i = 0; i < this.used.length; i++) if (this.used[i] === 1) counts[n++] = this.counts[i]!;
+    const threshold = kthLargest(counts, k);
+    const out: [number, number][] = [];
+    // Strictly larger first, then ties up to k.
+    for (let i = 0; i < this.used.length; i++) if (this.used[i] === 1 && this.counts[i]! > threshold) out.push([this.keys[i]!, this.counts[i]!]);
+    for (let i = 0; i < this.used.length && out.length < k; i++) if (this.used[i] === 1 && this.counts[i] === threshold) out.push([this.keys[i]!, threshold]);
+    return out;
+  }
+
   entries(): [number, number][] {
     const out: [number, number][] = [];
     for (let i = 0; i < this.used.length; i++) if (this.used[i] === 1) out.push([this.keys[i]!, this.counts[i]!]);
     return out;
   }
+}
+
+/** The k-th largest value (1-based) of `a` (reordered in place): Hoare's quickselect, O(n) on average. */
+export function kthLargest(a: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  const target = k - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >>> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! > pivot) i++;
+      while (a[j]! < pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else return a[target]!;
+  }
+  return a[target]!;
 }
 
 /** Fibonacci hashing: spreads sequential addresses and ports over the table. */

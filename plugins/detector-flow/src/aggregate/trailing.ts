@@ -7,6 +7,12 @@ import { mergePartials, type TargetPartial } from './window.js';
  * least this span (the newest windows together) stay true; windows still close (and report) every windowMs.
  */
 export const MIN_RATE_SPAN_MS = 1000;
+/**
+ * A window this much shorter than the span still covers it: timers fire a millisecond early or late, and a
+ * 999 ms window is not a burst to smooth (merging two windows' tables for it cost more than the whole window's
+ * decoding at 100k flows/s). Rates stay exact: they are divided by the span really covered.
+ */
+const SPAN_TOLERANCE = 0.95;
 
 interface Closed {
   partials: TargetPartial[];
@@ -25,7 +31,7 @@ export class TrailingWindows {
     // Keep the fewest newest windows whose durations reach the span (one, when windows are 1 s or longer).
     let spanMs = 0;
     let keep = 0;
-    for (let i = this.windows.length - 1; i >= 0 && spanMs < this.minSpanMs; i--) {
+    for (let i = this.windows.length - 1; i >= 0 && spanMs < this.minSpanMs * SPAN_TOLERANCE; i--) {
       spanMs += this.windows[i]!.durationMs;
       keep++;
     }

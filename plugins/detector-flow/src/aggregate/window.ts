@@ -42,17 +42,24 @@ export interface AggregatorOptions {
   topN: number;
 }
 
-let randomState = 0x9e3779b9;
+/** xorshift32 state, in a typed array: a module-level number above 2^30 would be a new heap object per call. */
+const randomState = new Uint32Array([0x9e3779b9]);
 
 /** xorshift32: cheap, and good enough to pick which records feed the top tables. */
 function nextRandom(): number {
-  let x = randomState;
+  let x = randomState[0]!;
   x ^= x << 13;
   x ^= x >>> 17;
   x ^= x << 5;
-  randomState = x >>> 0;
-  return randomState;
+  randomState[0] = x;
+  return randomState[0]!;
 }
+
+/**
+ * Entries per top list a window's partial carries: the most a Sample shows (topN ≤ 100), rounded up, and about
+ * what a table keeps after a prune. Merges (prefixes, workers, trailing windows) then cost at most this per list.
+ */
+const PARTIAL_ENTRIES = 128;
 
 class TargetStats {
   packets = 0;
@@ -149,13 +156,13 @@ class TargetStats {
   }
 
   partial(): TargetPartial {
-    const srcIps: [string, number][] = this.srcIps4.entries().map(([k, n]) => [ipv4Text(k), n]);
-    if (this.srcIps6 !== null) srcIps.push(...this.srcIps6.entries());
+    const srcIps: [string, number][] = this.srcIps4.top(PARTIAL_ENTRIES).map(([k, n]) => [ipv4Text(k), n]);
+    if (this.srcIps6 !== null) srcIps.push(...largest(this.srcIps6.entries(), PARTIAL_ENTRIES));
     const ttl: [number, number][] = [];
     if (this.ttl !== null) for (let t = 0; t < 256; t++) if (this.ttlSeen![t] === 1) ttl.push([t, this.ttl[t]!]);
     return {
       target: this.target, prefix: this.prefix, packets: this.packets, bytes: this.bytes, protocols: [...this.protocols],
-      flags: [...this.flags], srcIps, srcPorts: this.srcPorts.entries(), dstPorts: this.dstPorts.entries(),
+      flags: [...this.flags], srcIps, srcPorts: this.srcPorts.top(PARTIAL_ENTRIES), dstPorts: this.dstPorts.top(PARTIAL_ENTRIES),
       sources: this.sources.state(), lenMin: this.lenMin, lenMax: this.lenMax, lenPackets: this.lenPackets,
       lenBytes: this.lenBytes, ttl,
     };
@@ -344,11 +351,10 @@ export class WindowAggregator {
 
 /**
  * Merge tables are cut back far less often than per-record ones (a prune sorts the table): a /24's Sample merges
- * up to 256 hosts' lists, each of up to 512 entries. After merging, each list keeps its 512 largest entries, the
- * most a per-record table holds.
+ * up to 256 hosts' lists of up to PARTIAL_ENTRIES each. After merging, each list keeps its PARTIAL_ENTRIES
+ * largest entries, as a window's partial does.
  */
 const MERGE_CAPACITY = 4096;
-const MERGED_ENTRIES = 512;
 
 function addressTable(first: [string, number][]): TopCounter<string> {
   const t = new TopCounter<string>(MERGE_CAPACITY);
@@ -362,10 +368,13 @@ function portTable(first: [number, number][]): TopTable {
   return t;
 }
 
-function kept<K extends string | number>(t: { entries(): [K, number][] }): [K, number][] {
+function keptPorts(t: TopTable): [number, number][] {
+  return t.top(PARTIAL_ENTRIES);
+}
+
+function keptAddresses(t: TopCounter<string>): [string, number][] {
   const entries = t.entries();
-  if (entries.length <= MERGED_ENTRIES) return entries;
-  return entries.sort((a, b) => b[1] - a[1]).slice(0, MERGED_ENTRIES);
+  return entries.length <= PARTIAL_ENTRIES ? entries : largest(entries, PARTIAL_ENTRIES);
 }
 
 /** Merges partial windows from several workers (same target keys add up). */
@@ -398,7 +407,7 @@ export function mergePartials(lists: TargetPartial[][]): TargetPartial[] {
     }
   }
   return [...byTarget.values()].map((m) => ({
-    ...m.base, srcIps: kept(m.srcIps), srcPorts: kept(m.srcPorts), dstPorts: kept(m.dstPorts),
+    ...m.base, srcIps: keptAddresses(m.srcIps), srcPorts: keptPorts(m.srcPorts), dstPorts: keptPorts(m.dstPorts),
     sources: m.sources.state(), ttl: [...m.ttl],
   }));
 }
@@ -452,7 +461,7 @@ export function toSamples(partials: TargetPartial[], ctx: SampleContext): Sample
       topSrcIps: top(p.srcIps),
       topSrcPorts: top(p.srcPorts),
       topDstPorts: top(p.dstPorts),
-      sourceCount: SourceSketch.fromState(p.sources).estimate(),
+      sourceCount: SourceSketch.estimateState(p.sources),
     };
     if (p.lenPackets > 0) sample.packetLength = { min: p.lenMin, max: p.lenMax, mean: p.lenBytes / p.lenPackets };
     if (p.ttl.length > 0) {
