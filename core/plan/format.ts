@@ -102,12 +102,14 @@ function block(op: Op, ctx: FormatContext): string[] {
   row('why', op.reason.summary);
   row('via', op.via.map((v) => describeVia(v, ctx)).join(', '));
   if (op.rpki) row('rpki', rpkiLine(op.rpki));
-  if (op.type === 'add') {
+  if (op.type === 'add' || op.type === 'withdraw') {
     if (op.rendered.length > 0) {
       op.rendered.forEach((c, i) => row(i === 0 ? 'runs' : '', `${c.adapter}: ${c.text.split('\n').join(`\n${' '.repeat(18)}`)}`));
     } else {
       const missing = op.via.map((v) => ctx.unavailable?.get(v)).filter(Boolean);
-      row('runs', missing.length > 0 ? `(exact commands unavailable: ${missing.join('; ')})` : '(no adapter rendering available)');
+      if (missing.length > 0) row('runs', `(exact commands unavailable: ${missing.join('; ')})`);
+      else if (op.type === 'withdraw') row('runs', '(removes what it installed for this rule, found by its tag at withdrawal; the adapter does not list the commands beforehand)');
+      else row('runs', '(no adapter rendering available)');
     }
   }
   return lines;

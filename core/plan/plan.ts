@@ -21,6 +21,8 @@ export interface PlanInput {
   rpki: RpkiVerdictProvider;
   /** What an action instance will run for a rule (its render()); absent → ops list rule content only. */
   render?: (via: string, rule: Rule) => RenderedCommand[];
+  /** What an action instance will run to withdraw a rule (its renderWithdraw()); absent → no commands listed. */
+  renderWithdraw?: (via: string, rule: Rule) => RenderedCommand[];
 }
 
 /** For each candidate: is a rule with its id live on every one of its vias and unexpired? */
@@ -166,7 +168,7 @@ export function plan(input: PlanInput): Plan {
   const withdraw = (a: ActiveRule, summary: string) => {
     withdrawn.add(a.rule.id);
     if (a.rule.tenant === tenant) tenantLive--;
-    ops.push({ type: 'withdraw', rule: a.rule, via: a.via, rendered: [], reason: { summary, level: a.rule.level } });
+    ops.push({ type: 'withdraw', rule: a.rule, via: a.via, rendered: renderedWithdraw(input, a.rule, a.via), reason: { summary, level: a.rule.level } });
   };
   for (const a of mine.sort(byId)) {
     if (wantedIds.has(a.rule.id) || withdrawn.has(a.rule.id)) continue;
@@ -270,6 +272,10 @@ function cachedRails(policy: Policy, rule: Rule, via: readonly string[]): Return
     byVia.set(key, hit);
   }
   return hit ?? undefined;
+}
+
+function renderedWithdraw(input: PlanInput, rule: Rule, via: readonly string[]): RenderedCommand[] {
+  return input.renderWithdraw ? via.flatMap((v) => input.renderWithdraw?.(v, rule) ?? []) : [];
 }
 
 /** An active rule is this incident's when its incidentId says so, or, having none, when its target is the incident's or covers it. */
@@ -586,7 +592,7 @@ function aggregate(input: PlanInput, op: Op, rule: FlowSpecRule, withdrawn: Set<
     .sort(byId)
     .filter((a) => a.rule.kind === 'flowspec' && a.rule.tenant === rule.tenant && !withdrawn.has(a.rule.id) && a.rule.id !== aggRule.id && !seen.has(a.rule.id) && seen.add(a.rule.id))
     .filter((a) => cover.contains((a.rule as FlowSpecRule).match.destination) && shape(a.rule as FlowSpecRule) === shape(rule))
-    .map((a) => ({ type: 'withdraw' as const, rule: a.rule, via: a.via, rendered: [], reason: { summary: `aggregated into ${aggRule.id} (${cover}) at the rule cap`, level: a.rule.level } }));
+    .map((a) => ({ type: 'withdraw' as const, rule: a.rule, via: a.via, rendered: renderedWithdraw(input, a.rule, a.via), reason: { summary: `aggregated into ${aggRule.id} (${cover}) at the rule cap`, level: a.rule.level } }));
   const rendered = input.render ? op.via.flatMap((v2) => input.render?.(v2, aggRule) ?? []) : [];
   const add: Op = {
     type: listed ? 'refresh' : 'add', rule: aggRule, via: op.via, rendered, rpki: verdict,

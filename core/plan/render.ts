@@ -14,6 +14,8 @@ export interface RenderContext {
 export interface Renderers {
   /** What the named instance will run for the rule; [] when its kind is not installed or it cannot render it. */
   render(via: string, rule: Rule): RenderedCommand[];
+  /** What the named instance will run to withdraw the rule; [] when it does not render removals. */
+  renderWithdraw(via: string, rule: Rule): RenderedCommand[];
   /** Instances whose kind is not installed, or whose create() failed, with why. */
   unavailable: Map<string, string>;
   close(): Promise<void>;
@@ -54,6 +56,15 @@ export async function createRenderers(policy: Policy, registry: Registry, ctx: R
       if (!action || !action.capabilities.includes(rule.kind)) return [];
       try {
         return action.render(rule);
+      } catch (err) {
+        return [{ adapter: via, format: 'text', text: `(render failed: ${(err as Error).message})` }];
+      }
+    },
+    renderWithdraw(via, rule) {
+      const action = actions.get(via);
+      if (!action?.renderWithdraw || !action.capabilities.includes(rule.kind)) return [];
+      try {
+        return action.renderWithdraw(rule);
       } catch (err) {
         return [{ adapter: via, format: 'text', text: `(render failed: ${(err as Error).message})` }];
       }

@@ -95,6 +95,10 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       const h = actions.get(via);
       return h && h.action.capabilities.includes(rule.kind) ? h.action.render(rule) : [];
     };
+    const renderWithdraw = (via: string, rule: Rule) => {
+      const h = actions.get(via);
+      return h?.action.renderWithdraw && h.action.capabilities.includes(rule.kind) ? h.action.renderWithdraw(rule) : [];
+    };
 
     const { DetectionEngine } = await import('../detect/index.js');
     const engine = new DetectionEngine({ settings: policy.detection, logger: o.logger });
@@ -121,7 +125,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     const runner = new Runner({
       store: fleet?.store ?? store, actions, logger: o.logger, tenant: policy.tenant, mode: policy.mode, maxRules: (tenant) => policy.tenants.get(tenant)?.maxRules ?? policy.defaults.maxRules,
       onShutdown: policy.onShutdown, collateralDrop: policy.rollback.collateralDrop, probe,
-      plan: (input) => plan({ policy, rpki, render, ...input }),
+      plan: (input) => plan({ policy, rpki, render, renderWithdraw, ...input }),
       engine, detectors, metrics,
       ...(o.tickMs ? { tickMs: o.tickMs } : {}), ...(o.reconcileEveryMs ? { reconcileEveryMs: o.reconcileEveryMs } : {}),
       alert: (message, detail) => o.logger.error({ alert: true, ...detail }, message),

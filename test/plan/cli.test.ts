@@ -86,6 +86,9 @@ describe('ft mitigate preview', () => {
     const up = await runFt(['mitigate', 'preview', ...QUICK, '--simulate', 'udp_flood 900Mbps to 203.0.113.10', '--active', file, ...VRPS, ...NOW]);
     expect(up.stdout).to.include('PLAN     1 to add, 0 to refresh, 1 to withdraw, 0 refused');
     expect(up.stdout).to.include('why      superseded: escalated to level 2');
+    // The withdrawal shows what the speaker will be told, like an add does: gobgp deleting the level-1 rate-limit.
+    const withdraw = up.stdout.slice(up.stdout.indexOf('WITHDRAW'));
+    expect(withdraw).to.match(/runs {5}gobgp: gobgp -u 127\.0\.0\.1 -p 50051 global rib -a ipv4-flowspec del match destination 203\.0\.113\.10\/32 .*then rate-limit 6250000 .*DeletePath/);
   });
 
   it('bad input exits non-zero with where and why; nothing is planned', async () => {

@@ -39,6 +39,14 @@ export class BirdAction implements Action {
     return [{ adapter: this.ctx.name, format: 'bird-config', text: `protocol static ${protocolName(route.slot, this.fileOpts)} { ... ${route.line} }` }];
   }
 
+  renderWithdraw(rule: Rule): RenderedCommand[] {
+    const route = renderRoute(rule, this.renderOpts);
+    return [{
+      adapter: this.ctx.name, format: 'bird-config',
+      text: `protocol static ${protocolName(route.slot, this.fileOpts)} { ... without ${route.line} }   # rewrite ${this.config.includeFile}, then birdc configure`,
+    }];
+  }
+
   /** One change at a time: the include file and `birdc configure` are a single shared resource. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.lock.then(fn, fn);

@@ -116,6 +116,8 @@ describe('bgp-bird rendering and parsing', () => {
       const include = join(dir, 'ft.conf');
       const a = new BirdAction(birdConfigSchema.parse({ includeFile: include, tagAsn: 65000 }), context('preview', dir));
       expect(a.render(rtbh('203.0.113.5/32'))[0]?.text).to.match(/^protocol static ft_rtbh4 \{ \.\.\. route 203\.0\.113\.5\/32 blackhole/);
+      // Preview of a withdrawal: the same protocol without the route, then a reconfigure.
+      expect(a.renderWithdraw(rtbh('203.0.113.5/32'))[0]?.text).to.match(new RegExp(`^protocol static ft_rtbh4 \\{ \\.\\.\\. without route 203\\.0\\.113\\.5/32 blackhole.*rewrite ${include}, then birdc configure$`));
       expect(run(['ls', dir]).stdout.trim()).to.equal('');
       expect(() => birdConfigSchema.parse({ includeFile: include, tagAsn: 65000, tables: { flow4: 'x; }' } })).to.throw(/identifier/);
       expect(() => birdConfigSchema.parse({ includeFile: 'relative.conf', tagAsn: 65000 })).to.throw(/absolute/);

@@ -80,6 +80,11 @@ export class ExabgpAction implements Action {
     return [{ adapter: this.ctx.name, format: 'exabgp', text: announce }];
   }
 
+  renderWithdraw(rule: Rule): RenderedCommand[] {
+    const { withdraw } = renderRule(rule, this.opts);
+    return [{ adapter: this.ctx.name, format: 'exabgp', text: withdraw }];
+  }
+
   async apply(rule: Rule): Promise<Applied> {
     const { announce, key } = renderRule(rule, this.opts);
     await this.serial(() => this.applyLocked(rule, announce, key));

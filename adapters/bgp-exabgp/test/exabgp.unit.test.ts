@@ -177,6 +177,10 @@ describe('bgp-exabgp rendering and parsing', () => {
       const cfg = factory?.configSchema.parse({ tagAsn: 65000 });
       const action = await factory!.create(cfg, context('preview', dir));
       expect(action.render(rtbh('203.0.113.5/32'))[0]?.text).to.match(/^announce route 203\.0\.113\.5\/32 next-hop 192\.0\.2\.1 /);
+      // Preview shows the withdrawal too: the prefix alone for RTBH, the match alone for FlowSpec.
+      expect(action.renderWithdraw?.(rtbh('203.0.113.5/32'))[0]?.text).to.match(/^withdraw route 203\.0\.113\.5\/32( |$)/);
+      const fs = flow({ destination: '203.0.113.6/32', protocols: [17] }, { type: 'discard' });
+      expect(action.renderWithdraw?.(fs)[0]?.text).to.equal('withdraw flow route { match { destination 203.0.113.6/32; protocol [ =17 ]; } }');
       expect(existsSync(join(dir, 'exabgp.sock'))).to.equal(false);
       expect(() => factory?.configSchema.parse({ tagAsn: 65000, peers: ['192.0.2.2; announce'] })).to.throw();
       await action.close?.();

@@ -48,6 +48,12 @@ export class FrrAction implements Action {
     return [{ adapter: this.ctx.name, format: 'vtysh', text: c.announce.join('\n'), argv: [this.vty.vtysh, ...args] }];
   }
 
+  renderWithdraw(rule: Rule): RenderedCommand[] {
+    const c = renderRtbh(this.rtbh(rule), this.opts);
+    const args = [...(this.vty.vtySocket ? ['--vty_socket', this.vty.vtySocket] : []), ...(this.vty.pathspace ? ['-N', this.vty.pathspace] : []), ...c.withdraw.flatMap((x) => ['-c', x])];
+    return [{ adapter: this.ctx.name, format: 'vtysh', text: c.withdraw.join('\n'), argv: [this.vty.vtysh, ...args] }];
+  }
+
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.lock.then(fn, fn);
     this.lock = next.catch(() => undefined);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Daemon } from '../../../test/helpers/daemon.js';
 import { requireLab } from '../../../test/helpers/env.js';
 import { waitFor } from '../../../test/helpers/wait.js';
+import { run } from '../../../test/helpers/net.js';
 import { startFrr as startFrrIn, stopAll, writeFrrConfig } from '../../bgp-exabgp/test/speakers.js';
 import { BLACKHOLE, NO_EXPORT, makeLab, taggedFor, type PeerLab } from '../../bgp-exabgp/test/peer-lab.js';
 import { context, flow, rtbh } from '../../bgp-exabgp/test/rules.js';
@@ -85,6 +86,12 @@ describe('bgp-frr adapter against real FRR daemons and a gobgpd peer', function 
 
     await a.withdraw(v4);
     await a.withdraw(v4);
+    // The vtysh command preview prints for the withdrawal (renderWithdraw) takes the route down when run as is.
+    const [del] = a.renderWithdraw(v6);
+    expect(del?.text).to.include('no network 2001:db8:100::30/128');
+    const out = run(del?.argv ?? ['false'], { allowFail: true });
+    expect(out.status, `${del?.text}: ${out.stderr}${out.stdout}`).to.equal(0);
+    await lab.gobgp.waitGone('ipv6', tagged(v6.id), 'the IPv6 blackhole (withdrawn by the rendered vtysh command)');
     await a.withdraw(v6);
     await lab.gobgp.waitGone('ipv4', tagged(v4.id), 'the IPv4 blackhole');
     await lab.gobgp.waitGone('ipv6', tagged(v6.id), 'the IPv6 blackhole');

@@ -55,6 +55,20 @@ export class GobgpAction implements Action {
     }];
   }
 
+  renderWithdraw(rule: Rule): RenderedCommand[] {
+    const r = renderPath(rule, this.config);
+    const target = this.config.address.startsWith('unix://') ? ['--target', this.config.address] : hostPortArgs(this.config.address);
+    // `gobgp global rib del` takes the NLRI only; ft deletes the exact path it added (its tag included), so a path
+    // for the same match that someone else (or a newer ft rule) announced stays.
+    const argv = ['gobgp', ...target, ...r.cliArgs.slice(0, r.cliArgs.indexOf('add')), 'del', ...r.cliArgs.slice(r.cliArgs.indexOf('add') + 1)];
+    return [{
+      adapter: ADAPTER,
+      format: 'grpc',
+      text: `${argv.map(shellQuote).join(' ')}   # gRPC DeletePath{table_type: GLOBAL} of ft's own tagged path at ${this.config.address}`,
+      payload: { method: 'apipb.GobgpApi/DeletePath', request: { table_type: 'GLOBAL', path: { ...r.path, is_withdraw: true } } },
+    }];
+  }
+
   async apply(rule: Rule): Promise<Applied> {
     const rendered = renderPath(rule, this.config);
     const client = await this.ready();

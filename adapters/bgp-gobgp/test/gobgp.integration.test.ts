@@ -174,7 +174,7 @@ describe('gobgp adapter against two real gobgpd peered over a veth', function ()
     await waitFor(async () => (await left()).length === 0, { timeoutMs: 10_000, what: 'every random rule withdrawn' });
   });
 
-  it('the CLI line preview prints announces the same route as AddPath (checked with the real gobgp CLI, 30 random rules)', async () => {
+  it('the CLI lines preview prints announce the same route as AddPath and withdraw it again (checked with the real gobgp CLI, 30 random rules)', async () => {
     const rules = fc.sample(flowspecRule, { numRuns: 30, seed: 11 }).map((r, i) => {
       const dst = r.match.destination.family === 4 ? `203.0.113.${100 + i}/32` : `2001:db8:100::1:${i.toString(16)}/128`;
       return makeRule<FlowSpecRule>({ ...r, match: { ...r.match, destination: P(dst) }, target: P(dst) });
@@ -194,6 +194,14 @@ describe('gobgp adapter against two real gobgpd peered over a veth', function ()
       expect(JSON.parse(JSON.stringify(decoded.match)), path.prefix).to.deep.equal(JSON.parse(JSON.stringify(r.match)));
       expect(decoded.actions, path.prefix).to.deep.equal([r.action]);
       expect(listed.map((x) => x.ruleId)).to.include(r.id);
+      // The withdrawal line preview prints (renderWithdraw) takes the route down, run through the real CLI.
+      const [del] = action.renderWithdraw(r);
+      const delArgv = shellWords((del?.text ?? '').split('   #')[0]!.trim());
+      expect(delArgv.slice(0, 8).join(' '), del?.text).to.equal(`gobgp --target ${lab.ctlSpeaker.api} global rib -a ${r.match.destination.family === 4 ? 'ipv4' : 'ipv6'}-flowspec del`);
+      const out = run(delArgv, { allowFail: true });
+      expect(out.status, `${delArgv.join(' ')}: ${out.stderr}${out.stdout}`).to.equal(0);
+      const family = r.match.destination.family === 4 ? 'ipv4-flowspec' : 'ipv6-flowspec';
+      await waitFor(async () => !(await adjIn(family)).some((p) => taggedRuleId(p.pattrs, 64500) === r.id), { timeoutMs: 10_000, what: `${r.id} withdrawn by the rendered del line` });
       await action.withdraw(r);
     }
     for (const bh of [rtbh('203.0.113.90/32'), rtbh('2001:db8:100::90/128')]) {
@@ -266,3 +274,36 @@ describe('gobgp adapter against two real gobgpd peered over a veth', function ()
     await gone('ipv4-flowspec', rule.id);
   });
 });
+
+/** Splits a line the way sh would, for the quoting shellQuote produces (single quotes, '\'' inside). */
+function shellWords(line: string): string[] {
+  const out: string[] = [];
+  let word = '';
+  let quoted = false;
+  let inWord = false;
+  let escaped = false;
+  for (const ch of line) {
+    if (escaped) {
+      word += ch;
+      escaped = false;
+    } else if (quoted) {
+      if (ch === "'") quoted = false;
+      else word += ch;
+    } else if (ch === "'") {
+      quoted = true;
+      inWord = true;
+    } else if (ch === '\\') {
+      escaped = true;
+      inWord = true;
+    } else if (ch === ' ') {
+      if (inWord) out.push(word);
+      word = '';
+      inWord = false;
+    } else {
+      word += ch;
+      inWord = true;
+    }
+  }
+  if (inWord) out.push(word);
+  return out;
+}

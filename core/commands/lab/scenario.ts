@@ -5,7 +5,8 @@ export default class LabScenario extends Command {
   static override summary = 'Run a lab scenario against the running lab and check its expected outcome.';
   static override description =
     'udp-amplification: ft itself, end to end. A bounded DNS-reflection-like flood (4 spoofed lab sources, UDP source port 53, ' +
-    '≤ 8 s) at 203.0.113.10; edge-linux exports sFlow (pmacctd sfprobe; FT_LAB_EXPORT=netflow: softflowd NetFlow v9) to `ft run --policy lab/policies/lab.yaml` in ctl, which ' +
+    '≤ 8 s) at 203.0.113.10; edge-linux exports sFlow (pmacctd sfprobe; FT_LAB_EXPORT=netflow: softflowd NetFlow v9) to `ft run --policy lab/policies/lab.yaml` in ctl ' +
+    '(flow detector with 100 ms windows; FT_LAB_WINDOW_MS changes it), which ' +
     'detects and classifies it, checks RPKI against a stayrtr in ctl and announces a FlowSpec discard through ctl\'s gobgpd; ' +
     'edge-linux\'s enforcer must drop the flood while HTTP to .10 and .11 still answers; after the attack stops ft withdraws the ' +
     'rule (FT_LAB_POLICY_TTL, default 20 s, bounds when). --json prints every step and the timeline (audit trail + probes).\n' +

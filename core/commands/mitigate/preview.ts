@@ -87,7 +87,7 @@ export default class MitigatePreview extends Command {
     const stateDir = await mkdtemp(join(tmpdir(), 'ft-preview-'));
     const renderers = await createRenderers(policy, registry, { logger: createJsonLogger({ level: 'warn' }), stateDir });
     try {
-      const result = plan({ policy, incident, active, now, rpki, render: renderers.render });
+      const result = plan({ policy, incident, active, now, rpki, render: renderers.render, renderWithdraw: renderers.renderWithdraw });
       if (!this.jsonEnabled()) {
         for (const w of policy.warnings) this.logToStderr(`warning: ${w}`);
         this.log(formatPlan(result, { policy, incident, now, unavailable: renderers.unavailable, rpkiSource }));

@@ -48,6 +48,11 @@ export interface Action {
   readonly capabilities: readonly RuleKind[];
   /** Exactly what apply() would run for this rule, for preview and the audit trail. Pure: no I/O. */
   render(rule: Rule): RenderedCommand[];
+  /**
+   * Optional: what withdraw() would run for this rule, for preview and the audit trail. Pure: no I/O. Adapters
+   * whose removal depends on what they find installed (nft handles, vendor ids) leave it out, and preview says so.
+   */
+  renderWithdraw?(rule: Rule): RenderedCommand[];
   /** Idempotent: applying an applied rule is a no-op. */
   apply(rule: Rule): Promise<Applied>;
   /** Idempotent: withdrawing what is not installed is a no-op. Takes a ref for orphans found by reconcile. */
