@@ -158,7 +158,7 @@ describe('flow listener and detector', function () {
     const { d, port } = await started({ listeners: [{ address: '127.0.0.1', port: 0 }], protect: ['203.0.113.0/24'], coalesceMs: 20, receiveBufferBytes: 8 << 20 });
     cleanup.push(() => d.stop());
     const s = await sender('127.0.0.1');
-    cleanup.push(() => s.close());
+    cleanup.push(() => { s.close(); });
     // Bursts far larger than one read turn, with gaps longer than the pause between them.
     let sent = 0;
     for (let burst = 0; burst < 5; burst++) {
