@@ -16,7 +16,7 @@ import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, 
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ethernet, flowSample, ipv4Packet, netflow5, rawHeaderRecord, sflow, udpHeader } from '../../plugins/detector-flow/test/helpers/encode.js';
+import { addr, ethernet, flowSample, ipfix, ipv4Packet, netflow5, rawHeaderRecord, set, sflow, templateRecord, u16, u32, u8, udpHeader, type Field } from '../../plugins/detector-flow/test/helpers/encode.js';
 import { gobgpdConfig } from '../ns/topology.js';
 import { median, round, writeResult } from './lib.js';
 
@@ -29,12 +29,13 @@ const dir = mkdtempSync(join(tmpdir(), 'ft-e2e-bench-'));
 const children = new Set<ChildProcess>();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Case { name: string; format: 'netflow5' | 'sflow'; pps: number; everyMs: number }
+interface Case { name: string; format: 'netflow5' | 'ipfix' | 'sflow'; pps: number; everyMs: number }
 const CASES: Case[] = [
   { name: 'netflow5', format: 'netflow5', pps: 270_000, everyMs: 20 },
+  { name: 'ipfix', format: 'ipfix', pps: 270_000, everyMs: 20 },
   { name: 'sflow', format: 'sflow', pps: 200_000, everyMs: 50 },
   { name: 'netflow5-1.6x', format: 'netflow5', pps: 16_000, everyMs: 20 },
-];
+].filter((c) => !process.env.BENCH_E2E_CASES || process.env.BENCH_E2E_CASES.split(',').includes(c.name));
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -88,6 +89,22 @@ function datagram(c: Case, seq: number, bootMs: number): Buffer {
     }
     return b;
   }
+  if (c.format === 'ipfix') {
+    // The same 30 flows per datagram as NetFlow v5, as an exporter sends IPFIX: the template in every datagram
+    // (as softflowd does on UDP), flow start/end in absolute milliseconds, 64-bit counters.
+    const records = 30;
+    const packets = Math.max(1, Math.round(packetsPerDatagram / records));
+    const now = Date.now();
+    const u64 = (n: number) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(Math.round(n))); return b; };
+    const body = Buffer.concat(Array.from({ length: records }, (_, i) => Buffer.concat([
+      addr(`198.51.100.${1 + ((seq * records + i) % 250)}`), addr(VICTIM), u16(53), u16(1024 + ((seq + i) % 60000)), u8(17),
+      u64(packets), u64(packets * 540), u64(now - c.everyMs), u64(now),
+    ])));
+    const fields: Field[] = [[8, 4], [12, 4], [7, 2], [11, 2], [4, 1], [2, 8], [1, 8], [152, 8], [153, 8]];
+    const d = ipfix([set(2, templateRecord(256, fields, true)), set(256, body)], { sequence: seq * records });
+    u32(Math.floor(now / 1000)).copy(d, 4);
+    return d;
+  }
   // sFlow 1:1000: one sample per 1000 packets, carrying the sampled packet's header.
   const samples = Math.max(1, Math.round(packetsPerDatagram / 1000));
   return sflow(Array.from({ length: samples }, (_, i) => flowSample([
@@ -107,7 +124,7 @@ async function startFastnetmon(c: Case, port: number, caseDir: string): Promise<
     process_incoming_traffic: 'on', process_outgoing_traffic: 'off', ban_time: 1900, unban_only_if_attack_finished: 'on',
     networks_list_path: join(caseDir, 'networks'), white_list_path: join(caseDir, 'white'), check_period: 1, enable_connection_tracking: 'off',
     ban_for_pps: 'on', ban_for_bandwidth: 'off', ban_for_flows: 'off', threshold_pps: THRESHOLD_PPS,
-    mirror_afpacket: 'off', netflow: c.format === 'netflow5' ? 'on' : 'off', sflow: c.format === 'sflow' ? 'on' : 'off',
+    mirror_afpacket: 'off', netflow: c.format === 'sflow' ? 'off' : 'on', sflow: c.format === 'sflow' ? 'on' : 'off',
     netflow_port: port, netflow_host: '127.0.0.1', netflow_sampling_ratio: 1, sflow_port: port, sflow_host: '127.0.0.1',
     average_calculation_time: 5, speed_calculation_delay: 1, notify_script_path: notify,
     pid_path: join(caseDir, 'fnm.pid'), cli_stats_file_path: join(caseDir, 'fnm.dat'), cli_stats_ipv6_file_path: join(caseDir, 'fnm6.dat'),
@@ -145,7 +162,7 @@ async function startFt(c: Case, v: FtVariant, port: number, caseDir: string, gob
   const vrps = join(caseDir, `${v.name}-vrps.json`);
   writeFileSync(vrps, JSON.stringify({ roas: [{ prefix: '203.0.113.0/24', maxLength: 24, asn: 'AS64500' }] }));
   const detectors = join(caseDir, `${v.name}-detectors.yaml`);
-  writeFileSync(detectors, `flow: { detector: flow, windowMs: ${v.windowMs}, listeners: [{ protocol: ${c.format === 'sflow' ? 'sflow' : 'netflow'}, address: 127.0.0.1, port: ${port} }], protect: [203.0.113.0/24] }\n`);
+  writeFileSync(detectors, `flow: { detector: flow, windowMs: ${v.windowMs}, listeners: [{ protocol: ${c.format === 'netflow5' ? 'netflow' : c.format}, address: 127.0.0.1, port: ${port} }], protect: [203.0.113.0/24] }\n`);
   const stateDir = join(caseDir, `${v.name}-state`);
   const log = join(caseDir, `${v.name}.log`);
   const child = start([process.execPath, join(ROOT, 'bin', 'run.js'), 'run', '-p', policy, '--detectors', detectors, '--vrps', vrps, '--state-dir', stateDir, '--metrics', 'off'], log);

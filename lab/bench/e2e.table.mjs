@@ -13,6 +13,7 @@ const ms = (v) => (typeof v === 'number' ? `${Math.round(v)} ms` : '—');
 const x = (v) => (typeof v === 'number' ? `${v.toFixed(2)}×` : '—');
 const label = {
   netflow5: 'NetFlow v5, ~270 kpps vs 10 kpps threshold',
+  ipfix: 'IPFIX, ~270 kpps vs 10 kpps',
   sflow: 'sFlow 1:1000, ~200 kpps vs 10 kpps',
   'netflow5-1.6x': 'NetFlow v5 at 1.6× threshold (16 vs 10 kpps)',
 };
