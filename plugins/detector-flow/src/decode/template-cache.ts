@@ -3,6 +3,8 @@ export interface FieldSpec {
   id: number;
   length: number;
   enterprise: number;
+  /** What the decoder does with the field (a small dense number, 0 = skip), worked out once per template. */
+  action: number;
 }
 
 export interface Template {

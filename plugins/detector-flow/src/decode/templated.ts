@@ -13,6 +13,51 @@ const IE = {
 } as const;
 
 const VARIABLE = 0xffff;
+
+/**
+ * Field actions, numbered densely so the per-field switch compiles to a jump table (switching on element ids,
+ * which run from 1 to 310, compiled to a chain of comparisons that was a fifth of the decoding time).
+ */
+const A = {
+  skip: 0, octets: 1, packets: 2, octetsTotal: 3, packetsTotal: 4, protocol: 5, tcpFlags: 6, srcPort: 7, dstPort: 8,
+  srcV4: 9, dstV4: 10, srcV6: 11, dstV6: 12, inputIf: 13, outputIf: 14, icmp: 15, icmpType: 16, icmpCode: 17, ttl: 18,
+  minTtl: 19, samplerId: 20, interval: 21, randomInterval: 22, packetInterval: 23, packetSpace: 24, samplingSize: 25,
+  samplingPopulation: 26,
+} as const;
+
+/** The action for an information element (enterprise elements are skipped by length). */
+function actionOf(id: number, enterprise: number): number {
+  if (enterprise !== 0) return A.skip;
+  switch (id) {
+    case IE.octets: return A.octets;
+    case IE.packets: return A.packets;
+    case IE.octetsTotal: return A.octetsTotal;
+    case IE.packetsTotal: return A.packetsTotal;
+    case IE.protocol: return A.protocol;
+    case IE.tcpFlags: return A.tcpFlags;
+    case IE.srcPort: return A.srcPort;
+    case IE.dstPort: return A.dstPort;
+    case IE.srcV4: return A.srcV4;
+    case IE.dstV4: return A.dstV4;
+    case IE.srcV6: return A.srcV6;
+    case IE.dstV6: return A.dstV6;
+    case IE.inputIf: return A.inputIf;
+    case IE.outputIf: return A.outputIf;
+    case IE.icmpType: case IE.icmpTypeCodeV6: return A.icmp;
+    case IE.icmpTypeV4: case IE.icmpTypeV6: return A.icmpType;
+    case IE.icmpCodeV4: case IE.icmpCodeV6: return A.icmpCode;
+    case IE.ttl: case IE.maxTtl: return A.ttl;
+    case IE.minTtl: return A.minTtl;
+    case IE.samplerId: case IE.selectorId: return A.samplerId;
+    case IE.samplingInterval: return A.interval;
+    case IE.samplerRandomInterval: return A.randomInterval;
+    case IE.packetInterval: return A.packetInterval;
+    case IE.packetSpace: return A.packetSpace;
+    case IE.samplingSize: return A.samplingSize;
+    case IE.samplingPopulation: return A.samplingPopulation;
+    default: return A.skip;
+  }
+}
 /** Sampling rates above this are almost certainly a unit mix-up; they are kept but flagged by the collector. */
 export const ABSURD_SAMPLING_RATE = 1_000_000;
 
@@ -169,7 +214,7 @@ function readTemplates(buf: Buffer, off: number, end: number, d: Dialect, option
         variable = true;
         minRecordLength += 1;
       } else minRecordLength += length;
-      fields.push({ id: fid, length, enterprise });
+      fields.push({ id: fid, length, enterprise, action: actionOf(fid, enterprise) });
     }
     // A record of zero bytes cannot be walked: the data loop would never advance.
     if (minRecordLength === 0) throw new WireError(off, `template ${id} describes records of zero bytes`);
@@ -223,35 +268,35 @@ function resetScratch(s: Scratch): void {
   s.packetInterval = 0; s.packetSpace = 0; s.samplingSize = 0; s.samplingPopulation = 0;
 }
 
-function readField(buf: Buffer, off: number, len: number, f: FieldSpec, s: Scratch): void {
-  if (f.enterprise !== 0) return; // vendor elements: skipped by length
-  switch (f.id) {
-    case IE.octets: s.bytes = readUint(buf, off, len); break;
-    case IE.packets: s.packets = readUint(buf, off, len); break;
-    case IE.octetsTotal: s.bytesTotal = readUint(buf, off, len); break;
-    case IE.packetsTotal: s.packetsTotal = readUint(buf, off, len); break;
-    case IE.protocol: s.protocol = readUint(buf, off, len) & 0xff; break;
-    case IE.tcpFlags: s.tcpFlags = readUint(buf, off, len) & 0xff; break;
-    case IE.srcPort: s.srcPort = readUint(buf, off, len) & 0xffff; break;
-    case IE.dstPort: s.dstPort = readUint(buf, off, len) & 0xffff; break;
-    case IE.srcV4: if (len === 4) { s.hasSrc = true; s.src4 = buf.readUInt32BE(off); s.src6 = undefined; s.family = 4; } break;
-    case IE.dstV4: if (len === 4) { s.hasDst = true; s.dst4 = buf.readUInt32BE(off); s.dst6 = undefined; s.family = 4; } break;
-    case IE.srcV6: if (len === 16) { s.hasSrc = true; readV6(buf, off, s, true); } break;
-    case IE.dstV6: if (len === 16) { s.hasDst = true; readV6(buf, off, s, false); } break;
-    case IE.inputIf: s.inputIf = readUint(buf, off, len); break;
-    case IE.outputIf: s.outputIf = readUint(buf, off, len); break;
-    case IE.icmpType: case IE.icmpTypeCodeV6: s.icmp = readUint(buf, off, len) & 0xffff; break;
-    case IE.icmpTypeV4: case IE.icmpTypeV6: s.icmpType = readUint(buf, off, len) & 0xff; break;
-    case IE.icmpCodeV4: case IE.icmpCodeV6: s.icmpCode = readUint(buf, off, len) & 0xff; break;
-    case IE.ttl: case IE.maxTtl: s.ttl = readUint(buf, off, len) & 0xff; break;
-    case IE.minTtl: if (s.ttl === undefined) s.ttl = readUint(buf, off, len) & 0xff; break;
-    case IE.samplerId: case IE.selectorId: s.samplerId = readUint(buf, off, len); break;
-    case IE.samplingInterval: s.interval = readUint(buf, off, len); break;
-    case IE.samplerRandomInterval: s.randomInterval = readUint(buf, off, len); break;
-    case IE.packetInterval: s.packetInterval = readUint(buf, off, len); break;
-    case IE.packetSpace: s.packetSpace = readUint(buf, off, len); break;
-    case IE.samplingSize: s.samplingSize = readUint(buf, off, len); break;
-    case IE.samplingPopulation: s.samplingPopulation = readUint(buf, off, len); break;
+function readField(buf: Buffer, off: number, len: number, action: number, s: Scratch): void {
+  switch (action) {
+    case A.skip: break;
+    case A.octets: s.bytes = readUint(buf, off, len); break;
+    case A.packets: s.packets = readUint(buf, off, len); break;
+    case A.octetsTotal: s.bytesTotal = readUint(buf, off, len); break;
+    case A.packetsTotal: s.packetsTotal = readUint(buf, off, len); break;
+    case A.protocol: s.protocol = readUint(buf, off, len) & 0xff; break;
+    case A.tcpFlags: s.tcpFlags = readUint(buf, off, len) & 0xff; break;
+    case A.srcPort: s.srcPort = readUint(buf, off, len) & 0xffff; break;
+    case A.dstPort: s.dstPort = readUint(buf, off, len) & 0xffff; break;
+    case A.srcV4: if (len === 4) { s.hasSrc = true; s.src4 = buf.readUInt32BE(off); s.src6 = undefined; s.family = 4; } break;
+    case A.dstV4: if (len === 4) { s.hasDst = true; s.dst4 = buf.readUInt32BE(off); s.dst6 = undefined; s.family = 4; } break;
+    case A.srcV6: if (len === 16) { s.hasSrc = true; readV6(buf, off, s, true); } break;
+    case A.dstV6: if (len === 16) { s.hasDst = true; readV6(buf, off, s, false); } break;
+    case A.inputIf: s.inputIf = readUint(buf, off, len); break;
+    case A.outputIf: s.outputIf = readUint(buf, off, len); break;
+    case A.icmp: s.icmp = readUint(buf, off, len) & 0xffff; break;
+    case A.icmpType: s.icmpType = readUint(buf, off, len) & 0xff; break;
+    case A.icmpCode: s.icmpCode = readUint(buf, off, len) & 0xff; break;
+    case A.ttl: s.ttl = readUint(buf, off, len) & 0xff; break;
+    case A.minTtl: if (s.ttl === undefined) s.ttl = readUint(buf, off, len) & 0xff; break;
+    case A.samplerId: s.samplerId = readUint(buf, off, len); break;
+    case A.interval: s.interval = readUint(buf, off, len); break;
+    case A.randomInterval: s.randomInterval = readUint(buf, off, len); break;
+    case A.packetInterval: s.packetInterval = readUint(buf, off, len); break;
+    case A.packetSpace: s.packetSpace = readUint(buf, off, len); break;
+    case A.samplingSize: s.samplingSize = readUint(buf, off, len); break;
+    case A.samplingPopulation: s.samplingPopulation = readUint(buf, off, len); break;
     default: break;
   }
 }
@@ -306,7 +351,7 @@ function readData(buf: Buffer, off: number, end: number, setId: number, d: Diale
         }
       }
       if (off + len > end) throw new WireError(off, `field ${f.id} (${len} bytes) of template ${setId} runs past its set`);
-      readField(buf, off, len, f, s);
+      readField(buf, off, len, f.action, s);
       off += len;
     }
     if (d.kind === 'ipfix') out.sequenceAdvance++;
