@@ -141,6 +141,13 @@ describe('ft run, ft mitigate apply|withdraw|list, ft audit (the built CLI)', fu
     expect(readdirSync(stateDir).filter((f) => f.includes('.corrupt-'))).to.have.length(1);
   });
 
+  it('a state directory that cannot be created is a clear error at once, not a hang', async () => {
+    // Node 20's recursive mkdir spins forever (deaf to SIGTERM) on ENOENT under /proc; mocha's timeout catches a hang.
+    const r = await runFt(['run', '-p', policy, '--state-dir', '/proc/ft-nope/state', '--once', '--metrics', 'off'], env);
+    expect(r.code).to.equal(1);
+    expect(flat(r.stderr)).to.include('state directory /proc/ft-nope/state: cannot be created in /proc (ENOENT)');
+  });
+
   it('applies a plan saved from preview, and refuses one whose rule was edited after the planner made it', async () => {
     const preview = await runFt(['mitigate', 'preview', '-p', policy, '--simulate', 'udp_flood 800Mbps to 203.0.113.25 vector=ntp', '--json'], env);
     expect(preview.code, preview.stderr).to.equal(0);
