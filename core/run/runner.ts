@@ -241,11 +241,17 @@ export class Runner {
         const next = s.next;
         delete s.next;
         await run(next);
+      } else if (s === entry) {
+        // Cleared here, synchronously with the check: cleared later (in a .finally), a state arriving in between
+        // would be queued on a chain that has already finished, and dropped.
+        this.planning.delete(inc.id);
       }
     };
     const entry: { running: Promise<void>; next?: Incident } = { running: Promise.resolve() };
     this.planning.set(incident.id, entry);
-    entry.running = run(incident).finally(() => this.planning.delete(incident.id));
+    entry.running = run(incident).finally(() => {
+      if (this.planning.get(incident.id) === entry) this.planning.delete(incident.id);
+    });
     return entry.running;
   }
 

@@ -1,0 +1,45 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { Incident } from '@ft/sdk';
+import { createJsonLogger } from '../../core/log/logger.js';
+import type { Plan } from '../../core/model/plan.js';
+import { Runner } from '../../core/run/runner.js';
+import { JournalStore } from '../../core/state/journal-store.js';
+import { incident } from '../plan/helpers.js';
+
+describe('runner: re-planning an incident as its state changes', () => {
+  let dir = '';
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a new state that arrives just as the previous plan finishes is planned, not dropped', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ft-replan-'));
+    const logger = createJsonLogger({ level: 'error', destination: new Writable({ write: (_c, _e, cb) => cb() }) as never });
+    const store = await JournalStore.open({ dir: join(dir, 'state'), logger });
+    const planned: number[] = [];
+    const grown = incident({ bps: 9e9 });
+    let runner: Runner | undefined;
+    const emptyPlan = (): Plan => ({ tenant: 'lab', mode: 'enforce', ops: [], refused: [], notes: [] });
+    runner = new Runner({
+      store, actions: new Map(), logger, tenant: 'lab', mode: 'enforce', maxRules: 200, onShutdown: 'keep',
+      plan: (input) => {
+        planned.push((input.incident as Incident).bps);
+        return emptyPlan();
+      },
+      // The engine reports the attack's growth right after the first plan was made: with nothing to execute, the
+      // first chain ends in the same turn, before its promise has settled.
+      onPlan: (inc) => {
+        if (inc.bps === 1e9) queueMicrotask(() => void runner?.onIncident({ type: 'update', incident: grown }));
+      },
+      tickMs: 3_600_000, reconcileEveryMs: 3_600_000,
+    });
+    await runner.onIncident({ type: 'open', incident: incident({ bps: 1e9 }) });
+    await new Promise((r) => setTimeout(r, 50));
+    await runner.idle();
+    expect(planned).to.deep.equal([1e9, 9e9]);
+    await runner.stop('test', 'keep');
+    await store.close();
+  });
+});
