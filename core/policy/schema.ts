@@ -192,9 +192,13 @@ export const policySchema = z
     rpki: z
       .object({
         caches: z
-          .array(z.union([z.string(), z.object({ address: z.string(), preference: z.number().int().min(0).optional() }).strict()]))
+          .array(z.union([z.string(), z.object({
+            address: z.string(),
+            preference: z.number().int().min(0).optional(),
+            ca: z.string().min(1).optional().describe('PEM file with the CA that signed a tls:// cache\'s certificate (relative to the policy file); default: the system CAs.'),
+          }).strict()]))
           .optional()
-          .describe('RTR caches ("HOST:PORT" or { address, preference }), lower preference tried first.'),
+          .describe('RTR caches ("HOST:PORT", "tls://HOST:PORT" or { address, preference, ca }), lower preference tried first.'),
       })
       .strict()
       .optional(),

@@ -230,6 +230,21 @@ describe('RTR client against a real stayrtr', function () {
       const r = await runFt(['rpki', 'check', '203.0.113.0/24', 'AS64500', '--cache', `tls://127.0.0.1:${s.tlsPort}`, '--cache-ca', cert, '--json'], isolatedHome());
       expect(r.code, r.stderr).to.equal(0);
       expect(JSON.parse(r.stdout)).to.deep.include({ state: 'valid' });
+      // The same from a policy: the cache's CA named beside it (relative to the policy file).
+      const policy = join(dir, 'policy.yaml');
+      writeFileSync(policy, `version: 1\ntenant: t\nprotect: [203.0.113.0/24]\nrpki:\n  caches:\n    - { address: "tls://127.0.0.1:${s.tlsPort}", ca: cert.pem }\n`);
+      const p = await runFt(['rpki', 'check', '203.0.113.0/24', 'AS64500', '--policy', policy, '--json'], isolatedHome());
+      expect(p.code, p.stderr).to.equal(0);
+      expect(JSON.parse(p.stdout)).to.deep.include({ state: 'valid' });
+      // A CA file that is missing, or a CA on a plain-TCP cache, is named with where and why.
+      writeFileSync(policy, `version: 1\ntenant: t\nprotect: [203.0.113.0/24]\nrpki:\n  caches:\n    - { address: "tls://127.0.0.1:${s.tlsPort}", ca: nope.pem }\n`);
+      const missing = await runFt(['rpki', 'check', '203.0.113.0/24', 'AS64500', '--policy', policy], isolatedHome());
+      expect(missing.code).to.not.equal(0);
+      expect(missing.stderr.replace(/\s*›\s*|\s+/g, ' ')).to.include(`rpki.caches[0].ca: cannot read ${join(dir, 'nope.pem')} (ENOENT)`);
+      writeFileSync(policy, `version: 1\ntenant: t\nprotect: [203.0.113.0/24]\nrpki:\n  caches:\n    - { address: "127.0.0.1:${s.port}", ca: cert.pem }\n`);
+      const plain = await runFt(['rpki', 'check', '203.0.113.0/24', 'AS64500', '--policy', policy], isolatedHome());
+      expect(plain.code).to.not.equal(0);
+      expect(plain.stderr.replace(/\s*›\s*|\s+/g, ' ')).to.include('rpki.caches[0].ca: a CA only applies to a tls:// cache');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
