@@ -20,8 +20,11 @@ import { round, writeResult } from './lib.js';
 const ROOT = join(import.meta.dirname, '..', '..');
 
 const STEP_SECONDS = Number(process.env.BENCH_FLOW_STEP ?? 1.5);
-// Long enough that nfcapd's few CPU ticks (10 ms each) are not a coarse quantum: ~40 ticks on v9.
-const EFFICIENCY_SECONDS = Number(process.env.BENCH_FLOW_SECONDS ?? 8);
+// Efficiency is the median of several steps: other jobs on a shared machine steal CPU in bursts, and one step of
+// a few seconds swung nfcapd between 0.9 M and 2.5 M v9 flows/CPU-s from run to run. Each step is long enough that
+// nfcapd's CPU ticks (10 ms each) are not a coarse quantum (~20 ticks on v9).
+const EFFICIENCY_SECONDS = Number(process.env.BENCH_FLOW_SECONDS ?? 3);
+const EFFICIENCY_STEPS = Number(process.env.BENCH_FLOW_STEPS ?? 4);
 const LADDER = (process.env.BENCH_FLOW_RATES ?? '2500,5000,10000,25000,50000,100000,150000,200000,300000').split(',').map(Number);
 const RCVBUF = 4 << 20;
 /** Seconds of replay at the efficiency rate before measuring: JIT warm-up for ft, files opened for the others. */
@@ -37,7 +40,9 @@ interface Corpus {
   collectorOnlyRecordsPerCpuSecond: number;
 }
 interface Result {
-  format: Format; collector: string; flowsPerCpuSecond: number; cpuSeconds: number; flows: number; peakRssMb: number;
+  format: Format; collector: string;
+  /** Median over the efficiency steps (each step's value in flowsPerCpuSecondSteps). */
+  flowsPerCpuSecond: number; flowsPerCpuSecondSteps: number[]; cpuSeconds: number; flows: number; peakRssMb: number;
   maxRateNoLoss: number; ladder: { rate: number; achieved: number; loss: number }[];
 }
 
@@ -59,6 +64,11 @@ function saveCorpus(format: Format, datagrams: Buffer[]): Corpus {
     format, file, datagrams: datagrams.length, flowsPerDatagram: flows / datagrams.length, decodeOnlyRecordsPerCpuSecond: Math.round(decodeOnly(datagrams)),
     collectorOnlyRecordsPerCpuSecond: Math.round(collectorOnly(datagrams)),
   };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 function treePids(root: number): number[] {
@@ -235,10 +245,18 @@ async function measure(name: string, corpus: Corpus): Promise<Result> {
     // Efficiency at 100k flows/s.
     const rate = Math.round(FLOWS_PER_SECOND / corpus.flowsPerDatagram);
     if (WARMUP_SECONDS > 0) await step(c, corpus, rate, WARMUP_SECONDS);
-    const cpu0 = cpuSeconds(pid);
-    const s = await step(c, corpus, rate, EFFICIENCY_SECONDS);
-    const cpu = cpuSeconds(pid) - cpu0;
-    const flows = (s.sent - s.lost) * corpus.flowsPerDatagram;
+    const perStep: number[] = [];
+    let cpu = 0;
+    let flows = 0;
+    for (let k = 0; k < EFFICIENCY_STEPS; k++) {
+      const cpu0 = cpuSeconds(pid);
+      const s = await step(c, corpus, rate, EFFICIENCY_SECONDS);
+      const stepCpu = cpuSeconds(pid) - cpu0;
+      const stepFlows = (s.sent - s.lost) * corpus.flowsPerDatagram;
+      perStep.push(stepCpu > 0 ? stepFlows / stepCpu : 0);
+      cpu += stepCpu;
+      flows += stepFlows;
+    }
     const peakRssMb = rssMb(pid, 'VmHWM');
     const ladder: Result['ladder'] = [];
     let maxRateNoLoss = 0;
@@ -250,13 +268,17 @@ async function measure(name: string, corpus: Corpus): Promise<Result> {
       if (loss < 0.001) maxRateNoLoss = Math.max(maxRateNoLoss, Math.round(st.achieved));
       else break;
     }
-    return { format: corpus.format, collector: name, flowsPerCpuSecond: round(cpu > 0 ? flows / cpu : 0, 0), cpuSeconds: round(cpu, 2), flows: Math.round(flows), peakRssMb: round(peakRssMb, 1), maxRateNoLoss, ladder };
+    return {
+      format: corpus.format, collector: name, flowsPerCpuSecond: round(median(perStep), 0), flowsPerCpuSecondSteps: perStep.map((x) => round(x, 0)),
+      cpuSeconds: round(cpu, 2), flows: Math.round(flows), peakRssMb: round(peakRssMb, 1), maxRateNoLoss, ladder,
+    };
   } finally {
     await stop(c.child);
   }
 }
 
 async function main(): Promise<void> {
+  const loadAtStart = loadavg().map((l) => round(l, 2));
   const build = spawnSync('npx', ['tsc', '-b', 'plugins/detector-flow'], { cwd: ROOT, encoding: 'utf8' });
   if (build.status !== 0) throw new Error(`build failed: ${build.stdout}${build.stderr}`);
   const exported = await exportCorpora(dir);
@@ -294,7 +316,7 @@ async function main(): Promise<void> {
     rssMbAt100kFlowsPerSecond: { goal: 100, got: ftV9?.peakRssMb ?? 0, met: (ftV9?.peakRssMb ?? Infinity) < 100 },
   };
   writeResult('flow', {
-    cores: cpus().length, loadAverage: loadavg().map((l) => round(l, 2)), receiveBufferBytes: RCVBUF, warmupSeconds: WARMUP_SECONDS,
+    efficiencySteps: { steps: EFFICIENCY_STEPS, seconds: EFFICIENCY_SECONDS }, cores: cpus().length, loadAverage: { atStart: loadAtStart, atEnd: loadavg().map((l) => round(l, 2)) }, receiveBufferBytes: RCVBUF, warmupSeconds: WARMUP_SECONDS,
     replayer, corpora: corpora.map(({ file, ...c }) => c), results, ratios, goals,
   },
     `flow collectors: ft/nfcapd flows per CPU-s v5 ${ratios.netflow5FtVsNfcapd}x, v9 ${ratios.netflow9FtVsNfcapd}x, IPFIX ${ratios.ipfixFtVsNfcapd}x; ` +
