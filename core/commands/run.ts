@@ -4,10 +4,11 @@ import type { StopReport } from '../run/runner.js';
 
 export interface RunResult {
   policy: string;
-  mode: 'enforce' | 'preview';
+  /** 'standby': a fleet controller stopped while another held the controller lease (it never acted). */
+  mode: 'enforce' | 'preview' | 'standby';
   stateDir: string;
   metricsPort?: number;
-  reconcile: ReconcileReport;
+  reconcile: ReconcileReport | null;
   stoppedBy: string;
   /** Rules still live when ft run exited (onShutdown: keep, --once), each with its expiry; null when the store could not be read. */
   liveAtExit: { id: string; kind: string; target: string; expiresAt: string }[] | null;
@@ -43,6 +44,10 @@ export default class Run extends Command {
     // Fleet (docs/fleet.md): rules in Redis, speakers with a `pop` driven by `ft worker` processes in their POP.
     redis: Flags.string({ summary: 'Run as a fleet controller on this Redis (redis:// or rediss://; password in the URL or FT_REDIS_PASSWORD).' }),
     'redis-namespace': Flags.string({ summary: 'Redis key namespace of the fleet deployment.', default: 'ft' }),
+    lease: Flags.integer({
+      summary: 'With --redis: seconds of the controller lease (default 10). One controller acts; others wait as standbys and take over once it lapses.',
+      min: 2, max: 300, dependsOn: ['redis'],
+    }),
   };
   static override examples = [
     'sudo <%= config.bin %> run --policy /etc/ft/policy.yaml --detectors /etc/ft/detectors.yaml',
@@ -71,7 +76,11 @@ export default class Run extends Command {
 
     // A signal during start-up (reconcile may be re-applying rules) is kept and honoured as soon as the daemon is up.
     let early: string | undefined;
-    const remember = (signal: NodeJS.Signals) => (early = signal);
+    const starting = new AbortController();
+    const remember = (signal: NodeJS.Signals) => {
+      early = signal;
+      starting.abort();
+    };
     process.once('SIGTERM', remember);
     process.once('SIGINT', remember);
     let daemon;
@@ -83,9 +92,17 @@ export default class Run extends Command {
         ...(detectors ? { detectors } : {}),
         ...(watch && !this.jsonEnabled() ? { watch: { write: (text: string) => this.log(text) } } : {}),
         ...(metrics ? { metrics } : {}), ...(flags.vrps ? { vrpsFile: flags.vrps } : {}), ...(flags['tick-ms'] ? { tickMs: flags['tick-ms'] } : {}),
-        ...(flags.redis ? { redis: { url: flags.redis, namespace: flags['redis-namespace'] } } : {}),
+        ...(flags.redis ? { redis: { url: flags.redis, namespace: flags['redis-namespace'], leaseMs: (flags.lease ?? 10) * 1000 } } : {}),
+        signal: starting.signal,
       });
     } catch (err) {
+      const { LeaseAbortedError } = await import('../fleet/lease.js');
+      if (err instanceof LeaseAbortedError) {
+        // A standby told to stop: nothing was started, nothing to withdraw.
+        logger.info({ signal: early }, 'ft run: standby stopped before it took the controller lease');
+        if (flags.redis) setTimeout(() => process.exit(0), 200).unref();
+        return { policy: flags.policy, mode: 'standby', stateDir, reconcile: null, stoppedBy: early ?? 'signal', liveAtExit: null };
+      }
       const { RedisUrlError } = await import('../state/redis/connect.js');
       if (err instanceof RedisUrlError) this.error(err.message, { exit: 2 });
       const known = [DaemonSetupError, StateDirError, StateLockedError, JournalCorruptError, ActionSetupError];
@@ -118,6 +135,14 @@ export default class Run extends Command {
           logger,
           () => undefined,
         );
+        void daemon.lost?.then(async (why) => {
+          // Another controller acts now: stop at once and leave the rules to it (never withdraw them from under it).
+          if (timer) clearTimeout(timer);
+          off();
+          logger.error({ alert: true }, `ft run: ${why}; stopping without withdrawing anything`);
+          process.exitCode = 1;
+          resolve(['lease-lost', await daemon.stop('lease-lost', 'keep')]);
+        });
         if (flags.duration) {
           timer = setTimeout(() => {
             off();

@@ -13,18 +13,60 @@ export interface DaemonFleetOptions {
   logger: FleetLogger;
   /** The embedded journal: kept as the long-term audit archive of this controller (not closed by the fleet). */
   journal: Pick<RuleStore, 'appendAudit'>;
+  /** The controller lease's TTL (default 10 s): a crashed leader's standby takes over after at most this long. */
+  leaseMs?: number;
+  /** Aborts the wait for the lease (SIGTERM to a standby). */
+  signal?: AbortSignal;
+}
+
+export interface DaemonFleet extends FleetController {
+  /** Settles with why when this controller loses the lease: it must stop acting at once. */
+  lost: Promise<string>;
 }
 
 /** What `ft run --redis` swaps in: the Redis store and the POP handles, the journal staying on as audit archive. */
-export async function openDaemonFleet(o: DaemonFleetOptions): Promise<FleetController> {
+export async function openDaemonFleet(o: DaemonFleetOptions): Promise<DaemonFleet> {
   const target = parseRedisUrl(o.url);
-  const fleet = await openController({
-    target, policy: o.policy, registry: o.registry, stateDir: o.stateDir, logger: o.logger,
-    ...(o.namespace ? { namespace: o.namespace } : {}),
-    archive: { appendAudit: (r) => o.journal.appendAudit(r), close: async () => undefined },
+  const { connectRedis, closeRedis } = await import('../state/redis/connect.js');
+  const { ControllerLease } = await import('./lease.js');
+  const leaseConn = await connectRedis(target, 'controller-lease', false);
+  const lease = new ControllerLease(leaseConn, `${o.namespace ?? 'ft'}:controller:lease`, {
+    ttlMs: o.leaseMs ?? 10_000,
+    ...(o.signal ? { signal: o.signal } : {}),
+    onWaiting: (holder) => o.logger.warn({ redis: target.display, leader: holder }, `ft run: standby: controller ${holder} leads this fleet; taking over when its lease (${(o.leaseMs ?? 10_000) / 1000} s) lapses`),
   });
+  try {
+    await lease.acquire();
+  } catch (err) {
+    await closeRedis(leaseConn);
+    throw err;
+  }
+  o.logger.info({ redis: target.display, holder: lease.holder }, `ft run: this controller (${lease.holder}) holds the fleet's controller lease`);
+  let fleet: FleetController;
+  try {
+    fleet = await openController({
+      target, policy: o.policy, registry: o.registry, stateDir: o.stateDir, logger: o.logger,
+      ...(o.namespace ? { namespace: o.namespace } : {}),
+      archive: { appendAudit: (r) => o.journal.appendAudit(r), close: async () => undefined },
+    });
+  } catch (err) {
+    await lease.release();
+    await closeRedis(leaseConn);
+    throw err;
+  }
   o.logger.info({ redis: target.display, pops: fleet.dispatcher.pops }, `ft run: fleet controller on ${target.display}`);
-  return fleet;
+  return {
+    store: fleet.store, actions: fleet.actions, dispatcher: fleet.dispatcher, lost: lease.lost,
+    async close() {
+      try {
+        await fleet.close();
+      } finally {
+        // Released last: the rules are withdrawn (or kept) before a standby may act on the same store.
+        await lease.release();
+        await closeRedis(leaseConn);
+      }
+    },
+  };
 }
 
 /** A fleet store that cannot be read (Redis down, refused, wrong password): the message names the masked URL. */

@@ -41,7 +41,9 @@ export interface DaemonOptions {
   tickMs?: number;
   reconcileEveryMs?: number;
   /** `ft run --redis`: the fleet (core/fleet) — rules in Redis, instances with a `pop` driven through their POP's workers. */
-  redis?: { url: string; namespace?: string };
+  redis?: { url: string; namespace?: string; leaseMs?: number };
+  /** Aborts start-up waits (a fleet standby waiting for the controller lease) on SIGTERM/SIGINT. */
+  signal?: AbortSignal;
 }
 
 export interface Daemon {
@@ -51,6 +53,8 @@ export interface Daemon {
   actions: Map<string, ActionHandle>;
   reconcile: ReconcileReport;
   metricsPort?: number;
+  /** With --redis: settles with why when this controller lost the fleet's controller lease (stop acting, keep rules). */
+  lost?: Promise<string>;
   /** Stops the runner (policy onShutdown unless overridden), the endpoints, RPKI, and closes the store. */
   stop(signal: string, onShutdown?: 'withdraw' | 'keep'): Promise<StopReport>;
 }
@@ -84,7 +88,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     const specs: ActionSpec[] = specsFromInstances(allInstances(policy));
     // Fleet (--redis): the Redis store and POP handles replace the journal's rules and the local instances; the
     // journal stays on as this controller's audit archive.
-    const fleet = o.redis ? await (await import('../fleet/daemon.js')).openDaemonFleet({ ...o.redis, policy, registry, stateDir: o.stateDir, logger: o.logger, journal: store }) : undefined;
+    const fleet = o.redis ? await (await import('../fleet/daemon.js')).openDaemonFleet({ ...o.redis, policy, registry, stateDir: o.stateDir, logger: o.logger, journal: store, ...(o.signal ? { signal: o.signal } : {}) }) : undefined;
     if (fleet) cleanups.push(() => fleet.close());
     const actions = fleet ? fleet.actions : await createActionHandles(registry, specs, { stateDir: o.stateDir, logger: o.logger, signal: controller.signal });
 
@@ -142,7 +146,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     );
     let stopped: Promise<StopReport> | undefined;
     return {
-      runner, policy, store, actions, reconcile, ...(metricsPort !== undefined ? { metricsPort } : {}),
+      runner, policy, store, actions, reconcile, ...(metricsPort !== undefined ? { metricsPort } : {}), ...(fleet ? { lost: fleet.lost } : {}),
       stop(signal: string, onShutdown?: 'withdraw' | 'keep') {
         // Always resolves, in bounded time: a failed or unfinished withdrawal is reported (complete: false), and the
         // endpoints, RPKI and stores are closed whatever happened.
