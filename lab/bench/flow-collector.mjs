@@ -24,7 +24,7 @@ rl.on('line', async () => {
   const s = await detector.status();
   const m = process.memoryUsage();
   const mb = (n) => Math.round(n / 1e5) / 10;
-  process.stdout.write(`${JSON.stringify({ datagrams: s.totals.datagrams, records: s.totals.records, errors: s.totals.decodeErrors, samples, rssMb: mb(m.rss), heapMb: mb(m.heapTotal), externalMb: mb(m.external + m.arrayBuffers) })}\n`);
+  process.stdout.write(`${JSON.stringify({ datagrams: s.totals.datagrams, records: s.totals.records, errors: s.totals.decodeErrors, samples, rssMb: mb(m.rss), heapMb: mb(m.heapTotal), usedMb: mb(m.heapUsed), externalMb: mb(m.external + m.arrayBuffers) })}\n`);
 });
 rl.on('close', async () => {
   await detector.stop();
