@@ -4,6 +4,7 @@ import { requireLab } from '../../../test/helpers/env.js';
 import { run } from '../../../test/helpers/net.js';
 import { waitFor } from '../../../test/helpers/wait.js';
 import { GobgpAction, renderPath } from '../src/action.js';
+import { nlriKey } from '../src/rib-index.js';
 import { gobgpConfigSchema } from '../src/config.js';
 import { communities, decodeFlowSpec, nextHop, taggedRuleId } from '../src/decode.js';
 import { FAMILIES, type FamilyName } from '../src/render.js';
@@ -237,6 +238,10 @@ describe('gobgp adapter against two real gobgpd peered over a veth', function ()
       const rule = flowspec('203.0.113.80/32', { protocols: [17], sourcePorts: [{ min: 161, max: 161 }] }, { type: 'discard' });
       await action.apply(rule);
       await received('ipv4-flowspec', rule.id);
+      // The other instance learns it from gobgpd's watch stream, which may trail the peer's RIB by a moment (CI).
+      const r = renderPath(rule, { tagAsn: 64500, nextHop4: '192.0.2.66', nextHop6: '2001:db8::66' });
+      const seen = () => (other as unknown as { rib: { get(k: string): { id: string } | undefined } }).rib.get(nlriKey(r.familyName, r.path.nlri))?.id === rule.id;
+      await waitFor(seen, { timeoutMs: 5000, what: 'the other instance to see the announcement on its watch stream' });
       expect((await other.apply(rule)).detail, 'the other instance knows it is already announced').to.equal('already announced');
       await other.withdraw(rule);
       await gone('ipv4-flowspec', rule.id);
