@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 
 // Extends the lease only while this holder still has it: a controller that was paused past its lease (GC, a
@@ -53,7 +54,8 @@ export class ControllerLease {
         lastHolder = holder;
         this.o.onWaiting?.(holder);
       }
-      await sleep(this.renewMs, this.o.signal);
+      // An abort ends the wait early; the loop's first line then reports it.
+      await delay(this.renewMs, undefined, this.o.signal ? { signal: this.o.signal } : {}).catch(() => undefined);
     }
     this.lastConfirmed = Date.now();
     this.timer = setInterval(() => void this.renew(), this.renewMs);
@@ -91,16 +93,4 @@ export class ControllerLease {
     this.stop();
     await this.conn.eval(RELEASE, 1, this.key, this.holder).catch(() => undefined);
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

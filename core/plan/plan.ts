@@ -141,7 +141,7 @@ export function plan(input: PlanInput): Plan {
   }
 
   const ops: Op[] = [];
-  const rendered = (rule: Rule, via: string[]) => (input.render ? via.flatMap((v) => input.render?.(v, rule) ?? []) : []);
+  const rendered = (rule: Rule, via: readonly string[]) => renderedBy(input.render, rule, via);
   const adds: Op[] = [];
   for (const w of wanted.wants) {
     const a = listed.get(w.rule.id);
@@ -168,7 +168,7 @@ export function plan(input: PlanInput): Plan {
   const withdraw = (a: ActiveRule, summary: string) => {
     withdrawn.add(a.rule.id);
     if (a.rule.tenant === tenant) tenantLive--;
-    ops.push({ type: 'withdraw', rule: a.rule, via: a.via, rendered: renderedWithdraw(input, a.rule, a.via), reason: { summary, level: a.rule.level } });
+    ops.push({ type: 'withdraw', rule: a.rule, via: a.via, rendered: renderedBy(input.renderWithdraw, a.rule, a.via), reason: { summary, level: a.rule.level } });
   };
   for (const a of mine.sort(byId)) {
     if (wantedIds.has(a.rule.id) || withdrawn.has(a.rule.id)) continue;
@@ -274,8 +274,9 @@ function cachedRails(policy: Policy, rule: Rule, via: readonly string[]): Return
   return hit ?? undefined;
 }
 
-function renderedWithdraw(input: PlanInput, rule: Rule, via: readonly string[]): RenderedCommand[] {
-  return input.renderWithdraw ? via.flatMap((v) => input.renderWithdraw?.(v, rule) ?? []) : [];
+/** What each via will run for the rule (install or withdraw, as `render` says); [] without a renderer. */
+function renderedBy(render: PlanInput['render'], rule: Rule, via: readonly string[]): RenderedCommand[] {
+  return render ? via.flatMap((v) => render(v, rule)) : [];
 }
 
 /** An active rule is this incident's when its incidentId says so, or, having none, when its target is the incident's or covers it. */
@@ -592,8 +593,8 @@ function aggregate(input: PlanInput, op: Op, rule: FlowSpecRule, withdrawn: Set<
     .sort(byId)
     .filter((a) => a.rule.kind === 'flowspec' && a.rule.tenant === rule.tenant && !withdrawn.has(a.rule.id) && a.rule.id !== aggRule.id && !seen.has(a.rule.id) && seen.add(a.rule.id))
     .filter((a) => cover.contains((a.rule as FlowSpecRule).match.destination) && shape(a.rule as FlowSpecRule) === shape(rule))
-    .map((a) => ({ type: 'withdraw' as const, rule: a.rule, via: a.via, rendered: renderedWithdraw(input, a.rule, a.via), reason: { summary: `aggregated into ${aggRule.id} (${cover}) at the rule cap`, level: a.rule.level } }));
-  const rendered = input.render ? op.via.flatMap((v2) => input.render?.(v2, aggRule) ?? []) : [];
+    .map((a) => ({ type: 'withdraw' as const, rule: a.rule, via: a.via, rendered: renderedBy(input.renderWithdraw, a.rule, a.via), reason: { summary: `aggregated into ${aggRule.id} (${cover}) at the rule cap`, level: a.rule.level } }));
+  const rendered = renderedBy(input.render, aggRule, op.via);
   const add: Op = {
     type: listed ? 'refresh' : 'add', rule: aggRule, via: op.via, rendered, rpki: verdict,
     reason: { ...op.reason, summary: `${op.reason.summary}; aggregated to ${cover} at the rule cap` },

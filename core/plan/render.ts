@@ -51,27 +51,21 @@ export async function createRenderers(policy: Policy, registry: Registry, ctx: R
   }
   return {
     unavailable,
-    render(via, rule) {
-      const action = actions.get(via);
-      if (!action || !action.capabilities.includes(rule.kind)) return [];
-      try {
-        return action.render(rule);
-      } catch (err) {
-        return [{ adapter: via, format: 'text', text: `(render failed: ${(err as Error).message})` }];
-      }
-    },
-    renderWithdraw(via, rule) {
-      const action = actions.get(via);
-      if (!action?.renderWithdraw || !action.capabilities.includes(rule.kind)) return [];
-      try {
-        return action.renderWithdraw(rule);
-      } catch (err) {
-        return [{ adapter: via, format: 'text', text: `(render failed: ${(err as Error).message})` }];
-      }
-    },
+    render: (via, rule) => renderWith(actions.get(via), via, rule, (a) => a.render(rule)),
+    renderWithdraw: (via, rule) => renderWith(actions.get(via), via, rule, (a) => a.renderWithdraw?.(rule) ?? []),
     async close() {
       controller.abort();
       await Promise.allSettled([...actions.values()].map((a) => a.close?.()));
     },
   };
+}
+
+/** One instance's rendering of a rule it can carry: a failing adapter becomes a line saying so, not a crash. */
+function renderWith(action: Action | undefined, via: string, rule: Rule, render: (a: Action) => RenderedCommand[]): RenderedCommand[] {
+  if (!action || !action.capabilities.includes(rule.kind)) return [];
+  try {
+    return render(action);
+  } catch (err) {
+    return [{ adapter: via, format: 'text', text: `(render failed: ${(err as Error).message})` }];
+  }
 }

@@ -95,14 +95,12 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     const rpkiSource = await rpkiProvider(o, policy, cleanups);
     const rpki = rpkiSource.provider;
     const { plan } = await import('../plan/index.js');
-    const render = (via: string, rule: Rule) => {
+    const carrying = (via: string, rule: Rule) => {
       const h = actions.get(via);
-      return h && h.action.capabilities.includes(rule.kind) ? h.action.render(rule) : [];
+      return h && h.action.capabilities.includes(rule.kind) ? h.action : undefined;
     };
-    const renderWithdraw = (via: string, rule: Rule) => {
-      const h = actions.get(via);
-      return h?.action.renderWithdraw && h.action.capabilities.includes(rule.kind) ? h.action.renderWithdraw(rule) : [];
-    };
+    const render = (via: string, rule: Rule) => carrying(via, rule)?.render(rule) ?? [];
+    const renderWithdraw = (via: string, rule: Rule) => carrying(via, rule)?.renderWithdraw?.(rule) ?? [];
 
     const { DetectionEngine } = await import('../detect/index.js');
     const engine = new DetectionEngine({ settings: policy.detection, logger: o.logger });

@@ -42,16 +42,18 @@ export class FrrAction implements Action {
     return rule;
   }
 
+  /** The vtysh invocation that runs these commands, as preview shows it. */
+  private vtyshCommand(lines: string[]): RenderedCommand {
+    const args = [...(this.vty.vtySocket ? ['--vty_socket', this.vty.vtySocket] : []), ...(this.vty.pathspace ? ['-N', this.vty.pathspace] : []), ...lines.flatMap((x) => ['-c', x])];
+    return { adapter: this.ctx.name, format: 'vtysh', text: lines.join('\n'), argv: [this.vty.vtysh, ...args] };
+  }
+
   render(rule: Rule): RenderedCommand[] {
-    const c = renderRtbh(this.rtbh(rule), this.opts);
-    const args = [...(this.vty.vtySocket ? ['--vty_socket', this.vty.vtySocket] : []), ...(this.vty.pathspace ? ['-N', this.vty.pathspace] : []), ...c.announce.flatMap((x) => ['-c', x])];
-    return [{ adapter: this.ctx.name, format: 'vtysh', text: c.announce.join('\n'), argv: [this.vty.vtysh, ...args] }];
+    return [this.vtyshCommand(renderRtbh(this.rtbh(rule), this.opts).announce)];
   }
 
   renderWithdraw(rule: Rule): RenderedCommand[] {
-    const c = renderRtbh(this.rtbh(rule), this.opts);
-    const args = [...(this.vty.vtySocket ? ['--vty_socket', this.vty.vtySocket] : []), ...(this.vty.pathspace ? ['-N', this.vty.pathspace] : []), ...c.withdraw.flatMap((x) => ['-c', x])];
-    return [{ adapter: this.ctx.name, format: 'vtysh', text: c.withdraw.join('\n'), argv: [this.vty.vtysh, ...args] }];
+    return [this.vtyshCommand(renderRtbh(this.rtbh(rule), this.opts).withdraw)];
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {

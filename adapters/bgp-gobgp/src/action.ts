@@ -43,28 +43,31 @@ export class GobgpAction implements Action {
     this.rib = new LocalRibIndex(config.tagAsn);
   }
 
+  /** The gobgp CLI line equivalent to a gRPC call, for humans: `sub` is 'add' or 'del'. */
+  private cliLine(r: RenderedPath, sub: 'add' | 'del'): string {
+    const target = this.config.address.startsWith('unix://') ? ['--target', this.config.address] : hostPortArgs(this.config.address);
+    const at = r.cliArgs.indexOf('add');
+    return ['gobgp', ...target, ...r.cliArgs.slice(0, at), sub, ...r.cliArgs.slice(at + 1)].map(shellQuote).join(' ');
+  }
+
   render(rule: Rule): RenderedCommand[] {
     const r = renderPath(rule, this.config);
-    const target = this.config.address.startsWith('unix://') ? ['--target', this.config.address] : hostPortArgs(this.config.address);
-    const argv = ['gobgp', ...target, ...r.cliArgs];
     return [{
       adapter: ADAPTER,
       format: 'grpc',
-      text: `${argv.map(shellQuote).join(' ')}   # gRPC AddPath{table_type: GLOBAL} to ${this.config.address}`,
+      text: `${this.cliLine(r, 'add')}   # gRPC AddPath{table_type: GLOBAL} to ${this.config.address}`,
       payload: { method: 'apipb.GobgpApi/AddPath', request: { table_type: 'GLOBAL', path: r.path } },
     }];
   }
 
   renderWithdraw(rule: Rule): RenderedCommand[] {
     const r = renderPath(rule, this.config);
-    const target = this.config.address.startsWith('unix://') ? ['--target', this.config.address] : hostPortArgs(this.config.address);
     // `gobgp global rib del` takes the NLRI only; ft deletes the exact path it added (its tag included), so a path
     // for the same match that someone else (or a newer ft rule) announced stays.
-    const argv = ['gobgp', ...target, ...r.cliArgs.slice(0, r.cliArgs.indexOf('add')), 'del', ...r.cliArgs.slice(r.cliArgs.indexOf('add') + 1)];
     return [{
       adapter: ADAPTER,
       format: 'grpc',
-      text: `${argv.map(shellQuote).join(' ')}   # gRPC DeletePath{table_type: GLOBAL} of ft's own tagged path at ${this.config.address}`,
+      text: `${this.cliLine(r, 'del')}   # gRPC DeletePath{table_type: GLOBAL} of ft's own tagged path at ${this.config.address}`,
       payload: { method: 'apipb.GobgpApi/DeletePath', request: { table_type: 'GLOBAL', path: { ...r.path, is_withdraw: true } } },
     }];
   }
