@@ -1,56 +1,18 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { runFt } from '../helpers/cli.js';
-import { requireLab } from '../helpers/env.js';
 import { run } from '../helpers/net.js';
-
-interface Outcome {
-  ok: boolean;
-  steps: { step: string; ok: boolean; detail?: string }[];
-  timeline: { event: string; at: string; sinceAttackMs?: number; source: string }[];
-}
+import { labScenario } from './scenario.js';
 
 for (const exporter of ['sflow', 'netflow'] as const) describe(`lab scenario udp-amplification (${exporter === 'sflow' ? 'sFlow from pmacctd sfprobe' : 'NetFlow v9 from softflowd'}): flood → ft run → RPKI → FlowSpec via gobgpd → dropped at the edge → withdrawn`, function () {
   this.timeout(180_000);
   const prefix = `fte${randomBytes(3).toString('hex')}`;
-  const home = mkdtempSync(join(tmpdir(), 'ft-e2e-udp-'));
-  const env = { FT_LAB_PREFIX: prefix, FT_LAB_DIR: join(home, 'lab'), FT_LAB_POLICY_TTL: '20', FT_LAB_FLOOD_SECONDS: '8', FT_LAB_EXPORT: exporter };
-  let outcome: Outcome | undefined;
-  let stderr = '';
-
-  before(async function () {
-    requireLab(this, { root: true, commands: ['gobgpd', 'stayrtr', exporter === 'sflow' ? 'pmacctd' : 'softflowd', 'nft', 'hping3', 'nginx', 'curl', 'timeout'] });
-    const up = await runFt(['lab', 'up', '--json'], env);
-    expect(up.code, up.stderr).to.equal(0);
-    const scenario = await runFt(['lab', 'scenario', 'udp-amplification', '--json'], env);
-    stderr = scenario.stderr;
-    outcome = JSON.parse(scenario.stdout) as Outcome;
-  });
-
-  after(async () => {
-    // Cleanup always runs, also when the scenario failed half-way.
-    await runFt(['lab', 'down'], env);
-    rmSync(home, { recursive: true, force: true });
-  });
-
-  const step = (re: RegExp) => {
-    const s = outcome?.steps.find((x) => re.test(x.step));
-    expect(s, `no step matching ${re} in\n${stderr}`).to.not.equal(undefined);
-    return s!;
-  };
-  const at = (event: string) => {
-    const t = outcome?.timeline.find((x) => x.event === event);
-    expect(t, `timeline has no "${event}": ${JSON.stringify(outcome?.timeline)}`).to.not.equal(undefined);
-    return Date.parse(t!.at);
-  };
+  const lab = labScenario({ name: 'udp-amplification', labPrefix: prefix, env: { FT_LAB_POLICY_TTL: '20', FT_LAB_FLOOD_SECONDS: '8', FT_LAB_EXPORT: exporter }, commands: ['gobgpd', 'stayrtr', exporter === 'sflow' ? 'pmacctd' : 'softflowd', 'nft', 'hping3', 'nginx', 'curl', 'timeout'] });
+  const { step, at } = lab;
 
   it('ft classifies the flood as DNS reflection, announces FlowSpec after a Valid RPKI check, and the edge drops it', () => {
     expect(step(/classified/).ok, step(/classified/).detail).to.equal(true);
     expect(step(/RPKI verdict/).ok, step(/RPKI verdict/).detail).to.equal(true);
-    expect(step(/edge drops the flood/).ok, stderr).to.equal(true);
+    expect(step(/edge drops the flood/).ok, lab.stderr).to.equal(true);
     expect(step(/no flood packet reached the victim/).ok, step(/no flood packet reached the victim/).detail).to.equal(true);
     // The order a network engineer expects, on one clock: detection, plan, announcement, route, drop.
     expect(at('attack start')).to.be.below(at('incident open'));
@@ -73,6 +35,6 @@ for (const exporter of ['sflow', 'netflow'] as const) describe(`lab scenario udp
     const table = run(['ip', 'netns', 'exec', `${prefix}-edge-linux`, 'nft', '-j', 'list', 'table', 'inet', 'ft_flowspec'], { allowFail: true });
     const rules = table.status === 0 ? (JSON.parse(table.stdout) as { nftables: { rule?: unknown }[] }).nftables.filter((i) => i.rule) : [];
     expect(rules).to.deep.equal([]);
-    expect(outcome?.ok, stderr).to.equal(true);
+    expect(lab.outcome?.ok, lab.stderr).to.equal(true);
   });
 });
