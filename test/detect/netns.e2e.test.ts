@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { DEFAULT_DETECTION } from '../../core/model/detection.js';
 import { DetectionEngine, type DetectionEvent } from '../../core/detect/index.js';
 import { ProcDetector, procConfigSchema } from '../../plugins/detector-proc/src/index.js';
-import { runFt, isolatedHome } from '../helpers/cli.js';
+import { BIN, ROOT, isolatedHome } from '../helpers/cli.js';
 import { requireLab } from '../helpers/env.js';
 import { link, Netns } from '../helpers/net.js';
 import { waitFor } from '../helpers/wait.js';
@@ -107,16 +107,23 @@ describe('detection end to end in network namespaces (proc detector, hping3 floo
   });
 
   it('`ft detect` watches the namespace from the command line and prints the incident', async () => {
-    const cli = runFt(
-      ['detect', '--json', '--proc-root', `/proc/${resident!.pid}`, '--interface', victimIf, '--address', VICTIM, '--static-pps', '1000', '--interval', '250', '--duration', '6'],
-      isolatedHome(),
+    const child = spawn(
+      process.execPath,
+      [BIN, 'detect', '--json', '--proc-root', `/proc/${resident!.pid}`, '--interface', victimIf, '--address', VICTIM, '--static-pps', '1000', '--interval', '250', '--duration', '8'],
+      { cwd: ROOT, env: { ...process.env, ...isolatedHome(), NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    await new Promise((r) => setTimeout(r, 1500)); // let the CLI start and take its first reading
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    // The flood starts once the CLI has printed its first reading (its start-up time varies with the machine's load).
+    await waitFor(() => stdout.includes('\n') || child.exitCode !== null, { timeoutMs: 15_000, what: 'ft detect to print its first reading' });
     const { done } = await flood(['--udp', '-p', '4444', '-i', 'u10', '-c', '20000']);
     await done;
-    const r = await cli;
-    expect(r.code, r.stderr).to.equal(0);
-    const ticks = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { events: DetectionEvent[]; targets: { target: string; state: string }[] });
+    const code = await exited;
+    expect(code, stderr).to.equal(0);
+    const ticks = stdout.trim().split('\n').map((l) => JSON.parse(l) as { events: DetectionEvent[]; targets: { target: string; state: string }[] });
     const opened = ticks.flatMap((t) => t.events).filter((e) => e.type === 'open');
     expect(opened).to.have.length(1);
     expect(opened[0]!.incident).to.include({ attack_family: 'udp_flood', target: `${VICTIM}/32` });
