@@ -62,8 +62,9 @@ export const flowConfigSchema = z.object({
   /**
    * Once a socket is drained, wait this long before reading again, so datagrams are read in bursts (0: read each
    * on arrival). Saves most of the per-datagram wake-up cost; the receive buffer must hold this many ms of traffic.
+   * Unset: a tenth of the window, at most 20 ms (defaultCoalesceMs).
    */
-  coalesceMs: z.number().int().min(0).max(50).default(5),
+  coalesceMs: z.number().int().min(0).max(50).optional(),
   /** Decoding threads: 0 decodes on the listener's thread; N shards exporters over N worker threads. */
   workers: z.number().int().min(0).max(64).default(0),
   maxTargets: z.number().int().min(1).max(1_000_000).default(20_000),
@@ -76,3 +77,13 @@ export const flowConfigSchema = z.object({
 
 export type FlowConfig = z.output<typeof flowConfigSchema>;
 export type FlowConfigInput = z.input<typeof flowConfigSchema>;
+
+/**
+ * The read pause when the config sets none: a tenth of the window (a datagram is counted at most that late, so
+ * sub-second windows stay sharp), at most 20 ms. On the benchmark machine each wake-up costs about 150 µs of CPU;
+ * at 3,200 datagrams/s a 20 ms pause halved the receive cost per datagram against 5 ms (14 → 7 µs). The default
+ * 32 MiB receive buffer holds 20 ms of more than 500k datagrams/s.
+ */
+export function defaultCoalesceMs(windowMs: number): number {
+  return Math.max(1, Math.min(20, Math.floor(windowMs / 10)));
+}

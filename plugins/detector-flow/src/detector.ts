@@ -1,7 +1,7 @@
 import { Prefix, type Detector, type DetectorMetric, type Health, type PluginContext, type Sample } from '@ft/sdk';
 import { Collector, COLLECTOR_DEFAULTS } from './aggregate/collector.js';
 import type { ExporterHealth } from './aggregate/health.js';
-import type { FlowConfig } from './config.js';
+import { defaultCoalesceMs, type FlowConfig } from './config.js';
 import { collectorOptions, InlineEngine, type EngineOptions, type EngineTotals, type FlowEngine } from './listen/engine.js';
 import { ExporterFilter } from './listen/exporter-filter.js';
 import { FlowListener, type ListenerStats } from './listen/listener.js';
@@ -61,7 +61,7 @@ export class FlowDetector implements Detector {
       filter: new ExporterFilter(this.config.allowedExporters.map((p) => Prefix.parse(p))),
       mirrors: this.config.mirror,
       receiveBufferBytes: this.config.receiveBufferBytes,
-      coalesceMs: this.config.coalesceMs,
+      coalesceMs: this.config.coalesceMs ?? defaultCoalesceMs(this.config.windowMs),
       engine,
     });
     try {

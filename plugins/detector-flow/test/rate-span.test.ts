@@ -79,7 +79,7 @@ describe('flow rates over sub-second windows', () => {
 
   it('keeps the fewest newest windows that span the minimum, and only one when windows are long enough', () => {
     const t = new TrailingWindows(1000);
-    const p = (n: number) => [{ target: TARGET, prefix: TARGET, packets: n, bytes: n * 100, protocols: [0, n, 0, 0] as [number, number, number, number], flags: [0, 0, 0, 0, 0, 0, 0, 0], srcIps: [], srcPorts: [], dstPorts: [], sources: new SourceSketch().state(), lenMin: 100, lenMax: 100, lenPackets: n, lenBytes: n * 100, ttl: [] }];
+    const p = (n: number) => [{ target: TARGET, prefix: TARGET, packets: n, bytes: n * 100, protocols: [0, n, 0, 0] as [number, number, number, number], flags: [0, 0, 0, 0, 0, 0, 0, 0], srcIps4: { keys: new Uint32Array(0), counts: new Float64Array(0) }, srcIps6: [], srcPorts: { keys: new Uint32Array(0), counts: new Float64Array(0) }, dstPorts: { keys: new Uint32Array(0), counts: new Float64Array(0) }, sources: new SourceSketch().state(), lenMin: 100, lenMax: 100, lenPackets: n, lenBytes: n * 100, ttl: [] }];
     expect(t.push(p(1), 400).spanMs).to.equal(400);
     expect(t.push(p(2), 400).spanMs).to.equal(800);
     const third = t.push(p(4), 400);

@@ -5,8 +5,8 @@
  * two IPv6 sources collide with odds of 1 in 2^32.
  */
 export interface SketchState {
-  /** The distinct source hashes while few. */
-  exact: number[] | null;
+  /** The distinct source hashes while few (typed: a window's partials hold one per target). */
+  exact: Uint32Array | null;
   registers: Uint8Array | null;
 }
 
@@ -82,7 +82,7 @@ export class SourceSketch {
   }
 
   state(): SketchState {
-    return { exact: this.exact ? Array.from(this.exact.subarray(0, this.exactSize)) : null, registers: this.registers };
+    return { exact: this.exact ? this.exact.slice(0, this.exactSize) : null, registers: this.registers };
   }
 
   static fromState(s: SketchState): SourceSketch {
@@ -90,13 +90,13 @@ export class SourceSketch {
     if (s.registers) {
       k.exact = null;
       k.registers = Uint8Array.from(s.registers);
-    } else for (const h of s.exact ?? []) k.addHash(h);
+    } else if (s.exact) for (let i = 0; i < s.exact.length; i++) k.addHash(s.exact[i]!);
     return k;
   }
 
   merge(other: SketchState): void {
     if (other.exact) {
-      for (const h of other.exact) this.addHash(h);
+      for (let i = 0; i < other.exact.length; i++) this.addHash(other.exact[i]!);
       return;
     }
     if (this.exact !== null) this.promote();
@@ -112,7 +112,7 @@ export class SourceSketch {
 
   /** The estimate of a state, without building a sketch from it. */
   static estimateState(s: SketchState): number {
-    return s.registers ? estimateRegisters(s.registers) : (s.exact ?? []).length;
+    return s.registers ? estimateRegisters(s.registers) : (s.exact?.length ?? 0);
   }
 }
 

@@ -1,4 +1,33 @@
 /**
+ * A top list as partials carry it: keys and counts in two typed arrays, entry i being (keys[i], counts[i]).
+ * Partials live a window or longer, so an array of [key, count] pairs per entry was most of what the garbage
+ * collector copied and promoted at 100k flows/s; typed arrays hold no pointers for it to trace.
+ */
+export interface TopList {
+  keys: Uint32Array;
+  counts: Float64Array;
+}
+
+/** The n largest entries of a list, largest first, ties by smaller key (as `largest` orders pairs). */
+export function largestOfList(l: TopList, n: number): [number, number][] {
+  const { keys, counts } = l;
+  const best: number[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    const c = counts[i]!;
+    const k = keys[i]!;
+    if (best.length === n) {
+      const last = best[n - 1]!;
+      if (c < counts[last]! || (c === counts[last] && k >= keys[last]!)) continue;
+      best.pop();
+    }
+    let j = best.length;
+    while (j > 0 && (counts[best[j - 1]!]! < c || (counts[best[j - 1]!] === c && keys[best[j - 1]!]! > k))) j--;
+    best.splice(j, 0, i);
+  }
+  return best.map((i) => [keys[i]!, counts[i]!]);
+}
+
+/**
  * TopCounter's numeric twin for the per-record path: heavy hitters keyed by an unsigned 32-bit number (an IPv4
  * address, a port) in typed arrays with open addressing — no Map entry and no cell object per key. Exact counts
  * until the table holds 8 × capacity keys, then it is cut back to the `capacity` largest (as TopCounter), so
@@ -73,20 +102,47 @@ export class TopTable {
   }
 
   /**
-   * The `k` largest entries (all when there are no more), in table order. A window's partial carries these, not
-   * the whole table: merges and Samples then work on at most k per list, the cut a prune makes anyway.
+   * The `k` largest entries (all when there are no more), in table order, as a TopList. A window's partial
+   * carries these, not the whole table: merges and Samples then work on at most k per list, the cut a prune
+   * makes anyway.
    */
-  top(k: number): [number, number][] {
-    if (this.size <= k) return this.entries();
-    const counts = new Float64Array(this.size);
+  list(k: number): TopList {
+    const { used, keys, counts } = this;
+    if (this.size <= k) {
+      const out = { keys: new Uint32Array(this.size), counts: new Float64Array(this.size) };
+      for (let i = 0, n = 0; i < used.length; i++) {
+        if (used[i] === 1) {
+          out.keys[n] = keys[i]!;
+          out.counts[n++] = counts[i]!;
+        }
+      }
+      return out;
+    }
+    const scratch = selectionScratch(this.size);
     let n = 0;
-    for (let i = 0; i < this.used.length; i++) if (this.used[i] === 1) counts[n++] = this.counts[i]!;
-    const threshold = kthLargest(counts, k);
-    const out: [number, number][] = [];
+    for (let i = 0; i < used.length; i++) if (used[i] === 1) scratch[n++] = counts[i]!;
+    const threshold = kthLargest(scratch, k, n);
+    const out = { keys: new Uint32Array(k), counts: new Float64Array(k) };
+    let m = 0;
     // Strictly larger first, then ties up to k.
-    for (let i = 0; i < this.used.length; i++) if (this.used[i] === 1 && this.counts[i]! > threshold) out.push([this.keys[i]!, this.counts[i]!]);
-    for (let i = 0; i < this.used.length && out.length < k; i++) if (this.used[i] === 1 && this.counts[i] === threshold) out.push([this.keys[i]!, threshold]);
+    for (let i = 0; i < used.length; i++) {
+      if (used[i] === 1 && counts[i]! > threshold) {
+        out.keys[m] = keys[i]!;
+        out.counts[m++] = counts[i]!;
+      }
+    }
+    for (let i = 0; i < used.length && m < k; i++) {
+      if (used[i] === 1 && counts[i] === threshold) {
+        out.keys[m] = keys[i]!;
+        out.counts[m++] = threshold;
+      }
+    }
     return out;
+  }
+
+  /** Adds every entry of a list (merging partials). */
+  addList(l: TopList): void {
+    for (let i = 0; i < l.keys.length; i++) this.add(l.keys[i]!, l.counts[i]!);
   }
 
   entries(): [number, number][] {
@@ -96,10 +152,21 @@ export class TopTable {
   }
 }
 
-/** The k-th largest value (1-based) of `a` (reordered in place): Hoare's quickselect, O(n) on average. */
-export function kthLargest(a: Float64Array, k: number): number {
+/** Reused by list(): one selection buffer per thread instead of one per table per window. */
+let scratchCounts = new Float64Array(1024);
+
+function selectionScratch(size: number): Float64Array {
+  if (scratchCounts.length < size) scratchCounts = new Float64Array(Math.max(size, scratchCounts.length * 2));
+  return scratchCounts;
+}
+
+/**
+ * The k-th largest value (1-based) of the first `length` values of `a` (reordered in place): Hoare's
+ * quickselect, O(n) on average.
+ */
+export function kthLargest(a: Float64Array, k: number, length = a.length): number {
   let lo = 0;
-  let hi = a.length - 1;
+  let hi = length - 1;
   const target = k - 1;
   while (lo < hi) {
     const pivot = a[(lo + hi) >>> 1]!;

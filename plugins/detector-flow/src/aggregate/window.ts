@@ -4,7 +4,7 @@ import { FlowBatch } from '../decode/batch.js';
 import type { FlowRecord } from '../decode/types.js';
 import { hash32, mix32, SourceSketch, type SketchState } from './sketch.js';
 import { TopCounter } from './top.js';
-import { TopTable } from './top-table.js';
+import { largestOfList, TopTable, type TopList } from './top-table.js';
 
 const FLAG_NAMES: TcpFlagName[] = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr'];
 const ACK = 0x10;
@@ -21,9 +21,11 @@ export interface TargetPartial {
   /** tcp, udp, icmp, other: scaled packets. */
   protocols: [number, number, number, number];
   flags: number[];
-  srcIps: [string, number][];
-  srcPorts: [number, number][];
-  dstPorts: [number, number][];
+  /** IPv4 sources by value; IPv6 ones (rarer) by text. */
+  srcIps4: TopList;
+  srcIps6: [string, number][];
+  srcPorts: TopList;
+  dstPorts: TopList;
   sources: SketchState;
   lenMin: number;
   lenMax: number;
@@ -156,13 +158,13 @@ class TargetStats {
   }
 
   partial(): TargetPartial {
-    const srcIps: [string, number][] = this.srcIps4.top(PARTIAL_ENTRIES).map(([k, n]) => [ipv4Text(k), n]);
-    if (this.srcIps6 !== null) srcIps.push(...largest(this.srcIps6.entries(), PARTIAL_ENTRIES));
+    const srcIps6 = this.srcIps6 === null ? [] : largest(this.srcIps6.entries(), PARTIAL_ENTRIES);
     const ttl: [number, number][] = [];
     if (this.ttl !== null) for (let t = 0; t < 256; t++) if (this.ttlSeen![t] === 1) ttl.push([t, this.ttl[t]!]);
     return {
       target: this.target, prefix: this.prefix, packets: this.packets, bytes: this.bytes, protocols: [...this.protocols],
-      flags: [...this.flags], srcIps, srcPorts: this.srcPorts.top(PARTIAL_ENTRIES), dstPorts: this.dstPorts.top(PARTIAL_ENTRIES),
+      flags: [...this.flags], srcIps4: this.srcIps4.list(PARTIAL_ENTRIES), srcIps6, srcPorts: this.srcPorts.list(PARTIAL_ENTRIES),
+      dstPorts: this.dstPorts.list(PARTIAL_ENTRIES),
       sources: this.sources.state(), lenMin: this.lenMin, lenMax: this.lenMax, lenPackets: this.lenPackets,
       lenBytes: this.lenBytes, ttl,
     };
@@ -362,14 +364,10 @@ function addressTable(first: [string, number][]): TopCounter<string> {
   return t;
 }
 
-function portTable(first: [number, number][]): TopTable {
+function numberTable(first: TopList): TopTable {
   const t = new TopTable(MERGE_CAPACITY);
-  for (const [k, n] of first) t.add(k, n);
+  t.addList(first);
   return t;
-}
-
-function keptPorts(t: TopTable): [number, number][] {
-  return t.top(PARTIAL_ENTRIES);
 }
 
 function keptAddresses(t: TopCounter<string>): [string, number][] {
@@ -379,14 +377,14 @@ function keptAddresses(t: TopCounter<string>): [string, number][] {
 
 /** Merges partial windows from several workers (same target keys add up). */
 export function mergePartials(lists: TargetPartial[][]): TargetPartial[] {
-  const byTarget = new Map<string, { base: TargetPartial; srcIps: TopCounter<string>; srcPorts: TopTable; dstPorts: TopTable; sources: SourceSketch; ttl: Map<number, number> }>();
+  const byTarget = new Map<string, { base: TargetPartial; srcIps4: TopTable; srcIps6: TopCounter<string>; srcPorts: TopTable; dstPorts: TopTable; sources: SourceSketch; ttl: Map<number, number> }>();
   for (const list of lists) {
     for (const p of list) {
       const m = byTarget.get(p.target);
       if (m === undefined) {
         byTarget.set(p.target, {
-          base: { ...p, protocols: [...p.protocols], flags: [...p.flags] }, srcIps: addressTable(p.srcIps), srcPorts: portTable(p.srcPorts),
-          dstPorts: portTable(p.dstPorts), sources: SourceSketch.fromState(p.sources), ttl: new Map(p.ttl),
+          base: { ...p, protocols: [...p.protocols], flags: [...p.flags] }, srcIps4: numberTable(p.srcIps4), srcIps6: addressTable(p.srcIps6),
+          srcPorts: numberTable(p.srcPorts), dstPorts: numberTable(p.dstPorts), sources: SourceSketch.fromState(p.sources), ttl: new Map(p.ttl),
         });
         continue;
       }
@@ -395,9 +393,10 @@ export function mergePartials(lists: TargetPartial[][]): TargetPartial[] {
       b.bytes += p.bytes;
       for (let i = 0; i < 4; i++) b.protocols[i]! += p.protocols[i]!;
       for (let i = 0; i < 8; i++) b.flags[i]! += p.flags[i]!;
-      m.srcIps.mergeEntries(p.srcIps);
-      for (const [k, n] of p.srcPorts) m.srcPorts.add(k, n);
-      for (const [k, n] of p.dstPorts) m.dstPorts.add(k, n);
+      m.srcIps4.addList(p.srcIps4);
+      m.srcIps6.mergeEntries(p.srcIps6);
+      m.srcPorts.addList(p.srcPorts);
+      m.dstPorts.addList(p.dstPorts);
       m.sources.merge(p.sources);
       b.lenMin = Math.min(b.lenMin, p.lenMin);
       b.lenMax = Math.max(b.lenMax, p.lenMax);
@@ -407,7 +406,8 @@ export function mergePartials(lists: TargetPartial[][]): TargetPartial[] {
     }
   }
   return [...byTarget.values()].map((m) => ({
-    ...m.base, srcIps: keptAddresses(m.srcIps), srcPorts: keptPorts(m.srcPorts), dstPorts: keptPorts(m.dstPorts),
+    ...m.base, srcIps4: m.srcIps4.list(PARTIAL_ENTRIES), srcIps6: keptAddresses(m.srcIps6), srcPorts: m.srcPorts.list(PARTIAL_ENTRIES),
+    dstPorts: m.dstPorts.list(PARTIAL_ENTRIES),
     sources: m.sources.state(), ttl: [...m.ttl],
   }));
 }
@@ -428,6 +428,21 @@ export function largest<K extends string | number>(entries: [K, number][], n: nu
   return best;
 }
 
+/**
+ * Source addresses as text that can make a Sample's top n: the IPv6 ones and every IPv4 one counting at least
+ * the n-th largest IPv4 count (ties included, so ordering ties by text picks the same entries as it would from
+ * the whole list). Only these few become text.
+ */
+function sourceCandidates(p: TargetPartial, n: number): [string, number][] {
+  const v4 = largestOfList(p.srcIps4, n);
+  const out: [string, number][] = [...p.srcIps6];
+  if (v4.length === 0) return out;
+  const cut = v4[v4.length - 1]![1];
+  const { keys, counts } = p.srcIps4;
+  for (let i = 0; i < keys.length; i++) if (counts[i]! >= cut) out.push([ipv4Text(keys[i]!), counts[i]!]);
+  return out;
+}
+
 export interface SampleContext {
   source: string;
   at: number;
@@ -441,6 +456,7 @@ export function toSamples(partials: TargetPartial[], ctx: SampleContext): Sample
   const rate = (n: number) => n * perSecond;
   const top = <K extends string | number>(entries: [K, number][]) =>
     largest(entries, ctx.topN).map(([key, count]) => ({ key, count: rate(count) }));
+  const topOfList = (l: TopList) => top(largestOfList(l, ctx.topN));
   return partials.map((p) => {
     const tcpFlags: Partial<Record<TcpFlagName, number>> = {};
     p.flags.forEach((n, i) => {
@@ -458,9 +474,9 @@ export function toSamples(partials: TargetPartial[], ctx: SampleContext): Sample
       bps: rate(p.bytes * 8),
       protocols: { tcp: rate(p.protocols[0]), udp: rate(p.protocols[1]), icmp: rate(p.protocols[2]), other: rate(p.protocols[3]) },
       tcpFlags,
-      topSrcIps: top(p.srcIps),
-      topSrcPorts: top(p.srcPorts),
-      topDstPorts: top(p.dstPorts),
+      topSrcIps: top(sourceCandidates(p, ctx.topN)),
+      topSrcPorts: topOfList(p.srcPorts),
+      topDstPorts: topOfList(p.dstPorts),
       sourceCount: SourceSketch.estimateState(p.sources),
     };
     if (p.lenPackets > 0) sample.packetLength = { min: p.lenMin, max: p.lenMax, mean: p.lenBytes / p.lenPackets };

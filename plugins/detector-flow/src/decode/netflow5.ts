@@ -1,3 +1,4 @@
+import { u32 } from './addr.js';
 import type { FlowBatch } from './batch.js';
 import { emptyDatagram, WireError, type DecodedDatagram } from './types.js';
 
@@ -26,12 +27,12 @@ export function decodeNetflow5(buf: Buffer, batch: FlowBatch): DecodedDatagram {
     const o = HEADER + i * RECORD;
     const k = batch.push();
     batch.family[k] = 4;
-    batch.src4[k] = buf.readUInt32BE(o);
-    batch.dst4[k] = buf.readUInt32BE(o + 4);
+    batch.src4[k] = u32(buf, o);
+    batch.dst4[k] = u32(buf, o + 4);
     batch.inputIf[k] = buf.readUInt16BE(o + 12);
     batch.outputIf[k] = buf.readUInt16BE(o + 14);
-    batch.packets[k] = buf.readUInt32BE(o + 16);
-    batch.bytes[k] = buf.readUInt32BE(o + 20);
+    batch.packets[k] = u32(buf, o + 16);
+    batch.bytes[k] = u32(buf, o + 20);
     batch.srcPort[k] = buf.readUInt16BE(o + 32);
     batch.dstPort[k] = buf.readUInt16BE(o + 34);
     batch.tcpFlags[k] = buf[o + 37] as number;

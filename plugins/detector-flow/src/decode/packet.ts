@@ -1,4 +1,4 @@
-import { isV4Mapped, ipv6TextAt } from './addr.js';
+import { isV4Mapped, ipv6TextAt, u32 } from './addr.js';
 
 /** What a sampled packet header tells us; undefined when it holds no IP packet we can read. */
 export interface PacketSummary {
@@ -64,7 +64,7 @@ export function decodeIPv4(buf: Buffer, off: number, end: number): PacketSummary
   const ipLength = buf.readUInt16BE(off + 2);
   const fragOffset = buf.readUInt16BE(off + 6) & 0x1fff;
   const summary: PacketSummary = {
-    family: 4, src4: buf.readUInt32BE(off + 12), dst4: buf.readUInt32BE(off + 16), src6: undefined, dst6: undefined, protocol: buf[off + 9] as number,
+    family: 4, src4: u32(buf, off + 12), dst4: u32(buf, off + 16), src6: undefined, dst6: undefined, protocol: buf[off + 9] as number,
     srcPort: 0, dstPort: 0, tcpFlags: 0, ttl: buf[off + 8] as number, ipLength,
   };
   // Only the first fragment carries the transport header.
@@ -105,7 +105,7 @@ export function decodeIPv6(buf: Buffer, off: number, end: number): PacketSummary
 }
 
 function v4At(buf: Buffer, off: number): number {
-  return isV4Mapped(buf, off) ? buf.readUInt32BE(off + 12) : 0;
+  return isV4Mapped(buf, off) ? u32(buf, off + 12) : 0;
 }
 
 function v6At(buf: Buffer, off: number): string | undefined {

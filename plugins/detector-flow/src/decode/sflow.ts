@@ -1,4 +1,4 @@
-import { ipv4At, ipv6At, ipv6TextAt, isV4Mapped } from './addr.js';
+import { ipv4At, ipv6At, ipv6TextAt, isV4Mapped, u32 } from './addr.js';
 import { decodeEthernet, decodeIPv4, decodeIPv6, type PacketSummary } from './packet.js';
 import type { FlowBatch } from './batch.js';
 import { emptyDatagram, WireError, type DecodedDatagram, type InterfaceCounters } from './types.js';
@@ -147,8 +147,8 @@ function readSampledIp(buf: Buffer, off: number, end: number, v6: boolean): Pack
   const mappedDst = v6 && isV4Mapped(buf, dst);
   return {
     family: v6 ? 6 : 4,
-    src4: !v6 ? buf.readUInt32BE(src) : mappedSrc ? buf.readUInt32BE(src + 12) : 0,
-    dst4: !v6 ? buf.readUInt32BE(dst) : mappedDst ? buf.readUInt32BE(dst + 12) : 0,
+    src4: !v6 ? u32(buf, src) : mappedSrc ? u32(buf, src + 12) : 0,
+    dst4: !v6 ? u32(buf, dst) : mappedDst ? u32(buf, dst + 12) : 0,
     src6: v6 && !mappedSrc ? ipv6TextAt(buf, src) : undefined,
     dst6: v6 && !mappedDst ? ipv6TextAt(buf, dst) : undefined,
     protocol,
