@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Prefix } from '@ft/sdk';
 import { Collector, COLLECTOR_DEFAULTS, type CollectorOptions } from '../src/aggregate/collector.js';
-import { SourceSketch } from '../src/aggregate/sketch.js';
+import { hash32, mix32, SourceSketch } from '../src/aggregate/sketch.js';
 import { TopCounter } from '../src/aggregate/top.js';
 import { largest, mergePartials, toSamples, WindowAggregator } from '../src/aggregate/window.js';
 import fc from 'fast-check';
@@ -114,6 +114,33 @@ describe('flow aggregation', () => {
     for (let i = 0; i < 200_000; i++) big.add(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
     expect(big.estimate()).to.be.closeTo(200_000, 10_000);
     expect(big.state().registers!.length).to.equal(2048);
+  });
+
+  it('counts distinct sources exactly as a sketch fed every record would, through top-table sampling and pruning', () => {
+    // The aggregator hashes a source into the sketch only when its top table gains it (repeats change nothing in
+    // a sketch); the count must be the one a sketch fed every record gives, sampled and pruned tables included.
+    fc.assert(fc.property(fc.integer({ min: 1, max: 3000 }), fc.integer({ min: 1, max: 20_000 }), fc.integer(), (distinct, records, seed) => {
+      const agg = new WindowAggregator({ protect: [], maxTargets: 10, topN: 3 });
+      const everyRecord = new SourceSketch();
+      let x = seed | 1;
+      for (let i = 0; i < records; i++) {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        const n = (x >>> 0) % distinct;
+        if (n % 7 === 0) {
+          const src = `2001:db8::${n.toString(16)}`;
+          agg.add(rec({ srcAddr: src, family: 6, packets: 1 + (n % 3) }), 1);
+          everyRecord.addHash(hash32(src));
+        } else {
+          const third = 100 + (n >> 8);
+          agg.add(rec({ srcAddr: `198.51.${third}.${n & 255}`, packets: 1 + (n % 3) }), 1);
+          everyRecord.addHash(mix32(((198 << 24) | (51 << 16) | (third << 8) | (n & 255)) >>> 0));
+        }
+      }
+      const [s] = toSamples(agg.flush(), { source: 'f', at: 1000, windowMs: 1000, topN: 3 });
+      expect(s!.sourceCount).to.equal(everyRecord.estimate());
+    }), { numRuns: 25 });
   });
 
   it('keeps heavy hitters in the top list while a flood of one-off keys passes through', () => {

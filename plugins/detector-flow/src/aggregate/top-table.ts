@@ -49,7 +49,8 @@ export class TopTable {
     this.mask = 15;
   }
 
-  add(key: number, n: number): void {
+  /** Counts `n` more for `key`; true when the key was not in the table (new this window, or back after a cut). */
+  add(key: number, n: number): boolean {
     const keys = this.keys;
     const used = this.used;
     const mask = this.mask;
@@ -57,7 +58,7 @@ export class TopTable {
     while (used[i] === 1) {
       if (keys[i] === key) {
         this.counts[i]! += n;
-        return;
+        return false;
       }
       i = (i + 1) & mask;
     }
@@ -67,6 +68,7 @@ export class TopTable {
     this.size++;
     if (this.size > this.limit) this.prune();
     else if (this.size * 2 > mask) this.rehash((mask + 1) * 2);
+    return true;
   }
 
   private rehash(slots: number): void {

@@ -9,14 +9,16 @@ export class TopCounter<K extends string | number> {
 
   constructor(private readonly capacity = 64) {}
 
-  add(key: K, n: number): void {
+  /** Counts `n` more for `key`; true when the key was not in the table (new, or back after a cut). */
+  add(key: K, n: number): boolean {
     const cell = this.counts.get(key);
     if (cell !== undefined) {
       cell.n += n;
-      return;
+      return false;
     }
     this.counts.set(key, { n });
     if (this.counts.size > this.capacity * 8) this.prune();
+    return true;
   }
 
   private prune(): void {

@@ -104,7 +104,6 @@ class TargetStats {
     }
     const src6 = b.src6[i];
     const src4 = b.src4[i]!;
-    this.sources.addHash(src6 === undefined ? mix32(src4) : hash32(src6));
     // Top lists: every record while a target is quiet (1,024 records a window); then every 4th, and past 16,384
     // every 16th, with its weight multiplied to match. Totals above stay exact; heavy hitters keep unbiased
     // estimates for a fraction of the cost (these table updates are most of the per-record work).
@@ -113,12 +112,16 @@ class TargetStats {
     const stride = seen < 1024 ? 1 : seen < 16384 ? 4 : 16;
     if (stride === 1 || (nextRandom() & (stride - 1)) === 0) {
       const weighted = packets * stride;
-      if (src6 === undefined) this.srcIps4.add(src4, weighted);
-      else (this.srcIps6 ??= new TopCounter<string>()).add(src6, weighted);
+      // The distinct-source sketch ignores repeats, and both it and the source table start empty each window:
+      // a source already in the table is already counted, so only a new entry (or one back after a prune)
+      // needs hashing into it.
+      if (src6 === undefined) {
+        if (this.srcIps4.add(src4, weighted)) this.sources.addHash(mix32(src4));
+      } else if ((this.srcIps6 ??= new TopCounter<string>()).add(src6, weighted)) this.sources.addHash(hash32(src6));
       const srcPort = b.srcPort[i]!;
       if (srcPort !== 0 || p === 6 || p === 17) this.srcPorts.add(srcPort, weighted);
       this.dstPorts.add(b.dstPort[i]!, weighted);
-    }
+    } else this.sources.addHash(src6 === undefined ? mix32(src4) : hash32(src6));
     if (unscaled > 0) {
       const mean = unscaledBytes / unscaled;
       if (mean < this.lenMin) this.lenMin = mean;
