@@ -1,5 +1,7 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { decodeDatagram, TemplateCache, type DecodeResult, type DecodedDatagram, type DecodeContext } from '../src/decode/index.js';
+import { templatedPaths } from '../src/decode/templated.js';
 import {
   addr, ethernet, flowSample, ifCountersSample, ipfix, ipfixOptionsTemplate, ipv4Packet, ipv6Packet, netflow5, netflow9, rawHeaderRecord, record,
   set, sflow, tcpHeader, templateRecord, u16, u32, u8, udpHeader, v9OptionsTemplate, varlen, type Field,
@@ -278,6 +280,57 @@ describe('flow decoders', () => {
       const cut = ethernet(tcpSyn).subarray(0, 14 + 20 + 2);
       const d = ok(decodeDatagram(sflow([flowSample([rawHeaderRecord(cut, { frameLength: 64 })])]), ctx()));
       expect(d.records[0]).to.deep.include({ dstAddr: '203.0.113.10', srcPort: 0, dstPort: 0, bytes: 40 });
+    });
+  });
+  describe('fixed-layout IPv4 templates', () => {
+    // Element ids the decoder reads (addresses, counters, ports, ICMP, TTL, interfaces) and some it skips
+    // (first/last switched, IP version, a VLAN), so templates with and without a fixed layout both come up.
+    const READ = [1, 2, 4, 6, 7, 8, 10, 11, 12, 14, 32, 52, 53, 85, 86, 139, 176, 177, 178, 179, 192];
+    const SKIPPED = [21, 22, 60, 58];
+    const length = fc.constantFrom(1, 2, 3, 4, 4, 8, 16);
+    // Each element at most once (aliases such as 53/192 for the TTL still collide, and take the general path),
+    // IPv4 addresses mostly 4 bytes so the fixed path is taken often, in any order among the other fields.
+    const template = fc.tuple(
+      fc.shuffledSubarray(READ.filter((id) => id !== 8 && id !== 12)), fc.array(fc.constantFrom(...SKIPPED), { maxLength: 3 }),
+      fc.constantFrom(4, 4, 4, 16), fc.array(length, { minLength: 30, maxLength: 30 }), fc.array(fc.nat(), { minLength: 30, maxLength: 30 }),
+    ).map(([read, skipped, addressLength, lengths, order]) => {
+      const fields: Field[] = [[8, addressLength], [12, 4], ...[...read, ...skipped].map((id, i): Field => [id, lengths[i]!])];
+      return fields.map((f, i) => [f, order[i]!] as const).sort((x, y) => x[1] - y[1]).map(([f]) => f);
+    });
+    const datagram = (ipfixFormat: boolean, fields: Field[], records: Buffer) => {
+      const sets = [set(ipfixFormat ? 2 : 0, templateRecord(300, fields, ipfixFormat)), set(300, records)];
+      return ipfixFormat ? ipfix(sets, { domain: 7 }) : netflow9(sets, { sourceId: 7 });
+    };
+    const decodeWith = (fixed: boolean, d: Buffer) => {
+      templatedPaths.fixedLayouts = fixed;
+      try {
+        return decodeDatagram(d, ctx());
+      } finally {
+        templatedPaths.fixedLayouts = true;
+      }
+    };
+
+    it('decodes every record exactly as the general field loop does (v9 and IPFIX, random templates and bytes)', () => {
+      fc.assert(fc.property(fc.boolean(), template, fc.uint8Array({ minLength: 0, maxLength: 600, size: 'max' }), (ipfixFormat, fields, bytes) => {
+        const d = datagram(ipfixFormat, fields, Buffer.from(bytes));
+        expect(decodeWith(true, d)).to.deep.equal(decodeWith(false, d));
+      }), { numRuns: 3000 });
+    });
+
+    it('takes the fixed path for a typical exporter template and the general one for IPv6 and variable-length fields', () => {
+      const records = Buffer.concat([v4Data('198.51.100.7', '203.0.113.9', 40000, 53, 17, 0, 3, 300), v4Data('198.51.100.8', '203.0.113.9', 1, 0x0800, 1, 0, 1, 84)]);
+      const d = datagram(false, V4_TEMPLATE, records);
+      const fast = ok(decodeWith(true, d));
+      expect(fast.records.map((r) => [r.srcAddr, r.dstAddr, r.srcPort, r.dstPort, r.packets, r.bytes])).to.deep.equal([
+        ['198.51.100.7', '203.0.113.9', 40000, 53, 3, 300], ['198.51.100.8', '203.0.113.9', 0, 0x0800, 1, 84], // ICMP: no source port; type 8 code 0 as the destination port
+      ]);
+      const cache = new TemplateCache();
+      decodeDatagram(d, ctx(cache));
+      expect(cache.get(TemplateCache.key('netflow9', '192.0.2.1', 7, 300), 1_000_000)?.fixed).to.not.equal(undefined);
+      decodeDatagram(netflow9([set(0, templateRecord(301, [[SRC_V6, 16], [DST_V6, 16], [IN_PKTS, 4]], false))], { sourceId: 7 }), ctx(cache));
+      expect(cache.get(TemplateCache.key('netflow9', '192.0.2.1', 7, 301), 1_000_000)?.fixed).to.equal(undefined);
+      decodeDatagram(ipfix([set(2, templateRecord(302, [[SRC_V4, 4], [DST_V4, 4], [82, 0xffff]], true))], { domain: 7 }), ctx(cache));
+      expect(cache.get(TemplateCache.key('ipfix', '192.0.2.1', 7, 302), 1_000_000)?.fixed).to.equal(undefined);
     });
   });
 });

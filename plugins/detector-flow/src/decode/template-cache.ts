@@ -18,6 +18,18 @@ export interface Template {
   minRecordLength: number;
   variable: boolean;
   learnedAt: number;
+  /** Set for the fixed-length IPv4 flow templates the decoder reads without walking fields (templated.ts). */
+  fixed?: FixedLayout;
+}
+
+/**
+ * Where each field the decoder reads sits in a record (per field action: byte offset, -1 when the template has
+ * none, and length), and the record's length.
+ */
+export interface FixedLayout {
+  recordLength: number;
+  at: Int32Array;
+  len: Int32Array;
 }
 
 export interface TemplateCacheOptions {

@@ -1,6 +1,6 @@
 import { isV4Mapped, ipv6TextAt, u32 } from './addr.js';
 import type { FlowBatch } from './batch.js';
-import { TemplateCache, type FieldSpec, type Template, type TemplateKind } from './template-cache.js';
+import { TemplateCache, type FieldSpec, type FixedLayout, type Template, type TemplateKind } from './template-cache.js';
 import { emptyDatagram, WireError, type DecodedDatagram } from './types.js';
 
 /** Information elements ft reads (RFC 3954 field types = IPFIX IE ids for these). */
@@ -218,7 +218,10 @@ function readTemplates(buf: Buffer, off: number, end: number, d: Dialect, option
     }
     // A record of zero bytes cannot be walked: the data loop would never advance.
     if (minRecordLength === 0) throw new WireError(off, `template ${id} describes records of zero bytes`);
-    pending.templates.set(id, { id, fields, options, scopeCount, minRecordLength, variable, learnedAt: 0 });
+    const template: Template = { id, fields, options, scopeCount, minRecordLength, variable, learnedAt: 0 };
+    const fixed = options ? undefined : fixedLayout(fields);
+    if (fixed !== undefined) template.fixed = fixed;
+    pending.templates.set(id, template);
     out.templatesLearned++;
   }
 }
@@ -331,10 +334,90 @@ function statedRate(s: Scratch): number | undefined {
   return undefined;
 }
 
+/** Field actions a fixed layout covers: everything an IPv4 flow record needs except sampling fields. */
+const FIXED_ACTIONS = new Set<number>([
+  A.octets, A.packets, A.octetsTotal, A.packetsTotal, A.protocol, A.tcpFlags, A.srcPort, A.dstPort, A.srcV4, A.dstV4,
+  A.inputIf, A.outputIf, A.icmp, A.icmpType, A.icmpCode, A.ttl, A.minTtl,
+]);
+const ACTIONS = 27;
+
+/** Switches the fixed-layout path off (tests compare it with the general path); on in production. */
+export const templatedPaths = { fixedLayouts: true };
+
+/**
+ * The fixed layout of a data template, when it has one: no variable-length field, IPv4 source and destination of
+ * 4 bytes, each field ft reads at most once, no sampling fields. Most exporters' IPv4 templates qualify. Their
+ * records are then read directly at known offsets instead of through the loop over every field (half the
+ * decoding time for a typical 16-field template). Anything else keeps the general path, which is the reference.
+ */
+function fixedLayout(fields: FieldSpec[]): FixedLayout | undefined {
+  const at = new Int32Array(ACTIONS).fill(-1);
+  const len = new Int32Array(ACTIONS);
+  let off = 0;
+  for (const f of fields) {
+    if (f.length === VARIABLE) return undefined;
+    if (f.action !== A.skip) {
+      if (!FIXED_ACTIONS.has(f.action) || at[f.action] !== -1) return undefined;
+      at[f.action] = off;
+      len[f.action] = f.length;
+    }
+    off += f.length;
+  }
+  if (len[A.srcV4] !== 4 || len[A.dstV4] !== 4 || at[A.srcV4] === -1 || at[A.dstV4] === -1) return undefined;
+  return { recordLength: off, at, len };
+}
+
+/** The unsigned value of field `action` of the record at `o`, or `absent` when the layout has no such field. */
+function fieldAt(buf: Buffer, o: number, layout: FixedLayout, action: number, absent: number): number {
+  const at = layout.at[action]!;
+  return at === -1 ? absent : readUint(buf, o + at, layout.len[action]!);
+}
+
+/** readData for a template with a fixed layout: the same records, field values and errors as the general path. */
+function readFixed(buf: Buffer, off: number, end: number, layout: FixedLayout, d: Dialect, ctx: TemplatedContext, pending: Pending, out: DecodedDatagram): void {
+  const b = ctx.batch;
+  const step = layout.recordLength;
+  const src = layout.at[A.srcV4]!;
+  const dst = layout.at[A.dstV4]!;
+  let rate: number | undefined;
+  for (; off + step <= end; off += step) {
+    if (d.kind === 'ipfix') out.sequenceAdvance++;
+    rate ??= lookupRate(d, ctx, pending, out.domain, undefined) ?? 0;
+    const protocol = fieldAt(buf, off, layout, A.protocol, 0) & 0xff;
+    const isIcmp = protocol === 1 || protocol === 58;
+    const icmp = fieldAt(buf, off, layout, A.icmp, -1);
+    const icmpType = fieldAt(buf, off, layout, A.icmpType, -1);
+    const icmpValue = icmp >= 0 ? icmp & 0xffff : icmpType >= 0 ? (icmpType & 0xff) * 256 + (fieldAt(buf, off, layout, A.icmpCode, 0) & 0xff) : -1;
+    const packets = fieldAt(buf, off, layout, A.packets, -1);
+    const bytes = fieldAt(buf, off, layout, A.octets, -1);
+    const ttl = fieldAt(buf, off, layout, A.ttl, -1);
+    const minTtl = ttl >= 0 ? -1 : fieldAt(buf, off, layout, A.minTtl, -1);
+    const k = b.push();
+    b.family[k] = 4;
+    b.src4[k] = ((buf[off + src]! << 24) | (buf[off + src + 1]! << 16) | (buf[off + src + 2]! << 8) | buf[off + src + 3]!) >>> 0;
+    b.dst4[k] = ((buf[off + dst]! << 24) | (buf[off + dst + 1]! << 16) | (buf[off + dst + 2]! << 8) | buf[off + dst + 3]!) >>> 0;
+    b.srcPort[k] = isIcmp ? 0 : fieldAt(buf, off, layout, A.srcPort, 0) & 0xffff;
+    b.dstPort[k] = isIcmp && icmpValue >= 0 ? icmpValue : fieldAt(buf, off, layout, A.dstPort, 0) & 0xffff;
+    b.protocol[k] = protocol;
+    b.tcpFlags[k] = fieldAt(buf, off, layout, A.tcpFlags, 0) & 0xff;
+    b.packets[k] = packets >= 0 ? packets : Math.max(0, fieldAt(buf, off, layout, A.packetsTotal, -1));
+    b.bytes[k] = bytes >= 0 ? bytes : Math.max(0, fieldAt(buf, off, layout, A.octetsTotal, -1));
+    b.samplingRate[k] = rate;
+    b.inputIf[k] = fieldAt(buf, off, layout, A.inputIf, 0);
+    b.outputIf[k] = fieldAt(buf, off, layout, A.outputIf, 0);
+    if (ttl >= 0) b.ttl[k] = ttl & 0xff;
+    else if (minTtl >= 0) b.ttl[k] = minTtl & 0xff;
+  }
+}
+
 function readData(buf: Buffer, off: number, end: number, setId: number, d: Dialect, ctx: TemplatedContext, pending: Pending, out: DecodedDatagram): void {
   const template = lookup(setId, d, ctx, pending, out.domain);
   if (template === undefined) {
     out.templateMisses++;
+    return;
+  }
+  if (template.fixed !== undefined && templatedPaths.fixedLayouts) {
+    readFixed(buf, off, end, template.fixed, d, ctx, pending, out);
     return;
   }
   const s = scratch;
