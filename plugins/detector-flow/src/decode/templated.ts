@@ -139,8 +139,8 @@ function walkSets(buf: Buffer, start: number, end: number, d: Dialect, ctx: Temp
     if (off + setLength > end) throw new WireError(off + 2, `set ${setId} of ${setLength} bytes runs past the end (${end - off} left)`);
     const body = off + 4;
     const setEnd = off + setLength;
-    if (setId === d.templateSet) readTemplates(buf, body, setEnd, d, false, pending, out);
-    else if (setId === d.optionsSet) readTemplates(buf, body, setEnd, d, true, pending, out);
+    if (setId === d.templateSet) readTemplates(buf, body, setEnd, d, false, ctx, pending, out);
+    else if (setId === d.optionsSet) readTemplates(buf, body, setEnd, d, true, ctx, pending, out);
     else if (setId >= 256) readData(buf, body, setEnd, setId, d, ctx, pending, out);
     // Other ids (v9 2..255, IPFIX 0,1,4..255) are reserved: skipped by length.
     off = setEnd;
@@ -148,7 +148,7 @@ function walkSets(buf: Buffer, start: number, end: number, d: Dialect, ctx: Temp
   commit(d, ctx, out, pending);
 }
 
-function readTemplates(buf: Buffer, off: number, end: number, d: Dialect, options: boolean, pending: Pending, out: DecodedDatagram): void {
+function readTemplates(buf: Buffer, off: number, end: number, d: Dialect, options: boolean, ctx: TemplatedContext, pending: Pending, out: DecodedDatagram): void {
   const ipfix = d.kind === 'ipfix';
   // The smallest template record is its id and count (4 bytes); anything shorter is padding.
   while (off + 4 <= end) {
@@ -218,12 +218,28 @@ function readTemplates(buf: Buffer, off: number, end: number, d: Dialect, option
     }
     // A record of zero bytes cannot be walked: the data loop would never advance.
     if (minRecordLength === 0) throw new WireError(off, `template ${id} describes records of zero bytes`);
-    const template: Template = { id, fields, options, scopeCount, minRecordLength, variable, learnedAt: 0 };
-    const fixed = options ? undefined : fixedLayout(fields);
-    if (fixed !== undefined) template.fixed = fixed;
-    pending.templates.set(id, template);
+    // Exporters resend their templates every few datagrams: an unchanged one keeps the object already learned
+    // (and its fixed layout); commit() then only refreshes its time.
+    const known = lookup(id, d, ctx, pending, out.domain);
+    if (known !== undefined && sameTemplate(known, fields, options, scopeCount)) pending.templates.set(id, known);
+    else {
+      const template: Template = { id, fields, options, scopeCount, minRecordLength, variable, learnedAt: 0 };
+      const fixed = options ? undefined : fixedLayout(fields);
+      if (fixed !== undefined) template.fixed = fixed;
+      pending.templates.set(id, template);
+    }
     out.templatesLearned++;
   }
+}
+
+function sameTemplate(t: Template, fields: FieldSpec[], options: boolean, scopeCount: number): boolean {
+  if (t.options !== options || t.scopeCount !== scopeCount || t.fields.length !== fields.length) return false;
+  for (let i = 0; i < fields.length; i++) {
+    const a = t.fields[i]!;
+    const b = fields[i]!;
+    if (a.id !== b.id || a.length !== b.length || a.enterprise !== b.enterprise) return false;
+  }
+  return true;
 }
 
 function lookup(id: number, d: Dialect, ctx: TemplatedContext, pending: Pending, domain: number): Template | undefined {
