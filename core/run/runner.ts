@@ -9,6 +9,9 @@ import type { RuleRecord, RuleStore } from '../state/store.js';
 import { refusalDigest } from '../plan/format.js';
 
 /** How shutdown went: `complete` false when onShutdown could not be carried out (see Runner.stop). */
+
+/** How many resolved incident ids the runner remembers to refuse late events for (a Set: oldest forgotten first). */
+const RESOLVED_MEMORY = 10_000;
 export interface StopReport {
   complete: boolean;
   reason?: string;
@@ -75,6 +78,12 @@ export class Runner {
   private readonly clock: Clock;
   private readonly open = new Map<string, Incident>();
   private readonly planning = new Map<string, { running: Promise<void>; next?: Incident }>();
+  /**
+   * Incidents resolved lately (the newest RESOLVED_MEMORY ids). An event for one of them that arrives after its
+   * resolve (a late update from a queue, a replayed event) must not re-open it: it would re-plan, and re-announce,
+   * mitigation for an attack that is over. A new attack on the same target comes with a new incident id.
+   */
+  private readonly resolved = new Set<string>();
   /** Per open incident, the refusals last logged (see refusalDigest). */
   private readonly refusalLogged = new Map<string, string>();
   private timers: NodeJS.Timeout[] = [];
@@ -188,6 +197,10 @@ export class Runner {
   async onIncident(event: IncidentEvent): Promise<void> {
     const { incident } = event;
     if (this.stopping) return;
+    if (event.type !== 'resolve' && this.resolved.has(incident.id)) {
+      this.opts.logger.warn({ incidentId: incident.id, event: event.type }, 'ignored an event for an incident already resolved (it does not re-open it)');
+      return;
+    }
     // Recording the incident must not delay the mitigation: it is written while the planner and executor work
     // (the op's own intent records are what a crash needs; the incident is history).
     const recorded = Promise.all([
@@ -201,6 +214,8 @@ export class Runner {
     if (event.type === 'resolve') {
       this.open.delete(incident.id);
       this.refusalLogged.delete(incident.id);
+      this.resolved.add(incident.id);
+      if (this.resolved.size > RESOLVED_MEMORY) this.resolved.delete(this.resolved.values().next().value as string);
     }
     else this.open.set(incident.id, incident);
     this.opts.metrics?.incidentsOpen(this.open.size);

@@ -42,4 +42,29 @@ describe('runner: re-planning an incident as its state changes', () => {
     await runner.stop('test', 'keep');
     await store.close();
   });
+  it('a late update for an incident already resolved does not re-open it, re-plan it or overwrite what was stored', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ft-replan-'));
+    const logger = createJsonLogger({ level: 'error', destination: new Writable({ write: (_c, _e, cb) => cb() }) as never });
+    const store = await JournalStore.open({ dir: join(dir, 'state'), logger });
+    const planned: string[] = [];
+    const runner = new Runner({
+      store, actions: new Map(), logger, tenant: 'lab', mode: 'enforce', maxRules: 200, onShutdown: 'keep',
+      plan: (input) => {
+        if (input.incident) planned.push(`${input.incident.state} ${input.incident.bps}`);
+        return { tenant: 'lab', mode: 'enforce', ops: [], refused: [], notes: [] };
+      },
+      tickMs: 3_600_000, reconcileEveryMs: 3_600_000,
+    });
+    await runner.onIncident({ type: 'open', incident: incident({ bps: 1e9 }) });
+    await runner.onIncident({ type: 'resolve', incident: incident({ bps: 1e6, state: 'resolved' }) });
+    // From a queue, an update made before the resolve can be delivered after it.
+    await runner.onIncident({ type: 'update', incident: incident({ bps: 2e9 }) });
+    await runner.tick();
+    await runner.idle();
+    expect(planned).to.deep.equal(['open 1000000000', 'resolved 1000000']);
+    const stored = (await store.incidents()).find((i) => i.id === 'inc-1');
+    expect(stored?.state).to.equal('resolved');
+    await runner.stop('test', 'keep');
+    await store.close();
+  });
 });
