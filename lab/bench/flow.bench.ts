@@ -15,7 +15,8 @@ import { createInterface } from 'node:readline';
 import { decodeDatagram, TemplateCache } from '../../plugins/detector-flow/src/decode/index.js';
 import { parseUdpDrops } from '../../plugins/detector-flow/src/listen/socket-drops.js';
 import { collectorOnly, decodeOnly, exportCorpora, FORMATS, writeCorpus, type Format } from './flow-inproc.js';
-import { launcherNodeFlags, round, writeResult } from './lib.js';
+import { launcherNodeFlags } from '../../core/service/launcher.js';
+import { round, writeResult } from './lib.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -160,7 +161,7 @@ async function startCollector(name: string, format: Format, port: number): Promi
   let child: ChildProcess;
   if (name.startsWith('ft')) {
     const workers = name === 'ft-workers' ? Math.max(1, cpus().length) : 0;
-    child = start([process.execPath, ...launcherNodeFlags(), 'lab/bench/flow-collector.mjs', String(port), String(workers), String(RCVBUF)]);
+    child = start([process.execPath, ...launcherNodeFlags(ROOT), 'lab/bench/flow-collector.mjs', String(port), String(workers), String(RCVBUF)]);
     const lines = createInterface({ input: child.stdout! });
     const queue: ((line: string) => void)[] = [];
     lines.on('line', (l) => queue.shift()?.(l));

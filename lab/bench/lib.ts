@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,11 +23,4 @@ export function writeResult(name: string, result: Record<string, unknown>, summa
   const body = { name, at: new Date().toISOString(), node: process.version, ...result };
   writeFileSync(join(RESULTS_DIR, `${name}.json`), `${JSON.stringify(body, null, 2)}\n`);
   console.log(summary);
-}
-
-/** The Node flags ft's launcher (bin/run.js) starts Node with, from its shebang: benchmarks run ft's processes the same way. */
-export function launcherNodeFlags(): string[] {
-  const first = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'run.js'), 'utf8').split('\n')[0]!;
-  const m = /^#!\/usr\/bin\/env -S node (.*)$/.exec(first);
-  return m ? m[1]!.split(/\s+/).filter((f) => f.startsWith('--')) : [];
 }

@@ -40,6 +40,7 @@ export default class ServiceInstall extends Command {
     const { loadRegistry } = await import('../../plugin-host/load.js');
     const { loadPolicy, allInstances, PolicyError, formatIssue } = await import('../../policy/index.js');
     const units = await import('../../service/units.js');
+    const { launcherNodeFlags } = await import('../../service/launcher.js');
 
     const policyPath = resolve(flags.policy);
     const detectorsPath = flags.detectors ? resolve(flags.detectors) : undefined;
@@ -51,7 +52,7 @@ export default class ServiceInstall extends Command {
       if (err instanceof PolicyError) this.error(`the policy has ${err.issues.length} problem(s):\n${err.issues.map(formatIssue).join('\n')}`, { exit: 2 });
       throw err;
     }
-    const ft = flags['ft-path'] ? [resolve(flags['ft-path'])] : [process.execPath, join(this.config.root, 'bin', 'run.js')];
+    const ft = flags['ft-path'] ? [resolve(flags['ft-path'])] : [process.execPath, ...launcherNodeFlags(this.config.root), join(this.config.root, 'bin', 'run.js')];
     const instances = allInstances(policy);
     const capabilities = units.capabilitiesFor(instances);
     const writablePaths = instances.some((i) => i.role === 'node' && i.adapter === 'xdp') ? ['/run/ft'] : [];
