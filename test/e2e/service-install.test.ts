@@ -54,7 +54,7 @@ onNode:
     expect(line(run, 'NoNewPrivileges')).to.equal('NoNewPrivileges=yes');
     expect(line(run, 'ExecStart')).to.match(/ run --policy \S+host\.yaml --state-dir \/var\/lib\/ft$/);
     // The unit runs `node bin/run.js`, so it passes the launcher's memory cap itself (the shebang does not apply).
-    expect(line(run, 'ExecStart')).to.match(/^ExecStart=\S+node --max-semi-space-size=2 \S+\/bin\/run\.js run /);
+    expect(line(run, 'ExecStart')).to.match(/^ExecStart=\S+node --max-semi-space-size=1 \S+\/bin\/run\.js run /);
     expect(r.units.map((u) => u.name)).to.deep.equal(['ft.service', 'ft-worker@.service']);
   });
 
