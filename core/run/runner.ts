@@ -8,10 +8,10 @@ import { reconcile, type ReconcileReport } from '../exec/reconcile.js';
 import type { RuleRecord, RuleStore } from '../state/store.js';
 import { refusalDigest } from '../plan/format.js';
 
-/** How shutdown went: `complete` false when onShutdown could not be carried out (see Runner.stop). */
-
 /** How many resolved incident ids the runner remembers to refuse late events for (a Set: oldest forgotten first). */
 const RESOLVED_MEMORY = 10_000;
+
+/** How shutdown went: `complete` false when onShutdown could not be carried out (see Runner.stop). */
 export interface StopReport {
   complete: boolean;
   reason?: string;

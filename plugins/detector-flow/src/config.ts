@@ -85,5 +85,5 @@ export type FlowConfigInput = z.input<typeof flowConfigSchema>;
  * 32 MiB receive buffer holds 20 ms of more than 500k datagrams/s.
  */
 export function defaultCoalesceMs(windowMs: number): number {
-  return Math.max(1, Math.min(20, Math.floor(windowMs / 10)));
+  return Math.min(20, Math.floor(windowMs / 10));
 }

@@ -8,23 +8,31 @@ export interface TopList {
   counts: Float64Array;
 }
 
-/** The n largest entries of a list, largest first, ties by smaller key (as `largest` orders pairs). */
-export function largestOfList(l: TopList, n: number): [number, number][] {
-  const { keys, counts } = l;
+/**
+ * Indices of the n entries with the largest counts, largest first, ties by smaller key, in one insertion pass
+ * (no sort of the whole list: windows have many entries). Pair lists and TopLists both pick their tops here.
+ */
+export function largestIndices<K extends string | number>(length: number, n: number, countAt: (i: number) => number, keyAt: (i: number) => K): number[] {
   const best: number[] = [];
-  for (let i = 0; i < keys.length; i++) {
-    const c = counts[i]!;
-    const k = keys[i]!;
+  for (let i = 0; i < length; i++) {
+    const c = countAt(i);
+    const k = keyAt(i);
     if (best.length === n) {
       const last = best[n - 1]!;
-      if (c < counts[last]! || (c === counts[last] && k >= keys[last]!)) continue;
+      if (c < countAt(last) || (c === countAt(last) && k >= keyAt(last))) continue;
       best.pop();
     }
     let j = best.length;
-    while (j > 0 && (counts[best[j - 1]!]! < c || (counts[best[j - 1]!] === c && keys[best[j - 1]!]! > k))) j--;
+    while (j > 0 && (countAt(best[j - 1]!) < c || (countAt(best[j - 1]!) === c && keyAt(best[j - 1]!) > k))) j--;
     best.splice(j, 0, i);
   }
-  return best.map((i) => [keys[i]!, counts[i]!]);
+  return best;
+}
+
+/** The n largest entries of a list, largest first, ties by smaller key. */
+export function largestOfList(l: TopList, n: number): [number, number][] {
+  const { keys, counts } = l;
+  return largestIndices(keys.length, n, (i) => counts[i]!, (i) => keys[i]!).map((i) => [keys[i]!, counts[i]!]);
 }
 
 /**

@@ -4,7 +4,7 @@ import { FlowBatch } from '../decode/batch.js';
 import type { FlowRecord } from '../decode/types.js';
 import { hash32, mix32, SourceSketch, type SketchState } from './sketch.js';
 import { TopCounter } from './top.js';
-import { largestOfList, TopTable, type TopList } from './top-table.js';
+import { largestIndices, largestOfList, TopTable, type TopList } from './top-table.js';
 
 const FLAG_NAMES: TcpFlagName[] = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr'];
 const ACK = 0x10;
@@ -417,18 +417,7 @@ export function mergePartials(lists: TargetPartial[][]): TargetPartial[] {
 
 /** The n largest entries, largest first (ties by key), without sorting the whole table: windows have many. */
 export function largest<K extends string | number>(entries: [K, number][], n: number): [K, number][] {
-  const best: [K, number][] = [];
-  for (const e of entries) {
-    if (best.length === n) {
-      const last = best[n - 1]!;
-      if (e[1] < last[1] || (e[1] === last[1] && e[0] >= last[0])) continue;
-      best.pop();
-    }
-    let i = best.length;
-    while (i > 0 && (best[i - 1]![1] < e[1] || (best[i - 1]![1] === e[1] && best[i - 1]![0] > e[0]))) i--;
-    best.splice(i, 0, e);
-  }
-  return best;
+  return largestIndices(entries.length, n, (i) => entries[i]![1], (i) => entries[i]![0]).map((i) => entries[i]!);
 }
 
 /**
@@ -457,9 +446,9 @@ export interface SampleContext {
 export function toSamples(partials: TargetPartial[], ctx: SampleContext): Sample[] {
   const perSecond = 1000 / ctx.windowMs;
   const rate = (n: number) => n * perSecond;
-  const top = <K extends string | number>(entries: [K, number][]) =>
-    largest(entries, ctx.topN).map(([key, count]) => ({ key, count: rate(count) }));
-  const topOfList = (l: TopList) => top(largestOfList(l, ctx.topN));
+  const counted = <K extends string | number>(best: [K, number][]) => best.map(([key, count]) => ({ key, count: rate(count) }));
+  const top = <K extends string | number>(entries: [K, number][]) => counted(largest(entries, ctx.topN));
+  const topOfList = (l: TopList) => counted(largestOfList(l, ctx.topN));
   return partials.map((p) => {
     const tcpFlags: Partial<Record<TcpFlagName, number>> = {};
     p.flags.forEach((n, i) => {

@@ -6,9 +6,10 @@ const V4_CACHE_MAX = 65_536;
 let v4Cache = new Map<number, string>();
 
 /**
- * The big-endian unsigned 32-bit value at `off` (the caller has bounds-checked). Written out so it inlines into
- * the per-record loops: Buffer#readUInt32BE, when V8 leaves it as a call, returns values of 2^31 and above (every
- * address from 128.0.0.0 up) as a new heap number, two per flow.
+ * The big-endian unsigned 32-bit value at `off` (the caller has bounds-checked). Small so that V8 inlines it:
+ * a call that is not inlined (Buffer#readUInt32BE often was not) returns values of 2^31 and above, every address
+ * from 128.0.0.0 up, as a new heap number, two per flow. Where a caller is too large for V8 to inline even this
+ * (templated.ts's per-field switch and fixed-layout reader), the same expression is written out in place.
  */
 export function u32(buf: Uint8Array, off: number): number {
   return ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
