@@ -21,8 +21,10 @@ function check(path) {
   const lines = readFileSync(path, 'utf8').split('\n');
   const isTest = /\.test\.ts$/.test(name(path));
   lines.forEach((line, i) => {
-    if (isTest && /\b(it|describe|context)\.(only|skip)\(|\bxit\(|\bxdescribe\(/.test(line)) problems.push(`${rel}:${i + 1}: focused or skipped test`);
-    if (/shell:\s*true/.test(line)) problems.push(`${rel}:${i + 1}: commands run as argv arrays, never through a shell`);
+    if (isTest && /\b(it|describe|context)\.(only|skip)\(|\bxit\(|\bxdescribe\(/.test(line))
+      problems.push(`${rel}:${i + 1}: focused or skipped test`);
+    if (/shell:\s*true/.test(line))
+      problems.push(`${rel}:${i + 1}: commands run as argv arrays, never through a shell`);
   });
 }
 

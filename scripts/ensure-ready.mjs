@@ -28,7 +28,10 @@ if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtime
 
 if (wantLab) {
   if (process.getuid?.() === 0) run('bash', [join(root, 'lab', 'setup')]);
-  else console.error('ensure-ready: not root, lab/setup skipped: integration tests that need daemons or namespaces will skip.');
+  else
+    console.error(
+      'ensure-ready: not root, lab/setup skipped: integration tests that need daemons or namespaces will skip.',
+    );
 }
 
 run('npm', ['run', '--silent', 'build']);

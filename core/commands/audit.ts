@@ -2,7 +2,8 @@ import { Command, Flags } from '@oclif/core';
 import type { AuditRecord, RuleStore } from '../state/store.js';
 
 export default class Audit extends Command {
-  static override summary = 'Query the audit trail: every op, who or what planned it, the commands, the adapters\' answers, timings.';
+  static override summary =
+    "Query the audit trail: every op, who or what planned it, the commands, the adapters' answers, timings.";
   static override description =
     'Each op has a start record (rule, reason, rendered commands, RPKI verdict, planned by) and an end record (per-adapter outcome, ' +
     'attempts, milliseconds); an op a crash interrupted is closed with outcome "interrupted" at the next start. Incidents opening and ' +
@@ -10,15 +11,25 @@ export default class Audit extends Command {
     'under --state-dir (on a fleet controller: its long-term archive), or with --redis (or FT_REDIS_URL) the fleet-wide recent stream.';
   static override enableJsonFlag = true;
   static override flags = {
-    since: Flags.string({ summary: 'Only records newer than this: a duration back from now (30m, 2h, 7d) or an ISO 8601 time.' }),
+    since: Flags.string({
+      summary: 'Only records newer than this: a duration back from now (30m, 2h, 7d) or an ISO 8601 time.',
+    }),
     rule: Flags.string({ summary: 'Only records about this rule id.' }),
     incident: Flags.string({ summary: 'Only records about this incident id.' }),
     limit: Flags.integer({ summary: 'Only the newest N records.', min: 1 }),
     'state-dir': Flags.string({ summary: 'Rule store directory (default: as `ft run`).' }),
-    redis: Flags.string({ summary: 'Read the fleet-wide recent audit stream on this Redis instead (every controller\'s ops; the long-term archive stays in each controller\'s --state-dir).', env: 'FT_REDIS_URL' }),
+    redis: Flags.string({
+      summary:
+        "Read the fleet-wide recent audit stream on this Redis instead (every controller's ops; the long-term archive stays in each controller's --state-dir).",
+      env: 'FT_REDIS_URL',
+    }),
     'redis-namespace': Flags.string({ summary: 'Redis key namespace of the fleet deployment.', default: 'ft' }),
   };
-  static override examples = ['<%= config.bin %> audit --since 1h', '<%= config.bin %> audit --rule fs-1a2b3c4d5e6f7a8b --json', '<%= config.bin %> audit --incident inc-203.0.113.10-1763770000'];
+  static override examples = [
+    '<%= config.bin %> audit --since 1h',
+    '<%= config.bin %> audit --rule fs-1a2b3c4d5e6f7a8b --json',
+    '<%= config.bin %> audit --incident inc-203.0.113.10-1763770000',
+  ];
 
   async run(): Promise<{ records: AuditRecord[] }> {
     const { flags } = await this.parse(Audit);
@@ -40,7 +51,10 @@ export default class Audit extends Command {
     const dir = flags['state-dir'] ?? defaultStateDir();
     let store: Pick<RuleStore, 'queryAudit' | 'close'>;
     try {
-      if (flags.redis) store = await (await import('../fleet/daemon.js')).readFleetStore(flags.redis, flags['redis-namespace'], 'audit');
+      if (flags.redis)
+        store = await (
+          await import('../fleet/daemon.js')
+        ).readFleetStore(flags.redis, flags['redis-namespace'], 'audit');
       else store = await JournalStore.open({ dir, readOnly: true });
     } catch (err) {
       const { RedisUrlError } = await import('../state/redis/connect.js');
@@ -52,7 +66,9 @@ export default class Audit extends Command {
     let records;
     try {
       records = await store.queryAudit({
-        ...(since ? { since } : {}), ...(flags.rule ? { ruleId: flags.rule } : {}), ...(flags.incident ? { incidentId: flags.incident } : {}),
+        ...(since ? { since } : {}),
+        ...(flags.rule ? { ruleId: flags.rule } : {}),
+        ...(flags.incident ? { incidentId: flags.incident } : {}),
         ...(flags.limit ? { limit: flags.limit } : {}),
       });
     } catch (err) {
@@ -69,7 +85,13 @@ export default class Audit extends Command {
           table(
             ['TIME', 'OP', 'PHASE', 'OUTCOME', 'RULE', 'TARGET', 'BY', 'DETAIL'],
             records.map((r) => [
-              r.at, r.op, r.phase, r.outcome ?? '-', r.ruleId ?? '-', r.rule ? String(r.rule.target) : r.incident ? String(r.incident.target) : '-', r.plannedBy ?? '-',
+              r.at,
+              r.op,
+              r.phase,
+              r.outcome ?? '-',
+              r.ruleId ?? '-',
+              r.rule ? String(r.rule.target) : r.incident ? String(r.incident.target) : '-',
+              r.plannedBy ?? '-',
               detail(r),
             ]),
           ),
@@ -82,7 +104,8 @@ export default class Audit extends Command {
 
 function detail(r: AuditRecord): string {
   if (r.message) return r.message;
-  if (r.results && r.results.length > 0) return r.results.map((x) => `${x.adapter}=${x.outcome}${x.error ? ` (${x.error})` : ''} ${x.ms}ms`).join('; ');
+  if (r.results && r.results.length > 0)
+    return r.results.map((x) => `${x.adapter}=${x.outcome}${x.error ? ` (${x.error})` : ''} ${x.ms}ms`).join('; ');
   if (r.reason) return typeof r.reason === 'string' ? r.reason : r.reason.summary;
   return '';
 }

@@ -8,7 +8,8 @@ export interface DetectTick {
 }
 
 export default class Detect extends Command {
-  static override summary = 'Live view of per-target traffic, baselines, thresholds and incidents, from this box’s kernel counters.';
+  static override summary =
+    'Live view of per-target traffic, baselines, thresholds and incidents, from this box’s kernel counters.';
   static override description = [
     'Reads /proc/net/dev (and the protocol counters in /proc/net/snmp) with the proc detector, runs the detection engine, and shows each interface or address: packets and bits per second over a sliding 1 s window, the learnt p99 baseline, the threshold, the state (learning, normal, attack) and open incidents. Needs no configuration and no root.',
     'The baseline learns for 300 s before it can fire; --static-pps/--static-bps fire earlier. --policy uses a policy file’s detection settings instead of the defaults.',
@@ -26,20 +27,52 @@ export default class Detect extends Command {
   ];
 
   static override flags = {
-    interface: Flags.string({ char: 'i', multiple: true, description: 'Interface to watch (repeatable). Default: every interface but lo.' }),
-    address: Flags.string({ description: 'Protected address the watched interfaces carry (default: each interface’s only address, when it has exactly one).' }),
-    'proc-root': Flags.string({ default: '/proc', description: 'procfs to read; /proc/PID reads the network namespace process PID is in.' }),
-    'static-pps': Flags.integer({ min: 1, description: 'Fire above this many packets/s even while the baseline learns.' }),
+    interface: Flags.string({
+      char: 'i',
+      multiple: true,
+      description: 'Interface to watch (repeatable). Default: every interface but lo.',
+    }),
+    address: Flags.string({
+      description:
+        'Protected address the watched interfaces carry (default: each interface’s only address, when it has exactly one).',
+    }),
+    'proc-root': Flags.string({
+      default: '/proc',
+      description: 'procfs to read; /proc/PID reads the network namespace process PID is in.',
+    }),
+    'static-pps': Flags.integer({
+      min: 1,
+      description: 'Fire above this many packets/s even while the baseline learns.',
+    }),
     'static-bps': Flags.integer({ min: 1, description: 'Fire above this many bits/s even while the baseline learns.' }),
-    policy: Flags.string({ char: 'p', description: 'Take detection settings (baseline, floors, overrides, static thresholds) from this policy file.' }),
-    interval: Flags.integer({ default: 1000, min: 100, description: 'Refresh every this many ms (the engine itself evaluates every 100 ms).' }),
+    policy: Flags.string({
+      char: 'p',
+      description: 'Take detection settings (baseline, floors, overrides, static thresholds) from this policy file.',
+    }),
+    interval: Flags.integer({
+      default: 1000,
+      min: 100,
+      description: 'Refresh every this many ms (the engine itself evaluates every 100 ms).',
+    }),
     duration: Flags.integer({ min: 1, description: 'Stop after this many seconds.' }),
     ticks: Flags.integer({ min: 1, description: 'Stop after this many refreshes.' }),
     test: Flags.boolean({ default: false, description: 'Fire a synthetic incident end to end and print it.' }),
     // ── L7 (issue 10): web-server access logs watched beside the kernel counters ──
-    'access-log': Flags.string({ multiple: true, description: 'Also watch this web-server access log (repeatable; * and ? allowed in the file name) with the l7 detector: one site:NAME target per vhost.' }),
-    'log-format': Flags.string({ default: 'auto', description: 'Format of the --access-log files: auto, nginx-combined, apache-common, apache-combined, apache-vhost-combined, caddy-json, litespeed, haproxy-http, or nginx log_format text (anything with a $ in it).' }),
-    site: Flags.string({ multiple: true, description: 'NAME=ADDRESS: the protected address of a site in the access logs (incidents need one), e.g. shop.example=203.0.113.80. The first one also names the site of lines that carry no vhost.' }),
+    'access-log': Flags.string({
+      multiple: true,
+      description:
+        'Also watch this web-server access log (repeatable; * and ? allowed in the file name) with the l7 detector: one site:NAME target per vhost.',
+    }),
+    'log-format': Flags.string({
+      default: 'auto',
+      description:
+        'Format of the --access-log files: auto, nginx-combined, apache-common, apache-combined, apache-vhost-combined, caddy-json, litespeed, haproxy-http, or nginx log_format text (anything with a $ in it).',
+    }),
+    site: Flags.string({
+      multiple: true,
+      description:
+        'NAME=ADDRESS: the protected address of a site in the access logs (incidents need one), e.g. shop.example=203.0.113.80. The first one also names the site of lines that carry no vhost.',
+    }),
   };
 
   async run(): Promise<DetectTick | { target: string; detectedAfterMs: number; events: unknown[] } | undefined> {
@@ -50,7 +83,9 @@ export default class Detect extends Command {
     if (flags.test) {
       const run = detect.runSynthetic();
       if (!this.jsonEnabled()) {
-        this.log(`Synthetic attack on ${run.target} (TEST-NET-1; nothing was sent anywhere): detected ${run.detectedAfterMs} ms after it started.`);
+        this.log(
+          `Synthetic attack on ${run.target} (TEST-NET-1; nothing was sent anywhere): detected ${run.detectedAfterMs} ms after it started.`,
+        );
         for (const e of run.events.filter((x) => x.type !== 'update')) this.log(detect.describeEvent(e));
         this.log(JSON.stringify(run.events.find((e) => e.type === 'resolve')?.incident, null, 2));
       }
@@ -60,7 +95,11 @@ export default class Detect extends Command {
     const { loadRegistry } = await import('../plugin-host/load.js');
     const registry = await loadRegistry(this.config);
     const entry = registry.detector('proc');
-    if (!entry) this.error('No `proc` detector is installed (it ships with ft as @ft/detector-proc). Run `ft registry` to see what is.', { exit: 2 });
+    if (!entry)
+      this.error(
+        'No `proc` detector is installed (it ships with ft as @ft/detector-proc). Run `ft registry` to see what is.',
+        { exit: 2 },
+      );
 
     let settings = { ...DEFAULT_DETECTION };
     if (flags.policy) {
@@ -117,7 +156,12 @@ export default class Detect extends Command {
       for (let n = 0; !stopping; n++) {
         const wait = Math.min(flags.interval, Math.max(0, stopAt - Date.now()));
         await new Promise((r) => setTimeout(r, wait));
-        const tick: DetectTick = { at: new Date().toISOString(), targets: engine.view(), events: pending, health: combinedHealth(detector.health(), l7?.health()) };
+        const tick: DetectTick = {
+          at: new Date().toISOString(),
+          targets: engine.view(),
+          events: pending,
+          health: combinedHealth(detector.health(), l7?.health()),
+        };
         pending = [];
         last = tick;
         if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(tick)}\n`);
@@ -171,7 +215,11 @@ async function accessLogDetector(
   signal: AbortSignal,
 ): Promise<import('@ft/sdk').Detector> {
   const entry = registry.detector('l7');
-  if (!entry) cmd.error('No `l7` detector is installed (it ships with ft as @ft/detector-l7). Run `ft registry` to see what is.', { exit: 2 });
+  if (!entry)
+    cmd.error(
+      'No `l7` detector is installed (it ships with ft as @ft/detector-l7). Run `ft registry` to see what is.',
+      { exit: 2 },
+    );
   const sites: Record<string, string> = {};
   for (const s of flags.site ?? []) {
     const eq = s.indexOf('=');

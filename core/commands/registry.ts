@@ -38,7 +38,14 @@ export default class Registry extends Command {
         this.log(
           table(
             ['ROLE', 'KIND', 'PROVIDES', 'REACH', 'PLUGIN', 'DESCRIPTION'],
-            kinds.map((k) => [k.role, k.kind, (k.capabilities ?? []).join(',') || '-', k.reach ?? '-', k.plugin, k.description]),
+            kinds.map((k) => [
+              k.role,
+              k.kind,
+              (k.capabilities ?? []).join(',') || '-',
+              k.reach ?? '-',
+              k.plugin,
+              k.description,
+            ]),
           ),
         );
       }

@@ -17,36 +17,60 @@ export interface RunResult {
 }
 
 export default class Run extends Command {
-  static override summary = 'Run ft: detectors feed detection, incidents feed the policy, the executor carries out the plan.';
+  static override summary =
+    'Run ft: detectors feed detection, incidents feed the policy, the executor carries out the plan.';
   static override description =
-    'The daemon. At start it reconciles: every action\'s installed rules are compared with the rule store, orphans tagged as ours are ' +
+    "The daemon. At start it reconciles: every action's installed rules are compared with the rule store, orphans tagged as ours are " +
     'withdrawn, missing live rules are re-applied, rules whose TTL passed while ft was down are withdrawn. Then it runs the detectors ' +
     '(--detectors), the detection engine, the planner and the executor; every op goes to the audit trail (`ft audit`). ' +
-    'On SIGTERM/SIGINT it follows the policy\'s onShutdown: withdraw (the default) takes back every rule ft installed; keep leaves ' +
+    "On SIGTERM/SIGINT it follows the policy's onShutdown: withdraw (the default) takes back every rule ft installed; keep leaves " +
     'them until the next start reconciles them. Prometheus metrics are served on --metrics (loopback by default). ' +
     'While it runs, `ft mitigate apply|withdraw` hand their work to it; `ft mitigate list` and `ft audit` read its state.';
   static override enableJsonFlag = true;
   static override flags = {
     policy: Flags.string({ char: 'p', summary: 'Policy YAML file.', required: true }),
-    'state-dir': Flags.string({ summary: 'Where the rule store and audit trail live (default: /var/lib/ft as root, else $XDG_STATE_HOME/ft).' }),
-    detectors: Flags.string({ summary: 'YAML file of detector instances: { NAME: { detector: KIND, ...options } } (default: the policy\'s detectors: section).' }),
+    'state-dir': Flags.string({
+      summary: 'Where the rule store and audit trail live (default: /var/lib/ft as root, else $XDG_STATE_HOME/ft).',
+    }),
+    detectors: Flags.string({
+      summary:
+        "YAML file of detector instances: { NAME: { detector: KIND, ...options } } (default: the policy's detectors: section).",
+    }),
     watch: Flags.boolean({
-      summary: 'Print live per-target rates every second and each incident\'s plan on stdout (default: on in preview mode on a terminal, without --json).',
+      summary:
+        "Print live per-target rates every second and each incident's plan on stdout (default: on in preview mode on a terminal, without --json).",
       allowNo: true,
     }),
-    vrps: Flags.string({ summary: 'VRP JSON file for RPKI checks, instead of the RTR caches under the policy\'s rpki.caches.' }),
+    vrps: Flags.string({
+      summary: "VRP JSON file for RPKI checks, instead of the RTR caches under the policy's rpki.caches.",
+    }),
     metrics: Flags.string({ summary: 'HOST:PORT for Prometheus metrics, or "off".', default: '127.0.0.1:9310' }),
     'metrics-public': Flags.boolean({ summary: 'Allow --metrics on a non-loopback address.', default: false }),
-    'repair-state': Flags.boolean({ summary: 'Move a corrupt journal aside (kept) and continue from its intact records.', default: false }),
-    once: Flags.boolean({ summary: 'Reconcile, run one lifecycle round, and exit leaving live rules in place (e.g. after a crash).', default: false }),
-    duration: Flags.integer({ summary: 'Stop after this many seconds, as on SIGTERM (policy onShutdown applies).', min: 1 }),
+    'repair-state': Flags.boolean({
+      summary: 'Move a corrupt journal aside (kept) and continue from its intact records.',
+      default: false,
+    }),
+    once: Flags.boolean({
+      summary: 'Reconcile, run one lifecycle round, and exit leaving live rules in place (e.g. after a crash).',
+      default: false,
+    }),
+    duration: Flags.integer({
+      summary: 'Stop after this many seconds, as on SIGTERM (policy onShutdown applies).',
+      min: 1,
+    }),
     'tick-ms': Flags.integer({ hidden: true, min: 10, summary: 'Lifecycle tick (tests).' }),
     // Fleet (docs/fleet.md): rules in Redis, speakers with a `pop` driven by `ft worker` processes in their POP.
-    redis: Flags.string({ summary: 'Run as a fleet controller on this Redis (redis:// or rediss://; password in the URL or FT_REDIS_PASSWORD).' }),
+    redis: Flags.string({
+      summary:
+        'Run as a fleet controller on this Redis (redis:// or rediss://; password in the URL or FT_REDIS_PASSWORD).',
+    }),
     'redis-namespace': Flags.string({ summary: 'Redis key namespace of the fleet deployment.', default: 'ft' }),
     lease: Flags.integer({
-      summary: 'With --redis: seconds of the controller lease (default 10). One controller acts; others wait as standbys and take over once it lapses.',
-      min: 2, max: 300, dependsOn: ['redis'],
+      summary:
+        'With --redis: seconds of the controller lease (default 10). One controller acts; others wait as standbys and take over once it lapses.',
+      min: 2,
+      max: 300,
+      dependsOn: ['redis'],
     }),
   };
   static override examples = [
@@ -86,13 +110,22 @@ export default class Run extends Command {
     let daemon;
     try {
       const detectors = flags.detectors ? await loadDetectorSpecs(flags.detectors) : undefined;
-      const watch = flags.watch ?? (!this.jsonEnabled() && process.stdout.isTTY === true && (await policyIsPreview(flags.policy)));
+      const watch =
+        flags.watch ?? (!this.jsonEnabled() && process.stdout.isTTY === true && (await policyIsPreview(flags.policy)));
       daemon = await startDaemon({
-        config: this.config, policyFile: flags.policy, stateDir, logger, repairState: flags['repair-state'],
+        config: this.config,
+        policyFile: flags.policy,
+        stateDir,
+        logger,
+        repairState: flags['repair-state'],
         ...(detectors ? { detectors } : {}),
         ...(watch && !this.jsonEnabled() ? { watch: { write: (text: string) => this.log(text) } } : {}),
-        ...(metrics ? { metrics } : {}), ...(flags.vrps ? { vrpsFile: flags.vrps } : {}), ...(flags['tick-ms'] ? { tickMs: flags['tick-ms'] } : {}),
-        ...(flags.redis ? { redis: { url: flags.redis, namespace: flags['redis-namespace'], leaseMs: (flags.lease ?? 10) * 1000 } } : {}),
+        ...(metrics ? { metrics } : {}),
+        ...(flags.vrps ? { vrpsFile: flags.vrps } : {}),
+        ...(flags['tick-ms'] ? { tickMs: flags['tick-ms'] } : {}),
+        ...(flags.redis
+          ? { redis: { url: flags.redis, namespace: flags['redis-namespace'], leaseMs: (flags.lease ?? 10) * 1000 } }
+          : {}),
         signal: starting.signal,
       });
     } catch (err) {
@@ -101,13 +134,24 @@ export default class Run extends Command {
         // A standby told to stop: nothing was started, nothing to withdraw.
         logger.info({ signal: early }, 'ft run: standby stopped before it took the controller lease');
         if (flags.redis) setTimeout(() => process.exit(0), 200).unref();
-        return { policy: flags.policy, mode: 'standby', stateDir, reconcile: null, stoppedBy: early ?? 'signal', liveAtExit: null };
+        return {
+          policy: flags.policy,
+          mode: 'standby',
+          stateDir,
+          reconcile: null,
+          stoppedBy: early ?? 'signal',
+          liveAtExit: null,
+        };
       }
       const { RedisUrlError } = await import('../state/redis/connect.js');
       if (err instanceof RedisUrlError) this.error(err.message, { exit: 2 });
       const known = [DaemonSetupError, StateDirError, StateLockedError, JournalCorruptError, ActionSetupError];
       if (known.some((k) => err instanceof k)) this.error((err as Error).message, { exit: 1 });
-      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') this.error(`--metrics ${flags.metrics}: the address is in use (another ft run?); pick another or pass --metrics off`, { exit: 1 });
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+        this.error(
+          `--metrics ${flags.metrics}: the address is in use (another ft run?); pick another or pass --metrics off`,
+          { exit: 1 },
+        );
       throw err;
     }
 
@@ -155,14 +199,23 @@ export default class Run extends Command {
     // so, and the exit code is non-zero; this read is bounded like the rest of shutdown.
     let liveAtExit: RunResult['liveAtExit'] | undefined;
     try {
-      liveAtExit = await withTimeout(readLive(stateDir, flags.redis, flags['redis-namespace']), 5000, 'reading the rule store timed out');
+      liveAtExit = await withTimeout(
+        readLive(stateDir, flags.redis, flags['redis-namespace']),
+        5000,
+        'reading the rule store timed out',
+      );
     } catch (err) {
       logger.error({ err: (err as Error).message }, 'could not read the rule store to report what is left live');
     }
     if (!stop.complete || !liveAtExit) process.exitCode = 1;
     const result: RunResult = {
-      policy: daemon.policy.file, mode: daemon.policy.mode, stateDir, ...(daemon.metricsPort !== undefined ? { metricsPort: daemon.metricsPort } : {}),
-      reconcile: daemon.reconcile, stoppedBy, liveAtExit: liveAtExit ?? null,
+      policy: daemon.policy.file,
+      mode: daemon.policy.mode,
+      stateDir,
+      ...(daemon.metricsPort !== undefined ? { metricsPort: daemon.metricsPort } : {}),
+      reconcile: daemon.reconcile,
+      stoppedBy,
+      liveAtExit: liveAtExit ?? null,
       ...(stop.complete ? {} : { shutdownIncomplete: stop.reason ?? 'unknown' }),
     };
     if (flags.redis) {
@@ -173,8 +226,10 @@ export default class Run extends Command {
     if (!this.jsonEnabled()) {
       const left = liveAtExit
         ? `${liveAtExit.length} rule(s) left live${liveAtExit.length ? ' until their TTL or the next start' : ''}`
-        : 'the rules left live are unknown (the rule store could not be read); they stay until their TTL or the next start\'s reconcile';
-      this.log(`ft run stopped (${stoppedBy})${stop.complete ? '' : `, shutdown incomplete: ${stop.reason ?? 'see the log'}`}; ${left}.`);
+        : "the rules left live are unknown (the rule store could not be read); they stay until their TTL or the next start's reconcile";
+      this.log(
+        `ft run stopped (${stoppedBy})${stop.complete ? '' : `, shutdown incomplete: ${stop.reason ?? 'see the log'}`}; ${left}.`,
+      );
     }
     return result;
   }
@@ -196,7 +251,9 @@ type LiveRule = { id: string; kind: string; target: string; expiresAt: string };
 
 async function readLive(stateDir: string, redis: string | undefined, namespace: string): Promise<LiveRule[]> {
   const { JournalStore } = await import('../state/journal-store.js');
-  const store = redis ? await (await import('../fleet/daemon.js')).readFleetStore(redis, namespace) : await JournalStore.open({ dir: stateDir, readOnly: true });
+  const store = redis
+    ? await (await import('../fleet/daemon.js')).readFleetStore(redis, namespace)
+    : await JournalStore.open({ dir: stateDir, readOnly: true });
   try {
     return (await store.rules())
       .filter((r) => r.phase === 'live')
@@ -208,5 +265,8 @@ async function readLive(stateDir: string, redis: string | undefined, namespace: 
 
 function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    work,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms))),
+  ]).finally(() => clearTimeout(timer));
 }

@@ -11,22 +11,44 @@ export interface WorkerResult {
 }
 
 export default class Worker extends Command {
-  static override summary = 'Run a fleet worker for one POP: carries out the controller\'s jobs on that POP\'s speakers.';
+  static override summary = "Run a fleet worker for one POP: carries out the controller's jobs on that POP's speakers.";
   static override description =
-    'Takes jobs from the POP\'s queue in Redis (apply, withdraw, TTL expiry, list for reconcile) and runs them on the speakers and ' +
-    'scrubbers the policy places in that POP (`pop: NAME`). Options and credentials come from this machine\'s policy and environment; ' +
+    "Takes jobs from the POP's queue in Redis (apply, withdraw, TTL expiry, list for reconcile) and runs them on the speakers and " +
+    "scrubbers the policy places in that POP (`pop: NAME`). Options and credentials come from this machine's policy and environment; " +
     'jobs carry only rules and instance names. Run two or more per POP: a job whose worker dies is handed to another one. ' +
     'On SIGTERM the job in hand finishes (bounded by --close-timeout), then the worker exits. The Redis password may be in the URL or ' +
     'in FT_REDIS_PASSWORD; it is never printed.';
   static override enableJsonFlag = true;
   static override flags = {
-    pop: Flags.string({ summary: 'The POP this worker serves (as in the policy\'s `pop:`).', required: true }),
-    redis: Flags.string({ summary: 'redis://[user:password@]host:port[/db] or rediss:// for TLS.', required: true, env: 'FT_REDIS_URL' }),
-    policy: Flags.string({ char: 'p', summary: 'Policy YAML file (the same one the controller runs).', required: true }),
-    concurrency: Flags.integer({ summary: 'Jobs run at once (calls to one speaker still go one at a time).', default: 4, min: 1, max: 256 }),
-    'state-dir': Flags.string({ summary: 'State directory for this POP\'s action instances (default: <ft state dir>/fleet/<pop>).' }),
-    namespace: Flags.string({ summary: 'Redis key namespace shared by the controller and workers of one deployment.', default: 'ft' }),
-    'close-timeout': Flags.integer({ summary: 'Seconds the job in hand may take to finish at shutdown before it is handed back.', default: 10, min: 1 }),
+    pop: Flags.string({ summary: "The POP this worker serves (as in the policy's `pop:`).", required: true }),
+    redis: Flags.string({
+      summary: 'redis://[user:password@]host:port[/db] or rediss:// for TLS.',
+      required: true,
+      env: 'FT_REDIS_URL',
+    }),
+    policy: Flags.string({
+      char: 'p',
+      summary: 'Policy YAML file (the same one the controller runs).',
+      required: true,
+    }),
+    concurrency: Flags.integer({
+      summary: 'Jobs run at once (calls to one speaker still go one at a time).',
+      default: 4,
+      min: 1,
+      max: 256,
+    }),
+    'state-dir': Flags.string({
+      summary: "State directory for this POP's action instances (default: <ft state dir>/fleet/<pop>).",
+    }),
+    namespace: Flags.string({
+      summary: 'Redis key namespace shared by the controller and workers of one deployment.',
+      default: 'ft',
+    }),
+    'close-timeout': Flags.integer({
+      summary: 'Seconds the job in hand may take to finish at shutdown before it is handed back.',
+      default: 10,
+      min: 1,
+    }),
     duration: Flags.integer({ summary: 'Stop after this many seconds, as on SIGTERM.', min: 1 }),
   };
   static override examples = [
@@ -62,14 +84,24 @@ export default class Worker extends Command {
     try {
       policy = await loadPolicy(flags.policy, registry);
     } catch (err) {
-      if (err instanceof PolicyError) this.error(`the policy has ${err.issues.length} problem(s):\n${err.issues.map(formatIssue).join('\n')}`, { exit: 1 });
+      if (err instanceof PolicyError)
+        this.error(`the policy has ${err.issues.length} problem(s):\n${err.issues.map(formatIssue).join('\n')}`, {
+          exit: 1,
+        });
       throw err;
     }
     let worker;
     try {
       worker = await openWorker({
-        target, policy, registry, pop: flags.pop, logger, concurrency: flags.concurrency, namespace: flags.namespace,
-        stateDir: flags['state-dir'] ?? join(defaultStateDir(), 'fleet', flags.pop), closeTimeoutMs: flags['close-timeout'] * 1000,
+        target,
+        policy,
+        registry,
+        pop: flags.pop,
+        logger,
+        concurrency: flags.concurrency,
+        namespace: flags.namespace,
+        stateDir: flags['state-dir'] ?? join(defaultStateDir(), 'fleet', flags.pop),
+        closeTimeoutMs: flags['close-timeout'] * 1000,
       });
     } catch (err) {
       if (err instanceof FleetNameError || err instanceof ActionSetupError) this.error(err.message, { exit: 1 });
@@ -91,13 +123,21 @@ export default class Worker extends Command {
       if (flags.duration) timer = setTimeout(() => stop('duration'), flags.duration * 1000);
     });
     const result: WorkerResult = {
-      pop: w.pop, worker: w.id, redis: target.display, speakers: [...(policy.speakers.values())].filter((s) => s.pop === w.pop).map((s) => s.name),
-      completed: w.stats.completed, failed: w.stats.failed, stoppedBy,
+      pop: w.pop,
+      worker: w.id,
+      redis: target.display,
+      speakers: [...policy.speakers.values()].filter((s) => s.pop === w.pop).map((s) => s.name),
+      completed: w.stats.completed,
+      failed: w.stats.failed,
+      stoppedBy,
     };
     // With Redis gone, BullMQ's own duplicate connections keep reconnecting after close(): once the report is out,
     // the process must not hang on them (a service manager waits for the exit).
     setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
-    if (!this.jsonEnabled()) this.log(`ft worker ${w.id} (POP ${w.pop}) stopped (${stoppedBy}): ${w.stats.completed} job(s) done, ${w.stats.failed} failed attempt(s).`);
+    if (!this.jsonEnabled())
+      this.log(
+        `ft worker ${w.id} (POP ${w.pop}) stopped (${stoppedBy}): ${w.stats.completed} job(s) done, ${w.stats.failed} failed attempt(s).`,
+      );
     return result;
   }
 }

@@ -26,9 +26,12 @@ export class Baseline {
   bpsLevel = 0;
 
   constructor(readonly shape: BaselineShape) {
-    if (!Number.isInteger(shape.window) || shape.window < 1) throw new RangeError(`baseline window must be a positive integer, got ${shape.window}`);
-    if (!Number.isInteger(shape.recalcEvery) || shape.recalcEvery < 1) throw new RangeError(`baseline recalcEvery must be a positive integer, got ${shape.recalcEvery}`);
-    if (!(shape.percentile > 0 && shape.percentile <= 100)) throw new RangeError(`baseline percentile must be in (0, 100], got ${shape.percentile}`);
+    if (!Number.isInteger(shape.window) || shape.window < 1)
+      throw new RangeError(`baseline window must be a positive integer, got ${shape.window}`);
+    if (!Number.isInteger(shape.recalcEvery) || shape.recalcEvery < 1)
+      throw new RangeError(`baseline recalcEvery must be a positive integer, got ${shape.recalcEvery}`);
+    if (!(shape.percentile > 0 && shape.percentile <= 100))
+      throw new RangeError(`baseline percentile must be in (0, 100], got ${shape.percentile}`);
     this.pps = new Float64Array(shape.window);
     this.bps = new Float64Array(shape.window);
   }

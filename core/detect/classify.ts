@@ -69,7 +69,9 @@ function spoofingHint(reading: Reading, reasons: string[]): boolean {
     return true;
   }
   if (sources >= CLASSIFY.spoofSources && ttl.distinct <= 2 && ttl.topShare >= 0.9) {
-    reasons.push(`${sources} source addresses but ${Math.round(ttl.topShare * 100)}% share one TTL: few real senders, spoofed sources`);
+    reasons.push(
+      `${sources} source addresses but ${Math.round(ttl.topShare * 100)}% share one TTL: few real senders, spoofed sources`,
+    );
     return true;
   }
   return false;
@@ -109,7 +111,13 @@ export function classify(reading: Reading): Classification {
     botnet,
     reasons,
   });
-  const vectorFactor = vectors.length > 0 ? Math.min(1, vectors.reduce((a, v) => a + v.share, 0)) : 1;
+  const vectorFactor =
+    vectors.length > 0
+      ? Math.min(
+          1,
+          vectors.reduce((a, v) => a + v.share, 0),
+        )
+      : 1;
   const dnsQueries = reading.topDstPorts ? shareOf(reading.topDstPorts, 53) : 0;
 
   if (reading.http && reading.http.rps > 0) {
@@ -125,7 +133,9 @@ export function classify(reading: Reading): Classification {
   if (!p || sum <= 0) {
     // No protocol counters (e.g. an interface-only source): only port signatures can speak.
     if (vectors.length > 0) {
-      reasons.push(`source ports ${vectors.map((v) => `${VECTORS[v.vector].sourcePorts.join('/')} (${pct(v.share)})`).join(', ')}; no protocol counters`);
+      reasons.push(
+        `source ports ${vectors.map((v) => `${VECTORS[v.vector].sourcePorts.join('/')} (${pct(v.share)})`).join(', ')}; no protocol counters`,
+      );
       if (vectors.length >= 2) return done('multi_vector', 0.5 * vectorFactor, vectors);
       return done(vectors[0]!.vector === 'dns' ? 'dns_flood' : 'udp_flood', 0.6 * vectorFactor, vectors);
     }
@@ -144,8 +154,15 @@ export function classify(reading: Reading): Classification {
   const components = [udp, tcp, icmp].filter((s) => s >= CLASSIFY.component).length;
   const udpVectors = udp >= CLASSIFY.component ? vectors : [];
   if (components >= 2 || udpVectors.length >= 2) {
-    reasons.push(components >= 2 ? `several protocols flood at once: ${mix}` : `several amplification vectors: ${udpVectors.map((v) => `${v.vector} ${pct(v.share)}`).join(', ')}`);
-    const explained = [udp, tcp, icmp].sort((a, b) => b - a).slice(0, 2).reduce((a, b) => a + b, 0);
+    reasons.push(
+      components >= 2
+        ? `several protocols flood at once: ${mix}`
+        : `several amplification vectors: ${udpVectors.map((v) => `${v.vector} ${pct(v.share)}`).join(', ')}`,
+    );
+    const explained = [udp, tcp, icmp]
+      .sort((a, b) => b - a)
+      .slice(0, 2)
+      .reduce((a, b) => a + b, 0);
     return done('multi_vector', explained * (udpVectors.length > 0 ? vectorFactor : 1), udpVectors);
   }
   if (udp >= CLASSIFY.dominant) {
@@ -157,7 +174,9 @@ export function classify(reading: Reading): Classification {
       reasons.push(`${mix}; ${pct(dnsQueries)} to destination port 53: DNS query flood`);
       return done('dns_flood', udp * dnsQueries, udpVectors);
     }
-    reasons.push(udpVectors.length > 0 ? `${mix}; ${udpVectors.map((v) => `${v.vector} ${pct(v.share)}`).join(', ')}` : mix);
+    reasons.push(
+      udpVectors.length > 0 ? `${mix}; ${udpVectors.map((v) => `${v.vector} ${pct(v.share)}`).join(', ')}` : mix,
+    );
     return done('udp_flood', udp * vectorFactor, udpVectors);
   }
   if (tcp >= CLASSIFY.dominant) {
@@ -165,7 +184,9 @@ export function classify(reading: Reading): Classification {
       reasons.push(`${mix}; ${pct(synPerTcp!)} of TCP packets are SYNs`);
       return done('syn_flood', tcp * Math.min(1, synPerTcp! * 2));
     }
-    reasons.push(`${mix}; ${synPerTcp === undefined ? 'no TCP flag counts' : `only ${pct(synPerTcp)} SYNs`}: a TCP flood of another kind`);
+    reasons.push(
+      `${mix}; ${synPerTcp === undefined ? 'no TCP flag counts' : `only ${pct(synPerTcp)} SYNs`}: a TCP flood of another kind`,
+    );
     return done('unknown', 0.5 * tcp);
   }
   if (icmp >= CLASSIFY.dominant) {
@@ -182,7 +203,10 @@ function total(p: { tcp: number; udp: number; icmp: number; other: number }): nu
 
 function shareOf(list: { key: number; count: number }[], key: number): number {
   const sum = list.reduce((a, c) => a + c.count, 0);
-  return ratio(list.filter((c) => c.key === key).reduce((a, c) => a + c.count, 0), sum);
+  return ratio(
+    list.filter((c) => c.key === key).reduce((a, c) => a + c.count, 0),
+    sum,
+  );
 }
 
 function pct(share: number): string {

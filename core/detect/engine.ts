@@ -4,7 +4,16 @@ import { Baseline } from './baseline.js';
 import { classify, type Classification } from './classify.js';
 import { incidentId, toIncident, type IncidentFacts } from './incident.js';
 import { mergeReadings, SourceWindow, type Reading, type SourceReading } from './reading.js';
-import { isOver, isQuiet, overload, severityFor, targetPolicy, threshold, type TargetPolicy, type Threshold } from './thresholds.js';
+import {
+  isOver,
+  isQuiet,
+  overload,
+  severityFor,
+  targetPolicy,
+  threshold,
+  type TargetPolicy,
+  type Threshold,
+} from './thresholds.js';
 
 export interface DetectionEvent {
   type: 'open' | 'update' | 'resolve';
@@ -41,7 +50,13 @@ export interface TargetView {
   baseline: { pps: number; bps: number; samples: number; window: number; learning: boolean; frozen: boolean };
   threshold: Threshold;
   /** Family and severity of the attack under way (also for targets without an address, which open no incident). */
-  alarm?: { family: Classification['family']; vector: Classification['vector']; severity: Severity; since: string; reasons: string[] };
+  alarm?: {
+    family: Classification['family'];
+    vector: Classification['vector'];
+    severity: Severity;
+    since: string;
+    reasons: string[];
+  };
   incident?: Incident;
 }
 
@@ -118,7 +133,10 @@ export class DetectionEngine {
       this.rejected++;
       // The first few in full, then every 1000th: a broken detector must not flood the log.
       if (this.rejected <= 5 || this.rejected % 1000 === 0) {
-        this.logger?.warn({ source: (sample as Partial<Sample>)?.source, rejected: this.rejected }, `detection: sample dropped: ${problem}`);
+        this.logger?.warn(
+          { source: (sample as Partial<Sample>)?.source, rejected: this.rejected },
+          `detection: sample dropped: ${problem}`,
+        );
       }
       return;
     }
@@ -137,7 +155,9 @@ export class DetectionEngine {
   /** A sample from the future (a remote detector with a skewed clock) would pin its source's window there. */
   private futureProblem(s: Sample): string | undefined {
     const ahead = s.at - this.clock();
-    return ahead > MAX_CLOCK_SKEW_MS ? `from ${s.source} for ${s.target}: ends ${Math.round(ahead / 1000)} s in the future (clock skew?)` : undefined;
+    return ahead > MAX_CLOCK_SKEW_MS
+      ? `from ${s.source} for ${s.target}: ends ${Math.round(ahead / 1000)} s in the future (clock skew?)`
+      : undefined;
   }
 
   private evaluateNow(t: Target, now: number): DetectionEvent[] {
@@ -189,7 +209,8 @@ export class DetectionEngine {
   /** Open incidents, for consumers that join late. */
   openIncidents(): Incident[] {
     const out: Incident[] = [];
-    for (const t of this.targets.values()) if (t.episode && t.prefix) out.push(toIncident(this.facts(t.episode, t.prefix, 'open')));
+    for (const t of this.targets.values())
+      if (t.episode && t.prefix) out.push(toIncident(this.facts(t.episode, t.prefix, 'open')));
     return out;
   }
 
@@ -202,7 +223,15 @@ export class DetectionEngine {
         const add = (m: Map<string, SourceWindow>, direction: 'in' | 'out') => {
           for (const w of m.values()) {
             const r = w.reading(this.settings.windowMs);
-            if (r) sources.push({ source: r.source, sourceKind: r.sourceKind, direction, pps: Math.round(r.pps), bps: Math.round(r.bps), at: new Date(r.at).toISOString() });
+            if (r)
+              sources.push({
+                source: r.source,
+                sourceKind: r.sourceKind,
+                direction,
+                pps: Math.round(r.pps),
+                bps: Math.round(r.bps),
+                at: new Date(r.at).toISOString(),
+              });
           }
         };
         add(t.inbound, 'in');
@@ -225,10 +254,17 @@ export class DetectionEngine {
         };
         if (t.prefix) v.prefix = t.prefix.toString();
         const outs = sources.filter((s) => s.direction === 'out');
-        if (outs.length > 0) v.out = { pps: Math.max(...outs.map((s) => s.pps)), bps: Math.max(...outs.map((s) => s.bps)) };
+        if (outs.length > 0)
+          v.out = { pps: Math.max(...outs.map((s) => s.pps)), bps: Math.max(...outs.map((s) => s.bps)) };
         if (t.episode) {
           const e = t.episode;
-          v.alarm = { family: e.classification.family, vector: [...e.classification.vector], severity: this.severity(e), since: new Date(e.startedAt).toISOString(), reasons: [...e.classification.reasons] };
+          v.alarm = {
+            family: e.classification.family,
+            vector: [...e.classification.vector],
+            severity: this.severity(e),
+            since: new Date(e.startedAt).toISOString(),
+            reasons: [...e.classification.reasons],
+          };
           if (t.prefix) v.incident = toIncident(this.facts(e, t.prefix, 'open'));
         }
         return v;
@@ -241,7 +277,10 @@ export class DetectionEngine {
     // Whether the target's pps is requests/s is fixed by its first sample: sites (site:NAME) only ever get l7 ones.
     const requests = isRequestSample(sample);
     // Re-made from its bytes: a plugin's Prefix may come from its own copy of the sdk; incidents carry ours.
-    const prefix = sample.prefix && isPrefix(sample.prefix) ? Prefix.fromBytes(sample.prefix.bytes, sample.prefix.length, { truncate: true }) : undefined;
+    const prefix =
+      sample.prefix && isPrefix(sample.prefix)
+        ? Prefix.fromBytes(sample.prefix.bytes, sample.prefix.length, { truncate: true })
+        : undefined;
     if (!t) {
       t = {
         key: sample.target,
@@ -319,8 +358,17 @@ export class DetectionEngine {
     };
     t.episode = e;
     this.logger?.info(
-      { target: t.key, family: classification.family, vector: classification.vector, pps: Math.round(t.merged.pps), bps: Math.round(t.merged.bps), threshold: t.threshold },
-      t.prefix ? 'detection: incident opened' : 'detection: attack on a target with no address (map the interface to an address to open incidents)',
+      {
+        target: t.key,
+        family: classification.family,
+        vector: classification.vector,
+        pps: Math.round(t.merged.pps),
+        bps: Math.round(t.merged.bps),
+        threshold: t.threshold,
+      },
+      t.prefix
+        ? 'detection: incident opened'
+        : 'detection: attack on a target with no address (map the interface to an address to open incidents)',
     );
     if (t.prefix) this.emit(e, t.prefix, 'open', now, events);
   }
@@ -386,7 +434,8 @@ export class DetectionEngine {
     if (!last) return true;
     return (
       last.key !== this.key(e) ||
-      (now - last.at >= PEAK_UPDATE_MIN_MS && (e.peakPps > last.peakPps * PEAK_STEP || e.peakBps > last.peakBps * PEAK_STEP)) ||
+      (now - last.at >= PEAK_UPDATE_MIN_MS &&
+        (e.peakPps > last.peakPps * PEAK_STEP || e.peakBps > last.peakBps * PEAK_STEP)) ||
       now - last.at >= UPDATE_EVERY_MS
     );
   }
@@ -405,8 +454,12 @@ function sampleProblem(s: Sample): string | undefined {
   if (!finite(s.at)) return `from ${s.source} for ${s.target}: "at" is not a time`;
   if (!finite(s.windowMs) || s.windowMs <= 0) return `from ${s.source} for ${s.target}: windowMs must be > 0`;
   if (!finite(s.pps) || !finite(s.bps)) return `from ${s.source} for ${s.target}: pps/bps must be finite and >= 0`;
-  if (s.direction !== 'in' && s.direction !== 'out') return `from ${s.source} for ${s.target}: direction must be in or out`;
-  if (s.protocols && !['tcp', 'udp', 'icmp', 'other'].every((k) => finite((s.protocols as Record<string, unknown>)[k]))) {
+  if (s.direction !== 'in' && s.direction !== 'out')
+    return `from ${s.source} for ${s.target}: direction must be in or out`;
+  if (
+    s.protocols &&
+    !['tcp', 'udp', 'icmp', 'other'].every((k) => finite((s.protocols as Record<string, unknown>)[k]))
+  ) {
     return `from ${s.source} for ${s.target}: protocol rates must be finite and >= 0`;
   }
   return undefined;

@@ -4,7 +4,12 @@ import type { Classification } from './classify.js';
 import type { Reading } from './reading.js';
 
 const FLAG_KEYS: Partial<Record<TcpFlagName, keyof Incident['tcp_flag_breakdown']>> = {
-  syn: 'SYN', ack: 'ACK', rst: 'RST', fin: 'FIN', psh: 'PSH', urg: 'URG',
+  syn: 'SYN',
+  ack: 'ACK',
+  rst: 'RST',
+  fin: 'FIN',
+  psh: 'PSH',
+  urg: 'URG',
 };
 
 const round1 = (n: number) => Math.round(n * 10) / 10;
@@ -55,7 +60,9 @@ export function toIncident(f: IncidentFacts): Incident {
     bps: Math.round(f.current.bps),
     peak_pps: Math.round(f.peakPps),
     peak_bps: Math.round(f.peakBps),
-    protocol_breakdown: p ? { tcp: pct(p.tcp), udp: pct(p.udp), icmp: pct(p.icmp), other: pct(p.other) } : { tcp: 0, udp: 0, icmp: 0 },
+    protocol_breakdown: p
+      ? { tcp: pct(p.tcp), udp: pct(p.udp), icmp: pct(p.icmp), other: pct(p.other) }
+      : { tcp: 0, udp: 0, icmp: 0 },
     tcp_flag_breakdown: flags,
     source_ip_count: a.sourceCount ?? a.topSrcIps?.length ?? 0,
     top_src_ips: (a.topSrcIps ?? []).map((c) => ({ ip: c.key, count: Math.round(c.count) })),

@@ -43,7 +43,10 @@ export class SourceWindow {
   /** The reading only changes when a sample arrives (it ends at the newest sample), so it is computed once per push. */
   private cached: { windowMs: number; reading: SourceReading | undefined } | undefined;
 
-  constructor(readonly source: string, readonly sourceKind: string) {}
+  constructor(
+    readonly source: string,
+    readonly sourceKind: string,
+  ) {}
 
   get lastAt(): number {
     return this.samples.at(-1)?.at ?? -Infinity;
@@ -90,7 +93,14 @@ export class SourceWindow {
     const avg = (get: (s: Sample) => number) => parts.reduce((a, p) => a + get(p.s) * p.w, 0) / coverage;
     const withField = <K extends keyof Sample>(k: K) => parts.filter((p) => p.s[k] !== undefined);
 
-    const out: SourceReading = { source: this.source, sourceKind: this.sourceKind, at: end, coverageMs: coverage, pps: avg((s) => s.pps), bps: avg((s) => s.bps) };
+    const out: SourceReading = {
+      source: this.source,
+      sourceKind: this.sourceKind,
+      at: end,
+      coverageMs: coverage,
+      pps: avg((s) => s.pps),
+      bps: avg((s) => s.bps),
+    };
 
     const proto = withField('protocols');
     if (proto.length > 0) {
@@ -103,17 +113,24 @@ export class SourceWindow {
       const cov = flags.reduce((a, p) => a + p.w, 0);
       const acc: Partial<Record<TcpFlagName, number>> = {};
       for (const p of flags) {
-        for (const [k, v] of Object.entries(p.s.tcpFlags as object) as [TcpFlagName, number][]) acc[k] = (acc[k] ?? 0) + (v * p.w) / cov;
+        for (const [k, v] of Object.entries(p.s.tcpFlags as object) as [TcpFlagName, number][])
+          acc[k] = (acc[k] ?? 0) + (v * p.w) / cov;
       }
       out.tcpFlags = acc;
     }
-    const top = <T extends string | number>(k: 'topSrcIps' | 'topSrcPorts' | 'topDstPorts'): Counted<T>[] | undefined => {
+    const top = <T extends string | number>(
+      k: 'topSrcIps' | 'topSrcPorts' | 'topDstPorts',
+    ): Counted<T>[] | undefined => {
       const ps = withField(k);
       if (ps.length === 0) return undefined;
       const cov = ps.reduce((a, p) => a + p.w, 0);
       const acc = new Map<T, number>();
-      for (const p of ps) for (const c of p.s[k] as Counted<T>[]) acc.set(c.key, (acc.get(c.key) ?? 0) + (c.count * p.w) / cov);
-      return [...acc].map(([key, count]) => ({ key, count })).sort((a, b) => b.count - a.count || String(a.key).localeCompare(String(b.key))).slice(0, TOP_N);
+      for (const p of ps)
+        for (const c of p.s[k] as Counted<T>[]) acc.set(c.key, (acc.get(c.key) ?? 0) + (c.count * p.w) / cov);
+      return [...acc]
+        .map(([key, count]) => ({ key, count }))
+        .sort((a, b) => b.count - a.count || String(a.key).localeCompare(String(b.key)))
+        .slice(0, TOP_N);
     };
     const ips = top<string>('topSrcIps');
     if (ips) out.topSrcIps = ips;
@@ -157,7 +174,18 @@ export function mergeReadings(readings: SourceReading[]): Reading {
     merged.bps = Math.max(merged.bps, r.bps);
   }
   const busiest = [...readings].sort((a, b) => b.pps - a.pps || b.bps - a.bps);
-  const fields = ['protocols', 'tcpFlags', 'topSrcIps', 'topSrcPorts', 'topDstPorts', 'sourceCount', 'packetLength', 'ttl', 'connections', 'http'] as const;
+  const fields = [
+    'protocols',
+    'tcpFlags',
+    'topSrcIps',
+    'topSrcPorts',
+    'topDstPorts',
+    'sourceCount',
+    'packetLength',
+    'ttl',
+    'connections',
+    'http',
+  ] as const;
   for (const f of fields) {
     const from = busiest.find((r) => r[f] !== undefined);
     if (from) (merged as unknown as Record<string, unknown>)[f] = from[f];

@@ -6,7 +6,8 @@ import type { DetectionEvent, TargetView } from './engine.js';
 export function si(n: number | undefined, unit = ''): string {
   if (n === undefined) return '-';
   const abs = Math.abs(n);
-  const [div, suffix] = abs >= 1e12 ? [1e12, 'T'] : abs >= 1e9 ? [1e9, 'G'] : abs >= 1e6 ? [1e6, 'M'] : abs >= 1e3 ? [1e3, 'k'] : [1, ''];
+  const [div, suffix] =
+    abs >= 1e12 ? [1e12, 'T'] : abs >= 1e9 ? [1e9, 'G'] : abs >= 1e6 ? [1e6, 'M'] : abs >= 1e3 ? [1e3, 'k'] : [1, ''];
   const v = n / div;
   const text = div === 1 ? String(Math.round(v)) : v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2);
   return `${text}${suffix}${unit}`;
@@ -24,8 +25,17 @@ export function renderView(views: TargetView[]): string {
   return table(
     ['TARGET', 'STATE', 'PPS', 'BPS', 'P99 PPS', 'THRESHOLD', 'SOURCES', 'ATTACK'],
     views.map((v) => {
-      const learn = v.state === 'learning' ? ` ${Math.round((100 * Math.min(v.baseline.samples, v.baseline.window)) / v.baseline.window)}%` : '';
-      const thr = [v.threshold.pps !== undefined ? si(v.threshold.pps, 'pps') : '', v.threshold.bps !== undefined ? si(v.threshold.bps, 'bps') : ''].filter(Boolean).join(' ') || '-';
+      const learn =
+        v.state === 'learning'
+          ? ` ${Math.round((100 * Math.min(v.baseline.samples, v.baseline.window)) / v.baseline.window)}%`
+          : '';
+      const thr =
+        [
+          v.threshold.pps !== undefined ? si(v.threshold.pps, 'pps') : '',
+          v.threshold.bps !== undefined ? si(v.threshold.bps, 'bps') : '',
+        ]
+          .filter(Boolean)
+          .join(' ') || '-';
       return [
         v.target,
         `${v.state}${learn}`,
@@ -33,7 +43,10 @@ export function renderView(views: TargetView[]): string {
         si(v.bps, 'bps'),
         si(v.baseline.pps),
         thr,
-        v.sources.filter((s) => s.direction === 'in').map((s) => s.source).join(',') || '-',
+        v.sources
+          .filter((s) => s.direction === 'in')
+          .map((s) => s.source)
+          .join(',') || '-',
         attack(v),
       ];
     }),

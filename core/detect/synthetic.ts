@@ -25,14 +25,29 @@ export function runSynthetic(base: DetectionSettings = DEFAULT_DETECTION, startA
   const step = settings.tickMs;
   const sample = (pps: number, flood: boolean): Sample => {
     const s: Sample = {
-      source: 'synthetic', sourceKind: 'synthetic', target: SYNTHETIC_TARGET, prefix, at: now, windowMs: step, direction: 'in',
-      pps, bps: pps * (flood ? 468 : 600) * 8,
-      protocols: flood ? { tcp: pps * 0.02, udp: pps * 0.98, icmp: 0, other: 0 } : { tcp: pps * 0.9, udp: pps * 0.08, icmp: pps * 0.02, other: 0 },
+      source: 'synthetic',
+      sourceKind: 'synthetic',
+      target: SYNTHETIC_TARGET,
+      prefix,
+      at: now,
+      windowMs: step,
+      direction: 'in',
+      pps,
+      bps: pps * (flood ? 468 : 600) * 8,
+      protocols: flood
+        ? { tcp: pps * 0.02, udp: pps * 0.98, icmp: 0, other: 0 }
+        : { tcp: pps * 0.9, udp: pps * 0.08, icmp: pps * 0.02, other: 0 },
       tcpFlags: { syn: pps * (flood ? 0.002 : 0.05), ack: pps * (flood ? 0.018 : 0.85) },
     };
     if (flood) {
-      s.topSrcPorts = [{ key: 123, count: pps * 0.95 }, { key: 443, count: pps * 0.02 }];
-      s.topDstPorts = [{ key: 80, count: pps * 0.5 }, { key: 27015, count: pps * 0.45 }];
+      s.topSrcPorts = [
+        { key: 123, count: pps * 0.95 },
+        { key: 443, count: pps * 0.02 },
+      ];
+      s.topDstPorts = [
+        { key: 80, count: pps * 0.5 },
+        { key: 27015, count: pps * 0.45 },
+      ];
       s.topSrcIps = Array.from({ length: 5 }, (_, i) => ({ key: `198.51.100.${10 + i}`, count: Math.round(pps / 40) }));
       s.sourceCount = 2400;
       s.packetLength = { min: 468, max: 490, mean: 472 };

@@ -50,7 +50,11 @@ export function targetPolicy(settings: DetectionSettings, prefix: Prefix | undef
   return policy;
 }
 
-function requestPolicy(settings: DetectionSettings, best: DetectionSettings['overrides'][number] | undefined, http: HttpLimits): TargetPolicy {
+function requestPolicy(
+  settings: DetectionSettings,
+  best: DetectionSettings['overrides'][number] | undefined,
+  http: HttpLimits,
+): TargetPolicy {
   const floorRps = best?.http?.floor?.rps ?? http.floor?.rps ?? BUILTIN_HTTP_FLOOR_RPS;
   const staticRps = best?.http?.static?.rps ?? http.static?.rps;
   // Bits keep their meaning (sites report 0 bps today); only the pps dimension changes unit.

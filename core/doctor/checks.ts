@@ -7,7 +7,16 @@ import type { DoctorCheck, DoctorOptions, DoctorReport } from './types.js';
  * Every check `ft doctor` runs, in order. To add one (BGP speakers reachable, RTR cache synced, policy valid),
  * write a DoctorCheck in its own module here and append it.
  */
-export const doctorChecks: DoctorCheck[] = [toolsCheck, managersCheck, bpffsCheck, sysctlCheck, kernelProbeCheck, policyCheck, speakersCheck, rtrCheck];
+export const doctorChecks: DoctorCheck[] = [
+  toolsCheck,
+  managersCheck,
+  bpffsCheck,
+  sysctlCheck,
+  kernelProbeCheck,
+  policyCheck,
+  speakersCheck,
+  rtrCheck,
+];
 
 export async function runDoctor(options: DoctorOptions, checks: DoctorCheck[] = doctorChecks): Promise<DoctorReport> {
   const out: DoctorReport['checks'] = [];
@@ -15,7 +24,12 @@ export async function runDoctor(options: DoctorOptions, checks: DoctorCheck[] = 
     try {
       for (const r of await check.run(options)) out.push({ group: check.group, ...r });
     } catch (err) {
-      out.push({ group: check.group, id: `${check.group}.error`, status: 'fail', summary: `check failed to run: ${(err as Error).message}` });
+      out.push({
+        group: check.group,
+        id: `${check.group}.error`,
+        status: 'fail',
+        summary: `check failed to run: ${(err as Error).message}`,
+      });
     }
   }
   return { ok: out.every((c) => c.status !== 'fail'), checks: out };

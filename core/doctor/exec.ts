@@ -8,7 +8,10 @@ export interface Ran {
 }
 
 /** argv only, bounded in time; a missing binary is a result (code null), not an exception. */
-export function run(argv: string[], options: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<Ran> {
+export function run(
+  argv: string[],
+  options: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<Ran> {
   return new Promise((resolve) => {
     const [cmd, ...args] = argv as [string, ...string[]];
     let stdout = '';
@@ -20,7 +23,10 @@ export function run(argv: string[], options: { input?: string; timeoutMs?: numbe
       clearTimeout(timer);
       resolve(r);
     };
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ? { ...process.env, ...options.env } : process.env });
+    const child = spawn(cmd, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: options.env ? { ...process.env, ...options.env } : process.env,
+    });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       finish({ code: -1, stdout, stderr: `${stderr}timed out` });

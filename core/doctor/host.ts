@@ -23,10 +23,27 @@ const TOOLS: Tool[] = [
   { name: 'nft', pkg: 'nftables', use: 'kind nft', version: ['nft', '-v'] },
   { name: 'tc', pkg: 'iproute2', use: 'kind tc', version: ['tc', '-V'] },
   { name: 'xdp-filter', pkg: 'xdp-tools', use: 'kind xdp', version: ['xdp-filter', 'load', '--version'] },
-  { name: 'bpftool', pkg: 'bpftool', use: 'kind xdp bulk lists: without it one xdp-filter call per address', version: ['bpftool', 'version'] },
+  {
+    name: 'bpftool',
+    pkg: 'bpftool',
+    use: 'kind xdp bulk lists: without it one xdp-filter call per address',
+    version: ['bpftool', 'version'],
+  },
   { name: 'ufw', pkg: 'ufw', use: 'kind ufw', optional: true, version: ['ufw', 'version'] },
-  { name: 'firewall-cmd', pkg: 'firewalld', use: 'kind firewalld', optional: true, version: ['firewall-cmd', '--version'] },
-  { name: 'csf', pkg: 'csf (ConfigServer, not packaged by Debian)', use: 'kind csf', optional: true, version: ['csf', '-v'] },
+  {
+    name: 'firewall-cmd',
+    pkg: 'firewalld',
+    use: 'kind firewalld',
+    optional: true,
+    version: ['firewall-cmd', '--version'],
+  },
+  {
+    name: 'csf',
+    pkg: 'csf (ConfigServer, not packaged by Debian)',
+    use: 'kind csf',
+    optional: true,
+    version: ['csf', '-v'],
+  },
 ];
 
 const firstLine = (s: string) => s.trim().split('\n')[0] ?? '';
@@ -39,24 +56,54 @@ export const toolsCheck: DoctorCheck = {
     const root = process.getuid?.() === 0;
     out.push(
       root
-        ? { id: 'host.root', status: 'ok', summary: 'running as root: on-node actions can change the firewall, routes, qdiscs and XDP' }
-        : { id: 'host.root', status: 'warn', summary: 'not running as root: every on-node action needs root (CAP_NET_ADMIN; XDP also CAP_BPF/CAP_SYS_ADMIN)', hint: 'run ft as root, or with those capabilities' },
+        ? {
+            id: 'host.root',
+            status: 'ok',
+            summary: 'running as root: on-node actions can change the firewall, routes, qdiscs and XDP',
+          }
+        : {
+            id: 'host.root',
+            status: 'warn',
+            summary:
+              'not running as root: every on-node action needs root (CAP_NET_ADMIN; XDP also CAP_BPF/CAP_SYS_ADMIN)',
+            hint: 'run ft as root, or with those capabilities',
+          },
     );
     for (const t of TOOLS) {
       const r = await run(t.version);
       if (r.code === null) {
-        out.push(t.optional
-          ? { id: `tool.${t.name}`, status: 'skip', summary: `${t.name} not installed (${t.use}; only needed where it manages the host)` }
-          : { id: `tool.${t.name}`, status: 'warn', summary: `${t.name} not installed: ${t.use} unavailable`, hint: `apt-get install ${t.pkg}` });
+        out.push(
+          t.optional
+            ? {
+                id: `tool.${t.name}`,
+                status: 'skip',
+                summary: `${t.name} not installed (${t.use}; only needed where it manages the host)`,
+              }
+            : {
+                id: `tool.${t.name}`,
+                status: 'warn',
+                summary: `${t.name} not installed: ${t.use} unavailable`,
+                hint: `apt-get install ${t.pkg}`,
+              },
+        );
         continue;
       }
-      const version = firstLine(r.stdout || r.stderr).replace(/\s+/g, ' ').slice(0, 60);
+      const version = firstLine(r.stdout || r.stderr)
+        .replace(/\s+/g, ' ')
+        .slice(0, 60);
       out.push({ id: `tool.${t.name}`, status: 'ok', summary: `${t.name}: ${version} (${t.use}; needs root)` });
     }
     const ipt = await run(['iptables', '-V']);
     if (ipt.code === 0 && /legacy/.test(ipt.stdout)) {
-      out.push({ id: 'host.iptables-backend', status: 'warn', summary: 'iptables uses the legacy backend: ft works, but its rules and nft table inet ft live in two different engines', hint: 'update-alternatives --set iptables /usr/sbin/iptables-nft' });
-    } else if (ipt.code === 0) out.push({ id: 'host.iptables-backend', status: 'ok', summary: 'iptables uses the nf_tables backend' });
+      out.push({
+        id: 'host.iptables-backend',
+        status: 'warn',
+        summary:
+          'iptables uses the legacy backend: ft works, but its rules and nft table inet ft live in two different engines',
+        hint: 'update-alternatives --set iptables /usr/sbin/iptables-nft',
+      });
+    } else if (ipt.code === 0)
+      out.push({ id: 'host.iptables-backend', status: 'ok', summary: 'iptables uses the nf_tables backend' });
     return out;
   },
 };
@@ -67,9 +114,16 @@ export const bpffsCheck: DoctorCheck = {
   async run() {
     const info = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
     const mounted = info.split('\n').some((l) => l.split(' ')[4] === '/sys/fs/bpf' && / - bpf /.test(l));
-    return [mounted
-      ? { id: 'kernel.bpffs', status: 'ok', summary: 'bpffs is mounted at /sys/fs/bpf' }
-      : { id: 'kernel.bpffs', status: 'ok', summary: 'bpffs is not mounted at /sys/fs/bpf: the xdp kind mounts its own instance under /run/ft/bpffs on first use (and says so)' }];
+    return [
+      mounted
+        ? { id: 'kernel.bpffs', status: 'ok', summary: 'bpffs is mounted at /sys/fs/bpf' }
+        : {
+            id: 'kernel.bpffs',
+            status: 'ok',
+            summary:
+              'bpffs is not mounted at /sys/fs/bpf: the xdp kind mounts its own instance under /run/ft/bpffs on first use (and says so)',
+          },
+    ];
   },
 };
 
@@ -78,10 +132,29 @@ export const sysctlCheck: DoctorCheck = {
   group: 'kernel',
   async run() {
     const loose = (await readFile('/proc/sys/net/netfilter/nf_conntrack_tcp_loose', 'utf8').catch(() => '')).trim();
-    if (loose === '') return [{ id: 'kernel.tcp-loose', status: 'skip', summary: 'nf_conntrack_tcp_loose not readable (conntrack not loaded yet): check it before using syn-cookies' }];
-    return [loose === '0'
-      ? { id: 'kernel.tcp-loose', status: 'ok', summary: 'nf_conntrack_tcp_loose=0: syn-cookies (SYNPROXY) rules can work' }
-      : { id: 'kernel.tcp-loose', status: 'warn', summary: 'nf_conntrack_tcp_loose=1: syn-cookies (SYNPROXY) rules break handshakes (conntrack takes the client ACK as a new connection instead of handing it to SYNPROXY)', hint: 'sysctl -w net.netfilter.nf_conntrack_tcp_loose=0 (ft never changes sysctls itself)' }];
+    if (loose === '')
+      return [
+        {
+          id: 'kernel.tcp-loose',
+          status: 'skip',
+          summary: 'nf_conntrack_tcp_loose not readable (conntrack not loaded yet): check it before using syn-cookies',
+        },
+      ];
+    return [
+      loose === '0'
+        ? {
+            id: 'kernel.tcp-loose',
+            status: 'ok',
+            summary: 'nf_conntrack_tcp_loose=0: syn-cookies (SYNPROXY) rules can work',
+          }
+        : {
+            id: 'kernel.tcp-loose',
+            status: 'warn',
+            summary:
+              'nf_conntrack_tcp_loose=1: syn-cookies (SYNPROXY) rules break handshakes (conntrack takes the client ACK as a new connection instead of handing it to SYNPROXY)',
+            hint: 'sysctl -w net.netfilter.nf_conntrack_tcp_loose=0 (ft never changes sysctls itself)',
+          },
+    ];
   },
 };
 
@@ -98,9 +171,25 @@ export const managersCheck: DoctorCheck = {
     if (ufw.code !== null && /Status: active/.test(ufw.stdout)) active.push('ufw');
     if (fw.code === 0 && /running/.test(fw.stdout)) active.push('firewalld');
     if (csfChain?.code === 0) active.push('csf');
-    if (active.length === 0) out.push({ id: 'firewall.manager', status: 'ok', summary: 'no firewall manager (ufw, firewalld, CSF) is active: use the iptables, ipset or nft kinds directly' });
-    else if (active.length === 1) out.push({ id: 'firewall.manager', status: 'ok', summary: `${active[0]} manages this host's firewall: use kind ${active[0]} for deny rules, so a reload of ${active[0]} keeps them` });
-    else out.push({ id: 'firewall.manager', status: 'warn', summary: `several firewall managers are active (${active.join(', ')}): they will fight over the ruleset`, hint: 'keep one' });
+    if (active.length === 0)
+      out.push({
+        id: 'firewall.manager',
+        status: 'ok',
+        summary: 'no firewall manager (ufw, firewalld, CSF) is active: use the iptables, ipset or nft kinds directly',
+      });
+    else if (active.length === 1)
+      out.push({
+        id: 'firewall.manager',
+        status: 'ok',
+        summary: `${active[0]} manages this host's firewall: use kind ${active[0]} for deny rules, so a reload of ${active[0]} keeps them`,
+      });
+    else
+      out.push({
+        id: 'firewall.manager',
+        status: 'warn',
+        summary: `several firewall managers are active (${active.join(', ')}): they will fight over the ruleset`,
+        hint: 'keep one',
+      });
     return out;
   },
 };

@@ -8,18 +8,39 @@ import type { CheckResult, DoctorCheck, DoctorOptions } from './types.js';
 const SPEAKER_TIMEOUT_MS = 5000;
 const RTR_TIMEOUT_MS = 8000;
 
-const silent = { debug() {}, info() {}, warn() {}, error() {}, trace() {}, fatal() {}, child() { return silent; } };
+const silent = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  trace() {},
+  fatal() {},
+  child() {
+    return silent;
+  },
+};
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-    p.then((v) => { clearTimeout(t); resolve(v); }, (e: unknown) => { clearTimeout(t); reject(e as Error); });
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e as Error);
+      },
+    );
   });
 }
 
 async function loadForDoctor(options: DoctorOptions) {
   const { loadPolicy, PolicyError, formatIssue } = await import('../policy/index.js');
-  const registry = options.config ? await (await import('../plugin-host/load.js')).loadRegistry(options.config as never) : undefined;
+  const registry = options.config
+    ? await (await import('../plugin-host/load.js')).loadRegistry(options.config as never)
+    : undefined;
   try {
     return { policy: await loadPolicy(options.policyPath as string, registry), registry };
   } catch (err) {
@@ -31,17 +52,34 @@ async function loadForDoctor(options: DoctorOptions) {
 export const policyCheck: DoctorCheck = {
   group: 'policy',
   async run(options) {
-    if (!options.policyPath) return [{ id: 'policy.given', status: 'skip', summary: 'no --policy: speakers, RTR caches and the policy itself not checked' }];
+    if (!options.policyPath)
+      return [
+        {
+          id: 'policy.given',
+          status: 'skip',
+          summary: 'no --policy: speakers, RTR caches and the policy itself not checked',
+        },
+      ];
     const loaded = await loadForDoctor(options);
     if (!loaded.policy) {
       const issues = loaded.issues ?? [];
-      return [{ id: 'policy.valid', status: 'fail', summary: `${options.policyPath}: ${issues.length} problem(s): ${issues.slice(0, 3).join('; ')}${issues.length > 3 ? '; …' : ''}`, hint: `ft policy validate ${options.policyPath}` }];
+      return [
+        {
+          id: 'policy.valid',
+          status: 'fail',
+          summary: `${options.policyPath}: ${issues.length} problem(s): ${issues.slice(0, 3).join('; ')}${issues.length > 3 ? '; …' : ''}`,
+          hint: `ft policy validate ${options.policyPath}`,
+        },
+      ];
     }
     const p = loaded.policy;
-    const out: CheckResult[] = [{
-      id: 'policy.valid', status: 'ok',
-      summary: `${p.file}: valid (tenant ${p.tenant}, ${p.mode}, ${p.escalation.length} level(s), ${p.speakers.size} speaker(s))`,
-    }];
+    const out: CheckResult[] = [
+      {
+        id: 'policy.valid',
+        status: 'ok',
+        summary: `${p.file}: valid (tenant ${p.tenant}, ${p.mode}, ${p.escalation.length} level(s), ${p.speakers.size} speaker(s))`,
+      },
+    ];
     for (const w of p.warnings) out.push({ id: 'policy.warning', status: 'warn', summary: w });
     return out;
   },
@@ -62,21 +100,37 @@ export const speakersCheck: DoctorCheck = {
         const id = `speaker.${instance.name}`;
         let handles;
         try {
-          handles = await createActionHandles(registry, specsFromInstances([instance]), { stateDir, logger: silent as never, signal: controller.signal });
+          handles = await createActionHandles(registry, specsFromInstances([instance]), {
+            stateDir,
+            logger: silent as never,
+            signal: controller.signal,
+          });
         } catch (err) {
-          out.push({ id, status: 'fail', summary: `${instance.name} (${instance.adapter}): cannot be set up: ${(err as Error).message}` });
+          out.push({
+            id,
+            status: 'fail',
+            summary: `${instance.name} (${instance.adapter}): cannot be set up: ${(err as Error).message}`,
+          });
           continue;
         }
         const handle = handles.get(instance.name);
         try {
           const h = await withTimeout(handle!.action.health(), SPEAKER_TIMEOUT_MS, `${instance.name} health`);
           out.push({
-            id, status: h.status === 'ok' ? 'ok' : h.status === 'degraded' ? 'warn' : 'fail',
+            id,
+            status: h.status === 'ok' ? 'ok' : h.status === 'degraded' ? 'warn' : 'fail',
             summary: `${instance.name} (${instance.adapter}${instance.pop ? `, pop ${instance.pop}` : ''}): ${h.status}${h.detail ? `: ${h.detail}` : ''}`,
-            ...(h.status === 'ok' ? {} : { hint: 'is the speaker daemon running and its API address in the policy right?' }),
+            ...(h.status === 'ok'
+              ? {}
+              : { hint: 'is the speaker daemon running and its API address in the policy right?' }),
           });
         } catch (err) {
-          out.push({ id, status: 'fail', summary: `${instance.name} (${instance.adapter}): ${(err as Error).message}`, hint: 'is the speaker daemon running and its API address in the policy right?' });
+          out.push({
+            id,
+            status: 'fail',
+            summary: `${instance.name} (${instance.adapter}): ${(err as Error).message}`,
+            hint: 'is the speaker daemon running and its API address in the policy right?',
+          });
         } finally {
           await handle?.action.close?.().catch(() => undefined);
         }
@@ -95,26 +149,43 @@ export const rtrCheck: DoctorCheck = {
     if (!options.policyPath) return [];
     const { policy } = await loadForDoctor({ ...options, config: undefined });
     if (!policy) return [];
-    if (policy.defaults.rpki === 'off') return [{ id: 'rpki.synced', status: 'skip', summary: 'rpki: off in the policy: announcements are not RPKI-checked' }];
+    if (policy.defaults.rpki === 'off')
+      return [
+        { id: 'rpki.synced', status: 'skip', summary: 'rpki: off in the policy: announcements are not RPKI-checked' },
+      ];
     const rpki = await import('../rpki/index.js');
     let caches;
     try {
       caches = await rpki.cachesFromPolicyFile(options.policyPath);
     } catch (err) {
-      return [{
-        id: 'rpki.synced', status: policy.defaults.rpki === 'enforce' ? 'fail' : 'warn', summary: (err as Error).message,
-        hint: `with rpki: ${policy.defaults.rpki} and no cache every announcement fails its check; add rpki.caches (e.g. a local stayrtr or routinator)`,
-      }];
+      return [
+        {
+          id: 'rpki.synced',
+          status: policy.defaults.rpki === 'enforce' ? 'fail' : 'warn',
+          summary: (err as Error).message,
+          hint: `with rpki: ${policy.defaults.rpki} and no cache every announcement fails its check; add rpki.caches (e.g. a local stayrtr or routinator)`,
+        },
+      ];
     }
     const client = new rpki.RtrClient({ caches }).start();
     try {
       const snap = await client.ready(RTR_TIMEOUT_MS);
-      return [{
-        id: 'rpki.synced', status: 'ok',
-        summary: `RTR cache ${snap.cache} synced: session ${snap.sessionId}, serial ${snap.serial}, ${snap.table.size} VRPs, data ${Math.round(snap.dataAgeSeconds)} s old`,
-      }];
+      return [
+        {
+          id: 'rpki.synced',
+          status: 'ok',
+          summary: `RTR cache ${snap.cache} synced: session ${snap.sessionId}, serial ${snap.serial}, ${snap.table.size} VRPs, data ${Math.round(snap.dataAgeSeconds)} s old`,
+        },
+      ];
     } catch (err) {
-      return [{ id: 'rpki.synced', status: policy.defaults.rpki === 'enforce' ? 'fail' : 'warn', summary: (err as Error).message, hint: 'is the RTR cache running, reachable from this host, and done with its first validation run?' }];
+      return [
+        {
+          id: 'rpki.synced',
+          status: policy.defaults.rpki === 'enforce' ? 'fail' : 'warn',
+          summary: (err as Error).message,
+          hint: 'is the RTR cache running, reachable from this host, and done with its first validation run?',
+        },
+      ];
     } finally {
       client.stop();
     }

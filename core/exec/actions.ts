@@ -17,7 +17,11 @@ export interface ActionHandle {
 export const DEFAULT_CALL = { timeoutMs: 10_000, retries: 2, backoffMs: 200 } as const;
 
 export class CallTimeoutError extends Error {
-  constructor(readonly adapter: string, readonly what: string, readonly ms: number) {
+  constructor(
+    readonly adapter: string,
+    readonly what: string,
+    readonly ms: number,
+  ) {
     super(`${adapter}: ${what} did not answer within ${ms} ms`);
     this.name = 'CallTimeoutError';
   }
@@ -51,12 +55,20 @@ const queues = new WeakMap<ActionHandle, Promise<unknown>>();
 function serialised<T>(h: ActionHandle, fn: () => Promise<T>): Promise<T> {
   const prev = queues.get(h) ?? Promise.resolve();
   const run = prev.then(fn, fn);
-  queues.set(h, run.catch(() => undefined));
+  queues.set(
+    h,
+    run.catch(() => undefined),
+  );
   return run;
 }
 
 /** Calls with a timeout per attempt and exponential backoff between attempts; never throws. */
-export async function callWithRetry<T>(h: ActionHandle, what: string, fn: () => Promise<T>, sleep: Sleep = realSleep): Promise<CallResult<T>> {
+export async function callWithRetry<T>(
+  h: ActionHandle,
+  what: string,
+  fn: () => Promise<T>,
+  sleep: Sleep = realSleep,
+): Promise<CallResult<T>> {
   return serialised(h, () => attempt(h, what, fn, sleep));
 }
 

@@ -97,7 +97,11 @@ export class Executor {
 
   async execute(plan: Plan, ctx: OpContext): Promise<ExecReport> {
     const mode = ctx.mode ?? plan.mode;
-    const c: OpContext = { ...ctx, mode, ...(plan.incidentId && !ctx.incidentId ? { incidentId: plan.incidentId } : {}) };
+    const c: OpContext = {
+      ...ctx,
+      mode,
+      ...(plan.incidentId && !ctx.incidentId ? { incidentId: plan.incidentId } : {}),
+    };
     if (mode === 'preview') {
       // Preview executes nothing, but what it would have done is still on the record: once per op and rule a
       // minute, since nothing goes live and the planner asks again at every tick of the attack.
@@ -109,22 +113,40 @@ export class Executor {
         this.previewed.set(key, now);
         return true;
       });
-      if (this.previewed.size > 10_000) for (const [k, t] of this.previewed) if (now - t >= 60_000) this.previewed.delete(k);
+      if (this.previewed.size > 10_000)
+        for (const [k, t] of this.previewed) if (now - t >= 60_000) this.previewed.delete(k);
       await this.store.appendAudit(
         fresh.map((op): AuditRecord => ({
-          id: randomUUID(), phase: 'event', at: iso(now), op: 'preview', mode, tenant: plan.tenant, ruleId: op.rule.id,
-          plannedBy: c.plannedBy, rule: op.rule, via: op.via, reason: op.reason, rendered: op.rendered,
-          ...(op.rpki ? { rpki: op.rpki } : {}), ...(c.incidentId ? { incidentId: c.incidentId } : {}),
+          id: randomUUID(),
+          phase: 'event',
+          at: iso(now),
+          op: 'preview',
+          mode,
+          tenant: plan.tenant,
+          ruleId: op.rule.id,
+          plannedBy: c.plannedBy,
+          rule: op.rule,
+          via: op.via,
+          reason: op.reason,
+          rendered: op.rendered,
+          ...(op.rpki ? { rpki: op.rpki } : {}),
+          ...(c.incidentId ? { incidentId: c.incidentId } : {}),
           message: `preview: would ${op.type} (mode preview executes nothing)`,
         })),
       );
-      return { mode, ops: plan.ops.map((op) => ({ type: op.type, ruleId: op.rule.id, outcome: 'skipped', results: [] })) };
+      return {
+        mode,
+        ops: plan.ops.map((op) => ({ type: op.type, ruleId: op.rule.id, outcome: 'skipped', results: [] })),
+      };
     }
     // Make before break: a withdrawal whose target an add or refresh of this plan also covers (escalation,
     // de-escalation, aggregation) waits until its replacement is in, so the edge is never left without a rule.
     // Withdrawals that replace nothing still go first: at the cap, room is made before new rules ask for it.
     const installs = plan.ops.filter((o) => o.type !== 'withdraw');
-    const replacersOf = (w: Op) => installs.filter((a) => a.rule.tenant === w.rule.tenant && a.rule.id !== w.rule.id && a.rule.target.overlaps(w.rule.target));
+    const replacersOf = (w: Op) =>
+      installs.filter(
+        (a) => a.rule.tenant === w.rule.tenant && a.rule.id !== w.rule.id && a.rule.target.overlaps(w.rule.target),
+      );
     const withdraws = plan.ops.filter((o) => o.type === 'withdraw');
     const replaced = withdraws.filter((w) => replacersOf(w).length > 0);
     const freeing = withdraws.filter((w) => replacersOf(w).length === 0);
@@ -134,7 +156,9 @@ export class Executor {
     const stillHeld = new Set<RuleId>();
     for (const w of replaced) if (await this.store.rule(w.rule.id)) stillHeld.add(w.rule.id);
     const added = await Promise.all(
-      installs.map((op) => this.runOp(op, c, replaced.filter((w) => stillHeld.has(w.rule.id) && replacersOf(w).includes(op)).length)),
+      installs.map((op) =>
+        this.runOp(op, c, replaced.filter((w) => stillHeld.has(w.rule.id) && replacersOf(w).includes(op)).length),
+      ),
     );
     const then = await Promise.all(replaced.map((w) => this.withdrawReplaced(w, replacersOf(w), c)));
     return { mode, ops: [...first, ...added, ...then] };
@@ -150,11 +174,14 @@ export class Executor {
     if (replacers.every((r) => r.rule.level < w.rule.level)) return this.runOp(w, ctx);
     for (const r of replacers) {
       const rec = await this.store.rule(r.rule.id);
-      if (rec?.phase === 'live' && Object.values(rec.adapters).some((s) => s.state === 'installed')) return this.runOp(w, ctx);
+      if (rec?.phase === 'live' && Object.values(rec.adapters).some((s) => s.state === 'installed'))
+        return this.runOp(w, ctx);
     }
     const message = `kept: its replacement ${replacers.map((r) => r.rule.id).join(', ')} is not installed anywhere yet`;
     const now = this.clock.now();
-    await this.store.appendAudit([{ ...this.auditStart(randomUUID(), 'withdraw', w, ctx, now), phase: 'event', outcome: 'skipped', message }]);
+    await this.store.appendAudit([
+      { ...this.auditStart(randomUUID(), 'withdraw', w, ctx, now), phase: 'event', outcome: 'skipped', message },
+    ]);
     this.opts.logger.warn({ ruleId: w.rule.id, reason: message }, 'withdrawal held');
     return { type: 'withdraw', ruleId: w.rule.id, outcome: 'skipped', results: [], message };
   }
@@ -168,7 +195,12 @@ export class Executor {
         case 'refresh':
           return this.refresh(op, ctx);
         case 'withdraw':
-          return this.withdrawLocked(op.rule.id, ctx, typeof op.reason === 'string' ? op.reason : op.reason.summary, op);
+          return this.withdrawLocked(
+            op.rule.id,
+            ctx,
+            typeof op.reason === 'string' ? op.reason : op.reason.summary,
+            op,
+          );
       }
     });
   }
@@ -215,23 +247,34 @@ export class Executor {
     const missing = op.via.filter((v) => !this.actions.has(v));
     if (missing.length > 0) return this.refuse(op, ctx, `no action instance named ${missing.join(', ')} is running`);
     if (op.via.length === 0) return this.refuse(op, ctx, 'the op names no action to carry it out');
-    const legitBefore = existing?.legitBefore ?? (this.opts.probe ? await this.opts.probe.legitRate(rule, []).catch(() => undefined) : undefined);
+    const legitBefore =
+      existing?.legitBefore ??
+      (this.opts.probe ? await this.opts.probe.legitRate(rule, []).catch(() => undefined) : undefined);
     const adapters: Record<string, AdapterStatus> = {};
     for (const v of op.via) {
       const prior = existing?.phase === 'live' ? existing.adapters[v] : undefined;
-      adapters[v] = prior?.state === 'installed' ? prior : { state: 'pending', failures: prior?.failures ?? 0, updatedAt: iso(now) };
+      adapters[v] =
+        prior?.state === 'installed'
+          ? prior
+          : { state: 'pending', failures: prior?.failures ?? 0, updatedAt: iso(now) };
     }
     const record: RuleRecord = {
       rule,
       via: [...new Set([...(existing?.phase === 'live' ? existing.via : []), ...op.via])],
       appliedAt: existing?.phase === 'live' ? existing.appliedAt : iso(now),
       // Never shortens a live rule's expiry (a rule asked for again with a shorter TTL keeps the longer one).
-      expiresAt: iso(Math.max(now + rule.ttlSeconds * 1000, existing?.phase === 'live' ? Date.parse(existing.expiresAt) : 0)),
+      expiresAt: iso(
+        Math.max(now + rule.ttlSeconds * 1000, existing?.phase === 'live' ? Date.parse(existing.expiresAt) : 0),
+      ),
       phase: 'live',
       adapters: existing?.phase === 'live' ? { ...existing.adapters, ...adapters } : adapters,
       plannedBy: ctx.plannedBy,
       reason: op.reason,
-      ...(ctx.incidentId ? { incidentId: ctx.incidentId } : existing?.incidentId ? { incidentId: existing.incidentId } : {}),
+      ...(ctx.incidentId
+        ? { incidentId: ctx.incidentId }
+        : existing?.incidentId
+          ? { incidentId: existing.incidentId }
+          : {}),
       ...(legitBefore !== undefined ? { legitBefore } : {}),
     };
     const cap = typeof this.opts.maxRules === 'function' ? this.opts.maxRules(rule.tenant) : this.opts.maxRules;
@@ -249,7 +292,9 @@ export class Executor {
     // Intent first: the rule record and the audit start are both durable before any action is touched, so a crash
     // during apply leaves a trace to finish. The two files are synced in parallel.
     await Promise.all([admitted.written, this.store.appendAudit([this.auditStart(opId, 'add', op, ctx, now)])]);
-    const results = await Promise.all(op.via.filter((v) => record.adapters[v]?.state !== 'installed').map((v) => this.applyOn(record, v, 'add')));
+    const results = await Promise.all(
+      op.via.filter((v) => record.adapters[v]?.state !== 'installed').map((v) => this.applyOn(record, v, 'add')),
+    );
     this.opts.metrics?.rulesChanged(await this.store.rules());
     return this.finish(opId, 'add', op, ctx, now, results, record);
   }
@@ -285,12 +330,22 @@ export class Executor {
     if (retry.length === 0) {
       await Promise.all([
         this.store.putRule(record),
-        this.store.appendAudit([{ ...this.auditStart(randomUUID(), 'refresh', op, ctx, now), phase: 'event', outcome: 'ok', message: `TTL refreshed to ${record.expiresAt}` }]),
+        this.store.appendAudit([
+          {
+            ...this.auditStart(randomUUID(), 'refresh', op, ctx, now),
+            phase: 'event',
+            outcome: 'ok',
+            message: `TTL refreshed to ${record.expiresAt}`,
+          },
+        ]),
       ]);
       return { type: 'refresh', ruleId: op.rule.id, outcome: 'ok', results: [] };
     }
     const opId = randomUUID();
-    await Promise.all([this.store.putRule(record), this.store.appendAudit([this.auditStart(opId, 'refresh', op, ctx, now)])]);
+    await Promise.all([
+      this.store.putRule(record),
+      this.store.appendAudit([this.auditStart(opId, 'refresh', op, ctx, now)]),
+    ]);
     const results = await Promise.all(retry.map((v) => this.applyOn(record, v, 'refresh')));
     return this.finish(opId, 'refresh', op, ctx, now, results, record);
   }
@@ -298,26 +353,61 @@ export class Executor {
   /** Applies a live rule on one adapter and records the outcome in the store (not the audit: the caller does). */
   private async applyOn(record: RuleRecord, adapter: string, opName: string): Promise<AdapterResult> {
     const h = this.actions.get(adapter);
-    if (!h) return { adapter, outcome: 'skipped', attempts: 0, ms: 0, error: `no action instance named ${adapter} is running` };
+    if (!h)
+      return {
+        adapter,
+        outcome: 'skipped',
+        attempts: 0,
+        ms: 0,
+        error: `no action instance named ${adapter} is running`,
+      };
     const r = await callWithRetry(h, `apply ${record.rule.id}`, () => h.action.apply(record.rule), this.sleep);
     const now = this.clock.now();
     const prior = record.adapters[adapter];
     if (r.ok) {
       record.adapters[adapter] = {
-        state: r.value.state === 'installed' ? 'installed' : 'pending', failures: 0, updatedAt: iso(now),
+        state: r.value.state === 'installed' ? 'installed' : 'pending',
+        failures: 0,
+        updatedAt: iso(now),
         ...(r.value.nativeId ? { nativeId: r.value.nativeId } : {}),
         ...(r.value.state === 'pending' ? { retryAt: iso(now + (this.opts.retryBaseMs ?? 1000)) } : {}),
       };
     } else {
       const failures = (prior?.failures ?? 0) + 1;
-      record.adapters[adapter] = { state: 'failed', failures, error: r.error.message, updatedAt: iso(now), retryAt: iso(now + this.backoff(failures)) };
+      record.adapters[adapter] = {
+        state: 'failed',
+        failures,
+        error: r.error.message,
+        updatedAt: iso(now),
+        retryAt: iso(now + this.backoff(failures)),
+      };
       this.opts.metrics?.adapterError(adapter, 'apply');
-      this.opts.logger.error({ adapter, ruleId: record.rule.id, err: r.error.message, attempts: r.attempts, failures }, 'apply failed; will retry');
-      if (failures === 3) this.opts.alert?.(`${adapter} keeps failing to apply ${record.rule.id}`, { adapter, ruleId: record.rule.id, error: r.error.message });
+      this.opts.logger.error(
+        { adapter, ruleId: record.rule.id, err: r.error.message, attempts: r.attempts, failures },
+        'apply failed; will retry',
+      );
+      if (failures === 3)
+        this.opts.alert?.(`${adapter} keeps failing to apply ${record.rule.id}`, {
+          adapter,
+          ruleId: record.rule.id,
+          error: r.error.message,
+        });
     }
     const result: AdapterResult = r.ok
-      ? { adapter, outcome: 'ok', attempts: r.attempts, ms: round(r.ms), ...(r.value.detail ? { detail: r.value.detail } : {}) }
-      : { adapter, outcome: r.timeout ? 'timeout' : 'failed', attempts: r.attempts, ms: round(r.ms), error: r.error.message };
+      ? {
+          adapter,
+          outcome: 'ok',
+          attempts: r.attempts,
+          ms: round(r.ms),
+          ...(r.value.detail ? { detail: r.value.detail } : {}),
+        }
+      : {
+          adapter,
+          outcome: r.timeout ? 'timeout' : 'failed',
+          attempts: r.attempts,
+          ms: round(r.ms),
+          error: r.error.message,
+        };
     this.opts.metrics?.opDone(opName, adapter, result.outcome, r.ms / 1000);
     return result;
   }
@@ -339,10 +429,24 @@ export class Executor {
       const results = await Promise.all(op.via.map((v) => this.withdrawOn(op.rule, v, undefined)));
       return this.finish(opId, 'withdraw', op, ctx, now, results);
     }
-    const record: RuleRecord = { ...existing, phase: 'withdrawing', withdrawReason: reason, adapters: { ...existing.adapters } };
-    const theOp: Op = op ?? { type: 'withdraw', rule: existing.rule, via: existing.via, reason: { summary: reason }, rendered: this.render(existing.rule, existing.via) };
+    const record: RuleRecord = {
+      ...existing,
+      phase: 'withdrawing',
+      withdrawReason: reason,
+      adapters: { ...existing.adapters },
+    };
+    const theOp: Op = op ?? {
+      type: 'withdraw',
+      rule: existing.rule,
+      via: existing.via,
+      reason: { summary: reason },
+      rendered: this.render(existing.rule, existing.via),
+    };
     const opId = randomUUID();
-    await Promise.all([this.store.putRule(record), this.store.appendAudit([this.auditStart(opId, 'withdraw', { ...theOp, via: record.via }, ctx, now)])]);
+    await Promise.all([
+      this.store.putRule(record),
+      this.store.appendAudit([this.auditStart(opId, 'withdraw', { ...theOp, via: record.via }, ctx, now)]),
+    ]);
     const targets = record.via.filter((v) => record.adapters[v]?.state !== 'withdrawn');
     const results = await Promise.all(targets.map((v) => this.withdrawOn(record.rule, v, record)));
     if (record.via.every((v) => record.adapters[v]?.state === 'withdrawn')) await this.store.removeRule(id);
@@ -357,9 +461,21 @@ export class Executor {
     if (!h) {
       if (record) {
         const prior = record.adapters[adapter];
-        record.adapters[adapter] = { state: 'withdraw-failed', failures: (prior?.failures ?? 0) + 1, error: `no action instance named ${adapter} is running`, updatedAt: now(), retryAt: iso(this.clock.now() + this.backoff((prior?.failures ?? 0) + 1)) };
+        record.adapters[adapter] = {
+          state: 'withdraw-failed',
+          failures: (prior?.failures ?? 0) + 1,
+          error: `no action instance named ${adapter} is running`,
+          updatedAt: now(),
+          retryAt: iso(this.clock.now() + this.backoff((prior?.failures ?? 0) + 1)),
+        };
       }
-      return { adapter, outcome: 'skipped', attempts: 0, ms: 0, error: `no action instance named ${adapter} is running` };
+      return {
+        adapter,
+        outcome: 'skipped',
+        attempts: 0,
+        ms: 0,
+        error: `no action instance named ${adapter} is running`,
+      };
     }
     const r = await callWithRetry(h, `withdraw ${rule.id}`, () => h.action.withdraw(rule), this.sleep);
     if (record) {
@@ -367,15 +483,30 @@ export class Executor {
       const failures = (prior?.failures ?? 0) + 1;
       record.adapters[adapter] = r.ok
         ? { state: 'withdrawn', failures: 0, updatedAt: now() }
-        : { state: 'withdraw-failed', failures, error: r.error.message, updatedAt: now(), retryAt: iso(this.clock.now() + this.backoff(failures)) };
+        : {
+            state: 'withdraw-failed',
+            failures,
+            error: r.error.message,
+            updatedAt: now(),
+            retryAt: iso(this.clock.now() + this.backoff(failures)),
+          };
     }
     if (!r.ok) {
       this.opts.metrics?.adapterError(adapter, 'withdraw');
-      this.opts.logger.error({ adapter, ruleId: rule.id, err: r.error.message, attempts: r.attempts }, 'withdraw failed; will retry');
+      this.opts.logger.error(
+        { adapter, ruleId: rule.id, err: r.error.message, attempts: r.attempts },
+        'withdraw failed; will retry',
+      );
     }
     const result: AdapterResult = r.ok
       ? { adapter, outcome: 'ok', attempts: r.attempts, ms: round(r.ms) }
-      : { adapter, outcome: r.timeout ? 'timeout' : 'failed', attempts: r.attempts, ms: round(r.ms), error: r.error.message };
+      : {
+          adapter,
+          outcome: r.timeout ? 'timeout' : 'failed',
+          attempts: r.attempts,
+          ms: round(r.ms),
+          error: r.error.message,
+        };
     this.opts.metrics?.opDone('withdraw', adapter, result.outcome, r.ms / 1000);
     return result;
   }
@@ -395,10 +526,18 @@ export class Executor {
       }
       const targets = rec.via.filter((v) => rec.adapters[v]?.state !== 'installed' && due(rec.adapters[v]));
       if (targets.length === 0) return undefined;
-      const op: Op = { type: 'refresh', rule: rec.rule, via: targets, reason: rec.reason ?? { summary: 'retry' }, rendered: this.render(rec.rule, targets) };
+      const op: Op = {
+        type: 'refresh',
+        rule: rec.rule,
+        via: targets,
+        reason: rec.reason ?? { summary: 'retry' },
+        rendered: this.render(rec.rule, targets),
+      };
       const opId = randomUUID();
       const record: RuleRecord = { ...rec, adapters: { ...rec.adapters } };
-      await this.store.appendAudit([{ ...this.auditStart(opId, 'add', op, ctx, now), message: `retrying apply on ${targets.join(', ')}` }]);
+      await this.store.appendAudit([
+        { ...this.auditStart(opId, 'add', op, ctx, now), message: `retrying apply on ${targets.join(', ')}` },
+      ]);
       const results = await Promise.all(targets.map((v) => this.applyOn(record, v, 'retry')));
       await this.store.putRule(record);
       this.opts.metrics?.rulesChanged(await this.store.rules());
@@ -413,7 +552,15 @@ export class Executor {
       if (!rec || rec.phase !== 'live' || rec.adapters[adapter]?.state === 'installed') return;
       await this.store.putRule({
         ...rec,
-        adapters: { ...rec.adapters, [adapter]: { state: 'installed', failures: 0, updatedAt: iso(this.clock.now()), ...(nativeId ? { nativeId } : {}) } },
+        adapters: {
+          ...rec.adapters,
+          [adapter]: {
+            state: 'installed',
+            failures: 0,
+            updatedAt: iso(this.clock.now()),
+            ...(nativeId ? { nativeId } : {}),
+          },
+        },
       });
     });
   }
@@ -429,8 +576,17 @@ export class Executor {
       await this.store.removeRule(id);
       await this.store.appendAudit([
         {
-          id: randomUUID(), phase: 'event', at: iso(this.clock.now()), op: 'forget', tenant: rec.rule.tenant, ruleId: id, plannedBy: ctx.plannedBy,
-          rule: rec.rule, via: rec.via, outcome: 'ok', ...(rec.incidentId ? { incidentId: rec.incidentId } : {}),
+          id: randomUUID(),
+          phase: 'event',
+          at: iso(this.clock.now()),
+          op: 'forget',
+          tenant: rec.rule.tenant,
+          ruleId: id,
+          plannedBy: ctx.plannedBy,
+          rule: rec.rule,
+          via: rec.via,
+          outcome: 'ok',
+          ...(rec.incidentId ? { incidentId: rec.incidentId } : {}),
           message: `forgotten without touching ${rec.via.join(', ')} (adapter states: ${rec.via.map((v) => `${v}=${rec.adapters[v]?.state ?? '?'}`).join(', ')}); anything still installed is now the operator's`,
         },
       ]);
@@ -446,7 +602,15 @@ export class Executor {
       if (!rec || rec.phase !== 'live') return;
       await this.store.putRule({
         ...rec,
-        adapters: { ...rec.adapters, [adapter]: { state: 'pending', failures: 0, updatedAt: iso(this.clock.now()), error: 'not found on the adapter by reconcile' } },
+        adapters: {
+          ...rec.adapters,
+          [adapter]: {
+            state: 'pending',
+            failures: 0,
+            updatedAt: iso(this.clock.now()),
+            error: 'not found on the adapter by reconcile',
+          },
+        },
       });
     });
   }
@@ -467,31 +631,66 @@ export class Executor {
 
   private auditStart(id: string, opName: AuditRecord['op'], op: Op, ctx: OpContext, now: number): AuditRecord {
     return {
-      id, phase: 'start', at: iso(now), op: opName, mode: ctx.mode ?? 'enforce', tenant: op.rule.tenant, ruleId: op.rule.id,
-      plannedBy: ctx.plannedBy, rule: op.rule, via: op.via, reason: op.reason,
+      id,
+      phase: 'start',
+      at: iso(now),
+      op: opName,
+      mode: ctx.mode ?? 'enforce',
+      tenant: op.rule.tenant,
+      ruleId: op.rule.id,
+      plannedBy: ctx.plannedBy,
+      rule: op.rule,
+      via: op.via,
+      reason: op.reason,
       rendered: op.rendered.length > 0 ? op.rendered : this.render(op.rule, op.via),
-      ...(op.rpki ? { rpki: op.rpki } : {}), ...(ctx.incidentId ? { incidentId: ctx.incidentId } : {}),
+      ...(op.rpki ? { rpki: op.rpki } : {}),
+      ...(ctx.incidentId ? { incidentId: ctx.incidentId } : {}),
     };
   }
 
-  private async finish(id: string, opName: AuditRecord['op'], op: Op, ctx: OpContext, startedAt: number, results: AdapterResult[], record?: RuleRecord, persist = true): Promise<OpReport> {
+  private async finish(
+    id: string,
+    opName: AuditRecord['op'],
+    op: Op,
+    ctx: OpContext,
+    startedAt: number,
+    results: AdapterResult[],
+    record?: RuleRecord,
+    persist = true,
+  ): Promise<OpReport> {
     if (record && persist) await this.store.putRule(record);
     const okCount = results.filter((r) => r.outcome === 'ok').length;
-    const outcome: Outcome = results.length === 0 || okCount === results.length ? 'ok' : okCount === 0 ? 'failed' : 'partial';
+    const outcome: Outcome =
+      results.length === 0 || okCount === results.length ? 'ok' : okCount === 0 ? 'failed' : 'partial';
     const end: AuditRecord = {
-      id, phase: 'end', at: iso(this.clock.now()), op: opName, tenant: op.rule.tenant, ruleId: op.rule.id, plannedBy: ctx.plannedBy,
-      results, outcome, durationMs: round(this.clock.now() - startedAt),
+      id,
+      phase: 'end',
+      at: iso(this.clock.now()),
+      op: opName,
+      tenant: op.rule.tenant,
+      ruleId: op.rule.id,
+      plannedBy: ctx.plannedBy,
+      results,
+      outcome,
+      durationMs: round(this.clock.now() - startedAt),
       ...(ctx.incidentId ? { incidentId: ctx.incidentId } : {}),
     };
     await this.store.appendAudit([end]);
-    if (outcome !== 'ok') this.opts.logger.warn({ ruleId: op.rule.id, op: opName, outcome, results }, `${opName} ${outcome}`);
-    else this.opts.logger.info({ ruleId: op.rule.id, op: opName, via: op.via, plannedBy: ctx.plannedBy }, `${opName} ${op.rule.kind} ${String(op.rule.target)}`);
+    if (outcome !== 'ok')
+      this.opts.logger.warn({ ruleId: op.rule.id, op: opName, outcome, results }, `${opName} ${outcome}`);
+    else
+      this.opts.logger.info(
+        { ruleId: op.rule.id, op: opName, via: op.via, plannedBy: ctx.plannedBy },
+        `${opName} ${op.rule.kind} ${String(op.rule.target)}`,
+      );
     return { type: op.type, ruleId: op.rule.id, outcome, results };
   }
 
   private async refuse(op: Op, ctx: OpContext, message: string): Promise<OpReport> {
     const now = this.clock.now();
-    await this.store.appendAudit([{ ...this.auditStart(randomUUID(), 'add', op, ctx, now), phase: 'event', outcome: 'skipped', message }]);
+    await this.store.appendAudit([
+      { ...this.auditStart(randomUUID(), 'add', op, ctx, now), phase: 'event', outcome: 'skipped', message },
+    ]);
     this.opts.logger.warn({ ruleId: op.rule.id, reason: message }, 'op refused');
     return { type: op.type, ruleId: op.rule.id, outcome: 'skipped', results: [], message };
   }

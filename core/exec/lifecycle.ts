@@ -45,11 +45,17 @@ export class Lifecycle {
       rules.map(async (rec) => {
         let report: OpReport | undefined;
         if (rec.phase === 'live' && Date.parse(rec.expiresAt) <= now) {
-          report = await executor.withdraw(rec.rule.id, `TTL of ${rec.rule.ttlSeconds}s expired at ${rec.expiresAt}`, { plannedBy: 'lifecycle:ttl', ...(rec.incidentId ? { incidentId: rec.incidentId } : {}) });
+          report = await executor.withdraw(rec.rule.id, `TTL of ${rec.rule.ttlSeconds}s expired at ${rec.expiresAt}`, {
+            plannedBy: 'lifecycle:ttl',
+            ...(rec.incidentId ? { incidentId: rec.incidentId } : {}),
+          });
         } else if (rec.phase === 'live' && (await this.collateral(rec, now))) {
           return;
         } else {
-          report = await executor.retryDue(rec.rule.id, { plannedBy: 'lifecycle:retry', ...(rec.incidentId ? { incidentId: rec.incidentId } : {}) });
+          report = await executor.retryDue(rec.rule.id, {
+            plannedBy: 'lifecycle:retry',
+            ...(rec.incidentId ? { incidentId: rec.incidentId } : {}),
+          });
         }
         if (report) reports.push(report);
       }),
@@ -60,8 +66,20 @@ export class Lifecycle {
   /** Host rules belong to their incident: when it resolves they go, whatever their TTL. */
   async incidentResolved(incidentId: string, hostAdapters: Set<string>): Promise<OpReport[]> {
     const rules = await this.opts.executor.store.rules();
-    const mine = rules.filter((r) => r.phase === 'live' && r.incidentId === incidentId && (r.rule.kind === 'host-filter' || r.rule.kind === 'shape' || r.via.every((v) => hostAdapters.has(v))));
-    return Promise.all(mine.map((r) => this.opts.executor.withdraw(r.rule.id, `incident ${incidentId} resolved: host rules roll back`, { plannedBy: 'lifecycle:resolve', incidentId })));
+    const mine = rules.filter(
+      (r) =>
+        r.phase === 'live' &&
+        r.incidentId === incidentId &&
+        (r.rule.kind === 'host-filter' || r.rule.kind === 'shape' || r.via.every((v) => hostAdapters.has(v))),
+    );
+    return Promise.all(
+      mine.map((r) =>
+        this.opts.executor.withdraw(r.rule.id, `incident ${incidentId} resolved: host rules roll back`, {
+          plannedBy: 'lifecycle:resolve',
+          incidentId,
+        }),
+      ),
+    );
   }
 
   /** True when the rule was rolled back. */
@@ -82,12 +100,30 @@ export class Lifecycle {
       `after ${rec.rule.id} went in, more than the policy allows (${pct(c.drop)}); rolled back`;
     const until = now + (c.suppressMs ?? 600_000);
     this.opts.executor.suppressed.set(rec.rule.id, until);
-    await this.opts.executor.withdraw(rec.rule.id, message, { plannedBy: 'lifecycle:collateral', ...(rec.incidentId ? { incidentId: rec.incidentId } : {}) });
+    await this.opts.executor.withdraw(rec.rule.id, message, {
+      plannedBy: 'lifecycle:collateral',
+      ...(rec.incidentId ? { incidentId: rec.incidentId } : {}),
+    });
     await this.opts.executor.store.appendAudit([
-      { id: randomUUID(), phase: 'event', at: new Date(now).toISOString(), op: 'alert', tenant: rec.rule.tenant, ruleId: rec.rule.id, plannedBy: 'lifecycle:collateral', message, ...(rec.incidentId ? { incidentId: rec.incidentId } : {}) },
+      {
+        id: randomUUID(),
+        phase: 'event',
+        at: new Date(now).toISOString(),
+        op: 'alert',
+        tenant: rec.rule.tenant,
+        ruleId: rec.rule.id,
+        plannedBy: 'lifecycle:collateral',
+        message,
+        ...(rec.incidentId ? { incidentId: rec.incidentId } : {}),
+      },
     ]);
     this.opts.logger.error({ ruleId: rec.rule.id, legitBefore: rec.legitBefore, legitAfter: after }, message);
-    this.opts.alert?.(message, { ruleId: rec.rule.id, target: String(rec.rule.target), legitBefore: rec.legitBefore, legitAfter: after });
+    this.opts.alert?.(message, {
+      ruleId: rec.rule.id,
+      target: String(rec.rule.target),
+      legitBefore: rec.legitBefore,
+      legitAfter: after,
+    });
     return true;
   }
 }

@@ -36,7 +36,13 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileReport
   const { executor, logger } = opts;
   const clock = opts.clock ?? systemClock;
   const store = executor.store;
-  const report: ReconcileReport = { interruptedOps: 0, orphansWithdrawn: [], reapplied: [], expired: [], unreachable: [] };
+  const report: ReconcileReport = {
+    interruptedOps: 0,
+    orphansWithdrawn: [],
+    reapplied: [],
+    expired: [],
+    unreachable: [],
+  };
   const ctx = { plannedBy: 'reconcile' };
 
   if (opts.closeInterrupted) report.interruptedOps = await closeInterruptedOps(executor, clock);
@@ -56,7 +62,10 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileReport
     const listed = await callWithRetry(h, 'list', () => h.action.list(), opts.sleep ?? realSleep);
     if (!listed.ok) {
       report.unreachable.push({ adapter: h.name, error: listed.error.message });
-      logger.error({ adapter: h.name, err: listed.error.message }, 'reconcile: list() failed; nothing decided for this adapter this round');
+      logger.error(
+        { adapter: h.name, err: listed.error.message },
+        'reconcile: list() failed; nothing decided for this adapter this round',
+      );
       continue;
     }
     const installed = new Map<string, InstalledRef>();
@@ -74,22 +83,48 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileReport
       const wanted = rec && rec.phase === 'live' && rec.via.includes(h.name) && Date.parse(rec.expiresAt) > now;
       if (wanted && ref.ruleId) {
         installed.set(ref.ruleId, ref);
-        if (rec.adapters[h.name]?.state !== 'installed') await executor.markInstalled(ref.ruleId as RuleId, h.name, ref.nativeId);
+        if (rec.adapters[h.name]?.state !== 'installed')
+          await executor.markInstalled(ref.ruleId as RuleId, h.name, ref.nativeId);
         continue;
       }
       // Tagged as ours, not wanted: an orphan (a crash between apply and the record, a rule withdrawn elsewhere).
-      const w = await callWithRetry(h, `withdraw orphan ${ref.nativeId}`, () => h.action.withdraw(ref), opts.sleep ?? realSleep);
+      const w = await callWithRetry(
+        h,
+        `withdraw orphan ${ref.nativeId}`,
+        () => h.action.withdraw(ref),
+        opts.sleep ?? realSleep,
+      );
       const entry = { adapter: h.name, nativeId: ref.nativeId, ...(ref.ruleId ? { ruleId: ref.ruleId } : {}) };
       await store.appendAudit([
         {
-          id: randomUUID(), phase: 'event', at: new Date(clock.now()).toISOString(), op: 'reconcile', plannedBy: 'reconcile',
-          ...(ref.ruleId ? { ruleId: ref.ruleId as RuleId } : {}), via: [h.name], outcome: w.ok ? 'ok' : 'failed',
-          results: [w.ok ? { adapter: h.name, outcome: 'ok', attempts: w.attempts, ms: w.ms } : { adapter: h.name, outcome: w.timeout ? 'timeout' : 'failed', attempts: w.attempts, ms: w.ms, error: w.error.message }],
+          id: randomUUID(),
+          phase: 'event',
+          at: new Date(clock.now()).toISOString(),
+          op: 'reconcile',
+          plannedBy: 'reconcile',
+          ...(ref.ruleId ? { ruleId: ref.ruleId as RuleId } : {}),
+          via: [h.name],
+          outcome: w.ok ? 'ok' : 'failed',
+          results: [
+            w.ok
+              ? { adapter: h.name, outcome: 'ok', attempts: w.attempts, ms: w.ms }
+              : {
+                  adapter: h.name,
+                  outcome: w.timeout ? 'timeout' : 'failed',
+                  attempts: w.attempts,
+                  ms: w.ms,
+                  error: w.error.message,
+                },
+          ],
           message: `withdrew ${ref.description} (${ref.nativeId}): installed and tagged as ours, but not a live rule in the store`,
         },
       ]);
       if (w.ok) report.orphansWithdrawn.push(entry);
-      else logger.error({ ...entry, err: w.error.message }, 'reconcile: could not withdraw an orphan; will retry next round');
+      else
+        logger.error(
+          { ...entry, err: w.error.message },
+          'reconcile: could not withdraw an orphan; will retry next round',
+        );
     }
     // Live rules this adapter should carry but does not: re-apply.
     for (const rec of await store.rules()) {
@@ -120,9 +155,17 @@ async function closeInterruptedOps(executor: Executor, clock: Clock): Promise<nu
   const at = new Date(clock.now()).toISOString();
   await executor.store.appendAudit(
     [...open.values()].map((s): AuditRecord => ({
-      id: s.id, phase: 'end', at, op: s.op, ...(s.tenant ? { tenant: s.tenant } : {}), ...(s.ruleId ? { ruleId: s.ruleId } : {}),
-      ...(s.incidentId ? { incidentId: s.incidentId } : {}), plannedBy: s.plannedBy ?? 'unknown', outcome: 'interrupted',
-      message: 'ft stopped during this op (crash or kill); reconcile at the next start compared every action with the store and finished it',
+      id: s.id,
+      phase: 'end',
+      at,
+      op: s.op,
+      ...(s.tenant ? { tenant: s.tenant } : {}),
+      ...(s.ruleId ? { ruleId: s.ruleId } : {}),
+      ...(s.incidentId ? { incidentId: s.incidentId } : {}),
+      plannedBy: s.plannedBy ?? 'unknown',
+      outcome: 'interrupted',
+      message:
+        'ft stopped during this op (crash or kill); reconcile at the next start compared every action with the store and finished it',
     })),
   );
   return open.size;

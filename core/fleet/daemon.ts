@@ -33,7 +33,11 @@ export async function openDaemonFleet(o: DaemonFleetOptions): Promise<DaemonFlee
   const lease = new ControllerLease(leaseConn, `${o.namespace ?? 'ft'}:controller:lease`, {
     ttlMs: o.leaseMs ?? 10_000,
     ...(o.signal ? { signal: o.signal } : {}),
-    onWaiting: (holder) => o.logger.warn({ redis: target.display, leader: holder }, `ft run: standby: controller ${holder} leads this fleet; taking over when its lease (${(o.leaseMs ?? 10_000) / 1000} s) lapses`),
+    onWaiting: (holder) =>
+      o.logger.warn(
+        { redis: target.display, leader: holder },
+        `ft run: standby: controller ${holder} leads this fleet; taking over when its lease (${(o.leaseMs ?? 10_000) / 1000} s) lapses`,
+      ),
   });
   try {
     await lease.acquire();
@@ -41,11 +45,18 @@ export async function openDaemonFleet(o: DaemonFleetOptions): Promise<DaemonFlee
     await closeRedis(leaseConn);
     throw err;
   }
-  o.logger.info({ redis: target.display, holder: lease.holder }, `ft run: this controller (${lease.holder}) holds the fleet's controller lease`);
+  o.logger.info(
+    { redis: target.display, holder: lease.holder },
+    `ft run: this controller (${lease.holder}) holds the fleet's controller lease`,
+  );
   let fleet: FleetController;
   try {
     fleet = await openController({
-      target, policy: o.policy, registry: o.registry, stateDir: o.stateDir, logger: o.logger,
+      target,
+      policy: o.policy,
+      registry: o.registry,
+      stateDir: o.stateDir,
+      logger: o.logger,
       ...(o.namespace ? { namespace: o.namespace } : {}),
       archive: { appendAudit: (r) => o.journal.appendAudit(r), close: async () => undefined },
     });
@@ -54,9 +65,15 @@ export async function openDaemonFleet(o: DaemonFleetOptions): Promise<DaemonFlee
     await closeRedis(leaseConn);
     throw err;
   }
-  o.logger.info({ redis: target.display, pops: fleet.dispatcher.pops }, `ft run: fleet controller on ${target.display}`);
+  o.logger.info(
+    { redis: target.display, pops: fleet.dispatcher.pops },
+    `ft run: fleet controller on ${target.display}`,
+  );
   return {
-    store: fleet.store, actions: fleet.actions, dispatcher: fleet.dispatcher, lost: lease.lost,
+    store: fleet.store,
+    actions: fleet.actions,
+    dispatcher: fleet.dispatcher,
+    lost: lease.lost,
     async close() {
       try {
         await fleet.close();
@@ -85,9 +102,14 @@ export async function readFleetStore(url: string, namespace?: string, role = 'ru
   const { checkPop } = await import('./names.js');
   const target = parseRedisUrl(url);
   if (namespace) checkPop(namespace);
-  const store = new RedisRuleStore({ conn: await connectRedis(target, role, false), ...(namespace ? { namespace } : {}) });
+  const store = new RedisRuleStore({
+    conn: await connectRedis(target, role, false),
+    ...(namespace ? { namespace } : {}),
+  });
   const fail = (err: unknown): never => {
-    throw new FleetReadError(`cannot read the fleet rule store on ${target.display}${namespace ? ` (namespace ${namespace})` : ''}: ${(err as Error).message}`);
+    throw new FleetReadError(
+      `cannot read the fleet rule store on ${target.display}${namespace ? ` (namespace ${namespace})` : ''}: ${(err as Error).message}`,
+    );
   };
   return {
     rules: () => store.rules().catch(fail),

@@ -86,7 +86,12 @@ export class FleetDispatcher {
    * Runs one job on a POP and returns the worker's result; throws when the POP failed it (after its retries) or did
    * not confirm in time. A job still pending from an earlier call is joined, not added again.
    */
-  async run<T>(pop: string, base: string, data: FleetJobData, timeoutMs = this.opts.confirmTimeoutMs ?? 25_000): Promise<T> {
+  async run<T>(
+    pop: string,
+    base: string,
+    data: FleetJobData,
+    timeoutMs = this.opts.confirmTimeoutMs ?? 25_000,
+  ): Promise<T> {
     const queue = this.queue(pop);
     const events = this.events.get(pop)!;
     const epochKey = keys(this.opts.namespace ?? 'ft').epoch(base);
@@ -103,7 +108,13 @@ export class FleetDispatcher {
         epoch = await ctl.ftNextEpoch(epochKey, epoch); // finished: this is a new request, under a new id
       } else {
         const keepDone = this.opts.keepCompletedSec ?? 3600;
-        job = await queue.add(data.op, data, { jobId: id, attempts: this.opts.attempts ?? JOB_DEFAULTS.attempts, backoff: { type: 'exponential', delay: this.opts.backoffMs ?? JOB_DEFAULTS.backoff.delay }, removeOnComplete: { age: keepDone, count: 10_000 }, removeOnFail: { age: 86_400, count: 10_000 } });
+        job = await queue.add(data.op, data, {
+          jobId: id,
+          attempts: this.opts.attempts ?? JOB_DEFAULTS.attempts,
+          backoff: { type: 'exponential', delay: this.opts.backoffMs ?? JOB_DEFAULTS.backoff.delay },
+          removeOnComplete: { age: keepDone, count: 10_000 },
+          removeOnFail: { age: 86_400, count: 10_000 },
+        });
       }
     }
     if (!job) throw new PopUnconfirmedError(`POP ${pop}: could not add job ${base}`);
@@ -111,7 +122,11 @@ export class FleetDispatcher {
       return (await job.waitUntilFinished(events, timeoutMs)) as T;
     } catch (err) {
       const msg = (err as Error).message;
-      throw new PopUnconfirmedError(/timed out/i.test(msg) ? `POP ${pop} did not confirm ${data.op} within ${timeoutMs} ms (no live worker, or the job is still retrying)` : `POP ${pop}: ${msg}`);
+      throw new PopUnconfirmedError(
+        /timed out/i.test(msg)
+          ? `POP ${pop} did not confirm ${data.op} within ${timeoutMs} ms (no live worker, or the job is still retrying)`
+          : `POP ${pop}: ${msg}`,
+      );
     }
   }
 
@@ -141,20 +156,48 @@ export function remoteHandle(d: FleetDispatcher, inst: RemoteInstance, by: strin
   const action: Action = {
     capabilities: inst.capabilities,
     // The speaker's own rendering needs its options, which only the POP's workers hold; the audit names the route.
-    render: (rule: Rule) => [{ adapter: name, format: 'text', text: `fleet: ${rule.kind} ${String(rule.target)} (${rule.id}) on ${name} through POP ${pop}` }],
+    render: (rule: Rule) => [
+      {
+        adapter: name,
+        format: 'text',
+        text: `fleet: ${rule.kind} ${String(rule.target)} (${rule.id}) on ${name} through POP ${pop}`,
+      },
+    ],
     async apply(rule: Rule): Promise<Applied> {
-      const r = await d.run<ApplyResult>(pop, jobBase('apply', rule.id, name), { op: 'apply', adapter: name, rule, by }, confirmMs);
-      await armTtl(d.queue(pop), { op: 'ttl', adapter: name, rule, expiresAt: new Date(Date.now() + rule.ttlSeconds * 1000).toISOString() });
-      return { ruleId: rule.id, state: r.state, ...(r.nativeId ? { nativeId: r.nativeId } : {}), detail: `POP ${pop} confirmed (worker ${r.worker})${r.detail ? `: ${r.detail}` : ''}` };
+      const r = await d.run<ApplyResult>(
+        pop,
+        jobBase('apply', rule.id, name),
+        { op: 'apply', adapter: name, rule, by },
+        confirmMs,
+      );
+      await armTtl(d.queue(pop), {
+        op: 'ttl',
+        adapter: name,
+        rule,
+        expiresAt: new Date(Date.now() + rule.ttlSeconds * 1000).toISOString(),
+      });
+      return {
+        ruleId: rule.id,
+        state: r.state,
+        ...(r.nativeId ? { nativeId: r.nativeId } : {}),
+        detail: `POP ${pop} confirmed (worker ${r.worker})${r.detail ? `: ${r.detail}` : ''}`,
+      };
     },
     async withdraw(target: Rule | InstalledRef): Promise<void> {
       const isRule = 'kind' in target && 'tenant' in target;
       const key = isRule ? (target as Rule).id : `ref:${(target as InstalledRef).nativeId}`;
-      const data: FleetJobData = isRule ? { op: 'withdraw', adapter: name, rule: target as Rule, by } : { op: 'withdraw', adapter: name, ref: target as InstalledRef, by };
+      const data: FleetJobData = isRule
+        ? { op: 'withdraw', adapter: name, rule: target as Rule, by }
+        : { op: 'withdraw', adapter: name, ref: target as InstalledRef, by };
       await d.run(pop, jobBase('withdraw', key, name), data, confirmMs);
     },
     async list(): Promise<InstalledRef[]> {
-      return d.run<InstalledRef[]>(pop, jobBase('list', name, String(Date.now()), String(Math.random())), { op: 'list', adapter: name }, confirmMs);
+      return d.run<InstalledRef[]>(
+        pop,
+        jobBase('list', name, String(Date.now()), String(Math.random())),
+        { op: 'list', adapter: name },
+        confirmMs,
+      );
     },
     async health() {
       return { status: 'ok', detail: `through POP ${pop}'s queue` };

@@ -34,7 +34,11 @@ export class ControllerLease {
   /** Settles with why, when the lease is lost while held; never settles otherwise. */
   readonly lost: Promise<string>;
 
-  constructor(private readonly conn: Redis, readonly key: string, private readonly o: LeaseOptions) {
+  constructor(
+    private readonly conn: Redis,
+    readonly key: string,
+    private readonly o: LeaseOptions,
+  ) {
     this.lost = new Promise((resolve) => (this.lostReason = resolve));
   }
 
@@ -67,7 +71,10 @@ export class ControllerLease {
     try {
       kept = await this.conn.eval(RENEW, 1, this.key, this.holder, String(this.o.ttlMs));
     } catch {
-      if (Date.now() - this.lastConfirmed >= this.o.ttlMs) this.lose(`the controller lease could not be renewed for ${this.o.ttlMs} ms (Redis unreachable): another controller may have taken over`);
+      if (Date.now() - this.lastConfirmed >= this.o.ttlMs)
+        this.lose(
+          `the controller lease could not be renewed for ${this.o.ttlMs} ms (Redis unreachable): another controller may have taken over`,
+        );
       return;
     }
     if (kept === 1) this.lastConfirmed = Date.now();

@@ -6,7 +6,10 @@ const POP_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 /** POP names become part of queue names and Redis keys: a small alphabet, never ':' (BullMQ refuses it). */
 export function checkPop(pop: string): string {
-  if (!POP_RE.test(pop)) throw new FleetNameError(`POP name "${pop}": use letters, digits, '.', '_' or '-' (at most 63, starting with a letter or digit)`);
+  if (!POP_RE.test(pop))
+    throw new FleetNameError(
+      `POP name "${pop}": use letters, digits, '.', '_' or '-' (at most 63, starting with a letter or digit)`,
+    );
   return pop;
 }
 

@@ -46,21 +46,39 @@ export interface WorkerSetup {
 export async function openWorker(s: WorkerSetup): Promise<FleetWorker> {
   const pops = popsOf(s.policy);
   const mine = pops.get(checkPop(s.pop));
-  if (!mine) throw new FleetNameError(`the policy has no speaker or scrubber with pop: ${s.pop} (POPs in it: ${[...pops.keys()].join(', ') || 'none'})`);
+  if (!mine)
+    throw new FleetNameError(
+      `the policy has no speaker or scrubber with pop: ${s.pop} (POPs in it: ${[...pops.keys()].join(', ') || 'none'})`,
+    );
   const instances = allInstances(s.policy).filter((i) => i.pop === s.pop);
   const actions = await createActionHandles(s.registry, specsFromInstances(instances), {
-    stateDir: s.stateDir, logger: s.logger, signal: new AbortController().signal, ...(s.env ? { env: s.env } : {}),
+    stateDir: s.stateDir,
+    logger: s.logger,
+    signal: new AbortController().signal,
+    ...(s.env ? { env: s.env } : {}),
   });
-  const conns = await Promise.all([connectRedis(s.target, `worker-${s.pop}`, true), connectRedis(s.target, `worker-queue-${s.pop}`, false), connectRedis(s.target, `worker-store-${s.pop}`, false)]);
+  const conns = await Promise.all([
+    connectRedis(s.target, `worker-${s.pop}`, true),
+    connectRedis(s.target, `worker-queue-${s.pop}`, false),
+    connectRedis(s.target, `worker-store-${s.pop}`, false),
+  ]);
   const [workerConn, queueConn, storeConn] = conns;
   try {
     const store = new RedisRuleStore({ conn: storeConn, ...(s.namespace ? { namespace: s.namespace } : {}) });
     await recordSpeakers(storeConn, s.namespace ?? 'ft', new Map(mine.map((n) => [n, s.pop])));
     return await startFleetWorker({
-      pop: s.pop, actions, store, workerConn, queueConn, logger: s.logger,
-      ...(s.concurrency ? { concurrency: s.concurrency } : {}), ...(s.namespace ? { namespace: s.namespace } : {}),
-      ...(s.lockDurationMs ? { lockDurationMs: s.lockDurationMs } : {}), ...(s.stalledIntervalMs ? { stalledIntervalMs: s.stalledIntervalMs } : {}),
-      ...(s.closeTimeoutMs ? { closeTimeoutMs: s.closeTimeoutMs } : {}), ...(s.heartbeatMs ? { heartbeatMs: s.heartbeatMs } : {}),
+      pop: s.pop,
+      actions,
+      store,
+      workerConn,
+      queueConn,
+      logger: s.logger,
+      ...(s.concurrency ? { concurrency: s.concurrency } : {}),
+      ...(s.namespace ? { namespace: s.namespace } : {}),
+      ...(s.lockDurationMs ? { lockDurationMs: s.lockDurationMs } : {}),
+      ...(s.stalledIntervalMs ? { stalledIntervalMs: s.stalledIntervalMs } : {}),
+      ...(s.closeTimeoutMs ? { closeTimeoutMs: s.closeTimeoutMs } : {}),
+      ...(s.heartbeatMs ? { heartbeatMs: s.heartbeatMs } : {}),
     });
   } catch (err) {
     for (const c of conns) await closeRedis(c);
@@ -100,30 +118,63 @@ export async function openController(s: ControllerSetup): Promise<FleetControlle
   const pops = popsOf(s.policy);
   const ns = s.namespace;
   const storeConn = await connectRedis(s.target, 'controller-store', false);
-  const store = new RedisRuleStore({ conn: storeConn, ...(ns ? { namespace: ns } : {}), ...(s.archive ? { archive: s.archive } : {}) });
+  const store = new RedisRuleStore({
+    conn: storeConn,
+    ...(ns ? { namespace: ns } : {}),
+    ...(s.archive ? { archive: s.archive } : {}),
+  });
   let dispatcher: FleetDispatcher | undefined;
   let local = new Map<string, ActionHandle>();
   try {
     dispatcher = await FleetDispatcher.open({
-      pops: [...pops.keys()], connect: (role, blocking) => connectRedis(s.target, role, blocking),
-      ...(ns ? { namespace: ns } : {}), ...(s.confirmTimeoutMs ? { confirmTimeoutMs: s.confirmTimeoutMs } : {}),
-      ...(s.attempts ? { attempts: s.attempts } : {}), ...(s.backoffMs ? { backoffMs: s.backoffMs } : {}),
+      pops: [...pops.keys()],
+      connect: (role, blocking) => connectRedis(s.target, role, blocking),
+      ...(ns ? { namespace: ns } : {}),
+      ...(s.confirmTimeoutMs ? { confirmTimeoutMs: s.confirmTimeoutMs } : {}),
+      ...(s.attempts ? { attempts: s.attempts } : {}),
+      ...(s.backoffMs ? { backoffMs: s.backoffMs } : {}),
     });
     const all = allInstances(s.policy);
-    await recordSpeakers(storeConn, ns ?? 'ft', new Map(all.filter((i) => i.pop).map((i) => [i.name, i.pop as string])));
+    await recordSpeakers(
+      storeConn,
+      ns ?? 'ft',
+      new Map(all.filter((i) => i.pop).map((i) => [i.name, i.pop as string])),
+    );
     local = await createActionHandles(s.registry, specsFromInstances(all.filter((i) => !i.pop)), {
-      stateDir: s.stateDir, logger: s.logger, signal: new AbortController().signal, ...(s.env ? { env: s.env } : {}),
+      stateDir: s.stateDir,
+      logger: s.logger,
+      signal: new AbortController().signal,
+      ...(s.env ? { env: s.env } : {}),
     });
     const actions = new Map(local);
     for (const inst of all) {
       if (!inst.pop) continue;
       const entry = s.registry.action(inst.adapter);
-      if (!entry) throw new FleetNameError(`action ${inst.name}: no installed plugin provides kind "${inst.adapter}" (the controller needs it for routing)`);
-      actions.set(inst.name, remoteHandle(dispatcher, { name: inst.name, kind: inst.adapter, pop: inst.pop, reach: entry.factory.reach, capabilities: entry.factory.capabilities }, 'controller', s.confirmTimeoutMs));
+      if (!entry)
+        throw new FleetNameError(
+          `action ${inst.name}: no installed plugin provides kind "${inst.adapter}" (the controller needs it for routing)`,
+        );
+      actions.set(
+        inst.name,
+        remoteHandle(
+          dispatcher,
+          {
+            name: inst.name,
+            kind: inst.adapter,
+            pop: inst.pop,
+            reach: entry.factory.reach,
+            capabilities: entry.factory.capabilities,
+          },
+          'controller',
+          s.confirmTimeoutMs,
+        ),
+      );
     }
     const d = dispatcher;
     return {
-      store, actions, dispatcher: d,
+      store,
+      actions,
+      dispatcher: d,
       async close() {
         for (const h of local.values()) await h.action.close?.().catch(() => undefined);
         await d.close();

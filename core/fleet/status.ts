@@ -40,23 +40,46 @@ async function scanKeys(conn: Redis, pattern: string): Promise<string[]> {
 }
 
 /** `ft fleet status`: read-only, from what the controllers and workers keep in Redis. */
-export async function fleetStatus(conn: Redis, o: { namespace?: string; display: string; pops?: string[]; failedLimit?: number }): Promise<FleetStatus> {
+export async function fleetStatus(
+  conn: Redis,
+  o: { namespace?: string; display: string; pops?: string[]; failedLimit?: number },
+): Promise<FleetStatus> {
   const { Queue } = await import('bullmq');
   const ns = o.namespace ?? 'ft';
   const k = keys(ns);
   const speakerPop = await conn.hgetall(`${ns}:speakers`);
   const heartbeats = await scanKeys(conn, `${ns}:worker:*`);
-  const beats = (await Promise.all(heartbeats.map((key) => conn.get(key)))).filter((v): v is string => v !== null).map((v) => JSON.parse(v) as { id: string; pop: string; host: string; pid: number; concurrency: number; at: string });
+  const beats = (await Promise.all(heartbeats.map((key) => conn.get(key))))
+    .filter((v): v is string => v !== null)
+    .map(
+      (v) => JSON.parse(v) as { id: string; pop: string; host: string; pid: number; concurrency: number; at: string },
+    );
   const queueMetas = await scanKeys(conn, `${ns}:ft-pop-*:meta`);
-  const pops = new Set<string>([...(o.pops ?? []), ...Object.values(speakerPop), ...beats.map((b) => b.pop), ...queueMetas.map((m) => m.slice(`${ns}:ft-pop-`.length, -':meta'.length))]);
-  const rules = Object.values(await conn.hgetall(k.rules)).map((j) => JSON.parse(j) as { phase: string; via: string[]; rule: { tenant: string }; adapters: Record<string, { state: string }> });
+  const pops = new Set<string>([
+    ...(o.pops ?? []),
+    ...Object.values(speakerPop),
+    ...beats.map((b) => b.pop),
+    ...queueMetas.map((m) => m.slice(`${ns}:ft-pop-`.length, -':meta'.length)),
+  ]);
+  const rules = Object.values(await conn.hgetall(k.rules)).map(
+    (j) =>
+      JSON.parse(j) as {
+        phase: string;
+        via: string[];
+        rule: { tenant: string };
+        adapters: Record<string, { state: string }>;
+      },
+  );
   const out: PopStatus[] = [];
   for (const pop of [...pops].sort()) {
     const queue = new Queue(queueName(pop), { connection: conn, prefix: ns });
     try {
       const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
       const failed = await queue.getFailed(0, (o.failedLimit ?? 10) - 1);
-      const speakers = Object.entries(speakerPop).filter(([, p]) => p === pop).map(([s]) => s).sort();
+      const speakers = Object.entries(speakerPop)
+        .filter(([, p]) => p === pop)
+        .map(([s]) => s)
+        .sort();
       const counts = { installed: 0, failed: 0, pending: 0, withdrawing: 0 };
       for (const r of rules) {
         const mine = r.via.filter((v) => speakers.includes(v));
@@ -67,12 +90,26 @@ export async function fleetStatus(conn: Redis, o: { namespace?: string; display:
         else counts.pending++;
       }
       out.push({
-        pop, speakers,
-        workers: beats.filter((b) => b.pop === pop).map((b) => ({ id: b.id, host: b.host, pid: b.pid, concurrency: b.concurrency, seenAt: b.at })),
-        queue: { waiting: c.waiting ?? 0, active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0, completed: c.completed ?? 0, prioritized: c.prioritized ?? 0 },
+        pop,
+        speakers,
+        workers: beats
+          .filter((b) => b.pop === pop)
+          .map((b) => ({ id: b.id, host: b.host, pid: b.pid, concurrency: b.concurrency, seenAt: b.at })),
+        queue: {
+          waiting: c.waiting ?? 0,
+          active: c.active ?? 0,
+          delayed: c.delayed ?? 0,
+          failed: c.failed ?? 0,
+          completed: c.completed ?? 0,
+          prioritized: c.prioritized ?? 0,
+        },
         failedJobs: failed.filter(Boolean).map((j) => ({
-          id: String(j.id), op: String((j.data as { op?: string }).op), adapter: String((j.data as { adapter?: string }).adapter), attempts: j.attemptsMade,
-          reason: j.failedReason, ...(j.finishedOn ? { failedAt: new Date(j.finishedOn).toISOString() } : {}),
+          id: String(j.id),
+          op: String((j.data as { op?: string }).op),
+          adapter: String((j.data as { adapter?: string }).adapter),
+          attempts: j.attemptsMade,
+          reason: j.failedReason,
+          ...(j.finishedOn ? { failedAt: new Date(j.finishedOn).toISOString() } : {}),
         })),
         rules: counts,
       });
@@ -82,6 +119,7 @@ export async function fleetStatus(conn: Redis, o: { namespace?: string; display:
   }
   const slots: Record<string, number> = {};
   const now = Date.now();
-  for (const key of await scanKeys(conn, `${k.slotsPrefix}*`)) slots[key.slice(k.slotsPrefix.length)] = await conn.zcount(key, now, '+inf');
+  for (const key of await scanKeys(conn, `${k.slotsPrefix}*`))
+    slots[key.slice(k.slotsPrefix.length)] = await conn.zcount(key, now, '+inf');
   return { redis: o.display, namespace: ns, pops: out, slots, rules: rules.length };
 }

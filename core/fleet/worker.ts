@@ -46,7 +46,13 @@ export class FleetJobError extends Error {}
 /** Waits for `p` at most `ms`; true when it settled in time. */
 export async function bounded(p: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const done = await Promise.race([p.then(() => true, () => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]);
+  const done = await Promise.race([
+    p.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
+  ]);
   clearTimeout(timer);
   return done;
 }
@@ -77,7 +83,13 @@ export async function startFleetWorker(o: FleetWorkerOptions): Promise<FleetWork
         const rule = reviveRule(d.rule, `job ${job.id}`);
         const r = await callWithRetry(h, `apply ${rule.id}`, () => h.action.apply(rule));
         if (!r.ok) throw r.error;
-        const out: ApplyResult = { state: r.value.state === 'installed' ? 'installed' : 'pending', pop, worker: id, ...(r.value.nativeId ? { nativeId: r.value.nativeId } : {}), ...(r.value.detail ? { detail: r.value.detail } : {}) };
+        const out: ApplyResult = {
+          state: r.value.state === 'installed' ? 'installed' : 'pending',
+          pop,
+          worker: id,
+          ...(r.value.nativeId ? { nativeId: r.value.nativeId } : {}),
+          ...(r.value.detail ? { detail: r.value.detail } : {}),
+        };
         return out;
       }
       case 'withdraw': {
@@ -108,34 +120,73 @@ export async function startFleetWorker(o: FleetWorkerOptions): Promise<FleetWork
     }
     const r = await callWithRetry(h, `withdraw ${rule.id} (TTL)`, () => h.action.withdraw(rule));
     if (!r.ok) throw r.error;
-    o.logger.info({ ruleId: rule.id, adapter: h.name, pop, expiresAt: job.data.expiresAt }, 'TTL expired: withdrawn by the POP worker');
+    o.logger.info(
+      { ruleId: rule.id, adapter: h.name, pop, expiresAt: job.data.expiresAt },
+      'TTL expired: withdrawn by the POP worker',
+    );
     return { outcome: 'withdrawn', worker: id };
   };
 
   const worker: Worker = new Worker(queueName(pop), processor, {
-    connection: o.workerConn, prefix, concurrency: o.concurrency ?? 4, autorun: true,
-    lockDuration: o.lockDurationMs ?? 30_000, stalledInterval: o.stalledIntervalMs ?? 30_000, maxStalledCount: 3,
+    connection: o.workerConn,
+    prefix,
+    concurrency: o.concurrency ?? 4,
+    autorun: true,
+    lockDuration: o.lockDurationMs ?? 30_000,
+    stalledInterval: o.stalledIntervalMs ?? 30_000,
+    maxStalledCount: 3,
   });
   const stats = { completed: 0, failed: 0 };
   worker.on('completed', () => stats.completed++);
   worker.on('failed', () => stats.failed++);
-  worker.on('failed', (job, err) => o.logger.warn({ pop, jobId: job?.id, op: job?.data.op, adapter: job?.data.adapter, attempt: job?.attemptsMade, err: err.message }, 'fleet job failed'));
+  worker.on('failed', (job, err) =>
+    o.logger.warn(
+      {
+        pop,
+        jobId: job?.id,
+        op: job?.data.op,
+        adapter: job?.data.adapter,
+        attempt: job?.attemptsMade,
+        err: err.message,
+      },
+      'fleet job failed',
+    ),
+  );
   worker.on('error', (err) => o.logger.error({ pop, err: err.message }, 'fleet worker: Redis error (will reconnect)'));
 
   const hbKey = o.store.keys.worker(pop, id);
   const hbMs = o.heartbeatMs ?? 5000;
   const beat = () =>
     o.store.conn
-      .set(hbKey, JSON.stringify({ id, pop, pid: process.pid, host: hostname(), concurrency: o.concurrency ?? 4, speakers: [...o.actions.keys()], at: new Date().toISOString() }), 'PX', hbMs * 3)
+      .set(
+        hbKey,
+        JSON.stringify({
+          id,
+          pop,
+          pid: process.pid,
+          host: hostname(),
+          concurrency: o.concurrency ?? 4,
+          speakers: [...o.actions.keys()],
+          at: new Date().toISOString(),
+        }),
+        'PX',
+        hbMs * 3,
+      )
       .catch(() => undefined);
   await beat();
   const timer = setInterval(beat, hbMs);
   await worker.waitUntilReady();
-  o.logger.info({ pop, worker: id, speakers: [...o.actions.keys()], concurrency: o.concurrency ?? 4 }, `ft worker: serving POP ${pop}`);
+  o.logger.info(
+    { pop, worker: id, speakers: [...o.actions.keys()], concurrency: o.concurrency ?? 4 },
+    `ft worker: serving POP ${pop}`,
+  );
 
   let closing: Promise<void> | undefined;
   return {
-    id, pop, worker, stats,
+    id,
+    pop,
+    worker,
+    stats,
     close() {
       closing ??= (async () => {
         clearInterval(timer);
@@ -143,7 +194,10 @@ export async function startFleetWorker(o: FleetWorkerOptions): Promise<FleetWork
         // recovery hands it to another worker (jobs are idempotent).
         const graceful = await bounded(worker.close(), o.closeTimeoutMs ?? 10_000);
         if (!graceful) {
-          o.logger.warn({ pop, worker: id }, 'shutdown: the job in hand did not finish in time (or Redis is gone); it is handed back to the POP');
+          o.logger.warn(
+            { pop, worker: id },
+            'shutdown: the job in hand did not finish in time (or Redis is gone); it is handed back to the POP',
+          );
           await bounded(worker.close(true), 2000);
         }
         await bounded(o.store.conn.del(hbKey), 1000);
@@ -164,9 +218,14 @@ export async function armTtl(queue: Queue, data: Extract<FleetJobData, { op: 'tt
   await queue.add('ttl', data, {
     jobId: jobId(jobBase('ttl', data.rule.id, data.adapter), at),
     delay: Math.max(0, at - Date.now()),
-    attempts: 20, backoff: { type: 'exponential', delay: DEFAULT_BACKOFF_MS },
-    removeOnComplete: { age: 3600 }, removeOnFail: { age: 7 * 86400 },
+    attempts: 20,
+    backoff: { type: 'exponential', delay: DEFAULT_BACKOFF_MS },
+    removeOnComplete: { age: 3600 },
+    removeOnFail: { age: 7 * 86400 },
   });
 }
 
-export const JOB_DEFAULTS = { attempts: DEFAULT_ATTEMPTS, backoff: { type: 'exponential' as const, delay: DEFAULT_BACKOFF_MS } };
+export const JOB_DEFAULTS = {
+  attempts: DEFAULT_ATTEMPTS,
+  backoff: { type: 'exponential' as const, delay: DEFAULT_BACKOFF_MS },
+};

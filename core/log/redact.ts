@@ -1,18 +1,64 @@
 /** Keys whose values are credentials wherever they appear in a log object, at any depth. Compared lower-case. */
 export const SECRET_KEYS = new Set([
-  'token', 'apitoken', 'api_token', 'apikey', 'api_key', 'secret', 'secretkey', 'secret_key', 'clientsecret',
-  'client_secret', 'password', 'passwd', 'authorization', 'cookie', 'set-cookie', 'privatekey', 'private_key',
-  'accesskey', 'access_key', 'secretaccesskey', 'sessiontoken', 'session_token', 'applicationsecret', 'consumerkey',
-  'webhooksecret', 'signature', 'x-auth-key', 'x-ovh-signature', 'x-ovh-consumer', 'bearer',
+  'token',
+  'apitoken',
+  'api_token',
+  'apikey',
+  'api_key',
+  'secret',
+  'secretkey',
+  'secret_key',
+  'clientsecret',
+  'client_secret',
+  'password',
+  'passwd',
+  'authorization',
+  'cookie',
+  'set-cookie',
+  'privatekey',
+  'private_key',
+  'accesskey',
+  'access_key',
+  'secretaccesskey',
+  'sessiontoken',
+  'session_token',
+  'applicationsecret',
+  'consumerkey',
+  'webhooksecret',
+  'signature',
+  'x-auth-key',
+  'x-ovh-signature',
+  'x-ovh-consumer',
+  'bearer',
 ]);
 
 export const REDACTED = '[REDACTED]';
 
 /** Case-exact spellings for pino's redact paths (child bindings), which cannot walk an object. */
 export const SECRET_BINDING_KEYS = [
-  'token', 'apiToken', 'api_token', 'apiKey', 'api_key', 'secret', 'secretKey', 'clientSecret', 'client_secret',
-  'password', 'passwd', 'authorization', 'Authorization', 'cookie', 'privateKey', 'private_key', 'accessKey',
-  'secretAccessKey', 'sessionToken', 'applicationSecret', 'consumerKey', 'webhookSecret', 'signature',
+  'token',
+  'apiToken',
+  'api_token',
+  'apiKey',
+  'api_key',
+  'secret',
+  'secretKey',
+  'clientSecret',
+  'client_secret',
+  'password',
+  'passwd',
+  'authorization',
+  'Authorization',
+  'cookie',
+  'privateKey',
+  'private_key',
+  'accessKey',
+  'secretAccessKey',
+  'sessionToken',
+  'applicationSecret',
+  'consumerKey',
+  'webhookSecret',
+  'signature',
 ];
 
 /**
@@ -46,5 +92,6 @@ export function redactUrlCredentials(text: string): string {
   return text
     .replace(URL_CREDENTIALS, (_m, scheme: string, user: string) => `${scheme}${user}:${REDACTED}@`)
     .replace(BARE_CREDENTIALS, (m, lead: string, user: string, pass: string) =>
-      pass === REDACTED ? m : `${lead}${user}:${REDACTED}@`);
+      pass === REDACTED ? m : `${lead}${user}:${REDACTED}@`,
+    );
 }

@@ -17,16 +17,44 @@ export class FtMetrics implements RunMetrics {
 
   constructor(options: { defaults?: boolean } = {}) {
     const registers = [this.registry];
-    this.samples = new Counter({ name: 'ft_samples_total', help: 'Traffic samples received from detectors.', labelNames: ['source'], registers });
-    this.incidents = new Gauge({ name: 'ft_incidents_open', help: 'Incidents currently open.', registers });
-    this.rules = new Gauge({ name: 'ft_rules_live', help: 'Rules ft holds live, by kind and escalation level.', labelNames: ['kind', 'level'], registers });
-    this.opSeconds = new Histogram({
-      name: 'ft_op_duration_seconds', help: 'Time an action took to carry out one op (all attempts).',
-      labelNames: ['op', 'adapter', 'outcome'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers,
+    this.samples = new Counter({
+      name: 'ft_samples_total',
+      help: 'Traffic samples received from detectors.',
+      labelNames: ['source'],
+      registers,
     });
-    this.errors = new Counter({ name: 'ft_adapter_errors_total', help: 'Failed or timed-out action calls, after retries.', labelNames: ['adapter', 'op'], registers });
-    this.orphans = new Counter({ name: 'ft_reconcile_orphans_withdrawn_total', help: 'Installed objects tagged as ours that reconcile withdrew.', labelNames: ['adapter'], registers });
-    this.reapplied = new Counter({ name: 'ft_reconcile_reapplied_total', help: 'Live rules reconcile found missing and applied again.', labelNames: ['adapter'], registers });
+    this.incidents = new Gauge({ name: 'ft_incidents_open', help: 'Incidents currently open.', registers });
+    this.rules = new Gauge({
+      name: 'ft_rules_live',
+      help: 'Rules ft holds live, by kind and escalation level.',
+      labelNames: ['kind', 'level'],
+      registers,
+    });
+    this.opSeconds = new Histogram({
+      name: 'ft_op_duration_seconds',
+      help: 'Time an action took to carry out one op (all attempts).',
+      labelNames: ['op', 'adapter', 'outcome'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.errors = new Counter({
+      name: 'ft_adapter_errors_total',
+      help: 'Failed or timed-out action calls, after retries.',
+      labelNames: ['adapter', 'op'],
+      registers,
+    });
+    this.orphans = new Counter({
+      name: 'ft_reconcile_orphans_withdrawn_total',
+      help: 'Installed objects tagged as ours that reconcile withdrew.',
+      labelNames: ['adapter'],
+      registers,
+    });
+    this.reapplied = new Counter({
+      name: 'ft_reconcile_reapplied_total',
+      help: 'Live rules reconcile found missing and applied again.',
+      labelNames: ['adapter'],
+      registers,
+    });
     if (options.defaults !== false) collectDefaultMetrics({ register: this.registry, prefix: 'ft_' });
   }
 
@@ -62,19 +90,29 @@ export class MetricsAddressError extends Error {}
 /** "127.0.0.1:9310", "[::1]:9310". Only loopback unless the operator says otherwise with allowRemote. */
 export function parseMetricsAddress(text: string, allowRemote = false): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+|localhost)):(\d{1,5})$/.exec(text.trim());
-  if (!m) throw new MetricsAddressError(`--metrics ${JSON.stringify(text)}: expected HOST:PORT such as 127.0.0.1:9310 or [::1]:9310`);
+  if (!m)
+    throw new MetricsAddressError(
+      `--metrics ${JSON.stringify(text)}: expected HOST:PORT such as 127.0.0.1:9310 or [::1]:9310`,
+    );
   const host = (m[1] ?? m[2]) as string;
   const port = Number(m[3]);
-  if (port < 0 || port > 65535) throw new MetricsAddressError(`--metrics ${JSON.stringify(text)}: port ${port} is out of range`);
+  if (port < 0 || port > 65535)
+    throw new MetricsAddressError(`--metrics ${JSON.stringify(text)}: port ${port} is out of range`);
   const loopback = host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
   if (!loopback && !allowRemote) {
-    throw new MetricsAddressError(`--metrics ${text}: ${host} is not a loopback address; metrics stay on the box unless you pass --metrics-public`);
+    throw new MetricsAddressError(
+      `--metrics ${text}: ${host} is not a loopback address; metrics stay on the box unless you pass --metrics-public`,
+    );
   }
   return { host, port };
 }
 
 /** Serves GET /metrics; resolves with the bound port (0 picks a free one). */
-export function serveMetrics(metrics: FtMetrics, host: string, port: number): Promise<{ server: Server; port: number }> {
+export function serveMetrics(
+  metrics: FtMetrics,
+  host: string,
+  port: number,
+): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/')) {
       res.writeHead(404).end('not found\n');

@@ -1,6 +1,13 @@
 import {
-  IP_PROTOCOLS, formatBitrate, formatDuration, formatPacketRate,
-  type FlowSpecMatch, type HostMatch, type Incident, type Range, type Rule,
+  IP_PROTOCOLS,
+  formatBitrate,
+  formatDuration,
+  formatPacketRate,
+  type FlowSpecMatch,
+  type HostMatch,
+  type Incident,
+  type Range,
+  type Rule,
 } from '@ft/sdk';
 import type { Op, Plan, Refusal, RpkiVerdict } from '../model/plan.js';
 import type { Policy } from '../policy/types.js';
@@ -18,7 +25,13 @@ export interface FormatContext {
 }
 
 const PROTO_NAMES = new Map<number, string>(Object.entries(IP_PROTOCOLS).map(([k, v]) => [v, k]));
-const KIND_LABEL: Record<Rule['kind'], string> = { flowspec: 'FlowSpec', rtbh: 'RTBH', divert: 'scrubbing divert', 'host-filter': 'on-node filter', shape: 'on-node shaping' };
+const KIND_LABEL: Record<Rule['kind'], string> = {
+  flowspec: 'FlowSpec',
+  rtbh: 'RTBH',
+  divert: 'scrubbing divert',
+  'host-filter': 'on-node filter',
+  shape: 'on-node shaping',
+};
 
 function ranges(rs: Range[] | undefined): string {
   return (rs ?? []).map((r) => (r.min === r.max ? `=${r.min}` : `>=${r.min}&<=${r.max}`)).join(' ');
@@ -28,7 +41,10 @@ function ranges(rs: Range[] | undefined): string {
 export function describeFlowSpecMatch(m: FlowSpecMatch): string {
   const parts = [`destination ${m.destination}`];
   if (m.source) parts.push(`source ${m.source}`);
-  if (m.protocols?.length) parts.push(`protocol ${m.protocols.map((p) => `=${p}${PROTO_NAMES.has(p) ? ` (${PROTO_NAMES.get(p)})` : ''}`).join(' ')}`);
+  if (m.protocols?.length)
+    parts.push(
+      `protocol ${m.protocols.map((p) => `=${p}${PROTO_NAMES.has(p) ? ` (${PROTO_NAMES.get(p)})` : ''}`).join(' ')}`,
+    );
   if (m.sourcePorts?.length) parts.push(`source-port ${ranges(m.sourcePorts)}`);
   if (m.destinationPorts?.length) parts.push(`destination-port ${ranges(m.destinationPorts)}`);
   if (m.tcpFlags) parts.push(`tcp-flags ${[...m.tcpFlags.set, ...m.tcpFlags.unset.map((f) => `!${f}`)].join('&')}`);
@@ -55,27 +71,47 @@ export function describeRule(rule: Rule): [string, string][] {
     case 'flowspec': {
       const a = rule.action;
       const then =
-        a.type === 'rate-limit' ? `rate-limit ${a.bytesPerSecond} bytes/s (${formatBitrate(a.bytesPerSecond * 8)})`
-        : a.type === 'redirect' ? `redirect ${a.routeTarget}`
-        : a.type === 'mark' ? `mark dscp ${a.dscp}`
-        : 'discard';
-      return [['match', describeFlowSpecMatch(rule.match)], ['then', then]];
+        a.type === 'rate-limit'
+          ? `rate-limit ${a.bytesPerSecond} bytes/s (${formatBitrate(a.bytesPerSecond * 8)})`
+          : a.type === 'redirect'
+            ? `redirect ${a.routeTarget}`
+            : a.type === 'mark'
+              ? `mark dscp ${a.dscp}`
+              : 'discard';
+      return [
+        ['match', describeFlowSpecMatch(rule.match)],
+        ['then', then],
+      ];
     }
     case 'rtbh':
-      return [['announce', `${rule.target} community ${rule.communities.join(' ')}${rule.noExport ? ' no-export' : ''}${rule.nextHop ? ` next-hop ${rule.nextHop}` : ''}`]];
+      return [
+        [
+          'announce',
+          `${rule.target} community ${rule.communities.join(' ')}${rule.noExport ? ' no-export' : ''}${rule.nextHop ? ` next-hop ${rule.nextHop}` : ''}`,
+        ],
+      ];
     case 'divert':
       return [['divert', `${rule.target} to scrubber ${rule.provider}`]];
     case 'host-filter': {
       const a = rule.action;
       const action =
-        a.type === 'hashlimit' ? `hashlimit ${a.packetsPerSecond}/s burst ${a.burst} per ${a.per}`
-        : a.type === 'rate-limit' ? `rate-limit ${a.packetsPerSecond}/s burst ${a.burst}`
-        : a.type === 'connlimit' ? `connlimit ${a.maxConnections} connections per source`
-        : a.type;
-      return [['match', describeHostMatch(rule.match)], ['action', action]];
+        a.type === 'hashlimit'
+          ? `hashlimit ${a.packetsPerSecond}/s burst ${a.burst} per ${a.per}`
+          : a.type === 'rate-limit'
+            ? `rate-limit ${a.packetsPerSecond}/s burst ${a.burst}`
+            : a.type === 'connlimit'
+              ? `connlimit ${a.maxConnections} connections per source`
+              : a.type;
+      return [
+        ['match', describeHostMatch(rule.match)],
+        ['action', action],
+      ];
     }
     case 'shape':
-      return [['match', describeHostMatch(rule.match)], ['action', `shape to ${formatBitrate(rule.bitsPerSecond)}`]];
+      return [
+        ['match', describeHostMatch(rule.match)],
+        ['action', `shape to ${formatBitrate(rule.bitsPerSecond)}`],
+      ];
   }
 }
 
@@ -93,7 +129,8 @@ function block(op: Op, ctx: FormatContext): string[] {
   const r = op.rule;
   const expires = new Date(ctx.now.getTime() + r.ttlSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const level = r.level > 0 ? `level ${r.level}` : 'on-node';
-  const life = op.type === 'withdraw' ? 'removed now' : `ttl ${formatDuration(r.ttlSeconds)}, expires ${expires} unless refreshed`;
+  const life =
+    op.type === 'withdraw' ? 'removed now' : `ttl ${formatDuration(r.ttlSeconds)}, expires ${expires} unless refreshed`;
   // A host-filter rule from an escalation level goes to an off-box filter (a vendor firewall), not this host.
   const label = r.kind === 'host-filter' && r.level > 0 ? 'block rule (off-box filter)' : KIND_LABEL[r.kind];
   const lines = [`${op.type.toUpperCase().padEnd(8)} ${r.id}  ${label}  ${level}  ${life}`];
@@ -104,11 +141,17 @@ function block(op: Op, ctx: FormatContext): string[] {
   if (op.rpki) row('rpki', rpkiLine(op.rpki));
   if (op.type === 'add' || op.type === 'withdraw') {
     if (op.rendered.length > 0) {
-      op.rendered.forEach((c, i) => row(i === 0 ? 'runs' : '', `${c.adapter}: ${c.text.split('\n').join(`\n${' '.repeat(18)}`)}`));
+      op.rendered.forEach((c, i) =>
+        row(i === 0 ? 'runs' : '', `${c.adapter}: ${c.text.split('\n').join(`\n${' '.repeat(18)}`)}`),
+      );
     } else {
       const missing = op.via.map((v) => ctx.unavailable?.get(v)).filter(Boolean);
       if (missing.length > 0) row('runs', `(exact commands unavailable: ${missing.join('; ')})`);
-      else if (op.type === 'withdraw') row('runs', '(removes what it installed for this rule, found by its tag at withdrawal; the adapter does not list the commands beforehand)');
+      else if (op.type === 'withdraw')
+        row(
+          'runs',
+          '(removes what it installed for this rule, found by its tag at withdrawal; the adapter does not list the commands beforehand)',
+        );
       else row('runs', '(no adapter rendering available)');
     }
   }
@@ -126,7 +169,9 @@ function describeVia(name: string, ctx: FormatContext): string {
 export function formatPlan(plan: Plan, ctx: FormatContext): string {
   const out: string[] = [];
   const p = ctx.policy;
-  out.push(`policy   ${p.file}: tenant ${p.tenant}, mode ${p.mode}${p.mode === 'preview' ? ' (ft run would only log this plan)' : ' (ft run applies this plan)'}, rpki ${p.defaults.rpki}${ctx.rpkiSource ? ` with ${ctx.rpkiSource}` : ''}`);
+  out.push(
+    `policy   ${p.file}: tenant ${p.tenant}, mode ${p.mode}${p.mode === 'preview' ? ' (ft run would only log this plan)' : ' (ft run applies this plan)'}, rpki ${p.defaults.rpki}${ctx.rpkiSource ? ` with ${ctx.rpkiSource}` : ''}`,
+  );
   const i = ctx.incident;
   if (i) {
     const vectors = vectorsOf(i);
@@ -139,14 +184,18 @@ export function formatPlan(plan: Plan, ctx: FormatContext): string {
   } else out.push('incident none: periodic re-plan (expiry and policy checks on active rules only)');
   const count = (t: Op['type']) => plan.ops.filter((o) => o.type === t).length;
   out.push('');
-  out.push(`PLAN     ${count('add')} to add, ${count('refresh')} to refresh, ${count('withdraw')} to withdraw, ${plan.refused.length} refused`);
+  out.push(
+    `PLAN     ${count('add')} to add, ${count('refresh')} to refresh, ${count('withdraw')} to withdraw, ${plan.refused.length} refused`,
+  );
   for (const op of plan.ops) {
     out.push('');
     out.push(...block(op, ctx));
   }
   for (const r of plan.refused) {
     out.push('');
-    out.push(`REFUSED  ${r.rule ? `${r.rule.id}  ${KIND_LABEL[r.rule.kind]}  ${r.rule.level > 0 ? `level ${r.rule.level}` : 'on-node'}` : 'whole plan'}`);
+    out.push(
+      `REFUSED  ${r.rule ? `${r.rule.id}  ${KIND_LABEL[r.rule.kind]}  ${r.rule.level > 0 ? `level ${r.rule.level}` : 'on-node'}` : 'whole plan'}`,
+    );
     out.push(`         rail     ${r.rail}`);
     out.push(`         why      ${r.message}`);
   }
@@ -154,8 +203,14 @@ export function formatPlan(plan: Plan, ctx: FormatContext): string {
     out.push('');
     for (const n of plan.notes) out.push(`note     ${n}`);
   }
-  if (ctx.unavailable && ctx.unavailable.size > 0 && plan.ops.some((o) => o.type === 'add' && o.rendered.length === 0)) {
-    out.push(`note     install the adapters' plugins (ft registry lists what is installed) to see their exact commands`);
+  if (
+    ctx.unavailable &&
+    ctx.unavailable.size > 0 &&
+    plan.ops.some((o) => o.type === 'add' && o.rendered.length === 0)
+  ) {
+    out.push(
+      `note     install the adapters' plugins (ft registry lists what is installed) to see their exact commands`,
+    );
   }
   return out.join('\n');
 }
@@ -166,5 +221,8 @@ export function formatPlan(plan: Plan, ctx: FormatContext): string {
  * for the incident, so a never-target refusal is said once, not every second.
  */
 export function refusalDigest(refused: readonly Refusal[]): string {
-  return refused.map((r) => `${r.rail}\u0000${r.rule?.id ?? ''}\u0000${r.message}`).sort().join('\u0001');
+  return refused
+    .map((r) => `${r.rail}\u0000${r.rule?.id ?? ''}\u0000${r.message}`)
+    .sort()
+    .join('\u0001');
 }

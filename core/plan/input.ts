@@ -1,7 +1,17 @@
 import { z } from 'zod';
 import {
-  ATTACK_FAMILIES, Prefix, SEVERITIES, VECTOR_NAMES, isVector, makeRule, parseBitrate, parsePacketRate, vectorForSourcePort,
-  type Incident, type Rule, type Vector,
+  ATTACK_FAMILIES,
+  Prefix,
+  SEVERITIES,
+  VECTOR_NAMES,
+  isVector,
+  makeRule,
+  parseBitrate,
+  parsePacketRate,
+  vectorForSourcePort,
+  type Incident,
+  type Rule,
+  type Vector,
 } from '@ft/sdk';
 import type { ActiveRule } from '../model/plan.js';
 import { formatPath } from '../policy/errors.js';
@@ -9,7 +19,10 @@ import { describeIssues } from '../policy/zod-issues.js';
 
 /** A bad incident, active-rules file or --simulate text: every problem, each with where it is. */
 export class InputError extends Error {
-  constructor(readonly source: string, readonly problems: string[]) {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
     super(`${source}: ${problems.length === 1 ? problems[0] : `\n  ${problems.join('\n  ')}`}`);
     this.name = 'InputError';
   }
@@ -39,13 +52,22 @@ export const incidentInputSchema = z
     bps: rate.optional(),
     peak_pps: rate.optional(),
     peak_bps: rate.optional(),
-    protocol_breakdown: z.object({ tcp: z.number().default(0), udp: z.number().default(0), icmp: z.number().default(0), other: z.number().optional() }).default({ tcp: 0, udp: 0, icmp: 0 }),
+    protocol_breakdown: z
+      .object({
+        tcp: z.number().default(0),
+        udp: z.number().default(0),
+        icmp: z.number().default(0),
+        other: z.number().optional(),
+      })
+      .default({ tcp: 0, udp: 0, icmp: 0 }),
     tcp_flag_breakdown: z.record(z.string(), z.number()).default({}),
     source_ip_count: z.number().int().min(0).default(0),
     top_src_ips: counted(z.string(), 'ip'),
     top_dst_ports: counted(port, 'port'),
     top_src_ports: counted(port, 'port'),
-    packet_length: z.object({ min: z.number().int().min(0).max(65535), max: z.number().int().min(0).max(65535) }).optional(),
+    packet_length: z
+      .object({ min: z.number().int().min(0).max(65535), max: z.number().int().min(0).max(65535) })
+      .optional(),
     spoofing_detected: z.boolean().default(false),
     botnet_detected: z.boolean().default(false),
     sources: z.array(z.string()).default([]),
@@ -57,7 +79,13 @@ export const incidentInputSchema = z
 
 export function parseIncident(value: unknown, source: string, now: Date): Incident {
   const r = incidentInputSchema.safeParse(value, { reportInput: true });
-  if (!r.success) throw new InputError(source, describeIssues(r.error.issues, incidentInputSchema).map((i) => `${formatPath(i.path) || '(incident)'}: ${i.message}`));
+  if (!r.success)
+    throw new InputError(
+      source,
+      describeIssues(r.error.issues, incidentInputSchema).map(
+        (i) => `${formatPath(i.path) || '(incident)'}: ${i.message}`,
+      ),
+    );
   const d = r.data;
   const problems: string[] = [];
   let target: Prefix | undefined;
@@ -76,7 +104,8 @@ export function parseIncident(value: unknown, source: string, now: Date): Incide
   const bps = d.bps ?? d.peak_bps ?? 0;
   const pps = d.pps ?? d.peak_pps ?? 0;
   const flags: Incident['tcp_flag_breakdown'] = {};
-  for (const [k, v] of Object.entries(d.tcp_flag_breakdown)) if (['SYN', 'ACK', 'RST', 'FIN', 'PSH', 'URG'].includes(k)) flags[k as 'SYN'] = v;
+  for (const [k, v] of Object.entries(d.tcp_flag_breakdown))
+    if (['SYN', 'ACK', 'RST', 'FIN', 'PSH', 'URG'].includes(k)) flags[k as 'SYN'] = v;
   const at = now.toISOString();
   const incident: Incident = {
     id: d.id === undefined ? 'preview' : String(d.id),
@@ -119,7 +148,9 @@ export function parseSimulate(text: string, now: Date): Incident {
   const body: Record<string, unknown> = { attack_family: family, severity: 'high' };
   const to = words.indexOf('to');
   if (to < 0 || to + 1 >= words.length) {
-    throw new InputError(source, [`expected "<family> <rate> [<rate>] to <target> [key=value ...]", e.g. "udp_flood 3Gbps to 203.0.113.10 vector=dns"`]);
+    throw new InputError(source, [
+      `expected "<family> <rate> [<rate>] to <target> [key=value ...]", e.g. "udp_flood 3Gbps to 203.0.113.10 vector=dns"`,
+    ]);
   }
   for (const w of words.slice(0, to)) {
     try {
@@ -200,7 +231,16 @@ function revive(value: unknown, key?: string): unknown {
 }
 
 const activeSchema = z.object({
-  rule: z.object({ kind: z.enum(['flowspec', 'rtbh', 'divert', 'host-filter', 'shape']), id: z.string().optional(), tenant: z.string(), target: z.string(), level: z.number().int().min(0), ttlSeconds: z.number().positive() }).passthrough(),
+  rule: z
+    .object({
+      kind: z.enum(['flowspec', 'rtbh', 'divert', 'host-filter', 'shape']),
+      id: z.string().optional(),
+      tenant: z.string(),
+      target: z.string(),
+      level: z.number().int().min(0),
+      ttlSeconds: z.number().positive(),
+    })
+    .passthrough(),
   via: z.array(z.string()).min(1),
   appliedAt: z.string(),
   expiresAt: z.string(),
@@ -213,13 +253,16 @@ const activeSchema = z.object({
  */
 export function parseActiveRules(value: unknown, source: string): ActiveRule[] {
   const list = Array.isArray(value) ? value : (value as { active?: unknown })?.active;
-  if (!Array.isArray(list)) throw new InputError(source, ['expected a JSON list of active rules (or { "active": [...] })']);
+  if (!Array.isArray(list))
+    throw new InputError(source, ['expected a JSON list of active rules (or { "active": [...] })']);
   const problems: string[] = [];
   const out: ActiveRule[] = [];
   list.forEach((item, i) => {
     const r = activeSchema.safeParse(item, { reportInput: true });
     if (!r.success) {
-      problems.push(...describeIssues(r.error.issues, activeSchema, [i]).map((p) => `${formatPath(p.path)}: ${p.message}`));
+      problems.push(
+        ...describeIssues(r.error.issues, activeSchema, [i]).map((p) => `${formatPath(p.path)}: ${p.message}`),
+      );
       return;
     }
     try {

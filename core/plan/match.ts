@@ -1,6 +1,14 @@
 import {
-  IP_PROTOCOLS, Prefix, VECTORS, isVector, vectorForSourcePort,
-  type FlowSpecMatch, type HostMatch, type Incident, type Range, type Vector,
+  IP_PROTOCOLS,
+  Prefix,
+  VECTORS,
+  isVector,
+  vectorForSourcePort,
+  type FlowSpecMatch,
+  type HostMatch,
+  type Incident,
+  type Range,
+  type Vector,
 } from '@ft/sdk';
 
 /**

@@ -1,7 +1,18 @@
 import {
-  Prefix, canonicalJson, formatBitrate, formatDuration, formatPacketRate,
-  type DivertRule, type FlowSpecAction, type FlowSpecRule, type HostFilterRule, type Incident, type RenderedCommand,
-  type RtbhRule, type Rule, type ShapeRule,
+  Prefix,
+  canonicalJson,
+  formatBitrate,
+  formatDuration,
+  formatPacketRate,
+  type DivertRule,
+  type FlowSpecAction,
+  type FlowSpecRule,
+  type HostFilterRule,
+  type Incident,
+  type RenderedCommand,
+  type RtbhRule,
+  type Rule,
+  type ShapeRule,
 } from '@ft/sdk';
 import type { ActiveRule, Op, Plan, Reason, Refusal, RpkiVerdict } from '../model/plan.js';
 import type { AnnouncementCheck, RpkiVerdictProvider } from '../model/rpki.js';
@@ -55,7 +66,12 @@ export function plan(input: PlanInput): Plan {
   const notes: string[] = [];
   const refused: Refusal[] = [];
   const result = (ops: Op[]): Plan => ({
-    tenant: policy.tenant, mode: policy.mode, ...(incident ? { incidentId: incident.id } : {}), ops: sortOps(ops), refused, notes,
+    tenant: policy.tenant,
+    mode: policy.mode,
+    ...(incident ? { incidentId: incident.id } : {}),
+    ops: sortOps(ops),
+    refused,
+    notes,
   });
 
   if (incident) {
@@ -79,7 +95,8 @@ export function plan(input: PlanInput): Plan {
       for (let i = 0; i < active.length; i++) {
         const a = active[i] as ActiveRule;
         const id = a.rule.id;
-        for (let j = 0; j < candidates.length; j++) if (found[j] === undefined && (candidates[j] as { id: string }).id === id) found[j] = a;
+        for (let j = 0; j < candidates.length; j++)
+          if (found[j] === undefined && (candidates[j] as { id: string }).id === id) found[j] = a;
       }
     }
     return candidates.map((c, j) => {
@@ -97,7 +114,9 @@ export function plan(input: PlanInput): Plan {
   });
   if (railHits.length > 0) {
     refused.push(...railHits);
-    notes.push(`plan refused whole by rail ${[...new Set(railHits.map((h) => h.rail))].join(', ')}: nothing is added, refreshed or withdrawn`);
+    notes.push(
+      `plan refused whole by rail ${[...new Set(railHits.map((h) => h.rail))].join(', ')}: nothing is added, refreshed or withdrawn`,
+    );
     return result([]);
   }
 
@@ -135,7 +154,8 @@ export function plan(input: PlanInput): Plan {
           break;
         }
       }
-      if (!incident || (a.incidentId !== undefined ? a.incidentId === incidentId : belongsTo(a, incident))) mine.push(a);
+      if (!incident || (a.incidentId !== undefined ? a.incidentId === incidentId : belongsTo(a, incident)))
+        mine.push(a);
       if (r.tenant === tenant) tenantLive++;
     }
   }
@@ -147,7 +167,9 @@ export function plan(input: PlanInput): Plan {
     const a = listed.get(w.rule.id);
     const base = { rule: w.rule, reason: w.reason, ...(w.rpki ? { rpki: w.rpki } : {}) };
     if (!a || times(a).expires <= nowMs) {
-      const reason = a ? { ...w.reason, summary: `${w.reason.summary} (its TTL ran out while the attack goes on)` } : w.reason;
+      const reason = a
+        ? { ...w.reason, summary: `${w.reason.summary} (its TTL ran out while the attack goes on)` }
+        : w.reason;
       adds.push({ type: 'add', ...base, reason, via: w.via, rendered: rendered(w.rule, w.via) });
       continue;
     }
@@ -156,8 +178,14 @@ export function plan(input: PlanInput): Plan {
     const remaining = (times(a).expires - nowMs) / 1000;
     if (remaining < w.rule.ttlSeconds / 2) {
       ops.push({
-        type: 'refresh', ...base, via: a.via.filter((v) => w.via.includes(v)), rendered: [],
-        reason: { ...w.reason, summary: `attack goes on: TTL extended to ${formatDuration(w.rule.ttlSeconds)} (${formatDuration(Math.max(0, Math.round(remaining)))} were left); ${w.reason.summary}` },
+        type: 'refresh',
+        ...base,
+        via: a.via.filter((v) => w.via.includes(v)),
+        rendered: [],
+        reason: {
+          ...w.reason,
+          summary: `attack goes on: TTL extended to ${formatDuration(w.rule.ttlSeconds)} (${formatDuration(Math.max(0, Math.round(remaining)))} were left); ${w.reason.summary}`,
+        },
       });
     } else {
       notes.push(`kept ${w.rule.id} (${w.rule.kind}, level ${w.rule.level}): still wanted, expires ${a.expiresAt}`);
@@ -168,7 +196,13 @@ export function plan(input: PlanInput): Plan {
   const withdraw = (a: ActiveRule, summary: string) => {
     withdrawn.add(a.rule.id);
     if (a.rule.tenant === tenant) tenantLive--;
-    ops.push({ type: 'withdraw', rule: a.rule, via: a.via, rendered: renderedBy(input.renderWithdraw, a.rule, a.via), reason: { summary, level: a.rule.level } });
+    ops.push({
+      type: 'withdraw',
+      rule: a.rule,
+      via: a.via,
+      rendered: renderedBy(input.renderWithdraw, a.rule, a.via),
+      reason: { summary, level: a.rule.level },
+    });
   };
   for (const a of mine.sort(byId)) {
     if (wantedIds.has(a.rule.id) || withdrawn.has(a.rule.id)) continue;
@@ -190,14 +224,30 @@ export function plan(input: PlanInput): Plan {
     // While the attack goes on, the quiet period runs from the last time the rule went in or was refreshed (a
     // refresh sets expiresAt to then + TTL): the last moment its level was known to be wanted. A resolved incident
     // has already been quiet for the detection engine's resolve period: only the time since it went in counts.
-    const lastWanted = incident.state === 'resolved' ? times(a).applied : Math.max(times(a).applied, times(a).expires - a.rule.ttlSeconds * 1000);
+    const lastWanted =
+      incident.state === 'resolved'
+        ? times(a).applied
+        : Math.max(times(a).applied, times(a).expires - a.rule.ttlSeconds * 1000);
     const holdUntil = lastWanted + policy.defaults.cooldownSeconds * 1000;
-    const why = incident.state === 'resolved' ? 'incident resolved' : wanted.level < a.rule.level ? `attack fell below level ${a.rule.level}` : 'no longer wanted';
-    if (nowMs >= holdUntil) withdraw(a, `${why}; cooldown of ${formatDuration(policy.defaults.cooldownSeconds)} since it was applied or refreshed has passed`);
-    else notes.push(`held ${a.rule.id} (${a.rule.kind}, level ${a.rule.level}): ${why}, but the cooldown keeps it until ${new Date(holdUntil).toISOString()}`);
+    const why =
+      incident.state === 'resolved'
+        ? 'incident resolved'
+        : wanted.level < a.rule.level
+          ? `attack fell below level ${a.rule.level}`
+          : 'no longer wanted';
+    if (nowMs >= holdUntil)
+      withdraw(
+        a,
+        `${why}; cooldown of ${formatDuration(policy.defaults.cooldownSeconds)} since it was applied or refreshed has passed`,
+      );
+    else
+      notes.push(
+        `held ${a.rule.id} (${a.rule.kind}, level ${a.rule.level}): ${why}, but the cooldown keeps it until ${new Date(holdUntil).toISOString()}`,
+      );
   }
 
-  if (adds.length > 0) ops.push(...applyCap(input, { tenant, live: tenantLive, listed }, adds, withdrawn, ops, refused, notes));
+  if (adds.length > 0)
+    ops.push(...applyCap(input, { tenant, live: tenantLive, listed }, adds, withdrawn, ops, refused, notes));
   return result(ops);
 }
 
@@ -251,7 +301,12 @@ function times(a: ActiveRule): { expires: number; applied: number } {
     const ms = Date.parse(t);
     return Number.isNaN(ms) ? -Infinity : ms;
   };
-  const fresh = { expiresAt: a.expiresAt, appliedAt: a.appliedAt, expires: parse(a.expiresAt), applied: parse(a.appliedAt) };
+  const fresh = {
+    expiresAt: a.expiresAt,
+    appliedAt: a.appliedAt,
+    expires: parse(a.expiresAt),
+    applied: parse(a.appliedAt),
+  };
   timeCache.set(a, fresh);
   return fresh;
 }
@@ -297,7 +352,12 @@ function sortOps(ops: Op[]): Op[] {
 }
 
 function observed(incident: Incident): Record<string, number | string> {
-  const o: Record<string, number | string> = { bps: incident.bps, pps: incident.pps, family: incident.attack_family, severity: incident.severity };
+  const o: Record<string, number | string> = {
+    bps: incident.bps,
+    pps: incident.pps,
+    family: incident.attack_family,
+    severity: incident.severity,
+  };
   const v = vectorsOf(incident);
   if (v.length > 0) o.vector = v.join(',');
   return o;
@@ -322,7 +382,12 @@ function flowspecAction(t: FlowSpecThen): FlowSpecAction {
 
 /** The rules the policy wants for this incident now: one escalation level (with RPKI fallback) plus on-node rules. */
 function want(
-  input: PlanInput, incident: Incident, override: TargetOverride | undefined, notes: string[], refused: Refusal[], areLive: AreLive,
+  input: PlanInput,
+  incident: Incident,
+  override: TargetOverride | undefined,
+  notes: string[],
+  refused: Refusal[],
+  areLive: AreLive,
 ): { wants: Want[]; level: number } {
   const { policy } = input;
   const tenant = override?.tenant ?? policy.tenant;
@@ -333,8 +398,13 @@ function want(
   const wants: Want[] = [];
   const choices = holdingLevels(policy, incident, override);
   if (override?.maxLevel !== undefined) {
-    const above = holdingLevels(policy, incident, override, true).filter((c) => c.level.level > (override.maxLevel as number));
-    if (above.length > 0) notes.push(`target ${override.name} is capped at level ${override.maxLevel}: level ${above[0]?.level.level} would otherwise apply`);
+    const above = holdingLevels(policy, incident, override, true).filter(
+      (c) => c.level.level > (override.maxLevel as number),
+    );
+    if (above.length > 0)
+      notes.push(
+        `target ${override.name} is capped at level ${override.maxLevel}: level ${above[0]?.level.level} would otherwise apply`,
+      );
   }
   let level = 0;
   for (let i = 0; i < choices.length; i++) {
@@ -348,7 +418,8 @@ function want(
     const next = choices[i + 1];
     if (next) notes.push(`level ${choice.level.level} was refused entirely: falling back to level ${next.level.level}`);
   }
-  if (choices.length === 0 && policy.escalation.length > 0) notes.push(`no escalation level holds for ${incident.target} (${describeObserved(incident)})`);
+  if (choices.length === 0 && policy.escalation.length > 0)
+    notes.push(`no escalation level holds for ${incident.target} (${describeObserved(incident)})`);
   for (const rule of policy.onNode) {
     if (!holds(rule.when, incident)) continue;
     let reason: Reason | undefined;
@@ -356,7 +427,12 @@ function want(
       for (const step of entry.steps) {
         const built = hostRule(policy, step, incident, tenant, ttlFor(policy, override, rule.ttlSeconds), notes);
         if (!built) continue;
-        reason ??= { summary: `on-node rule #${rule.index + 1}: ${evaluate(rule.when, incident).because.join(', ')}`, level: 0, trigger: describeTrigger(rule.when), observed: observed(incident) };
+        reason ??= {
+          summary: `on-node rule #${rule.index + 1}: ${evaluate(rule.when, incident).because.join(', ')}`,
+          level: 0,
+          trigger: describeTrigger(rule.when),
+          observed: observed(incident),
+        };
         wants.push({ rule: built, via: [entry.via], reason });
       }
     }
@@ -377,8 +453,14 @@ function describeObserved(incident: Incident): string {
 }
 
 function levelRules(
-  input: PlanInput, incident: Incident, choice: LevelChoice, tenant: string, override: TargetOverride | undefined, refused: Refusal[],
-  areLive: AreLive, notes: string[],
+  input: PlanInput,
+  incident: Incident,
+  choice: LevelChoice,
+  tenant: string,
+  override: TargetOverride | undefined,
+  refused: Refusal[],
+  areLive: AreLive,
+  notes: string[],
 ): Want[] {
   const { policy } = input;
   const l: EscalationLevel = choice.level;
@@ -390,33 +472,73 @@ function levelRules(
   const mode = policy.defaults.rpki;
   if (l.do.flowspec) {
     const rule = buildRule<FlowSpecRule>({
-      kind: 'flowspec', tenant, target, match: flowspecMatch(incident, target), action: flowspecAction(l.do.flowspec), level: l.level, ttlSeconds,
+      kind: 'flowspec',
+      tenant,
+      target,
+      match: flowspecMatch(incident, target),
+      action: flowspecAction(l.do.flowspec),
+      level: l.level,
+      ttlSeconds,
     });
-    candidates.push({ rule, via: l.via, check: { kind: 'flowspec', announced: target, covering, originAs: asn, mode } });
+    candidates.push({
+      rule,
+      via: l.via,
+      check: { kind: 'flowspec', announced: target, covering, originAs: asn, mode },
+    });
   }
   if (l.do.rtbh) {
     const rtbh = l.do.rtbh;
     const rule = buildRule<RtbhRule>({
-      kind: 'rtbh', tenant, target, communities: rtbh.communities, noExport: rtbh.noExport,
+      kind: 'rtbh',
+      tenant,
+      target,
+      communities: rtbh.communities,
+      noExport: rtbh.noExport,
       ...(rtbh.nextHop && Prefix.parse(rtbh.nextHop).family === target.family ? { nextHop: rtbh.nextHop } : {}),
-      level: l.level, ttlSeconds,
+      level: l.level,
+      ttlSeconds,
     });
-    if (!target.isHost) refused.push({ rule, rail: 'rtbh-host-only', message: `RTBH blackholes one host; ${target} is a prefix (use FlowSpec or scrubbing for it)` });
-    else candidates.push({ rule, via: l.via, check: { kind: 'rtbh', announced: target, covering, originAs: asn, mode } });
+    if (!target.isHost)
+      refused.push({
+        rule,
+        rail: 'rtbh-host-only',
+        message: `RTBH blackholes one host; ${target} is a prefix (use FlowSpec or scrubbing for it)`,
+      });
+    else
+      candidates.push({ rule, via: l.via, check: { kind: 'rtbh', announced: target, covering, originAs: asn, mode } });
   }
   if (l.do.scrub) {
     const scrubber = policy.scrubbers.get(l.do.scrub.provider);
     if (scrubber) {
       const len = target.family === 4 ? scrubber.divertLength.v4 : scrubber.divertLength.v6;
       const diverted = Prefix.covering(target, Math.min(len, target.length));
-      const rule = buildRule<DivertRule>({ kind: 'divert', tenant, target: diverted, provider: scrubber.name, level: l.level, ttlSeconds });
-      candidates.push({ rule, via: [scrubber.name], check: { kind: 'divert', announced: diverted, covering: diverted, originAs: scrubber.originAs, mode } });
+      const rule = buildRule<DivertRule>({
+        kind: 'divert',
+        tenant,
+        target: diverted,
+        provider: scrubber.name,
+        level: l.level,
+        ttlSeconds,
+      });
+      candidates.push({
+        rule,
+        via: [scrubber.name],
+        check: { kind: 'divert', announced: diverted, covering: diverted, originAs: scrubber.originAs, mode },
+      });
     }
   }
   if (l.do.block) {
     const sources = blockSources(policy, incident, l.do.block.count, notes);
     if (sources.length > 0) {
-      const rule = buildRule<HostFilterRule>({ kind: 'host-filter', tenant, target, match: { destination: target, sources }, action: { type: 'drop' }, level: l.level, ttlSeconds });
+      const rule = buildRule<HostFilterRule>({
+        kind: 'host-filter',
+        tenant,
+        target,
+        match: { destination: target, sources },
+        action: { type: 'drop' },
+        level: l.level,
+        ttlSeconds,
+      });
       // No check: a block rule goes to the filter's API and is never announced by BGP.
       candidates.push({ rule, via: l.filters });
     }
@@ -424,7 +546,9 @@ function levelRules(
   if (candidates.length === 0) return [];
   const reason: Reason = {
     summary: `level ${l.level}${l.name ? ` (${l.name})` : ''}: ${evaluate(choice.trigger, incident).because.join(', ')}`,
-    level: l.level, trigger: describeTrigger(choice.trigger), observed: observed(incident),
+    level: l.level,
+    trigger: describeTrigger(choice.trigger),
+    observed: observed(incident),
   };
   const out: Want[] = [];
   const live = areLive(candidates.map((c) => ({ id: c.rule.id, via: c.via })));
@@ -442,7 +566,11 @@ function levelRules(
     }
     const { allowed, ...verdict } = input.rpki.verdict(c.check);
     if (!allowed) {
-      refused.push({ rule: c.rule, rail: 'rpki', message: `${c.rule.kind} for ${c.check.announced} (origin AS${c.check.originAs}): ${verdict.reason}` });
+      refused.push({
+        rule: c.rule,
+        rail: 'rpki',
+        message: `${c.rule.kind} for ${c.check.announced} (origin AS${c.check.originAs}): ${verdict.reason}`,
+      });
       continue;
     }
     out.push({ rule: c.rule, via: [...c.via].sort(), reason, rpki: verdict });
@@ -452,7 +580,7 @@ function levelRules(
 
 const NOT_ANNOUNCED: RpkiVerdict = {
   state: 'skipped',
-  reason: 'not applicable: a block rule is sent to the filter\'s API, nothing is announced by BGP',
+  reason: "not applicable: a block rule is sent to the filter's API, nothing is announced by BGP",
 };
 
 /**
@@ -467,25 +595,50 @@ function blockSources(policy: Policy, incident: Incident, count: number, notes: 
   }
   // A source of the other family cannot reach the target; vendor rules are per family (Hetzner's ip_version).
   const all = topSources(incident, Number.POSITIVE_INFINITY).filter((p) => p.family === incident.target.family);
-  const spared = all.filter((p) => policy.neverTarget.some((n) => n.overlaps(p)) || policy.protect.some((n) => n.overlaps(p)));
+  const spared = all.filter(
+    (p) => policy.neverTarget.some((n) => n.overlaps(p)) || policy.protect.some((n) => n.overlaps(p)),
+  );
   if (spared.length > 0) notes.push(`block spares ${spared.map(String).join(', ')}: inside protect or never-target`);
-  const sources = all.filter((p) => !spared.includes(p)).slice(0, count).sort((a, b) => a.compare(b));
-  if (sources.length === 0) notes.push('block skipped: the incident lists no top source addresses outside our own space');
+  const sources = all
+    .filter((p) => !spared.includes(p))
+    .slice(0, count)
+    .sort((a, b) => a.compare(b));
+  if (sources.length === 0)
+    notes.push('block skipped: the incident lists no top source addresses outside our own space');
   return sources;
 }
 
-function hostRule(policy: Policy, step: HostStep, incident: Incident, tenant: string, ttlSeconds: number, notes: string[]): HostFilterRule | ShapeRule | undefined {
+function hostRule(
+  policy: Policy,
+  step: HostStep,
+  incident: Incident,
+  tenant: string,
+  ttlSeconds: number,
+  notes: string[],
+): HostFilterRule | ShapeRule | undefined {
   const destination = incident.target;
   const common = { tenant, target: destination, level: 0, ttlSeconds };
   const filter = (match: HostFilterRule['match'], action: HostFilterRule['action']) =>
     buildRule<HostFilterRule>({ kind: 'host-filter', ...common, match, action });
   switch (step.type) {
     case 'syn-cookies':
-      return filter({ destination, protocol: 'tcp', tcpFlags: { set: ['syn'], unset: ['ack'] } }, { type: 'syn-cookies' });
+      return filter(
+        { destination, protocol: 'tcp', tcpFlags: { set: ['syn'], unset: ['ack'] } },
+        { type: 'syn-cookies' },
+      );
     case 'hashlimit':
-      return filter(hostMatch(incident, destination), { type: 'hashlimit', packetsPerSecond: step.packetsPerSecond, burst: step.burst, per: step.per });
+      return filter(hostMatch(incident, destination), {
+        type: 'hashlimit',
+        packetsPerSecond: step.packetsPerSecond,
+        burst: step.burst,
+        per: step.per,
+      });
     case 'rate-limit':
-      return filter(hostMatch(incident, destination), { type: 'rate-limit', packetsPerSecond: step.packetsPerSecond, burst: step.burst });
+      return filter(hostMatch(incident, destination), {
+        type: 'rate-limit',
+        packetsPerSecond: step.packetsPerSecond,
+        burst: step.burst,
+      });
     case 'connlimit':
       return filter({ destination, protocol: 'tcp' }, { type: 'connlimit', maxConnections: step.maxConnections });
     case 'drop-udp-source-ports': {
@@ -496,20 +649,35 @@ function hostRule(policy: Policy, step: HostStep, incident: Incident, tenant: st
           notes.push('dropUdpSourcePorts: auto skipped: the incident names no amplification vector');
           return undefined;
         }
-        ports = flowspecMatch({ ...incident, attack_family: 'udp_flood', vector: vectors }, destination).sourcePorts?.map((r) => r.min) ?? [];
+        ports =
+          flowspecMatch({ ...incident, attack_family: 'udp_flood', vector: vectors }, destination).sourcePorts?.map(
+            (r) => r.min,
+          ) ?? [];
       } else ports = step.ports;
-      return filter({ destination, protocol: 'udp', sourcePorts: [...ports].sort((a, b) => a - b).map((p) => ({ min: p, max: p })) }, { type: 'drop' });
+      return filter(
+        {
+          destination,
+          protocol: 'udp',
+          sourcePorts: [...ports].sort((a, b) => a - b).map((p) => ({ min: p, max: p })),
+        },
+        { type: 'drop' },
+      );
     }
     case 'drop-top-sources': {
       if (incident.spoofing_detected) {
-        notes.push('dropTopSources skipped: the sources are spoofed, so dropping them would only hurt the hosts they impersonate');
+        notes.push(
+          'dropTopSources skipped: the sources are spoofed, so dropping them would only hurt the hosts they impersonate',
+        );
         return undefined;
       }
       // A source on the never-target list (our resolvers, say, spoofed by the attacker) is never blocked either.
       const all = topSources(incident, Number.POSITIVE_INFINITY);
       const spared = all.filter((p) => policy.neverTarget.some((n) => n.overlaps(p)));
       // Sorted by address so the same set of sources is the same rule whatever their order of activity.
-      const sources = all.filter((p) => !spared.includes(p)).slice(0, step.count).sort((a, b) => a.compare(b));
+      const sources = all
+        .filter((p) => !spared.includes(p))
+        .slice(0, step.count)
+        .sort((a, b) => a.compare(b));
       if (spared.length > 0) notes.push(`dropTopSources spares ${spared.map(String).join(', ')}: never-target`);
       if (sources.length === 0) {
         notes.push('dropTopSources skipped: the incident lists no top source addresses');
@@ -518,7 +686,12 @@ function hostRule(policy: Policy, step: HostStep, incident: Incident, tenant: st
       return filter({ destination, sources }, { type: 'drop' });
     }
     case 'shape':
-      return buildRule<ShapeRule>({ kind: 'shape', ...common, match: hostMatch(incident, destination), bitsPerSecond: step.bitsPerSecond });
+      return buildRule<ShapeRule>({
+        kind: 'shape',
+        ...common,
+        match: hostMatch(incident, destination),
+        bitsPerSecond: step.bitsPerSecond,
+      });
   }
 }
 
@@ -527,7 +700,13 @@ function hostRule(policy: Policy, step: HostStep, incident: Incident, tenant: st
  * (and say so), or aggregate a FlowSpec rule into one covering rule that replaces the per-host rules it subsumes.
  */
 function applyCap(
-  input: PlanInput, count: { tenant: string; live: number; listed: Map<string, ActiveRule> }, adds: Op[], withdrawn: Set<string>, ops: Op[], refused: Refusal[], notes: string[],
+  input: PlanInput,
+  count: { tenant: string; live: number; listed: Map<string, ActiveRule> },
+  adds: Op[],
+  withdrawn: Set<string>,
+  ops: Op[],
+  refused: Refusal[],
+  notes: string[],
 ): Op[] {
   const { policy } = input;
   const max = policy.tenants.get(count.tenant)?.maxRules ?? policy.defaults.maxRules;
@@ -560,12 +739,18 @@ function applyCap(
           if (aggNew) n++;
           counted.add(agg.add.rule.id);
           out.push(agg.add);
-          notes.push(`ALERT: ${message}: aggregated into ${agg.add.rule.id} for ${agg.add.rule.target}, replacing ${agg.withdraws.length} rule(s)`);
+          notes.push(
+            `ALERT: ${message}: aggregated into ${agg.add.rule.id} for ${agg.add.rule.target}, replacing ${agg.withdraws.length} rule(s)`,
+          );
           continue;
         }
       }
     }
-    refused.push({ rule: op.rule, rail: 'cap', message: `${message}: ${op.rule.kind} for ${op.rule.target} refused (atCap: ${policy.atCap})` });
+    refused.push({
+      rule: op.rule,
+      rail: 'cap',
+      message: `${message}: ${op.rule.kind} for ${op.rule.target} refused (atCap: ${policy.atCap})`,
+    });
     notes.push(`ALERT: ${message}: new rules are refused until some expire or are withdrawn`);
   }
   return out;
@@ -575,28 +760,64 @@ function aggregate(input: PlanInput, op: Op, rule: FlowSpecRule, withdrawn: Set<
   const { policy } = input;
   const target = rule.target;
   const min = target.family === 4 ? policy.defaults.minPrefixLength.v4 : policy.defaults.minPrefixLength.v6;
-  const scope = [...policy.targets.map((t) => t.prefix), ...policy.protect].filter((p) => p.contains(target)).sort((a, b) => b.length - a.length)[0];
+  const scope = [...policy.targets.map((t) => t.prefix), ...policy.protect]
+    .filter((p) => p.contains(target))
+    .sort((a, b) => b.length - a.length)[0];
   if (!scope) return undefined;
   const len = Math.max(scope.length, min);
   if (len >= target.length) return undefined;
   const cover = Prefix.covering(target, len);
   if (prefixRails(policy, cover)) return undefined;
-  const shape = (r: FlowSpecRule) => canonicalJson({ ...r.match, destination: undefined, action: r.action, tenant: r.tenant });
+  const shape = (r: FlowSpecRule) =>
+    canonicalJson({ ...r.match, destination: undefined, action: r.action, tenant: r.tenant });
   const { id: _old, ...content } = rule;
   void _old;
-  const aggRule = buildRule<FlowSpecRule>({ ...content, target: cover, match: { ...rule.match, destination: cover }, level: rule.level, ttlSeconds: rule.ttlSeconds });
-  const { allowed, ...verdict } = input.rpki.verdict({ kind: 'flowspec', announced: cover, covering: protectedBy(policy, cover) ?? cover, originAs: policy.asn ?? 0, mode: policy.defaults.rpki });
+  const aggRule = buildRule<FlowSpecRule>({
+    ...content,
+    target: cover,
+    match: { ...rule.match, destination: cover },
+    level: rule.level,
+    ttlSeconds: rule.ttlSeconds,
+  });
+  const { allowed, ...verdict } = input.rpki.verdict({
+    kind: 'flowspec',
+    announced: cover,
+    covering: protectedBy(policy, cover) ?? cover,
+    originAs: policy.asn ?? 0,
+    mode: policy.defaults.rpki,
+  });
   if (!allowed) return undefined;
   const seen = new Set<string>();
   const listed = input.active.some((a) => a.rule.id === aggRule.id && !withdrawn.has(aggRule.id));
   const withdraws: Op[] = [...input.active]
     .sort(byId)
-    .filter((a) => a.rule.kind === 'flowspec' && a.rule.tenant === rule.tenant && !withdrawn.has(a.rule.id) && a.rule.id !== aggRule.id && !seen.has(a.rule.id) && seen.add(a.rule.id))
-    .filter((a) => cover.contains((a.rule as FlowSpecRule).match.destination) && shape(a.rule as FlowSpecRule) === shape(rule))
-    .map((a) => ({ type: 'withdraw' as const, rule: a.rule, via: a.via, rendered: renderedBy(input.renderWithdraw, a.rule, a.via), reason: { summary: `aggregated into ${aggRule.id} (${cover}) at the rule cap`, level: a.rule.level } }));
+    .filter(
+      (a) =>
+        a.rule.kind === 'flowspec' &&
+        a.rule.tenant === rule.tenant &&
+        !withdrawn.has(a.rule.id) &&
+        a.rule.id !== aggRule.id &&
+        !seen.has(a.rule.id) &&
+        seen.add(a.rule.id),
+    )
+    .filter(
+      (a) =>
+        cover.contains((a.rule as FlowSpecRule).match.destination) && shape(a.rule as FlowSpecRule) === shape(rule),
+    )
+    .map((a) => ({
+      type: 'withdraw' as const,
+      rule: a.rule,
+      via: a.via,
+      rendered: renderedBy(input.renderWithdraw, a.rule, a.via),
+      reason: { summary: `aggregated into ${aggRule.id} (${cover}) at the rule cap`, level: a.rule.level },
+    }));
   const rendered = renderedBy(input.render, aggRule, op.via);
   const add: Op = {
-    type: listed ? 'refresh' : 'add', rule: aggRule, via: op.via, rendered, rpki: verdict,
+    type: listed ? 'refresh' : 'add',
+    rule: aggRule,
+    via: op.via,
+    rendered,
+    rpki: verdict,
     reason: { ...op.reason, summary: `${op.reason.summary}; aggregated to ${cover} at the rule cap` },
   };
   return { add, withdraws, listed };

@@ -61,7 +61,12 @@ export async function createRenderers(policy: Policy, registry: Registry, ctx: R
 }
 
 /** One instance's rendering of a rule it can carry: a failing adapter becomes a line saying so, not a crash. */
-function renderWith(action: Action | undefined, via: string, rule: Rule, render: (a: Action) => RenderedCommand[]): RenderedCommand[] {
+function renderWith(
+  action: Action | undefined,
+  via: string,
+  rule: Rule,
+  render: (a: Action) => RenderedCommand[],
+): RenderedCommand[] {
   if (!action || !action.capabilities.includes(rule.kind)) return [];
   try {
     return render(action);

@@ -13,9 +13,14 @@ export const rpkiNoData: RpkiVerdictProvider = {
   verdict(check: AnnouncementCheck) {
     if (check.mode === 'off') return { state: 'skipped', reason: 'rpki: off in the policy', allowed: true };
     if (check.kind === 'divert') {
-      return { state: 'unknown', reason: 'no RPKI data: diversion fails closed (pass --vrps, or run with an RTR cache)', allowed: false };
+      return {
+        state: 'unknown',
+        reason: 'no RPKI data: diversion fails closed (pass --vrps, or run with an RTR cache)',
+        allowed: false,
+      };
     }
-    if (check.mode === 'warn') return { state: 'unknown', reason: 'no RPKI data; rpki: warn lets it through', allowed: true };
+    if (check.mode === 'warn')
+      return { state: 'unknown', reason: 'no RPKI data; rpki: warn lets it through', allowed: true };
     return { state: 'unknown', reason: 'no RPKI data: pass --vrps or set rpki: warn/off', allowed: false };
   },
 };

@@ -1,4 +1,12 @@
-import { makeRule, type HostMatch, type FlowSpecMatch, type Prefix, type Range, type Rule, type RuleContent } from '@ft/sdk';
+import {
+  makeRule,
+  type HostMatch,
+  type FlowSpecMatch,
+  type Prefix,
+  type Range,
+  type Rule,
+  type RuleContent,
+} from '@ft/sdk';
 
 /**
  * Rule ids are a hash over canonical JSON of the content: correct, but far too slow to recompute for every plan
@@ -9,15 +17,34 @@ import { makeRule, type HostMatch, type FlowSpecMatch, type Prefix, type Range, 
 const pk = (p: Prefix): string => p.toString();
 
 const rk = (rs: Range[] | undefined) => (rs ? rs.map((r) => `${r.min}-${r.max}`).join(',') : '~');
-const flags = (f: { set: string[]; unset: string[] } | undefined) => (f ? `${f.set.join('+')}!${f.unset.join('+')}` : '~');
+const flags = (f: { set: string[]; unset: string[] } | undefined) =>
+  f ? `${f.set.join('+')}!${f.unset.join('+')}` : '~';
 
 function flowspecKey(m: FlowSpecMatch): string {
-  return [pk(m.destination), m.source ? pk(m.source) : '~', m.protocols?.join(',') ?? '~', rk(m.sourcePorts), rk(m.destinationPorts), flags(m.tcpFlags),
-    rk(m.packetLength), m.fragment?.join(',') ?? '~', m.icmpType?.join(',') ?? '~', m.icmpCode?.join(',') ?? '~', m.dscp?.join(',') ?? '~'].join('|');
+  return [
+    pk(m.destination),
+    m.source ? pk(m.source) : '~',
+    m.protocols?.join(',') ?? '~',
+    rk(m.sourcePorts),
+    rk(m.destinationPorts),
+    flags(m.tcpFlags),
+    rk(m.packetLength),
+    m.fragment?.join(',') ?? '~',
+    m.icmpType?.join(',') ?? '~',
+    m.icmpCode?.join(',') ?? '~',
+    m.dscp?.join(',') ?? '~',
+  ].join('|');
 }
 
 function hostKey(m: HostMatch): string {
-  return [pk(m.destination), m.sources ? m.sources.map(pk).join(',') : '~', m.protocol ?? '~', rk(m.sourcePorts), rk(m.destinationPorts), flags(m.tcpFlags)].join('|');
+  return [
+    pk(m.destination),
+    m.sources ? m.sources.map(pk).join(',') : '~',
+    m.protocol ?? '~',
+    rk(m.sourcePorts),
+    rk(m.destinationPorts),
+    flags(m.tcpFlags),
+  ].join('|');
 }
 
 function contentKey(c: RuleContent): string {

@@ -33,8 +33,10 @@ export function evaluate(trigger: Trigger, incident: Incident): TriggerResult {
   const because: string[] = [];
   if (trigger.bps || trigger.pps) {
     const rates: string[] = [];
-    if (trigger.bps && crosses(incident.bps, trigger.bps)) rates.push(`bps ${formatBitrate(incident.bps)} ${trigger.bps.op} ${formatBitrate(trigger.bps.value)}`);
-    if (trigger.pps && crosses(incident.pps, trigger.pps)) rates.push(`pps ${formatPacketRate(incident.pps)} ${trigger.pps.op} ${formatPacketRate(trigger.pps.value)}`);
+    if (trigger.bps && crosses(incident.bps, trigger.bps))
+      rates.push(`bps ${formatBitrate(incident.bps)} ${trigger.bps.op} ${formatBitrate(trigger.bps.value)}`);
+    if (trigger.pps && crosses(incident.pps, trigger.pps))
+      rates.push(`pps ${formatPacketRate(incident.pps)} ${trigger.pps.op} ${formatPacketRate(trigger.pps.value)}`);
     if (rates.length === 0) return { holds: false, because };
     because.push(...rates);
   }
@@ -67,7 +69,10 @@ export function describeTrigger(t: Trigger): string {
 }
 
 function describe(t: Trigger): string {
-  const rates = [t.bps && `bps ${t.bps.op} ${formatBitrate(t.bps.value)}`, t.pps && `pps ${t.pps.op} ${formatPacketRate(t.pps.value)}`].filter(Boolean);
+  const rates = [
+    t.bps && `bps ${t.bps.op} ${formatBitrate(t.bps.value)}`,
+    t.pps && `pps ${t.pps.op} ${formatPacketRate(t.pps.value)}`,
+  ].filter(Boolean);
   const parts: string[] = [];
   if (rates.length) parts.push(rates.join(' or '));
   if (t.family) parts.push(`family ${t.family.join('|')}`);
@@ -79,7 +84,8 @@ function describe(t: Trigger): string {
 /** The most specific per-target override containing the target (longest prefix wins). */
 export function overrideFor(policy: Policy, target: Prefix): TargetOverride | undefined {
   let best: TargetOverride | undefined;
-  for (const t of policy.targets) if (t.prefix.contains(target) && (!best || t.prefix.length > best.prefix.length)) best = t;
+  for (const t of policy.targets)
+    if (t.prefix.contains(target) && (!best || t.prefix.length > best.prefix.length)) best = t;
   return best;
 }
 
@@ -89,7 +95,12 @@ export interface LevelChoice {
 }
 
 /** Every level whose trigger holds for this incident, highest first, honouring the target's override and cap. */
-export function holdingLevels(policy: Policy, incident: Incident, override?: TargetOverride, ignoreCap = false): LevelChoice[] {
+export function holdingLevels(
+  policy: Policy,
+  incident: Incident,
+  override?: TargetOverride,
+  ignoreCap = false,
+): LevelChoice[] {
   const out: LevelChoice[] = [];
   // Levels are validated to increase down the list: walking it backwards gives highest first.
   for (let i = policy.escalation.length - 1; i >= 0; i--) {

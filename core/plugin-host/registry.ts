@@ -11,15 +11,25 @@ export interface RegisteredFactory<F> {
 }
 
 export class PluginError extends Error {
-  constructor(readonly plugin: string, message: string) {
+  constructor(
+    readonly plugin: string,
+    message: string,
+  ) {
     super(`plugin ${plugin}: ${message}`);
     this.name = 'PluginError';
   }
 }
 
 export class DuplicateKindError extends Error {
-  constructor(readonly role: FactoryRole, readonly kind: string, readonly first: string, readonly second: string) {
-    super(`${role} kind "${kind}" is provided by two plugins: ${first} and ${second}. Uninstall or unlink one of them.`);
+  constructor(
+    readonly role: FactoryRole,
+    readonly kind: string,
+    readonly first: string,
+    readonly second: string,
+  ) {
+    super(
+      `${role} kind "${kind}" is provided by two plugins: ${first} and ${second}. Uninstall or unlink one of them.`,
+    );
     this.name = 'DuplicateKindError';
   }
 }
@@ -55,44 +65,64 @@ export class Registry {
 
   /** Sorted by role then kind, for listings. */
   entries(): RegisteredFactory<DetectorFactory | ActionFactory>[] {
-    const all = [...this.detectors.values(), ...this.actions.values()] as RegisteredFactory<DetectorFactory | ActionFactory>[];
+    const all = [...this.detectors.values(), ...this.actions.values()] as RegisteredFactory<
+      DetectorFactory | ActionFactory
+    >[];
     return all.sort((a, b) => a.role.localeCompare(b.role) || a.kind.localeCompare(b.kind));
   }
 
-  private assertFree(role: FactoryRole, map: Map<string, RegisteredFactory<unknown>>, kind: string, plugin: string): void {
+  private assertFree(
+    role: FactoryRole,
+    map: Map<string, RegisteredFactory<unknown>>,
+    kind: string,
+    plugin: string,
+  ): void {
     const existing = map.get(kind);
     if (existing) throw new DuplicateKindError(role, kind, existing.plugin, plugin);
   }
 }
 
 function checkRegistration(plugin: string, value: unknown): Registration {
-  if (typeof value !== 'object' || value === null) throw new PluginError(plugin, 'its ft:register hook returned nothing');
+  if (typeof value !== 'object' || value === null)
+    throw new PluginError(plugin, 'its ft:register hook returned nothing');
   const reg = value as Partial<Registration>;
   if (reg.apiVersion !== API_VERSION) {
     throw new PluginError(plugin, `was built for plugin API ${String(reg.apiVersion)}, this ft speaks ${API_VERSION}`);
   }
   const detectors = reg.detectors ?? [];
   const actions = reg.actions ?? [];
-  if (!Array.isArray(detectors) || !Array.isArray(actions)) throw new PluginError(plugin, 'detectors and actions must be arrays');
+  if (!Array.isArray(detectors) || !Array.isArray(actions))
+    throw new PluginError(plugin, 'detectors and actions must be arrays');
   return { apiVersion: API_VERSION, detectors, actions };
 }
 
 const KIND_RE = /^[a-z][a-z0-9-]{0,62}$/;
 
-function checkFactory(plugin: string, role: FactoryRole, value: unknown, index: number): DetectorFactory | ActionFactory {
+function checkFactory(
+  plugin: string,
+  role: FactoryRole,
+  value: unknown,
+  index: number,
+): DetectorFactory | ActionFactory {
   const where = `${role} #${index}`;
   if (typeof value !== 'object' || value === null) throw new PluginError(plugin, `${where} is not an object`);
   const f = value as Partial<ActionFactory>;
-  if (f.apiVersion !== API_VERSION) throw new PluginError(plugin, `${where} has apiVersion ${String(f.apiVersion)}, expected ${API_VERSION}`);
+  if (f.apiVersion !== API_VERSION)
+    throw new PluginError(plugin, `${where} has apiVersion ${String(f.apiVersion)}, expected ${API_VERSION}`);
   if (typeof f.kind !== 'string' || !KIND_RE.test(f.kind)) {
-    throw new PluginError(plugin, `${where} has kind ${JSON.stringify(f.kind)}: use lower-case letters, digits and dashes`);
+    throw new PluginError(
+      plugin,
+      `${where} has kind ${JSON.stringify(f.kind)}: use lower-case letters, digits and dashes`,
+    );
   }
   if (typeof f.create !== 'function') throw new PluginError(plugin, `${role} "${f.kind}" has no create()`);
   const schema = f.configSchema as { safeParse?: unknown } | undefined;
-  if (!schema || typeof schema.safeParse !== 'function') throw new PluginError(plugin, `${role} "${f.kind}" has no zod configSchema`);
+  if (!schema || typeof schema.safeParse !== 'function')
+    throw new PluginError(plugin, `${role} "${f.kind}" has no zod configSchema`);
   if (role === 'action') {
     if (!Array.isArray(f.capabilities)) throw new PluginError(plugin, `action "${f.kind}" declares no capabilities`);
-    if (f.reach !== 'host' && f.reach !== 'network') throw new PluginError(plugin, `action "${f.kind}" must declare reach: host or network`);
+    if (f.reach !== 'host' && f.reach !== 'network')
+      throw new PluginError(plugin, `action "${f.kind}" must declare reach: host or network`);
   }
   return value as DetectorFactory | ActionFactory;
 }

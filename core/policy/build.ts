@@ -2,7 +2,15 @@ import { Prefix, type AttackFamily, type Severity, type Vector } from '@ft/sdk';
 import { DEFAULT_DETECTION, type DetectionSettings, type HttpLimits } from '../model/detection.js';
 import type { RawHostStep, RawPolicy, RawTrigger } from './schema.js';
 import type {
-  ActionInstance, EscalationLevel, HostStep, LevelActions, OnNodeRule, Policy, ScrubberInstance, TargetOverride, Trigger,
+  ActionInstance,
+  EscalationLevel,
+  HostStep,
+  LevelActions,
+  OnNodeRule,
+  Policy,
+  ScrubberInstance,
+  TargetOverride,
+  Trigger,
 } from './types.js';
 import type { Located } from './zod-issues.js';
 import { closest } from './zod-issues.js';
@@ -30,7 +38,8 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
   const neverTarget = raw.neverTarget as Prefix[];
   protect.forEach((p, i) => {
     const other = protect.findIndex((q, j) => j < i && q.overlaps(p));
-    if (other >= 0) fail(['protect', i], `${p} overlaps protect[${other}] (${protect[other]}): list each protected prefix once`);
+    if (other >= 0)
+      fail(['protect', i], `${p} overlaps protect[${other}] (${protect[other]}): list each protected prefix once`);
   });
 
   const speakers = instances(raw.speakers, 'speaker', 'speakers');
@@ -40,15 +49,28 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
   for (const [name, s] of Object.entries(raw.scrubbers)) {
     const { adapter, pop, originAs, divertLength, ...options } = s as Record<string, unknown> & typeof s;
     const origin = (originAs as number | undefined) ?? raw.asn;
-    if (origin === undefined) fail(['scrubbers', name], 'needs originAs (or a policy-wide asn): the AS that will originate the diverted prefix');
+    if (origin === undefined)
+      fail(
+        ['scrubbers', name],
+        'needs originAs (or a policy-wide asn): the AS that will originate the diverted prefix',
+      );
     scrubbers.set(name, {
-      name, role: 'scrubber', adapter, ...(pop ? { pop } : {}), options, validated: false, source: ['scrubbers', name],
-      originAs: origin ?? 0, divertLength: (divertLength as { v4: number; v6: number } | undefined) ?? { v4: 24, v6: 48 },
+      name,
+      role: 'scrubber',
+      adapter,
+      ...(pop ? { pop } : {}),
+      options,
+      validated: false,
+      source: ['scrubbers', name],
+      originAs: origin ?? 0,
+      divertLength: (divertLength as { v4: number; v6: number } | undefined) ?? { v4: 24, v6: 48 },
     });
   }
-  for (const [name] of scrubbers) if (speakers.has(name)) fail(['scrubbers', name], `"${name}" is also a speaker: names must be unique`, true);
+  for (const [name] of scrubbers)
+    if (speakers.has(name)) fail(['scrubbers', name], `"${name}" is also a speaker: names must be unique`, true);
   for (const [name] of filters) {
-    if (speakers.has(name) || scrubbers.has(name)) fail(['filters', name], `"${name}" is also a speaker or scrubber: names must be unique`, true);
+    if (speakers.has(name) || scrubbers.has(name))
+      fail(['filters', name], `"${name}" is also a speaker or scrubber: names must be unique`, true);
   }
   for (const [name] of nodeActions) {
     if (speakers.has(name) || scrubbers.has(name) || filters.has(name)) {
@@ -59,16 +81,21 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
   const escalation: EscalationLevel[] = raw.escalation.map((l, index) => {
     const path = ['escalation', index];
     const prev = raw.escalation[index - 1];
-    if (prev && l.level <= prev.level) fail([...path, 'level'], `levels must increase down the list: level ${l.level} follows level ${prev.level}`);
+    if (prev && l.level <= prev.level)
+      fail([...path, 'level'], `levels must increase down the list: level ${l.level} follows level ${prev.level}`);
     const actions: LevelActions = {};
     if (l.do.flowspec) {
       const f = l.do.flowspec;
       actions.flowspec =
-        f.then === 'rate-limit' ? { then: 'rate-limit', bitsPerSecond: f.rate }
-        : f.then === 'redirect' ? { then: 'redirect', routeTarget: f.routeTarget }
-        : f.then === 'mark' ? { then: 'mark', dscp: f.dscp }
-        : { then: 'discard' };
-      if (f.then === 'rate-limit' && f.rate <= 0) fail([...path, 'do', 'flowspec', 'rate'], 'a rate limit of 0 is a discard: write `then: discard`');
+        f.then === 'rate-limit'
+          ? { then: 'rate-limit', bitsPerSecond: f.rate }
+          : f.then === 'redirect'
+            ? { then: 'redirect', routeTarget: f.routeTarget }
+            : f.then === 'mark'
+              ? { then: 'mark', dscp: f.dscp }
+              : { then: 'discard' };
+      if (f.then === 'rate-limit' && f.rate <= 0)
+        fail([...path, 'do', 'flowspec', 'rate'], 'a rate limit of 0 is a discard: write `then: discard`');
     }
     if (l.do.rtbh) {
       const extra = (l.do.rtbh.community ?? []).filter((c) => c !== BLACKHOLE_COMMUNITY);
@@ -76,17 +103,25 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
       if (l.do.rtbh.nextHop !== undefined) {
         const hop = hostAddress(l.do.rtbh.nextHop);
         if (hop) actions.rtbh.nextHop = hop;
-        else fail([...path, 'do', 'rtbh', 'nextHop'], `expected an IPv4 or IPv6 address like 192.0.2.1, got "${l.do.rtbh.nextHop}"`);
+        else
+          fail(
+            [...path, 'do', 'rtbh', 'nextHop'],
+            `expected an IPv4 or IPv6 address like 192.0.2.1, got "${l.do.rtbh.nextHop}"`,
+          );
       }
     }
     if (l.do.scrub) {
       actions.scrub = { provider: l.do.scrub.provider };
       if (!scrubbers.has(l.do.scrub.provider)) {
-        fail([...path, 'do', 'scrub', 'provider'], unknownName('scrubber', l.do.scrub.provider, [...scrubbers.keys()], 'scrubbers'));
+        fail(
+          [...path, 'do', 'scrub', 'provider'],
+          unknownName('scrubber', l.do.scrub.provider, [...scrubbers.keys()], 'scrubbers'),
+        );
       }
     }
     if (l.do.block) actions.block = { sources: l.do.block.sources, count: l.do.block.count };
-    if (!actions.flowspec && !actions.rtbh && !actions.scrub && !actions.block) fail([...path, 'do'], 'a level must do something: flowspec, rtbh, scrub or block');
+    if (!actions.flowspec && !actions.rtbh && !actions.scrub && !actions.block)
+      fail([...path, 'do'], 'a level must do something: flowspec, rtbh, scrub or block');
     // `via` names speakers (FlowSpec/RTBH) and filters (block): each kind of rule goes only where it belongs.
     const via: string[] = [];
     const viaFilters: string[] = [];
@@ -98,22 +133,40 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
       else {
         unknown++;
         const [what, known, section] =
-          !announces && actions.block ? ['filter', [...filters.keys()], 'filters']
-          : filters.size > 0 ? ['speaker or filter', [...speakers.keys(), ...filters.keys()], 'speakers, filters']
-          : ['speaker', [...speakers.keys()], 'speakers'];
+          !announces && actions.block
+            ? ['filter', [...filters.keys()], 'filters']
+            : filters.size > 0
+              ? ['speaker or filter', [...speakers.keys(), ...filters.keys()], 'speakers, filters']
+              : ['speaker', [...speakers.keys()], 'speakers'];
         fail([...path, 'via', i], unknownName(what as string, v, known as string[], section as string));
       }
     });
     if (announces && via.length === 0 && unknown === 0) {
-      fail([...path, 'via'], 'FlowSpec and RTBH need `via`: the speakers that announce them (nothing leaves the box unless the policy says so)');
+      fail(
+        [...path, 'via'],
+        'FlowSpec and RTBH need `via`: the speakers that announce them (nothing leaves the box unless the policy says so)',
+      );
     }
     if (actions.block && viaFilters.length === 0 && unknown === 0) {
-      fail([...path, 'via'], 'block needs `via`: the filters (from `filters`) that carry it (nothing leaves the box unless the policy says so)');
+      fail(
+        [...path, 'via'],
+        'block needs `via`: the filters (from `filters`) that carry it (nothing leaves the box unless the policy says so)',
+      );
     }
-    if (!announces && via.length > 0) fail([...path, 'via'], 'only FlowSpec and RTBH go via speakers; a scrub level uses its provider');
-    if (!actions.block && viaFilters.length > 0) fail([...path, 'via'], 'filters carry only `do: { block }`: this level blocks nothing');
-    if (!hasRate(l.when)) fail([...path, 'when'], 'a level needs a bps or pps threshold, so escalation follows attack volume');
-    const level: EscalationLevel = { level: l.level, when: trigger(l.when), do: actions, via: [...new Set(via)], filters: [...new Set(viaFilters)], index };
+    if (!announces && via.length > 0)
+      fail([...path, 'via'], 'only FlowSpec and RTBH go via speakers; a scrub level uses its provider');
+    if (!actions.block && viaFilters.length > 0)
+      fail([...path, 'via'], 'filters carry only `do: { block }`: this level blocks nothing');
+    if (!hasRate(l.when))
+      fail([...path, 'when'], 'a level needs a bps or pps threshold, so escalation follows attack volume');
+    const level: EscalationLevel = {
+      level: l.level,
+      when: trigger(l.when),
+      do: actions,
+      via: [...new Set(via)],
+      filters: [...new Set(viaFilters)],
+      index,
+    };
     if (l.name !== undefined) level.name = l.name;
     if (l.ttl !== undefined) level.ttlSeconds = l.ttl;
     return level;
@@ -123,15 +176,31 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
   const onNode: OnNodeRule[] = raw.onNode.map((r, index) => {
     const steps = r.do.map((entry, j) => {
       const keys = Object.keys(entry);
-      if (keys.length !== 1) fail(['onNode', index, 'do', j], `each item names one on-node action, e.g. "- nft: { dropUdpSourcePorts: auto }" (got ${keys.length})`);
+      if (keys.length !== 1)
+        fail(
+          ['onNode', index, 'do', j],
+          `each item names one on-node action, e.g. "- nft: { dropUdpSourcePorts: auto }" (got ${keys.length})`,
+        );
       const via = keys[0] as string;
       if (!nodeActions.has(via)) {
         // A bare kind ("nft") is an instance of that kind with default options.
         if (speakers.has(via) || scrubbers.has(via) || filters.has(via)) {
-          fail(['onNode', index, 'do', j, via], `"${via}" is a speaker, scrubber or filter: on-node rules use host actions (an off-box block goes in an escalation level: \`do: { block }\`)`, true);
-        }
-        else if (!/^[a-z][a-z0-9-]{0,62}$/.test(via)) fail(['onNode', index, 'do', j, via], `"${via}" is neither a nodeActions entry nor an action kind`, true);
-        else nodeActions.set(via, { name: via, role: 'node', adapter: via, options: {}, validated: false, source: ['onNode', index, 'do', j, via] });
+          fail(
+            ['onNode', index, 'do', j, via],
+            `"${via}" is a speaker, scrubber or filter: on-node rules use host actions (an off-box block goes in an escalation level: \`do: { block }\`)`,
+            true,
+          );
+        } else if (!/^[a-z][a-z0-9-]{0,62}$/.test(via))
+          fail(['onNode', index, 'do', j, via], `"${via}" is neither a nodeActions entry nor an action kind`, true);
+        else
+          nodeActions.set(via, {
+            name: via,
+            role: 'node',
+            adapter: via,
+            options: {},
+            validated: false,
+            source: ['onNode', index, 'do', j, via],
+          });
       }
       return { via, steps: hostSteps(entry[via] as RawHostStep, ['onNode', index, 'do', j, via], fail) };
     });
@@ -142,7 +211,8 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
 
   const targets: TargetOverride[] = raw.targets.map((t, index) => {
     const p = t.prefix as Prefix;
-    if (!protect.some((q) => q.contains(p))) fail(['targets', index, 'prefix'], `${p} is outside every protected prefix: add it to protect or fix the prefix`);
+    if (!protect.some((q) => q.contains(p)))
+      fail(['targets', index, 'prefix'], `${p} is outside every protected prefix: add it to protect or fix the prefix`);
     const when = new Map<number, Trigger>();
     for (const [k, v] of Object.entries(t.when ?? {})) {
       const n = Number(k);
@@ -163,11 +233,16 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
 
   const usesNetwork = escalation.some((l) => l.do.flowspec || l.do.rtbh || l.do.scrub);
   if (usesNetwork && raw.asn === undefined && defaults.rpki !== 'off') {
-    fail(['asn'], 'required when escalation announces anything and rpki is not off: our origin AS, which RPKI validates');
+    fail(
+      ['asn'],
+      'required when escalation announces anything and rpki is not off: our origin AS, which RPKI validates',
+    );
   }
 
   const warnings: string[] = [];
-  const used = new Set(escalation.flatMap((l) => [...l.via, ...l.filters, ...(l.do.scrub ? [l.do.scrub.provider] : [])]));
+  const used = new Set(
+    escalation.flatMap((l) => [...l.via, ...l.filters, ...(l.do.scrub ? [l.do.scrub.provider] : [])]),
+  );
   for (const name of [...speakers.keys(), ...scrubbers.keys(), ...filters.keys()]) {
     const section = speakers.has(name) ? 'speakers' : scrubbers.has(name) ? 'scrubbers' : 'filters';
     if (!used.has(name)) warnings.push(`${section}.${name} is not used by any escalation level`);
@@ -175,7 +250,9 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
   for (const l of escalation) {
     const f = l.do.flowspec;
     if (f?.then === 'rate-limit' && l.when.bps && f.bitsPerSecond >= l.when.bps.value) {
-      warnings.push(`escalation[${l.index}]: the rate limit (${f.bitsPerSecond / 1e6}Mbps) is not below the level's own trigger (bps ${l.when.bps.text}): an attack just over the trigger passes the limit untouched`);
+      warnings.push(
+        `escalation[${l.index}]: the rate limit (${f.bitsPerSecond / 1e6}Mbps) is not below the level's own trigger (bps ${l.when.bps.text}): an attack just over the trigger passes the limit untouched`,
+      );
     }
   }
 
@@ -212,11 +289,23 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
   return { policy, issues };
 }
 
-function instances(section: Record<string, Record<string, unknown>>, role: 'speaker' | 'scrubber' | 'node', key: string): Map<string, ActionInstance> {
+function instances(
+  section: Record<string, Record<string, unknown>>,
+  role: 'speaker' | 'scrubber' | 'node',
+  key: string,
+): Map<string, ActionInstance> {
   const out = new Map<string, ActionInstance>();
   for (const [name, s] of Object.entries(section)) {
     const { adapter, pop, ...options } = s;
-    out.set(name, { name, role, adapter: adapter as string, ...(pop ? { pop: pop as string } : {}), options, validated: false, source: [key, name] });
+    out.set(name, {
+      name,
+      role,
+      adapter: adapter as string,
+      ...(pop ? { pop: pop as string } : {}),
+      options,
+      validated: false,
+      source: [key, name],
+    });
   }
   return out;
 }
@@ -224,7 +313,9 @@ function instances(section: Record<string, Record<string, unknown>>, role: 'spea
 function unknownName(what: string, name: string, known: string[], section: string): string {
   const hint = closest(name, known);
   if (hint) return `no ${what} named "${name}": did you mean "${hint}"?`;
-  return known.length ? `no ${what} named "${name}" (${section}: ${known.join(', ')})` : `no ${what} named "${name}": \`${section}\` is empty`;
+  return known.length
+    ? `no ${what} named "${name}" (${section}: ${known.join(', ')})`
+    : `no ${what} named "${name}": \`${section}\` is empty`;
 }
 
 function hasRate(t: RawTrigger): boolean {
@@ -245,14 +336,32 @@ function hostSteps(s: RawHostStep, path: PropertyKey[], fail: (p: PropertyKey[],
   const steps: HostStep[] = [];
   if (s.synCookies) steps.push({ type: 'syn-cookies' });
   if (s.hashlimit !== undefined) {
-    steps.push({ type: 'hashlimit', packetsPerSecond: s.hashlimit, burst: s.burst ?? Math.max(1, Math.round(s.hashlimit)), per: s.per ?? 'source' });
+    steps.push({
+      type: 'hashlimit',
+      packetsPerSecond: s.hashlimit,
+      burst: s.burst ?? Math.max(1, Math.round(s.hashlimit)),
+      per: s.per ?? 'source',
+    });
   }
-  if (s.rateLimit !== undefined) steps.push({ type: 'rate-limit', packetsPerSecond: s.rateLimit, burst: s.burst ?? Math.max(1, Math.round(s.rateLimit)) });
+  if (s.rateLimit !== undefined)
+    steps.push({
+      type: 'rate-limit',
+      packetsPerSecond: s.rateLimit,
+      burst: s.burst ?? Math.max(1, Math.round(s.rateLimit)),
+    });
   if (s.connlimit !== undefined) steps.push({ type: 'connlimit', maxConnections: s.connlimit });
-  if (s.dropUdpSourcePorts !== undefined) steps.push({ type: 'drop-udp-source-ports', ports: s.dropUdpSourcePorts === 'auto' ? 'auto' : [...new Set(s.dropUdpSourcePorts)].sort((a, b) => a - b) });
+  if (s.dropUdpSourcePorts !== undefined)
+    steps.push({
+      type: 'drop-udp-source-ports',
+      ports: s.dropUdpSourcePorts === 'auto' ? 'auto' : [...new Set(s.dropUdpSourcePorts)].sort((a, b) => a - b),
+    });
   if (s.dropTopSources !== undefined) steps.push({ type: 'drop-top-sources', count: s.dropTopSources });
   if (s.shape !== undefined) steps.push({ type: 'shape', bitsPerSecond: s.shape });
-  if (steps.length === 0) fail(path, 'names no step: use synCookies, hashlimit, rateLimit, connlimit, dropUdpSourcePorts, dropTopSources or shape');
+  if (steps.length === 0)
+    fail(
+      path,
+      'names no step: use synCookies, hashlimit, rateLimit, connlimit, dropUdpSourcePorts, dropTopSources or shape',
+    );
   if ((s.burst !== undefined || s.per !== undefined) && s.hashlimit === undefined && s.rateLimit === undefined) {
     fail(path, '`burst` and `per` go with hashlimit or rateLimit');
   }
@@ -287,7 +396,10 @@ function detection(raw: RawPolicy): DetectionSettings {
   return out;
 }
 
-function httpLimits(h: { floor?: { rps?: number | undefined } | undefined; static?: { rps?: number | undefined } | undefined }): HttpLimits {
+function httpLimits(h: {
+  floor?: { rps?: number | undefined } | undefined;
+  static?: { rps?: number | undefined } | undefined;
+}): HttpLimits {
   const out: HttpLimits = {};
   if (h.floor?.rps !== undefined) out.floor = { rps: h.floor.rps };
   if (h.static?.rps !== undefined) out.static = { rps: h.static.rps };

@@ -1,7 +1,16 @@
 import { z } from 'zod';
 import {
-  ATTACK_FAMILIES, SEVERITIES, VECTOR_NAMES, Prefix, PrefixError, UnitError,
-  parseBitrate, parseDuration, parsePacketRate, parsePercent, parseRequestRate,
+  ATTACK_FAMILIES,
+  SEVERITIES,
+  VECTOR_NAMES,
+  Prefix,
+  PrefixError,
+  UnitError,
+  parseBitrate,
+  parseDuration,
+  parsePacketRate,
+  parsePercent,
+  parseRequestRate,
 } from '@ft/sdk';
 import type { RateThreshold } from './types.js';
 
@@ -36,22 +45,34 @@ function parsed<T>(parse: (v: string | number) => T, expected: string, json: Rec
 
 export const bitrate = () =>
   parsed(parseBitrate, 'a bit rate like 100Mbps, 2Gbps or 500kbps', {
-    anyOf: [{ type: 'string', pattern: `^\\s*${NUM}\\s*([kMGT]?bps)?\\s*$` }, { type: 'number', minimum: 0 }],
+    anyOf: [
+      { type: 'string', pattern: `^\\s*${NUM}\\s*([kMGT]?bps)?\\s*$` },
+      { type: 'number', minimum: 0 },
+    ],
   });
 
 export const packetRate = () =>
   parsed(parsePacketRate, 'a packet rate like 50kpps or 20000pps', {
-    anyOf: [{ type: 'string', pattern: `^\\s*${NUM}\\s*([kKmMgG]?pps)?\\s*$` }, { type: 'number', minimum: 0 }],
+    anyOf: [
+      { type: 'string', pattern: `^\\s*${NUM}\\s*([kKmMgG]?pps)?\\s*$` },
+      { type: 'number', minimum: 0 },
+    ],
   });
 
 export const requestRate = () =>
   parsed(parseRequestRate, 'a request rate like 500rps or 2krps', {
-    anyOf: [{ type: 'string', pattern: `^\\s*${NUM}\\s*([kKmM]?rps)?\\s*$` }, { type: 'number', minimum: 0 }],
+    anyOf: [
+      { type: 'string', pattern: `^\\s*${NUM}\\s*([kKmM]?rps)?\\s*$` },
+      { type: 'number', minimum: 0 },
+    ],
   });
 
 export const duration = () =>
   parsed(parseDuration, 'a duration like 300s, 5m or 1h', {
-    anyOf: [{ type: 'string', pattern: `^\\s*${NUM}\\s*(ms|s|m|h|d)?\\s*$` }, { type: 'number', minimum: 0 }],
+    anyOf: [
+      { type: 'string', pattern: `^\\s*${NUM}\\s*(ms|s|m|h|d)?\\s*$` },
+      { type: 'number', minimum: 0 },
+    ],
   });
 
 export const percent = () =>
@@ -107,7 +128,10 @@ export const severity = () => z.enum(SEVERITIES);
 export const community = () =>
   z
     .string()
-    .regex(/^([0-9]{1,10}:){1,2}[0-9]{1,10}$/, 'expected a BGP community like 65535:666 or a large community like 64500:1:666')
+    .regex(
+      /^([0-9]{1,10}:){1,2}[0-9]{1,10}$/,
+      'expected a BGP community like 65535:666 or a large community like 64500:1:666',
+    )
     .refine((c) => {
       const parts = c.split(':').map(Number);
       if (parts.length === 2) return parts.every((p) => p <= 0xffff);
@@ -118,10 +142,16 @@ export const asn = () =>
   z
     .union([z.number().int(), z.string().regex(/^(AS|as)?[0-9]+$/, 'expected an AS number like 64500 or AS64500')])
     .transform((v) => (typeof v === 'number' ? v : Number(v.replace(/^as/i, ''))))
-    .refine((n) => n >= 1 && n <= 4294967294 && n !== 23456, 'expected an AS number between 1 and 4294967294 (not AS_TRANS 23456)');
+    .refine(
+      (n) => n >= 1 && n <= 4294967294 && n !== 23456,
+      'expected an AS number between 1 and 4294967294 (not AS_TRANS 23456)',
+    );
 
 /** Names of speakers, scrubbers, tenants and targets: safe in logs, argv and file names. */
-export const name = () => z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'expected a name of letters, digits, ".", "_" or "-"');
+export const name = () =>
+  z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'expected a name of letters, digits, ".", "_" or "-"');
 
 export const adapterKind = () =>
-  z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'expected an action kind like gobgp or nft (lower-case letters, digits, "-")');
+  z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,62}$/, 'expected an action kind like gobgp or nft (lower-case letters, digits, "-")');

@@ -51,10 +51,14 @@ export function parsePolicy(text: string, file: string, registry?: Registry): Po
         return visit.BREAK;
       },
     });
-    throw new PolicyError([{ file, line: at.line, column: at.col, path: '', message: `YAML: ${(err as Error).message}` }]);
+    throw new PolicyError([
+      { file, line: at.line, column: at.col, path: '', message: `YAML: ${(err as Error).message}` },
+    ]);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new PolicyError([{ file, line: 1, column: 1, path: '', message: 'a policy is a YAML map starting with `version: 1`' }]);
+    throw new PolicyError([
+      { file, line: 1, column: 1, path: '', message: 'a policy is a YAML map starting with `version: 1`' },
+    ]);
   }
   const parsed = policySchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) throw new PolicyError(sortIssues(describeIssues(parsed.error.issues, policySchema).map(at)));
@@ -68,10 +72,20 @@ export function parsePolicy(text: string, file: string, registry?: Registry): Po
 }
 
 export function allInstances(policy: Policy): ActionInstance[] {
-  return [...policy.speakers.values(), ...policy.scrubbers.values(), ...policy.filters.values(), ...policy.nodeActions.values()];
+  return [
+    ...policy.speakers.values(),
+    ...policy.scrubbers.values(),
+    ...policy.filters.values(),
+    ...policy.nodeActions.values(),
+  ];
 }
 
-const CAPABILITY_NEEDED = { speaker: ['flowspec', 'rtbh'], scrubber: ['divert'], filter: ['host-filter'], node: ['host-filter', 'shape'] } as const;
+const CAPABILITY_NEEDED = {
+  speaker: ['flowspec', 'rtbh'],
+  scrubber: ['divert'],
+  filter: ['host-filter'],
+  node: ['host-filter', 'shape'],
+} as const;
 
 /**
  * Each instance's options go through its adapter's configSchema; the paths of its issues are the policy's own,
@@ -88,7 +102,12 @@ function checkAdapters(policy: Policy, registry: Registry): Located[] {
     if (!entry) {
       const hint = closest(inst.adapter, [...registry.actions.keys()]);
       // A near-miss of an installed kind is a typo; anything else may be a plugin this machine lacks (warned).
-      if (hint && hint !== inst.adapter) issues.push({ path: adapterPath, atKey: implicit, message: `no installed action kind "${inst.adapter}": did you mean "${hint}"?` });
+      if (hint && hint !== inst.adapter)
+        issues.push({
+          path: adapterPath,
+          atKey: implicit,
+          message: `no installed action kind "${inst.adapter}": did you mean "${hint}"?`,
+        });
       continue;
     }
     const f = entry.factory;
@@ -98,15 +117,23 @@ function checkAdapters(policy: Policy, registry: Registry): Located[] {
       issues.push({
         path: adapterPath,
         atKey: implicit,
-        message: role === 'node'
-          ? `"${inst.adapter}" sends rules off this box (reach: network): use it as a speaker, scrubber or filter, not on-node${f.capabilities.includes('host-filter') ? ' (a block-rule API goes under `filters`, named in a level\'s `via` with `do: { block }`)' : ''}`
-          : `"${inst.adapter}" only changes this host (reach: host): use it in onNode/nodeActions, not as a ${role}`,
+        message:
+          role === 'node'
+            ? `"${inst.adapter}" sends rules off this box (reach: network): use it as a speaker, scrubber or filter, not on-node${f.capabilities.includes('host-filter') ? " (a block-rule API goes under `filters`, named in a level's `via` with `do: { block }`)" : ''}`
+            : `"${inst.adapter}" only changes this host (reach: host): use it in onNode/nodeActions, not as a ${role}`,
       });
     }
     const needed = CAPABILITY_NEEDED[role] as readonly string[];
     if (f.reach === wantReach && !f.capabilities.some((c) => needed.includes(c))) {
-      const hint = role === 'scrubber' && f.capabilities.includes('host-filter') ? ': a block-rule API goes under `filters`, named in a level\'s `via` with `do: { block }`' : '';
-      issues.push({ path: adapterPath, atKey: implicit, message: `"${inst.adapter}" provides ${f.capabilities.join(', ') || 'nothing'}, not ${needed.join(' or ')}${hint}` });
+      const hint =
+        role === 'scrubber' && f.capabilities.includes('host-filter')
+          ? ": a block-rule API goes under `filters`, named in a level's `via` with `do: { block }`"
+          : '';
+      issues.push({
+        path: adapterPath,
+        atKey: implicit,
+        message: `"${inst.adapter}" provides ${f.capabilities.join(', ') || 'nothing'}, not ${needed.join(' or ')}${hint}`,
+      });
     }
     // `pop` is ft's key (the fleet routes by it); adapters that also want it declare it in their schema.
     const shape = (f.configSchema as { shape?: Record<string, unknown> }).shape;
@@ -121,7 +148,11 @@ function checkAdapters(policy: Policy, registry: Registry): Located[] {
     const entry = registry.detector(det.kind);
     if (!entry) {
       const hint = closest(det.kind, [...registry.detectors.keys()]);
-      if (hint && hint !== det.kind) issues.push({ path: [...det.source, 'detector'], message: `no installed detector kind "${det.kind}": did you mean "${hint}"?` });
+      if (hint && hint !== det.kind)
+        issues.push({
+          path: [...det.source, 'detector'],
+          message: `no installed detector kind "${det.kind}": did you mean "${hint}"?`,
+        });
       continue;
     }
     const r = entry.factory.configSchema.safeParse(det.options, { reportInput: true });
@@ -138,7 +169,10 @@ function checkAdapters(policy: Policy, registry: Registry): Located[] {
       if (!f) return;
       for (const kind of ['flowspec', 'rtbh'] as const) {
         if (l.do[kind] && !f.capabilities.includes(kind)) {
-          issues.push({ path: ['escalation', l.index, 'via', i], message: `speaker "${v}" (${inst.adapter}) cannot carry ${kind === 'flowspec' ? 'FlowSpec' : 'RTBH'}` });
+          issues.push({
+            path: ['escalation', l.index, 'via', i],
+            message: `speaker "${v}" (${inst.adapter}) cannot carry ${kind === 'flowspec' ? 'FlowSpec' : 'RTBH'}`,
+          });
         }
       }
     });
@@ -149,10 +183,17 @@ function checkAdapters(policy: Policy, registry: Registry): Located[] {
 function adapterWarnings(policy: Policy, registry: Registry): string[] {
   const detectors = [...policy.detectors.values()]
     .filter((d) => !registry.detector(d.kind))
-    .map((d) => `${formatPath(d.source)}: detector kind "${d.kind}" is not installed here: its options are not validated`);
-  return detectors.concat(allInstances(policy)
-    .filter((i) => !registry.action(i.adapter))
-    .map((i) => `${formatPath(i.source)}: action kind "${i.adapter}" is not installed here: its options are not validated and preview cannot show its exact commands`));
+    .map(
+      (d) => `${formatPath(d.source)}: detector kind "${d.kind}" is not installed here: its options are not validated`,
+    );
+  return detectors.concat(
+    allInstances(policy)
+      .filter((i) => !registry.action(i.adapter))
+      .map(
+        (i) =>
+          `${formatPath(i.source)}: action kind "${i.adapter}" is not installed here: its options are not validated and preview cannot show its exact commands`,
+      ),
+  );
 }
 
 function sortIssues(issues: PolicyIssue[]): PolicyIssue[] {

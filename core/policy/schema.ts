@@ -1,7 +1,22 @@
 import { z } from 'zod';
 import {
-  adapterKind, asn, bitrate, bpsThreshold, community, duration, family, name, oneOrMany, packetRate, percent,
-  perSecond, ppsThreshold, prefix, requestRate, severity, vector,
+  adapterKind,
+  asn,
+  bitrate,
+  bpsThreshold,
+  community,
+  duration,
+  family,
+  name,
+  oneOrMany,
+  packetRate,
+  percent,
+  perSecond,
+  ppsThreshold,
+  prefix,
+  requestRate,
+  severity,
+  vector,
 } from './fields.js';
 
 /**
@@ -28,18 +43,36 @@ const rateLimits = z.object({ pps: packetRate().optional(), bps: bitrate().optio
 /** HTTP targets (l7 sites) count requests/s where packet targets count pps: their own floor and static threshold. */
 const httpLimits = z
   .object({
-    floor: z.object({ rps: requestRate().optional() }).strict().optional().describe('Never fire an HTTP target below this request rate (default 100rps).'),
-    static: z.object({ rps: requestRate().optional() }).strict().optional().describe('Fire an HTTP target above this request rate, even while learning.'),
+    floor: z
+      .object({ rps: requestRate().optional() })
+      .strict()
+      .optional()
+      .describe('Never fire an HTTP target below this request rate (default 100rps).'),
+    static: z
+      .object({ rps: requestRate().optional() })
+      .strict()
+      .optional()
+      .describe('Fire an HTTP target above this request rate, even while learning.'),
   })
   .strict()
-  .describe('Request-rate thresholds for HTTP targets (access-log sites): the packet floor/static do not apply to them.');
+  .describe(
+    'Request-rate thresholds for HTTP targets (access-log sites): the packet floor/static do not apply to them.',
+  );
 
 const defaultsSchema = z
   .object({
     ttl: duration().default(300).describe('How long a rule lives unless its attack goes on (refreshed while it does).'),
-    maxRules: z.number().int().min(1).max(100000).default(200).describe('Live rules per tenant, counted across the fleet.'),
+    maxRules: z
+      .number()
+      .int()
+      .min(1)
+      .max(100000)
+      .default(200)
+      .describe('Live rules per tenant, counted across the fleet.'),
     rpki: z.enum(['enforce', 'warn', 'off']).default('enforce'),
-    cooldown: duration().default(120).describe('Escalation comes down only after this long since the higher rule went in or was last refreshed.'),
+    cooldown: duration()
+      .default(120)
+      .describe('Escalation comes down only after this long since the higher rule went in or was last refreshed.'),
     minPrefixLength: z
       .object({
         v4: z.number().int().min(16).max(32).default(24),
@@ -70,7 +103,11 @@ const detectionSchema = z
     window: duration().optional(),
     resolve: z.object({ ratio: percent().optional(), after: duration().optional() }).strict().optional(),
     severity: z
-      .object({ medium: z.number().min(1).optional(), high: z.number().min(1).optional(), critical: z.number().min(1).optional() })
+      .object({
+        medium: z.number().min(1).optional(),
+        high: z.number().min(1).optional(),
+        critical: z.number().min(1).optional(),
+      })
       .strict()
       .optional(),
   })
@@ -81,14 +118,25 @@ const targetSchema = z
     name: name().optional(),
     prefix: prefix(),
     tenant: name().optional(),
-    maxLevel: z.number().int().min(0).max(99).optional().describe('Never escalate this target above this level (0: on-node only).'),
+    maxLevel: z
+      .number()
+      .int()
+      .min(0)
+      .max(99)
+      .optional()
+      .describe('Never escalate this target above this level (0: on-node only).'),
     when: z
       .record(z.string().regex(/^[0-9]+$/, 'expected a level number'), triggerSchema)
       .optional()
       .describe('Replacement triggers for this target, by level number.'),
     ttl: duration().optional(),
     detection: z
-      .object({ floor: rateLimits.optional(), static: rateLimits.optional(), http: httpLimits.optional(), factor: z.number().min(1).optional() })
+      .object({
+        floor: rateLimits.optional(),
+        static: rateLimits.optional(),
+        http: httpLimits.optional(),
+        factor: z.number().min(1).optional(),
+      })
       .strict()
       .optional(),
   })
@@ -120,7 +168,9 @@ const blockDo = z
     count: z.number().int().min(1).max(1000).default(100).describe('At most this many sources (the busiest).'),
   })
   .strict()
-  .describe('Block the attack\'s top source addresses through the `filters` named in `via` (never when the sources are spoofed).');
+  .describe(
+    "Block the attack's top source addresses through the `filters` named in `via` (never when the sources are spoofed).",
+  );
 
 const flowspecDo = z.discriminatedUnion('then', [
   z.object({ then: z.literal('discard') }).strict(),
@@ -192,13 +242,28 @@ export const policySchema = z
     rpki: z
       .object({
         caches: z
-          .array(z.union([z.string(), z.object({
-            address: z.string(),
-            preference: z.number().int().min(0).optional(),
-            ca: z.string().min(1).optional().describe('PEM file with the CA that signed a tls:// cache\'s certificate (relative to the policy file); default: the system CAs.'),
-          }).strict()]))
+          .array(
+            z.union([
+              z.string(),
+              z
+                .object({
+                  address: z.string(),
+                  preference: z.number().int().min(0).optional(),
+                  ca: z
+                    .string()
+                    .min(1)
+                    .optional()
+                    .describe(
+                      "PEM file with the CA that signed a tls:// cache's certificate (relative to the policy file); default: the system CAs.",
+                    ),
+                })
+                .strict(),
+            ]),
+          )
           .optional()
-          .describe('RTR caches ("HOST:PORT", "tls://HOST:PORT" or { address, preference, ca }), lower preference tried first.'),
+          .describe(
+            'RTR caches ("HOST:PORT", "tls://HOST:PORT" or { address, preference, ca }), lower preference tried first.',
+          ),
       })
       .strict()
       .optional(),
@@ -208,13 +273,17 @@ export const policySchema = z
     detectors: z
       .record(name(), z.object({ detector: adapterKind() }).catchall(z.unknown()))
       .default({})
-      .describe('Detector instances: { NAME: { detector: KIND, ...options } }, the same shape as `ft run --detectors FILE`.'),
+      .describe(
+        'Detector instances: { NAME: { detector: KIND, ...options } }, the same shape as `ft run --detectors FILE`.',
+      ),
     speakers: z.record(name(), speakerSchema).default({}),
     scrubbers: z.record(name(), scrubberSchema).default({}),
     filters: z
       .record(name(), filterSchema)
       .default({})
-      .describe('Off-box block-rule actions (cloudflare-waf, hetzner, linode, ...) that a level with `do: { block }` names in `via`.'),
+      .describe(
+        'Off-box block-rule actions (cloudflare-waf, hetzner, linode, ...) that a level with `do: { block }` names in `via`.',
+      ),
     nodeActions: z.record(name(), nodeActionSchema).default({}).describe('Named on-node actions with adapter options.'),
     escalation: z.array(levelSchema).default([]),
     onNode: z.array(onNodeSchema).default([]),

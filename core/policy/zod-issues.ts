@@ -19,13 +19,19 @@ function typeOf(v: unknown): string {
 }
 
 const EXPECTED: Record<string, string> = {
-  object: 'a map', array: 'a list', string: 'text', number: 'a number', int: 'a whole number', boolean: 'true or false',
+  object: 'a map',
+  array: 'a list',
+  string: 'text',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
 };
 
 /** Turns zod issues into messages a network engineer can act on: what was found and what was expected. */
 export function describeIssues(issues: readonly Issue[], schema: z.ZodType, prefix: PropertyKey[] = []): Located[] {
   const out: Located[] = [];
-  for (const issue of issues) out.push(...describe(issue, schema, [...prefix, ...(issue.path as PropertyKey[])], prefix.length));
+  for (const issue of issues)
+    out.push(...describe(issue, schema, [...prefix, ...(issue.path as PropertyKey[])], prefix.length));
   return out;
 }
 
@@ -36,7 +42,11 @@ function describe(issue: Issue, schema: z.ZodType, path: PropertyKey[], skip: nu
         const known = knownKeys(schema, path.slice(skip));
         const hint = closest(key, known);
         const list = known.length > 0 && known.length <= 12 ? ` (known keys: ${known.join(', ')})` : '';
-        return { path: [...path, key], atKey: true, message: `unknown key "${key}"${hint ? `: did you mean "${hint}"?` : list}` };
+        return {
+          path: [...path, key],
+          atKey: true,
+          message: `unknown key "${key}"${hint ? `: did you mean "${hint}"?` : list}`,
+        };
       });
     case 'invalid_type': {
       const expected = EXPECTED[issue.expected] ?? issue.expected;
@@ -45,9 +55,20 @@ function describe(issue: Issue, schema: z.ZodType, path: PropertyKey[], skip: nu
     }
     case 'invalid_value': {
       const values = issue.values.map((v) => JSON.stringify(v));
-      if (issue.input === undefined) return [{ path, message: `required: expected ${values.length === 1 ? values[0] : `one of ${values.join(', ')}`}` }];
+      if (issue.input === undefined)
+        return [
+          { path, message: `required: expected ${values.length === 1 ? values[0] : `one of ${values.join(', ')}`}` },
+        ];
       const got = typeOf(issue.input);
-      return [{ path, message: values.length === 1 ? `expected ${values[0]}, got ${got}` : `expected one of ${values.join(', ')}, got ${got}` }];
+      return [
+        {
+          path,
+          message:
+            values.length === 1
+              ? `expected ${values[0]}, got ${got}`
+              : `expected one of ${values.join(', ')}, got ${got}`,
+        },
+      ];
     }
     case 'invalid_union': {
       const u = issue as Issue & { discriminator?: string; options?: unknown[]; errors: Issue[][] };
@@ -61,17 +82,40 @@ function describe(issue: Issue, schema: z.ZodType, path: PropertyKey[], skip: nu
       const matched = u.errors.filter((errs) => !errs.every((e) => e.code === 'invalid_type' && e.path.length === 0));
       // A list given where one value or a list is accepted: the list branch's item errors say what is wrong.
       const branches = Array.isArray(issue.input) ? [...matched].sort((a, b) => depth(b) - depth(a)) : matched;
-      if (branches.length > 0) return (branches[0] as Issue[]).flatMap((e) => describe(e, schema, [...path, ...(e.path as PropertyKey[])], skip));
-      const expected = u.errors.flatMap((errs) => errs.map((e) => (e.code === 'invalid_type' ? EXPECTED[e.expected] ?? e.expected : e.message)));
+      if (branches.length > 0)
+        return (branches[0] as Issue[]).flatMap((e) =>
+          describe(e, schema, [...path, ...(e.path as PropertyKey[])], skip),
+        );
+      const expected = u.errors.flatMap((errs) =>
+        errs.map((e) => (e.code === 'invalid_type' ? (EXPECTED[e.expected] ?? e.expected) : e.message)),
+      );
       const got = issue.input === undefined ? undefined : typeOf(issue.input);
-      return [{ path, message: got ? `expected ${expected.join(' or ')}, got ${got}` : `required: expected ${expected.join(' or ')}` }];
+      return [
+        {
+          path,
+          message: got
+            ? `expected ${expected.join(' or ')}, got ${got}`
+            : `required: expected ${expected.join(' or ')}`,
+        },
+      ];
     }
     case 'too_small':
-      if (issue.origin === 'array') return [{ path, message: `expected at least ${String(issue.minimum)} item${issue.minimum === 1 ? '' : 's'}` }];
-      return [{ path, message: `expected ${issue.inclusive === false ? 'more than' : 'at least'} ${String(issue.minimum)}, got ${typeOf(issue.input)}` }];
+      if (issue.origin === 'array')
+        return [{ path, message: `expected at least ${String(issue.minimum)} item${issue.minimum === 1 ? '' : 's'}` }];
+      return [
+        {
+          path,
+          message: `expected ${issue.inclusive === false ? 'more than' : 'at least'} ${String(issue.minimum)}, got ${typeOf(issue.input)}`,
+        },
+      ];
     case 'too_big':
       if (issue.origin === 'array') return [{ path, message: `expected at most ${String(issue.maximum)} items` }];
-      return [{ path, message: `expected ${issue.inclusive === false ? 'less than' : 'at most'} ${String(issue.maximum)}, got ${typeOf(issue.input)}` }];
+      return [
+        {
+          path,
+          message: `expected ${issue.inclusive === false ? 'less than' : 'at most'} ${String(issue.maximum)}, got ${typeOf(issue.input)}`,
+        },
+      ];
     default:
       return [{ path, message: issue.message }];
   }
@@ -96,7 +140,10 @@ function knownKeys(schema: z.ZodType, path: PropertyKey[]): string[] {
     else if (def.type === 'record') s = def.valueType;
     else if (def.type === 'union') {
       const opts = (def.options as unknown[]).map(unwrap);
-      s = typeof seg === 'number' ? opts.find((o) => defOf(o)?.type === 'array') : opts.find((o) => defOf(o)?.type === 'object');
+      s =
+        typeof seg === 'number'
+          ? opts.find((o) => defOf(o)?.type === 'array')
+          : opts.find((o) => defOf(o)?.type === 'object');
       if (s && typeof seg === 'number') s = defOf(s)?.element;
       else if (s) s = (defOf(s)?.shape as Record<string, unknown>)[String(seg)];
     } else return [];
@@ -118,7 +165,8 @@ function unwrap(s: unknown): unknown {
   for (let i = 0; i < 10; i++) {
     const d = defOf(s);
     if (!d) return s;
-    if (d.type === 'optional' || d.type === 'default' || d.type === 'nullable' || d.type === 'prefault') s = d.innerType;
+    if (d.type === 'optional' || d.type === 'default' || d.type === 'nullable' || d.type === 'prefault')
+      s = d.innerType;
     else if (d.type === 'pipe') s = d.in;
     else return s;
   }

@@ -60,7 +60,8 @@ export interface CacheDataEvent {
 
 type TimerName = 'refresh' | 'retry' | 'expire' | 'reconnect' | 'response';
 
-type Staging = { kind: 'reset'; sessionId: number; table: VrpTable } | { kind: 'serial'; sessionId: number; changes: VrpChange[] };
+type Staging =
+  { kind: 'reset'; sessionId: number; table: VrpTable } | { kind: 'serial'; sessionId: number; changes: VrpChange[] };
 
 /**
  * One RTR cache: the TCP connection, the protocol state machine (RFC 8210 with fallback to RFC 6810), its timers
@@ -80,7 +81,15 @@ export class CacheSession extends EventEmitter {
   lastError: RtrError | undefined;
   /** The last End of Data ever completed; survives expiry so a refusal can say how old the data was. */
   lastCompleted: { sessionId: number; serial: number; at: number } | undefined;
-  readonly counters = { connects: 0, resets: 0, cacheResets: 0, serialUpdates: 0, errorsSent: 0, errorsReceived: 0, notifies: 0 };
+  readonly counters = {
+    connects: 0,
+    resets: 0,
+    cacheResets: 0,
+    serialUpdates: 0,
+    errorsSent: 0,
+    errorsReceived: 0,
+    notifies: 0,
+  };
 
   private socket: Socket | undefined;
   private reader = new FrameReader();
@@ -95,7 +104,11 @@ export class CacheSession extends EventEmitter {
   private readonly timerHandles = new Map<TimerName, NodeJS.Timeout>();
   private readonly now: () => number;
 
-  constructor(readonly config: RtrCacheConfig, index: number, private readonly options: SessionOptions = {}) {
+  constructor(
+    readonly config: RtrCacheConfig,
+    index: number,
+    private readonly options: SessionOptions = {},
+  ) {
     super();
     this.name = `${config.transport === 'tls' ? 'tls://' : ''}${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
     this.preference = config.preference ?? index;
@@ -178,7 +191,11 @@ export class CacheSession extends EventEmitter {
           port,
           ...(this.config.tls?.ca ? { ca: this.config.tls.ca } : {}),
           // SNI only for names; the certificate is checked against the name or the IP address either way.
-          ...(this.config.tls?.servername ? { servername: this.config.tls.servername } : isIP(host) ? {} : { servername: host }),
+          ...(this.config.tls?.servername
+            ? { servername: this.config.tls.servername }
+            : isIP(host)
+              ? {}
+              : { servername: host }),
         })
       : connect({ host, port, noDelay: true });
     this.socket = socket;
@@ -278,7 +295,9 @@ export class CacheSession extends EventEmitter {
     if (!this.socket || this.state !== 'connected') return;
     if (this.table && this.sessionId !== undefined && this.serial !== undefined) {
       this.inFlight = 'serial';
-      this.send(encodePdu({ type: 'serial-query', version: this.version, sessionId: this.sessionId, serial: this.serial }));
+      this.send(
+        encodePdu({ type: 'serial-query', version: this.version, sessionId: this.sessionId, serial: this.serial }),
+      );
     } else {
       this.inFlight = 'reset';
       this.send(encodePdu({ type: 'reset-query', version: this.version }));
@@ -296,7 +315,10 @@ export class CacheSession extends EventEmitter {
   private awaitResponse(): void {
     this.setTimer('response', this.timers.retry * 1000, () => {
       if (!this.inFlight) return;
-      this.recordError({ direction: 'transport', message: `no End of Data within ${this.timers.retry} s of the query` });
+      this.recordError({
+        direction: 'transport',
+        message: `no End of Data within ${this.timers.retry} s of the query`,
+      });
       this.drop();
     });
   }
@@ -319,7 +341,10 @@ export class CacheSession extends EventEmitter {
         this.drop();
         return;
       }
-      const code = decoded.error.code === ERROR_CODE.unsupportedVersion && this.versionAgreed && this.version === 1 ? ERROR_CODE.unexpectedProtocolVersion : decoded.error.code;
+      const code =
+        decoded.error.code === ERROR_CODE.unsupportedVersion && this.versionAgreed && this.version === 1
+          ? ERROR_CODE.unexpectedProtocolVersion
+          : decoded.error.code;
       this.fail(code, decoded.error.message, decoded.error.offending);
       return;
     }
@@ -334,7 +359,11 @@ export class CacheSession extends EventEmitter {
         this.log('info', `RTR cache answers in version ${pdu.version}; downgrading`);
         this.version = pdu.version as RtrVersion;
       } else if (pdu.version > this.version) {
-        this.fail(ERROR_CODE.unsupportedVersion, `this session speaks version ${this.version}, got a version ${pdu.version} PDU`, frame);
+        this.fail(
+          ERROR_CODE.unsupportedVersion,
+          `this session speaks version ${this.version}, got a version ${pdu.version} PDU`,
+          frame,
+        );
         return;
       }
       this.versionAgreed = true;
@@ -406,7 +435,11 @@ export class CacheSession extends EventEmitter {
         if (this.sessionId === undefined || this.serial === undefined) return;
         if (pdu.sessionId !== this.sessionId) {
           this.flush(`session id changed from ${this.sessionId} to ${pdu.sessionId}`);
-          this.fail(ERROR_CODE.corruptData, `Serial Notify for session ${pdu.sessionId}, ours is ${this.sessionId}`, frame);
+          this.fail(
+            ERROR_CODE.corruptData,
+            `Serial Notify for session ${pdu.sessionId}, ours is ${this.sessionId}`,
+            frame,
+          );
           return;
         }
         if (!serialIsNewer(pdu.serial, this.serial)) return;
@@ -416,13 +449,21 @@ export class CacheSession extends EventEmitter {
       }
       case 'cache-response': {
         if (!this.inFlight || this.staging) {
-          this.fail(ERROR_CODE.corruptData, this.staging ? 'Cache Response inside a Cache Response' : 'Cache Response without a query', frame);
+          this.fail(
+            ERROR_CODE.corruptData,
+            this.staging ? 'Cache Response inside a Cache Response' : 'Cache Response without a query',
+            frame,
+          );
           return;
         }
         if (this.inFlight === 'serial') {
           if (pdu.sessionId !== this.sessionId) {
             this.flush(`session id changed from ${this.sessionId} to ${pdu.sessionId}`);
-            this.fail(ERROR_CODE.corruptData, `Cache Response for session ${pdu.sessionId}, ours is ${this.sessionId}`, frame);
+            this.fail(
+              ERROR_CODE.corruptData,
+              `Cache Response for session ${pdu.sessionId}, ours is ${this.sessionId}`,
+              frame,
+            );
             return;
           }
           this.staging = { kind: 'serial', sessionId: pdu.sessionId, changes: [] };
@@ -439,7 +480,11 @@ export class CacheSession extends EventEmitter {
         }
         if (s.kind === 'reset') {
           if (!pdu.announce) {
-            this.fail(ERROR_CODE.withdrawalOfUnknownRecord, 'withdrawal during a reset (nothing to withdraw from)', frame);
+            this.fail(
+              ERROR_CODE.withdrawalOfUnknownRecord,
+              'withdrawal during a reset (nothing to withdraw from)',
+              frame,
+            );
             return;
           }
           if (!s.table.addRaw(pdu.family, pdu.address, pdu.prefixLength, pdu.maxLength, pdu.asn)) {
@@ -472,7 +517,11 @@ export class CacheSession extends EventEmitter {
       }
       case 'serial-query':
       case 'reset-query':
-        this.fail(ERROR_CODE.unsupportedPduType, `a router does not answer ${pdu.type === 'serial-query' ? 'Serial' : 'Reset'} Queries`, frame);
+        this.fail(
+          ERROR_CODE.unsupportedPduType,
+          `a router does not answer ${pdu.type === 'serial-query' ? 'Serial' : 'Reset'} Queries`,
+          frame,
+        );
         return;
     }
   }
@@ -484,7 +533,11 @@ export class CacheSession extends EventEmitter {
       return;
     }
     if (pdu.sessionId !== s.sessionId) {
-      this.fail(ERROR_CODE.corruptData, `End of Data for session ${pdu.sessionId} inside a response for session ${s.sessionId}`, frame);
+      this.fail(
+        ERROR_CODE.corruptData,
+        `End of Data for session ${pdu.sessionId} inside a response for session ${s.sessionId}`,
+        frame,
+      );
       return;
     }
     let event: CacheDataEvent;
@@ -501,13 +554,23 @@ export class CacheSession extends EventEmitter {
       } catch (err) {
         if (err instanceof VrpConflictError) {
           this.forgetSession();
-          this.fail(err.kind === 'duplicate' ? ERROR_CODE.duplicateAnnouncement : ERROR_CODE.withdrawalOfUnknownRecord, err.message, frame);
+          this.fail(
+            err.kind === 'duplicate' ? ERROR_CODE.duplicateAnnouncement : ERROR_CODE.withdrawalOfUnknownRecord,
+            err.message,
+            frame,
+          );
           return;
         }
         throw err;
       }
       this.counters.serialUpdates++;
-      event = { initial: false, delta: { announced: s.changes.filter((c) => c.announce).map((c) => c.vrp), withdrawn: s.changes.filter((c) => !c.announce).map((c) => c.vrp) } };
+      event = {
+        initial: false,
+        delta: {
+          announced: s.changes.filter((c) => c.announce).map((c) => c.vrp),
+          withdrawn: s.changes.filter((c) => !c.announce).map((c) => c.vrp),
+        },
+      };
     }
     this.staging = undefined;
     this.inFlight = undefined;
@@ -519,11 +582,17 @@ export class CacheSession extends EventEmitter {
     this.attempts = 0;
     this.clearTimer('retry');
     this.clearTimer('response');
-    this.setTimer('expire', this.timers.expire * 1000, () => this.flush(`no End of Data for ${this.timers.expire} s (expire)`));
+    this.setTimer('expire', this.timers.expire * 1000, () =>
+      this.flush(`no End of Data for ${this.timers.expire} s (expire)`),
+    );
     this.setTimer('refresh', this.timers.refresh * 1000, () => {
       if (!this.inFlight) this.query();
     });
-    this.log('debug', 'RTR End of Data', { vrps: this.table?.size, announced: event.delta.announced.length, withdrawn: event.delta.withdrawn.length });
+    this.log('debug', 'RTR End of Data', {
+      vrps: this.table?.size,
+      announced: event.delta.announced.length,
+      withdrawn: event.delta.withdrawn.length,
+    });
     if (event.initial || event.delta.announced.length > 0 || event.delta.withdrawn.length > 0) this.emit('data', event);
     else this.emit('fresh');
     if (this.notifyPending) {

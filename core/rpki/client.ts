@@ -1,6 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
-import { CacheSession, type CacheDataEvent, type RtrCacheConfig, type RtrError, type SessionOptions, type SessionState } from './cache-session.js';
+import {
+  CacheSession,
+  type CacheDataEvent,
+  type RtrCacheConfig,
+  type RtrError,
+  type SessionOptions,
+  type SessionState,
+} from './cache-session.js';
 import type { RtrVersion } from './pdu.js';
 import type { VrpDelta, VrpTable } from './vrp-table.js';
 
@@ -65,7 +72,9 @@ export function parseCacheAddress(input: string): RtrCacheConfig {
   const host = m?.[1];
   const port = Number(m?.[2]);
   if (!host || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new Error(`RTR cache "${input}" must be HOST:PORT or tls://HOST:PORT (e.g. 127.0.0.1:8282, [2001:db8::1]:8282, tls://rtr.example.net:8283)`);
+    throw new Error(
+      `RTR cache "${input}" must be HOST:PORT or tls://HOST:PORT (e.g. 127.0.0.1:8282, [2001:db8::1]:8282, tls://rtr.example.net:8283)`,
+    );
   }
   if (text.startsWith('[') && isIP(host) !== 6) throw new Error(`RTR cache "${input}": ${host} is not an IPv6 address`);
   return tls ? { host, port, transport: 'tls' } : { host, port };
@@ -141,7 +150,14 @@ export class RtrClient extends EventEmitter {
     // The session may be forgotten (a resync is under way) while its last complete table is still within expire.
     if (!s || !s.table || !s.lastCompleted) return undefined;
     const { sessionId, serial } = s.lastCompleted;
-    return { table: s.table, cache: s.name, sessionId, serial, dataAgeSeconds: s.dataAgeSeconds() ?? 0, expireSeconds: s.timers.expire };
+    return {
+      table: s.table,
+      cache: s.name,
+      sessionId,
+      serial,
+      dataAgeSeconds: s.dataAgeSeconds() ?? 0,
+      expireSeconds: s.timers.expire,
+    };
   }
 
   lastKnown(): LastKnown | undefined {
@@ -150,7 +166,8 @@ export class RtrClient extends EventEmitter {
       const c = s.lastCompleted;
       if (!c) continue;
       const age = s.ageOf(c.at);
-      if (!best || age < best.dataAgeSeconds) best = { cache: s.name, sessionId: c.sessionId, serial: c.serial, dataAgeSeconds: age };
+      if (!best || age < best.dataAgeSeconds)
+        best = { cache: s.name, sessionId: c.sessionId, serial: c.serial, dataAgeSeconds: age };
     }
     return best;
   }
@@ -191,7 +208,8 @@ export class RtrClient extends EventEmitter {
     if (next === this.current) return;
     const previous = this.current;
     this.current = next;
-    const delta: VrpDelta = previous?.table && next?.table ? previous.table.diff(next.table) : { announced: [], withdrawn: [] };
+    const delta: VrpDelta =
+      previous?.table && next?.table ? previous.table.diff(next.table) : { announced: [], withdrawn: [] };
     this.emitUpdate(next, true, delta);
   }
 
@@ -203,7 +221,17 @@ export class RtrClient extends EventEmitter {
       full,
       delta,
     };
-    this.options.logger?.info({ cache: update.cache, sessionId: update.sessionId, serial: update.serial, full, announced: delta.announced.length, withdrawn: delta.withdrawn.length }, 'RPKI data changed');
+    this.options.logger?.info(
+      {
+        cache: update.cache,
+        sessionId: update.sessionId,
+        serial: update.serial,
+        full,
+        announced: delta.announced.length,
+        withdrawn: delta.withdrawn.length,
+      },
+      'RPKI data changed',
+    );
     this.emit('update', update);
   }
 }

@@ -99,9 +99,7 @@ export const HEADER_LENGTH = 8;
 export const MAX_PDU_LENGTH = 64 * 1024;
 
 export type FrameStatus =
-  | { status: 'complete'; length: number }
-  | { status: 'incomplete' }
-  | { status: 'invalid'; error: PduError };
+  { status: 'complete'; length: number } | { status: 'incomplete' } | { status: 'invalid'; error: PduError };
 
 /** Looks at the header at `offset` and says whether a whole PDU is there (framing is by the length field only). */
 export function frameAt(buf: Uint8Array, offset = 0): FrameStatus {
@@ -111,7 +109,11 @@ export function frameAt(buf: Uint8Array, offset = 0): FrameStatus {
   if (length < HEADER_LENGTH || length > MAX_PDU_LENGTH) {
     return {
       status: 'invalid',
-      error: fail(ERROR_CODE.corruptData, `PDU length ${length} is outside ${HEADER_LENGTH}..${MAX_PDU_LENGTH}`, buf.subarray(offset, offset + HEADER_LENGTH)),
+      error: fail(
+        ERROR_CODE.corruptData,
+        `PDU length ${length} is outside ${HEADER_LENGTH}..${MAX_PDU_LENGTH}`,
+        buf.subarray(offset, offset + HEADER_LENGTH),
+      ),
     };
   }
   return available >= length ? { status: 'complete', length } : { status: 'incomplete' };
@@ -119,13 +121,20 @@ export function frameAt(buf: Uint8Array, offset = 0): FrameStatus {
 
 /** Decodes exactly one PDU (`frame` is the whole PDU as framed by its length field). */
 export function decodePdu(frame: Uint8Array): DecodeResult {
-  if (frame.length < HEADER_LENGTH) return bad(ERROR_CODE.corruptData, `PDU shorter than its ${HEADER_LENGTH}-byte header`, frame);
+  if (frame.length < HEADER_LENGTH)
+    return bad(ERROR_CODE.corruptData, `PDU shorter than its ${HEADER_LENGTH}-byte header`, frame);
   const version = frame[0] as number;
   const type = frame[1] as number;
   const field = readU16(frame, 2);
   const length = readU32(frame, 4);
-  if (length !== frame.length) return bad(ERROR_CODE.corruptData, `length field says ${length} bytes, frame has ${frame.length}`, frame);
-  if (version > MAX_VERSION) return bad(ERROR_CODE.unsupportedVersion, `protocol version ${version} is not supported (highest: ${MAX_VERSION})`, frame);
+  if (length !== frame.length)
+    return bad(ERROR_CODE.corruptData, `length field says ${length} bytes, frame has ${frame.length}`, frame);
+  if (version > MAX_VERSION)
+    return bad(
+      ERROR_CODE.unsupportedVersion,
+      `protocol version ${version} is not supported (highest: ${MAX_VERSION})`,
+      frame,
+    );
   const expect = (n: number, what: string): DecodeResult | undefined =>
     length === n ? undefined : bad(ERROR_CODE.corruptData, `${what} must be ${n} bytes, got ${length}`, frame);
 
@@ -135,7 +144,12 @@ export function decodePdu(frame: Uint8Array): DecodeResult {
       const name = type === PDU_TYPE.serialNotify ? 'Serial Notify' : 'Serial Query';
       const wrong = expect(12, name);
       if (wrong) return wrong;
-      return ok({ type: type === PDU_TYPE.serialNotify ? 'serial-notify' : 'serial-query', version, sessionId: field, serial: readU32(frame, 8) });
+      return ok({
+        type: type === PDU_TYPE.serialNotify ? 'serial-notify' : 'serial-query',
+        version,
+        sessionId: field,
+        serial: readU32(frame, 8),
+      });
     }
     case PDU_TYPE.resetQuery:
     case PDU_TYPE.cacheReset: {
@@ -159,10 +173,23 @@ export function decodePdu(frame: Uint8Array): DecodeResult {
       const maxLength = frame[10] as number;
       const bits = addrLen * 8;
       if (prefixLength > bits || maxLength > bits || prefixLength > maxLength) {
-        return bad(ERROR_CODE.corruptData, `IPv${family} Prefix with prefix length ${prefixLength} and max length ${maxLength} (need prefix ≤ max ≤ ${bits})`, frame);
+        return bad(
+          ERROR_CODE.corruptData,
+          `IPv${family} Prefix with prefix length ${prefixLength} and max length ${maxLength} (need prefix ≤ max ≤ ${bits})`,
+          frame,
+        );
       }
       const address = maskAddress(frame.subarray(12, 12 + addrLen), prefixLength);
-      return ok({ type: 'prefix', version, family, announce: (flags & 1) === 1, prefixLength, maxLength, address, asn: readU32(frame, 12 + addrLen) });
+      return ok({
+        type: 'prefix',
+        version,
+        family,
+        announce: (flags & 1) === 1,
+        prefixLength,
+        maxLength,
+        address,
+        asn: readU32(frame, 12 + addrLen),
+      });
     }
     case PDU_TYPE.endOfData: {
       if (version === 0) {
@@ -179,18 +206,37 @@ export function decodePdu(frame: Uint8Array): DecodeResult {
       if (version === 0) return bad(ERROR_CODE.unsupportedPduType, 'Router Key PDUs do not exist in version 0', frame);
       if (length < 32) return bad(ERROR_CODE.corruptData, `Router Key must be at least 32 bytes, got ${length}`, frame);
       const flags = field >> 8;
-      return ok({ type: 'router-key', version, announce: (flags & 1) === 1, ski: frame.slice(8, 28), asn: readU32(frame, 28), spki: frame.slice(32) });
+      return ok({
+        type: 'router-key',
+        version,
+        announce: (flags & 1) === 1,
+        ski: frame.slice(8, 28),
+        asn: readU32(frame, 28),
+        spki: frame.slice(32),
+      });
     }
     case PDU_TYPE.errorReport: {
-      if (length < 16) return bad(ERROR_CODE.corruptData, `Error Report must be at least 16 bytes, got ${length}`, frame);
+      if (length < 16)
+        return bad(ERROR_CODE.corruptData, `Error Report must be at least 16 bytes, got ${length}`, frame);
       const encLen = readU32(frame, 8);
-      if (encLen > length - 16) return bad(ERROR_CODE.corruptData, `Error Report encapsulates ${encLen} bytes but only ${length - 16} remain`, frame);
+      if (encLen > length - 16)
+        return bad(
+          ERROR_CODE.corruptData,
+          `Error Report encapsulates ${encLen} bytes but only ${length - 16} remain`,
+          frame,
+        );
       const textLenAt = 12 + encLen;
       const textLen = readU32(frame, textLenAt);
       if (textLenAt + 4 + textLen !== length) {
-        return bad(ERROR_CODE.corruptData, `Error Report text length ${textLen} does not fill the PDU (${length} bytes)`, frame);
+        return bad(
+          ERROR_CODE.corruptData,
+          `Error Report text length ${textLen} does not fill the PDU (${length} bytes)`,
+          frame,
+        );
       }
-      const text = Buffer.from(frame.subarray(textLenAt + 4, length)).toString('utf8').replace(/\0+$/, '');
+      const text = Buffer.from(frame.subarray(textLenAt + 4, length))
+        .toString('utf8')
+        .replace(/\0+$/, '');
       return ok({ type: 'error-report', version, code: field, encapsulated: frame.slice(12, 12 + encLen), text });
     }
     default:
@@ -202,7 +248,12 @@ export function encodePdu(pdu: Pdu): Buffer {
   switch (pdu.type) {
     case 'serial-notify':
     case 'serial-query': {
-      const b = header(pdu.version, pdu.type === 'serial-notify' ? PDU_TYPE.serialNotify : PDU_TYPE.serialQuery, pdu.sessionId, 12);
+      const b = header(
+        pdu.version,
+        pdu.type === 'serial-notify' ? PDU_TYPE.serialNotify : PDU_TYPE.serialQuery,
+        pdu.sessionId,
+        12,
+      );
       b.writeUInt32BE(pdu.serial >>> 0, 8);
       return b;
     }
@@ -288,7 +339,13 @@ function readU16(b: Uint8Array, at: number): number {
 }
 
 function readU32(b: Uint8Array, at: number): number {
-  return (((b[at] as number) << 24) | ((b[at + 1] as number) << 16) | ((b[at + 2] as number) << 8) | (b[at + 3] as number)) >>> 0;
+  return (
+    (((b[at] as number) << 24) |
+      ((b[at + 1] as number) << 16) |
+      ((b[at + 2] as number) << 8) |
+      (b[at + 3] as number)) >>>
+    0
+  );
 }
 
 function ok(pdu: Pdu): DecodeResult {

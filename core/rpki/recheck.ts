@@ -18,7 +18,13 @@ export function announcementCheckFor(rule: Rule, ctx: AnnouncementContext): Anno
   if (rule.kind !== 'rtbh' && rule.kind !== 'flowspec' && rule.kind !== 'divert') return undefined;
   const announced = rule.kind === 'flowspec' ? rule.match.destination : rule.target;
   if (rule.kind === 'divert') {
-    return { kind: 'divert', announced, covering: announced, originAs: ctx.divertOriginAs?.(rule.provider) ?? ctx.originAs, mode: ctx.mode };
+    return {
+      kind: 'divert',
+      announced,
+      covering: announced,
+      originAs: ctx.divertOriginAs?.(rule.provider) ?? ctx.originAs,
+      mode: ctx.mode,
+    };
   }
   // The longest protected prefix holding it is the route we originate for it. With none (the planner never plans
   // outside protected space) the announcement stands for its own covering route; recheck() refuses it outright.
@@ -38,7 +44,11 @@ export interface RecheckFinding {
  * check would now refuse (typically: became Invalid) — the operator must be told; withdrawing them is the
  * caller's policy decision.
  */
-export function recheck(active: readonly ActiveRule[], provider: RpkiVerdictProvider, ctx: AnnouncementContext): { checked: number; refused: RecheckFinding[]; invalid: RecheckFinding[] } {
+export function recheck(
+  active: readonly ActiveRule[],
+  provider: RpkiVerdictProvider,
+  ctx: AnnouncementContext,
+): { checked: number; refused: RecheckFinding[]; invalid: RecheckFinding[] } {
   const refused: RecheckFinding[] = [];
   let checked = 0;
   for (const a of active) {
@@ -46,11 +56,23 @@ export function recheck(active: readonly ActiveRule[], provider: RpkiVerdictProv
     if (!check) continue;
     checked++;
     if (check.kind !== 'divert' && !ctx.protect.some((p) => p.contains(check.announced))) {
-      refused.push({ active: a, check, verdict: { state: 'unknown', reason: `${check.announced.toString()} is outside the protected space`, allowed: false } });
+      refused.push({
+        active: a,
+        check,
+        verdict: {
+          state: 'unknown',
+          reason: `${check.announced.toString()} is outside the protected space`,
+          allowed: false,
+        },
+      });
       continue;
     }
     const verdict = provider.verdict(check);
     if (!verdict.allowed) refused.push({ active: a, check, verdict });
   }
-  return { checked, refused, invalid: refused.filter((f) => f.verdict.state === 'invalid' || f.verdict.loose === 'invalid') };
+  return {
+    checked,
+    refused,
+    invalid: refused.filter((f) => f.verdict.state === 'invalid' || f.verdict.loose === 'invalid'),
+  };
 }

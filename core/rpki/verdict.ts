@@ -21,7 +21,9 @@ export type VerdictSource =
   | { client: Pick<RtrClient, 'snapshot'> & Partial<Pick<RtrClient, 'lastKnown'>> };
 
 /** The RPKI check of design.md §5 before every BGP announcement and scrubbing diversion. */
-export function createVerdictProvider(source: VerdictSource): RpkiVerdictProvider & { verdict(check: AnnouncementCheck): Verdict } {
+export function createVerdictProvider(
+  source: VerdictSource,
+): RpkiVerdictProvider & { verdict(check: AnnouncementCheck): Verdict } {
   const snapshot = snapshotOf(source);
   return { verdict: (check) => decide(check, snapshot()) };
 }
@@ -53,7 +55,11 @@ function snapshotOf(source: VerdictSource): () => Data {
   };
 }
 
-const STATE: Record<Validation['state'], 'valid' | 'invalid' | 'not-found'> = { valid: 'valid', invalid: 'invalid', 'not-found': 'not-found' };
+const STATE: Record<Validation['state'], 'valid' | 'invalid' | 'not-found'> = {
+  valid: 'valid',
+  invalid: 'invalid',
+  'not-found': 'not-found',
+};
 
 function describe(v: Validation): string {
   if (v.state === 'valid') return 'Valid';
@@ -76,25 +82,39 @@ function decide(check: AnnouncementCheck, data: Data): Verdict {
   const meta: Pick<RpkiVerdict, 'sessionId' | 'serial' | 'dataAgeSeconds'> = known
     ? { sessionId: known.sessionId, serial: known.serial, dataAgeSeconds: Math.round(known.dataAgeSeconds * 10) / 10 }
     : {};
-  if (check.mode === 'off') return { state: 'skipped', reason: 'RPKI check is off in the policy (rpki: off)', allowed: true, ...meta };
+  if (check.mode === 'off')
+    return { state: 'skipped', reason: 'RPKI check is off in the policy (rpki: off)', allowed: true, ...meta };
 
   if (!snap) {
     const why = data.last
       ? `RPKI data is stale (last End of Data ${Math.round(data.last.dataAgeSeconds)} s ago, past its expire interval)`
       : 'no RPKI data (no RTR cache has completed an End of Data)';
-    if (check.kind === 'divert') return { state: 'unknown', reason: `${why}: scrubbing diversion fails closed`, allowed: false, ...meta };
-    if (check.mode === 'warn') return { state: 'unknown', reason: `${why}: announced anyway because rpki: warn`, allowed: true, ...meta };
+    if (check.kind === 'divert')
+      return { state: 'unknown', reason: `${why}: scrubbing diversion fails closed`, allowed: false, ...meta };
+    if (check.mode === 'warn')
+      return { state: 'unknown', reason: `${why}: announced anyway because rpki: warn`, allowed: true, ...meta };
     return { state: 'unknown', reason: `${why}: refused because rpki: enforce`, allowed: false, ...meta };
   }
   const { table } = snap;
 
   if (check.kind !== 'divert' && !check.covering.contains(check.announced)) {
-    return { state: 'unknown', reason: `${check.announced.toString()} is not inside its covering route ${check.covering.toString()}`, allowed: false, ...meta };
+    return {
+      state: 'unknown',
+      reason: `${check.announced.toString()} is not inside its covering route ${check.covering.toString()}`,
+      allowed: false,
+      ...meta,
+    };
   }
 
   if (check.kind === 'divert') {
     const v = table.validate(check.announced, check.originAs);
-    if (v.state === 'valid') return { state: 'valid', reason: `${check.announced.toString()} is strictly Valid for ${as}`, allowed: true, ...meta };
+    if (v.state === 'valid')
+      return {
+        state: 'valid',
+        reason: `${check.announced.toString()} is strictly Valid for ${as}`,
+        allowed: true,
+        ...meta,
+      };
     const needed = `a ROA for ${check.announced.toString()} (maxLength ≥ ${check.announced.length}) authorising ${as}`;
     return {
       state: STATE[v.state],
@@ -107,11 +127,21 @@ function decide(check: AnnouncementCheck, data: Data): Verdict {
   const covering = table.validate(check.covering, check.originAs);
   const coverText = `covering route ${check.covering.toString()} is ${describe(covering)} for ${as}`;
   const coveringOk = covering.state === 'valid' || (covering.state === 'not-found' && check.mode === 'warn');
-  const coveringNote = covering.state === 'not-found' ? (check.mode === 'warn' ? ' (allowed because rpki: warn)' : ' (refused because rpki: enforce needs Valid)') : '';
+  const coveringNote =
+    covering.state === 'not-found'
+      ? check.mode === 'warn'
+        ? ' (allowed because rpki: warn)'
+        : ' (refused because rpki: enforce needs Valid)'
+      : '';
 
   if (check.kind === 'flowspec') {
     const reason = `${coverText}${coveringNote}`;
-    return { state: STATE[covering.state], reason: coveringOk ? reason : `${reason}; ${coveringText(table, check.covering)}`, allowed: coveringOk, ...meta };
+    return {
+      state: STATE[covering.state],
+      reason: coveringOk ? reason : `${reason}; ${coveringText(table, check.covering)}`,
+      allowed: coveringOk,
+      ...meta,
+    };
   }
 
   // RTBH: the /32 (/128) is checked loosely (a strict check calls every blackhole Invalid: length, by design of

@@ -4,7 +4,10 @@ import { VrpTable } from './vrp-table.js';
 
 /** A VRP file that cannot be used, with where in it and why. */
 export class VrpFileError extends Error {
-  constructor(readonly source: string, message: string) {
+  constructor(
+    readonly source: string,
+    message: string,
+  ) {
     super(`${source}: ${message}`);
     this.name = 'VrpFileError';
   }
@@ -45,16 +48,29 @@ export function parseVrpJson(text: string, source = 'VRP file'): VrpFile {
     }
     const bits = prefix.family === 4 ? 32 : 128;
     const maxLength = r.maxLength === undefined ? prefix.length : r.maxLength;
-    if (typeof maxLength !== 'number' || !Number.isInteger(maxLength) || maxLength < prefix.length || maxLength > bits) {
-      throw new VrpFileError(source, `${where}.maxLength must be an integer from ${prefix.length} to ${bits}, got ${JSON.stringify(r.maxLength)}`);
+    if (
+      typeof maxLength !== 'number' ||
+      !Number.isInteger(maxLength) ||
+      maxLength < prefix.length ||
+      maxLength > bits
+    ) {
+      throw new VrpFileError(
+        source,
+        `${where}.maxLength must be an integer from ${prefix.length} to ${bits}, got ${JSON.stringify(r.maxLength)}`,
+      );
     }
     const asn = parseAsn(r.asn);
-    if (asn === undefined) throw new VrpFileError(source, `${where}.asn must be a number or "AS<number>" within 0..4294967295, got ${JSON.stringify(r.asn)}`);
+    if (asn === undefined)
+      throw new VrpFileError(
+        source,
+        `${where}.asn must be a number or "AS<number>" within 0..4294967295, got ${JSON.stringify(r.asn)}`,
+      );
     if (!table.add({ prefix, maxLength, asn })) duplicates++;
   });
   const meta = (doc as { metadata?: { buildtime?: unknown; generated?: unknown } }).metadata;
   let builtAt: Date | undefined;
-  if (meta && typeof meta.buildtime === 'string' && !Number.isNaN(Date.parse(meta.buildtime))) builtAt = new Date(meta.buildtime);
+  if (meta && typeof meta.buildtime === 'string' && !Number.isNaN(Date.parse(meta.buildtime)))
+    builtAt = new Date(meta.buildtime);
   else if (meta && typeof meta.generated === 'number') builtAt = new Date(meta.generated * 1000);
   return { table, duplicates, ...(builtAt ? { builtAt } : {}) };
 }
@@ -77,7 +93,8 @@ export async function loadVrpFile(path: string): Promise<VrpTable> {
 export function parseAsn(value: unknown): number | undefined {
   let n: number;
   if (typeof value === 'number') n = value;
-  else if (typeof value === 'string' && /^(AS)?[0-9]{1,10}$/i.test(value.trim())) n = Number(value.trim().replace(/^AS/i, ''));
+  else if (typeof value === 'string' && /^(AS)?[0-9]{1,10}$/i.test(value.trim()))
+    n = Number(value.trim().replace(/^AS/i, ''));
   else return undefined;
   return Number.isInteger(n) && n >= 0 && n <= 0xffffffff ? n : undefined;
 }

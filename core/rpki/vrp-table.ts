@@ -33,8 +33,13 @@ export interface VrpDelta {
 
 /** An announcement of a VRP already present, or a withdrawal of one that is not (RTR errors 7 and 6). */
 export class VrpConflictError extends Error {
-  constructor(readonly kind: 'duplicate' | 'unknown', readonly vrp: Vrp) {
-    super(kind === 'duplicate' ? `duplicate announcement of ${formatVrp(vrp)}` : `withdrawal of unknown ${formatVrp(vrp)}`);
+  constructor(
+    readonly kind: 'duplicate' | 'unknown',
+    readonly vrp: Vrp,
+  ) {
+    super(
+      kind === 'duplicate' ? `duplicate announcement of ${formatVrp(vrp)}` : `withdrawal of unknown ${formatVrp(vrp)}`,
+    );
     this.name = 'VrpConflictError';
   }
 }
@@ -168,7 +173,13 @@ class BitTrie {
       }
     }
     // IPv4 bits come from one integer (0 also when the address is 0.0.0.0, which then takes the byte path).
-    const v4 = this.bits === 32 ? (((bytes[0] as number) << 24) | ((bytes[1] as number) << 16) | ((bytes[2] as number) << 8) | (bytes[3] as number)) : 0;
+    const v4 =
+      this.bits === 32
+        ? ((bytes[0] as number) << 24) |
+          ((bytes[1] as number) << 16) |
+          ((bytes[2] as number) << 8) |
+          (bytes[3] as number)
+        : 0;
     let covered = false;
     let tooLong = false;
     for (;;) {
@@ -195,7 +206,9 @@ class BitTrie {
   covering(bytes: Uint8Array, length: number, into: Vrp[]): void {
     let node = 0;
     for (let d = 0; ; d++) {
-      this.eachEntry(node, (maxLength, asn) => into.push({ prefix: Prefix.fromBytes(bytes, d, { truncate: true }), maxLength, asn }));
+      this.eachEntry(node, (maxLength, asn) =>
+        into.push({ prefix: Prefix.fromBytes(bytes, d, { truncate: true }), maxLength, asn }),
+      );
       if (d === length) break;
       node = this.n[3 * node + (((bytes[d >> 3] as number) >> (7 - (d & 7))) & 1)] as number;
       if (node === 0) break;
@@ -203,7 +216,8 @@ class BitTrie {
   }
 
   private eachEntry(node: number, visit: (maxLength: number, asn: number) => void): void {
-    for (let k = this.n[3 * node + 2] as number; k !== 0; k = this.e[3 * k + 2] as number) visit(this.e[3 * k + 1] as number, (this.e[3 * k] as number) >>> 0);
+    for (let k = this.n[3 * node + 2] as number; k !== 0; k = this.e[3 * k + 2] as number)
+      visit(this.e[3 * k + 1] as number, (this.e[3 * k] as number) >>> 0);
   }
 
   /** Visits every VRP with its prefix bits (the `bytes` buffer is reused between calls). */
@@ -265,7 +279,8 @@ class BitTrie {
       fresh[3 * m + 2] = old[3 * o + 2] as number;
     }
     this.n = fresh;
-    for (let b = 0; b < this.jump.length; b++) if (this.jump[b] !== 0) this.jump[b] = order[this.jump[b] as number] as number;
+    for (let b = 0; b < this.jump.length; b++)
+      if (this.jump[b] !== 0) this.jump[b] = order[this.jump[b] as number] as number;
   }
 
   child(node: number, bit: number): number {
@@ -375,14 +390,19 @@ export class VrpTable {
   toArray(): Vrp[] {
     const out: Vrp[] = [];
     for (const t of [this.v4, this.v6]) {
-      t.forEach((bytes, length, maxLength, asn) => out.push({ prefix: Prefix.fromBytes(bytes, length, { truncate: true }), maxLength, asn }));
+      t.forEach((bytes, length, maxLength, asn) =>
+        out.push({ prefix: Prefix.fromBytes(bytes, length, { truncate: true }), maxLength, asn }),
+      );
     }
     return out;
   }
 
   clone(): VrpTable {
     const t = new VrpTable();
-    for (const [from, to] of [[this.v4, t.v4], [this.v6, t.v6]] as const) {
+    for (const [from, to] of [
+      [this.v4, t.v4],
+      [this.v6, t.v6],
+    ] as const) {
       from.forEach((bytes, length, maxLength, asn) => to.add(bytes, length, maxLength, asn));
     }
     return t;
@@ -391,7 +411,10 @@ export class VrpTable {
   /** What `next` has that this table lacks (announced) and the reverse (withdrawn), by walking both tries at once. */
   diff(next: VrpTable): VrpDelta {
     const delta: VrpDelta = { announced: [], withdrawn: [] };
-    for (const [a, b] of [[this.v4, next.v4], [this.v6, next.v6]] as const) {
+    for (const [a, b] of [
+      [this.v4, next.v4],
+      [this.v6, next.v6],
+    ] as const) {
       const path = new Uint8Array(a.bits / 8);
       const walk = (na: number, nb: number, depth: number): void => {
         if (na < 0 && nb < 0) return;
@@ -415,7 +438,10 @@ export class VrpTable {
 
   /** Applies a delta (withdrawals first); throws VrpConflictError and changes nothing if any part does not fit. */
   apply(delta: VrpDelta): void {
-    this.applyChanges([...delta.withdrawn.map((vrp) => ({ announce: false, vrp })), ...delta.announced.map((vrp) => ({ announce: true, vrp }))]);
+    this.applyChanges([
+      ...delta.withdrawn.map((vrp) => ({ announce: false, vrp })),
+      ...delta.announced.map((vrp) => ({ announce: true, vrp })),
+    ]);
   }
 
   /**
@@ -444,5 +470,6 @@ function checkMaxLength(v: Vrp): void {
   if (!Number.isInteger(v.maxLength) || v.maxLength < v.prefix.length || v.maxLength > bits) {
     throw new RangeError(`VRP ${formatVrp(v)}: maxLength must be between ${v.prefix.length} and ${bits}`);
   }
-  if (!Number.isInteger(v.asn) || v.asn < 0 || v.asn > 0xffffffff) throw new RangeError(`VRP ${formatVrp(v)}: ASN out of range`);
+  if (!Number.isInteger(v.asn) || v.asn < 0 || v.asn > 0xffffffff)
+    throw new RangeError(`VRP ${formatVrp(v)}: ASN out of range`);
 }

@@ -32,8 +32,13 @@ export async function createActionHandles(
   try {
     for (const spec of specs) {
       const entry = registry.action(spec.kind);
-      if (!entry) throw new ActionSetupError(`action ${spec.name}: no installed plugin provides kind "${spec.kind}" (see \`ft registry\`)`);
-      const parsed = spec.validated ? ({ success: true, data: spec.options } as const) : entry.factory.configSchema.safeParse(spec.options);
+      if (!entry)
+        throw new ActionSetupError(
+          `action ${spec.name}: no installed plugin provides kind "${spec.kind}" (see \`ft registry\`)`,
+        );
+      const parsed = spec.validated
+        ? ({ success: true, data: spec.options } as const)
+        : entry.factory.configSchema.safeParse(spec.options);
       if (!parsed.success) {
         const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('; ');
         throw new ActionSetupError(`action ${spec.name} (${spec.kind}): invalid options: ${issues}`);
@@ -47,13 +52,19 @@ export async function createActionHandles(
         signal: options.signal,
         secret(ref: string): Secret {
           const value = env[ref];
-          if (value === undefined || value === '') throw new ActionSetupError(`action ${spec.name}: the credential ${ref} is not set in the environment`);
+          if (value === undefined || value === '')
+            throw new ActionSetupError(`action ${spec.name}: the credential ${ref} is not set in the environment`);
           return new Secret(value, ref);
         },
       });
       handles.set(spec.name, {
-        name: spec.name, kind: spec.kind, reach: entry.factory.reach, action,
-        timeoutMs: spec.timeoutMs ?? DEFAULT_CALL.timeoutMs, retries: spec.retries ?? DEFAULT_CALL.retries, backoffMs: DEFAULT_CALL.backoffMs,
+        name: spec.name,
+        kind: spec.kind,
+        reach: entry.factory.reach,
+        action,
+        timeoutMs: spec.timeoutMs ?? DEFAULT_CALL.timeoutMs,
+        retries: spec.retries ?? DEFAULT_CALL.retries,
+        backoffMs: DEFAULT_CALL.backoffMs,
       });
     }
   } catch (err) {
@@ -70,9 +81,23 @@ export const ROLE_TIMEOUT_MS = { speaker: 10_000, node: 10_000, scrubber: 60_000
  * The action instances a policy names, with per-adapter timeouts: the role's default, or a little more than the
  * adapter's own `timeoutMs` option where it has one (so the adapter's own, more precise error wins the race).
  */
-export function specsFromInstances(instances: { name: string; adapter: string; role: keyof typeof ROLE_TIMEOUT_MS; options: Record<string, unknown>; validated: boolean }[]): ActionSpec[] {
+export function specsFromInstances(
+  instances: {
+    name: string;
+    adapter: string;
+    role: keyof typeof ROLE_TIMEOUT_MS;
+    options: Record<string, unknown>;
+    validated: boolean;
+  }[],
+): ActionSpec[] {
   return instances.map((i) => {
     const own = typeof i.options.timeoutMs === 'number' && i.options.timeoutMs > 0 ? i.options.timeoutMs + 2000 : 0;
-    return { name: i.name, kind: i.adapter, options: i.options, validated: i.validated, timeoutMs: Math.max(ROLE_TIMEOUT_MS[i.role], own) };
+    return {
+      name: i.name,
+      kind: i.adapter,
+      options: i.options,
+      validated: i.validated,
+      timeoutMs: Math.max(ROLE_TIMEOUT_MS[i.role], own),
+    };
   });
 }

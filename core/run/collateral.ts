@@ -57,7 +57,8 @@ export class EngineCollateralProbe implements CollateralProbe {
       const key = `${name}\u0000${rule.id}`;
       const prev = this.last.get(key);
       this.last.set(key, { packets: c.packets, at: now });
-      if (prev && now > prev.at && c.packets >= prev.packets) total += ((c.packets - prev.packets) * 1000) / (now - prev.at);
+      if (prev && now > prev.at && c.packets >= prev.packets)
+        total += ((c.packets - prev.packets) * 1000) / (now - prev.at);
     }
     return total;
   }

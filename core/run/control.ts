@@ -24,15 +24,22 @@ export const controlSocketPath = (stateDir: string) => join(stateDir, 'control.s
 /** Revives a plan that came as JSON: prefixes back to Prefix, each rule id checked against its content. */
 export function revivePlan(raw: unknown, where: string): Plan {
   const p = raw as Partial<Plan> | null;
-  if (!p || typeof p !== 'object' || !Array.isArray(p.ops)) throw new Error(`${where}: not a plan (expected an object with "ops")`);
+  if (!p || typeof p !== 'object' || !Array.isArray(p.ops))
+    throw new Error(`${where}: not a plan (expected an object with "ops")`);
   return {
     tenant: String(p.tenant ?? ''),
     mode: p.mode === 'preview' ? 'preview' : 'enforce',
     ...(p.incidentId ? { incidentId: String(p.incidentId) } : {}),
     ops: p.ops.map((op, i) => {
-      if (!op || !['add', 'refresh', 'withdraw'].includes(op.type)) throw new Error(`${where}: ops[${i}].type must be add, refresh or withdraw`);
-      if (!Array.isArray(op.via) || op.via.some((v) => typeof v !== 'string')) throw new Error(`${where}: ops[${i}].via must be a list of action names`);
-      return { ...op, rule: reviveRule(op.rule, `${where}: ops[${i}].rule`), rendered: Array.isArray(op.rendered) ? op.rendered : [] };
+      if (!op || !['add', 'refresh', 'withdraw'].includes(op.type))
+        throw new Error(`${where}: ops[${i}].type must be add, refresh or withdraw`);
+      if (!Array.isArray(op.via) || op.via.some((v) => typeof v !== 'string'))
+        throw new Error(`${where}: ops[${i}].via must be a list of action names`);
+      return {
+        ...op,
+        rule: reviveRule(op.rule, `${where}: ops[${i}].rule`),
+        rendered: Array.isArray(op.rendered) ? op.rendered : [],
+      };
     }),
     refused: Array.isArray(p.refused) ? p.refused : [],
     notes: Array.isArray(p.notes) ? p.notes : [],
@@ -42,7 +49,10 @@ export function revivePlan(raw: unknown, where: string): Plan {
 export async function serveControl(runner: Runner, stateDir: string, logger: ExecLogger): Promise<Server | undefined> {
   const path = controlSocketPath(stateDir);
   if (Buffer.byteLength(path) > 100) {
-    logger.warn({ path }, 'state directory path too long for a Unix socket: `ft mitigate apply|withdraw` cannot reach this daemon');
+    logger.warn(
+      { path },
+      'state directory path too long for a Unix socket: `ft mitigate apply|withdraw` cannot reach this daemon',
+    );
     return undefined;
   }
   // We hold the state directory's lock: a socket file left here is from a dead daemon.
@@ -95,13 +105,17 @@ async function answer(line: string, runner: Runner): Promise<ControlResponse> {
       const bad = req.ids.filter((id) => !isRuleId(id));
       if (bad.length > 0) return { ok: false, error: `not rule ids: ${bad.join(', ')}` };
       const ops: OpReport[] = await Promise.all(
-        req.ids.map((id) => runner.executor.withdraw(id as RuleId, req.reason ?? `withdrawn by ${plannedBy}`, { plannedBy })),
+        req.ids.map((id) =>
+          runner.executor.withdraw(id as RuleId, req.reason ?? `withdrawn by ${plannedBy}`, { plannedBy }),
+        ),
       );
       return { ok: true, report: { mode: 'enforce', ops } };
     }
     case 'withdraw-all': {
       const ids = (await runner.store.rules()).map((r) => r.rule.id);
-      const ops = await Promise.all(ids.map((id) => runner.executor.withdraw(id, req.reason ?? `withdrawn by ${plannedBy} (--all)`, { plannedBy })));
+      const ops = await Promise.all(
+        ids.map((id) => runner.executor.withdraw(id, req.reason ?? `withdrawn by ${plannedBy} (--all)`, { plannedBy })),
+      );
       return { ok: true, report: { mode: 'enforce', ops } };
     }
     case 'forget': {
@@ -116,7 +130,11 @@ async function answer(line: string, runner: Runner): Promise<ControlResponse> {
 }
 
 /** Sends one request to the daemon owning stateDir; undefined when none listens there. */
-export function controlRequest(stateDir: string, req: ControlRequest, timeoutMs = 120_000): Promise<ControlResponse | undefined> {
+export function controlRequest(
+  stateDir: string,
+  req: ControlRequest,
+  timeoutMs = 120_000,
+): Promise<ControlResponse | undefined> {
   return new Promise((resolve, reject) => {
     const socket = createConnection(controlSocketPath(stateDir));
     let buf = '';

@@ -71,16 +71,29 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   try {
     policy = await loadPolicy(o.policyFile, registry);
   } catch (err) {
-    if (err instanceof PolicyError) throw new DaemonSetupError(`the policy has ${err.issues.length} problem(s):\n${err.issues.map(formatIssue).join('\n')}`);
+    if (err instanceof PolicyError)
+      throw new DaemonSetupError(
+        `the policy has ${err.issues.length} problem(s):\n${err.issues.map(formatIssue).join('\n')}`,
+      );
     throw err;
   }
   for (const w of policy.warnings) o.logger.warn({ policy: policy.file }, w);
 
-  const store = await JournalStore.open({ dir: o.stateDir, logger: o.logger, ...(o.repairState ? { repair: true } : {}) });
+  const store = await JournalStore.open({
+    dir: o.stateDir,
+    logger: o.logger,
+    ...(o.repairState ? { repair: true } : {}),
+  });
   const cleanups: (() => Promise<void> | void)[] = [() => store.close()];
   // Each step bounded: a close that waits on a dead peer (Redis, an RTR cache) must not keep the process alive.
   const cleanup = async () => {
-    for (const c of cleanups.reverse()) await boundedWait(Promise.resolve().then(c).catch(() => undefined), 5000);
+    for (const c of cleanups.reverse())
+      await boundedWait(
+        Promise.resolve()
+          .then(c)
+          .catch(() => undefined),
+        5000,
+      );
   };
   try {
     const controller = new AbortController();
@@ -88,9 +101,27 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     const specs: ActionSpec[] = specsFromInstances(allInstances(policy));
     // Fleet (--redis): the Redis store and POP handles replace the journal's rules and the local instances; the
     // journal stays on as this controller's audit archive.
-    const fleet = o.redis ? await (await import('../fleet/daemon.js')).openDaemonFleet({ ...o.redis, policy, registry, stateDir: o.stateDir, logger: o.logger, journal: store, ...(o.signal ? { signal: o.signal } : {}) }) : undefined;
+    const fleet = o.redis
+      ? await (
+          await import('../fleet/daemon.js')
+        ).openDaemonFleet({
+          ...o.redis,
+          policy,
+          registry,
+          stateDir: o.stateDir,
+          logger: o.logger,
+          journal: store,
+          ...(o.signal ? { signal: o.signal } : {}),
+        })
+      : undefined;
     if (fleet) cleanups.push(() => fleet.close());
-    const actions = fleet ? fleet.actions : await createActionHandles(registry, specs, { stateDir: o.stateDir, logger: o.logger, signal: controller.signal });
+    const actions = fleet
+      ? fleet.actions
+      : await createActionHandles(registry, specs, {
+          stateDir: o.stateDir,
+          logger: o.logger,
+          signal: controller.signal,
+        });
 
     const rpkiSource = await rpkiProvider(o, policy, cleanups);
     const rpki = rpkiSource.provider;
@@ -106,7 +137,11 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     const engine = new DetectionEngine({ settings: policy.detection, logger: o.logger });
     const detectorSpecs = o.detectors ?? detectorSpecsFromPolicy(policy);
     const detectors = await createDetectors(registry, detectorSpecs, o, controller.signal);
-    if (detectors.length === 0) o.logger.warn({}, 'no detectors (none in the policy\'s detectors: section, no --detectors FILE): ft run reconciles, keeps TTLs and carries out operator requests, but sees no traffic');
+    if (detectors.length === 0)
+      o.logger.warn(
+        {},
+        "no detectors (none in the policy's detectors: section, no --detectors FILE): ft run reconciles, keeps TTLs and carries out operator requests, but sees no traffic",
+      );
     const watch = o.watch ? await startWatch(o.watch, policy, engine, rpkiSource, cleanups) : undefined;
 
     const metrics = new FtMetrics();
@@ -125,11 +160,21 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     }, actions);
 
     const runner = new Runner({
-      store: fleet?.store ?? store, actions, logger: o.logger, tenant: policy.tenant, mode: policy.mode, maxRules: (tenant) => policy.tenants.get(tenant)?.maxRules ?? policy.defaults.maxRules,
-      onShutdown: policy.onShutdown, collateralDrop: policy.rollback.collateralDrop, probe,
+      store: fleet?.store ?? store,
+      actions,
+      logger: o.logger,
+      tenant: policy.tenant,
+      mode: policy.mode,
+      maxRules: (tenant) => policy.tenants.get(tenant)?.maxRules ?? policy.defaults.maxRules,
+      onShutdown: policy.onShutdown,
+      collateralDrop: policy.rollback.collateralDrop,
+      probe,
       plan: (input) => plan({ policy, rpki, render, renderWithdraw, ...input }),
-      engine, detectors, metrics,
-      ...(o.tickMs ? { tickMs: o.tickMs } : {}), ...(o.reconcileEveryMs ? { reconcileEveryMs: o.reconcileEveryMs } : {}),
+      engine,
+      detectors,
+      metrics,
+      ...(o.tickMs ? { tickMs: o.tickMs } : {}),
+      ...(o.reconcileEveryMs ? { reconcileEveryMs: o.reconcileEveryMs } : {}),
       alert: (message, detail) => o.logger.error({ alert: true, ...detail }, message),
       ...(watch ? { onPlan: (incident: Incident, p: Plan) => watch.plan(incident, p) } : {}),
     });
@@ -137,14 +182,28 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     const reconcile = await runner.start();
     const control: NetServer | undefined = await serveControl(runner, o.stateDir, o.logger);
     o.logger.info(
-      { policy: policy.file, tenant: policy.tenant, mode: policy.mode, stateDir: o.stateDir, actions: [...actions.keys()], detectors: detectors.map((d) => d.name), metricsPort },
+      {
+        policy: policy.file,
+        tenant: policy.tenant,
+        mode: policy.mode,
+        stateDir: o.stateDir,
+        actions: [...actions.keys()],
+        detectors: detectors.map((d) => d.name),
+        metricsPort,
+      },
       policy.mode === 'preview'
         ? `ft run: PREVIEW mode (policy ${policy.file}): plans are shown and logged; nothing is applied, reconciled or withdrawn`
         : `ft run: enforcing policy ${policy.file}`,
     );
     let stopped: Promise<StopReport> | undefined;
     return {
-      runner, policy, store, actions, reconcile, ...(metricsPort !== undefined ? { metricsPort } : {}), ...(fleet ? { lost: fleet.lost } : {}),
+      runner,
+      policy,
+      store,
+      actions,
+      reconcile,
+      ...(metricsPort !== undefined ? { metricsPort } : {}),
+      ...(fleet ? { lost: fleet.lost } : {}),
       stop(signal: string, onShutdown?: 'withdraw' | 'keep') {
         // Always resolves, in bounded time: a failed or unfinished withdrawal is reported (complete: false), and the
         // endpoints, RPKI and stores are closed whatever happened.
@@ -153,7 +212,10 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
             await boundedWait(new Promise<void>((r) => (control ? control.close(() => r()) : r())), 2000);
             return await runner.stop(signal, onShutdown ?? policy.onShutdown);
           } catch (err) {
-            o.logger.error({ err: (err as Error).message, signal }, 'shutdown failed; rules ft installed are left until their TTL or the next start\'s reconcile');
+            o.logger.error(
+              { err: (err as Error).message, signal },
+              "shutdown failed; rules ft installed are left until their TTL or the next start's reconcile",
+            );
             return { complete: false, reason: (err as Error).message };
           } finally {
             await cleanup();
@@ -176,23 +238,34 @@ interface RpkiSource {
   onChange?: (handler: () => void) => void;
 }
 
-async function rpkiProvider(o: DaemonOptions, policy: Policy, cleanups: (() => Promise<void> | void)[]): Promise<RpkiSource> {
+async function rpkiProvider(
+  o: DaemonOptions,
+  policy: Policy,
+  cleanups: (() => Promise<void> | void)[],
+): Promise<RpkiSource> {
   const { rpkiNoData, rpkiSkipped } = await import('../plan/index.js');
   if (policy.defaults.rpki === 'off') return { provider: rpkiSkipped };
   const rpki = await import('../rpki/index.js');
-  if (o.vrpsFile) return { provider: rpki.createVerdictProvider({ table: await rpki.loadVrpFile(o.vrpsFile) }), label: `VRP file ${o.vrpsFile}` };
+  if (o.vrpsFile)
+    return {
+      provider: rpki.createVerdictProvider({ table: await rpki.loadVrpFile(o.vrpsFile) }),
+      label: `VRP file ${o.vrpsFile}`,
+    };
   let caches;
   try {
     caches = await rpki.cachesFromPolicyFile(o.policyFile);
   } catch {
-    o.logger.warn({}, 'no RTR caches under rpki.caches and no --vrps: every announcement fails its RPKI check (policy rpki mode decides what that means)');
+    o.logger.warn(
+      {},
+      'no RTR caches under rpki.caches and no --vrps: every announcement fails its RPKI check (policy rpki mode decides what that means)',
+    );
     return { provider: rpkiNoData, label: 'no RPKI data (no rpki.caches, no --vrps)' };
   }
   const client = new rpki.RtrClient({ caches, logger: o.logger }).start();
   cleanups.push(() => client.stop());
   return {
     provider: rpki.createVerdictProvider({ client }),
-    label: 'the policy\'s RTR caches',
+    label: "the policy's RTR caches",
     onChange: (handler) => {
       client.on('update', handler);
       cleanups.push(() => void client.off('update', handler));
@@ -214,7 +287,9 @@ function watchVrps(runner: Runner, policy: Policy, source: RpkiSource, logger: L
       const { recheck } = await import('../rpki/index.js');
       const active = (await runner.store.rules()).filter((r) => r.phase === 'live').map(toActive);
       const found = recheck(active, provider, {
-        protect: policy.protect, originAs: policy.asn ?? 0, mode: policy.defaults.rpki,
+        protect: policy.protect,
+        originAs: policy.asn ?? 0,
+        mode: policy.defaults.rpki,
         divertOriginAs: (name) => policy.scrubbers.get(name)?.originAs,
       });
       for (const f of found.refused) {
@@ -222,25 +297,41 @@ function watchVrps(runner: Runner, policy: Policy, source: RpkiSource, logger: L
         const message = `RPKI re-check after a VRP change: ${f.active.rule.kind} ${String(f.check.announced)} (${f.active.rule.id}) is now ${f.verdict.state}: ${f.verdict.reason}`;
         logger.error({ alert: true, ruleId: f.active.rule.id, verdict: f.verdict }, message);
         if (invalid && policy.defaults.rpki === 'enforce') {
-          await runner.executor.withdraw(f.active.rule.id, `${message}; withdrawn (rpki: enforce)`, { plannedBy: 'rpki', ...(f.active.incidentId ? { incidentId: f.active.incidentId } : {}) });
+          await runner.executor.withdraw(f.active.rule.id, `${message}; withdrawn (rpki: enforce)`, {
+            plannedBy: 'rpki',
+            ...(f.active.incidentId ? { incidentId: f.active.incidentId } : {}),
+          });
         }
       }
     })().catch((err: Error) => logger.error({ err: err.message }, 'RPKI re-check failed'));
   });
 }
 
-async function createDetectors(registry: Registry, specs: DetectorSpec[], o: DaemonOptions, signal: AbortSignal): Promise<{ name: string; detector: Detector }[]> {
+async function createDetectors(
+  registry: Registry,
+  specs: DetectorSpec[],
+  o: DaemonOptions,
+  signal: AbortSignal,
+): Promise<{ name: string; detector: Detector }[]> {
   const { Secret } = await import('@ft/sdk');
   const out: { name: string; detector: Detector }[] = [];
   for (const spec of specs) {
     const entry = registry.detector(spec.kind);
-    if (!entry) throw new DaemonSetupError(`detector ${spec.name}: no installed plugin provides kind "${spec.kind}" (see \`ft registry\`)`);
+    if (!entry)
+      throw new DaemonSetupError(
+        `detector ${spec.name}: no installed plugin provides kind "${spec.kind}" (see \`ft registry\`)`,
+      );
     const parsed = entry.factory.configSchema.safeParse(spec.options);
     if (!parsed.success) {
-      throw new DaemonSetupError(`detector ${spec.name} (${spec.kind}): ${parsed.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('; ')}`);
+      throw new DaemonSetupError(
+        `detector ${spec.name} (${spec.kind}): ${parsed.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('; ')}`,
+      );
     }
     const detector = await entry.factory.create(parsed.data, {
-      name: spec.name, logger: o.logger.child({ detector: spec.name }), stateDir: o.stateDir, signal,
+      name: spec.name,
+      logger: o.logger.child({ detector: spec.name }),
+      stateDir: o.stateDir,
+      signal,
       secret: (ref) => new Secret(process.env[ref] ?? '', ref),
     });
     out.push({ name: spec.name, detector });
@@ -254,11 +345,17 @@ export function detectorSpecsFromPolicy(policy: Policy): DetectorSpec[] {
 }
 
 async function startWatch(
-  w: NonNullable<DaemonOptions['watch']>, policy: Policy, engine: DetectionEngine, rpkiSource: RpkiSource, cleanups: (() => Promise<void> | void)[],
+  w: NonNullable<DaemonOptions['watch']>,
+  policy: Policy,
+  engine: DetectionEngine,
+  rpkiSource: RpkiSource,
+  cleanups: (() => Promise<void> | void)[],
 ): Promise<Watch> {
   const { formatPlan } = await import('../plan/index.js');
   const rpkiLabel = policy.defaults.rpki === 'off' ? undefined : rpkiSource.label;
-  const watch = new Watch(policy, w.write, (plan, incident) => formatPlan(plan, { policy, incident, now: new Date(), ...(rpkiLabel ? { rpkiSource: rpkiLabel } : {}) }));
+  const watch = new Watch(policy, w.write, (plan, incident) =>
+    formatPlan(plan, { policy, incident, now: new Date(), ...(rpkiLabel ? { rpkiSource: rpkiLabel } : {}) }),
+  );
   const timer = setInterval(() => watch.tick(engine.view(), new Date()), w.everyMs ?? 1000);
   const off = engine.on((event) => {
     if (event.type === 'resolve') watch.resolved(event.incident.id);
@@ -278,12 +375,16 @@ export async function loadDetectorSpecs(file: string): Promise<DetectorSpec[]> {
   try {
     doc = parse(await readFile(file, 'utf8'));
   } catch (err) {
-    throw new DaemonSetupError(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new DaemonSetupError(
+      `${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
   }
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new DaemonSetupError(`${file}: expected a map of detector name → { detector: KIND, ...options }`);
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc))
+    throw new DaemonSetupError(`${file}: expected a map of detector name → { detector: KIND, ...options }`);
   return Object.entries(doc as Record<string, unknown>).map(([name, v]) => {
     const body = v as Record<string, unknown> | null;
-    if (!body || typeof body !== 'object' || typeof body.detector !== 'string') throw new DaemonSetupError(`${file}: ${name}: needs "detector: KIND"`);
+    if (!body || typeof body !== 'object' || typeof body.detector !== 'string')
+      throw new DaemonSetupError(`${file}: ${name}: needs "detector: KIND"`);
     const { detector, ...options } = body;
     return { name, kind: detector as string, options };
   });

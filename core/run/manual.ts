@@ -15,9 +15,11 @@ export class ManualError extends Error {}
  * level defaults to 0 and the TTL to the policy's.
  */
 export function ruleFromJson(raw: unknown, where: string, defaults: { tenant: string; ttlSeconds: number }): Rule {
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ManualError(`${where}: expected a JSON object describing one rule`);
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new ManualError(`${where}: expected a JSON object describing one rule`);
   const r = structuredClone(raw) as Record<string, unknown>;
-  if (!RULE_KINDS.includes(r.kind as Rule['kind'])) throw new ManualError(`${where}: kind must be one of ${RULE_KINDS.join(', ')}`);
+  if (!RULE_KINDS.includes(r.kind as Rule['kind']))
+    throw new ManualError(`${where}: kind must be one of ${RULE_KINDS.join(', ')}`);
   const prefix = (v: unknown, field: string): Prefix => {
     try {
       return Prefix.parse(String(v));
@@ -28,12 +30,14 @@ export function ruleFromJson(raw: unknown, where: string, defaults: { tenant: st
   r.target = prefix(r.target, 'target');
   const match = r.match as Record<string, unknown> | undefined;
   if (r.kind === 'flowspec' || r.kind === 'host-filter' || r.kind === 'shape') {
-    if (!match || typeof match !== 'object') throw new ManualError(`${where}: a ${String(r.kind)} rule needs a match with a destination`);
+    if (!match || typeof match !== 'object')
+      throw new ManualError(`${where}: a ${String(r.kind)} rule needs a match with a destination`);
     match.destination = prefix(match.destination ?? r.target, 'match.destination');
     if (match.source !== undefined) match.source = prefix(match.source, 'match.source');
     if (Array.isArray(match.sources)) match.sources = match.sources.map((s, i) => prefix(s, `match.sources[${i}]`));
   }
-  if ((r.kind === 'flowspec' || r.kind === 'host-filter') && (!r.action || typeof r.action !== 'object')) throw new ManualError(`${where}: a ${String(r.kind)} rule needs an action`);
+  if ((r.kind === 'flowspec' || r.kind === 'host-filter') && (!r.action || typeof r.action !== 'object'))
+    throw new ManualError(`${where}: a ${String(r.kind)} rule needs an action`);
   const { id: _id, level, ttlSeconds, ...content } = r;
   const tenant = typeof content.tenant === 'string' ? content.tenant : defaults.tenant;
   return makeRule({
@@ -51,7 +55,8 @@ export function ruleFromJson(raw: unknown, where: string, defaults: { tenant: st
 export async function checkRails(policy: Policy, plan: Plan): Promise<string[]> {
   const { ruleRails } = await import('../plan/index.js');
   const problems: string[] = [];
-  if (plan.tenant && plan.tenant !== policy.tenant) problems.push(`the plan is for tenant ${plan.tenant}, the policy for ${policy.tenant}`);
+  if (plan.tenant && plan.tenant !== policy.tenant)
+    problems.push(`the plan is for tenant ${plan.tenant}, the policy for ${policy.tenant}`);
   for (const op of plan.ops) {
     if (op.type === 'withdraw') continue;
     const hit = ruleRails(policy, op.rule, op.via);
@@ -61,10 +66,18 @@ export async function checkRails(policy: Policy, plan: Plan): Promise<string[]> 
 }
 
 /** RPKI for hand-written announcements: the same check the planner runs. Refuses (throws) when it is not allowed. */
-export async function rpkiForManual(policy: Policy, rule: Rule, options: { vrpsFile?: string; logger: Logger }): Promise<RpkiVerdict | undefined> {
+export async function rpkiForManual(
+  policy: Policy,
+  rule: Rule,
+  options: { vrpsFile?: string; logger: Logger },
+): Promise<RpkiVerdict | undefined> {
   if (policy.defaults.rpki === 'off') return { state: 'skipped', reason: 'policy rpki: off' };
   const rpki = await import('../rpki/index.js');
-  const check = rpki.announcementCheckFor(rule, { protect: policy.protect, originAs: policy.asn ?? 0, mode: policy.defaults.rpki });
+  const check = rpki.announcementCheckFor(rule, {
+    protect: policy.protect,
+    originAs: policy.asn ?? 0,
+    mode: policy.defaults.rpki,
+  });
   if (!check) return undefined;
   let provider;
   let stop: (() => void) | undefined;
@@ -83,7 +96,10 @@ export async function rpkiForManual(policy: Policy, rule: Rule, options: { vrpsF
   }
   try {
     const v = provider.verdict(check);
-    if (!v.allowed) throw new ManualError(`RPKI check refused ${rule.kind} ${String(check.announced)}: ${v.reason} (pass --vrps FILE, or fix the ROA)`);
+    if (!v.allowed)
+      throw new ManualError(
+        `RPKI check refused ${rule.kind} ${String(check.announced)}: ${v.reason} (pass --vrps FILE, or fix the ROA)`,
+      );
     const { allowed: _a, ...verdict } = v;
     return verdict;
   } finally {
@@ -102,7 +118,10 @@ export interface ManualContext {
  * Carries out an operator's request: through the running `ft run` when one owns the state directory (so its
  * lifecycle keeps watching the rules), or directly, creating the policy's actions for the duration of the command.
  */
-export async function executeRequest(ctx: ManualContext, request: ControlRequest): Promise<{ through: 'ft run' | 'direct'; report: ExecReport }> {
+export async function executeRequest(
+  ctx: ManualContext,
+  request: ControlRequest,
+): Promise<{ through: 'ft run' | 'direct'; report: ExecReport }> {
   const { lockHolder } = await import('../state/state-dir.js');
   const holder = await lockHolder(ctx.stateDir);
   if (holder !== undefined) {
@@ -122,13 +141,18 @@ export async function executeRequest(ctx: ManualContext, request: ControlRequest
     const store = await JournalStore.open({ dir: ctx.stateDir, logger: ctx.logger });
     try {
       const executor = new Executor({ store, actions: new Map(), logger: ctx.logger });
-      const ops = await Promise.all(request.ids.map((id) => executor.forget(id as Rule['id'], { plannedBy: request.plannedBy })));
+      const ops = await Promise.all(
+        request.ids.map((id) => executor.forget(id as Rule['id'], { plannedBy: request.plannedBy })),
+      );
       return { through: 'direct', report: { mode: 'enforce', ops } };
     } finally {
       await store.close();
     }
   }
-  if (!ctx.policyFile) throw new ManualError(`no ft run is using ${ctx.stateDir}: pass --policy so ft can reach the policy's actions itself`);
+  if (!ctx.policyFile)
+    throw new ManualError(
+      `no ft run is using ${ctx.stateDir}: pass --policy so ft can reach the policy's actions itself`,
+    );
   const { loadRegistry } = await import('../plugin-host/load.js');
   const { loadPolicy, allInstances } = await import('../policy/index.js');
   const { JournalStore } = await import('../state/journal-store.js');
@@ -139,17 +163,27 @@ export async function executeRequest(ctx: ManualContext, request: ControlRequest
   const store = await JournalStore.open({ dir: ctx.stateDir, logger: ctx.logger });
   const controller = new AbortController();
   try {
-    const actions = await createActionHandles(
-      registry,
-      specsFromInstances(allInstances(policy)),
-      { stateDir: ctx.stateDir, logger: ctx.logger, signal: controller.signal },
-    );
+    const actions = await createActionHandles(registry, specsFromInstances(allInstances(policy)), {
+      stateDir: ctx.stateDir,
+      logger: ctx.logger,
+      signal: controller.signal,
+    });
     try {
-      const executor = new Executor({ store, actions, logger: ctx.logger, maxRules: (t) => policy.tenants.get(t)?.maxRules ?? policy.defaults.maxRules });
+      const executor = new Executor({
+        store,
+        actions,
+        logger: ctx.logger,
+        maxRules: (t) => policy.tenants.get(t)?.maxRules ?? policy.defaults.maxRules,
+      });
       const plannedBy = request.plannedBy;
-      if (request.op === 'apply') return { through: 'direct', report: await executor.execute(request.plan, { plannedBy }) };
+      if (request.op === 'apply')
+        return { through: 'direct', report: await executor.execute(request.plan, { plannedBy }) };
       const ids = request.op === 'withdraw' ? request.ids : (await store.rules()).map((r) => r.rule.id as string);
-      const ops = await Promise.all(ids.map((id) => executor.withdraw(id as Rule['id'], request.reason ?? `withdrawn by ${plannedBy}`, { plannedBy })));
+      const ops = await Promise.all(
+        ids.map((id) =>
+          executor.withdraw(id as Rule['id'], request.reason ?? `withdrawn by ${plannedBy}`, { plannedBy }),
+        ),
+      );
       return { through: 'direct', report: { mode: 'enforce', ops } };
     } finally {
       for (const h of actions.values()) await h.action.close?.().catch(() => undefined);
@@ -174,5 +208,12 @@ export function operator(): string {
 }
 
 export function manualOp(rule: Rule, via: string[], rpki: RpkiVerdict | undefined, by: string): Op {
-  return { type: 'add', rule, via, reason: { summary: `applied by hand (${by})`, level: rule.level }, rendered: [], ...(rpki ? { rpki } : {}) };
+  return {
+    type: 'add',
+    rule,
+    via,
+    reason: { summary: `applied by hand (${by})`, level: rule.level },
+    rendered: [],
+    ...(rpki ? { rpki } : {}),
+  };
 }

@@ -2,7 +2,17 @@ import { randomUUID } from 'node:crypto';
 import type { Detector, Incident, Sample } from '@ft/sdk';
 import type { ActiveRule, Plan } from '../model/plan.js';
 import type { ActionHandle } from '../exec/actions.js';
-import { Executor, systemClock, type Clock, type CollateralProbe, type ExecLogger, type ExecMetrics, type ExecReport, type OpContext, type OpReport } from '../exec/executor.js';
+import {
+  Executor,
+  systemClock,
+  type Clock,
+  type CollateralProbe,
+  type ExecLogger,
+  type ExecMetrics,
+  type ExecReport,
+  type OpContext,
+  type OpReport,
+} from '../exec/executor.js';
 import { Lifecycle } from '../exec/lifecycle.js';
 import { reconcile, type ReconcileReport } from '../exec/reconcile.js';
 import type { RuleRecord, RuleStore } from '../state/store.js';
@@ -96,12 +106,22 @@ export class Runner {
   constructor(private readonly opts: RunnerOptions) {
     this.clock = opts.clock ?? systemClock;
     this.executor = new Executor({
-      store: opts.store, actions: opts.actions, logger: opts.logger, clock: this.clock, maxRules: opts.maxRules,
-      ...(opts.metrics ? { metrics: opts.metrics } : {}), ...(opts.probe ? { probe: opts.probe } : {}), ...(opts.alert ? { alert: opts.alert } : {}),
+      store: opts.store,
+      actions: opts.actions,
+      logger: opts.logger,
+      clock: this.clock,
+      maxRules: opts.maxRules,
+      ...(opts.metrics ? { metrics: opts.metrics } : {}),
+      ...(opts.probe ? { probe: opts.probe } : {}),
+      ...(opts.alert ? { alert: opts.alert } : {}),
     });
     this.lifecycle = new Lifecycle({
-      executor: this.executor, logger: opts.logger, clock: this.clock,
-      ...(opts.probe && opts.collateralDrop !== undefined ? { collateral: { probe: opts.probe, drop: opts.collateralDrop } } : {}),
+      executor: this.executor,
+      logger: opts.logger,
+      clock: this.clock,
+      ...(opts.probe && opts.collateralDrop !== undefined
+        ? { collateral: { probe: opts.probe, drop: opts.collateralDrop } }
+        : {}),
       ...(opts.alert ? { alert: opts.alert } : {}),
     });
   }
@@ -119,7 +139,12 @@ export class Runner {
     const preview = this.opts.mode === 'preview';
     const report = preview
       ? { interruptedOps: 0, orphansWithdrawn: [], reapplied: [], expired: [], unreachable: [] }
-      : await reconcile({ executor: this.executor, logger: this.opts.logger, clock: this.clock, closeInterrupted: true });
+      : await reconcile({
+          executor: this.executor,
+          logger: this.opts.logger,
+          clock: this.clock,
+          closeInterrupted: true,
+        });
     if (!preview) this.opts.metrics?.reconciled(report);
     this.opts.metrics?.rulesChanged(await this.opts.store.rules());
     const engine = this.opts.engine;
@@ -127,7 +152,10 @@ export class Runner {
       this.unsubscribe = engine.on((event) => {
         void this.track(
           this.onIncident(event).catch((err: Error) =>
-            this.opts.logger.error({ incidentId: event.incident.id, err: err.message }, 'handling an incident event failed (the next update or tick plans again)'),
+            this.opts.logger.error(
+              { incidentId: event.incident.id, err: err.message },
+              'handling an incident event failed (the next update or tick plans again)',
+            ),
           ),
         );
       });
@@ -141,17 +169,20 @@ export class Runner {
     }
     const tickMs = this.opts.tickMs ?? 1000;
     this.timers.push(setInterval(() => void this.track(this.tick()), tickMs));
-    if (!preview) this.timers.push(
-      setInterval(() => {
-        if (this.reconciling || this.stopping) return;
-        this.reconciling = true;
-        void this.track(
-          this.reconcileNow()
-            .catch((err: Error) => this.opts.logger.error({ err: err.message }, 'periodic reconcile failed; will try again'))
-            .finally(() => (this.reconciling = false)),
-        );
-      }, this.opts.reconcileEveryMs ?? 60_000),
-    );
+    if (!preview)
+      this.timers.push(
+        setInterval(() => {
+          if (this.reconciling || this.stopping) return;
+          this.reconciling = true;
+          void this.track(
+            this.reconcileNow()
+              .catch((err: Error) =>
+                this.opts.logger.error({ err: err.message }, 'periodic reconcile failed; will try again'),
+              )
+              .finally(() => (this.reconciling = false)),
+          );
+        }, this.opts.reconcileEveryMs ?? 60_000),
+      );
     return report;
   }
 
@@ -198,7 +229,10 @@ export class Runner {
     const { incident } = event;
     if (this.stopping) return;
     if (event.type !== 'resolve' && this.resolved.has(incident.id)) {
-      this.opts.logger.warn({ incidentId: incident.id, event: event.type }, 'ignored an event for an incident already resolved (it does not re-open it)');
+      this.opts.logger.warn(
+        { incidentId: incident.id, event: event.type },
+        'ignored an event for an incident already resolved (it does not re-open it)',
+      );
       return;
     }
     // Recording the incident must not delay the mitigation: it is written while the planner and executor work
@@ -208,7 +242,16 @@ export class Runner {
       event.type === 'update'
         ? undefined
         : this.opts.store.appendAudit([
-            { id: randomUUID(), phase: 'event', at: new Date(this.clock.now()).toISOString(), op: 'incident', incidentId: incident.id, tenant: this.opts.tenant, incident, message: `incident ${event.type}: ${incident.attack_family} against ${String(incident.target)}` },
+            {
+              id: randomUUID(),
+              phase: 'event',
+              at: new Date(this.clock.now()).toISOString(),
+              op: 'incident',
+              incidentId: incident.id,
+              tenant: this.opts.tenant,
+              incident,
+              message: `incident ${event.type}: ${incident.attack_family} against ${String(incident.target)}`,
+            },
           ]),
     ]);
     if (event.type === 'resolve') {
@@ -216,8 +259,7 @@ export class Runner {
       this.refusalLogged.delete(incident.id);
       this.resolved.add(incident.id);
       if (this.resolved.size > RESOLVED_MEMORY) this.resolved.delete(this.resolved.values().next().value as string);
-    }
-    else this.open.set(incident.id, incident);
+    } else this.open.set(incident.id, incident);
     this.opts.metrics?.incidentsOpen(this.open.size);
     await this.replan(incident);
     await recorded;
@@ -244,12 +286,16 @@ export class Runner {
         const refusalKey = refusalDigest(p.refused);
         if (refusalKey !== this.refusalLogged.get(inc.id)) {
           this.refusalLogged.set(inc.id, refusalKey);
-          if (p.refused.length > 0) this.opts.logger.warn({ incidentId: inc.id, refused: p.refused }, 'planner refused rules');
+          if (p.refused.length > 0)
+            this.opts.logger.warn({ incidentId: inc.id, refused: p.refused }, 'planner refused rules');
         }
         this.opts.onPlan?.(inc, p);
         if (p.ops.length > 0) await this.executor.execute(p, { plannedBy: 'planner', incidentId: inc.id });
       } catch (err) {
-        this.opts.logger.error({ incidentId: inc.id, err: (err as Error).message }, 'planning or execution failed for this incident');
+        this.opts.logger.error(
+          { incidentId: inc.id, err: (err as Error).message },
+          'planning or execution failed for this incident',
+        );
       }
       const s = this.planning.get(inc.id);
       if (s?.next) {
@@ -280,7 +326,11 @@ export class Runner {
   /** Withdraws every live rule (shutdown with onShutdown: withdraw, `ft mitigate withdraw --all`). */
   async withdrawAll(reason: string, plannedBy: string): Promise<OpReport[]> {
     const rules = (await this.opts.store.rules()).filter((r) => r.phase === 'live' || r.phase === 'withdrawing');
-    return Promise.all(rules.map((r) => this.executor.withdraw(r.rule.id, reason, { plannedBy, ...(r.incidentId ? { incidentId: r.incidentId } : {}) })));
+    return Promise.all(
+      rules.map((r) =>
+        this.executor.withdraw(r.rule.id, reason, { plannedBy, ...(r.incidentId ? { incidentId: r.incidentId } : {}) }),
+      ),
+    );
   }
 
   /**
@@ -307,7 +357,10 @@ export class Runner {
       let timer: NodeJS.Timeout | undefined;
       try {
         return await Promise.race([
-          work.then((value) => ({ value }), (error: unknown) => ({ error: error instanceof Error ? error : new Error(String(error)) })),
+          work.then(
+            (value) => ({ value }),
+            (error: unknown) => ({ error: error instanceof Error ? error : new Error(String(error)) }),
+          ),
           new Promise<'deadline'>((r) => (timer = setTimeout(() => r('deadline'), deadlineMs))),
         ]);
       } finally {
@@ -317,20 +370,44 @@ export class Runner {
     let report: StopReport;
     try {
       if (onShutdown === 'withdraw' && this.opts.mode === 'enforce') {
-        const done = await withDeadline(this.withdrawAll(`ft stopped (${signal}); policy onShutdown: withdraw`, 'shutdown'));
-        const failed = done !== 'deadline' && 'value' in done ? done.value.filter((o) => o.outcome !== 'ok') : undefined;
+        const done = await withDeadline(
+          this.withdrawAll(`ft stopped (${signal}); policy onShutdown: withdraw`, 'shutdown'),
+        );
+        const failed =
+          done !== 'deadline' && 'value' in done ? done.value.filter((o) => o.outcome !== 'ok') : undefined;
         if (failed && failed.length === 0) {
-          this.opts.logger.info({ withdrawn: (done as { value: OpReport[] }).value.length, signal }, 'shutdown: withdrew every rule ft had installed');
+          this.opts.logger.info(
+            { withdrawn: (done as { value: OpReport[] }).value.length, signal },
+            'shutdown: withdrew every rule ft had installed',
+          );
           report = { complete: true };
         } else if (failed) {
           // An adapter that failed or hit its per-adapter timeout: the rule stays recorded as withdrawing.
-          const why = `${failed.length} rule(s) could not be withdrawn: ${failed.map((o) => `${o.ruleId} (${o.results.filter((x) => x.outcome !== 'ok').map((x) => `${x.adapter}: ${x.outcome}${x.error ? ` ${x.error}` : ''}`).join('; ') || o.message || o.outcome})`).join(', ')}`;
-          this.opts.logger.error({ left: failed.map((o) => o.ruleId), signal }, `shutdown: ${why}; left in place until their TTL or the next start's reconcile (or ft mitigate withdraw)`);
+          const why = `${failed.length} rule(s) could not be withdrawn: ${failed
+            .map(
+              (o) =>
+                `${o.ruleId} (${
+                  o.results
+                    .filter((x) => x.outcome !== 'ok')
+                    .map((x) => `${x.adapter}: ${x.outcome}${x.error ? ` ${x.error}` : ''}`)
+                    .join('; ') ||
+                  o.message ||
+                  o.outcome
+                })`,
+            )
+            .join(', ')}`;
+          this.opts.logger.error(
+            { left: failed.map((o) => o.ruleId), signal },
+            `shutdown: ${why}; left in place until their TTL or the next start's reconcile (or ft mitigate withdraw)`,
+          );
           report = { complete: false, reason: why };
         } else {
           const left = await withDeadline(this.opts.store.rules());
           const ids = left !== 'deadline' && 'value' in left ? left.value.map((r) => r.rule.id) : undefined;
-          const why = done === 'deadline' || !('error' in done) ? `withdrawals did not finish within ${deadlineMs} ms` : `the withdrawal failed: ${done.error.message}`;
+          const why =
+            done === 'deadline' || !('error' in done)
+              ? `withdrawals did not finish within ${deadlineMs} ms`
+              : `the withdrawal failed: ${done.error.message}`;
           this.opts.logger.error(
             { left: ids ?? 'unknown (the rule store cannot be read)', deadlineMs, signal },
             `shutdown: ${why}; ${ids ? `${ids.length} rule(s)` : 'every rule ft installed'} left in place until their TTL or the next start's reconcile (or ft mitigate withdraw)`,
@@ -340,15 +417,27 @@ export class Runner {
       } else if (this.opts.mode === 'preview') {
         // Preview applied nothing; rules an earlier enforcing run left are not this run's to take back.
         const live = await withDeadline(this.opts.store.rules());
-        const kept = live !== 'deadline' && 'value' in live ? live.value.filter((r) => r.phase === 'live').length : undefined;
-        this.opts.logger.info({ signal, ...(kept !== undefined ? { kept } : {}) }, kept ? `shutdown: preview mode withdraws nothing; ${kept} rule(s) from an earlier run stay until their TTL` : 'shutdown: preview mode applied nothing, nothing to withdraw');
+        const kept =
+          live !== 'deadline' && 'value' in live ? live.value.filter((r) => r.phase === 'live').length : undefined;
+        this.opts.logger.info(
+          { signal, ...(kept !== undefined ? { kept } : {}) },
+          kept
+            ? `shutdown: preview mode withdraws nothing; ${kept} rule(s) from an earlier run stay until their TTL`
+            : 'shutdown: preview mode applied nothing, nothing to withdraw',
+        );
         report = { complete: true };
       } else {
         const live = await withDeadline(this.opts.store.rules());
         if (live !== 'deadline' && 'value' in live) {
-          this.opts.logger.info({ kept: live.value.filter((r) => r.phase === 'live').length, signal }, 'shutdown: rules left in place until their TTL (policy onShutdown: keep); the next start reconciles them');
+          this.opts.logger.info(
+            { kept: live.value.filter((r) => r.phase === 'live').length, signal },
+            'shutdown: rules left in place until their TTL (policy onShutdown: keep); the next start reconciles them',
+          );
         } else {
-          this.opts.logger.warn({ signal }, 'shutdown: rules left in place (policy onShutdown: keep); the rule store could not be read to count them');
+          this.opts.logger.warn(
+            { signal },
+            'shutdown: rules left in place (policy onShutdown: keep); the rule store could not be read to count them',
+          );
         }
         report = { complete: true };
       }
@@ -366,5 +455,11 @@ export class Runner {
 }
 
 export function toActive(r: RuleRecord): ActiveRule {
-  return { rule: r.rule, via: r.via, appliedAt: r.appliedAt, expiresAt: r.expiresAt, ...(r.incidentId ? { incidentId: r.incidentId } : {}) };
+  return {
+    rule: r.rule,
+    via: r.via,
+    appliedAt: r.appliedAt,
+    expiresAt: r.expiresAt,
+    ...(r.incidentId ? { incidentId: r.incidentId } : {}),
+  };
 }

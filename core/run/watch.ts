@@ -34,7 +34,10 @@ export class Watch {
     const first = !this.shown.has(incident.id);
     this.shown.set(incident.id, key);
     const head = `${first ? 'INCIDENT' : 'PLAN CHANGED'} ${incident.id}: ${incident.attack_family} against ${String(incident.target)}`;
-    const tail = this.policy.mode === 'preview' ? 'preview mode: nothing was changed.' : 'mode enforce: ft run carries out this plan.';
+    const tail =
+      this.policy.mode === 'preview'
+        ? 'preview mode: nothing was changed.'
+        : 'mode enforce: ft run carries out this plan.';
     this.write(`\n${head}\n${this.format(plan, incident)}\n${tail}\n`);
   }
 
@@ -44,10 +47,15 @@ export class Watch {
 }
 
 export function targetLine(t: TargetView): string {
-  const th = [t.threshold.pps !== undefined ? formatPacketRate(t.threshold.pps) : undefined, t.threshold.bps !== undefined ? formatBitrate(t.threshold.bps) : undefined]
+  const th = [
+    t.threshold.pps !== undefined ? formatPacketRate(t.threshold.pps) : undefined,
+    t.threshold.bps !== undefined ? formatBitrate(t.threshold.bps) : undefined,
+  ]
     .filter(Boolean)
     .join(' / ');
-  const baseline = t.baseline.learning ? `learning ${t.baseline.samples}/${t.baseline.window}` : `${formatPacketRate(t.baseline.pps)} ${formatBitrate(t.baseline.bps)}`;
+  const baseline = t.baseline.learning
+    ? `learning ${t.baseline.samples}/${t.baseline.window}`
+    : `${formatPacketRate(t.baseline.pps)} ${formatBitrate(t.baseline.bps)}`;
   const alarm = t.alarm ? ` ${t.alarm.family} ${t.alarm.severity}` : '';
   return [
     t.target.padEnd(20),
@@ -60,5 +68,9 @@ export function targetLine(t: TargetView): string {
 
 function signature(plan: Plan): string {
   const levels = plan.ops.map((o) => o.reason.level ?? 0);
-  return JSON.stringify([Math.max(0, ...levels), plan.ops.map((o) => `${o.type}:${o.rule.id}`).sort(), plan.refused.length]);
+  return JSON.stringify([
+    Math.max(0, ...levels),
+    plan.ops.map((o) => `${o.type}:${o.rule.id}`).sort(),
+    plan.refused.length,
+  ]);
 }

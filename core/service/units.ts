@@ -41,7 +41,9 @@ export function capabilitiesFor(instances: ActionInstance[], listenPorts: number
   }
   for (const p of listenPorts) if (p > 0 && p < 1024) add('CAP_NET_BIND_SERVICE', `listener on port ${p}`);
   const order: Capability[] = ['CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_BPF', 'CAP_SYS_ADMIN', 'CAP_NET_BIND_SERVICE'];
-  return order.filter((c) => need.has(c)).map((c) => ({ capability: c, because: [...(need.get(c) as Set<string>)].sort() }));
+  return order
+    .filter((c) => need.has(c))
+    .map((c) => ({ capability: c, because: [...(need.get(c) as Set<string>)].sort() }));
 }
 
 export interface UnitOptions {
@@ -63,12 +65,21 @@ const UNSAFE = /[\s"'\\$`;&|<>]/;
 /** systemd's ExecStart quoting is its own; we refuse what would need it rather than quote it wrong. */
 export function execLine(argv: string[]): string {
   for (const a of argv) {
-    if (a.length === 0 || UNSAFE.test(a) || a.includes('%')) throw new Error(`cannot put ${JSON.stringify(a)} in a unit's ExecStart: spaces, quotes, $, % and shell characters are refused`);
+    if (a.length === 0 || UNSAFE.test(a) || a.includes('%'))
+      throw new Error(
+        `cannot put ${JSON.stringify(a)} in a unit's ExecStart: spaces, quotes, $, % and shell characters are refused`,
+      );
   }
   return argv.join(' ');
 }
 
-function hardening(o: { caps: CapabilityNeed[]; stateDir: 'system'; writable: string[]; netlink: boolean; kernelTunables: boolean }): string[] {
+function hardening(o: {
+  caps: CapabilityNeed[];
+  stateDir: 'system';
+  writable: string[];
+  netlink: boolean;
+  kernelTunables: boolean;
+}): string[] {
   const capList = o.caps.map((c) => c.capability).join(' ');
   return [
     '# Only what the configured actions need (an empty set: no capability at all).',
@@ -82,7 +93,9 @@ function hardening(o: { caps: CapabilityNeed[]; stateDir: 'system'; writable: st
     'ProtectHome=read-only',
     'PrivateTmp=yes',
     'PrivateDevices=yes',
-    ...(o.kernelTunables ? ['# Left writable: on-node actions may set net.* sysctls (SYN cookies).', 'ProtectKernelTunables=no'] : ['ProtectKernelTunables=yes']),
+    ...(o.kernelTunables
+      ? ['# Left writable: on-node actions may set net.* sysctls (SYN cookies).', 'ProtectKernelTunables=no']
+      : ['ProtectKernelTunables=yes']),
     'ProtectKernelModules=yes',
     'ProtectKernelLogs=yes',
     'ProtectControlGroups=yes',
@@ -103,7 +116,15 @@ function hardening(o: { caps: CapabilityNeed[]; stateDir: 'system'; writable: st
 
 /** The `ft run` system unit. */
 export function runUnit(o: UnitOptions, policy: Pick<Policy, 'file' | 'tenant' | 'mode'>): string {
-  const argv = [...o.ft, 'run', '--policy', o.policyPath, ...(o.detectorsPath ? ['--detectors', o.detectorsPath] : []), '--state-dir', o.stateDir];
+  const argv = [
+    ...o.ft,
+    'run',
+    '--policy',
+    o.policyPath,
+    ...(o.detectorsPath ? ['--detectors', o.detectorsPath] : []),
+    '--state-dir',
+    o.stateDir,
+  ];
   const onNode = o.capabilities.length > 0;
   return [
     '# Written by `ft service install`. Regenerate after changing which actions the policy uses:',
@@ -125,7 +146,13 @@ export function runUnit(o: UnitOptions, policy: Pick<Policy, 'file' | 'tenant' |
     'StateDirectoryMode=0700',
     ...(o.environmentFile ? [`EnvironmentFile=-${o.environmentFile}`] : []),
     'LimitNOFILE=65536',
-    ...hardening({ caps: o.capabilities, stateDir: 'system', writable: o.writablePaths ?? [], netlink: onNode, kernelTunables: onNode }),
+    ...hardening({
+      caps: o.capabilities,
+      stateDir: 'system',
+      writable: o.writablePaths ?? [],
+      netlink: onNode,
+      kernelTunables: onNode,
+    }),
     '',
     '[Install]',
     'WantedBy=multi-user.target',
@@ -157,7 +184,13 @@ export function workerUnit(o: UnitOptions & { redisEnv: string }): string {
     'StateDirectory=ft',
     'StateDirectoryMode=0700',
     'LimitNOFILE=65536',
-    ...hardening({ caps: o.capabilities, stateDir: 'system', writable: o.writablePaths ?? [], netlink: onNode, kernelTunables: onNode }),
+    ...hardening({
+      caps: o.capabilities,
+      stateDir: 'system',
+      writable: o.writablePaths ?? [],
+      netlink: onNode,
+      kernelTunables: onNode,
+    }),
     '',
     '[Install]',
     'WantedBy=multi-user.target',
@@ -166,9 +199,14 @@ export function workerUnit(o: UnitOptions & { redisEnv: string }): string {
 }
 
 /** The no-root preview unit for `systemctl --user`: plans and logs, changes nothing, no capability at all. */
-export function previewUserUnit(o: Omit<UnitOptions, 'capabilities' | 'stateDir'>, policy: Pick<Policy, 'file' | 'tenant' | 'mode'>): string {
+export function previewUserUnit(
+  o: Omit<UnitOptions, 'capabilities' | 'stateDir'>,
+  policy: Pick<Policy, 'file' | 'tenant' | 'mode'>,
+): string {
   if (policy.mode !== 'preview') {
-    throw new Error(`${policy.file}: mode is ${policy.mode}; the user unit runs without privileges and only in preview mode (set mode: preview, or install the system unit)`);
+    throw new Error(
+      `${policy.file}: mode is ${policy.mode}; the user unit runs without privileges and only in preview mode (set mode: preview, or install the system unit)`,
+    );
   }
   // %S is the user's state directory (~/.local/state); StateDirectory=ft makes %S/ft.
   const argv = [...o.ft, 'run', '--policy', o.policyPath, ...(o.detectorsPath ? ['--detectors', o.detectorsPath] : [])];

@@ -20,7 +20,8 @@ export function reviveRule(json: unknown, where: string, verify = true): Rule {
   if (!verify) return rule;
   const { id, level: _l, ttlSeconds: _t, ...content } = rule;
   const expected = ruleId(content as RuleContent);
-  if (id !== expected) throw new Error(`${where}: rule ${String(id)} does not match its content (expected id ${expected})`);
+  if (id !== expected)
+    throw new Error(`${where}: rule ${String(id)} does not match its content (expected id ${expected})`);
   return rule;
 }
 

@@ -2,7 +2,15 @@ import { mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Incident, RuleId } from '@ft/sdk';
 import { reviveIncident, reviveRule } from './codec.js';
-import { JournalCorruptError, JournalWriter, fileSize, fsyncDir, readJournal, writeJournalFile, type ScanResult } from './journal.js';
+import {
+  JournalCorruptError,
+  JournalWriter,
+  fileSize,
+  fsyncDir,
+  readJournal,
+  writeJournalFile,
+  type ScanResult,
+} from './journal.js';
 import { lockStateDir, prepareStateDir } from './state-dir.js';
 import type { AuditQuery, AuditRecord, RuleRecord, RuleStore } from './store.js';
 
@@ -95,7 +103,10 @@ export class JournalStore implements RuleStore {
   private async load(): Promise<void> {
     const { dir } = this.opts;
     const names = await readdir(dir);
-    const gens = names.map((n) => STATE_RE.exec(n)).filter((m): m is RegExpExecArray => m !== null).map((m) => Number(m[1]));
+    const gens = names
+      .map((n) => STATE_RE.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]));
     this.gen = gens.length > 0 ? Math.max(...gens) : 1;
     const snap = join(dir, `state-${pad(this.gen)}.snap`);
     const log = join(dir, `state-${pad(this.gen)}.log`);
@@ -122,7 +133,15 @@ export class JournalStore implements RuleStore {
   private async readOrRepair(file: string, snapshot: boolean): Promise<ScanResult> {
     try {
       const scan = await readJournal(file);
-      if (snapshot && scan.torn) throw new JournalCorruptError(file, scan.torn.offset, scan.records.length, scan.torn.reason, scan.records, scan.goodEnd);
+      if (snapshot && scan.torn)
+        throw new JournalCorruptError(
+          file,
+          scan.torn.offset,
+          scan.records.length,
+          scan.torn.reason,
+          scan.records,
+          scan.goodEnd,
+        );
       return scan;
     } catch (err) {
       if (!(err instanceof JournalCorruptError) || !this.opts.repair || this.opts.readOnly) throw err;
@@ -136,7 +155,13 @@ export class JournalStore implements RuleStore {
       const opened = await JournalWriter.open(file);
       if (opened.torn) {
         this.opts.logger?.warn(
-          { file, offset: opened.torn.offset, bytes: opened.torn.bytes, reason: opened.torn.reason, savedTo: opened.torn.savedTo },
+          {
+            file,
+            offset: opened.torn.offset,
+            bytes: opened.torn.bytes,
+            reason: opened.torn.reason,
+            savedTo: opened.torn.savedTo,
+          },
           'journal ended in a torn write (a crash during an append); the unacknowledged tail was cut off and kept aside',
         );
       }
@@ -175,7 +200,10 @@ export class JournalStore implements RuleStore {
       case 'snapshot':
         break;
       default:
-        this.opts.logger?.warn({ file: where, record: rec }, 'unknown state record kind (written by a newer ft?); ignored');
+        this.opts.logger?.warn(
+          { file: where, record: rec },
+          'unknown state record kind (written by a newer ft?); ignored',
+        );
     }
   }
 
@@ -192,7 +220,11 @@ export class JournalStore implements RuleStore {
 
   private async auditSegments(): Promise<number[]> {
     const names = await readdir(join(this.opts.dir, 'audit')).catch(() => [] as string[]);
-    return names.map((n) => AUDIT_RE.exec(n)).filter((m): m is RegExpExecArray => m !== null).map((m) => Number(m[1])).sort((a, b) => a - b);
+    return names
+      .map((n) => AUDIT_RE.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
   }
 
   // ── RuleStore ──────────────────────────────────────────────────────────────────────────────────────────────────
@@ -240,7 +272,11 @@ export class JournalStore implements RuleStore {
     if (this.rotating) await this.rotating;
     const writer = this.auditWriter;
     await writer.append(records);
-    if (writer.size > (this.opts.auditSegmentBytes ?? 8 * 1024 * 1024) && !this.rotating && writer === this.auditWriter) {
+    if (
+      writer.size > (this.opts.auditSegmentBytes ?? 8 * 1024 * 1024) &&
+      !this.rotating &&
+      writer === this.auditWriter
+    ) {
       this.rotating = this.rotateAudit().finally(() => (this.rotating = undefined));
       await this.rotating;
     }
@@ -254,7 +290,10 @@ export class JournalStore implements RuleStore {
       const file = join(this.opts.dir, 'audit', `${pad(seq)}.log`);
       // A segment last written before `since` holds nothing newer: skip reading it (mtime is its last append).
       if (since !== undefined) {
-        const mtime = await stat(file).then((st) => st.mtimeMs, () => undefined);
+        const mtime = await stat(file).then(
+          (st) => st.mtimeMs,
+          () => undefined,
+        );
         if (mtime !== undefined && mtime < since - 60_000) continue;
       }
       let scan: ScanResult;
@@ -292,7 +331,11 @@ export class JournalStore implements RuleStore {
     if (this.compacting) await this.compacting;
     const writer = this.writer;
     await writer.append(values);
-    if (writer.size > Math.max(this.opts.compactBytes ?? 1024 * 1024, 2 * this.snapshotBytes) && !this.compacting && writer === this.writer) {
+    if (
+      writer.size > Math.max(this.opts.compactBytes ?? 1024 * 1024, 2 * this.snapshotBytes) &&
+      !this.compacting &&
+      writer === this.writer
+    ) {
       this.compacting = this.compact().finally(() => (this.compacting = undefined));
       await this.compacting;
     }

@@ -69,16 +69,22 @@ export function scanJournal(buf: Buffer, file: string): ScanResult {
   if (buf.length < MAGIC.length) {
     // A file torn while its header was written holds a prefix of the magic (or nothing).
     if (MAGIC.subarray(0, buf.length).equals(buf)) {
-      return { records: [], goodEnd: 0, ...(buf.length > 0 ? { torn: { offset: 0, bytes: buf.length, reason: 'incomplete header' } } : {}) };
+      return {
+        records: [],
+        goodEnd: 0,
+        ...(buf.length > 0 ? { torn: { offset: 0, bytes: buf.length, reason: 'incomplete header' } } : {}),
+      };
     }
     throw new JournalCorruptError(file, 0, 0, 'not an ft journal (bad magic)');
   }
-  if (!buf.subarray(0, MAGIC.length).equals(MAGIC)) throw new JournalCorruptError(file, 0, 0, 'not an ft journal (bad magic)');
+  if (!buf.subarray(0, MAGIC.length).equals(MAGIC))
+    throw new JournalCorruptError(file, 0, 0, 'not an ft journal (bad magic)');
   const records: unknown[] = [];
   let off = MAGIC.length;
   while (off < buf.length) {
     const bad = (reason: string): ScanResult => {
-      if (buf.length - off <= MAX_BATCH_BYTES) return { records, goodEnd: off, torn: { offset: off, bytes: buf.length - off, reason } };
+      if (buf.length - off <= MAX_BATCH_BYTES)
+        return { records, goodEnd: off, torn: { offset: off, bytes: buf.length - off, reason } };
       throw new JournalCorruptError(file, off, records.length, reason, records, off);
     };
     if (buf.length - off < HEADER_BYTES) return bad('incomplete record header');
@@ -93,7 +99,14 @@ export function scanJournal(buf: Buffer, file: string): ScanResult {
       value = JSON.parse(payload.toString('utf8'));
     } catch {
       // The checksum matched, so these are the bytes we wrote: a bug, not a torn write. Never skip silently.
-      throw new JournalCorruptError(file, off, records.length, 'record passes its checksum but is not JSON', records, off);
+      throw new JournalCorruptError(
+        file,
+        off,
+        records.length,
+        'record passes its checksum but is not JSON',
+        records,
+        off,
+      );
     }
     records.push(value);
     off += HEADER_BYTES + len;
@@ -229,7 +242,10 @@ export class JournalWriter {
         batch.push(this.pending.shift() as Pending);
         bytes += next.bytes;
       }
-      const buf = Buffer.concat(batch.flatMap((p) => p.frames), bytes);
+      const buf = Buffer.concat(
+        batch.flatMap((p) => p.frames),
+        bytes,
+      );
       try {
         let written = 0;
         while (written < buf.length) {

@@ -4,14 +4,20 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 export class StateDirError extends Error {
-  constructor(readonly dir: string, reason: string) {
+  constructor(
+    readonly dir: string,
+    reason: string,
+  ) {
     super(`state directory ${dir}: ${reason}`);
     this.name = 'StateDirError';
   }
 }
 
 export class StateLockedError extends Error {
-  constructor(readonly dir: string, readonly pid: number) {
+  constructor(
+    readonly dir: string,
+    readonly pid: number,
+  ) {
     super(
       `state directory ${dir} is in use by another ft process (pid ${pid}). ` +
         `Stop it first, or give this one its own --state-dir.`,
@@ -24,7 +30,10 @@ export class StateLockedError extends Error {
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.FT_STATE_DIR) return env.FT_STATE_DIR;
   if (process.getuid?.() === 0) return '/var/lib/ft';
-  const base = env.XDG_STATE_HOME && env.XDG_STATE_HOME.startsWith('/') ? env.XDG_STATE_HOME : join(env.HOME ?? homedir(), '.local', 'state');
+  const base =
+    env.XDG_STATE_HOME && env.XDG_STATE_HOME.startsWith('/')
+      ? env.XDG_STATE_HOME
+      : join(env.HOME ?? homedir(), '.local', 'state');
   return join(base, 'ft');
 }
 
@@ -40,8 +49,12 @@ async function makeDirs(dir: string): Promise<void> {
     if (e.code === 'EEXIST') return;
     const parent = dirname(dir);
     if (e.code !== 'ENOENT' || parent === dir) throw e;
-    const parentExists = await stat(parent).then(() => true, () => false);
-    if (parentExists) throw Object.assign(new Error(`cannot be created in ${parent} (ENOENT)`), { code: 'ENOTCREATABLE' });
+    const parentExists = await stat(parent).then(
+      () => true,
+      () => false,
+    );
+    if (parentExists)
+      throw Object.assign(new Error(`cannot be created in ${parent} (ENOENT)`), { code: 'ENOTCREATABLE' });
     await makeDirs(parent);
     await mkdir(dir, { mode: 0o700 }).catch((again: NodeJS.ErrnoException) => {
       if (again.code !== 'EEXIST') throw again;
@@ -57,7 +70,10 @@ export async function prepareStateDir(dir: string, options: { write: boolean }):
     }
     const st = await stat(dir);
     if (!st.isDirectory()) throw new StateDirError(dir, 'exists but is not a directory');
-    await access(dir, options.write ? constants.R_OK | constants.W_OK | constants.X_OK : constants.R_OK | constants.X_OK);
+    await access(
+      dir,
+      options.write ? constants.R_OK | constants.W_OK | constants.X_OK : constants.R_OK | constants.X_OK,
+    );
   } catch (err) {
     if (err instanceof StateDirError) throw err;
     const e = err as NodeJS.ErrnoException;
@@ -68,9 +84,9 @@ export async function prepareStateDir(dir: string, options: { write: boolean }):
           ? 'does not exist (nothing has been recorded there yet)'
           : e.code === 'ENOTCREATABLE'
             ? e.message
-          : e.code === 'ENOTDIR'
-            ? 'a parent of it is not a directory'
-            : `${e.code ?? ''} ${e.message}`.trim();
+            : e.code === 'ENOTDIR'
+              ? 'a parent of it is not a directory'
+              : `${e.code ?? ''} ${e.message}`.trim();
     throw new StateDirError(dir, why);
   }
 }
@@ -107,7 +123,8 @@ export async function lockStateDir(dir: string): Promise<() => Promise<void>> {
         if (Number.isInteger(holder) && holder > 0 && alive(holder)) throw new StateLockedError(dir, holder);
         // Read it once more just before taking it over: another starter may have replaced the stale lock meanwhile.
         const again = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
-        if (again !== holder && Number.isInteger(again) && again > 0 && alive(again)) throw new StateLockedError(dir, again);
+        if (again !== holder && Number.isInteger(again) && again > 0 && alive(again))
+          throw new StateLockedError(dir, again);
         await unlink(lock).catch(() => undefined);
       }
     }

@@ -19,15 +19,34 @@ if (process.getuid?.() !== 0) {
 }
 
 const home = mkdtempSync(join(tmpdir(), 'ft-bench-lab-'));
-const env = { ...process.env, FT_LAB_PREFIX: `ftb${process.pid % 10000}`, FT_LAB_DIR: join(home, 'lab'), FT_LAB_POLICY_TTL: '12', FT_LAB_FLOOD_SECONDS: '4' };
+const env = {
+  ...process.env,
+  FT_LAB_PREFIX: `ftb${process.pid % 10000}`,
+  FT_LAB_DIR: join(home, 'lab'),
+  FT_LAB_POLICY_TTL: '12',
+  FT_LAB_FLOOD_SECONDS: '4',
+};
 const ft = (args: string[], extra: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [join(ROOT, 'bin', 'run.js'), ...args], { encoding: 'utf8', env: { ...env, ...extra }, timeout: 300_000, maxBuffer: 64 << 20 });
+  spawnSync(process.execPath, [join(ROOT, 'bin', 'run.js'), ...args], {
+    encoding: 'utf8',
+    env: { ...env, ...extra },
+    timeout: 300_000,
+    maxBuffer: 64 << 20,
+  });
 
-interface Timeline { event: string; sinceAttackMs?: number }
-interface Case { exporter: 'sflow' | 'netflow'; windowMs: number }
+interface Timeline {
+  event: string;
+  sinceAttackMs?: number;
+}
+interface Case {
+  exporter: 'sflow' | 'netflow';
+  windowMs: number;
+}
 const CASES: Case[] = [
-  { exporter: 'sflow', windowMs: 100 }, { exporter: 'sflow', windowMs: 1000 },
-  { exporter: 'netflow', windowMs: 100 }, { exporter: 'netflow', windowMs: 1000 },
+  { exporter: 'sflow', windowMs: 100 },
+  { exporter: 'sflow', windowMs: 1000 },
+  { exporter: 'netflow', windowMs: 100 },
+  { exporter: 'netflow', windowMs: 1000 },
 ];
 const rows: Record<string, unknown>[] = [];
 try {
@@ -39,7 +58,10 @@ try {
     const incident: number[] = [];
     let failed = 0;
     for (let r = 0; r < RUNS; r++) {
-      const res = ft(['lab', 'scenario', 'udp-amplification', '--json'], { FT_LAB_EXPORT: c.exporter, FT_LAB_WINDOW_MS: String(c.windowMs) });
+      const res = ft(['lab', 'scenario', 'udp-amplification', '--json'], {
+        FT_LAB_EXPORT: c.exporter,
+        FT_LAB_WINDOW_MS: String(c.windowMs),
+      });
       let timeline: Timeline[] = [];
       try {
         timeline = (JSON.parse(res.stdout) as { timeline: Timeline[] }).timeline;
@@ -57,15 +79,21 @@ try {
       if (i !== undefined) incident.push(i);
     }
     const row = {
-      exporter: c.exporter, windowMs: c.windowMs, runs: RUNS, failed,
-      attackToDropMsMedian: drop.length ? median(drop) : null, attackToDropMs: drop,
+      exporter: c.exporter,
+      windowMs: c.windowMs,
+      runs: RUNS,
+      failed,
+      attackToDropMsMedian: drop.length ? median(drop) : null,
+      attackToDropMs: drop,
       anchorAttackToFirstDatagramMsMedian: firstDatagram.length ? median(firstDatagram) : null,
       attackToIncidentMsMedian: incident.length ? median(incident) : null,
       ratioToGoal: drop.length ? round(median(drop) / GOAL_MS) : null,
     };
     rows.push(row);
-    console.log(`${c.exporter} ${c.windowMs} ms windows: attack → dropped ${row.attackToDropMsMedian} ms median (${drop.join(', ')}; ` +
-      `${row.ratioToGoal}x the ${GOAL_MS} ms goal); exporter alone (attack → first datagram) ${row.anchorAttackToFirstDatagramMsMedian} ms; incident at ${row.attackToIncidentMsMedian} ms${failed ? `; ${failed} failed run(s)` : ''}`);
+    console.log(
+      `${c.exporter} ${c.windowMs} ms windows: attack → dropped ${row.attackToDropMsMedian} ms median (${drop.join(', ')}; ` +
+        `${row.ratioToGoal}x the ${GOAL_MS} ms goal); exporter alone (attack → first datagram) ${row.anchorAttackToFirstDatagramMsMedian} ms; incident at ${row.attackToIncidentMsMedian} ms${failed ? `; ${failed} failed run(s)` : ''}`,
+    );
   }
 } finally {
   ft(['lab', 'down']);
@@ -73,6 +101,9 @@ try {
 }
 
 const best = rows.find((r) => r.exporter === 'sflow' && r.windowMs === 100);
-writeResult('attack-to-drop', { goalMs: GOAL_MS, cases: rows },
+writeResult(
+  'attack-to-drop',
+  { goalMs: GOAL_MS, cases: rows },
   `attack-to-drop: sFlow with 100 ms windows ${String(best?.attackToDropMsMedian)} ms median from attack start to the first packet dropped at the edge ` +
-  `(${String(best?.ratioToGoal)}x the ${GOAL_MS} ms goal); see lab/bench/results/attack-to-drop.json for NetFlow and 1 s windows`);
+    `(${String(best?.ratioToGoal)}x the ${GOAL_MS} ms goal); see lab/bench/results/attack-to-drop.json for NetFlow and 1 s windows`,
+);

@@ -17,17 +17,41 @@ import { median, percentile, round, writeResult } from './lib.js';
 
 const ROUTES = Number(process.env.BENCH_ROUTES ?? 120);
 const STOPS = Number(process.env.BENCH_STOPS ?? 10);
-const silent = { debug() {}, info() {}, warn() {}, error() {}, child() { return silent; } };
-const ctx = { name: 'bench', logger: silent, secret: () => { throw new Error('none'); } } as unknown as PluginContext;
+const silent = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silent;
+  },
+};
+const ctx = {
+  name: 'bench',
+  logger: silent,
+  secret: () => {
+    throw new Error('none');
+  },
+} as unknown as PluginContext;
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 
 function rule(i: number, port: number, dstText = `203.0.113.${i % 250}/32`): FlowSpecRule {
   const dst = Prefix.parse(dstText);
-  return makeRule<FlowSpecRule>({ kind: 'flowspec', tenant: `bench${i}`, target: dst, level: 2, ttlSeconds: 60,
-    match: { destination: dst, protocols: [17], sourcePorts: [{ min: port, max: port }] }, action: { type: 'discard' } });
+  return makeRule<FlowSpecRule>({
+    kind: 'flowspec',
+    tenant: `bench${i}`,
+    target: dst,
+    level: 2,
+    ttlSeconds: 60,
+    match: { destination: dst, protocols: [17], sourcePorts: [{ min: port, max: port }] },
+    action: { type: 'discard' },
+  });
 }
 
-const lab = await labUp({ prefix: `ftb${randomBytes(2).toString('hex')}`, dir: mkdtempSync(join(tmpdir(), 'ft-bench-gobgp-')) });
+const lab = await labUp({
+  prefix: `ftb${randomBytes(2).toString('hex')}`,
+  dir: mkdtempSync(join(tmpdir(), 'ft-bench-gobgp-')),
+});
 const action = new GobgpAction(gobgpConfigSchema.parse({ address: lab.ctlGobgp.api, tagAsn: 64500 }), ctx);
 const edge = await GobgpClient.create({ address: lab.edgeGobgp.api });
 let enforcer: FlowSpecEnforcer | undefined;
@@ -40,19 +64,28 @@ try {
 
   // Arrivals at the edge, by ft rule id (the tag travels with the route).
   const waiting = new Map<string, (t: number) => void>();
-  const stopWatch = edge.watch({ table: 'ADJIN' }, (e) => {
-    if (e.type !== 'table') return;
-    const t = now();
-    for (const p of e.paths) {
-      const id = p.isWithdraw ? undefined : taggedRuleId(p.pattrs, 64500);
-      if (id) waiting.get(id)?.(t);
-    }
-  }, () => undefined);
+  const stopWatch = edge.watch(
+    { table: 'ADJIN' },
+    (e) => {
+      if (e.type !== 'table') return;
+      const t = now();
+      for (const p of e.paths) {
+        const id = p.isWithdraw ? undefined : taggedRuleId(p.pattrs, 64500);
+        if (id) waiting.get(id)?.(t);
+      }
+    },
+    () => undefined,
+  );
   await new Promise((r) => setTimeout(r, 300));
-  const arrival = (id: RuleId) => new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${id} never reached the edge`)), 5000);
-    waiting.set(id, (t) => { clearTimeout(timer); waiting.delete(id); resolve(t); });
-  });
+  const arrival = (id: RuleId) =>
+    new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${id} never reached the edge`)), 5000);
+      waiting.set(id, (t) => {
+        clearTimeout(timer);
+        waiting.delete(id);
+        resolve(t);
+      });
+    });
 
   const ft: number[] = [];
   const cli: number[] = [];
@@ -76,14 +109,42 @@ try {
   for (const ref of await action.list()) await action.withdraw(ref);
 
   // Enforcement: how long after apply() the flood stops reaching the victim.
-  enforcer = new FlowSpecEnforcer({ gobgp: lab.edgeGobgp.api, peer: lab.ctlAddress, netns: lab.edge.name, logger: silent });
+  enforcer = new FlowSpecEnforcer({
+    gobgp: lab.edgeGobgp.api,
+    peer: lab.ctlAddress,
+    netns: lab.edge.name,
+    logger: silent,
+  });
   await enforcer.start();
   const counter = victimCounter(lab, 53);
   counter.install();
   const stops: number[] = [];
   for (let round_ = 0; round_ < STOPS; round_++) {
     // 1 packet/ms for at most 4 s, from source port 53 (bounded in packets and time).
-    const floodProc = spawn('ip', ['netns', 'exec', lab.attacker.name, 'timeout', '6', 'hping3', '--udp', '-q', '-s', '53', '-k', '-p', '9999', '-c', '4000', '-i', 'u1000', VICTIM], { stdio: 'ignore' });
+    const floodProc = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        lab.attacker.name,
+        'timeout',
+        '6',
+        'hping3',
+        '--udp',
+        '-q',
+        '-s',
+        '53',
+        '-k',
+        '-p',
+        '9999',
+        '-c',
+        '4000',
+        '-i',
+        'u1000',
+        VICTIM,
+      ],
+      { stdio: 'ignore' },
+    );
     await new Promise((r) => setTimeout(r, 400));
     const d = rule(round_, 53, `${VICTIM}/32`);
     const start = now();
@@ -114,12 +175,19 @@ try {
     ratioP99: round(percentile(ft, 99) / percentile(cli, 99)),
     goalP99Ms: 50,
     enforcerRounds: STOPS,
-    applyToAttackStoppedMs: { p50: round(median(stops)), p99: round(percentile(stops, 99)), max: round(Math.max(...stops)) },
+    applyToAttackStoppedMs: {
+      p50: round(median(stops)),
+      p99: round(percentile(stops, 99)),
+      max: round(Math.max(...stops)),
+    },
   };
-  writeResult('bgp-gobgp', result,
+  writeResult(
+    'bgp-gobgp',
+    result,
     `gobgp apply→peer RIB p50 ${result.applyToPeerRibMs.p50} ms p99 ${result.applyToPeerRibMs.p99} ms over ${ROUTES} ` +
-    `(gobgp CLI p50 ${result.anchorGobgpCliToPeerRibMs.p50} ms p99 ${result.anchorGobgpCliToPeerRibMs.p99} ms; ratio p50 ${result.ratioP50}x, p99 ${result.ratioP99}x; goal p99 ≤ 50 ms); ` +
-    `apply→attack stopped at edge p50 ${result.applyToAttackStoppedMs.p50} ms p99 ${result.applyToAttackStoppedMs.p99} ms over ${STOPS}`);
+      `(gobgp CLI p50 ${result.anchorGobgpCliToPeerRibMs.p50} ms p99 ${result.anchorGobgpCliToPeerRibMs.p99} ms; ratio p50 ${result.ratioP50}x, p99 ${result.ratioP99}x; goal p99 ≤ 50 ms); ` +
+      `apply→attack stopped at edge p50 ${result.applyToAttackStoppedMs.p50} ms p99 ${result.applyToAttackStoppedMs.p99} ms over ${STOPS}`,
+  );
 } finally {
   await enforcer?.stop();
   edge.close();

@@ -12,7 +12,15 @@ import { promisify } from 'node:util';
 import { Prefix } from '@ft/sdk';
 import { makeLab, type GobgpFamily, type PeerLab } from '../../adapters/bgp-exabgp/test/peer-lab.js';
 import { context, flow, rtbh } from '../../adapters/bgp-exabgp/test/rules.js';
-import { birdConf, exabgpConf, startBird, startExabgp, startFrr, stopAll, writeFrrConfig } from '../../adapters/bgp-exabgp/test/speakers.js';
+import {
+  birdConf,
+  exabgpConf,
+  startBird,
+  startExabgp,
+  startFrr,
+  stopAll,
+  writeFrrConfig,
+} from '../../adapters/bgp-exabgp/test/speakers.js';
 import { ExabgpAction } from '../../adapters/bgp-exabgp/src/action.js';
 import { exabgpConfigSchema } from '../../adapters/bgp-exabgp/src/config.js';
 import { BirdAction } from '../../adapters/bgp-bird/src/action.js';
@@ -33,7 +41,20 @@ class RibWatch {
   private readonly waiters = new Map<string, (t: number) => void>();
 
   constructor(lab: PeerLab, family: GobgpFamily) {
-    this.child = spawn('ip', ['netns', 'exec', lab.peer.name, 'gobgp', '-p', '50051', 'monitor', 'global', 'rib', '-a', family, '-j']);
+    this.child = spawn('ip', [
+      'netns',
+      'exec',
+      lab.peer.name,
+      'gobgp',
+      '-p',
+      '50051',
+      'monitor',
+      'global',
+      'rib',
+      '-a',
+      family,
+      '-j',
+    ]);
     let pending = '';
     this.child.stdout?.setEncoding('utf8');
     this.child.stdout?.on('data', (chunk: string) => {
@@ -44,7 +65,10 @@ class RibWatch {
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);
         if (!line.trim().startsWith('[')) continue;
-        for (const path of JSON.parse(line) as { nlri?: { prefix?: string; value?: { type: number; value: { prefix?: string } }[] }; withdrawal?: boolean }[]) {
+        for (const path of JSON.parse(line) as {
+          nlri?: { prefix?: string; value?: { type: number; value: { prefix?: string } }[] };
+          withdrawal?: boolean;
+        }[]) {
           if (path.withdrawal) continue;
           const prefix = path.nlri?.prefix ?? path.nlri?.value?.find((c) => c.type === 1)?.value.prefix;
           if (!prefix) continue;
@@ -60,7 +84,10 @@ class RibWatch {
     const t = this.arrived.get(prefix);
     if (t !== undefined) return Promise.resolve(t);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${prefix} did not reach the peer's RIB within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`${prefix} did not reach the peer's RIB within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.waiters.set(prefix, (at) => {
         clearTimeout(timer);
         resolve(at);
@@ -83,11 +110,20 @@ interface Series {
   p99: number;
   max: number;
 }
-const series = (xs: number[]): Series => ({ n: xs.length, p50: round(percentile(xs, 50)), p99: round(percentile(xs, 99)), max: round(Math.max(...xs)) });
+const series = (xs: number[]): Series => ({
+  n: xs.length,
+  p50: round(percentile(xs, 50)),
+  p99: round(percentile(xs, 99)),
+  max: round(Math.max(...xs)),
+});
 
 const host4 = (net: string, i: number) => `${net}.${i}/32`;
 
-async function timed(watch: RibWatch, prefix: string, act: () => Promise<unknown>): Promise<{ toRib: number; call: number }> {
+async function timed(
+  watch: RibWatch,
+  prefix: string,
+  act: () => Promise<unknown>,
+): Promise<{ toRib: number; call: number }> {
   const t0 = performance.now();
   const arrival = watch.when(prefix);
   await act();
@@ -114,7 +150,14 @@ async function benchExabgp(): Promise<Record<string, unknown>> {
     const ft = { toRib: [] as number[], call: [] as number[] };
     const rules = [];
     for (let i = 1; i <= N; i++) {
-      const rule = flow({ destination: host4(i <= 200 ? '203.0.113' : '198.51.100', ((i - 1) % 200) + 1), protocols: [17], sourcePorts: [{ min: 53, max: 53 }] }, { type: 'discard' });
+      const rule = flow(
+        {
+          destination: host4(i <= 200 ? '203.0.113' : '198.51.100', ((i - 1) % 200) + 1),
+          protocols: [17],
+          sourcePorts: [{ min: 53, max: 53 }],
+        },
+        { type: 'discard' },
+      );
       rules.push(rule);
       const t = await timed(watch, rule.match.destination.toString(), () => (action as ExabgpAction).apply(rule));
       ft.toRib.push(t.toRib);
@@ -125,7 +168,15 @@ async function benchExabgp(): Promise<Record<string, unknown>> {
     for (let i = 1; i <= ANCHOR_N; i++) {
       const prefix = host4('192.0.2', 100 + i);
       const t = await timed(watch, prefix, () =>
-        run('ip', ['netns', 'exec', lab.speaker.name, 'exabgpcli', '--root', lab.dir, `announce flow route { match { destination ${prefix}; protocol udp; source-port =53; } then { discard; } }`]),
+        run('ip', [
+          'netns',
+          'exec',
+          lab.speaker.name,
+          'exabgpcli',
+          '--root',
+          lab.dir,
+          `announce flow route { match { destination ${prefix}; protocol udp; source-port =53; } then { discard; } }`,
+        ]),
       );
       anchor.push(t.toRib);
     }
@@ -160,11 +211,21 @@ async function benchBird(): Promise<Record<string, unknown>> {
     daemons.push(startBird(lab, conf, socket));
     await lab.gobgp.waitEstablished();
     await watch.ready();
-    const action = new BirdAction(birdConfigSchema.parse({ socket, includeFile: include, tagAsn: 65000 }), context('bench-bird', lab.dir));
+    const action = new BirdAction(
+      birdConfigSchema.parse({ socket, includeFile: include, tagAsn: 65000 }),
+      context('bench-bird', lab.dir),
+    );
     const ft = { toRib: [] as number[], call: [] as number[] };
     const rules = [];
     for (let i = 1; i <= N; i++) {
-      const rule = flow({ destination: host4(i <= 200 ? '203.0.113' : '198.51.100', ((i - 1) % 200) + 1), protocols: [17], sourcePorts: [{ min: 53, max: 53 }] }, { type: 'discard' });
+      const rule = flow(
+        {
+          destination: host4(i <= 200 ? '203.0.113' : '198.51.100', ((i - 1) % 200) + 1),
+          protocols: [17],
+          sourcePorts: [{ min: 53, max: 53 }],
+        },
+        { type: 'discard' },
+      );
       rules.push(rule);
       const t = await timed(watch, rule.match.destination.toString(), () => action.apply(rule));
       ft.toRib.push(t.toRib);
@@ -175,7 +236,9 @@ async function benchBird(): Promise<Record<string, unknown>> {
     const lines: string[] = [];
     for (let i = 1; i <= ANCHOR_N; i++) {
       const prefix = host4('192.0.2', 100 + i);
-      lines.push(`  route flow4 { dst ${prefix}; proto 17; sport 53; } { bgp_ext_community.add((generic, 0x80060000, 0x0)); };`);
+      lines.push(
+        `  route flow4 { dst ${prefix}; proto 17; sport 53; } { bgp_ext_community.add((generic, 0x80060000, 0x0)); };`,
+      );
       const t = await timed(watch, prefix, async () => {
         writeFileSync(anchorInclude, `protocol static by_hand { flow4 { table flowtab4; };\n${lines.join('\n')}\n}\n`);
         await run('birdc', ['-s', socket, 'configure']);
@@ -217,8 +280,16 @@ async function benchFrr(): Promise<Record<string, unknown>> {
     const anchor: number[] = [];
     for (let i = 1; i <= ANCHOR_N; i++) {
       const prefix = host4('192.0.2', 100 + i);
-      const cmds = renderRtbh(rtbh(prefix), { asn: AS, tagAsn: AS, staticTag: 666, routeMapPrefix: 'BYHAND', nextHops: { ipv4: Prefix.parse('192.0.2.1'), ipv6: Prefix.parse('100::1') } }).announce;
-      const t = await timed(watch, prefix, () => run('vtysh', ['--vty_socket', vty, ...cmds.flatMap((c) => ['-c', c])]));
+      const cmds = renderRtbh(rtbh(prefix), {
+        asn: AS,
+        tagAsn: AS,
+        staticTag: 666,
+        routeMapPrefix: 'BYHAND',
+        nextHops: { ipv4: Prefix.parse('192.0.2.1'), ipv6: Prefix.parse('100::1') },
+      }).announce;
+      const t = await timed(watch, prefix, () =>
+        run('vtysh', ['--vty_socket', vty, ...cmds.flatMap((c) => ['-c', c])]),
+      );
       anchor.push(t.toRib);
     }
     return result('frr', ft, anchor, 'the same vtysh -c commands by hand');
@@ -230,7 +301,12 @@ async function benchFrr(): Promise<Record<string, unknown>> {
   }
 }
 
-function result(adapter: string, ft: { toRib: number[]; call: number[] }, anchor: number[], anchorWhat: string): Record<string, unknown> {
+function result(
+  adapter: string,
+  ft: { toRib: number[]; call: number[] },
+  anchor: number[],
+  anchorWhat: string,
+): Record<string, unknown> {
   const toRib = series(ft.toRib);
   const a = series(anchor);
   return {
@@ -245,7 +321,11 @@ function result(adapter: string, ft: { toRib: number[]; call: number[] }, anchor
 
 const loadBefore = loadavg();
 const results = [];
-for (const [name, fn] of [['exabgp', benchExabgp], ['bird', benchBird], ['frr', benchFrr]] as const) {
+for (const [name, fn] of [
+  ['exabgp', benchExabgp],
+  ['bird', benchBird],
+  ['frr', benchFrr],
+] as const) {
   if (process.env.BENCH_ONLY && !process.env.BENCH_ONLY.split(',').includes(name)) continue;
   results.push(await fn());
 }
@@ -259,6 +339,12 @@ const line = results
 // Other work on the machine shows in the tails (p99): keep the load average beside the numbers.
 writeResult(
   'bgp-speakers',
-  { announcements: N, anchorAnnouncements: ANCHOR_N, goalP99Ms: { exabgp: 50, bird: 50 }, loadAverage: { before: loadBefore, after: loadavg() }, results },
+  {
+    announcements: N,
+    anchorAnnouncements: ANCHOR_N,
+    goalP99Ms: { exabgp: 50, bird: 50 },
+    loadAverage: { before: loadBefore, after: loadavg() },
+    results,
+  },
   `bgp speakers (${N} each, load ${loadBefore[0]?.toFixed(1)}): ${line}`,
 );

@@ -24,20 +24,34 @@ const path = `/client/v4/accounts/${ACCOUNT}/addressing/prefixes/${cf.prefixes[0
 // The fake records every request; the bench does not need them and must not grow memory.
 const keepEmpty = setInterval(() => void (cf.server.requests.length = 0), 50);
 
-const client = new VendorClient({ vendor: 'bench', baseUrl: cf.base.replace(/\/client\/v4$/, ''), authorize: (r) => void (r.headers.authorization = `Bearer ${TOKEN}`) });
+const client = new VendorClient({
+  vendor: 'bench',
+  baseUrl: cf.base.replace(/\/client\/v4$/, ''),
+  authorize: (r) => void (r.headers.authorization = `Bearer ${TOKEN}`),
+});
 const agent = new Agent({ keepAlive: true });
 const body = JSON.stringify({ on_demand: { advertised: true } });
 
 function bare(): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: cf.server.port, path, method: 'PATCH', agent, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', accept: 'application/json' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        resolve();
-      });
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: cf.server.port,
+        path,
+        method: 'PATCH',
+        agent,
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', accept: 'application/json' },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          resolve();
+        });
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -60,13 +74,27 @@ const clientMs: number[] = [];
 const bareMs: number[] = [];
 for (let r = 0; r < ROUNDS; r++) {
   bareMs.push(...(await timeEach(N / ROUNDS, bare)));
-  clientMs.push(...(await timeEach(N / ROUNDS, () => client.request({ method: 'PATCH', path, body: { on_demand: { advertised: true } } }))));
+  clientMs.push(
+    ...(await timeEach(N / ROUNDS, () =>
+      client.request({ method: 'PATCH', path, body: { on_demand: { advertised: true } } }),
+    )),
+  );
 }
 
 // A full Magic Transit activate → withdraw through the adapter (ids cached after the first lookup).
 const captured = capturedContext('bench-mt', { CF: TOKEN });
-const mt = new MagicTransitAction(magicTransitConfigSchema.parse({ accountId: ACCOUNT, apiToken: 'CF', baseUrl: cf.base, settleSeconds: 0 }), captured.ctx);
-const rule = makeRule<DivertRule>({ kind: 'divert', tenant: 'bench', target: Prefix.parse('203.0.113.0/24'), provider: 'cf', level: 4, ttlSeconds: 300 });
+const mt = new MagicTransitAction(
+  magicTransitConfigSchema.parse({ accountId: ACCOUNT, apiToken: 'CF', baseUrl: cf.base, settleSeconds: 0 }),
+  captured.ctx,
+);
+const rule = makeRule<DivertRule>({
+  kind: 'divert',
+  tenant: 'bench',
+  target: Prefix.parse('203.0.113.0/24'),
+  provider: 'cf',
+  level: 4,
+  ttlSeconds: 300,
+});
 await mt.apply(rule);
 await mt.withdraw(rule);
 const cycleMs = await timeEach(300, async () => {
@@ -78,12 +106,22 @@ captured.cleanup();
 // Retry timing: Retry-After: 1 on the first attempt; and 503s with a 100 ms backoff base (100, 200, 400 ms + ≤25% jitter).
 const retryAfterMs: number[] = [];
 for (let i = 0; i < 3; i++) {
-  cf.server.inject.push({ status: 429, headers: { 'retry-after': '1' }, body: { success: false, errors: [{ code: 971, message: 'rate limited' }], messages: [], result: null } });
+  cf.server.inject.push({
+    status: 429,
+    headers: { 'retry-after': '1' },
+    body: { success: false, errors: [{ code: 971, message: 'rate limited' }], messages: [], result: null },
+  });
   const t0 = Date.now();
   await client.request({ method: 'PATCH', path, body: { on_demand: { advertised: true } } });
   retryAfterMs.push(Date.now() - t0);
 }
-const backoffClient = new VendorClient({ vendor: 'bench', baseUrl: cf.base.replace(/\/client\/v4$/, ''), retries: 3, backoffBaseMs: 100, authorize: (r) => void (r.headers.authorization = `Bearer ${TOKEN}`) });
+const backoffClient = new VendorClient({
+  vendor: 'bench',
+  baseUrl: cf.base.replace(/\/client\/v4$/, ''),
+  retries: 3,
+  backoffBaseMs: 100,
+  authorize: (r) => void (r.headers.authorization = `Bearer ${TOKEN}`),
+});
 const backoffMs: number[] = [];
 for (let i = 0; i < 3; i++) {
   for (let k = 0; k < 3; k++) cf.server.inject.push({ status: 503, body: 'unavailable' });
@@ -106,11 +144,18 @@ const result = {
   ratioP99: round(percentile(clientMs, 99) / percentile(bareMs, 99)),
   // Requests slower than 10 ms on either path: scheduler/other-load noise on a shared machine, not the client.
   over10ms: { client: clientMs.filter((x) => x > 10).length, anchor: bareMs.filter((x) => x > 10).length },
-  magicTransitActivateWithdrawCycle: { p50Ms: round(median(cycleMs), 3), p99Ms: round(percentile(cycleMs, 99), 3), requestsPerCycle: 4 },
+  magicTransitActivateWithdrawCycle: {
+    p50Ms: round(median(cycleMs), 3),
+    p99Ms: round(percentile(cycleMs, 99), 3),
+    requestsPerCycle: 4,
+  },
   retryAfter1s: { measuredMs: retryAfterMs, expectedMs: 1000 },
   backoff3x503Base100: { measuredMs: backoffMs, expectedRangeMs: [700, 875] },
 };
-writeResult('cloud', result,
+writeResult(
+  'cloud',
+  result,
   `cloud: shared client p50 ${result.client.p50Ms} ms / p99 ${result.client.p99Ms} ms vs bare node:http p50 ${result.anchorBareNodeHttp.p50Ms} ms → ratio ${result.ratioP50} (p99 ratio ${result.ratioP99}); ` +
-  `MT activate→withdraw p50 ${result.magicTransitActivateWithdrawCycle.p50Ms} ms; Retry-After 1 s waited ${median(retryAfterMs)} ms; 3×503 backoff ${median(backoffMs)} ms (expected 700–875)`);
+    `MT activate→withdraw p50 ${result.magicTransitActivateWithdrawCycle.p50Ms} ms; Retry-After 1 s waited ${median(retryAfterMs)} ms; 3×503 backoff ${median(backoffMs)} ms (expected 700–875)`,
+);
 process.exit(0);

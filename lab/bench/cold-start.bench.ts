@@ -8,7 +8,12 @@ import { median, round, writeResult } from './lib.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const home = mkdtempSync(join(tmpdir(), 'ft-bench-'));
-const env = { ...process.env, FT_DATA_DIR: join(home, 'd'), FT_CONFIG_DIR: join(home, 'c'), FT_CACHE_DIR: join(home, 'k') };
+const env = {
+  ...process.env,
+  FT_DATA_DIR: join(home, 'd'),
+  FT_CONFIG_DIR: join(home, 'c'),
+  FT_CACHE_DIR: join(home, 'k'),
+};
 
 function time(args: string[]): number[] {
   const out: number[] = [];
@@ -27,8 +32,15 @@ const help = median(time(['bin/run.js', '--help']));
 const registry = median(time(['bin/run.js', 'registry']));
 writeResult(
   'cold-start',
-  { runs: RUNS, anchorNodeMs: round(anchor), helpMs: round(help), registryMs: round(registry),
-    helpRatio: round(help / anchor), registryRatio: round(registry / anchor), goalMs: 300 },
+  {
+    runs: RUNS,
+    anchorNodeMs: round(anchor),
+    helpMs: round(help),
+    registryMs: round(registry),
+    helpRatio: round(help / anchor),
+    registryRatio: round(registry / anchor),
+    goalMs: 300,
+  },
   `cold start (median of ${RUNS}): ft --help ${round(help)} ms (${round(help / anchor)}x bare node ${round(anchor)} ms), ` +
     `ft registry ${round(registry)} ms (${round(registry / anchor)}x); goal < 300 ms`,
 );

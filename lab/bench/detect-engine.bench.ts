@@ -10,7 +10,9 @@ import { round, writeResult } from './lib.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const built = join(ROOT, 'dist', 'core', 'detect', 'index.js');
-const detect = (existsSync(built) ? await import(built) : await import('../../core/detect/index.js')) as typeof import('../../core/detect/index.js');
+const detect = (
+  existsSync(built) ? await import(built) : await import('../../core/detect/index.js')
+) as typeof import('../../core/detect/index.js');
 const { DEFAULT_DETECTION } = await import('../../core/model/detection.js');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 
@@ -24,8 +26,17 @@ function samplesFor(n: number): { target: string; prefix: Prefix }[] {
 function sample(t: { target: string; prefix: Prefix }, i: number, at: number): Sample {
   const pps = 100 + (i % 50);
   return {
-    source: 'flow', sourceKind: 'flow', target: t.target, prefix: t.prefix, at, windowMs: 1000, direction: 'in', pps, bps: pps * 8000,
-    protocols: { tcp: pps / 2, udp: pps / 2, icmp: 0, other: 0 }, topSrcPorts: [{ key: 443, count: pps / 2 }],
+    source: 'flow',
+    sourceKind: 'flow',
+    target: t.target,
+    prefix: t.prefix,
+    at,
+    windowMs: 1000,
+    direction: 'in',
+    pps,
+    bps: pps * 8000,
+    protocols: { tcp: pps / 2, udp: pps / 2, icmp: 0, other: 0 },
+    topSrcPorts: [{ key: 443, count: pps / 2 }],
   };
 }
 
@@ -72,7 +83,13 @@ const rows = [1000, 10_000].map((n) => {
   engineRun(n); // warm-up (JIT)
   const engine = engineRun(n) / SECONDS;
   const anchor = anchorRun(n) / SECONDS;
-  return { targets: n, engineCpuMsPerSecond: round(engine), anchorCpuMsPerSecond: round(anchor), ratio: round(engine / anchor), coreShare: round(engine / 1000, 3) };
+  return {
+    targets: n,
+    engineCpuMsPerSecond: round(engine),
+    anchorCpuMsPerSecond: round(anchor),
+    ratio: round(engine / anchor),
+    coreShare: round(engine / 1000, 3),
+  };
 });
 const big = rows[1]!;
 writeResult(

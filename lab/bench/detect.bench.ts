@@ -49,7 +49,10 @@ async function rxPackets(pid: number, ifname: string): Promise<bigint> {
  * 5000 pps, a notify script that records when it bans. Its API and metrics ports are off (they would bind inside
  * the namespace anyway). Returns when it is capturing.
  */
-async function startFastnetmon(victim: Netns, ifname: string): Promise<{ firstBan(): Promise<number | undefined>; stop(): void }> {
+async function startFastnetmon(
+  victim: Netns,
+  ifname: string,
+): Promise<{ firstBan(): Promise<number | undefined>; stop(): void }> {
   const dir = mkdtempSync(join(tmpdir(), 'ft-bench-fnm-'));
   writeFileSync(join(dir, 'networks'), `${VICTIM}/32\n`);
   writeFileSync(join(dir, 'white'), '');
@@ -57,18 +60,55 @@ async function startFastnetmon(victim: Netns, ifname: string): Promise<{ firstBa
   writeFileSync(notify, `#!/bin/sh\necho "$(date +%s%3N) $*" >> '${join(dir, 'bans')}'\n`);
   chmodSync(notify, 0o755);
   const conf = {
-    logging_level: 'info', logging_local_syslog_logging: 'off', disable_usage_report: 'on', enable_ban: 'on', enable_ban_ipv6: 'off',
-    process_incoming_traffic: 'on', process_outgoing_traffic: 'off', ban_time: 1900, unban_only_if_attack_finished: 'on',
-    networks_list_path: join(dir, 'networks'), white_list_path: join(dir, 'white'), check_period: 1, enable_connection_tracking: 'off',
-    ban_for_pps: 'on', ban_for_bandwidth: 'off', ban_for_flows: 'off', threshold_pps: THRESHOLD_PPS,
-    mirror_afpacket: 'on', mirror_af_packet_custom_sampling_rate: 1, interfaces: ifname,
-    average_calculation_time: 5, speed_calculation_delay: 1, notify_script_path: notify,
-    pid_path: join(dir, 'fnm.pid'), cli_stats_file_path: join(dir, 'fnm.dat'), cli_stats_ipv6_file_path: join(dir, 'fnm6.dat'),
-    enable_api: 'off', prometheus: 'off', exabgp: 'off', gobgp: 'off', monitor_local_ip_addresses: 'off',
+    logging_level: 'info',
+    logging_local_syslog_logging: 'off',
+    disable_usage_report: 'on',
+    enable_ban: 'on',
+    enable_ban_ipv6: 'off',
+    process_incoming_traffic: 'on',
+    process_outgoing_traffic: 'off',
+    ban_time: 1900,
+    unban_only_if_attack_finished: 'on',
+    networks_list_path: join(dir, 'networks'),
+    white_list_path: join(dir, 'white'),
+    check_period: 1,
+    enable_connection_tracking: 'off',
+    ban_for_pps: 'on',
+    ban_for_bandwidth: 'off',
+    ban_for_flows: 'off',
+    threshold_pps: THRESHOLD_PPS,
+    mirror_afpacket: 'on',
+    mirror_af_packet_custom_sampling_rate: 1,
+    interfaces: ifname,
+    average_calculation_time: 5,
+    speed_calculation_delay: 1,
+    notify_script_path: notify,
+    pid_path: join(dir, 'fnm.pid'),
+    cli_stats_file_path: join(dir, 'fnm.dat'),
+    cli_stats_ipv6_file_path: join(dir, 'fnm6.dat'),
+    enable_api: 'off',
+    prometheus: 'off',
+    exabgp: 'off',
+    gobgp: 'off',
+    monitor_local_ip_addresses: 'off',
   };
-  writeFileSync(join(dir, 'fnm.conf'), Object.entries(conf).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
+  writeFileSync(
+    join(dir, 'fnm.conf'),
+    Object.entries(conf)
+      .map(([k, v]) => `${k} = ${v}`)
+      .join('\n') + '\n',
+  );
   const log = join(dir, 'fnm.log');
-  const [cmd, ...args] = victim.argv(['timeout', '40', 'fastnetmon', '--configuration_file', join(dir, 'fnm.conf'), '--log_file', log, '--disable_pid_logic']) as [string, ...string[]];
+  const [cmd, ...args] = victim.argv([
+    'timeout',
+    '40',
+    'fastnetmon',
+    '--configuration_file',
+    join(dir, 'fnm.conf'),
+    '--log_file',
+    log,
+    '--disable_pid_logic',
+  ]) as [string, ...string[]];
   const child: ChildProcess = spawn(cmd, args, { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
     const text = await readFile(log, 'utf8').catch(() => '');
@@ -116,7 +156,10 @@ async function main(): Promise<void> {
     const engine = new DetectionEngine({ settings });
     const events: DetectionEvent[] = [];
     engine.on((e) => events.push(e));
-    const detector = new ProcDetector(procConfigSchema.parse({ procRoot: `/proc/${pid}`, interfaces: [{ name: bIf, address: VICTIM }] }), 'bench-proc');
+    const detector = new ProcDetector(
+      procConfigSchema.parse({ procRoot: `/proc/${pid}`, interfaces: [{ name: bIf, address: VICTIM }] }),
+      'bench-proc',
+    );
     await detector.start((s) => engine.ingest(s));
     engine.start();
 
@@ -150,7 +193,12 @@ async function main(): Promise<void> {
       const resolved = events.slice(from).find((e) => e.type === 'resolve');
       if (!opened || !firstPacketAt) return undefined;
       const at = Date.parse(opened.incident.started_at);
-      return { fromSpawn: at - spawnedAt, fromFirstPacket: at - firstPacketAt, peakPps: resolved?.incident.peak_pps ?? opened.incident.peak_pps, firstPacketAt };
+      return {
+        fromSpawn: at - spawnedAt,
+        fromFirstPacket: at - firstPacketAt,
+        peakPps: resolved?.incident.peak_pps ?? opened.incident.peak_pps,
+        firstPacketAt,
+      };
     };
 
     // 1. Latency, floods far above threshold. hping3's -i pacing collapses on a loaded box (u1 gave 5 kpps, u5
@@ -187,17 +235,31 @@ async function main(): Promise<void> {
 
     // 3. The same 1.6x case on a learnt baseline (p99 5000/3 → threshold 5000), virtual clock, no kernel.
     let now = 0;
-    const learnt = new DetectionEngine({ settings: { ...DEFAULT_DETECTION, floor: { pps: 1, bps: 1 } }, clock: () => now });
+    const learnt = new DetectionEngine({
+      settings: { ...DEFAULT_DETECTION, floor: { pps: 1, bps: 1 } },
+      clock: () => now,
+    });
     const prefix = Prefix.parse(VICTIM);
     const feed = (pps: number) => {
       now += 100;
-      learnt.ingest({ source: 'v', sourceKind: 'proc', target: `${VICTIM}/32`, prefix, at: now, windowMs: 100, direction: 'in', pps, bps: pps * 512 });
+      learnt.ingest({
+        source: 'v',
+        sourceKind: 'proc',
+        target: `${VICTIM}/32`,
+        prefix,
+        at: now,
+        windowMs: 100,
+        direction: 'in',
+        pps,
+        bps: pps * 512,
+      });
       return learnt.tick(now);
     };
     for (let i = 0; i < 3000; i++) feed(THRESHOLD_PPS / 3);
     const startVirtual = now;
     let learntMs = -1;
-    for (let i = 0; i < 50 && learntMs < 0; i++) if (feed(1.6 * THRESHOLD_PPS).some((e) => e.type === 'open')) learntMs = now - startVirtual;
+    for (let i = 0; i < 50 && learntMs < 0; i++)
+      if (feed(1.6 * THRESHOLD_PPS).some((e) => e.type === 'open')) learntMs = now - startVirtual;
 
     const first = latency.map((l) => l.fromFirstPacket);
     const spawned = latency.map((l) => l.fromSpawn);
@@ -208,7 +270,11 @@ async function main(): Promise<void> {
       thresholdPps: THRESHOLD_PPS,
       floodPps: FLOOD_PPS,
       floodPeakPpsMedian: round(median(latency.map((l) => l.peakPps)), 0),
-      latencyFromFirstPacketMs: { median: round(median(first)), p95: round(percentile(first, 95)), max: round(Math.max(...first)) },
+      latencyFromFirstPacketMs: {
+        median: round(median(first)),
+        p95: round(percentile(first, 95)),
+        max: round(Math.max(...first)),
+      },
       latencyFromSpawnMs: { median: round(median(spawned)), p95: round(percentile(spawned, 95)) },
       goalMedianMs: 250,
       quality16x: {
@@ -220,7 +286,10 @@ async function main(): Promise<void> {
         goalMs: 1000,
         anchorFastnetmonMs: FASTNETMON_1_6X_MS,
         ratioAnchorOverOurs: round(FASTNETMON_1_6X_MS / median(q)),
-        fastnetmonSameRunMs: fastnetmon.length > 0 ? { runs: fastnetmon.length, median: round(median(fastnetmon)), max: round(Math.max(...fastnetmon)) } : null,
+        fastnetmonSameRunMs:
+          fastnetmon.length > 0
+            ? { runs: fastnetmon.length, median: round(median(fastnetmon)), max: round(Math.max(...fastnetmon)) }
+            : null,
         ratioFastnetmonSameRunOverOurs: fastnetmon.length > 0 ? round(median(fastnetmon) / median(q)) : null,
       },
       learntBaseline16xVirtualMs: learntMs,
@@ -232,7 +301,9 @@ async function main(): Promise<void> {
         `(floods measured at ${result.floodPeakPpsMedian} pps vs ${THRESHOLD_PPS} threshold; from spawn: median ${result.latencyFromSpawnMs.median} ms; goal median ≤ 250 ms); ` +
         `1.6× threshold: median ${result.quality16x.medianMs} ms, max ${result.quality16x.maxMs} ms (goal ≤ 1000 ms) vs FastNetMon ${FASTNETMON_1_6X_MS} ms = ` +
         `${result.quality16x.ratioAnchorOverOurs}× faster` +
-        (fastnetmon.length > 0 ? ` (FastNetMon fed the same floods in this run: median ${round(median(fastnetmon))} ms, ${result.quality16x.ratioFastnetmonSameRunOverOurs}×)` : ' (FastNetMon not installed: anchor only)') +
+        (fastnetmon.length > 0
+          ? ` (FastNetMon fed the same floods in this run: median ${round(median(fastnetmon))} ms, ${result.quality16x.ratioFastnetmonSameRunOverOurs}×)`
+          : ' (FastNetMon not installed: anchor only)') +
         `; learnt-baseline 1.6× (virtual clock): ${learntMs} ms; missed ${missed}`,
     );
     if (missed > 0 || result.quality16x.maxMs > 1000) process.exitCode = 1;

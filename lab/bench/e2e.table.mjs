@@ -21,7 +21,10 @@ const label = {
 const rows = [
   '| case | ft detect | ft announce | ft (100 ms windows) detect | ft (100 ms windows) announce | FastNetMon ban | ratio ft/fnm detect (default / 100 ms) | ratio ft/fnm announce (default / 100 ms) |',
   '|---|---:|---:|---:|---:|---:|---:|---:|',
-  ...result.cases.map((c) => `| ${label[c.case] ?? c.case} | ${ms(c.median.ftDetectMs)} | ${ms(c.median.ftAnnounceMs)} | ${ms(c.median.ft100DetectMs)} | ${ms(c.median.ft100AnnounceMs)} | ${ms(c.median.fnmDetectMs)} | ${x(c.ratio.detect)} / ${x(c.ratio.detect100ms)} | ${x(c.ratio.announce)} / ${x(c.ratio.announce100ms)} |`),
+  ...result.cases.map(
+    (c) =>
+      `| ${label[c.case] ?? c.case} | ${ms(c.median.ftDetectMs)} | ${ms(c.median.ftAnnounceMs)} | ${ms(c.median.ft100DetectMs)} | ${ms(c.median.ft100AnnounceMs)} | ${ms(c.median.fnmDetectMs)} | ${x(c.ratio.detect)} / ${x(c.ratio.detect100ms)} | ${x(c.ratio.announce)} / ${x(c.ratio.announce100ms)} |`,
+  ),
   '',
   `Medians of ${result.reps} runs per case, measured ${result.at.slice(0, 16).replace('T', ' ')} UTC, Node ${result.node}. Times from the first datagram sent; ratio < 1: ft is faster.`,
 ];

@@ -19,11 +19,19 @@ import { median, percentile, round, writeResult } from './lib.js';
 
 const N = Number(process.env.BENCH_FLEET_N ?? 1000);
 const BULK = Number(process.env.BENCH_FLEET_BULK ?? 10_000);
-const logger = createJsonLogger({ level: 'error', destination: new Writable({ write: (_c, _e, cb) => cb() }) as never });
+const logger = createJsonLogger({
+  level: 'error',
+  destination: new Writable({ write: (_c, _e, cb) => cb() }) as never,
+});
 
 const rule = makeRule<FlowSpecRule>({
-  kind: 'flowspec', tenant: 'bench', target: Prefix.parse('203.0.113.1/32'),
-  match: { destination: Prefix.parse('203.0.113.1/32'), protocols: [17] }, action: { type: 'discard' }, level: 1, ttlSeconds: 300,
+  kind: 'flowspec',
+  tenant: 'bench',
+  target: Prefix.parse('203.0.113.1/32'),
+  match: { destination: Prefix.parse('203.0.113.1/32'), protocols: [17] },
+  action: { type: 'discard' },
+  level: 1,
+  ttlSeconds: 300,
 });
 const action: Action = {
   capabilities: ['flowspec'],
@@ -39,10 +47,24 @@ const action: Action = {
     return { status: 'ok' };
   },
 };
-const handle: ActionHandle = { name: 'rr', kind: 'bench', reach: 'network', action, timeoutMs: 10_000, retries: 0, backoffMs: 0 };
+const handle: ActionHandle = {
+  name: 'rr',
+  kind: 'bench',
+  reach: 'network',
+  action,
+  timeoutMs: 10_000,
+  retries: 0,
+  backoffMs: 0,
+};
 
 const server = await RedisServer.start({ aof: true, fsync: 'everysec' });
-const conn = (blocking = false) => new Redis({ port: server.port, host: '127.0.0.1', maxRetriesPerRequest: blocking ? null : 20, retryStrategy: (t) => Math.min(t * 20, 200) });
+const conn = (blocking = false) =>
+  new Redis({
+    port: server.port,
+    host: '127.0.0.1',
+    maxRetriesPerRequest: blocking ? null : 20,
+    retryStrategy: (t) => Math.min(t * 20, 200),
+  });
 
 async function anchor(): Promise<number[]> {
   const a = conn();
@@ -62,14 +84,29 @@ async function anchor(): Promise<number[]> {
 
 const store = new RedisRuleStore({ conn: conn(), namespace: 'bench' });
 const worker = await startFleetWorker({
-  pop: 'bench', actions: new Map([['rr', handle]]), store, workerConn: conn(true), queueConn: conn(), logger, concurrency: 10, namespace: 'bench',
-  lockDurationMs: 5000, stalledIntervalMs: 5000, heartbeatMs: 1000,
+  pop: 'bench',
+  actions: new Map([['rr', handle]]),
+  store,
+  workerConn: conn(true),
+  queueConn: conn(),
+  logger,
+  concurrency: 10,
+  namespace: 'bench',
+  lockDurationMs: 5000,
+  stalledIntervalMs: 5000,
+  heartbeatMs: 1000,
 });
-const dispatcher = await FleetDispatcher.open({ pops: ['bench'], connect: async (_r, blocking) => conn(blocking), namespace: 'bench', keepCompletedSec: 60 });
+const dispatcher = await FleetDispatcher.open({
+  pops: ['bench'],
+  connect: async (_r, blocking) => conn(blocking),
+  namespace: 'bench',
+  keepCompletedSec: 60,
+});
 
 // 1. enqueue → done
 const raw = await anchor();
-for (let i = 0; i < 100; i++) await dispatcher.run('bench', jobBase('apply', 'warm', String(i)), { op: 'apply', adapter: 'rr', rule, by: 'bench' });
+for (let i = 0; i < 100; i++)
+  await dispatcher.run('bench', jobBase('apply', 'warm', String(i)), { op: 'apply', adapter: 'rr', rule, by: 'bench' });
 const lat: number[] = [];
 for (let i = 0; i < N; i++) {
   const t0 = performance.now();
@@ -88,7 +125,13 @@ const onDone = () => {
 worker.worker.on('completed', onDone);
 const t0 = performance.now();
 for (let i = 0; i < BULK; i += 1000) {
-  await queue.addBulk(Array.from({ length: Math.min(1000, BULK - i) }, (_, j) => ({ name: 'apply', data: { op: 'apply' as const, adapter: 'rr', rule, by: 'bench' }, opts: { jobId: `${jobBase('apply', 'bulk', String(i + j))}-0`, removeOnComplete: true } })));
+  await queue.addBulk(
+    Array.from({ length: Math.min(1000, BULK - i) }, (_, j) => ({
+      name: 'apply',
+      data: { op: 'apply' as const, adapter: 'rr', rule, by: 'bench' },
+      opts: { jobId: `${jobBase('apply', 'bulk', String(i + j))}-0`, removeOnComplete: true },
+    })),
+  );
 }
 await finished;
 const bulkSec = (performance.now() - t0) / 1000;
@@ -107,7 +150,13 @@ bare.on('completed', () => {
 await bare.waitUntilReady();
 const b0 = performance.now();
 for (let i = 0; i < BULK; i += 1000) {
-  await bareQueue.addBulk(Array.from({ length: Math.min(1000, BULK - i) }, (_, j) => ({ name: 'x', data: { i: i + j }, opts: { jobId: `bare-${i + j}`, removeOnComplete: true } })));
+  await bareQueue.addBulk(
+    Array.from({ length: Math.min(1000, BULK - i) }, (_, j) => ({
+      name: 'x',
+      data: { i: i + j },
+      opts: { jobId: `bare-${i + j}`, removeOnComplete: true },
+    })),
+  );
 }
 await bareFinished;
 const bareSec = (performance.now() - b0) / 1000;
@@ -118,7 +167,12 @@ await bareQueue.close();
 await server.stop('SIGKILL');
 await server.launch();
 const r0 = performance.now();
-await dispatcher.run('bench', jobBase('apply', 'after-restart'), { op: 'apply', adapter: 'rr', rule, by: 'bench' }, 60_000);
+await dispatcher.run(
+  'bench',
+  jobBase('apply', 'after-restart'),
+  { op: 'apply', adapter: 'rr', rule, by: 'bench' },
+  60_000,
+);
 const convergeMs = performance.now() - r0;
 
 await dispatcher.close();
@@ -131,11 +185,19 @@ const a50 = median(raw);
 writeResult(
   'fleet',
   {
-    jobs: N, queue: queueName('bench'),
+    jobs: N,
+    queue: queueName('bench'),
     enqueueToDoneMs: { p50: round(p50, 3), p99: round(p99, 3), goalP99: 20 },
     anchorLpushBrpopMs: { p50: round(a50, 3), p99: round(percentile(raw, 99), 3) },
     ratioP50: round(p50 / a50, 1),
-    throughput: { jobs: BULK, concurrency: 10, jobsPerSec: Math.round(BULK / bulkSec), goal: 5000, bareBullmqJobsPerSec: Math.round(BULK / bareSec), ratioToBare: round(bareSec / bulkSec, 2) },
+    throughput: {
+      jobs: BULK,
+      concurrency: 10,
+      jobsPerSec: Math.round(BULK / bulkSec),
+      goal: 5000,
+      bareBullmqJobsPerSec: Math.round(BULK / bareSec),
+      ratioToBare: round(bareSec / bulkSec, 2),
+    },
     convergeAfterRedisRestartMs: round(convergeMs, 1),
   },
   `fleet: enqueue→done p50 ${round(p50, 2)} ms p99 ${round(p99, 2)} ms (goal p99 < 20) = ${round(p50 / a50, 1)}× a raw LPUSH→BRPOP (${round(a50, 3)} ms); ` +

@@ -21,15 +21,33 @@ if (cluster.isPrimary) {
     const workers = Array.from({ length: n }, () => cluster.fork());
     await Promise.all(workers.map((w) => new Promise((r) => w.once('listening', r))));
     const sent = await new Promise((resolve, reject) => {
-      const c = spawn(process.execPath, [join(here, 'flow-replay.mjs'), corpus, String(port), '0', seconds], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const c = spawn(process.execPath, [join(here, 'flow-replay.mjs'), corpus, String(port), '0', seconds], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       let out = '';
       c.stdout.on('data', (d) => (out += d));
       c.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`replay exited ${code}`))));
     });
     await new Promise((r) => setTimeout(r, 300));
-    const stats = await Promise.all(workers.map((w) => new Promise((r) => { w.once('message', r); w.send('stats'); })));
+    const stats = await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise((r) => {
+            w.once('message', r);
+            w.send('stats');
+          }),
+      ),
+    );
     const received = stats.reduce((a, s) => a + s.received, 0);
-    console.log(JSON.stringify({ workers: n, sentPerSecond: Math.round(sent.rate), received, receivedPerSecond: Math.round(received / sent.seconds), perWorker: stats }));
+    console.log(
+      JSON.stringify({
+        workers: n,
+        sentPerSecond: Math.round(sent.rate),
+        received,
+        receivedPerSecond: Math.round(received / sent.seconds),
+        perWorker: stats,
+      }),
+    );
     for (const w of workers) w.kill();
   }
 } else {

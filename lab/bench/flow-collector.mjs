@@ -7,7 +7,15 @@ import { flowConfigSchema } from '../../plugins/detector-flow/dist/config.js';
 import { FlowDetector } from '../../plugins/detector-flow/dist/detector.js';
 
 const [port, workers, rcvbuf, coalesceMs] = process.argv.slice(2).map(Number);
-const logger = { debug() {}, info() {}, warn() {}, error() {}, child() { return logger; } };
+const logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return logger;
+  },
+};
 const config = flowConfigSchema.parse({
   listeners: [{ address: '127.0.0.1', port }],
   protect: ['203.0.113.0/24', '198.51.100.0/24', '2001:db8::/32'],
@@ -24,7 +32,9 @@ rl.on('line', async () => {
   const s = await detector.status();
   const m = process.memoryUsage();
   const mb = (n) => Math.round(n / 1e5) / 10;
-  process.stdout.write(`${JSON.stringify({ datagrams: s.totals.datagrams, records: s.totals.records, errors: s.totals.decodeErrors, samples, rssMb: mb(m.rss), heapMb: mb(m.heapTotal), usedMb: mb(m.heapUsed), externalMb: mb(m.external + m.arrayBuffers) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ datagrams: s.totals.datagrams, records: s.totals.records, errors: s.totals.decodeErrors, samples, rssMb: mb(m.rss), heapMb: mb(m.heapTotal), usedMb: mb(m.heapUsed), externalMb: mb(m.external + m.arrayBuffers) })}\n`,
+  );
 });
 rl.on('close', async () => {
   await detector.stop();

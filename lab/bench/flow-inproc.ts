@@ -22,8 +22,14 @@ export function benchTraffic(): PacketSpec[] {
     t += 0.0001;
     const udp = r() < 0.6;
     out.push({
-      time: t, src: `198.51.100.${1 + Math.floor(r() * 250)}`, dst: `203.0.113.${1 + Math.floor(r() * 250)}`, protocol: udp ? 'udp' : 'tcp',
-      srcPort: 1024 + Math.floor(r() * 60000), dstPort: [53, 80, 443, 123, 11211][i % 5]!, payload: 40 + Math.floor(r() * 1200), flags: 0x02,
+      time: t,
+      src: `198.51.100.${1 + Math.floor(r() * 250)}`,
+      dst: `203.0.113.${1 + Math.floor(r() * 250)}`,
+      protocol: udp ? 'udp' : 'tcp',
+      srcPort: 1024 + Math.floor(r() * 60000),
+      dstPort: [53, 80, 443, 123, 11211][i % 5]!,
+      payload: 40 + Math.floor(r() * 1200),
+      flags: 0x02,
     });
   }
   return out;
@@ -34,21 +40,37 @@ export async function exportCorpora(dir: string): Promise<Record<Format, Buffer[
   const pcap = join(dir, 'bench.pcap');
   writeFileSync(pcap, trafficPcap(benchTraffic()));
   const out = {} as Record<Format, Buffer[]>;
-  for (const [format, version] of [['netflow5', 5], ['netflow9', 9], ['ipfix', 10]] as const) {
+  for (const [format, version] of [
+    ['netflow5', 5],
+    ['netflow9', 9],
+    ['ipfix', 10],
+  ] as const) {
     out[format] = (await captureExport(softflowd(dir, pcap, version, { tag: format }))).datagrams;
   }
-  out.sflow = (await captureExport(pmacctSfprobe(dir, pcap, { source: '127.0.0.1', sampling: 1, tag: 'sflow' }))).datagrams;
+  out.sflow = (
+    await captureExport(pmacctSfprobe(dir, pcap, { source: '127.0.0.1', sampling: 1, tag: 'sflow' }))
+  ).datagrams;
   return out;
 }
 
 export function writeCorpus(file: string, datagrams: Buffer[]): void {
-  writeFileSync(file, Buffer.concat(datagrams.flatMap((d) => { const h = Buffer.alloc(2); h.writeUInt16BE(d.length); return [h, d]; })));
+  writeFileSync(
+    file,
+    Buffer.concat(
+      datagrams.flatMap((d) => {
+        const h = Buffer.alloc(2);
+        h.writeUInt16BE(d.length);
+        return [h, d];
+      }),
+    ),
+  );
 }
 
 export function readCorpus(file: string): Buffer[] {
   const raw = readFileSync(file);
   const out: Buffer[] = [];
-  for (let o = 0; o + 2 <= raw.length; o += 2 + raw.readUInt16BE(o)) out.push(raw.subarray(o + 2, o + 2 + raw.readUInt16BE(o)));
+  for (let o = 0; o + 2 <= raw.length; o += 2 + raw.readUInt16BE(o))
+    out.push(raw.subarray(o + 2, o + 2 + raw.readUInt16BE(o)));
   return out;
 }
 
@@ -74,7 +96,9 @@ export function decodeOnly(datagrams: Buffer[], reps = 10): number {
 /** Decode + aggregate as the listener drives it (a window closed every 100k records): records per CPU-second. */
 export function collectorOnly(datagrams: Buffer[], reps = 10): number {
   const c = new Collector({
-    ...COLLECTOR_DEFAULTS, source: 'bench', protect: ['203.0.113.0/24', '198.51.100.0/24', '2001:db8::/32'].map((p) => Prefix.parse(p)),
+    ...COLLECTOR_DEFAULTS,
+    source: 'bench',
+    protect: ['203.0.113.0/24', '198.51.100.0/24', '2001:db8::/32'].map((p) => Prefix.parse(p)),
     exporterSamplingRates: new Map(),
   });
   let next = 100_000;
@@ -105,6 +129,8 @@ if (import.meta.filename === process.argv[1]) {
     decodeOnly(d, 3);
     collectorOnly(d, 3);
     const reps = Number(process.env.REPS ?? 20);
-    console.log(`${f.padEnd(8)} decode ${Math.round(decodeOnly(d, reps))} rec/CPU-s, decode+aggregate ${Math.round(collectorOnly(d, reps))} rec/CPU-s`);
+    console.log(
+      `${f.padEnd(8)} decode ${Math.round(decodeOnly(d, reps))} rec/CPU-s, decode+aggregate ${Math.round(collectorOnly(d, reps))} rec/CPU-s`,
+    );
   }
 }

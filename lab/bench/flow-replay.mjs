@@ -11,7 +11,7 @@ const rate = Number(rateText);
 const seconds = Number(secondsText);
 const raw = readFileSync(file);
 const corpus = [];
-for (let o = 0; o + 2 <= raw.length; ) {
+for (let o = 0; o + 2 <= raw.length;) {
   const n = raw.readUInt16BE(o);
   corpus.push(raw.subarray(o + 2, o + 2 + n));
   o += 2 + n;

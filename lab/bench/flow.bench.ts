@@ -26,7 +26,9 @@ const STEP_SECONDS = Number(process.env.BENCH_FLOW_STEP ?? 1.5);
 // nfcapd's CPU ticks (10 ms each) are not a coarse quantum (~20 ticks on v9).
 const EFFICIENCY_SECONDS = Number(process.env.BENCH_FLOW_SECONDS ?? 3);
 const EFFICIENCY_STEPS = Number(process.env.BENCH_FLOW_STEPS ?? 4);
-const LADDER = (process.env.BENCH_FLOW_RATES ?? '2500,5000,10000,25000,50000,100000,150000,200000,300000').split(',').map(Number);
+const LADDER = (process.env.BENCH_FLOW_RATES ?? '2500,5000,10000,25000,50000,100000,150000,200000,300000')
+  .split(',')
+  .map(Number);
 const RCVBUF = 4 << 20;
 /** Seconds of replay at the efficiency rate before measuring: JIT warm-up for ft, files opened for the others. */
 const WARMUP_SECONDS = Number(process.env.BENCH_FLOW_WARMUP ?? 2);
@@ -36,15 +38,25 @@ const FLOWS_PER_SECOND = 100_000;
 const TICK = 100; // clock ticks per second in /proc/PID/stat (USER_HZ)
 
 interface Corpus {
-  format: Format; file: string; datagrams: number; flowsPerDatagram: number; decodeOnlyRecordsPerCpuSecond: number;
+  format: Format;
+  file: string;
+  datagrams: number;
+  flowsPerDatagram: number;
+  decodeOnlyRecordsPerCpuSecond: number;
   /** ft's decode + aggregation in one process, no sockets (windows closed every 100k records). */
   collectorOnlyRecordsPerCpuSecond: number;
 }
 interface Result {
-  format: Format; collector: string;
+  format: Format;
+  collector: string;
   /** Median over the efficiency steps (each step's value in flowsPerCpuSecondSteps). */
-  flowsPerCpuSecond: number; flowsPerCpuSecondSteps: number[]; cpuSeconds: number; flows: number; peakRssMb: number;
-  maxRateNoLoss: number; ladder: { rate: number; achieved: number; loss: number }[];
+  flowsPerCpuSecond: number;
+  flowsPerCpuSecondSteps: number[];
+  cpuSeconds: number;
+  flows: number;
+  peakRssMb: number;
+  maxRateNoLoss: number;
+  ladder: { rate: number; achieved: number; loss: number }[];
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'ft-flow-bench-'));
@@ -62,7 +74,11 @@ function saveCorpus(format: Format, datagrams: Buffer[]): Corpus {
   decodeOnly(datagrams, 3); // warm-up
   collectorOnly(datagrams, 3);
   return {
-    format, file, datagrams: datagrams.length, flowsPerDatagram: flows / datagrams.length, decodeOnlyRecordsPerCpuSecond: Math.round(decodeOnly(datagrams)),
+    format,
+    file,
+    datagrams: datagrams.length,
+    flowsPerDatagram: flows / datagrams.length,
+    decodeOnlyRecordsPerCpuSecond: Math.round(decodeOnly(datagrams)),
     collectorOnlyRecordsPerCpuSecond: Math.round(collectorOnly(datagrams)),
   };
 }
@@ -80,7 +96,9 @@ function treePids(root: number): number[] {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       parents.set(ppid, [...(parents.get(ppid) ?? []), Number(name)]);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   const out = [root];
   for (let i = 0; i < out.length; i++) out.push(...(parents.get(out[i]!) ?? []));
@@ -94,7 +112,9 @@ function cpuSeconds(root: number): number {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       ticks += Number(f[11]) + Number(f[12]);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return ticks / TICK;
 }
@@ -105,7 +125,9 @@ function rssMb(root: number, field: 'VmRSS' | 'VmHWM'): number {
     try {
       const m = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
       kb += Number(m?.[1] ?? 0);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return kb / 1024;
 }
@@ -153,7 +175,11 @@ async function stop(child: ChildProcess): Promise<void> {
   }
 }
 
-interface Running { child: ChildProcess; port: number; received?: () => Promise<number> }
+interface Running {
+  child: ChildProcess;
+  port: number;
+  received?: () => Promise<number>;
+}
 
 async function startCollector(name: string, format: Format, port: number): Promise<Running> {
   const out = join(dir, `${name}-${format}-${port}`);
@@ -161,15 +187,23 @@ async function startCollector(name: string, format: Format, port: number): Promi
   let child: ChildProcess;
   if (name.startsWith('ft')) {
     const workers = name === 'ft-workers' ? Math.max(1, cpus().length) : 0;
-    child = start([process.execPath, ...launcherNodeFlags(ROOT), 'lab/bench/flow-collector.mjs', String(port), String(workers), String(RCVBUF)]);
+    child = start([
+      process.execPath,
+      ...launcherNodeFlags(ROOT),
+      'lab/bench/flow-collector.mjs',
+      String(port),
+      String(workers),
+      String(RCVBUF),
+    ]);
     const lines = createInterface({ input: child.stdout! });
     const queue: ((line: string) => void)[] = [];
     lines.on('line', (l) => queue.shift()?.(l));
     await new Promise<void>((r) => queue.push(() => r()));
-    const received = () => new Promise<number>((r) => {
-      queue.push((l) => r(JSON.parse(l).datagrams));
-      child.stdin!.write('stats\n');
-    });
+    const received = () =>
+      new Promise<number>((r) => {
+        queue.push((l) => r(JSON.parse(l).datagrams));
+        child.stdin!.write('stats\n');
+      });
     return { child, port, received };
   }
   if (name === 'nfcapd') {
@@ -177,11 +211,23 @@ async function startCollector(name: string, format: Format, port: number): Promi
   } else {
     const daemon = format === 'sflow' ? 'sfacctd' : 'nfacctd';
     const conf = join(out, 'pmacct.conf');
-    writeFileSync(conf, [
-      'daemonize: false', `${daemon}_ip: 127.0.0.1`, `${daemon}_port: ${port}`, `${daemon}_pipe_size: ${RCVBUF}`, 'plugins: print',
-      'aggregate: dst_host', 'print_output: csv', `print_output_file: ${join(out, 'out.csv')}`, 'print_refresh_time: 3600',
-      'plugin_pipe_size: 40960000', 'plugin_buffer_size: 40960', '',
-    ].join('\n'));
+    writeFileSync(
+      conf,
+      [
+        'daemonize: false',
+        `${daemon}_ip: 127.0.0.1`,
+        `${daemon}_port: ${port}`,
+        `${daemon}_pipe_size: ${RCVBUF}`,
+        'plugins: print',
+        'aggregate: dst_host',
+        'print_output: csv',
+        `print_output_file: ${join(out, 'out.csv')}`,
+        'print_refresh_time: 3600',
+        'plugin_pipe_size: 40960000',
+        'plugin_buffer_size: 40960',
+        '',
+      ].join('\n'),
+    );
     child = start([daemon, '-f', conf]);
   }
   const deadline = Date.now() + 10_000;
@@ -195,7 +241,11 @@ async function startCollector(name: string, format: Format, port: number): Promi
 
 function replay(corpus: Corpus, port: number, rate: number, seconds: number): Promise<{ sent: number; rate: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['lab/bench/flow-replay.mjs', corpus.file, String(port), String(rate), String(seconds), '127.0.0.1'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      ['lab/bench/flow-replay.mjs', corpus.file, String(port), String(rate), String(seconds), '127.0.0.1'],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     children.add(child);
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -208,7 +258,12 @@ function replay(corpus: Corpus, port: number, rate: number, seconds: number): Pr
 }
 
 /** Loss of one step: kernel drops, plus for ft what reached the socket but was not counted. */
-async function step(c: Running, corpus: Corpus, rate: number, seconds: number): Promise<{ sent: number; achieved: number; lost: number }> {
+async function step(
+  c: Running,
+  corpus: Corpus,
+  rate: number,
+  seconds: number,
+): Promise<{ sent: number; achieved: number; lost: number }> {
   const d0 = drops(c.port);
   const r0 = c.received ? await c.received() : 0;
   const r = await replay(corpus, c.port, rate, seconds);
@@ -270,8 +325,15 @@ async function measure(name: string, corpus: Corpus): Promise<Result> {
       else break;
     }
     return {
-      format: corpus.format, collector: name, flowsPerCpuSecond: round(median(perStep), 0), flowsPerCpuSecondSteps: perStep.map((x) => round(x, 0)),
-      cpuSeconds: round(cpu, 2), flows: Math.round(flows), peakRssMb: round(peakRssMb, 1), maxRateNoLoss, ladder,
+      format: corpus.format,
+      collector: name,
+      flowsPerCpuSecond: round(median(perStep), 0),
+      flowsPerCpuSecondSteps: perStep.map((x) => round(x, 0)),
+      cpuSeconds: round(cpu, 2),
+      flows: Math.round(flows),
+      peakRssMb: round(peakRssMb, 1),
+      maxRateNoLoss,
+      ladder,
     };
   } finally {
     await stop(c.child);
@@ -283,25 +345,35 @@ async function main(): Promise<void> {
   const build = spawnSync('npx', ['tsc', '-b', 'plugins/detector-flow'], { cwd: ROOT, encoding: 'utf8' });
   if (build.status !== 0) throw new Error(`build failed: ${build.stdout}${build.stderr}`);
   const exported = await exportCorpora(dir);
-  const corpora = FORMATS.filter((f) => ONLY_FORMATS === undefined || ONLY_FORMATS.includes(f)).map((f) => saveCorpus(f, exported[f]));
+  const corpora = FORMATS.filter((f) => ONLY_FORMATS === undefined || ONLY_FORMATS.includes(f)).map((f) =>
+    saveCorpus(f, exported[f]),
+  );
   for (const c of corpora) {
-    console.log(`corpus ${c.format}: ${c.datagrams} datagrams, ${round(c.flowsPerDatagram, 1)} flows each; ft in-process: decoders alone ${c.decodeOnlyRecordsPerCpuSecond}, ` +
-      `decode + aggregation ${c.collectorOnlyRecordsPerCpuSecond} records/CPU-s`);
+    console.log(
+      `corpus ${c.format}: ${c.datagrams} datagrams, ${round(c.flowsPerDatagram, 1)} flows each; ft in-process: decoders alone ${c.decodeOnlyRecordsPerCpuSecond}, ` +
+        `decode + aggregation ${c.collectorOnlyRecordsPerCpuSecond} records/CPU-s`,
+    );
   }
   const replayer = await replayerCeiling(corpora.find((c) => c.format === 'netflow9') ?? corpora[0]!);
-  console.log(`replayer ceiling: ${replayer.datagramsPerSecond} datagrams/s sent as fast as it can to a socket nobody reads`);
+  console.log(
+    `replayer ceiling: ${replayer.datagramsPerSecond} datagrams/s sent as fast as it can to a socket nobody reads`,
+  );
 
   const results: Result[] = [];
   for (const corpus of corpora) {
-    const names = (corpus.format === 'sflow' ? ['ft', 'ft-workers', 'sfacctd'] : ['ft', 'ft-workers', 'nfcapd', 'nfacctd'])
-      .filter((n) => ONLY_COLLECTORS === undefined || ONLY_COLLECTORS.includes(n));
+    const names = (
+      corpus.format === 'sflow' ? ['ft', 'ft-workers', 'sfacctd'] : ['ft', 'ft-workers', 'nfcapd', 'nfacctd']
+    ).filter((n) => ONLY_COLLECTORS === undefined || ONLY_COLLECTORS.includes(n));
     for (const name of names) {
       const r = await measure(name, corpus);
       results.push(r);
-      console.log(`${corpus.format.padEnd(8)} ${name.padEnd(10)} ${String(r.flowsPerCpuSecond).padStart(9)} flows/CPU-s  ${String(r.peakRssMb).padStart(6)} MB  max ${r.maxRateNoLoss} datagrams/s < 0.1 % loss`);
+      console.log(
+        `${corpus.format.padEnd(8)} ${name.padEnd(10)} ${String(r.flowsPerCpuSecond).padStart(9)} flows/CPU-s  ${String(r.peakRssMb).padStart(6)} MB  max ${r.maxRateNoLoss} datagrams/s < 0.1 % loss`,
+      );
     }
   }
-  const get = (format: Format, collector: string) => results.find((r) => r.format === format && r.collector === collector);
+  const get = (format: Format, collector: string) =>
+    results.find((r) => r.format === format && r.collector === collector);
   const ratios: Record<string, number> = {};
   for (const format of ['netflow5', 'netflow9', 'ipfix'] as const) {
     const anchor = get(format, 'nfcapd')?.flowsPerCpuSecond ?? 0;
@@ -312,16 +384,31 @@ async function main(): Promise<void> {
   const bestRate = Math.max(...results.filter((r) => r.collector.startsWith('ft')).map((r) => r.maxRateNoLoss));
   const ftV9 = get('netflow9', 'ft');
   const goals = {
-    v9FlowsPerCpuVsNfcapd: { goal: 1.0, got: ratios.netflow9FtVsNfcapd ?? 0, met: (ratios.netflow9FtVsNfcapd ?? 0) >= 1 },
+    v9FlowsPerCpuVsNfcapd: {
+      goal: 1.0,
+      got: ratios.netflow9FtVsNfcapd ?? 0,
+      met: (ratios.netflow9FtVsNfcapd ?? 0) >= 1,
+    },
     datagramsPerSecondNoLoss: { goal: 200_000, got: bestRate, met: bestRate >= 200_000 },
     rssMbAt100kFlowsPerSecond: { goal: 100, got: ftV9?.peakRssMb ?? 0, met: (ftV9?.peakRssMb ?? Infinity) < 100 },
   };
-  writeResult('flow', {
-    efficiencySteps: { steps: EFFICIENCY_STEPS, seconds: EFFICIENCY_SECONDS }, cores: cpus().length, loadAverage: { atStart: loadAtStart, atEnd: loadavg().map((l) => round(l, 2)) }, receiveBufferBytes: RCVBUF, warmupSeconds: WARMUP_SECONDS,
-    replayer, corpora: corpora.map(({ file, ...c }) => c), results, ratios, goals,
-  },
+  writeResult(
+    'flow',
+    {
+      efficiencySteps: { steps: EFFICIENCY_STEPS, seconds: EFFICIENCY_SECONDS },
+      cores: cpus().length,
+      loadAverage: { atStart: loadAtStart, atEnd: loadavg().map((l) => round(l, 2)) },
+      receiveBufferBytes: RCVBUF,
+      warmupSeconds: WARMUP_SECONDS,
+      replayer,
+      corpora: corpora.map(({ file, ...c }) => c),
+      results,
+      ratios,
+      goals,
+    },
     `flow collectors: ft/nfcapd flows per CPU-s v5 ${ratios.netflow5FtVsNfcapd}x, v9 ${ratios.netflow9FtVsNfcapd}x, IPFIX ${ratios.ipfixFtVsNfcapd}x; ` +
-    `ft/sfacctd sFlow ${ratios.sflowFtVsSfacctd}x; ft best lossless rate ${bestRate} datagrams/s (goal 200k); ft v9 RSS ${ftV9?.peakRssMb} MB (goal < 100)`);
+      `ft/sfacctd sFlow ${ratios.sflowFtVsSfacctd}x; ft best lossless rate ${bestRate} datagrams/s (goal 200k); ft v9 RSS ${ftV9?.peakRssMb} MB (goal < 100)`,
+  );
 }
 
 try {

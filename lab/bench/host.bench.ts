@@ -20,24 +20,55 @@ const FLOOD = Number(process.env.BENCH_FLOOD_PACKETS ?? 500_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const CPUS = Number(process.env.BENCH_FLOOD_CPUS ?? 1);
 
-const silent = { debug() {}, info() {}, warn() {}, error() {}, child() { return silent; } };
-const ctx = () => ({ name: 'bench', logger: silent, stateDir: mkdtempSync(join(tmpdir(), 'ft-bench-host-')), secret: () => { throw new Error('none'); }, signal: new AbortController().signal });
+const silent = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silent;
+  },
+};
+const ctx = () => ({
+  name: 'bench',
+  logger: silent,
+  stateDir: mkdtempSync(join(tmpdir(), 'ft-bench-host-')),
+  secret: () => {
+    throw new Error('none');
+  },
+  signal: new AbortController().signal,
+});
 const factory = (kind: string) => collect(plugin).actions.find((a) => a.kind === kind)!;
 
 function sources(n: number): Prefix[] {
   const out: Prefix[] = [];
-  for (let i = 0; i < n; i++) out.push(Prefix.parse(`2001:db8:ff${(i >> 14).toString(16).padStart(2, '0')}::${((i & 0x3fff) * 3 + 1).toString(16)}`));
+  for (let i = 0; i < n; i++)
+    out.push(
+      Prefix.parse(`2001:db8:ff${(i >> 14).toString(16).padStart(2, '0')}::${((i & 0x3fff) * 3 + 1).toString(16)}`),
+    );
   return out;
 }
 
 function dropRule(destination: string, srcs: Prefix[]): HostFilterRule {
   const d = Prefix.parse(destination);
-  return makeRule<HostFilterRule>({ kind: 'host-filter', tenant: 'bench', target: d, match: { destination: d, sources: srcs }, action: { type: 'drop' }, level: 0, ttlSeconds: 300 });
+  return makeRule<HostFilterRule>({
+    kind: 'host-filter',
+    tenant: 'bench',
+    target: d,
+    match: { destination: d, sources: srcs },
+    action: { type: 'drop' },
+    level: 0,
+    ttlSeconds: 300,
+  });
 }
 
 const have = (cmd: string) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', cmd], { stdio: 'ignore' }).status === 0;
 if (process.getuid?.() !== 0 || !['trafgen', 'xdp-filter', 'nft', 'ipset', 'iptables-restore'].every(have)) {
-  writeResult('host', { skipped: 'needs root, trafgen (netsniff-ng), xdp-tools, nftables, ipset, iptables' }, 'host: skipped (needs root and the lab tools; run lab/setup)');
+  writeResult(
+    'host',
+    { skipped: 'needs root, trafgen (netsniff-ng), xdp-tools, nftables, ipset, iptables' },
+    'host: skipped (needs root and the lab tools; run lab/setup)',
+  );
   process.exit(0);
 }
 
@@ -84,7 +115,9 @@ async function applyTimes(): Promise<Record<string, { applyMs: number; withdrawM
       withdraws.push(await timed(() => action.withdraw(rule)));
     }
     out[k.kind] = { applyMs: round(median(applies)), withdrawMs: round(median(withdraws)), sources: k.n };
-    console.log(`  apply ${k.n} sources via ${k.kind}: ${out[k.kind]!.applyMs} ms (withdraw ${out[k.kind]!.withdrawMs} ms)`);
+    console.log(
+      `  apply ${k.n} sources via ${k.kind}: ${out[k.kind]!.applyMs} ms (withdraw ${out[k.kind]!.withdrawMs} ms)`,
+    );
   }
   return out;
 }
@@ -95,7 +128,10 @@ function macOf(ns: Netns, dev: string): string {
 }
 
 function udpNoPorts(ns: Netns): number {
-  const snmp = ns.exec(['cat', '/proc/net/snmp']).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
+  const snmp = ns
+    .exec(['cat', '/proc/net/snmp'])
+    .stdout.split('\n')
+    .filter((l) => l.startsWith('Udp:'));
   const [head, values] = snmp.map((l) => l.trim().split(/\s+/));
   return Number(values![head!.indexOf('NoPorts')]);
 }
@@ -103,7 +139,7 @@ function udpNoPorts(ns: Netns): number {
 async function settle(read: () => Promise<number>, t0: bigint): Promise<{ count: number; seconds: number }> {
   let last = await read();
   let lastChange = process.hrtime.bigint();
-  for (let stable = 0; stable < 3; ) {
+  for (let stable = 0; stable < 3;) {
     await new Promise((r) => setTimeout(r, 50));
     const now = await read();
     if (now !== last) {
@@ -128,13 +164,39 @@ interface FloodResult {
   cpuNsPerPacket: number;
 }
 
-async function flood(atk: Netns, dev: string, mac: string, src: string, read: () => Promise<number>): Promise<FloodResult> {
+async function flood(
+  atk: Netns,
+  dev: string,
+  mac: string,
+  src: string,
+  read: () => Promise<number>,
+): Promise<FloodResult> {
   const before = await read();
   const busy0 = busySeconds();
   const t0 = process.hrtime.bigint();
   // Bounded twice: -n packets, and timeout seconds. --no-sock-mem/--notouch-irq: leave the host's socket memory and IRQ affinity alone.
-  spawnSync('ip', ['netns', 'exec', atk.name, 'timeout', '30', 'trafgen', '-o', dev, '-n', String(FLOOD), '-P', String(CPUS), '--no-sock-mem', '--notouch-irq', '-q',
-    `{ eth(da=${mac}), ipv4(saddr=${src}, daddr=192.0.2.1), udp(sp=53, dp=9), fill(0, 18) }`], { stdio: 'ignore' });
+  spawnSync(
+    'ip',
+    [
+      'netns',
+      'exec',
+      atk.name,
+      'timeout',
+      '30',
+      'trafgen',
+      '-o',
+      dev,
+      '-n',
+      String(FLOOD),
+      '-P',
+      String(CPUS),
+      '--no-sock-mem',
+      '--notouch-irq',
+      '-q',
+      `{ eth(da=${mac}), ipv4(saddr=${src}, daddr=192.0.2.1), udp(sp=53, dp=9), fill(0, 18) }`,
+    ],
+    { stdio: 'ignore' },
+  );
   const tSent = Number(process.hrtime.bigint() - t0) / 1e9;
   const { count, seconds } = await settle(read, t0);
   const busy = busySeconds() - busy0;
@@ -160,8 +222,11 @@ async function floodRates(): Promise<Record<string, FloodRow>> {
   const out: Record<string, FloodRow> = {};
   // xdp: native (driver) mode, which on a veth means the veth's own NAPI path; xdp-skb: generic mode.
   for (const kind of ['none', 'iptables', 'nft', 'xdp', 'xdp-skb']) {
-    const config = kind.startsWith('xdp') ? { netns: vic.name, interface: vIf, mode: kind === 'xdp' ? 'native' : 'skb' } : { netns: vic.name };
-    const action = kind === 'none' ? undefined : await factory(kind.startsWith('xdp') ? 'xdp' : kind).create(config, ctx());
+    const config = kind.startsWith('xdp')
+      ? { netns: vic.name, interface: vIf, mode: kind === 'xdp' ? 'native' : 'skb' }
+      : { netns: vic.name };
+    const action =
+      kind === 'none' ? undefined : await factory(kind.startsWith('xdp') ? 'xdp' : kind).create(config, ctx());
     const rule = dropRule('192.0.2.1', [Prefix.parse('192.0.2.7')]);
     const dropped: FloodResult[] = [];
     const passed: FloodResult[] = [];
@@ -175,9 +240,16 @@ async function floodRates(): Promise<Record<string, FloodRow>> {
       if (action) await action.withdraw(rule);
     }
     const med = (rs: FloodResult[], k: keyof FloodResult) => (rs.length ? Math.round(median(rs.map((r) => r[k]))) : 0);
-    out[kind] = { droppedPps: med(dropped, 'pps'), dropCpuNsPerPacket: med(dropped, 'cpuNsPerPacket'), passedPps: med(passed, 'pps'), passCpuNsPerPacket: med(passed, 'cpuNsPerPacket') };
+    out[kind] = {
+      droppedPps: med(dropped, 'pps'),
+      dropCpuNsPerPacket: med(dropped, 'cpuNsPerPacket'),
+      passedPps: med(passed, 'pps'),
+      passCpuNsPerPacket: med(passed, 'cpuNsPerPacket'),
+    };
     const o = out[kind]!;
-    console.log(`  flood ${FLOOD} pkts, ${kind}: dropped ${o.droppedPps} pps (${o.dropCpuNsPerPacket} ns CPU/pkt), passed ${o.passedPps} pps (${o.passCpuNsPerPacket} ns CPU/pkt)`);
+    console.log(
+      `  flood ${FLOOD} pkts, ${kind}: dropped ${o.droppedPps} pps (${o.dropCpuNsPerPacket} ns CPU/pkt), passed ${o.passedPps} pps (${o.passCpuNsPerPacket} ns CPU/pkt)`,
+    );
   }
   return out;
 }
@@ -188,14 +260,40 @@ try {
   const anchor = apply.nft!.applyMs;
   const applyRatio = Object.fromEntries(Object.entries(apply).map(([k, v]) => [k, round(v.applyMs / anchor)]));
   const ipt = floods.iptables!.droppedPps;
-  const dropRatio = { nft: round(floods.nft!.droppedPps / ipt), xdp: round(floods.xdp!.droppedPps / ipt), xdpSkb: round(floods['xdp-skb']!.droppedPps / ipt), iptables: 1 };
+  const dropRatio = {
+    nft: round(floods.nft!.droppedPps / ipt),
+    xdp: round(floods.xdp!.droppedPps / ipt),
+    xdpSkb: round(floods['xdp-skb']!.droppedPps / ipt),
+    iptables: 1,
+  };
   const iptCost = floods.iptables!.dropCpuNsPerPacket;
-  const dropCostRatio = { nft: round(floods.nft!.dropCpuNsPerPacket / iptCost), xdp: round(floods.xdp!.dropCpuNsPerPacket / iptCost), xdpSkb: round(floods['xdp-skb']!.dropCpuNsPerPacket / iptCost), iptables: 1 };
+  const dropCostRatio = {
+    nft: round(floods.nft!.dropCpuNsPerPacket / iptCost),
+    xdp: round(floods.xdp!.dropCpuNsPerPacket / iptCost),
+    xdpSkb: round(floods['xdp-skb']!.dropCpuNsPerPacket / iptCost),
+    iptables: 1,
+  };
   writeResult(
     'host',
-    { sources: N_SOURCES, floodPackets: FLOOD, runs: RUNS, apply, applyRatioVsNft: applyRatio, flood: floods, floodCpus: CPUS, droppedPpsRatioVsIptables: dropRatio, dropCpuPerPacketRatioVsIptables: dropCostRatio,
-      notes: ['on a veth, native XDP runs in the veth NAPI path on an skb the sender already built (converted, often copied, into an xdp_buff), so it cannot show the driver-level gain a real NIC gives: compare xdp vs nft here as a lower bound for XDP', 'tc is capped at 1000 sources per rule and ufw at 50 (one CLI call each): not in the 10k comparison', 'xdp: xdp-filter has no batch command; ft writes new addresses into its pinned maps with one bpftool batch call'] },
-    `host: 10k block list apply ms — ${Object.entries(apply).map(([k, v]) => `${k} ${v.applyMs} (${applyRatio[k]}x nft)`).join(', ')}; ` +
+    {
+      sources: N_SOURCES,
+      floodPackets: FLOOD,
+      runs: RUNS,
+      apply,
+      applyRatioVsNft: applyRatio,
+      flood: floods,
+      floodCpus: CPUS,
+      droppedPpsRatioVsIptables: dropRatio,
+      dropCpuPerPacketRatioVsIptables: dropCostRatio,
+      notes: [
+        'on a veth, native XDP runs in the veth NAPI path on an skb the sender already built (converted, often copied, into an xdp_buff), so it cannot show the driver-level gain a real NIC gives: compare xdp vs nft here as a lower bound for XDP',
+        'tc is capped at 1000 sources per rule and ufw at 50 (one CLI call each): not in the 10k comparison',
+        'xdp: xdp-filter has no batch command; ft writes new addresses into its pinned maps with one bpftool batch call',
+      ],
+    },
+    `host: 10k block list apply ms — ${Object.entries(apply)
+      .map(([k, v]) => `${k} ${v.applyMs} (${applyRatio[k]}x nft)`)
+      .join(', ')}; ` +
       `flood drop pps — iptables ${ipt}, nft ${floods.nft!.droppedPps} (${dropRatio.nft}x), xdp ${floods.xdp!.droppedPps} (${dropRatio.xdp}x), xdp skb ${floods['xdp-skb']!.droppedPps} (${dropRatio.xdpSkb}x); ` +
       `CPU per dropped packet vs iptables — nft ${dropCostRatio.nft}x, xdp ${dropCostRatio.xdp}x, xdp skb ${dropCostRatio.xdpSkb}x; passed pps with no rule ${floods.none!.passedPps}`,
   );

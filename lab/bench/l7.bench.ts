@@ -29,7 +29,11 @@ const clf = (ms: number) => {
   const d = new Date(ms);
   return `${p2(d.getUTCDate())}/${MON[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}`;
 };
-const AGENTS = ['Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36', 'curl/8.5.0', 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148'];
+const AGENTS = [
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36',
+  'curl/8.5.0',
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148',
+];
 
 function line(format: FormatName, i: number): string {
   const at = T0 + Math.floor(i / 2000) * 1000;
@@ -47,7 +51,26 @@ function line(format: FormatName, i: number): string {
     case 'apache-vhost-combined':
       return `shop.example:443 ${ip} - - [${clf(at)} +0000] "GET ${path} HTTP/1.1" ${status} ${1000 + (i % 5000)} "https://shop.example/" "${agent}"`;
     case 'caddy-json':
-      return JSON.stringify({ level: 'info', ts: at / 1000 + (i % 1000) / 1e6, logger: 'http.log.access', msg: 'handled request', request: { remote_ip: ip, remote_port: '40000', client_ip: ip, proto: 'HTTP/2.0', method: 'GET', host: 'shop.example', uri: path, headers: { 'User-Agent': [agent], Accept: ['*/*'] } }, bytes_read: 0, duration: 0.0004, size: 1000 + (i % 5000), status });
+      return JSON.stringify({
+        level: 'info',
+        ts: at / 1000 + (i % 1000) / 1e6,
+        logger: 'http.log.access',
+        msg: 'handled request',
+        request: {
+          remote_ip: ip,
+          remote_port: '40000',
+          client_ip: ip,
+          proto: 'HTTP/2.0',
+          method: 'GET',
+          host: 'shop.example',
+          uri: path,
+          headers: { 'User-Agent': [agent], Accept: ['*/*'] },
+        },
+        bytes_read: 0,
+        duration: 0.0004,
+        size: 1000 + (i % 5000),
+        status,
+      });
     case 'haproxy-http':
       return `${ip}:${40000 + (i % 20000)} [${clf(at)}.${String(i % 1000).padStart(3, '0')}] www-in static/srv1 0/0/1/2/3 ${status} ${1000 + (i % 5000)} - - ---- 10/10/1/1/0 0/0 "GET ${path} HTTP/1.1"`;
   }
@@ -68,7 +91,12 @@ function eachLine(text: string, fn: (l: string) => void): void {
  * ratios); 9 rounds after 2 warm-ups. The rate is reported as the median and the best round: on a shared machine
  * the best round is closest to what one free core does.
  */
-function measure(text: string, count: number, fn: (l: string) => void, anchor: (l: string) => void): { rate: number; best: number; anchorRate: number; ratio: number } {
+function measure(
+  text: string,
+  count: number,
+  fn: (l: string) => void,
+  anchor: (l: string) => void,
+): { rate: number; best: number; anchorRate: number; ratio: number } {
   const rates: number[] = [];
   const anchors: number[] = [];
   const ratios: number[] = [];
@@ -88,7 +116,16 @@ function measure(text: string, count: number, fn: (l: string) => void, anchor: (
 }
 
 const nginxText = `${Array.from({ length: LINES }, (_, i) => line('nginx-combined', i)).join('\n')}\n`;
-const parse: Record<string, { linesPerSecond: number; bestLinesPerSecond: number; anchorLinesPerSecond: number; ratio: number; bytesPerLine: number }> = {};
+const parse: Record<
+  string,
+  {
+    linesPerSecond: number;
+    bestLinesPerSecond: number;
+    anchorLinesPerSecond: number;
+    ratio: number;
+    bytesPerLine: number;
+  }
+> = {};
 let sink = 0;
 for (const format of FORMAT_NAMES) {
   const text = `${Array.from({ length: LINES }, (_, i) => line(format, i)).join('\n')}\n`;
@@ -103,7 +140,13 @@ for (const format of FORMAT_NAMES) {
     (l) => void (sink += l.indexOf('"')),
   );
   if (bad > 0) throw new Error(`${format}: ${bad} generated lines did not parse`);
-  parse[format] = { linesPerSecond: round(m.rate, 0), bestLinesPerSecond: round(m.best, 0), anchorLinesPerSecond: round(m.anchorRate, 0), ratio: round(m.ratio, 3), bytesPerLine: round(text.length / LINES, 0) };
+  parse[format] = {
+    linesPerSecond: round(m.rate, 0),
+    bestLinesPerSecond: round(m.best, 0),
+    anchorLinesPerSecond: round(m.anchorRate, 0),
+    ratio: round(m.ratio, 3),
+    bytesPerLine: round(text.length / LINES, 0),
+  };
 }
 
 // The whole pipeline for nginx combined, as the detector runs it: the tailer reading a file in 1 MiB chunks →
@@ -116,17 +159,20 @@ for (let r = 0; r < 6; r++) {
   const parser = parserFor('nginx-combined');
   const agg = new Aggregator({ source: 'b', windowMs: 1000, graceMs: 0, topN: 10, maxSites: 100, sites: {} }, T0);
   let seen = 0;
-  const tailer = new Tailer({ files: [file], startAt: 'beginning', pollMs: 1000, maxLineBytes: 16_384, drainMs: 0 }, {
-    lines: (_p, ls) => {
-      for (const l of ls) {
-        const rec = parser(l);
-        if (typeof rec === 'object') agg.add(rec, 'shop.example', T0);
-      }
-      seen += ls.length;
+  const tailer = new Tailer(
+    { files: [file], startAt: 'beginning', pollMs: 1000, maxLineBytes: 16_384, drainMs: 0 },
+    {
+      lines: (_p, ls) => {
+        for (const l of ls) {
+          const rec = parser(l);
+          if (typeof rec === 'object') agg.add(rec, 'shop.example', T0);
+        }
+        seen += ls.length;
+      },
+      oversize: () => undefined,
+      note: () => undefined,
     },
-    oversize: () => undefined,
-    note: () => undefined,
-  });
+  );
   const t = performance.now();
   while (seen < LINES) await tailer.poll();
   sink += agg.flush(T0 + 200_000).length;
@@ -155,19 +201,29 @@ const awkRate = (() => {
 
 // Fuzz: hostile text and real lines with junk spliced in.
 const RUNS = Number(process.env.BENCH_FUZZ_RUNS ?? 1_000_000);
-const parsers = [...FORMAT_NAMES.map((f) => parserFor(f)), parserFor({ nginx: '$remote_addr [$time_iso8601] "$request" $status "$http_user_agent" $host' })];
+const parsers = [
+  ...FORMAT_NAMES.map((f) => parserFor(f)),
+  parserFor({ nginx: '$remote_addr [$time_iso8601] "$request" $status "$http_user_agent" $host' }),
+];
 const samples = FORMAT_NAMES.map((f) => line(f, 7));
 const tf = performance.now();
 fc.assert(
   fc.property(
-    fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 300 }), fc.tuple(fc.constantFrom(...samples), fc.nat(), fc.nat(30), fc.string({ unit: 'binary', maxLength: 30 })).map(([t, at, len, junk]) => {
-      const i = at % (t.length + 1);
-      return t.slice(0, i) + junk + t.slice(i + len);
-    })),
+    fc.oneof(
+      fc.string({ maxLength: 300 }),
+      fc.string({ unit: 'binary', maxLength: 300 }),
+      fc
+        .tuple(fc.constantFrom(...samples), fc.nat(), fc.nat(30), fc.string({ unit: 'binary', maxLength: 30 }))
+        .map(([t, at, len, junk]) => {
+          const i = at % (t.length + 1);
+          return t.slice(0, i) + junk + t.slice(i + len);
+        }),
+    ),
     (text) => {
       for (const p of parsers) {
         const r = p(text);
-        if (typeof r === 'object' && !(r.status >= 100 && r.status <= 599 && Number.isFinite(r.time))) throw new Error(`insane record from ${JSON.stringify(text)}`);
+        if (typeof r === 'object' && !(r.status >= 100 && r.status <= 599 && Number.isFinite(r.time)))
+          throw new Error(`insane record from ${JSON.stringify(text)}`);
       }
     },
   ),
@@ -182,7 +238,14 @@ async function latencyRuns(n: number): Promise<{ detectMs: number[]; firstLineMs
   try {
     await nginx.start();
     for (let r = 0; r < n; r++) {
-      const detector = new L7Detector(l7ConfigSchema.parse({ files: [{ path: nginx.accessLog, site: 'shop.example' }], format: 'nginx-combined', sites: { 'shop.example': '203.0.113.80' } }), 'bench');
+      const detector = new L7Detector(
+        l7ConfigSchema.parse({
+          files: [{ path: nginx.accessLog, site: 'shop.example' }],
+          format: 'nginx-combined',
+          sites: { 'shop.example': '203.0.113.80' },
+        }),
+        'bench',
+      );
       const engine = new DetectionEngine({ settings: { ...DEFAULT_DETECTION, static: { pps: 1000 } } });
       let openedAt = 0;
       let peak = 0;
@@ -235,11 +298,21 @@ writeResult(
     pipelineVsAwk: round(pipeline / awkRate, 2),
     fuzzCases: RUNS,
     fuzzSeconds: round(fuzzSeconds),
-    latency: { runs: lat.detectMs.length, detectMs: lat.detectMs, firstFloodLineMs: lat.firstLineMs, medianDetectMs: detectMedian, medianFirstLineMs: firstLineMedian, ratio: round(detectMedian / Math.max(1, firstLineMedian), 1), floodPeakRps: lat.rps },
+    latency: {
+      runs: lat.detectMs.length,
+      detectMs: lat.detectMs,
+      firstFloodLineMs: lat.firstLineMs,
+      medianDetectMs: detectMedian,
+      medianFirstLineMs: firstLineMedian,
+      ratio: round(detectMedian / Math.max(1, firstLineMedian), 1),
+      floodPeakRps: lat.rps,
+    },
     sink: sink % 7,
   },
   `l7 (load ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cpus): nginx combined parsed at ${nginxRate} lines/s median, ${parse['nginx-combined']!.bestLinesPerSecond} best round, on one core (goal 500k; ${parse['nginx-combined']!.ratio}x a bare line scan), ` +
-    `${FORMAT_NAMES.filter((f) => f !== 'nginx-combined').map((f) => `${f} ${parse[f]!.linesPerSecond}`).join(', ')}; ` +
+    `${FORMAT_NAMES.filter((f) => f !== 'nginx-combined')
+      .map((f) => `${f} ${parse[f]!.linesPerSecond}`)
+      .join(', ')}; ` +
     `tail+parse+windows ${round(pipeline, 0)} lines/s (best ${round(pipelineBest, 0)}) (awk counting statuses on the same file: ${round(awkRate, 0)}, parse ${round(parse['nginx-combined']!.linesPerSecond / awkRate, 1)}x, pipeline ${round(pipeline / awkRate, 1)}x); ${RUNS} parser calls on fuzzed lines in ${round(fuzzSeconds)} s, none threw; ` +
     `nginx+wrk flood detected in ${detectMedian} ms median (${lat.detectMs.join('/')}), first flood line in the log after ${firstLineMedian} ms (ratio ${round(detectMedian / Math.max(1, firstLineMedian), 1)})`,
 );

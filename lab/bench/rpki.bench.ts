@@ -93,7 +93,8 @@ for (let r = 0; r < 5; r++) {
   const t0 = process.hrtime.bigint();
   let valid = 0;
   for (let k = 0; k < ROUNDS; k++) {
-    for (let i = 0; i < QUERIES; i++) if (table.validate(q.prefixes[i] as Prefix, q.asns[i] as number).state === 'valid') valid++;
+    for (let i = 0; i < QUERIES; i++)
+      if (table.validate(q.prefixes[i] as Prefix, q.asns[i] as number).state === 'valid') valid++;
   }
   if (valid < 0) throw new Error('unreachable: keeps the loop from being optimised away');
   runs.push((QUERIES * ROUNDS) / (Number(process.hrtime.bigint() - t0) / 1e9));
@@ -111,7 +112,8 @@ const hotCpu0 = process.cpuUsage();
 const tHot = process.hrtime.bigint();
 let hotValid = 0;
 for (let k = 0; k < 2000; k++) {
-  for (let i = 0; i < 1000; i++) if (table.validate(hot.prefixes[i] as Prefix, hot.asns[i] as number).state === 'valid') hotValid++;
+  for (let i = 0; i < 1000; i++)
+    if (table.validate(hot.prefixes[i] as Prefix, hot.asns[i] as number).state === 'valid') hotValid++;
 }
 const hotPerSecond = 2_000_000 / (Number(process.hrtime.bigint() - tHot) / 1e9);
 const hotCpu = process.cpuUsage(hotCpu0);
@@ -127,12 +129,27 @@ const tNaive = process.hrtime.bigint();
 for (let i = 0; i < nq.prefixes.length; i++) naiveValidate(small, nq.prefixes[i] as Prefix, nq.asns[i] as number);
 const naivePerSecond = nq.prefixes.length / (Number(process.hrtime.bigint() - tNaive) / 1e9);
 for (let i = 0; i < nq.prefixes.length; i++) {
-  if (naiveValidate(small, nq.prefixes[i] as Prefix, nq.asns[i] as number) !== smallTable.validate(nq.prefixes[i] as Prefix, nq.asns[i] as number).state) disagreements++;
+  if (
+    naiveValidate(small, nq.prefixes[i] as Prefix, nq.asns[i] as number) !==
+    smallTable.validate(nq.prefixes[i] as Prefix, nq.asns[i] as number).state
+  )
+    disagreements++;
 }
 
 // ── RTR full-load decoding without a cache: frames → PDUs → table, ft's share of a Reset ──────────────────
 const wire = Buffer.concat(
-  vrps.map((v) => rtrPdu.encodePdu({ type: 'prefix', version: 1, family: v.prefix.family, announce: true, prefixLength: v.prefix.length, maxLength: v.maxLength, address: v.prefix.bytes, asn: v.asn })),
+  vrps.map((v) =>
+    rtrPdu.encodePdu({
+      type: 'prefix',
+      version: 1,
+      family: v.prefix.family,
+      announce: true,
+      prefixLength: v.prefix.length,
+      maxLength: v.maxLength,
+      address: v.prefix.bytes,
+      asn: v.asn,
+    }),
+  ),
 );
 const cpuDecode0 = process.cpuUsage();
 const tDecode = process.hrtime.bigint();
@@ -141,7 +158,8 @@ const decoded = new VrpTable();
 for (let at = 0; at < wire.length; at += 64 * 1024) {
   for (const f of reader.push(wire.subarray(at, at + 64 * 1024)).frames) {
     const r = rtrPdu.decodePdu(f);
-    if (r.ok && r.pdu.type === 'prefix') decoded.addRaw(r.pdu.family, r.pdu.address, r.pdu.prefixLength, r.pdu.maxLength, r.pdu.asn);
+    if (r.ok && r.pdu.type === 'prefix')
+      decoded.addRaw(r.pdu.family, r.pdu.address, r.pdu.prefixLength, r.pdu.maxLength, r.pdu.asn);
   }
 }
 const decodeMs = Number(process.hrtime.bigint() - tDecode) / 1e6;
@@ -154,7 +172,10 @@ const rtr: Record<string, unknown> = {};
 if (hasCommand('stayrtr') && process.env.BENCH_NO_RTR !== '1') {
   const roas: Roa[] = vrps.map((v) => ({ prefix: v.prefix.toString(), maxLength: v.maxLength, asn: v.asn }));
   const cache = await Stayrtr.start(roas, {});
-  const client = new RtrClient({ caches: [{ host: '127.0.0.1', port: cache.port }], backoff: { initialMs: 100, maxMs: 500 } }).start();
+  const client = new RtrClient({
+    caches: [{ host: '127.0.0.1', port: cache.port }],
+    backoff: { initialMs: 100, maxMs: 500 },
+  }).start();
   try {
     const tLoad = process.hrtime.bigint();
     const snap = await client.ready(120_000);
@@ -173,7 +194,11 @@ if (hasCommand('stayrtr') && process.env.BENCH_NO_RTR !== '1') {
       cache.update([...roas, { prefix: probe.toString(), maxLength: 24, asn }]);
       for (;;) {
         if (tNotify === undefined && session.counters.notifies > notifies) tNotify = process.hrtime.bigint();
-        if (provider.verdict({ kind: 'divert', announced: probe, covering: probe, originAs: asn, mode: 'enforce' }).allowed) break;
+        if (
+          provider.verdict({ kind: 'divert', announced: probe, covering: probe, originAs: asn, mode: 'enforce' })
+            .allowed
+        )
+          break;
         await new Promise((r) => setImmediate(r));
       }
       const t1 = process.hrtime.bigint();
@@ -183,14 +208,18 @@ if (hasCommand('stayrtr') && process.env.BENCH_NO_RTR !== '1') {
     rtr.fileChangeToVerdictMs = round(median(changes));
     rtr.notifyToVerdictMs = fromNotify.length ? round(median(fromNotify)) : undefined;
     rtr.fileChangeToVerdictNote =
-      'file rewritten + SIGHUP to stayrtr → stayrtr re-reads and diffs all VRPs → Serial Notify → Serial Query → delta → verdict flips (excludes -refresh polling); notifyToVerdictMs is ft\'s share';
+      "file rewritten + SIGHUP to stayrtr → stayrtr re-reads and diffs all VRPs → Serial Notify → Serial Query → delta → verdict flips (excludes -refresh polling); notifyToVerdictMs is ft's share";
     if (hasCommand('rpki-rov')) {
       const n = QUERIES;
-      const lines = q.prefixes.slice(0, n).map((p, i) => `${p.address} ${p.length} ${q.asns[i]}\n`).join('');
+      const lines = q.prefixes
+        .slice(0, n)
+        .map((p, i) => `${p.address} ${p.length} ${q.asns[i]}\n`)
+        .join('');
       const syncOnly = await timeRov(cache.port, '');
       const withQueries = await timeRov(cache.port, lines);
       rtr.rpkiRovPerSecond = round(n / ((withQueries - syncOnly) / 1000), 0);
-      rtr.rpkiRovNote = 'RTRlib rpki-rov reading the same queries from a pipe (its sync time subtracted); includes its text parsing and printing';
+      rtr.rpkiRovNote =
+        'RTRlib rpki-rov reading the same queries from a pipe (its sync time subtracted); includes its text parsing and printing';
     }
   } finally {
     client.stop();

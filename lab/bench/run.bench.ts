@@ -23,7 +23,10 @@ import { median, percentile, round, writeResult } from './lib.js';
 const INCIDENTS = Number(process.env.BENCH_INCIDENTS ?? 1000);
 const APPENDS = Number(process.env.BENCH_APPENDS ?? 2000);
 const dir = mkdtempSync(join(tmpdir(), 'ft-bench-run-'));
-const logger = createJsonLogger({ level: 'error', destination: new Writable({ write: (_c, _e, cb) => cb() }) as never });
+const logger = createJsonLogger({
+  level: 'error',
+  destination: new Writable({ write: (_c, _e, cb) => cb() }) as never,
+});
 
 // ── 1. incident → apply() ─────────────────────────────────────────────────────────────────────────────────────────
 let handedAt = 0;
@@ -47,27 +50,58 @@ class MemoryStore implements RuleStore {
   readonly description = 'memory';
   private readonly byId = new Map<RuleId, RuleRecord>();
   private readonly audit: AuditRecord[] = [];
-  async rules() { return [...this.byId.values()]; }
-  async rule(id: RuleId) { return this.byId.get(id); }
-  async putRule(r: RuleRecord) { this.byId.set(r.rule.id, r); }
-  async removeRule(id: RuleId) { this.byId.delete(id); }
+  async rules() {
+    return [...this.byId.values()];
+  }
+  async rule(id: RuleId) {
+    return this.byId.get(id);
+  }
+  async putRule(r: RuleRecord) {
+    this.byId.set(r.rule.id, r);
+  }
+  async removeRule(id: RuleId) {
+    this.byId.delete(id);
+  }
   async putIncident(_i: Incident) {}
-  async incidents() { return []; }
-  async appendAudit(r: AuditRecord[]) { this.audit.push(...r); if (this.audit.length > 10_000) this.audit.splice(0, 5_000); }
-  async queryAudit(_q: AuditQuery) { return []; }
-  async claimSlot(tenant: string, id: RuleId, cap: number) { const used = [...this.byId.values()].filter((r) => r.rule.tenant === tenant).length; return { granted: this.byId.has(id) || used < cap, used }; }
+  async incidents() {
+    return [];
+  }
+  async appendAudit(r: AuditRecord[]) {
+    this.audit.push(...r);
+    if (this.audit.length > 10_000) this.audit.splice(0, 5_000);
+  }
+  async queryAudit(_q: AuditQuery) {
+    return [];
+  }
+  async claimSlot(tenant: string, id: RuleId, cap: number) {
+    const used = [...this.byId.values()].filter((r) => r.rule.tenant === tenant).length;
+    return { granted: this.byId.has(id) || used < cap, used };
+  }
   async close() {}
 }
 
 const registry = await fixtureRegistry();
 const policy = parsePolicy(policyText(join(dir, 'unused.json')), join(dir, 'policy.yaml'), registry);
-const actions = new Map([['host-rec', { name: 'host-rec', kind: 'bench', reach: 'host' as const, action, timeoutMs: 5000, retries: 0, backoffMs: 0 }]]);
+const actions = new Map([
+  [
+    'host-rec',
+    { name: 'host-rec', kind: 'bench', reach: 'host' as const, action, timeoutMs: 5000, retries: 0, backoffMs: 0 },
+  ],
+]);
 
 async function incidentToAdapter(store: RuleStore): Promise<number[]> {
   const runner = new Runner({
-    store, actions, logger, tenant: policy.tenant, mode: policy.mode, maxRules: policy.defaults.maxRules, onShutdown: 'keep',
-    plan: (input) => plan({ policy, rpki: rpkiSkipped, render: (via, rule) => actions.get(via)?.action.render(rule) ?? [], ...input }),
-    tickMs: 3_600_000, reconcileEveryMs: 3_600_000,
+    store,
+    actions,
+    logger,
+    tenant: policy.tenant,
+    mode: policy.mode,
+    maxRules: policy.defaults.maxRules,
+    onShutdown: 'keep',
+    plan: (input) =>
+      plan({ policy, rpki: rpkiSkipped, render: (via, rule) => actions.get(via)?.action.render(rule) ?? [], ...input }),
+    tickMs: 3_600_000,
+    reconcileEveryMs: 3_600_000,
   });
   await runner.start();
   const latencies: number[] = [];
@@ -90,7 +124,15 @@ const memoryLatencies = await incidentToAdapter(new MemoryStore());
 const latencies = await incidentToAdapter(await JournalStore.open({ dir: join(dir, 'state'), logger }));
 
 // ── 2. journal appends ────────────────────────────────────────────────────────────────────────────────────────────
-const record = { k: 'rule', r: { id: 'fs-0123456789abcdef', target: '203.0.113.10/32', expiresAt: new Date().toISOString(), pad: 'x'.repeat(200) } };
+const record = {
+  k: 'rule',
+  r: {
+    id: 'fs-0123456789abcdef',
+    target: '203.0.113.10/32',
+    expiresAt: new Date().toISOString(),
+    pad: 'x'.repeat(200),
+  },
+};
 const frame = encodeRecord(record);
 // The disk is shared and noisy: raw and journal appends are measured in alternating rounds, so drift hits both.
 const ROUNDS = 5;
@@ -137,13 +179,25 @@ const rawFsyncP99 = percentile(rawFsyncSamples, 99);
 writeResult(
   'run',
   {
-    incidents: INCIDENTS, goalP99Ms: 5,
+    incidents: INCIDENTS,
+    goalP99Ms: 5,
     incidentToAdapterMs: { p50: round(p50, 3), p99: round(p99, 3), max: round(Math.max(...latencies), 3) },
-    incidentToAdapterInMemoryMs: { p50: round(mp50, 3), p99: round(mp99, 3), max: round(Math.max(...memoryLatencies), 3) },
-    anchorRawFsyncMs: { p50: round(rawFsyncMs, 3), p99: round(rawFsyncP99, 3) }, p99OverRawFsyncP99: round(p99 / rawFsyncP99),
+    incidentToAdapterInMemoryMs: {
+      p50: round(mp50, 3),
+      p99: round(mp99, 3),
+      max: round(Math.max(...memoryLatencies), 3),
+    },
+    anchorRawFsyncMs: { p50: round(rawFsyncMs, 3), p99: round(rawFsyncP99, 3) },
+    p99OverRawFsyncP99: round(p99 / rawFsyncP99),
     journal: {
-      recordBytes: frame.length, appends: APPENDS, rawWriteFsyncPerSec: Math.round(raw), sequentialPerSec: Math.round(sequential),
-      sequentialRatio: round(sequential / raw), concurrentWriters: WRITERS, concurrentPerSec: Math.round(concurrent), concurrentRatio: round(concurrent / raw),
+      recordBytes: frame.length,
+      appends: APPENDS,
+      rawWriteFsyncPerSec: Math.round(raw),
+      sequentialPerSec: Math.round(sequential),
+      sequentialRatio: round(sequential / raw),
+      concurrentWriters: WRITERS,
+      concurrentPerSec: Math.round(concurrent),
+      concurrentRatio: round(concurrent / raw),
     },
   },
   `incident → op handed to adapter: p50 ${round(p50, 3)} ms, p99 ${round(p99, 3)} ms with the journal (goal p99 < 5 ms; ` +

@@ -59,7 +59,12 @@ export async function labUp(o: LabOptions): Promise<Lab> {
   const victim = createNode(nodeName(o.prefix, 'victim'));
   const children: Gobgpd[] = [];
   const lab: Partial<Lab> & { teardown(): Promise<void> } = {
-    prefix: o.prefix, dir: o.dir, ctl, edge, attacker, victim,
+    prefix: o.prefix,
+    dir: o.dir,
+    ctl,
+    edge,
+    attacker,
+    victim,
     async teardown() {
       for (const c of children) await c.stop();
       labDown(o.prefix, o.dir);
@@ -67,9 +72,18 @@ export async function labUp(o: LabOptions): Promise<Lab> {
   };
   try {
     const bgp = p2pAddresses(0);
-    link({ node: ctl, ifname: `${stem}c0`, addresses: [`${bgp.a4}/30`, `${bgp.a6}/64`] }, { node: edge, ifname: `${stem}e0`, addresses: [`${bgp.b4}/30`, `${bgp.b6}/64`] });
-    link({ node: attacker, ifname: `${stem}a1`, addresses: [`${ATTACKER}/24`, `${ATTACKER6}/64`] }, { node: edge, ifname: `${stem}e1`, addresses: ['198.51.100.1/24', '2001:db8:198::1/64'] });
-    link({ node: victim, ifname: `${stem}v2`, addresses: [`${VICTIM}/24`, `${VICTIM_WEB2}/24`, `${VICTIM6}/64`] }, { node: edge, ifname: `${stem}e2`, addresses: ['203.0.113.1/24', '2001:db8:203::1/64'] });
+    link(
+      { node: ctl, ifname: `${stem}c0`, addresses: [`${bgp.a4}/30`, `${bgp.a6}/64`] },
+      { node: edge, ifname: `${stem}e0`, addresses: [`${bgp.b4}/30`, `${bgp.b6}/64`] },
+    );
+    link(
+      { node: attacker, ifname: `${stem}a1`, addresses: [`${ATTACKER}/24`, `${ATTACKER6}/64`] },
+      { node: edge, ifname: `${stem}e1`, addresses: ['198.51.100.1/24', '2001:db8:198::1/64'] },
+    );
+    link(
+      { node: victim, ifname: `${stem}v2`, addresses: [`${VICTIM}/24`, `${VICTIM_WEB2}/24`, `${VICTIM6}/64`] },
+      { node: edge, ifname: `${stem}e2`, addresses: ['203.0.113.1/24', '2001:db8:203::1/64'] },
+    );
     // Only the lab's own prefixes are routed; nothing has a default route.
     attacker.exec(['ip', 'route', 'replace', '203.0.113.0/24', 'via', '198.51.100.1']);
     attacker.exec(['ip', '-6', 'route', 'replace', '2001:db8:203::/64', 'via', '2001:db8:198::1']);
@@ -78,13 +92,28 @@ export async function labUp(o: LabOptions): Promise<Lab> {
     edge.exec(['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     edge.exec(['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
 
-    const edgeGobgp = await startGobgpd(edge, {
-      asn: EDGE_ASN, routerId: bgp.b4, dir: join(o.dir, 'edge-linux'), listen: true, neighbors: [{ address: bgp.a4, asn: CTL_ASN, passive: true }],
-    }, { detached: o.detached });
+    const edgeGobgp = await startGobgpd(
+      edge,
+      {
+        asn: EDGE_ASN,
+        routerId: bgp.b4,
+        dir: join(o.dir, 'edge-linux'),
+        listen: true,
+        neighbors: [{ address: bgp.a4, asn: CTL_ASN, passive: true }],
+      },
+      { detached: o.detached },
+    );
     children.push(edgeGobgp);
-    const ctlGobgp = await startGobgpd(ctl, {
-      asn: CTL_ASN, routerId: bgp.a4, dir: join(o.dir, 'ctl'), neighbors: [{ address: bgp.b4, asn: EDGE_ASN }],
-    }, { detached: o.detached });
+    const ctlGobgp = await startGobgpd(
+      ctl,
+      {
+        asn: CTL_ASN,
+        routerId: bgp.a4,
+        dir: join(o.dir, 'ctl'),
+        neighbors: [{ address: bgp.b4, asn: EDGE_ASN }],
+      },
+      { detached: o.detached },
+    );
     children.push(ctlGobgp);
     writeFileSync(join(o.dir, 'ctl', 'pid'), String(ctlGobgp.pid));
     writeFileSync(join(o.dir, 'edge-linux', 'pid'), String(edgeGobgp.pid));
@@ -103,15 +132,25 @@ export async function labUp(o: LabOptions): Promise<Lab> {
  * `gobgpPeerAsn`, ctl's gobgpd also gets the edge as a BGP neighbor (IPv4 transport, unicast + FlowSpec v4/v6),
  * so what ft announces through gobgpd reaches that edge too.
  */
-export async function addEdge(prefix: string, role: string, linkIndex: number, options: { ctlApi?: string; gobgpPeerAsn?: number } = {}): Promise<{ node: Node; ctlAddress: string; edgeAddress: string; ctlAddress6: string; edgeAddress6: string }> {
+export async function addEdge(
+  prefix: string,
+  role: string,
+  linkIndex: number,
+  options: { ctlApi?: string; gobgpPeerAsn?: number } = {},
+): Promise<{ node: Node; ctlAddress: string; edgeAddress: string; ctlAddress6: string; edgeAddress6: string }> {
   const ctl = new Node(nodeName(prefix, 'ctl'));
   const node = createNode(nodeName(prefix, role));
   const a = p2pAddresses(linkIndex);
   const stem = ifPrefix(prefix);
-  link({ node: ctl, ifname: `${stem}c${linkIndex}`, addresses: [`${a.a4}/30`, `${a.a6}/64`] }, { node, ifname: `${stem}x${linkIndex}`, addresses: [`${a.b4}/30`, `${a.b6}/64`] });
+  link(
+    { node: ctl, ifname: `${stem}c${linkIndex}`, addresses: [`${a.a4}/30`, `${a.a6}/64`] },
+    { node, ifname: `${stem}x${linkIndex}`, addresses: [`${a.b4}/30`, `${a.b6}/64`] },
+  );
   if (options.gobgpPeerAsn !== undefined) {
     const { GobgpClient, FAMILIES } = await import('@ft/bgp-gobgp');
-    const client = await GobgpClient.create({ address: options.ctlApi ?? `unix://${join('/tmp/ft-lab', 'ctl', 'api.sock')}` });
+    const client = await GobgpClient.create({
+      address: options.ctlApi ?? `unix://${join('/tmp/ft-lab', 'ctl', 'api.sock')}`,
+    });
     try {
       await client.addPeer({ address: a.b4, asn: options.gobgpPeerAsn, families: Object.values(FAMILIES) });
     } finally {
@@ -124,14 +163,21 @@ export async function addEdge(prefix: string, role: string, linkIndex: number, o
 function startNginx(victim: Node, dir: string): void {
   mkdirSync(dir, { recursive: true });
   const conf = join(dir, 'nginx.conf');
-  writeFileSync(conf, [
-    'worker_processes 1;', `pid ${join(dir, 'nginx.pid')};`, `error_log ${join(dir, 'error.log')};`,
-    'events { worker_connections 64; }',
-    'http {', '  access_log off;',
-    `  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;`,
-    `  server { listen ${VICTIM}:80; listen ${VICTIM_WEB2}:80; listen [${VICTIM6}]:80; location / { return 200 "ft lab victim\\n"; } }`,
-    '}', '',
-  ].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      'worker_processes 1;',
+      `pid ${join(dir, 'nginx.pid')};`,
+      `error_log ${join(dir, 'error.log')};`,
+      'events { worker_connections 64; }',
+      'http {',
+      '  access_log off;',
+      `  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;`,
+      `  server { listen ${VICTIM}:80; listen ${VICTIM_WEB2}:80; listen [${VICTIM6}]:80; location / { return 200 "ft lab victim\\n"; } }`,
+      '}',
+      '',
+    ].join('\n'),
+  );
   // nginx daemonizes itself; its master pid lands in nginx.pid.
   victim.exec(['nginx', '-p', dir, '-c', conf]);
 }
@@ -140,9 +186,28 @@ function startEnforcerCommand(edge: Node, api: string, peer: string, dir: string
   const bin = join(REPO, 'bin', 'run.js');
   const log = join(dir, 'enforcer.log');
   const out = openSync(log, 'a');
-  const child = spawn('ip', ['netns', 'exec', edge.name, process.execPath, bin, 'enforcer', 'run', '--gobgp', api, '--peer', peer, '--resync', '5'], {
-    stdio: ['ignore', out, out], detached: true,
-  });
+  const child = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      edge.name,
+      process.execPath,
+      bin,
+      'enforcer',
+      'run',
+      '--gobgp',
+      api,
+      '--peer',
+      peer,
+      '--resync',
+      '5',
+    ],
+    {
+      stdio: ['ignore', out, out],
+      detached: true,
+    },
+  );
   closeSync(out);
   child.unref();
   writeFileSync(join(dir, 'enforcer.pid'), String(child.pid));
@@ -150,7 +215,9 @@ function startEnforcerCommand(edge: Node, api: string, peer: string, dir: string
 
 /** Removes every namespace of the lab (killing what runs inside), even after a crashed run. */
 export function labDown(prefix: string, dir?: string): string[] {
-  const names = sh(['ip', 'netns', 'list'], { allowFail: true }).stdout.split('\n').map((l) => l.split(' ')[0] as string)
+  const names = sh(['ip', 'netns', 'list'], { allowFail: true })
+    .stdout.split('\n')
+    .map((l) => l.split(' ')[0] as string)
     .filter((n) => n.startsWith(`${prefix}-`));
   // nginx in the victim daemonized: it is in the namespace, so `ip netns pids` finds it like the rest.
   for (const n of names) new Node(n).delete();
@@ -178,10 +245,14 @@ export function labDown(prefix: string, dir?: string): string[] {
 export function victimCounter(lab: Pick<Lab, 'victim'>, srcPort: number): { install(): void; read(): number } {
   return {
     install() {
-      lab.victim.exec(['nft', '-f', '-'], { input: `add table inet ft_lab_count\ndelete table inet ft_lab_count\ntable inet ft_lab_count {\n  chain input {\n    type filter hook input priority 0; policy accept;\n    udp sport ${srcPort} counter\n  }\n}\n` });
+      lab.victim.exec(['nft', '-f', '-'], {
+        input: `add table inet ft_lab_count\ndelete table inet ft_lab_count\ntable inet ft_lab_count {\n  chain input {\n    type filter hook input priority 0; policy accept;\n    udp sport ${srcPort} counter\n  }\n}\n`,
+      });
     },
     read() {
-      const j = JSON.parse(lab.victim.exec(['nft', '-j', 'list', 'table', 'inet', 'ft_lab_count']).stdout) as { nftables: { rule?: { expr: { counter?: { packets: number } }[] } }[] };
+      const j = JSON.parse(lab.victim.exec(['nft', '-j', 'list', 'table', 'inet', 'ft_lab_count']).stdout) as {
+        nftables: { rule?: { expr: { counter?: { packets: number } }[] } }[];
+      };
       for (const item of j.nftables) for (const e of item.rule?.expr ?? []) if (e.counter) return e.counter.packets;
       return 0;
     },
@@ -189,19 +260,47 @@ export function victimCounter(lab: Pick<Lab, 'victim'>, srcPort: number): { inst
 }
 
 /** A bounded UDP flood from the attacker: `count` packets from source port `srcPort`, at most `seconds`. */
-export function flood(lab: Pick<Lab, 'attacker'>, o: { target?: string; srcPort: number; count: number; seconds?: number }): void {
+export function flood(
+  lab: Pick<Lab, 'attacker'>,
+  o: { target?: string; srcPort: number; count: number; seconds?: number },
+): void {
   const count = Math.min(Math.max(1, Math.floor(o.count)), 100_000);
-  lab.attacker.exec(['timeout', String(o.seconds ?? 10), 'hping3', '--udp', '-q', '-s', String(o.srcPort), '-k', '-p', '9999', '-c', String(count), '-i', 'u500', o.target ?? VICTIM], { allowFail: true, timeoutMs: ((o.seconds ?? 10) + 5) * 1000 });
+  lab.attacker.exec(
+    [
+      'timeout',
+      String(o.seconds ?? 10),
+      'hping3',
+      '--udp',
+      '-q',
+      '-s',
+      String(o.srcPort),
+      '-k',
+      '-p',
+      '9999',
+      '-c',
+      String(count),
+      '-i',
+      'u500',
+      o.target ?? VICTIM,
+    ],
+    { allowFail: true, timeoutMs: ((o.seconds ?? 10) + 5) * 1000 },
+  );
 }
 
 /** A bounded HTTP GET from the attacker side (legitimate traffic must keep working). */
 export function httpGet(lab: Pick<Lab, 'attacker'>, target = VICTIM): boolean {
-  const r = lab.attacker.exec(['curl', '-sS', '--max-time', '3', `http://${target.includes(':') ? `[${target}]` : target}/`], { allowFail: true, timeoutMs: 6000 });
+  const r = lab.attacker.exec(
+    ['curl', '-sS', '--max-time', '3', `http://${target.includes(':') ? `[${target}]` : target}/`],
+    { allowFail: true, timeoutMs: 6000 },
+  );
   return r.status === 0 && r.stdout.includes('ft lab victim');
 }
 
 /** The enforcer's nft table in the edge, as nft reports it (absent → null). */
-export function edgeFlowspecRules(lab: Pick<Lab, 'edge'>, table = 'ft_flowspec'): { comment?: string; expr: unknown[] }[] | null {
+export function edgeFlowspecRules(
+  lab: Pick<Lab, 'edge'>,
+  table = 'ft_flowspec',
+): { comment?: string; expr: unknown[] }[] | null {
   const r = lab.edge.exec(['nft', '-j', 'list', 'table', 'inet', table], { allowFail: true });
   if (r.status !== 0) return null;
   const j = JSON.parse(r.stdout) as { nftables: { rule?: { comment?: string; expr: unknown[] } }[] };

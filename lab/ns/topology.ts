@@ -9,11 +9,16 @@ import { join } from 'node:path';
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,29}$/;
 const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
 
-export function sh(argv: string[], options: { allowFail?: boolean; input?: string; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
+export function sh(
+  argv: string[],
+  options: { allowFail?: boolean; input?: string; timeoutMs?: number } = {},
+): SpawnSyncReturns<string> {
   const [cmd, ...args] = argv as [string, ...string[]];
   const r = spawnSync(cmd, args, { encoding: 'utf8', input: options.input, timeout: options.timeoutMs ?? 30_000 });
   if (!options.allowFail && r.status !== 0) {
-    throw new Error(`${argv.join(' ')} exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout || String(r.error ?? '')).trim()}`);
+    throw new Error(
+      `${argv.join(' ')} exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout || String(r.error ?? '')).trim()}`,
+    );
   }
   return r;
 }
@@ -28,17 +33,24 @@ export class Node {
     return ['ip', 'netns', 'exec', this.name, ...cmd];
   }
 
-  exec(cmd: string[], options: { allowFail?: boolean; input?: string; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
+  exec(
+    cmd: string[],
+    options: { allowFail?: boolean; input?: string; timeoutMs?: number } = {},
+  ): SpawnSyncReturns<string> {
     return sh(this.argv(cmd), options);
   }
 
   get exists(): boolean {
-    return sh(['ip', 'netns', 'list'], { allowFail: true }).stdout.split('\n').some((l) => l.split(' ')[0] === this.name);
+    return sh(['ip', 'netns', 'list'], { allowFail: true })
+      .stdout.split('\n')
+      .some((l) => l.split(' ')[0] === this.name);
   }
 
   /** Kills what still runs inside, then deletes the namespace (its veth ends go with it). */
   delete(): void {
-    const pids = sh(['ip', 'netns', 'pids', this.name], { allowFail: true }).stdout.split('\n').filter((p) => /^\d+$/.test(p));
+    const pids = sh(['ip', 'netns', 'pids', this.name], { allowFail: true })
+      .stdout.split('\n')
+      .filter((p) => /^\d+$/.test(p));
     for (const pid of pids) {
       try {
         process.kill(Number(pid), 'SIGKILL');
@@ -67,16 +79,40 @@ export interface LinkEnd {
 
 /** A veth pair between two namespaces. Interface names must be unique per host while the pair is created. */
 export function link(a: LinkEnd, b: LinkEnd): void {
-  for (const end of [a, b]) if (!IFNAME_RE.test(end.ifname)) throw new Error(`interface name ${JSON.stringify(end.ifname)} is invalid`);
+  for (const end of [a, b])
+    if (!IFNAME_RE.test(end.ifname)) throw new Error(`interface name ${JSON.stringify(end.ifname)} is invalid`);
   const existing = a.node.exec(['ip', '-o', 'link', 'show', 'dev', a.ifname], { allowFail: true });
   if (existing.status !== 0) {
-    sh(['ip', 'link', 'add', a.ifname, 'netns', a.node.name, 'type', 'veth', 'peer', 'name', b.ifname, 'netns', b.node.name]);
+    sh([
+      'ip',
+      'link',
+      'add',
+      a.ifname,
+      'netns',
+      a.node.name,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      b.ifname,
+      'netns',
+      b.node.name,
+    ]);
   }
   for (const end of [a, b]) {
     for (const addr of end.addresses) {
       const v6 = addr.includes(':');
       // nodad: the address is usable at once (tests peer over it immediately).
-      end.node.exec(['ip', ...(v6 ? ['-6'] : []), 'addr', 'replace', addr, 'dev', end.ifname, ...(v6 ? ['nodad'] : [])]);
+      end.node.exec([
+        'ip',
+        ...(v6 ? ['-6'] : []),
+        'addr',
+        'replace',
+        addr,
+        'dev',
+        end.ifname,
+        ...(v6 ? ['nodad'] : []),
+      ]);
     }
     end.node.exec(['ip', 'link', 'set', end.ifname, 'up']);
   }
@@ -89,7 +125,12 @@ export function link(a: LinkEnd, b: LinkEnd): void {
 export function p2pAddresses(n: number): { a4: string; b4: string; a6: string; b6: string } {
   if (!Number.isInteger(n) || n < 0 || n > 63) throw new Error('link index must be 0..63');
   const base = n * 4;
-  return { a4: `192.0.2.${base + 1}`, b4: `192.0.2.${base + 2}`, a6: `2001:db8:ffff:${n.toString(16)}::1`, b6: `2001:db8:ffff:${n.toString(16)}::2` };
+  return {
+    a4: `192.0.2.${base + 1}`,
+    b4: `192.0.2.${base + 2}`,
+    a6: `2001:db8:ffff:${n.toString(16)}::1`,
+    b6: `2001:db8:ffff:${n.toString(16)}::2`,
+  };
 }
 
 export interface GobgpNeighbor {
@@ -112,12 +153,30 @@ export interface GobgpdOptions {
 /** A gobgpd config (TOML) carrying IPv4/IPv6 unicast and FlowSpec to every neighbor, with fast retry timers. */
 export function gobgpdConfig(o: GobgpdOptions): string {
   const families = ['ipv4-unicast', 'ipv6-unicast', 'ipv4-flowspec', 'ipv6-flowspec'];
-  const lines = ['[global.config]', `  as = ${o.asn}`, `  router-id = "${o.routerId}"`, `  port = ${o.listen ? 179 : -1}`, ''];
+  const lines = [
+    '[global.config]',
+    `  as = ${o.asn}`,
+    `  router-id = "${o.routerId}"`,
+    `  port = ${o.listen ? 179 : -1}`,
+    '',
+  ];
   for (const n of o.neighbors) {
-    lines.push('[[neighbors]]', '  [neighbors.config]', `    neighbor-address = "${n.address}"`, `    peer-as = ${n.asn}`);
-    lines.push('  [neighbors.timers.config]', '    connect-retry = 1', '    hold-time = 9', '    keepalive-interval = 3', '    idle-hold-time-after-reset = 1');
+    lines.push(
+      '[[neighbors]]',
+      '  [neighbors.config]',
+      `    neighbor-address = "${n.address}"`,
+      `    peer-as = ${n.asn}`,
+    );
+    lines.push(
+      '  [neighbors.timers.config]',
+      '    connect-retry = 1',
+      '    hold-time = 9',
+      '    keepalive-interval = 3',
+      '    idle-hold-time-after-reset = 1',
+    );
     if (n.passive) lines.push('  [neighbors.transport.config]', '    passive-mode = true');
-    for (const f of families) lines.push('  [[neighbors.afi-safis]]', '    [neighbors.afi-safis.config]', `      afi-safi-name = "${f}"`);
+    for (const f of families)
+      lines.push('  [[neighbors.afi-safis]]', '    [neighbors.afi-safis.config]', `      afi-safi-name = "${f}"`);
     lines.push('');
   }
   return lines.join('\n');
@@ -145,10 +204,16 @@ export async function startGobgpd(node: Node, o: GobgpdOptions, options: { detac
   writeFileSync(config, gobgpdConfig(o));
   rmSync(socket, { force: true });
   const out = openSync(log, 'a');
-  const child = spawn('ip', node.argv(['gobgpd', '-f', config, '--api-hosts', `unix://${socket}`, '-p', '--pprof-disable', '-l', 'info']).slice(1), {
-    stdio: ['ignore', out, out],
-    detached: options.detached ?? false,
-  });
+  const child = spawn(
+    'ip',
+    node
+      .argv(['gobgpd', '-f', config, '--api-hosts', `unix://${socket}`, '-p', '--pprof-disable', '-l', 'info'])
+      .slice(1),
+    {
+      stdio: ['ignore', out, out],
+      detached: options.detached ?? false,
+    },
+  );
   closeSync(out);
   if (options.detached) child.unref();
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
@@ -160,7 +225,11 @@ export async function startGobgpd(node: Node, o: GobgpdOptions, options: { detac
     await new Promise((r) => setTimeout(r, 25));
   }
   return {
-    node, api: `unix://${socket}`, socket, log, pid: child.pid as number,
+    node,
+    api: `unix://${socket}`,
+    socket,
+    log,
+    pid: child.pid as number,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');

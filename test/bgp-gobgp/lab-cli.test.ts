@@ -8,7 +8,11 @@ import { runFt } from '../helpers/cli.js';
 import { requireLab } from '../helpers/env.js';
 import { run } from '../helpers/net.js';
 
-const namespaces = (prefix: string) => run(['ip', 'netns', 'list']).stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => n?.startsWith(`${prefix}-`));
+const namespaces = (prefix: string) =>
+  run(['ip', 'netns', 'list'])
+    .stdout.split('\n')
+    .map((l) => l.split(' ')[0])
+    .filter((n) => n?.startsWith(`${prefix}-`));
 
 describe('ft lab up | scenario | down (the namespace lab, end to end)', function () {
   this.timeout(120_000);
@@ -29,9 +33,17 @@ describe('ft lab up | scenario | down (the namespace lab, end to end)', function
     const second = await runFt(['lab', 'up', '--json'], env);
     expect(second.code, second.stderr).to.equal(0);
     expect(JSON.parse(second.stdout).namespaces).to.have.length(4);
-    expect(namespaces(prefix)).to.have.members([`${prefix}-ctl`, `${prefix}-edge-linux`, `${prefix}-attacker`, `${prefix}-victim`]);
+    expect(namespaces(prefix)).to.have.members([
+      `${prefix}-ctl`,
+      `${prefix}-edge-linux`,
+      `${prefix}-attacker`,
+      `${prefix}-victim`,
+    ]);
     for (const ns of namespaces(prefix)) {
-      expect(run(['ip', 'netns', 'exec', ns as string, 'ip', 'route', 'show', 'default']).stdout.trim(), `${ns} has no default route`).to.equal('');
+      expect(
+        run(['ip', 'netns', 'exec', ns as string, 'ip', 'route', 'show', 'default']).stdout.trim(),
+        `${ns} has no default route`,
+      ).to.equal('');
     }
 
     const status = await runFt(['lab', 'status', '--json'], env);
@@ -39,7 +51,10 @@ describe('ft lab up | scenario | down (the namespace lab, end to end)', function
 
     const scenario = await runFt(['lab', 'scenario', 'udp-amplification', '--json'], env);
     const outcome = JSON.parse(scenario.stdout) as { ok: boolean; steps: { step: string; ok: boolean }[] };
-    expect(outcome.steps.filter((s) => !s.ok), scenario.stderr).to.deep.equal([]);
+    expect(
+      outcome.steps.filter((s) => !s.ok),
+      scenario.stderr,
+    ).to.deep.equal([]);
     expect(outcome.ok).to.equal(true);
     expect(scenario.code).to.equal(0);
 

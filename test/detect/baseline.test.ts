@@ -92,7 +92,10 @@ describe('detection baseline (reference definition: 300 s window, p99, every 10 
       expect(v.baseline.pps).to.equal(100);
       expect(v.threshold).to.deep.equal({ pps: 20_000, bps: 100e6 });
       expect(r.run(3000, () => ({ pps: 15_000, bps: 90e6 }))).to.deep.equal([]);
-      expect(r.run(1000, () => ({ pps: 15_000, bps: 150e6 })).map((e) => e.type), "bps over its floor fires on its own").to.include("open");
+      expect(
+        r.run(1000, () => ({ pps: 15_000, bps: 150e6 })).map((e) => e.type),
+        'bps over its floor fires on its own',
+      ).to.include('open');
     });
 
     it('learning: 299 s in, a 100x flood opens nothing; with a static threshold it does', () => {

@@ -13,7 +13,12 @@ function replay(attack: Partial<Sample>, normal: Partial<Sample> = web(3000)): I
 }
 
 function web(pps: number): Partial<Sample> {
-  return { pps, bps: pps * 6000, protocols: { tcp: pps * 0.93, udp: pps * 0.05, icmp: pps * 0.02, other: 0 }, tcpFlags: { syn: pps * 0.04, ack: pps * 0.9 } };
+  return {
+    pps,
+    bps: pps * 6000,
+    protocols: { tcp: pps * 0.93, udp: pps * 0.05, icmp: pps * 0.02, other: 0 },
+    tcpFlags: { syn: pps * 0.04, ack: pps * 0.9 },
+  };
 }
 
 const udpFrom = (pps: number, ports: [number, number][], extra: Partial<Sample> = {}): Partial<Sample> => ({
@@ -21,13 +26,25 @@ const udpFrom = (pps: number, ports: [number, number][], extra: Partial<Sample> 
   bps: pps * 8 * 1200,
   protocols: { tcp: pps * 0.01, udp: pps * 0.99, icmp: 0, other: 0 },
   topSrcPorts: ports.map(([key, share]) => ({ key, count: pps * share })),
-  topDstPorts: [{ key: 443, count: pps * 0.3 }, { key: 27015, count: pps * 0.6 }],
+  topDstPorts: [
+    { key: 443, count: pps * 0.3 },
+    { key: 27015, count: pps * 0.6 },
+  ],
   ...extra,
 });
 
 describe('classification of replayed attacks (the 7 families and amplification vectors)', () => {
   it('udp_flood with an NTP vector: source port 123, its share as confidence, packet length kept for FlowSpec', () => {
-    const i = replay(udpFrom(150_000, [[123, 0.9], [40000, 0.05]], { packetLength: { min: 468, max: 490, mean: 480 } }));
+    const i = replay(
+      udpFrom(
+        150_000,
+        [
+          [123, 0.9],
+          [40000, 0.05],
+        ],
+        { packetLength: { min: 468, max: 490, mean: 480 } },
+      ),
+    );
     expect(i.attack_family).to.equal('udp_flood');
     expect(i.vector).to.deep.equal(['ntp']);
     expect(i.confidence).to.be.within(0.85, 1);
@@ -37,7 +54,14 @@ describe('classification of replayed attacks (the 7 families and amplification v
   });
 
   it('memcached (11211), CLDAP (389), SSDP (1900) and chargen (19) are named by their source port', () => {
-    for (const [port, vector] of [[11211, 'memcached'], [389, 'cldap'], [1900, 'ssdp'], [19, 'chargen'], [3702, 'ws-discovery'], [161, 'snmp']] as const) {
+    for (const [port, vector] of [
+      [11211, 'memcached'],
+      [389, 'cldap'],
+      [1900, 'ssdp'],
+      [19, 'chargen'],
+      [3702, 'ws-discovery'],
+      [161, 'snmp'],
+    ] as const) {
       const i = replay(udpFrom(100_000, [[port, 0.97]]));
       expect(i.attack_family, vector).to.equal('udp_flood');
       expect(i.vector, vector).to.deep.equal([vector]);
@@ -53,7 +77,8 @@ describe('classification of replayed attacks (the 7 families and amplification v
   it('dns_flood: a query flood to port 53 is DNS too, but no reflection vector (source ports are random)', () => {
     const pps = 90_000;
     const i = replay({
-      pps, bps: pps * 8 * 80,
+      pps,
+      bps: pps * 8 * 80,
       protocols: { tcp: 0, udp: pps, icmp: 0, other: 0 },
       topSrcPorts: Array.from({ length: 10 }, (_, k) => ({ key: 30000 + k * 7, count: pps / 1000 })),
       topDstPorts: [{ key: 53, count: pps * 0.98 }],
@@ -65,14 +90,28 @@ describe('classification of replayed attacks (the 7 families and amplification v
 
   it('a plain UDP flood from random ports names no vector', () => {
     const pps = 80_000;
-    const i = replay({ pps, bps: pps * 8 * 60, protocols: { tcp: 0, udp: pps, icmp: 0, other: 0 }, topSrcPorts: [{ key: 1024, count: 90 }, { key: 5555, count: 80 }, { key: 61000, count: 70 }] });
+    const i = replay({
+      pps,
+      bps: pps * 8 * 60,
+      protocols: { tcp: 0, udp: pps, icmp: 0, other: 0 },
+      topSrcPorts: [
+        { key: 1024, count: 90 },
+        { key: 5555, count: 80 },
+        { key: 61000, count: 70 },
+      ],
+    });
     expect(i.attack_family).to.equal('udp_flood');
     expect(i.vector).to.deep.equal([]);
   });
 
   it('syn_flood: TCP-dominant with SYN-heavy flags; flag counts reported per flag', () => {
     const pps = 60_000;
-    const i = replay({ pps, bps: pps * 8 * 60, protocols: { tcp: pps, udp: 0, icmp: 0, other: 0 }, tcpFlags: { syn: pps * 0.98, ack: pps * 0.01 } });
+    const i = replay({
+      pps,
+      bps: pps * 8 * 60,
+      protocols: { tcp: pps, udp: 0, icmp: 0, other: 0 },
+      tcpFlags: { syn: pps * 0.98, ack: pps * 0.01 },
+    });
     expect(i.attack_family).to.equal('syn_flood');
     expect(i.vector).to.deep.equal([]);
     expect(i.tcp_flag_breakdown.SYN).to.equal(Math.round(pps * 0.98));
@@ -81,13 +120,23 @@ describe('classification of replayed attacks (the 7 families and amplification v
 
   it('syn_flood as the proc counters see it: SYNs estimated from passive opens are ~half the TCP packets (SYN + RST)', () => {
     const pps = 40_000;
-    const i = replay({ pps, bps: pps * 8 * 54, protocols: { tcp: pps, udp: 0, icmp: 0, other: 0 }, tcpFlags: { syn: pps * 0.5 } });
+    const i = replay({
+      pps,
+      bps: pps * 8 * 54,
+      protocols: { tcp: pps, udp: 0, icmp: 0, other: 0 },
+      tcpFlags: { syn: pps * 0.5 },
+    });
     expect(i.attack_family).to.equal('syn_flood');
   });
 
   it('an ACK flood is a TCP flood but not a SYN flood: unknown, with low confidence, never a SYN match', () => {
     const pps = 60_000;
-    const i = replay({ pps, bps: pps * 8 * 60, protocols: { tcp: pps, udp: 0, icmp: 0, other: 0 }, tcpFlags: { ack: pps, syn: pps * 0.01 } });
+    const i = replay({
+      pps,
+      bps: pps * 8 * 60,
+      protocols: { tcp: pps, udp: 0, icmp: 0, other: 0 },
+      tcpFlags: { ack: pps, syn: pps * 0.01 },
+    });
     expect(i.attack_family).to.equal('unknown');
     expect(i.confidence).to.be.at.most(0.5);
   });
@@ -100,10 +149,21 @@ describe('classification of replayed attacks (the 7 families and amplification v
   });
 
   it('http_flood: an L7 source with request rates', () => {
-    const i = replay({
-      sourceKind: 'l7', source: 'nginx-logs', pps: 30_000, bps: 30_000 * 8 * 400,
-      http: { site: 'shop.example', rps: 30_000, statuses: { '1xx': 0, '2xx': 1000, '3xx': 0, '4xx': 0, '5xx': 29_000 }, uniqueClients: 4000 },
-    }, { source: 'nginx-logs', sourceKind: 'l7', pps: 200, bps: 200 * 8 * 400 });
+    const i = replay(
+      {
+        sourceKind: 'l7',
+        source: 'nginx-logs',
+        pps: 30_000,
+        bps: 30_000 * 8 * 400,
+        http: {
+          site: 'shop.example',
+          rps: 30_000,
+          statuses: { '1xx': 0, '2xx': 1000, '3xx': 0, '4xx': 0, '5xx': 29_000 },
+          uniqueClients: 4000,
+        },
+      },
+      { source: 'nginx-logs', sourceKind: 'l7', pps: 200, bps: 200 * 8 * 400 },
+    );
     expect(i.attack_family).to.equal('http_flood');
     expect(i.http?.site).to.equal('shop.example');
     expect(i.botnet_detected, '4000 clients that completed handshakes').to.equal(true);
@@ -112,17 +172,26 @@ describe('classification of replayed attacks (the 7 families and amplification v
   it('multi_vector: UDP reflection and a SYN flood at once', () => {
     const pps = 100_000;
     const i = replay({
-      pps, bps: pps * 8 * 500,
+      pps,
+      bps: pps * 8 * 500,
       protocols: { tcp: pps * 0.45, udp: pps * 0.55, icmp: 0, other: 0 },
       tcpFlags: { syn: pps * 0.44 },
-      topSrcPorts: [{ key: 123, count: pps * 0.5 }, { key: 5555, count: pps * 0.01 }],
+      topSrcPorts: [
+        { key: 123, count: pps * 0.5 },
+        { key: 5555, count: pps * 0.01 },
+      ],
     });
     expect(i.attack_family).to.equal('multi_vector');
     expect(i.vector).to.deep.equal(['ntp']);
   });
 
   it('multi_vector: two reflection vectors (DNS and memcached) are both named, strongest first', () => {
-    const i = replay(udpFrom(200_000, [[11211, 0.35], [53, 0.6]]));
+    const i = replay(
+      udpFrom(200_000, [
+        [11211, 0.35],
+        [53, 0.6],
+      ]),
+    );
     expect(i.attack_family).to.equal('multi_vector');
     expect(i.vector).to.deep.equal(['dns', 'memcached']);
   });
@@ -154,7 +223,16 @@ describe('classification of replayed attacks (the 7 families and amplification v
   });
 
   it('source-port vectors are only named when the port carries the flood (>= 20% of port counts)', () => {
-    const c = classify({ pps: 100, bps: 800, protocols: { tcp: 0, udp: 100, icmp: 0, other: 0 }, topSrcPorts: [{ key: 53, count: 10 }, { key: 40001, count: 50 }, { key: 40002, count: 45 }] });
+    const c = classify({
+      pps: 100,
+      bps: 800,
+      protocols: { tcp: 0, udp: 100, icmp: 0, other: 0 },
+      topSrcPorts: [
+        { key: 53, count: 10 },
+        { key: 40001, count: 50 },
+        { key: 40002, count: 45 },
+      ],
+    });
     expect(c.family).to.equal('udp_flood');
     expect(c.vector).to.deep.equal([]);
   });

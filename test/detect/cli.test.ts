@@ -11,18 +11,32 @@ describe('ft detect', function () {
     const lines = r.stdout.trim().split('\n');
     expect(lines).to.have.length(2);
     for (const line of lines) {
-      const tick = JSON.parse(line) as { at: string; targets: { target: string; state: string }[]; health: { status: string } };
+      const tick = JSON.parse(line) as {
+        at: string;
+        targets: { target: string; state: string }[];
+        health: { status: string };
+      };
       expect(Number.isNaN(Date.parse(tick.at))).to.equal(false);
       expect(tick.health.status).to.equal('ok');
-      expect(tick.targets.every((t) => t.state === 'learning'), 'a fresh baseline is learning').to.equal(true);
-      expect(tick.targets.some((t) => t.target === 'if:lo' || t.target.startsWith('127.')), 'loopback is not watched').to.equal(false);
+      expect(
+        tick.targets.every((t) => t.state === 'learning'),
+        'a fresh baseline is learning',
+      ).to.equal(true);
+      expect(
+        tick.targets.some((t) => t.target === 'if:lo' || t.target.startsWith('127.')),
+        'loopback is not watched',
+      ).to.equal(false);
     }
   });
 
   it('--test fires a synthetic incident end to end and prints it', async () => {
     const r = await runFt(['detect', '--test', '--json'], env);
     expect(r.code, r.stderr).to.equal(0);
-    const out = JSON.parse(r.stdout) as { target: string; detectedAfterMs: number; events: { type: string; incident: Record<string, unknown> }[] };
+    const out = JSON.parse(r.stdout) as {
+      target: string;
+      detectedAfterMs: number;
+      events: { type: string; incident: Record<string, unknown> }[];
+    };
     expect(out.target).to.equal('192.0.2.1/32');
     expect(out.detectedAfterMs).to.be.at.most(1000);
     const types = out.events.map((e) => e.type);
@@ -45,7 +59,10 @@ describe('ft detect', function () {
   });
 
   it('an unreadable --proc-root is a clear error', async () => {
-    const r = await runFt(['detect', '--proc-root', '/nonexistent-proc', '--ticks', '1', '--address', '203.0.113.10'], env);
+    const r = await runFt(
+      ['detect', '--proc-root', '/nonexistent-proc', '--ticks', '1', '--address', '203.0.113.10'],
+      env,
+    );
     expect(r.code).to.not.equal(0);
     expect(r.stderr).to.match(/cannot read \/nonexistent-proc\/net\/dev/);
   });

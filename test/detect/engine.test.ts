@@ -62,7 +62,10 @@ describe('detection engine: incident lifecycle', () => {
   it('hysteresis: stays open between 0.8x and 1x the threshold; resolves only after resolveAfterMs below 0.8x', () => {
     const r = learnt();
     r.run(2000, flood(30_000));
-    expect(r.run(10_000, flood(5500)).map((e) => e.type), '0.92x the threshold: still the same attack').to.not.include('resolve');
+    expect(
+      r.run(10_000, flood(5500)).map((e) => e.type),
+      '0.92x the threshold: still the same attack',
+    ).to.not.include('resolve');
     // Short dips below the resolve level do not resolve either.
     expect(r.run(2000, flood(1000)).map((e) => e.type)).to.not.include('resolve');
     r.run(1000, flood(30_000));
@@ -106,12 +109,18 @@ describe('detection engine: incident lifecycle', () => {
     expect(open.incident.sources).to.deep.equal(['edge-sflow', 'proc-a']);
     const v = r.view()!;
     expect(v.pps).to.equal(9000);
-    expect(v.sources.map((s) => [s.source, s.pps]).sort()).to.deep.equal([['edge-sflow', 9000], ['proc-a', 3000]]);
+    expect(v.sources.map((s) => [s.source, s.pps]).sort()).to.deep.equal([
+      ['edge-sflow', 9000],
+      ['proc-a', 3000],
+    ]);
   });
 
   it('a source that stops reporting no longer counts', () => {
     const r = learnt();
-    r.run(1000, () => [{ source: 'proc-a', pps: 2000, bps: 16e6 }, { source: 'edge-sflow', sourceKind: 'flow', pps: 5000, bps: 40e6 }]);
+    r.run(1000, () => [
+      { source: 'proc-a', pps: 2000, bps: 16e6 },
+      { source: 'edge-sflow', sourceKind: 'flow', pps: 5000, bps: 40e6 },
+    ]);
     expect(r.view()!.pps).to.equal(5000);
     r.run(4000, () => ({ source: 'proc-a', pps: 2000, bps: 16e6 }));
     expect(r.view()!.pps).to.equal(2000);
@@ -141,12 +150,16 @@ describe('detection engine: incident lifecycle', () => {
     expect(v.incident).to.equal(undefined);
   });
 
-  it('a prefix from another copy of the sdk (a plugin\'s own) is accepted and re-made as ours', () => {
+  it("a prefix from another copy of the sdk (a plugin's own) is accepted and re-made as ours", () => {
     let now = 1_000_000;
     const engine = new DetectionEngine({ settings: { ...DEFAULT_DETECTION, static: { pps: 100 } }, clock: () => now });
     const foreign = { bytes: Uint8Array.from([203, 0, 113, 77]), length: 32, family: 4, contains: () => false };
     now += 100;
-    engine.ingest({ ...sample({ pps: 5000, bps: 1e6 }, now, 100), target: '203.0.113.77/32', prefix: foreign as never });
+    engine.ingest({
+      ...sample({ pps: 5000, bps: 1e6 }, now, 100),
+      target: '203.0.113.77/32',
+      prefix: foreign as never,
+    });
     const [open] = engine.tick(now);
     expect(open!.incident.target).to.be.instanceOf(Prefix);
     expect(open!.incident.target.toString()).to.equal('203.0.113.77/32');
@@ -156,7 +169,11 @@ describe('detection engine: incident lifecycle', () => {
     const warnings: string[] = [];
     const logger = { debug() {}, info() {}, warn: (_o: object | string, m?: string) => void warnings.push(String(m)) };
     let now = 1_000_000;
-    const engine = new DetectionEngine({ settings: { ...DEFAULT_DETECTION, static: { pps: 100 } }, clock: () => now, logger });
+    const engine = new DetectionEngine({
+      settings: { ...DEFAULT_DETECTION, static: { pps: 100 } },
+      clock: () => now,
+      logger,
+    });
     engine.ingest({ ...sample({ pps: Number.NaN }, now, 100) });
     engine.ingest({ ...sample({ windowMs: 0 }, now, 100) });
     engine.ingest({ ...sample({}, now, 100), target: '' });
@@ -173,11 +190,15 @@ describe('detection engine: incident lifecycle', () => {
   it('rejects settings that cannot work, naming the field', () => {
     expect(() => new DetectionEngine({ settings: { ...DEFAULT_DETECTION, tickMs: 0 } })).to.throw(/tickMs/);
     expect(() => new DetectionEngine({ settings: { ...DEFAULT_DETECTION, windowMs: 50 } })).to.throw(/windowMs/);
-    expect(() => new DetectionEngine({ settings: { ...DEFAULT_DETECTION, resolveRatio: 1.5 } })).to.throw(/resolveRatio/);
+    expect(() => new DetectionEngine({ settings: { ...DEFAULT_DETECTION, resolveRatio: 1.5 } })).to.throw(
+      /resolveRatio/,
+    );
   });
 
   it('start() ticks on its own timer and hands events to on() listeners; a throwing listener does not stop it', async () => {
-    const engine = new DetectionEngine({ settings: { ...DEFAULT_DETECTION, static: { pps: 1000 }, tickMs: 20, windowMs: 200 } });
+    const engine = new DetectionEngine({
+      settings: { ...DEFAULT_DETECTION, static: { pps: 1000 }, tickMs: 20, windowMs: 200 },
+    });
     const seen: DetectionEvent[] = [];
     engine.on(() => {
       throw new Error('bad listener');

@@ -15,13 +15,18 @@ export class Replay {
   }
 
   /** Advances `ms` in tick steps; `make(t)` gives the sample(s) of each step (t = ms since the call). */
-  run(ms: number, make: (t: number) => Partial<Sample> | Partial<Sample>[] | undefined, target = '203.0.113.10'): DetectionEvent[] {
+  run(
+    ms: number,
+    make: (t: number) => Partial<Sample> | Partial<Sample>[] | undefined,
+    target = '203.0.113.10',
+  ): DetectionEvent[] {
     const step = this.settings.tickMs;
     const out: DetectionEvent[] = [];
     for (let t = step; t <= ms; t += step) {
       this.now += step;
       const made = make(t);
-      for (const m of made === undefined ? [] : Array.isArray(made) ? made : [made]) this.engine.ingest(sample(m, this.now, step, target));
+      for (const m of made === undefined ? [] : Array.isArray(made) ? made : [made])
+        this.engine.ingest(sample(m, this.now, step, target));
       const evs = this.engine.tick(this.now);
       out.push(...evs);
       this.events.push(...evs);
@@ -30,11 +35,20 @@ export class Replay {
   }
 
   /** Steady traffic for `seconds` (e.g. to fill the baseline window). */
-  steady(seconds: number, pps: number | ((second: number) => number), extra: Partial<Sample> = {}, target?: string): void {
-    this.run(seconds * 1000, (t) => {
-      const v = typeof pps === 'function' ? pps(Math.ceil(t / 1000) - 1) : pps;
-      return { pps: v, bps: v * 8000, ...extra };
-    }, target);
+  steady(
+    seconds: number,
+    pps: number | ((second: number) => number),
+    extra: Partial<Sample> = {},
+    target?: string,
+  ): void {
+    this.run(
+      seconds * 1000,
+      (t) => {
+        const v = typeof pps === 'function' ? pps(Math.ceil(t / 1000) - 1) : pps;
+        return { pps: v, bps: v * 8000, ...extra };
+      },
+      target,
+    );
   }
 
   view(target = '203.0.113.10/32') {

@@ -9,9 +9,22 @@ const SITE_ADDR = '203.0.113.80';
 /** What the l7 detector sends for a site each 100 ms: pps is requests/s, bps 0, with the HTTP breakdown. */
 function l7(rps: number): Partial<Sample> {
   return {
-    source: 'nginx-logs', sourceKind: 'l7', target: SITE, prefix: Prefix.parse(SITE_ADDR), pps: rps, bps: 0,
-    topSrcIps: [{ key: '198.51.100.7', count: rps * 0.6 }, { key: '192.0.2.44', count: rps * 0.4 }],
-    http: { site: 'shop.example', rps, statuses: { '1xx': 0, '2xx': rps, '3xx': 0, '4xx': 0, '5xx': 0 }, uniqueClients: 40 },
+    source: 'nginx-logs',
+    sourceKind: 'l7',
+    target: SITE,
+    prefix: Prefix.parse(SITE_ADDR),
+    pps: rps,
+    bps: 0,
+    topSrcIps: [
+      { key: '198.51.100.7', count: rps * 0.6 },
+      { key: '192.0.2.44', count: rps * 0.4 },
+    ],
+    http: {
+      site: 'shop.example',
+      rps,
+      statuses: { '1xx': 0, '2xx': rps, '3xx': 0, '4xx': 0, '5xx': 0 },
+      uniqueClients: 40,
+    },
   };
 }
 
@@ -63,8 +76,19 @@ describe('detection: HTTP targets use request-rate thresholds, not the packet on
   it('a static request threshold fires while the baseline is still learning; the packet static does not apply to sites', () => {
     const s = settingsFrom('  static: { pps: 100pps }\n  http: { static: { rps: 500rps } }\n');
     const r = new Replay(s);
-    expect(first(r.run(3000, () => l7(400), SITE_ADDR), 'open'), '400 req/s is above static.pps but below http.static').to.equal(undefined);
-    expect(first(r.run(2000, () => l7(600), SITE_ADDR), 'open')?.incident.attack_family).to.equal('http_flood');
+    expect(
+      first(
+        r.run(3000, () => l7(400), SITE_ADDR),
+        'open',
+      ),
+      '400 req/s is above static.pps but below http.static',
+    ).to.equal(undefined);
+    expect(
+      first(
+        r.run(2000, () => l7(600), SITE_ADDR),
+        'open',
+      )?.incident.attack_family,
+    ).to.equal('http_flood');
   });
 
   it('request-rate units are strict: a typo is an error at its line, never a zero', () => {
@@ -73,7 +97,8 @@ describe('detection: HTTP targets use request-rate thresholds, not the packet on
     expect(parseRequestRate('1.5 kRPS')).to.equal(1500);
     expect(parseRequestRate(250)).to.equal(250);
     expect(formatRequestRate(2000)).to.equal('2krps');
-    for (const bad of ['500 req/s', '5kpps', 'rps', '-1rps', '']) expect(() => parseRequestRate(bad), bad).to.throw(UnitError);
+    for (const bad of ['500 req/s', '5kpps', 'rps', '-1rps', ''])
+      expect(() => parseRequestRate(bad), bad).to.throw(UnitError);
     try {
       settingsFrom('  http: { floor: { rps: 50kpps } }\n');
       expect.fail('expected a policy error');

@@ -34,11 +34,14 @@ describe('detection end to end in network namespaces (proc detector, hping3 floo
     // A listener inside the victim namespace: SYNs reach a socket (as a SYN flood at a web server does), and its
     // /proc/<pid>/net is the namespace's procfs. `ip netns exec` execs, so the child's pid is the listener's.
     const [cmd, ...args] = victim.argv([
-      process.execPath, '-e',
+      process.execPath,
+      '-e',
       `require('net').createServer((s) => s.destroy()).listen(80, '${VICTIM}', 1024); setTimeout(() => process.exit(0), 55000);`,
     ]) as [string, ...string[]];
     resident = spawn(cmd, args, { stdio: 'ignore' });
-    await waitFor(() => victim!.exec(['ss', '-ltnH', 'sport = :80']).stdout.includes(VICTIM), { what: 'listener in the victim namespace' });
+    await waitFor(() => victim!.exec(['ss', '-ltnH', 'sport = :80']).stdout.includes(VICTIM), {
+      what: 'listener in the victim namespace',
+    });
 
     engine = new DetectionEngine({
       // A static threshold so the test needs no 300 s of learning; quick resolve.
@@ -71,20 +74,41 @@ describe('detection end to end in network namespaces (proc detector, hping3 floo
     return { startedAt, done };
   }
 
-  async function attackAndResolve(args: string[]): Promise<{ open: DetectionEvent; resolve: DetectionEvent; latencyMs: number }> {
-    await waitFor(() => engine!.view().some((v) => v.target === `${VICTIM}/32` && v.state !== 'attack'), { what: 'target quiet' });
+  async function attackAndResolve(
+    args: string[],
+  ): Promise<{ open: DetectionEvent; resolve: DetectionEvent; latencyMs: number }> {
+    await waitFor(() => engine!.view().some((v) => v.target === `${VICTIM}/32` && v.state !== 'attack'), {
+      what: 'target quiet',
+    });
     const from = events.length;
     const { startedAt, done } = await flood(args);
-    const open = await waitFor(() => events.slice(from).find((e) => e.type === 'open'), { timeoutMs: 5000, what: 'incident open' });
+    const open = await waitFor(() => events.slice(from).find((e) => e.type === 'open'), {
+      timeoutMs: 5000,
+      what: 'incident open',
+    });
     await done;
-    const resolve = await waitFor(() => events.slice(from).find((e) => e.type === 'resolve'), { timeoutMs: 10_000, what: 'incident resolve' });
+    const resolve = await waitFor(() => events.slice(from).find((e) => e.type === 'resolve'), {
+      timeoutMs: 10_000,
+      what: 'incident resolve',
+    });
     expect(resolve.incident.id).to.equal(open.incident.id);
     expect(Date.parse(resolve.incident.resolved_at!)).to.be.greaterThan(Date.parse(open.incident.started_at));
     return { open, resolve, latencyMs: Date.parse(open.incident.started_at) - startedAt };
   }
 
   it('a UDP flood from source port 53 opens a udp_flood incident within 1 s and resolves after it stops', async () => {
-    const { open, latencyMs } = await attackAndResolve(['--udp', '-s', '53', '-k', '-p', '4444', '-i', 'u10', '-c', '20000']);
+    const { open, latencyMs } = await attackAndResolve([
+      '--udp',
+      '-s',
+      '53',
+      '-k',
+      '-p',
+      '4444',
+      '-i',
+      'u10',
+      '-c',
+      '20000',
+    ]);
     expect(latencyMs, 'flood start → incident open').to.be.at.most(1000);
     const i = open.incident;
     expect(i.target.toString()).to.equal(`${VICTIM}/32`);
@@ -109,7 +133,23 @@ describe('detection end to end in network namespaces (proc detector, hping3 floo
   it('`ft detect` watches the namespace from the command line and prints the incident', async () => {
     const child = spawn(
       process.execPath,
-      [BIN, 'detect', '--json', '--proc-root', `/proc/${resident!.pid}`, '--interface', victimIf, '--address', VICTIM, '--static-pps', '1000', '--interval', '250', '--duration', '8'],
+      [
+        BIN,
+        'detect',
+        '--json',
+        '--proc-root',
+        `/proc/${resident!.pid}`,
+        '--interface',
+        victimIf,
+        '--address',
+        VICTIM,
+        '--static-pps',
+        '1000',
+        '--interval',
+        '250',
+        '--duration',
+        '8',
+      ],
       { cwd: ROOT, env: { ...process.env, ...isolatedHome(), NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';
@@ -118,16 +158,24 @@ describe('detection end to end in network namespaces (proc detector, hping3 floo
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
     // The flood starts once the CLI has printed its first reading (its start-up time varies with the machine's load).
-    await waitFor(() => stdout.includes('\n') || child.exitCode !== null, { timeoutMs: 15_000, what: 'ft detect to print its first reading' });
+    await waitFor(() => stdout.includes('\n') || child.exitCode !== null, {
+      timeoutMs: 15_000,
+      what: 'ft detect to print its first reading',
+    });
     const { done } = await flood(['--udp', '-p', '4444', '-i', 'u10', '-c', '20000']);
     await done;
     const code = await exited;
     expect(code, stderr).to.equal(0);
-    const ticks = stdout.trim().split('\n').map((l) => JSON.parse(l) as { events: DetectionEvent[]; targets: { target: string; state: string }[] });
+    const ticks = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { events: DetectionEvent[]; targets: { target: string; state: string }[] });
     const opened = ticks.flatMap((t) => t.events).filter((e) => e.type === 'open');
     expect(opened).to.have.length(1);
     expect(opened[0]!.incident).to.include({ attack_family: 'udp_flood', target: `${VICTIM}/32` });
-    expect(ticks.some((t) => t.targets.some((v) => v.target === `${VICTIM}/32` && v.state === 'attack'))).to.equal(true);
+    expect(ticks.some((t) => t.targets.some((v) => v.target === `${VICTIM}/32` && v.state === 'attack'))).to.equal(
+      true,
+    );
   });
 
   it('the detector stayed healthy reading the namespace counters', () => {

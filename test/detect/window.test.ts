@@ -6,14 +6,18 @@ import { sample } from './harness.js';
 describe('sliding window of one source', () => {
   it('a constant rate reads as that rate whatever the slicing (100 ms proc slices, 1 s flow samples, jitter)', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 20, max: 1500 }), { minLength: 1, maxLength: 60 }), fc.integer({ min: 0, max: 1e7 }), (slices, rate) => {
-        const w = new SourceWindow('s', 'proc');
-        let at = 1_000_000;
-        for (const ms of slices) w.push(sample({ pps: rate, bps: rate * 8 }, (at += ms), ms), 1000);
-        const r = w.reading(1000)!;
-        expect(r.pps).to.be.closeTo(rate, 1e-6 * Math.max(1, rate));
-        expect(r.coverageMs).to.be.at.most(1000 + 1e-9);
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 20, max: 1500 }), { minLength: 1, maxLength: 60 }),
+        fc.integer({ min: 0, max: 1e7 }),
+        (slices, rate) => {
+          const w = new SourceWindow('s', 'proc');
+          let at = 1_000_000;
+          for (const ms of slices) w.push(sample({ pps: rate, bps: rate * 8 }, (at += ms), ms), 1000);
+          const r = w.reading(1000)!;
+          expect(r.pps).to.be.closeTo(rate, 1e-6 * Math.max(1, rate));
+          expect(r.coverageMs).to.be.at.most(1000 + 1e-9);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -32,8 +36,24 @@ describe('sliding window of one source', () => {
   });
 
   it('merging: rates are the maximum over sources; breakdowns from the busiest source that has them', () => {
-    const a = { source: 'proc', sourceKind: 'proc', at: 0, coverageMs: 1000, pps: 5000, bps: 9e8, protocols: { tcp: 0, udp: 5000, icmp: 0, other: 0 } };
-    const b = { source: 'flow', sourceKind: 'flow', at: 0, coverageMs: 1000, pps: 8000, bps: 4e8, topSrcPorts: [{ key: 123, count: 7000 }] };
+    const a = {
+      source: 'proc',
+      sourceKind: 'proc',
+      at: 0,
+      coverageMs: 1000,
+      pps: 5000,
+      bps: 9e8,
+      protocols: { tcp: 0, udp: 5000, icmp: 0, other: 0 },
+    };
+    const b = {
+      source: 'flow',
+      sourceKind: 'flow',
+      at: 0,
+      coverageMs: 1000,
+      pps: 8000,
+      bps: 4e8,
+      topSrcPorts: [{ key: 123, count: 7000 }],
+    };
     const m = mergeReadings([a, b]);
     expect([m.pps, m.bps]).to.deep.equal([8000, 9e8]);
     expect(m.protocols).to.deep.equal(a.protocols);

@@ -9,7 +9,10 @@ import { waitFor } from '../helpers/wait.js';
 import { Stayrtr } from '../rpki/stayrtr.js';
 import { gobgpdConfig } from '../../lab/ns/topology.js';
 
-interface Report { ok: boolean; checks: { group: string; id: string; status: string; summary: string }[] }
+interface Report {
+  ok: boolean;
+  checks: { group: string; id: string; status: string; summary: string }[];
+}
 
 describe('ft doctor --policy: the policy is valid, its speakers answer, an RTR cache is synced', function () {
   this.timeout(60_000);
@@ -37,11 +40,23 @@ describe('ft doctor --policy: the policy is valid, its speakers answer, an RTR c
     // A gobgpd with its API on a Unix socket and no BGP listener; a stayrtr holding one ROA, on loopback.
     writeFileSync(join(dir, 'gobgpd.toml'), gobgpdConfig({ asn: 64500, routerId: '192.0.2.1', dir, neighbors: [] }));
     const socket = join(dir, 'api.sock');
-    gobgpd = new Daemon(['gobgpd', '-f', join(dir, 'gobgpd.toml'), '--api-hosts', `unix://${socket}`, '-p', '--pprof-disable', '-l', 'warn']);
+    gobgpd = new Daemon([
+      'gobgpd',
+      '-f',
+      join(dir, 'gobgpd.toml'),
+      '--api-hosts',
+      `unix://${socket}`,
+      '-p',
+      '--pprof-disable',
+      '-l',
+      'warn',
+    ]);
     await waitFor(() => existsSync(socket), { what: 'gobgpd API socket' });
     rtr = await Stayrtr.start([{ prefix: '203.0.113.0/24', maxLength: 24, asn: 64500 }]);
     const policy = join(dir, 'policy.yaml');
-    writeFileSync(policy, `version: 1
+    writeFileSync(
+      policy,
+      `version: 1
 tenant: doc
 mode: enforce
 asn: 64500
@@ -52,7 +67,8 @@ speakers:
   pop1: { adapter: gobgp, address: "unix://${socket}", pop: ams1 }
 escalation:
   - { level: 1, when: { pps: ">10kpps" }, do: { flowspec: { then: discard } }, via: [pop1] }
-`);
+`,
+    );
     const good = await doctor(policy);
     expect(check(good.report, 'policy.valid')?.status).to.equal('ok');
     // Reachable, but a speaker with no BGP neighbor announces to nobody: a warning, not a failure.
@@ -60,7 +76,9 @@ escalation:
     expect(check(good.report, 'speaker.pop1')?.summary).to.match(/^pop1 \(gobgp, pop ams1\): degraded: .*no neighbors/);
     expect(check(good.report, 'rpki.synced')?.status, check(good.report, 'rpki.synced')?.summary).to.equal('ok');
     expect(check(good.report, 'rpki.synced')?.summary).to.match(/synced: session \d+, serial \d+, 1 VRPs/);
-    expect(good.report.checks.filter((c) => ['policy', 'speaker', 'rpki'].includes(c.group) && c.status === 'fail')).to.deep.equal([]);
+    expect(
+      good.report.checks.filter((c) => ['policy', 'speaker', 'rpki'].includes(c.group) && c.status === 'fail'),
+    ).to.deep.equal([]);
 
     await gobgpd.stop();
     await rtr.stop();
@@ -68,14 +86,19 @@ escalation:
     expect(bad.code).to.equal(1);
     expect(bad.report.ok).to.equal(false);
     expect(check(bad.report, 'speaker.pop1')?.status).to.equal('fail');
-    expect(check(bad.report, 'speaker.pop1')?.summary).to.match(/^pop1 \(gobgp, pop ams1\): .*(ENOENT|ECONNREFUSED|No connection)/);
+    expect(check(bad.report, 'speaker.pop1')?.summary).to.match(
+      /^pop1 \(gobgp, pop ams1\): .*(ENOENT|ECONNREFUSED|No connection)/,
+    );
     expect(check(bad.report, 'rpki.synced')?.status).to.equal('fail');
     expect(check(bad.report, 'rpki.synced')?.summary).to.match(new RegExp(`127\\.0\\.0\\.1:${rtr.port}`));
   });
 
   it('a broken policy is one FAIL line naming where, and no speaker or RTR line is attempted', async () => {
     const policy = join(dir, 'broken.yaml');
-    writeFileSync(policy, 'version: 1\ntenant: doc\nmode: enforce\nprotect: [203.0.113.0/24]\nescalation:\n  - { level: 1, when: { pps: ">10kpps" }, do: { flowspec: { then: discard } }, via: [nowhere] }\n');
+    writeFileSync(
+      policy,
+      'version: 1\ntenant: doc\nmode: enforce\nprotect: [203.0.113.0/24]\nescalation:\n  - { level: 1, when: { pps: ">10kpps" }, do: { flowspec: { then: discard } }, via: [nowhere] }\n',
+    );
     const { code, report } = await doctor(policy);
     expect(code).to.equal(1);
     expect(check(report, 'policy.valid')?.status).to.equal('fail');

@@ -20,7 +20,21 @@ describe('lab scenarios escalation and crash: rate-limit → discard → RTBH on
   const env = { FT_LAB_PREFIX: prefix, FT_LAB_DIR: join(home, 'lab') };
 
   before(async function () {
-    requireLab(this, { root: true, commands: ['gobgpd', 'stayrtr', 'pmacctd', 'vtysh', '/usr/lib/frr/zebra', '/usr/lib/frr/bgpd', '/usr/lib/frr/staticd', 'nft', 'hping3', 'timeout'] });
+    requireLab(this, {
+      root: true,
+      commands: [
+        'gobgpd',
+        'stayrtr',
+        'pmacctd',
+        'vtysh',
+        '/usr/lib/frr/zebra',
+        '/usr/lib/frr/bgpd',
+        '/usr/lib/frr/staticd',
+        'nft',
+        'hping3',
+        'timeout',
+      ],
+    });
     const up = await runFt(['lab', 'up', '--json'], env);
     expect(up.code, up.stderr).to.equal(0);
   });
@@ -38,7 +52,10 @@ describe('lab scenarios escalation and crash: rate-limit → discard → RTBH on
   };
   const failed = (o: Outcome) => o.steps.filter((s) => !s.ok);
   // The victim's route in the FRR edge's kernel (FRR's own discard next hop 192.0.2.66 is a blackhole too: not this).
-  const blackholes = () => run(['ip', 'netns', 'exec', `${prefix}-edge-frr`, 'ip', 'route', 'show', '203.0.113.10/32'], { allowFail: true }).stdout.trim();
+  const blackholes = () =>
+    run(['ip', 'netns', 'exec', `${prefix}-edge-frr`, 'ip', 'route', 'show', '203.0.113.10/32'], {
+      allowFail: true,
+    }).stdout.trim();
 
   it('walks up the levels as the flood grows, the FRR edge blackholes the victim at level 3, and it all comes down after', async () => {
     const { outcome, stderr } = await scenario('escalation');

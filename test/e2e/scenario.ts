@@ -23,7 +23,12 @@ export interface ScenarioRun {
   at(event: string): number;
 }
 
-export function labScenario(o: { name: string; labPrefix: string; env: Record<string, string>; commands: string[] }): ScenarioRun {
+export function labScenario(o: {
+  name: string;
+  labPrefix: string;
+  env: Record<string, string>;
+  commands: string[];
+}): ScenarioRun {
   const home = mkdtempSync(join(tmpdir(), `ft-e2e-${o.name}-`));
   const env = { FT_LAB_PREFIX: o.labPrefix, FT_LAB_DIR: join(home, 'lab'), ...o.env };
   let outcome: Outcome | undefined;

@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { ROOT, isolatedHome, runFt } from '../helpers/cli.js';
 import { requireLab } from '../helpers/env.js';
 
-interface Result { units: { name: string; path: string; text: string }[]; capabilities: { capability: string; because: string[] }[] }
+interface Result {
+  units: { name: string; path: string; text: string }[];
+  capabilities: { capability: string; because: string[] }[];
+}
 
 const policy = (body: string) => `version: 1
 tenant: svc
@@ -22,7 +25,10 @@ const line = (text: string, key: string) => text.split('\n').find((l) => l.start
 /** systemd-analyze verify exits 0 on most unit errors; what it prints is the verdict. */
 function verify(file: string): string {
   const r = spawnSync('systemd-analyze', ['verify', '--man=no', file], { encoding: 'utf8', timeout: 30_000 });
-  return `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.trim() && !/Cannot add dependency job|network-online\.target/.test(l)).join('\n');
+  return `${r.stdout}${r.stderr}`
+    .split('\n')
+    .filter((l) => l.trim() && !/Cannot add dependency job|network-online\.target/.test(l))
+    .join('\n');
 }
 
 describe('ft service install: hardened systemd units that follow the policy', function () {
@@ -40,12 +46,15 @@ describe('ft service install: hardened systemd units that follow the policy', fu
   }
 
   it('gives iptables+nft on-node actions CAP_NET_ADMIN and CAP_NET_RAW only, a read-only system and one state directory', async () => {
-    const r = await install('host', policy(`nodeActions:
+    const r = await install(
+      'host',
+      policy(`nodeActions:
   fw: { adapter: nft }
 onNode:
   - { when: { family: syn_flood }, do: [ { iptables: { synCookies: true } } ] }
   - { when: { family: udp_flood }, do: [ { fw: { rateLimit: 100/s } } ] }
-`));
+`),
+    );
     const run = r.units.find((u) => u.name === 'ft.service')!.text;
     expect(line(run, 'CapabilityBoundingSet')).to.equal('CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW');
     expect(line(run, 'AmbientCapabilities')).to.equal('AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW');
@@ -64,12 +73,15 @@ onNode:
     expect(line(bgp.units[0]!.text, 'CapabilityBoundingSet')).to.equal('CapabilityBoundingSet=');
     expect(line(bgp.units[0]!.text, 'ProtectKernelTunables')).to.equal('ProtectKernelTunables=yes');
 
-    const xdp = await install('xdp', policy(`nodeActions:
+    const xdp = await install(
+      'xdp',
+      policy(`nodeActions:
   wan: { adapter: xdp, interface: eth0 }
   inner: { adapter: nft, netns: blue }
 onNode:
   - { when: { family: udp_flood }, do: [ { wan: { dropTopSources: 50 } }, { inner: { rateLimit: 10/s } } ] }
-`)).catch((err: Error) => err);
+`),
+    ).catch((err: Error) => err);
     if (xdp instanceof Error) throw xdp;
     const caps = xdp.capabilities.map((c) => c.capability);
     expect(caps).to.include.members(['CAP_NET_ADMIN', 'CAP_BPF', 'CAP_SYS_ADMIN']);
@@ -82,7 +94,9 @@ onNode:
     writeFileSync(file, policy(''));
     const refused = await runFt(['service', 'install', '--user', '--policy', file, '--dry-run'], env);
     expect(refused.code).to.equal(2);
-    expect(flat(refused.stderr)).to.match(/mode is enforce; the user unit runs without privileges and only in preview mode/);
+    expect(flat(refused.stderr)).to.match(
+      /mode is enforce; the user unit runs without privileges and only in preview mode/,
+    );
 
     const r = await install('quick', readFileSync(join(ROOT, 'policies', 'quickstart.yaml'), 'utf8'), ['--user']);
     expect(r.units.map((u) => u.name)).to.deep.equal(['ft-preview.service']);
@@ -104,15 +118,21 @@ onNode:
     requireLab(this, { commands: ['systemd-analyze'] });
     const unitDir = join(dir, 'units');
     const file = join(dir, 'write.yaml');
-    writeFileSync(file, policy(`onNode:
+    writeFileSync(
+      file,
+      policy(`onNode:
   - { when: { family: syn_flood }, do: [ { iptables: { synCookies: true } } ] }
-`));
+`),
+    );
     const r = await runFt(['service', 'install', '--policy', file, '--unit-dir', unitDir], env);
     expect(r.code, r.stderr).to.equal(0);
     expect(verify(join(unitDir, 'ft.service'))).to.equal('');
     copyFileSync(join(unitDir, 'ft-worker@.service'), join(unitDir, 'ft-worker@ams1.service'));
     expect(verify(join(unitDir, 'ft-worker@ams1.service'))).to.equal('');
-    const broken = readFileSync(join(unitDir, 'ft.service'), 'utf8').replace('ProtectSystem=strict', 'ProtectSystem=sideways');
+    const broken = readFileSync(join(unitDir, 'ft.service'), 'utf8').replace(
+      'ProtectSystem=strict',
+      'ProtectSystem=sideways',
+    );
     writeFileSync(join(unitDir, 'broken.service'), broken);
     expect(verify(join(unitDir, 'broken.service'))).to.match(/ProtectSystem|protect system/i);
   });

@@ -4,7 +4,14 @@ import { Lifecycle } from '../../core/exec/lifecycle.js';
 import { reconcile } from '../../core/exec/reconcile.js';
 import { MemoryAction, flowspec, handle, hostFilter, op, quiet, setup } from './fixtures.js';
 
-const plan = (ops: Plan['ops'], mode: Plan['mode'] = 'enforce'): Plan => ({ tenant: 'acme', mode, ops, refused: [], notes: [], incidentId: 'inc-1' });
+const plan = (ops: Plan['ops'], mode: Plan['mode'] = 'enforce'): Plan => ({
+  tenant: 'acme',
+  mode,
+  ops,
+  refused: [],
+  notes: [],
+  incidentId: 'inc-1',
+});
 
 describe('executor: applying plans', () => {
   it('applies an add through every adapter, remembers it live and audits who planned it, what ran and how it went', async () => {
@@ -24,9 +31,15 @@ describe('executor: applying plans', () => {
     const audit = await store.queryAudit({ ruleId: rule.id });
     expect(audit.map((r) => r.phase)).to.deep.equal(['start', 'end']);
     expect(audit[0]).to.include({ op: 'add', plannedBy: 'planner', incidentId: 'inc-1', mode: 'enforce' });
-    expect(audit[0]?.rendered?.map((c) => c.text)).to.deep.equal([`install flowspec ${rule.id} on pop1`, `install flowspec ${rule.id} on pop2`]);
+    expect(audit[0]?.rendered?.map((c) => c.text)).to.deep.equal([
+      `install flowspec ${rule.id} on pop1`,
+      `install flowspec ${rule.id} on pop2`,
+    ]);
     expect(audit[1]?.outcome).to.equal('ok');
-    expect(audit[1]?.results?.map((r) => [r.adapter, r.outcome])).to.deep.equal([['pop1', 'ok'], ['pop2', 'ok']]);
+    expect(audit[1]?.results?.map((r) => [r.adapter, r.outcome])).to.deep.equal([
+      ['pop1', 'ok'],
+      ['pop2', 'ok'],
+    ]);
     expect(audit[1]?.id).to.equal(audit[0]?.id);
     await store.close();
   });
@@ -103,17 +116,23 @@ describe('executor: applying plans', () => {
     const report = await executor.execute(plan([op('add', flowspec(14), ['slow'])]), { plannedBy: 'planner' });
     expect(Date.now() - t0).to.be.below(2000);
     expect(report.ops[0]?.results[0]).to.include({ outcome: 'timeout', attempts: 2 });
-    expect(report.ops[0]?.results[0]?.error).to.equal('slow: apply ' + flowspec(14).id + ' did not answer within 50 ms');
+    expect(report.ops[0]?.results[0]?.error).to.equal(
+      'slow: apply ' + flowspec(14).id + ' did not answer within 50 ms',
+    );
     await store.close();
   });
 
   it('refuses an add above the tenant cap, naming the cap', async () => {
     const a = new MemoryAction('pop1');
     const { executor, store } = await setup([a], { maxRules: 2 });
-    const report = await executor.execute(plan([1, 2, 3].map((n) => op('add', flowspec(20 + n), ['pop1']))), { plannedBy: 'planner' });
+    const report = await executor.execute(plan([1, 2, 3].map((n) => op('add', flowspec(20 + n), ['pop1']))), {
+      plannedBy: 'planner',
+    });
     const outcomes = report.ops.map((o) => o.outcome).sort();
     expect(outcomes).to.deep.equal(['ok', 'ok', 'skipped']);
-    expect(report.ops.find((o) => o.outcome === 'skipped')?.message).to.equal('tenant acme is at its cap of 2 live rules');
+    expect(report.ops.find((o) => o.outcome === 'skipped')?.message).to.equal(
+      'tenant acme is at its cap of 2 live rules',
+    );
     expect(a.installed.size).to.equal(2);
     await store.close();
   });
@@ -197,7 +216,13 @@ describe('lifecycle: TTL, resolve, collateral damage', () => {
     const probe = { legitRate: async () => legit };
     const alerts: string[] = [];
     const { executor, store, clock } = await setup([a], { probe });
-    const life = new Lifecycle({ executor, logger: quiet, clock, collateral: { probe, drop: 0.9 }, alert: (m) => alerts.push(m) });
+    const life = new Lifecycle({
+      executor,
+      logger: quiet,
+      clock,
+      collateral: { probe, drop: 0.9 },
+      alert: (m) => alerts.push(m),
+    });
     const ok = hostFilter(7);
     await executor.execute(plan([op('add', ok, ['pop1'])]), { plannedBy: 'planner' });
     legit = 150; // -85 %: within the policy's 90 %
@@ -228,7 +253,9 @@ describe('reconcile', () => {
     const keep = flowspec(40);
     const lost = flowspec(41);
     const stale = flowspec(42, 30);
-    await executor.execute(plan([op('add', keep, ['pop1']), op('add', lost, ['pop1']), op('add', stale, ['pop1'])]), { plannedBy: 'planner' });
+    await executor.execute(plan([op('add', keep, ['pop1']), op('add', lost, ['pop1']), op('add', stale, ['pop1'])]), {
+      plannedBy: 'planner',
+    });
     const orphan = flowspec(43);
     a.installed.set(orphan.id, orphan); // installed, tagged, unknown to the store
     a.installed.delete(lost.id); // the router lost it

@@ -1,7 +1,18 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Prefix, makeRule, type Action, type Applied, type FlowSpecRule, type HostFilterRule, type InstalledRef, type Rule, type RuleCounters, type RuleKind } from '@ft/sdk';
+import {
+  Prefix,
+  makeRule,
+  type Action,
+  type Applied,
+  type FlowSpecRule,
+  type HostFilterRule,
+  type InstalledRef,
+  type Rule,
+  type RuleCounters,
+  type RuleKind,
+} from '@ft/sdk';
 import type { Op } from '../../core/model/plan.js';
 import type { ActionHandle } from '../../core/exec/actions.js';
 import { Executor, type ExecutorOptions } from '../../core/exec/executor.js';
@@ -64,7 +75,9 @@ export class MemoryAction implements Action {
     this.calls.list++;
     if (this.failList) throw new Error(`${this.name} unreachable`);
     return [...this.installed.values()].map((r) => ({
-      ...(this.hideTags ? {} : { ruleId: r.id }), nativeId: `n-${r.id}`, description: `${r.kind} ${String(r.target)}`,
+      ...(this.hideTags ? {} : { ruleId: r.id }),
+      nativeId: `n-${r.id}`,
+      description: `${r.kind} ${String(r.target)}`,
     }));
   }
 
@@ -73,27 +86,52 @@ export class MemoryAction implements Action {
   }
 
   async counters(): Promise<RuleCounters[]> {
-    return [...this.installed.keys()].map((id) => ({ ruleId: id as Rule['id'], packets: this.matched.get(id) ?? 0, bytes: 0 }));
+    return [...this.installed.keys()].map((id) => ({
+      ruleId: id as Rule['id'],
+      packets: this.matched.get(id) ?? 0,
+      bytes: 0,
+    }));
   }
 }
 
 export function handle(action: MemoryAction, over: Partial<ActionHandle> = {}): ActionHandle {
-  return { name: action.name, kind: 'memory', reach: 'network', action, timeoutMs: 200, retries: 1, backoffMs: 1, ...over };
+  return {
+    name: action.name,
+    kind: 'memory',
+    reach: 'network',
+    action,
+    timeoutMs: 200,
+    retries: 1,
+    backoffMs: 1,
+    ...over,
+  };
 }
 
 export function flowspec(n: number, ttlSeconds = 300): FlowSpecRule {
   return makeRule<FlowSpecRule>({
-    kind: 'flowspec', tenant: 'acme', target: Prefix.parse(`203.0.113.${n}/32`),
+    kind: 'flowspec',
+    tenant: 'acme',
+    target: Prefix.parse(`203.0.113.${n}/32`),
     match: { destination: Prefix.parse(`203.0.113.${n}/32`), protocols: [17], sourcePorts: [{ min: 53, max: 53 }] },
-    action: { type: 'discard' }, level: 2, ttlSeconds,
+    action: { type: 'discard' },
+    level: 2,
+    ttlSeconds,
   });
 }
 
 export function hostFilter(n: number, ttlSeconds = 300): HostFilterRule {
   return makeRule<HostFilterRule>({
-    kind: 'host-filter', tenant: 'acme', target: Prefix.parse(`198.51.100.${n}/32`),
-    match: { destination: Prefix.parse(`198.51.100.${n}/32`), protocol: 'tcp', tcpFlags: { set: ['syn'], unset: ['ack'] } },
-    action: { type: 'syn-cookies' }, level: 0, ttlSeconds,
+    kind: 'host-filter',
+    tenant: 'acme',
+    target: Prefix.parse(`198.51.100.${n}/32`),
+    match: {
+      destination: Prefix.parse(`198.51.100.${n}/32`),
+      protocol: 'tcp',
+      tcpFlags: { set: ['syn'], unset: ['ack'] },
+    },
+    action: { type: 'syn-cookies' },
+    level: 0,
+    ttlSeconds,
   });
 }
 
@@ -106,8 +144,13 @@ export async function setup(actions: MemoryAction[], over: Partial<ExecutorOptio
   const store = await JournalStore.open({ dir });
   const clock = new FakeClock();
   const executor = new Executor({
-    store, actions: new Map((handles ?? actions.map((a) => handle(a))).map((h) => [h.name, h])), logger: quiet, clock,
-    sleep: async () => undefined, retryBaseMs: 1000, ...over,
+    store,
+    actions: new Map((handles ?? actions.map((a) => handle(a))).map((h) => [h.name, h])),
+    logger: quiet,
+    clock,
+    sleep: async () => undefined,
+    retryBaseMs: 1000,
+    ...over,
   });
   return { dir, store, clock, executor };
 }

@@ -3,12 +3,43 @@ import { Prefix, makeRule, type FlowSpecRule, type Rule, type RtbhRule } from '@
 import type { Plan } from '../../core/model/plan.js';
 import { MemoryAction, flowspec, op, setup } from './fixtures.js';
 
-const plan = (ops: Plan['ops']): Plan => ({ tenant: 'acme', mode: 'enforce', ops, refused: [], notes: [], incidentId: 'inc-1' });
+const plan = (ops: Plan['ops']): Plan => ({
+  tenant: 'acme',
+  mode: 'enforce',
+  ops,
+  refused: [],
+  notes: [],
+  incidentId: 'inc-1',
+});
 const target = Prefix.parse('203.0.113.40/32');
 const match = { destination: target, protocols: [17], sourcePorts: [{ min: 53, max: 53 }] };
-const rateLimit = makeRule<FlowSpecRule>({ kind: 'flowspec', tenant: 'acme', target, match, action: { type: 'rate-limit', bytesPerSecond: 125_000 }, level: 1, ttlSeconds: 300 });
-const discard = makeRule<FlowSpecRule>({ kind: 'flowspec', tenant: 'acme', target, match, action: { type: 'discard' }, level: 2, ttlSeconds: 300 });
-const rtbh = makeRule<RtbhRule>({ kind: 'rtbh', tenant: 'acme', target, communities: ['65535:666'], noExport: true, level: 3, ttlSeconds: 300 });
+const rateLimit = makeRule<FlowSpecRule>({
+  kind: 'flowspec',
+  tenant: 'acme',
+  target,
+  match,
+  action: { type: 'rate-limit', bytesPerSecond: 125_000 },
+  level: 1,
+  ttlSeconds: 300,
+});
+const discard = makeRule<FlowSpecRule>({
+  kind: 'flowspec',
+  tenant: 'acme',
+  target,
+  match,
+  action: { type: 'discard' },
+  level: 2,
+  ttlSeconds: 300,
+});
+const rtbh = makeRule<RtbhRule>({
+  kind: 'rtbh',
+  tenant: 'acme',
+  target,
+  communities: ['65535:666'],
+  noExport: true,
+  level: 3,
+  ttlSeconds: 300,
+});
 
 /** A router that records, in order, every announcement and withdrawal it sees. */
 class RecordingAction extends MemoryAction {
@@ -29,12 +60,18 @@ describe('executor: make before break', () => {
     const { executor, store } = await setup([edge]);
     await executor.execute(plan([op('add', rateLimit, ['edge'])]), { plannedBy: 'planner' });
     // The planner lists withdrawals last already; the executor must not reorder them first.
-    await executor.execute(plan([op('withdraw', rateLimit, ['edge']), op('add', discard, ['edge'])]), { plannedBy: 'planner' });
-    await executor.execute(plan([op('withdraw', discard, ['edge']), op('add', rtbh, ['edge'])]), { plannedBy: 'planner' });
+    await executor.execute(plan([op('withdraw', rateLimit, ['edge']), op('add', discard, ['edge'])]), {
+      plannedBy: 'planner',
+    });
+    await executor.execute(plan([op('withdraw', discard, ['edge']), op('add', rtbh, ['edge'])]), {
+      plannedBy: 'planner',
+    });
     expect(edge.log).to.deep.equal([
       `announce ${rateLimit.id}`,
-      `announce ${discard.id}`, `withdraw ${rateLimit.id}`,
-      `announce ${rtbh.id}`, `withdraw ${discard.id}`,
+      `announce ${discard.id}`,
+      `withdraw ${rateLimit.id}`,
+      `announce ${rtbh.id}`,
+      `withdraw ${discard.id}`,
     ]);
     expect([...edge.installed.keys()]).to.deep.equal([rtbh.id]);
     expect((await store.rules()).map((r) => r.rule.id)).to.deep.equal([rtbh.id]);
@@ -45,7 +82,9 @@ describe('executor: make before break', () => {
     const edge = new RecordingAction('edge');
     const { executor, store } = await setup([edge]);
     await executor.execute(plan([op('add', rtbh, ['edge'])]), { plannedBy: 'planner' });
-    await executor.execute(plan([op('withdraw', rtbh, ['edge']), op('add', rateLimit, ['edge'])]), { plannedBy: 'planner' });
+    await executor.execute(plan([op('withdraw', rtbh, ['edge']), op('add', rateLimit, ['edge'])]), {
+      plannedBy: 'planner',
+    });
     expect(edge.log).to.deep.equal([`announce ${rtbh.id}`, `announce ${rateLimit.id}`, `withdraw ${rtbh.id}`]);
     expect([...edge.installed.keys()]).to.deep.equal([rateLimit.id]);
     await store.close();
@@ -55,10 +94,17 @@ describe('executor: make before break', () => {
     const edge = new RecordingAction('edge');
     const { executor, store } = await setup([edge], { maxRules: 2 });
     const other = flowspec(41);
-    await executor.execute(plan([op('add', other, ['edge']), op('add', rateLimit, ['edge'])]), { plannedBy: 'planner' });
+    await executor.execute(plan([op('add', other, ['edge']), op('add', rateLimit, ['edge'])]), {
+      plannedBy: 'planner',
+    });
     expect(await store.rules()).to.have.length(2);
-    const report = await executor.execute(plan([op('withdraw', rateLimit, ['edge']), op('add', discard, ['edge'])]), { plannedBy: 'planner' });
-    expect(report.ops.map((o) => [o.type, o.outcome])).to.deep.equal([['add', 'ok'], ['withdraw', 'ok']]);
+    const report = await executor.execute(plan([op('withdraw', rateLimit, ['edge']), op('add', discard, ['edge'])]), {
+      plannedBy: 'planner',
+    });
+    expect(report.ops.map((o) => [o.type, o.outcome])).to.deep.equal([
+      ['add', 'ok'],
+      ['withdraw', 'ok'],
+    ]);
     expect(edge.log.slice(2)).to.deep.equal([`announce ${discard.id}`, `withdraw ${rateLimit.id}`]);
     expect((await store.rules()).map((r) => r.rule.id).sort()).to.deep.equal([other.id, discard.id].sort());
     // The allowance is for replacements only: an unrelated new rule at the cap is still refused.
@@ -74,15 +120,21 @@ describe('executor: make before break', () => {
     const { executor, store } = await setup([edge]);
     await executor.execute(plan([op('add', rateLimit, ['edge'])]), { plannedBy: 'planner' });
     edge.failApply = 10;
-    const report = await executor.execute(plan([op('withdraw', rateLimit, ['edge']), op('add', discard, ['edge'])]), { plannedBy: 'planner' });
+    const report = await executor.execute(plan([op('withdraw', rateLimit, ['edge']), op('add', discard, ['edge'])]), {
+      plannedBy: 'planner',
+    });
     expect(report.ops.find((o) => o.type === 'withdraw')?.message).to.match(/kept: its replacement/);
     expect(edge.installed.has(rateLimit.id)).to.equal(true);
     expect((await store.rule(rateLimit.id))?.phase).to.equal('live');
     // Once the replacement is in, the next plan takes the old one out.
     edge.failApply = 0;
-    await executor.execute(plan([op('withdraw', rateLimit, ['edge']), op('refresh', discard, ['edge'])]), { plannedBy: 'planner' });
+    await executor.execute(plan([op('withdraw', rateLimit, ['edge']), op('refresh', discard, ['edge'])]), {
+      plannedBy: 'planner',
+    });
     await executor.retryDue(discard.id, { plannedBy: 'lifecycle' }, true);
-    await executor.execute(plan([op('withdraw', rateLimit, ['edge']), op('refresh', discard, ['edge'])]), { plannedBy: 'planner' });
+    await executor.execute(plan([op('withdraw', rateLimit, ['edge']), op('refresh', discard, ['edge'])]), {
+      plannedBy: 'planner',
+    });
     expect([...edge.installed.keys()]).to.deep.equal([discard.id]);
     await store.close();
   });
@@ -92,8 +144,15 @@ describe('executor: make before break', () => {
     const { executor, store } = await setup([edge]);
     await executor.execute(plan([op('add', rtbh, ['edge'])]), { plannedBy: 'planner' });
     edge.failApply = 10;
-    await executor.execute(plan([op('withdraw', rtbh, ['edge']), op('add', rateLimit, ['edge'])]), { plannedBy: 'planner' });
-    expect(edge.log).to.deep.equal([`announce ${rtbh.id}`, `announce ${rateLimit.id}`, `announce ${rateLimit.id}`, `withdraw ${rtbh.id}`]);
+    await executor.execute(plan([op('withdraw', rtbh, ['edge']), op('add', rateLimit, ['edge'])]), {
+      plannedBy: 'planner',
+    });
+    expect(edge.log).to.deep.equal([
+      `announce ${rtbh.id}`,
+      `announce ${rateLimit.id}`,
+      `announce ${rateLimit.id}`,
+      `withdraw ${rtbh.id}`,
+    ]);
     expect(edge.installed.has(rtbh.id)).to.equal(false);
     await store.close();
   });

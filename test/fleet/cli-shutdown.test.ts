@@ -49,22 +49,76 @@ speakers:
     );
     const url = redis!.url;
     const stateDir = join(dir, 'controller');
-    run = new Daemon([process.execPath, BIN, 'run', '-p', policy, '--redis', url, '--redis-namespace', 'lab1', '--state-dir', stateDir, '--metrics', 'off', '--json'], { env, cwd: ROOT });
-    await waitFor(() => run!.output.includes('ft run: enforcing') || !run!.running, { timeoutMs: 30_000, what: 'ft run --redis to start' });
+    run = new Daemon(
+      [
+        process.execPath,
+        BIN,
+        'run',
+        '-p',
+        policy,
+        '--redis',
+        url,
+        '--redis-namespace',
+        'lab1',
+        '--state-dir',
+        stateDir,
+        '--metrics',
+        'off',
+        '--json',
+      ],
+      { env, cwd: ROOT },
+    );
+    await waitFor(() => run!.output.includes('ft run: enforcing') || !run!.running, {
+      timeoutMs: 30_000,
+      what: 'ft run --redis to start',
+    });
     expect(run.running, run.output).to.equal(true);
 
-    const rule = JSON.stringify({ kind: 'flowspec', target: '203.0.113.9/32', match: { destination: '203.0.113.9/32', protocols: [17] }, action: { type: 'discard' } });
-    const r = await runFt(['mitigate', 'apply', '-p', policy, '--rule', '-', '--via', 'edge', '--ttl', '5m', '--yes', '--state-dir', stateDir, '--json'], env, rule);
+    const rule = JSON.stringify({
+      kind: 'flowspec',
+      target: '203.0.113.9/32',
+      match: { destination: '203.0.113.9/32', protocols: [17] },
+      action: { type: 'discard' },
+    });
+    const r = await runFt(
+      [
+        'mitigate',
+        'apply',
+        '-p',
+        policy,
+        '--rule',
+        '-',
+        '--via',
+        'edge',
+        '--ttl',
+        '5m',
+        '--yes',
+        '--state-dir',
+        stateDir,
+        '--json',
+      ],
+      env,
+      rule,
+    );
     expect(r.code, r.stderr + r.stdout).to.equal(0);
     expect(Object.values(announced(dir, 'edge'))).to.deep.equal(['203.0.113.9/32']);
 
     // The journal holds no rules on a controller; the fleet store does. FT_REDIS_URL works like --redis.
     const journal = await runFt(['mitigate', 'list', '--state-dir', stateDir, '--json'], env);
     expect((JSON.parse(journal.stdout) as { rules: unknown[] }).rules).to.have.length(0);
-    const listed = await runFt(['mitigate', 'list', '--redis-namespace', 'lab1', '--json'], { ...env, FT_REDIS_URL: url });
+    const listed = await runFt(['mitigate', 'list', '--redis-namespace', 'lab1', '--json'], {
+      ...env,
+      FT_REDIS_URL: url,
+    });
     expect(listed.code, listed.stderr).to.equal(0);
-    const rules = (JSON.parse(listed.stdout) as { rules: { id: string; target: string; phase: string; adapters: { name: string; state: string }[] }[] }).rules;
-    expect(rules.map((x) => [x.target, x.phase, x.adapters.map((a) => `${a.name}:${a.state}`).join(' ')])).to.deep.equal([['203.0.113.9/32', 'live', 'edge:installed']]);
+    const rules = (
+      JSON.parse(listed.stdout) as {
+        rules: { id: string; target: string; phase: string; adapters: { name: string; state: string }[] }[];
+      }
+    ).rules;
+    expect(
+      rules.map((x) => [x.target, x.phase, x.adapters.map((a) => `${a.name}:${a.state}`).join(' ')]),
+    ).to.deep.equal([['203.0.113.9/32', 'live', 'edge:installed']]);
     const table = await runFt(['mitigate', 'list', '--redis', url, '--redis-namespace', 'lab1'], env);
     expect(table.stdout).to.match(/203\.0\.113\.9\/32.*edge:installed/);
     // Another namespace is another deployment: nothing there.
@@ -72,7 +126,9 @@ speakers:
     expect((JSON.parse(other.stdout) as { rules: unknown[] }).rules).to.have.length(0);
     const audit = await runFt(['audit', '--redis', url, '--redis-namespace', 'lab1', '--json'], env);
     expect(audit.code, audit.stderr).to.equal(0);
-    const ends = (JSON.parse(audit.stdout) as { records: { op: string; phase: string; outcome?: string; ruleId?: string }[] }).records.filter((x) => x.op === 'add' && x.phase === 'end');
+    const ends = (
+      JSON.parse(audit.stdout) as { records: { op: string; phase: string; outcome?: string; ruleId?: string }[] }
+    ).records.filter((x) => x.op === 'add' && x.phase === 'end');
     expect(ends.map((e) => [e.ruleId, e.outcome])).to.deep.equal([[rules[0]!.id, 'ok']]);
 
     // Redis gone: the readers fail with the (masked) URL in the message, in bounded time; SIGTERM ends ft run.
@@ -84,7 +140,9 @@ speakers:
     await run.stop(30_000);
     expect(Date.now() - t0).to.be.lessThan(20_000);
     expect(await run.exited, run.output).to.equal(1);
-    expect(run.output).to.match(/shutdown: the withdrawal failed: .*left in place until their TTL or the next start's reconcile/);
+    expect(run.output).to.match(
+      /shutdown: the withdrawal failed: .*left in place until their TTL or the next start's reconcile/,
+    );
     expect(run.output).to.match(/"shutdownIncomplete": "the withdrawal failed/);
     expect(run.output).to.match(/"liveAtExit": null/);
     // Nothing was taken back behind the store's back: the rule stays on the speaker, and in Redis, for the next start.

@@ -50,21 +50,87 @@ speakers:
     );
     const url = redis!.url;
     for (const pop of ['ams', 'fra']) {
-      const w = new Daemon([process.execPath, BIN, 'worker', '--pop', pop, '--redis', url, '-p', policy, '--state-dir', join(dir, `w-${pop}`), '--close-timeout', '2', '--json'], { env, cwd: ROOT });
+      const w = new Daemon(
+        [
+          process.execPath,
+          BIN,
+          'worker',
+          '--pop',
+          pop,
+          '--redis',
+          url,
+          '-p',
+          policy,
+          '--state-dir',
+          join(dir, `w-${pop}`),
+          '--close-timeout',
+          '2',
+          '--json',
+        ],
+        { env, cwd: ROOT },
+      );
       daemons.push(w);
       workers.push(w);
-      await waitFor(() => w.output.includes(`serving POP ${pop}`) || !w.running, { timeoutMs: 20_000, what: `ft worker ${pop}` });
+      await waitFor(() => w.output.includes(`serving POP ${pop}`) || !w.running, {
+        timeoutMs: 20_000,
+        what: `ft worker ${pop}`,
+      });
       expect(w.running, w.output).to.equal(true);
     }
     const stateDir = join(dir, 'controller');
-    const run = new Daemon([process.execPath, BIN, 'run', '-p', policy, '--redis', url, '--state-dir', stateDir, '--metrics', 'off', '--json'], { env, cwd: ROOT });
+    const run = new Daemon(
+      [
+        process.execPath,
+        BIN,
+        'run',
+        '-p',
+        policy,
+        '--redis',
+        url,
+        '--state-dir',
+        stateDir,
+        '--metrics',
+        'off',
+        '--json',
+      ],
+      { env, cwd: ROOT },
+    );
     daemons.push(run);
-    await waitFor(() => run.output.includes('ft run: enforcing') || !run.running, { timeoutMs: 30_000, what: 'ft run --redis to start' });
+    await waitFor(() => run.output.includes('ft run: enforcing') || !run.running, {
+      timeoutMs: 30_000,
+      what: 'ft run --redis to start',
+    });
     expect(run.running, run.output).to.equal(true);
     expect(run.output).to.include('fleet controller on redis://127.0.0.1');
 
-    const rule = JSON.stringify({ kind: 'flowspec', target: '203.0.113.7/32', match: { destination: '203.0.113.7/32', protocols: [17] }, action: { type: 'discard' } });
-    const r = await runFt(['mitigate', 'apply', '-p', policy, '--rule', '-', '--via', 'ams-rr', '--via', 'fra-rr', '--ttl', '5m', '--yes', '--state-dir', stateDir, '--json'], env, rule);
+    const rule = JSON.stringify({
+      kind: 'flowspec',
+      target: '203.0.113.7/32',
+      match: { destination: '203.0.113.7/32', protocols: [17] },
+      action: { type: 'discard' },
+    });
+    const r = await runFt(
+      [
+        'mitigate',
+        'apply',
+        '-p',
+        policy,
+        '--rule',
+        '-',
+        '--via',
+        'ams-rr',
+        '--via',
+        'fra-rr',
+        '--ttl',
+        '5m',
+        '--yes',
+        '--state-dir',
+        stateDir,
+        '--json',
+      ],
+      env,
+      rule,
+    );
     expect(r.code, r.stderr + r.stdout).to.equal(0);
     const [ams, fra] = [announced(dir, 'ams-rr'), announced(dir, 'fra-rr')];
     expect(Object.values(ams)).to.deep.equal(['203.0.113.7/32']);
@@ -72,11 +138,25 @@ speakers:
 
     // The controller's journal is the long-term audit archive: the per-POP confirmations are in it.
     const audit = await runFt(['audit', '--state-dir', stateDir, '--json'], env);
-    const ends = (JSON.parse(audit.stdout) as { records: { phase: string; op: string; results?: { adapter: string; detail?: string }[] }[] }).records.filter((x) => x.phase === 'end' && x.op === 'add');
-    expect(ends.flatMap((e) => e.results ?? []).map((x) => `${x.adapter} ${x.detail?.slice(0, 17)}`).sort()).to.deep.equal(['ams-rr POP ams confirmed', 'fra-rr POP fra confirmed']);
+    const ends = (
+      JSON.parse(audit.stdout) as {
+        records: { phase: string; op: string; results?: { adapter: string; detail?: string }[] }[];
+      }
+    ).records.filter((x) => x.phase === 'end' && x.op === 'add');
+    expect(
+      ends
+        .flatMap((e) => e.results ?? [])
+        .map((x) => `${x.adapter} ${x.detail?.slice(0, 17)}`)
+        .sort(),
+    ).to.deep.equal(['ams-rr POP ams confirmed', 'fra-rr POP fra confirmed']);
     const status = await runFt(['fleet', 'status', '--redis', url, '--json'], env);
-    const s = JSON.parse(status.stdout) as { pops: { pop: string; workers: unknown[]; rules: { installed: number } }[] };
-    expect(s.pops.map((p) => [p.pop, p.workers.length, p.rules.installed])).to.deep.equal([['ams', 1, 1], ['fra', 1, 1]]);
+    const s = JSON.parse(status.stdout) as {
+      pops: { pop: string; workers: unknown[]; rules: { installed: number } }[];
+    };
+    expect(s.pops.map((p) => [p.pop, p.workers.length, p.rules.installed])).to.deep.equal([
+      ['ams', 1, 1],
+      ['fra', 1, 1],
+    ]);
     expect(status.code).to.equal(0);
 
     await run.stop(20_000);

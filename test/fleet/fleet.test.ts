@@ -24,13 +24,25 @@ import { RedisServer } from './redis.js';
 
 function rule(n: number, ttlSeconds = 300): FlowSpecRule {
   return makeRule<FlowSpecRule>({
-    kind: 'flowspec', tenant: 'lab', target: Prefix.parse(`203.0.113.${n}/32`),
-    match: { destination: Prefix.parse(`203.0.113.${n}/32`), protocols: [17] }, action: { type: 'discard' }, level: 1, ttlSeconds,
+    kind: 'flowspec',
+    tenant: 'lab',
+    target: Prefix.parse(`203.0.113.${n}/32`),
+    match: { destination: Prefix.parse(`203.0.113.${n}/32`), protocols: [17] },
+    action: { type: 'discard' },
+    level: 1,
+    ttlSeconds,
   });
 }
 const plan = (ops: Plan['ops']): Plan => ({ tenant: 'lab', mode: 'enforce', ops, refused: [], notes: [] });
-const add = (r: FlowSpecRule, via = ['ams-rr', 'fra-rr']) => ({ type: 'add' as const, rule: r, via, reason: { summary: 'fleet test' }, rendered: [] });
-const applies = (dir: string, inst: string, id: string) => logLines(dir, inst).filter((l) => l.op === 'apply' && l.id === id);
+const add = (r: FlowSpecRule, via = ['ams-rr', 'fra-rr']) => ({
+  type: 'add' as const,
+  rule: r,
+  via,
+  reason: { summary: 'fleet test' },
+  rendered: [],
+});
+const applies = (dir: string, inst: string, id: string) =>
+  logLines(dir, inst).filter((l) => l.op === 'apply' && l.id === id);
 
 describe('fleet: two POPs, two workers each', function () {
   this.timeout(60_000);
@@ -46,7 +58,18 @@ describe('fleet: two POPs, two workers each', function () {
   const startWorker = async (pop: string) => {
     const d = new Daemon([process.execPath, '--import', 'tsx', join(ROOT, 'test', 'fleet', 'worker-child.ts')], {
       cwd: ROOT,
-      env: { FT_LOG_LEVEL: 'warn', FLEET_CHILD: JSON.stringify({ url: redis!.url, pop, policy: policyFile, stateDir: join(dir, `state-${pop}-${workers.length}`), concurrency: 4, lockMs: 1000, stalledMs: 500 }) },
+      env: {
+        FT_LOG_LEVEL: 'warn',
+        FLEET_CHILD: JSON.stringify({
+          url: redis!.url,
+          pop,
+          policy: policyFile,
+          stateDir: join(dir, `state-${pop}-${workers.length}`),
+          concurrency: 4,
+          lockMs: 1000,
+          stalledMs: 500,
+        }),
+      },
     });
     workers.push(d);
     await waitFor(() => d.output.includes('READY') || !d.running, { timeoutMs: 20_000, what: `worker for ${pop}` });
@@ -56,8 +79,27 @@ describe('fleet: two POPs, two workers each', function () {
 
   const startController = async () => {
     const registry = await fixtureRegistry();
-    controller = await openController({ target: parseRedisUrl(redis!.url), policy, registry, stateDir: join(dir, 'controller'), logger, attempts: 3, backoffMs: 100, confirmTimeoutMs: 15_000 });
-    runner = new Runner({ store: controller.store, actions: controller.actions, logger, tenant: 'lab', mode: 'enforce', maxRules: 200, onShutdown: 'keep', tickMs: 200, reconcileEveryMs: 3_600_000 });
+    controller = await openController({
+      target: parseRedisUrl(redis!.url),
+      policy,
+      registry,
+      stateDir: join(dir, 'controller'),
+      logger,
+      attempts: 3,
+      backoffMs: 100,
+      confirmTimeoutMs: 15_000,
+    });
+    runner = new Runner({
+      store: controller.store,
+      actions: controller.actions,
+      logger,
+      tenant: 'lab',
+      mode: 'enforce',
+      maxRules: 200,
+      onShutdown: 'keep',
+      tickMs: 200,
+      reconcileEveryMs: 3_600_000,
+    });
     return runner.start();
   };
 
@@ -103,7 +145,10 @@ speakers:
     const report = await runner!.execute(plan([add(r)]), { plannedBy: 'test' });
     const op = report.ops[0]!;
     expect(op.outcome, JSON.stringify(op)).to.equal('ok');
-    expect(op.results.map((x) => [x.adapter, x.outcome]).sort()).to.deep.equal([['ams-rr', 'ok'], ['fra-rr', 'ok']]);
+    expect(op.results.map((x) => [x.adapter, x.outcome]).sort()).to.deep.equal([
+      ['ams-rr', 'ok'],
+      ['fra-rr', 'ok'],
+    ]);
     expect(op.results.find((x) => x.adapter === 'ams-rr')?.detail).to.match(/^POP ams confirmed/);
     expect(op.results.find((x) => x.adapter === 'fra-rr')?.detail).to.match(/^POP fra confirmed/);
     expect(announced(dir, 'ams-rr')).to.have.property(r.id, '203.0.113.1/32');
@@ -120,11 +165,17 @@ speakers:
 
   it('two controllers asking for the same apply at once: one job, one announcement; after a withdraw a re-add runs anew', async () => {
     const r = rule(6);
-    const other = await FleetDispatcher.open({ pops: ['ams'], connect: (role, blocking) => connectRedis(parseRedisUrl(redis!.url), role, blocking) });
+    const other = await FleetDispatcher.open({
+      pops: ['ams'],
+      connect: (role, blocking) => connectRedis(parseRedisUrl(redis!.url), role, blocking),
+    });
     try {
       const data = { op: 'apply' as const, adapter: 'ams-rr', rule: r, by: 'test' };
       const base = jobBase('apply', r.id, 'ams-rr');
-      const [a, b] = await Promise.all([controller!.dispatcher.run<{ worker: string }>('ams', base, data), other.run<{ worker: string }>('ams', base, data)]);
+      const [a, b] = await Promise.all([
+        controller!.dispatcher.run<{ worker: string }>('ams', base, data),
+        other.run<{ worker: string }>('ams', base, data),
+      ]);
       expect(a.worker).to.equal(b.worker);
       expect(applies(dir, 'ams-rr', r.id)).to.have.length(1);
     } finally {
@@ -132,7 +183,10 @@ speakers:
     }
     // Through the executor: withdraw, then the same rule again. The finished apply job keeps its id for an hour,
     // so the re-add must move to the next epoch to be carried out at all.
-    const w = await runner!.execute(plan([{ type: 'withdraw', rule: r, via: ['ams-rr'], reason: { summary: 'test' }, rendered: [] }]), { plannedBy: 'test' });
+    const w = await runner!.execute(
+      plan([{ type: 'withdraw', rule: r, via: ['ams-rr'], reason: { summary: 'test' }, rendered: [] }]),
+      { plannedBy: 'test' },
+    );
     expect(w.ops[0]!.outcome).to.equal('ok');
     expect(announced(dir, 'ams-rr')).to.not.have.property(r.id);
     const again = await runner!.execute(plan([add(r, ['ams-rr'])]), { plannedBy: 'test' });
@@ -144,7 +198,10 @@ speakers:
   it('kill -9 of the worker holding a job: another worker of the POP completes it, announced once', async () => {
     const r = rule(2);
     const done = runner!.execute(plan([add(r, ['ams-rr'])]), { plannedBy: 'test' });
-    const started = await waitFor(() => logLines(dir, 'ams-rr').find((l) => l.op === 'start' && l.id === r.id), { timeoutMs: 10_000, what: 'ams to start the apply' });
+    const started = await waitFor(() => logLines(dir, 'ams-rr').find((l) => l.op === 'start' && l.id === r.id), {
+      timeoutMs: 10_000,
+      what: 'ams to start the apply',
+    });
     const holder = workers.find((w) => w.child.pid === started.pid);
     expect(holder, 'the pid that started the apply is one of our workers').to.not.equal(undefined);
     holder!.child.kill('SIGKILL');
@@ -161,7 +218,10 @@ speakers:
   it('SIGTERM to the worker holding a job: it finishes that job, then exits', async () => {
     const r = rule(7);
     const done = runner!.execute(plan([add(r, ['ams-rr'])]), { plannedBy: 'test' });
-    const started = await waitFor(() => logLines(dir, 'ams-rr').find((l) => l.op === 'start' && l.id === r.id), { timeoutMs: 10_000, what: 'ams to start the apply' });
+    const started = await waitFor(() => logLines(dir, 'ams-rr').find((l) => l.op === 'start' && l.id === r.id), {
+      timeoutMs: 10_000,
+      what: 'ams to start the apply',
+    });
     const holder = workers.find((w) => w.child.pid === started.pid)!;
     holder.child.kill('SIGTERM');
     expect(await holder.exited, holder.output).to.equal(0);
@@ -185,7 +245,10 @@ speakers:
     const failed = await controller!.dispatcher.queue('fra').getFailedCount();
     expect(failed).to.be.greaterThan(0);
     unlinkSync(join(dir, 'fra-rr.down'));
-    await waitFor(async () => (await controller!.store.rule(r.id))?.adapters['fra-rr']?.state === 'installed', { timeoutMs: 15_000, what: 'the lifecycle to retry fra' });
+    await waitFor(async () => (await controller!.store.rule(r.id))?.adapters['fra-rr']?.state === 'installed', {
+      timeoutMs: 15_000,
+      what: 'the lifecycle to retry fra',
+    });
     expect(announced(dir, 'fra-rr')).to.have.property(r.id);
   });
 
@@ -215,8 +278,13 @@ speakers:
     const env = isolatedHome();
     const none = await runFt(['worker', '--pop', 'lon', '--redis', redis!.url, '-p', policyFile], env);
     expect(none.code).to.equal(1);
-    expect(none.stderr.replace(/\s*\n\s*›?\s*/g, ' ')).to.match(/no speaker or scrubber with pop: lon \(POPs in it: ams, fra\)/);
-    const bad = await runFt(['worker', '--pop', 'ams', '--redis', 'http://ft:hunter2@127.0.0.1:1', '-p', policyFile], env);
+    expect(none.stderr.replace(/\s*\n\s*›?\s*/g, ' ')).to.match(
+      /no speaker or scrubber with pop: lon \(POPs in it: ams, fra\)/,
+    );
+    const bad = await runFt(
+      ['worker', '--pop', 'ams', '--redis', 'http://ft:hunter2@127.0.0.1:1', '-p', policyFile],
+      env,
+    );
     expect(bad.code).to.equal(2);
     expect(bad.stderr).to.match(/redis:\/\/ or rediss:\/\//);
     expect(bad.stderr).to.not.include('hunter2');
@@ -229,9 +297,15 @@ speakers:
     const report = await runner!.execute(plan([add(r)]), { plannedBy: 'test' });
     expect(report.ops[0]!.outcome).to.equal('ok');
     await stopController();
-    await waitFor(() => !(r.id in announced(dir, 'ams-rr')) && !(r.id in announced(dir, 'fra-rr')), { timeoutMs: 15_000, what: 'delayed TTL withdraws on both POPs' });
+    await waitFor(() => !(r.id in announced(dir, 'ams-rr')) && !(r.id in announced(dir, 'fra-rr')), {
+      timeoutMs: 15_000,
+      what: 'delayed TTL withdraws on both POPs',
+    });
     await startController();
-    await waitFor(async () => (await controller!.store.rule(r.id)) === undefined, { timeoutMs: 10_000, what: 'the controller to drop the expired rule' });
+    await waitFor(async () => (await controller!.store.rule(r.id)) === undefined, {
+      timeoutMs: 10_000,
+      what: 'the controller to drop the expired rule',
+    });
     expect(announced(dir, 'ams-rr')).to.have.property(rule(1).id); // the long-lived ones stay
   });
 
@@ -245,10 +319,13 @@ speakers:
     c.disconnect();
     expect(after).to.deep.equal(before);
     const r = rule(5);
-    const report = await waitFor(async () => {
-      const rep = await runner!.execute(plan([add(r)]), { plannedBy: 'test' });
-      return rep.ops[0]!.outcome === 'ok' ? rep : undefined;
-    }, { timeoutMs: 20_000, what: 'an add to go through after the restart' });
+    const report = await waitFor(
+      async () => {
+        const rep = await runner!.execute(plan([add(r)]), { plannedBy: 'test' });
+        return rep.ops[0]!.outcome === 'ok' ? rep : undefined;
+      },
+      { timeoutMs: 20_000, what: 'an add to go through after the restart' },
+    );
     expect(report.ops[0]!.results.map((x) => x.outcome)).to.deep.equal(['ok', 'ok']);
     expect(applies(dir, 'fra-rr', r.id)).to.have.length(1);
   });

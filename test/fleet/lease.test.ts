@@ -24,7 +24,10 @@ describe('fleet: one controller acts, the others stand by (controller lease in R
     requireLab(this, { commands: ['redis-server'] });
     redis = await RedisServer.start();
     dir = mkdtempSync(join(tmpdir(), 'ft-fleet-lease-'));
-    writeFileSync(join(dir, 'policy.yaml'), 'version: 1\ntenant: lab\nmode: enforce\ndefaults: { rpki: off }\nprotect: [203.0.113.0/24]\n');
+    writeFileSync(
+      join(dir, 'policy.yaml'),
+      'version: 1\ntenant: lab\nmode: enforce\ndefaults: { rpki: off }\nprotect: [203.0.113.0/24]\n',
+    );
   });
 
   after(async () => {
@@ -35,7 +38,22 @@ describe('fleet: one controller acts, the others stand by (controller lease in R
 
   const controller = (name: string) => {
     const d = new Daemon(
-      [process.execPath, BIN, 'run', '-p', join(dir, 'policy.yaml'), '--redis', redis!.url, '--lease', '2', '--state-dir', join(dir, name), '--metrics', 'off', '--json'],
+      [
+        process.execPath,
+        BIN,
+        'run',
+        '-p',
+        join(dir, 'policy.yaml'),
+        '--redis',
+        redis!.url,
+        '--lease',
+        '2',
+        '--state-dir',
+        join(dir, name),
+        '--metrics',
+        'off',
+        '--json',
+      ],
       { env: { ...isolatedHome(), FT_LOG_LEVEL: 'info' }, cwd: ROOT },
     );
     daemons.push(d);
@@ -47,7 +65,10 @@ describe('fleet: one controller acts, the others stand by (controller lease in R
     await waitFor(() => a.output.includes(ACTING) || !a.running, { timeoutMs: 30_000, what: 'controller a to start' });
     expect(a.output).to.include(LEADS);
     const b = controller('b');
-    await waitFor(() => b.output.includes('standby: controller') || !b.running, { timeoutMs: 30_000, what: 'controller b to stand by' });
+    await waitFor(() => b.output.includes('standby: controller') || !b.running, {
+      timeoutMs: 30_000,
+      what: 'controller b to stand by',
+    });
     // Three lease periods with a live leader: b never starts acting.
     await new Promise((r) => setTimeout(r, 6000));
     expect(b.running, b.output).to.equal(true);
@@ -56,13 +77,19 @@ describe('fleet: one controller acts, the others stand by (controller lease in R
     a.child.kill('SIGKILL');
     await a.exited;
     const killedAt = Date.now();
-    await waitFor(() => b.output.includes(ACTING) || !b.running, { timeoutMs: 20_000, what: 'controller b to take over' });
+    await waitFor(() => b.output.includes(ACTING) || !b.running, {
+      timeoutMs: 20_000,
+      what: 'controller b to take over',
+    });
     expect(b.output).to.include(LEADS);
     // The lease is 2 s, checked every ~0.7 s; start-up after taking it is quick with nothing to reconcile.
     expect(Date.now() - killedAt).to.be.below(10_000);
 
     const c = controller('c');
-    await waitFor(() => c.output.includes('standby: controller') || !c.running, { timeoutMs: 30_000, what: 'controller c to stand by' });
+    await waitFor(() => c.output.includes('standby: controller') || !c.running, {
+      timeoutMs: 30_000,
+      what: 'controller c to stand by',
+    });
     const t0 = Date.now();
     c.child.kill('SIGTERM');
     expect(await c.exited).to.equal(0);
@@ -79,7 +106,9 @@ describe('fleet: one controller acts, the others stand by (controller lease in R
       // What a paused leader meets when it wakes: its lease expired and another controller took it.
       await conn.set('ft:controller:lease', 'other-host:1:abcdef', 'PX', 60_000);
       expect(await leader!.exited).to.equal(1);
-      expect(leader!.output).to.include('the controller lease is held by other-host:1:abcdef now: another controller took over; stopping without withdrawing anything');
+      expect(leader!.output).to.include(
+        'the controller lease is held by other-host:1:abcdef now: another controller took over; stopping without withdrawing anything',
+      );
       expect(await conn.get('ft:controller:lease')).to.equal('other-host:1:abcdef');
     } finally {
       conn.disconnect();

@@ -9,7 +9,12 @@ import { waitFor } from '../helpers/wait.js';
 
 export class RedisServer {
   private proc?: ChildProcess;
-  private constructor(readonly port: number, readonly dir: string, readonly aof: boolean, readonly fsync: 'always' | 'everysec') {}
+  private constructor(
+    readonly port: number,
+    readonly dir: string,
+    readonly aof: boolean,
+    readonly fsync: 'always' | 'everysec',
+  ) {}
 
   /** `fsync`: with AOF, fsync every write (tests: a SIGKILL loses nothing) or every second (benchmarks, production default). */
   static async start(options: { aof?: boolean; fsync?: 'always' | 'everysec' } = {}): Promise<RedisServer> {
@@ -25,14 +30,31 @@ export class RedisServer {
 
   /** (Re)starts the server on the same port and directory (an AOF restart reads back what it wrote). */
   async launch(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--dir', this.dir, '--protected-mode', 'no'];
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--dir',
+      this.dir,
+      '--protected-mode',
+      'no',
+    ];
     args.push('--appendonly', this.aof ? 'yes' : 'no');
     if (this.aof) args.push('--appendfsync', this.fsync);
     const proc = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = proc;
     await waitFor(
       async () => {
-        const c = new Redis({ port: this.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        const c = new Redis({
+          port: this.port,
+          host: '127.0.0.1',
+          lazyConnect: true,
+          maxRetriesPerRequest: 0,
+          retryStrategy: () => null,
+        });
         c.on('error', () => undefined);
         try {
           await c.connect();

@@ -26,7 +26,18 @@ async function scenario(open: () => Promise<RuleStore>): Promise<Outcome> {
   const speaker = new MemoryAction('edge');
   const actions = new Map([[speaker.name, handle(speaker)]]);
   const runner = (store: RuleStore) =>
-    new Runner({ store, actions, logger: quiet, clock, tenant: 'acme', mode: 'enforce', maxRules: 200, onShutdown: 'withdraw', tickMs: 3_600_000, reconcileEveryMs: 3_600_000 });
+    new Runner({
+      store,
+      actions,
+      logger: quiet,
+      clock,
+      tenant: 'acme',
+      mode: 'enforce',
+      maxRules: 200,
+      onShutdown: 'withdraw',
+      tickMs: 3_600_000,
+      reconcileEveryMs: 3_600_000,
+    });
   const stays = flowspec(80, 3600);
   const lapses = flowspec(81, 60);
   const orphan = flowspec(82, 3600);
@@ -34,7 +45,16 @@ async function scenario(open: () => Promise<RuleStore>): Promise<Outcome> {
   const first = await open();
   const r1 = runner(first);
   await r1.start();
-  await r1.execute({ tenant: 'acme', mode: 'enforce', ops: [op('add', stays, ['edge']), op('add', lapses, ['edge'])], refused: [], notes: [] }, { plannedBy: 'planner' });
+  await r1.execute(
+    {
+      tenant: 'acme',
+      mode: 'enforce',
+      ops: [op('add', stays, ['edge']), op('add', lapses, ['edge'])],
+      refused: [],
+      notes: [],
+    },
+    { plannedBy: 'planner' },
+  );
   await r1.stop('crash', 'keep');
   await first.close();
 
@@ -50,7 +70,11 @@ async function scenario(open: () => Promise<RuleStore>): Promise<Outcome> {
   const afterStart = { installed: [...speaker.installed.keys()].sort(), stored: ids(await second.rules()) };
   const stop = await r2.stop('SIGTERM');
   const outcome: Outcome = {
-    reconcile: { orphans: report.orphansWithdrawn.map((o) => o.ruleId ?? o.nativeId).sort(), reapplied: report.reapplied.map((r) => r.ruleId).sort(), expired: [...report.expired].sort() },
+    reconcile: {
+      orphans: report.orphansWithdrawn.map((o) => o.ruleId ?? o.nativeId).sort(),
+      reapplied: report.reapplied.map((r) => r.ruleId).sort(),
+      expired: [...report.expired].sort(),
+    },
     afterStart,
     stop: { complete: stop.complete, installed: [...speaker.installed.keys()], stored: ids(await second.rules()) },
   };
@@ -78,7 +102,9 @@ describe('ft run over the embedded and the Redis store: reconcile and shutdown w
     dirs.push(dir);
     const journal = await scenario(() => JournalStore.open({ dir }));
     const target = parseRedisUrl(redis!.url);
-    const fleet = await scenario(async () => new RedisRuleStore({ conn: await connectRedis(target, 'test', false), namespace: 'stores' }));
+    const fleet = await scenario(
+      async () => new RedisRuleStore({ conn: await connectRedis(target, 'test', false), namespace: 'stores' }),
+    );
 
     const [stays, lapses, orphan] = [flowspec(80, 3600).id, flowspec(81, 60).id, flowspec(82, 3600).id];
     const expected: Outcome = {

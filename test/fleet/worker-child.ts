@@ -6,7 +6,16 @@ import { openWorker } from '../../core/fleet/setup.js';
 import { parseRedisUrl } from '../../core/state/redis/connect.js';
 import { fixtureRegistry } from './fixture-plugin.js';
 
-interface Settings { url: string; pop: string; policy: string; stateDir: string; concurrency?: number; lockMs?: number; stalledMs?: number; closeMs?: number }
+interface Settings {
+  url: string;
+  pop: string;
+  policy: string;
+  stateDir: string;
+  concurrency?: number;
+  lockMs?: number;
+  stalledMs?: number;
+  closeMs?: number;
+}
 
 async function main(): Promise<void> {
   const s = JSON.parse(process.env.FLEET_CHILD ?? '{}') as Settings;
@@ -14,9 +23,17 @@ async function main(): Promise<void> {
   const registry = await fixtureRegistry();
   const policy = await loadPolicy(s.policy, registry);
   const w = await openWorker({
-    target: parseRedisUrl(s.url), policy, registry, pop: s.pop, stateDir: s.stateDir, logger, heartbeatMs: 500,
-    ...(s.concurrency ? { concurrency: s.concurrency } : {}), ...(s.lockMs ? { lockDurationMs: s.lockMs } : {}),
-    ...(s.stalledMs ? { stalledIntervalMs: s.stalledMs } : {}), ...(s.closeMs ? { closeTimeoutMs: s.closeMs } : {}),
+    target: parseRedisUrl(s.url),
+    policy,
+    registry,
+    pop: s.pop,
+    stateDir: s.stateDir,
+    logger,
+    heartbeatMs: 500,
+    ...(s.concurrency ? { concurrency: s.concurrency } : {}),
+    ...(s.lockMs ? { lockDurationMs: s.lockMs } : {}),
+    ...(s.stalledMs ? { stalledIntervalMs: s.stalledMs } : {}),
+    ...(s.closeMs ? { closeTimeoutMs: s.closeMs } : {}),
   });
   process.stdout.write(`READY ${w.id}\n`);
   const stop = () => void w.close().then(() => process.exit(0));

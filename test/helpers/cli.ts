@@ -15,7 +15,12 @@ export interface RunResult {
 /** A data/config/cache home of its own, so linked plugins of one test never leak into another or the user's. */
 export function isolatedHome(): Record<string, string> {
   const dir = mkdtempSync(join(tmpdir(), 'ft-home-'));
-  return { FT_DATA_DIR: join(dir, 'data'), FT_CONFIG_DIR: join(dir, 'config'), FT_CACHE_DIR: join(dir, 'cache'), HOME: dir };
+  return {
+    FT_DATA_DIR: join(dir, 'data'),
+    FT_CONFIG_DIR: join(dir, 'config'),
+    FT_CACHE_DIR: join(dir, 'cache'),
+    HOME: dir,
+  };
 }
 
 /** Runs the built `ft` as a user would: a child process, argv array, no shell. */

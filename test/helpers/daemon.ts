@@ -9,9 +9,16 @@ export class Daemon {
   output = '';
   exited: Promise<number | null>;
 
-  constructor(readonly argv: string[], options: { env?: Record<string, string>; cwd?: string } = {}) {
+  constructor(
+    readonly argv: string[],
+    options: { env?: Record<string, string>; cwd?: string } = {},
+  ) {
     const [cmd, ...args] = argv as [string, ...string[]];
-    this.child = spawn(cmd, args, { env: { ...process.env, ...options.env }, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(cmd, args, {
+      env: { ...process.env, ...options.env },
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const keep = (d: Buffer) => {
       this.output = (this.output + d.toString()).slice(-20_000);
     };

@@ -16,7 +16,10 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 /** Runs argv (never a shell); throws with stderr on a non-zero exit unless `allowFail`. */
-export function run(argv: string[], options: { allowFail?: boolean; input?: string; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
+export function run(
+  argv: string[],
+  options: { allowFail?: boolean; input?: string; timeoutMs?: number } = {},
+): SpawnSyncReturns<string> {
   const [cmd, ...args] = argv as [string, ...string[]];
   const r = spawnSync(cmd, args, { encoding: 'utf8', input: options.input, timeout: options.timeoutMs ?? 30_000 });
   if (!options.allowFail && r.status !== 0) {
@@ -45,7 +48,10 @@ export class Netns {
     return ['ip', 'netns', 'exec', this.name, ...cmd];
   }
 
-  exec(cmd: string[], options: { allowFail?: boolean; input?: string; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
+  exec(
+    cmd: string[],
+    options: { allowFail?: boolean; input?: string; timeoutMs?: number } = {},
+  ): SpawnSyncReturns<string> {
     return run(this.argv(cmd), options);
   }
 

@@ -18,11 +18,23 @@ export async function create(kind: string, config: Record<string, unknown>): Pro
 
 /** Runs crash-child.ts: applies `rule` with a fresh instance, then the process SIGKILLs itself. */
 export function applyAndCrash(kind: string, config: Record<string, unknown>, rule: Rule): void {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--no-warnings', join(ROOT, 'test/host/crash-child.ts'), kind, JSON.stringify(config), JSON.stringify(rule)], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--no-warnings',
+      join(ROOT, 'test/host/crash-child.ts'),
+      kind,
+      JSON.stringify(config),
+      JSON.stringify(rule),
+    ],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 30_000,
+    },
+  );
   expect(r.signal, `crash child: ${r.stderr}`).to.equal('SIGKILL');
   expect(r.stdout).to.contain('applied');
 }

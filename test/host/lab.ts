@@ -1,4 +1,12 @@
-import { makeRule, Prefix, type HostFilterAction, type HostFilterRule, type HostMatch, type PluginContext, type ShapeRule } from '@ft/sdk';
+import {
+  makeRule,
+  Prefix,
+  type HostFilterAction,
+  type HostFilterRule,
+  type HostMatch,
+  type PluginContext,
+  type ShapeRule,
+} from '@ft/sdk';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +22,12 @@ export const FOREIGN_SRC = '192.0.2.99';
  * netns: fw.name), `peer` sends from two addresses, one to be blocked and one that must still get through.
  */
 export class HostLab {
-  private constructor(readonly fw: Netns, readonly peer: Netns, readonly fwIf: string, readonly peerIf: string) {}
+  private constructor(
+    readonly fw: Netns,
+    readonly peer: Netns,
+    readonly fwIf: string,
+    readonly peerIf: string,
+  ) {}
 
   static create(label: string): HostLab {
     const fw = Netns.create(`${label}-fw`);
@@ -36,7 +49,12 @@ export class HostLab {
 
   /** True when `from` gets echo replies from the target: 2 probes, 1 s each at most. */
   reaches(from: string, to = from.includes(':') ? TARGET6 : TARGET): boolean {
-    return this.peer.exec(['ping', from.includes(':') ? '-6' : '-4', '-n', '-q', '-c', '2', '-i', '0.2', '-W', '1', '-I', from, to], { allowFail: true, timeoutMs: 10_000 }).status === 0;
+    return (
+      this.peer.exec(
+        ['ping', from.includes(':') ? '-6' : '-4', '-n', '-q', '-c', '2', '-i', '0.2', '-W', '1', '-I', from, to],
+        { allowFail: true, timeoutMs: 10_000 },
+      ).status === 0
+    );
   }
 
   /** Rules someone else wrote, that ft must leave alone. */
@@ -54,9 +72,18 @@ export class HostLab {
   /** Everything a mechanism could have changed, in text, counters and generated-by lines stripped. */
   snapshot(): string {
     const x = (argv: string[]) => this.fw.exec(argv, { allowFail: true }).stdout;
-    const strip = (s: string) => s.split('\n').filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/g, '')).join('\n');
+    const strip = (s: string) =>
+      s
+        .split('\n')
+        .filter((l) => !l.startsWith('#'))
+        .map((l) => l.replace(/\[\d+:\d+\]/g, ''))
+        .join('\n');
     // Link-local IPv6 routes appear whenever the kernel gets round to it: not ours, not stable, left out.
-    const noLinkLocal = (t: string) => t.split('\n').filter((l) => !l.includes('fe80')).join('\n');
+    const noLinkLocal = (t: string) =>
+      t
+        .split('\n')
+        .filter((l) => !l.includes('fe80'))
+        .join('\n');
     return [
       dropEmptyXtTables(strip(x(['iptables-save']))),
       dropEmptyXtTables(strip(x(['ip6tables-save']))),
@@ -86,26 +113,53 @@ export function dropEmptyXtTables(save: string): string {
 }
 
 export function dropEmptyNftTables(ruleset: string): string {
-  return ruleset.replace(/table (ip|ip6) (filter|raw) \{\n((?:\tchain \w+ \{\n\t\ttype [^\n]*policy accept;\n\t\}\n\n?)*)\}\n?/g, '');
+  return ruleset.replace(
+    /table (ip|ip6) (filter|raw) \{\n((?:\tchain \w+ \{\n\t\ttype [^\n]*policy accept;\n\t\}\n\n?)*)\}\n?/g,
+    '',
+  );
 }
 
-export function hostRule(match: Omit<Partial<HostMatch>, 'sources' | 'destination'> & { sources?: string[] }, action: HostFilterAction = { type: 'drop' }, destination = TARGET): HostFilterRule {
+export function hostRule(
+  match: Omit<Partial<HostMatch>, 'sources' | 'destination'> & { sources?: string[] },
+  action: HostFilterAction = { type: 'drop' },
+  destination = TARGET,
+): HostFilterRule {
   const full: HostMatch = { destination: Prefix.parse(destination) };
   if (match.sources) full.sources = match.sources.map((s) => Prefix.parse(s));
   if (match.protocol) full.protocol = match.protocol;
   if (match.sourcePorts) full.sourcePorts = match.sourcePorts;
   if (match.destinationPorts) full.destinationPorts = match.destinationPorts;
   if (match.tcpFlags) full.tcpFlags = match.tcpFlags;
-  return makeRule<HostFilterRule>({ kind: 'host-filter', tenant: 't1', target: Prefix.parse(destination), match: full, action, level: 0, ttlSeconds: 300 });
+  return makeRule<HostFilterRule>({
+    kind: 'host-filter',
+    tenant: 't1',
+    target: Prefix.parse(destination),
+    match: full,
+    action,
+    level: 0,
+    ttlSeconds: 300,
+  });
 }
 
-export function shapeRule(match: Omit<Partial<HostMatch>, 'sources' | 'destination'> & { sources?: string[] }, bitsPerSecond: number, destination = TARGET): ShapeRule {
+export function shapeRule(
+  match: Omit<Partial<HostMatch>, 'sources' | 'destination'> & { sources?: string[] },
+  bitsPerSecond: number,
+  destination = TARGET,
+): ShapeRule {
   const full: HostMatch = { destination: Prefix.parse(destination) };
   if (match.sources) full.sources = match.sources.map((s) => Prefix.parse(s));
   if (match.protocol) full.protocol = match.protocol;
   if (match.sourcePorts) full.sourcePorts = match.sourcePorts;
   if (match.destinationPorts) full.destinationPorts = match.destinationPorts;
-  return makeRule<ShapeRule>({ kind: 'shape', tenant: 't1', target: Prefix.parse(destination), match: full, bitsPerSecond, level: 0, ttlSeconds: 300 });
+  return makeRule<ShapeRule>({
+    kind: 'shape',
+    tenant: 't1',
+    target: Prefix.parse(destination),
+    match: full,
+    bitsPerSecond,
+    level: 0,
+    ttlSeconds: 300,
+  });
 }
 
 export const TARGET6 = '2001:db8:1::1';
@@ -116,18 +170,29 @@ export const ALLOWED6 = '2001:db8:1::8';
 export function manySources(n: number): string[] {
   const out: string[] = [];
   // Every third address, so no two are adjacent and nft's auto-merge keeps them as n separate elements.
-  for (let i = 0; i < n; i++) out.push(`2001:db8:ff${(i >> 14).toString(16).padStart(2, '0')}::${(((i & 0x3fff) * 3) + 1).toString(16)}`);
+  for (let i = 0; i < n; i++)
+    out.push(`2001:db8:ff${(i >> 14).toString(16).padStart(2, '0')}::${((i & 0x3fff) * 3 + 1).toString(16)}`);
   return out;
 }
 
-const silent = { debug() {}, info() {}, warn() {}, error() {}, child() { return silent; } };
+const silent = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silent;
+  },
+};
 
 export function ctx(name = 'test'): PluginContext {
   return {
     name,
     logger: silent,
     stateDir: mkdtempSync(join(tmpdir(), 'ft-host-state-')),
-    secret: () => { throw new Error('no secrets in host tests'); },
+    secret: () => {
+      throw new Error('no secrets in host tests');
+    },
     signal: new AbortController().signal,
   };
 }

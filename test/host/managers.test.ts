@@ -23,7 +23,14 @@ describe('host action ufw (real ufw in a namespace with its own /etc/ufw)', func
   // ufw's before.rules accept ICMP echo ahead of every user rule, so reachability is a TCP connect to the port
   // the operator allowed (22), from a chosen source address, 1.5 s at most.
   const connects = (from: string) =>
-    lab!.peer.exec([process.execPath, '-e', `const s=require('net').connect({host:'192.0.2.1',port:22,localAddress:'${from}',timeout:1500});s.on('connect',()=>process.exit(0));s.on('timeout',()=>process.exit(1));s.on('error',()=>process.exit(2))`], { allowFail: true, timeoutMs: 5000 }).status === 0;
+    lab!.peer.exec(
+      [
+        process.execPath,
+        '-e',
+        `const s=require('net').connect({host:'192.0.2.1',port:22,localAddress:'${from}',timeout:1500});s.on('connect',()=>process.exit(0));s.on('timeout',()=>process.exit(1));s.on('error',()=>process.exit(2))`,
+      ],
+      { allowFail: true, timeoutMs: 5000 },
+    ).status === 0;
   const config = () => ({ netns: lab!.fw.name });
   const userRules = () => readFileSync(join(etc!, 'ufw', 'user.rules'), 'utf8');
 
@@ -35,7 +42,9 @@ describe('host action ufw (real ufw in a namespace with its own /etc/ufw)', func
     cpSync('/etc/ufw', join(etc, 'ufw'), { recursive: true });
     cpSync('/etc/default/ufw', join(etc, 'default', 'ufw'));
     action = await create('ufw', config());
-    server = new Daemon(lab.fw.argv([process.execPath, '-e', "require('net').createServer((s)=>s.end()).listen(22,'192.0.2.1')"]));
+    server = new Daemon(
+      lab.fw.argv([process.execPath, '-e', "require('net').createServer((s)=>s.end()).listen(22,'192.0.2.1')"]),
+    );
   });
   after(async () => {
     await server?.stop();
@@ -77,7 +86,18 @@ describe('host action ufw (real ufw in a namespace with its own /etc/ufw)', func
   });
 
   it('reconcile deletes ufw rules a killed process left, and not the operator rule', async () => {
-    applyAndCrash('ufw', config(), hostRule({ sources: [BLOCKED], protocol: 'udp', sourcePorts: [{ min: 53, max: 53 }, { min: 123, max: 123 }] }));
+    applyAndCrash(
+      'ufw',
+      config(),
+      hostRule({
+        sources: [BLOCKED],
+        protocol: 'udp',
+        sourcePorts: [
+          { min: 53, max: 53 },
+          { min: 123, max: 123 },
+        ],
+      }),
+    );
     const fresh = await create('ufw', config());
     expect(await reconcileAll(fresh)).to.equal(1);
     expect(userRules()).to.equal(pristineRules);
@@ -85,9 +105,19 @@ describe('host action ufw (real ufw in a namespace with its own /etc/ufw)', func
   });
 
   it('refuses what ufw cannot express and bad input', async () => {
-    await expectRefused(lab!, action, hostRule({ sources: [BLOCKED] }, { type: 'hashlimit', packetsPerSecond: 10, burst: 5, per: 'source' }), /ufw denies or rejects/);
+    await expectRefused(
+      lab!,
+      action,
+      hostRule({ sources: [BLOCKED] }, { type: 'hashlimit', packetsPerSecond: 10, burst: 5, per: 'source' }),
+      /ufw denies or rejects/,
+    );
     await expectRefused(lab!, action, hostRule({ sources: ['2001:db8::9'] }), /IPv6.*IPv4/);
-    await expectRefused(lab!, action, hostRule({ protocol: 'tcp', destinationPorts: [{ min: 70000, max: 70000 }] }), /not a port/);
+    await expectRefused(
+      lab!,
+      action,
+      hostRule({ protocol: 'tcp', destinationPorts: [{ min: 70000, max: 70000 }] }),
+      /not a port/,
+    );
   });
 });
 
@@ -102,21 +132,42 @@ describe('host actions firewalld and csf (rendering and detection only: tools no
   it('firewalld: one runtime rich rule per source, tagged by log prefix, expiring with the TTL', async () => {
     const fw = await create('firewalld', { zone: 'public', priority: -100 });
     const cmds = fw.render(rule);
-    expect(cmds.map((c) => c.argv)).to.deep.equal([BLOCKED, '192.0.2.9'].map((src) => [
-      'firewall-cmd', '--zone=public',
-      `--add-rich-rule=rule priority="-100" family="ipv4" source address="${src}" destination address="192.0.2.1/32" source-port port="53" protocol="udp" log prefix="ft:${rule.id} " level="warning" limit value="1/m" drop`,
-      '--timeout=300s',
-    ]));
-    expect(() => fw.render(hostRule({ sources: [BLOCKED], protocol: 'tcp', sourcePorts: [{ min: 1, max: 1 }], destinationPorts: [{ min: 80, max: 80 }] }))).to.throw(/one element/);
+    expect(cmds.map((c) => c.argv)).to.deep.equal(
+      [BLOCKED, '192.0.2.9'].map((src) => [
+        'firewall-cmd',
+        '--zone=public',
+        `--add-rich-rule=rule priority="-100" family="ipv4" source address="${src}" destination address="192.0.2.1/32" source-port port="53" protocol="udp" log prefix="ft:${rule.id} " level="warning" limit value="1/m" drop`,
+        '--timeout=300s',
+      ]),
+    );
+    expect(() =>
+      fw.render(
+        hostRule({
+          sources: [BLOCKED],
+          protocol: 'tcp',
+          sourcePorts: [{ min: 1, max: 1 }],
+          destinationPorts: [{ min: 80, max: 80 }],
+        }),
+      ),
+    ).to.throw(/one element/);
     const health = await fw.health();
     expect(health.status).to.equal('down');
     expect(health.detail).to.match(/firewall-cmd is not installed/);
   });
 
-  it('csf: one temporary deny per source with the TTL and ft\'s comment', async () => {
+  it("csf: one temporary deny per source with the TTL and ft's comment", async () => {
     const csf = await create('csf', {});
-    const r = hostRule({ sources: [BLOCKED], protocol: 'tcp', destinationPorts: [{ min: 80, max: 80 }, { min: 8000, max: 8080 }] });
-    expect(csf.render(r).map((c) => c.argv)).to.deep.equal([['csf', '--tempdeny', BLOCKED, '300', '-p', '80,8000_8080', '-d', 'in', `ft:${r.id}`]]);
+    const r = hostRule({
+      sources: [BLOCKED],
+      protocol: 'tcp',
+      destinationPorts: [
+        { min: 80, max: 80 },
+        { min: 8000, max: 8080 },
+      ],
+    });
+    expect(csf.render(r).map((c) => c.argv)).to.deep.equal([
+      ['csf', '--tempdeny', BLOCKED, '300', '-p', '80,8000_8080', '-d', 'in', `ft:${r.id}`],
+    ]);
     expect(() => csf.render(rule)).to.throw(/destination ports, nothing else/);
     expect(() => csf.render(hostRule({}))).to.throw(/give at least one/);
     expect((await csf.health()).detail).to.match(/csf is not installed/);

@@ -60,16 +60,36 @@ for (const kind of ['iptables', 'ipset', 'nft'] as const) {
           { type: 'connlimit', maxConnections: 20 },
           { type: 'syn-cookies' },
         ];
-        const rules: Rule[] = actions.map((a, i) => hostRule({ protocol: 'tcp', destinationPorts: [{ min: 80 + i, max: 80 + i }] }, a));
-        rules.push(hostRule({ protocol: 'udp', sourcePorts: [{ min: 53, max: 53 }, { min: 123, max: 123 }, { min: 1900, max: 1910 }] }, { type: 'drop' }));
+        const rules: Rule[] = actions.map((a, i) =>
+          hostRule({ protocol: 'tcp', destinationPorts: [{ min: 80 + i, max: 80 + i }] }, a),
+        );
+        rules.push(
+          hostRule(
+            {
+              protocol: 'udp',
+              sourcePorts: [
+                { min: 53, max: 53 },
+                { min: 123, max: 123 },
+                { min: 1900, max: 1910 },
+              ],
+            },
+            { type: 'drop' },
+          ),
+        );
         for (const r of rules) await action.apply(r);
         expect((await action.list()).map((r) => r.ruleId).sort()).to.deep.equal(rules.map((r) => r.id).sort());
         const view = kernelView(l, kind);
         for (const r of rules) expect(view).to.contain(r.id);
         // 5 pps with a burst of 2: of 30 pings sent 10 ms apart, far fewer than 30 come back, but some do.
-        const limited = hostRule({ protocol: 'icmp', sources: [ALLOWED] }, { type: 'rate-limit', packetsPerSecond: 5, burst: 2 });
+        const limited = hostRule(
+          { protocol: 'icmp', sources: [ALLOWED] },
+          { type: 'rate-limit', packetsPerSecond: 5, burst: 2 },
+        );
         await action.apply(limited);
-        const ping = l.peer.exec(['ping', '-n', '-q', '-c', '30', '-i', '0.01', '-W', '1', '-I', ALLOWED, TARGET], { allowFail: true, timeoutMs: 10_000 }).stdout;
+        const ping = l.peer.exec(['ping', '-n', '-q', '-c', '30', '-i', '0.01', '-W', '1', '-I', ALLOWED, TARGET], {
+          allowFail: true,
+          timeoutMs: 10_000,
+        }).stdout;
         const received = Number(/(\d+) received/.exec(ping)?.[1]);
         expect(received).to.be.greaterThan(0).and.lessThan(15);
         for (const r of [...rules, limited]) await action.withdraw(r);
@@ -82,9 +102,15 @@ for (const kind of ['iptables', 'ipset', 'nft'] as const) {
         const l = lab!;
         // SYNPROXY's documented prerequisite, set inside the test namespace only.
         l.fw.exec(['sysctl', '-q', '-w', 'net.netfilter.nf_conntrack_tcp_loose=0']);
-        const synFlags = () => l.peer.exec(['timeout', '5', 'hping3', '-S', '-p', '8080', '-c', '2', '-i', 'u200000', TARGET], { allowFail: true }).stdout;
+        const synFlags = () =>
+          l.peer.exec(['timeout', '5', 'hping3', '-S', '-p', '8080', '-c', '2', '-i', 'u200000', TARGET], {
+            allowFail: true,
+          }).stdout;
         expect(synFlags(), 'nothing listens on 8080: the kernel resets').to.match(/flags=RA/);
-        const rule = hostRule({ protocol: 'tcp', destinationPorts: [{ min: 8080, max: 8080 }], tcpFlags: { set: ['syn'], unset: ['ack'] } }, { type: 'syn-cookies' });
+        const rule = hostRule(
+          { protocol: 'tcp', destinationPorts: [{ min: 8080, max: 8080 }], tcpFlags: { set: ['syn'], unset: ['ack'] } },
+          { type: 'syn-cookies' },
+        );
         await action.apply(rule);
         const answered = synFlags();
         expect(answered, 'SYNPROXY answers with a cookie SYN-ACK').to.match(/flags=SA/);
@@ -105,7 +131,10 @@ for (const kind of ['iptables', 'ipset', 'nft'] as const) {
         const t0 = Date.now();
         await action.apply(rule);
         const ms = Date.now() - t0;
-        const view = kind === 'ipset' ? l.fw.exec(['ipset', 'list', `ft-${rule.id}`, '-t']).stdout : l.fw.exec(['nft', 'list', 'set', 'inet', 'ft', `s_${rule.id.replace('-', '_')}`]).stdout;
+        const view =
+          kind === 'ipset'
+            ? l.fw.exec(['ipset', 'list', `ft-${rule.id}`, '-t']).stdout
+            : l.fw.exec(['nft', 'list', 'set', 'inet', 'ft', `s_${rule.id.replace('-', '_')}`]).stdout;
         if (kind === 'ipset') expect(view).to.match(/Number of entries: 10001/);
         else expect(view.match(/2001:db8:ff/g)?.length).to.equal(10_000);
         expect(l.reaches(BLOCKED6), 'member of the set').to.equal(false);
@@ -132,8 +161,18 @@ for (const kind of ['iptables', 'ipset', 'nft'] as const) {
     it('refuses bad input with a clear error and applies nothing', async () => {
       const l = lab!;
       await expectRefused(l, action, hostRule({ sources: ['2001:db8::7'] }), /match\.sources\[0\].*IPv6.*IPv4/);
-      await expectRefused(l, action, hostRule({ sources: [BLOCKED], protocol: 'udp', destinationPorts: [{ min: 0, max: 0 }] }), /destinationPorts\[0\]\.min.*not a port/);
-      await expectRefused(l, action, hostRule({ sources: [BLOCKED], protocol: 'tcp', sourcePorts: [{ min: 1, max: 70000 }] }), /sourcePorts\[0\]\.max.*not a port/);
+      await expectRefused(
+        l,
+        action,
+        hostRule({ sources: [BLOCKED], protocol: 'udp', destinationPorts: [{ min: 0, max: 0 }] }),
+        /destinationPorts\[0\]\.min.*not a port/,
+      );
+      await expectRefused(
+        l,
+        action,
+        hostRule({ sources: [BLOCKED], protocol: 'tcp', sourcePorts: [{ min: 1, max: 70000 }] }),
+        /sourcePorts\[0\]\.max.*not a port/,
+      );
       const hostile = { ...hostRule({ sources: [BLOCKED] }), id: 'hf-0000000000000000; reboot' } as unknown as Rule;
       await expectRefused(l, action, hostile, /not an ft rule id/);
       let err: unknown;
@@ -163,16 +202,37 @@ describe('host actions iptables + ipset + nft at the same time in one namespace'
     const l = lab!;
     const pristine = l.snapshot();
     const cfg = { netns: l.fw.name };
-    const [ipt, ips, nft, nftFwd] = await Promise.all([create('iptables', cfg), create('ipset', cfg), create('nft', cfg), create('nft', { ...cfg, hook: 'forward' })]);
-    const rules = Array.from({ length: 6 }, (_, i) => hostRule({ sources: [`198.51.100.${10 + i}`], protocol: 'udp', destinationPorts: [{ min: 1000 + i, max: 1000 + i }] }));
-    const pairs: [Action, Rule][] = [[ipt, rules[0]!], [ips, rules[1]!], [ipt, rules[2]!], [ips, rules[3]!], [nft, rules[4]!], [nftFwd, rules[5]!]];
+    const [ipt, ips, nft, nftFwd] = await Promise.all([
+      create('iptables', cfg),
+      create('ipset', cfg),
+      create('nft', cfg),
+      create('nft', { ...cfg, hook: 'forward' }),
+    ]);
+    const rules = Array.from({ length: 6 }, (_, i) =>
+      hostRule({
+        sources: [`198.51.100.${10 + i}`],
+        protocol: 'udp',
+        destinationPorts: [{ min: 1000 + i, max: 1000 + i }],
+      }),
+    );
+    const pairs: [Action, Rule][] = [
+      [ipt, rules[0]!],
+      [ips, rules[1]!],
+      [ipt, rules[2]!],
+      [ips, rules[3]!],
+      [nft, rules[4]!],
+      [nftFwd, rules[5]!],
+    ];
     await Promise.all(pairs.map(([a, r]) => a.apply(r)));
     expect((await ipt.list()).map((r) => r.ruleId).sort()).to.deep.equal([rules[0]!.id, rules[2]!.id].sort());
     expect((await ips.list()).map((r) => r.ruleId).sort()).to.deep.equal([rules[1]!.id, rules[3]!.id].sort());
     expect((await nft.list()).map((r) => r.ruleId)).to.deep.equal([rules[4]!.id]);
     expect((await nftFwd.list()).map((r) => r.ruleId)).to.deep.equal([rules[5]!.id]);
     const save = l.fw.exec(['iptables-save', '-t', 'filter']).stdout;
-    expect(save.match(/-A INPUT -m comment --comment ft -j FT-INPUT/g), 'one hook, however many instances').to.have.length(1);
+    expect(
+      save.match(/-A INPUT -m comment --comment ft -j FT-INPUT/g),
+      'one hook, however many instances',
+    ).to.have.length(1);
     expect(save.match(/-A FT-INPUT /g)).to.have.length(4);
     await Promise.all(pairs.map(([a, r]) => a.withdraw(r)));
     expect(l.snapshot()).to.equal(pristine);

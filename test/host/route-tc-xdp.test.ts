@@ -4,7 +4,19 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { requireLab } from '../helpers/env.js';
 import { applyAndCrash, create, expectRefused, reconcileAll } from './harness.js';
-import { ALLOWED, ALLOWED6, BLOCKED, BLOCKED6, FOREIGN_SRC, HostLab, hostRule, manySources, shapeRule, TARGET, TARGET6 } from './lab.js';
+import {
+  ALLOWED,
+  ALLOWED6,
+  BLOCKED,
+  BLOCKED6,
+  FOREIGN_SRC,
+  HostLab,
+  hostRule,
+  manySources,
+  shapeRule,
+  TARGET,
+  TARGET6,
+} from './lab.js';
 
 function pingStats(lab: HostLab, from: 'fw' | 'peer', to: string, args: string[]): number {
   const ns = from === 'fw' ? lab.fw : lab.peer;
@@ -45,7 +57,15 @@ describe('host action nullroute (real routes in a namespace)', function () {
 
   it('null-routes an RTBH target locally and keeps an operator route to the same prefix family', async () => {
     const l = lab!;
-    const rule = makeRule<RtbhRule>({ kind: 'rtbh', tenant: 't1', target: Prefix.parse('198.51.100.50/32'), communities: ['65535:666'], noExport: true, level: 3, ttlSeconds: 300 });
+    const rule = makeRule<RtbhRule>({
+      kind: 'rtbh',
+      tenant: 't1',
+      target: Prefix.parse('198.51.100.50/32'),
+      communities: ['65535:666'],
+      noExport: true,
+      level: 3,
+      ttlSeconds: 300,
+    });
     expect(action.render(rule)[0]?.payload).to.equal('route replace blackhole 198.51.100.50/32 proto 247 table main\n');
     await action.apply(rule);
     expect(l.fw.exec(['ip', 'route', 'show', '198.51.100.50']).stdout).to.match(/blackhole 198\.51\.100\.50 proto 247/);
@@ -64,7 +84,12 @@ describe('host action nullroute (real routes in a namespace)', function () {
   });
 
   it('refuses what a route cannot express and bad addresses', async () => {
-    await expectRefused(lab!, action, hostRule({ sources: [BLOCKED], protocol: 'udp', sourcePorts: [{ min: 53, max: 53 }] }), /matches addresses only/);
+    await expectRefused(
+      lab!,
+      action,
+      hostRule({ sources: [BLOCKED], protocol: 'udp', sourcePorts: [{ min: 53, max: 53 }] }),
+      /matches addresses only/,
+    );
     await expectRefused(lab!, action, hostRule({ sources: ['2001:db8::1'] }), /IPv6.*IPv4/);
   });
 });
@@ -129,7 +154,12 @@ describe('host action tc (real HTB shaping in a namespace)', function () {
   });
 
   it('refuses bad input', async () => {
-    await expectRefused(lab!, action, shapeRule({ protocol: 'udp', destinationPorts: [{ min: 70000, max: 70000 }] }, 1_000_000, BLOCKED), /not a port/);
+    await expectRefused(
+      lab!,
+      action,
+      shapeRule({ protocol: 'udp', destinationPorts: [{ min: 70000, max: 70000 }] }, 1_000_000, BLOCKED),
+      /not a port/,
+    );
     await expectRefused(lab!, action, shapeRule({}, 0, BLOCKED), /bitsPerSecond/);
     let err: unknown;
     await create('tc', { interface: 'eth0;reboot', netns: lab!.fw.name }).catch((e: unknown) => (err = e));
@@ -162,7 +192,7 @@ describe('host action xdp (xdp-filter in a namespace)', function () {
     spawnSync('rmdir', [bpffs()]);
   });
 
-  it('drops a source at the driver, passes another; withdraw unloads the program and unmounts ft\'s bpffs', async () => {
+  it("drops a source at the driver, passes another; withdraw unloads the program and unmounts ft's bpffs", async () => {
     const l = lab!;
     expect(mounted()).to.equal(false);
     const rule = hostRule({ sources: [BLOCKED] });
@@ -186,10 +216,19 @@ describe('host action xdp (xdp-filter in a namespace)', function () {
   it('drops UDP from an amplification source port and keeps a rule shared entry until its last owner goes', async () => {
     const l = lab!;
     const dns = hostRule({ protocol: 'udp', sourcePorts: [{ min: 53, max: 53 }] });
-    const both = hostRule({ protocol: 'udp', sourcePorts: [{ min: 53, max: 53 }, { min: 123, max: 123 }] });
+    const both = hostRule({
+      protocol: 'udp',
+      sourcePorts: [
+        { min: 53, max: 53 },
+        { min: 123, max: 123 },
+      ],
+    });
     await action.apply(dns);
     await action.apply(both);
-    l.peer.exec(['timeout', '5', 'hping3', '-2', '-q', '-s', '53', '-k', '-p', '9', '-c', '5', '-i', 'u20000', TARGET], { allowFail: true });
+    l.peer.exec(
+      ['timeout', '5', 'hping3', '-2', '-q', '-s', '53', '-k', '-p', '9', '-c', '5', '-i', 'u20000', TARGET],
+      { allowFail: true },
+    );
     const c = (await action.counters!()).find((x) => x.ruleId === dns.id);
     expect(c?.packets, 'the five UDP/53 packets were dropped at XDP').to.be.at.least(5);
     expect(l.reaches(BLOCKED), 'ICMP is not matched by a port entry').to.equal(true);
@@ -216,7 +255,10 @@ describe('host action xdp (xdp-filter in a namespace)', function () {
     expect(l.snapshot()).to.equal(before);
     const rule = hostRule({ sources: [...manySources(9_999), BLOCKED6] }, { type: 'drop' }, TARGET6);
     const rendered = action.render(rule);
-    expect(rendered.filter((c) => c.argv?.includes('bpftool')), 'one batch for every address').to.have.length(1);
+    expect(
+      rendered.filter((c) => c.argv?.includes('bpftool')),
+      'one batch for every address',
+    ).to.have.length(1);
     await action.apply(rule);
     const status = xdpStatus();
     expect(status.match(/2001:db8:ff/g)?.length, 'read back by xdp-filter itself').to.equal(9_999);
@@ -279,7 +321,12 @@ describe('host action xdp (xdp-filter in a namespace)', function () {
   });
 
   it('refuses combinations xdp-filter cannot express, prefixes and bad ports', async () => {
-    await expectRefused(lab!, action, hostRule({ sources: [BLOCKED], protocol: 'udp', sourcePorts: [{ min: 53, max: 53 }] }), /one field per entry/);
+    await expectRefused(
+      lab!,
+      action,
+      hostRule({ sources: [BLOCKED], protocol: 'udp', sourcePorts: [{ min: 53, max: 53 }] }),
+      /one field per entry/,
+    );
     await expectRefused(lab!, action, hostRule({ sources: ['192.0.2.0/28'] }), /is a prefix/);
     await expectRefused(lab!, action, hostRule({ protocol: 'udp', sourcePorts: [{ min: 0, max: 0 }] }), /not a port/);
   });

@@ -33,9 +33,29 @@ describe('host actions on a forwarding box (iptables FORWARD, nft forward, nullr
     victims.exec(['ip', 'route', 'add', '192.0.2.0/24', 'via', '198.51.100.1']);
     router.exec(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
     // The router's own rules, which must come through every test unchanged.
-    router.exec(['iptables', '-A', 'FORWARD', '-s', '192.0.2.99', '-m', 'comment', '--comment', 'operator rule', '-j', 'DROP']);
+    router.exec([
+      'iptables',
+      '-A',
+      'FORWARD',
+      '-s',
+      '192.0.2.99',
+      '-m',
+      'comment',
+      '--comment',
+      'operator rule',
+      '-j',
+      'DROP',
+    ]);
     router.exec(['nft', 'add', 'table', 'inet', 'operator']);
-    router.exec(['nft', 'add', 'chain', 'inet', 'operator', 'opfwd', '{ type filter hook forward priority 0; policy accept; }']);
+    router.exec([
+      'nft',
+      'add',
+      'chain',
+      'inet',
+      'operator',
+      'opfwd',
+      '{ type filter hook forward priority 0; policy accept; }',
+    ]);
     router.exec(['nft', 'add', 'rule', 'inet', 'operator', 'opfwd', 'ip', 'saddr', '198.51.100.1', 'counter', 'drop']);
     router.exec(['ip', 'route', 'add', 'blackhole', '203.0.113.99/32']);
   });
@@ -43,13 +63,28 @@ describe('host actions on a forwarding box (iptables FORWARD, nft forward, nullr
     for (const ns of made) ns.delete();
   });
 
-  const reaches = (to: string) => atk.exec(['ping', '-n', '-q', '-c', '2', '-i', '0.2', '-W', '1', to], { allowFail: true, timeoutMs: 10_000 }).status === 0;
+  const reaches = (to: string) =>
+    atk.exec(['ping', '-n', '-q', '-c', '2', '-i', '0.2', '-W', '1', to], { allowFail: true, timeoutMs: 10_000 })
+      .status === 0;
   const snapshot = () => {
     const x = (argv: string[]) => router.exec(argv, { allowFail: true }).stdout;
-    return [dropEmptyXtTables(x(['iptables-save']).split('\n').filter((l) => !l.startsWith('#')).join('\n').replace(/\[\d+:\d+\]/g, '')), dropEmptyNftTables(x(['nft', 'list', 'ruleset']).replace(/packets \d+ bytes \d+/g, '')), x(['ip', '-4', 'route', 'show', 'table', 'all'])].join('\n--\n');
+    return [
+      dropEmptyXtTables(
+        x(['iptables-save'])
+          .split('\n')
+          .filter((l) => !l.startsWith('#'))
+          .join('\n')
+          .replace(/\[\d+:\d+\]/g, ''),
+      ),
+      dropEmptyNftTables(x(['nft', 'list', 'ruleset']).replace(/packets \d+ bytes \d+/g, '')),
+      x(['ip', '-4', 'route', 'show', 'table', 'all']),
+    ].join('\n--\n');
   };
 
-  for (const [kind, config] of [['iptables', { chain: 'FORWARD' }], ['nft', { hook: 'forward' }]] as const) {
+  for (const [kind, config] of [
+    ['iptables', { chain: 'FORWARD' }],
+    ['nft', { hook: 'forward' }],
+  ] as const) {
     it(`${kind} hooked to forwarding drops the attacker's traffic to the target only`, async () => {
       expect(reaches(VICTIM)).to.equal(true);
       const pristine = snapshot();
@@ -58,7 +93,7 @@ describe('host actions on a forwarding box (iptables FORWARD, nft forward, nullr
       await action.apply(rule);
       expect(reaches(VICTIM), 'target').to.equal(false);
       expect(reaches(NEIGHBOUR), 'its neighbour').to.equal(true);
-      expect(((await action.counters!()).find((c) => c.ruleId === rule.id)?.packets ?? 0)).to.be.at.least(2);
+      expect((await action.counters!()).find((c) => c.ruleId === rule.id)?.packets ?? 0).to.be.at.least(2);
       await action.withdraw(rule);
       expect(reaches(VICTIM)).to.equal(true);
       expect(snapshot()).to.equal(pristine);
@@ -68,7 +103,15 @@ describe('host actions on a forwarding box (iptables FORWARD, nft forward, nullr
   it('nullroute: an RTBH rule blackholes the target on the router, its neighbour stays reachable', async () => {
     const pristine = snapshot();
     const action = await create('nullroute', { netns: router.name });
-    const rule = makeRule<RtbhRule>({ kind: 'rtbh', tenant: 't', target: Prefix.parse(`${VICTIM}/32`), communities: ['65535:666'], noExport: true, level: 3, ttlSeconds: 60 });
+    const rule = makeRule<RtbhRule>({
+      kind: 'rtbh',
+      tenant: 't',
+      target: Prefix.parse(`${VICTIM}/32`),
+      communities: ['65535:666'],
+      noExport: true,
+      level: 3,
+      ttlSeconds: 60,
+    });
     await action.apply(rule);
     expect(reaches(VICTIM), 'blackholed').to.equal(false);
     expect(reaches(NEIGHBOUR)).to.equal(true);

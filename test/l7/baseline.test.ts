@@ -13,18 +13,34 @@ describe('l7 + detection engine: each site is baselined on its own', () => {
     const engine = new DetectionEngine({
       clock: () => now,
       // A short baseline (60 s, recalculated every 5 s) keeps the test quick; factor 3 and p99 as by default.
-      settings: { ...DEFAULT_DETECTION, baseline: { window: 60, percentile: 99, recalcEvery: 5, factor: 3 }, floor: { pps: 20 }, resolveAfterMs: 3000 },
+      settings: {
+        ...DEFAULT_DETECTION,
+        baseline: { window: 60, percentile: 99, recalcEvery: 5, factor: 3 },
+        floor: { pps: 20 },
+        resolveAfterMs: 3000,
+      },
     });
     const events: DetectionEvent[] = [];
     engine.on((e) => events.push(e));
-    const agg = new Aggregator({ source: 'web', windowMs: 1000, graceMs: 0, topN: 10, maxSites: 100, sites: { 'busy.example': '203.0.113.10', 'quiet.example': '203.0.113.20' } }, T0);
+    const agg = new Aggregator(
+      {
+        source: 'web',
+        windowMs: 1000,
+        graceMs: 0,
+        topN: 10,
+        maxSites: 100,
+        sites: { 'busy.example': '203.0.113.10', 'quiet.example': '203.0.113.20' },
+      },
+      T0,
+    );
     const hit = (site: string, client: string, at: number): void => {
       const r: HttpRecord = { time: at, client, method: 'GET', path: '/', status: 200, bytes: 100 };
       agg.add(r, site, now);
     };
     const second = (busyRps: number, quietRps: number, flooder?: string) => {
       for (let i = 0; i < busyRps; i++) hit('busy.example', `198.51.100.${i % 200}`, now + (i * 1000) / busyRps);
-      for (let i = 0; i < quietRps; i++) hit('quiet.example', flooder && i >= 5 ? flooder : `192.0.2.${i % 5}`, now + (i * 1000) / quietRps);
+      for (let i = 0; i < quietRps; i++)
+        hit('quiet.example', flooder && i >= 5 ? flooder : `192.0.2.${i % 5}`, now + (i * 1000) / quietRps);
       for (let t = 0; t < 10; t++) {
         now += 100;
         for (const s of agg.flush(now) as Sample[]) engine.ingest(s);

@@ -34,7 +34,10 @@ describe('l7 end to end: nginx + wrk flood → http_flood incident with the floo
   });
 
   it('opens an incident against the site naming 127.0.0.1 (wrk) before the slow client, and resolves after the flood', async () => {
-    const config = l7ConfigSchema.parse({ files: [{ path: nginx.accessLog, site: 'shop.example' }], sites: { 'shop.example': '203.0.113.80' } });
+    const config = l7ConfigSchema.parse({
+      files: [{ path: nginx.accessLog, site: 'shop.example' }],
+      sites: { 'shop.example': '203.0.113.80' },
+    });
     detector = new L7Detector(config, 'web');
     // A static threshold: fire at once instead of learning a baseline for 300 s.
     engine = new DetectionEngine({ settings: { ...DEFAULT_DETECTION, static: { pps: 300 }, resolveAfterMs: 2000 } });
@@ -55,14 +58,22 @@ describe('l7 end to end: nginx + wrk flood → http_flood incident with the floo
         await sleep(250);
       }
     })();
-    await waitFor(() => samples.some((s) => s.target === 'site:shop.example' && (s.http?.rps ?? 0) > 0), { timeoutMs: 10_000, what: 'the slow client in a sample' });
+    await waitFor(() => samples.some((s) => s.target === 'site:shop.example' && (s.http?.rps ?? 0) > 0), {
+      timeoutMs: 10_000,
+      what: 'the slow client in a sample',
+    });
     expect(detector.formatOf(nginx.accessLog)).to.equal('nginx-combined');
     expect(events, 'no incident from normal traffic').to.deep.equal([]);
 
     const floodStart = Date.now();
-    const wrk = spawn(wrkArgv(nginx.port, '/flood', 3)[0]!, wrkArgv(nginx.port, '/flood', 3).slice(1), { stdio: 'ignore' });
+    const wrk = spawn(wrkArgv(nginx.port, '/flood', 3)[0]!, wrkArgv(nginx.port, '/flood', 3).slice(1), {
+      stdio: 'ignore',
+    });
     const wrkDone = new Promise((r) => wrk.on('exit', r));
-    const opened = await waitFor(() => events.find((e) => e.type === 'open')?.incident, { timeoutMs: 15_000, what: 'an http_flood incident' });
+    const opened = await waitFor(() => events.find((e) => e.type === 'open')?.incident, {
+      timeoutMs: 15_000,
+      what: 'an http_flood incident',
+    });
     const detectedMs = Date.now() - floodStart;
     await wrkDone;
 
@@ -76,7 +87,9 @@ describe('l7 end to end: nginx + wrk flood → http_flood incident with the floo
     const during = events.filter((e) => e.type !== 'resolve').map((e) => e.incident);
     for (const inc of during) expect(inc.http?.topClients?.[0]?.key).to.equal('127.0.0.1');
     const withVisitor = during.find((inc) => inc.http?.topClients?.some((c) => c.key === '127.0.0.2'));
-    expect(withVisitor, `slow client in ${JSON.stringify(during.map((i) => i.http?.topClients))}`).to.not.equal(undefined);
+    expect(withVisitor, `slow client in ${JSON.stringify(during.map((i) => i.http?.topClients))}`).to.not.equal(
+      undefined,
+    );
     const clients = withVisitor!.http!.topClients!;
     expect(clients.find((c) => c.key === '127.0.0.2')!.count).to.be.below(clients[0]!.count / 10);
     const latest: Incident = during.at(-1)!;
@@ -88,15 +101,26 @@ describe('l7 end to end: nginx + wrk flood → http_flood incident with the floo
 
     // The policy can act on it: the planner's on-node ipset rule blocks the flooder, not the visitor.
     const policy = join(nginx.dir, 'policy.yaml');
-    writeFileSync(policy, 'version: 1\ntenant: lab\nmode: preview\ndefaults: { rpki: off }\nprotect: [203.0.113.0/24]\nonNode:\n  - when: { family: http_flood, pps: ">200pps" }\n    do: [ { ipset: { dropTopSources: 1 } } ]\n');
+    writeFileSync(
+      policy,
+      'version: 1\ntenant: lab\nmode: preview\ndefaults: { rpki: off }\nprotect: [203.0.113.0/24]\nonNode:\n  - when: { family: http_flood, pps: ">200pps" }\n    do: [ { ipset: { dropTopSources: 1 } } ]\n',
+    );
     writeFileSync(join(nginx.dir, 'incident.json'), JSON.stringify(latest));
-    const preview = await runFt(['mitigate', 'preview', '--json', '-p', policy, '-i', join(nginx.dir, 'incident.json')], isolatedHome());
+    const preview = await runFt(
+      ['mitigate', 'preview', '--json', '-p', policy, '-i', join(nginx.dir, 'incident.json')],
+      isolatedHome(),
+    );
     expect(preview.code, preview.stderr).to.equal(0);
-    const blocked = [...JSON.stringify(JSON.parse(preview.stdout)).matchAll(/add ft-hf-[0-9a-f]+ (\S+) -exist/g)].map((m) => m[1]);
+    const blocked = [...JSON.stringify(JSON.parse(preview.stdout)).matchAll(/add ft-hf-[0-9a-f]+ (\S+) -exist/g)].map(
+      (m) => m[1],
+    );
     expect(blocked).to.have.length.greaterThan(0);
     expect(new Set(blocked)).to.deep.equal(new Set(['127.0.0.1']));
 
-    const resolved = await waitFor(() => events.find((e) => e.type === 'resolve')?.incident, { timeoutMs: 20_000, what: 'resolution after the flood' });
+    const resolved = await waitFor(() => events.find((e) => e.type === 'resolve')?.incident, {
+      timeoutMs: 20_000,
+      what: 'resolution after the flood',
+    });
     expect(resolved.id).to.equal(opened.id);
     expect(resolved.state).to.equal('resolved');
     expect(detector.counters.parsed).to.be.greaterThan(1000);

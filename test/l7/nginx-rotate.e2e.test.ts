@@ -7,7 +7,10 @@ import { requireLab } from '../helpers/env.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { TestNginx } from './nginx.js';
 
-const lineCount = (path: string) => readFileSync(path, 'latin1').split('\n').filter((l) => l.length > 0).length;
+const lineCount = (path: string) =>
+  readFileSync(path, 'latin1')
+    .split('\n')
+    .filter((l) => l.length > 0).length;
 
 describe('l7 end to end: nginx keeps logging through logrotate-style rotations; every line is read once', function () {
   this.timeout(60_000);
@@ -41,7 +44,15 @@ describe('l7 end to end: nginx keeps logging through logrotate-style rotations; 
   it('rename + USR1 under load, then copytruncate between bursts: parsed lines = lines nginx wrote', async () => {
     // Lines from nginx's own start-up probe are already there: starting at the end skips them.
     const before = lineCount(nginx.accessLog);
-    detector = new L7Detector(l7ConfigSchema.parse({ files: [nginx.accessLog], format: 'nginx-combined', defaultSite: 'shop.example', pollMs: 50 }), 'rot');
+    detector = new L7Detector(
+      l7ConfigSchema.parse({
+        files: [nginx.accessLog],
+        format: 'nginx-combined',
+        defaultSite: 'shop.example',
+        pollMs: 50,
+      }),
+      'rot',
+    );
     await detector.start(() => undefined);
     const log = nginx.accessLog;
 
@@ -71,7 +82,10 @@ describe('l7 end to end: nginx keeps logging through logrotate-style rotations; 
     await waitFor(() => written() >= 4800, { timeoutMs: 5000, what: `nginx to log every request (has ${written()})` });
     await sleep(200);
     expect(written()).to.equal(4800);
-    await waitFor(() => detector!.counters.parsed >= 4800, { timeoutMs: 10_000, what: `all lines read (have ${detector!.counters.parsed})` });
+    await waitFor(() => detector!.counters.parsed >= 4800, {
+      timeoutMs: 10_000,
+      what: `all lines read (have ${detector!.counters.parsed})`,
+    });
     await sleep(500);
     expect(detector.counters.parsed).to.equal(4800);
     expect(detector.counters.lines).to.equal(4800);

@@ -33,19 +33,46 @@ export class TestNginx {
       '}',
     ].join('\n');
     writeFileSync(join(d, 'nginx.conf'), conf);
-    this.daemon = new Daemon(['nginx', '-p', `${d}/`, '-e', `${d}/error.log`, '-c', join(d, 'nginx.conf'), '-g', 'daemon off;']);
-    await waitFor(async () => (await this.get('/ready', '127.0.0.1').catch(() => undefined)) === 200, { timeoutMs: 10_000, what: `nginx on port ${this.port}: ${this.daemon.output}` });
+    this.daemon = new Daemon([
+      'nginx',
+      '-p',
+      `${d}/`,
+      '-e',
+      `${d}/error.log`,
+      '-c',
+      join(d, 'nginx.conf'),
+      '-g',
+      'daemon off;',
+    ]);
+    await waitFor(async () => (await this.get('/ready', '127.0.0.1').catch(() => undefined)) === 200, {
+      timeoutMs: 10_000,
+      what: `nginx on port ${this.port}: ${this.daemon.output}`,
+    });
     // nginx logs after it has answered: wait for the probe's line, so tests start from a settled log.
-    await waitFor(() => existsSync(this.accessLog) && readFileSync(this.accessLog, 'latin1').includes('GET /ready '), { timeoutMs: 5000, what: 'the probe in the access log' });
+    await waitFor(() => existsSync(this.accessLog) && readFileSync(this.accessLog, 'latin1').includes('GET /ready '), {
+      timeoutMs: 5000,
+      what: 'the probe in the access log',
+    });
   }
 
   /** One GET from `localAddress` (a loopback address, so the log shows which client it was). */
   get(path: string, localAddress: string): Promise<number> {
     return new Promise((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: this.port, path, localAddress, agent: false, headers: { 'user-agent': 'slow-client/1.0' }, timeout: 5000 }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: this.port,
+          path,
+          localAddress,
+          agent: false,
+          headers: { 'user-agent': 'slow-client/1.0' },
+          timeout: 5000,
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
       req.on('error', reject);
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.end();
@@ -67,6 +94,20 @@ export class TestNginx {
 
 /** A bounded wrk run (it connects from 127.0.0.1): -t 1, few connections, a few seconds, and a hard timeout. */
 export function wrkArgv(port: number, path: string, seconds: number, connections = 4): string[] {
-  if (!Number.isInteger(port) || port <= 0 || port > 65535 || !/^\/[A-Za-z0-9/_-]*$/.test(path)) throw new Error('bad wrk target');
-  return ['timeout', String(seconds + 10), 'wrk', '-t', '1', '-c', String(connections), '-d', `${seconds}s`, '--timeout', '2s', `http://127.0.0.1:${port}${path}`];
+  if (!Number.isInteger(port) || port <= 0 || port > 65535 || !/^\/[A-Za-z0-9/_-]*$/.test(path))
+    throw new Error('bad wrk target');
+  return [
+    'timeout',
+    String(seconds + 10),
+    'wrk',
+    '-t',
+    '1',
+    '-c',
+    String(connections),
+    '-d',
+    `${seconds}s`,
+    '--timeout',
+    '2s',
+    `http://127.0.0.1:${port}${path}`,
+  ];
 }

@@ -2,7 +2,16 @@ import { expect } from 'chai';
 import { runFt } from '../helpers/cli.js';
 
 // Needs the built CLI: `npx tsc -b && npx oclif manifest`. Renders through the installed @ft/scrubbers adapters.
-const ARGS = ['mitigate', 'preview', '--policy', 'policies/examples/cloud-block.yaml', '--incident', 'policies/examples/incident-dns-amplification.json', '--now', '2026-11-22T00:00:00Z'];
+const ARGS = [
+  'mitigate',
+  'preview',
+  '--policy',
+  'policies/examples/cloud-block.yaml',
+  '--incident',
+  'policies/examples/incident-dns-amplification.json',
+  '--now',
+  '2026-11-22T00:00:00Z',
+];
 
 describe('ft mitigate preview: a level that blocks the top sources through cloud filters', () => {
   it('shows the block rule and the exact HTTP requests cloudflare-waf and hetzner would send, with no RPKI check and no secret', async () => {
@@ -14,10 +23,15 @@ describe('ft mitigate preview: a level that blocks the top sources through cloud
     expect(id, out).to.be.a('string');
     expect(out).to.include('match    to 203.0.113.10/32 from 192.0.2.44/32 198.51.100.7/32');
     expect(out).to.include('via      cf-waf (cloudflare-waf), robot (hetzner)');
-    expect(out).to.include("rpki     skipped: not applicable: a block rule is sent to the filter's API, nothing is announced by BGP");
-    const zone = 'https://api.cloudflare.com/client/v4/zones/0123456789abcdef0123456789abcdef/firewall/access_rules/rules';
+    expect(out).to.include(
+      "rpki     skipped: not applicable: a block rule is sent to the filter's API, nothing is announced by BGP",
+    );
+    const zone =
+      'https://api.cloudflare.com/client/v4/zones/0123456789abcdef0123456789abcdef/firewall/access_rules/rules';
     for (const ip of ['192.0.2.44', '198.51.100.7']) {
-      expect(out).to.include(`cloudflare-waf: POST ${zone} {"mode":"block","configuration":{"target":"ip","value":"${ip}"},"notes":"ft:${id} 203.0.113.10/32"}`);
+      expect(out).to.include(
+        `cloudflare-waf: POST ${zone} {"mode":"block","configuration":{"target":"ip","value":"${ip}"},"notes":"ft:${id} 203.0.113.10/32"}`,
+      );
     }
     expect(out).to.include('hetzner: GET https://robot-ws.your-server.de/firewall/321');
     expect(out).to.not.include('cf-secret-token-value');
@@ -28,7 +42,12 @@ describe('ft mitigate preview: a level that blocks the top sources through cloud
     expect(r.code, r.stderr).to.equal(0);
     const ops = JSON.parse(r.stdout).plan.ops;
     expect(ops).to.have.length(1);
-    expect(ops[0].rule).to.deep.include({ kind: 'host-filter', level: 1, target: '203.0.113.10/32', action: { type: 'drop' } });
+    expect(ops[0].rule).to.deep.include({
+      kind: 'host-filter',
+      level: 1,
+      target: '203.0.113.10/32',
+      action: { type: 'drop' },
+    });
     expect(ops[0].rule.match.sources).to.deep.equal(['192.0.2.44/32', '198.51.100.7/32']);
     expect(ops[0].via).to.deep.equal(['cf-waf', 'robot']);
     expect(ops[0].rendered.filter((c: { format: string }) => c.format === 'http')).to.have.length(3);

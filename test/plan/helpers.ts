@@ -38,15 +38,23 @@ export function incident(over: Partial<Omit<Incident, 'target'>> & { target?: st
 }
 
 /** A recording provider: allowed unless the announced or covering prefix is listed as refused. */
-export function testRpki(refuse: { kind?: AnnouncementCheck['kind']; prefix?: string }[] = []): RpkiVerdictProvider & { calls: AnnouncementCheck[] } {
+export function testRpki(
+  refuse: { kind?: AnnouncementCheck['kind']; prefix?: string }[] = [],
+): RpkiVerdictProvider & { calls: AnnouncementCheck[] } {
   const calls: AnnouncementCheck[] = [];
   return {
     calls,
     verdict(check) {
       calls.push(check);
-      const hit = refuse.find((r) => (!r.kind || r.kind === check.kind) && (!r.prefix || Prefix.parse(r.prefix).equals(check.announced)));
+      const hit = refuse.find(
+        (r) => (!r.kind || r.kind === check.kind) && (!r.prefix || Prefix.parse(r.prefix).equals(check.announced)),
+      );
       if (hit) return { state: 'invalid', reason: `test refuses ${check.kind} ${check.announced}`, allowed: false };
-      return { state: 'valid', reason: `test allows ${check.kind} ${check.announced} for AS${check.originAs}`, allowed: true };
+      return {
+        state: 'valid',
+        reason: `test allows ${check.kind} ${check.announced} for AS${check.originAs}`,
+        allowed: true,
+      };
     },
   };
 }

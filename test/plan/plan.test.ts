@@ -11,7 +11,8 @@ function active(op: Op, appliedAgo = 0, expiresIn = 300, incidentId = 'inc-1'): 
   return { rule: op.rule, via: op.via, appliedAt: iso(-appliedAgo), expiresAt: iso(expiresIn), incidentId };
 }
 
-const summary = (p: Plan) => p.ops.map((o) => `${o.type} ${o.rule.kind} L${o.rule.level} ${o.rule.target} via ${o.via.join(',')}`);
+const summary = (p: Plan) =>
+  p.ops.map((o) => `${o.type} ${o.rule.kind} L${o.rule.level} ${o.rule.target} via ${o.via.join(',')}`);
 
 describe('planner: escalation', () => {
   const p = policy();
@@ -23,11 +24,21 @@ describe('planner: escalation', () => {
   });
 
   it('picks the highest level whose trigger holds, with the trigger and observed values in the reason', () => {
-    const r = plan({ policy: p, incident: incident({ bps: 800e6, vector: ['dns'] }), active: [], now: NOW, rpki: testRpki() });
+    const r = plan({
+      policy: p,
+      incident: incident({ bps: 800e6, vector: ['dns'] }),
+      active: [],
+      now: NOW,
+      rpki: testRpki(),
+    });
     expect(summary(r)).to.deep.equal(['add flowspec L2 203.0.113.10/32 via s1,s2']);
     const op = r.ops[0] as Op;
     expect((op.rule as FlowSpecRule).action).to.deep.equal({ type: 'discard' });
-    expect(op.reason).to.deep.include({ level: 2, trigger: 'bps > 500Mbps', summary: 'level 2: bps 800Mbps > 500Mbps' });
+    expect(op.reason).to.deep.include({
+      level: 2,
+      trigger: 'bps > 500Mbps',
+      summary: 'level 2: bps 800Mbps > 500Mbps',
+    });
     expect(op.reason.observed).to.deep.include({ bps: 800e6, family: 'udp_flood', vector: 'dns' });
     expect(op.rule.ttlSeconds).to.equal(300);
     expect(op.rpki?.state).to.equal('valid');
@@ -62,7 +73,13 @@ describe('planner: escalation', () => {
   });
 
   it('an announcement RPKI refuses is not made; the level falls back to the next one that holds', () => {
-    const r = plan({ policy: p, incident: incident({ bps: 3e9 }), active: [], now: NOW, rpki: testRpki([{ kind: 'rtbh' }]) });
+    const r = plan({
+      policy: p,
+      incident: incident({ bps: 3e9 }),
+      active: [],
+      now: NOW,
+      rpki: testRpki([{ kind: 'rtbh' }]),
+    });
     expect(summary(r)).to.deep.equal(['add flowspec L2 203.0.113.10/32 via s1,s2']);
     expect(r.refused).to.have.length(1);
     expect(r.refused[0]).to.deep.include({ rail: 'rpki' });
@@ -77,25 +94,51 @@ describe('planner: escalation', () => {
   });
 
   it('with rpki off the verdict is recorded as skipped', () => {
-    const r = plan({ policy: policy(BASE_POLICY.replace('rpki: enforce', 'rpki: off')), incident: incident({ bps: 800e6 }), active: [], now: NOW, rpki: rpkiSkipped });
+    const r = plan({
+      policy: policy(BASE_POLICY.replace('rpki: enforce', 'rpki: off')),
+      incident: incident({ bps: 800e6 }),
+      active: [],
+      now: NOW,
+      rpki: rpkiSkipped,
+    });
     expect(r.ops[0]?.rpki?.state).to.equal('skipped');
   });
 
   it('RTBH for a prefix target is refused (it blackholes one host), and the plan falls back', () => {
-    const r = plan({ policy: p, incident: incident({ bps: 3e9, target: '203.0.113.64/26' }), active: [], now: NOW, rpki: testRpki() });
+    const r = plan({
+      policy: p,
+      incident: incident({ bps: 3e9, target: '203.0.113.64/26' }),
+      active: [],
+      now: NOW,
+      rpki: testRpki(),
+    });
     expect(r.refused[0]?.rail).to.equal('rtbh-host-only');
     expect(summary(r)).to.deep.equal(['add flowspec L2 203.0.113.64/26 via s1,s2']);
   });
 
   it('IPv6 is handled like IPv4: /128 FlowSpec, RTBH, and a /48 diversion', () => {
     const t = '2001:db8:100::10';
-    expect(summary(plan({ policy: p, incident: incident({ bps: 800e6, target: t }), active: [], now: NOW, rpki: testRpki() }))).to.deep.equal([`add flowspec L2 ${t}/128 via s1,s2`]);
-    expect(summary(plan({ policy: p, incident: incident({ bps: 3e9, target: t }), active: [], now: NOW, rpki: testRpki() }))).to.deep.equal([`add rtbh L3 ${t}/128 via s1`]);
-    expect(summary(plan({ policy: p, incident: incident({ bps: 6e9, target: t }), active: [], now: NOW, rpki: testRpki() }))).to.deep.equal(['add divert L4 2001:db8:100::/48 via sc']);
+    expect(
+      summary(
+        plan({ policy: p, incident: incident({ bps: 800e6, target: t }), active: [], now: NOW, rpki: testRpki() }),
+      ),
+    ).to.deep.equal([`add flowspec L2 ${t}/128 via s1,s2`]);
+    expect(
+      summary(plan({ policy: p, incident: incident({ bps: 3e9, target: t }), active: [], now: NOW, rpki: testRpki() })),
+    ).to.deep.equal([`add rtbh L3 ${t}/128 via s1`]);
+    expect(
+      summary(plan({ policy: p, incident: incident({ bps: 6e9, target: t }), active: [], now: NOW, rpki: testRpki() })),
+    ).to.deep.equal(['add divert L4 2001:db8:100::/48 via sc']);
   });
 
   it('a resolved incident wants nothing new', () => {
-    const r = plan({ policy: p, incident: incident({ bps: 3e9, state: 'resolved' }), active: [], now: NOW, rpki: testRpki() });
+    const r = plan({
+      policy: p,
+      incident: incident({ bps: 3e9, state: 'resolved' }),
+      active: [],
+      now: NOW,
+      rpki: testRpki(),
+    });
     expect(r.ops).to.deep.equal([]);
   });
 });
@@ -119,45 +162,102 @@ onNode:
   );
 
   it('a game server capped at level 2 never gets RTBH, and the plan says so', () => {
-    const r = plan({ policy: p, incident: incident({ bps: 3e9, target: '203.0.113.70', spoofing_detected: true }), active: [], now: NOW, rpki: testRpki() });
+    const r = plan({
+      policy: p,
+      incident: incident({ bps: 3e9, target: '203.0.113.70', spoofing_detected: true }),
+      active: [],
+      now: NOW,
+      rpki: testRpki(),
+    });
     expect(summary(r)).to.deep.equal(['add flowspec L2 203.0.113.70/32 via s1,s2']);
     expect(r.notes.join('\n')).to.include('target game is capped at level 2: level 3 would otherwise apply');
   });
 
   it("a customer's own thresholds, tenant and TTL apply to its prefix", () => {
-    const r = plan({ policy: p, incident: incident({ bps: 20e6, target: '203.0.113.40', spoofing_detected: true }), active: [], now: NOW, rpki: testRpki() });
+    const r = plan({
+      policy: p,
+      incident: incident({ bps: 20e6, target: '203.0.113.40', spoofing_detected: true }),
+      active: [],
+      now: NOW,
+      rpki: testRpki(),
+    });
     expect(summary(r)).to.deep.equal(['add flowspec L1 203.0.113.40/32 via s1']);
     expect(r.ops[0]?.rule).to.deep.include({ tenant: 'shop', ttlSeconds: 600 });
   });
 
   it('SYN flood on-node: SYN cookies and a per-source hashlimit on SYN-without-ACK, via the named host action', () => {
-    const r = plan({ policy: p, incident: incident({ attack_family: 'syn_flood', bps: 50e6, spoofing_detected: true }), active: [], now: NOW, rpki: testRpki() });
+    const r = plan({
+      policy: p,
+      incident: incident({ attack_family: 'syn_flood', bps: 50e6, spoofing_detected: true }),
+      active: [],
+      now: NOW,
+      rpki: testRpki(),
+    });
     const rules = r.ops.map((o) => o.rule).filter((x) => x.kind === 'host-filter');
     const dst = Prefix.parse('203.0.113.10/32');
     expect(rules.map((x) => (x.kind === 'host-filter' ? [x.match, x.action] : []))).to.have.deep.members([
       [{ destination: dst, protocol: 'tcp', tcpFlags: { set: ['syn'], unset: ['ack'] } }, { type: 'syn-cookies' }],
-      [{ destination: dst, protocol: 'tcp', tcpFlags: { set: ['syn'], unset: ['ack'] } }, { type: 'hashlimit', packetsPerSecond: 200, burst: 200, per: 'source' }],
+      [
+        { destination: dst, protocol: 'tcp', tcpFlags: { set: ['syn'], unset: ['ack'] } },
+        { type: 'hashlimit', packetsPerSecond: 200, burst: 200, per: 'source' },
+      ],
     ]);
     expect(r.ops.every((o) => o.via.join() === 'iptables' && o.rule.level === 0)).to.equal(true);
   });
 
   it("amplification on-node: drop UDP from the vector's source ports", () => {
-    const r = plan({ policy: p, incident: incident({ vector: ['ntp'], bps: 50e6, spoofing_detected: true }), active: [], now: NOW, rpki: testRpki() });
+    const r = plan({
+      policy: p,
+      incident: incident({ vector: ['ntp'], bps: 50e6, spoofing_detected: true }),
+      active: [],
+      now: NOW,
+      rpki: testRpki(),
+    });
     const nft = r.ops.find((o) => o.via[0] === 'nft');
     expect(nft?.rule).to.deep.include({ kind: 'host-filter', action: { type: 'drop' } });
-    expect(nft?.rule.kind === 'host-filter' && nft.rule.match).to.deep.equal({ destination: Prefix.parse('203.0.113.10/32'), protocol: 'udp', sourcePorts: [{ min: 123, max: 123 }] });
+    expect(nft?.rule.kind === 'host-filter' && nft.rule.match).to.deep.equal({
+      destination: Prefix.parse('203.0.113.10/32'),
+      protocol: 'udp',
+      sourcePorts: [{ min: 123, max: 123 }],
+    });
   });
 
   it('drop top sources: the top N valid addresses, never a never-target one; skipped (with a note) when sources are spoofed', () => {
-    const i = incident({ bps: 50e6, top_src_ips: [{ ip: '198.51.100.7', count: 10 }, { ip: 'not-an-ip', count: 9 }, { ip: '192.0.2.44', count: 8 }, { ip: '192.0.2.45', count: 1 }] });
+    const i = incident({
+      bps: 50e6,
+      top_src_ips: [
+        { ip: '198.51.100.7', count: 10 },
+        { ip: 'not-an-ip', count: 9 },
+        { ip: '192.0.2.44', count: 8 },
+        { ip: '192.0.2.45', count: 1 },
+      ],
+    });
     const r = plan({ policy: p, incident: i, active: [], now: NOW, rpki: testRpki() });
     const drop = r.ops.find((o) => o.via[0] === 'ipset');
-    expect(drop?.rule.kind === 'host-filter' && drop.rule.match.sources?.map(String)).to.deep.equal(['192.0.2.44/32', '198.51.100.7/32']);
-    const resolver = plan({ policy: p, incident: { ...i, top_src_ips: [{ ip: '203.0.113.53', count: 99 }, ...i.top_src_ips] }, active: [], now: NOW, rpki: testRpki() });
+    expect(drop?.rule.kind === 'host-filter' && drop.rule.match.sources?.map(String)).to.deep.equal([
+      '192.0.2.44/32',
+      '198.51.100.7/32',
+    ]);
+    const resolver = plan({
+      policy: p,
+      incident: { ...i, top_src_ips: [{ ip: '203.0.113.53', count: 99 }, ...i.top_src_ips] },
+      active: [],
+      now: NOW,
+      rpki: testRpki(),
+    });
     const kept = resolver.ops.find((o) => o.via[0] === 'ipset');
-    expect(kept?.rule.kind === 'host-filter' && kept.rule.match.sources?.map(String)).to.deep.equal(['192.0.2.44/32', '198.51.100.7/32']);
+    expect(kept?.rule.kind === 'host-filter' && kept.rule.match.sources?.map(String)).to.deep.equal([
+      '192.0.2.44/32',
+      '198.51.100.7/32',
+    ]);
     expect(resolver.notes).to.include('dropTopSources spares 203.0.113.53/32: never-target');
-    const spoofed = plan({ policy: p, incident: { ...i, spoofing_detected: true }, active: [], now: NOW, rpki: testRpki() });
+    const spoofed = plan({
+      policy: p,
+      incident: { ...i, spoofing_detected: true },
+      active: [],
+      now: NOW,
+      rpki: testRpki(),
+    });
     expect(spoofed.ops.find((o) => o.via[0] === 'ipset')).to.equal(undefined);
     expect(spoofed.notes.join('\n')).to.include('dropTopSources skipped: the sources are spoofed');
   });
@@ -170,7 +270,13 @@ describe('planner: lifecycle against active rules', () => {
 
   it('a rule still wanted with plenty of TTL left is kept as is (no op, a note)', () => {
     const ops = first(800e6);
-    const r = plan({ policy: p, incident: open(800e6), active: ops.map((o) => active(o, 30, 270)), now: NOW, rpki: testRpki() });
+    const r = plan({
+      policy: p,
+      incident: open(800e6),
+      active: ops.map((o) => active(o, 30, 270)),
+      now: NOW,
+      rpki: testRpki(),
+    });
     expect(r.ops).to.deep.equal([]);
     expect(r.notes.join('\n')).to.match(/kept fs-[0-9a-f]{16}/);
   });
@@ -181,77 +287,169 @@ describe('planner: lifecycle against active rules', () => {
     plan({ policy: p, incident: open(800e6), active: ops.map((o) => active(o, 30, 270)), now: NOW, rpki: kept });
     expect(kept.calls).to.have.length(0);
     const onlyS1 = testRpki([{ kind: 'flowspec' }]);
-    const r = plan({ policy: p, incident: open(800e6), active: ops.map((o) => ({ ...active(o, 30, 270), via: ['s1'] })), now: NOW, rpki: onlyS1 });
+    const r = plan({
+      policy: p,
+      incident: open(800e6),
+      active: ops.map((o) => ({ ...active(o, 30, 270), via: ['s1'] })),
+      now: NOW,
+      rpki: onlyS1,
+    });
     expect(onlyS1.calls).to.have.length(2); // level 2, then the fallback to level 1
     expect(r.ops.filter((o) => o.type === 'add')).to.deep.equal([]);
   });
 
   it('refresh extends the TTL while the attack lasts, once less than half of it is left', () => {
     const ops = first(800e6);
-    const r = plan({ policy: p, incident: open(800e6), active: ops.map((o) => active(o, 200, 100)), now: NOW, rpki: testRpki() });
+    const r = plan({
+      policy: p,
+      incident: open(800e6),
+      active: ops.map((o) => active(o, 200, 100)),
+      now: NOW,
+      rpki: testRpki(),
+    });
     expect(summary(r)).to.deep.equal(['refresh flowspec L2 203.0.113.10/32 via s1,s2']);
     expect(r.ops[0]?.rule.id).to.equal(ops[0]?.rule.id);
   });
 
   it('a rule whose TTL ran out while the attack goes on is added again', () => {
     const ops = first(800e6);
-    const r = plan({ policy: p, incident: open(800e6), active: ops.map((o) => active(o, 400, -1)), now: NOW, rpki: testRpki() });
+    const r = plan({
+      policy: p,
+      incident: open(800e6),
+      active: ops.map((o) => active(o, 400, -1)),
+      now: NOW,
+      rpki: testRpki(),
+    });
     expect(summary(r)).to.deep.equal(['add flowspec L2 203.0.113.10/32 via s1,s2']);
     expect(r.ops[0]?.reason.summary).to.include('TTL ran out');
   });
 
   it('escalation goes up at once: the higher rule is added, the superseded lower one withdrawn', () => {
     const ops = first(800e6);
-    const r = plan({ policy: p, incident: open(3e9), active: ops.map((o) => active(o, 5)), now: NOW, rpki: testRpki() });
-    expect(summary(r)).to.deep.equal(['add rtbh L3 203.0.113.10/32 via s1', 'withdraw flowspec L2 203.0.113.10/32 via s1,s2']);
+    const r = plan({
+      policy: p,
+      incident: open(3e9),
+      active: ops.map((o) => active(o, 5)),
+      now: NOW,
+      rpki: testRpki(),
+    });
+    expect(summary(r)).to.deep.equal([
+      'add rtbh L3 203.0.113.10/32 via s1',
+      'withdraw flowspec L2 203.0.113.10/32 via s1,s2',
+    ]);
     expect(r.ops[1]?.reason.summary).to.equal('superseded: escalated to level 3');
   });
 
   it('escalation comes down only after the cooldown since the higher rule went in or was last refreshed', () => {
     const rtbh = first(3e9);
-    const early = plan({ policy: p, incident: open(800e6), active: rtbh.map((o) => active(o, 60, 240)), now: NOW, rpki: testRpki() });
+    const early = plan({
+      policy: p,
+      incident: open(800e6),
+      active: rtbh.map((o) => active(o, 60, 240)),
+      now: NOW,
+      rpki: testRpki(),
+    });
     expect(summary(early)).to.deep.equal(['add flowspec L2 203.0.113.10/32 via s1,s2']);
-    expect(early.notes.join('\n')).to.include('attack fell below level 3, but the cooldown keeps it until 2026-11-22T00:01:00.000Z');
+    expect(early.notes.join('\n')).to.include(
+      'attack fell below level 3, but the cooldown keeps it until 2026-11-22T00:01:00.000Z',
+    );
     // Refreshed 30 s ago (expires in 270 s): the quiet period counts from the refresh, so it is still held.
-    const refreshed = plan({ policy: p, incident: open(800e6), active: rtbh.map((o) => active(o, 600, 270)), now: NOW, rpki: testRpki() });
+    const refreshed = plan({
+      policy: p,
+      incident: open(800e6),
+      active: rtbh.map((o) => active(o, 600, 270)),
+      now: NOW,
+      rpki: testRpki(),
+    });
     expect(summary(refreshed)).to.deep.equal(['add flowspec L2 203.0.113.10/32 via s1,s2']);
     expect(refreshed.notes.join('\n')).to.include('the cooldown keeps it until 2026-11-22T00:01:30.000Z');
-    const later = plan({ policy: p, incident: open(800e6), active: rtbh.map((o) => active(o, 120, 180)), now: NOW, rpki: testRpki() });
-    expect(summary(later)).to.deep.equal(['add flowspec L2 203.0.113.10/32 via s1,s2', 'withdraw rtbh L3 203.0.113.10/32 via s1']);
+    const later = plan({
+      policy: p,
+      incident: open(800e6),
+      active: rtbh.map((o) => active(o, 120, 180)),
+      now: NOW,
+      rpki: testRpki(),
+    });
+    expect(summary(later)).to.deep.equal([
+      'add flowspec L2 203.0.113.10/32 via s1,s2',
+      'withdraw rtbh L3 203.0.113.10/32 via s1',
+    ]);
   });
 
   it('a resolved incident withdraws its rules once the cooldown has passed', () => {
     const ops = first(800e6);
     // Refreshed 10 s ago, but the detection engine has already waited for the attack to stay quiet: resolved
     // incidents count the cooldown from when the rule went in.
-    const r = plan({ policy: p, incident: { ...open(0), state: 'resolved' }, active: ops.map((o) => active(o, 130, 290)), now: NOW, rpki: testRpki() });
+    const r = plan({
+      policy: p,
+      incident: { ...open(0), state: 'resolved' },
+      active: ops.map((o) => active(o, 130, 290)),
+      now: NOW,
+      rpki: testRpki(),
+    });
     expect(summary(r)).to.deep.equal(['withdraw flowspec L2 203.0.113.10/32 via s1,s2']);
     expect(r.ops[0]?.reason.summary).to.include('incident resolved');
   });
 
   it("another incident's rules are left alone, even expired (the periodic re-plan withdraws those)", () => {
-    const other = plan({ policy: p, incident: incident({ id: 'inc-2', target: '203.0.113.20', bps: 800e6 }), active: [], now: NOW, rpki: testRpki() }).ops;
+    const other = plan({
+      policy: p,
+      incident: incident({ id: 'inc-2', target: '203.0.113.20', bps: 800e6 }),
+      active: [],
+      now: NOW,
+      rpki: testRpki(),
+    }).ops;
     const expired = first(200e6);
     const r = plan({
-      policy: p, incident: open(800e6),
-      active: [...other.map((o) => active(o, 500, 100, 'inc-2')), ...other.map((o) => active(o, 500, -5, 'inc-3')), ...expired.map((o) => active(o, 400, -5))],
-      now: NOW, rpki: testRpki(),
+      policy: p,
+      incident: open(800e6),
+      active: [
+        ...other.map((o) => active(o, 500, 100, 'inc-2')),
+        ...other.map((o) => active(o, 500, -5, 'inc-3')),
+        ...expired.map((o) => active(o, 400, -5)),
+      ],
+      now: NOW,
+      rpki: testRpki(),
     });
-    expect(summary(r)).to.deep.equal(['add flowspec L2 203.0.113.10/32 via s1,s2', 'withdraw flowspec L1 203.0.113.10/32 via s1']);
+    expect(summary(r)).to.deep.equal([
+      'add flowspec L2 203.0.113.10/32 via s1,s2',
+      'withdraw flowspec L1 203.0.113.10/32 via s1',
+    ]);
     expect(r.ops[1]?.reason.summary).to.include('TTL expired');
-    const periodic = plan({ policy: p, active: [...other.map((o) => active(o, 500, -5, 'inc-3'))], now: NOW, rpki: testRpki() });
+    const periodic = plan({
+      policy: p,
+      active: [...other.map((o) => active(o, 500, -5, 'inc-3'))],
+      now: NOW,
+      rpki: testRpki(),
+    });
     expect(summary(periodic)).to.deep.equal(['withdraw flowspec L2 203.0.113.20/32 via s1,s2']);
   });
 
   it('periodic re-plan (no incident): only expiry and what the policy no longer allows', () => {
     const ops = first(800e6);
-    const outside = makeRule<FlowSpecRule>({ kind: 'flowspec', tenant: 't1', target: Prefix.parse('198.51.100.9/32'), match: { destination: Prefix.parse('198.51.100.9/32') }, action: { type: 'discard' }, level: 2, ttlSeconds: 300 });
+    const outside = makeRule<FlowSpecRule>({
+      kind: 'flowspec',
+      tenant: 't1',
+      target: Prefix.parse('198.51.100.9/32'),
+      match: { destination: Prefix.parse('198.51.100.9/32') },
+      action: { type: 'discard' },
+      level: 2,
+      ttlSeconds: 300,
+    });
     const r = plan({
       policy: p,
-      active: [...ops.map((o) => active(o, 10, 290)), { rule: outside, via: ['s1'], appliedAt: iso(-10), expiresAt: iso(290) }, ...first(3e9).map((o) => active(o, 400, 0))],
-      now: NOW, rpki: testRpki(),
+      active: [
+        ...ops.map((o) => active(o, 10, 290)),
+        { rule: outside, via: ['s1'], appliedAt: iso(-10), expiresAt: iso(290) },
+        ...first(3e9).map((o) => active(o, 400, 0)),
+      ],
+      now: NOW,
+      rpki: testRpki(),
     });
-    expect(summary(r)).to.deep.equal(['withdraw rtbh L3 203.0.113.10/32 via s1', 'withdraw flowspec L2 198.51.100.9/32 via s1']);
+    expect(summary(r)).to.deep.equal([
+      'withdraw rtbh L3 203.0.113.10/32 via s1',
+      'withdraw flowspec L2 198.51.100.9/32 via s1',
+    ]);
     expect(r.ops[1]?.reason.summary).to.include('rail outside-protect');
   });
 });
@@ -267,7 +465,13 @@ describe('planner: safety rails refuse the whole plan', () => {
   ] as const) {
     it(`${name}: ${rail}`, () => {
       const ops = plan({ policy: p, incident: incident({ bps: 800e6 }), active: [], now: NOW, rpki: testRpki() }).ops;
-      const r = plan({ policy: p, incident: incident({ bps: 800e6, target }), active: ops.map((o) => active(o, 500, -1)), now: NOW, rpki: testRpki() });
+      const r = plan({
+        policy: p,
+        incident: incident({ bps: 800e6, target }),
+        active: ops.map((o) => active(o, 500, -1)),
+        now: NOW,
+        rpki: testRpki(),
+      });
       expect(r.ops).to.deep.equal([]); // not even the expired withdrawal: nothing half-way
       expect(r.refused.map((x) => x.rail)).to.deep.equal([rail]);
       expect(r.notes[0]).to.include(`plan refused whole by rail ${rail}`);
@@ -275,14 +479,30 @@ describe('planner: safety rails refuse the whole plan', () => {
   }
 
   it('too-short prefix inside protect: prefix-too-short', () => {
-    const wide = policy(BASE_POLICY.replace('protect: [203.0.113.0/24, 2001:db8:100::/48]', 'protect: [203.0.112.0/22]').replace(/neverTarget: .*\n/, 'neverTarget: []\n'));
-    const r = plan({ policy: wide, incident: incident({ bps: 800e6, target: '203.0.112.0/23' }), active: [], now: NOW, rpki: testRpki() });
+    const wide = policy(
+      BASE_POLICY.replace('protect: [203.0.113.0/24, 2001:db8:100::/48]', 'protect: [203.0.112.0/22]').replace(
+        /neverTarget: .*\n/,
+        'neverTarget: []\n',
+      ),
+    );
+    const r = plan({
+      policy: wide,
+      incident: incident({ bps: 800e6, target: '203.0.112.0/23' }),
+      active: [],
+      now: NOW,
+      rpki: testRpki(),
+    });
     expect(r.refused.map((x) => x.rail)).to.deep.equal(['prefix-too-short']);
     expect(r.refused[0]?.message).to.include('shorter than the minimum /24');
   });
 
   it('a diversion whose covering prefix leaves protected space refuses the plan', () => {
-    const narrow = policy(BASE_POLICY.replace('protect: [203.0.113.0/24, 2001:db8:100::/48]', 'protect: [203.0.113.0/25]').replace(/neverTarget: .*\n/, 'neverTarget: []\n'));
+    const narrow = policy(
+      BASE_POLICY.replace('protect: [203.0.113.0/24, 2001:db8:100::/48]', 'protect: [203.0.113.0/25]').replace(
+        /neverTarget: .*\n/,
+        'neverTarget: []\n',
+      ),
+    );
     const r = plan({ policy: narrow, incident: incident({ bps: 6e9 }), active: [], now: NOW, rpki: testRpki() });
     expect(r.ops).to.deep.equal([]);
     expect(r.refused[0]).to.deep.include({ rail: 'outside-protect' });
@@ -299,15 +519,37 @@ describe('planner: the per-tenant rule cap', () => {
   function filler(n: number, tenant = 't1'): ActiveRule[] {
     return Array.from({ length: n }, (_, i) => {
       const target = Prefix.parse(`203.0.113.${100 + i}/32`);
-      const rule: Rule = makeRule<FlowSpecRule>({ kind: 'flowspec', tenant, target, match: { destination: target, protocols: [17], sourcePorts: [{ min: 53, max: 53 }], packetLength: [{ min: 512, max: 65535 }] }, action: { type: 'discard' }, level: 2, ttlSeconds: 300 });
+      const rule: Rule = makeRule<FlowSpecRule>({
+        kind: 'flowspec',
+        tenant,
+        target,
+        match: {
+          destination: target,
+          protocols: [17],
+          sourcePorts: [{ min: 53, max: 53 }],
+          packetLength: [{ min: 512, max: 65535 }],
+        },
+        action: { type: 'discard' },
+        level: 2,
+        ttlSeconds: 300,
+      });
       return { rule, via: ['s1', 's2'], appliedAt: iso(-10), expiresAt: iso(290), incidentId: `other-${i}` };
     });
   }
   const capped = (atCap: string) =>
-    policy(BASE_POLICY.replace('maxRules: 200', 'maxRules: 3').replace(/neverTarget: .*\n/, 'neverTarget: []\n') + `atCap: ${atCap}\n`);
+    policy(
+      BASE_POLICY.replace('maxRules: 200', 'maxRules: 3').replace(/neverTarget: .*\n/, 'neverTarget: []\n') +
+        `atCap: ${atCap}\n`,
+    );
 
   it('refuse: a new rule beyond the cap is refused with an alert, never silently', () => {
-    const r = plan({ policy: capped('refuse'), incident: incident({ bps: 800e6, vector: ['dns'] }), active: filler(3), now: NOW, rpki: testRpki() });
+    const r = plan({
+      policy: capped('refuse'),
+      incident: incident({ bps: 800e6, vector: ['dns'] }),
+      active: filler(3),
+      now: NOW,
+      rpki: testRpki(),
+    });
     expect(r.ops).to.deep.equal([]);
     expect(r.refused[0]).to.deep.include({ rail: 'cap' });
     expect(r.refused[0]?.message).to.include('tenant t1 has 3 of 3 live rules');
@@ -317,31 +559,63 @@ describe('planner: the per-tenant rule cap', () => {
   it('rules withdrawn in the same plan free their slots (an expired rule counts until it is withdrawn)', () => {
     const full = filler(3);
     (full[0] as ActiveRule).expiresAt = iso(-1);
-    const still = plan({ policy: capped('refuse'), incident: incident({ bps: 800e6, vector: ['dns'] }), active: full, now: NOW, rpki: testRpki() });
+    const still = plan({
+      policy: capped('refuse'),
+      incident: incident({ bps: 800e6, vector: ['dns'] }),
+      active: full,
+      now: NOW,
+      rpki: testRpki(),
+    });
     expect(still.ops).to.deep.equal([]); // another incident's expired rule is still on the routers until withdrawn
     (full[0] as ActiveRule).incidentId = 'inc-1';
-    const r = plan({ policy: capped('refuse'), incident: incident({ bps: 800e6, vector: ['dns'] }), active: full, now: NOW, rpki: testRpki() });
+    const r = plan({
+      policy: capped('refuse'),
+      incident: incident({ bps: 800e6, vector: ['dns'] }),
+      active: full,
+      now: NOW,
+      rpki: testRpki(),
+    });
     expect(r.ops.map((o) => o.type)).to.deep.equal(['add', 'withdraw']);
   });
 
   it('aggregate: per-host FlowSpec rules of the same shape merge into one covering /24 rule', () => {
-    const r = plan({ policy: capped('aggregate'), incident: incident({ bps: 800e6, vector: ['dns'] }), active: filler(3), now: NOW, rpki: testRpki() });
+    const r = plan({
+      policy: capped('aggregate'),
+      incident: incident({ bps: 800e6, vector: ['dns'] }),
+      active: filler(3),
+      now: NOW,
+      rpki: testRpki(),
+    });
     const adds = r.ops.filter((o) => o.type === 'add');
     expect(adds.map((o) => `${o.rule.kind} ${o.rule.target}`)).to.deep.equal(['flowspec 203.0.113.0/24']);
     expect(r.ops.filter((o) => o.type === 'withdraw')).to.have.length(3);
-    expect(r.notes.join('\n')).to.match(/ALERT: tenant t1 has 3 of 3 live rules: aggregated into fs-[0-9a-f]{16} for 203.0.113.0\/24, replacing 3 rule\(s\)/);
+    expect(r.notes.join('\n')).to.match(
+      /ALERT: tenant t1 has 3 of 3 live rules: aggregated into fs-[0-9a-f]{16} for 203.0.113.0\/24, replacing 3 rule\(s\)/,
+    );
   });
 
   it('aggregate never builds a covering rule over a never-target: it refuses instead', () => {
     const p = policy(BASE_POLICY.replace('maxRules: 200', 'maxRules: 3') + 'atCap: aggregate\n');
     // BASE_POLICY never-targets 203.0.113.53, inside the /24 an aggregate would cover.
-    const r = plan({ policy: p, incident: incident({ bps: 800e6, vector: ['dns'] }), active: filler(3), now: NOW, rpki: testRpki() });
+    const r = plan({
+      policy: p,
+      incident: incident({ bps: 800e6, vector: ['dns'] }),
+      active: filler(3),
+      now: NOW,
+      rpki: testRpki(),
+    });
     expect(r.ops.filter((o) => o.type === 'add')).to.deep.equal([]);
     expect(r.refused[0]?.rail).to.equal('cap');
   });
 
   it("the cap is per tenant: another tenant's rules do not count", () => {
-    const r = plan({ policy: capped('refuse'), incident: incident({ bps: 800e6, vector: ['dns'] }), active: filler(3, 'other'), now: NOW, rpki: testRpki() });
+    const r = plan({
+      policy: capped('refuse'),
+      incident: incident({ bps: 800e6, vector: ['dns'] }),
+      active: filler(3, 'other'),
+      now: NOW,
+      rpki: testRpki(),
+    });
     expect(r.ops.map((o) => o.type)).to.deep.equal(['add']);
   });
 });

@@ -11,10 +11,26 @@ import { NOW, incident, testRpki } from './helpers.js';
 const RUNS = Number(process.env.FT_PROPERTY_RUNS ?? 150);
 
 // Hosts and prefixes only from the documentation ranges; protect covers some of them, not all.
-const v4host = fc.tuple(fc.constantFrom('203.0.113', '198.51.100', '192.0.2'), fc.integer({ min: 0, max: 255 })).map(([n, h]) => `${n}.${h}`);
-const v6host = fc.tuple(fc.constantFrom('2001:db8:100', '2001:db8:200'), fc.integer({ min: 0, max: 0xffff })).map(([n, h]) => `${n}::${h.toString(16)}`);
+const v4host = fc
+  .tuple(fc.constantFrom('203.0.113', '198.51.100', '192.0.2'), fc.integer({ min: 0, max: 255 }))
+  .map(([n, h]) => `${n}.${h}`);
+const v6host = fc
+  .tuple(fc.constantFrom('2001:db8:100', '2001:db8:200'), fc.integer({ min: 0, max: 0xffff }))
+  .map(([n, h]) => `${n}::${h.toString(16)}`);
 const host = fc.oneof(v4host, v6host);
-const target = fc.oneof({ weight: 4, arbitrary: host }, { weight: 1, arbitrary: fc.constantFrom('203.0.113.64/26', '203.0.113.0/25', '198.51.100.0/24', '2001:db8:100::/64', '2001:db8:100::/40') });
+const target = fc.oneof(
+  { weight: 4, arbitrary: host },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '203.0.113.64/26',
+      '203.0.113.0/25',
+      '198.51.100.0/24',
+      '2001:db8:100::/64',
+      '2001:db8:100::/40',
+    ),
+  },
+);
 
 interface PolicyShape {
   protect: string[];
@@ -27,9 +43,18 @@ interface PolicyShape {
 }
 
 const policyShape: fc.Arbitrary<PolicyShape> = fc.record({
-  protect: fc.uniqueArray(fc.constantFrom('203.0.113.0/24', '198.51.100.0/25', '2001:db8:100::/48'), { minLength: 1, maxLength: 3 }),
+  protect: fc.uniqueArray(fc.constantFrom('203.0.113.0/24', '198.51.100.0/25', '2001:db8:100::/48'), {
+    minLength: 1,
+    maxLength: 3,
+  }),
   never: fc.array(host, { maxLength: 3 }),
-  levels: fc.array(fc.record({ kind: fc.constantFrom('rate' as const, 'discard' as const, 'rtbh' as const, 'scrub' as const), gbps: fc.double({ min: 0.01, max: 8, noNaN: true }) }), { minLength: 1, maxLength: 4 }),
+  levels: fc.array(
+    fc.record({
+      kind: fc.constantFrom('rate' as const, 'discard' as const, 'rtbh' as const, 'scrub' as const),
+      gbps: fc.double({ min: 0.01, max: 8, noNaN: true }),
+    }),
+    { minLength: 1, maxLength: 4 },
+  ),
   maxRules: fc.integer({ min: 1, max: 8 }),
   atCap: fc.constantFrom('refuse' as const, 'aggregate' as const),
   capGame: fc.boolean(),
@@ -41,10 +66,13 @@ function buildPolicy(s: PolicyShape): Policy {
   const levels = s.levels.map((l, i) => {
     const when = `when: { bps: ">${Math.round((thresholds[i] as number) * 1000)}Mbps" }`;
     const act =
-      l.kind === 'rate' ? 'do: { flowspec: { then: rate-limit, rate: 10Mbps } }, via: [s1]'
-      : l.kind === 'discard' ? 'do: { flowspec: { then: discard } }, via: [s1, s2]'
-      : l.kind === 'rtbh' ? 'do: { rtbh: {} }, via: [s1]'
-      : 'do: { scrub: { provider: sc } }';
+      l.kind === 'rate'
+        ? 'do: { flowspec: { then: rate-limit, rate: 10Mbps } }, via: [s1]'
+        : l.kind === 'discard'
+          ? 'do: { flowspec: { then: discard } }, via: [s1, s2]'
+          : l.kind === 'rtbh'
+            ? 'do: { rtbh: {} }, via: [s1]'
+            : 'do: { scrub: { provider: sc } }';
     return `  - { level: ${i + 1}, ${when}, ${act} }`;
   });
   const text = `version: 1
@@ -75,7 +103,12 @@ const incidentArb = fc
   })
   .map((r) =>
     incident({
-      target: r.target, bps: r.bps, pps: r.bps / 8000, attack_family: r.family, vector: r.vector, spoofing_detected: r.spoofed,
+      target: r.target,
+      bps: r.bps,
+      pps: r.bps / 8000,
+      attack_family: r.family,
+      vector: r.vector,
+      spoofing_detected: r.spoofed,
       top_src_ips: r.sources.map((ip, i) => ({ ip, count: 10 - i })),
     }),
   );
@@ -87,7 +120,9 @@ function activeFrom(policy: Policy, incidents: Incident[], ages: number[]): Acti
     const age = ages[i % ages.length] ?? 0;
     for (const op of plan({ policy, incident: inc, active: [], now: NOW, rpki: testRpki() }).ops) {
       out.set(op.rule.id, {
-        rule: op.rule, via: op.via, incidentId: inc.id,
+        rule: op.rule,
+        via: op.via,
+        incidentId: inc.id,
         appliedAt: new Date(NOW.getTime() - age * 1000).toISOString(),
         expiresAt: new Date(NOW.getTime() - age * 1000 + op.rule.ttlSeconds * 1000).toISOString(),
       });
@@ -106,7 +141,9 @@ const setup = fc.record({
 
 function liveAfter(p: Plan, active: ActiveRule[], tenant: string): Set<string> {
   const withdrawn = new Set(p.ops.filter((o) => o.type === 'withdraw').map((o) => o.rule.id as string));
-  const live = new Set(active.filter((a) => a.rule.tenant === tenant && !withdrawn.has(a.rule.id)).map((a) => a.rule.id as string));
+  const live = new Set(
+    active.filter((a) => a.rule.tenant === tenant && !withdrawn.has(a.rule.id)).map((a) => a.rule.id as string),
+  );
   for (const o of p.ops) if (o.type === 'add' && o.rule.tenant === tenant) live.add(o.rule.id);
   return live;
 }
@@ -121,7 +158,10 @@ describe('planner properties (fast-check over generated policies × incidents ×
         for (const op of p.ops) {
           if (op.type === 'withdraw') continue;
           for (const pre of rulePrefixes(op.rule)) {
-            expect(policy.protect.some((q) => q.contains(pre)), `${pre} outside protect`).to.equal(true);
+            expect(
+              policy.protect.some((q) => q.contains(pre)),
+              `${pre} outside protect`,
+            ).to.equal(true);
             const min = pre.family === 4 ? policy.defaults.minPrefixLength.v4 : policy.defaults.minPrefixLength.v6;
             expect(pre.length).to.be.at.least(min);
             const bad = policy.neverTarget.find((n) => (op.rule.kind === 'divert' ? n.contains(pre) : n.overlaps(pre)));
@@ -129,7 +169,12 @@ describe('planner properties (fast-check over generated policies × incidents ×
           }
           // Only actions the policy names, in their role, ever receive a rule.
           for (const v of op.via) {
-            const named = op.rule.kind === 'flowspec' || op.rule.kind === 'rtbh' ? policy.speakers.has(v) : op.rule.kind === 'divert' ? policy.scrubbers.has(v) : policy.nodeActions.has(v);
+            const named =
+              op.rule.kind === 'flowspec' || op.rule.kind === 'rtbh'
+                ? policy.speakers.has(v)
+                : op.rule.kind === 'divert'
+                  ? policy.scrubbers.has(v)
+                  : policy.nodeActions.has(v);
             expect(named, `${op.rule.kind} via ${v}`).to.equal(true);
           }
         }
@@ -143,7 +188,12 @@ describe('planner properties (fast-check over generated policies × incidents ×
     const busy = fc.record({
       shape: policyShape.map((s) => ({ ...s, protect: [...new Set(['203.0.113.0/24', ...s.protect])] })),
       inc: incidentArb,
-      earlier: fc.array(fc.tuple(fc.integer({ min: 0, max: 255 }), fc.double({ min: 1e8, max: 1e10, noNaN: true })).map(([h, bps]) => incident({ id: `e${h}`, target: `203.0.113.${h}`, bps, vector: ['dns'] })), { minLength: 1, maxLength: 10 }),
+      earlier: fc.array(
+        fc
+          .tuple(fc.integer({ min: 0, max: 255 }), fc.double({ min: 1e8, max: 1e10, noNaN: true }))
+          .map(([h, bps]) => incident({ id: `e${h}`, target: `203.0.113.${h}`, bps, vector: ['dns'] })),
+        { minLength: 1, maxLength: 10 },
+      ),
       ages: fc.array(fc.integer({ min: 0, max: 600 }), { minLength: 1, maxLength: 4 }),
     });
     fc.assert(
@@ -164,7 +214,9 @@ describe('planner properties (fast-check over generated policies × incidents ×
       fc.property(setup, fc.integer(), ({ shape, inc, earlier, ages }, seed) => {
         const policy = buildPolicy(shape);
         const active = activeFrom(policy, earlier, ages);
-        const shuffled = [...active].sort((a, b) => ((a.rule.id.charCodeAt(3) * seed) % 7) - ((b.rule.id.charCodeAt(3) * seed) % 7)).reverse();
+        const shuffled = [...active]
+          .sort((a, b) => ((a.rule.id.charCodeAt(3) * seed) % 7) - ((b.rule.id.charCodeAt(3) * seed) % 7))
+          .reverse();
         const a = plan({ policy, incident: inc, active, now: NOW, rpki: testRpki() });
         const b = plan({ policy, incident: inc, active: shuffled, now: NOW, rpki: testRpki() });
         expect(JSON.stringify(b)).to.equal(JSON.stringify(a));
@@ -179,8 +231,16 @@ describe('planner properties (fast-check over generated policies × incidents ×
     const snapshot = fc.record({
       shape: policyShape.map((s) => ({ ...s, protect: [...new Set(['203.0.113.0/24', ...s.protect])] })),
       inc: incidentArb,
-      same: fc.array(fc.record({ bps: fc.double({ min: 1e7, max: 1e10, noNaN: true }), family: fc.constantFrom(...ATTACK_FAMILIES) }), { maxLength: 4 }),
-      busy: fc.array(fc.tuple(fc.integer({ min: 0, max: 255 }), fc.double({ min: 1e8, max: 1e10, noNaN: true })), { maxLength: 8 }),
+      same: fc.array(
+        fc.record({
+          bps: fc.double({ min: 1e7, max: 1e10, noNaN: true }),
+          family: fc.constantFrom(...ATTACK_FAMILIES),
+        }),
+        { maxLength: 4 },
+      ),
+      busy: fc.array(fc.tuple(fc.integer({ min: 0, max: 255 }), fc.double({ min: 1e8, max: 1e10, noNaN: true })), {
+        maxLength: 8,
+      }),
       ages: fc.array(fc.integer({ min: 0, max: 600 }), { minLength: 1, maxLength: 4 }),
       owned: fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }),
     });
@@ -191,7 +251,16 @@ describe('planner properties (fast-check over generated policies × incidents ×
       fc.property(snapshot, ({ shape, inc, same, busy, ages, owned }) => {
         const policy = buildPolicy(shape);
         const earlier = [
-          ...same.map((e, i) => incident({ id: `s${i}`, target: String(inc.target), bps: e.bps, pps: e.bps / 8000, attack_family: e.family, vector: ['dns'] })),
+          ...same.map((e, i) =>
+            incident({
+              id: `s${i}`,
+              target: String(inc.target),
+              bps: e.bps,
+              pps: e.bps / 8000,
+              attack_family: e.family,
+              vector: ['dns'],
+            }),
+          ),
           ...busy.map(([h, bps]) => incident({ id: `e${h}`, target: `203.0.113.${h}`, bps, vector: ['dns'] })),
         ];
         const active = activeFrom(policy, earlier, ages).map((a, i) => {
@@ -210,7 +279,8 @@ describe('planner properties (fast-check over generated policies × incidents ×
           // Planned again against the same frozen snapshot (its index reused): still the same plan.
           expect(JSON.stringify(plan({ ...input, active: frozen, rpki: testRpki() }))).to.equal(JSON.stringify(walked));
           if (walked.ops.some((o) => o.type === 'withdraw')) withdrawing++;
-          if (walked.refused.some((r) => r.rail === 'cap') || walked.notes.some((n) => n.includes('aggregated'))) capped++;
+          if (walked.refused.some((r) => r.rail === 'cap') || walked.notes.some((n) => n.includes('aggregated')))
+            capped++;
         }
       }),
       { numRuns: RUNS },
@@ -225,7 +295,13 @@ describe('planner properties (fast-check over generated policies × incidents ×
     fc.assert(
       fc.property(policyShape, incidentArb, fc.double({ min: 0, max: 1e10, noNaN: true }), (shape, inc, other) => {
         const policy = buildPolicy(shape);
-        const level = (bps: number) => Math.max(0, ...plan({ policy, incident: { ...inc, bps }, active: [], now: NOW, rpki: testRpki() }).ops.map((o) => o.rule.level));
+        const level = (bps: number) =>
+          Math.max(
+            0,
+            ...plan({ policy, incident: { ...inc, bps }, active: [], now: NOW, rpki: testRpki() }).ops.map(
+              (o) => o.rule.level,
+            ),
+          );
         const [lo, hi] = inc.bps <= other ? [inc.bps, other] : [other, inc.bps];
         expect(level(lo)).to.be.at.most(level(hi));
       }),
@@ -235,17 +311,34 @@ describe('planner properties (fast-check over generated policies × incidents ×
 
   it('withdraws exactly the rules of the incident that are no longer wanted (past cooldown)', () => {
     fc.assert(
-      fc.property(policyShape, incidentArb, fc.array(fc.double({ min: 0, max: 1e10, noNaN: true }), { maxLength: 4 }), (shape, inc, earlierBps) => {
-        const policy = buildPolicy({ ...shape, maxRules: 1000 });
-        const wanted = new Set(plan({ policy, incident: inc, active: [], now: NOW, rpki: testRpki() }).ops.map((o) => o.rule.id as string));
-        // Earlier states of the same incident, applied 150 s ago (past the 2 min cooldown), not yet expired.
-        const active = activeFrom(policy, earlierBps.map((bps) => ({ ...inc, bps })), [150]);
-        const p = plan({ policy, incident: inc, active, now: NOW, rpki: testRpki() });
-        const withdrawn = p.ops.filter((o) => o.type === 'withdraw').map((o) => o.rule.id as string).sort();
-        const expected = active.map((a) => a.rule.id as string).filter((id) => !wanted.has(id)).sort();
-        expect(withdrawn).to.deep.equal(expected);
-        for (const id of wanted) expect(withdrawn).to.not.include(id);
-      }),
+      fc.property(
+        policyShape,
+        incidentArb,
+        fc.array(fc.double({ min: 0, max: 1e10, noNaN: true }), { maxLength: 4 }),
+        (shape, inc, earlierBps) => {
+          const policy = buildPolicy({ ...shape, maxRules: 1000 });
+          const wanted = new Set(
+            plan({ policy, incident: inc, active: [], now: NOW, rpki: testRpki() }).ops.map((o) => o.rule.id as string),
+          );
+          // Earlier states of the same incident, applied 150 s ago (past the 2 min cooldown), not yet expired.
+          const active = activeFrom(
+            policy,
+            earlierBps.map((bps) => ({ ...inc, bps })),
+            [150],
+          );
+          const p = plan({ policy, incident: inc, active, now: NOW, rpki: testRpki() });
+          const withdrawn = p.ops
+            .filter((o) => o.type === 'withdraw')
+            .map((o) => o.rule.id as string)
+            .sort();
+          const expected = active
+            .map((a) => a.rule.id as string)
+            .filter((id) => !wanted.has(id))
+            .sort();
+          expect(withdrawn).to.deep.equal(expected);
+          for (const id of wanted) expect(withdrawn).to.not.include(id);
+        },
+      ),
       { numRuns: RUNS },
     );
   });

@@ -5,7 +5,13 @@ import { NOW, incident, policy, testRpki } from './helpers.js';
 describe('planner: refusal digest (what the run loop logs once per change, not every tick)', () => {
   const p = policy();
   const tick = (target: string, bps: number, seconds: number) =>
-    plan({ policy: p, incident: incident({ bps, target }), active: [], now: new Date(NOW.getTime() + seconds * 1000), rpki: testRpki() });
+    plan({
+      policy: p,
+      incident: incident({ bps, target }),
+      active: [],
+      now: new Date(NOW.getTime() + seconds * 1000),
+      rpki: testRpki(),
+    });
 
   it('a /24 covering a never-target refused tick after tick, at other rates, gives the same digest', () => {
     const first = tick('203.0.113.0/24', 800e6, 0);

@@ -16,26 +16,48 @@ function registry(created: string[]): Registry {
     'render-test',
     collect(
       definePlugin((ft) => {
-        ft.action(defineAction({
-          kind: 'fake-bgp', description: 'renders FlowSpec only', reach: 'network', capabilities: ['flowspec', 'rtbh'],
-          configSchema: z.object({ peer: z.string() }).strict(),
-          async create(config) {
-            created.push(`fake-bgp ${config.peer}`);
-            return {
-              capabilities: ['flowspec'],
-              render: (rule: Rule) => [{ adapter: 'fake-bgp', format: 'text' as const, text: `announce ${rule.kind} ${String(rule.target)} to ${config.peer}` }],
-              apply: async () => { throw new Error('preview must never apply'); },
-              withdraw: async () => { throw new Error('preview must never withdraw'); },
-              list: async () => [],
-              health: async () => ({ status: 'ok' as const }),
-            };
-          },
-        }));
-        ft.action(defineAction({
-          kind: 'broken', description: 'create() fails', reach: 'network', capabilities: ['flowspec'],
-          configSchema: z.object({}).strict(),
-          async create() { throw new Error('cannot load my protos'); },
-        }));
+        ft.action(
+          defineAction({
+            kind: 'fake-bgp',
+            description: 'renders FlowSpec only',
+            reach: 'network',
+            capabilities: ['flowspec', 'rtbh'],
+            configSchema: z.object({ peer: z.string() }).strict(),
+            async create(config) {
+              created.push(`fake-bgp ${config.peer}`);
+              return {
+                capabilities: ['flowspec'],
+                render: (rule: Rule) => [
+                  {
+                    adapter: 'fake-bgp',
+                    format: 'text' as const,
+                    text: `announce ${rule.kind} ${String(rule.target)} to ${config.peer}`,
+                  },
+                ],
+                apply: async () => {
+                  throw new Error('preview must never apply');
+                },
+                withdraw: async () => {
+                  throw new Error('preview must never withdraw');
+                },
+                list: async () => [],
+                health: async () => ({ status: 'ok' as const }),
+              };
+            },
+          }),
+        );
+        ft.action(
+          defineAction({
+            kind: 'broken',
+            description: 'create() fails',
+            reach: 'network',
+            capabilities: ['flowspec'],
+            configSchema: z.object({}).strict(),
+            async create() {
+              throw new Error('cannot load my protos');
+            },
+          }),
+        );
       }),
     ),
   );
@@ -60,17 +82,36 @@ describe('createRenderers: exact commands from installed adapters, for preview',
     const created: string[] = [];
     const reg = registry(created);
     const policy = parsePolicy(POLICY, 'p.yaml', reg);
-    const r = await createRenderers(policy, reg, { logger: createJsonLogger({ level: 'silent' }), stateDir: mkdtempSync(join(tmpdir(), 'ft-render-')) });
+    const r = await createRenderers(policy, reg, {
+      logger: createJsonLogger({ level: 'silent' }),
+      stateDir: mkdtempSync(join(tmpdir(), 'ft-render-')),
+    });
     try {
       expect(created).to.deep.equal(['fake-bgp 192.0.2.1']);
       expect([...r.unavailable.entries()]).to.deep.equal([
         ['b', 'broken could not be prepared for rendering: cannot load my protos'],
         ['c', 'action kind "not-installed-anywhere" is not installed'],
       ]);
-      const p = plan({ policy, incident: incident({ bps: 500e6 }), active: [], now: NOW, rpki: testRpki(), render: r.render });
-      expect(p.ops[0]?.rendered).to.deep.equal([{ adapter: 'fake-bgp', format: 'text', text: 'announce flowspec 203.0.113.10/32 to 192.0.2.1' }]);
+      const p = plan({
+        policy,
+        incident: incident({ bps: 500e6 }),
+        active: [],
+        now: NOW,
+        rpki: testRpki(),
+        render: r.render,
+      });
+      expect(p.ops[0]?.rendered).to.deep.equal([
+        { adapter: 'fake-bgp', format: 'text', text: 'announce flowspec 203.0.113.10/32 to 192.0.2.1' },
+      ]);
       // An instance whose action cannot carry the rule kind renders nothing for it (it would not run it either).
-      const rtbh = plan({ policy, incident: incident({ bps: 2e9 }), active: [], now: NOW, rpki: testRpki(), render: r.render });
+      const rtbh = plan({
+        policy,
+        incident: incident({ bps: 2e9 }),
+        active: [],
+        now: NOW,
+        rpki: testRpki(),
+        render: r.render,
+      });
       expect(rtbh.ops[0]?.rule.kind).to.equal('rtbh');
       expect(rtbh.ops[0]?.rendered).to.deep.equal([]);
     } finally {

@@ -6,16 +6,51 @@ import { PolicyError, parsePolicy, type PolicyIssue } from '../../core/policy/in
 
 function registry(): Registry {
   const r = new Registry();
-  const action = (kind: string, reach: 'host' | 'network', capabilities: ('flowspec' | 'rtbh' | 'divert' | 'host-filter')[], schema: z.ZodType) =>
-    defineAction({ kind, description: kind, reach, capabilities, configSchema: schema, create: async () => { throw new Error('not in this test'); } });
+  const action = (
+    kind: string,
+    reach: 'host' | 'network',
+    capabilities: ('flowspec' | 'rtbh' | 'divert' | 'host-filter')[],
+    schema: z.ZodType,
+  ) =>
+    defineAction({
+      kind,
+      description: kind,
+      reach,
+      capabilities,
+      configSchema: schema,
+      create: async () => {
+        throw new Error('not in this test');
+      },
+    });
   r.add(
     'test-plugins',
     collect(
       definePlugin((ft) => {
-        ft.action(action('gobgp', 'network', ['flowspec', 'rtbh'], z.object({ address: z.string().regex(/^[0-9.]+:[0-9]+$/, 'must be host:port'), pop: z.string().optional() }).strict()));
+        ft.action(
+          action(
+            'gobgp',
+            'network',
+            ['flowspec', 'rtbh'],
+            z
+              .object({
+                address: z.string().regex(/^[0-9.]+:[0-9]+$/, 'must be host:port'),
+                pop: z.string().optional(),
+              })
+              .strict(),
+          ),
+        );
         ft.action(action('frr', 'network', ['rtbh'], z.object({}).strict()));
         ft.action(action('nft', 'host', ['host-filter'], z.object({ table: z.string().default('ft') }).strict()));
-        ft.detector(defineDetector({ kind: 'proc', description: 'proc', configSchema: z.object({ interfaces: z.array(z.string()).default([]) }).strict(), create: async () => { throw new Error('no'); } }));
+        ft.detector(
+          defineDetector({
+            kind: 'proc',
+            description: 'proc',
+            configSchema: z.object({ interfaces: z.array(z.string()).default([]) }).strict(),
+            create: async () => {
+              throw new Error('no');
+            },
+          }),
+        );
       }),
     ),
   );
@@ -41,7 +76,10 @@ describe("policy loader: adapter options are validated by each plugin's configSc
       'a.yaml',
       registry(),
     );
-    expect(p.speakers.get('s1')).to.deep.include({ validated: true, options: { address: '127.0.0.1:50051', pop: 'ams1' } });
+    expect(p.speakers.get('s1')).to.deep.include({
+      validated: true,
+      options: { address: '127.0.0.1:50051', pop: 'ams1' },
+    });
     expect(p.nodeActions.get('nft')).to.deep.include({ validated: true, options: { table: 'ft' } });
     expect(p.warnings).to.deep.equal([]);
   });
@@ -52,10 +90,15 @@ describe("policy loader: adapter options are validated by each plugin's configSc
     expect(issues.find((i) => i.path === 'speakers.s1.adress')?.message).to.match(/unknown key "adress"/);
   });
 
-  it("an invalid option value names what the adapter expected", () => {
+  it('an invalid option value names what the adapter expected', () => {
     const issues = issuesOf(`${HEAD}speakers:\n  s1: { adapter: gobgp, address: "localhost" }\n`);
     expect(issues).to.have.length(1);
-    expect(issues[0]).to.deep.include({ line: 6, column: 34, path: 'speakers.s1.address', message: 'must be host:port' });
+    expect(issues[0]).to.deep.include({
+      line: 6,
+      column: 34,
+      path: 'speakers.s1.address',
+      message: 'must be host:port',
+    });
   });
 
   it('a near-miss of an installed kind is a typo (error); an unknown kind is a warning (plugin not installed here)', () => {
@@ -69,7 +112,9 @@ describe("policy loader: adapter options are validated by each plugin's configSc
   });
 
   it('a host action used as a speaker, or a network action used on-node, is refused', () => {
-    const issues = issuesOf(`${HEAD}speakers:\n  s1: { adapter: nft }\nonNode:\n  - when: { family: syn_flood }\n    do: [ { gobgp: { synCookies: true } } ]\n`);
+    const issues = issuesOf(
+      `${HEAD}speakers:\n  s1: { adapter: nft }\nonNode:\n  - when: { family: syn_flood }\n    do: [ { gobgp: { synCookies: true } } ]\n`,
+    );
     const byPath = Object.fromEntries(issues.map((i) => [i.path, i]));
     expect(byPath['speakers.s1.adapter']?.message).to.include('only changes this host');
     expect(byPath['onNode[0].do[0].gobgp']?.message).to.include('sends rules off this box');
@@ -77,7 +122,9 @@ describe("policy loader: adapter options are validated by each plugin's configSc
   });
 
   it('a level routed to a speaker that cannot carry its rule kind is refused', () => {
-    const issues = issuesOf(`${HEAD}speakers:\n  r: { adapter: frr }\nescalation:\n  - { level: 1, when: { bps: ">1Gbps" }, do: { flowspec: { then: discard } }, via: [r] }\n`);
+    const issues = issuesOf(
+      `${HEAD}speakers:\n  r: { adapter: frr }\nescalation:\n  - { level: 1, when: { bps: ">1Gbps" }, do: { flowspec: { then: discard } }, via: [r] }\n`,
+    );
     expect(issues[0]).to.deep.include({ path: 'escalation[0].via[0]', line: 8, column: 85 });
     expect(issues[0]?.message).to.equal('speaker "r" (frr) cannot carry FlowSpec');
   });

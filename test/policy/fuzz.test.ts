@@ -26,7 +26,10 @@ function policyOutcome(text: string): void {
 
 describe('policy loader under hostile input (fast-check)', () => {
   it('arbitrary text never crashes the loader: a Policy or a PolicyError with positions', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 400 }), (text) => policyOutcome(text)), { numRuns: RUNS });
+    fc.assert(
+      fc.property(fc.string({ maxLength: 400 }), (text) => policyOutcome(text)),
+      { numRuns: RUNS },
+    );
   });
 
   it('mutations of a real policy (lines dropped, duplicated, swapped, characters changed) give a Policy or located errors', () => {
@@ -34,7 +37,11 @@ describe('policy loader under hostile input (fast-check)', () => {
       fc.record({ op: fc.constant('drop' as const), at: fc.nat(lines.length - 1) }),
       fc.record({ op: fc.constant('dup' as const), at: fc.nat(lines.length - 1) }),
       fc.record({ op: fc.constant('swap' as const), at: fc.nat(lines.length - 1), to: fc.nat(lines.length - 1) }),
-      fc.record({ op: fc.constant('char' as const), at: fc.nat(quickstart.length - 1), ch: fc.constantFrom(':', '-', ' ', '"', '{', '}', '[', ']', 'x', '0', '\t', '#', '&', '*') }),
+      fc.record({
+        op: fc.constant('char' as const),
+        at: fc.nat(quickstart.length - 1),
+        ch: fc.constantFrom(':', '-', ' ', '"', '{', '}', '[', ']', 'x', '0', '\t', '#', '&', '*'),
+      }),
     );
     fc.assert(
       fc.property(fc.array(mutation, { minLength: 1, maxLength: 4 }), (muts) => {
@@ -73,7 +80,18 @@ describe('policy loader under hostile input (fast-check)', () => {
     fc.assert(
       fc.property(fc.jsonValue(), fc.string({ maxLength: 120 }), (value, text) => {
         attempt(() => parseIncident(value, 'fuzz.json', now));
-        attempt(() => parseIncident({ target: '203.0.113.10', attack_family: 'udp_flood', severity: 'low', ...(typeof value === 'object' && value && !Array.isArray(value) ? value : {}) }, 'fuzz.json', now));
+        attempt(() =>
+          parseIncident(
+            {
+              target: '203.0.113.10',
+              attack_family: 'udp_flood',
+              severity: 'low',
+              ...(typeof value === 'object' && value && !Array.isArray(value) ? value : {}),
+            },
+            'fuzz.json',
+            now,
+          ),
+        );
         attempt(() => parseActiveRules(value, 'fuzz.json'));
         attempt(() => parseActiveRules([{ rule: value, via: ['s1'], appliedAt: 'x', expiresAt: 'y' }], 'fuzz.json'));
         attempt(() => parseSimulate(text, now));

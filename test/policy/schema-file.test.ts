@@ -12,7 +12,11 @@ describe('policies/policy.schema.json', () => {
   });
 
   it('describes what editors need: required keys, enums, unit patterns and unknown keys refused', () => {
-    const s = policyJsonSchema() as { required: string[]; additionalProperties: boolean; properties: Record<string, any> };
+    const s = policyJsonSchema() as {
+      required: string[];
+      additionalProperties: boolean;
+      properties: Record<string, any>;
+    };
     expect(s.required).to.include.members(['version', 'tenant', 'protect']);
     expect(s.additionalProperties).to.equal(false);
     expect(s.properties.mode.enum).to.deep.equal(['enforce', 'preview']);
@@ -24,7 +28,13 @@ describe('policies/policy.schema.json', () => {
   });
 
   it('every shipped policy names the schema for editors', () => {
-    for (const f of ['default.yaml', 'quickstart.yaml', 'examples/hosting-provider.yaml', 'examples/isp-two-pops.yaml', 'examples/game-host.yaml']) {
+    for (const f of [
+      'default.yaml',
+      'quickstart.yaml',
+      'examples/hosting-provider.yaml',
+      'examples/isp-two-pops.yaml',
+      'examples/game-host.yaml',
+    ]) {
       const text = readFileSync(join(ROOT, 'policies', f), 'utf8');
       expect(text, f).to.match(/^# yaml-language-server: \$schema=(\.\.\/)?(\.\/)?policy\.schema\.json$/m);
       expect(parse(text).version, f).to.equal(1);

@@ -81,7 +81,10 @@ export class FakeConnection {
 export class FakeCache {
   readonly connections: FakeConnection[] = [];
   private waiters: ((c: FakeConnection) => void)[] = [];
-  private constructor(readonly server: Server, readonly port: number) {}
+  private constructor(
+    readonly server: Server,
+    readonly port: number,
+  ) {}
 
   static start(): Promise<FakeCache> {
     return new Promise((resolve, reject) => {
@@ -131,7 +134,16 @@ const v4 = (s: string) => Uint8Array.from(s.split('.').map(Number));
 export function fullResponse(version: number, sessionId: number, serial: number, extra: Pdu[] = []): Pdu[] {
   return [
     { type: 'cache-response', version, sessionId },
-    { type: 'prefix', version, family: 4, announce: true, prefixLength: 24, maxLength: 24, address: v4('203.0.113.0'), asn: 64500 },
+    {
+      type: 'prefix',
+      version,
+      family: 4,
+      announce: true,
+      prefixLength: 24,
+      maxLength: 24,
+      address: v4('203.0.113.0'),
+      asn: 64500,
+    },
     ...extra,
     version === 0
       ? { type: 'end-of-data', version, sessionId, serial }
@@ -139,6 +151,13 @@ export function fullResponse(version: number, sessionId: number, serial: number,
   ];
 }
 
-export function prefixPdu(version: number, announce: boolean, addr: string, len: number, maxLength: number, asn: number): Pdu {
+export function prefixPdu(
+  version: number,
+  announce: boolean,
+  addr: string,
+  len: number,
+  maxLength: number,
+  asn: number,
+): Pdu {
   return { type: 'prefix', version, family: 4, announce, prefixLength: len, maxLength, address: v4(addr), asn };
 }

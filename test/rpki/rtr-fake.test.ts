@@ -13,7 +13,11 @@ describe('RTR client against a scripted cache (branches a real cache does not ta
   let cache: FakeCache;
   let client: RtrClient | undefined;
   const start = (extra = {}) => {
-    client = new RtrClient({ caches: [{ host: '127.0.0.1', port: cache.port }], backoff: { initialMs: 50, maxMs: 200 }, ...extra });
+    client = new RtrClient({
+      caches: [{ host: '127.0.0.1', port: cache.port }],
+      backoff: { initialMs: 50, maxMs: 200 },
+      ...extra,
+    });
     return client.start();
   };
   const expectPdu = async (c: { next(ms?: number): Promise<Pdu | undefined> }, type: Pdu['type'], version?: number) => {
@@ -60,7 +64,9 @@ describe('RTR client against a scripted cache (branches a real cache does not ta
     const c = start();
     const first = await cache.connection(0);
     const q = await expectPdu(first, 'reset-query', 1);
-    first.send(rtrPdu.encodeErrorReport(0, ERROR_CODE.unsupportedVersion, rtrPdu.encodePdu(q), 'version 1 not supported'));
+    first.send(
+      rtrPdu.encodeErrorReport(0, ERROR_CODE.unsupportedVersion, rtrPdu.encodePdu(q), 'version 1 not supported'),
+    );
     const second = await cache.connection(1);
     await expectPdu(second, 'reset-query', 0);
     second.send(...fullResponse(0, 7, 1));
@@ -99,9 +105,18 @@ describe('RTR client against a scripted cache (branches a real cache does not ta
     await c.ready(5000);
     conn.send({ type: 'serial-notify', version: 1, sessionId: 5, serial: 2 });
     await expectPdu(conn, 'serial-query');
-    conn.send({ type: 'cache-response', version: 1, sessionId: 5 }, prefixPdu(1, false, '198.51.100.0', 24, 28, 64501), prefixPdu(1, true, '192.0.2.0', 24, 24, 64502), {
-      type: 'end-of-data', version: 1, sessionId: 5, serial: 2, timers: { refresh: 3600, retry: 600, expire: 7200 },
-    });
+    conn.send(
+      { type: 'cache-response', version: 1, sessionId: 5 },
+      prefixPdu(1, false, '198.51.100.0', 24, 28, 64501),
+      prefixPdu(1, true, '192.0.2.0', 24, 24, 64502),
+      {
+        type: 'end-of-data',
+        version: 1,
+        sessionId: 5,
+        serial: 2,
+        timers: { refresh: 3600, retry: 600, expire: 7200 },
+      },
+    );
     await waitFor(() => c.snapshot()?.serial === 2);
     const t = c.snapshot()!.table;
     expect(t.size).to.equal(2);
@@ -117,9 +132,18 @@ describe('RTR client against a scripted cache (branches a real cache does not ta
     await c.ready(5000);
     conn.send({ type: 'serial-notify', version: 1, sessionId: 5, serial: 2 });
     await expectPdu(conn, 'serial-query');
-    conn.send({ type: 'cache-response', version: 1, sessionId: 5 }, prefixPdu(1, true, '192.0.2.0', 24, 24, 64502), prefixPdu(1, false, '198.51.100.0', 24, 24, 1), {
-      type: 'end-of-data', version: 1, sessionId: 5, serial: 2, timers: { refresh: 3600, retry: 600, expire: 7200 },
-    });
+    conn.send(
+      { type: 'cache-response', version: 1, sessionId: 5 },
+      prefixPdu(1, true, '192.0.2.0', 24, 24, 64502),
+      prefixPdu(1, false, '198.51.100.0', 24, 24, 1),
+      {
+        type: 'end-of-data',
+        version: 1,
+        sessionId: 5,
+        serial: 2,
+        timers: { refresh: 3600, retry: 600, expire: 7200 },
+      },
+    );
     const err = await expectPdu(conn, 'error-report');
     expect(err).to.deep.include({ code: ERROR_CODE.withdrawalOfUnknownRecord });
     expect(await conn.whenClosed()).to.equal(true);
@@ -158,7 +182,10 @@ describe('RTR client against a scripted cache (branches a real cache does not ta
     await expectPdu(conn, 'reset-query', 1);
     conn.send(...fullResponse(1, 5, 1));
     conn.send({ type: 'serial-notify', version: 0, sessionId: 5, serial: 2 });
-    expect(await expectPdu(conn, 'error-report')).to.deep.include({ code: ERROR_CODE.unexpectedProtocolVersion, version: 1 });
+    expect(await expectPdu(conn, 'error-report')).to.deep.include({
+      code: ERROR_CODE.unexpectedProtocolVersion,
+      version: 1,
+    });
     const again = await cache.connection(1);
     await expectPdu(again, 'serial-query', 1);
     again.send(Buffer.from('0105000000000008', 'hex'));
@@ -172,7 +199,11 @@ describe('RTR client against a scripted cache (branches a real cache does not ta
     conn.send(rtrPdu.encodeErrorReport(1, ERROR_CODE.internalError, new Uint8Array(), 'disk on fire\0'));
     expect(await conn.next(500)).to.equal(undefined);
     expect(await conn.whenClosed()).to.equal(true);
-    expect(c.status()[0]!.lastError).to.deep.include({ direction: 'received', code: 1, message: 'Internal Error: disk on fire' });
+    expect(c.status()[0]!.lastError).to.deep.include({
+      direction: 'received',
+      code: 1,
+      message: 'Internal Error: disk on fire',
+    });
   });
 
   it('survives arbitrary bytes from a cache: an error report or a clean disconnect, never a crash', async () => {

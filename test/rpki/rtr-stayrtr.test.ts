@@ -51,7 +51,13 @@ describe('RTR client against a real stayrtr', function () {
     expect(snap.table.validate(P('198.51.100.16/28'), 64501).state).to.equal('valid');
     expect(snap.table.validate(P('2001:db8:100::/48'), 64501)).to.deep.equal({ state: 'invalid', reason: 'as' });
     const [st] = c.status();
-    expect(st).to.deep.include({ state: 'connected', active: true, version: 1, serial: snap.serial, vrps: { ipv4: 2, ipv6: 1, total: 3 } });
+    expect(st).to.deep.include({
+      state: 'connected',
+      active: true,
+      version: 1,
+      serial: snap.serial,
+      vrps: { ipv4: 2, ipv6: 1, total: 3 },
+    });
     // stayrtr's default timers arrive in the v1 End of Data.
     expect(st?.timers).to.deep.equal({ refresh: 3600, retry: 600, expire: 7200 });
   });
@@ -88,7 +94,9 @@ describe('RTR client against a real stayrtr', function () {
     const updates: RpkiUpdate[] = [];
     c.on('update', (u: RpkiUpdate) => updates.push(u));
     c.start();
-    await waitFor(() => c.status()[0]!.counters.resets === 2, { what: `a second full load (status ${JSON.stringify(c.status())}; stayrtr: ${s.daemon.output.slice(-600)})` });
+    await waitFor(() => c.status()[0]!.counters.resets === 2, {
+      what: `a second full load (status ${JSON.stringify(c.status())}; stayrtr: ${s.daemon.output.slice(-600)})`,
+    });
     expect(c.status()[0]!.counters.cacheResets).to.equal(1);
     const table = c.snapshot()!.table;
     expect(table.size).to.equal(4);
@@ -103,12 +111,21 @@ describe('RTR client against a real stayrtr', function () {
     const c = client([s.port]);
     const before = await c.ready(10_000);
     const provider = createVerdictProvider({ client: c });
-    const rtbh = { kind: 'rtbh' as const, announced: P('203.0.113.10/32'), covering: P('203.0.113.0/24'), originAs: 64500, mode: 'enforce' as const };
+    const rtbh = {
+      kind: 'rtbh' as const,
+      announced: P('203.0.113.10/32'),
+      covering: P('203.0.113.0/24'),
+      originAs: 64500,
+      mode: 'enforce' as const,
+    };
     s = await s.restart();
     caches.splice(0, 1, s);
     // Within expire, the old data keeps serving verdicts while the client reconnects.
     expect(provider.verdict(rtbh).allowed).to.equal(true);
-    await waitFor(() => c.snapshot()?.sessionId !== before.sessionId && c.status()[0]?.state === 'connected', { timeoutMs: 15_000, what: `a new session (${JSON.stringify(c.status())})` });
+    await waitFor(() => c.snapshot()?.sessionId !== before.sessionId && c.status()[0]?.state === 'connected', {
+      timeoutMs: 15_000,
+      what: `a new session (${JSON.stringify(c.status())})`,
+    });
     const v = provider.verdict(rtbh);
     expect(v.allowed).to.equal(true);
     expect(v.sessionId).to.equal(c.snapshot()!.sessionId);
@@ -135,7 +152,12 @@ describe('RTR client against a real stayrtr', function () {
     await c.ready(10_000);
     expect(c.status()[0]!.timers).to.deep.equal({ refresh: 1, retry: 1, expire: 2 });
     const provider = createVerdictProvider({ client: c });
-    const rtbh = { kind: 'rtbh' as const, announced: P('203.0.113.10/32'), covering: P('203.0.113.0/24'), originAs: 64500 };
+    const rtbh = {
+      kind: 'rtbh' as const,
+      announced: P('203.0.113.10/32'),
+      covering: P('203.0.113.0/24'),
+      originAs: 64500,
+    };
     // Refresh keeps the data fresh well past expire while the cache is up.
     await new Promise((r) => setTimeout(r, 2500));
     expect(provider.verdict({ ...rtbh, mode: 'enforce' }).allowed).to.equal(true);
@@ -151,7 +173,15 @@ describe('RTR client against a real stayrtr', function () {
     expect(enforce.reason).to.contain('stale');
     expect(enforce.dataAgeSeconds).to.be.at.least(2);
     expect(provider.verdict({ ...rtbh, mode: 'warn' }).allowed).to.equal(true);
-    expect(provider.verdict({ kind: 'divert', announced: P('203.0.113.0/24'), covering: P('203.0.113.0/24'), originAs: 64500, mode: 'warn' }).allowed).to.equal(false);
+    expect(
+      provider.verdict({
+        kind: 'divert',
+        announced: P('203.0.113.0/24'),
+        covering: P('203.0.113.0/24'),
+        originAs: 64500,
+        mode: 'warn',
+      }).allowed,
+    ).to.equal(false);
   });
 
   it('fails over to the next cache when the preferred one goes away, and back when it returns', async () => {
@@ -169,7 +199,10 @@ describe('RTR client against a real stayrtr', function () {
     const back = await primary.restart();
     caches.splice(caches.indexOf(primary), 1, back);
     expect(back.port).to.equal(port);
-    await waitFor(() => c.snapshot()?.cache === `127.0.0.1:${port}`, { timeoutMs: 15_000, what: 'return to the preferred cache' });
+    await waitFor(() => c.snapshot()?.cache === `127.0.0.1:${port}`, {
+      timeoutMs: 15_000,
+      what: 'return to the preferred cache',
+    });
   });
 
   it('agrees with RTRlib (rtr-tools rpki-rov) on 1,200 generated prefix/origin pairs', async () => {
@@ -183,7 +216,11 @@ describe('RTR client against a real stayrtr', function () {
       const len = v6 ? 32 + Math.floor(rand() * 25) : 24 + Math.floor(rand() * 5);
       // No VRP in 192.0.2.0/24 or 2001:db8:2::/47-ish space, so routes there are NotFound.
       const p = v6 ? randomV6(rand, len, 2) : randomV4(rand, len, pick([198, 203]));
-      const roa = { prefix: p.toString(), maxLength: Math.min(v6 ? 128 : 32, len + Math.floor(rand() * 4)), asn: pick(asns) };
+      const roa = {
+        prefix: p.toString(),
+        maxLength: Math.min(v6 ? 128 : 32, len + Math.floor(rand() * 4)),
+        asn: pick(asns),
+      };
       const key = JSON.stringify(roa);
       if (!seen.has(key)) roas.push(roa);
       seen.add(key);
@@ -196,26 +233,53 @@ describe('RTR client against a real stayrtr', function () {
     for (let i = 0; i < 1200; i++) {
       const v6 = rand() < 0.3;
       const len = v6 ? 28 + Math.floor(rand() * 40) : 22 + Math.floor(rand() * 11);
-      pairs.push([v6 ? randomV6(rand, len, 4) : randomV4(rand, len, pick([192, 198, 203])), pick([...asns.slice(1), 64999])]);
+      pairs.push([
+        v6 ? randomV6(rand, len, 4) : randomV4(rand, len, pick([192, 198, 203])),
+        pick([...asns.slice(1), 64999]),
+      ]);
     }
     const theirs = await rpkiRov(s.port, pairs);
     const ours = pairs.map(([p, asn]) => table.validate(p, asn).state);
-    const mismatches = pairs.filter((_, i) => ours[i] !== theirs[i]).map(([p, a], i) => `${p} AS${a}: ours ${ours[i]} rpki-rov ${theirs[i]}`);
+    const mismatches = pairs
+      .filter((_, i) => ours[i] !== theirs[i])
+      .map(([p, a], i) => `${p} AS${a}: ours ${ours[i]} rpki-rov ${theirs[i]}`);
     expect(mismatches).to.deep.equal([]);
     // The generated set really exercises all three outcomes.
-    for (const state of ['valid', 'invalid', 'not-found']) expect(ours.filter((x) => x === state).length, state).to.be.greaterThan(50);
+    for (const state of ['valid', 'invalid', 'not-found'])
+      expect(ours.filter((x) => x === state).length, state).to.be.greaterThan(50);
   });
 
   it('speaks RTR over TLS (stayrtr -tls.bind), verifying the cache certificate', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ft-rtr-tls-'));
     const cert = join(dir, 'cert.pem');
     const key = join(dir, 'key.pem');
-    run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
-      '-days', '1', '-subj', '/CN=rtr.test', '-addext', 'subjectAltName=IP:127.0.0.1']);
+    run([
+      'openssl',
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=rtr.test',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ]);
     try {
       const s = await cache(BASE, { tls: { cert, key } });
       const ca = readFileSync(cert);
-      const trusted = new RtrClient({ caches: [{ host: '127.0.0.1', port: s.tlsPort, transport: 'tls', tls: { ca } }], ...fast });
+      const trusted = new RtrClient({
+        caches: [{ host: '127.0.0.1', port: s.tlsPort, transport: 'tls', tls: { ca } }],
+        ...fast,
+      });
       clients.push(trusted);
       const snap = await trusted.start().ready(10_000);
       expect(snap.cache).to.equal(`tls://127.0.0.1:${s.tlsPort}`);
@@ -227,24 +291,53 @@ describe('RTR client against a real stayrtr', function () {
       await waitFor(() => untrusted.status()[0]?.lastError, { what: 'a TLS verification error' });
       expect(untrusted.status()[0]!.lastError!.message).to.match(/self[- ]signed/);
       expect(untrusted.snapshot()).to.equal(undefined);
-      const r = await runFt(['rpki', 'check', '203.0.113.0/24', 'AS64500', '--cache', `tls://127.0.0.1:${s.tlsPort}`, '--cache-ca', cert, '--json'], isolatedHome());
+      const r = await runFt(
+        [
+          'rpki',
+          'check',
+          '203.0.113.0/24',
+          'AS64500',
+          '--cache',
+          `tls://127.0.0.1:${s.tlsPort}`,
+          '--cache-ca',
+          cert,
+          '--json',
+        ],
+        isolatedHome(),
+      );
       expect(r.code, r.stderr).to.equal(0);
       expect(JSON.parse(r.stdout)).to.deep.include({ state: 'valid' });
       // The same from a policy: the cache's CA named beside it (relative to the policy file).
       const policy = join(dir, 'policy.yaml');
-      writeFileSync(policy, `version: 1\ntenant: t\nprotect: [203.0.113.0/24]\nrpki:\n  caches:\n    - { address: "tls://127.0.0.1:${s.tlsPort}", ca: cert.pem }\n`);
-      const p = await runFt(['rpki', 'check', '203.0.113.0/24', 'AS64500', '--policy', policy, '--json'], isolatedHome());
+      writeFileSync(
+        policy,
+        `version: 1\ntenant: t\nprotect: [203.0.113.0/24]\nrpki:\n  caches:\n    - { address: "tls://127.0.0.1:${s.tlsPort}", ca: cert.pem }\n`,
+      );
+      const p = await runFt(
+        ['rpki', 'check', '203.0.113.0/24', 'AS64500', '--policy', policy, '--json'],
+        isolatedHome(),
+      );
       expect(p.code, p.stderr).to.equal(0);
       expect(JSON.parse(p.stdout)).to.deep.include({ state: 'valid' });
       // A CA file that is missing, or a CA on a plain-TCP cache, is named with where and why.
-      writeFileSync(policy, `version: 1\ntenant: t\nprotect: [203.0.113.0/24]\nrpki:\n  caches:\n    - { address: "tls://127.0.0.1:${s.tlsPort}", ca: nope.pem }\n`);
+      writeFileSync(
+        policy,
+        `version: 1\ntenant: t\nprotect: [203.0.113.0/24]\nrpki:\n  caches:\n    - { address: "tls://127.0.0.1:${s.tlsPort}", ca: nope.pem }\n`,
+      );
       const missing = await runFt(['rpki', 'check', '203.0.113.0/24', 'AS64500', '--policy', policy], isolatedHome());
       expect(missing.code).to.not.equal(0);
-      expect(missing.stderr.replace(/\s*›\s*|\s+/g, ' ')).to.include(`rpki.caches[0].ca: cannot read ${join(dir, 'nope.pem')} (ENOENT)`);
-      writeFileSync(policy, `version: 1\ntenant: t\nprotect: [203.0.113.0/24]\nrpki:\n  caches:\n    - { address: "127.0.0.1:${s.port}", ca: cert.pem }\n`);
+      expect(missing.stderr.replace(/\s*›\s*|\s+/g, ' ')).to.include(
+        `rpki.caches[0].ca: cannot read ${join(dir, 'nope.pem')} (ENOENT)`,
+      );
+      writeFileSync(
+        policy,
+        `version: 1\ntenant: t\nprotect: [203.0.113.0/24]\nrpki:\n  caches:\n    - { address: "127.0.0.1:${s.port}", ca: cert.pem }\n`,
+      );
       const plain = await runFt(['rpki', 'check', '203.0.113.0/24', 'AS64500', '--policy', policy], isolatedHome());
       expect(plain.code).to.not.equal(0);
-      expect(plain.stderr.replace(/\s*›\s*|\s+/g, ' ')).to.include('rpki.caches[0].ca: a CA only applies to a tls:// cache');
+      expect(plain.stderr.replace(/\s*›\s*|\s+/g, ' ')).to.include(
+        'rpki.caches[0].ca: a CA only applies to a tls:// cache',
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -252,9 +345,15 @@ describe('RTR client against a real stayrtr', function () {
 
   it('reports a cache with stale data (No Data Available) and refuses to call it fresh', async () => {
     const s = await cache(BASE, { builtAt: new Date(Date.now() - 3 * 86400_000) });
-    const r = await runFt(['rpki', 'status', '--cache', `127.0.0.1:${s.port}`, '--json', '--timeout', '5'], isolatedHome());
+    const r = await runFt(
+      ['rpki', 'status', '--cache', `127.0.0.1:${s.port}`, '--json', '--timeout', '5'],
+      isolatedHome(),
+    );
     expect(r.code).to.equal(1);
-    const st = JSON.parse(r.stdout) as { active?: string; caches: { fresh: boolean; lastError?: { direction: string; code: number; message: string } }[] };
+    const st = JSON.parse(r.stdout) as {
+      active?: string;
+      caches: { fresh: boolean; lastError?: { direction: string; code: number; message: string } }[];
+    };
     expect(st.active).to.equal(undefined);
     expect(st.caches[0]?.fresh).to.equal(false);
     expect(st.caches[0]?.lastError).to.deep.include({ direction: 'received', code: 2 });
@@ -266,18 +365,31 @@ describe('RTR client against a real stayrtr', function () {
     const env = isolatedHome();
     const status = await runFt(['rpki', 'status', '--cache', `127.0.0.1:${s.port}`, '--json'], env);
     expect(status.code, status.stderr).to.equal(0);
-    const st = JSON.parse(status.stdout) as { active: string; caches: { vrps: { total: number }; sessionId: number; version: number }[] };
+    const st = JSON.parse(status.stdout) as {
+      active: string;
+      caches: { vrps: { total: number }; sessionId: number; version: number }[];
+    };
     expect(st.active).to.equal(`127.0.0.1:${s.port}`);
     expect(st.caches[0]).to.deep.include({ version: 1, vrps: { ipv4: 2, ipv6: 1, total: 3 } });
     const strict = await runFt(['rpki', 'check', '203.0.113.10/32', 'AS64500', '--cache', `127.0.0.1:${s.port}`], env);
     expect(strict.code, strict.stderr).to.equal(0);
     expect(strict.stdout).to.contain('203.0.113.10/32 AS64500: Invalid (length)');
     expect(strict.stdout).to.contain('covered by 203.0.113.0/24 maxLength 24 AS64500');
-    const loose = JSON.parse((await runFt(['rpki', 'check', '203.0.113.10', '64500', '--loose', '--cache', `127.0.0.1:${s.port}`, '--json'], env)).stdout);
+    const loose = JSON.parse(
+      (
+        await runFt(
+          ['rpki', 'check', '203.0.113.10', '64500', '--loose', '--cache', `127.0.0.1:${s.port}`, '--json'],
+          env,
+        )
+      ).stdout,
+    );
     expect(loose).to.deep.include({ prefix: '203.0.113.10/32', state: 'valid', mode: 'loose' });
     // The caches a policy names under rpki.caches, as `ft run` would use them.
     const policy = join(env.HOME!, 'policy.yaml');
-    writeFileSync(policy, `version: 1\ntenant: t\nprotect: [203.0.113.0/24]\nrpki:\n  caches:\n    - { address: "127.0.0.1:${s.port}", preference: 0 }\n`);
+    writeFileSync(
+      policy,
+      `version: 1\ntenant: t\nprotect: [203.0.113.0/24]\nrpki:\n  caches:\n    - { address: "127.0.0.1:${s.port}", preference: 0 }\n`,
+    );
     const fromPolicy = await runFt(['rpki', 'status', '--policy', policy, '--json'], env);
     expect(fromPolicy.code, fromPolicy.stderr).to.equal(0);
     expect(JSON.parse(fromPolicy.stdout).active).to.equal(`127.0.0.1:${s.port}`);
@@ -330,8 +442,11 @@ function rpkiRov(port: number, pairs: [Prefix, number][]): Promise<string[]> {
     child.on('close', () => {
       clearTimeout(timer);
       const lines = out.split('\n').filter((l) => l.includes('|'));
-      if (lines.length !== pairs.length) return reject(new Error(`rpki-rov answered ${lines.length} of ${pairs.length} lines`));
-      resolve(lines.map((l) => ({ '0': 'valid', '1': 'not-found', '2': 'invalid' })[l.split('|').at(-1)!.trim()] ?? `? ${l}`));
+      if (lines.length !== pairs.length)
+        return reject(new Error(`rpki-rov answered ${lines.length} of ${pairs.length} lines`));
+      resolve(
+        lines.map((l) => ({ '0': 'valid', '1': 'not-found', '2': 'invalid' })[l.split('|').at(-1)!.trim()] ?? `? ${l}`),
+      );
     });
     child.stdin.end(pairs.map(([p, asn]) => `${p.address} ${p.length} ${asn}\n`).join(''));
   });

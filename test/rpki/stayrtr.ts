@@ -35,9 +35,19 @@ export interface StayrtrOptions {
 
 export class Stayrtr {
   tlsPort = 0;
-  private constructor(readonly daemon: Daemon, readonly port: number, readonly file: string, readonly dir: string, private readonly opts: StayrtrOptions) {}
+  private constructor(
+    readonly daemon: Daemon,
+    readonly port: number,
+    readonly file: string,
+    readonly dir: string,
+    private readonly opts: StayrtrOptions,
+  ) {}
 
-  static async start(roas: Roa[], opts: StayrtrOptions = {}, existing?: { dir: string; file: string }): Promise<Stayrtr> {
+  static async start(
+    roas: Roa[],
+    opts: StayrtrOptions = {},
+    existing?: { dir: string; file: string },
+  ): Promise<Stayrtr> {
     const dir = existing?.dir ?? mkdtempSync(join(tmpdir(), 'ft-stayrtr-'));
     const file = existing?.file ?? join(dir, 'vrps.json');
     if (!existing) writeVrpJson(file, roas, opts.builtAt);
@@ -45,14 +55,22 @@ export class Stayrtr {
     const metrics = await freePort();
     const argv = [
       'stayrtr',
-      '-bind', `127.0.0.1:${port}`,
-      '-cache', file,
-      '-metrics.addr', `127.0.0.1:${metrics}`,
-      '-refresh', String(opts.refresh ?? 3600),
-      '-rtr.refresh', String(opts.rtrRefresh ?? 3600),
-      '-rtr.retry', String(opts.retry ?? 600),
-      '-rtr.expire', String(opts.expire ?? 7200),
-      '-protocol', String(opts.protocol ?? 2),
+      '-bind',
+      `127.0.0.1:${port}`,
+      '-cache',
+      file,
+      '-metrics.addr',
+      `127.0.0.1:${metrics}`,
+      '-refresh',
+      String(opts.refresh ?? 3600),
+      '-rtr.refresh',
+      String(opts.rtrRefresh ?? 3600),
+      '-rtr.retry',
+      String(opts.retry ?? 600),
+      '-rtr.expire',
+      String(opts.expire ?? 7200),
+      '-protocol',
+      String(opts.protocol ?? 2),
       '-log.verbose=false',
     ];
     const tlsPort = opts.tls ? await freePort() : 0;
@@ -60,8 +78,15 @@ export class Stayrtr {
     const daemon = new Daemon(argv);
     const s = new Stayrtr(daemon, port, file, dir, opts);
     s.tlsPort = tlsPort;
-    await waitFor(() => canConnect(port), { timeoutMs: 60_000, what: `stayrtr on 127.0.0.1:${port}: ${daemon.output}` });
-    if (opts.tls) await waitFor(() => canConnect(tlsPort), { timeoutMs: 10_000, what: `stayrtr TLS on 127.0.0.1:${tlsPort}: ${daemon.output}` });
+    await waitFor(() => canConnect(port), {
+      timeoutMs: 60_000,
+      what: `stayrtr on 127.0.0.1:${port}: ${daemon.output}`,
+    });
+    if (opts.tls)
+      await waitFor(() => canConnect(tlsPort), {
+        timeoutMs: 10_000,
+        what: `stayrtr TLS on 127.0.0.1:${tlsPort}: ${daemon.output}`,
+      });
     return s;
   }
 

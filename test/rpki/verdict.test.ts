@@ -8,14 +8,35 @@ const vrp = (prefix: string, maxLength: number, asn: number): Vrp => ({ prefix: 
 const OUR_AS = 64500;
 
 // Protected space: 203.0.113.0/24 signed for us; 198.51.100.0/24 unsigned; 2001:db8:100::/48 signed for another AS.
-const table = () => VrpTable.from([vrp('203.0.113.0/24', 24, OUR_AS), vrp('2001:db8:100::/48', 48, 64999), vrp('192.0.2.0/28', 32, OUR_AS)]);
-const check = (kind: AnnouncementCheck['kind'], announced: string, covering: string, mode: AnnouncementCheck['mode'] = 'enforce', originAs = OUR_AS): AnnouncementCheck => ({
-  kind, announced: P(announced), covering: P(covering), originAs, mode,
+const table = () =>
+  VrpTable.from([
+    vrp('203.0.113.0/24', 24, OUR_AS),
+    vrp('2001:db8:100::/48', 48, 64999),
+    vrp('192.0.2.0/28', 32, OUR_AS),
+  ]);
+const check = (
+  kind: AnnouncementCheck['kind'],
+  announced: string,
+  covering: string,
+  mode: AnnouncementCheck['mode'] = 'enforce',
+  originAs = OUR_AS,
+): AnnouncementCheck => ({
+  kind,
+  announced: P(announced),
+  covering: P(covering),
+  originAs,
+  mode,
 });
 
 describe('RPKI verdict before an announcement (design.md §5)', () => {
   // A frozen clock: the data stays exactly 30 s old however long the suite takes.
-  const provider = createVerdictProvider({ table: table(), sessionId: 4242, serial: 17, dataAgeSeconds: 30, now: () => 0 });
+  const provider = createVerdictProvider({
+    table: table(),
+    sessionId: 4242,
+    serial: 17,
+    dataAgeSeconds: 30,
+    now: () => 0,
+  });
 
   it('RTBH /32 under a normal /24 ROA: allowed by the loose check, strict Invalid (length) recorded', () => {
     const v = provider.verdict(check('rtbh', '203.0.113.10/32', '203.0.113.0/24'));
@@ -69,25 +90,42 @@ describe('RPKI verdict before an announcement (design.md §5)', () => {
     expect(provider.verdict(check('divert', '203.0.113.0/24', '203.0.113.0/24')).allowed).to.equal(true);
     const scrubberAs = provider.verdict(check('divert', '203.0.113.0/24', '203.0.113.0/24', 'warn', 64777));
     expect(scrubberAs.allowed).to.equal(false);
-    expect(scrubberAs.reason).to.match(/missing ROA: .*needs a ROA for 203.0.113.0\/24 \(maxLength ≥ 24\) authorising AS64777/);
+    expect(scrubberAs.reason).to.match(
+      /missing ROA: .*needs a ROA for 203.0.113.0\/24 \(maxLength ≥ 24\) authorising AS64777/,
+    );
     expect(provider.verdict(check('divert', '198.51.100.0/24', '198.51.100.0/24', 'warn')).allowed).to.equal(false);
   });
 
   it('off: skipped and allowed, without looking at the data', () => {
-    const v = createVerdictProvider({ table: new VrpTable(), dataAgeSeconds: 1e9 }).verdict(check('divert', '198.51.100.0/24', '198.51.100.0/24', 'off'));
+    const v = createVerdictProvider({ table: new VrpTable(), dataAgeSeconds: 1e9 }).verdict(
+      check('divert', '198.51.100.0/24', '198.51.100.0/24', 'off'),
+    );
     expect(v).to.include({ state: 'skipped', allowed: true });
   });
 
   it('stale data: RTBH/FlowSpec follow the mode, diversion fails closed; the age is in the verdict', () => {
     let now = 1_000_000;
-    const p = createVerdictProvider({ table: table(), dataAgeSeconds: 100, expireSeconds: 600, sessionId: 1, serial: 2, now: () => now });
+    const p = createVerdictProvider({
+      table: table(),
+      dataAgeSeconds: 100,
+      expireSeconds: 600,
+      sessionId: 1,
+      serial: 2,
+      now: () => now,
+    });
     expect(p.verdict(check('rtbh', '203.0.113.10/32', '203.0.113.0/24')).allowed).to.equal(true);
     now += 501_000; // data is now 601 s old
     const enforce = p.verdict(check('rtbh', '203.0.113.10/32', '203.0.113.0/24'));
     expect(enforce).to.include({ state: 'unknown', allowed: false, sessionId: 1, serial: 2 });
     expect(enforce.reason).to.match(/stale .*601 s ago.*refused because rpki: enforce/);
-    expect(p.verdict(check('flowspec', '203.0.113.10/32', '203.0.113.0/24', 'warn'))).to.include({ state: 'unknown', allowed: true });
-    expect(p.verdict(check('divert', '203.0.113.0/24', '203.0.113.0/24', 'warn'))).to.include({ state: 'unknown', allowed: false });
+    expect(p.verdict(check('flowspec', '203.0.113.10/32', '203.0.113.0/24', 'warn'))).to.include({
+      state: 'unknown',
+      allowed: true,
+    });
+    expect(p.verdict(check('divert', '203.0.113.0/24', '203.0.113.0/24', 'warn'))).to.include({
+      state: 'unknown',
+      allowed: false,
+    });
   });
 
   it('no data at all (a client that never synced) refuses under enforce', () => {
@@ -103,19 +141,47 @@ describe('re-checking active announcements after a VRP change', () => {
     const t = table();
     const provider = createVerdictProvider({ table: t, sessionId: 1, serial: 1 });
     const base = { tenant: 't', level: 3, ttlSeconds: 300 };
-    const active = (rule: ActiveRule['rule']): ActiveRule => ({ rule, via: ['pop1'], appliedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 300_000).toISOString() });
-    const rtbh = makeRule({ ...base, kind: 'rtbh', target: P('203.0.113.10/32'), communities: ['65535:666'], noExport: true });
+    const active = (rule: ActiveRule['rule']): ActiveRule => ({
+      rule,
+      via: ['pop1'],
+      appliedAt: new Date().toISOString(),
+      expiresAt: new Date(Date.now() + 300_000).toISOString(),
+    });
+    const rtbh = makeRule({
+      ...base,
+      kind: 'rtbh',
+      target: P('203.0.113.10/32'),
+      communities: ['65535:666'],
+      noExport: true,
+    });
     const divert = makeRule({ ...base, kind: 'divert', target: P('203.0.113.0/24'), provider: 'cf' });
-    const host = makeRule({ ...base, kind: 'host-filter', target: P('203.0.113.10/32'), match: { destination: P('203.0.113.10/32') }, action: { type: 'drop' } });
+    const host = makeRule({
+      ...base,
+      kind: 'host-filter',
+      target: P('203.0.113.10/32'),
+      match: { destination: P('203.0.113.10/32') },
+      action: { type: 'drop' },
+    });
     const rules = [active(rtbh), active(divert), active(host)];
     const ctx = { protect: [P('203.0.113.0/24'), P('198.51.100.0/24')], originAs: OUR_AS, mode: 'enforce' as const };
     expect(recheck(rules, provider, ctx)).to.deep.include({ checked: 2, refused: [] });
     // A blackhole outside protected space is refused even where a permissive ROA (192.0.2.0/28-32) would validate it.
-    const stray = makeRule({ ...base, kind: 'rtbh', target: P('192.0.2.10/32'), communities: ['65535:666'], noExport: true });
+    const stray = makeRule({
+      ...base,
+      kind: 'rtbh',
+      target: P('192.0.2.10/32'),
+      communities: ['65535:666'],
+      noExport: true,
+    });
     const strayResult = recheck([active(stray)], provider, ctx);
-    expect(strayResult.refused.map((f) => f.verdict.reason)).to.deep.equal(['192.0.2.10/32 is outside the protected space']);
+    expect(strayResult.refused.map((f) => f.verdict.reason)).to.deep.equal([
+      '192.0.2.10/32 is outside the protected space',
+    ]);
     // The ROA moves to another AS: both announcements are now Invalid.
-    t.applyChanges([{ announce: false, vrp: vrp('203.0.113.0/24', 24, OUR_AS) }, { announce: true, vrp: vrp('203.0.113.0/24', 24, 64666) }]);
+    t.applyChanges([
+      { announce: false, vrp: vrp('203.0.113.0/24', 24, OUR_AS) },
+      { announce: true, vrp: vrp('203.0.113.0/24', 24, 64666) },
+    ]);
     const after = recheck(rules, provider, ctx);
     expect(after.invalid.map((f) => f.active.rule.kind).sort()).to.deep.equal(['divert', 'rtbh']);
     expect(after.invalid[0]?.verdict.reason).to.contain('AS64666');

@@ -2,14 +2,18 @@ import { expect } from 'chai';
 import { EngineCollateralProbe } from '../../core/run/collateral.js';
 import { MemoryAction, flowspec, handle } from '../exec/fixtures.js';
 
-describe('collateral probe: legitimate traffic from the engine view and the rule\'s own counters', () => {
+describe("collateral probe: legitimate traffic from the engine view and the rule's own counters", () => {
   it('before the rule: the learnt baseline; after: what reaches the target minus what the rule matched per second', async () => {
     const rule = flowspec(50);
     const edge = new MemoryAction('edge');
     edge.installed.set(rule.id, rule);
     let now = 1_000_000;
     let view: { pps: number; baselinePps?: number } | undefined = { pps: 90_000, baselinePps: 4000 };
-    const probe = new EngineCollateralProbe((t) => (t === '203.0.113.50/32' ? view : undefined), new Map([['edge', handle(edge)]]), () => now);
+    const probe = new EngineCollateralProbe(
+      (t) => (t === '203.0.113.50/32' ? view : undefined),
+      new Map([['edge', handle(edge)]]),
+      () => now,
+    );
 
     expect(await probe.legitRate(rule, [])).to.equal(4000);
     edge.matched.set(rule.id, 1_000_000);

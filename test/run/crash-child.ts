@@ -13,7 +13,10 @@ let step = 0;
 async function main(): Promise<void> {
   const logger = createJsonLogger({ level: process.env.FT_LOG_LEVEL ?? 'warn' });
   const { store, runner } = await openRun({
-    stateDir, recordFile, logger, onShutdown: (process.env.ON_SHUTDOWN as 'withdraw' | 'keep' | undefined) ?? 'withdraw',
+    stateDir,
+    recordFile,
+    logger,
+    onShutdown: (process.env.ON_SHUTDOWN as 'withdraw' | 'keep' | undefined) ?? 'withdraw',
     point: (what) => {
       step++;
       if (crashAt > 0 && step === crashAt) {
@@ -28,7 +31,11 @@ async function main(): Promise<void> {
     await serveRules(runner);
     // Handlers first, READY after: the test signals as soon as it reads READY, and a signal that arrives before
     // the handler is installed kills the child with the default action instead of running the shutdown.
-    stopOnSignals((s) => runner.stop(s), logger, (code) => void store.close().then(() => process.exit(code)));
+    stopOnSignals(
+      (s) => runner.stop(s),
+      logger,
+      (code) => void store.close().then(() => process.exit(code)),
+    );
     process.stdout.write('READY\n');
     return;
   }

@@ -10,11 +10,15 @@ import { SCENARIO_END, openRun, runScenario, scenarioRule } from './scenario.js'
 import { waitFor } from '../helpers/wait.js';
 
 const CHILD = join(import.meta.dirname, 'crash-child.ts');
-const silent = createJsonLogger({ level: 'error', destination: new Writable({ write: (_c, _e, cb) => cb() }) as never });
+const silent = createJsonLogger({
+  level: 'error',
+  destination: new Writable({ write: (_c, _e, cb) => cb() }) as never,
+});
 
 function child(stateDir: string, recordFile: string, mode: string, env: Record<string, string>) {
   const p = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', CHILD, stateDir, recordFile, mode], {
-    env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   p.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -32,7 +36,10 @@ function installed(recordFile: string): string[] {
 }
 
 async function liveIds(store: JournalStore): Promise<string[]> {
-  return (await store.rules()).filter((r) => r.phase === 'live').map((r) => r.rule.id).sort();
+  return (await store.rules())
+    .filter((r) => r.phase === 'live')
+    .map((r) => r.rule.id)
+    .sort();
 }
 
 /** Every op that started has exactly one end; no op id ends twice. */
@@ -69,7 +76,9 @@ describe('ft run survives kill -9 at every durable step of an apply/withdraw seq
     // Every odd step, and every step of the last op (a withdrawal and an add at once): both kinds of op at every
     // phase, in about two thirds of the time. FT_CRASH_EVERY=1 crashes at every single step.
     const every = process.env.FT_CRASH_EVERY === '1';
-    const crashes = Array.from({ length: points }, (_, i) => i + 1).filter((k) => every || k % 2 === 1 || k > points - 16);
+    const crashes = Array.from({ length: points }, (_, i) => i + 1).filter(
+      (k) => every || k % 2 === 1 || k > points - 16,
+    );
     const failures: string[] = [];
     const check = async (k: number) => {
       const dir = mkdtempSync(join(tmpdir(), `ft-crash-${k}-`));
@@ -85,7 +94,10 @@ describe('ft run survives kill -9 at every durable step of an apply/withdraw seq
       await runner.start();
       const live = await liveIds(store);
       expect(installed(recordFile), `${where}: installed vs live after restart`).to.deep.equal(live);
-      expect((await store.rules()).filter((x) => x.phase === 'withdrawing'), `${where}: stuck withdrawals`).to.deep.equal([]);
+      expect(
+        (await store.rules()).filter((x) => x.phase === 'withdrawing'),
+        `${where}: stuck withdrawals`,
+      ).to.deep.equal([]);
       await assertAuditComplete(store, where);
       for (const id of live) {
         const adds = (await store.queryAudit({ ruleId: id })).filter((a) => a.op === 'add' && a.phase === 'start');
@@ -94,7 +106,9 @@ describe('ft run survives kill -9 at every durable step of an apply/withdraw seq
       // The planner asks again after the restart: the world ends exactly where an uninterrupted run ends.
       await runScenario(runner);
       await runner.stop('test');
-      expect(installed(recordFile), `${where}: after re-running`).to.deep.equal(SCENARIO_END.map((n) => scenarioRule(n).id).sort());
+      expect(installed(recordFile), `${where}: after re-running`).to.deep.equal(
+        SCENARIO_END.map((n) => scenarioRule(n).id).sort(),
+      );
       expect(await liveIds(store)).to.deep.equal(installed(recordFile));
       await assertAuditComplete(store, `${where}, after re-running`);
       await store.close();
@@ -137,7 +151,12 @@ describe('ft run survives kill -9 at every durable step of an apply/withdraw seq
       const r = await c.done;
       expect(r.code, r.out).to.equal(0);
       expect(installed(recordFile)).to.have.length(3);
-      const { store, runner } = await openRun({ stateDir: join(dir, 'state'), recordFile, logger: silent, onShutdown: 'keep' });
+      const { store, runner } = await openRun({
+        stateDir: join(dir, 'state'),
+        recordFile,
+        logger: silent,
+        onShutdown: 'keep',
+      });
       const report = await runner.start();
       expect(report.orphansWithdrawn).to.deep.equal([]);
       expect(await liveIds(store)).to.deep.equal(installed(recordFile));

@@ -49,14 +49,31 @@ describe('escalation through the run loop: up at once, down after the cooldown, 
 
     // Quiet: the incident resolves and the network rule goes (cooldown long passed).
     await run(5, 2000, false);
-    const trail = async () => JSON.stringify((await l.store.queryAudit({})).map((r) => [r.at, r.op, r.phase, r.rule?.level, r.plannedBy, r.message ?? (typeof r.reason === 'string' ? r.reason : r.reason?.summary)]));
+    const trail = async () =>
+      JSON.stringify(
+        (await l.store.queryAudit({})).map((r) => [
+          r.at,
+          r.op,
+          r.phase,
+          r.rule?.level,
+          r.plannedBy,
+          r.message ?? (typeof r.reason === 'string' ? r.reason : r.reason?.summary),
+        ]),
+      );
     expect(announced(), `after the attack: ${await trail()}`).to.deep.equal([]);
     const ops = (await l.store.queryAudit({}))
       .filter((r) => r.phase === 'start' && r.rule?.kind === 'flowspec')
       .map((r) => `${r.op}:${r.rule?.level}:${r.plannedBy}`);
     // The flood's first tick sees only part of it (level 1); the next one escalates, superseding level 1 at once.
     // Make before break both ways: the replacement goes in before the rule it replaces comes out.
-    expect(ops).to.deep.equal(['add:1:planner', 'add:2:planner', 'withdraw:1:planner', 'add:1:planner', 'withdraw:2:planner', 'withdraw:1:planner']);
+    expect(ops).to.deep.equal([
+      'add:1:planner',
+      'add:2:planner',
+      'withdraw:1:planner',
+      'add:1:planner',
+      'withdraw:2:planner',
+      'withdraw:1:planner',
+    ]);
     await l.runner.stop('test', 'keep');
     await l.store.close();
   });

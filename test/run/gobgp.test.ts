@@ -11,7 +11,12 @@ import { waitFor } from '../helpers/wait.js';
 import { createNode, startGobgpd, type Gobgpd, type Node } from '../../lab/ns/topology.js';
 
 const RULE = (host: string) =>
-  JSON.stringify({ kind: 'flowspec', target: `${host}/32`, match: { destination: `${host}/32`, protocols: [17], sourcePorts: [{ min: 123, max: 123 }] }, action: { type: 'discard' } });
+  JSON.stringify({
+    kind: 'flowspec',
+    target: `${host}/32`,
+    match: { destination: `${host}/32`, protocols: [17], sourcePorts: [{ min: 123, max: 123 }] },
+    action: { type: 'discard' },
+  });
 
 describe('ft run with a real BGP speaker (gobgpd): no orphaned announcement after kill -9', function () {
   this.timeout(90_000);
@@ -22,7 +27,12 @@ describe('ft run with a real BGP speaker (gobgpd): no orphaned announcement afte
   before(async function () {
     requireLab(this, { root: true, commands: ['ip', 'gobgpd', 'gobgp'] });
     node = createNode(`ft-run-bgp-${randomBytes(3).toString('hex')}`);
-    gobgpd = await startGobgpd(node, { asn: 64500, routerId: '192.0.2.1', dir: mkdtempSync(join(tmpdir(), 'ft-run-gobgpd-')), neighbors: [] });
+    gobgpd = await startGobgpd(node, {
+      asn: 64500,
+      routerId: '192.0.2.1',
+      dir: mkdtempSync(join(tmpdir(), 'ft-run-gobgpd-')),
+      neighbors: [],
+    });
   });
 
   after(async () => {
@@ -55,15 +65,40 @@ speakers:
 `,
     );
     const start = async () => {
-      const d = new Daemon([process.execPath, BIN, 'run', '-p', policy, '--state-dir', stateDir, '--metrics', 'off'], { env: { ...env, NO_COLOR: '1' }, cwd: ROOT });
+      const d = new Daemon([process.execPath, BIN, 'run', '-p', policy, '--state-dir', stateDir, '--metrics', 'off'], {
+        env: { ...env, NO_COLOR: '1' },
+        cwd: ROOT,
+      });
       daemons.push(d);
       // A socket file left by a killed daemon exists at once: wait for this one's start-up line instead.
-      await waitFor(() => (existsSync(join(stateDir, 'control.sock')) && d.output.includes('ft run: ')) || !d.running, { timeoutMs: 20_000, what: 'ft run to start' });
+      await waitFor(() => (existsSync(join(stateDir, 'control.sock')) && d.output.includes('ft run: ')) || !d.running, {
+        timeoutMs: 20_000,
+        what: 'ft run to start',
+      });
       expect(d.running, d.output).to.equal(true);
       return d;
     };
     const apply = async (host: string, ttl: string) => {
-      const r = await runFt(['mitigate', 'apply', '-p', policy, '--rule', '-', '--via', 'edge', '--ttl', ttl, '--yes', '--state-dir', stateDir, '--json'], env, RULE(host));
+      const r = await runFt(
+        [
+          'mitigate',
+          'apply',
+          '-p',
+          policy,
+          '--rule',
+          '-',
+          '--via',
+          'edge',
+          '--ttl',
+          ttl,
+          '--yes',
+          '--state-dir',
+          stateDir,
+          '--json',
+        ],
+        env,
+        RULE(host),
+      );
       expect(r.code, r.stderr + r.stdout).to.equal(0);
     };
 

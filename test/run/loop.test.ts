@@ -3,12 +3,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { HostFilterRule } from '@ft/sdk';
 import { loop, TARGET } from './loop.js';
 
-const installed = (file: string) => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, { kind: string; target: string }>) : {});
+const installed = (file: string) =>
+  existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, { kind: string; target: string }>) : {};
 
 describe('the run loop: samples → detection → planner → executor → action', function () {
   this.timeout(20_000);
 
-  it('an NTP reflection flood installs the policy\'s on-node rule within a tick, audited with its incident; resolve rolls it back', async () => {
+  it("an NTP reflection flood installs the policy's on-node rule within a tick, audited with its incident; resolve rolls it back", async () => {
     const l = await loop();
     for (let i = 0; i < 30; i++) await l.step(2000, false); // 3 s of ordinary traffic
     expect(installed(l.recordFile)).to.deep.equal({});

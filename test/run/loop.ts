@@ -43,7 +43,10 @@ export const speakers = new Map<string, MemoryAction>();
 const testSpeaker = definePlugin((ft) => {
   ft.action(
     defineAction({
-      kind: 'test-speaker', description: 'in-memory speaker (tests)', reach: 'network', capabilities: ['flowspec', 'rtbh'],
+      kind: 'test-speaker',
+      description: 'in-memory speaker (tests)',
+      reach: 'network',
+      capabilities: ['flowspec', 'rtbh'],
       configSchema: z.object({}).passthrough(),
       async create(_config, ctx) {
         const a = new MemoryAction(ctx.name);
@@ -57,7 +60,9 @@ const testSpeaker = definePlugin((ft) => {
 export async function fixtureRegistry(): Promise<Registry> {
   const registry = new Registry();
   registry.add('ft-test-speaker', collect(testSpeaker));
-  const plugin = (await import(pathToFileURL(join(import.meta.dirname, '..', 'fixtures', 'plugin-template', 'register.js')).href)) as {
+  const plugin = (await import(
+    pathToFileURL(join(import.meta.dirname, '..', 'fixtures', 'plugin-template', 'register.js')).href
+  )) as {
     default: (o: { apiVersion: number }) => Promise<unknown>;
   };
   registry.add('ft-plugin-template', await plugin.default({ apiVersion: 1 }));
@@ -67,9 +72,18 @@ export async function fixtureRegistry(): Promise<Registry> {
 /** One 100 ms reading of TARGET: ordinary web traffic, or an NTP reflection flood. */
 export function sample(at: number, pps: number, flood: boolean, target = TARGET): Sample {
   const s: Sample = {
-    source: 'test', sourceKind: 'test', target: `${target}/32`, prefix: Prefix.parse(target), at, windowMs: 100, direction: 'in',
-    pps, bps: pps * (flood ? 468 : 600) * 8,
-    protocols: flood ? { tcp: pps * 0.02, udp: pps * 0.98, icmp: 0, other: 0 } : { tcp: pps * 0.9, udp: pps * 0.08, icmp: pps * 0.02, other: 0 },
+    source: 'test',
+    sourceKind: 'test',
+    target: `${target}/32`,
+    prefix: Prefix.parse(target),
+    at,
+    windowMs: 100,
+    direction: 'in',
+    pps,
+    bps: pps * (flood ? 468 : 600) * 8,
+    protocols: flood
+      ? { tcp: pps * 0.02, udp: pps * 0.98, icmp: 0, other: 0 }
+      : { tcp: pps * 0.9, udp: pps * 0.08, icmp: pps * 0.02, other: 0 },
     tcpFlags: { syn: pps * 0.01, ack: pps * (flood ? 0.01 : 0.85) },
   };
   if (flood) {
@@ -84,8 +98,16 @@ export function sample(at: number, pps: number, flood: boolean, target = TARGET)
 export async function loop(options: { probe?: CollateralProbe; collateralDrop?: number; policyExtra?: string } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'ft-loop-'));
   const recordFile = join(dir, 'rules.json');
-  const clock = { t: Date.now(), now() { return this.t; } };
-  const logger = createJsonLogger({ level: 'error', destination: new Writable({ write: (_c, _e, cb) => cb() }) as never });
+  const clock = {
+    t: Date.now(),
+    now() {
+      return this.t;
+    },
+  };
+  const logger = createJsonLogger({
+    level: 'error',
+    destination: new Writable({ write: (_c, _e, cb) => cb() }) as never,
+  });
   const registry = await fixtureRegistry();
   const policy = parsePolicy(policyText(recordFile, options.policyExtra), join(dir, 'policy.yaml'), registry);
   const store = await JournalStore.open({ dir: join(dir, 'state'), logger });
@@ -96,12 +118,28 @@ export async function loop(options: { probe?: CollateralProbe; collateralDrop?: 
   );
   const engine = new DetectionEngine({ settings: policy.detection, clock: () => clock.now() });
   // The test drives the engine's ticks itself, on the virtual clock.
-  const source: IncidentSource = { ingest: (s) => engine.ingest(s), on: (l) => engine.on(l), start: () => undefined, stop: () => undefined };
+  const source: IncidentSource = {
+    ingest: (s) => engine.ingest(s),
+    on: (l) => engine.on(l),
+    start: () => undefined,
+    stop: () => undefined,
+  };
   const runner = new Runner({
-    store, actions, logger, tenant: policy.tenant, mode: policy.mode, maxRules: policy.defaults.maxRules, onShutdown: policy.onShutdown,
-    plan: (input) => plan({ policy, rpki: rpkiSkipped, render: (via, rule) => actions.get(via)?.action.render(rule) ?? [], ...input }),
-    engine: source, clock, tickMs: 3_600_000, reconcileEveryMs: 3_600_000,
-    ...(options.probe ? { probe: options.probe } : {}), ...(options.collateralDrop !== undefined ? { collateralDrop: options.collateralDrop } : {}),
+    store,
+    actions,
+    logger,
+    tenant: policy.tenant,
+    mode: policy.mode,
+    maxRules: policy.defaults.maxRules,
+    onShutdown: policy.onShutdown,
+    plan: (input) =>
+      plan({ policy, rpki: rpkiSkipped, render: (via, rule) => actions.get(via)?.action.render(rule) ?? [], ...input }),
+    engine: source,
+    clock,
+    tickMs: 3_600_000,
+    reconcileEveryMs: 3_600_000,
+    ...(options.probe ? { probe: options.probe } : {}),
+    ...(options.collateralDrop !== undefined ? { collateralDrop: options.collateralDrop } : {}),
   });
   await runner.start();
   /** Advances the virtual clock by 100 ms, feeds one sample, ticks the engine, and waits for the runner. */

@@ -10,7 +10,16 @@ describe('metrics: what an operator graphs', () => {
     const bad = new MemoryAction('pop2');
     bad.failApply = 100;
     const { executor, store, clock } = await setup([good, bad], { metrics });
-    await executor.execute({ tenant: 'acme', mode: 'enforce', ops: [op('add', flowspec(60), ['pop1', 'pop2']), op('add', hostFilter(61), ['pop1'])], refused: [], notes: [] }, { plannedBy: 'planner' });
+    await executor.execute(
+      {
+        tenant: 'acme',
+        mode: 'enforce',
+        ops: [op('add', flowspec(60), ['pop1', 'pop2']), op('add', hostFilter(61), ['pop1'])],
+        refused: [],
+        notes: [],
+      },
+      { plannedBy: 'planner' },
+    );
     let text = await metrics.registry.metrics();
     expect(text).to.match(/^ft_rules_live\{kind="flowspec",level="2"\} 1$/m);
     expect(text).to.match(/^ft_rules_live\{kind="host-filter",level="0"\} 1$/m);

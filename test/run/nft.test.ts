@@ -8,7 +8,12 @@ import { Netns } from '../helpers/net.js';
 import { waitFor } from '../helpers/wait.js';
 
 const RULE = (host: string) =>
-  JSON.stringify({ kind: 'host-filter', target: `${host}/32`, match: { destination: `${host}/32`, protocol: 'udp', sourcePorts: [{ min: 123, max: 123 }] }, action: { type: 'drop' } });
+  JSON.stringify({
+    kind: 'host-filter',
+    target: `${host}/32`,
+    match: { destination: `${host}/32`, protocol: 'udp', sourcePorts: [{ min: 123, max: 123 }] },
+    action: { type: 'drop' },
+  });
 
 describe('ft run with a real kernel action (nftables in a namespace): SIGTERM withdraws, a TTL that passed while ft was down is withdrawn at the next start', function () {
   this.timeout(90_000);
@@ -48,15 +53,40 @@ nodeActions:
 `,
     );
     const start = async () => {
-      const d = new Daemon([process.execPath, BIN, 'run', '-p', policy, '--state-dir', stateDir, '--metrics', 'off', '--json'], { env: { ...env, NO_COLOR: '1' }, cwd: ROOT });
+      const d = new Daemon(
+        [process.execPath, BIN, 'run', '-p', policy, '--state-dir', stateDir, '--metrics', 'off', '--json'],
+        { env: { ...env, NO_COLOR: '1' }, cwd: ROOT },
+      );
       daemons.push(d);
       // A socket file left by a killed daemon exists at once: wait for this one's start-up line instead.
-      await waitFor(() => (existsSync(join(stateDir, 'control.sock')) && d.output.includes('ft run: ')) || !d.running, { timeoutMs: 20_000, what: 'ft run to start' });
+      await waitFor(() => (existsSync(join(stateDir, 'control.sock')) && d.output.includes('ft run: ')) || !d.running, {
+        timeoutMs: 20_000,
+        what: 'ft run to start',
+      });
       expect(d.running, d.output).to.equal(true);
       return d;
     };
     const apply = async (host: string, ttl: string) => {
-      const r = await runFt(['mitigate', 'apply', '-p', policy, '--rule', '-', '--via', 'host-nft', '--ttl', ttl, '--yes', '--state-dir', stateDir, '--json'], env, RULE(host));
+      const r = await runFt(
+        [
+          'mitigate',
+          'apply',
+          '-p',
+          policy,
+          '--rule',
+          '-',
+          '--via',
+          'host-nft',
+          '--ttl',
+          ttl,
+          '--yes',
+          '--state-dir',
+          stateDir,
+          '--json',
+        ],
+        env,
+        RULE(host),
+      );
       expect(r.code, r.stderr + r.stdout).to.equal(0);
       return (JSON.parse(r.stdout) as { report: { ops: { ruleId: string }[] } }).report.ops[0]!.ruleId;
     };
@@ -71,7 +101,10 @@ nodeActions:
     expect(kernelRuleIds(), 'kill -9 leaves the kernel as it was').to.deep.equal([short, long].sort());
     await new Promise((r) => setTimeout(r, 3500)); // the short rule's TTL passes while nobody runs
 
-    const once = await runFt(['run', '-p', policy, '--state-dir', stateDir, '--once', '--metrics', 'off', '--json'], env);
+    const once = await runFt(
+      ['run', '-p', policy, '--state-dir', stateDir, '--once', '--metrics', 'off', '--json'],
+      env,
+    );
     expect(once.code, once.stderr).to.equal(0);
     const res = JSON.parse(once.stdout) as { reconcile: { expired: string[] }; liveAtExit: { id: string }[] };
     expect(res.reconcile.expired).to.deep.equal([short]);

@@ -16,14 +16,23 @@ describe('runner: re-planning an incident as its state changes', () => {
 
   it('a new state that arrives just as the previous plan finishes is planned, not dropped', async () => {
     dir = mkdtempSync(join(tmpdir(), 'ft-replan-'));
-    const logger = createJsonLogger({ level: 'error', destination: new Writable({ write: (_c, _e, cb) => cb() }) as never });
+    const logger = createJsonLogger({
+      level: 'error',
+      destination: new Writable({ write: (_c, _e, cb) => cb() }) as never,
+    });
     const store = await JournalStore.open({ dir: join(dir, 'state'), logger });
     const planned: number[] = [];
     const grown = incident({ bps: 9e9 });
     let runner: Runner | undefined;
     const emptyPlan = (): Plan => ({ tenant: 'lab', mode: 'enforce', ops: [], refused: [], notes: [] });
     runner = new Runner({
-      store, actions: new Map(), logger, tenant: 'lab', mode: 'enforce', maxRules: 200, onShutdown: 'keep',
+      store,
+      actions: new Map(),
+      logger,
+      tenant: 'lab',
+      mode: 'enforce',
+      maxRules: 200,
+      onShutdown: 'keep',
       plan: (input) => {
         planned.push((input.incident as Incident).bps);
         return emptyPlan();
@@ -33,7 +42,8 @@ describe('runner: re-planning an incident as its state changes', () => {
       onPlan: (inc) => {
         if (inc.bps === 1e9) queueMicrotask(() => void runner?.onIncident({ type: 'update', incident: grown }));
       },
-      tickMs: 3_600_000, reconcileEveryMs: 3_600_000,
+      tickMs: 3_600_000,
+      reconcileEveryMs: 3_600_000,
     });
     await runner.onIncident({ type: 'open', incident: incident({ bps: 1e9 }) });
     await new Promise((r) => setTimeout(r, 50));
@@ -44,16 +54,26 @@ describe('runner: re-planning an incident as its state changes', () => {
   });
   it('a late update for an incident already resolved does not re-open it, re-plan it or overwrite what was stored', async () => {
     dir = mkdtempSync(join(tmpdir(), 'ft-replan-'));
-    const logger = createJsonLogger({ level: 'error', destination: new Writable({ write: (_c, _e, cb) => cb() }) as never });
+    const logger = createJsonLogger({
+      level: 'error',
+      destination: new Writable({ write: (_c, _e, cb) => cb() }) as never,
+    });
     const store = await JournalStore.open({ dir: join(dir, 'state'), logger });
     const planned: string[] = [];
     const runner = new Runner({
-      store, actions: new Map(), logger, tenant: 'lab', mode: 'enforce', maxRules: 200, onShutdown: 'keep',
+      store,
+      actions: new Map(),
+      logger,
+      tenant: 'lab',
+      mode: 'enforce',
+      maxRules: 200,
+      onShutdown: 'keep',
       plan: (input) => {
         if (input.incident) planned.push(`${input.incident.state} ${input.incident.bps}`);
         return { tenant: 'lab', mode: 'enforce', ops: [], refused: [], notes: [] };
       },
-      tickMs: 3_600_000, reconcileEveryMs: 3_600_000,
+      tickMs: 3_600_000,
+      reconcileEveryMs: 3_600_000,
     });
     await runner.onIncident({ type: 'open', incident: incident({ bps: 1e9 }) });
     await runner.onIncident({ type: 'resolve', incident: incident({ bps: 1e6, state: 'resolved' }) });

@@ -13,9 +13,13 @@ import type { Plan } from '../../core/model/plan.js';
 
 export function scenarioRule(n: number, ttlSeconds = 600): FlowSpecRule {
   return makeRule<FlowSpecRule>({
-    kind: 'flowspec', tenant: 'lab', target: Prefix.parse(`203.0.113.${n}/32`),
+    kind: 'flowspec',
+    tenant: 'lab',
+    target: Prefix.parse(`203.0.113.${n}/32`),
     match: { destination: Prefix.parse(`203.0.113.${n}/32`), protocols: [17], sourcePorts: [{ min: 123, max: 123 }] },
-    action: { type: 'discard' }, level: 2, ttlSeconds,
+    action: { type: 'discard' },
+    level: 2,
+    ttlSeconds,
   });
 }
 
@@ -23,12 +27,14 @@ export function scenarioRule(n: number, ttlSeconds = 600): FlowSpecRule {
 export type CrashPoint = (what: string) => void;
 
 function crashing(store: RuleStore, point: CrashPoint): RuleStore {
-  const wrap = <A extends unknown[], R>(name: string, fn: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
-    point(`before ${name}`);
-    const r = await fn(...a);
-    point(`after ${name}`);
-    return r;
-  };
+  const wrap =
+    <A extends unknown[], R>(name: string, fn: (...a: A) => Promise<R>) =>
+    async (...a: A): Promise<R> => {
+      point(`before ${name}`);
+      const r = await fn(...a);
+      point(`after ${name}`);
+      return r;
+    };
   return {
     description: store.description,
     rules: () => store.rules(),
@@ -44,17 +50,31 @@ function crashing(store: RuleStore, point: CrashPoint): RuleStore {
   };
 }
 
-export async function openRun(options: { stateDir: string; recordFile: string; logger: Logger; onShutdown: 'withdraw' | 'keep'; point?: CrashPoint }) {
+export async function openRun(options: {
+  stateDir: string;
+  recordFile: string;
+  logger: Logger;
+  onShutdown: 'withdraw' | 'keep';
+  point?: CrashPoint;
+}) {
   const { stateDir, recordFile, logger } = options;
   const store = await JournalStore.open({ dir: stateDir, logger });
   const registry = new Registry();
-  const plugin = (await import(pathToFileURL(join(import.meta.dirname, '..', 'fixtures', 'plugin-template', 'register.js')).href)) as {
+  const plugin = (await import(
+    pathToFileURL(join(import.meta.dirname, '..', 'fixtures', 'plugin-template', 'register.js')).href
+  )) as {
     default: (o: { apiVersion: number }) => Promise<unknown>;
   };
   registry.add('ft-plugin-template', await plugin.default({ apiVersion: 1 }));
-  const actions = await createActionHandles(registry, [{ name: 'edge', kind: 'record-file', options: { file: recordFile } }], {
-    stateDir, logger, signal: new AbortController().signal,
-  });
+  const actions = await createActionHandles(
+    registry,
+    [{ name: 'edge', kind: 'record-file', options: { file: recordFile } }],
+    {
+      stateDir,
+      logger,
+      signal: new AbortController().signal,
+    },
+  );
   const point = options.point;
   if (point) {
     for (const h of actions.values()) {
@@ -75,15 +95,34 @@ export async function openRun(options: { stateDir: string; recordFile: string; l
     }
   }
   const runner = new Runner({
-    store: point ? crashing(store, point) : store, actions, logger, tenant: 'lab', mode: 'enforce', maxRules: 200,
-    onShutdown: options.onShutdown, tickMs: 200, reconcileEveryMs: 3_600_000,
+    store: point ? crashing(store, point) : store,
+    actions,
+    logger,
+    tenant: 'lab',
+    mode: 'enforce',
+    maxRules: 200,
+    onShutdown: options.onShutdown,
+    tickMs: 200,
+    reconcileEveryMs: 3_600_000,
   });
   return { store, runner };
 }
 
 const plan = (ops: Plan['ops']): Plan => ({ tenant: 'lab', mode: 'enforce', ops, refused: [], notes: [] });
-const add = (n: number) => ({ type: 'add' as const, rule: scenarioRule(n), via: ['edge'], reason: { summary: `scenario add ${n}` }, rendered: [] });
-const withdraw = (n: number) => ({ type: 'withdraw' as const, rule: scenarioRule(n), via: ['edge'], reason: { summary: `scenario withdraw ${n}` }, rendered: [] });
+const add = (n: number) => ({
+  type: 'add' as const,
+  rule: scenarioRule(n),
+  via: ['edge'],
+  reason: { summary: `scenario add ${n}` },
+  rendered: [],
+});
+const withdraw = (n: number) => ({
+  type: 'withdraw' as const,
+  rule: scenarioRule(n),
+  via: ['edge'],
+  reason: { summary: `scenario withdraw ${n}` },
+  rendered: [],
+});
 
 /** Adds 1 and 2 together, adds 3, withdraws 1, withdraws 2 while adding 4: rules 3 and 4 end up live. */
 export async function runScenario(runner: Runner): Promise<void> {

@@ -13,11 +13,25 @@ describe('shutdown with onShutdown: withdraw', () => {
     const ok = new MemoryAction('ok');
     const stuck = new MemoryAction('stuck');
     const actions = new Map([ok, stuck].map((a) => [a.name, handle(a, { timeoutMs: 2000, retries: 2 })]));
-    const runner = new Runner({ store, actions, logger: quiet, tenant: 'acme', mode: 'enforce', maxRules: 200, onShutdown: 'withdraw', shutdownDeadlineMs: 500, tickMs: 3_600_000, reconcileEveryMs: 3_600_000 });
+    const runner = new Runner({
+      store,
+      actions,
+      logger: quiet,
+      tenant: 'acme',
+      mode: 'enforce',
+      maxRules: 200,
+      onShutdown: 'withdraw',
+      shutdownDeadlineMs: 500,
+      tickMs: 3_600_000,
+      reconcileEveryMs: 3_600_000,
+    });
     await runner.start();
     const a = flowspec(70);
     const b = flowspec(71);
-    await runner.execute({ tenant: 'acme', mode: 'enforce', ops: [op('add', a, ['ok']), op('add', b, ['stuck'])], refused: [], notes: [] }, { plannedBy: 'planner' });
+    await runner.execute(
+      { tenant: 'acme', mode: 'enforce', ops: [op('add', a, ['ok']), op('add', b, ['stuck'])], refused: [], notes: [] },
+      { plannedBy: 'planner' },
+    );
     stuck.hang = true;
     const t0 = Date.now();
     const report = await runner.stop('SIGTERM');
@@ -35,10 +49,23 @@ describe('shutdown with onShutdown: withdraw', () => {
     const store = await JournalStore.open({ dir });
     const stuck = new MemoryAction('stuck');
     const actions = new Map([[stuck.name, handle(stuck, { timeoutMs: 200, retries: 0 })]]);
-    const runner = new Runner({ store, actions, logger: quiet, tenant: 'acme', mode: 'enforce', maxRules: 200, onShutdown: 'withdraw', tickMs: 3_600_000, reconcileEveryMs: 3_600_000 });
+    const runner = new Runner({
+      store,
+      actions,
+      logger: quiet,
+      tenant: 'acme',
+      mode: 'enforce',
+      maxRules: 200,
+      onShutdown: 'withdraw',
+      tickMs: 3_600_000,
+      reconcileEveryMs: 3_600_000,
+    });
     await runner.start();
     const a = flowspec(72);
-    await runner.execute({ tenant: 'acme', mode: 'enforce', ops: [op('add', a, ['stuck'])], refused: [], notes: [] }, { plannedBy: 'planner' });
+    await runner.execute(
+      { tenant: 'acme', mode: 'enforce', ops: [op('add', a, ['stuck'])], refused: [], notes: [] },
+      { plannedBy: 'planner' },
+    );
     stuck.hang = true;
     const t0 = Date.now();
     const report = await runner.stop('SIGTERM');
@@ -57,7 +84,11 @@ describe('shutdown with onShutdown: withdraw', () => {
     const store = new Proxy(journal, {
       get(target, key, receiver) {
         const v = Reflect.get(target, key, receiver) as unknown;
-        if (key === 'rules' || key === 'rule') return (...args: unknown[]) => (down ? Promise.reject(new Error('connection refused')) : (v as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+        if (key === 'rules' || key === 'rule')
+          return (...args: unknown[]) =>
+            down
+              ? Promise.reject(new Error('connection refused'))
+              : (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       },
     });
@@ -67,10 +98,23 @@ describe('shutdown with onShutdown: withdraw', () => {
         this.closed = true;
       }
     })('ok');
-    const runner = new Runner({ store, actions: new Map([[ok.name, handle(ok)]]), logger: quiet, tenant: 'acme', mode: 'enforce', maxRules: 200, onShutdown: 'withdraw', tickMs: 3_600_000, reconcileEveryMs: 3_600_000 });
+    const runner = new Runner({
+      store,
+      actions: new Map([[ok.name, handle(ok)]]),
+      logger: quiet,
+      tenant: 'acme',
+      mode: 'enforce',
+      maxRules: 200,
+      onShutdown: 'withdraw',
+      tickMs: 3_600_000,
+      reconcileEveryMs: 3_600_000,
+    });
     await runner.start();
     const a = flowspec(73);
-    await runner.execute({ tenant: 'acme', mode: 'enforce', ops: [op('add', a, ['ok'])], refused: [], notes: [] }, { plannedBy: 'planner' });
+    await runner.execute(
+      { tenant: 'acme', mode: 'enforce', ops: [op('add', a, ['ok'])], refused: [], notes: [] },
+      { plannedBy: 'planner' },
+    );
     down = true;
     const report = await runner.stop('SIGTERM');
     expect(report).to.deep.equal({ complete: false, reason: 'the withdrawal failed: connection refused' });

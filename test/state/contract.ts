@@ -6,29 +6,60 @@ import type { RuleRecord, RuleStore } from '../../core/state/store.js';
 
 export function contractRule(n: number, tenant = 'acme'): FlowSpecRule {
   return makeRule<FlowSpecRule>({
-    kind: 'flowspec', tenant, target: Prefix.parse(`203.0.113.${n}/32`),
-    match: { destination: Prefix.parse(`203.0.113.${n}/32`), protocols: [17] }, action: { type: 'discard' }, level: 1, ttlSeconds: 300,
+    kind: 'flowspec',
+    tenant,
+    target: Prefix.parse(`203.0.113.${n}/32`),
+    match: { destination: Prefix.parse(`203.0.113.${n}/32`), protocols: [17] },
+    action: { type: 'discard' },
+    level: 1,
+    ttlSeconds: 300,
   });
 }
 
 function contractRecord(n: number, tenant = 'acme'): RuleRecord {
   return {
-    rule: contractRule(n, tenant), via: ['edge'], appliedAt: '2026-01-01T00:00:00.000Z', expiresAt: '2026-01-01T00:05:00.000Z', phase: 'live',
-    adapters: { edge: { state: 'installed', failures: 0, updatedAt: '2026-01-01T00:00:00.000Z' } }, plannedBy: 'planner',
+    rule: contractRule(n, tenant),
+    via: ['edge'],
+    appliedAt: '2026-01-01T00:00:00.000Z',
+    expiresAt: '2026-01-01T00:05:00.000Z',
+    phase: 'live',
+    adapters: { edge: { state: 'installed', failures: 0, updatedAt: '2026-01-01T00:00:00.000Z' } },
+    plannedBy: 'planner',
   };
 }
 
 function incident(id: string): Incident {
   return {
-    id, target: Prefix.parse('203.0.113.9/32'), state: 'open', attack_family: 'udp_flood', severity: 'high', vector: ['ntp'], confidence: 0.9,
-    pps: 1, bps: 1, peak_pps: 1, peak_bps: 1, protocol_breakdown: { tcp: 0, udp: 1, icmp: 0 }, tcp_flag_breakdown: {}, source_ip_count: 1,
-    top_src_ips: [], top_dst_ports: [], top_src_ports: [], spoofing_detected: false, botnet_detected: false, sources: ['t'],
-    started_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z',
+    id,
+    target: Prefix.parse('203.0.113.9/32'),
+    state: 'open',
+    attack_family: 'udp_flood',
+    severity: 'high',
+    vector: ['ntp'],
+    confidence: 0.9,
+    pps: 1,
+    bps: 1,
+    peak_pps: 1,
+    peak_bps: 1,
+    protocol_breakdown: { tcp: 0, udp: 1, icmp: 0 },
+    tcp_flag_breakdown: {},
+    source_ip_count: 1,
+    top_src_ips: [],
+    top_dst_ports: [],
+    top_src_ports: [],
+    spoofing_detected: false,
+    botnet_detected: false,
+    sources: ['t'],
+    started_at: '2026-01-01T00:00:00.000Z',
+    updated_at: '2026-01-01T00:00:00.000Z',
   };
 }
 
 /** `open` gives a fresh, empty store; `reopen` (optional) the same store after a restart. */
-export function describeRuleStoreContract(name: string, open: () => Promise<{ store: RuleStore; reopen?: () => Promise<RuleStore> }>): void {
+export function describeRuleStoreContract(
+  name: string,
+  open: () => Promise<{ store: RuleStore; reopen?: () => Promise<RuleStore> }>,
+): void {
   describe(`RuleStore contract: ${name}`, () => {
     it('puts, replaces and removes live rules; prefixes come back as Prefix', async () => {
       const { store, reopen } = await open();
@@ -74,15 +105,29 @@ export function describeRuleStoreContract(name: string, open: () => Promise<{ st
       const base = Date.now() - 60_000;
       for (let i = 0; i < 6; i++) {
         await store.appendAudit([
-          { id: `op${i}`, phase: 'start', at: new Date(base + i * 1000).toISOString(), op: 'add', ruleId: contractRule(i % 2).id, incidentId: i < 3 ? 'inc-a' : 'inc-b' },
+          {
+            id: `op${i}`,
+            phase: 'start',
+            at: new Date(base + i * 1000).toISOString(),
+            op: 'add',
+            ruleId: contractRule(i % 2).id,
+            incidentId: i < 3 ? 'inc-a' : 'inc-b',
+          },
         ]);
       }
       expect((await store.queryAudit({})).map((r) => r.id)).to.deep.equal(['op0', 'op1', 'op2', 'op3', 'op4', 'op5']);
-      expect((await store.queryAudit({ ruleId: contractRule(1).id })).map((r) => r.id)).to.deep.equal(['op1', 'op3', 'op5']);
+      expect((await store.queryAudit({ ruleId: contractRule(1).id })).map((r) => r.id)).to.deep.equal([
+        'op1',
+        'op3',
+        'op5',
+      ]);
       expect((await store.queryAudit({ incidentId: 'inc-b' })).map((r) => r.id)).to.deep.equal(['op3', 'op4', 'op5']);
       expect((await store.queryAudit({ since: new Date(base + 3500) })).map((r) => r.id)).to.deep.equal(['op4', 'op5']);
       expect((await store.queryAudit({ until: new Date(base + 1500) })).map((r) => r.id)).to.deep.equal(['op0', 'op1']);
-      expect((await store.queryAudit({ incidentId: 'inc-a', limit: 2 })).map((r) => r.id)).to.deep.equal(['op1', 'op2']);
+      expect((await store.queryAudit({ incidentId: 'inc-a', limit: 2 })).map((r) => r.id)).to.deep.equal([
+        'op1',
+        'op2',
+      ]);
       await store.close();
     });
 
@@ -92,7 +137,10 @@ export function describeRuleStoreContract(name: string, open: () => Promise<{ st
       await store.putIncident({ ...incident('i1'), state: 'resolved', resolved_at: '2026-01-01T00:01:00.000Z' });
       await store.putIncident(incident('i2'));
       const got = (await store.incidents()).sort((a, b) => a.id.localeCompare(b.id));
-      expect(got.map((i) => [i.id, i.state])).to.deep.equal([['i1', 'resolved'], ['i2', 'open']]);
+      expect(got.map((i) => [i.id, i.state])).to.deep.equal([
+        ['i1', 'resolved'],
+        ['i2', 'open'],
+      ]);
       expect(got[0]!.target.equals(Prefix.parse('203.0.113.9/32'))).to.equal(true);
       await store.close();
     });

@@ -12,7 +12,10 @@ function frame(value: unknown): Buffer {
   return Buffer.concat([head, payload]);
 }
 
-const records = fc.array(fc.jsonValue({ maxDepth: 2 }).filter((v) => v !== undefined && JSON.stringify(v) !== undefined), { minLength: 1, maxLength: 12 });
+const records = fc.array(
+  fc.jsonValue({ maxDepth: 2 }).filter((v) => v !== undefined && JSON.stringify(v) !== undefined),
+  { minLength: 1, maxLength: 12 },
+);
 const image = (values: unknown[]) => Buffer.concat([MAGIC, ...values.map(frame)]);
 const normalise = (v: unknown) => JSON.parse(JSON.stringify(v)) as unknown;
 

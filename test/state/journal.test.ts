@@ -2,7 +2,14 @@ import { expect } from 'chai';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, truncateSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JournalCorruptError, JournalWriter, MAGIC, MAX_BATCH_BYTES, readJournal, scanJournal } from '../../core/state/journal.js';
+import {
+  JournalCorruptError,
+  JournalWriter,
+  MAGIC,
+  MAX_BATCH_BYTES,
+  readJournal,
+  scanJournal,
+} from '../../core/state/journal.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'ft-journal-'));
 

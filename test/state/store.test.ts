@@ -78,7 +78,8 @@ describe('JournalStore: the embedded rule store', () => {
     const dir = tmp();
     const store = await JournalStore.open({ dir, compactBytes: 4096 });
     for (let round = 0; round < 30; round++) {
-      for (let n = 1; n <= 5; n++) await store.putRule({ ...record(n), expiresAt: new Date(Date.UTC(2026, 0, 1, 0, round)).toISOString() });
+      for (let n = 1; n <= 5; n++)
+        await store.putRule({ ...record(n), expiresAt: new Date(Date.UTC(2026, 0, 1, 0, round)).toISOString() });
       await store.removeRule(rule((round % 5) + 1).id);
     }
     await store.close();
@@ -129,7 +130,9 @@ describe('JournalStore: the embedded rule store', () => {
     await store.putRule(record(3));
     await store.close();
     // Crash after the next snapshot was renamed into place, before its log existed: simulate by compacting a copy.
-    const names = readdirSync(dir).filter((f) => f.startsWith('state-')).sort();
+    const names = readdirSync(dir)
+      .filter((f) => f.startsWith('state-'))
+      .sort();
     expect(names).to.deep.equal(['state-00000001.log', 'state-00000002.log', 'state-00000002.snap']); // one spare generation
     const again = await JournalStore.open({ dir });
     await again.compactNow();
@@ -151,19 +154,37 @@ describe('JournalStore: the embedded rule store', () => {
     const base = Date.now() - 3600_000;
     const at = (i: number) => new Date(base + i * 60_000);
     // One segment from long ago: dropped at the next rotation (retention 90 days).
-    await store.appendAudit([{ id: 'ancient', phase: 'event', at: '2020-01-01T00:00:00.000Z', op: 'alert', message: 'y'.repeat(2100) }]);
+    await store.appendAudit([
+      { id: 'ancient', phase: 'event', at: '2020-01-01T00:00:00.000Z', op: 'alert', message: 'y'.repeat(2100) },
+    ]);
     for (let i = 0; i < 60; i++) {
       await store.appendAudit([
-        { id: `op${i}`, phase: 'event', at: at(i).toISOString(), op: 'add', ruleId: rule(i % 3 + 1).id, incidentId: `inc-${i % 2}`, message: 'x'.repeat(50) },
+        {
+          id: `op${i}`,
+          phase: 'event',
+          at: at(i).toISOString(),
+          op: 'add',
+          ruleId: rule((i % 3) + 1).id,
+          incidentId: `inc-${i % 2}`,
+          message: 'x'.repeat(50),
+        },
       ]);
     }
     await store.close();
     expect(readdirSync(join(dir, 'audit')).length).to.be.greaterThan(2);
     const reader = await JournalStore.open({ dir, readOnly: true });
     expect(await reader.queryAudit({})).to.have.length(60);
-    expect((await reader.queryAudit({ ruleId: rule(1).id })).map((r) => r.id)).to.deep.equal(Array.from({ length: 20 }, (_, k) => `op${k * 3}`));
+    expect((await reader.queryAudit({ ruleId: rule(1).id })).map((r) => r.id)).to.deep.equal(
+      Array.from({ length: 20 }, (_, k) => `op${k * 3}`),
+    );
     expect(await reader.queryAudit({ incidentId: 'inc-1' })).to.have.length(30);
-    expect((await reader.queryAudit({ since: at(55) })).map((r) => r.id)).to.deep.equal(['op55', 'op56', 'op57', 'op58', 'op59']);
+    expect((await reader.queryAudit({ since: at(55) })).map((r) => r.id)).to.deep.equal([
+      'op55',
+      'op56',
+      'op57',
+      'op58',
+      'op59',
+    ]);
     expect((await reader.queryAudit({ limit: 2 })).map((r) => r.id)).to.deep.equal(['op58', 'op59']);
     await reader.close();
   });
@@ -201,9 +222,17 @@ describe('JournalStore: the embedded rule store', () => {
     const store = await JournalStore.open({ dir, compactBytes: 64 * 1024 * 1024 });
     await store.putRule(record(1));
     await store.putRule(record(2));
-    for (let i = 0; i < 80; i++) await store.putRule({ ...record(3), expiresAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(), reason: { summary: 'p'.repeat(64 * 1024) } });
+    for (let i = 0; i < 80; i++)
+      await store.putRule({
+        ...record(3),
+        expiresAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+        reason: { summary: 'p'.repeat(64 * 1024) },
+      });
     await store.close();
-    const log = join(dir, readdirSync(dir).find((f) => f.endsWith('.log'))!);
+    const log = join(
+      dir,
+      readdirSync(dir).find((f) => f.endsWith('.log'))!,
+    );
     const image = readFileSync(log);
     // Damage the second record's payload: far more than a batch follows it, so this is not a torn write.
     const secondStart = 8 + 8 + image.readUInt32BE(8);

@@ -2,9 +2,17 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { Prefix, PrefixError } from '@ft/sdk';
 
-const v4 = fc.tuple(fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 4, maxLength: 4 }), fc.integer({ min: 0, max: 32 }));
-const v6 = fc.tuple(fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 16, maxLength: 16 }), fc.integer({ min: 0, max: 128 }));
-const anyPrefix = fc.oneof(v4, v6).map(([bytes, len]) => Prefix.fromBytes(Uint8Array.from(bytes), len, { truncate: true }));
+const v4 = fc.tuple(
+  fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 4, maxLength: 4 }),
+  fc.integer({ min: 0, max: 32 }),
+);
+const v6 = fc.tuple(
+  fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 16, maxLength: 16 }),
+  fc.integer({ min: 0, max: 128 }),
+);
+const anyPrefix = fc
+  .oneof(v4, v6)
+  .map(([bytes, len]) => Prefix.fromBytes(Uint8Array.from(bytes), len, { truncate: true }));
 
 describe('Prefix', () => {
   it('parse ∘ format is the identity on canonical prefixes', () => {
@@ -56,8 +64,20 @@ describe('Prefix', () => {
   });
 
   it('rejects text routers would not accept', () => {
-    for (const bad of ['', '203.0.113', '0x7f.0.0.1', '010.0.0.1', '203.0.113.1/33', '2001:db8::/129', '203.0.113.0/-1',
-      '203.0.113.0/ 24', 'fe80::1%eth0', '1.2.3.4/08', 'example.com', '2001:db8::g']) {
+    for (const bad of [
+      '',
+      '203.0.113',
+      '0x7f.0.0.1',
+      '010.0.0.1',
+      '203.0.113.1/33',
+      '2001:db8::/129',
+      '203.0.113.0/-1',
+      '203.0.113.0/ 24',
+      'fe80::1%eth0',
+      '1.2.3.4/08',
+      'example.com',
+      '2001:db8::g',
+    ]) {
       expect(() => Prefix.parse(bad), bad).to.throw(PrefixError);
     }
   });

@@ -17,8 +17,12 @@ describe('log redaction', () => {
   it('redacts credentials at every depth, not only the first two levels', () => {
     const { lines, logger } = capture();
     logger.info(
-      { token: 'T0P', scrubbers: { cf: { token: 'cf-tok', accountId: 'acct-1' } }, a: { b: { c: { d: { password: 'deep-pw' } } } },
-        headers: [{ Authorization: 'Bearer xyz' }] },
+      {
+        token: 'T0P',
+        scrubbers: { cf: { token: 'cf-tok', accountId: 'acct-1' } },
+        a: { b: { c: { d: { password: 'deep-pw' } } } },
+        headers: [{ Authorization: 'Bearer xyz' }],
+      },
       'configured',
     );
     const text = lines.join('\n');
@@ -31,7 +35,9 @@ describe('log redaction', () => {
 
   it('redacts child-logger bindings and errors', () => {
     const { lines, logger } = capture();
-    logger.child({ adapter: 'ovh', applicationSecret: 'app-s3cret' }).error({ err: new Error('auth failed for redis://:hunter2@10.0.0.1:6379') }, 'boom');
+    logger
+      .child({ adapter: 'ovh', applicationSecret: 'app-s3cret' })
+      .error({ err: new Error('auth failed for redis://:hunter2@10.0.0.1:6379') }, 'boom');
     const text = lines.join('\n');
     expect(text).to.not.include('app-s3cret');
     expect(text).to.not.include('hunter2');

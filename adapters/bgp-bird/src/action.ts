@@ -1,16 +1,40 @@
-import { Prefix, isPrefix, type Action, type Applied, type Health, type InstalledRef, type PluginContext, type RenderedCommand, type Rule, type RuleId } from '@ft/sdk';
+import {
+  Prefix,
+  isPrefix,
+  type Action,
+  type Applied,
+  type Health,
+  type InstalledRef,
+  type PluginContext,
+  type RenderedCommand,
+  type Rule,
+  type RuleId,
+} from '@ft/sdk';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { birdc } from './birdc.js';
 import { BIRD_CAPABILITIES } from './capabilities.js';
 import type { BirdConfig } from './config.js';
-import { parseIncludeFile, protocolName, renderIncludeFile, renderRoute, routeKey, SLOTS, type BirdRoute, type FileOptions, type RenderOptions, type Slot } from './render.js';
+import {
+  parseIncludeFile,
+  protocolName,
+  renderIncludeFile,
+  renderRoute,
+  routeKey,
+  SLOTS,
+  type BirdRoute,
+  type FileOptions,
+  type RenderOptions,
+  type Slot,
+} from './render.js';
 import { parseBgpSessions, parseShowRouteAll, type BirdRibRoute } from './rib.js';
 
 /** BIRD refused the new configuration; the running config and ft's include file are as they were before. */
 export class BirdConfigRejected extends Error {
   constructor(readonly birdOutput: string) {
-    super(`BIRD rejected the new configuration; it keeps running the previous one and ft restored its include file. BIRD said: ${birdOutput.trim()}`);
+    super(
+      `BIRD rejected the new configuration; it keeps running the previous one and ft restored its include file. BIRD said: ${birdOutput.trim()}`,
+    );
     this.name = 'BirdConfigRejected';
   }
 }
@@ -19,7 +43,12 @@ function isRule(x: Rule | InstalledRef): x is Rule {
   return typeof (x as Rule).kind === 'string' && isPrefix((x as Rule).target);
 }
 
-const TABLE_OF: Record<Slot, keyof FileOptions['tables']> = { flow4: 'flow4', flow6: 'flow6', rtbh4: 'ipv4', rtbh6: 'ipv6' };
+const TABLE_OF: Record<Slot, keyof FileOptions['tables']> = {
+  flow4: 'flow4',
+  flow6: 'flow6',
+  rtbh4: 'ipv4',
+  rtbh6: 'ipv6',
+};
 
 export class BirdAction implements Action {
   readonly capabilities = BIRD_CAPABILITIES;
@@ -29,22 +58,37 @@ export class BirdAction implements Action {
   private routes?: Map<string, BirdRoute>;
   private lock: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly config: BirdConfig, private readonly ctx: PluginContext) {
-    this.renderOpts = { tagAsn: config.tagAsn, nextHops: { ipv4: Prefix.parse(config.nextHop4), ipv6: Prefix.parse(config.nextHop6) } };
+  constructor(
+    private readonly config: BirdConfig,
+    private readonly ctx: PluginContext,
+  ) {
+    this.renderOpts = {
+      tagAsn: config.tagAsn,
+      nextHops: { ipv4: Prefix.parse(config.nextHop4), ipv6: Prefix.parse(config.nextHop6) },
+    };
     this.fileOpts = { protocolPrefix: config.protocolPrefix, tables: config.tables };
   }
 
   render(rule: Rule): RenderedCommand[] {
     const route = renderRoute(rule, this.renderOpts);
-    return [{ adapter: this.ctx.name, format: 'bird-config', text: `protocol static ${protocolName(route.slot, this.fileOpts)} { ... ${route.line} }` }];
+    return [
+      {
+        adapter: this.ctx.name,
+        format: 'bird-config',
+        text: `protocol static ${protocolName(route.slot, this.fileOpts)} { ... ${route.line} }`,
+      },
+    ];
   }
 
   renderWithdraw(rule: Rule): RenderedCommand[] {
     const route = renderRoute(rule, this.renderOpts);
-    return [{
-      adapter: this.ctx.name, format: 'bird-config',
-      text: `protocol static ${protocolName(route.slot, this.fileOpts)} { ... without ${route.line} }   # rewrite ${this.config.includeFile}, then birdc configure`,
-    }];
+    return [
+      {
+        adapter: this.ctx.name,
+        format: 'bird-config',
+        text: `protocol static ${protocolName(route.slot, this.fileOpts)} { ... without ${route.line} }   # rewrite ${this.config.includeFile}, then birdc configure`,
+      },
+    ];
   }
 
   /** One change at a time: the include file and `birdc configure` are a single shared resource. */
@@ -56,7 +100,9 @@ export class BirdAction implements Action {
 
   private loaded(): Map<string, BirdRoute> {
     if (!this.routes) {
-      this.routes = existsSync(this.config.includeFile) ? parseIncludeFile(readFileSync(this.config.includeFile, 'utf8')) : new Map();
+      this.routes = existsSync(this.config.includeFile)
+        ? parseIncludeFile(readFileSync(this.config.includeFile, 'utf8'))
+        : new Map();
     }
     return this.routes;
   }
@@ -113,7 +159,12 @@ export class BirdAction implements Action {
       await this.commit(next);
     });
     await this.waitInRib(rule.id, route.slot);
-    return { ruleId: rule.id, state: 'installed', nativeId: `${protocolName(route.slot, this.fileOpts)} ${rule.id}`, detail: route.line };
+    return {
+      ruleId: rule.id,
+      state: 'installed',
+      nativeId: `${protocolName(route.slot, this.fileOpts)} ${rule.id}`,
+      detail: route.line,
+    };
   }
 
   /** BIRD applies a reconfiguration asynchronously: a change counts as done once BIRD's table shows it. */
@@ -123,7 +174,9 @@ export class BirdAction implements Action {
       const routes = await this.showSlot(slot);
       if (routes.some((r) => r.ruleId === id) === present) return;
       if (Date.now() > deadline) {
-        throw new Error(`BIRD accepted the configuration but ${id} is ${present ? 'not' : 'still'} in table ${this.config.tables[TABLE_OF[slot]]} after ${this.config.timeoutMs} ms`);
+        throw new Error(
+          `BIRD accepted the configuration but ${id} is ${present ? 'not' : 'still'} in table ${this.config.tables[TABLE_OF[slot]]} after ${this.config.timeoutMs} ms`,
+        );
       }
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -131,7 +184,10 @@ export class BirdAction implements Action {
 
   async withdraw(target: Rule | InstalledRef): Promise<void> {
     const id = isRule(target) ? target.id : target.ruleId;
-    if (!id) throw new Error(`refusing to withdraw ${(target as InstalledRef).nativeId}: it carries no ft tag (not announced by ft)`);
+    if (!id)
+      throw new Error(
+        `refusing to withdraw ${(target as InstalledRef).nativeId}: it carries no ft tag (not announced by ft)`,
+      );
     const slot = await this.serial(async () => {
       const current = this.loaded();
       const route = current.get(id);
@@ -147,7 +203,12 @@ export class BirdAction implements Action {
   private async showSlot(slot: Slot): Promise<BirdRibRoute[]> {
     const table = this.config.tables[TABLE_OF[slot]];
     const proto = protocolName(slot, this.fileOpts);
-    const r = await birdc(this.config.birdc, this.config.socket, ['show', 'route', 'table', table, 'protocol', proto, 'all'], this.config.timeoutMs);
+    const r = await birdc(
+      this.config.birdc,
+      this.config.socket,
+      ['show', 'route', 'table', table, 'protocol', proto, 'all'],
+      this.config.timeoutMs,
+    );
     if (r.code !== 0) {
       // A protocol that does not exist yet (nothing written so far) has no routes.
       if (/syntax error|Not a protocol|No such protocol|is not a protocol/i.test(r.output)) return [];
@@ -175,7 +236,9 @@ export class BirdAction implements Action {
     } catch (err) {
       return { status: 'down', detail: (err as Error).message };
     }
-    const sessions = parseBgpSessions(output).filter((s) => this.config.bgpProtocols.length === 0 || this.config.bgpProtocols.includes(s.name));
+    const sessions = parseBgpSessions(output).filter(
+      (s) => this.config.bgpProtocols.length === 0 || this.config.bgpProtocols.includes(s.name),
+    );
     if (sessions.length === 0) return { status: 'down', detail: 'BIRD runs no BGP protocol for ft' };
     const up = sessions.filter((s) => s.state === 'Established');
     const detail = sessions.map((s) => `${s.name} ${s.state}`).join(', ');

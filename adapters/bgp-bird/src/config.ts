@@ -25,14 +25,25 @@ export const birdConfigSchema = z
     tagAsn: z.number().int().min(1).max(4294967295).default(64512),
     /** Tables ft's static protocols feed; your BGP channels export from them. */
     tables: z
-      .object({ flow4: symbol.default('flowtab4'), flow6: symbol.default('flowtab6'), ipv4: symbol.default('master4'), ipv6: symbol.default('master6') })
+      .object({
+        flow4: symbol.default('flowtab4'),
+        flow6: symbol.default('flowtab6'),
+        ipv4: symbol.default('master4'),
+        ipv6: symbol.default('master6'),
+      })
       .default({ flow4: 'flowtab4', flow6: 'flowtab6', ipv4: 'master4', ipv6: 'master6' }),
     /** ft's static protocols are named <prefix>_flow4, <prefix>_flow6, <prefix>_rtbh4, <prefix>_rtbh6. */
     protocolPrefix: symbol.default('ft'),
     /** BGP protocols health() reports on (default: every BGP protocol BIRD runs). */
     bgpProtocols: z.array(symbol).default([]),
-    nextHop4: z.string().refine((s) => isAddress(s, 4), 'must be an IPv4 address').default('192.0.2.1'),
-    nextHop6: z.string().refine((s) => isAddress(s, 6), 'must be an IPv6 address in canonical form').default('100::1'),
+    nextHop4: z
+      .string()
+      .refine((s) => isAddress(s, 4), 'must be an IPv4 address')
+      .default('192.0.2.1'),
+    nextHop6: z
+      .string()
+      .refine((s) => isAddress(s, 6), 'must be an IPv6 address in canonical form')
+      .default('100::1'),
     birdc: absPath.default('/usr/sbin/birdc'),
     /** How long one birdc call, and the wait for a route to show up in BIRD's table, may take. */
     timeoutMs: z.number().int().min(100).max(120000).default(5000),

@@ -25,8 +25,22 @@ export function routeKey(route: BirdRoute): string {
   return `${route.slot} ${m ? m[1] : route.line}`;
 }
 
-const TCP_BIT: Record<TcpFlagName, number> = { fin: 0x01, syn: 0x02, rst: 0x04, psh: 0x08, ack: 0x10, urg: 0x20, ece: 0x40, cwr: 0x80 };
-const FRAGMENT_KEYWORD = { 'dont-fragment': 'dont_fragment', 'is-fragment': 'is_fragment', 'first-fragment': 'first_fragment', 'last-fragment': 'last_fragment' } as const;
+const TCP_BIT: Record<TcpFlagName, number> = {
+  fin: 0x01,
+  syn: 0x02,
+  rst: 0x04,
+  psh: 0x08,
+  ack: 0x10,
+  urg: 0x20,
+  ece: 0x40,
+  cwr: 0x80,
+};
+const FRAGMENT_KEYWORD = {
+  'dont-fragment': 'dont_fragment',
+  'is-fragment': 'is_fragment',
+  'first-fragment': 'first_fragment',
+  'last-fragment': 'last_fragment',
+} as const;
 
 const ranges = (rs: Range[]) => rs.map((r) => (r.min === r.max ? `${r.min}` : `${r.min}..${r.max}`)).join(', ');
 const values = (vs: number[]) => vs.join(', ');
@@ -135,7 +149,10 @@ export function protocolName(slot: Slot, opts: FileOptions): string {
 export function renderIncludeFile(routes: BirdRoute[], opts: FileOptions): string {
   const out = ['# Written by ft (bgp-bird adapter). Do not edit: ft rewrites this file on every change.', ''];
   for (const slot of SLOTS) {
-    const mine = routes.filter((r) => r.slot === slot).map((r) => r.line).sort();
+    const mine = routes
+      .filter((r) => r.slot === slot)
+      .map((r) => r.line)
+      .sort();
     const { channel, table } = CHANNEL[slot];
     out.push(`protocol static ${protocolName(slot, opts)} {`);
     out.push(`  ${channel} { table ${opts.tables[table]}; };`);

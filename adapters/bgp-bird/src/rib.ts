@@ -29,7 +29,8 @@ export function parseShowRouteAll(output: string, tagAsn: number): BirdRibRoute[
     }
     if (/^\t/.test(line)) continue;
     // FlowSpec nets contain spaces and end with "}"; unicast ones may be followed by a route type ("blackhole").
-    const route = /^(flow[46] \{.*\})\s+\[(\S+) [^\]]*\]/.exec(line) ?? /^(\S+)\s+(?:\S+\s+)?\[(\S+) [^\]]*\]/.exec(line);
+    const route =
+      /^(flow[46] \{.*\})\s+\[(\S+) [^\]]*\]/.exec(line) ?? /^(\S+)\s+(?:\S+\s+)?\[(\S+) [^\]]*\]/.exec(line);
     const alt = /^\s+(?:\S+\s+)?\[(\S+) [^\]]*\]/.exec(line);
     if (route) {
       lastNet = (route[1] as string).replace(/\s+(unicast|blackhole|unreachable|prohibit)$/, '');

@@ -55,10 +55,26 @@ describe('bgp-bird adapter against a real BIRD 2 and a gobgpd peer', function ()
 
   it('announces an IPv4 FlowSpec discard the peer sees with its match, action and ft tag, and withdraws it', async () => {
     const a = adapter();
-    const rule = flow({ destination: '203.0.113.10/32', protocols: [17], sourcePorts: [{ min: 53, max: 53 }], packetLength: [{ min: 512, max: 1500 }] }, { type: 'discard' });
+    const rule = flow(
+      {
+        destination: '203.0.113.10/32',
+        protocols: [17],
+        sourcePorts: [{ min: 53, max: 53 }],
+        packetLength: [{ min: 512, max: 1500 }],
+      },
+      { type: 'discard' },
+    );
     await a.apply(rule);
     const seen = await lab.gobgp.waitFor('ipv4-flowspec', (ps) => ps.find(tagged(rule.id)), 'the discard rule');
-    expect(keyHas(seen, '[destination: 203.0.113.10/32]', '[protocol: ==udp]', '[source-port: ==53]', '[packet-length: >=512&<=1500]')).to.equal(true, seen.key);
+    expect(
+      keyHas(
+        seen,
+        '[destination: 203.0.113.10/32]',
+        '[protocol: ==udp]',
+        '[source-port: ==53]',
+        '[packet-length: >=512&<=1500]',
+      ),
+    ).to.equal(true, seen.key);
     expect(seen.extended).to.deep.include({ type: 128, subtype: 6, as: 0, rate: 0 });
     expect((await a.list()).map((r) => r.ruleId)).to.include(rule.id);
     await a.withdraw(rule);
@@ -69,19 +85,39 @@ describe('bgp-bird adapter against a real BIRD 2 and a gobgpd peer', function ()
   it('announces an IPv6 FlowSpec rate-limit with TCP flags and ports, redirect and mark', async () => {
     const a = adapter();
     const rl = flow(
-      { destination: '2001:db8:100::10/128', protocols: [6], destinationPorts: [{ min: 80, max: 80 }, { min: 8000, max: 8080 }], tcpFlags: { set: ['syn'], unset: ['ack'] } },
+      {
+        destination: '2001:db8:100::10/128',
+        protocols: [6],
+        destinationPorts: [
+          { min: 80, max: 80 },
+          { min: 8000, max: 8080 },
+        ],
+        tcpFlags: { set: ['syn'], unset: ['ack'] },
+      },
       { type: 'rate-limit', bytesPerSecond: 125000 },
     );
-    const redirect = flow({ destination: '203.0.113.20/32', source: Prefix.parse('198.51.100.0/24') }, { type: 'redirect', routeTarget: '65000:999' });
+    const redirect = flow(
+      { destination: '203.0.113.20/32', source: Prefix.parse('198.51.100.0/24') },
+      { type: 'redirect', routeTarget: '65000:999' },
+    );
     const mark = flow({ destination: '203.0.113.21/32', fragment: ['is-fragment'] }, { type: 'mark', dscp: 10 });
     for (const r of [rl, redirect, mark]) await a.apply(r);
     const seen = await lab.gobgp.waitFor('ipv6-flowspec', (ps) => ps.find(tagged(rl.id)), 'the IPv6 rate-limit');
-    expect(keyHas(seen, '[destination: 2001:db8:100::10/128/0]', '[protocol: ==tcp]', '[destination-port: ==80 >=8000&<=8080]')).to.equal(true, seen.key);
+    expect(
+      keyHas(
+        seen,
+        '[destination: 2001:db8:100::10/128/0]',
+        '[protocol: ==tcp]',
+        '[destination-port: ==80 >=8000&<=8080]',
+      ),
+    ).to.equal(true, seen.key);
     expect(seen.key).to.match(/\[tcp-flags: =?S&!A\]/);
     expect(seen.extended).to.deep.include({ type: 128, subtype: 6, as: 0, rate: 125000 });
     const r = await lab.gobgp.waitFor('ipv4-flowspec', (ps) => ps.find(tagged(redirect.id)), 'the redirect rule');
     expect(keyHas(r, '[source: 198.51.100.0/24]')).to.equal(true, r.key);
-    expect(JSON.stringify(r.extended)).to.match(/"subtype":8/).and.to.match(/999/);
+    expect(JSON.stringify(r.extended))
+      .to.match(/"subtype":8/)
+      .and.to.match(/999/);
     const m = await lab.gobgp.waitFor('ipv4-flowspec', (ps) => ps.find(tagged(mark.id)), 'the mark rule');
     expect(m.key).to.include('is-fragment');
     expect(m.extended).to.deep.include({ type: 128, subtype: 9, value: 10 });
@@ -108,10 +144,13 @@ describe('bgp-bird adapter against a real BIRD 2 and a gobgpd peer', function ()
     await a.withdraw(v6);
     await lab.gobgp.waitGone('ipv4', tagged(v4.id), 'the IPv4 blackhole');
     await lab.gobgp.waitGone('ipv6', tagged(v6.id), 'the IPv6 blackhole');
-    expect(lab.gobgp.rib('ipv4').some((p) => p.key === '203.0.113.200/32'), 'the operator\'s own route stays').to.equal(true);
+    expect(
+      lab.gobgp.rib('ipv4').some((p) => p.key === '203.0.113.200/32'),
+      "the operator's own route stays",
+    ).to.equal(true);
   });
 
-  it('a configuration BIRD rejects leaves the running config and ft\'s file untouched, and is reported', async () => {
+  it("a configuration BIRD rejects leaves the running config and ft's file untouched, and is reported", async () => {
     const a = adapter();
     const live = flow({ destination: '203.0.113.60/32', protocols: [17] }, { type: 'discard' });
     await a.apply(live);
@@ -121,17 +160,26 @@ describe('bgp-bird adapter against a real BIRD 2 and a gobgpd peer', function ()
     // The operator's half-edited bird.conf: BIRD refuses every reconfiguration until it is fixed.
     writeFileSync(confPath, birdConf(include, true));
     const next = flow({ destination: '203.0.113.61/32', protocols: [17] }, { type: 'discard' });
-    const err = await a.apply(next).then(() => undefined, (e: Error) => e);
+    const err = await a.apply(next).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(err).to.be.instanceOf(BirdConfigRejected);
     expect(err?.message).to.match(/syntax error/);
     expect(readFileSync(include, 'utf8')).to.equal(before);
-    expect(lab.gobgp.rib('ipv4-flowspec').some(tagged(live.id)), 'the running config still announces the live rule').to.equal(true);
+    expect(
+      lab.gobgp.rib('ipv4-flowspec').some(tagged(live.id)),
+      'the running config still announces the live rule',
+    ).to.equal(true);
     expect(lab.gobgp.rib('ipv4-flowspec').some(tagged(next.id))).to.equal(false);
     writeFileSync(confPath, birdConf(include));
 
     // A table that does not exist in BIRD (an adapter misconfiguration) is refused the same way.
     const wrong = adapter({ tables: { flow4: 'no_such_table' } });
-    const err2 = await wrong.apply(next).then(() => undefined, (e: Error) => e);
+    const err2 = await wrong.apply(next).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(err2).to.be.instanceOf(BirdConfigRejected);
     expect(readFileSync(include, 'utf8')).to.equal(before);
 
@@ -161,8 +209,14 @@ describe('bgp-bird adapter against a real BIRD 2 and a gobgpd peer', function ()
 
   it('after an ft restart, list() finds what the previous run announced and withdraws orphans by their ref', async () => {
     const first = adapter();
-    const keep = flow({ destination: '203.0.113.50/32', protocols: [17], sourcePorts: [{ min: 123, max: 123 }] }, { type: 'discard' });
-    const orphan = flow({ destination: '2001:db8:100::51/128', protocols: [17], sourcePorts: [{ min: 1900, max: 1900 }] }, { type: 'discard' });
+    const keep = flow(
+      { destination: '203.0.113.50/32', protocols: [17], sourcePorts: [{ min: 123, max: 123 }] },
+      { type: 'discard' },
+    );
+    const orphan = flow(
+      { destination: '2001:db8:100::51/128', protocols: [17], sourcePorts: [{ min: 1900, max: 1900 }] },
+      { type: 'discard' },
+    );
     const orphanBh = rtbh('203.0.113.52/32');
     for (const r of [keep, orphan, orphanBh]) await first.apply(r);
     await lab.gobgp.waitFor('ipv6-flowspec', (ps) => ps.find(tagged(orphan.id)), 'the orphan');
@@ -171,7 +225,8 @@ describe('bgp-bird adapter against a real BIRD 2 and a gobgpd peer', function ()
     const second = adapter();
     const found = await second.list();
     expect(found.map((r) => r.ruleId)).to.include.members([keep.id, orphan.id, orphanBh.id]);
-    for (const ref of found.filter((r) => r.ruleId === orphan.id || r.ruleId === orphanBh.id)) await second.withdraw(ref);
+    for (const ref of found.filter((r) => r.ruleId === orphan.id || r.ruleId === orphanBh.id))
+      await second.withdraw(ref);
     await lab.gobgp.waitGone('ipv6-flowspec', tagged(orphan.id), 'the orphan FlowSpec');
     await lab.gobgp.waitGone('ipv4', tagged(orphanBh.id), 'the orphan RTBH');
     expect(lab.gobgp.rib('ipv4-flowspec').some(tagged(keep.id))).to.equal(true);
@@ -180,7 +235,10 @@ describe('bgp-bird adapter against a real BIRD 2 and a gobgpd peer', function ()
 
   it('re-announces what is live after the peer session flaps and after BIRD restarts', async () => {
     const a = adapter();
-    const live = flow({ destination: '203.0.113.50/32', protocols: [17], sourcePorts: [{ min: 123, max: 123 }] }, { type: 'discard' });
+    const live = flow(
+      { destination: '203.0.113.50/32', protocols: [17], sourcePorts: [{ min: 123, max: 123 }] },
+      { type: 'discard' },
+    );
     await lab.gobgp.restart();
     await lab.gobgp.waitFor('ipv4-flowspec', (ps) => ps.find(tagged(live.id)), 'the rule after a session flap', 20_000);
 

@@ -9,11 +9,25 @@ import { run } from '../../../test/helpers/net.js';
 import { context, flow, rtbh } from '../../bgp-exabgp/test/rules.js';
 import { BirdAction } from '../src/action.js';
 import { birdConfigSchema } from '../src/config.js';
-import { float32Bits, parseIncludeFile, renderFlowSpec, renderIncludeFile, renderRtbh, type BirdRoute, type RenderOptions } from '../src/render.js';
+import {
+  float32Bits,
+  parseIncludeFile,
+  renderFlowSpec,
+  renderIncludeFile,
+  renderRtbh,
+  type BirdRoute,
+  type RenderOptions,
+} from '../src/render.js';
 import { parseBgpSessions, parseShowRouteAll } from '../src/rib.js';
 
-const opts: RenderOptions = { tagAsn: 65000, nextHops: { ipv4: Prefix.parse('192.0.2.1'), ipv6: Prefix.parse('100::1') } };
-const fileOpts = { protocolPrefix: 'ft', tables: { flow4: 'flowtab4', flow6: 'flowtab6', ipv4: 'master4', ipv6: 'master6' } };
+const opts: RenderOptions = {
+  tagAsn: 65000,
+  nextHops: { ipv4: Prefix.parse('192.0.2.1'), ipv6: Prefix.parse('100::1') },
+};
+const fileOpts = {
+  protocolPrefix: 'ft',
+  tables: { flow4: 'flowtab4', flow6: 'flowtab6', ipv4: 'master4', ipv6: 'master6' },
+};
 
 function tags(id: string): string {
   const hex = id.slice(3);
@@ -28,7 +42,16 @@ describe('bgp-bird rendering and parsing', () => {
 
   it('renders a SYN-flood rate-limit as a BIRD flow4 static route', () => {
     const rule = flow(
-      { destination: '203.0.113.10/32', protocols: [6], destinationPorts: [{ min: 443, max: 443 }, { min: 8000, max: 8080 }], tcpFlags: { set: ['syn'], unset: ['ack'] }, fragment: ['is-fragment', 'first-fragment'] },
+      {
+        destination: '203.0.113.10/32',
+        protocols: [6],
+        destinationPorts: [
+          { min: 443, max: 443 },
+          { min: 8000, max: 8080 },
+        ],
+        tcpFlags: { set: ['syn'], unset: ['ack'] },
+        fragment: ['is-fragment', 'first-fragment'],
+      },
       { type: 'rate-limit', bytesPerSecond: 125000 },
     );
     expect(renderFlowSpec(rule, opts)).to.deep.equal({
@@ -47,7 +70,9 @@ describe('bgp-bird rendering and parsing', () => {
     expect(renderFlowSpec(four, opts).line).to.include('(generic, 0x8208fa56, 0xea00000a)');
     const mark = flow({ destination: '2001:db8::1/128', protocols: [17] }, { type: 'mark', dscp: 46 });
     expect(renderFlowSpec(mark, opts)).to.deep.include({ slot: 'flow6' });
-    expect(renderFlowSpec(mark, opts).line).to.match(/^route flow6 \{ dst 2001:db8::1\/128; next header 17; \} \{ bgp_ext_community.add\(\(generic, 0x80090000, 0x2e\)\);/);
+    expect(renderFlowSpec(mark, opts).line).to.match(
+      /^route flow6 \{ dst 2001:db8::1\/128; next header 17; \} \{ bgp_ext_community.add\(\(generic, 0x80090000, 0x2e\)\);/,
+    );
   });
 
   it('renders RTBH with BLACKHOLE, NO_EXPORT as (65535, 65281) and the next hop', () => {
@@ -58,10 +83,15 @@ describe('bgp-bird rendering and parsing', () => {
   });
 
   it('reads its own include file back, route for route', () => {
-    const routes = [renderRtbh(rtbh('203.0.113.7/32'), opts), renderFlowSpec(flow({ destination: '2001:db8::7/128' }, { type: 'discard' }), opts)];
+    const routes = [
+      renderRtbh(rtbh('203.0.113.7/32'), opts),
+      renderFlowSpec(flow({ destination: '2001:db8::7/128' }, { type: 'discard' }), opts),
+    ];
     const text = renderIncludeFile(routes, fileOpts);
     const back = parseIncludeFile(text);
-    expect([...back.values()].sort((a, b) => a.slot.localeCompare(b.slot))).to.deep.equal([...routes].sort((a, b) => a.slot.localeCompare(b.slot)));
+    expect([...back.values()].sort((a, b) => a.slot.localeCompare(b.slot))).to.deep.equal(
+      [...routes].sort((a, b) => a.slot.localeCompare(b.slot)),
+    );
   });
 
   it('reads tagged routes and BGP session states from birdc output (recorded from BIRD 2.0.12)', () => {
@@ -92,18 +122,36 @@ describe('bgp-bird rendering and parsing', () => {
       'backup     BGP        ---        start  2026-11-21    Active        Socket: Connection refused',
       '  BGP state:          Active',
     ].join('\n');
-    expect(parseBgpSessions(protos)).to.deep.equal([{ name: 'edge', state: 'Established' }, { name: 'backup', state: 'Active' }]);
+    expect(parseBgpSessions(protos)).to.deep.equal([
+      { name: 'edge', state: 'Established' },
+      { name: 'backup', state: 'Active' },
+    ]);
   });
 
   it('parses any birdc output without throwing, claiming only routes with both ft tags', () => {
-    const piece = fc.constantFrom('203.0.113.1/32', 'flow4 { dst 203.0.113.1/32; }', ' blackhole', ' [ft_rtbh4 00:00:01]', ' * (200)', '\n', '\t', 'BGP.large_community: ', '(65000, 1718878208, 2)', '(65000, 1, 2)', '(65000, 1, 3)', 'BGP state: Established', 'edge BGP --- up 00:00 Established');
+    const piece = fc.constantFrom(
+      '203.0.113.1/32',
+      'flow4 { dst 203.0.113.1/32; }',
+      ' blackhole',
+      ' [ft_rtbh4 00:00:01]',
+      ' * (200)',
+      '\n',
+      '\t',
+      'BGP.large_community: ',
+      '(65000, 1718878208, 2)',
+      '(65000, 1, 2)',
+      '(65000, 1, 3)',
+      'BGP state: Established',
+      'edge BGP --- up 00:00 Established',
+    );
     fc.assert(
       fc.property(fc.array(fc.oneof(piece, fc.string({ maxLength: 20 })), { maxLength: 30 }), (parts) => {
         const text = parts.join('');
         parseBgpSessions(text);
         parseIncludeFile(text);
         for (const r of parseShowRouteAll(text, 65000)) {
-          if (r.ruleId) expect(r.largeCommunities.some((c) => c.asn === 65000 && c.data1 === 1718878208)).to.equal(true);
+          if (r.ruleId)
+            expect(r.largeCommunities.some((c) => c.asn === 65000 && c.data1 === 1718878208)).to.equal(true);
         }
       }),
       { numRuns: 300 },
@@ -114,19 +162,30 @@ describe('bgp-bird rendering and parsing', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ft-bird-unit-'));
     try {
       const include = join(dir, 'ft.conf');
-      const a = new BirdAction(birdConfigSchema.parse({ includeFile: include, tagAsn: 65000 }), context('preview', dir));
-      expect(a.render(rtbh('203.0.113.5/32'))[0]?.text).to.match(/^protocol static ft_rtbh4 \{ \.\.\. route 203\.0\.113\.5\/32 blackhole/);
+      const a = new BirdAction(
+        birdConfigSchema.parse({ includeFile: include, tagAsn: 65000 }),
+        context('preview', dir),
+      );
+      expect(a.render(rtbh('203.0.113.5/32'))[0]?.text).to.match(
+        /^protocol static ft_rtbh4 \{ \.\.\. route 203\.0\.113\.5\/32 blackhole/,
+      );
       // Preview of a withdrawal: the same protocol without the route, then a reconfigure.
-      expect(a.renderWithdraw(rtbh('203.0.113.5/32'))[0]?.text).to.match(new RegExp(`^protocol static ft_rtbh4 \\{ \\.\\.\\. without route 203\\.0\\.113\\.5/32 blackhole.*rewrite ${include}, then birdc configure$`));
+      expect(a.renderWithdraw(rtbh('203.0.113.5/32'))[0]?.text).to.match(
+        new RegExp(
+          `^protocol static ft_rtbh4 \\{ \\.\\.\\. without route 203\\.0\\.113\\.5/32 blackhole.*rewrite ${include}, then birdc configure$`,
+        ),
+      );
       expect(run(['ls', dir]).stdout.trim()).to.equal('');
-      expect(() => birdConfigSchema.parse({ includeFile: include, tagAsn: 65000, tables: { flow4: 'x; }' } })).to.throw(/identifier/);
+      expect(() => birdConfigSchema.parse({ includeFile: include, tagAsn: 65000, tables: { flow4: 'x; }' } })).to.throw(
+        /identifier/,
+      );
       expect(() => birdConfigSchema.parse({ includeFile: 'relative.conf', tagAsn: 65000 })).to.throw(/absolute/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  describe('BIRD\'s own parser accepts every rendered include file', function () {
+  describe("BIRD's own parser accepts every rendered include file", function () {
     this.timeout(60_000);
     before(function () {
       requireLab(this, { commands: ['bird'] });
@@ -135,24 +194,37 @@ describe('bgp-bird rendering and parsing', () => {
     it('for random valid rules, including tag values above 2^31', () => {
       const dir = mkdtempSync(join(tmpdir(), 'ft-bird-parse-'));
       try {
-        const range = fc.tuple(fc.integer({ min: 0, max: 65535 }), fc.integer({ min: 0, max: 65535 })).map(([a, b]): Range => ({ min: Math.min(a, b), max: Math.max(a, b) }));
-        const flags = fc.subarray(['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr'] as TcpFlagName[], { minLength: 1 });
+        const range = fc
+          .tuple(fc.integer({ min: 0, max: 65535 }), fc.integer({ min: 0, max: 65535 }))
+          .map(([a, b]): Range => ({ min: Math.min(a, b), max: Math.max(a, b) }));
+        const flags = fc.subarray(['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr'] as TcpFlagName[], {
+          minLength: 1,
+        });
         const arb = fc.record({
           v6: fc.boolean(),
           host: fc.integer({ min: 1, max: 254 }),
           source: fc.boolean(),
-          protocols: fc.option(fc.uniqueArray(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 3 }), { nil: undefined }),
+          protocols: fc.option(fc.uniqueArray(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 3 }), {
+            nil: undefined,
+          }),
           sport: fc.option(fc.array(range, { minLength: 1, maxLength: 3 }), { nil: undefined }),
           dport: fc.option(fc.array(range, { minLength: 1, maxLength: 3 }), { nil: undefined }),
           length: fc.option(fc.array(range, { minLength: 1, maxLength: 2 }), { nil: undefined }),
           flags: fc.option(flags, { nil: undefined }),
           icmp: fc.option(fc.integer({ min: 0, max: 255 }), { nil: undefined }),
           dscp: fc.option(fc.integer({ min: 0, max: 63 }), { nil: undefined }),
-          fragment: fc.option(fc.subarray(['dont-fragment', 'is-fragment', 'first-fragment', 'last-fragment'] as const, { minLength: 1 }), { nil: undefined }),
+          fragment: fc.option(
+            fc.subarray(['dont-fragment', 'is-fragment', 'first-fragment', 'last-fragment'] as const, { minLength: 1 }),
+            { nil: undefined },
+          ),
           action: fc.oneof(
             fc.constant({ type: 'discard' as const }),
-            fc.double({ min: 1, max: 1e12, noNaN: true }).map((n) => ({ type: 'rate-limit' as const, bytesPerSecond: n })),
-            fc.tuple(fc.integer({ min: 1, max: 4294967295 }), fc.integer({ min: 0, max: 65535 })).map(([as, v]) => ({ type: 'redirect' as const, routeTarget: `${as}:${v}` })),
+            fc
+              .double({ min: 1, max: 1e12, noNaN: true })
+              .map((n) => ({ type: 'rate-limit' as const, bytesPerSecond: n })),
+            fc
+              .tuple(fc.integer({ min: 1, max: 4294967295 }), fc.integer({ min: 0, max: 65535 }))
+              .map(([as, v]) => ({ type: 'redirect' as const, routeTarget: `${as}:${v}` })),
             fc.integer({ min: 0, max: 63 }).map((d) => ({ type: 'mark' as const, dscp: d })),
           ),
           tenant: fc.string({ minLength: 1, maxLength: 8 }),
@@ -173,7 +245,10 @@ describe('bgp-bird rendering and parsing', () => {
                     icmpType: r.icmp === undefined ? undefined : [r.icmp],
                     icmpCode: r.icmp === undefined ? undefined : [0],
                     dscp: r.dscp === undefined ? undefined : [r.dscp],
-                    fragment: r.fragment && (!r.v6 || r.fragment.some((f) => f !== 'dont-fragment')) ? r.fragment.filter((f) => !r.v6 || f !== 'dont-fragment') : undefined,
+                    fragment:
+                      r.fragment && (!r.v6 || r.fragment.some((f) => f !== 'dont-fragment'))
+                        ? r.fragment.filter((f) => !r.v6 || f !== 'dont-fragment')
+                        : undefined,
                   },
                   r.action,
                   r.tenant,
@@ -181,13 +256,23 @@ describe('bgp-bird rendering and parsing', () => {
                 opts,
               ),
             );
-            if (withRtbh) routes.push(renderRtbh(rtbh('203.0.113.99/32', { communities: ['64500:666'] }), opts), renderRtbh(rtbh('2001:db8::99/128'), opts));
+            if (withRtbh)
+              routes.push(
+                renderRtbh(rtbh('203.0.113.99/32', { communities: ['64500:666'] }), opts),
+                renderRtbh(rtbh('2001:db8::99/128'), opts),
+              );
             // A tag at the top of the 32-bit range, which a signed parser would refuse.
-            routes.push({ slot: 'rtbh4', line: 'route 203.0.113.98/32 blackhole { bgp_large_community.add((4294967295, 1718878208, 2)); bgp_large_community.add((4294967295, 4294967295, 4294967295)); }; # ft-rule bh-ffffffffffffffff' });
+            routes.push({
+              slot: 'rtbh4',
+              line: 'route 203.0.113.98/32 blackhole { bgp_large_community.add((4294967295, 1718878208, 2)); bgp_large_community.add((4294967295, 4294967295, 4294967295)); }; # ft-rule bh-ffffffffffffffff',
+            });
             const include = join(dir, 'ft.conf');
             writeFileSync(include, renderIncludeFile(routes, fileOpts));
             const conf = join(dir, 'bird.conf');
-            writeFileSync(conf, `router id 192.0.2.1;\nflow4 table flowtab4;\nflow6 table flowtab6;\ninclude "${include}";\n`);
+            writeFileSync(
+              conf,
+              `router id 192.0.2.1;\nflow4 table flowtab4;\nflow6 table flowtab6;\ninclude "${include}";\n`,
+            );
             const r = run(['bird', '-p', '-c', conf], { allowFail: true });
             expect(r.status, `${r.stderr}\n${renderIncludeFile(routes, fileOpts)}`).to.equal(0);
           }),

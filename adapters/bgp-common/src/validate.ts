@@ -5,7 +5,10 @@ import { isPrefix, Prefix, type FlowSpecRule, type Range, type RtbhRule, type Tc
 // communities and route targets match a strict grammar. A rule that fails is refused whole.
 
 export class RuleRejected extends Error {
-  constructor(readonly ruleId: string, reason: string) {
+  constructor(
+    readonly ruleId: string,
+    reason: string,
+  ) {
     super(`rule ${ruleId}: ${reason}`);
     this.name = 'RuleRejected';
   }
@@ -24,7 +27,8 @@ export function isAsn(n: unknown): n is number {
 
 function checkRanges(id: string, what: string, ranges: Range[] | undefined, max: number): void {
   if (ranges === undefined) return;
-  if (!Array.isArray(ranges) || ranges.length === 0) throw new RuleRejected(id, `${what}: an empty list matches nothing`);
+  if (!Array.isArray(ranges) || ranges.length === 0)
+    throw new RuleRejected(id, `${what}: an empty list matches nothing`);
   for (const r of ranges) {
     if (!isUint(r?.min, max) || !isUint(r?.max, max) || r.min > r.max) {
       throw new RuleRejected(id, `${what}: ${JSON.stringify(r)} is not a range within 0..${max}`);
@@ -34,8 +38,10 @@ function checkRanges(id: string, what: string, ranges: Range[] | undefined, max:
 
 function checkValues(id: string, what: string, values: number[] | undefined, max: number): void {
   if (values === undefined) return;
-  if (!Array.isArray(values) || values.length === 0) throw new RuleRejected(id, `${what}: an empty list matches nothing`);
-  for (const v of values) if (!isUint(v, max)) throw new RuleRejected(id, `${what}: ${JSON.stringify(v)} is not within 0..${max}`);
+  if (!Array.isArray(values) || values.length === 0)
+    throw new RuleRejected(id, `${what}: an empty list matches nothing`);
+  for (const v of values)
+    if (!isUint(v, max)) throw new RuleRejected(id, `${what}: ${JSON.stringify(v)} is not within 0..${max}`);
 }
 
 /** A route target for the FlowSpec redirect action: "ASN:NN" as RFC 8955 encodes it (2-octet AS: 32-bit NN, 4-octet AS: 16-bit NN). */
@@ -46,7 +52,8 @@ export function parseRouteTarget(id: string, text: unknown): { asn: number; valu
   const value = Number(m[2]);
   if (!isAsn(asn)) throw new RuleRejected(id, `redirect route target ${text}: AS ${asn} is out of range`);
   const max = asn > 0xffff ? 0xffff : 0xffffffff;
-  if (!isUint(value, max)) throw new RuleRejected(id, `redirect route target ${text}: value must be within 0..${max} for AS ${asn}`);
+  if (!isUint(value, max))
+    throw new RuleRejected(id, `redirect route target ${text}: value must be within 0..${max} for AS ${asn}`);
   return { asn, value };
 }
 
@@ -68,14 +75,18 @@ export function checkFlowSpec(rule: FlowSpecRule): void {
   if (m.tcpFlags !== undefined) {
     const all = [...(m.tcpFlags.set ?? []), ...(m.tcpFlags.unset ?? [])];
     if (all.length === 0) throw new RuleRejected(id, 'TCP flags: neither set nor unset flags given');
-    for (const f of all) if (!TCP_FLAGS.includes(f)) throw new RuleRejected(id, `TCP flag ${JSON.stringify(f)} is unknown`);
-    if (m.tcpFlags.set.some((f) => m.tcpFlags?.unset.includes(f))) throw new RuleRejected(id, 'TCP flags: a flag cannot be both set and unset');
+    for (const f of all)
+      if (!TCP_FLAGS.includes(f)) throw new RuleRejected(id, `TCP flag ${JSON.stringify(f)} is unknown`);
+    if (m.tcpFlags.set.some((f) => m.tcpFlags?.unset.includes(f)))
+      throw new RuleRejected(id, 'TCP flags: a flag cannot be both set and unset');
   }
   if (m.fragment !== undefined) {
     if (m.fragment.length === 0) throw new RuleRejected(id, 'fragment: an empty list matches nothing');
-    for (const f of m.fragment) if (!FRAGMENTS.includes(f)) throw new RuleRejected(id, `fragment ${JSON.stringify(f)} is unknown`);
+    for (const f of m.fragment)
+      if (!FRAGMENTS.includes(f)) throw new RuleRejected(id, `fragment ${JSON.stringify(f)} is unknown`);
     // RFC 8956 §3.6: IPv6 has no Don't Fragment bit, so the IPv6 fragment component cannot match it.
-    if (family === 6 && m.fragment.includes('dont-fragment')) throw new RuleRejected(id, 'fragment: IPv6 has no dont-fragment bit (RFC 8956)');
+    if (family === 6 && m.fragment.includes('dont-fragment'))
+      throw new RuleRejected(id, 'fragment: IPv6 has no dont-fragment bit (RFC 8956)');
   }
   const a = rule.action;
   switch (a?.type) {
@@ -83,7 +94,12 @@ export function checkFlowSpec(rule: FlowSpecRule): void {
       return;
     case 'rate-limit':
       // A rate that rounds to 0 would turn a rate-limit into a discard on every receiver.
-      if (typeof a.bytesPerSecond !== 'number' || !Number.isFinite(a.bytesPerSecond) || a.bytesPerSecond < 1 || a.bytesPerSecond > 1e12) {
+      if (
+        typeof a.bytesPerSecond !== 'number' ||
+        !Number.isFinite(a.bytesPerSecond) ||
+        a.bytesPerSecond < 1 ||
+        a.bytesPerSecond > 1e12
+      ) {
         throw new RuleRejected(id, `rate-limit ${JSON.stringify(a.bytesPerSecond)} bytes/s is not within 1..1e12`);
       }
       return;
@@ -101,7 +117,8 @@ export function checkFlowSpec(rule: FlowSpecRule): void {
 /** "65535:666" → [65535, 666]; each half 0..65535. */
 export function parseCommunity(id: string, text: unknown): [number, number] {
   const m = typeof text === 'string' ? /^(\d{1,5}):(\d{1,5})$/.exec(text) : null;
-  if (!m || Number(m[1]) > 0xffff || Number(m[2]) > 0xffff) throw new RuleRejected(id, `community ${JSON.stringify(text)} is not AA:NN (0..65535 each)`);
+  if (!m || Number(m[1]) > 0xffff || Number(m[2]) > 0xffff)
+    throw new RuleRejected(id, `community ${JSON.stringify(text)} is not AA:NN (0..65535 each)`);
   return [Number(m[1]), Number(m[2])];
 }
 
@@ -136,7 +153,8 @@ export function rtbhNextHop(rule: RtbhRule, defaults: { ipv4: Prefix; ipv6: Pref
     } catch (err) {
       throw new RuleRejected(id, `next hop: ${(err as Error).message}`);
     }
-    if (!hop.isHost || hop.family !== family) throw new RuleRejected(id, `next hop ${rule.nextHop} is not an IPv${family} address`);
+    if (!hop.isHost || hop.family !== family)
+      throw new RuleRejected(id, `next hop ${rule.nextHop} is not an IPv${family} address`);
     return hop;
   }
   return family === 4 ? defaults.ipv4 : defaults.ipv6;

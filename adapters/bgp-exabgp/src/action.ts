@@ -1,4 +1,15 @@
-import { Prefix, isPrefix, type Action, type Applied, type Health, type InstalledRef, type PluginContext, type RenderedCommand, type Rule, type RuleId } from '@ft/sdk';
+import {
+  Prefix,
+  isPrefix,
+  type Action,
+  type Applied,
+  type Health,
+  type InstalledRef,
+  type PluginContext,
+  type RenderedCommand,
+  type Rule,
+  type RuleId,
+} from '@ft/sdk';
 import { join } from 'node:path';
 import { EXABGP_CAPABILITIES } from './capabilities.js';
 import { ExabgpChannel } from './channel.js';
@@ -23,7 +34,10 @@ export class ExabgpAction implements Action {
    */
   private lock: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly config: ExabgpConfig, private readonly ctx: PluginContext) {
+  constructor(
+    private readonly config: ExabgpConfig,
+    private readonly ctx: PluginContext,
+  ) {
     this.opts = {
       tagAsn: config.tagAsn,
       neighbors: config.peers,
@@ -62,7 +76,10 @@ export class ExabgpAction implements Action {
             if (!r.ok) this.ctx.logger.error({ command: line, why }, 'ExaBGP refused a re-announcement');
           });
         } catch (err) {
-          this.ctx.logger.warn({ err: (err as Error).message, why }, 're-announcement interrupted; it will be retried on the next connect');
+          this.ctx.logger.warn(
+            { err: (err as Error).message, why },
+            're-announcement interrupted; it will be retried on the next connect',
+          );
           return;
         }
       }
@@ -97,11 +114,14 @@ export class ExabgpAction implements Action {
       // later withdrawal would remove the operator's route. (FlowSpec matches of other software are not compared.)
       const nativeId = `${rule.target.family === 6 ? 'ipv6' : 'ipv4'} unicast ${rule.target.toString()}`;
       if ((await this.rib()).some((x) => x.nativeId === nativeId && !x.ruleId)) {
-        throw new Error(`ExaBGP already announces ${rule.target.toString()} without ft's tag (not announced by ft); refusing to take it over`);
+        throw new Error(
+          `ExaBGP already announces ${rule.target.toString()} without ft's tag (not announced by ft); refusing to take it over`,
+        );
       }
     }
     const r = await this.channel.send(announce);
-    if (!r.ok) throw new Error(`ExaBGP refused the announcement of ${rule.id} (see ExaBGP's log for the reason): ${announce}`);
+    if (!r.ok)
+      throw new Error(`ExaBGP refused the announcement of ${rule.id} (see ExaBGP's log for the reason): ${announce}`);
     // The same NLRI announced for another rule (escalation: rate-limit → discard) was just replaced in ExaBGP:
     // forget it, so a later re-announcement cannot bring it back over this one.
     for (const [id, l] of this.live) if (l.key === key && id !== rule.id) this.live.delete(id);
@@ -126,7 +146,8 @@ export class ExabgpAction implements Action {
     }
     const found = rib.find((r) => r.nativeId === target.nativeId);
     if (!found) return;
-    if (!found.ruleId) throw new Error(`refusing to withdraw ${target.nativeId}: it carries no ft tag (not announced by ft)`);
+    if (!found.ruleId)
+      throw new Error(`refusing to withdraw ${target.nativeId}: it carries no ft tag (not announced by ft)`);
     for (const [id] of this.live) if (id === found.ruleId) this.live.delete(id);
     await this.sendOrThrow(withdrawForNativeId(found.nativeId), found.ruleId);
   }
@@ -157,7 +178,9 @@ export class ExabgpAction implements Action {
     } catch (err) {
       return { status: 'down', detail: (err as Error).message };
     }
-    const peers = parseNeighborSummary(lines).filter((p) => this.config.peers.length === 0 || this.config.peers.includes(p.address));
+    const peers = parseNeighborSummary(lines).filter(
+      (p) => this.config.peers.length === 0 || this.config.peers.includes(p.address),
+    );
     if (peers.length === 0) return { status: 'down', detail: 'ExaBGP has no neighbor configured for ft' };
     const up = peers.filter((p) => p.state === 'established');
     const detail = peers.map((p) => `${p.address} ${p.state}`).join(', ');

@@ -47,7 +47,11 @@ export class ExabgpChannel extends EventEmitter {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
-  constructor(readonly socketPath: string, private readonly log: PluginLogger, private readonly timeoutMs: number) {
+  constructor(
+    readonly socketPath: string,
+    private readonly log: PluginLogger,
+    private readonly timeoutMs: number,
+  ) {
     super();
   }
 
@@ -192,7 +196,8 @@ export class ExabgpChannel extends EventEmitter {
    * wait for the bridge when ExaBGP is not connected (health checks want to know fast).
    */
   send(command: string, connectWaitMs = this.timeoutMs): Promise<CommandResult> {
-    if (command.includes('\n') || command.includes('\r')) return Promise.reject(new Error('an ExaBGP command is one line'));
+    if (command.includes('\n') || command.includes('\r'))
+      return Promise.reject(new Error('an ExaBGP command is one line'));
     const run = async (): Promise<CommandResult> => {
       if (this.closed) throw new Error('ExaBGP adapter is closed');
       await this.listen();

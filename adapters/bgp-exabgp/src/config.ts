@@ -20,7 +20,11 @@ const ip = (family: 'ipv4' | 'ipv6' | 'any') =>
 export const exabgpConfigSchema = z
   .object({
     /** Unix socket ft listens on; ExaBGP's process runs the bridge pointed at it. Default: <stateDir>/exabgp.sock. */
-    socket: z.string().min(1).regex(/^\/[^\0\n\r;]*$/, 'must be an absolute path').optional(),
+    socket: z
+      .string()
+      .min(1)
+      .regex(/^\/[^\0\n\r;]*$/, 'must be an absolute path')
+      .optional(),
     /** AS under which ft tags its announcements (large communities); usually your own AS. */
     tagAsn: z.number().int().min(1).max(4294967295).default(64512),
     /** Announce only to these ExaBGP neighbors, and require them for health "ok" (default: every neighbor). */

@@ -7,7 +7,7 @@ export default definePlugin((ft) => {
   ft.action<ExabgpConfig>(
     defineAction({
       kind: 'exabgp',
-      description: 'Announce FlowSpec (IPv4/IPv6) and RTBH through ExaBGP\'s process API.',
+      description: "Announce FlowSpec (IPv4/IPv6) and RTBH through ExaBGP's process API.",
       configSchema: exabgpConfigSchema,
       capabilities: EXABGP_CAPABILITIES,
       reach: 'network',

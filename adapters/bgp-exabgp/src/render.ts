@@ -19,7 +19,16 @@ export interface ExabgpCommands {
 }
 
 // ExaBGP's names for the TCP flags (it says "push" where ft says "psh").
-const FLAG_NAME: Record<TcpFlagName, string> = { fin: 'fin', syn: 'syn', rst: 'rst', psh: 'push', ack: 'ack', urg: 'urg', ece: 'ece', cwr: 'cwr' };
+const FLAG_NAME: Record<TcpFlagName, string> = {
+  fin: 'fin',
+  syn: 'syn',
+  rst: 'rst',
+  psh: 'push',
+  ack: 'ack',
+  urg: 'urg',
+  ece: 'ece',
+  cwr: 'cwr',
+};
 
 const range = (r: Range) => (r.min === r.max ? `=${r.min}` : `>=${r.min}&<=${r.max}`);
 const list = (items: string[]) => `[ ${items.join(' ')} ]`;

@@ -16,9 +16,23 @@ export interface RibRoute {
 
 // The FlowSpec NLRI components ExaBGP prints; anything else after the NLRI is a path attribute.
 const FLOW_KEYS = new Set([
-  'destination-ipv4', 'source-ipv4', 'destination-ipv6', 'source-ipv6', 'protocol', 'next-header', 'port',
-  'destination-port', 'source-port', 'icmp-type', 'icmp-code', 'tcp-flags', 'packet-length', 'dscp',
-  'traffic-class', 'fragment', 'flow-label',
+  'destination-ipv4',
+  'source-ipv4',
+  'destination-ipv6',
+  'source-ipv6',
+  'protocol',
+  'next-header',
+  'port',
+  'destination-port',
+  'source-port',
+  'icmp-type',
+  'icmp-code',
+  'tcp-flags',
+  'packet-length',
+  'dscp',
+  'traffic-class',
+  'fragment',
+  'flow-label',
 ]);
 
 function tokenize(text: string): string[] {
@@ -43,7 +57,9 @@ function splitFlow(tokens: string[]): [string[], string[]] {
 function largeCommunities(attrs: string): LargeCommunity[] {
   const m = /large-community (?:\[ ([^\]]*) \]|(\S+))/.exec(attrs);
   if (!m) return [];
-  return tokenize(m[1] ?? m[2] ?? '').map(parseLargeCommunity).filter((c): c is LargeCommunity => c !== undefined);
+  return tokenize(m[1] ?? m[2] ?? '')
+    .map(parseLargeCommunity)
+    .filter((c): c is LargeCommunity => c !== undefined);
 }
 
 /** One line of `show adj-rib out extensive`; undefined for anything else (headers, events). */
@@ -92,9 +108,11 @@ export function withdrawForNativeId(nativeId: string): string {
   if (!m) throw new Error(`${JSON.stringify(nativeId)} is not an ExaBGP route id from list()`);
   const nlri = m[3] as string;
   // Only what parseRibLine produced gets here, but the text goes back to ExaBGP: refuse anything odd in it.
-  if (!/^[0-9A-Za-z:./=<>&!\-\[\] ]+$/.test(nlri)) throw new Error(`refusing to withdraw ${JSON.stringify(nativeId)}: unexpected characters`);
+  if (!/^[0-9A-Za-z:./=<>&!\-\[\] ]+$/.test(nlri))
+    throw new Error(`refusing to withdraw ${JSON.stringify(nativeId)}: unexpected characters`);
   if (m[2] === 'unicast') {
-    if (!/^[0-9a-f:.]+\/\d+$/i.test(nlri)) throw new Error(`refusing to withdraw ${JSON.stringify(nativeId)}: not a prefix`);
+    if (!/^[0-9a-f:.]+\/\d+$/i.test(nlri))
+      throw new Error(`refusing to withdraw ${JSON.stringify(nativeId)}: not a prefix`);
     return `withdraw route ${nlri}`;
   }
   return `withdraw flow route ${nlri}`;

@@ -33,7 +33,10 @@ describe('bgp-exabgp channel: one command in flight, acks after a reconnect', ()
         else lines.push(l);
       }
     });
-    return { sock, next: () => (lines.length ? Promise.resolve(lines.shift() as string) : new Promise((r) => waiters.push(r))) };
+    return {
+      sock,
+      next: () => (lines.length ? Promise.resolve(lines.shift() as string) : new Promise((r) => waiters.push(r))),
+    };
   }
 
   beforeEach(async () => {
@@ -66,7 +69,10 @@ describe('bgp-exabgp channel: one command in flight, acks after a reconnect', ()
     // Only now, with the first acked, does the second go out.
     expect(await b.next()).to.equal('show adj-rib out extensive');
     b.sock.write('neighbor 192.0.2.2 up\nneighbor 192.0.2.2 local-ip 192.0.2.1 ipv4 unicast 203.0.113.1/32\ndone\n');
-    expect(await second).to.deep.equal({ ok: true, output: ['neighbor 192.0.2.2 local-ip 192.0.2.1 ipv4 unicast 203.0.113.1/32'] });
+    expect(await second).to.deep.equal({
+      ok: true,
+      output: ['neighbor 192.0.2.2 local-ip 192.0.2.1 ipv4 unicast 203.0.113.1/32'],
+    });
   });
 
   it('a command without an ack fails after the timeout and the link is dropped for a clean restart', async () => {
@@ -78,12 +84,18 @@ describe('bgp-exabgp channel: one command in flight, acks after a reconnect', ()
     b.sock.write('exabgp 4.2.21\ndone\n');
     await connected;
     const closed = new Promise((r) => b.sock.once('close', r));
-    const err = await channel.send('announce route 203.0.113.2/32 next-hop 192.0.2.1').then(() => undefined, (e: Error) => e);
+    const err = await channel.send('announce route 203.0.113.2/32 next-hop 192.0.2.1').then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(err?.message).to.match(/no ack from ExaBGP within 400 ms/);
     await closed;
     expect(channel.connected).to.equal(false);
     // Without a bridge, a command fails with a message that says what to check.
-    const err2 = await channel.send('show neighbor summary').then(() => undefined, (e: Error) => e);
+    const err2 = await channel.send('show neighbor summary').then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(err2?.message).to.match(/is exabgp running with the ft process/);
   });
 });

@@ -59,14 +59,40 @@ describe('ft mitigate apply/withdraw through the exabgp adapter', function () {
     const state = join(lab.dir, 'state');
     const vrps = join(lab.dir, 'vrps.json');
     writeFileSync(vrps, JSON.stringify({ roas: [{ prefix: '203.0.113.0/24', maxLength: 24, asn: 'AS64500' }] }));
-    const applied = await runFt(['mitigate', 'apply', '-p', policy, '--rule', '-', '--via', 'pop1-exabgp', '--vrps', vrps, '--state-dir', state, '--yes', '--json'], env, JSON.stringify(rule));
+    const applied = await runFt(
+      [
+        'mitigate',
+        'apply',
+        '-p',
+        policy,
+        '--rule',
+        '-',
+        '--via',
+        'pop1-exabgp',
+        '--vrps',
+        vrps,
+        '--state-dir',
+        state,
+        '--yes',
+        '--json',
+      ],
+      env,
+      JSON.stringify(rule),
+    );
     expect(applied.code, applied.stderr + applied.stdout).to.equal(0);
     const id = /"(fs-[0-9a-f]{16})"/.exec(applied.stdout)?.[1];
     expect(id, applied.stdout).to.be.a('string');
-    const seen = await lab.gobgp.waitFor('ipv4-flowspec', (ps) => ps.find(taggedFor(64500, id as string)), 'the rule ft mitigate apply announced');
+    const seen = await lab.gobgp.waitFor(
+      'ipv4-flowspec',
+      (ps) => ps.find(taggedFor(64500, id as string)),
+      'the rule ft mitigate apply announced',
+    );
     expect(seen.key).to.include('[destination: 203.0.113.10/32]').and.to.include('[source-port: ==53]');
 
-    const withdrawn = await runFt(['mitigate', 'withdraw', '-p', policy, id as string, '--state-dir', state, '--json'], env);
+    const withdrawn = await runFt(
+      ['mitigate', 'withdraw', '-p', policy, id as string, '--state-dir', state, '--json'],
+      env,
+    );
     expect(withdrawn.code, withdrawn.stderr + withdrawn.stdout).to.equal(0);
     await lab.gobgp.waitGone('ipv4-flowspec', taggedFor(64500, id as string), 'the rule after ft mitigate withdraw');
   });

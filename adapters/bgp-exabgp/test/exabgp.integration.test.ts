@@ -43,7 +43,14 @@ describe('bgp-exabgp adapter against a real ExaBGP and a gobgpd peer', function 
     lab = await makeLab('exa', { speakerAs: SPEAKER_AS, peerAs: PEER_AS });
     socket = join(lab.dir, 'ft.sock');
     configPath = join(lab.dir, 'exabgp.conf');
-    writeFileSync(configPath, exabgpConf(socket, { local: SPEAKER_AS, peer: PEER_AS }, `  static { route 203.0.113.200/32 next-hop ${SPEAKER_ADDR}; }\n`));
+    writeFileSync(
+      configPath,
+      exabgpConf(
+        socket,
+        { local: SPEAKER_AS, peer: PEER_AS },
+        `  static { route 203.0.113.200/32 next-hop ${SPEAKER_ADDR}; }\n`,
+      ),
+    );
     exabgp = startExabgp();
     await lab.gobgp.waitEstablished();
   });
@@ -56,10 +63,26 @@ describe('bgp-exabgp adapter against a real ExaBGP and a gobgpd peer', function 
 
   it('announces an IPv4 FlowSpec discard the peer sees with its match, action and ft tag, and withdraws it', async () => {
     const a = adapter();
-    const rule = flow({ destination: '203.0.113.10/32', protocols: [17], sourcePorts: [{ min: 53, max: 53 }], packetLength: [{ min: 512, max: 1500 }] }, { type: 'discard' });
+    const rule = flow(
+      {
+        destination: '203.0.113.10/32',
+        protocols: [17],
+        sourcePorts: [{ min: 53, max: 53 }],
+        packetLength: [{ min: 512, max: 1500 }],
+      },
+      { type: 'discard' },
+    );
     await a.apply(rule);
     const seen = await lab.gobgp.waitFor('ipv4-flowspec', (ps) => ps.find(tagged(rule.id)), 'the discard rule');
-    expect(keyHas(seen, '[destination: 203.0.113.10/32]', '[protocol: ==udp]', '[source-port: ==53]', '[packet-length: >=512&<=1500]')).to.equal(true, seen.key);
+    expect(
+      keyHas(
+        seen,
+        '[destination: 203.0.113.10/32]',
+        '[protocol: ==udp]',
+        '[source-port: ==53]',
+        '[packet-length: >=512&<=1500]',
+      ),
+    ).to.equal(true, seen.key);
     expect(seen.extended).to.deep.include({ type: 128, subtype: 6, as: 0, rate: 0 });
     expect((await a.list()).map((r) => r.ruleId)).to.include(rule.id);
 
@@ -71,12 +94,28 @@ describe('bgp-exabgp adapter against a real ExaBGP and a gobgpd peer', function 
   it('announces an IPv6 FlowSpec rate-limit with TCP flags and ports', async () => {
     const a = adapter();
     const rule = flow(
-      { destination: '2001:db8:100::10/128', protocols: [6], destinationPorts: [{ min: 80, max: 80 }, { min: 8000, max: 8080 }], tcpFlags: { set: ['syn'], unset: ['ack'] } },
+      {
+        destination: '2001:db8:100::10/128',
+        protocols: [6],
+        destinationPorts: [
+          { min: 80, max: 80 },
+          { min: 8000, max: 8080 },
+        ],
+        tcpFlags: { set: ['syn'], unset: ['ack'] },
+      },
       { type: 'rate-limit', bytesPerSecond: 125000 },
     );
     await a.apply(rule);
     const seen = await lab.gobgp.waitFor('ipv6-flowspec', (ps) => ps.find(tagged(rule.id)), 'the IPv6 rate-limit');
-    expect(keyHas(seen, '[destination: 2001:db8:100::10/128/0]', '[protocol: ==tcp]', '[destination-port: ==80 >=8000&<=8080]', '[tcp-flags: S&!A]')).to.equal(true, seen.key);
+    expect(
+      keyHas(
+        seen,
+        '[destination: 2001:db8:100::10/128/0]',
+        '[protocol: ==tcp]',
+        '[destination-port: ==80 >=8000&<=8080]',
+        '[tcp-flags: S&!A]',
+      ),
+    ).to.equal(true, seen.key);
     expect(seen.extended).to.deep.include({ type: 128, subtype: 6, as: 0, rate: 125000 });
     await a.withdraw(rule);
     await lab.gobgp.waitGone('ipv6-flowspec', tagged(rule.id), 'the IPv6 rate-limit');
@@ -84,13 +123,18 @@ describe('bgp-exabgp adapter against a real ExaBGP and a gobgpd peer', function 
 
   it('announces redirect and DSCP mark actions', async () => {
     const a = adapter();
-    const redirect = flow({ destination: '203.0.113.20/32', source: Prefix.parse('198.51.100.0/24') }, { type: 'redirect', routeTarget: '65000:999' });
+    const redirect = flow(
+      { destination: '203.0.113.20/32', source: Prefix.parse('198.51.100.0/24') },
+      { type: 'redirect', routeTarget: '65000:999' },
+    );
     const mark = flow({ destination: '203.0.113.21/32', fragment: ['is-fragment'] }, { type: 'mark', dscp: 10 });
     await a.apply(redirect);
     await a.apply(mark);
     const r = await lab.gobgp.waitFor('ipv4-flowspec', (ps) => ps.find(tagged(redirect.id)), 'the redirect rule');
     expect(keyHas(r, '[destination: 203.0.113.20/32]', '[source: 198.51.100.0/24]')).to.equal(true, r.key);
-    expect(JSON.stringify(r.extended)).to.match(/"subtype":8/).and.to.match(/999/);
+    expect(JSON.stringify(r.extended))
+      .to.match(/"subtype":8/)
+      .and.to.match(/999/);
     const m = await lab.gobgp.waitFor('ipv4-flowspec', (ps) => ps.find(tagged(mark.id)), 'the mark rule');
     expect(m.key).to.include('is-fragment');
     expect(m.extended, JSON.stringify(m.extended)).to.deep.include({ type: 128, subtype: 9, value: 10 });
@@ -124,7 +168,19 @@ describe('bgp-exabgp adapter against a real ExaBGP and a gobgpd peer', function 
   it('repeating an apply sends no second UPDATE (FRR 8.4 receivers crash on re-announced identical FlowSpec)', async () => {
     const a = adapter();
     const rule = flow({ destination: '203.0.113.80/32', protocols: [17] }, { type: 'discard' });
-    const capture = spawn('ip', ['netns', 'exec', lab.peer.name, 'timeout', '4', 'tcpdump', '-l', '-n', '-i', 'any', 'tcp port 179']);
+    const capture = spawn('ip', [
+      'netns',
+      'exec',
+      lab.peer.name,
+      'timeout',
+      '4',
+      'tcpdump',
+      '-l',
+      '-n',
+      '-i',
+      'any',
+      'tcp port 179',
+    ]);
     let packets = '';
     capture.stdout.on('data', (d: Buffer) => (packets += d.toString()));
     const done = new Promise((r) => capture.on('exit', r));
@@ -137,19 +193,30 @@ describe('bgp-exabgp adapter against a real ExaBGP and a gobgpd peer', function 
     // Segments from the speaker with more than a KEEPALIVE (19 bytes) of BGP in them.
     const updates = packets
       .split('\n')
-      .filter((l) => /IP 192\.0\.2\.1\.\d+ > 192\.0\.2\.2\.\d+/.test(l) && Number(/length (\d+)/.exec(l)?.[1] ?? 0) > 19);
+      .filter(
+        (l) => /IP 192\.0\.2\.1\.\d+ > 192\.0\.2\.2\.\d+/.test(l) && Number(/length (\d+)/.exec(l)?.[1] ?? 0) > 19,
+      );
     expect(updates, packets).to.have.length(1);
     await a.withdraw(rule);
   });
 
   it('never withdraws a route ft did not announce', async () => {
     const a = adapter();
-    await lab.gobgp.waitFor('ipv4', (ps) => ps.find((p) => p.key === '203.0.113.200/32'), 'the operator\'s static route');
+    await lab.gobgp.waitFor(
+      'ipv4',
+      (ps) => ps.find((p) => p.key === '203.0.113.200/32'),
+      "the operator's static route",
+    );
     expect((await a.list()).map((r) => r.nativeId)).not.to.include('ipv4 unicast 203.0.113.200/32');
-    await a.apply(rtbh('203.0.113.200/32')).then(() => expect.fail('took the operator\'s route over'), (e: Error) => expect(e.message).to.match(/refusing to take it over/));
+    await a.apply(rtbh('203.0.113.200/32')).then(
+      () => expect.fail("took the operator's route over"),
+      (e: Error) => expect(e.message).to.match(/refusing to take it over/),
+    );
     await a.withdraw(rtbh('203.0.113.200/32'));
     let err: Error | undefined;
-    await a.withdraw({ nativeId: 'ipv4 unicast 203.0.113.200/32', description: 'guess' }).catch((e: Error) => (err = e));
+    await a
+      .withdraw({ nativeId: 'ipv4 unicast 203.0.113.200/32', description: 'guess' })
+      .catch((e: Error) => (err = e));
     expect(err?.message).to.match(/no ft tag/);
     await new Promise((r) => setTimeout(r, 300));
     expect(lab.gobgp.rib('ipv4').some((p) => p.key === '203.0.113.200/32')).to.equal(true);
@@ -157,11 +224,20 @@ describe('bgp-exabgp adapter against a real ExaBGP and a gobgpd peer', function 
 
   it('refuses a rule whose values cannot be rendered safely, sending nothing', async () => {
     const a = adapter();
-    const bad = flow({ destination: '203.0.113.40/32' }, { type: 'redirect', routeTarget: '65000:1; } } announce route 0.0.0.0/0' });
+    const bad = flow(
+      { destination: '203.0.113.40/32' },
+      { type: 'redirect', routeTarget: '65000:1; } } announce route 0.0.0.0/0' },
+    );
     expect(() => a.render(bad)).to.throw(/not ASN:NN/);
-    await a.apply(bad).then(() => expect.fail('applied'), (e: Error) => expect(e.message).to.match(/not ASN:NN/));
+    await a.apply(bad).then(
+      () => expect.fail('applied'),
+      (e: Error) => expect(e.message).to.match(/not ASN:NN/),
+    );
     const tiny = flow({ destination: '203.0.113.41/32' }, { type: 'rate-limit', bytesPerSecond: 0.2 });
-    await a.apply(tiny).then(() => expect.fail('applied'), (e: Error) => expect(e.message).to.match(/rate-limit/));
+    await a.apply(tiny).then(
+      () => expect.fail('applied'),
+      (e: Error) => expect(e.message).to.match(/rate-limit/),
+    );
     expect(lab.gobgp.rib('ipv4-flowspec').some((p) => p.key.includes('203.0.113.4'))).to.equal(false);
   });
 
@@ -185,8 +261,14 @@ describe('bgp-exabgp adapter against a real ExaBGP and a gobgpd peer', function 
 
   it('after an ft restart, list() finds what the previous run announced and withdraws orphans by their ref', async () => {
     const first = adapter();
-    const keep = flow({ destination: '203.0.113.50/32', protocols: [17], sourcePorts: [{ min: 123, max: 123 }] }, { type: 'discard' });
-    const orphan = flow({ destination: '2001:db8:100::51/128', protocols: [17], sourcePorts: [{ min: 1900, max: 1900 }] }, { type: 'discard' });
+    const keep = flow(
+      { destination: '203.0.113.50/32', protocols: [17], sourcePorts: [{ min: 123, max: 123 }] },
+      { type: 'discard' },
+    );
+    const orphan = flow(
+      { destination: '2001:db8:100::51/128', protocols: [17], sourcePorts: [{ min: 1900, max: 1900 }] },
+      { type: 'discard' },
+    );
     const orphanBh = rtbh('203.0.113.52/32');
     for (const r of [keep, orphan, orphanBh]) await first.apply(r);
     await lab.gobgp.waitFor('ipv6-flowspec', (ps) => ps.find(tagged(orphan.id)), 'the orphan');
@@ -196,7 +278,8 @@ describe('bgp-exabgp adapter against a real ExaBGP and a gobgpd peer', function 
     const second = adapter();
     const found = await second.list();
     expect(found.map((r) => r.ruleId)).to.include.members([keep.id, orphan.id, orphanBh.id]);
-    for (const ref of found.filter((r) => r.ruleId === orphan.id || r.ruleId === orphanBh.id)) await second.withdraw(ref);
+    for (const ref of found.filter((r) => r.ruleId === orphan.id || r.ruleId === orphanBh.id))
+      await second.withdraw(ref);
     await lab.gobgp.waitGone('ipv6-flowspec', tagged(orphan.id), 'the orphan FlowSpec');
     await lab.gobgp.waitGone('ipv4', tagged(orphanBh.id), 'the orphan RTBH');
     expect(lab.gobgp.rib('ipv4-flowspec').some(tagged(keep.id))).to.equal(true);
@@ -206,7 +289,10 @@ describe('bgp-exabgp adapter against a real ExaBGP and a gobgpd peer', function 
 
   it('re-announces what is live after the peer session flaps and after ExaBGP restarts', async () => {
     const a = adapter();
-    const live = flow({ destination: '203.0.113.50/32', protocols: [17], sourcePorts: [{ min: 123, max: 123 }] }, { type: 'discard' });
+    const live = flow(
+      { destination: '203.0.113.50/32', protocols: [17], sourcePorts: [{ min: 123, max: 123 }] },
+      { type: 'discard' },
+    );
 
     await lab.gobgp.restart();
     await lab.gobgp.waitFor('ipv4-flowspec', (ps) => ps.find(tagged(live.id)), 'the rule after a session flap', 20_000);
@@ -215,7 +301,12 @@ describe('bgp-exabgp adapter against a real ExaBGP and a gobgpd peer', function 
     await lab.gobgp.waitGone('ipv4-flowspec', tagged(live.id), 'the rule while ExaBGP is down', 15_000);
     expect((await a.health()).status).to.equal('down');
     exabgp = startExabgp();
-    await lab.gobgp.waitFor('ipv4-flowspec', (ps) => ps.find(tagged(live.id)), 'the rule after ExaBGP restarted', 30_000);
+    await lab.gobgp.waitFor(
+      'ipv4-flowspec',
+      (ps) => ps.find(tagged(live.id)),
+      'the rule after ExaBGP restarted',
+      30_000,
+    );
     await waitFor(async () => (await a.health()).status === 'ok', { what: 'health ok again', timeoutMs: 10_000 });
     await a.withdraw(live);
     await lab.gobgp.waitGone('ipv4-flowspec', tagged(live.id), 'the rule');

@@ -62,7 +62,12 @@ export class GobgpPeer {
   private daemon?: Daemon;
   private readonly configPath: string;
 
-  constructor(readonly ns: Netns, dir: string, readonly as: number, readonly speakerAs: number) {
+  constructor(
+    readonly ns: Netns,
+    dir: string,
+    readonly as: number,
+    readonly speakerAs: number,
+  ) {
     this.configPath = join(dir, 'gobgpd.toml');
     const families = ['ipv4-unicast', 'ipv6-unicast', 'ipv4-flowspec', 'ipv6-flowspec'];
     writeFileSync(
@@ -77,7 +82,11 @@ export class GobgpPeer {
         `    peer-as = ${speakerAs}`,
         '  [neighbors.timers.config]',
         '    connect-retry = 1',
-        ...families.flatMap((f) => ['  [[neighbors.afi-safis]]', '    [neighbors.afi-safis.config]', `      afi-safi-name = "${f}"`]),
+        ...families.flatMap((f) => [
+          '  [[neighbors.afi-safis]]',
+          '    [neighbors.afi-safis.config]',
+          `      afi-safi-name = "${f}"`,
+        ]),
         '',
       ].join('\n'),
     );
@@ -85,9 +94,20 @@ export class GobgpPeer {
 
   async start(): Promise<void> {
     this.daemon = new Daemon(
-      this.ns.argv(['gobgpd', '-f', this.configPath, '--api-hosts', `127.0.0.1:${PEER_API_PORT}`, '--pprof-disable', '-p']),
+      this.ns.argv([
+        'gobgpd',
+        '-f',
+        this.configPath,
+        '--api-hosts',
+        `127.0.0.1:${PEER_API_PORT}`,
+        '--pprof-disable',
+        '-p',
+      ]),
     );
-    await waitFor(() => this.cli(['neighbor'], true).status === 0, { what: `gobgpd in ${this.ns.name} to answer`, timeoutMs: 10_000 });
+    await waitFor(() => this.cli(['neighbor'], true).status === 0, {
+      what: `gobgpd in ${this.ns.name} to answer`,
+      timeoutMs: 10_000,
+    });
   }
 
   async stop(): Promise<void> {
@@ -117,12 +137,16 @@ export class GobgpPeer {
   }
 
   async waitEstablished(timeoutMs = 20_000): Promise<void> {
-    await waitFor(() => /^(6|established)$/i.test(this.sessionState()), { what: 'BGP session established', timeoutMs, intervalMs: 100 });
+    await waitFor(() => /^(6|established)$/i.test(this.sessionState()), {
+      what: 'BGP session established',
+      timeoutMs,
+      intervalMs: 100,
+    });
   }
 
   rib(family: GobgpFamily): RibPath[] {
     const r = this.cli(['global', 'rib', '-a', family, '-j'], true);
-    if (r.status !== 0 || r.stdout.trim() === '' ) return [];
+    if (r.status !== 0 || r.stdout.trim() === '') return [];
     const table = JSON.parse(r.stdout) as Record<string, { attrs?: { type: number; [k: string]: unknown }[] }[]>;
     const out: RibPath[] = [];
     for (const [key, paths] of Object.entries(table ?? {})) {
@@ -134,9 +158,9 @@ export class GobgpPeer {
           key,
           nexthop: (byType(3)?.nexthop as string | undefined) ?? (mp?.nexthop as string | undefined),
           communities: (byType(8)?.communities as number[] | undefined) ?? [],
-          largeCommunities: ((byType(32)?.value as { ASN: number; LocalData1: number; LocalData2: number }[] | undefined) ?? []).map(
-            (c) => `${c.ASN}:${c.LocalData1}:${c.LocalData2}`,
-          ),
+          largeCommunities: (
+            (byType(32)?.value as { ASN: number; LocalData1: number; LocalData2: number }[] | undefined) ?? []
+          ).map((c) => `${c.ASN}:${c.LocalData1}:${c.LocalData2}`),
           extended: (byType(16)?.value as Record<string, unknown>[] | undefined) ?? [],
         });
       }
@@ -145,12 +169,25 @@ export class GobgpPeer {
   }
 
   /** Polls the RIB until `pick` finds something (routes take a few ms to arrive; never a fixed sleep). */
-  async waitFor(family: GobgpFamily, pick: (paths: RibPath[]) => RibPath | undefined | false, what: string, timeoutMs = 10_000): Promise<RibPath> {
-    return waitFor(() => pick(this.rib(family)) || undefined, { what: `${what} in the peer's ${family} RIB`, timeoutMs, intervalMs: 25 });
+  async waitFor(
+    family: GobgpFamily,
+    pick: (paths: RibPath[]) => RibPath | undefined | false,
+    what: string,
+    timeoutMs = 10_000,
+  ): Promise<RibPath> {
+    return waitFor(() => pick(this.rib(family)) || undefined, {
+      what: `${what} in the peer's ${family} RIB`,
+      timeoutMs,
+      intervalMs: 25,
+    });
   }
 
   async waitGone(family: GobgpFamily, match: (p: RibPath) => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    await waitFor(() => !this.rib(family).some(match), { what: `${what} to leave the peer's ${family} RIB`, timeoutMs, intervalMs: 25 });
+    await waitFor(() => !this.rib(family).some(match), {
+      what: `${what} to leave the peer's ${family} RIB`,
+      timeoutMs,
+      intervalMs: 25,
+    });
   }
 }
 

@@ -1,7 +1,20 @@
 // Rule builders shared by the adapter tests (documentation prefixes only).
-import { makeRule, Prefix, type FlowSpecAction, type FlowSpecMatch, type FlowSpecRule, type PluginContext, type PluginLogger, type RtbhRule } from '@ft/sdk';
+import {
+  makeRule,
+  Prefix,
+  type FlowSpecAction,
+  type FlowSpecMatch,
+  type FlowSpecRule,
+  type PluginContext,
+  type PluginLogger,
+  type RtbhRule,
+} from '@ft/sdk';
 
-export function flow(match: Omit<FlowSpecMatch, 'destination'> & { destination: string }, action: FlowSpecAction, tenant = 'lab'): FlowSpecRule {
+export function flow(
+  match: Omit<FlowSpecMatch, 'destination'> & { destination: string },
+  action: FlowSpecAction,
+  tenant = 'lab',
+): FlowSpecRule {
   const destination = Prefix.parse(match.destination);
   return makeRule<FlowSpecRule>({
     kind: 'flowspec',
@@ -14,7 +27,11 @@ export function flow(match: Omit<FlowSpecMatch, 'destination'> & { destination: 
   });
 }
 
-export function rtbh(target: string, extra: Partial<Pick<RtbhRule, 'communities' | 'noExport' | 'nextHop'>> = {}, tenant = 'lab'): RtbhRule {
+export function rtbh(
+  target: string,
+  extra: Partial<Pick<RtbhRule, 'communities' | 'noExport' | 'nextHop'>> = {},
+  tenant = 'lab',
+): RtbhRule {
   return makeRule<RtbhRule>({
     kind: 'rtbh',
     tenant,

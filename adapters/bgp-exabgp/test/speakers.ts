@@ -26,9 +26,21 @@ ${extra}}
 `;
 }
 
-export function startExabgp(lab: PeerLab, configPath: string, env: Record<string, string> = {}, args: string[] = []): Daemon {
+export function startExabgp(
+  lab: PeerLab,
+  configPath: string,
+  env: Record<string, string> = {},
+  args: string[] = [],
+): Daemon {
   return new Daemon(lab.speaker.argv(['exabgp', ...args, configPath]), {
-    env: { 'exabgp.daemon.user': 'root', 'exabgp.log.destination': 'stdout', 'exabgp.api.cli': 'false', 'exabgp.api.ack': 'true', 'exabgp.daemon.daemonize': 'false', ...env },
+    env: {
+      'exabgp.daemon.user': 'root',
+      'exabgp.log.destination': 'stdout',
+      'exabgp.api.cli': 'false',
+      'exabgp.api.ack': 'true',
+      'exabgp.daemon.daemonize': 'false',
+      ...env,
+    },
   });
 }
 
@@ -97,11 +109,31 @@ export async function startFrr(lab: PeerLab, vty: string): Promise<Daemon[]> {
   const started: Daemon[] = [];
   for (const name of ['zebra', 'staticd', 'bgpd']) {
     const d = new Daemon(
-      lab.speaker.argv([join(FRR, name), '-u', 'frr', '-g', 'frr', '--vty_socket', vty, '-i', join(vty, `${name}.pid`), '-z', join(vty, 'zserv.api'),
-        '-f', join(vty, `${name}.conf`), '-P', '0', '--log', 'stdout']),
+      lab.speaker.argv([
+        join(FRR, name),
+        '-u',
+        'frr',
+        '-g',
+        'frr',
+        '--vty_socket',
+        vty,
+        '-i',
+        join(vty, `${name}.pid`),
+        '-z',
+        join(vty, 'zserv.api'),
+        '-f',
+        join(vty, `${name}.conf`),
+        '-P',
+        '0',
+        '--log',
+        'stdout',
+      ]),
     );
     started.push(d);
-    await waitFor(() => existsSync(join(vty, `${name}.vty`)) || !d.running, { what: `${name} to open its vty socket`, timeoutMs: 10_000 });
+    await waitFor(() => existsSync(join(vty, `${name}.vty`)) || !d.running, {
+      what: `${name} to open its vty socket`,
+      timeoutMs: 10_000,
+    });
     if (!d.running) {
       for (const s of started.reverse()) await s.stop();
       throw new Error(`${name} exited: ${d.output}`);

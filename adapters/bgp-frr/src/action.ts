@@ -1,4 +1,16 @@
-import { Prefix, isPrefix, type Action, type Applied, type Health, type InstalledRef, type PluginContext, type RenderedCommand, type Rule, type RtbhRule, type RuleId } from '@ft/sdk';
+import {
+  Prefix,
+  isPrefix,
+  type Action,
+  type Applied,
+  type Health,
+  type InstalledRef,
+  type PluginContext,
+  type RenderedCommand,
+  type Rule,
+  type RtbhRule,
+  type RuleId,
+} from '@ft/sdk';
 import type { FrrConfig } from './config.js';
 import { FRR_CAPABILITIES } from './capabilities.js';
 import { renderRtbh, takeOver, type RenderOptions } from './render.js';
@@ -23,7 +35,10 @@ export class FrrAction implements Action {
   private timer?: NodeJS.Timeout;
   private closed = false;
 
-  constructor(private readonly config: FrrConfig, private readonly ctx: PluginContext) {
+  constructor(
+    private readonly config: FrrConfig,
+    private readonly ctx: PluginContext,
+  ) {
     this.tagAsn = config.tagAsn ?? config.asn;
     this.opts = {
       asn: config.asn,
@@ -32,19 +47,31 @@ export class FrrAction implements Action {
       routeMapPrefix: config.routeMapPrefix,
       nextHops: { ipv4: Prefix.parse(config.nextHop4), ipv6: Prefix.parse(config.nextHop6) },
     };
-    this.vty = { vtysh: config.vtysh, vtySocket: config.vtySocket, pathspace: config.pathspace, timeoutMs: config.timeoutMs };
+    this.vty = {
+      vtysh: config.vtysh,
+      vtySocket: config.vtySocket,
+      pathspace: config.pathspace,
+      timeoutMs: config.timeoutMs,
+    };
   }
 
   private rtbh(rule: Rule): RtbhRule {
     if (rule.kind !== 'rtbh') {
-      throw new RuleRejected(rule.id, `FRR cannot originate ${rule.kind === 'flowspec' ? 'FlowSpec (it only receives it)' : rule.kind}; route it to a gobgp, exabgp or bird speaker`);
+      throw new RuleRejected(
+        rule.id,
+        `FRR cannot originate ${rule.kind === 'flowspec' ? 'FlowSpec (it only receives it)' : rule.kind}; route it to a gobgp, exabgp or bird speaker`,
+      );
     }
     return rule;
   }
 
   /** The vtysh invocation that runs these commands, as preview shows it. */
   private vtyshCommand(lines: string[]): RenderedCommand {
-    const args = [...(this.vty.vtySocket ? ['--vty_socket', this.vty.vtySocket] : []), ...(this.vty.pathspace ? ['-N', this.vty.pathspace] : []), ...lines.flatMap((x) => ['-c', x])];
+    const args = [
+      ...(this.vty.vtySocket ? ['--vty_socket', this.vty.vtySocket] : []),
+      ...(this.vty.pathspace ? ['-N', this.vty.pathspace] : []),
+      ...lines.flatMap((x) => ['-c', x]),
+    ];
     return { adapter: this.ctx.name, format: 'vtysh', text: lines.join('\n'), argv: [this.vty.vtysh, ...args] };
   }
 
@@ -64,7 +91,10 @@ export class FrrAction implements Action {
 
   private async paths(prefixes: Prefix[]): Promise<FrrPath[]> {
     if (prefixes.length === 0) return [];
-    const r = await vtysh(this.vty, prefixes.map((p) => `show bgp ${afOf(p)} unicast ${p.toString()} json`));
+    const r = await vtysh(
+      this.vty,
+      prefixes.map((p) => `show bgp ${afOf(p)} unicast ${p.toString()} json`),
+    );
     if (r.code !== 0) throw new Error(`vtysh show bgp failed: ${r.output.trim()}`);
     return splitJsonDocuments(r.output).flatMap((d) => parsePrefixDetail(d, this.tagAsn));
   }
@@ -78,7 +108,12 @@ export class FrrAction implements Action {
     const c = renderRtbh(r, this.opts);
     await this.serial(() => this.applyLocked(r));
     this.startResync();
-    return { ruleId: r.id, state: 'installed', nativeId: `${afOf(c.prefix)} ${c.prefix.toString()}`, detail: c.routeMap };
+    return {
+      ruleId: r.id,
+      state: 'installed',
+      nativeId: `${afOf(c.prefix)} ${c.prefix.toString()}`,
+      detail: c.routeMap,
+    };
   }
 
   /**
@@ -101,7 +136,9 @@ export class FrrAction implements Action {
     const foreign = local.find((p) => !p.ruleId);
     if (foreign) {
       // Taking over the operator's own origination would make a later ft withdrawal remove it.
-      throw new Error(`FRR already originates ${c.prefix.toString()} without ft's tag (not announced by ft); refusing to take it over`);
+      throw new Error(
+        `FRR already originates ${c.prefix.toString()} without ft's tag (not announced by ft); refusing to take it over`,
+      );
     }
     const previous = local.find((p) => p.ruleId)?.ruleId;
     const res = await vtysh(this.vty, [...(previous ? takeOver(c.prefix, previous, this.opts) : []), ...c.announce]);
@@ -136,9 +173,16 @@ export class FrrAction implements Action {
       rule = this.rtbh(target);
     } else {
       const m = /^(ipv4|ipv6) (\S+)$/.exec(target.nativeId);
-      if (!m || !target.ruleId) throw new Error(`refusing to withdraw ${target.nativeId}: not an ft RTBH route from list()`);
+      if (!m || !target.ruleId)
+        throw new Error(`refusing to withdraw ${target.nativeId}: not an ft RTBH route from list()`);
       // Only the prefix and the id matter for withdrawal: rebuild a minimal rule around them.
-      rule = { kind: 'rtbh', id: target.ruleId, target: Prefix.parse(m[2] as string), communities: [], noExport: false } as unknown as RtbhRule;
+      rule = {
+        kind: 'rtbh',
+        id: target.ruleId,
+        target: Prefix.parse(m[2] as string),
+        communities: [],
+        noExport: false,
+      } as unknown as RtbhRule;
     }
     const c = renderRtbh(rule, this.opts);
     await this.serial(async () => {
@@ -153,9 +197,14 @@ export class FrrAction implements Action {
   }
 
   async list(): Promise<InstalledRef[]> {
-    const r = await vtysh(this.vty, ['show bgp ipv4 unicast community blackhole json', 'show bgp ipv6 unicast community blackhole json']);
+    const r = await vtysh(this.vty, [
+      'show bgp ipv4 unicast community blackhole json',
+      'show bgp ipv6 unicast community blackhole json',
+    ]);
     if (r.code !== 0) throw new Error(`vtysh show bgp failed: ${r.output.trim()}`);
-    const prefixes = splitJsonDocuments(r.output).flatMap(localBlackholePrefixes).map((p) => Prefix.parse(p));
+    const prefixes = splitJsonDocuments(r.output)
+      .flatMap(localBlackholePrefixes)
+      .map((p) => Prefix.parse(p));
     const seen = new Set<string>();
     const out: InstalledRef[] = [];
     for (const p of await this.paths(prefixes)) {
@@ -164,7 +213,11 @@ export class FrrAction implements Action {
       const nativeId = `${afOf(prefix)} ${prefix.toString()}`;
       if (seen.has(nativeId)) continue;
       seen.add(nativeId);
-      out.push({ ruleId: p.ruleId, nativeId, description: `${nativeId} next-hop ${p.nextHop ?? '?'} ${p.communities.join(' ')}` });
+      out.push({
+        ruleId: p.ruleId,
+        nativeId,
+        description: `${nativeId} next-hop ${p.nextHop ?? '?'} ${p.communities.join(' ')}`,
+      });
     }
     return out;
   }

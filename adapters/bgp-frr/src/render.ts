@@ -49,14 +49,20 @@ export function takeOver(prefix: Prefix, oldId: string, opts: RenderOptions): st
 }
 
 export function renderRtbh(rule: RtbhRule, opts: RenderOptions): FrrCommands {
-  if ((rule as { kind?: string }).kind !== 'rtbh') throw new RuleRejected(String(rule.id), `FRR announces RTBH only, not ${(rule as { kind?: string }).kind} (FRR cannot originate FlowSpec)`);
+  if ((rule as { kind?: string }).kind !== 'rtbh')
+    throw new RuleRejected(
+      String(rule.id),
+      `FRR announces RTBH only, not ${(rule as { kind?: string }).kind} (FRR cannot originate FlowSpec)`,
+    );
   const communities = rtbhCommunities(rule).map(([a, b]) => `${a}:${b}`);
   if (rule.noExport) communities.push('no-export');
   const hop = rtbhNextHop(rule, opts.nextHops);
   const v6 = rule.target.family === 6;
   const p = rule.target.toString();
   const rm = routeMapName(rule.id, opts.routeMapPrefix);
-  const tags = ruleTags(rule.id, opts.tagAsn).map((t) => `${t.asn}:${t.data1}:${t.data2}`).join(' ');
+  const tags = ruleTags(rule.id, opts.tagAsn)
+    .map((t) => `${t.asn}:${t.data1}:${t.data2}`)
+    .join(' ');
   const staticRoute = `${v6 ? 'ipv6' : 'ip'} route ${p} Null0 tag ${opts.staticTag}`;
   const af = `address-family ${v6 ? 'ipv6' : 'ipv4'} unicast`;
   return {
@@ -75,6 +81,16 @@ export function renderRtbh(rule: RtbhRule, opts: RenderOptions): FrrCommands {
       `network ${p} route-map ${rm}`,
       'end',
     ],
-    withdraw: ['configure terminal', `router bgp ${opts.asn}`, af, `no network ${p}`, 'exit-address-family', 'exit', `no ${staticRoute}`, `no route-map ${rm}`, 'end'],
+    withdraw: [
+      'configure terminal',
+      `router bgp ${opts.asn}`,
+      af,
+      `no network ${p}`,
+      'exit-address-family',
+      'exit',
+      `no ${staticRoute}`,
+      `no route-map ${rm}`,
+      'end',
+    ],
   };
 }

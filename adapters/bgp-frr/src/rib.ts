@@ -34,17 +34,22 @@ export function parsePrefixDetail(doc: unknown, tagAsn: number): FrrPath[] {
     }[];
   };
   if (typeof d?.prefix !== 'string' || !Array.isArray(d.paths)) return [];
-  return d.paths.filter((p) => typeof p === 'object' && p !== null).map((p) => {
-    const lcs = (Array.isArray(p.largeCommunity?.list) ? p.largeCommunity.list : []).filter((x) => typeof x === 'string').map(parseLargeCommunity).filter((c): c is LargeCommunity => c !== undefined);
-    return {
-      prefix: d.prefix as string,
-      local: p.local === true || p.sourced === true,
-      communities: Array.isArray(p.community?.list) ? p.community.list.filter((x) => typeof x === 'string') : [],
-      largeCommunities: lcs,
-      nextHop: Array.isArray(p.nexthops) && typeof p.nexthops[0]?.ip === 'string' ? p.nexthops[0].ip : undefined,
-      ruleId: ofKind(ruleIdFromTags(lcs, tagAsn), 'bh'),
-    };
-  });
+  return d.paths
+    .filter((p) => typeof p === 'object' && p !== null)
+    .map((p) => {
+      const lcs = (Array.isArray(p.largeCommunity?.list) ? p.largeCommunity.list : [])
+        .filter((x) => typeof x === 'string')
+        .map(parseLargeCommunity)
+        .filter((c): c is LargeCommunity => c !== undefined);
+      return {
+        prefix: d.prefix as string,
+        local: p.local === true || p.sourced === true,
+        communities: Array.isArray(p.community?.list) ? p.community.list.filter((x) => typeof x === 'string') : [],
+        largeCommunities: lcs,
+        nextHop: Array.isArray(p.nexthops) && typeof p.nexthops[0]?.ip === 'string' ? p.nexthops[0].ip : undefined,
+        ruleId: ofKind(ruleIdFromTags(lcs, tagAsn), 'bh'),
+      };
+    });
 }
 
 export interface FrrPeer {
@@ -57,7 +62,8 @@ export function parseSummary(doc: unknown): FrrPeer[] {
   const byAddr = new Map<string, string>();
   for (const af of Object.values((doc as Record<string, { peers?: Record<string, { state?: string }> }>) ?? {})) {
     if (typeof af !== 'object' || af === null || typeof af.peers !== 'object' || af.peers === null) continue;
-    for (const [address, peer] of Object.entries(af.peers)) byAddr.set(address, typeof peer?.state === 'string' ? peer.state : 'unknown');
+    for (const [address, peer] of Object.entries(af.peers))
+      byAddr.set(address, typeof peer?.state === 'string' ? peer.state : 'unknown');
   }
   return [...byAddr].map(([address, state]) => ({ address, state }));
 }

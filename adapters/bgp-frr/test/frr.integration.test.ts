@@ -43,7 +43,10 @@ describe('bgp-frr adapter against real FRR daemons and a gobgpd peer', function 
   }
 
   before(async function () {
-    requireLab(this, { root: true, commands: ['vtysh', `${FRR}/zebra`, `${FRR}/bgpd`, `${FRR}/staticd`, 'gobgpd', 'gobgp', 'ip'] });
+    requireLab(this, {
+      root: true,
+      commands: ['vtysh', `${FRR}/zebra`, `${FRR}/bgpd`, `${FRR}/staticd`, 'gobgpd', 'gobgp', 'ip'],
+    });
     lab = await makeLab('frr', { speakerAs: AS, peerAs: AS });
     vty = join(lab.dir, 'frr');
     writeFrrConfig(lab, vty, AS);
@@ -62,7 +65,10 @@ describe('bgp-frr adapter against real FRR daemons and a gobgpd peer', function 
     expect(a.capabilities).to.deep.equal(['rtbh']);
     const fs = flow({ destination: '203.0.113.10/32' }, { type: 'discard' });
     expect(() => a.render(fs)).to.throw(/cannot originate FlowSpec/);
-    await a.apply(fs).then(() => expect.fail('applied'), (e: Error) => expect(e.message).to.match(/cannot originate FlowSpec/));
+    await a.apply(fs).then(
+      () => expect.fail('applied'),
+      (e: Error) => expect(e.message).to.match(/cannot originate FlowSpec/),
+    );
   });
 
   it('announces RTBH for IPv4 and IPv6 with BLACKHOLE, NO_EXPORT, the discard next hop and ft tag; withdraws it', async () => {
@@ -99,13 +105,19 @@ describe('bgp-frr adapter against real FRR daemons and a gobgpd peer', function 
     expect((await a.list()).map((r) => r.ruleId)).not.to.include.members([v4.id]);
   });
 
-  it('never withdraws or lists the operator\'s own blackhole route', async () => {
+  it("never withdraws or lists the operator's own blackhole route", async () => {
     const a = adapter();
-    await lab.gobgp.waitFor('ipv4', (ps) => ps.find((p) => p.key === '203.0.113.200/32'), 'the operator\'s blackhole');
+    await lab.gobgp.waitFor('ipv4', (ps) => ps.find((p) => p.key === '203.0.113.200/32'), "the operator's blackhole");
     expect((await a.list()).map((r) => r.nativeId)).not.to.include('ipv4 203.0.113.200/32');
-    await a.apply(rtbh('203.0.113.200/32')).then(() => expect.fail('took the operator\'s route over'), (e: Error) => expect(e.message).to.match(/refusing to take it over/));
+    await a.apply(rtbh('203.0.113.200/32')).then(
+      () => expect.fail("took the operator's route over"),
+      (e: Error) => expect(e.message).to.match(/refusing to take it over/),
+    );
     await a.withdraw(rtbh('203.0.113.200/32'));
-    await a.withdraw({ nativeId: 'ipv4 203.0.113.200/32', description: 'guess' }).then(() => expect.fail('withdrew'), (e: Error) => expect(e.message).to.match(/refusing/));
+    await a.withdraw({ nativeId: 'ipv4 203.0.113.200/32', description: 'guess' }).then(
+      () => expect.fail('withdrew'),
+      (e: Error) => expect(e.message).to.match(/refusing/),
+    );
     await new Promise((r) => setTimeout(r, 300));
     expect(lab.gobgp.rib('ipv4').some((p) => p.key === '203.0.113.200/32')).to.equal(true);
   });
@@ -114,7 +126,10 @@ describe('bgp-frr adapter against real FRR daemons and a gobgpd peer', function 
     const a = adapter();
     const bad = rtbh('203.0.113.40/32', { communities: ['65535:666', '1:1\nrouter bgp 1'] });
     expect(() => a.render(bad)).to.throw(/not AA:NN/);
-    await a.apply(bad).then(() => expect.fail('applied'), (e: Error) => expect(e.message).to.match(/not AA:NN/));
+    await a.apply(bad).then(
+      () => expect.fail('applied'),
+      (e: Error) => expect(e.message).to.match(/not AA:NN/),
+    );
     expect(lab.gobgp.rib('ipv4').some((p) => p.key === '203.0.113.40/32')).to.equal(false);
   });
 
@@ -131,7 +146,9 @@ describe('bgp-frr adapter against real FRR daemons and a gobgpd peer', function 
     // FRR must keep announcing the second rule, never flapping back to the first one's attributes.
     for (let i = 0; i < 25; i++) {
       const now = lab.gobgp.rib('ipv4').filter((p) => p.key === '203.0.113.70/32');
-      expect(now.length === 1 && tagged(second.id)(now[0] as never), `sample ${i}: ${JSON.stringify(now)}`).to.equal(true);
+      expect(now.length === 1 && tagged(second.id)(now[0] as never), `sample ${i}: ${JSON.stringify(now)}`).to.equal(
+        true,
+      );
       await new Promise((r) => setTimeout(r, 20));
     }
     expect(lab.gobgp.rib('ipv4').some(tagged(second.id)), 'the second rule is still announced').to.equal(true);
@@ -139,7 +156,7 @@ describe('bgp-frr adapter against real FRR daemons and a gobgpd peer', function 
     await lab.gobgp.waitGone('ipv4', (p) => p.key === '203.0.113.70/32', 'the prefix');
   });
 
-  it('after an ft restart, list() finds the previous run\'s announcements and withdraws orphans by their ref', async () => {
+  it("after an ft restart, list() finds the previous run's announcements and withdraws orphans by their ref", async () => {
     const first = adapter();
     const keep = rtbh('203.0.113.50/32');
     const orphan = rtbh('2001:db8:100::51/128');
@@ -159,7 +176,7 @@ describe('bgp-frr adapter against real FRR daemons and a gobgpd peer', function 
     expect(await second.health()).to.deep.include({ status: 'ok' });
   });
 
-  it('re-announces after the peer session flaps and after the FRR daemons restart without ft\'s routes', async () => {
+  it("re-announces after the peer session flaps and after the FRR daemons restart without ft's routes", async () => {
     const a = adapter();
     const live = rtbh('203.0.113.50/32');
     await lab.gobgp.restart();

@@ -39,37 +39,49 @@ export class GobgpAction implements Action {
   /** Number of rules put back after gobgpd lost them (restart); for health detail and tests. */
   reannounced = 0;
 
-  constructor(private readonly config: GobgpConfig, private readonly ctx: Pick<PluginContext, 'logger' | 'secret' | 'name'>) {
+  constructor(
+    private readonly config: GobgpConfig,
+    private readonly ctx: Pick<PluginContext, 'logger' | 'secret' | 'name'>,
+  ) {
     this.rib = new LocalRibIndex(config.tagAsn);
   }
 
   /** The gobgp CLI line equivalent to a gRPC call, for humans: `sub` is 'add' or 'del'. */
   private cliLine(r: RenderedPath, sub: 'add' | 'del'): string {
-    const target = this.config.address.startsWith('unix://') ? ['--target', this.config.address] : hostPortArgs(this.config.address);
+    const target = this.config.address.startsWith('unix://')
+      ? ['--target', this.config.address]
+      : hostPortArgs(this.config.address);
     const at = r.cliArgs.indexOf('add');
     return ['gobgp', ...target, ...r.cliArgs.slice(0, at), sub, ...r.cliArgs.slice(at + 1)].map(shellQuote).join(' ');
   }
 
   render(rule: Rule): RenderedCommand[] {
     const r = renderPath(rule, this.config);
-    return [{
-      adapter: ADAPTER,
-      format: 'grpc',
-      text: `${this.cliLine(r, 'add')}   # gRPC AddPath{table_type: GLOBAL} to ${this.config.address}`,
-      payload: { method: 'apipb.GobgpApi/AddPath', request: { table_type: 'GLOBAL', path: r.path } },
-    }];
+    return [
+      {
+        adapter: ADAPTER,
+        format: 'grpc',
+        text: `${this.cliLine(r, 'add')}   # gRPC AddPath{table_type: GLOBAL} to ${this.config.address}`,
+        payload: { method: 'apipb.GobgpApi/AddPath', request: { table_type: 'GLOBAL', path: r.path } },
+      },
+    ];
   }
 
   renderWithdraw(rule: Rule): RenderedCommand[] {
     const r = renderPath(rule, this.config);
     // `gobgp global rib del` takes the NLRI only; ft deletes the exact path it added (its tag included), so a path
     // for the same match that someone else (or a newer ft rule) announced stays.
-    return [{
-      adapter: ADAPTER,
-      format: 'grpc',
-      text: `${this.cliLine(r, 'del')}   # gRPC DeletePath{table_type: GLOBAL} of ft's own tagged path at ${this.config.address}`,
-      payload: { method: 'apipb.GobgpApi/DeletePath', request: { table_type: 'GLOBAL', path: { ...r.path, is_withdraw: true } } },
-    }];
+    return [
+      {
+        adapter: ADAPTER,
+        format: 'grpc',
+        text: `${this.cliLine(r, 'del')}   # gRPC DeletePath{table_type: GLOBAL} of ft's own tagged path at ${this.config.address}`,
+        payload: {
+          method: 'apipb.GobgpApi/DeletePath',
+          request: { table_type: 'GLOBAL', path: { ...r.path, is_withdraw: true } },
+        },
+      },
+    ];
   }
 
   async apply(rule: Rule): Promise<Applied> {
@@ -84,7 +96,12 @@ export class GobgpAction implements Action {
     // Most recent last: when two live rules share a match, the newer one is what must be on the wire.
     this.live.delete(rule.id);
     this.live.set(rule.id, rule);
-    return { ruleId: rule.id, state: 'installed', nativeId: nativeId(rendered.familyName, rule.id), detail: already ? 'already announced' : 'announced' };
+    return {
+      ruleId: rule.id,
+      state: 'installed',
+      nativeId: nativeId(rendered.familyName, rule.id),
+      detail: already ? 'already announced' : 'announced',
+    };
   }
 
   async withdraw(target: Rule | InstalledRef): Promise<void> {
@@ -116,7 +133,11 @@ export class GobgpAction implements Action {
       const client = await this.connect();
       const peers = await client.listPeers();
       const wanted = this.config.peers ? peers.filter((p) => this.config.peers?.includes(p.address)) : peers;
-      if (wanted.length === 0) return { status: 'degraded', detail: `gobgpd at ${this.config.address} has no ${this.config.peers ? 'matching ' : ''}neighbors` };
+      if (wanted.length === 0)
+        return {
+          status: 'degraded',
+          detail: `gobgpd at ${this.config.address} has no ${this.config.peers ? 'matching ' : ''}neighbors`,
+        };
       const up = wanted.filter((p) => p.state === 'ESTABLISHED');
       const detail = wanted.map((p) => `${p.address} AS${p.peerAsn} ${p.state.toLowerCase()}`).join(', ');
       return { status: up.length === wanted.length ? 'ok' : up.length > 0 ? 'degraded' : 'down', detail };
@@ -156,7 +177,8 @@ export class GobgpAction implements Action {
           },
           auth: this.config.auth && {
             header: this.config.auth.header,
-            value: () => `${this.config.auth?.scheme ? `${this.config.auth.scheme} ` : ''}${this.ctx.secret(this.config.auth?.secret as string).reveal()}`,
+            value: () =>
+              `${this.config.auth?.scheme ? `${this.config.auth.scheme} ` : ''}${this.ctx.secret(this.config.auth?.secret as string).reveal()}`,
           },
         });
         this.watch(client);
@@ -171,7 +193,8 @@ export class GobgpAction implements Action {
   private watch(client: GobgpClient, failures = 0): void {
     if (this.closed) return;
     let opened = false;
-    const resync = () => void this.resync().catch((err) => this.ctx.logger.warn({ err: String(err) }, 'gobgp re-announce failed'));
+    const resync = () =>
+      void this.resync().catch((err) => this.ctx.logger.warn({ err: String(err) }, 'gobgp re-announce failed'));
     this.stopWatch = client.watch(
       { peers: true, table: 'BEST', init: false },
       (e) => {
@@ -184,7 +207,11 @@ export class GobgpAction implements Action {
         this.rib.reset();
         const attempt = opened ? 0 : failures + 1;
         // Say it once per outage, and back off to 10 s while gobgpd stays away.
-        if (attempt <= 1) this.ctx.logger.warn({ address: this.config.address, err: err?.message }, 'gobgp watch stream ended; reconnecting');
+        if (attempt <= 1)
+          this.ctx.logger.warn(
+            { address: this.config.address, err: err?.message },
+            'gobgp watch stream ended; reconnecting',
+          );
         this.retryTimer = setTimeout(() => this.watch(client, attempt), Math.min(10_000, 250 * 2 ** attempt));
         this.retryTimer.unref();
       },
@@ -221,7 +248,10 @@ export class GobgpAction implements Action {
     };
     // One resync at a time; a request during a run waits for it and then runs again.
     const next = (this.resyncing ?? Promise.resolve()).catch(() => undefined).then(run);
-    this.resyncing = next.then(() => undefined, () => undefined);
+    this.resyncing = next.then(
+      () => undefined,
+      () => undefined,
+    );
     return next;
   }
 
@@ -263,7 +293,9 @@ function whatToWithdraw(target: Rule | InstalledRef, config: GobgpConfig): { id:
 function describe(family: FamilyName, p: ListedPath): string {
   if (family.endsWith('flowspec')) {
     try {
-      const actions = decodeFlowSpec(p.nlri, p.pattrs).actions.map((a) => a.type === 'rate-limit' ? `rate-limit ${a.bytesPerSecond}` : a.type).join(',');
+      const actions = decodeFlowSpec(p.nlri, p.pattrs)
+        .actions.map((a) => (a.type === 'rate-limit' ? `rate-limit ${a.bytesPerSecond}` : a.type))
+        .join(',');
       return `${family} ${p.prefix} then ${actions || 'accept'}`;
     } catch {
       return `${family} ${p.prefix}`;

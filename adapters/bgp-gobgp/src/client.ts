@@ -50,7 +50,8 @@ export type PeerEvent = { type: 'peer'; peer: PeerInfo } | { type: 'table'; path
 /** Validates an address before it reaches the gRPC channel. */
 export function parseAddress(address: string): string {
   if (address.startsWith('unix:///')) {
-    if (/[\0\s]/.test(address)) throw new Error(`gobgp address ${JSON.stringify(address)} has whitespace in the socket path`);
+    if (/[\0\s]/.test(address))
+      throw new Error(`gobgp address ${JSON.stringify(address)} has whitespace in the socket path`);
     return address;
   }
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+|[A-Za-z0-9.-]+)):(\d{1,5})$/.exec(address);
@@ -63,7 +64,12 @@ export function parseAddress(address: string): string {
   return address;
 }
 
-type Unary = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;
+type Unary = (
+  req: unknown,
+  md: grpc.Metadata,
+  opts: grpc.CallOptions,
+  cb: (err: grpc.ServiceError | null, res: unknown) => void,
+) => void;
 type Stream = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions) => grpc.ClientReadableStream<unknown>;
 
 export class GobgpClient {
@@ -111,7 +117,10 @@ export class GobgpClient {
     const fn = (this.stub as unknown as Record<string, Unary>)[method] as Unary;
     return new Promise((resolve, reject) => {
       fn.call(this.stub, request, this.metadata(), this.deadline(), (err, res) =>
-        err ? reject(new Error(`gobgp ${method} at ${this.address}: ${err.details || err.message}`)) : resolve(res as T));
+        err
+          ? reject(new Error(`gobgp ${method} at ${this.address}: ${err.details || err.message}`))
+          : resolve(res as T),
+      );
     });
   }
 
@@ -121,7 +130,9 @@ export class GobgpClient {
       const out: T[] = [];
       const call = fn.call(this.stub, request, this.metadata(), this.deadline());
       call.on('data', (d: T) => out.push(d));
-      call.on('error', (err: grpc.ServiceError) => reject(new Error(`gobgp ${method} at ${this.address}: ${err.details || err.message}`)));
+      call.on('error', (err: grpc.ServiceError) =>
+        reject(new Error(`gobgp ${method} at ${this.address}: ${err.details || err.message}`)),
+      );
       call.on('end', () => resolve(out));
     });
   }
@@ -137,13 +148,16 @@ export class GobgpClient {
 
   /** Deletes exactly this path. There is deliberately no way to delete by family alone (that wipes the table). */
   async deletePath(path: RawPath): Promise<void> {
-    if (!path?.nlri?.type_url) throw new Error('refusing DeletePath without an NLRI: GoBGP would delete the whole family');
+    if (!path?.nlri?.type_url)
+      throw new Error('refusing DeletePath without an NLRI: GoBGP would delete the whole family');
     await this.unary('DeletePath', { table_type: 'GLOBAL', family: path.family, path: { ...path, is_withdraw: true } });
   }
 
   async listPath(table: TableType, family: FamilyJson, neighbor = ''): Promise<ListedPath[]> {
     const rows = await this.collect<{ destination: { prefix: string; paths: RawPath[] } }>('ListPath', {
-      table_type: table, name: neighbor, family,
+      table_type: table,
+      name: neighbor,
+      family,
     });
     return rows.flatMap((r) => r.destination.paths.map((p) => this.decodePath(r.destination.prefix, p)));
   }
@@ -215,7 +229,13 @@ export class GobgpClient {
         call.cancel();
       }
     });
-    call.on('error', (err: grpc.ServiceError) => end(err.code === this.grpcJs.status.CANCELLED ? undefined : new Error(`gobgp WatchEvent at ${this.address}: ${err.details || err.message}`)));
+    call.on('error', (err: grpc.ServiceError) =>
+      end(
+        err.code === this.grpcJs.status.CANCELLED
+          ? undefined
+          : new Error(`gobgp WatchEvent at ${this.address}: ${err.details || err.message}`),
+      ),
+    );
     call.on('end', () => end());
     return () => {
       ended = true;
@@ -230,7 +250,13 @@ export class GobgpClient {
 
 interface RawPeer {
   conf?: { neighbor_address?: string; peer_asn?: number };
-  state?: { neighbor_address?: string; peer_asn?: number; session_state?: string; admin_state?: string; flops?: number };
+  state?: {
+    neighbor_address?: string;
+    peer_asn?: number;
+    session_state?: string;
+    admin_state?: string;
+    flops?: number;
+  };
 }
 
 function peerInfo(p: RawPeer): PeerInfo {

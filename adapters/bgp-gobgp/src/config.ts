@@ -15,14 +15,17 @@ const hostAddress = (family: 4 | 6) =>
 export const gobgpConfigSchema = z
   .object({
     /** gobgpd's gRPC API of this POP: host:port, [ipv6]:port or unix:///path.sock. */
-    address: z.string().default('127.0.0.1:50051').refine((s) => {
-      try {
-        parseAddress(s);
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'must be host:port, [ipv6]:port or unix:///absolute/path'),
+    address: z
+      .string()
+      .default('127.0.0.1:50051')
+      .refine((s) => {
+        try {
+          parseAddress(s);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be host:port, [ipv6]:port or unix:///absolute/path'),
     /** POP name, for logs and `ft bgp status`. */
     pop: z.string().min(1).optional(),
     /** Directory holding GoBGP's gobgp.proto, attribute.proto, capability.proto. */
@@ -37,12 +40,27 @@ export const gobgpConfigSchema = z
     timeoutMs: z.number().int().min(100).max(120_000).default(5000),
     /** gRPC over TLS (gobgpd --tls); client certificate for mutual TLS. File paths. */
     tls: z
-      .object({ ca: z.string().optional(), cert: z.string().optional(), key: z.string().optional(), serverName: z.string().optional() })
+      .object({
+        ca: z.string().optional(),
+        cert: z.string().optional(),
+        key: z.string().optional(),
+        serverName: z.string().optional(),
+      })
       .strict()
       .refine((t) => Boolean(t.cert) === Boolean(t.key), 'cert and key go together')
       .optional(),
     /** A credential sent as call metadata, for a gobgpd behind an authenticating gRPC proxy. */
-    auth: z.object({ secret: z.string().min(1), header: z.string().regex(/^[a-z0-9-]+$/).default('authorization'), scheme: z.string().default('Bearer') }).strict().optional(),
+    auth: z
+      .object({
+        secret: z.string().min(1),
+        header: z
+          .string()
+          .regex(/^[a-z0-9-]+$/)
+          .default('authorization'),
+        scheme: z.string().default('Bearer'),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

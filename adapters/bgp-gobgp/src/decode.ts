@@ -1,6 +1,12 @@
 import { Prefix, type FlowSpecAction, type FlowSpecMatch, type RuleId } from '@ft/sdk';
 import {
-  COMPONENT, ComponentDecodeError, itemsToFragments, itemsToRanges, itemsToTcpFlags, rangesToValues, type ComponentItem,
+  COMPONENT,
+  ComponentDecodeError,
+  itemsToFragments,
+  itemsToRanges,
+  itemsToTcpFlags,
+  rangesToValues,
+  type ComponentItem,
 } from './flowspec-ops.js';
 import type { AnyJson } from './render.js';
 import { ruleIdFromTag, type LargeCommunity } from './tag.js';
@@ -35,23 +41,50 @@ export function decodeFlowSpec(nlri: AnyJson, pattrs: readonly AnyJson[]): Decod
       else throw new ComponentDecodeError(`prefix component of type ${type}`);
       continue;
     }
-    if (typeName(rule) !== 'FlowSpecComponent') throw new ComponentDecodeError(`component ${typeName(rule)} is not supported`);
-    const items = ((rule.items ?? []) as { op: number; value: number }[]).map((i): ComponentItem => ({ op: Number(i.op), value: Number(i.value) }));
+    if (typeName(rule) !== 'FlowSpecComponent')
+      throw new ComponentDecodeError(`component ${typeName(rule)} is not supported`);
+    const items = ((rule.items ?? []) as { op: number; value: number }[]).map((i): ComponentItem => ({
+      op: Number(i.op),
+      value: Number(i.value),
+    }));
     switch (type) {
-      case COMPONENT.protocol: match.protocols = rangesToValues(itemsToRanges(items, 255)); break;
-      case COMPONENT.port: throw new ComponentDecodeError('the "port" component (source or destination) is not supported; use source/destination ports');
-      case COMPONENT.destinationPort: match.destinationPorts = itemsToRanges(items, 0xffff); break;
-      case COMPONENT.sourcePort: match.sourcePorts = itemsToRanges(items, 0xffff); break;
-      case COMPONENT.icmpType: match.icmpType = rangesToValues(itemsToRanges(items, 255)); break;
-      case COMPONENT.icmpCode: match.icmpCode = rangesToValues(itemsToRanges(items, 255)); break;
-      case COMPONENT.tcpFlags: match.tcpFlags = itemsToTcpFlags(items); break;
-      case COMPONENT.packetLength: match.packetLength = itemsToRanges(items, 0xffff); break;
-      case COMPONENT.dscp: match.dscp = rangesToValues(itemsToRanges(items, 63)); break;
-      case COMPONENT.fragment: match.fragment = itemsToFragments(items); break;
-      default: throw new ComponentDecodeError(`component type ${type} is not supported`);
+      case COMPONENT.protocol:
+        match.protocols = rangesToValues(itemsToRanges(items, 255));
+        break;
+      case COMPONENT.port:
+        throw new ComponentDecodeError(
+          'the "port" component (source or destination) is not supported; use source/destination ports',
+        );
+      case COMPONENT.destinationPort:
+        match.destinationPorts = itemsToRanges(items, 0xffff);
+        break;
+      case COMPONENT.sourcePort:
+        match.sourcePorts = itemsToRanges(items, 0xffff);
+        break;
+      case COMPONENT.icmpType:
+        match.icmpType = rangesToValues(itemsToRanges(items, 255));
+        break;
+      case COMPONENT.icmpCode:
+        match.icmpCode = rangesToValues(itemsToRanges(items, 255));
+        break;
+      case COMPONENT.tcpFlags:
+        match.tcpFlags = itemsToTcpFlags(items);
+        break;
+      case COMPONENT.packetLength:
+        match.packetLength = itemsToRanges(items, 0xffff);
+        break;
+      case COMPONENT.dscp:
+        match.dscp = rangesToValues(itemsToRanges(items, 63));
+        break;
+      case COMPONENT.fragment:
+        match.fragment = itemsToFragments(items);
+        break;
+      default:
+        throw new ComponentDecodeError(`component type ${type} is not supported`);
     }
   }
-  if (!match.destination) throw new ComponentDecodeError('route has no destination prefix (ft never enforces one without)');
+  if (!match.destination)
+    throw new ComponentDecodeError('route has no destination prefix (ft never enforces one without)');
   return { match: match as FlowSpecMatch, actions: decodeActions(pattrs) };
 }
 
@@ -66,11 +99,18 @@ export function decodeActions(pattrs: readonly AnyJson[]): FlowSpecAction[] {
           actions.push(rate > 0 ? { type: 'rate-limit', bytesPerSecond: rate } : { type: 'discard' });
           break;
         }
-        case 'TrafficRemarkExtended': actions.push({ type: 'mark', dscp: Number(c.dscp) }); break;
+        case 'TrafficRemarkExtended':
+          actions.push({ type: 'mark', dscp: Number(c.dscp) });
+          break;
         case 'RedirectTwoOctetAsSpecificExtended':
-        case 'RedirectFourOctetAsSpecificExtended': actions.push({ type: 'redirect', routeTarget: `${Number(c.asn)}:${Number(c.local_admin)}` }); break;
-        case 'RedirectIPv4AddressSpecificExtended': actions.push({ type: 'redirect', routeTarget: `${String(c.address)}:${Number(c.local_admin)}` }); break;
-        default: break;
+        case 'RedirectFourOctetAsSpecificExtended':
+          actions.push({ type: 'redirect', routeTarget: `${Number(c.asn)}:${Number(c.local_admin)}` });
+          break;
+        case 'RedirectIPv4AddressSpecificExtended':
+          actions.push({ type: 'redirect', routeTarget: `${String(c.address)}:${Number(c.local_admin)}` });
+          break;
+        default:
+          break;
       }
     }
   }
@@ -80,7 +120,9 @@ export function decodeActions(pattrs: readonly AnyJson[]): FlowSpecAction[] {
 export function largeCommunities(pattrs: readonly AnyJson[]): LargeCommunity[] {
   const attr = pattrs.find((a) => typeName(a) === 'LargeCommunitiesAttribute');
   return ((attr?.communities ?? []) as LargeCommunity[]).map((c) => ({
-    global_admin: Number(c.global_admin), local_data1: Number(c.local_data1), local_data2: Number(c.local_data2),
+    global_admin: Number(c.global_admin),
+    local_data1: Number(c.local_data1),
+    local_data2: Number(c.local_data2),
   }));
 }
 

@@ -32,11 +32,21 @@ export const COMPONENT = {
 } as const;
 
 export const TCP_FLAG_BITS: Record<TcpFlagName, number> = {
-  fin: 0x01, syn: 0x02, rst: 0x04, psh: 0x08, ack: 0x10, urg: 0x20, ece: 0x40, cwr: 0x80,
+  fin: 0x01,
+  syn: 0x02,
+  rst: 0x04,
+  psh: 0x08,
+  ack: 0x10,
+  urg: 0x20,
+  ece: 0x40,
+  cwr: 0x80,
 };
 
 export const FRAGMENT_BITS: Record<Fragment, number> = {
-  'dont-fragment': 0x01, 'is-fragment': 0x02, 'first-fragment': 0x04, 'last-fragment': 0x08,
+  'dont-fragment': 0x01,
+  'is-fragment': 0x02,
+  'first-fragment': 0x04,
+  'last-fragment': 0x08,
 };
 
 /** Ranges are ORed; within one range the two bounds are ANDed. */
@@ -57,7 +67,10 @@ export function valuesToItems(values: readonly number[]): ComponentItem[] {
 }
 
 /** Every flag in `set` present and none of `unset`: a match item and a NOT item without match bit. */
-export function tcpFlagsToItems(flags: { set: readonly TcpFlagName[]; unset: readonly TcpFlagName[] }): ComponentItem[] {
+export function tcpFlagsToItems(flags: {
+  set: readonly TcpFlagName[];
+  unset: readonly TcpFlagName[];
+}): ComponentItem[] {
   const bits = (names: readonly TcpFlagName[]) => names.reduce((acc, n) => acc | TCP_FLAG_BITS[n], 0);
   const items: ComponentItem[] = [];
   if (flags.set.length > 0) items.push({ op: OP_MATCH, value: bits(flags.set) });
@@ -75,7 +88,8 @@ function conjunctions(items: readonly ComponentItem[]): ComponentItem[][] {
   const groups: ComponentItem[][] = [];
   for (const item of items) {
     const op = item.op & OP_MEANING_MASK;
-    if ((op & OP_AND) !== 0 && groups.length > 0) (groups[groups.length - 1] as ComponentItem[]).push({ op, value: item.value });
+    if ((op & OP_AND) !== 0 && groups.length > 0)
+      (groups[groups.length - 1] as ComponentItem[]).push({ op, value: item.value });
     else groups.push([{ op: op & ~OP_AND, value: item.value }]);
   }
   return groups;
@@ -107,11 +121,12 @@ export function itemsToRanges(items: readonly ComponentItem[], max: number): Ran
 
 function intersect(a: Range[], b: Range[]): Range[] {
   const out: Range[] = [];
-  for (const x of a) for (const y of b) {
-    const min = Math.max(x.min, y.min);
-    const maxV = Math.min(x.max, y.max);
-    if (min <= maxV) out.push({ min, max: maxV });
-  }
+  for (const x of a)
+    for (const y of b) {
+      const min = Math.max(x.min, y.min);
+      const maxV = Math.min(x.max, y.max);
+      if (min <= maxV) out.push({ min, max: maxV });
+    }
   return out;
 }
 
@@ -135,10 +150,12 @@ export function rangesToValues(ranges: Range[]): number[] {
 
 export function itemsToTcpFlags(items: readonly ComponentItem[]): { set: TcpFlagName[]; unset: TcpFlagName[] } {
   const groups = conjunctions(items);
-  if (groups.length !== 1) throw new ComponentDecodeError('tcp-flags with OR alternatives cannot be expressed as set/unset');
+  if (groups.length !== 1)
+    throw new ComponentDecodeError('tcp-flags with OR alternatives cannot be expressed as set/unset');
   const set: TcpFlagName[] = [];
   const unset: TcpFlagName[] = [];
-  const names = (bits: number) => (Object.keys(TCP_FLAG_BITS) as TcpFlagName[]).filter((n) => (bits & TCP_FLAG_BITS[n]) !== 0);
+  const names = (bits: number) =>
+    (Object.keys(TCP_FLAG_BITS) as TcpFlagName[]).filter((n) => (bits & TCP_FLAG_BITS[n]) !== 0);
   for (const { op, value } of groups[0] as ComponentItem[]) {
     const not = (op & OP_NOT) !== 0;
     const match = (op & OP_MATCH) !== 0;
@@ -147,7 +164,8 @@ export function itemsToTcpFlags(items: readonly ComponentItem[]): { set: TcpFlag
     else if (not && !match) unset.push(...flags);
     else if (!not && !match && flags.length === 1) set.push(...flags);
     else if (not && match && flags.length === 1) unset.push(...flags);
-    else throw new ComponentDecodeError(`tcp-flags operator 0x${op.toString(16)} on ${flags.join('|')} is not supported`);
+    else
+      throw new ComponentDecodeError(`tcp-flags operator 0x${op.toString(16)} on ${flags.join('|')} is not supported`);
   }
   return { set: [...new Set(set)], unset: [...new Set(unset)] };
 }

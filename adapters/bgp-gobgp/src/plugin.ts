@@ -6,7 +6,8 @@ export default definePlugin((ft) => {
   ft.action(
     defineAction<GobgpConfig>({
       kind: 'gobgp',
-      description: 'Announces FlowSpec (IPv4/IPv6) and RTBH through a gobgpd gRPC API (AddPath/DeletePath), tagged with large communities.',
+      description:
+        'Announces FlowSpec (IPv4/IPv6) and RTBH through a gobgpd gRPC API (AddPath/DeletePath), tagged with large communities.',
       configSchema: gobgpConfigSchema,
       capabilities: ['flowspec', 'rtbh'],
       reach: 'network',

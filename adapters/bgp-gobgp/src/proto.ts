@@ -47,18 +47,36 @@ async function load(protoDir: string): Promise<GobgpApi> {
         'Install them with `apt-get install golang-github-osrg-gobgp-dev` (matching your gobgpd version) or set protoDir.',
     );
   }
-  const [grpcJs, loader, pb] = await Promise.all([import('@grpc/grpc-js'), import('@grpc/proto-loader'), import('protobufjs')]);
+  const [grpcJs, loader, pb] = await Promise.all([
+    import('@grpc/grpc-js'),
+    import('@grpc/proto-loader'),
+    import('protobufjs'),
+  ]);
   const protobufjs = ((pb as unknown as { default?: typeof protobuf }).default ?? pb) as typeof protobuf;
-  const definition = loader.loadSync(FILES.map((f) => join(protoDir, f)), {
-    keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true, includeDirs: [protoDir],
-  });
-  const pkg = grpcJs.loadPackageDefinition(definition) as unknown as { apipb?: { GobgpApi?: grpc.ServiceClientConstructor } };
+  const definition = loader.loadSync(
+    FILES.map((f) => join(protoDir, f)),
+    {
+      keepCase: true,
+      longs: Number,
+      enums: String,
+      defaults: true,
+      oneofs: true,
+      includeDirs: [protoDir],
+    },
+  );
+  const pkg = grpcJs.loadPackageDefinition(definition) as unknown as {
+    apipb?: { GobgpApi?: grpc.ServiceClientConstructor };
+  };
   const service = pkg.apipb?.GobgpApi;
   if (!service) throw new GobgpProtoError(`${join(protoDir, 'gobgp.proto')} does not define apipb.GobgpApi`);
 
   const root = new protobufjs.Root();
-  root.resolvePath = (_origin, target) => (target.startsWith('google/protobuf/') || isAbsolute(target) ? target : join(protoDir, target));
-  root.loadSync(FILES.map((f) => join(protoDir, f)), { keepCase: true });
+  root.resolvePath = (_origin, target) =>
+    target.startsWith('google/protobuf/') || isAbsolute(target) ? target : join(protoDir, target);
+  root.loadSync(
+    FILES.map((f) => join(protoDir, f)),
+    { keepCase: true },
+  );
   root.resolveAll();
 
   const typeOf = (url: string): protobuf.Type => {

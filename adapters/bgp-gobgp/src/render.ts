@@ -1,6 +1,17 @@
 import { Prefix, type FlowSpecAction, type FlowSpecRule, type Range, type RtbhRule } from '@ft/sdk';
 import {
-  COMPONENT, fragmentsToItems, rangesToItems, tcpFlagsToItems, valuesToItems, type ComponentItem, OP_AND, OP_EQ, OP_GT, OP_LT, OP_NOT, OP_MATCH,
+  COMPONENT,
+  fragmentsToItems,
+  rangesToItems,
+  tcpFlagsToItems,
+  valuesToItems,
+  type ComponentItem,
+  OP_AND,
+  OP_EQ,
+  OP_GT,
+  OP_LT,
+  OP_NOT,
+  OP_MATCH,
   TCP_FLAG_BITS,
 } from './flowspec-ops.js';
 import { formatLargeCommunity, tagFor } from './tag.js';
@@ -53,7 +64,11 @@ export interface RenderOptions {
 }
 
 export const COMMUNITY_NO_EXPORT = 0xffffff01;
-const WELL_KNOWN: Record<string, number> = { 'no-export': COMMUNITY_NO_EXPORT, blackhole: 0xffff029a, 'no-advertise': 0xffffff02 };
+const WELL_KNOWN: Record<string, number> = {
+  'no-export': COMMUNITY_NO_EXPORT,
+  blackhole: 0xffff029a,
+  'no-advertise': 0xffffff02,
+};
 
 export function parseCommunity(text: string): number {
   const known = WELL_KNOWN[text.toLowerCase()];
@@ -61,7 +76,8 @@ export function parseCommunity(text: string): number {
   const m = /^(\d{1,5}):(\d{1,5})$/.exec(text);
   const hi = Number(m?.[1]);
   const lo = Number(m?.[2]);
-  if (!m || hi > 0xffff || lo > 0xffff) throw new Error(`community ${JSON.stringify(text)} is not ASN:VALUE with both parts 0..65535`);
+  if (!m || hi > 0xffff || lo > 0xffff)
+    throw new Error(`community ${JSON.stringify(text)} is not ASN:VALUE with both parts 0..65535`);
   return hi * 0x10000 + lo;
 }
 
@@ -79,7 +95,9 @@ export function renderRtbh(rule: RtbhRule, options: RenderOptions): RenderedPath
   }
   const familyName: FamilyName = v6 ? 'ipv6-unicast' : 'ipv4-unicast';
   const family = FAMILIES[familyName];
-  const communities = [...new Set([...rule.communities.map(parseCommunity), ...(rule.noExport ? [COMMUNITY_NO_EXPORT] : [])])];
+  const communities = [
+    ...new Set([...rule.communities.map(parseCommunity), ...(rule.noExport ? [COMMUNITY_NO_EXPORT] : [])]),
+  ];
   const tag = tagFor(rule.id, options.tagAsn);
   const nlri = any('IPAddressPrefix', { prefix: target.address, prefix_len: target.length });
   const pattrs: AnyJson[] = [any('OriginAttribute', { origin: 0 })];
@@ -89,8 +107,20 @@ export function renderRtbh(rule: RtbhRule, options: RenderOptions): RenderedPath
   pattrs.push(any('CommunitiesAttribute', { communities }));
   pattrs.push(any('LargeCommunitiesAttribute', { communities: tag }));
   const cliArgs = [
-    'global', 'rib', '-a', v6 ? 'ipv6' : 'ipv4', 'add', target.toString(), 'origin', 'igp', 'nexthop', nextHop.address,
-    'community', communities.map(formatCommunity).join(','), 'large-community', tag.map(formatLargeCommunity).join(','),
+    'global',
+    'rib',
+    '-a',
+    v6 ? 'ipv6' : 'ipv4',
+    'add',
+    target.toString(),
+    'origin',
+    'igp',
+    'nexthop',
+    nextHop.address,
+    'community',
+    communities.map(formatCommunity).join(','),
+    'large-community',
+    tag.map(formatLargeCommunity).join(','),
   ];
   return { familyName, path: { family, nlri, pattrs }, cliArgs };
 }
@@ -101,14 +131,34 @@ function component(type: number, items: ComponentItem[]): AnyJson {
 
 // Names the gobgp CLI knows (others, like 58 for ICMPv6, are written as numbers).
 const PROTOCOL_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 47: 'gre', 132: 'sctp' };
-const FLAG_LETTERS: Record<string, string> = { fin: 'F', syn: 'S', rst: 'R', psh: 'P', ack: 'A', urg: 'U', ece: 'E', cwr: 'C' };
+const FLAG_LETTERS: Record<string, string> = {
+  fin: 'F',
+  syn: 'S',
+  rst: 'R',
+  psh: 'P',
+  ack: 'A',
+  urg: 'U',
+  ece: 'E',
+  cwr: 'C',
+};
 
 function cliNumeric(items: ComponentItem[], names?: Record<number, string>): string[] {
   // One CLI argument per ORed alternative; ANDed bounds joined with '&' inside it.
   const out: string[] = [];
   for (const { op, value } of items) {
     const cmp = op & (OP_LT | OP_GT | OP_EQ);
-    const sym = cmp === OP_EQ ? '==' : cmp === (OP_GT | OP_EQ) ? '>=' : cmp === (OP_LT | OP_EQ) ? '<=' : cmp === OP_GT ? '>' : cmp === OP_LT ? '<' : '!=';
+    const sym =
+      cmp === OP_EQ
+        ? '=='
+        : cmp === (OP_GT | OP_EQ)
+          ? '>='
+          : cmp === (OP_LT | OP_EQ)
+            ? '<='
+            : cmp === OP_GT
+              ? '>'
+              : cmp === OP_LT
+                ? '<'
+                : '!=';
     const text = `${sym}${names?.[value] ?? value}`;
     if (op & OP_AND && out.length > 0) out[out.length - 1] += `&${text}`;
     else out.push(text);
@@ -120,7 +170,9 @@ function cliTcpFlags(items: ComponentItem[]): string[] {
   const parts: string[] = [];
   for (const { op, value } of items) {
     const letters = (Object.keys(TCP_FLAG_BITS) as (keyof typeof TCP_FLAG_BITS)[])
-      .filter((n) => value & TCP_FLAG_BITS[n]).map((n) => FLAG_LETTERS[n]).join('');
+      .filter((n) => value & TCP_FLAG_BITS[n])
+      .map((n) => FLAG_LETTERS[n])
+      .join('');
     parts.push(`${op & OP_NOT ? '!' : op & OP_MATCH ? '=' : ''}${letters}`);
   }
   return [parts.join('&')];
@@ -132,12 +184,18 @@ function actionCommunities(action: FlowSpecAction): { ext: AnyJson[]; cli: strin
       return { ext: [any('TrafficRateExtended', { asn: 0, rate: 0 })], cli: ['discard'] };
     case 'rate-limit': {
       if (!(action.bytesPerSecond > 0) || !Number.isFinite(action.bytesPerSecond)) {
-        throw new Error(`rate-limit of ${action.bytesPerSecond} bytes/s is not a positive number (use discard to drop all)`);
+        throw new Error(
+          `rate-limit of ${action.bytesPerSecond} bytes/s is not a positive number (use discard to drop all)`,
+        );
       }
-      return { ext: [any('TrafficRateExtended', { asn: 0, rate: action.bytesPerSecond })], cli: ['rate-limit', String(action.bytesPerSecond)] };
+      return {
+        ext: [any('TrafficRateExtended', { asn: 0, rate: action.bytesPerSecond })],
+        cli: ['rate-limit', String(action.bytesPerSecond)],
+      };
     }
     case 'mark':
-      if (!Number.isInteger(action.dscp) || action.dscp < 0 || action.dscp > 63) throw new Error(`DSCP ${action.dscp} is not 0..63`);
+      if (!Number.isInteger(action.dscp) || action.dscp < 0 || action.dscp > 63)
+        throw new Error(`DSCP ${action.dscp} is not 0..63`);
       return { ext: [any('TrafficRemarkExtended', { dscp: action.dscp })], cli: ['mark', String(action.dscp)] };
     case 'redirect':
       return { ext: [redirectCommunity(action.routeTarget)], cli: ['redirect', action.routeTarget] };
@@ -152,13 +210,18 @@ function redirectCommunity(routeTarget: string): AnyJson {
   const local = Number(right);
   if (/^\d{1,10}$/.test(left)) {
     const asn = Number(left);
-    if (asn <= 0xffff && local <= 0xffffffff) return any('RedirectTwoOctetAsSpecificExtended', { asn, local_admin: local });
-    if (asn <= 0xffffffff && local <= 0xffff) return any('RedirectFourOctetAsSpecificExtended', { asn, local_admin: local });
+    if (asn <= 0xffff && local <= 0xffffffff)
+      return any('RedirectTwoOctetAsSpecificExtended', { asn, local_admin: local });
+    if (asn <= 0xffffffff && local <= 0xffff)
+      return any('RedirectFourOctetAsSpecificExtended', { asn, local_admin: local });
   } else if (local <= 0xffff) {
     const ip = Prefix.parse(left);
-    if (ip.family === 4 && ip.isHost) return any('RedirectIPv4AddressSpecificExtended', { address: ip.address, local_admin: local });
+    if (ip.family === 4 && ip.isHost)
+      return any('RedirectIPv4AddressSpecificExtended', { address: ip.address, local_admin: local });
   }
-  throw new Error(`redirect route target ${JSON.stringify(routeTarget)} is out of range for any RFC 8955 redirect encoding`);
+  throw new Error(
+    `redirect route target ${JSON.stringify(routeTarget)} is out of range for any RFC 8955 redirect encoding`,
+  );
 }
 
 function checkRanges(name: string, ranges: readonly Range[] | undefined, max: number): void {
@@ -172,19 +235,31 @@ function checkRanges(name: string, ranges: readonly Range[] | undefined, max: nu
 export function renderFlowSpec(rule: FlowSpecRule, options: RenderOptions): RenderedPath {
   const m = rule.match;
   const v6 = m.destination.family === 6;
-  if (m.source && m.source.family !== m.destination.family) throw new Error(`rule ${rule.id}: source and destination are of different IP families`);
+  if (m.source && m.source.family !== m.destination.family)
+    throw new Error(`rule ${rule.id}: source and destination are of different IP families`);
   checkRanges('source port', m.sourcePorts, 0xffff);
   checkRanges('destination port', m.destinationPorts, 0xffff);
   checkRanges('packet length', m.packetLength, 0xffff);
-  for (const [name, values, max] of [['protocol', m.protocols, 255], ['ICMP type', m.icmpType, 255], ['ICMP code', m.icmpCode, 255], ['DSCP', m.dscp, 63]] as const) {
-    for (const v of values ?? []) if (!Number.isInteger(v) || v < 0 || v > max) throw new Error(`${name} ${v} is not within 0..${max}`);
+  for (const [name, values, max] of [
+    ['protocol', m.protocols, 255],
+    ['ICMP type', m.icmpType, 255],
+    ['ICMP code', m.icmpCode, 255],
+    ['DSCP', m.dscp, 63],
+  ] as const) {
+    for (const v of values ?? [])
+      if (!Number.isInteger(v) || v < 0 || v > max) throw new Error(`${name} ${v} is not within 0..${max}`);
   }
   if (v6 && m.fragment?.includes('dont-fragment')) throw new Error('IPv6 has no dont-fragment bit (RFC 8956 §3.6)');
 
   const rules: AnyJson[] = [];
   const cli: string[] = [];
   const prefixRule = (type: number, p: Prefix) =>
-    any('FlowSpecIPPrefix', v6 ? { type, prefix_len: p.length, prefix: p.address, offset: 0 } : { type, prefix_len: p.length, prefix: p.address });
+    any(
+      'FlowSpecIPPrefix',
+      v6
+        ? { type, prefix_len: p.length, prefix: p.address, offset: 0 }
+        : { type, prefix_len: p.length, prefix: p.address },
+    );
   rules.push(prefixRule(COMPONENT.destination, m.destination));
   cli.push('destination', m.destination.toString());
   if (m.source) {
@@ -226,8 +301,21 @@ export function renderFlowSpec(rule: FlowSpecRule, options: RenderOptions): Rend
     any('ExtendedCommunitiesAttribute', { communities: act.ext }),
     any('LargeCommunitiesAttribute', { communities: tag }),
   ];
-  const cliArgs = ['global', 'rib', '-a', familyName, 'add', 'match', ...cli, 'then', ...act.cli, 'origin', 'igp',
-    'large-community', tag.map(formatLargeCommunity).join(',')];
+  const cliArgs = [
+    'global',
+    'rib',
+    '-a',
+    familyName,
+    'add',
+    'match',
+    ...cli,
+    'then',
+    ...act.cli,
+    'origin',
+    'igp',
+    'large-community',
+    tag.map(formatLargeCommunity).join(','),
+  ];
   return { familyName, path: { family, nlri, pattrs }, cliArgs };
 }
 
@@ -235,4 +323,3 @@ export function renderFlowSpec(rule: FlowSpecRule, options: RenderOptions): Rend
 export function shellQuote(arg: string): string {
   return /^[A-Za-z0-9_./:,=+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
-

@@ -20,7 +20,13 @@ export function nlriKey(family: FamilyName, nlri: AnyJson): string {
   const rules = ((nlri.rules ?? []) as AnyJson[]).map((r) =>
     typeName(r) === 'FlowSpecIPPrefix'
       ? [Number(r.type), String(r.prefix), Number(r.prefix_len), Number(r.offset ?? 0)]
-      : [Number(r.type), ...((r.items ?? []) as { op: number; value: number }[]).map((i) => `${Number(i.op) & OP_MEANING_MASK}:${Number(i.value)}`)]);
+      : [
+          Number(r.type),
+          ...((r.items ?? []) as { op: number; value: number }[]).map(
+            (i) => `${Number(i.op) & OP_MEANING_MASK}:${Number(i.value)}`,
+          ),
+        ],
+  );
   rules.sort((a, b) => (a[0] as number) - (b[0] as number));
   return `${family}|${JSON.stringify(rules)}`;
 }

@@ -13,15 +13,45 @@ import fc from 'fast-check';
 import { startPeering, waitEstablished, type Peering } from './peering.js';
 import { flowspecRule } from './arbitraries.js';
 
-const silent = { debug() {}, info() {}, warn() {}, error() {}, child() { return silent; } };
-const ctx = { name: 'pop1-gobgp', logger: silent, secret: () => { throw new Error('no secrets here'); } } as unknown as PluginContext;
+const silent = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silent;
+  },
+};
+const ctx = {
+  name: 'pop1-gobgp',
+  logger: silent,
+  secret: () => {
+    throw new Error('no secrets here');
+  },
+} as unknown as PluginContext;
 const P = (s: string) => Prefix.parse(s);
 
 function flowspec(dst: string, match: Partial<FlowSpecRule['match']>, action: FlowSpecRule['action']): FlowSpecRule {
-  return makeRule<FlowSpecRule>({ kind: 'flowspec', tenant: 'example-isp', target: P(dst), level: 2, ttlSeconds: 300, match: { destination: P(dst), ...match }, action });
+  return makeRule<FlowSpecRule>({
+    kind: 'flowspec',
+    tenant: 'example-isp',
+    target: P(dst),
+    level: 2,
+    ttlSeconds: 300,
+    match: { destination: P(dst), ...match },
+    action,
+  });
 }
 function rtbh(dst: string): RtbhRule {
-  return makeRule<RtbhRule>({ kind: 'rtbh', tenant: 'example-isp', target: P(dst), level: 3, ttlSeconds: 300, communities: ['65535:666'], noExport: true });
+  return makeRule<RtbhRule>({
+    kind: 'rtbh',
+    tenant: 'example-isp',
+    target: P(dst),
+    level: 3,
+    ttlSeconds: 300,
+    communities: ['65535:666'],
+    noExport: true,
+  });
 }
 
 describe('gobgp adapter against two real gobgpd peered over a veth', function () {
@@ -32,7 +62,15 @@ describe('gobgp adapter against two real gobgpd peered over a veth', function ()
   before(async function () {
     requireLab(this, { root: true, commands: ['gobgpd', 'gobgp', 'ip'] });
     lab = await startPeering('gbp');
-    action = new GobgpAction(gobgpConfigSchema.parse({ address: lab.ctlSpeaker.api, tagAsn: 64500, nextHop4: '192.0.2.66', nextHop6: '2001:db8::66' }), ctx);
+    action = new GobgpAction(
+      gobgpConfigSchema.parse({
+        address: lab.ctlSpeaker.api,
+        tagAsn: 64500,
+        nextHop4: '192.0.2.66',
+        nextHop6: '2001:db8::66',
+      }),
+      ctx,
+    );
   });
   after(async () => {
     await action?.close();
@@ -40,17 +78,30 @@ describe('gobgp adapter against two real gobgpd peered over a veth', function ()
   });
 
   /** What the edge received from ctl, in one family. */
-  const adjIn = (family: FamilyName): Promise<ListedPath[]> => lab.edgeClient.listPath('ADJ_IN', FAMILIES[family], lab.ctlAddress);
+  const adjIn = (family: FamilyName): Promise<ListedPath[]> =>
+    lab.edgeClient.listPath('ADJ_IN', FAMILIES[family], lab.ctlAddress);
   const received = (family: FamilyName, id: string) =>
-    waitFor(async () => (await adjIn(family)).find((p) => taggedRuleId(p.pattrs, 64500) === id), { timeoutMs: 10_000, what: `${id} in the edge's adj-in` });
+    waitFor(async () => (await adjIn(family)).find((p) => taggedRuleId(p.pattrs, 64500) === id), {
+      timeoutMs: 10_000,
+      what: `${id} in the edge's adj-in`,
+    });
   const gone = (family: FamilyName, id: string) =>
-    waitFor(async () => !(await adjIn(family)).some((p) => taggedRuleId(p.pattrs, 64500) === id), { timeoutMs: 10_000, what: `${id} withdrawn at the edge` });
+    waitFor(async () => !(await adjIn(family)).some((p) => taggedRuleId(p.pattrs, 64500) === id), {
+      timeoutMs: 10_000,
+      what: `${id} withdrawn at the edge`,
+    });
 
   it('announces an IPv4 FlowSpec discard the edge receives with the same match, and withdraws it', async () => {
-    const rule = flowspec('203.0.113.10/32', { protocols: [17], sourcePorts: [{ min: 53, max: 53 }], packetLength: [{ min: 512, max: 65535 }] }, { type: 'discard' });
+    const rule = flowspec(
+      '203.0.113.10/32',
+      { protocols: [17], sourcePorts: [{ min: 53, max: 53 }], packetLength: [{ min: 512, max: 65535 }] },
+      { type: 'discard' },
+    );
     await action.apply(rule);
     const path = await received('ipv4-flowspec', rule.id);
-    expect(path.prefix).to.equal('[destination: 203.0.113.10/32][protocol: ==udp][source-port: ==53][packet-length: >=512&<=65535]');
+    expect(path.prefix).to.equal(
+      '[destination: 203.0.113.10/32][protocol: ==udp][source-port: ==53][packet-length: >=512&<=65535]',
+    );
     const decoded = decodeFlowSpec(path.nlri, path.pattrs);
     expect(decoded.match.destination.toString()).to.equal('203.0.113.10/32');
     expect(decoded.match.protocols).to.deep.equal([17]);
@@ -61,16 +112,28 @@ describe('gobgp adapter against two real gobgpd peered over a veth', function ()
   });
 
   it('announces an IPv6 FlowSpec rate-limit with TCP flags and a port range (RFC 8956)', async () => {
-    const rule = flowspec('2001:db8:100::10/128', {
-      source: P('2001:db8:bad::/48'), protocols: [6], destinationPorts: [{ min: 80, max: 80 }, { min: 8000, max: 8080 }],
-      tcpFlags: { set: ['syn'], unset: ['ack'] },
-    }, { type: 'rate-limit', bytesPerSecond: 125000 });
+    const rule = flowspec(
+      '2001:db8:100::10/128',
+      {
+        source: P('2001:db8:bad::/48'),
+        protocols: [6],
+        destinationPorts: [
+          { min: 80, max: 80 },
+          { min: 8000, max: 8080 },
+        ],
+        tcpFlags: { set: ['syn'], unset: ['ack'] },
+      },
+      { type: 'rate-limit', bytesPerSecond: 125000 },
+    );
     await action.apply(rule);
     const path = await received('ipv6-flowspec', rule.id);
     const decoded = decodeFlowSpec(path.nlri, path.pattrs);
     expect(decoded.match.destination.toString()).to.equal('2001:db8:100::10/128');
     expect(decoded.match.source?.toString()).to.equal('2001:db8:bad::/48');
-    expect(decoded.match.destinationPorts).to.deep.equal([{ min: 80, max: 80 }, { min: 8000, max: 8080 }]);
+    expect(decoded.match.destinationPorts).to.deep.equal([
+      { min: 80, max: 80 },
+      { min: 8000, max: 8080 },
+    ]);
     expect(decoded.match.tcpFlags).to.deep.equal({ set: ['syn'], unset: ['ack'] });
     expect(decoded.actions).to.deep.equal([{ type: 'rate-limit', bytesPerSecond: 125000 }]);
     await action.withdraw(rule);
@@ -98,7 +161,23 @@ describe('gobgp adapter against two real gobgpd peered over a veth', function ()
 
   it('is idempotent and never touches routes it did not announce', async () => {
     // A route someone else added to the same gobgpd, in the same family, for the same destination.
-    run(['gobgp', '--target', lab.ctlSpeaker.api, 'global', 'rib', '-a', 'ipv4-flowspec', 'add', 'match', 'destination', '203.0.113.20/32', 'protocol', 'tcp', 'then', 'discard']);
+    run([
+      'gobgp',
+      '--target',
+      lab.ctlSpeaker.api,
+      'global',
+      'rib',
+      '-a',
+      'ipv4-flowspec',
+      'add',
+      'match',
+      'destination',
+      '203.0.113.20/32',
+      'protocol',
+      'tcp',
+      'then',
+      'discard',
+    ]);
     const rule = flowspec('203.0.113.20/32', { protocols: [17] }, { type: 'discard' });
     await action.apply(rule);
     await action.apply(rule);
@@ -130,7 +209,11 @@ describe('gobgp adapter against two real gobgpd peered over a veth', function ()
   });
 
   it('after an ft restart, list() finds its tagged paths and withdraws them by reference', async () => {
-    const rule = flowspec('203.0.113.40/32', { protocols: [17], sourcePorts: [{ min: 389, max: 389 }] }, { type: 'discard' });
+    const rule = flowspec(
+      '203.0.113.40/32',
+      { protocols: [17], sourcePorts: [{ min: 389, max: 389 }] },
+      { type: 'discard' },
+    );
     const rule6 = rtbh('2001:db8:100::40/128');
     await action.apply(rule);
     await action.apply(rule6);
@@ -171,13 +254,17 @@ describe('gobgp adapter against two real gobgpd peered over a veth', function ()
     }
     for (const r of rules) await action.withdraw(r);
     const ids = new Set<string>(rules.map((r) => r.id));
-    const left = async () => [...(await adjIn('ipv4-flowspec')), ...(await adjIn('ipv6-flowspec'))].filter((p) => ids.has(taggedRuleId(p.pattrs, 64500) ?? ''));
+    const left = async () =>
+      [...(await adjIn('ipv4-flowspec')), ...(await adjIn('ipv6-flowspec'))].filter((p) =>
+        ids.has(taggedRuleId(p.pattrs, 64500) ?? ''),
+      );
     await waitFor(async () => (await left()).length === 0, { timeoutMs: 10_000, what: 'every random rule withdrawn' });
   });
 
   it('the CLI lines preview prints announce the same route as AddPath and withdraw it again (checked with the real gobgp CLI, 30 random rules)', async () => {
     const rules = fc.sample(flowspecRule, { numRuns: 30, seed: 11 }).map((r, i) => {
-      const dst = r.match.destination.family === 4 ? `203.0.113.${100 + i}/32` : `2001:db8:100::1:${i.toString(16)}/128`;
+      const dst =
+        r.match.destination.family === 4 ? `203.0.113.${100 + i}/32` : `2001:db8:100::1:${i.toString(16)}/128`;
       return makeRule<FlowSpecRule>({ ...r, match: { ...r.match, destination: P(dst) }, target: P(dst) });
     });
     for (const r of rules) {
@@ -198,11 +285,16 @@ describe('gobgp adapter against two real gobgpd peered over a veth', function ()
       // The withdrawal line preview prints (renderWithdraw) takes the route down, run through the real CLI.
       const [del] = action.renderWithdraw(r);
       const delArgv = shellWords((del?.text ?? '').split('   #')[0]!.trim());
-      expect(delArgv.slice(0, 8).join(' '), del?.text).to.equal(`gobgp --target ${lab.ctlSpeaker.api} global rib -a ${r.match.destination.family === 4 ? 'ipv4' : 'ipv6'}-flowspec del`);
+      expect(delArgv.slice(0, 8).join(' '), del?.text).to.equal(
+        `gobgp --target ${lab.ctlSpeaker.api} global rib -a ${r.match.destination.family === 4 ? 'ipv4' : 'ipv6'}-flowspec del`,
+      );
       const out = run(delArgv, { allowFail: true });
       expect(out.status, `${delArgv.join(' ')}: ${out.stderr}${out.stdout}`).to.equal(0);
       const family = r.match.destination.family === 4 ? 'ipv4-flowspec' : 'ipv6-flowspec';
-      await waitFor(async () => !(await adjIn(family)).some((p) => taggedRuleId(p.pattrs, 64500) === r.id), { timeoutMs: 10_000, what: `${r.id} withdrawn by the rendered del line` });
+      await waitFor(async () => !(await adjIn(family)).some((p) => taggedRuleId(p.pattrs, 64500) === r.id), {
+        timeoutMs: 10_000,
+        what: `${r.id} withdrawn by the rendered del line`,
+      });
       await action.withdraw(r);
     }
     for (const bh of [rtbh('203.0.113.90/32'), rtbh('2001:db8:100::90/128')]) {
@@ -231,18 +323,27 @@ describe('gobgp adapter against two real gobgpd peered over a veth', function ()
     }
   });
 
-  it('two ft instances on one gobgpd see each other\'s announcements (one withdraws what the other applied)', async () => {
+  it("two ft instances on one gobgpd see each other's announcements (one withdraws what the other applied)", async () => {
     const other = new GobgpAction(gobgpConfigSchema.parse({ address: lab.ctlSpeaker.api, tagAsn: 64500 }), ctx);
     try {
       await other.list(); // connected and indexed before the announcement below
-      const rule = flowspec('203.0.113.80/32', { protocols: [17], sourcePorts: [{ min: 161, max: 161 }] }, { type: 'discard' });
+      const rule = flowspec(
+        '203.0.113.80/32',
+        { protocols: [17], sourcePorts: [{ min: 161, max: 161 }] },
+        { type: 'discard' },
+      );
       await action.apply(rule);
       await received('ipv4-flowspec', rule.id);
       // The other instance learns it from gobgpd's watch stream, which may trail the peer's RIB by a moment (CI).
       const r = renderPath(rule, { tagAsn: 64500, nextHop4: '192.0.2.66', nextHop6: '2001:db8::66' });
-      const seen = () => (other as unknown as { rib: { get(k: string): { id: string } | undefined } }).rib.get(nlriKey(r.familyName, r.path.nlri))?.id === rule.id;
+      const seen = () =>
+        (other as unknown as { rib: { get(k: string): { id: string } | undefined } }).rib.get(
+          nlriKey(r.familyName, r.path.nlri),
+        )?.id === rule.id;
       await waitFor(seen, { timeoutMs: 5000, what: 'the other instance to see the announcement on its watch stream' });
-      expect((await other.apply(rule)).detail, 'the other instance knows it is already announced').to.equal('already announced');
+      expect((await other.apply(rule)).detail, 'the other instance knows it is already announced').to.equal(
+        'already announced',
+      );
       await other.withdraw(rule);
       await gone('ipv4-flowspec', rule.id);
     } finally {
@@ -252,12 +353,19 @@ describe('gobgp adapter against two real gobgpd peered over a veth', function ()
 
   it('health reflects the BGP session, and routes come back after a session flap', async () => {
     expect((await action.health()).status).to.equal('ok');
-    const rule = flowspec('203.0.113.50/32', { protocols: [17], sourcePorts: [{ min: 1900, max: 1900 }] }, { type: 'discard' });
+    const rule = flowspec(
+      '203.0.113.50/32',
+      { protocols: [17], sourcePorts: [{ min: 1900, max: 1900 }] },
+      { type: 'discard' },
+    );
     await action.apply(rule);
     await received('ipv4-flowspec', rule.id);
     // The session's TCP connection dies under both speakers (as on a link failure): the edge drops what it learned.
     lab.edge.exec(['ss', '-K', 'dst', lab.ctlAddress]);
-    await waitFor(async () => (await action.health()).status !== 'ok', { timeoutMs: 5000, what: 'health to notice the session drop' });
+    await waitFor(async () => (await action.health()).status !== 'ok', {
+      timeoutMs: 5000,
+      what: 'health to notice the session drop',
+    });
     await waitEstablished(lab.edgeClient, lab.ctlAddress);
     await received('ipv4-flowspec', rule.id);
     await action.withdraw(rule);
@@ -265,7 +373,11 @@ describe('gobgp adapter against two real gobgpd peered over a veth', function ()
   });
 
   it('re-announces what is live after gobgpd itself restarts with an empty RIB', async () => {
-    const rule = flowspec('203.0.113.60/32', { protocols: [17], sourcePorts: [{ min: 11211, max: 11211 }] }, { type: 'discard' });
+    const rule = flowspec(
+      '203.0.113.60/32',
+      { protocols: [17], sourcePorts: [{ min: 11211, max: 11211 }] },
+      { type: 'discard' },
+    );
     const bh = rtbh('203.0.113.61/32');
     await action.apply(rule);
     await action.apply(bh);

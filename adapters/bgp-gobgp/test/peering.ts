@@ -39,14 +39,32 @@ export async function startPeering(label: string): Promise<Peering> {
     },
   };
   try {
-    link({ node: ctl, ifname: `fc${tag}`, addresses: [`${ctlAddress}/30`] }, { node: edge, ifname: `fe${tag}`, addresses: [`${edgeAddress}/30`] });
-    const ctlOptions: GobgpdOptions = { asn: 64500, routerId: ctlAddress, dir: join(dir, 'ctl'), neighbors: [{ address: edgeAddress, asn: 64501 }] };
+    link(
+      { node: ctl, ifname: `fc${tag}`, addresses: [`${ctlAddress}/30`] },
+      { node: edge, ifname: `fe${tag}`, addresses: [`${edgeAddress}/30`] },
+    );
+    const ctlOptions: GobgpdOptions = {
+      asn: 64500,
+      routerId: ctlAddress,
+      dir: join(dir, 'ctl'),
+      neighbors: [{ address: edgeAddress, asn: 64501 }],
+    };
     p.ctlOptions = ctlOptions;
-    p.edgeSpeaker = await startGobgpd(edge, { asn: 64501, routerId: edgeAddress, dir: join(dir, 'edge'), listen: true, neighbors: [{ address: ctlAddress, asn: 64500, passive: true }] });
+    p.edgeSpeaker = await startGobgpd(edge, {
+      asn: 64501,
+      routerId: edgeAddress,
+      dir: join(dir, 'edge'),
+      listen: true,
+      neighbors: [{ address: ctlAddress, asn: 64500, passive: true }],
+    });
     p.ctlSpeaker = await startGobgpd(ctl, ctlOptions);
     p.edgeClient = await GobgpClient.create({ address: p.edgeSpeaker.api });
     Object.assign(p, {
-      ctl, edge, dir, ctlAddress, edgeAddress,
+      ctl,
+      edge,
+      dir,
+      ctlAddress,
+      edgeAddress,
       async restartCtl() {
         await p.ctlSpeaker?.stop();
         p.ctlSpeaker = await startGobgpd(ctl, ctlOptions);
@@ -65,7 +83,8 @@ export async function waitEstablished(client: GobgpClient, neighbor: string, tim
   for (;;) {
     const peers = await client.listPeers().catch(() => []);
     if (peers.some((x) => x.address === neighbor && x.state === 'ESTABLISHED')) return;
-    if (Date.now() > deadline) throw new Error(`BGP session with ${neighbor} not established within ${timeoutMs} ms: ${JSON.stringify(peers)}`);
+    if (Date.now() > deadline)
+      throw new Error(`BGP session with ${neighbor} not established within ${timeoutMs} ms: ${JSON.stringify(peers)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

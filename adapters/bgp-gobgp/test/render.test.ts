@@ -13,7 +13,21 @@ import { gobgpConfigSchema } from '../src/config.js';
 import { flowspecRule } from './arbitraries.js';
 
 const OPTS = { tagAsn: 64500, nextHop4: '192.0.2.1', nextHop6: '100::1' };
-const ctx = { name: 'p', logger: { debug() {}, info() {}, warn() {}, error() {}, child() { return this; } }, secret: () => { throw new Error('x'); } } as unknown as PluginContext;
+const ctx = {
+  name: 'p',
+  logger: {
+    debug() {},
+    info() {},
+    warn() {},
+    error() {},
+    child() {
+      return this;
+    },
+  },
+  secret: () => {
+    throw new Error('x');
+  },
+} as unknown as PluginContext;
 
 describe('gobgp rendering and decoding', () => {
   let api: GobgpApi;
@@ -29,48 +43,112 @@ describe('gobgp rendering and decoding', () => {
   const wire = (j: AnyJson) => api.unpack(api.pack(j));
 
   it('any FlowSpec rule survives render → protobuf wire → decode unchanged (match, action, rule id tag)', () => {
-    fc.assert(fc.property(flowspecRule, (rule) => {
-      const { path } = renderFlowSpec(rule, OPTS);
-      const pattrs = path.pattrs.map(wire);
-      const decoded = decodeFlowSpec(wire(path.nlri), pattrs);
-      expect(JSON.parse(JSON.stringify(decoded.match))).to.deep.equal(JSON.parse(JSON.stringify(rule.match)));
-      expect(decoded.actions).to.deep.equal([rule.action]);
-      expect(taggedRuleId(pattrs, 64500)).to.equal(rule.id);
-      expect(taggedRuleId(pattrs, 64501), 'a tag under another ASN is not ours').to.equal(undefined);
-    }), { numRuns: 150 });
+    fc.assert(
+      fc.property(flowspecRule, (rule) => {
+        const { path } = renderFlowSpec(rule, OPTS);
+        const pattrs = path.pattrs.map(wire);
+        const decoded = decodeFlowSpec(wire(path.nlri), pattrs);
+        expect(JSON.parse(JSON.stringify(decoded.match))).to.deep.equal(JSON.parse(JSON.stringify(rule.match)));
+        expect(decoded.actions).to.deep.equal([rule.action]);
+        expect(taggedRuleId(pattrs, 64500)).to.equal(rule.id);
+        expect(taggedRuleId(pattrs, 64501), 'a tag under another ASN is not ours').to.equal(undefined);
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it('RTBH carries 65535:666, NO_EXPORT and the discard next hop, v4 in NEXT_HOP and v6 in MP_REACH', () => {
-    const v6 = makeRule<RtbhRule>({ kind: 'rtbh', tenant: 't', target: Prefix.parse('2001:db8:100::9/128'), level: 3, ttlSeconds: 60, communities: ['65535:666', '64500:9999'], noExport: true });
+    const v6 = makeRule<RtbhRule>({
+      kind: 'rtbh',
+      tenant: 't',
+      target: Prefix.parse('2001:db8:100::9/128'),
+      level: 3,
+      ttlSeconds: 60,
+      communities: ['65535:666', '64500:9999'],
+      noExport: true,
+    });
     const r6 = renderRtbh(v6, OPTS);
     const p6 = r6.path.pattrs.map(wire);
     expect(communities(p6)).to.deep.equal([0xffff029a, 64500 * 65536 + 9999, 0xffffff01]);
     expect(nextHop(p6)).to.equal('100::1');
     expect(r6.path.pattrs.map((a) => a['@type'].split('.').pop())).to.include('MpReachNLRIAttribute');
-    const v4 = makeRule<RtbhRule>({ kind: 'rtbh', tenant: 't', target: Prefix.parse('203.0.113.9/32'), level: 3, ttlSeconds: 60, communities: ['65535:666'], noExport: false, nextHop: '192.0.2.66' });
+    const v4 = makeRule<RtbhRule>({
+      kind: 'rtbh',
+      tenant: 't',
+      target: Prefix.parse('203.0.113.9/32'),
+      level: 3,
+      ttlSeconds: 60,
+      communities: ['65535:666'],
+      noExport: false,
+      nextHop: '192.0.2.66',
+    });
     const r4 = renderRtbh(v4, OPTS);
     expect(nextHop(r4.path.pattrs.map(wire))).to.equal('192.0.2.66');
-    expect(r4.cliArgs.join(' ')).to.equal(`global rib -a ipv4 add 203.0.113.9/32 origin igp nexthop 192.0.2.66 community 65535:666 large-community ${tagFor(v4.id, 64500).map((c) => `${c.global_admin}:${c.local_data1}:${c.local_data2}`).join(',')}`);
+    expect(r4.cliArgs.join(' ')).to.equal(
+      `global rib -a ipv4 add 203.0.113.9/32 origin igp nexthop 192.0.2.66 community 65535:666 large-community ${tagFor(
+        v4.id,
+        64500,
+      )
+        .map((c) => `${c.global_admin}:${c.local_data1}:${c.local_data2}`)
+        .join(',')}`,
+    );
   });
 
   it('refuses what cannot be announced correctly, naming the problem', () => {
-    const base = { kind: 'flowspec' as const, tenant: 't', target: Prefix.parse('203.0.113.1/32'), level: 1, ttlSeconds: 60 };
-    const mk = (match: Partial<FlowSpecRule['match']>, action: FlowSpecRule['action'] = { type: 'discard' }, dst = '203.0.113.1/32') =>
-      makeRule<FlowSpecRule>({ ...base, match: { destination: Prefix.parse(dst), ...match }, action });
-    expect(() => renderFlowSpec(mk({ sourcePorts: [{ min: 10, max: 70000 }] }), OPTS)).to.throw(/source port range 10-70000/);
-    expect(() => renderFlowSpec(mk({}, { type: 'rate-limit', bytesPerSecond: 0 }), OPTS)).to.throw(/not a positive number/);
+    const base = {
+      kind: 'flowspec' as const,
+      tenant: 't',
+      target: Prefix.parse('203.0.113.1/32'),
+      level: 1,
+      ttlSeconds: 60,
+    };
+    const mk = (
+      match: Partial<FlowSpecRule['match']>,
+      action: FlowSpecRule['action'] = { type: 'discard' },
+      dst = '203.0.113.1/32',
+    ) => makeRule<FlowSpecRule>({ ...base, match: { destination: Prefix.parse(dst), ...match }, action });
+    expect(() => renderFlowSpec(mk({ sourcePorts: [{ min: 10, max: 70000 }] }), OPTS)).to.throw(
+      /source port range 10-70000/,
+    );
+    expect(() => renderFlowSpec(mk({}, { type: 'rate-limit', bytesPerSecond: 0 }), OPTS)).to.throw(
+      /not a positive number/,
+    );
     expect(() => renderFlowSpec(mk({}, { type: 'redirect', routeTarget: 'nope' }), OPTS)).to.throw(/route target/);
-    expect(() => renderFlowSpec(mk({ fragment: ['dont-fragment'] }, { type: 'discard' }, '2001:db8::1/128'), OPTS)).to.throw(/IPv6 has no dont-fragment/);
+    expect(() =>
+      renderFlowSpec(mk({ fragment: ['dont-fragment'] }, { type: 'discard' }, '2001:db8::1/128'), OPTS),
+    ).to.throw(/IPv6 has no dont-fragment/);
     expect(() => renderFlowSpec(mk({ source: Prefix.parse('2001:db8::/32') }), OPTS)).to.throw(/different IP families/);
-    const bh = makeRule<RtbhRule>({ kind: 'rtbh', tenant: 't', target: Prefix.parse('203.0.113.9/32'), level: 3, ttlSeconds: 60, communities: ['65535:66666'], noExport: true });
+    const bh = makeRule<RtbhRule>({
+      kind: 'rtbh',
+      tenant: 't',
+      target: Prefix.parse('203.0.113.9/32'),
+      level: 3,
+      ttlSeconds: 60,
+      communities: ['65535:66666'],
+      noExport: true,
+    });
     expect(() => renderRtbh(bh, OPTS)).to.throw(/community "65535:66666"/);
   });
 
   it('decodes every RFC 8955 numeric comparison a foreign controller may send, including != and AND chains', () => {
     expect(itemsToRanges([{ op: OP_EQ | 0x80, value: 53 }], 65535)).to.deep.equal([{ min: 53, max: 53 }]);
-    expect(itemsToRanges([{ op: OP_LT | OP_GT, value: 80 }], 65535)).to.deep.equal([{ min: 0, max: 79 }, { min: 81, max: 65535 }]);
-    expect(itemsToRanges([{ op: OP_GT, value: 1023 }, { op: OP_AND | OP_LT, value: 2049 }, { op: OP_EQ, value: 53 }], 65535))
-      .to.deep.equal([{ min: 53, max: 53 }, { min: 1024, max: 2048 }]);
+    expect(itemsToRanges([{ op: OP_LT | OP_GT, value: 80 }], 65535)).to.deep.equal([
+      { min: 0, max: 79 },
+      { min: 81, max: 65535 },
+    ]);
+    expect(
+      itemsToRanges(
+        [
+          { op: OP_GT, value: 1023 },
+          { op: OP_AND | OP_LT, value: 2049 },
+          { op: OP_EQ, value: 53 },
+        ],
+        65535,
+      ),
+    ).to.deep.equal([
+      { min: 53, max: 53 },
+      { min: 1024, max: 2048 },
+    ]);
     expect(itemsToRanges([{ op: OP_GT | 0x30, value: 65535 }], 65535)).to.deep.equal([]);
   });
 
@@ -79,7 +157,10 @@ describe('gobgp rendering and decoding', () => {
     const tag = tagFor(id, 4200000000);
     expect(ruleIdFromTag(tag, 4200000000)).to.equal(id);
     expect(ruleIdFromTag([tag[1] as (typeof tag)[number]], 4200000000), 'id without marker').to.equal(undefined);
-    expect(ruleIdFromTag([...tag, { global_admin: 4200000000, local_data1: 1, local_data2: 2 }], 4200000000), 'ambiguous').to.equal(undefined);
+    expect(
+      ruleIdFromTag([...tag, { global_admin: 4200000000, local_data1: 1, local_data2: 2 }], 4200000000),
+      'ambiguous',
+    ).to.equal(undefined);
   });
 
   it('preview renders the exact request and CLI line without connecting, even to an unreachable speaker', async () => {
@@ -87,11 +168,20 @@ describe('gobgp rendering and decoding', () => {
     expect(factory?.reach).to.equal('network');
     expect(factory?.capabilities).to.deep.equal(['flowspec', 'rtbh']);
     const action = await factory!.create(gobgpConfigSchema.parse({ address: '192.0.2.250:50051' }), ctx);
-    const rule = makeRule<FlowSpecRule>({ kind: 'flowspec', tenant: 't', target: Prefix.parse('203.0.113.10/32'), level: 2, ttlSeconds: 60,
-      match: { destination: Prefix.parse('203.0.113.10/32'), protocols: [17], sourcePorts: [{ min: 53, max: 53 }] }, action: { type: 'rate-limit', bytesPerSecond: 125000 } });
+    const rule = makeRule<FlowSpecRule>({
+      kind: 'flowspec',
+      tenant: 't',
+      target: Prefix.parse('203.0.113.10/32'),
+      level: 2,
+      ttlSeconds: 60,
+      match: { destination: Prefix.parse('203.0.113.10/32'), protocols: [17], sourcePorts: [{ min: 53, max: 53 }] },
+      action: { type: 'rate-limit', bytesPerSecond: 125000 },
+    });
     const [cmd] = action.render(rule);
     expect(cmd?.format).to.equal('grpc');
-    expect(cmd?.text).to.match(/^gobgp -u 192\.0\.2\.250 -p 50051 global rib -a ipv4-flowspec add match destination 203\.0\.113\.10\/32 protocol ==udp source-port ==53 then rate-limit 125000 origin igp large-community 64512:1718878208:1,64512:\d+:\d+ /);
+    expect(cmd?.text).to.match(
+      /^gobgp -u 192\.0\.2\.250 -p 50051 global rib -a ipv4-flowspec add match destination 203\.0\.113\.10\/32 protocol ==udp source-port ==53 then rate-limit 125000 origin igp large-community 64512:1718878208:1,64512:\d+:\d+ /,
+    );
     expect((cmd?.payload as { method: string }).method).to.equal('apipb.GobgpApi/AddPath');
     await action.close?.();
   });
@@ -114,7 +204,9 @@ describe('gobgp rendering and decoding', () => {
       await loadGobgpApi('/nonexistent/gobgp/api');
       expect.fail('loaded protos from nowhere');
     } catch (err) {
-      expect((err as Error).message).to.match(/gobgp\.proto.*missing in \/nonexistent\/gobgp\/api.*golang-github-osrg-gobgp-dev/);
+      expect((err as Error).message).to.match(
+        /gobgp\.proto.*missing in \/nonexistent\/gobgp\/api.*golang-github-osrg-gobgp-dev/,
+      );
     }
   });
 

@@ -1,4 +1,14 @@
-import type { Action, Applied, Health, HostFilterRule, InstalledRef, PluginContext, RenderedCommand, Rule, RuleId } from '@ft/sdk';
+import type {
+  Action,
+  Applied,
+  Health,
+  HostFilterRule,
+  InstalledRef,
+  PluginContext,
+  RenderedCommand,
+  Rule,
+  RuleId,
+} from '@ft/sdk';
 import { ConflictError, OwnershipFile, VendorClient, VendorHttpError, credential, httpUrl } from '@ft/http-vendor';
 import { z } from 'zod';
 
@@ -11,8 +21,14 @@ export const f5BigipConfigSchema = z
     url: httpUrl().describe('BIG-IP management address, e.g. https://bigip1.example.net'),
     username: z.string().min(1).describe('Name of the credential holding the BIG-IP user.'),
     password: z.string().min(1).describe('Name of the credential holding the BIG-IP password.'),
-    addressList: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,62}$/).describe('AFM address list referenced by your drop rule (created once, by you).'),
-    partition: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,62}$/).default('Common'),
+    addressList: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,62}$/)
+      .describe('AFM address list referenced by your drop rule (created once, by you).'),
+    partition: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,62}$/)
+      .default('Common'),
     timeoutMs: z.number().int().min(1000).max(120_000).default(20_000),
     retries: z.number().int().min(0).max(10).default(3),
     conflictRetries: z.number().int().min(0).max(10).default(3),
@@ -33,12 +49,18 @@ interface Owned {
 }
 
 export function f5Addresses(rule: Rule): string[] {
-  if (rule.kind !== 'host-filter') throw new Error(`${KIND} cannot: an AFM address list holds sources to drop; a ${rule.kind} rule is not expressible`);
+  if (rule.kind !== 'host-filter')
+    throw new Error(
+      `${KIND} cannot: an AFM address list holds sources to drop; a ${rule.kind} rule is not expressible`,
+    );
   const r = rule as HostFilterRule;
-  if (r.action.type !== 'drop' && r.action.type !== 'reject') throw new Error(`${KIND} cannot: "${r.action.type}" is not expressible (the list feeds a drop rule)`);
+  if (r.action.type !== 'drop' && r.action.type !== 'reject')
+    throw new Error(`${KIND} cannot: "${r.action.type}" is not expressible (the list feeds a drop rule)`);
   if (!r.match.sources?.length) throw new Error(`${KIND} cannot: a rule without sources would drop everyone`);
   if (r.match.protocol || r.match.sourcePorts?.length || r.match.destinationPorts?.length || r.match.tcpFlags) {
-    throw new Error(`${KIND} cannot: the address list blocks whole sources; protocol/port/flag narrowing is not expressible`);
+    throw new Error(
+      `${KIND} cannot: the address list blocks whole sources; protocol/port/flag narrowing is not expressible`,
+    );
   }
   return r.match.sources.map((s) => (s.length === (s.family === 4 ? 32 : 128) ? String(s).split('/')[0]! : String(s)));
 }
@@ -53,12 +75,21 @@ export class F5BigipAction implements Action {
   readonly #http: VendorClient;
   readonly #owned: OwnershipFile<Owned>;
 
-  constructor(readonly config: F5BigipConfig, readonly ctx: PluginContext) {
+  constructor(
+    readonly config: F5BigipConfig,
+    readonly ctx: PluginContext,
+  ) {
     const user = credential(ctx, config.username);
     const pass = credential(ctx, config.password);
     this.#http = new VendorClient({
-      vendor: KIND, baseUrl: config.url, timeoutMs: config.timeoutMs, retries: config.retries, logger: ctx.logger, signal: ctx.signal,
-      authorize: (r) => void (r.headers.authorization = `Basic ${Buffer.from(`${user().reveal()}:${pass().reveal()}`).toString('base64')}`),
+      vendor: KIND,
+      baseUrl: config.url,
+      timeoutMs: config.timeoutMs,
+      retries: config.retries,
+      logger: ctx.logger,
+      signal: ctx.signal,
+      authorize: (r) =>
+        void (r.headers.authorization = `Basic ${Buffer.from(`${user().reveal()}:${pass().reveal()}`).toString('base64')}`),
     });
     this.#owned = new OwnershipFile(ctx.stateDir, 'f5-address-list');
   }
@@ -71,7 +102,14 @@ export class F5BigipAction implements Action {
     try {
       const add = f5Addresses(rule);
       const url = `${this.config.url}${this.#path()}`;
-      return [{ adapter: KIND, format: 'http', text: `GET ${url}, then PATCH ${url} {"addresses":[…current…, ${add.map((a) => JSON.stringify({ name: a })).join(', ')}]}`, payload: { method: 'PATCH', url, add } }];
+      return [
+        {
+          adapter: KIND,
+          format: 'http',
+          text: `GET ${url}, then PATCH ${url} {"addresses":[…current…, ${add.map((a) => JSON.stringify({ name: a })).join(', ')}]}`,
+          payload: { method: 'PATCH', url, add },
+        },
+      ];
     } catch (err) {
       return [{ adapter: KIND, format: 'text', text: (err as Error).message }];
     }
@@ -89,11 +127,18 @@ export class F5BigipAction implements Action {
       if (next === undefined) return;
       const again = await this.#read();
       if (again.generation !== cur.generation) {
-        this.ctx.logger.warn({ list: this.config.addressList, attempt }, 'address list changed between read and write; starting over');
+        this.ctx.logger.warn(
+          { list: this.config.addressList, attempt },
+          'address list changed between read and write; starting over',
+        );
         continue;
       }
       const body = next.length ? next : [F5_PLACEHOLDER];
-      await this.#http.request({ method: 'PATCH', path: this.#path(), body: { addresses: body.map((name) => ({ name })) } });
+      await this.#http.request({
+        method: 'PATCH',
+        path: this.#path(),
+        body: { addresses: body.map((name) => ({ name })) },
+      });
       return;
     }
     throw new ConflictError(KIND, `address list ${this.config.addressList}`, this.config.conflictRetries + 1);
@@ -102,7 +147,9 @@ export class F5BigipAction implements Action {
   async apply(rule: Rule): Promise<Applied> {
     const want = f5Addresses(rule);
     const nativeId = rule.id;
-    const others = new Set([...(await this.#owned.all()).values()].filter((o) => o.nativeId !== nativeId).flatMap((o) => o.added));
+    const others = new Set(
+      [...(await this.#owned.all()).values()].filter((o) => o.nativeId !== nativeId).flatMap((o) => o.added),
+    );
     let claim: string[] = [];
     await this.#modify((names) => {
       const add = want.filter((a) => !names.includes(a));
@@ -119,9 +166,13 @@ export class F5BigipAction implements Action {
     const nativeId = 'kind' in rule ? rule.id : rule.nativeId;
     const owned = await this.#owned.get(nativeId);
     if (!owned) return;
-    const stillNeeded = new Set([...(await this.#owned.all()).values()].filter((o) => o.nativeId !== nativeId).flatMap((o) => o.added));
+    const stillNeeded = new Set(
+      [...(await this.#owned.all()).values()].filter((o) => o.nativeId !== nativeId).flatMap((o) => o.added),
+    );
     const drop = owned.added.filter((a) => !stillNeeded.has(a));
-    await this.#modify((names) => (names.some((n) => drop.includes(n)) ? names.filter((n) => !drop.includes(n)) : undefined));
+    await this.#modify((names) =>
+      names.some((n) => drop.includes(n)) ? names.filter((n) => !drop.includes(n)) : undefined,
+    );
     await this.#owned.delete(nativeId);
   }
 
@@ -129,7 +180,13 @@ export class F5BigipAction implements Action {
     const owned = [...(await this.#owned.all()).values()];
     if (!owned.length) return [];
     const names = new Set(((await this.#read()).addresses ?? []).map((a) => a.name));
-    return owned.filter((o) => o.added.some((a) => names.has(a))).map((o) => ({ ruleId: o.ruleId, nativeId: o.nativeId, description: `AFM address list entries ${o.added.join(', ')}` }));
+    return owned
+      .filter((o) => o.added.some((a) => names.has(a)))
+      .map((o) => ({
+        ruleId: o.ruleId,
+        nativeId: o.nativeId,
+        description: `AFM address list entries ${o.added.join(', ')}`,
+      }));
   }
 
   async health(): Promise<Health> {

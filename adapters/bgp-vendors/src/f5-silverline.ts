@@ -1,4 +1,14 @@
-import type { Action, Applied, DivertRule, Health, InstalledRef, PluginContext, RenderedCommand, Rule, RuleId } from '@ft/sdk';
+import type {
+  Action,
+  Applied,
+  DivertRule,
+  Health,
+  InstalledRef,
+  PluginContext,
+  RenderedCommand,
+  Rule,
+  RuleId,
+} from '@ft/sdk';
 import { OwnershipFile, VendorClient, VendorHttpError, credential, httpBase } from '@ft/http-vendor';
 import { z } from 'zod';
 
@@ -6,7 +16,10 @@ const KIND = 'f5-silverline';
 
 export const f5SilverlineConfigSchema = z
   .object({
-    apiToken: z.string().min(1).describe('Name of the credential holding the Silverline API token (X-Authorization-Token).'),
+    apiToken: z
+      .string()
+      .min(1)
+      .describe('Name of the credential holding the Silverline API token (X-Authorization-Token).'),
     baseUrl: httpBase('https://portal.f5silverline.com'),
     timeoutMs: z.number().int().min(1000).max(120_000).default(30_000),
     retries: z.number().int().min(0).max(10).default(3),
@@ -33,10 +46,18 @@ export class F5SilverlineAction implements Action {
   readonly #http: VendorClient;
   readonly #owned: OwnershipFile<Owned>;
 
-  constructor(readonly config: F5SilverlineConfig, readonly ctx: PluginContext) {
+  constructor(
+    readonly config: F5SilverlineConfig,
+    readonly ctx: PluginContext,
+  ) {
     const token = credential(ctx, config.apiToken);
     this.#http = new VendorClient({
-      vendor: KIND, baseUrl: config.baseUrl, timeoutMs: config.timeoutMs, retries: config.retries, logger: ctx.logger, signal: ctx.signal,
+      vendor: KIND,
+      baseUrl: config.baseUrl,
+      timeoutMs: config.timeoutMs,
+      retries: config.retries,
+      logger: ctx.logger,
+      signal: ctx.signal,
       authorize: (r) => {
         r.headers['x-authorization-token'] = token().reveal();
         if (r.body) r.headers['content-type'] = 'application/vnd.api+json';
@@ -50,9 +71,23 @@ export class F5SilverlineAction implements Action {
   }
 
   render(rule: Rule): RenderedCommand[] {
-    if (rule.kind !== 'divert') return [{ adapter: KIND, format: 'text', text: `${KIND} cannot: Silverline announces prefixes (divert); a ${rule.kind} rule is not expressible` }];
+    if (rule.kind !== 'divert')
+      return [
+        {
+          adapter: KIND,
+          format: 'text',
+          text: `${KIND} cannot: Silverline announces prefixes (divert); a ${rule.kind} rule is not expressible`,
+        },
+      ];
     const url = `${this.config.baseUrl}/api/v1/routes`;
-    return [{ adapter: KIND, format: 'http', text: `POST ${url} ${JSON.stringify(this.#body(rule))}`, payload: { method: 'POST', url, body: this.#body(rule) } }];
+    return [
+      {
+        adapter: KIND,
+        format: 'http',
+        text: `POST ${url} ${JSON.stringify(this.#body(rule))}`,
+        payload: { method: 'POST', url, body: this.#body(rule) },
+      },
+    ];
   }
 
   async #advertised(): Promise<Set<string>> {
@@ -65,16 +100,22 @@ export class F5SilverlineAction implements Action {
     const cidr = String((rule as DivertRule).target);
     const mine = await this.#owned.get(cidr);
     if ((await this.#advertised()).has(cidr)) {
-      if (!mine) this.ctx.logger.info({ cidr }, 'prefix already announced by Silverline for someone else: recorded as not ours');
+      if (!mine)
+        this.ctx.logger.info({ cidr }, 'prefix already announced by Silverline for someone else: recorded as not ours');
       return { ruleId: rule.id, state: 'installed', nativeId: cidr };
     }
-    if (mine?.ruleId === rule.id) return { ruleId: rule.id, state: 'pending', nativeId: cidr, detail: 'queued for advertisement by Silverline' };
+    if (mine?.ruleId === rule.id)
+      return { ruleId: rule.id, state: 'pending', nativeId: cidr, detail: 'queued for advertisement by Silverline' };
     await this.#owned.put({ nativeId: cidr, ruleId: rule.id });
     try {
       await this.#http.request({ method: 'POST', path: '/api/v1/routes', body: this.#body(rule) });
     } catch (err) {
       // Already being advertised (a resend after a lost reply, or queued): the poll will see it.
-      if (!(err instanceof VendorHttpError && err.status === 403 && /already being advertised/i.test(err.vendorMessage ?? ''))) {
+      if (!(
+        err instanceof VendorHttpError &&
+        err.status === 403 &&
+        /already being advertised/i.test(err.vendorMessage ?? '')
+      )) {
         await this.#owned.delete(cidr);
         throw err;
       }
@@ -87,9 +128,18 @@ export class F5SilverlineAction implements Action {
     const mine = await this.#owned.get(cidr);
     if (!mine) return;
     try {
-      await this.#http.request({ method: 'DELETE', path: '/api/v1/routes', body: { data: { type: 'routes', attributes: { prefix: cidr, comment: `ft ${mine.ruleId}` } } } });
+      await this.#http.request({
+        method: 'DELETE',
+        path: '/api/v1/routes',
+        body: { data: { type: 'routes', attributes: { prefix: cidr, comment: `ft ${mine.ruleId}` } } },
+      });
     } catch (err) {
-      if (!(err instanceof VendorHttpError && err.status === 403 && /not currently being advertised/i.test(err.vendorMessage ?? ''))) throw err;
+      if (!(
+        err instanceof VendorHttpError &&
+        err.status === 403 &&
+        /not currently being advertised/i.test(err.vendorMessage ?? '')
+      ))
+        throw err;
     }
     await this.#owned.delete(cidr);
   }
@@ -98,7 +148,13 @@ export class F5SilverlineAction implements Action {
     const owned = [...(await this.#owned.all()).values()];
     if (!owned.length) return [];
     const live = await this.#advertised();
-    return owned.filter((o) => live.has(o.nativeId)).map((o) => ({ ruleId: o.ruleId, nativeId: o.nativeId, description: `Silverline announcement of ${o.nativeId}` }));
+    return owned
+      .filter((o) => live.has(o.nativeId))
+      .map((o) => ({
+        ruleId: o.ruleId,
+        nativeId: o.nativeId,
+        description: `Silverline announcement of ${o.nativeId}`,
+      }));
   }
 
   async health(): Promise<Health> {

@@ -1,11 +1,26 @@
-import type { Action, Applied, DivertRule, Health, InstalledRef, PluginContext, RenderedCommand, Rule, RuleId } from '@ft/sdk';
+import type {
+  Action,
+  Applied,
+  DivertRule,
+  Health,
+  InstalledRef,
+  PluginContext,
+  RenderedCommand,
+  Rule,
+  RuleId,
+} from '@ft/sdk';
 import { CLOUDFLARE_API, CloudflareClient, OwnershipFile, VendorHttpError, httpBase } from '@ft/http-vendor';
 import { z } from 'zod';
 
 export const magicTransitConfigSchema = z
   .object({
     accountId: z.string().regex(/^[0-9a-f]{32}$/, 'a Cloudflare account id is 32 hex characters'),
-    apiToken: z.string().min(1).describe('Name of the credential holding an API token with "Magic Transit Write" or "IP Prefixes: BGP On Demand Write".'),
+    apiToken: z
+      .string()
+      .min(1)
+      .describe(
+        'Name of the credential holding an API token with "Magic Transit Write" or "IP Prefixes: BGP On Demand Write".',
+      ),
     baseUrl: httpBase(CLOUDFLARE_API),
     /**
      * Cloudflare answers as soon as it registered the change; the route reaches the Internet 2-7 minutes later
@@ -21,7 +36,12 @@ export type MagicTransitConfig = z.output<typeof magicTransitConfigSchema>;
 interface BgpPrefix {
   id: string;
   cidr: string;
-  on_demand?: { advertised: boolean | null; advertised_modified_at: string | null; on_demand_enabled: boolean; on_demand_locked: boolean };
+  on_demand?: {
+    advertised: boolean | null;
+    advertised_modified_at: string | null;
+    on_demand_enabled: boolean;
+    on_demand_locked: boolean;
+  };
 }
 interface IpPrefix {
   id: string;
@@ -50,8 +70,18 @@ export class MagicTransitAction implements Action {
   readonly #owned: OwnershipFile<Owned>;
   readonly #ids = new Map<string, { prefixId: string; bgpPrefixId: string }>();
 
-  constructor(readonly config: MagicTransitConfig, readonly ctx: PluginContext) {
-    this.#cf = new CloudflareClient({ baseUrl: config.baseUrl, tokenRef: config.apiToken, timeoutMs: config.timeoutMs, retries: config.retries, ctx, vendor: 'cloudflare-magic-transit' });
+  constructor(
+    readonly config: MagicTransitConfig,
+    readonly ctx: PluginContext,
+  ) {
+    this.#cf = new CloudflareClient({
+      baseUrl: config.baseUrl,
+      tokenRef: config.apiToken,
+      timeoutMs: config.timeoutMs,
+      retries: config.retries,
+      ctx,
+      vendor: 'cloudflare-magic-transit',
+    });
     this.#owned = new OwnershipFile(ctx.stateDir, 'magic-transit-advertised');
   }
 
@@ -61,75 +91,111 @@ export class MagicTransitAction implements Action {
 
   render(rule: Rule): RenderedCommand[] {
     if (rule.kind !== 'divert') {
-      return [{ adapter: 'cloudflare-magic-transit', format: 'text', text: `cannot: Magic Transit only advertises prefixes (divert); a ${rule.kind} rule is not expressible` }];
+      return [
+        {
+          adapter: 'cloudflare-magic-transit',
+          format: 'text',
+          text: `cannot: Magic Transit only advertises prefixes (divert); a ${rule.kind} rule is not expressible`,
+        },
+      ];
     }
     const url = `${this.config.baseUrl}${this.#base()}/{prefix_id}/bgp/prefixes/{bgp_prefix_id}`;
     const body = { on_demand: { advertised: true } };
-    return [{
-      adapter: 'cloudflare-magic-transit', format: 'http',
-      text: `PATCH ${url} ${JSON.stringify(body)}  (ids of BGP prefix ${rule.target} looked up with GET ${this.#base()} and GET .../{prefix_id}/bgp/prefixes; advertising takes 2-7 min)`,
-      payload: { method: 'PATCH', url, body, lookup: String(rule.target) },
-    }];
+    return [
+      {
+        adapter: 'cloudflare-magic-transit',
+        format: 'http',
+        text: `PATCH ${url} ${JSON.stringify(body)}  (ids of BGP prefix ${rule.target} looked up with GET ${this.#base()} and GET .../{prefix_id}/bgp/prefixes; advertising takes 2-7 min)`,
+        payload: { method: 'PATCH', url, body, lookup: String(rule.target) },
+      },
+    ];
   }
 
   /** Finds the IP prefix and the BGP prefix whose cidr is exactly the diverted prefix. */
   async #resolve(cidr: string): Promise<{ prefixId: string; bgpPrefixId: string; bgp: BgpPrefix }> {
     const cached = this.#ids.get(cidr);
     if (cached) {
-      const { result } = await this.#cf.call<BgpPrefix>({ method: 'GET', path: `${this.#base()}/${cached.prefixId}/bgp/prefixes/${cached.bgpPrefixId}` });
+      const { result } = await this.#cf.call<BgpPrefix>({
+        method: 'GET',
+        path: `${this.#base()}/${cached.prefixId}/bgp/prefixes/${cached.bgpPrefixId}`,
+      });
       return { ...cached, bgp: result };
     }
     const { result: prefixes } = await this.#cf.call<IpPrefix[]>({ method: 'GET', path: this.#base() });
     for (const p of prefixes) {
-      const { result: bgps } = await this.#cf.call<BgpPrefix[]>({ method: 'GET', path: `${this.#base()}/${p.id}/bgp/prefixes` });
+      const { result: bgps } = await this.#cf.call<BgpPrefix[]>({
+        method: 'GET',
+        path: `${this.#base()}/${p.id}/bgp/prefixes`,
+      });
       const bgp = bgps.find((b) => b.cidr === cidr);
       if (bgp) {
         this.#ids.set(cidr, { prefixId: p.id, bgpPrefixId: bgp.id });
         return { prefixId: p.id, bgpPrefixId: bgp.id, bgp };
       }
     }
-    throw new Error(`cloudflare-magic-transit: ${cidr} is not a BGP prefix of any IP prefix in account ${this.config.accountId}; create it (a sub-prefix of an onboarded prefix, at most /24) before ft can advertise it`);
+    throw new Error(
+      `cloudflare-magic-transit: ${cidr} is not a BGP prefix of any IP prefix in account ${this.config.accountId}; create it (a sub-prefix of an onboarded prefix, at most /24) before ft can advertise it`,
+    );
   }
 
   #state(rule: RuleId, bgp: BgpPrefix, nativeId: string): Applied {
     const at = bgp.on_demand?.advertised_modified_at ? Date.parse(bgp.on_demand.advertised_modified_at) : NaN;
     const settledAt = at + this.config.settleSeconds * 1000;
-    if (bgp.on_demand?.advertised === true && (this.config.settleSeconds === 0 || (Number.isFinite(at) && Date.now() >= settledAt))) {
+    if (
+      bgp.on_demand?.advertised === true &&
+      (this.config.settleSeconds === 0 || (Number.isFinite(at) && Date.now() >= settledAt))
+    ) {
       return { ruleId: rule, state: 'installed', nativeId };
     }
-    const detail = bgp.on_demand?.advertised === true
-      ? `Cloudflare registered the advertisement at ${bgp.on_demand.advertised_modified_at}; routes propagate within 2-7 min`
-      : 'advertisement requested; Cloudflare does not show it yet';
+    const detail =
+      bgp.on_demand?.advertised === true
+        ? `Cloudflare registered the advertisement at ${bgp.on_demand.advertised_modified_at}; routes propagate within 2-7 min`
+        : 'advertisement requested; Cloudflare does not show it yet';
     return { ruleId: rule, state: 'pending', nativeId, detail };
   }
 
   async apply(rule: Rule): Promise<Applied> {
-    if (rule.kind !== 'divert') throw new Error(`cloudflare-magic-transit cannot carry a ${rule.kind} rule (only divert)`);
+    if (rule.kind !== 'divert')
+      throw new Error(`cloudflare-magic-transit cannot carry a ${rule.kind} rule (only divert)`);
     const cidr = String((rule as DivertRule).target);
     const { prefixId, bgpPrefixId, bgp } = await this.#resolve(cidr);
     const nativeId = `${prefixId}/${bgpPrefixId}`;
     if (bgp.on_demand && !bgp.on_demand.on_demand_enabled) {
-      throw new Error(`cloudflare-magic-transit: ${cidr} is not enabled for on-demand advertisement (BGP-controlled prefixes cannot be advertised through the API)`);
+      throw new Error(
+        `cloudflare-magic-transit: ${cidr} is not enabled for on-demand advertisement (BGP-controlled prefixes cannot be advertised through the API)`,
+      );
     }
     const mine = await this.#owned.get(nativeId);
     if (bgp.on_demand?.advertised === true) {
       // Already advertised: by us earlier (poll of a pending apply), or by someone else (then we never withdraw it).
-      if (!mine) this.ctx.logger.info({ cidr }, 'prefix already advertised by someone else: recorded as not ours, withdraw will leave it');
+      if (!mine)
+        this.ctx.logger.info(
+          { cidr },
+          'prefix already advertised by someone else: recorded as not ours, withdraw will leave it',
+        );
       return this.#state(rule.id, bgp, nativeId);
     }
     if (mine && mine.ruleId === rule.id && Date.now() - mine.requestedAt < REPATCH_AFTER_MS) {
-      return { ruleId: rule.id, state: 'pending', nativeId, detail: `advertisement requested at ${new Date(mine.requestedAt).toISOString()}; Cloudflare does not show it yet` };
+      return {
+        ruleId: rule.id,
+        state: 'pending',
+        nativeId,
+        detail: `advertisement requested at ${new Date(mine.requestedAt).toISOString()}; Cloudflare does not show it yet`,
+      };
     }
     // Recorded before the PATCH: if ft dies after Cloudflare acted, the advertisement is still known as ours.
     await this.#owned.put({ nativeId, ruleId: rule.id, cidr, prefixId, bgpPrefixId, requestedAt: Date.now() });
     try {
       const { result } = await this.#cf.call<BgpPrefix>({
-        method: 'PATCH', path: `${this.#base()}/${prefixId}/bgp/prefixes/${bgpPrefixId}`, body: { on_demand: { advertised: true } },
+        method: 'PATCH',
+        path: `${this.#base()}/${prefixId}/bgp/prefixes/${bgpPrefixId}`,
+        body: { on_demand: { advertised: true } },
       });
       return this.#state(rule.id, result, nativeId);
     } catch (err) {
       // Refused (not a timeout, where Cloudflare may have acted): not ours, so a withdraw must not touch it.
-      if (err instanceof VendorHttpError && err.status !== undefined && err.status < 500 && !mine) await this.#owned.delete(nativeId);
+      if (err instanceof VendorHttpError && err.status !== undefined && err.status < 500 && !mine)
+        await this.#owned.delete(nativeId);
       throw err;
     }
   }
@@ -144,7 +210,9 @@ export class MagicTransitAction implements Action {
     if (!owned) return;
     try {
       await this.#cf.call<BgpPrefix>({
-        method: 'PATCH', path: `${this.#base()}/${owned.prefixId}/bgp/prefixes/${owned.bgpPrefixId}`, body: { on_demand: { advertised: false } },
+        method: 'PATCH',
+        path: `${this.#base()}/${owned.prefixId}/bgp/prefixes/${owned.bgpPrefixId}`,
+        body: { on_demand: { advertised: false } },
       });
     } catch (err) {
       if (!(err instanceof VendorHttpError && err.status === 404)) throw err;
@@ -155,11 +223,18 @@ export class MagicTransitAction implements Action {
   async list(): Promise<InstalledRef[]> {
     const out: InstalledRef[] = [];
     for (const o of (await this.#owned.all()).values()) {
-      const { result } = await this.#cf.call<BgpPrefix>({ method: 'GET', path: `${this.#base()}/${o.prefixId}/bgp/prefixes/${o.bgpPrefixId}`, accept: [404] }).catch((err: unknown) => {
-        if (err instanceof VendorHttpError && err.status === 404) return { result: undefined };
-        throw err;
-      });
-      if (result?.on_demand?.advertised === true) out.push({ ruleId: o.ruleId, nativeId: o.nativeId, description: `Magic Transit advertisement of ${o.cidr}` });
+      const { result } = await this.#cf
+        .call<BgpPrefix>({
+          method: 'GET',
+          path: `${this.#base()}/${o.prefixId}/bgp/prefixes/${o.bgpPrefixId}`,
+          accept: [404],
+        })
+        .catch((err: unknown) => {
+          if (err instanceof VendorHttpError && err.status === 404) return { result: undefined };
+          throw err;
+        });
+      if (result?.on_demand?.advertised === true)
+        out.push({ ruleId: o.ruleId, nativeId: o.nativeId, description: `Magic Transit advertisement of ${o.cidr}` });
     }
     return out;
   }

@@ -10,7 +10,8 @@ export default definePlugin((ft) => {
   ft.action<WebhookConfig>(
     defineAction({
       kind: 'bgp-webhook',
-      description: 'POST each FlowSpec/RTBH/divert rule as a signed (Standard Webhooks) JSON event to your own controller.',
+      description:
+        'POST each FlowSpec/RTBH/divert rule as a signed (Standard Webhooks) JSON event to your own controller.',
       configSchema: webhookConfigSchema,
       capabilities: ['divert', 'flowspec', 'rtbh'],
       reach: 'network',
@@ -23,7 +24,8 @@ export default definePlugin((ft) => {
   ft.action<MagicTransitConfig>(
     defineAction({
       kind: 'cloudflare-magic-transit',
-      description: 'Divert to Cloudflare scrubbing: on-demand BGP advertisement of a Magic Transit prefix (takes minutes; shown pending until then).',
+      description:
+        'Divert to Cloudflare scrubbing: on-demand BGP advertisement of a Magic Transit prefix (takes minutes; shown pending until then).',
       configSchema: magicTransitConfigSchema,
       capabilities: ['divert'],
       reach: 'network',
@@ -62,7 +64,8 @@ export default definePlugin((ft) => {
   ft.action<F5BigipConfig>(
     defineAction({
       kind: 'f5-bigip',
-      description: 'Drop sources through a BIG-IP AFM address list (generation-guarded read-modify-write; only ft-added entries removed).',
+      description:
+        'Drop sources through a BIG-IP AFM address list (generation-guarded read-modify-write; only ft-added entries removed).',
       configSchema: f5BigipConfigSchema,
       capabilities: ['host-filter'],
       reach: 'network',

@@ -1,21 +1,40 @@
-import type { Action, Applied, DivertRule, Health, InstalledRef, PluginContext, RenderedCommand, Rule, RuleId } from '@ft/sdk';
+import type {
+  Action,
+  Applied,
+  DivertRule,
+  Health,
+  InstalledRef,
+  PluginContext,
+  RenderedCommand,
+  Rule,
+  RuleId,
+} from '@ft/sdk';
 import { OwnershipFile, VendorClient, VendorHttpError, credential, httpUrl } from '@ft/http-vendor';
 import { z } from 'zod';
 
 const KIND = 'radware';
 
-const baseline = z.object({
-  baselineIcmpBytesPerSecond: z.number().nonnegative(), baselineIcmpPacketsPerSecond: z.number().nonnegative(),
-  baselineTcpBytesPerSecond: z.number().nonnegative(), baselineTcpPacketsPerSecond: z.number().nonnegative(),
-  baselineUdpBytesPerSecond: z.number().nonnegative(), baselineUdpPacketsPerSecond: z.number().nonnegative(),
-}).strict();
+const baseline = z
+  .object({
+    baselineIcmpBytesPerSecond: z.number().nonnegative(),
+    baselineIcmpPacketsPerSecond: z.number().nonnegative(),
+    baselineTcpBytesPerSecond: z.number().nonnegative(),
+    baselineTcpPacketsPerSecond: z.number().nonnegative(),
+    baselineUdpBytesPerSecond: z.number().nonnegative(),
+    baselineUdpPacketsPerSecond: z.number().nonnegative(),
+  })
+  .strict();
 
 export const radwareConfigSchema = z
   .object({
     url: httpUrl().describe('Vision / Cyber Controller base URL, e.g. https://vision.example.net'),
     username: z.string().min(1).describe('Name of the credential holding the Vision user name.'),
     password: z.string().min(1).describe('Name of the credential holding the Vision password.'),
-    baselinesIpv4: baseline.optional().describe('Normal traffic of the diverted networks, sent with attackstart (whether DefenseFlow requires it is unverified).'),
+    baselinesIpv4: baseline
+      .optional()
+      .describe(
+        'Normal traffic of the diverted networks, sent with attackstart (whether DefenseFlow requires it is unverified).',
+      ),
     baselinesIpv6: baseline.optional(),
     timeoutMs: z.number().int().min(1000).max(120_000).default(30_000),
     retries: z.number().int().min(0).max(10).default(3),
@@ -45,12 +64,22 @@ export class RadwareAction implements Action {
   readonly #pass: () => string;
   #session: string | undefined;
 
-  constructor(readonly config: RadwareConfig, readonly ctx: PluginContext) {
+  constructor(
+    readonly config: RadwareConfig,
+    readonly ctx: PluginContext,
+  ) {
     const user = credential(ctx, config.username);
     const pass = credential(ctx, config.password);
     this.#user = () => user().reveal();
     this.#pass = () => pass().reveal();
-    const common = { vendor: KIND, baseUrl: config.url, timeoutMs: config.timeoutMs, retries: config.retries, logger: ctx.logger, signal: ctx.signal };
+    const common = {
+      vendor: KIND,
+      baseUrl: config.url,
+      timeoutMs: config.timeoutMs,
+      retries: config.retries,
+      logger: ctx.logger,
+      signal: ctx.signal,
+    };
     this.#login = new VendorClient(common);
     this.#http = new VendorClient({
       ...common,
@@ -68,11 +97,23 @@ export class RadwareAction implements Action {
     if (this.#session && !fresh) return;
     this.#session = undefined;
     const res = await this.#login.request<{ status?: string; jsessionid?: string; message?: string }>({
-      method: 'POST', path: '/mgmt/system/user/login', body: { username: this.#user(), password: this.#pass() }, idempotent: true,
+      method: 'POST',
+      path: '/mgmt/system/user/login',
+      body: { username: this.#user(), password: this.#pass() },
+      idempotent: true,
     });
     if (res.body?.status !== 'ok' || !res.body.jsessionid) {
-      const why = typeof res.body === 'object' && res.body?.message ? res.body.message : JSON.stringify(res.body).slice(0, 200);
-      throw new VendorHttpError(KIND, 'POST', '/mgmt/system/user/login', res.status, `login refused: ${why}`, res.attempts, 'auth');
+      const why =
+        typeof res.body === 'object' && res.body?.message ? res.body.message : JSON.stringify(res.body).slice(0, 200);
+      throw new VendorHttpError(
+        KIND,
+        'POST',
+        '/mgmt/system/user/login',
+        res.status,
+        `login refused: ${why}`,
+        res.attempts,
+        'auth',
+      );
     }
     this.#session = res.body.jsessionid;
   }
@@ -82,7 +123,8 @@ export class RadwareAction implements Action {
     try {
       await this.#callOnce(path, body);
     } catch (err) {
-      if (settled && err instanceof VendorHttpError && err.status === 400 && settled.test(err.vendorMessage ?? '')) return;
+      if (settled && err instanceof VendorHttpError && err.status === 400 && settled.test(err.vendorMessage ?? ''))
+        return;
       throw err;
     }
   }
@@ -111,19 +153,42 @@ export class RadwareAction implements Action {
   }
 
   render(rule: Rule): RenderedCommand[] {
-    if (rule.kind !== 'divert') return [{ adapter: KIND, format: 'text', text: `${KIND} cannot: DefenseFlow attackstart diverts networks; a ${rule.kind} rule is not expressible` }];
+    if (rule.kind !== 'divert')
+      return [
+        {
+          adapter: KIND,
+          format: 'text',
+          text: `${KIND} cannot: DefenseFlow attackstart diverts networks; a ${rule.kind} rule is not expressible`,
+        },
+      ];
     const url = `${this.config.url}/mgmt/device/df/config/action/attackstart`;
     const body = this.#startBody(rule);
-    return [{ adapter: KIND, format: 'http', text: `POST ${url} ${JSON.stringify(body)} (after POST /mgmt/system/user/login)`, payload: { method: 'POST', url, body } }];
+    return [
+      {
+        adapter: KIND,
+        format: 'http',
+        text: `POST ${url} ${JSON.stringify(body)} (after POST /mgmt/system/user/login)`,
+        payload: { method: 'POST', url, body },
+      },
+    ];
   }
 
   async apply(rule: Rule): Promise<Applied> {
     if (rule.kind !== 'divert') throw new Error(`${KIND} cannot carry a ${rule.kind} rule (only divert)`);
     const nativeId = attackId(rule.id);
     if (await this.#owned.get(nativeId)) return { ruleId: rule.id, state: 'installed', nativeId };
-    await this.#call('/mgmt/device/df/config/action/attackstart', this.#startBody(rule as DivertRule), /already exists/i);
+    await this.#call(
+      '/mgmt/device/df/config/action/attackstart',
+      this.#startBody(rule as DivertRule),
+      /already exists/i,
+    );
     await this.#owned.put({ nativeId, ruleId: rule.id, cidr: String(rule.target) });
-    return { ruleId: rule.id, state: 'installed', nativeId, detail: 'DefenseFlow accepted attackstart; diversion follows its own workflow' };
+    return {
+      ruleId: rule.id,
+      state: 'installed',
+      nativeId,
+      detail: 'DefenseFlow accepted attackstart; diversion follows its own workflow',
+    };
   }
 
   async withdraw(rule: Rule | InstalledRef): Promise<void> {
@@ -135,7 +200,11 @@ export class RadwareAction implements Action {
 
   /** DefenseFlow's API for listing active attacks is not documented publicly: ft reports what it started. */
   async list(): Promise<InstalledRef[]> {
-    return [...(await this.#owned.all()).values()].map((o) => ({ ruleId: o.ruleId, nativeId: o.nativeId, description: `DefenseFlow attack ${o.nativeId} for ${o.cidr}` }));
+    return [...(await this.#owned.all()).values()].map((o) => ({
+      ruleId: o.ruleId,
+      nativeId: o.nativeId,
+      description: `DefenseFlow attack ${o.nativeId} for ${o.cidr}`,
+    }));
   }
 
   async health(): Promise<Health> {

@@ -30,10 +30,30 @@ describe('cloudflare-magic-transit under the real executor: pending until advert
   });
 
   it('add → pending in the store → retryDue polls → installed → withdraw un-advertises', async () => {
-    const action = new MagicTransitAction(magicTransitConfigSchema.parse({ accountId: ACCOUNT, apiToken: 'CF_TOKEN', baseUrl: cf.base }), captured.ctx);
-    const s = await setup([], {}, [{ name: 'cf', kind: 'cloudflare-magic-transit', reach: 'network', action, timeoutMs: 10_000, retries: 1, backoffMs: 1 }]);
+    const action = new MagicTransitAction(
+      magicTransitConfigSchema.parse({ accountId: ACCOUNT, apiToken: 'CF_TOKEN', baseUrl: cf.base }),
+      captured.ctx,
+    );
+    const s = await setup([], {}, [
+      {
+        name: 'cf',
+        kind: 'cloudflare-magic-transit',
+        reach: 'network',
+        action,
+        timeoutMs: 10_000,
+        retries: 1,
+        backoffMs: 1,
+      },
+    ]);
     dir = s.dir;
-    const rule = makeRule<DivertRule>({ kind: 'divert', tenant: 'acme', target: Prefix.parse('203.0.113.0/24'), provider: 'cf', level: 4, ttlSeconds: 300 });
+    const rule = makeRule<DivertRule>({
+      kind: 'divert',
+      tenant: 'acme',
+      target: Prefix.parse('203.0.113.0/24'),
+      provider: 'cf',
+      level: 4,
+      ttlSeconds: 300,
+    });
     const plan: Plan = { tenant: 'acme', mode: 'enforce', ops: [op('add', rule, ['cf'])], refused: [], notes: [] };
 
     await s.executor.execute(plan, { plannedBy: 'planner' });

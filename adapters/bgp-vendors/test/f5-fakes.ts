@@ -17,7 +17,8 @@ export class SilverlineFake {
   }
 
   #route(req: Recorded): Reply {
-    if (req.headers['x-authorization-token'] !== this.token) return { status: 401, body: { error: 'You need to sign in or sign up before continuing.' } };
+    if (req.headers['x-authorization-token'] !== this.token)
+      return { status: 401, body: { error: 'You need to sign in or sign up before continuing.' } };
     if (req.path === '/api/v1/routes/advertised' && req.method === 'GET') {
       for (const [p, left] of this.#queue) {
         if (left <= 0) {
@@ -25,21 +26,64 @@ export class SilverlineFake {
           this.#queue.delete(p);
         } else this.#queue.set(p, left - 1);
       }
-      return { status: 200, body: { data: [...this.advertised].map((subnet, i) => ({ type: 'routes', id: i + 1, attributes: { subnet, action: 'announce' } })) } };
+      return {
+        status: 200,
+        body: {
+          data: [...this.advertised].map((subnet, i) => ({
+            type: 'routes',
+            id: i + 1,
+            attributes: { subnet, action: 'announce' },
+          })),
+        },
+      };
     }
     if (req.path !== '/api/v1/routes') return { status: 404, body: { error: 'Not Found' } };
-    if (req.headers['content-type'] !== 'application/vnd.api+json') return { status: 400, body: { error: 'Content-Type must be application/vnd.api+json' } };
+    if (req.headers['content-type'] !== 'application/vnd.api+json')
+      return { status: 400, body: { error: 'Content-Type must be application/vnd.api+json' } };
     const b = json(req);
     const prefix = b?.data?.attributes?.prefix;
-    if (b?.data?.type !== 'routes' || typeof prefix !== 'string') return { status: 400, body: { error: 'data.type must be routes with attributes.prefix' } };
+    if (b?.data?.type !== 'routes' || typeof prefix !== 'string')
+      return { status: 400, body: { error: 'data.type must be routes with attributes.prefix' } };
     if (req.method === 'POST') {
-      if (this.advertised.has(prefix) || this.#queue.has(prefix)) return { status: 403, body: { error: `The requested prefix ${prefix} is already being advertised by F5 Silverline` } };
+      if (this.advertised.has(prefix) || this.#queue.has(prefix))
+        return {
+          status: 403,
+          body: { error: `The requested prefix ${prefix} is already being advertised by F5 Silverline` },
+        };
       this.#queue.set(prefix, this.queueGets);
-      return { status: 201, body: { data: { type: 'routes', id: this.#id++, attributes: { action: 'announce', ttl: 0, nexthop: '172.16.98.6', subnet: prefix, name: 'ft', created_at: new Date().toISOString(), comment: b.data.attributes.comment } }, meta: { message: 'Your route has been queued for advertisement.' } } };
+      return {
+        status: 201,
+        body: {
+          data: {
+            type: 'routes',
+            id: this.#id++,
+            attributes: {
+              action: 'announce',
+              ttl: 0,
+              nexthop: '172.16.98.6',
+              subnet: prefix,
+              name: 'ft',
+              created_at: new Date().toISOString(),
+              comment: b.data.attributes.comment,
+            },
+          },
+          meta: { message: 'Your route has been queued for advertisement.' },
+        },
+      };
     }
     if (req.method === 'DELETE') {
-      if (!this.advertised.delete(prefix) && !this.#queue.delete(prefix)) return { status: 403, body: { error: `The requested prefix ${prefix} is not currently being advertised by F5 Silverline` } };
-      return { status: 200, body: { data: { type: 'routes', id: this.#id++, attributes: { action: 'withdraw', subnet: prefix } }, meta: { message: 'Your route has been queued for withdrawal.' } } };
+      if (!this.advertised.delete(prefix) && !this.#queue.delete(prefix))
+        return {
+          status: 403,
+          body: { error: `The requested prefix ${prefix} is not currently being advertised by F5 Silverline` },
+        };
+      return {
+        status: 200,
+        body: {
+          data: { type: 'routes', id: this.#id++, attributes: { action: 'withdraw', subnet: prefix } },
+          meta: { message: 'Your route has been queued for withdrawal.' },
+        },
+      };
     }
     return { status: 405, body: { error: 'Method Not Allowed' } };
   }
@@ -51,7 +95,11 @@ export class BigipFake {
   generation = 41;
   onGet: (() => void) | undefined;
 
-  constructor(readonly user: string, readonly password: string, readonly list = 'ddos_block') {
+  constructor(
+    readonly user: string,
+    readonly password: string,
+    readonly list = 'ddos_block',
+  ) {
     this.server = new FakeServer((r) => this.#route(r));
   }
 
@@ -62,17 +110,47 @@ export class BigipFake {
 
   #route(req: Recorded): Reply {
     if (req.headers.authorization !== `Basic ${Buffer.from(`${this.user}:${this.password}`).toString('base64')}`) {
-      return { status: 401, body: { code: 401, message: 'Authorization failed: user=ft resource=/mgmt/tm/security/firewall/address-list', errorStack: [] } };
+      return {
+        status: 401,
+        body: {
+          code: 401,
+          message: 'Authorization failed: user=ft resource=/mgmt/tm/security/firewall/address-list',
+          errorStack: [],
+        },
+      };
     }
-    if (req.path !== `/mgmt/tm/security/firewall/address-list/~Common~${this.list}`) return { status: 404, body: { code: 404, message: `01020036:3: The requested address list (/Common/x) was not found.`, errorStack: [] } };
+    if (req.path !== `/mgmt/tm/security/firewall/address-list/~Common~${this.list}`)
+      return {
+        status: 404,
+        body: {
+          code: 404,
+          message: `01020036:3: The requested address list (/Common/x) was not found.`,
+          errorStack: [],
+        },
+      };
     if (req.method === 'GET') {
       this.onGet?.();
-      return { status: 200, body: { kind: 'tm:security:firewall:address-list:address-liststate', name: this.list, partition: 'Common', fullPath: `/Common/${this.list}`, generation: this.generation, addresses: this.addresses.map((name) => ({ name })) } };
+      return {
+        status: 200,
+        body: {
+          kind: 'tm:security:firewall:address-list:address-liststate',
+          name: this.list,
+          partition: 'Common',
+          fullPath: `/Common/${this.list}`,
+          generation: this.generation,
+          addresses: this.addresses.map((name) => ({ name })),
+        },
+      };
     }
     if (req.method === 'PATCH') {
       const b = json(req);
-      if (!Array.isArray(b?.addresses) || !b.addresses.every((a: any) => typeof a?.name === 'string')) return { status: 400, body: { code: 400, message: 'Found invalid JSON body', errorStack: [] } };
-      if (b.addresses.length === 0) return { status: 400, body: { code: 400, message: '01071e7c:3: address list must contain at least one entry', errorStack: [] } };
+      if (!Array.isArray(b?.addresses) || !b.addresses.every((a: any) => typeof a?.name === 'string'))
+        return { status: 400, body: { code: 400, message: 'Found invalid JSON body', errorStack: [] } };
+      if (b.addresses.length === 0)
+        return {
+          status: 400,
+          body: { code: 400, message: '01071e7c:3: address list must contain at least one entry', errorStack: [] },
+        };
       this.write(b.addresses.map((a: { name: string }) => a.name));
       return { status: 200, body: { name: this.list, generation: this.generation, addresses: b.addresses } };
     }

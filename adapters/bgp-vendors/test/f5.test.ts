@@ -5,10 +5,25 @@ import { F5_PLACEHOLDER, F5BigipAction, f5BigipConfigSchema } from '../src/f5-bi
 import { capturedContext } from '../../http-vendor/test/fake.js';
 import { BigipFake, SilverlineFake } from './f5-fakes.js';
 
-const divert = (target = '203.0.113.0/24') => makeRule<DivertRule>({ kind: 'divert', tenant: 'lab', target: Prefix.parse(target), provider: 'sl', level: 4, ttlSeconds: 300 });
-const block = (sources: string[], dest = '203.0.113.7/32') => makeRule<HostFilterRule>({
-  kind: 'host-filter', tenant: 'lab', target: Prefix.parse(dest), match: { destination: Prefix.parse(dest), sources: sources.map((s) => Prefix.parse(s)) }, action: { type: 'drop' }, level: 4, ttlSeconds: 300,
-});
+const divert = (target = '203.0.113.0/24') =>
+  makeRule<DivertRule>({
+    kind: 'divert',
+    tenant: 'lab',
+    target: Prefix.parse(target),
+    provider: 'sl',
+    level: 4,
+    ttlSeconds: 300,
+  });
+const block = (sources: string[], dest = '203.0.113.7/32') =>
+  makeRule<HostFilterRule>({
+    kind: 'host-filter',
+    tenant: 'lab',
+    target: Prefix.parse(dest),
+    match: { destination: Prefix.parse(dest), sources: sources.map((s) => Prefix.parse(s)) },
+    action: { type: 'drop' },
+    level: 4,
+    ttlSeconds: 300,
+  });
 
 describe('f5-silverline (route announce = divert) against a local fake [C: third-party sourced API]', () => {
   const TOKEN = 'sl-token-0badc0de';
@@ -23,14 +38,20 @@ describe('f5-silverline (route announce = divert) against a local fake [C: third
     await sl.server.stop();
     captured.cleanup();
   });
-  const action = (ref = 'SL_TOKEN') => new F5SilverlineAction(f5SilverlineConfigSchema.parse({ apiToken: ref, baseUrl: sl.server.base, retries: 2 }), captured.ctx);
+  const action = (ref = 'SL_TOKEN') =>
+    new F5SilverlineAction(
+      f5SilverlineConfigSchema.parse({ apiToken: ref, baseUrl: sl.server.base, retries: 2 }),
+      captured.ctx,
+    );
 
   it('activate → pending (queued) → installed when advertised → withdraw; a prefix someone else announced is left alone', async () => {
     const a = action();
     const rule = divert();
     expect((await a.apply(rule)).state).to.equal('pending');
     const post = sl.server.requests.find((r) => r.method === 'POST')!;
-    expect(JSON.parse(post.body)).to.deep.equal({ data: { type: 'routes', attributes: { prefix: '203.0.113.0/24', comment: `ft ${rule.id}` } } });
+    expect(JSON.parse(post.body)).to.deep.equal({
+      data: { type: 'routes', attributes: { prefix: '203.0.113.0/24', comment: `ft ${rule.id}` } },
+    });
     expect((await a.apply(rule)).state).to.equal('pending');
     expect((await a.apply(rule)).state).to.equal('installed');
     expect(sl.server.count('POST', '/')).to.equal(1);
@@ -46,12 +67,14 @@ describe('f5-silverline (route announce = divert) against a local fake [C: third
     expect(sl.advertised.has('198.51.100.0/24')).to.equal(true);
   });
 
-  it('retries 5xx; bad token is one request with Silverline\'s message; no token in logs', async () => {
+  it("retries 5xx; bad token is one request with Silverline's message; no token in logs", async () => {
     sl.server.inject.push({ status: 500, body: { error: 'Internal Server Error' } });
     await action().apply(divert());
     expect(sl.server.count('GET', '/api/v1/routes/advertised')).to.equal(2);
     const before = sl.server.requests.length;
-    const err = (await action('SL_BAD').apply(divert('198.51.100.0/24')).catch((e: unknown) => e)) as Error;
+    const err = (await action('SL_BAD')
+      .apply(divert('198.51.100.0/24'))
+      .catch((e: unknown) => e)) as Error;
     expect(err.message).to.match(/HTTP 401: You need to sign in/);
     expect(sl.server.requests.length - before).to.equal(1);
     expect(captured.logs()).to.not.contain(TOKEN);
@@ -71,14 +94,26 @@ describe('f5-bigip (AFM address list, generation-guarded read-modify-write) agai
     await ip.server.stop();
     captured.cleanup();
   });
-  const action = (ref = 'F5_PASS') => new F5BigipAction(f5BigipConfigSchema.parse({ url: ip.server.base, username: 'F5_USER', password: ref, addressList: 'ddos_block', retries: 2 }), captured.ctx);
+  const action = (ref = 'F5_PASS') =>
+    new F5BigipAction(
+      f5BigipConfigSchema.parse({
+        url: ip.server.base,
+        username: 'F5_USER',
+        password: ref,
+        addressList: 'ddos_block',
+        retries: 2,
+      }),
+      captured.ctx,
+    );
 
-  it('activate → status → withdraw: PATCH keeps the list\'s own entries; withdraw removes only ft\'s; never an empty list', async () => {
+  it("activate → status → withdraw: PATCH keeps the list's own entries; withdraw removes only ft's; never an empty list", async () => {
     const a = action();
     const rule = block(['198.51.100.7/32', '198.51.100.0/24']);
     expect((await a.apply(rule)).state).to.equal('installed');
     const patch = JSON.parse(ip.server.requests.find((r) => r.method === 'PATCH')!.body);
-    expect(patch).to.deep.equal({ addresses: [{ name: '192.0.2.250' }, { name: '198.51.100.7' }, { name: '198.51.100.0/24' }] });
+    expect(patch).to.deep.equal({
+      addresses: [{ name: '192.0.2.250' }, { name: '198.51.100.7' }, { name: '198.51.100.0/24' }],
+    });
     await a.apply(rule);
     expect(ip.server.count('PATCH', '/')).to.equal(1);
     expect((await a.list()).map((l) => l.ruleId)).to.deep.equal([rule.id]);
@@ -93,7 +128,7 @@ describe('f5-bigip (AFM address list, generation-guarded read-modify-write) agai
     expect(ip.addresses).to.deep.equal([F5_PLACEHOLDER]);
   });
 
-  it('a write between ft\'s read and PATCH (generation moved): start over, keep theirs; endless writes: conflict, nothing written', async () => {
+  it("a write between ft's read and PATCH (generation moved): start over, keep theirs; endless writes: conflict, nothing written", async () => {
     let once = true;
     ip.onGet = () => {
       if (once && ip.server.count('GET', '/') === 1) {
@@ -105,13 +140,17 @@ describe('f5-bigip (AFM address list, generation-guarded read-modify-write) agai
     expect(ip.addresses).to.deep.equal(['192.0.2.250', '192.0.2.251', '198.51.100.7']);
     ip.onGet = () => ip.write([...ip.addresses]);
     const patches = ip.server.count('PATCH', '/');
-    const err = (await action().apply(block(['198.51.100.8/32'])).catch((e: unknown) => e)) as Error;
+    const err = (await action()
+      .apply(block(['198.51.100.8/32']))
+      .catch((e: unknown) => e)) as Error;
     expect(err.message).to.match(/address list ddos_block kept changing under us/);
     expect(ip.server.count('PATCH', '/')).to.equal(patches);
   });
 
-  it('bad password: one request, F5\'s message, no secret in logs; cannot for divert', async () => {
-    const err = (await action('F5_BAD').apply(block(['198.51.100.7/32'])).catch((e: unknown) => e)) as Error;
+  it("bad password: one request, F5's message, no secret in logs; cannot for divert", async () => {
+    const err = (await action('F5_BAD')
+      .apply(block(['198.51.100.7/32']))
+      .catch((e: unknown) => e)) as Error;
     expect(err.message).to.match(/HTTP 401: Authorization failed/);
     expect(ip.server.requests).to.have.length(1);
     await action().apply(block(['198.51.100.7/32']));

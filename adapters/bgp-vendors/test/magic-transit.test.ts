@@ -8,7 +8,14 @@ const ACCOUNT = '0123456789abcdef0123456789abcdef';
 const TOKEN = 'cf-token-9e8d7c6b5a';
 
 const divert = (target = '203.0.113.0/24') =>
-  makeRule<DivertRule>({ kind: 'divert', tenant: 'lab', target: Prefix.parse(target), provider: 'cf', level: 4, ttlSeconds: 300 });
+  makeRule<DivertRule>({
+    kind: 'divert',
+    tenant: 'lab',
+    target: Prefix.parse(target),
+    provider: 'cf',
+    level: 4,
+    ttlSeconds: 300,
+  });
 
 describe('cloudflare-magic-transit against a local fake of the Cloudflare v4 API', () => {
   let cf: CloudflareFake;
@@ -27,7 +34,16 @@ describe('cloudflare-magic-transit against a local fake of the Cloudflare v4 API
   });
 
   const action = (extra: Record<string, unknown> = {}) =>
-    new MagicTransitAction(magicTransitConfigSchema.parse({ accountId: ACCOUNT, apiToken: 'CF_TOKEN', baseUrl: cf.base, retries: 2, ...extra }), captured.ctx);
+    new MagicTransitAction(
+      magicTransitConfigSchema.parse({
+        accountId: ACCOUNT,
+        apiToken: 'CF_TOKEN',
+        baseUrl: cf.base,
+        retries: 2,
+        ...extra,
+      }),
+      captured.ctx,
+    );
 
   it('activate → pending while Cloudflare propagates → installed once settled → listed → withdraw un-advertises', async () => {
     cf.lagGets = 1;
@@ -37,7 +53,9 @@ describe('cloudflare-magic-transit against a local fake of the Cloudflare v4 API
     expect(cf.bgp('203.0.113.0/24')!.on_demand.advertised).to.equal(true);
     const patches = cf.server.requests.filter((r) => r.method === 'PATCH');
     expect(patches).to.have.length(1);
-    expect(patches[0]!.path).to.equal(`/client/v4/accounts/${ACCOUNT}/addressing/prefixes/${cf.prefixes[1]!.id}/bgp/prefixes/${cf.bgp('203.0.113.0/24')!.id}`);
+    expect(patches[0]!.path).to.equal(
+      `/client/v4/accounts/${ACCOUNT}/addressing/prefixes/${cf.prefixes[1]!.id}/bgp/prefixes/${cf.bgp('203.0.113.0/24')!.id}`,
+    );
     expect(JSON.parse(patches[0]!.body)).to.deep.equal({ on_demand: { advertised: true } });
     expect(first.state).to.equal('installed');
 
@@ -69,7 +87,11 @@ describe('cloudflare-magic-transit against a local fake of the Cloudflare v4 API
   });
 
   it('never withdraws an advertisement ft did not make', async () => {
-    cf.bgp('203.0.113.0/24')!.on_demand = { ...cf.bgp('203.0.113.0/24')!.on_demand, advertised: true, advertised_modified_at: new Date(0).toISOString() };
+    cf.bgp('203.0.113.0/24')!.on_demand = {
+      ...cf.bgp('203.0.113.0/24')!.on_demand,
+      advertised: true,
+      advertised_modified_at: new Date(0).toISOString(),
+    };
     const a = action();
     expect((await a.apply(divert())).state).to.equal('installed');
     expect(await a.list()).to.deep.equal([]);
@@ -80,8 +102,18 @@ describe('cloudflare-magic-transit against a local fake of the Cloudflare v4 API
 
   it('retries 429 (Retry-After) and 502, each with the same PATCH body', async () => {
     const a = action({ settleSeconds: 0 });
-    cf.server.inject.push((r) => (r.method === 'PATCH' ? { status: 429, headers: { 'retry-after': '1' }, body: { success: false, errors: [{ code: 10000, message: 'rate limited' }], messages: [], result: null } } : undefined));
-    cf.server.inject.push((r) => (r.method === 'PATCH' ? { status: 502, body: '<html>bad gateway</html>' } : undefined));
+    cf.server.inject.push((r) =>
+      r.method === 'PATCH'
+        ? {
+            status: 429,
+            headers: { 'retry-after': '1' },
+            body: { success: false, errors: [{ code: 10000, message: 'rate limited' }], messages: [], result: null },
+          }
+        : undefined,
+    );
+    cf.server.inject.push((r) =>
+      r.method === 'PATCH' ? { status: 502, body: '<html>bad gateway</html>' } : undefined,
+    );
     expect((await a.apply(divert())).state).to.equal('installed');
     const bodies = cf.server.requests.filter((r) => r.method === 'PATCH').map((r) => r.body);
     expect(bodies).to.have.length(3);
@@ -89,13 +121,18 @@ describe('cloudflare-magic-transit against a local fake of the Cloudflare v4 API
   });
 
   it('a prefix that is not a Magic Transit BGP prefix is a clear error, nothing is changed', async () => {
-    const err = (await action().apply(divert('192.0.2.0/24')).catch((e: unknown) => e)) as Error;
+    const err = (await action()
+      .apply(divert('192.0.2.0/24'))
+      .catch((e: unknown) => e)) as Error;
     expect(err.message).to.match(/192\.0\.2\.0\/24 is not a BGP prefix of any IP prefix in account/);
     expect(cf.server.count('PATCH', '/')).to.equal(0);
   });
 
   it('bad token: a clear error after one request (no retry storm), and no credential in the logs', async () => {
-    const a = new MagicTransitAction(magicTransitConfigSchema.parse({ accountId: ACCOUNT, apiToken: 'CF_BAD', baseUrl: cf.base }), captured.ctx);
+    const a = new MagicTransitAction(
+      magicTransitConfigSchema.parse({ accountId: ACCOUNT, apiToken: 'CF_BAD', baseUrl: cf.base }),
+      captured.ctx,
+    );
     const err = (await a.apply(divert()).catch((e: unknown) => e)) as Error;
     expect(err.message).to.match(/HTTP 403: 10000 Authentication error \(check the credential/);
     expect(cf.server.requests).to.have.length(1);
@@ -104,7 +141,7 @@ describe('cloudflare-magic-transit against a local fake of the Cloudflare v4 API
     expect(captured.logs()).to.not.contain(TOKEN);
   });
 
-  it('[UNVERIFIED cooldown] re-advertising right after a withdraw surfaces Cloudflare\'s message', async () => {
+  it("[UNVERIFIED cooldown] re-advertising right after a withdraw surfaces Cloudflare's message", async () => {
     cf.readvertiseCooldown = true;
     const a = action({ settleSeconds: 0, retries: 0 });
     await a.apply(divert());
@@ -119,11 +156,24 @@ describe('cloudflare-magic-transit against a local fake of the Cloudflare v4 API
   });
 
   it('render is pure and exact (method, URL, body), never the token; other rule kinds render a "cannot"', () => {
-    const a = new MagicTransitAction(magicTransitConfigSchema.parse({ accountId: ACCOUNT, apiToken: 'UNSET_IN_PREVIEW' }), captured.ctx);
+    const a = new MagicTransitAction(
+      magicTransitConfigSchema.parse({ accountId: ACCOUNT, apiToken: 'UNSET_IN_PREVIEW' }),
+      captured.ctx,
+    );
     const [cmd] = a.render(divert());
     expect(cmd!.payload).to.deep.include({ method: 'PATCH', body: { on_demand: { advertised: true } } });
-    expect(cmd!.text).to.contain(`https://api.cloudflare.com/client/v4/accounts/${ACCOUNT}/addressing/prefixes/{prefix_id}/bgp/prefixes/{bgp_prefix_id}`);
-    const fs = makeRule<FlowSpecRule>({ kind: 'flowspec', tenant: 'lab', target: Prefix.parse('203.0.113.7/32'), match: { destination: Prefix.parse('203.0.113.7/32') }, action: { type: 'discard' }, level: 2, ttlSeconds: 60 });
+    expect(cmd!.text).to.contain(
+      `https://api.cloudflare.com/client/v4/accounts/${ACCOUNT}/addressing/prefixes/{prefix_id}/bgp/prefixes/{bgp_prefix_id}`,
+    );
+    const fs = makeRule<FlowSpecRule>({
+      kind: 'flowspec',
+      tenant: 'lab',
+      target: Prefix.parse('203.0.113.7/32'),
+      match: { destination: Prefix.parse('203.0.113.7/32') },
+      action: { type: 'discard' },
+      level: 2,
+      ttlSeconds: 60,
+    });
     expect(a.render(fs)[0]!.text).to.match(/^cannot:/);
     expect(cf.server.requests).to.have.length(0);
   });

@@ -111,12 +111,22 @@ export function commonErrorMessage(_status: number, body: unknown): string | und
 export class VendorClient {
   readonly vendor: string;
   readonly baseUrl: string;
-  readonly #o: Required<Pick<VendorClientOptions, 'timeoutMs' | 'retries' | 'backoffBaseMs' | 'backoffMaxMs' | 'maxServerWaitMs'>> & VendorClientOptions;
+  readonly #o: Required<
+    Pick<VendorClientOptions, 'timeoutMs' | 'retries' | 'backoffBaseMs' | 'backoffMaxMs' | 'maxServerWaitMs'>
+  > &
+    VendorClientOptions;
 
   constructor(options: VendorClientOptions) {
     this.vendor = options.vendor;
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.#o = { timeoutMs: 15_000, retries: 3, backoffBaseMs: 250, backoffMaxMs: 10_000, maxServerWaitMs: 30_000, ...options };
+    this.#o = {
+      timeoutMs: 15_000,
+      retries: 3,
+      backoffBaseMs: 250,
+      backoffMaxMs: 10_000,
+      maxServerWaitMs: 30_000,
+      ...options,
+    };
   }
 
   url(path: string): string {
@@ -143,11 +153,28 @@ export class VendorClient {
       const signals = [AbortSignal.timeout(o.timeoutMs), ...(o.signal ? [o.signal] : [])];
       let res: Response;
       try {
-        res = await fetch(url, { method: req.method, headers: outgoing.headers, body: text === '' ? undefined : text, signal: AbortSignal.any(signals), redirect: 'manual' });
+        res = await fetch(url, {
+          method: req.method,
+          headers: outgoing.headers,
+          body: text === '' ? undefined : text,
+          signal: AbortSignal.any(signals),
+          redirect: 'manual',
+        });
       } catch (err) {
         const timeout = (err as Error).name === 'TimeoutError';
-        lastError = new VendorHttpError(this.vendor, req.method, path, undefined, timeout ? `no answer within ${o.timeoutMs} ms` : (err as Error).message, attempt, timeout ? 'timeout' : 'network');
-        o.logger?.warn({ vendor: this.vendor, method: req.method, path, attempt, ms: Date.now() - started, error: lastError.kind }, 'vendor request failed');
+        lastError = new VendorHttpError(
+          this.vendor,
+          req.method,
+          path,
+          undefined,
+          timeout ? `no answer within ${o.timeoutMs} ms` : (err as Error).message,
+          attempt,
+          timeout ? 'timeout' : 'network',
+        );
+        o.logger?.warn(
+          { vendor: this.vendor, method: req.method, path, attempt, ms: Date.now() - started, error: lastError.kind },
+          'vendor request failed',
+        );
         if (o.signal?.aborted || !idempotent || attempt > o.retries) throw lastError;
         await sleep(backoffMs(attempt - 1, o.backoffBaseMs, o.backoffMaxMs));
         continue;
@@ -156,21 +183,43 @@ export class VendorClient {
       const body = parseBody(bodyText, res.headers.get('content-type'));
       const ms = Date.now() - started;
       if ((res.status >= 200 && res.status < 300) || req.accept?.includes(res.status)) {
-        o.logger?.debug({ vendor: this.vendor, method: req.method, path, status: res.status, attempt, ms }, 'vendor request');
+        o.logger?.debug(
+          { vendor: this.vendor, method: req.method, path, status: res.status, attempt, ms },
+          'vendor request',
+        );
         return { status: res.status, headers: res.headers, body: body as T, attempts: attempt };
       }
       const message = errorMessage(res.status, body);
       const kind: VendorHttpError['kind'] =
-        res.status === 401 || res.status === 403 ? 'auth' : res.status === 429 ? 'rate-limited' : res.status === 409 || res.status === 412 ? 'conflict' : res.status >= 500 ? 'server' : 'client';
+        res.status === 401 || res.status === 403
+          ? 'auth'
+          : res.status === 429
+            ? 'rate-limited'
+            : res.status === 409 || res.status === 412
+              ? 'conflict'
+              : res.status >= 500
+                ? 'server'
+                : 'client';
       lastError = new VendorHttpError(this.vendor, req.method, path, res.status, message, attempt, kind);
-      o.logger?.warn({ vendor: this.vendor, method: req.method, path, status: res.status, attempt, ms }, 'vendor request refused');
+      o.logger?.warn(
+        { vendor: this.vendor, method: req.method, path, status: res.status, attempt, ms },
+        'vendor request refused',
+      );
       const serverWait = serverWaitMs(res.headers);
       // Refused outright (not carried out): safe to resend even when the request is not idempotent.
       const notCarriedOut = res.status === 429 || (res.status === 503 && serverWait !== undefined);
       if (!RETRY_STATUSES.has(res.status) || (!idempotent && !notCarriedOut) || attempt > o.retries) throw lastError;
       const wait = serverWait ?? backoffMs(attempt - 1, o.backoffBaseMs, o.backoffMaxMs);
       if (wait > o.maxServerWaitMs) {
-        throw new VendorHttpError(this.vendor, req.method, path, res.status, `${message ? `${message}; ` : ''}server asks to wait ${Math.ceil(wait / 1000)} s, longer than the ${Math.ceil(o.maxServerWaitMs / 1000)} s this adapter waits`, attempt, kind);
+        throw new VendorHttpError(
+          this.vendor,
+          req.method,
+          path,
+          res.status,
+          `${message ? `${message}; ` : ''}server asks to wait ${Math.ceil(wait / 1000)} s, longer than the ${Math.ceil(o.maxServerWaitMs / 1000)} s this adapter waits`,
+          attempt,
+          kind,
+        );
       }
       await sleep(wait);
     }

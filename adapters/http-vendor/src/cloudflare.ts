@@ -16,10 +16,22 @@ export interface CfEnvelope<T> {
 /** A Cloudflare API client (Bearer token) that unwraps the envelope and treats `success:false` as an error. */
 export class CloudflareClient {
   readonly http: VendorClient;
-  constructor(opts: { baseUrl: string; tokenRef: string; timeoutMs: number; retries: number; ctx: PluginContext; vendor: string }) {
+  constructor(opts: {
+    baseUrl: string;
+    tokenRef: string;
+    timeoutMs: number;
+    retries: number;
+    ctx: PluginContext;
+    vendor: string;
+  }) {
     const token = credential(opts.ctx, opts.tokenRef);
     this.http = new VendorClient({
-      vendor: opts.vendor, baseUrl: opts.baseUrl, timeoutMs: opts.timeoutMs, retries: opts.retries, logger: opts.ctx.logger, signal: opts.ctx.signal,
+      vendor: opts.vendor,
+      baseUrl: opts.baseUrl,
+      timeoutMs: opts.timeoutMs,
+      retries: opts.retries,
+      logger: opts.ctx.logger,
+      signal: opts.ctx.signal,
       authorize: (r) => void (r.headers.authorization = `Bearer ${token().reveal()}`),
       errorMessage: commonErrorMessage,
     });
@@ -29,7 +41,15 @@ export class CloudflareClient {
     const res = await this.http.request<CfEnvelope<T>>(req);
     const env = res.body;
     if (res.status < 300 && (!env || env.success !== true)) {
-      throw new VendorHttpError(this.http.vendor, req.method, req.path.split('?')[0]!, res.status, commonErrorMessage(res.status, env) ?? 'success:false without errors', res.attempts, 'client');
+      throw new VendorHttpError(
+        this.http.vendor,
+        req.method,
+        req.path.split('?')[0]!,
+        res.status,
+        commonErrorMessage(res.status, env) ?? 'success:false without errors',
+        res.attempts,
+        'client',
+      );
     }
     return { result: env?.result as T, status: res.status, info: env?.result_info };
   }

@@ -22,8 +22,14 @@ export class VendorHttpError extends Error {
 
 /** Someone else changed a replace-the-whole-set object between our read and our write, and retries ran out. */
 export class ConflictError extends Error {
-  constructor(readonly vendor: string, what: string, attempts: number) {
-    super(`${vendor}: ${what} kept changing under us (concurrent modification); gave up after ${attempts} read-modify-write attempts, nothing was written`);
+  constructor(
+    readonly vendor: string,
+    what: string,
+    attempts: number,
+  ) {
+    super(
+      `${vendor}: ${what} kept changing under us (concurrent modification); gave up after ${attempts} read-modify-write attempts, nothing was written`,
+    );
     this.name = 'ConflictError';
   }
 }

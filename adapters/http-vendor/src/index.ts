@@ -1,4 +1,11 @@
-export { VendorClient, commonErrorMessage, type OutgoingRequest, type VendorClientOptions, type VendorRequest, type VendorResponse } from './client.js';
+export {
+  VendorClient,
+  commonErrorMessage,
+  type OutgoingRequest,
+  type VendorClientOptions,
+  type VendorRequest,
+  type VendorResponse,
+} from './client.js';
 export { VendorHttpError, ConflictError } from './errors.js';
 export { backoffMs, serverWaitMs } from './backoff.js';
 export { pollUntil, type PollOptions } from './poll.js';

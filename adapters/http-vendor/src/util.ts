@@ -14,7 +14,10 @@ export function credential(ctx: PluginContext, ref: string): CredentialResolver 
 
 const safeScheme = (u: string) => {
   const url = new URL(u);
-  return url.protocol === 'https:' || (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname));
+  return (
+    url.protocol === 'https:' ||
+    (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname))
+  );
 };
 const SCHEME_MESSAGE = 'must be https (plain http only to a loopback address, for tests)';
 

@@ -1,7 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isRuleId, type Action, type Applied, type Health, type InstalledRef, type PluginContext, type RenderedCommand, type Rule, type RuleKind } from '@ft/sdk';
+import {
+  isRuleId,
+  type Action,
+  type Applied,
+  type Health,
+  type InstalledRef,
+  type PluginContext,
+  type RenderedCommand,
+  type Rule,
+  type RuleKind,
+} from '@ft/sdk';
 import { z } from 'zod';
 import { VendorClient } from './client.js';
 import { credential } from './util.js';
@@ -9,11 +19,21 @@ import { signWebhook } from './webhook.js';
 
 export const webhookConfigSchema = z
   .object({
-    url: z.string().url().refine((u) => {
-      const url = new URL(u);
-      return url.protocol === 'https:' || (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname));
-    }, 'must be https (plain http only to a loopback address, for tests)').describe('Receiver URL; every event is POSTed here.'),
-    secret: z.string().min(1).describe('Name of the credential (environment variable) holding the signing secret, whsec_<base64>.'),
+    url: z
+      .string()
+      .url()
+      .refine((u) => {
+        const url = new URL(u);
+        return (
+          url.protocol === 'https:' ||
+          (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname))
+        );
+      }, 'must be https (plain http only to a loopback address, for tests)')
+      .describe('Receiver URL; every event is POSTed here.'),
+    secret: z
+      .string()
+      .min(1)
+      .describe('Name of the credential (environment variable) holding the signing secret, whsec_<base64>.'),
     timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
     retries: z.number().int().min(0).max(10).default(4),
   })
@@ -21,7 +41,11 @@ export const webhookConfigSchema = z
 export type WebhookConfig = z.output<typeof webhookConfigSchema>;
 
 /** What the receiver gets: the rule as ft planned it (prefixes as text), and what to do with it. */
-export function webhookBody(event: 'rule.apply' | 'rule.withdraw', instance: string, rule: Rule | { id: string }): Record<string, unknown> {
+export function webhookBody(
+  event: 'rule.apply' | 'rule.withdraw',
+  instance: string,
+  rule: Rule | { id: string },
+): Record<string, unknown> {
   return { type: event, instance, rule: JSON.parse(JSON.stringify(rule)) as unknown };
 }
 
@@ -44,13 +68,23 @@ export class WebhookAction implements Action {
   #sent: Map<string, Sent> | undefined;
   #signing = new Map<string, string>();
 
-  constructor(readonly capabilities: readonly RuleKind[], readonly kind: string, readonly config: WebhookConfig, readonly ctx: PluginContext) {
+  constructor(
+    readonly capabilities: readonly RuleKind[],
+    readonly kind: string,
+    readonly config: WebhookConfig,
+    readonly ctx: PluginContext,
+  ) {
     const url = new URL(config.url);
     const secret = credential(ctx, config.secret);
     this.#secret = () => secret().reveal();
     this.#file = join(ctx.stateDir, 'webhook-sent.json');
     this.#client = new VendorClient({
-      vendor: kind, baseUrl: url.origin, timeoutMs: config.timeoutMs, retries: config.retries, logger: ctx.logger, signal: ctx.signal,
+      vendor: kind,
+      baseUrl: url.origin,
+      timeoutMs: config.timeoutMs,
+      retries: config.retries,
+      logger: ctx.logger,
+      signal: ctx.signal,
       authorize: (req) => {
         // Same id on every attempt (receivers dedupe on it), fresh timestamp so the tolerance window holds.
         const id = this.#signing.get(req.body) ?? `msg_${randomUUID()}`;
@@ -66,11 +100,14 @@ export class WebhookAction implements Action {
 
   render(rule: Rule): RenderedCommand[] {
     const body = webhookBody('rule.apply', this.ctx.name, rule);
-    return [{
-      adapter: this.kind, format: 'http',
-      text: `POST ${this.config.url} (Standard Webhooks signed: webhook-id, webhook-timestamp, webhook-signature) ${JSON.stringify(body)}`,
-      payload: { method: 'POST', url: this.config.url, body },
-    }];
+    return [
+      {
+        adapter: this.kind,
+        format: 'http',
+        text: `POST ${this.config.url} (Standard Webhooks signed: webhook-id, webhook-timestamp, webhook-signature) ${JSON.stringify(body)}`,
+        payload: { method: 'POST', url: this.config.url, body },
+      },
+    ];
   }
 
   async #load(): Promise<Map<string, Sent>> {
@@ -120,7 +157,7 @@ export class WebhookAction implements Action {
 
   async withdraw(rule: Rule | InstalledRef): Promise<void> {
     const sent = await this.#load();
-    const id = 'id' in rule ? rule.id : rule.ruleId ?? rule.nativeId;
+    const id = 'id' in rule ? rule.id : (rule.ruleId ?? rule.nativeId);
     if (!sent.has(id)) return;
     await this.#post(webhookBody('rule.withdraw', this.ctx.name, 'kind' in rule ? rule : { id }));
     sent.delete(id);
@@ -129,7 +166,11 @@ export class WebhookAction implements Action {
 
   async list(): Promise<InstalledRef[]> {
     const sent = await this.#load();
-    return [...sent.values()].map((s) => ({ ...(isRuleId(s.ruleId) ? { ruleId: s.ruleId } : {}), nativeId: s.nativeId, description: s.description }));
+    return [...sent.values()].map((s) => ({
+      ...(isRuleId(s.ruleId) ? { ruleId: s.ruleId } : {}),
+      nativeId: s.nativeId,
+      description: s.description,
+    }));
   }
 
   async health(): Promise<Health> {

@@ -7,7 +7,11 @@ import { Webhook } from 'standardwebhooks';
  */
 export function signWebhook(secret: string, id: string, body: string, at: Date = new Date()): Record<string, string> {
   const signature = new Webhook(secret).sign(id, at, body);
-  return { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': signature };
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+    'webhook-signature': signature,
+  };
 }
 
 export class WebhookVerifyError extends Error {}
@@ -16,7 +20,11 @@ export class WebhookVerifyError extends Error {}
  * Receiver side: checks the signature over the exact raw body and a 5-minute timestamp tolerance, and returns
  * the parsed JSON. Receivers should also remember recent `webhook-id`s: a retry carries the same id.
  */
-export function verifyWebhook(secret: string, rawBody: string | Buffer, headers: Record<string, string | string[] | undefined>): unknown {
+export function verifyWebhook(
+  secret: string,
+  rawBody: string | Buffer,
+  headers: Record<string, string | string[] | undefined>,
+): unknown {
   const pick = (k: string) => {
     const v = headers[k] ?? headers[k.toLowerCase()];
     return Array.isArray(v) ? v[0] : v;
@@ -24,10 +32,13 @@ export function verifyWebhook(secret: string, rawBody: string | Buffer, headers:
   const id = pick('webhook-id');
   const ts = pick('webhook-timestamp');
   const sig = pick('webhook-signature');
-  if (!id || !ts || !sig) throw new WebhookVerifyError('missing webhook-id, webhook-timestamp or webhook-signature header');
+  if (!id || !ts || !sig)
+    throw new WebhookVerifyError('missing webhook-id, webhook-timestamp or webhook-signature header');
   try {
     return new Webhook(secret).verify(typeof rawBody === 'string' ? rawBody : rawBody.toString('utf8'), {
-      'webhook-id': id, 'webhook-timestamp': ts, 'webhook-signature': sig,
+      'webhook-id': id,
+      'webhook-timestamp': ts,
+      'webhook-signature': sig,
     });
   } catch (err) {
     throw new WebhookVerifyError(`webhook signature rejected: ${(err as Error).message}`);

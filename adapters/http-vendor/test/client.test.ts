@@ -13,7 +13,9 @@ describe('http-vendor: the shared vendor client against a local fake', () => {
     waits.length = 0;
     captured = capturedContext('client', {});
     fake = await new FakeServer((req) =>
-      req.headers.authorization === `Bearer ${TOKEN}` ? { status: 200, body: { ok: true, path: req.path } } : { status: 401, body: { errors: [{ code: 10000, message: 'Authentication error' }] } },
+      req.headers.authorization === `Bearer ${TOKEN}`
+        ? { status: 200, body: { ok: true, path: req.path } }
+        : { status: 401, body: { errors: [{ code: 10000, message: 'Authentication error' }] } },
     ).start();
   });
   afterEach(async () => {
@@ -23,14 +25,22 @@ describe('http-vendor: the shared vendor client against a local fake', () => {
 
   const client = (token = TOKEN, extra: Partial<ConstructorParameters<typeof VendorClient>[0]> = {}) =>
     new VendorClient({
-      vendor: 'fakevendor', baseUrl: fake.base, retries: 3, backoffBaseMs: 10, logger: captured.ctx.logger,
+      vendor: 'fakevendor',
+      baseUrl: fake.base,
+      retries: 3,
+      backoffBaseMs: 10,
+      logger: captured.ctx.logger,
       authorize: (r) => void (r.headers.authorization = `Bearer ${token}`),
       sleep: async (ms) => void waits.push(ms),
       ...extra,
     });
 
   it('waits as long as Retry-After says after a 429, then succeeds with the same request', async () => {
-    fake.inject.push({ status: 429, headers: { 'retry-after': '2' }, body: { errors: [{ code: 971, message: 'rate limited' }] } });
+    fake.inject.push({
+      status: 429,
+      headers: { 'retry-after': '2' },
+      body: { errors: [{ code: 971, message: 'rate limited' }] },
+    });
     const res = await client().request({ method: 'PATCH', path: '/thing', body: { a: 1 } });
     expect(res.status).to.equal(200);
     expect(res.attempts).to.equal(2);
@@ -40,13 +50,18 @@ describe('http-vendor: the shared vendor client against a local fake', () => {
 
   it('honours the draft RateLimit header (Cloudflare) and RateLimit-Reset epochs (Hetzner) when there is no Retry-After', () => {
     expect(serverWaitMs(new Headers({ ratelimit: '"default";r=0;t=30' }))).to.equal(30_000);
-    expect(serverWaitMs(new Headers({ 'ratelimit-reset': String(1_000_000_100) }), 1_000_000_000_000)).to.equal(100_000);
+    expect(serverWaitMs(new Headers({ 'ratelimit-reset': String(1_000_000_100) }), 1_000_000_000_000)).to.equal(
+      100_000,
+    );
     expect(serverWaitMs(new Headers({ 'x-ratelimit-reset': '7' }))).to.equal(7000);
   });
 
   it('retries 5xx with growing backoff, and gives up after the configured retries with the vendor message', async () => {
-    for (let i = 0; i < 10; i++) fake.inject.push({ status: 502, body: { errors: [{ code: 1, message: 'bad gateway upstream' }] } });
-    const err = await client().request({ method: 'GET', path: '/x' }).catch((e: unknown) => e);
+    for (let i = 0; i < 10; i++)
+      fake.inject.push({ status: 502, body: { errors: [{ code: 1, message: 'bad gateway upstream' }] } });
+    const err = await client()
+      .request({ method: 'GET', path: '/x' })
+      .catch((e: unknown) => e);
     expect(err).to.be.instanceOf(VendorHttpError);
     expect((err as Error).message).to.match(/HTTP 502: 1 bad gateway upstream after 4 attempts/);
     expect(fake.requests).to.have.length(4);
@@ -54,7 +69,9 @@ describe('http-vendor: the shared vendor client against a local fake', () => {
   });
 
   it('bad credentials: one request, a clear error, no retry storm', async () => {
-    const err = (await client('wrong').request({ method: 'GET', path: '/x' }).catch((e: unknown) => e)) as VendorHttpError;
+    const err = (await client('wrong')
+      .request({ method: 'GET', path: '/x' })
+      .catch((e: unknown) => e)) as VendorHttpError;
     expect(err.kind).to.equal('auth');
     expect(err.message).to.match(/HTTP 401: 10000 Authentication error \(check the credential/);
     expect(fake.requests).to.have.length(1);
@@ -62,7 +79,9 @@ describe('http-vendor: the shared vendor client against a local fake', () => {
 
   it('a non-idempotent POST is not resent after a 500 (it may have been carried out), but is after a 429', async () => {
     fake.inject.push({ status: 500, body: 'oops' });
-    await client().request({ method: 'POST', path: '/create', body: {} }).catch(() => undefined);
+    await client()
+      .request({ method: 'POST', path: '/create', body: {} })
+      .catch(() => undefined);
     expect(fake.requests).to.have.length(1);
     fake.inject.push({ status: 429, headers: { 'retry-after': '1' } });
     await client().request({ method: 'POST', path: '/create', body: {} });
@@ -71,7 +90,9 @@ describe('http-vendor: the shared vendor client against a local fake', () => {
 
   it('a server asking for a longer wait than the adapter allows is an error now, not a long sleep', async () => {
     fake.inject.push({ status: 429, headers: { 'retry-after': '300' } });
-    const err = (await client(TOKEN, { maxServerWaitMs: 5000 }).request({ method: 'GET', path: '/x' }).catch((e: unknown) => e)) as Error;
+    const err = (await client(TOKEN, { maxServerWaitMs: 5000 })
+      .request({ method: 'GET', path: '/x' })
+      .catch((e: unknown) => e)) as Error;
     expect(err.message).to.match(/asks to wait 300 s, longer than the 5 s/);
     expect(waits).to.deep.equal([]);
   });
@@ -79,7 +100,13 @@ describe('http-vendor: the shared vendor client against a local fake', () => {
   it('times out a silent server and says so', async () => {
     const silent = await new FakeServer(() => new Promise(() => undefined)).start();
     try {
-      const c = new VendorClient({ vendor: 'slow', baseUrl: silent.base, retries: 1, timeoutMs: 150, backoffBaseMs: 1 });
+      const c = new VendorClient({
+        vendor: 'slow',
+        baseUrl: silent.base,
+        retries: 1,
+        timeoutMs: 150,
+        backoffBaseMs: 1,
+      });
       const err = (await c.request({ method: 'GET', path: '/x' }).catch((e: unknown) => e)) as VendorHttpError;
       expect(err.kind).to.equal('timeout');
       expect(err.message).to.match(/no answer within 150 ms after 2 attempts/);
@@ -91,7 +118,9 @@ describe('http-vendor: the shared vendor client against a local fake', () => {
   it('never logs the credential or the request body', async () => {
     fake.inject.push({ status: 503, headers: { 'retry-after': '0' } });
     await client().request({ method: 'PUT', path: '/x?filter=1', body: { password: 'body-secret-123' } });
-    await client('wrong').request({ method: 'GET', path: '/y' }).catch(() => undefined);
+    await client('wrong')
+      .request({ method: 'GET', path: '/y' })
+      .catch(() => undefined);
     const logs = captured.logs();
     expect(logs).to.contain('/x');
     expect(logs).to.not.contain(TOKEN);

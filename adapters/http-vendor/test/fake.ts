@@ -59,7 +59,13 @@ export class FakeServer {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const url = new URL(req.url ?? '/', 'http://fake');
-    const rec: Recorded = { method: req.method ?? 'GET', path: url.pathname, url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+    const rec: Recorded = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      url,
+      headers: req.headers,
+      body: Buffer.concat(chunks).toString('utf8'),
+    };
     this.requests.push(rec);
     let reply: Reply | undefined;
     while (this.inject.length > 0 && reply === undefined) {
@@ -79,7 +85,8 @@ export class FakeServer {
         reply = { status: 500, body: { error: `fake crashed: ${(err as Error).message}` } };
       }
     }
-    const text = reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
+    const text =
+      reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
     res.writeHead(reply.status, { ...(text !== '' ? { 'content-type': 'application/json' } : {}), ...reply.headers });
     res.end(text);
   }
@@ -90,7 +97,10 @@ export function json(req: Recorded): any {
 }
 
 /** A plugin context whose logs are captured (to assert no secret leaks) and whose credentials come from a map. */
-export function capturedContext(name: string, secrets: Record<string, string>): { ctx: PluginContext; logs: () => string; cleanup: () => void; stateDir: string } {
+export function capturedContext(
+  name: string,
+  secrets: Record<string, string>,
+): { ctx: PluginContext; logs: () => string; cleanup: () => void; stateDir: string } {
   const lines: string[] = [];
   const destination = new Writable({
     write(chunk, _enc, cb) {
@@ -111,5 +121,10 @@ export function capturedContext(name: string, secrets: Record<string, string>): 
       return new Secret(v, ref);
     },
   };
-  return { ctx, logs: () => lines.join(''), cleanup: () => rmSync(stateDir, { recursive: true, force: true }), stateDir };
+  return {
+    ctx,
+    logs: () => lines.join(''),
+    cleanup: () => rmSync(stateDir, { recursive: true, force: true }),
+    stateDir,
+  };
 }

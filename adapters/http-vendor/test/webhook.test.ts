@@ -9,7 +9,14 @@ const SECRET = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString
 const OTHER = `whsec_${Buffer.from('ffffffffffffffffffffffffffffffff').toString('base64')}`;
 
 const divert = (target = '203.0.113.0/24') =>
-  makeRule<DivertRule>({ kind: 'divert', tenant: 'lab', target: Prefix.parse(target), provider: 'scrub', level: 4, ttlSeconds: 300 });
+  makeRule<DivertRule>({
+    kind: 'divert',
+    tenant: 'lab',
+    target: Prefix.parse(target),
+    provider: 'scrub',
+    level: 4,
+    ttlSeconds: 300,
+  });
 
 /** The receiver a user would write: verify with the helper, dedupe on webhook-id, 401 on a bad signature. */
 function receiver(secret: string) {
@@ -45,14 +52,23 @@ describe('http-vendor: Standard Webhooks signing and the webhook action', () => 
   });
 
   const action = (secretRef = 'FT_HOOK_SECRET') =>
-    new WebhookAction(['divert', 'host-filter'], 'scrub-webhook', webhookConfigSchema.parse({ url: `${fake.base}/hooks/ft?tenant=lab`, secret: secretRef }), captured.ctx);
+    new WebhookAction(
+      ['divert', 'host-filter'],
+      'scrub-webhook',
+      webhookConfigSchema.parse({ url: `${fake.base}/hooks/ft?tenant=lab`, secret: secretRef }),
+      captured.ctx,
+    );
 
   it('signature is v1,base64(HMAC-SHA256(key, "id.ts.body")) computed independently of the library', () => {
     const at = new Date(1_700_000_000_000);
     const headers = signWebhook(SECRET, 'msg_1', '{"a":1}', at);
     const key = Buffer.from(SECRET.slice('whsec_'.length), 'base64');
     const expected = createHmac('sha256', key).update('msg_1.1700000000.{"a":1}').digest('base64');
-    expect(headers).to.deep.equal({ 'webhook-id': 'msg_1', 'webhook-timestamp': '1700000000', 'webhook-signature': `v1,${expected}` });
+    expect(headers).to.deep.equal({
+      'webhook-id': 'msg_1',
+      'webhook-timestamp': '1700000000',
+      'webhook-signature': `v1,${expected}`,
+    });
   });
 
   it('the verify helper rejects a tampered body, a wrong secret and a stale timestamp', () => {
@@ -73,7 +89,12 @@ describe('http-vendor: Standard Webhooks signing and the webhook action', () => 
     expect(applied.state).to.equal('installed');
     expect(rx.events).to.have.length(1);
     expect(rx.events[0]!.body).to.deep.include({ type: 'rule.apply', instance: 'hook' });
-    expect(rx.events[0]!.body.rule).to.include({ id: rule.id, kind: 'divert', target: '203.0.113.0/24', provider: 'scrub' });
+    expect(rx.events[0]!.body.rule).to.include({
+      id: rule.id,
+      kind: 'divert',
+      target: '203.0.113.0/24',
+      provider: 'scrub',
+    });
     expect(fake.requests[0]!.url.search).to.equal('?tenant=lab');
 
     await a.apply(rule);
@@ -95,7 +116,12 @@ describe('http-vendor: Standard Webhooks signing and the webhook action', () => 
   });
 
   it('render is the exact request, without the secret, and needs no credential', async () => {
-    const preview = new WebhookAction(['divert'], 'bgp-webhook', webhookConfigSchema.parse({ url: `${fake.base}/h`, secret: 'NOT_SET_HERE' }), captured.ctx);
+    const preview = new WebhookAction(
+      ['divert'],
+      'bgp-webhook',
+      webhookConfigSchema.parse({ url: `${fake.base}/h`, secret: 'NOT_SET_HERE' }),
+      captured.ctx,
+    );
     const [cmd] = preview.render(divert());
     expect(cmd!.format).to.equal('http');
     expect(cmd!.payload).to.deep.include({ method: 'POST', url: `${fake.base}/h` });

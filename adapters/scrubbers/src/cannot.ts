@@ -2,7 +2,10 @@ import type { RenderedCommand } from '@ft/sdk';
 
 /** A rule the vendor cannot express: the reason, for preview (render) and for apply's error. */
 export class CannotExpress extends Error {
-  constructor(readonly adapter: string, reason: string) {
+  constructor(
+    readonly adapter: string,
+    reason: string,
+  ) {
     super(`${adapter} cannot: ${reason}`);
     this.name = 'CannotExpress';
   }

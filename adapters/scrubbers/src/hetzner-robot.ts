@@ -1,4 +1,14 @@
-import type { Action, Applied, Health, HostFilterRule, InstalledRef, PluginContext, RenderedCommand, Rule, RuleId } from '@ft/sdk';
+import type {
+  Action,
+  Applied,
+  Health,
+  HostFilterRule,
+  InstalledRef,
+  PluginContext,
+  RenderedCommand,
+  Rule,
+  RuleId,
+} from '@ft/sdk';
 import { isRuleId } from '@ft/sdk';
 import { ConflictError, VendorClient, credential, httpBase } from '@ft/http-vendor';
 import { z } from 'zod';
@@ -49,21 +59,35 @@ const ruleIdOf = (name: string | null | undefined): RuleId | undefined => {
 
 /** The Robot input rules (discard) a host-filter rule becomes, or why Robot cannot express it. */
 export function robotRules(rule: Rule): RobotRule[] {
-  if (rule.kind !== 'host-filter') throw new CannotExpress(KIND, `the Robot firewall filters packets; a ${rule.kind} rule is not expressible (Hetzner has no scrubbing API: its DDoS protection is automatic)`);
+  if (rule.kind !== 'host-filter')
+    throw new CannotExpress(
+      KIND,
+      `the Robot firewall filters packets; a ${rule.kind} rule is not expressible (Hetzner has no scrubbing API: its DDoS protection is automatic)`,
+    );
   const r = rule as HostFilterRule;
-  if (r.action.type !== 'drop' && r.action.type !== 'reject') throw new CannotExpress(KIND, `the Robot firewall accepts or discards; "${r.action.type}" is not expressible`);
+  if (r.action.type !== 'drop' && r.action.type !== 'reject')
+    throw new CannotExpress(KIND, `the Robot firewall accepts or discards; "${r.action.type}" is not expressible`);
   const m = r.match;
-  if (m.destination.family !== 4 || m.sources?.some((s) => s.family !== 4)) throw new CannotExpress(KIND, 'ft drives IPv4 Robot rules only');
-  if (m.tcpFlags) throw new CannotExpress(KIND, 'TCP flag matches are not expressed (Robot tcp_flags syntax unverified)');
+  if (m.destination.family !== 4 || m.sources?.some((s) => s.family !== 4))
+    throw new CannotExpress(KIND, 'ft drives IPv4 Robot rules only');
+  if (m.tcpFlags)
+    throw new CannotExpress(KIND, 'TCP flag matches are not expressed (Robot tcp_flags syntax unverified)');
   const onePort = (ranges: { min: number; max: number }[] | undefined, what: string): string | null => {
     if (!ranges?.length) return null;
-    if (ranges.length > 1) throw new CannotExpress(KIND, `one ${what} range per Robot rule; the rule has ${ranges.length}`);
+    if (ranges.length > 1)
+      throw new CannotExpress(KIND, `one ${what} range per Robot rule; the rule has ${ranges.length}`);
     const [p] = ranges;
     return p!.min === p!.max ? String(p!.min) : `${p!.min}-${p!.max}`;
   };
   const base: Omit<RobotRule, 'src_ip'> = {
-    name: `${LABEL}${rule.id}`, ip_version: 'ipv4', dst_ip: String(m.destination), dst_port: onePort(m.destinationPorts, 'destination port'),
-    src_port: onePort(m.sourcePorts, 'source port'), protocol: m.protocol ?? null, tcp_flags: null, action: 'discard',
+    name: `${LABEL}${rule.id}`,
+    ip_version: 'ipv4',
+    dst_ip: String(m.destination),
+    dst_port: onePort(m.destinationPorts, 'destination port'),
+    src_port: onePort(m.sourcePorts, 'source port'),
+    protocol: m.protocol ?? null,
+    tcp_flags: null,
+    action: 'discard',
   };
   const sources = m.sources?.length ? m.sources.map(String) : [null];
   return sources.map((s) => ({ ...base, src_ip: s }));
@@ -77,7 +101,8 @@ export function robotForm(fw: RobotFirewall): string {
   f.set('port', fw.port);
   for (const dir of ['input', 'output'] as const) {
     (fw.rules[dir] ?? []).forEach((rule, i) => {
-      for (const [k, v] of Object.entries(rule)) if (v !== null && v !== undefined && v !== '') f.set(`rules[${dir}][${i}][${k}]`, String(v));
+      for (const [k, v] of Object.entries(rule))
+        if (v !== null && v !== undefined && v !== '') f.set(`rules[${dir}][${i}][${k}]`, String(v));
     });
   }
   return f.toString();
@@ -94,12 +119,21 @@ export class HetznerRobotAction implements Action {
   readonly capabilities = ['host-filter'] as const;
   readonly #http: VendorClient;
 
-  constructor(readonly config: HetznerConfig, readonly ctx: PluginContext) {
+  constructor(
+    readonly config: HetznerConfig,
+    readonly ctx: PluginContext,
+  ) {
     const user = credential(ctx, config.user);
     const password = credential(ctx, config.password);
     this.#http = new VendorClient({
-      vendor: KIND, baseUrl: config.baseUrl, timeoutMs: config.timeoutMs, retries: config.retries, logger: ctx.logger, signal: ctx.signal,
-      authorize: (r) => void (r.headers.authorization = `Basic ${Buffer.from(`${user().reveal()}:${password().reveal()}`).toString('base64')}`),
+      vendor: KIND,
+      baseUrl: config.baseUrl,
+      timeoutMs: config.timeoutMs,
+      retries: config.retries,
+      logger: ctx.logger,
+      signal: ctx.signal,
+      authorize: (r) =>
+        void (r.headers.authorization = `Basic ${Buffer.from(`${user().reveal()}:${password().reveal()}`).toString('base64')}`),
     });
   }
 
@@ -111,11 +145,14 @@ export class HetznerRobotAction implements Action {
     try {
       const rules = robotRules(rule);
       const url = `${this.config.baseUrl}${this.#path()}`;
-      return [{
-        adapter: KIND, format: 'http',
-        text: `GET ${url}, then POST ${url} (form, whole rule set) with these input rules first, the server's own rules after them unchanged: ${JSON.stringify(rules)}`,
-        payload: { method: 'POST', url, contentType: 'application/x-www-form-urlencoded', insertInputRules: rules },
-      }];
+      return [
+        {
+          adapter: KIND,
+          format: 'http',
+          text: `GET ${url}, then POST ${url} (form, whole rule set) with these input rules first, the server's own rules after them unchanged: ${JSON.stringify(rules)}`,
+          payload: { method: 'POST', url, contentType: 'application/x-www-form-urlencoded', insertInputRules: rules },
+        },
+      ];
     } catch (err) {
       if (err instanceof CannotExpress) return err.render();
       throw err;
@@ -127,27 +164,51 @@ export class HetznerRobotAction implements Action {
   }
 
   /** Read, change, re-read, write; a change between the reads means someone else is editing: start over. */
-  async #modify(change: (input: RobotRule[]) => RobotRule[] | undefined): Promise<{ outcome: 'unchanged' | 'busy' | 'written'; status: RobotFirewall['status'] }> {
+  async #modify(
+    change: (input: RobotRule[]) => RobotRule[] | undefined,
+  ): Promise<{ outcome: 'unchanged' | 'busy' | 'written'; status: RobotFirewall['status'] }> {
     for (let attempt = 0; attempt <= this.config.conflictRetries; attempt++) {
       const fw = await this.#read();
       const next = change(fw.rules.input);
       if (next === undefined) return { outcome: 'unchanged', status: fw.status };
       if (fw.status === 'in process') return { outcome: 'busy', status: fw.status };
       if (fw.status !== 'active') {
-        throw new Error(`${KIND}: the Robot firewall of server ${this.config.serverNumber} is ${fw.status}; ft will not switch it on (Robot discards whatever no rule accepts)`);
+        throw new Error(
+          `${KIND}: the Robot firewall of server ${this.config.serverNumber} is ${fw.status}; ft will not switch it on (Robot discards whatever no rule accepts)`,
+        );
       }
       if (next.length > ROBOT_MAX_INPUT_RULES) {
-        throw new Error(`${KIND}: would need ${next.length} input rules, Robot allows ${ROBOT_MAX_INPUT_RULES}; nothing was changed`);
+        throw new Error(
+          `${KIND}: would need ${next.length} input rules, Robot allows ${ROBOT_MAX_INPUT_RULES}; nothing was changed`,
+        );
       }
       const again = await this.#read();
-      if (again.status === 'in process' || !sameRules(again.rules.input, fw.rules.input) || !sameRules(again.rules.output ?? [], fw.rules.output ?? [])) {
-        this.ctx.logger.warn({ server: this.config.serverNumber, attempt }, 'Robot firewall changed between read and write; starting over');
+      if (
+        again.status === 'in process' ||
+        !sameRules(again.rules.input, fw.rules.input) ||
+        !sameRules(again.rules.output ?? [], fw.rules.output ?? [])
+      ) {
+        this.ctx.logger.warn(
+          { server: this.config.serverNumber, attempt },
+          'Robot firewall changed between read and write; starting over',
+        );
         continue;
       }
-      await this.#http.request({ method: 'POST', path: this.#path(), rawBody: { text: robotForm({ ...fw, rules: { ...fw.rules, input: next } }), contentType: 'application/x-www-form-urlencoded' } });
+      await this.#http.request({
+        method: 'POST',
+        path: this.#path(),
+        rawBody: {
+          text: robotForm({ ...fw, rules: { ...fw.rules, input: next } }),
+          contentType: 'application/x-www-form-urlencoded',
+        },
+      });
       return { outcome: 'written', status: 'in process' };
     }
-    throw new ConflictError(KIND, `the Robot firewall of server ${this.config.serverNumber}`, this.config.conflictRetries + 1);
+    throw new ConflictError(
+      KIND,
+      `the Robot firewall of server ${this.config.serverNumber}`,
+      this.config.conflictRetries + 1,
+    );
   }
 
   async apply(rule: Rule): Promise<Applied> {
@@ -163,26 +224,45 @@ export class HetznerRobotAction implements Action {
       return [...ftFirst, ...wanted, ...theirs];
     });
     if (outcome === 'unchanged' && status === 'active') return { ruleId: rule.id, state: 'installed', nativeId };
-    return { ruleId: rule.id, state: 'pending', nativeId, detail: outcome !== 'written' ? 'Robot firewall is "in process" (another change being applied); will retry' : 'Robot firewall change submitted; takes 20-30 s' };
+    return {
+      ruleId: rule.id,
+      state: 'pending',
+      nativeId,
+      detail:
+        outcome !== 'written'
+          ? 'Robot firewall is "in process" (another change being applied); will retry'
+          : 'Robot firewall change submitted; takes 20-30 s',
+    };
   }
 
   async withdraw(rule: Rule | InstalledRef): Promise<void> {
-    const id = 'kind' in rule ? rule.id : rule.ruleId ?? rule.nativeId.split('/')[1];
-    const { outcome } = await this.#modify((input) => (input.some((r) => ruleIdOf(r.name) === id) ? input.filter((r) => ruleIdOf(r.name) !== id) : undefined));
+    const id = 'kind' in rule ? rule.id : (rule.ruleId ?? rule.nativeId.split('/')[1]);
+    const { outcome } = await this.#modify((input) =>
+      input.some((r) => ruleIdOf(r.name) === id) ? input.filter((r) => ruleIdOf(r.name) !== id) : undefined,
+    );
     // The executor retries a failed withdraw; Robot applies one change at a time.
-    if (outcome === 'busy') throw new Error(`${KIND}: the Robot firewall is "in process" (a change is being applied); withdraw will be retried`);
+    if (outcome === 'busy')
+      throw new Error(
+        `${KIND}: the Robot firewall is "in process" (a change is being applied); withdraw will be retried`,
+      );
   }
 
   async list(): Promise<InstalledRef[]> {
     const fw = await this.#read();
     const ids = new Set(fw.rules.input.map((r) => ruleIdOf(r.name)).filter((x): x is RuleId => x !== undefined));
-    return [...ids].map((id) => ({ ruleId: id, nativeId: `${this.config.serverNumber}/${id}`, description: `Robot firewall discard rules ${LABEL}${id}` }));
+    return [...ids].map((id) => ({
+      ruleId: id,
+      nativeId: `${this.config.serverNumber}/${id}`,
+      description: `Robot firewall discard rules ${LABEL}${id}`,
+    }));
   }
 
   async health(): Promise<Health> {
     try {
       const fw = await this.#read();
-      return fw.status === 'disabled' ? { status: 'degraded', detail: 'Robot firewall is disabled: ft cannot add rules' } : { status: 'ok' };
+      return fw.status === 'disabled'
+        ? { status: 'degraded', detail: 'Robot firewall is disabled: ft cannot add rules' }
+        : { status: 'ok' };
     } catch (err) {
       return { status: 'down', detail: (err as Error).message };
     }

@@ -6,7 +6,11 @@ import { CannotExpress } from './cannot.js';
 import { ovhSignature } from './ovh-sign.js';
 
 const KIND = 'ovh-vac';
-const ENDPOINTS = { 'ovh-eu': 'https://eu.api.ovh.com/1.0', 'ovh-ca': 'https://ca.api.ovh.com/1.0', 'ovh-us': 'https://api.us.ovhcloud.com/1.0' } as const;
+const ENDPOINTS = {
+  'ovh-eu': 'https://eu.api.ovh.com/1.0',
+  'ovh-ca': 'https://ca.api.ovh.com/1.0',
+  'ovh-us': 'https://api.us.ovhcloud.com/1.0',
+} as const;
 
 export const ovhVacConfigSchema = z
   .object({
@@ -15,14 +19,19 @@ export const ovhVacConfigSchema = z
     applicationKey: z.string().min(1).describe('Name of the credential holding the application key.'),
     applicationSecret: z.string().min(1).describe('Name of the credential holding the application secret.'),
     consumerKey: z.string().min(1).describe('Name of the credential holding the consumer key.'),
-    ipBlocks: z.array(z.string().transform((s, c) => {
-      try {
-        return Prefix.parse(s);
-      } catch (err) {
-        c.addIssue({ code: 'custom', message: (err as Error).message });
-        return z.NEVER;
-      }
-    })).min(1).describe('Your OVH IP blocks (as in /ip), e.g. 203.0.113.0/24: mitigated addresses must be inside one.'),
+    ipBlocks: z
+      .array(
+        z.string().transform((s, c) => {
+          try {
+            return Prefix.parse(s);
+          } catch (err) {
+            c.addIssue({ code: 'custom', message: (err as Error).message });
+            return z.NEVER;
+          }
+        }),
+      )
+      .min(1)
+      .describe('Your OVH IP blocks (as in /ip), e.g. 203.0.113.0/24: mitigated addresses must be inside one.'),
     timeoutMs: z.number().int().min(1000).max(120_000).default(20_000),
     retries: z.number().int().min(0).max(10).default(3),
   })
@@ -56,14 +65,27 @@ export class OvhVacAction implements Action {
   #offsetS: number | undefined;
   #offsetAt = 0;
 
-  constructor(readonly config: OvhVacConfig, readonly ctx: PluginContext) {
+  constructor(
+    readonly config: OvhVacConfig,
+    readonly ctx: PluginContext,
+  ) {
     const base = config.baseUrl ?? ENDPOINTS[config.endpoint];
     const ak = credential(ctx, config.applicationKey);
     const as = credential(ctx, config.applicationSecret);
     const ck = credential(ctx, config.consumerKey);
-    const common = { vendor: KIND, baseUrl: base, timeoutMs: config.timeoutMs, retries: config.retries, logger: ctx.logger, signal: ctx.signal };
+    const common = {
+      vendor: KIND,
+      baseUrl: base,
+      timeoutMs: config.timeoutMs,
+      retries: config.retries,
+      logger: ctx.logger,
+      signal: ctx.signal,
+    };
     // /auth/time is not signed; it gives the server clock the signature's timestamp must follow.
-    this.#time = new VendorClient({ ...common, authorize: (r) => void (r.headers['x-ovh-application'] = ak().reveal()) });
+    this.#time = new VendorClient({
+      ...common,
+      authorize: (r) => void (r.headers['x-ovh-application'] = ak().reveal()),
+    });
     this.#api = new VendorClient({
       ...common,
       authorize: async (r) => {
@@ -89,10 +111,17 @@ export class OvhVacAction implements Action {
   }
 
   #target(rule: Rule): { block: Prefix; ip: string } {
-    if (rule.kind !== 'divert') throw new CannotExpress(KIND, `OVH VAC mitigation diverts addresses to scrubbing; a ${rule.kind} rule is not expressible`);
+    if (rule.kind !== 'divert')
+      throw new CannotExpress(
+        KIND,
+        `OVH VAC mitigation diverts addresses to scrubbing; a ${rule.kind} rule is not expressible`,
+      );
     const t = rule.target;
     if (t.family !== 4 || t.length !== 32) {
-      throw new CannotExpress(KIND, `permanent mitigation is per IPv4 address, ${String(t)} is not one (set divertLength: { v4: 32 } on this scrubber)`);
+      throw new CannotExpress(
+        KIND,
+        `permanent mitigation is per IPv4 address, ${String(t)} is not one (set divertLength: { v4: 32 } on this scrubber)`,
+      );
     }
     const block = this.config.ipBlocks.find((b) => b.contains(t));
     if (!block) throw new CannotExpress(KIND, `${String(t)} is in none of the configured ipBlocks`);
@@ -108,7 +137,14 @@ export class OvhVacAction implements Action {
       const { block, ip } = this.#target(rule);
       const url = `${this.config.baseUrl ?? ENDPOINTS[this.config.endpoint]}${this.#path(block)}`;
       const body = { ipOnMitigation: ip };
-      return [{ adapter: KIND, format: 'http', text: `POST ${url} ${JSON.stringify(body)} (signed: X-Ovh-Application/Consumer/Timestamp/Signature)`, payload: { method: 'POST', url, body } }];
+      return [
+        {
+          adapter: KIND,
+          format: 'http',
+          text: `POST ${url} ${JSON.stringify(body)} (signed: X-Ovh-Application/Consumer/Timestamp/Signature)`,
+          payload: { method: 'POST', url, body },
+        },
+      ];
     } catch (err) {
       if (err instanceof CannotExpress) return err.render();
       throw err;
@@ -138,11 +174,17 @@ export class OvhVacAction implements Action {
     } else {
       await this.#owned.put({ nativeId, ruleId: rule.id, block: String(block), ip, created: true });
       try {
-        const res = await this.#api.request({ method: 'POST', path: this.#path(block), body: { ipOnMitigation: ip }, accept: [409] });
+        const res = await this.#api.request({
+          method: 'POST',
+          path: this.#path(block),
+          body: { ipOnMitigation: ip },
+          accept: [409],
+        });
         if (res.status === 409) this.ctx.logger.info({ ip }, 'mitigation created concurrently; reading its state');
       } catch (err) {
         // Refused outright: nothing of ours exists there (after a timeout OVH may have acted, so the record stays).
-        if (err instanceof VendorHttpError && err.status !== undefined && err.status < 500) await this.#owned.delete(nativeId);
+        if (err instanceof VendorHttpError && err.status !== undefined && err.status < 500)
+          await this.#owned.delete(nativeId);
         throw err;
       }
     }
@@ -152,15 +194,21 @@ export class OvhVacAction implements Action {
   }
 
   async withdraw(rule: Rule | InstalledRef): Promise<void> {
-    const owned = 'kind' in rule
-      ? [...(await this.#owned.all()).values()].find((o) => o.ruleId === rule.id)
-      : await this.#owned.get(rule.nativeId);
+    const owned =
+      'kind' in rule
+        ? [...(await this.#owned.all()).values()].find((o) => o.ruleId === rule.id)
+        : await this.#owned.get(rule.nativeId);
     if (!owned) return;
     const block = Prefix.parse(owned.block);
     if (owned.created) {
       await this.#api.request({ method: 'DELETE', path: this.#path(block, owned.ip), accept: [404] });
     } else {
-      await this.#api.request({ method: 'PUT', path: this.#path(block, owned.ip), body: { permanent: false }, accept: [404] });
+      await this.#api.request({
+        method: 'PUT',
+        path: this.#path(block, owned.ip),
+        body: { permanent: false },
+        accept: [404],
+      });
     }
     await this.#owned.delete(owned.nativeId);
   }
@@ -169,7 +217,12 @@ export class OvhVacAction implements Action {
     const out: InstalledRef[] = [];
     for (const o of (await this.#owned.all()).values()) {
       const m = await this.#status(Prefix.parse(o.block), o.ip);
-      if (m?.permanent) out.push({ ruleId: o.ruleId, nativeId: o.nativeId, description: `OVH permanent mitigation of ${o.ip} (${m.state})` });
+      if (m?.permanent)
+        out.push({
+          ruleId: o.ruleId,
+          nativeId: o.nativeId,
+          description: `OVH permanent mitigation of ${o.ip} (${m.state})`,
+        });
     }
     return out;
   }
@@ -183,4 +236,3 @@ export class OvhVacAction implements Action {
     }
   }
 }
-

@@ -13,7 +13,8 @@ export default definePlugin((ft) => {
   ft.action<WebhookConfig>(
     defineAction({
       kind: 'scrub-webhook',
-      description: 'POST each divert/host-filter rule as a signed (Standard Webhooks) JSON event to your scrubbing provider or runbook.',
+      description:
+        'POST each divert/host-filter rule as a signed (Standard Webhooks) JSON event to your scrubbing provider or runbook.',
       configSchema: webhookConfigSchema,
       capabilities: ['divert', 'host-filter'],
       reach: 'network',
@@ -52,7 +53,8 @@ export default definePlugin((ft) => {
   ft.action<HetznerConfig>(
     defineAction({
       kind: 'hetzner',
-      description: 'Block sources with discard rules on a Hetzner Robot (dedicated server) firewall; read-modify-write, ft-labelled rules only. Cannot divert.',
+      description:
+        'Block sources with discard rules on a Hetzner Robot (dedicated server) firewall; read-modify-write, ft-labelled rules only. Cannot divert.',
       configSchema: hetznerConfigSchema,
       capabilities: ['host-filter'],
       reach: 'network',
@@ -65,7 +67,8 @@ export default definePlugin((ft) => {
   ft.action<LinodeConfig>(
     defineAction({
       kind: 'linode',
-      description: 'Block sources with DROP rules on a Linode/Akamai Cloud Firewall; version-guarded read-modify-write, ft-labelled rules only. Cannot divert.',
+      description:
+        'Block sources with DROP rules on a Linode/Akamai Cloud Firewall; version-guarded read-modify-write, ft-labelled rules only. Cannot divert.',
       configSchema: linodeConfigSchema,
       capabilities: ['host-filter'],
       reach: 'network',
@@ -78,7 +81,8 @@ export default definePlugin((ft) => {
   ft.action<DigitalOceanConfig>(
     defineAction({
       kind: 'digitalocean',
-      description: 'Block sources with deny rules on a DigitalOcean Cloud Firewall (deny availability unverified); only the rules ft added are removed. Cannot divert.',
+      description:
+        'Block sources with deny rules on a DigitalOcean Cloud Firewall (deny availability unverified); only the rules ft added are removed. Cannot divert.',
       configSchema: digitalOceanConfigSchema,
       capabilities: ['host-filter'],
       reach: 'network',
@@ -91,7 +95,8 @@ export default definePlugin((ft) => {
   ft.action<VultrConfig>(
     defineAction({
       kind: 'vultr',
-      description: 'Vultr firewall groups are accept-only and Vultr has no scrubbing API: declared with no capabilities (preview says why).',
+      description:
+        'Vultr firewall groups are accept-only and Vultr has no scrubbing API: declared with no capabilities (preview says why).',
       configSchema: vultrConfigSchema,
       capabilities: [],
       reach: 'network',
@@ -104,7 +109,8 @@ export default definePlugin((ft) => {
   ft.action<AwsShieldConfig>(
     defineAction({
       kind: 'aws-shield',
-      description: 'Block sources in WAFv2 IP sets (beside always-on Shield Advanced protections) via the official AWS SDK; LockToken read-modify-write. Cannot divert.',
+      description:
+        'Block sources in WAFv2 IP sets (beside always-on Shield Advanced protections) via the official AWS SDK; LockToken read-modify-write. Cannot divert.',
       configSchema: awsShieldConfigSchema,
       capabilities: ['host-filter'],
       reach: 'network',

@@ -15,7 +15,8 @@ export const vultrConfigSchema = z
   .strict();
 export type VultrConfig = z.output<typeof vultrConfigSchema>;
 
-const WHY = 'Vultr firewall groups are accept-only (everything not accepted is dropped): a source cannot be blocked, and Vultr has no scrubbing API (its DDoS protection is automatic)';
+const WHY =
+  'Vultr firewall groups are accept-only (everything not accepted is dropped): a source cannot be blocked, and Vultr has no scrubbing API (its DDoS protection is automatic)';
 
 /**
  * Vultr: declared with no capabilities, so the planner never routes a rule here and preview says why. It exists
@@ -25,10 +26,18 @@ export class VultrAction implements Action {
   readonly capabilities = [] as const;
   readonly #http: VendorClient;
 
-  constructor(readonly config: VultrConfig, readonly ctx: PluginContext) {
+  constructor(
+    readonly config: VultrConfig,
+    readonly ctx: PluginContext,
+  ) {
     const key = credential(ctx, config.apiKey);
     this.#http = new VendorClient({
-      vendor: KIND, baseUrl: config.baseUrl, timeoutMs: config.timeoutMs, retries: 1, logger: ctx.logger, signal: ctx.signal,
+      vendor: KIND,
+      baseUrl: config.baseUrl,
+      timeoutMs: config.timeoutMs,
+      retries: 1,
+      logger: ctx.logger,
+      signal: ctx.signal,
       authorize: (r) => void (r.headers.authorization = `Bearer ${key().reveal()}`),
     });
   }
@@ -50,7 +59,10 @@ export class VultrAction implements Action {
 
   async health(): Promise<Health> {
     try {
-      await this.#http.request({ method: 'GET', path: `/v2/firewalls/${encodeURIComponent(this.config.firewallGroupId)}/rules` });
+      await this.#http.request({
+        method: 'GET',
+        path: `/v2/firewalls/${encodeURIComponent(this.config.firewallGroupId)}/rules`,
+      });
       return { status: 'degraded', detail: `reachable, but ${WHY}` };
     } catch (err) {
       return { status: 'down', detail: (err as Error).message };

@@ -22,17 +22,33 @@ describe('cloudflare-waf against a local fake of the Cloudflare v4 API (IP Acces
   });
 
   const action = (tokenRef = 'CF_TOKEN') =>
-    new CloudflareWafAction(cloudflareWafConfigSchema.parse({ zoneId: cf.zoneId, apiToken: tokenRef, baseUrl: cf.base, retries: 2 }), captured.ctx);
+    new CloudflareWafAction(
+      cloudflareWafConfigSchema.parse({ zoneId: cf.zoneId, apiToken: tokenRef, baseUrl: cf.base, retries: 2 }),
+      captured.ctx,
+    );
 
-  it('activate → status → withdraw: one labelled block rule per source, withdraw removes only ft\'s', async () => {
+  it("activate → status → withdraw: one labelled block rule per source, withdraw removes only ft's", async () => {
     // An operator's own rule on the zone, which ft must never touch.
-    cf.accessRules.set('f'.repeat(32), { id: 'f'.repeat(32), mode: 'block', configuration: { target: 'ip', value: '192.0.2.99' }, notes: 'manual block by noc', created_on: '', modified_on: '' });
+    cf.accessRules.set('f'.repeat(32), {
+      id: 'f'.repeat(32),
+      mode: 'block',
+      configuration: { target: 'ip', value: '192.0.2.99' },
+      notes: 'manual block by noc',
+      created_on: '',
+      modified_on: '',
+    });
     const a = action();
     const rule = block(['198.51.100.7/32', '198.51.100.0/24', '2001:db8:5::/48']);
     expect((await a.apply(rule)).state).to.equal('installed');
     const posts = cf.server.requests.filter((r) => r.method === 'POST');
-    expect(posts.map((r) => r.path)).to.deep.equal(Array(3).fill(`/client/v4/zones/${cf.zoneId}/firewall/access_rules/rules`));
-    expect(JSON.parse(posts[0]!.body)).to.deep.equal({ mode: 'block', configuration: { target: 'ip', value: '198.51.100.7' }, notes: `ft:${rule.id} 203.0.113.7/32` });
+    expect(posts.map((r) => r.path)).to.deep.equal(
+      Array(3).fill(`/client/v4/zones/${cf.zoneId}/firewall/access_rules/rules`),
+    );
+    expect(JSON.parse(posts[0]!.body)).to.deep.equal({
+      mode: 'block',
+      configuration: { target: 'ip', value: '198.51.100.7' },
+      notes: `ft:${rule.id} 203.0.113.7/32`,
+    });
     expect(JSON.parse(posts[1]!.body).configuration).to.deep.equal({ target: 'ip_range', value: '198.51.100.0/24' });
 
     await a.apply(rule);
@@ -55,15 +71,37 @@ describe('cloudflare-waf against a local fake of the Cloudflare v4 API (IP Acces
   });
 
   it('a source someone else already blocks by hand: clear error, their rule left alone', async () => {
-    cf.accessRules.set('e'.repeat(32), { id: 'e'.repeat(32), mode: 'block', configuration: { target: 'ip', value: '198.51.100.9' }, notes: 'noc', created_on: '', modified_on: '' });
-    const err = (await action().apply(block(['198.51.100.9/32'])).catch((e: unknown) => e)) as Error;
+    cf.accessRules.set('e'.repeat(32), {
+      id: 'e'.repeat(32),
+      mode: 'block',
+      configuration: { target: 'ip', value: '198.51.100.9' },
+      notes: 'noc',
+      created_on: '',
+      modified_on: '',
+    });
+    const err = (await action()
+      .apply(block(['198.51.100.9/32']))
+      .catch((e: unknown) => e)) as Error;
     expect(err.message).to.match(/access rule for 198\.51\.100\.9 already exists and was not created by ft/);
     expect(cf.accessRules.size).to.equal(1);
   });
 
   it('retries a 429 (Retry-After) on the create, sends it once more, and a 5xx on the list', async () => {
     cf.server.inject.push((r) => (r.method === 'GET' ? { status: 503, body: 'upstream' } : undefined));
-    cf.server.inject.push((r) => (r.method === 'POST' ? { status: 429, headers: { 'retry-after': '1' }, body: { success: false, errors: [{ code: 971, message: 'Please wait and consider throttling your request speed' }], messages: [], result: null } } : undefined));
+    cf.server.inject.push((r) =>
+      r.method === 'POST'
+        ? {
+            status: 429,
+            headers: { 'retry-after': '1' },
+            body: {
+              success: false,
+              errors: [{ code: 971, message: 'Please wait and consider throttling your request speed' }],
+              messages: [],
+              result: null,
+            },
+          }
+        : undefined,
+    );
     await action().apply(block(['198.51.100.10/32']));
     expect(cf.server.count('POST', '/')).to.equal(2);
     expect(cf.accessRules.size).to.equal(1);
@@ -74,14 +112,20 @@ describe('cloudflare-waf against a local fake of the Cloudflare v4 API (IP Acces
     expect(a.render(divert())[0]!.text).to.match(/cloudflare-waf cannot: .* divert rule/);
     expect(a.render(block(['198.51.100.0/25']))[0]!.text).to.match(/cannot: .*198\.51\.100\.0\/25 is not one/);
     expect(a.render(block(['198.51.100.7/32'], { protocol: 'udp' }))[0]!.text).to.match(/cannot narrow by protocol/);
-    expect(a.render(block(['198.51.100.7/32'], {}, '203.0.113.7/32', { type: 'rate-limit', packetsPerSecond: 10, burst: 10 }))[0]!.text).to.match(/"rate-limit" is not expressible/);
+    expect(
+      a.render(
+        block(['198.51.100.7/32'], {}, '203.0.113.7/32', { type: 'rate-limit', packetsPerSecond: 10, burst: 10 }),
+      )[0]!.text,
+    ).to.match(/"rate-limit" is not expressible/);
     const err = (await a.apply(block(['198.51.100.0/25'])).catch((e: unknown) => e)) as Error;
     expect(err.message).to.match(/cannot/);
     expect(cf.server.requests).to.have.length(0);
   });
 
   it('bad token: one request, clear error, no credential in logs', async () => {
-    const err = (await action('CF_BAD').apply(block(['198.51.100.11/32'])).catch((e: unknown) => e)) as Error;
+    const err = (await action('CF_BAD')
+      .apply(block(['198.51.100.11/32']))
+      .catch((e: unknown) => e)) as Error;
     expect(err.message).to.match(/HTTP 403: 10000 Authentication error/);
     expect(cf.server.requests).to.have.length(1);
     await action().apply(block(['198.51.100.11/32']));
@@ -90,7 +134,12 @@ describe('cloudflare-waf against a local fake of the Cloudflare v4 API (IP Acces
 
   it('config: exactly one of zoneId / accountId', () => {
     expect(cloudflareWafConfigSchema.safeParse({ apiToken: 'X' }).success).to.equal(false);
-    expect(cloudflareWafConfigSchema.safeParse({ apiToken: 'X', zoneId: ACCOUNT, accountId: ACCOUNT }).success).to.equal(false);
-    expect(cloudflareWafConfigSchema.safeParse({ apiToken: 'X', accountId: ACCOUNT, baseUrl: 'http://api.example.com' }).success).to.equal(false);
+    expect(
+      cloudflareWafConfigSchema.safeParse({ apiToken: 'X', zoneId: ACCOUNT, accountId: ACCOUNT }).success,
+    ).to.equal(false);
+    expect(
+      cloudflareWafConfigSchema.safeParse({ apiToken: 'X', accountId: ACCOUNT, baseUrl: 'http://api.example.com' })
+        .success,
+    ).to.equal(false);
   });
 });

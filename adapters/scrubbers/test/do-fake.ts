@@ -5,7 +5,11 @@ import { randomUUID } from 'node:crypto';
 import { FakeServer, json, type Recorded, type Reply } from '../../http-vendor/test/fake.js';
 import type { DoRule } from '../src/digitalocean.js';
 
-const err = (status: number, id: string, message: string, headers: Record<string, string> = {}): Reply => ({ status, headers, body: { id, message, request_id: randomUUID() } });
+const err = (status: number, id: string, message: string, headers: Record<string, string> = {}): Reply => ({
+  status,
+  headers,
+  body: { id, message, request_id: randomUUID() },
+});
 
 export class DoFake {
   readonly server: FakeServer;
@@ -18,30 +22,64 @@ export class DoFake {
   constructor(readonly token: string) {
     this.server = new FakeServer((r) => {
       const reply = this.#api(r);
-      return { ...reply, headers: { 'ratelimit-limit': '5000', 'ratelimit-remaining': '4999', 'ratelimit-reset': String(Math.floor(Date.now() / 1000) + 60), ...reply.headers } };
+      return {
+        ...reply,
+        headers: {
+          'ratelimit-limit': '5000',
+          'ratelimit-remaining': '4999',
+          'ratelimit-reset': String(Math.floor(Date.now() / 1000) + 60),
+          ...reply.headers,
+        },
+      };
     });
   }
 
   #same(a: DoRule, b: DoRule): boolean {
-    return a.protocol === b.protocol && (a.ports ?? '') === (b.ports ?? '') && (a.action ?? 'allow') === (b.action ?? 'allow') &&
-      JSON.stringify([...(a.sources.addresses ?? [])].sort()) === JSON.stringify([...(b.sources.addresses ?? [])].sort());
+    return (
+      a.protocol === b.protocol &&
+      (a.ports ?? '') === (b.ports ?? '') &&
+      (a.action ?? 'allow') === (b.action ?? 'allow') &&
+      JSON.stringify([...(a.sources.addresses ?? [])].sort()) ===
+        JSON.stringify([...(b.sources.addresses ?? [])].sort())
+    );
   }
 
   #api(req: Recorded): Reply {
-    if (req.headers.authorization !== `Bearer ${this.token}`) return err(401, 'unauthorized', 'Unable to authenticate you');
+    if (req.headers.authorization !== `Bearer ${this.token}`)
+      return err(401, 'unauthorized', 'Unable to authenticate you');
     if (req.path === `/v2/firewalls/${this.id}` && req.method === 'GET') {
       if (this.#left > 0) this.#left--;
       else if (this.status === 'waiting') this.status = 'succeeded';
-      return { status: 200, body: { firewall: { id: this.id, name: 'web', status: this.status, created_at: '2024-01-01T00:00:00Z', pending_changes: [], droplet_ids: [1], tags: [], inbound_rules: this.inbound, outbound_rules: [] } } };
+      return {
+        status: 200,
+        body: {
+          firewall: {
+            id: this.id,
+            name: 'web',
+            status: this.status,
+            created_at: '2024-01-01T00:00:00Z',
+            pending_changes: [],
+            droplet_ids: [1],
+            tags: [],
+            inbound_rules: this.inbound,
+            outbound_rules: [],
+          },
+        },
+      };
     }
-    if (req.path !== `/v2/firewalls/${this.id}/rules`) return err(404, 'not_found', 'The resource you were accessing could not be found.');
+    if (req.path !== `/v2/firewalls/${this.id}/rules`)
+      return err(404, 'not_found', 'The resource you were accessing could not be found.');
     const body = json(req);
     const rules = body?.inbound_rules as DoRule[] | undefined;
-    if (!Array.isArray(rules) || rules.length === 0) return err(422, 'unprocessable_entity', 'inbound_rules or outbound_rules is required');
+    if (!Array.isArray(rules) || rules.length === 0)
+      return err(422, 'unprocessable_entity', 'inbound_rules or outbound_rules is required');
     for (const r of rules) {
-      if (!['tcp', 'udp', 'icmp'].includes(r.protocol)) return err(422, 'unprocessable_entity', `invalid protocol ${r.protocol}`);
-      if (r.action !== undefined && !['allow', 'deny'].includes(r.action)) return err(422, 'unprocessable_entity', 'invalid action');
-      if (r.protocol !== 'icmp' && !r.ports) return err(422, 'unprocessable_entity', 'ports is required for tcp and udp');
+      if (!['tcp', 'udp', 'icmp'].includes(r.protocol))
+        return err(422, 'unprocessable_entity', `invalid protocol ${r.protocol}`);
+      if (r.action !== undefined && !['allow', 'deny'].includes(r.action))
+        return err(422, 'unprocessable_entity', 'invalid action');
+      if (r.protocol !== 'icmp' && !r.ports)
+        return err(422, 'unprocessable_entity', 'ports is required for tcp and udp');
       if (!r.sources?.addresses?.length) return err(422, 'unprocessable_entity', 'sources is required');
     }
     if (req.method === 'POST') {

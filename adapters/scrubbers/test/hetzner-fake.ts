@@ -3,10 +3,18 @@
 import { FakeServer, type Recorded, type Reply } from '../../http-vendor/test/fake.js';
 import type { RobotFirewall, RobotRule } from '../src/hetzner-robot.js';
 
-const err = (status: number, code: string, message: string, headers: Record<string, string> = {}): Reply => ({ status, headers, body: { error: { status, code, message } } });
+const err = (status: number, code: string, message: string, headers: Record<string, string> = {}): Reply => ({
+  status,
+  headers,
+  body: { error: { status, code, message } },
+});
 
 /** Parses rules[input][0][src_ip]=… into arrays of rule objects. */
-export function parseRobotForm(text: string): { fields: Record<string, string>; input: Record<string, string>[]; output: Record<string, string>[] } {
+export function parseRobotForm(text: string): {
+  fields: Record<string, string>;
+  input: Record<string, string>[];
+  output: Record<string, string>[];
+} {
   const fields: Record<string, string> = {};
   const rules = { input: [] as Record<string, string>[], output: [] as Record<string, string>[] };
   for (const [k, v] of new URLSearchParams(text)) {
@@ -26,20 +34,64 @@ export class RobotFake {
   /** Called on every GET before answering: a test can change the rules here to simulate another editor. */
   onGet: ((fw: RobotFirewall) => void) | undefined;
 
-  constructor(readonly serverNumber: number, readonly user: string, readonly password: string) {
+  constructor(
+    readonly serverNumber: number,
+    readonly user: string,
+    readonly password: string,
+  ) {
     this.server = new FakeServer((r) => this.#route(r));
     this.firewall = {
-      server_ip: '203.0.113.7', server_number: serverNumber, status: 'active', whitelist_hos: true, port: 'main',
-      rules: { input: [
-        { name: 'ssh', ip_version: 'ipv4', dst_ip: null, dst_port: '22', src_ip: '192.0.2.0/24', src_port: null, protocol: 'tcp', tcp_flags: null, action: 'accept' },
-        { name: 'web', ip_version: 'ipv4', dst_ip: null, dst_port: '443', src_ip: null, src_port: null, protocol: 'tcp', tcp_flags: null, action: 'accept' },
-      ], output: [{ name: 'allow all', ip_version: null, dst_ip: null, dst_port: null, src_ip: null, src_port: null, protocol: null, tcp_flags: null, action: 'accept' }] },
+      server_ip: '203.0.113.7',
+      server_number: serverNumber,
+      status: 'active',
+      whitelist_hos: true,
+      port: 'main',
+      rules: {
+        input: [
+          {
+            name: 'ssh',
+            ip_version: 'ipv4',
+            dst_ip: null,
+            dst_port: '22',
+            src_ip: '192.0.2.0/24',
+            src_port: null,
+            protocol: 'tcp',
+            tcp_flags: null,
+            action: 'accept',
+          },
+          {
+            name: 'web',
+            ip_version: 'ipv4',
+            dst_ip: null,
+            dst_port: '443',
+            src_ip: null,
+            src_port: null,
+            protocol: 'tcp',
+            tcp_flags: null,
+            action: 'accept',
+          },
+        ],
+        output: [
+          {
+            name: 'allow all',
+            ip_version: null,
+            dst_ip: null,
+            dst_port: null,
+            src_ip: null,
+            src_port: null,
+            protocol: null,
+            tcp_flags: null,
+            action: 'accept',
+          },
+        ],
+      },
     };
   }
 
   #route(req: Recorded): Reply {
     const auth = req.headers.authorization ?? '';
-    if (auth !== `Basic ${Buffer.from(`${this.user}:${this.password}`).toString('base64')}`) return err(401, 'UNAUTHORIZED', 'Unauthorized');
+    if (auth !== `Basic ${Buffer.from(`${this.user}:${this.password}`).toString('base64')}`)
+      return err(401, 'UNAUTHORIZED', 'Unauthorized');
     if (req.path !== `/firewall/${this.serverNumber}`) return err(404, 'SERVER_NOT_FOUND', 'Server not found');
     if (req.method === 'GET') {
       this.onGet?.(this.firewall);
@@ -50,14 +102,32 @@ export class RobotFake {
       return { status: 200, body: { firewall: this.firewall } };
     }
     if (req.method === 'POST') {
-      if (req.headers['content-type'] !== 'application/x-www-form-urlencoded') return err(400, 'INVALID_INPUT', 'invalid input: expected form data');
-      if (this.#processing > 0) return err(409, 'FIREWALL_IN_PROCESS', 'The firewall cannot be updated because an update is currently in process');
+      if (req.headers['content-type'] !== 'application/x-www-form-urlencoded')
+        return err(400, 'INVALID_INPUT', 'invalid input: expected form data');
+      if (this.#processing > 0)
+        return err(
+          409,
+          'FIREWALL_IN_PROCESS',
+          'The firewall cannot be updated because an update is currently in process',
+        );
       const form = parseRobotForm(req.body);
-      if (!['active', 'disabled'].includes(form.fields.status ?? '')) return err(400, 'INVALID_INPUT', 'invalid input: status');
-      if (form.input.length > 10 || form.output.length > 10) return err(400, 'FIREWALL_RULE_LIMIT_EXCEEDED', 'Firewall rule limit exceeded');
+      if (!['active', 'disabled'].includes(form.fields.status ?? ''))
+        return err(400, 'INVALID_INPUT', 'invalid input: status');
+      if (form.input.length > 10 || form.output.length > 10)
+        return err(400, 'FIREWALL_RULE_LIMIT_EXCEEDED', 'Firewall rule limit exceeded');
       const toRule = (r: Record<string, string>): RobotRule => {
         if (!['accept', 'discard'].includes(r.action ?? '')) throw new Error('bad action');
-        return { name: r.name ?? null, ip_version: r.ip_version ?? null, dst_ip: r.dst_ip ?? null, dst_port: r.dst_port ?? null, src_ip: r.src_ip ?? null, src_port: r.src_port ?? null, protocol: r.protocol ?? null, tcp_flags: r.tcp_flags ?? null, action: r.action as RobotRule['action'] };
+        return {
+          name: r.name ?? null,
+          ip_version: r.ip_version ?? null,
+          dst_ip: r.dst_ip ?? null,
+          dst_port: r.dst_port ?? null,
+          src_ip: r.src_ip ?? null,
+          src_port: r.src_port ?? null,
+          protocol: r.protocol ?? null,
+          tcp_flags: r.tcp_flags ?? null,
+          action: r.action as RobotRule['action'],
+        };
       };
       let input: RobotRule[];
       let output: RobotRule[];
@@ -67,7 +137,13 @@ export class RobotFake {
       } catch {
         return err(400, 'INVALID_INPUT', 'invalid input: rules action');
       }
-      this.firewall = { ...this.firewall, status: form.fields.status as 'active', whitelist_hos: form.fields.whitelist_hos === 'true', port: form.fields.port ?? 'main', rules: { input, output } };
+      this.firewall = {
+        ...this.firewall,
+        status: form.fields.status as 'active',
+        whitelist_hos: form.fields.whitelist_hos === 'true',
+        port: form.fields.port ?? 'main',
+        rules: { input, output },
+      };
       this.#processing = this.processGets;
       return { status: 200, body: { firewall: { ...this.firewall, status: 'in process' } } };
     }

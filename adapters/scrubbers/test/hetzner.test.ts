@@ -22,18 +22,38 @@ describe('hetzner (Robot firewall) against a local fake: read-modify-write of th
   });
 
   const action = (pass = 'HZ_PASS') =>
-    new HetznerRobotAction(hetznerConfigSchema.parse({ serverNumber: 321, user: 'HZ_USER', password: pass, baseUrl: robot.server.base, retries: 2 }), captured.ctx);
+    new HetznerRobotAction(
+      hetznerConfigSchema.parse({
+        serverNumber: 321,
+        user: 'HZ_USER',
+        password: pass,
+        baseUrl: robot.server.base,
+        retries: 2,
+      }),
+      captured.ctx,
+    );
 
-  it('activate → pending (in process) → installed; ft discards go first, the server\'s rules stay; withdraw removes only ft\'s', async () => {
+  it("activate → pending (in process) → installed; ft discards go first, the server's rules stay; withdraw removes only ft's", async () => {
     const a = action();
-    const rule = block(['198.51.100.7/32', '198.51.100.64/26'], { protocol: 'udp', destinationPorts: [{ min: 53, max: 53 }] });
+    const rule = block(['198.51.100.7/32', '198.51.100.64/26'], {
+      protocol: 'udp',
+      destinationPorts: [{ min: 53, max: 53 }],
+    });
     const first = await a.apply(rule);
     expect(first.state).to.equal('pending');
     const post = robot.server.requests.find((r) => r.method === 'POST')!;
     const form = parseRobotForm(post.body);
     expect(form.fields).to.deep.equal({ status: 'active', whitelist_hos: 'true', port: 'main' });
     expect(form.input.map((r) => r.name)).to.deep.equal([`ft-${rule.id}`, `ft-${rule.id}`, 'ssh', 'web']);
-    expect(form.input[0]).to.deep.equal({ name: `ft-${rule.id}`, ip_version: 'ipv4', dst_ip: '203.0.113.7/32', dst_port: '53', src_ip: '198.51.100.7/32', protocol: 'udp', action: 'discard' });
+    expect(form.input[0]).to.deep.equal({
+      name: `ft-${rule.id}`,
+      ip_version: 'ipv4',
+      dst_ip: '203.0.113.7/32',
+      dst_port: '53',
+      src_ip: '198.51.100.7/32',
+      protocol: 'udp',
+      action: 'discard',
+    });
     expect(form.output).to.have.length(1);
 
     // The executor's poll: still "in process" → pending without writing; then live → installed.
@@ -51,10 +71,21 @@ describe('hetzner (Robot firewall) against a local fake: read-modify-write of th
     expect(await a.list()).to.deep.equal([]);
   });
 
-  it('someone edits the rules between ft\'s read and write: ft starts over and keeps their change', async () => {
+  it("someone edits the rules between ft's read and write: ft starts over and keeps their change", async () => {
     let edits = 1;
     robot.onGet = (fw) => {
-      if (edits-- > 0) fw.rules.input.push({ name: 'noc-added', ip_version: 'ipv4', dst_ip: null, dst_port: '80', src_ip: null, src_port: null, protocol: 'tcp', tcp_flags: null, action: 'accept' });
+      if (edits-- > 0)
+        fw.rules.input.push({
+          name: 'noc-added',
+          ip_version: 'ipv4',
+          dst_ip: null,
+          dst_port: '80',
+          src_ip: null,
+          src_port: null,
+          protocol: 'tcp',
+          tcp_flags: null,
+          action: 'accept',
+        });
     };
     robot.processGets = 0;
     const rule = block(['198.51.100.7/32']);
@@ -65,28 +96,39 @@ describe('hetzner (Robot firewall) against a local fake: read-modify-write of th
   it('rules that keep changing: a conflict error after the retries, nothing written', async () => {
     let n = 0;
     robot.onGet = (fw) => void (fw.rules.input[1]!.dst_port = String(1000 + n++));
-    const err = (await action().apply(block(['198.51.100.7/32'])).catch((e: unknown) => e)) as Error;
+    const err = (await action()
+      .apply(block(['198.51.100.7/32']))
+      .catch((e: unknown) => e)) as Error;
     expect(err.name).to.equal('ConflictError');
     expect(err.message).to.match(/kept changing under us .* nothing was written/);
     expect(robot.server.count('POST', '/')).to.equal(0);
   });
 
-  it('Robot\'s 10-rule cap is checked before writing, and a disabled firewall is never switched on', async () => {
+  it("Robot's 10-rule cap is checked before writing, and a disabled firewall is never switched on", async () => {
     const many = block(Array.from({ length: 9 }, (_, i) => `198.51.100.${i + 1}/32`));
-    const err = (await action().apply(many).catch((e: unknown) => e)) as Error;
+    const err = (await action()
+      .apply(many)
+      .catch((e: unknown) => e)) as Error;
     expect(err.message).to.match(/would need 11 input rules, Robot allows 10; nothing was changed/);
     robot.firewall.status = 'disabled';
-    const off = (await action().apply(block(['198.51.100.7/32'])).catch((e: unknown) => e)) as Error;
+    const off = (await action()
+      .apply(block(['198.51.100.7/32']))
+      .catch((e: unknown) => e)) as Error;
     expect(off.message).to.match(/is disabled; ft will not switch it on/);
     expect(robot.server.count('POST', '/')).to.equal(0);
   });
 
   it('retries a 503 on the read [Robot limits UNVERIFIED]; bad password is one request, clear, no secret in logs', async () => {
-    robot.server.inject.push({ status: 503, body: { error: { status: 503, code: 'SERVICE_UNAVAILABLE', message: 'try later' } } });
+    robot.server.inject.push({
+      status: 503,
+      body: { error: { status: 503, code: 'SERVICE_UNAVAILABLE', message: 'try later' } },
+    });
     robot.processGets = 0;
     expect((await action().apply(block(['198.51.100.7/32']))).state).to.equal('pending');
     const before = robot.server.requests.length;
-    const err = (await action('HZ_BAD').list().catch((e: unknown) => e)) as Error;
+    const err = (await action('HZ_BAD')
+      .list()
+      .catch((e: unknown) => e)) as Error;
     expect(err.message).to.match(/HTTP 401: UNAUTHORIZED: Unauthorized \(check the credential/);
     expect(robot.server.requests.length - before).to.equal(1);
     const logs = captured.logs();
@@ -97,9 +139,22 @@ describe('hetzner (Robot firewall) against a local fake: read-modify-write of th
   it('cannot: divert (Hetzner has no scrubbing API), rate limits, IPv6, several port ranges', () => {
     const a = action();
     expect(a.render(divert())[0]!.text).to.match(/hetzner cannot: .*divert.*no scrubbing API/);
-    expect(a.render(block(['198.51.100.7/32'], {}, '203.0.113.7/32', { type: 'rate-limit', packetsPerSecond: 1, burst: 1 }))[0]!.text).to.match(/cannot/);
+    expect(
+      a.render(
+        block(['198.51.100.7/32'], {}, '203.0.113.7/32', { type: 'rate-limit', packetsPerSecond: 1, burst: 1 }),
+      )[0]!.text,
+    ).to.match(/cannot/);
     expect(a.render(block(['2001:db8::1/128'], {}, '2001:db8:100::7/128'))[0]!.text).to.match(/IPv4 Robot rules only/);
-    expect(a.render(block(['198.51.100.7/32'], { destinationPorts: [{ min: 53, max: 53 }, { min: 123, max: 123 }] }))[0]!.text).to.match(/one destination port range/);
+    expect(
+      a.render(
+        block(['198.51.100.7/32'], {
+          destinationPorts: [
+            { min: 53, max: 53 },
+            { min: 123, max: 123 },
+          ],
+        }),
+      )[0]!.text,
+    ).to.match(/one destination port range/);
     expect(robot.server.requests).to.have.length(0);
   });
 });

@@ -5,19 +5,28 @@ import { createHash } from 'node:crypto';
 import { FakeServer, json, type Recorded, type Reply } from '../../http-vendor/test/fake.js';
 
 const err = (status: number, cls: string, message: string, headers: Record<string, string> = {}): Reply => ({
-  status, body: { class: cls, message }, headers: { 'x-ovh-queryid': `EU.ext-${Math.random().toString(16).slice(2)}`, ...headers },
+  status,
+  body: { class: cls, message },
+  headers: { 'x-ovh-queryid': `EU.ext-${Math.random().toString(16).slice(2)}`, ...headers },
 });
 
 export class OvhFake {
   readonly server: FakeServer;
-  readonly mitigations = new Map<string, { ipOnMitigation: string; permanent: boolean; auto: boolean; state: string; pendingGets: number }>();
+  readonly mitigations = new Map<
+    string,
+    { ipOnMitigation: string; permanent: boolean; auto: boolean; state: string; pendingGets: number }
+  >();
   clockSkewS = 3600;
   /** [UNVERIFIED] state names other than "ok" and how long creation takes: "creationPending" for N GETs. */
   pendingGets = 1;
   /** [UNVERIFIED] the allowed |timestamp - server time|; OVH does not document it. */
   toleranceS = 30;
 
-  constructor(readonly ak: string, readonly as: string, readonly ck: string) {
+  constructor(
+    readonly ak: string,
+    readonly as: string,
+    readonly ck: string,
+  ) {
     this.server = new FakeServer((r) => this.#route(r));
   }
 
@@ -34,24 +43,39 @@ export class OvhFake {
     if (p === '/auth/time' && req.method === 'GET') return { status: 200, body: this.now() };
     if (req.headers['x-ovh-application'] !== this.ak) return err(403, 'Client::Forbidden', 'Invalid application key');
     const ts = Number(req.headers['x-ovh-timestamp']);
-    if (!Number.isInteger(ts) || Math.abs(ts - this.now()) > this.toleranceS) return err(400, 'Client::BadRequest', 'Query out of time');
+    if (!Number.isInteger(ts) || Math.abs(ts - this.now()) > this.toleranceS)
+      return err(400, 'Client::BadRequest', 'Query out of time');
     if (req.headers['x-ovh-consumer'] !== this.ck) return err(403, 'Client::Forbidden', 'Invalid credentials');
     const fullUrl = `${this.server.base}${req.url.pathname}${req.url.search}`;
-    const expected = `$1$${createHash('sha1').update([this.as, this.ck, req.method, fullUrl, req.body, String(ts)].join('+')).digest('hex')}`;
+    const expected = `$1$${createHash('sha1')
+      .update([this.as, this.ck, req.method, fullUrl, req.body, String(ts)].join('+'))
+      .digest('hex')}`;
     if (req.headers['x-ovh-signature'] !== expected) return err(400, 'Client::BadRequest', 'Invalid signature');
 
     const m = /^\/ip\/([^/]+)\/mitigation(?:\/([0-9.]+))?$/.exec(p);
     if (!m) return err(404, 'Client::NotFound', `Got an invalid (or empty) URL`);
     const block = decodeURIComponent(m[1]!);
-    if (!block.includes('/')) return err(404, 'Client::NotFound', `The requested object (ip = ${block}) does not exist`);
+    if (!block.includes('/'))
+      return err(404, 'Client::NotFound', `The requested object (ip = ${block}) does not exist`);
     const ip = m[2];
     if (!ip && req.method === 'GET') return { status: 200, body: [...this.mitigations.keys()] };
     if (!ip && req.method === 'POST') {
       const b = json(req);
-      if (typeof b?.ipOnMitigation !== 'string') return err(400, 'Client::BadRequest', 'Missing parameter ipOnMitigation');
-      if (this.mitigations.has(b.ipOnMitigation)) return err(409, 'Client::Conflict::AlreadyExists', 'This IP is already on permanent mitigation');
-      this.mitigations.set(b.ipOnMitigation, { ipOnMitigation: b.ipOnMitigation, permanent: true, auto: false, state: 'creationPending', pendingGets: this.pendingGets });
-      return { status: 200, body: { ipOnMitigation: b.ipOnMitigation, permanent: true, auto: false, state: 'creationPending' } };
+      if (typeof b?.ipOnMitigation !== 'string')
+        return err(400, 'Client::BadRequest', 'Missing parameter ipOnMitigation');
+      if (this.mitigations.has(b.ipOnMitigation))
+        return err(409, 'Client::Conflict::AlreadyExists', 'This IP is already on permanent mitigation');
+      this.mitigations.set(b.ipOnMitigation, {
+        ipOnMitigation: b.ipOnMitigation,
+        permanent: true,
+        auto: false,
+        state: 'creationPending',
+        pendingGets: this.pendingGets,
+      });
+      return {
+        status: 200,
+        body: { ipOnMitigation: b.ipOnMitigation, permanent: true, auto: false, state: 'creationPending' },
+      };
     }
     const entry = ip ? this.mitigations.get(ip) : undefined;
     if (!entry) return err(404, 'Client::NotFound', `The requested object (ipOnMitigation = ${ip}) does not exist`);

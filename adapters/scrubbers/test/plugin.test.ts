@@ -5,7 +5,9 @@ import plugin from '../src/plugin.js';
 describe('scrubbers plugin registration', () => {
   it('declares each vendor kind with reach network and only the rule kinds its API can express', () => {
     const reg = collect(plugin);
-    const kinds = Object.fromEntries(reg.actions.map((a) => [a.kind, { reach: a.reach, caps: [...a.capabilities].sort() }]));
+    const kinds = Object.fromEntries(
+      reg.actions.map((a) => [a.kind, { reach: a.reach, caps: [...a.capabilities].sort() }]),
+    );
     expect(kinds['scrub-webhook']).to.deep.equal({ reach: 'network', caps: ['divert', 'host-filter'] });
     expect(kinds['cloudflare-waf']).to.deep.equal({ reach: 'network', caps: ['host-filter'] });
     expect(kinds['ovh-vac']).to.deep.equal({ reach: 'network', caps: ['divert'] });

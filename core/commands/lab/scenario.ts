@@ -7,10 +7,10 @@ export default class LabScenario extends Command {
     'udp-amplification: ft itself, end to end. A bounded DNS-reflection-like flood (4 spoofed lab sources, UDP source port 53, ' +
     '≤ 8 s) at 203.0.113.10; edge-linux exports sFlow (pmacctd sfprobe; FT_LAB_EXPORT=netflow: softflowd NetFlow v9) to `ft run --policy lab/policies/lab.yaml` in ctl ' +
     '(flow detector with 100 ms windows; FT_LAB_WINDOW_MS changes it), which ' +
-    'detects and classifies it, checks RPKI against a stayrtr in ctl and announces a FlowSpec discard through ctl\'s gobgpd; ' +
-    'edge-linux\'s enforcer must drop the flood while HTTP to .10 and .11 still answers; after the attack stops ft withdraws the ' +
+    "detects and classifies it, checks RPKI against a stayrtr in ctl and announces a FlowSpec discard through ctl's gobgpd; " +
+    "edge-linux's enforcer must drop the flood while HTTP to .10 and .11 still answers; after the attack stops ft withdraws the " +
     'rule (FT_LAB_POLICY_TTL, default 20 s, bounds when). --json prints every step and the timeline (audit trail + probes).\n' +
-    'syn-flood: the victim\'s own ft run (proc detector inside the victim namespace) applies SYN cookies and a per-source ' +
+    "syn-flood: the victim's own ft run (proc detector inside the victim namespace) applies SYN cookies and a per-source " +
     'hashlimit in its iptables during a bounded SYN flood and rolls them back after the incident resolves; no BGP.\n' +
     'escalation: a flood growing in three stages walks FlowSpec rate-limit → discard → RTBH (a blackhole route on an FRR edge ' +
     'added as edge-frr) per lab/policies/escalation.yaml, and comes back down after it stops.\n' +
@@ -19,8 +19,18 @@ export default class LabScenario extends Command {
     'flowspec-path: the announcement → enforcer path alone, the scenario standing in for detection and the executor ' +
     '(FT_LAB_TTL seconds, default 3). Exit 1 when an expectation fails.';
   static override enableJsonFlag = true;
-  static override args = { name: Args.string({ required: true, options: ['udp-amplification', 'syn-flood', 'escalation', 'crash', 'flowspec-path'], description: 'scenario name' }) };
-  static override examples = ['<%= config.bin %> lab scenario udp-amplification', 'FT_LAB_EXPORT=netflow <%= config.bin %> lab scenario udp-amplification --json', '<%= config.bin %> lab scenario syn-flood'];
+  static override args = {
+    name: Args.string({
+      required: true,
+      options: ['udp-amplification', 'syn-flood', 'escalation', 'crash', 'flowspec-path'],
+      description: 'scenario name',
+    }),
+  };
+  static override examples = [
+    '<%= config.bin %> lab scenario udp-amplification',
+    'FT_LAB_EXPORT=netflow <%= config.bin %> lab scenario udp-amplification --json',
+    '<%= config.bin %> lab scenario syn-flood',
+  ];
 
   async run(): Promise<Record<string, unknown>> {
     const { args } = await this.parse(LabScenario);
@@ -28,7 +38,8 @@ export default class LabScenario extends Command {
     if (!result) this.error(`scenario ${args.name} could not run (see the messages above)`, { exit: 2 });
     if (!this.jsonEnabled()) {
       const timeline = (result.timeline ?? []) as { event: string; sinceAttackMs?: number; detail?: string }[];
-      for (const t of timeline) this.log(`${String(t.sinceAttackMs ?? '').padStart(8)} ms  ${t.event}${t.detail ? `  (${t.detail})` : ''}`);
+      for (const t of timeline)
+        this.log(`${String(t.sinceAttackMs ?? '').padStart(8)} ms  ${t.event}${t.detail ? `  (${t.detail})` : ''}`);
       this.log(result.ok ? `scenario ${args.name}: every expectation held` : `scenario ${args.name}: FAILED`);
     }
     if (code !== 0) process.exitCode = 1;

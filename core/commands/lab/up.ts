@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Command } from '@oclif/core';
 
 export default class LabUp extends Command {
-  static override summary = 'Build the namespace lab: ctl, edge-linux (gobgpd + FlowSpec enforcer), attacker, victim (nginx).';
+  static override summary =
+    'Build the namespace lab: ctl, edge-linux (gobgpd + FlowSpec enforcer), attacker, victim (nginx).';
   static override description =
     'Needs root and the packages of lab/setup. Removes a previous lab first, so running it twice is safe. Addresses ' +
     'are documentation ranges only and no namespace gets a default route. State lives in /tmp/ft-lab (FT_LAB_DIR).';
@@ -14,8 +15,10 @@ export default class LabUp extends Command {
   async run(): Promise<Record<string, unknown>> {
     await this.parse(LabUp);
     const { code, result } = await runLab(this.config.root, ['up']);
-    if (code !== 0 || !result) this.error('lab up failed (see the messages above); `ft lab down` removes what was built', { exit: 1 });
-    if (!this.jsonEnabled()) this.log(`lab is up: ${(result.namespaces as string[]).join(', ')}; ft's speaker: ${String(result.ctlApi)}`);
+    if (code !== 0 || !result)
+      this.error('lab up failed (see the messages above); `ft lab down` removes what was built', { exit: 1 });
+    if (!this.jsonEnabled())
+      this.log(`lab is up: ${(result.namespaces as string[]).join(', ')}; ft's speaker: ${String(result.ctlApi)}`);
     return result;
   }
 }
@@ -24,13 +27,21 @@ export default class LabUp extends Command {
  * Runs lab/ns/main.ts (TypeScript, through tsx) from the ft checkout: the lab is a development tool that ships
  * with the repository, not with the npm package. Progress goes to our stderr; the JSON result is returned.
  */
-export function runLab(root: string, args: string[]): Promise<{ code: number; result: Record<string, unknown> | undefined }> {
+export function runLab(
+  root: string,
+  args: string[],
+): Promise<{ code: number; result: Record<string, unknown> | undefined }> {
   const script = join(root, 'lab', 'ns', 'main.ts');
   if (!existsSync(script) || !existsSync(join(root, 'node_modules', 'tsx'))) {
-    throw new Error(`the namespace lab needs an ft source checkout with dev dependencies (missing ${script} or tsx); run it from the repository`);
+    throw new Error(
+      `the namespace lab needs an ft source checkout with dev dependencies (missing ${script} or tsx); run it from the repository`,
+    );
   }
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', script, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', script, ...args], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.on('error', reject);

@@ -11,17 +11,23 @@ export interface ApplyResult {
 export default class MitigateApply extends Command {
   static override summary = 'Apply a plan saved from `ft mitigate preview --json`, or one rule written by hand.';
   static override description =
-    'The plan (or rule) is checked against the policy\'s rails again (protected space, never-target, actions the policy names) and, ' +
+    "The plan (or rule) is checked against the policy's rails again (protected space, never-target, actions the policy names) and, " +
     'for a hand-written BGP announcement, against RPKI; then you are asked to confirm, unless --yes. When `ft run` owns the state ' +
-    'directory the work is handed to it (its lifecycle then watches the rules\' TTL); otherwise ft creates the policy\'s actions and ' +
+    "directory the work is handed to it (its lifecycle then watches the rules' TTL); otherwise ft creates the policy's actions and " +
     'applies directly, and the TTL is enforced the next time `ft run` starts. Without a terminal on stdin, --yes is required.';
   static override enableJsonFlag = true;
   static override flags = {
     policy: Flags.string({ char: 'p', summary: 'Policy YAML file (rails, actions, RPKI).', required: true }),
-    plan: Flags.string({ summary: 'Plan JSON: the output of `ft mitigate preview --json` (or its "plan").', exactlyOne: ['plan', 'rule'] }),
-    rule: Flags.string({ summary: 'One rule as JSON (kind, target, match, action…), or - for stdin.', exactlyOne: ['plan', 'rule'] }),
+    plan: Flags.string({
+      summary: 'Plan JSON: the output of `ft mitigate preview --json` (or its "plan").',
+      exactlyOne: ['plan', 'rule'],
+    }),
+    rule: Flags.string({
+      summary: 'One rule as JSON (kind, target, match, action…), or - for stdin.',
+      exactlyOne: ['plan', 'rule'],
+    }),
     via: Flags.string({ summary: 'Action instance(s) from the policy that carry a --rule.', multiple: true }),
-    ttl: Flags.string({ summary: 'TTL of a --rule (e.g. 10m; default: the policy\'s).' }),
+    ttl: Flags.string({ summary: "TTL of a --rule (e.g. 10m; default: the policy's)." }),
     vrps: Flags.string({ summary: 'VRP JSON file for the RPKI check of a hand-written announcement.' }),
     'state-dir': Flags.string({ summary: 'Rule store directory (default: as `ft run`).' }),
     yes: Flags.boolean({ char: 'y', summary: 'Do not ask for confirmation.', default: false }),
@@ -60,33 +66,67 @@ export default class MitigateApply extends Command {
         const raw = JSON.parse(await readFile(flags.plan, 'utf8')) as { plan?: unknown };
         plan = revivePlan(raw && typeof raw === 'object' && 'plan' in raw ? raw.plan : raw, flags.plan);
       } else {
-        if (!flags.via || flags.via.length === 0) return fail('--rule needs --via NAME (the policy\'s action instance that carries it)', 2);
+        if (!flags.via || flags.via.length === 0)
+          return fail("--rule needs --via NAME (the policy's action instance that carries it)", 2);
         const source = flags.rule === '-' ? 'stdin' : (flags.rule as string);
         const text = flags.rule === '-' ? await readStdin() : await readFile(source, 'utf8');
         const ttlSeconds = flags.ttl ? parseDuration(flags.ttl) : policy.defaults.ttlSeconds;
         const rule = manual.ruleFromJson(JSON.parse(text), source, { tenant: policy.tenant, ttlSeconds });
-        const rails = await manual.checkRails(policy, { tenant: policy.tenant, mode: 'enforce', ops: [manual.manualOp(rule, flags.via, undefined, by)], refused: [], notes: [] });
+        const rails = await manual.checkRails(policy, {
+          tenant: policy.tenant,
+          mode: 'enforce',
+          ops: [manual.manualOp(rule, flags.via, undefined, by)],
+          refused: [],
+          notes: [],
+        });
         if (rails.length > 0) return fail(rails.join('\n'));
-        const rpki = await manual.rpkiForManual(policy, rule, { logger, ...(flags.vrps ? { vrpsFile: flags.vrps } : {}) });
-        plan = { tenant: policy.tenant, mode: 'enforce', ops: [manual.manualOp(rule, flags.via, rpki, by)], refused: [], notes: [] };
+        const rpki = await manual.rpkiForManual(policy, rule, {
+          logger,
+          ...(flags.vrps ? { vrpsFile: flags.vrps } : {}),
+        });
+        plan = {
+          tenant: policy.tenant,
+          mode: 'enforce',
+          ops: [manual.manualOp(rule, flags.via, rpki, by)],
+          refused: [],
+          notes: [],
+        };
       }
     } catch (err) {
       if (err instanceof SyntaxError) return fail(`not valid JSON: ${err.message}`, 2);
-      if (err instanceof manual.ManualError || (err as NodeJS.ErrnoException).code === 'ENOENT' || (err as Error).name === 'UnitError') return fail((err as Error).message, 2);
-      if ((err as Error).message?.includes('does not match its content') || (err as Error).message?.startsWith(flags.plan ?? '\u0000')) return fail((err as Error).message, 2);
+      if (
+        err instanceof manual.ManualError ||
+        (err as NodeJS.ErrnoException).code === 'ENOENT' ||
+        (err as Error).name === 'UnitError'
+      )
+        return fail((err as Error).message, 2);
+      if (
+        (err as Error).message?.includes('does not match its content') ||
+        (err as Error).message?.startsWith(flags.plan ?? '\u0000')
+      )
+        return fail((err as Error).message, 2);
       throw err;
     }
     const rails = await manual.checkRails(policy, plan);
     if (rails.length > 0) return fail(`nothing was applied:\n${rails.join('\n')}`);
     if (plan.mode === 'preview' || policy.mode === 'preview') {
-      this.logToStderr('note: the policy is in mode preview: the plan is recorded in the audit trail, nothing is changed');
+      this.logToStderr(
+        'note: the policy is in mode preview: the plan is recorded in the audit trail, nothing is changed',
+      );
       plan = { ...plan, mode: 'preview' };
     }
     if (plan.ops.length === 0) return fail('the plan has no ops: nothing to apply', 1);
 
-    const summary = plan.ops.map((op) => `  ${op.type.toUpperCase().padEnd(8)} ${op.rule.kind.padEnd(11)} ${String(op.rule.target).padEnd(20)} ${op.rule.id} via ${op.via.join(',')} ttl ${op.rule.ttlSeconds}s`);
+    const summary = plan.ops.map(
+      (op) =>
+        `  ${op.type.toUpperCase().padEnd(8)} ${op.rule.kind.padEnd(11)} ${String(op.rule.target).padEnd(20)} ${op.rule.id} via ${op.via.join(',')} ttl ${op.rule.ttlSeconds}s`,
+    );
     if (!flags.yes) {
-      if (!process.stdin.isTTY) return fail('refusing to apply without confirmation: stdin is not a terminal; pass --yes to apply non-interactively', 2);
+      if (!process.stdin.isTTY)
+        return fail(
+          'refusing to apply without confirmation: stdin is not a terminal; pass --yes to apply non-interactively',
+          2,
+        );
       this.logToStderr(`About to carry out ${plan.ops.length} op(s) for tenant ${plan.tenant}:\n${summary.join('\n')}`);
       const { createInterface } = await import('node:readline/promises');
       const rl = createInterface({ input: process.stdin, output: process.stderr });
@@ -94,14 +134,26 @@ export default class MitigateApply extends Command {
       rl.close();
       if (answer !== 'y' && answer !== 'yes') return fail('not applied', 1);
     }
-    const { through, report } = await manual.executeRequest({ config: this.config, stateDir, policyFile: flags.policy, logger }, { op: 'apply', plan, plannedBy: by }).catch((err: Error) =>
-      fail(err.message),
-    );
+    const { through, report } = await manual
+      .executeRequest(
+        { config: this.config, stateDir, policyFile: flags.policy, logger },
+        { op: 'apply', plan, plannedBy: by },
+      )
+      .catch((err: Error) => fail(err.message));
     if (!this.jsonEnabled()) {
       for (const op of report.ops) {
-        this.log(`${op.outcome.toUpperCase().padEnd(8)} ${op.type} ${op.ruleId}${op.message ? `: ${op.message}` : ''}${op.results.filter((r) => r.outcome !== 'ok').map((r) => ` [${r.adapter}: ${r.error ?? r.outcome}]`).join('')}`);
+        this.log(
+          `${op.outcome.toUpperCase().padEnd(8)} ${op.type} ${op.ruleId}${op.message ? `: ${op.message}` : ''}${op.results
+            .filter((r) => r.outcome !== 'ok')
+            .map((r) => ` [${r.adapter}: ${r.error ?? r.outcome}]`)
+            .join('')}`,
+        );
       }
-      this.log(through === 'ft run' ? 'Handed to the running ft run, which watches the TTL.' : 'Applied directly: no ft run is watching; the TTL is enforced when ft run next starts.');
+      this.log(
+        through === 'ft run'
+          ? 'Handed to the running ft run, which watches the TTL.'
+          : 'Applied directly: no ft run is watching; the TTL is enforced when ft run next starts.',
+      );
     }
     if (report.ops.some((o) => o.outcome !== 'ok')) process.exitCode = 1;
     return { through, plan, report };

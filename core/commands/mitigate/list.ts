@@ -25,10 +25,18 @@ export default class MitigateList extends Command {
   static override enableJsonFlag = true;
   static override flags = {
     'state-dir': Flags.string({ summary: 'Rule store directory (default: as `ft run`).' }),
-    redis: Flags.string({ summary: 'Read the fleet rule store on this Redis instead (as `ft run --redis`; password in the URL or FT_REDIS_PASSWORD).', env: 'FT_REDIS_URL' }),
+    redis: Flags.string({
+      summary:
+        'Read the fleet rule store on this Redis instead (as `ft run --redis`; password in the URL or FT_REDIS_PASSWORD).',
+      env: 'FT_REDIS_URL',
+    }),
     'redis-namespace': Flags.string({ summary: 'Redis key namespace of the fleet deployment.', default: 'ft' }),
   };
-  static override examples = ['<%= config.bin %> mitigate list', '<%= config.bin %> mitigate list --json', '<%= config.bin %> mitigate list --redis redis://10.0.0.5:6379'];
+  static override examples = [
+    '<%= config.bin %> mitigate list',
+    '<%= config.bin %> mitigate list --json',
+    '<%= config.bin %> mitigate list --redis redis://10.0.0.5:6379',
+  ];
 
   async run(): Promise<{ rules: ListedRule[] }> {
     const { flags } = await this.parse(MitigateList);
@@ -38,16 +46,20 @@ export default class MitigateList extends Command {
     const dir = flags['state-dir'] ?? defaultStateDir();
     let store: Pick<RuleStore, 'rules' | 'close'>;
     if (flags.redis) store = await this.fleetStore(flags.redis, flags['redis-namespace']);
-    else try {
-      store = await JournalStore.open({ dir, readOnly: true });
-    } catch (err) {
-      if (err instanceof StateDirError && err.message.endsWith('does not exist (nothing has been recorded there yet)')) {
-        if (!this.jsonEnabled()) this.log(`No live rules (nothing recorded in ${dir} yet).`);
-        return { rules: [] };
+    else
+      try {
+        store = await JournalStore.open({ dir, readOnly: true });
+      } catch (err) {
+        if (
+          err instanceof StateDirError &&
+          err.message.endsWith('does not exist (nothing has been recorded there yet)')
+        ) {
+          if (!this.jsonEnabled()) this.log(`No live rules (nothing recorded in ${dir} yet).`);
+          return { rules: [] };
+        }
+        if (err instanceof StateDirError || err instanceof JournalCorruptError) this.error(err.message, { exit: 1 });
+        throw err;
       }
-      if (err instanceof StateDirError || err instanceof JournalCorruptError) this.error(err.message, { exit: 1 });
-      throw err;
-    }
     const now = Date.now();
     let records;
     try {
@@ -61,10 +73,22 @@ export default class MitigateList extends Command {
     }
     const rules: ListedRule[] = records
       .map((r) => ({
-        id: r.rule.id, kind: r.rule.kind, level: r.rule.level, target: String(r.rule.target), tenant: r.rule.tenant, phase: r.phase,
-        appliedAt: r.appliedAt, expiresAt: r.expiresAt, remainingSeconds: Math.max(0, Math.round((Date.parse(r.expiresAt) - now) / 1000)),
-        ...(r.incidentId ? { incidentId: r.incidentId } : {}), plannedBy: r.plannedBy,
-        adapters: r.via.map((v) => ({ name: v, state: r.adapters[v]?.state ?? 'unknown', ...(r.adapters[v]?.error ? { error: r.adapters[v]!.error } : {}) })),
+        id: r.rule.id,
+        kind: r.rule.kind,
+        level: r.rule.level,
+        target: String(r.rule.target),
+        tenant: r.rule.tenant,
+        phase: r.phase,
+        appliedAt: r.appliedAt,
+        expiresAt: r.expiresAt,
+        remainingSeconds: Math.max(0, Math.round((Date.parse(r.expiresAt) - now) / 1000)),
+        ...(r.incidentId ? { incidentId: r.incidentId } : {}),
+        plannedBy: r.plannedBy,
+        adapters: r.via.map((v) => ({
+          name: v,
+          state: r.adapters[v]?.state ?? 'unknown',
+          ...(r.adapters[v]?.error ? { error: r.adapters[v]!.error } : {}),
+        })),
       }))
       .sort((a, b) => a.expiresAt.localeCompare(b.expiresAt));
     if (!this.jsonEnabled()) {
@@ -74,9 +98,14 @@ export default class MitigateList extends Command {
           table(
             ['ID', 'KIND', 'LEVEL', 'TARGET', 'TTL LEFT', 'ADAPTERS', 'INCIDENT', 'BY'],
             rules.map((r) => [
-              r.phase === 'withdrawing' ? `${r.id} (withdrawing)` : r.id, r.kind, String(r.level), r.target,
-              r.remainingSeconds > 0 ? formatDuration(r.remainingSeconds) : 'expired', r.adapters.map((a) => `${a.name}:${a.state}`).join(' '),
-              r.incidentId ?? '-', r.plannedBy,
+              r.phase === 'withdrawing' ? `${r.id} (withdrawing)` : r.id,
+              r.kind,
+              String(r.level),
+              r.target,
+              r.remainingSeconds > 0 ? formatDuration(r.remainingSeconds) : 'expired',
+              r.adapters.map((a) => `${a.name}:${a.state}`).join(' '),
+              r.incidentId ?? '-',
+              r.plannedBy,
             ]),
           ),
         );

@@ -10,9 +10,10 @@ export interface PreviewResult {
 }
 
 export default class MitigatePreview extends Command {
-  static override summary = 'Show exactly what ft would do for an incident: every rule, why, where, the RPKI verdict and the commands.';
+  static override summary =
+    'Show exactly what ft would do for an incident: every rule, why, where, the RPKI verdict and the commands.';
   static override description =
-    'Runs the same planner `ft run` uses on a policy and an incident (the reference agent\'s incident JSON plus `target`, or a --simulate one-liner), ' +
+    "Runs the same planner `ft run` uses on a policy and an incident (the reference agent's incident JSON plus `target`, or a --simulate one-liner), " +
     'against the rules already active (--active), and prints the plan: each ADD/REFRESH/WITHDRAW with its rule id, match and action in router terms, ' +
     'the level and trigger with the observed values, the actions that carry it, TTL and expiry, the RPKI verdict and the exact commands of every ' +
     'installed adapter; refused rules name the rail that refused them. Nothing is applied. ' +
@@ -21,8 +22,15 @@ export default class MitigatePreview extends Command {
   static override enableJsonFlag = true;
   static override flags = {
     policy: Flags.string({ char: 'p', summary: 'Policy YAML file.', required: true }),
-    incident: Flags.string({ char: 'i', summary: 'Incident JSON file, or - for stdin.', exactlyOne: ['incident', 'simulate'] }),
-    simulate: Flags.string({ summary: 'A what-if incident: "udp_flood 3Gbps to 203.0.113.10 vector=dns".', exactlyOne: ['incident', 'simulate'] }),
+    incident: Flags.string({
+      char: 'i',
+      summary: 'Incident JSON file, or - for stdin.',
+      exactlyOne: ['incident', 'simulate'],
+    }),
+    simulate: Flags.string({
+      summary: 'A what-if incident: "udp_flood 3Gbps to 203.0.113.10 vector=dns".',
+      exactlyOne: ['incident', 'simulate'],
+    }),
     active: Flags.string({ summary: 'JSON list of active rules to plan against (shows refresh and withdraw).' }),
     vrps: Flags.string({ summary: 'VRP JSON file (stayrtr/rpki-client format) for the RPKI checks.' }),
     now: Flags.string({ summary: 'Plan as of this time (ISO 8601), e.g. to see expiry of --active rules.' }),
@@ -40,7 +48,16 @@ export default class MitigatePreview extends Command {
     const { join } = await import('node:path');
     const { loadRegistry } = await import('../../plugin-host/load.js');
     const { loadPolicy, PolicyError, formatIssue } = await import('../../policy/index.js');
-    const { plan, createRenderers, formatPlan, parseIncident, parseSimulate, parseActiveRules, InputError, rpkiNoData } = await import('../../plan/index.js');
+    const {
+      plan,
+      createRenderers,
+      formatPlan,
+      parseIncident,
+      parseSimulate,
+      parseActiveRules,
+      InputError,
+      rpkiNoData,
+    } = await import('../../plan/index.js');
     const { createJsonLogger } = await import('../../log/logger.js');
 
     const now = flags.now ? new Date(flags.now) : new Date();
@@ -66,10 +83,16 @@ export default class MitigatePreview extends Command {
       if (flags.simulate !== undefined) incident = parseSimulate(flags.simulate, now);
       else {
         const source = flags.incident === '-' ? 'stdin' : (flags.incident as string);
-        const text = flags.incident === '-' ? await readStdin() : await readFile(source, 'utf8').catch((e: NodeJS.ErrnoException) => this.error(`${source}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, { exit: 2 }));
+        const text =
+          flags.incident === '-'
+            ? await readStdin()
+            : await readFile(source, 'utf8').catch((e: NodeJS.ErrnoException) =>
+                this.error(`${source}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, { exit: 2 }),
+              );
         incident = parseIncident(parseJson(text, source), source, now);
       }
-      if (flags.active) active = parseActiveRules(parseJson(await readFile(flags.active, 'utf8'), flags.active), flags.active);
+      if (flags.active)
+        active = parseActiveRules(parseJson(await readFile(flags.active, 'utf8'), flags.active), flags.active);
     } catch (err) {
       if (err instanceof InputError || err instanceof SyntaxError) this.error(err.message, { exit: 2 });
       throw err;
@@ -85,15 +108,33 @@ export default class MitigatePreview extends Command {
     } else if (policy.defaults.rpki === 'off') rpkiSource = 'check off';
 
     const stateDir = await mkdtemp(join(tmpdir(), 'ft-preview-'));
-    const renderers = await createRenderers(policy, registry, { logger: createJsonLogger({ level: 'warn' }), stateDir });
+    const renderers = await createRenderers(policy, registry, {
+      logger: createJsonLogger({ level: 'warn' }),
+      stateDir,
+    });
     try {
-      const result = plan({ policy, incident, active, now, rpki, render: renderers.render, renderWithdraw: renderers.renderWithdraw });
+      const result = plan({
+        policy,
+        incident,
+        active,
+        now,
+        rpki,
+        render: renderers.render,
+        renderWithdraw: renderers.renderWithdraw,
+      });
       if (!this.jsonEnabled()) {
         for (const w of policy.warnings) this.logToStderr(`warning: ${w}`);
         this.log(formatPlan(result, { policy, incident, now, unavailable: renderers.unavailable, rpkiSource }));
-        this.log('\nNothing was changed: this is a preview. `ft run --policy FILE` carries out the same plan (in mode: enforce).');
+        this.log(
+          '\nNothing was changed: this is a preview. `ft run --policy FILE` carries out the same plan (in mode: enforce).',
+        );
       }
-      return { policy: { file: policy.file, tenant: policy.tenant, mode: policy.mode, warnings: policy.warnings }, incident, rpki: rpkiSource, plan: result };
+      return {
+        policy: { file: policy.file, tenant: policy.tenant, mode: policy.mode, warnings: policy.warnings },
+        incident,
+        rpki: rpkiSource,
+        plan: result,
+      };
     } finally {
       await renderers.close();
       await rm(stateDir, { recursive: true, force: true });

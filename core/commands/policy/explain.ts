@@ -3,7 +3,8 @@ import type { ExplainedTarget } from '../../policy/explain.js';
 
 export default class PolicyExplain extends Command {
   static override summary = 'Say in words what a policy does at each level for each protected prefix and target.';
-  static override description = 'A human summary of a validated policy: triggers, actions, where each goes, caps, TTL, cooldown, RPKI and rails.';
+  static override description =
+    'A human summary of a validated policy: triggers, actions, where each goes, caps, TTL, cooldown, RPKI and rails.';
   static override enableJsonFlag = true;
   static override args = { file: Args.string({ description: 'Policy YAML file', required: true }) };
   static override examples = ['<%= config.bin %> policy explain policies/examples/game-host.yaml'];
@@ -21,7 +22,9 @@ export default class PolicyExplain extends Command {
     } catch (err) {
       if (!(err instanceof PolicyError)) throw err;
       for (const issue of err.issues) this.logToStderr(formatIssue(issue));
-      this.error(`${args.file}: ${err.issues.length} problem(s); fix them first (ft policy validate lists them)`, { exit: 1 });
+      this.error(`${args.file}: ${err.issues.length} problem(s); fix them first (ft policy validate lists them)`, {
+        exit: 1,
+      });
     }
   }
 }

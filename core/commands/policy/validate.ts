@@ -4,7 +4,7 @@ import type { PolicyIssue } from '../../policy/errors.js';
 export default class PolicyValidate extends Command {
   static override summary = 'Check a policy file and report every problem with file:line:column.';
   static override description =
-    'Validates the YAML, units (100Mbps, 50kpps, 5m, 90%), prefixes, references between sections, and each adapter\'s options against the schema its plugin declares. Exits 1 listing all problems at once; warnings (an adapter kind not installed here) do not fail.';
+    "Validates the YAML, units (100Mbps, 50kpps, 5m, 90%), prefixes, references between sections, and each adapter's options against the schema its plugin declares. Exits 1 listing all problems at once; warnings (an adapter kind not installed here) do not fail.";
   static override enableJsonFlag = true;
   static override args = { file: Args.string({ description: 'Policy YAML file', required: true }) };
   static override examples = ['<%= config.bin %> policy validate policies/quickstart.yaml'];
@@ -20,7 +20,9 @@ export default class PolicyValidate extends Command {
       const policy = await loadPolicy(args.file, registry);
       if (!this.jsonEnabled()) {
         for (const w of policy.warnings) this.logToStderr(`warning: ${w}`);
-        this.log(`${args.file}: valid (tenant ${policy.tenant}, mode ${policy.mode}, ${policy.escalation.length} levels, ${policy.onNode.length} on-node rules, ${policy.speakers.size} speakers, ${policy.scrubbers.size} scrubbers, ${policy.filters.size} filters)`);
+        this.log(
+          `${args.file}: valid (tenant ${policy.tenant}, mode ${policy.mode}, ${policy.escalation.length} levels, ${policy.onNode.length} on-node rules, ${policy.speakers.size} speakers, ${policy.scrubbers.size} scrubbers, ${policy.filters.size} filters)`,
+        );
       }
       return { file: args.file, valid: true, issues: [], warnings: policy.warnings };
     } catch (err) {

@@ -23,7 +23,10 @@ export default class RpkiCheck extends Command {
   static override flags = {
     ...cacheFlags,
     loose: Flags.boolean({ summary: 'Ignore maxLength (how RTBH blackholes are checked).', default: false }),
-    file: Flags.string({ summary: 'Validate against a VRP JSON file (stayrtr/rpki-client format) instead of a cache.', exclusive: ['cache', 'policy'] }),
+    file: Flags.string({
+      summary: 'Validate against a VRP JSON file (stayrtr/rpki-client format) instead of a cache.',
+      exclusive: ['cache', 'policy'],
+    }),
   };
   static override examples = [
     '<%= config.bin %> rpki check 203.0.113.0/24 AS64500 --cache 127.0.0.1:8282',
@@ -42,7 +45,8 @@ export default class RpkiCheck extends Command {
       this.error(err instanceof PrefixError ? err.message : String(err), { exit: 2 });
     }
     const asn = rpki.parseAsn(args.asn);
-    if (asn === undefined) this.error(`"${args.asn}" is not an AS number (64500 or AS64500, up to 4294967295)`, { exit: 2 });
+    if (asn === undefined)
+      this.error(`"${args.asn}" is not an AS number (64500 or AS64500, up to 4294967295)`, { exit: 2 });
 
     let table;
     let source: RpkiCheckResult['source'];
@@ -56,7 +60,12 @@ export default class RpkiCheck extends Command {
       try {
         const snap = await client.ready(flags.timeout * 1000);
         table = snap.table;
-        source = { cache: snap.cache, sessionId: snap.sessionId, serial: snap.serial, dataAgeSeconds: Math.round(snap.dataAgeSeconds * 10) / 10 };
+        source = {
+          cache: snap.cache,
+          sessionId: snap.sessionId,
+          serial: snap.serial,
+          dataAgeSeconds: Math.round(snap.dataAgeSeconds * 10) / 10,
+        };
       } catch (err) {
         this.error((err as Error).message, { exit: 1 });
       } finally {
@@ -64,7 +73,9 @@ export default class RpkiCheck extends Command {
       }
     }
     const v = flags.loose ? table.validateLoose(prefix, asn) : table.validate(prefix, asn);
-    const covering = table.covering(prefix).map((c) => ({ prefix: c.prefix.toString(), maxLength: c.maxLength, asn: c.asn }));
+    const covering = table
+      .covering(prefix)
+      .map((c) => ({ prefix: c.prefix.toString(), maxLength: c.maxLength, asn: c.asn }));
     const result: RpkiCheckResult = {
       prefix: prefix.toString(),
       asn,
@@ -79,7 +90,11 @@ export default class RpkiCheck extends Command {
       this.log(`${result.prefix} AS${asn}: ${state}${flags.loose ? ' (loose: maxLength ignored)' : ''}`);
       if (covering.length === 0) this.log('no VRP covers this prefix');
       for (const c of covering) this.log(`  covered by ${c.prefix} maxLength ${c.maxLength} AS${c.asn}`);
-      this.log('cache' in source ? `data: ${source.cache} session ${source.sessionId} serial ${source.serial}, ${source.dataAgeSeconds} s old` : `data: ${source.file} (${source.vrps} VRPs)`);
+      this.log(
+        'cache' in source
+          ? `data: ${source.cache} session ${source.sessionId} serial ${source.serial}, ${source.dataAgeSeconds} s old`
+          : `data: ${source.file} (${source.vrps} VRPs)`,
+      );
     }
     return result;
   }

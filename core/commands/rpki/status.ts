@@ -31,11 +31,31 @@ export default class RpkiStatus extends Command {
     if (!this.jsonEnabled()) {
       this.log(
         table(
-          ['CACHE', 'PREF', 'STATE', 'ACTIVE', 'VERSION', 'SESSION', 'SERIAL', 'VRPS v4/v6', 'AGE', 'EXPIRE', 'LAST ERROR'],
+          [
+            'CACHE',
+            'PREF',
+            'STATE',
+            'ACTIVE',
+            'VERSION',
+            'SESSION',
+            'SERIAL',
+            'VRPS v4/v6',
+            'AGE',
+            'EXPIRE',
+            'LAST ERROR',
+          ],
           status.map((s) => [
-            s.cache, String(s.preference), s.state, s.active ? 'yes' : 'no', String(s.version), s.sessionId?.toString() ?? '-',
-            s.serial?.toString() ?? '-', `${s.vrps.ipv4}/${s.vrps.ipv6}`, s.dataAgeSeconds !== undefined ? `${s.dataAgeSeconds}s` : '-',
-            `${s.timers.expire}s`, s.lastError ? `${s.lastError.direction} ${s.lastError.message}` : '-',
+            s.cache,
+            String(s.preference),
+            s.state,
+            s.active ? 'yes' : 'no',
+            String(s.version),
+            s.sessionId?.toString() ?? '-',
+            s.serial?.toString() ?? '-',
+            `${s.vrps.ipv4}/${s.vrps.ipv6}`,
+            s.dataAgeSeconds !== undefined ? `${s.dataAgeSeconds}s` : '-',
+            `${s.timers.expire}s`,
+            s.lastError ? `${s.lastError.direction} ${s.lastError.message}` : '-',
           ]),
         ),
       );

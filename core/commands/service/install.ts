@@ -8,7 +8,8 @@ export interface ServiceInstallResult {
 }
 
 export default class ServiceInstall extends Command {
-  static override summary = 'Write hardened systemd units for `ft run` and `ft worker`, or a user unit for the no-root preview mode.';
+  static override summary =
+    'Write hardened systemd units for `ft run` and `ft worker`, or a user unit for the no-root preview mode.';
   static override description =
     'The units follow the policy: the service keeps only the capabilities its on-node actions need (iptables/ipset: ' +
     'CAP_NET_ADMIN+CAP_NET_RAW, nft/tc/nullroute: CAP_NET_ADMIN, xdp: +CAP_BPF+CAP_SYS_ADMIN, a netns option: CAP_SYS_ADMIN; ' +
@@ -18,13 +19,24 @@ export default class ServiceInstall extends Command {
     '--dry-run prints the units instead of writing them. Regenerate after changing which actions the policy uses.';
   static override enableJsonFlag = true;
   static override flags = {
-    policy: Flags.string({ char: 'p', required: true, summary: 'Policy file the service runs (absolute path recommended).' }),
+    policy: Flags.string({
+      char: 'p',
+      required: true,
+      summary: 'Policy file the service runs (absolute path recommended).',
+    }),
     detectors: Flags.string({ summary: 'Detectors file for `ft run --detectors`.' }),
     user: Flags.boolean({ default: false, summary: 'Write the no-root preview unit for `systemctl --user` instead.' }),
     'dry-run': Flags.boolean({ default: false, summary: 'Print the units; write nothing.' }),
-    'unit-dir': Flags.string({ summary: 'Where to write (default /etc/systemd/system, or ~/.config/systemd/user with --user).' }),
-    'env-file': Flags.string({ summary: 'EnvironmentFile for vendor secrets and FT_REDIS_URL.', default: '/etc/ft/ft.env' }),
-    'ft-path': Flags.string({ summary: 'The ft executable for ExecStart (default: this node and this ft\'s bin/run.js).' }),
+    'unit-dir': Flags.string({
+      summary: 'Where to write (default /etc/systemd/system, or ~/.config/systemd/user with --user).',
+    }),
+    'env-file': Flags.string({
+      summary: 'EnvironmentFile for vendor secrets and FT_REDIS_URL.',
+      default: '/etc/ft/ft.env',
+    }),
+    'ft-path': Flags.string({
+      summary: "The ft executable for ExecStart (default: this node and this ft's bin/run.js).",
+    }),
   };
   static override examples = [
     'sudo <%= config.bin %> service install --policy /etc/ft/policy.yaml --detectors /etc/ft/detectors.yaml',
@@ -49,10 +61,15 @@ export default class ServiceInstall extends Command {
     try {
       policy = await loadPolicy(policyPath, registry);
     } catch (err) {
-      if (err instanceof PolicyError) this.error(`the policy has ${err.issues.length} problem(s):\n${err.issues.map(formatIssue).join('\n')}`, { exit: 2 });
+      if (err instanceof PolicyError)
+        this.error(`the policy has ${err.issues.length} problem(s):\n${err.issues.map(formatIssue).join('\n')}`, {
+          exit: 2,
+        });
       throw err;
     }
-    const ft = flags['ft-path'] ? [resolve(flags['ft-path'])] : [process.execPath, ...launcherNodeFlags(this.config.root), join(this.config.root, 'bin', 'run.js')];
+    const ft = flags['ft-path']
+      ? [resolve(flags['ft-path'])]
+      : [process.execPath, ...launcherNodeFlags(this.config.root), join(this.config.root, 'bin', 'run.js')];
     const instances = allInstances(policy);
     const capabilities = units.capabilitiesFor(instances);
     const writablePaths = instances.some((i) => i.role === 'node' && i.adapter === 'xdp') ? ['/run/ft'] : [];
@@ -62,13 +79,33 @@ export default class ServiceInstall extends Command {
     try {
       if (flags.user) {
         dir = flags['unit-dir'] ?? join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'systemd', 'user');
-        written.push({ name: 'ft-preview.service', path: join(dir, 'ft-preview.service'), text: units.previewUserUnit({ ft, policyPath, ...(detectorsPath ? { detectorsPath } : {}) }, policy) });
-        next = ['systemctl --user daemon-reload', 'systemctl --user enable --now ft-preview.service', 'journalctl --user -u ft-preview -f'];
+        written.push({
+          name: 'ft-preview.service',
+          path: join(dir, 'ft-preview.service'),
+          text: units.previewUserUnit({ ft, policyPath, ...(detectorsPath ? { detectorsPath } : {}) }, policy),
+        });
+        next = [
+          'systemctl --user daemon-reload',
+          'systemctl --user enable --now ft-preview.service',
+          'journalctl --user -u ft-preview -f',
+        ];
       } else {
         dir = flags['unit-dir'] ?? '/etc/systemd/system';
-        const common = { ft, policyPath, ...(detectorsPath ? { detectorsPath } : {}), stateDir: '/var/lib/ft', capabilities, environmentFile: flags['env-file'], writablePaths };
+        const common = {
+          ft,
+          policyPath,
+          ...(detectorsPath ? { detectorsPath } : {}),
+          stateDir: '/var/lib/ft',
+          capabilities,
+          environmentFile: flags['env-file'],
+          writablePaths,
+        };
         written.push({ name: 'ft.service', path: join(dir, 'ft.service'), text: units.runUnit(common, policy) });
-        written.push({ name: 'ft-worker@.service', path: join(dir, 'ft-worker@.service'), text: units.workerUnit({ ...common, redisEnv: flags['env-file'] }) });
+        written.push({
+          name: 'ft-worker@.service',
+          path: join(dir, 'ft-worker@.service'),
+          text: units.workerUnit({ ...common, redisEnv: flags['env-file'] }),
+        });
         next = ['systemctl daemon-reload', 'systemctl enable --now ft.service', 'ft doctor --policy ' + policyPath];
       }
     } catch (err) {

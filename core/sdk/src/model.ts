@@ -60,7 +60,15 @@ export interface Sample {
 
 // ── Incidents: what the detection engine opens ──────────────────────────────────────────────────────────────────
 
-export const ATTACK_FAMILIES = ['udp_flood', 'syn_flood', 'http_flood', 'icmp_flood', 'dns_flood', 'multi_vector', 'unknown'] as const;
+export const ATTACK_FAMILIES = [
+  'udp_flood',
+  'syn_flood',
+  'http_flood',
+  'icmp_flood',
+  'dns_flood',
+  'multi_vector',
+  'unknown',
+] as const;
 export type AttackFamily = (typeof ATTACK_FAMILIES)[number];
 
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;

@@ -4,7 +4,10 @@ export type AddressFamily = 4 | 6;
 
 /** Thrown for any text that is not a prefix or address ft accepts; `input` is what was given. */
 export class PrefixError extends Error {
-  constructor(readonly input: string, reason: string) {
+  constructor(
+    readonly input: string,
+    reason: string,
+  ) {
     super(`${JSON.stringify(input)} is not a valid prefix: ${reason}`);
     this.name = 'PrefixError';
   }
@@ -47,7 +50,8 @@ export class Prefix {
     const max = bytes.length * 8;
     let length = max;
     if (lenText !== undefined) {
-      if (!/^(0|[1-9][0-9]{0,2})$/.test(lenText)) throw new PrefixError(text, `prefix length "${lenText}" is not a number`);
+      if (!/^(0|[1-9][0-9]{0,2})$/.test(lenText))
+        throw new PrefixError(text, `prefix length "${lenText}" is not a number`);
       length = Number(lenText);
       if (length > max) throw new PrefixError(text, `prefix length ${length} exceeds ${max}`);
     }
@@ -137,9 +141,10 @@ const texts = new WeakMap<Prefix, { address: string; text: string }>();
 function prefixText(p: Prefix): { address: string; text: string } {
   let t = texts.get(p);
   if (t === undefined) {
-    const address = p.family === 4
-      ? `${p.bytes[0]}.${p.bytes[1]}.${p.bytes[2]}.${p.bytes[3]}`
-      : (ipaddr.fromByteArray(Array.from(p.bytes)) as ipaddr.IPv6).toRFC5952String();
+    const address =
+      p.family === 4
+        ? `${p.bytes[0]}.${p.bytes[1]}.${p.bytes[2]}.${p.bytes[3]}`
+        : (ipaddr.fromByteArray(Array.from(p.bytes)) as ipaddr.IPv6).toRFC5952String();
     t = { address, text: `${address}/${p.length}` };
     texts.set(p, t);
   }
@@ -149,7 +154,8 @@ function prefixText(p: Prefix): { address: string; text: string } {
 /** Duck-typed check: never `instanceof` across the plugin boundary (each plugin may carry its own copy). */
 export function isPrefix(value: unknown): value is Prefix {
   return (
-    typeof value === 'object' && value !== null &&
+    typeof value === 'object' &&
+    value !== null &&
     (value as Prefix).bytes instanceof Uint8Array &&
     typeof (value as Prefix).length === 'number' &&
     typeof (value as Prefix).contains === 'function'

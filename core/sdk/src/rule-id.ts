@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { Rule, RuleId, RuleKind } from './model.js';
 
-const KIND_TAG: Record<RuleKind, string> = { flowspec: 'fs', rtbh: 'bh', divert: 'dv', 'host-filter': 'hf', shape: 'sh' };
+const KIND_TAG: Record<RuleKind, string> = {
+  flowspec: 'fs',
+  rtbh: 'bh',
+  divert: 'dv',
+  'host-filter': 'hf',
+  shape: 'sh',
+};
 
 /** Rule content without the derived or lifecycle fields: what decides whether two rules are the same rule. */
 export type RuleContent<R extends Rule = Rule> = R extends Rule ? Omit<R, 'id' | 'level' | 'ttlSeconds'> : never;

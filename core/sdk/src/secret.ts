@@ -6,7 +6,10 @@ const REDACTED = '[REDACTED]';
  */
 export class Secret {
   readonly #value: string;
-  constructor(value: string, readonly name = 'secret') {
+  constructor(
+    value: string,
+    readonly name = 'secret',
+  ) {
     this.#value = value;
   }
   reveal(): string {
@@ -24,6 +27,10 @@ export class Secret {
 }
 
 export function isSecret(value: unknown): value is Secret {
-  return typeof value === 'object' && value !== null && typeof (value as Secret).reveal === 'function' &&
-    String(value) === REDACTED;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Secret).reveal === 'function' &&
+    String(value) === REDACTED
+  );
 }

@@ -4,7 +4,10 @@
  */
 
 export class UnitError extends Error {
-  constructor(readonly input: string, readonly expected: string) {
+  constructor(
+    readonly input: string,
+    readonly expected: string,
+  ) {
     super(`${JSON.stringify(input)} is not ${expected}`);
     this.name = 'UnitError';
   }
@@ -15,7 +18,12 @@ const PACKET_UNITS: Record<string, number> = { pps: 1, kpps: 1e3, mpps: 1e6, gpp
 const REQUEST_UNITS: Record<string, number> = { rps: 1, krps: 1e3, mrps: 1e6 };
 const TIME_UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
 
-function parseWithUnits(input: string | number, units: Record<string, number>, expected: string, bareUnit?: number): number {
+function parseWithUnits(
+  input: string | number,
+  units: Record<string, number>,
+  expected: string,
+  bareUnit?: number,
+): number {
   if (typeof input === 'number') {
     if (bareUnit !== undefined && Number.isFinite(input) && input >= 0) return input * bareUnit;
     throw new UnitError(String(input), expected);
@@ -30,7 +38,7 @@ function parseWithUnits(input: string | number, units: Record<string, number>, e
   }
   const unit = units[unitText.toLowerCase()];
   // "100MBps" would be bytes to most readers: only accept lower-case b for bits.
-  if (unit === undefined || (units === BIT_UNITS && unitText.includes("B"))) throw new UnitError(input, expected);
+  if (unit === undefined || (units === BIT_UNITS && unitText.includes('B'))) throw new UnitError(input, expected);
   return value * unit;
 }
 
@@ -76,9 +84,24 @@ function formatWith(value: number, units: [string, number][]): string {
   return `${value}${last[0]}`;
 }
 
-const BIT_RATES: [string, number][] = [['Tbps', 1e12], ['Gbps', 1e9], ['Mbps', 1e6], ['kbps', 1e3], ['bps', 1]];
-const PACKET_RATES: [string, number][] = [['Gpps', 1e9], ['Mpps', 1e6], ['kpps', 1e3], ['pps', 1]];
-const REQUEST_RATES: [string, number][] = [['Mrps', 1e6], ['krps', 1e3], ['rps', 1]];
+const BIT_RATES: [string, number][] = [
+  ['Tbps', 1e12],
+  ['Gbps', 1e9],
+  ['Mbps', 1e6],
+  ['kbps', 1e3],
+  ['bps', 1],
+];
+const PACKET_RATES: [string, number][] = [
+  ['Gpps', 1e9],
+  ['Mpps', 1e6],
+  ['kpps', 1e3],
+  ['pps', 1],
+];
+const REQUEST_RATES: [string, number][] = [
+  ['Mrps', 1e6],
+  ['krps', 1e3],
+  ['rps', 1],
+];
 
 export function formatBitrate(bps: number): string {
   return formatWith(bps, BIT_RATES);

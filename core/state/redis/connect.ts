@@ -17,30 +17,47 @@ export interface RedisTarget {
  * is checked against the system CAs, or against the CA bundle in FT_REDIS_CA_FILE (a private CA). Parsed here, not by ioredis, so a
  * malformed URL is an error naming the URL (masked), and so nothing downstream ever holds the raw string.
  */
-export function parseRedisUrl(url: string, env: NodeJS.ProcessEnv = process.env, passwordEnv = 'FT_REDIS_PASSWORD'): RedisTarget {
+export function parseRedisUrl(
+  url: string,
+  env: NodeJS.ProcessEnv = process.env,
+  passwordEnv = 'FT_REDIS_PASSWORD',
+): RedisTarget {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    throw new RedisUrlError(`--redis ${maskUserinfo(url)}: not a URL (expected redis://[user:password@]host:port[/db] or rediss://…)`);
+    throw new RedisUrlError(
+      `--redis ${maskUserinfo(url)}: not a URL (expected redis://[user:password@]host:port[/db] or rediss://…)`,
+    );
   }
   // Built from the parsed parts, never from the raw text: whatever the text holds, only these can be shown.
   const userinfo = u.username || u.password ? `${u.username}${u.password ? ':[REDACTED]' : ''}@` : '';
   const display = `${u.protocol}//${userinfo}${u.host}${u.pathname === '/' ? '' : u.pathname}`;
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new RedisUrlError(`--redis ${display}: the scheme must be redis:// or rediss:// (TLS)`);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
+    throw new RedisUrlError(`--redis ${display}: the scheme must be redis:// or rediss:// (TLS)`);
   if (!u.hostname) throw new RedisUrlError(`--redis ${display}: no host`);
   const port = u.port ? Number(u.port) : 6379;
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RedisUrlError(`--redis ${display}: bad port`);
   const dbText = u.pathname.replace(/^\//, '');
   const db = dbText === '' ? 0 : Number(dbText);
-  if (!Number.isInteger(db) || db < 0 || db > 15) throw new RedisUrlError(`--redis ${display}: the path must be a database number 0-15`);
+  if (!Number.isInteger(db) || db < 0 || db > 15)
+    throw new RedisUrlError(`--redis ${display}: the path must be a database number 0-15`);
   const password = u.password ? decodeURIComponent(u.password) : env[passwordEnv] || undefined;
   const host = u.hostname.replace(/^\[|\]$/g, '');
   const options: RedisOptions = {
-    host, port, db,
+    host,
+    port,
+    db,
     ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
     ...(password ? { password } : {}),
-    ...(u.protocol === 'rediss:' ? { tls: { ...(isIP(host) ? {} : { servername: host }), ...(env.FT_REDIS_CA_FILE ? { ca: readCa(env.FT_REDIS_CA_FILE, display) } : {}) } } : {}),
+    ...(u.protocol === 'rediss:'
+      ? {
+          tls: {
+            ...(isIP(host) ? {} : { servername: host }),
+            ...(env.FT_REDIS_CA_FILE ? { ca: readCa(env.FT_REDIS_CA_FILE, display) } : {}),
+          },
+        }
+      : {}),
   };
   return { display, options };
 }
@@ -59,7 +76,9 @@ function readCa(file: string, display: string): Buffer {
   try {
     return readFileSync(file);
   } catch (err) {
-    throw new RedisUrlError(`--redis ${display}: FT_REDIS_CA_FILE ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new RedisUrlError(
+      `--redis ${display}: FT_REDIS_CA_FILE ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
   }
 }
 

@@ -89,7 +89,12 @@ export class RedisRuleStore implements RuleStore {
   }
 
   async putRule(record: RuleRecord): Promise<void> {
-    await this.cmd.ftPutRule(this.keys.rules, this.keys.slots(record.rule.tenant), record.rule.id, JSON.stringify(record));
+    await this.cmd.ftPutRule(
+      this.keys.rules,
+      this.keys.slots(record.rule.tenant),
+      record.rule.id,
+      JSON.stringify(record),
+    );
   }
 
   async removeRule(id: RuleId): Promise<void> {

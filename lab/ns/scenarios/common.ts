@@ -59,7 +59,11 @@ export class Recorder {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function until(check: () => boolean | Promise<boolean>, ms: number, everyMs = 20): Promise<number | undefined> {
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  ms: number,
+  everyMs = 20,
+): Promise<number | undefined> {
   const t0 = Date.now();
   while (Date.now() - t0 < ms) {
     if (await check()) return Date.now();
@@ -73,14 +77,21 @@ export class NsProcess {
   readonly exited: Promise<number | null>;
   private code: number | null | undefined;
 
-  constructor(readonly node: Node, readonly argv: string[], readonly log: string, env: NodeJS.ProcessEnv = process.env) {
+  constructor(
+    readonly node: Node,
+    readonly argv: string[],
+    readonly log: string,
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
     const out = openSync(log, 'a');
     this.child = spawn('ip', node.argv(argv).slice(1), { stdio: ['ignore', out, out], env });
     closeSync(out);
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => {
-      this.code = code ?? (signal ? 128 : null);
-      resolve(this.code);
-    }));
+    this.exited = new Promise((resolve) =>
+      this.child.on('exit', (code, signal) => {
+        this.code = code ?? (signal ? 128 : null);
+        resolve(this.code);
+      }),
+    );
   }
 
   readonly child: ChildProcess;
@@ -117,29 +128,80 @@ export function interfaceWithAddress(node: Node, address: string): string {
 /** A VRP file in stayrtr's JSON format, written atomically with a fresh build time (stayrtr refuses old data). */
 export function writeVrps(file: string, roas: { prefix: string; maxLength: number; asn: number }[]): void {
   for (const r of roas) Prefix.parse(r.prefix);
-  writeFileSync(`${file}.tmp`, JSON.stringify({ metadata: { buildtime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }, roas: roas.map((r) => ({ ...r, asn: `AS${r.asn}` })) }));
+  writeFileSync(
+    `${file}.tmp`,
+    JSON.stringify({
+      metadata: { buildtime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') },
+      roas: roas.map((r) => ({ ...r, asn: `AS${r.asn}` })),
+    }),
+  );
   renameSync(`${file}.tmp`, file);
 }
 
 /** stayrtr inside `node`, serving `vrpFile` over RTR on that namespace's loopback. */
 export async function startStayrtr(node: Node, dir: string, vrpFile: string, port: number): Promise<NsProcess> {
-  const p = new NsProcess(node, [
-    'stayrtr', '-bind', `127.0.0.1:${port}`, '-cache', vrpFile, '-metrics.addr', `127.0.0.1:${port + 1}`,
-    '-refresh', '3600', '-rtr.refresh', '3600', '-rtr.retry', '600', '-rtr.expire', '7200', '-protocol', '1', '-log.verbose=false',
-  ], join(dir, 'stayrtr.log'));
-  const up = await until(() => !p.running || node.exec(['ss', '-Htln', `sport = :${port}`], { allowFail: true }).stdout.includes(`:${port}`), 10_000, 50);
-  if (up === undefined || !p.running) throw new Error(`stayrtr did not start in ${node.name} (see ${join(dir, 'stayrtr.log')})`);
+  const p = new NsProcess(
+    node,
+    [
+      'stayrtr',
+      '-bind',
+      `127.0.0.1:${port}`,
+      '-cache',
+      vrpFile,
+      '-metrics.addr',
+      `127.0.0.1:${port + 1}`,
+      '-refresh',
+      '3600',
+      '-rtr.refresh',
+      '3600',
+      '-rtr.retry',
+      '600',
+      '-rtr.expire',
+      '7200',
+      '-protocol',
+      '1',
+      '-log.verbose=false',
+    ],
+    join(dir, 'stayrtr.log'),
+  );
+  const up = await until(
+    () => !p.running || node.exec(['ss', '-Htln', `sport = :${port}`], { allowFail: true }).stdout.includes(`:${port}`),
+    10_000,
+    50,
+  );
+  if (up === undefined || !p.running)
+    throw new Error(`stayrtr did not start in ${node.name} (see ${join(dir, 'stayrtr.log')})`);
   return p;
 }
 
 /** `ft run` inside `node` from this checkout; resolves once it logged its start-up line. */
-export async function startFtRun(node: Node, dir: string, o: { policy: string; detectors: string; stateDir: string; tickMs?: number }): Promise<NsProcess> {
+export async function startFtRun(
+  node: Node,
+  dir: string,
+  o: { policy: string; detectors: string; stateDir: string; tickMs?: number },
+): Promise<NsProcess> {
   mkdirSync(o.stateDir, { recursive: true });
   const log = join(dir, 'ft-run.log');
-  const p = new NsProcess(node, [
-    process.execPath, join(REPO, 'bin', 'run.js'), 'run', '--policy', o.policy, '--detectors', o.detectors, '--state-dir', o.stateDir,
-    '--metrics', 'off', '--tick-ms', String(o.tickMs ?? 200),
-  ], log, { ...process.env, NO_COLOR: '1', FT_LOG_LEVEL: process.env.FT_LOG_LEVEL ?? 'info' });
+  const p = new NsProcess(
+    node,
+    [
+      process.execPath,
+      join(REPO, 'bin', 'run.js'),
+      'run',
+      '--policy',
+      o.policy,
+      '--detectors',
+      o.detectors,
+      '--state-dir',
+      o.stateDir,
+      '--metrics',
+      'off',
+      '--tick-ms',
+      String(o.tickMs ?? 200),
+    ],
+    log,
+    { ...process.env, NO_COLOR: '1', FT_LOG_LEVEL: process.env.FT_LOG_LEVEL ?? 'info' },
+  );
   const started = await until(() => !p.running || p.output().includes('ft run: '), 30_000, 50);
   if (started === undefined || !p.running) {
     await p.stop(1000);
@@ -152,30 +214,80 @@ export async function startFtRun(node: Node, dir: string, o: { policy: string; d
  * softflowd on `ifname` in `node`, exporting NetFlow v9 (or IPFIX) to `collector`. Timeouts of 1 s: a flow is
  * exported within about a second of its first packet, as a router with a 1 s active timeout would.
  */
-export function startSoftflowd(node: Node, dir: string, ifname: string, collector: string, version: 9 | 10 = 9): NsProcess {
-  return new NsProcess(node, [
-    'softflowd', '-d', '-i', ifname, '-n', collector, '-v', String(version), '-N', '-t', 'maxlife=1', '-t', 'expint=1', '-t', 'udp=1',
-    '-p', join(dir, 'softflowd.pid'), '-c', join(dir, 'softflowd.ctl'),
-  ], join(dir, 'softflowd.log'));
+export function startSoftflowd(
+  node: Node,
+  dir: string,
+  ifname: string,
+  collector: string,
+  version: 9 | 10 = 9,
+): NsProcess {
+  return new NsProcess(
+    node,
+    [
+      'softflowd',
+      '-d',
+      '-i',
+      ifname,
+      '-n',
+      collector,
+      '-v',
+      String(version),
+      '-N',
+      '-t',
+      'maxlife=1',
+      '-t',
+      'expint=1',
+      '-t',
+      'udp=1',
+      '-p',
+      join(dir, 'softflowd.pid'),
+      '-c',
+      join(dir, 'softflowd.ctl'),
+    ],
+    join(dir, 'softflowd.log'),
+  );
 }
 
 /**
  * pmacctd's sfprobe on `ifname` in `node`: sFlow v5 packet samples (1 in `sampling`) to `collector`, sent as they
  * are taken (small plugin buffer), with `agent` as the sFlow agent address.
  */
-export function startSfprobe(node: Node, dir: string, ifname: string, collector: string, agent: string, sampling: number): NsProcess {
+export function startSfprobe(
+  node: Node,
+  dir: string,
+  ifname: string,
+  collector: string,
+  agent: string,
+  sampling: number,
+): NsProcess {
   const conf = join(dir, 'sfprobe.conf');
-  writeFileSync(conf, [
-    'daemonize: false', `pcap_interface: ${ifname}`, 'promisc: false', 'plugins: sfprobe', `sfprobe_receiver: ${collector}`,
-    `sfprobe_agentip: ${agent}`, `sfprobe_source_ip: ${agent}`, `sampling_rate: ${sampling}`, 'plugin_pipe_size: 1024000', 'plugin_buffer_size: 0', '',
-  ].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      'daemonize: false',
+      `pcap_interface: ${ifname}`,
+      'promisc: false',
+      'plugins: sfprobe',
+      `sfprobe_receiver: ${collector}`,
+      `sfprobe_agentip: ${agent}`,
+      `sfprobe_source_ip: ${agent}`,
+      `sampling_rate: ${sampling}`,
+      'plugin_pipe_size: 1024000',
+      'plugin_buffer_size: 0',
+      '',
+    ].join('\n'),
+  );
   return new NsProcess(node, ['pmacctd', '-f', conf], join(dir, 'sfprobe.log'));
 }
 
 const COUNT_RE = /^[a-z_]{1,30}$/;
 
 /** An nft table of counters inside a namespace, read as packets per counter (rules in the order given). */
-export function nftCounters(node: Node, table: string, chain: { hook: 'input' | 'forward' | 'prerouting'; rules: string[] }): { read(): number[]; remove(): void } {
+export function nftCounters(
+  node: Node,
+  table: string,
+  chain: { hook: 'input' | 'forward' | 'prerouting'; rules: string[] },
+): { read(): number[]; remove(): void } {
   if (!COUNT_RE.test(table)) throw new Error(`table name ${table} is invalid`);
   node.exec(['nft', '-f', '-'], {
     input: `add table inet ${table}\ndelete table inet ${table}\ntable inet ${table} {\n  chain c {\n    type filter hook ${chain.hook} priority -300; policy accept;\n${chain.rules.map((r) => `    ${r} counter\n`).join('')}  }\n}\n`,
@@ -199,8 +311,15 @@ export function rulesCounters(json: string): number[] {
 }
 
 /** A bounded flood running in the background: resolves when every generator exited (or was killed at its timeout). */
-export function backgroundFlood(node: Node, dir: string, generators: string[][], seconds: number): { done: Promise<void>; stop(): Promise<void> } {
-  const procs = generators.map((g, i) => new NsProcess(node, ['timeout', String(seconds), ...g], join(dir, `flood-${i}.log`)));
+export function backgroundFlood(
+  node: Node,
+  dir: string,
+  generators: string[][],
+  seconds: number,
+): { done: Promise<void>; stop(): Promise<void> } {
+  const procs = generators.map(
+    (g, i) => new NsProcess(node, ['timeout', String(seconds), ...g], join(dir, `flood-${i}.log`)),
+  );
   return {
     done: Promise.all(procs.map((p) => p.exited)).then(() => undefined),
     async stop() {

@@ -10,17 +10,26 @@ export type ScenarioName = (typeof SCENARIOS)[number];
 export async function runScenario(name: ScenarioName, lab: LabContext): Promise<ScenarioResult> {
   const seconds = (v: string | undefined, fallback: number) => {
     const n = Number(v ?? fallback);
-    if (!Number.isInteger(n) || n < 1 || n > 600) throw new Error(`expected whole seconds 1..600, got ${JSON.stringify(v)}`);
+    if (!Number.isInteger(n) || n < 1 || n > 600)
+      throw new Error(`expected whole seconds 1..600, got ${JSON.stringify(v)}`);
     return n;
   };
   switch (name) {
-    case 'udp-amplification':
-    {
+    case 'udp-amplification': {
       const exporter = process.env.FT_LAB_EXPORT ?? 'sflow';
-      if (exporter !== 'netflow' && exporter !== 'sflow') throw new Error(`FT_LAB_EXPORT must be netflow or sflow, got ${JSON.stringify(exporter)}`);
+      if (exporter !== 'netflow' && exporter !== 'sflow')
+        throw new Error(`FT_LAB_EXPORT must be netflow or sflow, got ${JSON.stringify(exporter)}`);
       const windowMs = Number(process.env.FT_LAB_WINDOW_MS ?? 100);
-      if (!Number.isInteger(windowMs) || windowMs < 100 || windowMs > 60_000) throw new Error(`FT_LAB_WINDOW_MS must be whole milliseconds 100..60000, got ${JSON.stringify(process.env.FT_LAB_WINDOW_MS)}`);
-      return udpAmplification(lab, { ttlSeconds: seconds(process.env.FT_LAB_POLICY_TTL, 20), floodSeconds: seconds(process.env.FT_LAB_FLOOD_SECONDS, 8), export: exporter, windowMs });
+      if (!Number.isInteger(windowMs) || windowMs < 100 || windowMs > 60_000)
+        throw new Error(
+          `FT_LAB_WINDOW_MS must be whole milliseconds 100..60000, got ${JSON.stringify(process.env.FT_LAB_WINDOW_MS)}`,
+        );
+      return udpAmplification(lab, {
+        ttlSeconds: seconds(process.env.FT_LAB_POLICY_TTL, 20),
+        floodSeconds: seconds(process.env.FT_LAB_FLOOD_SECONDS, 8),
+        export: exporter,
+        windowMs,
+      });
     }
     case 'escalation':
       return escalation(lab, { stageSeconds: seconds(process.env.FT_LAB_STAGE_SECONDS, 5) });

@@ -1,13 +1,16 @@
 import { Prefix, parseDuration } from '@ft/sdk';
 import { z } from 'zod';
 
-const address = z.string().refine((s) => {
-  try {
-    return Prefix.parse(s).isHost && !s.includes('/');
-  } catch {
-    return false;
-  }
-}, { message: 'must be an IPv4 or IPv6 address (no hostname, no prefix length)' });
+const address = z.string().refine(
+  (s) => {
+    try {
+      return Prefix.parse(s).isHost && !s.includes('/');
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be an IPv4 or IPv6 address (no hostname, no prefix length)' },
+);
 
 const prefix = z.string().transform((s, ctx) => {
   try {
@@ -38,42 +41,59 @@ const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
   }
 });
 
-export const flowConfigSchema = z.object({
-  /** Sockets to open. `protocol` forces a format (other formats on that socket are counted as errors). */
-  listeners: z.array(z.object({
-    protocol: z.enum(['auto', 'sflow', 'netflow', 'ipfix']).default('auto'),
-    address,
-    port,
-  }).strict()).min(1).default(DEFAULT_LISTENERS),
-  /** Exporter addresses or prefixes allowed to feed ft; empty = any. Others are dropped and counted. */
-  allowedExporters: z.array(prefix).default([]),
-  /** Destinations every received datagram is copied to, byte for byte. */
-  mirror: z.array(z.object({ address, port: port.min(1) }).strict()).default([]),
-  sampling: z.object({
-    /** Used when an exporter does not state its rate (NetFlow v5 sends 0; v9/IPFIX options arrive late). */
-    default: rate.default(1),
-    /** Per-exporter rate, by exporter address, overriding `default`. */
-    exporters: z.record(address, rate).default({}),
-  }).strict().default({ default: 1, exporters: {} }),
-  /** Protected prefixes: only destinations inside count, and each prefix also gets an aggregate Sample. */
-  protect: z.array(prefix).default([]),
-  windowMs: z.number().int().min(100).max(60_000).default(1000),
-  receiveBufferBytes: z.number().int().min(65_536).max(1 << 30).default(32 << 20),
-  /**
-   * Once a socket is drained, wait this long before reading again, so datagrams are read in bursts (0: read each
-   * on arrival). Saves most of the per-datagram wake-up cost; the receive buffer must hold this many ms of traffic.
-   * Unset: a tenth of the window, at most 20 ms (defaultCoalesceMs).
-   */
-  coalesceMs: z.number().int().min(0).max(50).optional(),
-  /** Decoding threads: 0 decodes on the listener's thread; N shards exporters over N worker threads. */
-  workers: z.number().int().min(0).max(64).default(0),
-  maxTargets: z.number().int().min(1).max(1_000_000).default(20_000),
-  maxExporters: z.number().int().min(1).max(100_000).default(1024),
-  maxTemplates: z.number().int().min(16).max(1_000_000).default(8192),
-  /** Templates not refreshed for this long are forgotten. */
-  templateExpiry: duration.default(30 * 60_000),
-  topN: z.number().int().min(1).max(100).default(10),
-}).strict();
+export const flowConfigSchema = z
+  .object({
+    /** Sockets to open. `protocol` forces a format (other formats on that socket are counted as errors). */
+    listeners: z
+      .array(
+        z
+          .object({
+            protocol: z.enum(['auto', 'sflow', 'netflow', 'ipfix']).default('auto'),
+            address,
+            port,
+          })
+          .strict(),
+      )
+      .min(1)
+      .default(DEFAULT_LISTENERS),
+    /** Exporter addresses or prefixes allowed to feed ft; empty = any. Others are dropped and counted. */
+    allowedExporters: z.array(prefix).default([]),
+    /** Destinations every received datagram is copied to, byte for byte. */
+    mirror: z.array(z.object({ address, port: port.min(1) }).strict()).default([]),
+    sampling: z
+      .object({
+        /** Used when an exporter does not state its rate (NetFlow v5 sends 0; v9/IPFIX options arrive late). */
+        default: rate.default(1),
+        /** Per-exporter rate, by exporter address, overriding `default`. */
+        exporters: z.record(address, rate).default({}),
+      })
+      .strict()
+      .default({ default: 1, exporters: {} }),
+    /** Protected prefixes: only destinations inside count, and each prefix also gets an aggregate Sample. */
+    protect: z.array(prefix).default([]),
+    windowMs: z.number().int().min(100).max(60_000).default(1000),
+    receiveBufferBytes: z
+      .number()
+      .int()
+      .min(65_536)
+      .max(1 << 30)
+      .default(32 << 20),
+    /**
+     * Once a socket is drained, wait this long before reading again, so datagrams are read in bursts (0: read each
+     * on arrival). Saves most of the per-datagram wake-up cost; the receive buffer must hold this many ms of traffic.
+     * Unset: a tenth of the window, at most 20 ms (defaultCoalesceMs).
+     */
+    coalesceMs: z.number().int().min(0).max(50).optional(),
+    /** Decoding threads: 0 decodes on the listener's thread; N shards exporters over N worker threads. */
+    workers: z.number().int().min(0).max(64).default(0),
+    maxTargets: z.number().int().min(1).max(1_000_000).default(20_000),
+    maxExporters: z.number().int().min(1).max(100_000).default(1024),
+    maxTemplates: z.number().int().min(16).max(1_000_000).default(8192),
+    /** Templates not refreshed for this long are forgotten. */
+    templateExpiry: duration.default(30 * 60_000),
+    topN: z.number().int().min(1).max(100).default(10),
+  })
+  .strict();
 
 export type FlowConfig = z.output<typeof flowConfigSchema>;
 export type FlowConfigInput = z.input<typeof flowConfigSchema>;

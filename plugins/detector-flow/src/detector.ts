@@ -2,7 +2,13 @@ import { Prefix, type Detector, type DetectorMetric, type Health, type PluginCon
 import { Collector, COLLECTOR_DEFAULTS } from './aggregate/collector.js';
 import type { ExporterHealth } from './aggregate/health.js';
 import { defaultCoalesceMs, type FlowConfig } from './config.js';
-import { collectorOptions, InlineEngine, type EngineOptions, type EngineTotals, type FlowEngine } from './listen/engine.js';
+import {
+  collectorOptions,
+  InlineEngine,
+  type EngineOptions,
+  type EngineTotals,
+  type FlowEngine,
+} from './listen/engine.js';
 import { ExporterFilter } from './listen/exporter-filter.js';
 import { FlowListener, type ListenerStats } from './listen/listener.js';
 
@@ -51,7 +57,10 @@ export class FlowDetector implements Detector {
   private dropsRising = false;
   private windowStart = 0;
 
-  constructor(readonly config: FlowConfig, private readonly ctx: Pick<PluginContext, 'name' | 'logger'>) {}
+  constructor(
+    readonly config: FlowConfig,
+    private readonly ctx: Pick<PluginContext, 'name' | 'logger'>,
+  ) {}
 
   async start(sink: (sample: Sample) => void): Promise<void> {
     if (this.listener) throw new Error(`flow detector ${this.ctx.name} is already started`);
@@ -68,8 +77,10 @@ export class FlowDetector implements Detector {
       const bound = await listener.start();
       for (const b of bound) {
         if (b.receiveBufferBytes < this.config.receiveBufferBytes) {
-          this.ctx.logger.warn({ address: b.address, port: b.port, asked: this.config.receiveBufferBytes, got: b.receiveBufferBytes },
-            'UDP receive buffer is smaller than configured: raise net.core.rmem_max or expect drops in bursts');
+          this.ctx.logger.warn(
+            { address: b.address, port: b.port, asked: this.config.receiveBufferBytes, got: b.receiveBufferBytes },
+            'UDP receive buffer is smaller than configured: raise net.core.rmem_max or expect drops in bursts',
+          );
         }
       }
       this.ctx.logger.info({ listeners: bound }, 'flow collector listening');
@@ -122,7 +133,11 @@ export class FlowDetector implements Detector {
 
   async status(): Promise<FlowStatus> {
     if (!this.listener || !this.engine) throw new Error(`flow detector ${this.ctx.name} is not started`);
-    const [listener, totals, exporters] = await Promise.all([this.listener.stats(), this.engine.totals(), this.engine.exporters()]);
+    const [listener, totals, exporters] = await Promise.all([
+      this.listener.stats(),
+      this.engine.totals(),
+      this.engine.exporters(),
+    ]);
     return { listener, totals, exporters };
   }
 
@@ -139,22 +154,52 @@ export class FlowDetector implements Detector {
   metrics(): DetectorMetric[] {
     const s = this.lastStatus;
     if (!s) return [];
-    const c = (name: string, help: string, value: number, labels?: Record<string, string>): DetectorMetric =>
-      ({ name, help, type: 'counter', value, ...(labels ? { labels } : {}) });
-    const g = (name: string, help: string, value: number, labels?: Record<string, string>): DetectorMetric =>
-      ({ name, help, type: 'gauge', value, ...(labels ? { labels } : {}) });
+    const c = (name: string, help: string, value: number, labels?: Record<string, string>): DetectorMetric => ({
+      name,
+      help,
+      type: 'counter',
+      value,
+      ...(labels ? { labels } : {}),
+    });
+    const g = (name: string, help: string, value: number, labels?: Record<string, string>): DetectorMetric => ({
+      name,
+      help,
+      type: 'gauge',
+      value,
+      ...(labels ? { labels } : {}),
+    });
     return [
-      c('ft_flow_socket_drops_total', 'Datagrams the kernel dropped on the flow sockets (receive buffer full), from /proc/net/udp.', s.listener.socketDrops),
+      c(
+        'ft_flow_socket_drops_total',
+        'Datagrams the kernel dropped on the flow sockets (receive buffer full), from /proc/net/udp.',
+        s.listener.socketDrops,
+      ),
       c('ft_flow_datagrams_total', 'Flow datagrams received.', s.listener.received),
-      c('ft_flow_not_allowed_total', 'Datagrams dropped because their exporter is not in allowedExporters.', s.listener.notAllowed),
+      c(
+        'ft_flow_not_allowed_total',
+        'Datagrams dropped because their exporter is not in allowedExporters.',
+        s.listener.notAllowed,
+      ),
       c('ft_flow_mirrored_total', 'Datagrams copied to mirror destinations.', s.listener.mirrored),
       c('ft_flow_records_total', 'Flow records decoded.', s.totals.records),
       c('ft_flow_decode_errors_total', 'Datagrams that could not be decoded.', s.totals.decodeErrors),
       g('ft_flow_templates', 'NetFlow v9/IPFIX templates held.', s.totals.templates),
       ...s.exporters.flatMap((e) => [
-        g('ft_flow_exporter_loss_ratio', 'Estimated share of an exporter\'s data lost on the way (sequence gaps).', e.estimatedLoss, { exporter: e.exporter }),
-        c('ft_flow_exporter_template_misses_total', 'Data sets whose template was unknown.', e.templateMisses, { exporter: e.exporter }),
-        g('ft_flow_exporter_last_seen_seconds', 'When the exporter was last heard from (Unix time).', e.lastSeen / 1000, { exporter: e.exporter }),
+        g(
+          'ft_flow_exporter_loss_ratio',
+          "Estimated share of an exporter's data lost on the way (sequence gaps).",
+          e.estimatedLoss,
+          { exporter: e.exporter },
+        ),
+        c('ft_flow_exporter_template_misses_total', 'Data sets whose template was unknown.', e.templateMisses, {
+          exporter: e.exporter,
+        }),
+        g(
+          'ft_flow_exporter_last_seen_seconds',
+          'When the exporter was last heard from (Unix time).',
+          e.lastSeen / 1000,
+          { exporter: e.exporter },
+        ),
       ]),
     ];
   }
@@ -162,13 +207,25 @@ export class FlowDetector implements Detector {
   health(): Health {
     if (!this.listener) return { status: 'down', detail: 'not listening' };
     const s = this.lastStatus;
-    if (!s) return { status: 'ok', detail: `listening on ${this.listener.bound().map((b) => `${b.address}:${b.port}`).join(', ')}` };
+    if (!s)
+      return {
+        status: 'ok',
+        detail: `listening on ${this.listener
+          .bound()
+          .map((b) => `${b.address}:${b.port}`)
+          .join(', ')}`,
+      };
     const problems: string[] = [...(this.engine?.problems() ?? [])];
-    if (this.dropsRising) problems.push(`kernel dropped datagrams (${s.listener.socketDrops} so far): raise receiveBufferBytes/rmem_max or add workers`);
+    if (this.dropsRising)
+      problems.push(
+        `kernel dropped datagrams (${s.listener.socketDrops} so far): raise receiveBufferBytes/rmem_max or add workers`,
+      );
     const now = Date.now();
     for (const e of s.exporters) {
-      if (now - e.lastSeen > SILENT_MS) problems.push(`exporter ${e.exporter} silent for ${Math.round((now - e.lastSeen) / 1000)} s`);
-      if (e.estimatedLoss > 0.01) problems.push(`exporter ${e.exporter} loses ${(e.estimatedLoss * 100).toFixed(1)} % (sequence gaps)`);
+      if (now - e.lastSeen > SILENT_MS)
+        problems.push(`exporter ${e.exporter} silent for ${Math.round((now - e.lastSeen) / 1000)} s`);
+      if (e.estimatedLoss > 0.01)
+        problems.push(`exporter ${e.exporter} loses ${(e.estimatedLoss * 100).toFixed(1)} % (sequence gaps)`);
     }
     if (problems.length > 0) return { status: 'degraded', detail: problems.join('; ') };
     return { status: 'ok', detail: `${s.exporters.length} exporter(s), ${s.totals.datagrams} datagrams` };

@@ -19,7 +19,10 @@ export interface CaptureContents {
 }
 
 export class CaptureError extends Error {
-  constructor(readonly offset: number, reason: string) {
+  constructor(
+    readonly offset: number,
+    reason: string,
+  ) {
     super(`${reason} (at byte ${offset})`);
   }
 }
@@ -60,7 +63,8 @@ function readPcap(buf: Buffer): CaptureContents {
     const sec = u32(off);
     const frac = u32(off + 4);
     const incl = u32(off + 8);
-    if (off + 16 + incl > buf.length) throw new CaptureError(off + 8, `packet of ${incl} bytes runs past the end of the file`);
+    if (off + 16 + incl > buf.length)
+      throw new CaptureError(off + 8, `packet of ${incl} bytes runs past the end of the file`);
     const time = sec * 1000 + (nano ? frac / 1e6 : frac / 1e3);
     pushFrame(buf.subarray(off + 16, off + 16 + incl), link, time, little, out);
     off += 16 + incl;
@@ -86,7 +90,8 @@ function readPcapng(buf: Buffer): CaptureContents {
     const u32 = (o: number) => (little ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
     const type = u32(off);
     const length = u32(off + 4);
-    if (length < 12 || length % 4 !== 0 || off + length > buf.length) throw new CaptureError(off + 4, `pcapng block length ${length} is invalid`);
+    if (length < 12 || length % 4 !== 0 || off + length > buf.length)
+      throw new CaptureError(off + 4, `pcapng block length ${length} is invalid`);
     if (type === 1) {
       // Interface description: link type, then options; only if_tsresol matters to us.
       let tsDivisor = 1000; // default microseconds → ms
@@ -102,7 +107,7 @@ function readPcapng(buf: Buffer): CaptureContents {
         }
         o += 4 + Math.ceil(olen / 4) * 4;
       }
-      links.push({ link: (little ? buf.readUInt16LE(off + 8) : buf.readUInt16BE(off + 8)), tsDivisor });
+      links.push({ link: little ? buf.readUInt16LE(off + 8) : buf.readUInt16BE(off + 8), tsDivisor });
     } else if (type === 6) {
       if (length < 32) throw new CaptureError(off, 'enhanced packet block is truncated');
       const iface = links[u32(off + 8)];
@@ -165,7 +170,10 @@ function udpOf(frame: Buffer, ip: number): Omit<CapturedDatagram, 'time'> | unde
   // Snap-length-truncated datagrams would decode as garbage: skip them rather than report false errors.
   if (udpLength < 8 || udp + udpLength > frame.length) return undefined;
   return {
-    srcAddr, srcPort: frame.readUInt16BE(udp), dstAddr, dstPort: frame.readUInt16BE(udp + 2),
+    srcAddr,
+    srcPort: frame.readUInt16BE(udp),
+    dstAddr,
+    dstPort: frame.readUInt16BE(udp + 2),
     payload: Buffer.from(frame.subarray(udp + 8, udp + udpLength)),
   };
 }

@@ -6,10 +6,33 @@ import { TopCounter } from '../src/aggregate/top.js';
 import { largest, mergePartials, toSamples, WindowAggregator } from '../src/aggregate/window.js';
 import fc from 'fast-check';
 import type { FlowRecord } from '../src/decode/index.js';
-import { addr, ifCountersSample, ipfix, netflow5, netflow9, set, sflow, templateRecord, u32 } from './helpers/encode.js';
+import {
+  addr,
+  ifCountersSample,
+  ipfix,
+  netflow5,
+  netflow9,
+  set,
+  sflow,
+  templateRecord,
+  u32,
+} from './helpers/encode.js';
 
 function rec(o: Partial<FlowRecord>): FlowRecord {
-  return { family: 4, srcAddr: '198.51.100.1', dstAddr: '203.0.113.10', srcPort: 1000, dstPort: 80, protocol: 6, tcpFlags: 0, packets: 1, bytes: 100, inputIf: 0, outputIf: 0, ...o };
+  return {
+    family: 4,
+    srcAddr: '198.51.100.1',
+    dstAddr: '203.0.113.10',
+    srcPort: 1000,
+    dstPort: 80,
+    protocol: 6,
+    tcpFlags: 0,
+    packets: 1,
+    bytes: 100,
+    inputIf: 0,
+    outputIf: 0,
+    ...o,
+  };
 }
 
 function collector(o: Partial<CollectorOptions> = {}): Collector {
@@ -17,12 +40,20 @@ function collector(o: Partial<CollectorOptions> = {}): Collector {
 }
 
 describe('flow aggregation', () => {
-  it('scales packets and bytes by each record\'s sampling rate into per-second rates over the window', () => {
+  it("scales packets and bytes by each record's sampling rate into per-second rates over the window", () => {
     const agg = new WindowAggregator({ protect: [], maxTargets: 100, topN: 5 });
     agg.add(rec({ packets: 2, bytes: 3000, protocol: 17, srcPort: 53, dstPort: 4444 }), 1000);
     agg.add(rec({ packets: 1, bytes: 60, protocol: 6, tcpFlags: 0x02 }), 1000);
     const [s] = toSamples(agg.flush(), { source: 'flow1', at: 2000, windowMs: 2000, topN: 5 });
-    expect(s).to.deep.include({ target: '203.0.113.10/32', sourceKind: 'flow', direction: 'in', pps: 1500, bps: 3060 * 1000 * 8 / 2, windowMs: 2000, at: 2000 });
+    expect(s).to.deep.include({
+      target: '203.0.113.10/32',
+      sourceKind: 'flow',
+      direction: 'in',
+      pps: 1500,
+      bps: (3060 * 1000 * 8) / 2,
+      windowMs: 2000,
+      at: 2000,
+    });
     expect(s!.protocols).to.deep.equal({ tcp: 500, udp: 1000, icmp: 0, other: 0 });
     expect(s!.topSrcPorts![0]).to.deep.equal({ key: 53, count: 1000 });
     expect(s!.prefix!.toString()).to.equal('203.0.113.10/32');
@@ -30,18 +61,28 @@ describe('flow aggregation', () => {
   });
 
   it('counts only destinations inside protected space, and adds one Sample per protected prefix', () => {
-    const agg = new WindowAggregator({ protect: [Prefix.parse('203.0.113.0/24'), Prefix.parse('2001:db8:100::/48')], maxTargets: 100, topN: 5 });
+    const agg = new WindowAggregator({
+      protect: [Prefix.parse('203.0.113.0/24'), Prefix.parse('2001:db8:100::/48')],
+      maxTargets: 100,
+      topN: 5,
+    });
     agg.add(rec({ dstAddr: '203.0.113.10', packets: 5 }), 1);
     agg.add(rec({ dstAddr: '203.0.113.11', packets: 7 }), 1);
     agg.add(rec({ dstAddr: '2001:db8:100::1', family: 6, packets: 11 }), 1);
     agg.add(rec({ dstAddr: '192.0.2.50', packets: 1000 }), 1);
     const samples = toSamples(agg.flush(), { source: 'f', at: 1000, windowMs: 1000, topN: 5 });
     const byTarget = Object.fromEntries(samples.map((s) => [s.target, s.pps]));
-    expect(byTarget).to.deep.equal({ '203.0.113.10/32': 5, '203.0.113.11/32': 7, '203.0.113.0/24': 12, '2001:db8:100::1/128': 11, '2001:db8:100::/48': 11 });
+    expect(byTarget).to.deep.equal({
+      '203.0.113.10/32': 5,
+      '203.0.113.11/32': 7,
+      '203.0.113.0/24': 12,
+      '2001:db8:100::1/128': 11,
+      '2001:db8:100::/48': 11,
+    });
     expect(agg.outsideRecords).to.equal(1);
   });
 
-  it('attributes NetFlow\'s OR-ed TCP flags sensibly: a SYN-only flow is all SYNs, an established one has one', () => {
+  it("attributes NetFlow's OR-ed TCP flags sensibly: a SYN-only flow is all SYNs, an established one has one", () => {
     const agg = new WindowAggregator({ protect: [], maxTargets: 100, topN: 5 });
     agg.add(rec({ packets: 100, tcpFlags: 0x02 }), 1); // SYN flood: no ACK ever
     agg.add(rec({ packets: 50, tcpFlags: 0x1b }), 1); // FIN SYN PSH ACK: a normal connection
@@ -53,7 +94,16 @@ describe('flow aggregation', () => {
     const agg = new WindowAggregator({ protect: [], maxTargets: 100, topN: 3 });
     // 50,000 records: 70 % from source port 123 (NTP amplification), the rest spread over 1,000 ports.
     for (let i = 0; i < 50_000; i++) {
-      agg.add(rec({ protocol: 17, srcPort: i % 10 < 7 ? 123 : 2000 + (i % 1000), srcAddr: `198.51.100.${i % 200}`, packets: 1, bytes: 468 }), 1);
+      agg.add(
+        rec({
+          protocol: 17,
+          srcPort: i % 10 < 7 ? 123 : 2000 + (i % 1000),
+          srcAddr: `198.51.100.${i % 200}`,
+          packets: 1,
+          bytes: 468,
+        }),
+        1,
+      );
     }
     const [s] = toSamples(agg.flush(), { source: 'f', at: 1000, windowMs: 1000, topN: 3 });
     expect(s!.pps).to.equal(50_000);
@@ -80,7 +130,15 @@ describe('flow aggregation', () => {
   });
 
   it('merges partial windows from several workers into the same Samples as one aggregator', () => {
-    const records = Array.from({ length: 400 }, (_, i) => rec({ srcAddr: `198.51.100.${i % 200}`, dstPort: i % 3, packets: 1 + (i % 5), bytes: 100 * (1 + (i % 5)), ttl: 50 + (i % 2) }));
+    const records = Array.from({ length: 400 }, (_, i) =>
+      rec({
+        srcAddr: `198.51.100.${i % 200}`,
+        dstPort: i % 3,
+        packets: 1 + (i % 5),
+        bytes: 100 * (1 + (i % 5)),
+        ttl: 50 + (i % 2),
+      }),
+    );
     const one = new WindowAggregator({ protect: [], maxTargets: 100, topN: 3 });
     const a = new WindowAggregator({ protect: [], maxTargets: 100, topN: 3 });
     const b = new WindowAggregator({ protect: [], maxTargets: 100, topN: 3 });
@@ -98,11 +156,14 @@ describe('flow aggregation', () => {
   });
 
   it('picks the same top entries as a full sort, ties broken by key', () => {
-    fc.assert(fc.property(fc.array(fc.tuple(fc.nat(50), fc.nat(20))), fc.integer({ min: 1, max: 12 }), (pairs, n) => {
-      const entries = [...new Map(pairs).entries()] as [number, number][];
-      const sorted = [...entries].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, n);
-      expect(largest(entries, n)).to.deep.equal(sorted);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(50), fc.nat(20))), fc.integer({ min: 1, max: 12 }), (pairs, n) => {
+        const entries = [...new Map(pairs).entries()] as [number, number][];
+        const sorted = [...entries].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, n);
+        expect(largest(entries, n)).to.deep.equal(sorted);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('estimates distinct sources in bounded memory: exact while small, within 5 % at 200,000', () => {
@@ -119,28 +180,36 @@ describe('flow aggregation', () => {
   it('counts distinct sources exactly as a sketch fed every record would, through top-table sampling and pruning', () => {
     // The aggregator hashes a source into the sketch only when its top table gains it (repeats change nothing in
     // a sketch); the count must be the one a sketch fed every record gives, sampled and pruned tables included.
-    fc.assert(fc.property(fc.integer({ min: 1, max: 3000 }), fc.integer({ min: 1, max: 20_000 }), fc.integer(), (distinct, records, seed) => {
-      const agg = new WindowAggregator({ protect: [], maxTargets: 10, topN: 3 });
-      const everyRecord = new SourceSketch();
-      let x = seed | 1;
-      for (let i = 0; i < records; i++) {
-        x ^= x << 13;
-        x ^= x >>> 17;
-        x ^= x << 5;
-        const n = (x >>> 0) % distinct;
-        if (n % 7 === 0) {
-          const src = `2001:db8::${n.toString(16)}`;
-          agg.add(rec({ srcAddr: src, family: 6, packets: 1 + (n % 3) }), 1);
-          everyRecord.addHash(hash32(src));
-        } else {
-          const third = 100 + (n >> 8);
-          agg.add(rec({ srcAddr: `198.51.${third}.${n & 255}`, packets: 1 + (n % 3) }), 1);
-          everyRecord.addHash(mix32(((198 << 24) | (51 << 16) | (third << 8) | (n & 255)) >>> 0));
-        }
-      }
-      const [s] = toSamples(agg.flush(), { source: 'f', at: 1000, windowMs: 1000, topN: 3 });
-      expect(s!.sourceCount).to.equal(everyRecord.estimate());
-    }), { numRuns: 25 });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3000 }),
+        fc.integer({ min: 1, max: 20_000 }),
+        fc.integer(),
+        (distinct, records, seed) => {
+          const agg = new WindowAggregator({ protect: [], maxTargets: 10, topN: 3 });
+          const everyRecord = new SourceSketch();
+          let x = seed | 1;
+          for (let i = 0; i < records; i++) {
+            x ^= x << 13;
+            x ^= x >>> 17;
+            x ^= x << 5;
+            const n = (x >>> 0) % distinct;
+            if (n % 7 === 0) {
+              const src = `2001:db8::${n.toString(16)}`;
+              agg.add(rec({ srcAddr: src, family: 6, packets: 1 + (n % 3) }), 1);
+              everyRecord.addHash(hash32(src));
+            } else {
+              const third = 100 + (n >> 8);
+              agg.add(rec({ srcAddr: `198.51.${third}.${n & 255}`, packets: 1 + (n % 3) }), 1);
+              everyRecord.addHash(mix32(((198 << 24) | (51 << 16) | (third << 8) | (n & 255)) >>> 0));
+            }
+          }
+          const [s] = toSamples(agg.flush(), { source: 'f', at: 1000, windowMs: 1000, topN: 3 });
+          expect(s!.sourceCount).to.equal(everyRecord.estimate());
+        },
+      ),
+      { numRuns: 25 },
+    );
   });
 
   it('keeps heavy hitters in the top list while a flood of one-off keys passes through', () => {
@@ -149,7 +218,12 @@ describe('flow aggregation', () => {
       top.add(`198.51.100.${i % 3}`, 5);
       top.add(`random-${i}`, 1);
     }
-    expect(top.top(3).map((e) => e.key).sort()).to.deep.equal(['198.51.100.0', '198.51.100.1', '198.51.100.2']);
+    expect(
+      top
+        .top(3)
+        .map((e) => e.key)
+        .sort(),
+    ).to.deep.equal(['198.51.100.0', '198.51.100.1', '198.51.100.2']);
     expect(top.entries().length).to.be.at.most(16 * 8);
   });
 
@@ -159,15 +233,30 @@ describe('flow aggregation', () => {
       const v5 = netflow5([{ src: '198.51.100.1', dst: '203.0.113.10', packets: 1, bytes: 100 }]);
       c.ingest(v5, '192.0.2.1', 0);
       c.ingest(v5, '192.0.2.2', 0);
-      c.ingest(netflow5([{ src: '198.51.100.1', dst: '203.0.113.10', packets: 1, bytes: 100 }], { sampling: 10 }), '192.0.2.3', 0);
+      c.ingest(
+        netflow5([{ src: '198.51.100.1', dst: '203.0.113.10', packets: 1, bytes: 100 }], { sampling: 10 }),
+        '192.0.2.3',
+        0,
+      );
       expect(c.flush(1000, 1000)[0]!.pps).to.equal(100 + 2000 + 10);
       const health = c.health();
-      expect(health.map((h) => [h.exporter, h.unknownSampling, h.lastSamplingRate])).to.deep.equal([['192.0.2.1', 1, undefined], ['192.0.2.2', 1, undefined], ['192.0.2.3', 0, 10]]);
+      expect(health.map((h) => [h.exporter, h.unknownSampling, h.lastSamplingRate])).to.deep.equal([
+        ['192.0.2.1', 1, undefined],
+        ['192.0.2.2', 1, undefined],
+        ['192.0.2.3', 0, 10],
+      ]);
     });
 
     it('estimates exporter loss from sequence gaps, and does not count a restart as loss', () => {
       const c = collector();
-      const dg = (seq: number) => netflow5([{ src: '198.51.100.1', dst: '203.0.113.10', packets: 1, bytes: 100 }, { src: '198.51.100.1', dst: '203.0.113.10', packets: 1, bytes: 100 }], { sequence: seq });
+      const dg = (seq: number) =>
+        netflow5(
+          [
+            { src: '198.51.100.1', dst: '203.0.113.10', packets: 1, bytes: 100 },
+            { src: '198.51.100.1', dst: '203.0.113.10', packets: 1, bytes: 100 },
+          ],
+          { sequence: seq },
+        );
       for (const seq of [0, 2, 4, 10, 12]) c.ingest(dg(seq), '192.0.2.1', 0); // flows 6..9 missing: 2 datagrams
       c.ingest(dg(5), '192.0.2.1', 0); // restart from a low number
       c.ingest(dg(7), '192.0.2.1', 0);
@@ -195,7 +284,16 @@ describe('flow aggregation', () => {
 
     it('keys IPFIX templates by observation domain as well', () => {
       const c = collector();
-      const tpl = templateRecord(256, [[8, 4], [12, 4], [2, 4], [1, 4]], true);
+      const tpl = templateRecord(
+        256,
+        [
+          [8, 4],
+          [12, 4],
+          [2, 4],
+          [1, 4],
+        ],
+        true,
+      );
       c.ingest(ipfix([set(2, tpl)], { domain: 1 }), '192.0.2.1', 0);
       const data = set(256, Buffer.concat([addr('198.51.100.1'), addr('203.0.113.10'), u32(1), u32(40)]));
       c.ingest(ipfix([data], { domain: 1 }), '192.0.2.1', 0);

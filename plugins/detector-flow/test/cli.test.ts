@@ -9,8 +9,21 @@ import { waitFor } from '../../../test/helpers/wait.js';
 import { addr, ipfix, netflow5, set, templateRecord, u16, u32, u8 } from './helpers/encode.js';
 import { datagramPcap } from './helpers/exporters.js';
 
-const TEMPLATE = templateRecord(256, [[8, 4], [12, 4], [7, 2], [11, 2], [4, 1], [2, 4], [1, 4]], true);
-const data = (dst: string, pkts: number) => Buffer.concat([addr('198.51.100.1'), addr(dst), u16(53), u16(999), u8(17), u32(pkts), u32(pkts * 100)]);
+const TEMPLATE = templateRecord(
+  256,
+  [
+    [8, 4],
+    [12, 4],
+    [7, 2],
+    [11, 2],
+    [4, 1],
+    [2, 4],
+    [1, 4],
+  ],
+  true,
+);
+const data = (dst: string, pkts: number) =>
+  Buffer.concat([addr('198.51.100.1'), addr(dst), u16(53), u16(999), u8(17), u32(pkts), u32(pkts * 100)]);
 
 async function freeUdpPort(): Promise<number> {
   const s = createSocket('udp4');
@@ -33,15 +46,37 @@ describe('ft flow commands', function () {
     const broken = ipfix([set(256, data('203.0.113.10', 1))]);
     broken.writeUInt16BE(9999, 2);
     const pcap = join(dir, 'export.pcap');
-    writeFileSync(pcap, datagramPcap([ipfix([set(2, TEMPLATE)]), ipfix([set(256, Buffer.concat([data('203.0.113.10', 5), data('203.0.113.11', 2)]))]), broken], '192.0.2.7', 4739));
+    writeFileSync(
+      pcap,
+      datagramPcap(
+        [
+          ipfix([set(2, TEMPLATE)]),
+          ipfix([set(256, Buffer.concat([data('203.0.113.10', 5), data('203.0.113.11', 2)]))]),
+          broken,
+        ],
+        '192.0.2.7',
+        4739,
+      ),
+    );
     const r = await runFt(['flow', 'decode', pcap, '--json'], env);
     expect(r.code, r.stderr).to.equal(1);
     const report = JSON.parse(r.stdout);
     expect(report.summary).to.deep.include({ datagrams: 3, decoded: 2, errors: 1, records: 2 });
-    expect(report.summary.byDestination.map((t: { destination: string; packets: number; bytes: number }) => [t.destination, t.packets, t.bytes]))
-      .to.deep.equal([['203.0.113.10', 5, 500], ['203.0.113.11', 2, 200]]);
+    expect(
+      report.summary.byDestination.map((t: { destination: string; packets: number; bytes: number }) => [
+        t.destination,
+        t.packets,
+        t.bytes,
+      ]),
+    ).to.deep.equal([
+      ['203.0.113.10', 5, 500],
+      ['203.0.113.11', 2, 200],
+    ]);
     expect(report.datagrams[2]).to.deep.include({ ok: false, exporter: '192.0.2.7', protocol: 'ipfix' });
-    expect(report.datagrams[2].error).to.deep.equal({ offset: 2, reason: `IPFIX message length 9999 exceeds the datagram (${broken.length} bytes)` });
+    expect(report.datagrams[2].error).to.deep.equal({
+      offset: 2,
+      reason: `IPFIX message length 9999 exceeds the datagram (${broken.length} bytes)`,
+    });
 
     const human = await runFt(['flow', 'decode', pcap], env);
     expect(human.stdout).to.include('#1 192.0.2.7:40000');
@@ -54,7 +89,9 @@ describe('ft flow commands', function () {
     writeFileSync(file, netflow5([{ src: '198.51.100.1', dst: '203.0.113.10', packets: 3, bytes: 300 }]));
     const r = await runFt(['flow', 'decode', file, '--sampling', '1000', '--json'], env);
     expect(r.code, r.stderr).to.equal(0);
-    expect(JSON.parse(r.stdout).summary.byDestination).to.deep.equal([{ destination: '203.0.113.10', packets: 3, bytes: 300, scaledPackets: 3000, scaledBytes: 300000 }]);
+    expect(JSON.parse(r.stdout).summary.byDestination).to.deep.equal([
+      { destination: '203.0.113.10', packets: 3, bytes: 300, scaledPackets: 3000, scaledBytes: 300000 },
+    ]);
   });
 
   it('decode: a missing file is a clear error (exit 2)', async () => {
@@ -66,17 +103,39 @@ describe('ft flow commands', function () {
 
   it('listen: collects for --duration seconds and prints every window and the exporters as JSON', async () => {
     const port = await freeUdpPort();
-    const run = runFt(['flow', 'listen', '--listen', `auto@127.0.0.1:${port}`, '--protect', '203.0.113.0/24', '--duration', '3', '--window-ms', '500', '--json'], env);
+    const run = runFt(
+      [
+        'flow',
+        'listen',
+        '--listen',
+        `auto@127.0.0.1:${port}`,
+        '--protect',
+        '203.0.113.0/24',
+        '--duration',
+        '3',
+        '--window-ms',
+        '500',
+        '--json',
+      ],
+      env,
+    );
     const s = createSocket('udp4');
     await new Promise<void>((r) => s.bind(0, '127.0.0.51', () => r()));
     // Bound once a datagram is counted: keep sending until the collector answers with the same total we sent.
     let sent = 0;
-    await waitFor(() => {
-      // Until it binds, datagrams are refused (ICMP port unreachable): count only what can have been received.
-      s.send(netflow5([{ src: '198.51.100.1', dst: '203.0.113.10', packets: 10, bytes: 1000 }], { sequence: sent }), port, '127.0.0.1');
-      sent++;
-      return sent >= 20;
-    }, { intervalMs: 100, timeoutMs: 10_000 });
+    await waitFor(
+      () => {
+        // Until it binds, datagrams are refused (ICMP port unreachable): count only what can have been received.
+        s.send(
+          netflow5([{ src: '198.51.100.1', dst: '203.0.113.10', packets: 10, bytes: 1000 }], { sequence: sent }),
+          port,
+          '127.0.0.1',
+        );
+        sent++;
+        return sent >= 20;
+      },
+      { intervalMs: 100, timeoutMs: 10_000 },
+    );
     const r = await run;
     s.close();
     expect(r.code, r.stderr).to.equal(0);
@@ -85,7 +144,9 @@ describe('ft flow commands', function () {
     // newest Sample back, taking each next one only where the previous one's span begins (spans are whole windows).
     type Out = { target: string; at: number; pps: number; windowMs: number };
     const packets = (target: string) => {
-      const list: Out[] = out.windows.flatMap((w: { samples: Out[] }) => w.samples).filter((x: Out) => x.target === target);
+      const list: Out[] = out.windows
+        .flatMap((w: { samples: Out[] }) => w.samples)
+        .filter((x: Out) => x.target === target);
       let n = 0;
       let before = Infinity;
       for (let i = list.length - 1; i >= 0; i--) {
@@ -101,7 +162,9 @@ describe('ft flow commands', function () {
     expect(packets('203.0.113.10/32')).to.equal(received * 10);
     expect(packets('203.0.113.0/24')).to.equal(received * 10);
     expect(out.exporters.map((e: { exporter: string }) => e.exporter)).to.deep.equal(['127.0.0.51']);
-    expect(out.listeners).to.deep.equal([{ protocol: 'auto', address: '127.0.0.1', port, receiveBufferBytes: out.listeners[0].receiveBufferBytes }]);
+    expect(out.listeners).to.deep.equal([
+      { protocol: 'auto', address: '127.0.0.1', port, receiveBufferBytes: out.listeners[0].receiveBufferBytes },
+    ]);
   });
 
   it('listen: a malformed --listen is refused before anything binds (exit 2)', async () => {

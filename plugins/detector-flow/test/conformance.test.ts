@@ -11,7 +11,16 @@ import { decodeDatagram, TemplateCache } from '../src/decode/index.js';
 import { flowConfigSchema } from '../src/config.js';
 import { FlowDetector } from '../src/detector.js';
 import type { Sample } from '@ft/sdk';
-import { captureExport, datagramPcap, pmacctSfprobe, softflowd, stopExporters, tsharkCflowTotals, tsharkSflowTotals, type Totals } from './helpers/exporters.js';
+import {
+  captureExport,
+  datagramPcap,
+  pmacctSfprobe,
+  softflowd,
+  stopExporters,
+  tsharkCflowTotals,
+  tsharkSflowTotals,
+  type Totals,
+} from './helpers/exporters.js';
 import { FILLER, FILLER6, groundTruth, knownTraffic, trafficPcap, type Truth } from './helpers/pcap-writer.js';
 
 interface Case {
@@ -28,22 +37,102 @@ interface Case {
 // Sampled tolerances: softflowd samples 1 packet in N deterministically (error below 2 % on this traffic, 10 %
 // allowed); pmacctd samples at random, 1:10 over ≥ 1,200 packets per destination is within ±25 % at 3σ.
 const CASES: Case[] = [
-  { name: 'softflowd NetFlow v5', exporter: '127.0.0.11', kind: 'cflow', traffic: 'v4', tolerance: 0, run: (d, p) => softflowd(d, p, 5, { tag: 'v5' }) },
-  { name: 'softflowd NetFlow v9', exporter: '127.0.0.12', kind: 'cflow', traffic: 'v4', tolerance: 0, run: (d, p) => softflowd(d, p, 9, { tag: 'v9' }) },
-  { name: 'softflowd IPFIX', exporter: '127.0.0.13', kind: 'cflow', traffic: 'v4', tolerance: 0, run: (d, p) => softflowd(d, p, 10, { tag: 'ipfix' }) },
-  { name: 'softflowd NetFlow v9 IPv6', exporter: '127.0.0.14', kind: 'cflow', traffic: 'v6', tolerance: 0, run: (d, p) => softflowd(d, p, 9, { tag: 'v9v6', v6: true }) },
-  { name: 'softflowd IPFIX IPv6', exporter: '127.0.0.15', kind: 'cflow', traffic: 'v6', tolerance: 0, run: (d, p) => softflowd(d, p, 10, { tag: 'ipfixv6', v6: true }) },
-  { name: 'pmacctd sfprobe sFlow', exporter: '127.0.0.16', kind: 'sflow', traffic: 'v4', tolerance: 0, run: (d, p, c) => pmacctSfprobe(d, p, { source: c.exporter, sampling: 1, tag: 'sflow' }) },
-  { name: 'pmacctd sfprobe sFlow IPv6', exporter: '127.0.0.17', kind: 'sflow', traffic: 'v6', tolerance: 0, run: (d, p, c) => pmacctSfprobe(d, p, { source: c.exporter, sampling: 1, tag: 'sflowv6' }) },
-  { name: 'softflowd NetFlow v5 sampled 1:4', exporter: '127.0.0.18', kind: 'cflow', traffic: 'v4big', tolerance: 0.1, run: (d, p) => softflowd(d, p, 5, { tag: 'v5s', sampling: 4 }) },
-  { name: 'softflowd NetFlow v9 sampled 1:4', exporter: '127.0.0.19', kind: 'cflow', traffic: 'v4big', tolerance: 0.1, run: (d, p) => softflowd(d, p, 9, { tag: 'v9s', sampling: 4 }) },
-  { name: 'softflowd IPFIX IPv6 sampled 1:4', exporter: '127.0.0.20', kind: 'cflow', traffic: 'v6big', tolerance: 0.1, run: (d, p) => softflowd(d, p, 10, { tag: 'ipfixs', sampling: 4, v6: true }) },
-  { name: 'pmacctd sfprobe sFlow sampled 1:10', exporter: '127.0.0.21', kind: 'sflow', traffic: 'v4big', tolerance: 0.25, run: (d, p, c) => pmacctSfprobe(d, p, { source: c.exporter, sampling: 10, tag: 'sflows' }) },
+  {
+    name: 'softflowd NetFlow v5',
+    exporter: '127.0.0.11',
+    kind: 'cflow',
+    traffic: 'v4',
+    tolerance: 0,
+    run: (d, p) => softflowd(d, p, 5, { tag: 'v5' }),
+  },
+  {
+    name: 'softflowd NetFlow v9',
+    exporter: '127.0.0.12',
+    kind: 'cflow',
+    traffic: 'v4',
+    tolerance: 0,
+    run: (d, p) => softflowd(d, p, 9, { tag: 'v9' }),
+  },
+  {
+    name: 'softflowd IPFIX',
+    exporter: '127.0.0.13',
+    kind: 'cflow',
+    traffic: 'v4',
+    tolerance: 0,
+    run: (d, p) => softflowd(d, p, 10, { tag: 'ipfix' }),
+  },
+  {
+    name: 'softflowd NetFlow v9 IPv6',
+    exporter: '127.0.0.14',
+    kind: 'cflow',
+    traffic: 'v6',
+    tolerance: 0,
+    run: (d, p) => softflowd(d, p, 9, { tag: 'v9v6', v6: true }),
+  },
+  {
+    name: 'softflowd IPFIX IPv6',
+    exporter: '127.0.0.15',
+    kind: 'cflow',
+    traffic: 'v6',
+    tolerance: 0,
+    run: (d, p) => softflowd(d, p, 10, { tag: 'ipfixv6', v6: true }),
+  },
+  {
+    name: 'pmacctd sfprobe sFlow',
+    exporter: '127.0.0.16',
+    kind: 'sflow',
+    traffic: 'v4',
+    tolerance: 0,
+    run: (d, p, c) => pmacctSfprobe(d, p, { source: c.exporter, sampling: 1, tag: 'sflow' }),
+  },
+  {
+    name: 'pmacctd sfprobe sFlow IPv6',
+    exporter: '127.0.0.17',
+    kind: 'sflow',
+    traffic: 'v6',
+    tolerance: 0,
+    run: (d, p, c) => pmacctSfprobe(d, p, { source: c.exporter, sampling: 1, tag: 'sflowv6' }),
+  },
+  {
+    name: 'softflowd NetFlow v5 sampled 1:4',
+    exporter: '127.0.0.18',
+    kind: 'cflow',
+    traffic: 'v4big',
+    tolerance: 0.1,
+    run: (d, p) => softflowd(d, p, 5, { tag: 'v5s', sampling: 4 }),
+  },
+  {
+    name: 'softflowd NetFlow v9 sampled 1:4',
+    exporter: '127.0.0.19',
+    kind: 'cflow',
+    traffic: 'v4big',
+    tolerance: 0.1,
+    run: (d, p) => softflowd(d, p, 9, { tag: 'v9s', sampling: 4 }),
+  },
+  {
+    name: 'softflowd IPFIX IPv6 sampled 1:4',
+    exporter: '127.0.0.20',
+    kind: 'cflow',
+    traffic: 'v6big',
+    tolerance: 0.1,
+    run: (d, p) => softflowd(d, p, 10, { tag: 'ipfixs', sampling: 4, v6: true }),
+  },
+  {
+    name: 'pmacctd sfprobe sFlow sampled 1:10',
+    exporter: '127.0.0.21',
+    kind: 'sflow',
+    traffic: 'v4big',
+    tolerance: 0.25,
+    run: (d, p, c) => pmacctSfprobe(d, p, { source: c.exporter, sampling: 10, tag: 'sflows' }),
+  },
 ];
 
 const COLLECTOR_PORT = 2055;
 
-function decodeTotals(datagrams: Buffer[], exporter: string): { raw: Map<string, Totals>; scaled: Map<string, Totals>; errors: string[]; misses: number } {
+function decodeTotals(
+  datagrams: Buffer[],
+  exporter: string,
+): { raw: Map<string, Totals>; scaled: Map<string, Totals>; errors: string[]; misses: number } {
   const cache = new TemplateCache();
   const raw = new Map<string, Totals>();
   const scaled = new Map<string, Totals>();
@@ -86,8 +175,10 @@ describe('flow conformance with real exporters (softflowd, pmacctd sfprobe, tsha
     requireLab(this, { commands: ['softflowd', 'pmacctd', 'tshark'] });
     dir = mkdtempSync(join(tmpdir(), 'ft-flow-conf-'));
     const traffic = {
-      v4: knownTraffic({ v6: false }), v6: knownTraffic({ v6: true, seed: 11 }),
-      v4big: knownTraffic({ v6: false, seed: 3, scale: 2 }), v6big: knownTraffic({ v6: true, seed: 5, scale: 2 }),
+      v4: knownTraffic({ v6: false }),
+      v6: knownTraffic({ v6: true, seed: 11 }),
+      v4big: knownTraffic({ v6: false, seed: 3, scale: 2 }),
+      v6big: knownTraffic({ v6: true, seed: 5, scale: 2 }),
     };
     for (const [k, packets] of Object.entries(traffic) as [Case['traffic'], typeof traffic.v4][]) {
       pcaps[k] = join(dir, `${k}.pcap`);
@@ -96,7 +187,8 @@ describe('flow conformance with real exporters (softflowd, pmacctd sfprobe, tsha
     }
     const capture = async (c: Case) => {
       const exported = await captureExport(c.run(dir, pcaps[c.traffic], c));
-      if (exported.datagrams.length === 0) throw new Error(`${c.name} exported nothing: ${exported.output.slice(-1500)}`);
+      if (exported.datagrams.length === 0)
+        throw new Error(`${c.name} exported nothing: ${exported.output.slice(-1500)}`);
       c.datagrams = exported.datagrams;
     };
     // pmacctd waits 2 s before reading a savefile: those run together, while softflowd runs go one at a time
@@ -127,17 +219,25 @@ describe('flow conformance with real exporters (softflowd, pmacctd sfprobe, tsha
       expect([...got.scaled.keys()].sort()).to.deep.equal([...expected.keys()].sort());
       for (const [dst, t] of expected) {
         const g = got.scaled.get(dst)!;
-        expect(Math.abs(g.packets - t.packets) / t.packets, `${dst} packets ${g.packets} vs ${t.packets}`).to.be.at.most(c.tolerance);
-        expect(Math.abs(g.bytes - t.bytes) / t.bytes, `${dst} bytes ${g.bytes} vs ${t.bytes}`).to.be.at.most(c.tolerance);
+        expect(
+          Math.abs(g.packets - t.packets) / t.packets,
+          `${dst} packets ${g.packets} vs ${t.packets}`,
+        ).to.be.at.most(c.tolerance);
+        expect(Math.abs(g.bytes - t.bytes) / t.bytes, `${dst} bytes ${g.bytes} vs ${t.bytes}`).to.be.at.most(
+          c.tolerance,
+        );
       }
       // Sampled: each exported packet stands for more than one.
-      expect(got.raw.get(expected.keys().next().value as string)!.packets).to.be.lessThan(expected.values().next().value!.packets);
+      expect(got.raw.get(expected.keys().next().value as string)!.packets).to.be.lessThan(
+        expected.values().next().value!.packets,
+      );
     });
 
     it(`${c.name}: agrees record for record with tshark's decoding of the same datagrams`, () => {
       const pcap = join(dir, `${c.exporter}-export.pcap`);
       writeFileSync(pcap, datagramPcap(c.datagrams!, c.exporter, COLLECTOR_PORT));
-      const theirs = c.kind === 'cflow' ? tsharkCflowTotals(pcap, COLLECTOR_PORT) : tsharkSflowTotals(pcap, COLLECTOR_PORT);
+      const theirs =
+        c.kind === 'cflow' ? tsharkCflowTotals(pcap, COLLECTOR_PORT) : tsharkSflowTotals(pcap, COLLECTOR_PORT);
       theirs.delete(FILLER);
       theirs.delete(FILLER6);
       const ours = decodeTotals(c.datagrams!, c.exporter).raw;
@@ -170,7 +270,15 @@ describe('flow conformance with real exporters (softflowd, pmacctd sfprobe, tsha
         windowMs: 60_000,
       });
       const samples: Sample[] = [];
-      const logger = { debug() {}, info() {}, warn() {}, error() {}, child() { return logger; } };
+      const logger = {
+        debug() {},
+        info() {},
+        warn() {},
+        error() {},
+        child() {
+          return logger;
+        },
+      };
       detector = new FlowDetector(config, { name: 'conformance', logger });
       await detector.start((s) => samples.push(s));
       const port = (await detector.status()).listener.bound[0]!.port;
@@ -184,7 +292,10 @@ describe('flow conformance with real exporters (softflowd, pmacctd sfprobe, tsha
           sent.push(d);
         }
       }
-      await waitFor(async () => (await detector!.status()).totals.datagrams === sent.length, { what: 'every datagram decoded', timeoutMs: 15_000 });
+      await waitFor(async () => (await detector!.status()).totals.datagrams === sent.length, {
+        what: 'every datagram decoded',
+        timeoutMs: 15_000,
+      });
       await waitFor(() => mirrored.length === sent.length, { what: 'every datagram mirrored', timeoutMs: 5_000 });
       await detector.tick();
 
@@ -200,12 +311,21 @@ describe('flow conformance with real exporters (softflowd, pmacctd sfprobe, tsha
       }
       const prefixTotal = (pfx: string, v6: boolean) => {
         const e = { packets: 0, bytes: 0 };
-        for (const [k, t] of expected) if (k.includes(':') === v6) { e.packets += t.packets; e.bytes += t.bytes; }
+        for (const [k, t] of expected)
+          if (k.includes(':') === v6) {
+            e.packets += t.packets;
+            e.bytes += t.bytes;
+          }
         return [pfx, e] as const;
       };
       expected.set(...prefixTotal('203.0.113.0/24', false));
       expected.set(...prefixTotal('2001:db8:100::/48', true));
-      const got = new Map(samples.map((s) => [s.target, { packets: Math.round((s.pps * s.windowMs) / 1000), bytes: Math.round((s.bps * s.windowMs) / 8000) }]));
+      const got = new Map(
+        samples.map((s) => [
+          s.target,
+          { packets: Math.round((s.pps * s.windowMs) / 1000), bytes: Math.round((s.bps * s.windowMs) / 8000) },
+        ]),
+      );
       expect(asObject(got)).to.deep.equal(asObject(expected));
 
       const udpVictim = samples.find((s) => s.target === '203.0.113.11/32')!;
@@ -221,8 +341,10 @@ describe('flow conformance with real exporters (softflowd, pmacctd sfprobe, tsha
       expect(health.map((h) => h.exporter)).to.deep.equal(unsampled.map((c) => c.exporter).sort());
       for (const c of unsampled) {
         const h = health.find((x) => x.exporter === c.exporter)!;
-        expect({ datagrams: h.datagrams, errors: h.decodeErrors, misses: h.templateMisses, lost: h.sequenceLost }, c.name)
-          .to.deep.equal({ datagrams: c.datagrams!.length, errors: 0, misses: 0, lost: 0 });
+        expect(
+          { datagrams: h.datagrams, errors: h.decodeErrors, misses: h.templateMisses, lost: h.sequenceLost },
+          c.name,
+        ).to.deep.equal({ datagrams: c.datagrams!.length, errors: 0, misses: 0, lost: 0 });
       }
       expect(mirrored.map((m) => m.toString('hex'))).to.deep.equal(sent.map((m) => m.toString('hex')));
     });

@@ -13,11 +13,29 @@ import { SourceWindow } from '../../../core/detect/reading.js';
 const TARGET = '203.0.113.10/32';
 
 function rec(packets: number, bytes: number): FlowRecord {
-  return { family: 4, srcAddr: '198.51.100.1', dstAddr: '203.0.113.10', srcPort: 53, dstPort: 4444, protocol: 17, tcpFlags: 0, packets, bytes, inputIf: 0, outputIf: 0 };
+  return {
+    family: 4,
+    srcAddr: '198.51.100.1',
+    dstAddr: '203.0.113.10',
+    srcPort: 53,
+    dstPort: 4444,
+    protocol: 17,
+    tcpFlags: 0,
+    packets,
+    bytes,
+    inputIf: 0,
+    outputIf: 0,
+  };
 }
 
 function engine(windowMs: number): { collector: Collector; engine: InlineEngine } {
-  const collector = new Collector({ source: 'flow1', protect: [], exporterSamplingRates: new Map(), ...COLLECTOR_DEFAULTS, windowMs });
+  const collector = new Collector({
+    source: 'flow1',
+    protect: [],
+    exporterSamplingRates: new Map(),
+    ...COLLECTOR_DEFAULTS,
+    windowMs,
+  });
   return { collector, engine: new InlineEngine(collector) };
 }
 
@@ -57,7 +75,7 @@ describe('flow rates over sub-second windows', () => {
     for (const windowMs of [100, 250]) {
       const samples = await run(windowMs, 4, burst);
       // Every window from the first burst on reports the target (also the quiet ones), at the true rate.
-      expect(samples).to.have.length((4000 / windowMs));
+      expect(samples).to.have.length(4000 / windowMs);
       for (const s of samples.filter((x) => x.at >= 1000)) {
         expect(s.pps, `${windowMs} ms window ending ${s.at}`).to.be.closeTo(1200, 1e-9);
         expect(s.bps).to.be.closeTo(1200 * 100 * 8, 1e-6);
@@ -79,7 +97,26 @@ describe('flow rates over sub-second windows', () => {
 
   it('keeps the fewest newest windows that span the minimum, and only one when windows are long enough', () => {
     const t = new TrailingWindows(1000);
-    const p = (n: number) => [{ target: TARGET, prefix: TARGET, packets: n, bytes: n * 100, protocols: [0, n, 0, 0] as [number, number, number, number], flags: [0, 0, 0, 0, 0, 0, 0, 0], srcIps4: { keys: new Uint32Array(0), counts: new Float64Array(0) }, srcIps6: [], srcPorts: { keys: new Uint32Array(0), counts: new Float64Array(0) }, dstPorts: { keys: new Uint32Array(0), counts: new Float64Array(0) }, sources: new SourceSketch().state(), lenMin: 100, lenMax: 100, lenPackets: n, lenBytes: n * 100, ttl: [] }];
+    const p = (n: number) => [
+      {
+        target: TARGET,
+        prefix: TARGET,
+        packets: n,
+        bytes: n * 100,
+        protocols: [0, n, 0, 0] as [number, number, number, number],
+        flags: [0, 0, 0, 0, 0, 0, 0, 0],
+        srcIps4: { keys: new Uint32Array(0), counts: new Float64Array(0) },
+        srcIps6: [],
+        srcPorts: { keys: new Uint32Array(0), counts: new Float64Array(0) },
+        dstPorts: { keys: new Uint32Array(0), counts: new Float64Array(0) },
+        sources: new SourceSketch().state(),
+        lenMin: 100,
+        lenMax: 100,
+        lenPackets: n,
+        lenBytes: n * 100,
+        ttl: [],
+      },
+    ];
     expect(t.push(p(1), 400).spanMs).to.equal(400);
     expect(t.push(p(2), 400).spanMs).to.equal(800);
     const third = t.push(p(4), 400);
@@ -96,7 +133,14 @@ describe('flow rates over sub-second windows', () => {
   it('worker threads rate a once-a-second export over the trailing second too', async function () {
     this.timeout(20_000);
     const options: EngineOptions = {
-      source: 'flow1', windowMs: 100, protect: [], defaultSamplingRate: 1, exporterSamplingRates: [], maxTargets: 1000, maxExporters: 16, topN: 5,
+      source: 'flow1',
+      windowMs: 100,
+      protect: [],
+      defaultSamplingRate: 1,
+      exporterSamplingRates: [],
+      maxTargets: 1000,
+      maxExporters: 16,
+      topN: 5,
     };
     const e = new WorkerEngine(1, options);
     try {
@@ -104,13 +148,19 @@ describe('flow rates over sub-second windows', () => {
       for (let start = 0; start < 3000; start += 100) {
         // 12 flows of 100 packets (1,200 packets a second), exported together at each second.
         if (start % 1000 === 0) {
-          const flows = Array.from({ length: 12 }, () => ({ src: '198.51.100.1', dst: '203.0.113.10', packets: 100, bytes: 10_000 }));
-          e.ingest(netflow5(flows, { sequence: start / 1000 * 12 }), '192.0.2.2', start, 'auto');
+          const flows = Array.from({ length: 12 }, () => ({
+            src: '198.51.100.1',
+            dst: '203.0.113.10',
+            packets: 100,
+            bytes: 10_000,
+          }));
+          e.ingest(netflow5(flows, { sequence: (start / 1000) * 12 }), '192.0.2.2', start, 'auto');
         }
         samples.push(...(await e.flush(start + 100, 100)).filter((s) => s.target === TARGET));
       }
       expect(samples).to.have.length(30);
-      for (const s of samples.filter((x) => x.at >= 1000)) expect(s.pps, `window ending ${s.at}`).to.be.closeTo(1200, 1e-9);
+      for (const s of samples.filter((x) => x.at >= 1000))
+        expect(s.pps, `window ending ${s.at}`).to.be.closeTo(1200, 1e-9);
     } finally {
       await e.close();
     }

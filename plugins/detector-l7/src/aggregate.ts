@@ -32,7 +32,8 @@ class SiteWindow {
     this.paths.add(r.path);
     if (r.agent !== undefined) this.agents.add(r.agent);
     this.distinct.add(r.client);
-    if (r.port !== undefined && (this.ports.has(r.port) || this.ports.size < MAX_PORTS)) this.ports.set(r.port, (this.ports.get(r.port) ?? 0) + 1);
+    if (r.port !== undefined && (this.ports.has(r.port) || this.ports.size < MAX_PORTS))
+      this.ports.set(r.port, (this.ports.get(r.port) ?? 0) + 1);
   }
 }
 
@@ -69,7 +70,10 @@ export class Aggregator {
   private readonly ipOk = new Map<string, string | null>();
   readonly stats: AggregatorStats = { counted: 0, stale: 0, ahead: 0 };
 
-  constructor(private readonly o: AggregatorOptions, now: number) {
+  constructor(
+    private readonly o: AggregatorOptions,
+    now: number,
+  ) {
     this.openFrom = Math.floor(now / o.windowMs) * o.windowMs;
     for (const [site, addr] of Object.entries(o.sites)) this.prefixes.set(site, Prefix.parse(addr));
   }
@@ -171,7 +175,13 @@ export class Aggregator {
     s.http = {
       site,
       rps: s.pps,
-      statuses: { '1xx': rate(st[0]!), '2xx': rate(st[1]!), '3xx': rate(st[2]!), '4xx': rate(st[3]!), '5xx': rate(st[4]!) },
+      statuses: {
+        '1xx': rate(st[0]!),
+        '2xx': rate(st[1]!),
+        '3xx': rate(st[2]!),
+        '4xx': rate(st[3]!),
+        '5xx': rate(st[4]!),
+      },
       topPaths: rates(win?.paths.top(n) ?? []),
       topClients: rates(clients),
       topAgents: rates(win?.agents.top(n) ?? []),
@@ -179,7 +189,10 @@ export class Aggregator {
     };
     s.topSrcIps = s.http.topClients!;
     if (win && win.ports.size > 0) {
-      s.topDstPorts = [...win.ports].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, n).map(([key, count]) => ({ key, count: rate(count) }));
+      s.topDstPorts = [...win.ports]
+        .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+        .slice(0, n)
+        .map(([key, count]) => ({ key, count: rate(count) }));
     }
     s.sourceCount = unique;
     return s;

@@ -1,8 +1,17 @@
-import { looksLikeIp, MAX_AGENT, siteName, splitRequest, type HttpRecord, type LineParser, type SkipReason } from './record.js';
+import {
+  looksLikeIp,
+  MAX_AGENT,
+  siteName,
+  splitRequest,
+  type HttpRecord,
+  type LineParser,
+  type SkipReason,
+} from './record.js';
 import { parseIsoTime } from './time.js';
 
 type Json = Record<string, unknown>;
-const obj = (v: unknown): Json | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : undefined);
+const obj = (v: unknown): Json | undefined =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : undefined;
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 /** "ip:port" / "[v6]:port" (Caddy 2's remote_addr before 2.5) → the address. */
@@ -30,7 +39,10 @@ export function caddyParser(): LineParser {
     const o = obj(v);
     const r = obj(o?.request);
     if (!o || !r) return 'shape';
-    const ip = str(r.client_ip) ?? str(r.remote_ip) ?? (str(r.remote_addr) !== undefined ? hostOf(str(r.remote_addr)!) : undefined);
+    const ip =
+      str(r.client_ip) ??
+      str(r.remote_ip) ??
+      (str(r.remote_addr) !== undefined ? hostOf(str(r.remote_addr)!) : undefined);
     if (ip === undefined || !looksLikeIp(ip)) return 'client';
     let time = NaN;
     if (typeof o.ts === 'number' && Number.isFinite(o.ts) && o.ts > 0 && o.ts < 1e11) time = Math.round(o.ts * 1000);

@@ -29,14 +29,18 @@ const nginxFormat = z
   });
 
 const FORMAT_HELP = `expected auto, ${FORMAT_NAMES.join(', ')}, or { nginx: "<log_format text>" }`;
-const format = z.union([z.enum(['auto', ...FORMAT_NAMES], { error: () => FORMAT_HELP }), nginxFormat], { error: () => FORMAT_HELP });
+const format = z.union([z.enum(['auto', ...FORMAT_NAMES], { error: () => FORMAT_HELP }), nginxFormat], {
+  error: () => FORMAT_HELP,
+});
 
 const site = z.string().refine((s) => siteName(s) === s, { message: 'not a site name (lower-case DNS name, no port)' });
 
 const path = z
   .string()
   .regex(/^\/[^\0]*$/, 'must be an absolute path')
-  .refine((p) => !/[*?]/.test(p.slice(0, p.lastIndexOf('/'))), { message: 'wildcards (* ?) are only allowed in the file name, not in directories' });
+  .refine((p) => !/[*?]/.test(p.slice(0, p.lastIndexOf('/'))), {
+    message: 'wildcards (* ?) are only allowed in the file name, not in directories',
+  });
 
 /**
  * Options of an `l7` detector instance. Each file (or glob) may name its format and the site its lines are for;
@@ -45,7 +49,9 @@ const path = z
  */
 export const l7ConfigSchema = z
   .object({
-    files: z.array(z.union([path, z.object({ path, format: format.optional(), site: site.optional() }).strict()])).min(1),
+    files: z
+      .array(z.union([path, z.object({ path, format: format.optional(), site: site.optional() }).strict()]))
+      .min(1),
     /** Default format of every file that names none. "auto" tries the known ones on the first lines and logs its pick. */
     format: format.default('auto'),
     /** Site → the address mitigation would protect; a site without one is watched but opens no incident. */
@@ -61,7 +67,12 @@ export const l7ConfigSchema = z
     topN: z.number().int().min(1).max(100).default(10),
     /** Sites beyond this many in one window (hostile Host headers) are counted together as "other". */
     maxSites: z.number().int().min(1).max(10_000).default(100),
-    maxLineBytes: z.number().int().min(256).max(1 << 20).default(16_384),
+    maxLineBytes: z
+      .number()
+      .int()
+      .min(256)
+      .max(1 << 20)
+      .default(16_384),
   })
   .strict();
 

@@ -58,11 +58,24 @@ export class L7Detector implements Detector {
     this.sink = sink;
     const c = this.config;
     this.aggregator = new Aggregator(
-      { source: this.name, windowMs: c.windowMs, graceMs: c.graceMs, topN: c.topN, maxSites: c.maxSites, sites: c.sites },
+      {
+        source: this.name,
+        windowMs: c.windowMs,
+        graceMs: c.graceMs,
+        topN: c.topN,
+        maxSites: c.maxSites,
+        sites: c.sites,
+      },
       this.now(),
     );
     this.tailer = new Tailer(
-      { files: c.files.map((f) => (typeof f === 'string' ? f : f.path)), startAt: c.startAt, pollMs: c.pollMs, maxLineBytes: c.maxLineBytes, drainMs: 5000 },
+      {
+        files: c.files.map((f) => (typeof f === 'string' ? f : f.path)),
+        startAt: c.startAt,
+        pollMs: c.pollMs,
+        maxLineBytes: c.maxLineBytes,
+        drainMs: 5000,
+      },
       {
         lines: (path, lines) => this.onLines(path, lines),
         oversize: (path) => {
@@ -102,7 +115,8 @@ export class L7Detector implements Detector {
   flush(): void {
     const now = this.now();
     for (const [path, f] of this.files) {
-      if (!f.parser && f.pending.length > 0 && f.pendingSince !== undefined && now - f.pendingSince >= AUTO_WAIT_MS) this.decide(path, f);
+      if (!f.parser && f.pending.length > 0 && f.pendingSince !== undefined && now - f.pendingSince >= AUTO_WAIT_MS)
+        this.decide(path, f);
     }
     for (const s of this.aggregator?.flush(now) ?? []) this.sink?.(s);
   }
@@ -110,7 +124,9 @@ export class L7Detector implements Detector {
   private fileState(path: string): FileState {
     let f = this.files.get(path);
     if (f) return f;
-    const entry = this.config.files.find((e) => (typeof e === 'string' ? e : e.path) === path) ?? this.config.files.find((e) => matches(typeof e === 'string' ? e : e.path, path));
+    const entry =
+      this.config.files.find((e) => (typeof e === 'string' ? e : e.path) === path) ??
+      this.config.files.find((e) => matches(typeof e === 'string' ? e : e.path, path));
     const own = typeof entry === 'object' ? entry : undefined;
     f = { format: own?.format ?? this.config.format, pending: [] };
     if (own?.site) f.site = own.site;
@@ -144,12 +160,18 @@ export class L7Detector implements Detector {
       this.counters.lines += pending.length;
       this.counters.skipped.undetected += pending.length;
       this.problem(`${path}: format not recognised from ${pending.length} lines (set "format")`);
-      this.logger?.warn({ path }, `l7 ${this.name}: ${path}: no known access-log format parses these lines; set "format" for it`);
+      this.logger?.warn(
+        { path },
+        `l7 ${this.name}: ${path}: no known access-log format parses these lines; set "format" for it`,
+      );
       return;
     }
     f.format = found.format;
     f.parser = parserFor(found.format);
-    this.logger?.info({ path, format: found.format }, `l7 ${this.name}: ${path}: format auto-detected as ${describeFormat(found.format)} (${found.parsed}/${found.tried} sample lines parsed)`);
+    this.logger?.info(
+      { path, format: found.format },
+      `l7 ${this.name}: ${path}: format auto-detected as ${describeFormat(found.format)} (${found.parsed}/${found.tried} sample lines parsed)`,
+    );
     this.parse(path, f, pending);
   }
 
@@ -182,8 +204,12 @@ export class L7Detector implements Detector {
     }
     if (bad > 0) this.problem(`${path}: ${bad} line(s) skipped (${firstBad}${bad > 1 ? ', …' : ''})`);
     // Time stamps far from this machine's clock: history being read, or a server logging in another zone/clock.
-    if (agg.stats.stale > stale) this.problem(`${path}: lines stamped over 10 s in the past are not counted (history, or the server's clock or zone differs)`);
-    if (agg.stats.ahead > ahead) this.problem(`${path}: lines stamped in the future were counted now (the server's clock or zone differs)`);
+    if (agg.stats.stale > stale)
+      this.problem(
+        `${path}: lines stamped over 10 s in the past are not counted (history, or the server's clock or zone differs)`,
+      );
+    if (agg.stats.ahead > ahead)
+      this.problem(`${path}: lines stamped in the future were counted now (the server's clock or zone differs)`);
   }
 
   private problem(what: string): void {

@@ -26,11 +26,15 @@ export type FormatSpec = FormatName | { nginx: string };
  *  - LiteSpeed / OpenLiteSpeed: without a `logFormat` its access log is written in Apache's combined format.
  */
 const TEMPLATES: Record<Exclude<FormatName, 'caddy-json' | 'haproxy-http'>, string> = {
-  'nginx-combined': '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"',
+  'nginx-combined':
+    '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"',
   'apache-common': '$remote_addr $ident $remote_user [$time_local] "$request" $status $body_bytes_sent',
-  'apache-combined': '$remote_addr $ident $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"',
-  'apache-vhost-combined': '$host:$server_port $remote_addr $ident $remote_user [$time_local] "$request" $status $bytes_sent "$http_referer" "$http_user_agent"',
-  litespeed: '$remote_addr $ident $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"',
+  'apache-combined':
+    '$remote_addr $ident $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"',
+  'apache-vhost-combined':
+    '$host:$server_port $remote_addr $ident $remote_user [$time_local] "$request" $status $bytes_sent "$http_referer" "$http_user_agent"',
+  litespeed:
+    '$remote_addr $ident $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"',
 };
 
 /** A fresh parser for `spec` (each has its own caches; use one per file). Throws FormatError on a bad log_format. */
@@ -49,7 +53,13 @@ export function describeFormat(spec: FormatSpec): string {
  * The candidates auto-detect tries, most specific first: combined lines also start like common ones, and nginx's
  * and Apache's combined formats are the same text (auto-detect names it nginx-combined).
  */
-const AUTO_ORDER: FormatName[] = ['caddy-json', 'apache-vhost-combined', 'nginx-combined', 'apache-common', 'haproxy-http'];
+const AUTO_ORDER: FormatName[] = [
+  'caddy-json',
+  'apache-vhost-combined',
+  'nginx-combined',
+  'apache-common',
+  'haproxy-http',
+];
 
 export interface Detection {
   format: FormatName;
@@ -69,7 +79,8 @@ export function detectFormat(lines: readonly string[]): Detection | undefined {
     const parse = parserFor(format);
     let parsed = 0;
     for (const l of sample) if (typeof parse(l) === 'object') parsed++;
-    if (parsed * 2 >= sample.length && parsed > 0 && (!best || parsed > best.parsed)) best = { format, parsed, tried: sample.length };
+    if (parsed * 2 >= sample.length && parsed > 0 && (!best || parsed > best.parsed))
+      best = { format, parsed, tried: sample.length };
   }
   return best;
 }

@@ -6,7 +6,8 @@ export default definePlugin((ft) => {
   ft.detector(
     defineDetector<L7Config>({
       kind: 'l7',
-      description: 'HTTP request rates, status mix and top clients/paths/agents per site from nginx, Apache, Caddy, LiteSpeed and HAProxy access logs.',
+      description:
+        'HTTP request rates, status mix and top clients/paths/agents per site from nginx, Apache, Caddy, LiteSpeed and HAProxy access logs.',
       configSchema: l7ConfigSchema,
       async create(config, ctx) {
         const { L7Detector } = await import('./detector.js');

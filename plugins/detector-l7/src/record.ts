@@ -60,7 +60,8 @@ export function siteName(raw: string): string | undefined {
   for (let i = 0; i < s.length; i++) {
     const raw = s.charCodeAt(i);
     const c = raw | 0x20;
-    if (!((c >= 97 && c <= 122) || (raw >= 48 && raw <= 57) || raw === 45 || raw === 46 || raw === 95)) return undefined;
+    if (!((c >= 97 && c <= 122) || (raw >= 48 && raw <= 57) || raw === 45 || raw === 46 || raw === 95))
+      return undefined;
   }
   return s.toLowerCase();
 }

@@ -121,7 +121,8 @@ export class Tailer {
     this.lastGlobAt = this.now();
     for (const pattern of this.options.files) {
       if (!hasWildcard(pattern)) {
-        if (!this.followed.has(pattern)) this.followed.set(pattern, { path: pattern, retired: [], missingNoted: false, fromGlob: false });
+        if (!this.followed.has(pattern))
+          this.followed.set(pattern, { path: pattern, retired: [], missingNoted: false, fromGlob: false });
         continue;
       }
       const dir = dirname(pattern);
@@ -155,7 +156,10 @@ export class Tailer {
       // Renamed or deleted: the server may still be writing to it until it reopens, so keep reading it a while.
       f.retired.push({ file: cur, until: this.now() + this.options.drainMs });
       f.current = undefined;
-      this.note(f, st ? 'rotated (a new file at the path); draining the old one' : 'gone; draining what was written to it');
+      this.note(
+        f,
+        st ? 'rotated (a new file at the path); draining the old one' : 'gone; draining what was written to it',
+      );
     }
     for (const r of [...f.retired]) {
       await this.readFrom(f.path, r.file);

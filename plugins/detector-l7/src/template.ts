@@ -1,8 +1,29 @@
-import { looksLikeIp, MAX_AGENT, siteName, splitRequest, type HttpRecord, type LineParser, type SkipReason } from './record.js';
+import {
+  looksLikeIp,
+  MAX_AGENT,
+  siteName,
+  splitRequest,
+  type HttpRecord,
+  type LineParser,
+  type SkipReason,
+} from './record.js';
 import { cachedTime, parseClfTime, parseEpochSeconds, parseIsoTime } from './time.js';
 
 /** What a variable of a log format contributes to a record. */
-type Role = 'client' | 'timeClf' | 'timeIso' | 'timeMsec' | 'request' | 'method' | 'uri' | 'status' | 'bytes' | 'agent' | 'host' | 'port' | 'skip';
+type Role =
+  | 'client'
+  | 'timeClf'
+  | 'timeIso'
+  | 'timeMsec'
+  | 'request'
+  | 'method'
+  | 'uri'
+  | 'status'
+  | 'bytes'
+  | 'agent'
+  | 'host'
+  | 'port'
+  | 'skip';
 
 /** nginx variables ft understands; any other variable is read past. */
 const NGINX_ROLES: Record<string, Role> = {
@@ -50,7 +71,7 @@ export function compileNginxFormat(format: string): Template {
   if (format.length === 0 || format.length > 4096) throw new FormatError('log_format must be 1..4096 characters');
   const parts: (string | { name: string })[] = [];
   let lit = '';
-  for (let i = 0; i < format.length; ) {
+  for (let i = 0; i < format.length;) {
     const c = format[i]!;
     if (c === '$') {
       let j = i + 1;
@@ -82,17 +103,20 @@ export function compileNginxFormat(format: string): Template {
     const v = parts[k] as { name: string };
     const after = parts[k + 1] as string;
     const isLast = k + 2 >= parts.length;
-    if (after === '' && !isLast) throw new FormatError(`$${v.name} is directly followed by another variable: nothing tells where one ends`);
+    if (after === '' && !isLast)
+      throw new FormatError(`$${v.name} is directly followed by another variable: nothing tells where one ends`);
     const before = parts[k - 1] as string;
     const role = NGINX_ROLES[v.name] ?? 'skip';
-    if (role !== 'skip' && roles.has(role) && role !== 'host') throw new FormatError(`two variables give the ${role} (…$${v.name})`);
+    if (role !== 'skip' && roles.has(role) && role !== 'host')
+      throw new FormatError(`two variables give the ${role} (…$${v.name})`);
     roles.add(role);
     steps.push({ role, after, quoted: before.endsWith('"') && after.startsWith('"') });
   }
   const missing: string[] = [];
   if (!roles.has('client')) missing.push('$remote_addr');
   if (!roles.has('status')) missing.push('$status');
-  if (!roles.has('timeClf') && !roles.has('timeIso') && !roles.has('timeMsec')) missing.push('$time_local, $time_iso8601 or $msec');
+  if (!roles.has('timeClf') && !roles.has('timeIso') && !roles.has('timeMsec'))
+    missing.push('$time_local, $time_iso8601 or $msec');
   if (!roles.has('request') && !roles.has('uri')) missing.push('$request or $request_uri');
   if (missing.length > 0) throw new FormatError(`log_format lacks ${missing.join('; ')}`);
   return { lead, steps, roles };
@@ -115,7 +139,14 @@ function findEnd(line: string, from: number, step: Step): number {
 function parseStatus(s: string): number {
   if (s.length !== 3) return NaN;
   const v = (s.charCodeAt(0) - 48) * 100 + (s.charCodeAt(1) - 48) * 10 + (s.charCodeAt(2) - 48);
-  return v >= 100 && v <= 599 && s.charCodeAt(1) >= 48 && s.charCodeAt(1) <= 57 && s.charCodeAt(2) >= 48 && s.charCodeAt(2) <= 57 ? v : NaN;
+  return v >= 100 &&
+    v <= 599 &&
+    s.charCodeAt(1) >= 48 &&
+    s.charCodeAt(1) <= 57 &&
+    s.charCodeAt(2) >= 48 &&
+    s.charCodeAt(2) <= 57
+    ? v
+    : NaN;
 }
 
 function parseBytes(s: string): number {

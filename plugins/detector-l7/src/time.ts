@@ -1,4 +1,17 @@
-const MONTHS: Record<string, number> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };
+const MONTHS: Record<string, number> = {
+  Jan: 0,
+  Feb: 1,
+  Mar: 2,
+  Apr: 3,
+  May: 4,
+  Jun: 5,
+  Jul: 6,
+  Aug: 7,
+  Sep: 8,
+  Oct: 9,
+  Nov: 10,
+  Dec: 11,
+};
 
 const digits = (s: string, from: number, n: number): number => {
   let v = 0;
@@ -27,7 +40,8 @@ export function parseClfTime(s: string, localOffsetMin?: (utcGuess: number) => n
   const h = digits(s, 12, 2);
   const mi = digits(s, 15, 2);
   const sec = digits(s, 18, 2);
-  if (mo === undefined || !valid(y, mo, d, h, mi, sec) || s.charCodeAt(14) !== 58 || s.charCodeAt(17) !== 58) return NaN;
+  if (mo === undefined || !valid(y, mo, d, h, mi, sec) || s.charCodeAt(14) !== 58 || s.charCodeAt(17) !== 58)
+    return NaN;
   let ms = 0;
   let i = 20;
   if (s.charCodeAt(i) === 46) {

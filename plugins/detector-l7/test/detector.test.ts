@@ -26,11 +26,20 @@ describe('l7 detector: samples per site from a log', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function run(input: Omit<L7ConfigInput, 'files'> & { files?: L7ConfigInput['files'] }, lines: string[], clock: { now: number }) {
+  async function run(
+    input: Omit<L7ConfigInput, 'files'> & { files?: L7ConfigInput['files'] },
+    lines: string[],
+    clock: { now: number },
+  ) {
     const log = join(dir, 'access.log');
     appendFileSync(log, lines.map((l) => `${l}\n`).join(''));
     const samples: Sample[] = [];
-    detector = new L7Detector(l7ConfigSchema.parse({ files: [log], startAt: 'beginning', ...input }), 'web', undefined, () => clock.now);
+    detector = new L7Detector(
+      l7ConfigSchema.parse({ files: [log], startAt: 'beginning', ...input }),
+      'web',
+      undefined,
+      () => clock.now,
+    );
     await detector.start((s) => samples.push(s));
     return { samples, log };
   }
@@ -50,7 +59,14 @@ describe('l7 detector: samples per site from a log', () => {
     clock.now = T0 + 1500;
     detector!.flush();
     const shop = samples.find((s) => s.target === 'site:shop.example')!;
-    expect(shop).to.deep.include({ source: 'web', sourceKind: 'l7', at: T0 + 1000, windowMs: 1000, pps: 100, direction: 'in' });
+    expect(shop).to.deep.include({
+      source: 'web',
+      sourceKind: 'l7',
+      at: T0 + 1000,
+      windowMs: 1000,
+      pps: 100,
+      direction: 'in',
+    });
     expect(shop.prefix?.toString()).to.equal('203.0.113.80/32');
     expect(shop.http?.statuses).to.deep.equal({ '1xx': 0, '2xx': 10, '3xx': 0, '4xx': 0, '5xx': 90 });
     expect(shop.http?.topClients?.[0]).to.deep.equal({ key: '203.0.113.66', count: 90 });
@@ -67,14 +83,29 @@ describe('l7 detector: samples per site from a log', () => {
     clock.now = T0 + 2500;
     detector!.flush();
     const next = samples.filter((s) => s.at === T0 + 2000);
-    expect(next.map((s) => [s.target, s.pps]).sort()).to.deep.equal([['site:blog.example', 0], ['site:shop.example', 1]]);
+    expect(next.map((s) => [s.target, s.pps]).sort()).to.deep.equal([
+      ['site:blog.example', 0],
+      ['site:shop.example', 1],
+    ]);
   });
 
   it('garbled lines are counted by reason and skipped; the good ones around them still count', async () => {
     const clock = { now: T0 + 200 };
     const good = `203.0.113.9 - - [${clf(T0)}] "GET / HTTP/1.1" 200 1 "-" "x"`;
-    const lines = [good, 'not a log line', `203.0.113.9 - - [${clf(T0)}] "GET / HTTP/1.1" 999 1 "-" "x"`, '\x00\x01\x02\xff\xfe', good, `${'A'.repeat(40_000)}`, good];
-    const { samples } = await run({ format: 'nginx-combined', files: [{ path: join(dir, 'access.log'), site: 'shop.example' }] }, lines, clock);
+    const lines = [
+      good,
+      'not a log line',
+      `203.0.113.9 - - [${clf(T0)}] "GET / HTTP/1.1" 999 1 "-" "x"`,
+      '\x00\x01\x02\xff\xfe',
+      good,
+      `${'A'.repeat(40_000)}`,
+      good,
+    ];
+    const { samples } = await run(
+      { format: 'nginx-combined', files: [{ path: join(dir, 'access.log'), site: 'shop.example' }] },
+      lines,
+      clock,
+    );
     clock.now = T0 + 1500;
     detector!.flush();
     expect(samples.find((s) => s.target === 'site:shop.example')?.pps).to.equal(3);
@@ -95,7 +126,11 @@ describe('l7 detector: samples per site from a log', () => {
 
   it('history older than the open windows does not feed detection', async () => {
     const clock = { now: T0 + 60_000 };
-    const { samples } = await run({ format: 'apache-vhost-combined' }, [vhostLine(T0, 'a.example', '192.0.2.7', '/', 200)], clock);
+    const { samples } = await run(
+      { format: 'apache-vhost-combined' },
+      [vhostLine(T0, 'a.example', '192.0.2.7', '/', 200)],
+      clock,
+    );
     clock.now = T0 + 62_000;
     detector!.flush();
     expect(samples).to.deep.equal([]);
@@ -104,7 +139,11 @@ describe('l7 detector: samples per site from a log', () => {
 
   it('after a stall (suspend, clock step) it skips the missed windows and counts new lines in the right one', async () => {
     const clock = { now: T0 + 200 };
-    const { samples, log } = await run({ format: 'apache-vhost-combined' }, [vhostLine(T0, 'a.example', '192.0.2.7', '/', 200)], clock);
+    const { samples, log } = await run(
+      { format: 'apache-vhost-combined' },
+      [vhostLine(T0, 'a.example', '192.0.2.7', '/', 200)],
+      clock,
+    );
     clock.now = T0 + 1500;
     detector!.flush();
     expect(samples.map((s) => s.pps)).to.deep.equal([1]);
@@ -113,7 +152,10 @@ describe('l7 detector: samples per site from a log', () => {
     detector!.flush();
     // The site went idle for an hour: no hour of zero samples replayed.
     expect(samples).to.have.length(1);
-    appendFileSync(log, `${vhostLine(later, 'a.example', '192.0.2.7', '/', 200)}\n${vhostLine(later, 'a.example', '192.0.2.8', '/', 200)}\n`);
+    appendFileSync(
+      log,
+      `${vhostLine(later, 'a.example', '192.0.2.7', '/', 200)}\n${vhostLine(later, 'a.example', '192.0.2.8', '/', 200)}\n`,
+    );
     await new Promise((r) => setTimeout(r, 400));
     clock.now = later + 1500;
     detector!.flush();
@@ -139,7 +181,15 @@ describe('l7 detector: samples per site from a log', () => {
 
   it('create() opens nothing: a missing file only shows once started', async () => {
     const f = collect(plugin).detectors.find((d) => d.kind === 'l7')!;
-    const d = await f.create(f.configSchema.parse({ files: [join(dir, 'nope.log')] }), { name: 'x', logger: undefined as never, stateDir: dir, secret: () => { throw new Error('no'); }, signal: new AbortController().signal });
+    const d = await f.create(f.configSchema.parse({ files: [join(dir, 'nope.log')] }), {
+      name: 'x',
+      logger: undefined as never,
+      stateDir: dir,
+      secret: () => {
+        throw new Error('no');
+      },
+      signal: new AbortController().signal,
+    });
     expect(d.health().status).to.equal('ok');
     await d.start(() => undefined);
     expect(d.health()).to.deep.include({ status: 'degraded' });
@@ -149,7 +199,12 @@ describe('l7 detector: samples per site from a log', () => {
 
   it('a missing log keeps health degraded for as long as it is missing', async () => {
     const clock = { now: T0 };
-    detector = new L7Detector(l7ConfigSchema.parse({ files: [join(dir, 'later.log')] }), 'web', undefined, () => clock.now);
+    detector = new L7Detector(
+      l7ConfigSchema.parse({ files: [join(dir, 'later.log')] }),
+      'web',
+      undefined,
+      () => clock.now,
+    );
     await detector.start(() => undefined);
     clock.now += 10 * 60_000;
     expect(detector.health()).to.deep.include({ status: 'degraded' });

@@ -5,22 +5,26 @@ import { DistinctCounter, TopK } from '../src/sketch.js';
 describe('l7 sketches', () => {
   it('TopK keeps every key seen more than n/(capacity+1) times, counting it low by at most that much', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 60 }), { minLength: 1, maxLength: 600 }), fc.integer({ min: 1, max: 16 }), (keys, capacity) => {
-        const t = new TopK(capacity);
-        const exact = new Map<string, number>();
-        for (const k of keys) {
-          t.add(String(k));
-          exact.set(String(k), (exact.get(String(k)) ?? 0) + 1);
-        }
-        const bound = keys.length / (capacity + 1);
-        const kept = new Map(t.top(capacity).map((c) => [c.key, c.count]));
-        expect(kept.size).to.be.at.most(capacity);
-        for (const [k, n] of exact) {
-          if (n > bound) expect(kept.has(k), `key ${k} seen ${n} times of ${keys.length}`).to.equal(true);
-          const c = kept.get(k);
-          if (c !== undefined) expect(c).to.be.within(n - bound, n);
-        }
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 60 }), { minLength: 1, maxLength: 600 }),
+        fc.integer({ min: 1, max: 16 }),
+        (keys, capacity) => {
+          const t = new TopK(capacity);
+          const exact = new Map<string, number>();
+          for (const k of keys) {
+            t.add(String(k));
+            exact.set(String(k), (exact.get(String(k)) ?? 0) + 1);
+          }
+          const bound = keys.length / (capacity + 1);
+          const kept = new Map(t.top(capacity).map((c) => [c.key, c.count]));
+          expect(kept.size).to.be.at.most(capacity);
+          for (const [k, n] of exact) {
+            if (n > bound) expect(kept.has(k), `key ${k} seen ${n} times of ${keys.length}`).to.equal(true);
+            const c = kept.get(k);
+            if (c !== undefined) expect(c).to.be.within(n - bound, n);
+          }
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -1,5 +1,14 @@
 import { expect } from 'chai';
-import { appendFileSync, copyFileSync, mkdtempSync, renameSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  copyFileSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tailer, type TailOptions } from '../src/tailer.js';
@@ -19,7 +28,14 @@ function follow(options: Partial<TailOptions> & { files: string[] }) {
     },
     () => now,
   );
-  return { t, got, notes, lines: () => got.map((g) => g.line), oversize: () => oversize, advance: (ms: number) => void (now += ms) };
+  return {
+    t,
+    got,
+    notes,
+    lines: () => got.map((g) => g.line),
+    oversize: () => oversize,
+    advance: (ms: number) => void (now += ms),
+  };
 }
 
 const numbered = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `line ${from + i}`);
@@ -103,7 +119,9 @@ describe('l7 tailer: follows access logs across rotation', () => {
     write(log, numbered(10, 20));
     await f.t.poll();
     expect(f.lines()).to.deep.equal(numbered(0, 20));
-    expect(f.notes.join('\n')).to.match(/does not exist/).and.match(/appeared/);
+    expect(f.notes.join('\n'))
+      .to.match(/does not exist/)
+      .and.match(/appeared/);
   });
 
   it('a file that does not exist yet at start is picked up, read from its beginning', async () => {
@@ -123,7 +141,11 @@ describe('l7 tailer: follows access logs across rotation', () => {
     await f.t.poll();
     write(join(dir, 'a.access.log'), ['a1']);
     await f.t.poll();
-    expect(f.got.map((g) => `${g.path.slice(dir.length + 1)}:${g.line}`).sort()).to.deep.equal(['a.access.log:a0', 'a.access.log:a1', 'b.access.log:b0']);
+    expect(f.got.map((g) => `${g.path.slice(dir.length + 1)}:${g.line}`).sort()).to.deep.equal([
+      'a.access.log:a0',
+      'a.access.log:a1',
+      'b.access.log:b0',
+    ]);
     // A vhost's log removed for good is dropped (not reported missing forever); one created again is picked up.
     unlinkSync(join(dir, 'b.access.log'));
     await f.t.poll();

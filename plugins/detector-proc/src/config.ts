@@ -2,7 +2,9 @@ import { Prefix } from '@ft/sdk';
 import { z } from 'zod';
 import { isInterfaceName } from './parse.js';
 
-const interfaceName = z.string().refine(isInterfaceName, { message: 'not a Linux interface name (1-15 characters, no "/", ":" or spaces)' });
+const interfaceName = z
+  .string()
+  .refine(isInterfaceName, { message: 'not a Linux interface name (1-15 characters, no "/", ":" or spaces)' });
 
 const address = z.string().refine(
   (a) => {
@@ -25,10 +27,18 @@ const address = z.string().refine(
 export const procConfigSchema = z
   .object({
     /** Where procfs is: "/proc" for this host's namespace, "/proc/PID" for the namespace process PID lives in. */
-    procRoot: z.string().regex(/^\/[^\0]*$/, 'must be an absolute path').default('/proc'),
+    procRoot: z
+      .string()
+      .regex(/^\/[^\0]*$/, 'must be an absolute path')
+      .default('/proc'),
     /** "auto" = every interface but lo (new ones are picked up as they appear), or a list. */
     interfaces: z
-      .union([z.literal('auto'), z.array(z.union([interfaceName, z.object({ name: interfaceName, address: address.optional() }).strict()])).min(1)])
+      .union([
+        z.literal('auto'),
+        z
+          .array(z.union([interfaceName, z.object({ name: interfaceName, address: address.optional() }).strict()]))
+          .min(1),
+      ])
       .default('auto'),
     /**
      * Protected address for every watched interface without its own. "auto" (the default when reading this host's
@@ -42,9 +52,15 @@ export const procConfigSchema = z
   .strict()
   .superRefine((c, ctx) => {
     const own = isOwnProcRoot(c.procRoot);
-    const usesAuto = c.address === 'auto' || (Array.isArray(c.interfaces) && c.interfaces.some((i) => typeof i === 'object' && i.address === 'auto'));
+    const usesAuto =
+      c.address === 'auto' ||
+      (Array.isArray(c.interfaces) && c.interfaces.some((i) => typeof i === 'object' && i.address === 'auto'));
     if (usesAuto && !own) {
-      ctx.addIssue({ code: 'custom', path: ['address'], message: `"auto" reads this namespace's addresses; with procRoot ${c.procRoot} name the address instead` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['address'],
+        message: `"auto" reads this namespace's addresses; with procRoot ${c.procRoot} name the address instead`,
+      });
     }
   });
 

@@ -33,12 +33,22 @@ export function protocolCounters(
     udp:
       get(snmp?.get('Udp'), ...udpNames) +
       get(snmp?.get('UdpLite'), ...udpNames) +
-      get(snmp6, 'Udp6InDatagrams', 'Udp6NoPorts', 'Udp6InErrors', 'UdpLite6InDatagrams', 'UdpLite6NoPorts', 'UdpLite6InErrors'),
+      get(
+        snmp6,
+        'Udp6InDatagrams',
+        'Udp6NoPorts',
+        'Udp6InErrors',
+        'UdpLite6InDatagrams',
+        'UdpLite6NoPorts',
+        'UdpLite6InErrors',
+      ),
     icmp: get(snmp?.get('Icmp'), 'InMsgs') + get(snmp6, 'Icmp6InMsgs'),
     // Each SYN at a listening socket ends in exactly one of: handshake completed (PassiveOpens), request reset or
     // failed (AttemptFails: what a SYN flood from a real host produces, its kernel resets our SYN-ACK), answered
     // with a cookie once the queue is full (SyncookiesSent), or dropped on a full queue (TCPReqQFullDrop).
-    syn: get(snmp?.get('Tcp'), 'PassiveOpens', 'AttemptFails') + get(netstat?.get('TcpExt'), 'SyncookiesSent', 'TCPReqQFullDrop'),
+    syn:
+      get(snmp?.get('Tcp'), 'PassiveOpens', 'AttemptFails') +
+      get(netstat?.get('TcpExt'), 'SyncookiesSent', 'TCPReqQFullDrop'),
   };
 }
 
@@ -54,9 +64,16 @@ export interface ProtocolDelta {
 export function protocolDelta(prev: ProtocolCounters, cur: ProtocolCounters): ProtocolDelta | undefined {
   const d = (k: keyof ProtocolCounters) => counterDelta(prev[k], cur[k]);
   const [ip, tcp, udp, icmp, syn] = [d('ip'), d('tcp'), d('udp'), d('icmp'), d('syn')];
-  if (ip === undefined || tcp === undefined || udp === undefined || icmp === undefined || syn === undefined) return undefined;
+  if (ip === undefined || tcp === undefined || udp === undefined || icmp === undefined || syn === undefined)
+    return undefined;
   const known = tcp + udp + icmp;
-  return { tcp: Number(tcp), udp: Number(udp), icmp: Number(icmp), other: Number(ip > known ? ip - known : 0n), syn: Number(syn) };
+  return {
+    tcp: Number(tcp),
+    udp: Number(udp),
+    icmp: Number(icmp),
+    other: Number(ip > known ? ip - known : 0n),
+    syn: Number(syn),
+  };
 }
 
 export interface InterfaceDelta {
@@ -79,7 +96,10 @@ export function interfaceDelta(prev: InterfaceCounters, cur: InterfaceCounters):
  * The namespace's protocol mix applied to one interface's packet rate. /proc/net/snmp is per namespace, not per
  * interface: with one watched interface the mix is exact, with several it is the namespace's mix.
  */
-export function attributeProtocols(pps: number, mix: ProtocolDelta): { protocols: { tcp: number; udp: number; icmp: number; other: number }; syn: number } {
+export function attributeProtocols(
+  pps: number,
+  mix: ProtocolDelta,
+): { protocols: { tcp: number; udp: number; icmp: number; other: number }; syn: number } {
   const total = mix.tcp + mix.udp + mix.icmp + mix.other;
   if (total <= 0) return { protocols: { tcp: 0, udp: 0, icmp: 0, other: pps }, syn: 0 };
   const k = pps / total;

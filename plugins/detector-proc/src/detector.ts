@@ -3,7 +3,13 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { Prefix, type Detector, type Health, type PluginLogger, type Sample } from '@ft/sdk';
 import { isOwnProcRoot, type ProcConfig } from './config.js';
-import { attributeProtocols, interfaceDelta, protocolCounters, protocolDelta, type ProtocolCounters } from './counters.js';
+import {
+  attributeProtocols,
+  interfaceDelta,
+  protocolCounters,
+  protocolDelta,
+  type ProtocolCounters,
+} from './counters.js';
 import {
   parseConntrackStat,
   parseKeyedPairs,
@@ -59,7 +65,10 @@ export class ProcDetector implements Detector {
     if (this.timer) return;
     // The first read only sets the counters rates are measured from; it also proves procRoot is usable.
     const first = await this.read();
-    if (!first) throw new Error(`proc detector ${this.name}: cannot read ${this.path('net/dev')}: ${[...this.problems.keys()].join('; ')}`);
+    if (!first)
+      throw new Error(
+        `proc detector ${this.name}: cannot read ${this.path('net/dev')}: ${[...this.problems.keys()].join('; ')}`,
+      );
     this.previous = first;
     this.timer = setInterval(() => void this.tick(sink), this.config.tickMs);
   }
@@ -112,7 +121,8 @@ export class ProcDetector implements Detector {
       return await readFile(this.path(rel), 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (!(optional && code === 'ENOENT')) this.problem(`cannot read ${this.path(rel)}: ${code ?? (err as Error).message}`);
+      if (!(optional && code === 'ENOENT'))
+        this.problem(`cannot read ${this.path(rel)}: ${code ?? (err as Error).message}`);
       return undefined;
     }
   }
@@ -145,7 +155,8 @@ export class ProcDetector implements Detector {
     }
     this.connections = undefined;
     if (conntrack !== undefined) this.connections = this.parsed('net/stat/nf_conntrack', parseConntrackStat(conntrack));
-    else if (conntrackCount !== undefined) this.connections = this.parsed('sys/net/netfilter/nf_conntrack_count', parseSingleCount(conntrackCount));
+    else if (conntrackCount !== undefined)
+      this.connections = this.parsed('sys/net/netfilter/nf_conntrack_count', parseSingleCount(conntrackCount));
     if (this.connections === undefined) {
       const sock = await this.readText('net/sockstat');
       if (sock !== undefined) {
@@ -162,7 +173,10 @@ export class ProcDetector implements Detector {
     const c = this.config.interfaces;
     // On this host's own /proc an interface with a single address protects that address unless told otherwise.
     const fallback = this.config.address ?? (isOwnProcRoot(this.config.procRoot) ? 'auto' : 'none');
-    const entries = c === 'auto' ? [...current.interfaces.keys()].filter((n) => n !== 'lo').map((name) => ({ name })) : c.map((i) => (typeof i === 'string' ? { name: i } : i));
+    const entries =
+      c === 'auto'
+        ? [...current.interfaces.keys()].filter((n) => n !== 'lo').map((name) => ({ name }))
+        : c.map((i) => (typeof i === 'string' ? { name: i } : i));
     return entries.map((e) => {
       const address = (e as { address?: string }).address ?? fallback;
       return address === 'none' ? { name: e.name } : { name: e.name, address };
@@ -192,7 +206,9 @@ export class ProcDetector implements Detector {
     if (!this.addressCache || now - this.addressCache.at > ADDRESS_REFRESH_MS) {
       const map = new Map<string, Prefix | undefined>();
       for (const [ifname, addrs] of Object.entries(networkInterfaces())) {
-        const usable = (addrs ?? []).filter((a) => !a.internal && !/^fe80:/i.test(a.address) && !/^169\.254\./.test(a.address));
+        const usable = (addrs ?? []).filter(
+          (a) => !a.internal && !/^fe80:/i.test(a.address) && !/^169\.254\./.test(a.address),
+        );
         const v4 = usable.filter((a) => a.family === 'IPv4');
         const pick = v4.length > 0 ? v4 : usable;
         map.set(ifname, pick.length === 1 ? Prefix.parse(pick[0]!.address) : undefined);
@@ -208,10 +224,15 @@ export class ProcDetector implements Detector {
     const perSecond = 1000 / elapsedMs;
     const at = this.now();
     const mix = prev.protocols && cur.protocols ? protocolDelta(prev.protocols, cur.protocols) : undefined;
-    if (prev.protocols && cur.protocols && !mix) this.problem('protocol counters went backwards (namespace recreated?): breakdown skipped for one tick');
+    if (prev.protocols && cur.protocols && !mix)
+      this.problem('protocol counters went backwards (namespace recreated?): breakdown skipped for one tick');
     const out: Sample[] = [];
     for (const g of this.groups(cur)) {
-      let rxP = 0, rxB = 0, txP = 0, txB = 0, counted = 0;
+      let rxP = 0,
+        rxB = 0,
+        txP = 0,
+        txB = 0,
+        counted = 0;
       for (const name of g.interfaces) {
         const a = prev.interfaces.get(name);
         const b = cur.interfaces.get(name)!;
@@ -221,12 +242,18 @@ export class ProcDetector implements Detector {
           this.problem(`counters of ${name} went backwards (interface reset or recreated): skipped one tick`);
           continue;
         }
-        rxP += d.rxPackets; rxB += d.rxBytes; txP += d.txPackets; txB += d.txBytes; counted++;
+        rxP += d.rxPackets;
+        rxB += d.rxBytes;
+        txP += d.txPackets;
+        txB += d.txBytes;
+        counted++;
       }
       if (counted === 0) continue;
       if (rxP * perSecond > MAX_PLAUSIBLE_PPS || txP * perSecond > MAX_PLAUSIBLE_PPS) {
         // A reset that looked like a 32-bit wrap: no link carries this, so the tick is unknown, not a flood.
-        this.problem(`counters of ${g.interfaces.join(',')} jumped by more than any link carries (reset?): skipped one tick`);
+        this.problem(
+          `counters of ${g.interfaces.join(',')} jumped by more than any link carries (reset?): skipped one tick`,
+        );
         continue;
       }
       const base = { source: this.name, sourceKind: 'proc', target: g.target, at, windowMs: elapsedMs } as const;

@@ -53,17 +53,32 @@ export function parseNetDev(text: string): Parsed<Map<string, InterfaceCounters>
     const colon = line.lastIndexOf(':');
     if (colon <= 0) return void problems.push({ line: i + 1, reason: 'no "interface:" prefix' });
     const name = line.slice(0, colon).trim();
-    if (!isInterfaceName(name)) return void problems.push({ line: i + 1, reason: `odd interface name ${JSON.stringify(name.slice(0, 40))}` });
-    const fields = line.slice(colon + 1).trim().split(/\s+/);
-    if (fields.length < 16) return void problems.push({ line: i + 1, reason: `${name}: ${fields.length} counters, expected 16` });
+    if (!isInterfaceName(name))
+      return void problems.push({ line: i + 1, reason: `odd interface name ${JSON.stringify(name.slice(0, 40))}` });
+    const fields = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/);
+    if (fields.length < 16)
+      return void problems.push({ line: i + 1, reason: `${name}: ${fields.length} counters, expected 16` });
     const n = fields.slice(0, 16).map(counter);
     const bad = n.findIndex((v) => v === undefined);
-    if (bad >= 0) return void problems.push({ line: i + 1, reason: `${name}: counter ${bad + 1} is ${JSON.stringify(fields[bad]?.slice(0, 24))}, not a number` });
+    if (bad >= 0)
+      return void problems.push({
+        line: i + 1,
+        reason: `${name}: counter ${bad + 1} is ${JSON.stringify(fields[bad]?.slice(0, 24))}, not a number`,
+      });
     const c = n as bigint[];
     if (value.has(name)) return void problems.push({ line: i + 1, reason: `${name} listed twice` });
     value.set(name, {
-      rxBytes: c[0]!, rxPackets: c[1]!, rxErrors: c[2]!, rxDropped: c[3]!,
-      txBytes: c[8]!, txPackets: c[9]!, txErrors: c[10]!, txDropped: c[11]!,
+      rxBytes: c[0]!,
+      rxPackets: c[1]!,
+      rxErrors: c[2]!,
+      rxDropped: c[3]!,
+      txBytes: c[8]!,
+      txPackets: c[9]!,
+      txErrors: c[10]!,
+      txDropped: c[11]!,
     });
   });
   return { value, problems };
@@ -103,7 +118,8 @@ export function parseKeyedPairs(text: string): Parsed<Map<string, Map<string, bi
     names.forEach((name, k) => {
       const t = values[k]!;
       if (/^-?[0-9]{1,20}$/.test(t)) fields.set(name, BigInt(t));
-      else problems.push({ line: i + 1, reason: `${section} ${name} is ${JSON.stringify(t.slice(0, 24))}, not a number` });
+      else
+        problems.push({ line: i + 1, reason: `${section} ${name} is ${JSON.stringify(t.slice(0, 24))}, not a number` });
     });
     value.set(section, fields);
   }
@@ -118,7 +134,8 @@ export function parseSnmp6(text: string): Parsed<Map<string, bigint>> {
     const line = raw.trim();
     if (line === '') return;
     const m = /^([A-Za-z0-9_]+)\s+(-?[0-9]{1,20})$/.exec(line);
-    if (!m) return void problems.push({ line: i + 1, reason: `not "Name value": ${JSON.stringify(line.slice(0, 40))}` });
+    if (!m)
+      return void problems.push({ line: i + 1, reason: `not "Name value": ${JSON.stringify(line.slice(0, 40))}` });
     value.set(m[1]!, BigInt(m[2]!));
   });
   return { value, problems };
@@ -144,7 +161,11 @@ export function parseSockstat(text: string): Parsed<Sockstat> {
     const kv = new Map<string, number>();
     for (let k = 0; k < parts.length; k += 2) {
       const n = parts[k + 1]!;
-      if (!/^[0-9]{1,15}$/.test(n)) return void problems.push({ line: i + 1, reason: `${m[1]} ${parts[k]} is ${JSON.stringify(n.slice(0, 24))}, not a number` });
+      if (!/^[0-9]{1,15}$/.test(n))
+        return void problems.push({
+          line: i + 1,
+          reason: `${m[1]} ${parts[k]} is ${JSON.stringify(n.slice(0, 24))}, not a number`,
+        });
       kv.set(parts[k]!, Number(n));
     }
     if (m[1] === 'TCP') {
@@ -163,21 +184,26 @@ export function parseSockstat(text: string): Parsed<Sockstat> {
  */
 export function parseConntrackStat(text: string): Parsed<number | undefined> {
   const problems: Problem[] = [];
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   if (lines.length === 0) return { value: undefined, problems: [{ line: 1, reason: 'empty' }] };
   const names = lines[0]!.split(/\s+/);
   const col = names.indexOf('entries');
   if (col < 0) return { value: undefined, problems: [{ line: 1, reason: 'no "entries" column' }] };
   const row = lines[1]?.split(/\s+/);
   const cell = row?.[col];
-  if (!cell || !/^[0-9a-fA-F]{1,16}$/.test(cell)) return { value: undefined, problems: [{ line: 2, reason: `entries is ${JSON.stringify(cell ?? '')}, not hex` }] };
+  if (!cell || !/^[0-9a-fA-F]{1,16}$/.test(cell))
+    return { value: undefined, problems: [{ line: 2, reason: `entries is ${JSON.stringify(cell ?? '')}, not hex` }] };
   return { value: Number.parseInt(cell, 16), problems };
 }
 
 /** /proc/sys/net/netfilter/nf_conntrack_count: one decimal number. */
 export function parseSingleCount(text: string): Parsed<number | undefined> {
   const t = text.trim();
-  if (!/^[0-9]{1,15}$/.test(t)) return { value: undefined, problems: [{ line: 1, reason: `${JSON.stringify(t.slice(0, 24))} is not a count` }] };
+  if (!/^[0-9]{1,15}$/.test(t))
+    return { value: undefined, problems: [{ line: 1, reason: `${JSON.stringify(t.slice(0, 24))} is not a count` }] };
   return { value: Number(t), problems: [] };
 }
 

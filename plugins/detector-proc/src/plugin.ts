@@ -6,7 +6,8 @@ export default definePlugin((ft) => {
   ft.detector(
     defineDetector<ProcConfig>({
       kind: 'proc',
-      description: 'Interface rates from /proc/net/dev with protocol mix, SYN estimate and connection count (no root needed).',
+      description:
+        'Interface rates from /proc/net/dev with protocol mix, SYN estimate and connection count (no root needed).',
       configSchema: procConfigSchema,
       async create(config, ctx) {
         const { ProcDetector } = await import('./detector.js');

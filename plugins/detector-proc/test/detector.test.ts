@@ -31,14 +31,26 @@ class FakeProc {
     const dev = Object.entries(c.dev)
       .map(([n, [rb, rp, tb = 0, tp = 0]]) => `${n.padStart(6)}: ${rb} ${rp} 0 0 0 0 0 0 ${tb} ${tp} 0 0 0 0 0 0`)
       .join('\n');
-    writeFileSync(join(this.root, 'net', 'dev'), `Inter-|   Receive |  Transmit\n face |bytes packets|bytes packets\n${dev}\n`);
+    writeFileSync(
+      join(this.root, 'net', 'dev'),
+      `Inter-|   Receive |  Transmit\n face |bytes packets|bytes packets\n${dev}\n`,
+    );
     writeFileSync(
       join(this.root, 'net', 'snmp'),
       `Ip: Forwarding InReceives\nIp: 2 ${c.ip ?? 0}\nIcmp: InMsgs\nIcmp: ${c.icmp ?? 0}\nTcp: MaxConn PassiveOpens AttemptFails InSegs\nTcp: -1 ${c.passiveOpens ?? 0} ${c.attemptFails ?? 0} ${c.tcp ?? 0}\nUdp: InDatagrams NoPorts InErrors\nUdp: ${c.udp ?? 0} ${c.udpNoPorts ?? 0} 0\n`,
     );
-    writeFileSync(join(this.root, 'net', 'snmp6'), `Ip6InReceives ${c.ip6 ?? 0}\nUdp6InDatagrams ${c.udp6 ?? 0}\nIcmp6InMsgs 0\n`);
-    writeFileSync(join(this.root, 'net', 'netstat'), `TcpExt: SyncookiesSent TCPReqQFullDrop\nTcpExt: ${c.cookies ?? 0} 0\n`);
-    writeFileSync(join(this.root, 'net', 'sockstat'), 'sockets: used 5\nTCP: inuse 7 orphan 0 tw 2 alloc 7 mem 1\nUDP: inuse 1 mem 0\n');
+    writeFileSync(
+      join(this.root, 'net', 'snmp6'),
+      `Ip6InReceives ${c.ip6 ?? 0}\nUdp6InDatagrams ${c.udp6 ?? 0}\nIcmp6InMsgs 0\n`,
+    );
+    writeFileSync(
+      join(this.root, 'net', 'netstat'),
+      `TcpExt: SyncookiesSent TCPReqQFullDrop\nTcpExt: ${c.cookies ?? 0} 0\n`,
+    );
+    writeFileSync(
+      join(this.root, 'net', 'sockstat'),
+      'sockets: used 5\nTCP: inuse 7 orphan 0 tw 2 alloc 7 mem 1\nUDP: inuse 1 mem 0\n',
+    );
   }
   remove(): void {
     rmSync(this.root, { recursive: true, force: true });
@@ -90,7 +102,19 @@ describe('proc detector', () => {
     await tickCollect(d);
     await sleep(20);
     // 10000 packets: 6000 TCP (2000 passive opens + 500 failed attempts + 1000 cookies), 3000 UDP (incl. 1000 to closed ports, 500 v6), 1000 ICMP.
-    fake.write({ dev: { eth0: [1_000_000, 10_000] }, ip: 9500, ip6: 500, tcp: 6000, udp: 1500, udpNoPorts: 1000, udp6: 500, icmp: 1000, passiveOpens: 2000, attemptFails: 500, cookies: 1000 });
+    fake.write({
+      dev: { eth0: [1_000_000, 10_000] },
+      ip: 9500,
+      ip6: 500,
+      tcp: 6000,
+      udp: 1500,
+      udpNoPorts: 1000,
+      udp6: 500,
+      icmp: 1000,
+      passiveOpens: 2000,
+      attemptFails: 500,
+      cookies: 1000,
+    });
     const [s] = await tickCollect(d);
     const perWindow = (n: number) => (n * s!.windowMs) / 1000;
     expect(perWindow(s!.protocols!.tcp)).to.be.closeTo(6000, 1e-6);
@@ -102,7 +126,9 @@ describe('proc detector', () => {
 
   it('maps interfaces to a protected address; several interfaces of one address are summed', async () => {
     fake.write({ dev: { eth0: [0, 0], eth1: [0, 0], eth2: [0, 0] } });
-    const d = detector(fake, { interfaces: [{ name: 'eth0', address: '203.0.113.10' }, { name: 'eth1', address: '203.0.113.10' }, 'eth2'] });
+    const d = detector(fake, {
+      interfaces: [{ name: 'eth0', address: '203.0.113.10' }, { name: 'eth1', address: '203.0.113.10' }, 'eth2'],
+    });
     await tickCollect(d);
     await sleep(20);
     fake.write({ dev: { eth0: [100, 1], eth1: [200, 2], eth2: [400, 4] } });

@@ -59,12 +59,15 @@ describe('proc parsers', () => {
   });
 
   it('/proc/net/snmp6, sockstat, conntrack', () => {
-    expect(parseSnmp6('Ip6InReceives                   \t12\nUdp6InDatagrams 3\n').value.get('Ip6InReceives')).to.equal(12n);
+    expect(parseSnmp6('Ip6InReceives                   \t12\nUdp6InDatagrams 3\n').value.get('Ip6InReceives')).to.equal(
+      12n,
+    );
     expect(parseSnmp6('nonsense line here\n').problems).to.have.length(1);
     const s = parseSockstat('sockets: used 32\nTCP: inuse 16 orphan 0 tw 3 alloc 16 mem 254\nUDP: inuse 2 mem 0\n');
     expect(s.value).to.deep.equal({ tcpInUse: 16, tcpTimeWait: 3, udpInUse: 2 });
     expect(parseSockstat('TCP: inuse x\n').problems[0]!.reason).to.match(/inuse is "x"/);
-    const ct = 'entries  clashres found new\n0000002a  00000000 00000000 00000000\n0000002a  00000000 00000000 00000000\n';
+    const ct =
+      'entries  clashres found new\n0000002a  00000000 00000000 00000000\n0000002a  00000000 00000000 00000000\n';
     expect(parseConntrackStat(ct).value).to.equal(42);
     expect(parseConntrackStat('found new\n1 2\n').problems[0]!.reason).to.match(/entries/);
     expect(parseSingleCount('17\n').value).to.equal(17);
@@ -83,7 +86,15 @@ describe('proc parsers', () => {
     it('never throws on arbitrary text, and every parsed interface round-trips', () => {
       fc.assert(
         fc.property(fc.string({ maxLength: 400 }), (junk) => {
-          for (const f of [parseNetDev, parseKeyedPairs, parseSnmp6, parseSockstat, parseConntrackStat, parseSingleCount]) f(junk);
+          for (const f of [
+            parseNetDev,
+            parseKeyedPairs,
+            parseSnmp6,
+            parseSockstat,
+            parseConntrackStat,
+            parseSingleCount,
+          ])
+            f(junk);
           parseNetDev(`${NET_DEV}${junk}`);
         }),
         { numRuns: 300 },
@@ -94,31 +105,45 @@ describe('proc parsers', () => {
       const name = fc.stringMatching(/^[a-z][a-z0-9._-]{0,14}$/);
       const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
       fc.assert(
-        fc.property(fc.uniqueArray(fc.tuple(name, fc.array(u64, { minLength: 16, maxLength: 16 })), { selector: (x) => x[0], maxLength: 8 }), (ifs) => {
-          const text = `h|x\nh|y\n${ifs.map(([n, c]) => `${n.padStart(6)}: ${c.join(' ')}`).join('\n')}\n`;
-          const { value, problems } = parseNetDev(text);
-          expect(problems).to.deep.equal([]);
-          expect(value.size).to.equal(ifs.length);
-          for (const [n, c] of ifs) {
-            const got = value.get(n)!;
-            expect([got.rxBytes, got.rxPackets, got.txBytes, got.txPackets]).to.deep.equal([c[0], c[1], c[8], c[9]]);
-          }
-        }),
+        fc.property(
+          fc.uniqueArray(fc.tuple(name, fc.array(u64, { minLength: 16, maxLength: 16 })), {
+            selector: (x) => x[0],
+            maxLength: 8,
+          }),
+          (ifs) => {
+            const text = `h|x\nh|y\n${ifs.map(([n, c]) => `${n.padStart(6)}: ${c.join(' ')}`).join('\n')}\n`;
+            const { value, problems } = parseNetDev(text);
+            expect(problems).to.deep.equal([]);
+            expect(value.size).to.equal(ifs.length);
+            for (const [n, c] of ifs) {
+              const got = value.get(n)!;
+              expect([got.rxBytes, got.rxPackets, got.txBytes, got.txPackets]).to.deep.equal([c[0], c[1], c[8], c[9]]);
+            }
+          },
+        ),
         { numRuns: 200 },
       );
     });
 
     it('counterDelta: increments by d (mod 2^32 or 2^64) give back d', () => {
       fc.assert(
-        fc.property(fc.bigInt({ min: 0n, max: (1n << 32n) - 1n }), fc.bigInt({ min: 0n, max: (1n << 30n) }), (start, d) => {
-          expect(counterDelta(start, (start + d) % (1n << 32n))).to.equal(d);
-        }),
+        fc.property(
+          fc.bigInt({ min: 0n, max: (1n << 32n) - 1n }),
+          fc.bigInt({ min: 0n, max: 1n << 30n }),
+          (start, d) => {
+            expect(counterDelta(start, (start + d) % (1n << 32n))).to.equal(d);
+          },
+        ),
         { numRuns: 300 },
       );
       fc.assert(
-        fc.property(fc.bigInt({ min: 1n << 63n, max: (1n << 64n) - 1n }), fc.bigInt({ min: 0n, max: 1n << 40n }), (start, d) => {
-          expect(counterDelta(start, (start + d) % (1n << 64n))).to.equal(d);
-        }),
+        fc.property(
+          fc.bigInt({ min: 1n << 63n, max: (1n << 64n) - 1n }),
+          fc.bigInt({ min: 0n, max: 1n << 40n }),
+          (start, d) => {
+            expect(counterDelta(start, (start + d) % (1n << 64n))).to.equal(d);
+          },
+        ),
         { numRuns: 300 },
       );
     });

@@ -49,8 +49,10 @@ export class FlowSpecEnforcer {
 
   constructor(private readonly options: EnforcerOptions) {
     this.table = options.table ?? 'ft_flowspec';
-    if (!TABLE_RE.test(this.table)) throw new Error(`table name ${JSON.stringify(this.table)} is not [A-Za-z][A-Za-z0-9_]*`);
-    if (options.netns !== undefined && !NETNS_RE.test(options.netns)) throw new Error(`netns name ${JSON.stringify(options.netns)} is invalid`);
+    if (!TABLE_RE.test(this.table))
+      throw new Error(`table name ${JSON.stringify(this.table)} is not [A-Za-z][A-Za-z0-9_]*`);
+    if (options.netns !== undefined && !NETNS_RE.test(options.netns))
+      throw new Error(`netns name ${JSON.stringify(options.netns)} is invalid`);
     this.state = { table: this.table, installed: [], skipped: [] };
   }
 
@@ -93,7 +95,8 @@ export class FlowSpecEnforcer {
       (err) => {
         if (this.stopped) return;
         const attempt = opened ? 0 : failures + 1;
-        if (attempt <= 1) this.options.logger.warn({ err: err?.message }, 'enforcer: gobgp watch stream ended; retrying');
+        if (attempt <= 1)
+          this.options.logger.warn({ err: err?.message }, 'enforcer: gobgp watch stream ended; retrying');
         // The resync timer keeps reading (and ages our rules out if gobgpd stays away); this only restores events.
         setTimeout(() => this.follow(attempt), Math.min(10_000, 250 * 2 ** attempt)).unref();
         this.schedule();
@@ -115,10 +118,12 @@ export class FlowSpecEnforcer {
   }
 
   private sync(): Promise<void> {
-    this.syncing = this.syncing.then(() => this.syncNow()).catch((err) => {
-      this.state.lastError = (err as Error).message;
-      this.options.logger.error({ err: (err as Error).message }, 'enforcer: sync failed');
-    });
+    this.syncing = this.syncing
+      .then(() => this.syncNow())
+      .catch((err) => {
+        this.state.lastError = (err as Error).message;
+        this.options.logger.error({ err: (err as Error).message }, 'enforcer: sync failed');
+      });
     return this.syncing;
   }
 
@@ -131,8 +136,14 @@ export class FlowSpecEnforcer {
       this.unreachableSince = undefined;
     } catch (err) {
       this.unreachableSince ??= Date.now();
-      if (Date.now() - this.unreachableSince >= (this.options.staleAfterMs ?? 60_000) && this.lastScript !== 'deleted') {
-        this.options.logger.warn({ err: (err as Error).message }, 'enforcer: gobgpd unreachable too long; removing FlowSpec rules');
+      if (
+        Date.now() - this.unreachableSince >= (this.options.staleAfterMs ?? 60_000) &&
+        this.lastScript !== 'deleted'
+      ) {
+        this.options.logger.warn(
+          { err: (err as Error).message },
+          'enforcer: gobgpd unreachable too long; removing FlowSpec rules',
+        );
         await this.nft(deleteTableScript(this.table));
         this.lastScript = 'deleted';
         this.state.installed = [];
@@ -146,14 +157,19 @@ export class FlowSpecEnforcer {
         await this.nft(built.script);
       } catch (err) {
         rejected = await this.rejectedByNft(err as Error, built.installed);
-        built = tableScript(this.table, routes.filter((r) => !rejected.some((x) => x.nlri === r.nlri)), this.options.maxRoutes ?? 2000);
+        built = tableScript(
+          this.table,
+          routes.filter((r) => !rejected.some((x) => x.nlri === r.nlri)),
+          this.options.maxRoutes ?? 2000,
+        );
         if (built.script !== this.lastScript) await this.nft(built.script);
       }
     }
     const { script, installed } = built;
     const skipped = [...undecodable, ...built.skipped, ...rejected];
     for (const s of skipped) {
-      if (!this.state.skipped.some((x) => x.nlri === s.nlri)) this.options.logger.warn(s, 'enforcer: FlowSpec route not enforceable on Linux; skipped');
+      if (!this.state.skipped.some((x) => x.nlri === s.nlri))
+        this.options.logger.warn(s, 'enforcer: FlowSpec route not enforceable on Linux; skipped');
     }
     this.state.skipped = skipped;
     this.state.lastSyncAt = new Date().toISOString();
@@ -161,7 +177,10 @@ export class FlowSpecEnforcer {
     this.lastScript = script;
     this.state.installed = installed.map((r) => ({ nlri: r.nlri, ruleId: r.ruleId }));
     this.state.lastError = undefined;
-    this.options.logger.info({ table: this.table, rules: installed.length, skipped: skipped.length }, 'enforcer: nftables updated');
+    this.options.logger.info(
+      { table: this.table, rules: installed.length, skipped: skipped.length },
+      'enforcer: nftables updated',
+    );
   }
 
   private async readRoutes(): Promise<{ routes: FlowRoute[]; undecodable: Skipped[] }> {
@@ -172,7 +191,9 @@ export class FlowSpecEnforcer {
     for (const family of ['ipv4-flowspec', 'ipv6-flowspec'] as const) {
       const paths: ListedPath[] = this.options.peer
         ? await client.listPath('ADJ_IN', FAMILIES[family], this.options.peer)
-        : (await client.listPath('GLOBAL', FAMILIES[family])).filter((p) => p.neighborIp !== '' && p.neighborIp !== '<nil>');
+        : (await client.listPath('GLOBAL', FAMILIES[family])).filter(
+            (p) => p.neighborIp !== '' && p.neighborIp !== '<nil>',
+          );
       for (const p of paths) {
         if (p.isWithdraw) continue;
         try {
@@ -182,7 +203,10 @@ export class FlowSpecEnforcer {
         } catch (err) {
           // A route we cannot read is skipped, never allowed to stop enforcement of the others.
           const known = err instanceof ComponentDecodeError;
-          undecodable.push({ nlri: p.prefix, reason: known ? (err as Error).message : `unreadable route: ${(err as Error).message}` });
+          undecodable.push({
+            nlri: p.prefix,
+            reason: known ? (err as Error).message : `unreadable route: ${(err as Error).message}`,
+          });
         }
       }
     }
@@ -196,7 +220,10 @@ export class FlowSpecEnforcer {
   private async rejectedByNft(whole: Error, routes: FlowRoute[]): Promise<Skipped[]> {
     const rejected: Skipped[] = [];
     for (const r of routes) {
-      const err = await this.nft(tableScript(this.table, [r]).script, true).then(() => undefined, (e: Error) => e);
+      const err = await this.nft(tableScript(this.table, [r]).script, true).then(
+        () => undefined,
+        (e: Error) => e,
+      );
       if (err) rejected.push({ nlri: r.nlri, reason: err.message });
     }
     if (rejected.length === 0) throw whole;
@@ -212,14 +239,19 @@ export class FlowSpecEnforcer {
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       child.on('error', reject);
-      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`nft -f failed (exit ${code}): ${stderr.trim()}`))));
+      child.on('close', (code) =>
+        code === 0 ? resolve() : reject(new Error(`nft -f failed (exit ${code}): ${stderr.trim()}`)),
+      );
       child.stdin.end(script);
     });
   }
 }
 
 /** The ft rule id a route carries, under any ASN (the edge does not know the controller's tag ASN). */
-function findRuleId(p: ListedPath, taggedRuleId: (pattrs: ListedPath['pattrs'], asn: number) => string | undefined): string | undefined {
+function findRuleId(
+  p: ListedPath,
+  taggedRuleId: (pattrs: ListedPath['pattrs'], asn: number) => string | undefined,
+): string | undefined {
   const attr = p.pattrs.find((a) => a['@type'].endsWith('.LargeCommunitiesAttribute'));
   const asns = new Set(((attr?.communities ?? []) as { global_admin: number }[]).map((c) => Number(c.global_admin)));
   for (const asn of asns) {

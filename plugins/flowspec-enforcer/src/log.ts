@@ -7,5 +7,11 @@ export function stderrLogger(bindings: Record<string, unknown> = {}, quiet = fal
     const body = typeof obj === 'string' ? { msg: obj } : { ...obj, ...(msg ? { msg } : {}) };
     process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), ...bindings, ...body })}\n`);
   };
-  return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error'), child: (b) => stderrLogger({ ...bindings, ...b }, quiet) };
+  return {
+    debug: write('debug'),
+    info: write('info'),
+    warn: write('warn'),
+    error: write('error'),
+    child: (b) => stderrLogger({ ...bindings, ...b }, quiet),
+  };
 }

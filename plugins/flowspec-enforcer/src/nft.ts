@@ -17,7 +17,16 @@ export interface Skipped {
 
 export const TABLE_RE = /^[A-Za-z][A-Za-z0-9_]{0,31}$/;
 
-const TCP_FLAG_NFT: Record<TcpFlagName, string> = { fin: 'fin', syn: 'syn', rst: 'rst', psh: 'psh', ack: 'ack', urg: 'urg', ece: 'ecn', cwr: 'cwr' };
+const TCP_FLAG_NFT: Record<TcpFlagName, string> = {
+  fin: 'fin',
+  syn: 'syn',
+  rst: 'rst',
+  psh: 'psh',
+  ack: 'ack',
+  urg: 'urg',
+  ece: 'ecn',
+  cwr: 'cwr',
+};
 
 const set = (items: string[]) => (items.length === 1 ? (items[0] as string) : `{ ${items.join(', ')} }`);
 const rangeText = (r: Range) => (r.min === r.max ? String(r.min) : `${r.min}-${r.max}`);
@@ -35,9 +44,11 @@ export function matchExpressions(m: FlowSpecMatch): string[] {
   let protocols: number[] | undefined = m.protocols?.length ? [...m.protocols] : undefined;
   const narrow = (allowed: number[], why: string) => {
     protocols = (protocols ?? allowed).filter((p) => allowed.includes(p));
-    if (protocols.length === 0) throw new Unsupported(`${why} contradicts the other components: the route matches no packet`);
+    if (protocols.length === 0)
+      throw new Unsupported(`${why} contradicts the other components: the route matches no packet`);
   };
-  if ((m.sourcePorts?.length ?? 0) > 0 || (m.destinationPorts?.length ?? 0) > 0) narrow([6, 17], 'a port match (TCP/UDP only)');
+  if ((m.sourcePorts?.length ?? 0) > 0 || (m.destinationPorts?.length ?? 0) > 0)
+    narrow([6, 17], 'a port match (TCP/UDP only)');
   if (m.tcpFlags && (m.tcpFlags.set.length || m.tcpFlags.unset.length)) narrow([6], 'a TCP flags match');
   if (m.icmpType?.length || m.icmpCode?.length) narrow([v6 ? 58 : 1], 'an ICMP type/code match');
   if (protocols) out.push(`meta l4proto ${set(protocols.map(String))}`);
@@ -65,10 +76,14 @@ function fragmentExpression(fragments: readonly string[], v6: boolean): string {
     throw new Unsupported(`IPv6 fragment state ${f}`);
   }
   switch (f) {
-    case 'dont-fragment': return 'ip frag-off & 0x4000 != 0';
-    case 'is-fragment': return 'ip frag-off & 0x3fff != 0';
-    case 'first-fragment': return 'ip frag-off & 0x3fff == 0x2000';
-    default: throw new Unsupported(`IPv4 fragment state ${f}`);
+    case 'dont-fragment':
+      return 'ip frag-off & 0x4000 != 0';
+    case 'is-fragment':
+      return 'ip frag-off & 0x3fff != 0';
+    case 'first-fragment':
+      return 'ip frag-off & 0x3fff == 0x2000';
+    default:
+      throw new Unsupported(`IPv4 fragment state ${f}`);
   }
 }
 
@@ -80,11 +95,15 @@ export function routeRules(route: FlowRoute): string[] {
   const match = matchExpressions(route.match).join(' ');
   const comment = `comment "${commentText(route)}"`;
   const discard = route.actions.some((a) => a.type === 'discard');
-  const limits = route.actions.filter((a): a is Extract<FlowSpecAction, { type: 'rate-limit' }> => a.type === 'rate-limit');
+  const limits = route.actions.filter(
+    (a): a is Extract<FlowSpecAction, { type: 'rate-limit' }> => a.type === 'rate-limit',
+  );
   const mark = route.actions.find((a): a is Extract<FlowSpecAction, { type: 'mark' }> => a.type === 'mark');
   const redirect = route.actions.some((a) => a.type === 'redirect');
   if (!discard && limits.length === 0 && !mark) {
-    throw new Unsupported(redirect ? 'redirect to a VRF has no Linux equivalent here' : 'route carries no action ft can enforce');
+    throw new Unsupported(
+      redirect ? 'redirect to a VRF has no Linux equivalent here' : 'route carries no action ft can enforce',
+    );
   }
   if (discard) return [`${match} counter drop ${comment}`];
   const rules: string[] = [];
@@ -108,15 +127,21 @@ function commentText(route: FlowRoute): string {
  */
 export function orderRoutes(routes: FlowRoute[]): FlowRoute[] {
   const weight = (r: FlowRoute) => Object.values(r.match).filter((v) => v !== undefined).length;
-  return [...routes].sort((a, b) =>
-    b.match.destination.length - a.match.destination.length || weight(b) - weight(a) || a.nlri.localeCompare(b.nlri));
+  return [...routes].sort(
+    (a, b) =>
+      b.match.destination.length - a.match.destination.length || weight(b) - weight(a) || a.nlri.localeCompare(b.nlri),
+  );
 }
 
 /**
  * The whole table as one nft script: create-if-missing, delete, create. `nft -f` runs it as one transaction, so
  * the kernel switches from the old rule set to the new one atomically, and a bad line changes nothing.
  */
-export function tableScript(table: string, routes: FlowRoute[], maxRoutes = Infinity): { script: string; installed: FlowRoute[]; skipped: Skipped[] } {
+export function tableScript(
+  table: string,
+  routes: FlowRoute[],
+  maxRoutes = Infinity,
+): { script: string; installed: FlowRoute[]; skipped: Skipped[] } {
   if (!TABLE_RE.test(table)) throw new Error(`nft table name ${JSON.stringify(table)} is not [A-Za-z][A-Za-z0-9_]*`);
   const lines: string[] = [];
   const installed: FlowRoute[] = [];

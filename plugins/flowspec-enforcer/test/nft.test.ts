@@ -6,20 +6,42 @@ import { Netns } from '../../../test/helpers/net.js';
 import { match as anyMatch, action as anyAction } from '../../../adapters/bgp-gobgp/test/arbitraries.js';
 import { routeRules, tableScript, type FlowRoute } from '../src/nft.js';
 
-const route = (m: Partial<FlowRoute['match']>, actions: FlowRoute['actions'], dst = '203.0.113.10/32'): FlowRoute =>
-  ({ nlri: `[destination: ${dst}]`, match: { destination: Prefix.parse(dst), ...m }, actions });
+const route = (m: Partial<FlowRoute['match']>, actions: FlowRoute['actions'], dst = '203.0.113.10/32'): FlowRoute => ({
+  nlri: `[destination: ${dst}]`,
+  match: { destination: Prefix.parse(dst), ...m },
+  actions,
+});
 
 describe('flowspec-enforcer nftables translation', () => {
   it('turns a DNS-amplification discard into one drop rule naming the ft rule', () => {
-    const r = { ...route({ protocols: [17], sourcePorts: [{ min: 53, max: 53 }] }, [{ type: 'discard' }]), ruleId: 'fs-0123456789abcdef' };
+    const r = {
+      ...route({ protocols: [17], sourcePorts: [{ min: 53, max: 53 }] }, [{ type: 'discard' }]),
+      ruleId: 'fs-0123456789abcdef',
+    };
     expect(routeRules(r)).to.deep.equal([
       'meta nfproto ipv4 ip daddr 203.0.113.10/32 meta l4proto 17 th sport 53 counter drop comment "ft fs-0123456789abcdef"',
     ]);
   });
 
   it('rate-limit drops only above the rate and accepts the rest; mark sets DSCP on what passes', () => {
-    const [limit, pass] = routeRules(route({ destinationPorts: [{ min: 80, max: 80 }, { min: 8000, max: 8080 }] }, [{ type: 'rate-limit', bytesPerSecond: 125000 }, { type: 'mark', dscp: 10 }], '2001:db8:100::1/128'));
-    expect(limit).to.equal('meta nfproto ipv6 ip6 daddr 2001:db8:100::1/128 meta l4proto { 6, 17 } th dport { 80, 8000-8080 } limit rate over 125000 bytes/second counter drop comment "flowspec [destination: 2001:db8:100::1/128]"');
+    const [limit, pass] = routeRules(
+      route(
+        {
+          destinationPorts: [
+            { min: 80, max: 80 },
+            { min: 8000, max: 8080 },
+          ],
+        },
+        [
+          { type: 'rate-limit', bytesPerSecond: 125000 },
+          { type: 'mark', dscp: 10 },
+        ],
+        '2001:db8:100::1/128',
+      ),
+    );
+    expect(limit).to.equal(
+      'meta nfproto ipv6 ip6 daddr 2001:db8:100::1/128 meta l4proto { 6, 17 } th dport { 80, 8000-8080 } limit rate over 125000 bytes/second counter drop comment "flowspec [destination: 2001:db8:100::1/128]"',
+    );
     expect(pass).to.match(/ ip6 dscp set 10 counter accept /);
   });
 
@@ -44,14 +66,23 @@ describe('flowspec-enforcer nftables translation', () => {
       route({ protocols: [17] }, [{ type: 'discard' }], '203.0.113.5/32'),
       route({}, [{ type: 'discard' }], '203.0.113.5/32'),
     ]);
-    expect(installed.map((r) => `${r.match.destination.toString()} ${r.match.protocols ?? '-'}`)).to.deep.equal(['203.0.113.5/32 17', '203.0.113.5/32 -', '203.0.113.0/24 -']);
+    expect(installed.map((r) => `${r.match.destination.toString()} ${r.match.protocols ?? '-'}`)).to.deep.equal([
+      '203.0.113.5/32 17',
+      '203.0.113.5/32 -',
+      '203.0.113.0/24 -',
+    ]);
   });
 
   it('caps the number of enforced routes, keeping the most specific and saying what it left out', () => {
-    const routes = [route({}, [{ type: 'discard' }], '203.0.113.0/24'), route({}, [{ type: 'discard' }], '203.0.113.7/32')];
+    const routes = [
+      route({}, [{ type: 'discard' }], '203.0.113.0/24'),
+      route({}, [{ type: 'discard' }], '203.0.113.7/32'),
+    ];
     const { installed, skipped } = tableScript('ft_flowspec', routes, 1);
     expect(installed.map((r) => r.match.destination.toString())).to.deep.equal(['203.0.113.7/32']);
-    expect(skipped).to.deep.equal([{ nlri: '[destination: 203.0.113.0/24]', reason: 'over the limit of 1 enforced routes' }]);
+    expect(skipped).to.deep.equal([
+      { nlri: '[destination: 203.0.113.0/24]', reason: 'over the limit of 1 enforced routes' },
+    ]);
   });
 
   it('refuses a table name that could inject nft syntax', () => {
@@ -67,11 +98,17 @@ describe('flowspec-enforcer nftables translation', () => {
     after(() => ns?.delete());
 
     it('every script built from any FlowSpec route is accepted by nft', () => {
-      fc.assert(fc.property(fc.array(fc.tuple(anyMatch, anyAction), { minLength: 1, maxLength: 5 }), (pairs) => {
-        const { script } = tableScript('ft_flowspec', pairs.map(([m, a], i) => ({ nlri: `r${i}`, match: m, actions: [a] })));
-        const r = ns.exec(['nft', '-c', '-f', '-'], { input: script, allowFail: true });
-        expect(r.status, `${r.stderr}\n${script}`).to.equal(0);
-      }), { numRuns: 40 });
+      fc.assert(
+        fc.property(fc.array(fc.tuple(anyMatch, anyAction), { minLength: 1, maxLength: 5 }), (pairs) => {
+          const { script } = tableScript(
+            'ft_flowspec',
+            pairs.map(([m, a], i) => ({ nlri: `r${i}`, match: m, actions: [a] })),
+          );
+          const r = ns.exec(['nft', '-c', '-f', '-'], { input: script, allowFail: true });
+          expect(r.status, `${r.stderr}\n${script}`).to.equal(0);
+        }),
+        { numRuns: 40 },
+      );
     });
   });
 });

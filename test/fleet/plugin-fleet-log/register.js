@@ -24,7 +24,8 @@ const plugin = definePlugin((ft) => {
           writeFileSync(`${state}.${process.pid}.tmp`, JSON.stringify(rules));
           renameSync(`${state}.${process.pid}.tmp`, state);
         };
-        const line = (op, id) => appendFileSync(log, `${JSON.stringify({ op, id, pid: process.pid, at: Date.now() })}\n`);
+        const line = (op, id) =>
+          appendFileSync(log, `${JSON.stringify({ op, id, pid: process.pid, at: Date.now() })}\n`);
         const check = () => {
           if (existsSync(down)) throw new Error(`${ctx.name}: BGP session down (test)`);
         };

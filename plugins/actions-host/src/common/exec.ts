@@ -22,7 +22,10 @@ export interface ExecOptions {
  * who put services in namespaces).
  */
 export class HostExec {
-  constructor(readonly netns?: string, readonly defaultTimeoutMs = 60_000) {}
+  constructor(
+    readonly netns?: string,
+    readonly defaultTimeoutMs = 60_000,
+  ) {}
 
   /** The argv that really runs: what render() shows and apply() spawns. */
   wrap(argv: string[]): string[] {
@@ -32,12 +35,18 @@ export class HostExec {
   async run(argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
     const full = this.wrap(argv);
     const result = await spawnArgv(full, options.input, options.env, options.timeoutMs ?? this.defaultTimeoutMs);
-    if (result.code !== 0 && !options.allowFail) throw new HostCommandError(full, result.code, result.stderr || result.stdout);
+    if (result.code !== 0 && !options.allowFail)
+      throw new HostCommandError(full, result.code, result.stderr || result.stdout);
     return result;
   }
 }
 
-export function spawnArgv(argv: string[], input?: string, env?: Record<string, string>, timeoutMs = 60_000): Promise<ExecResult> {
+export function spawnArgv(
+  argv: string[],
+  input?: string,
+  env?: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<ExecResult> {
   return new Promise((resolve) => {
     const [cmd, ...args] = argv as [string, ...string[]];
     let stdout = '';

@@ -15,7 +15,9 @@ export class OwnerFile {
   async read(): Promise<Record<string, string[]>> {
     try {
       const parsed = JSON.parse(await readFile(this.path, 'utf8')) as unknown;
-      return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, string[]>) : {};
+      return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+        ? (parsed as Record<string, string[]>)
+        : {};
     } catch {
       return {};
     }

@@ -1,4 +1,14 @@
-import { isPrefix, isRuleId, Prefix, type HostFilterAction, type HostMatch, type Range, type Rule, type RuleId, type TcpFlagName } from '@ft/sdk';
+import {
+  isPrefix,
+  isRuleId,
+  Prefix,
+  type HostFilterAction,
+  type HostMatch,
+  type Range,
+  type Rule,
+  type RuleId,
+  type TcpFlagName,
+} from '@ft/sdk';
 import { HostRuleError } from './errors.js';
 
 // Names end up as argv elements and inside batch files (iptables-restore, nft -f): a strict charset keeps a
@@ -7,9 +17,14 @@ const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 export function checkName(kind: string, where: string, value: unknown, maxLength: number): string {
   if (typeof value !== 'string' || value === '') throw new HostRuleError(kind, where, 'must be a non-empty name');
-  if (value.length > maxLength) throw new HostRuleError(kind, where, `${JSON.stringify(value)} is longer than ${maxLength} characters`);
+  if (value.length > maxLength)
+    throw new HostRuleError(kind, where, `${JSON.stringify(value)} is longer than ${maxLength} characters`);
   if (!NAME_RE.test(value) || value === '.' || value === '..') {
-    throw new HostRuleError(kind, where, `${JSON.stringify(value)} may only contain letters, digits, '_', '.', '-' (and start with a letter or digit)`);
+    throw new HostRuleError(
+      kind,
+      where,
+      `${JSON.stringify(value)} may only contain letters, digits, '_', '.', '-' (and start with a letter or digit)`,
+    );
   }
   return value;
 }
@@ -80,23 +95,38 @@ export interface SpecLimits {
 }
 
 export function checkRuleId(kind: string, value: unknown): RuleId {
-  if (typeof value !== 'string' || !isRuleId(value)) throw new HostRuleError(kind, 'id', `${JSON.stringify(value)} is not an ft rule id`);
+  if (typeof value !== 'string' || !isRuleId(value))
+    throw new HostRuleError(kind, 'id', `${JSON.stringify(value)} is not an ft rule id`);
   return value;
 }
 
 /** Validates a host match completely, so nothing half-valid reaches argv. */
-export function checkMatch(kind: string, id: RuleId, match: HostMatch | undefined, limits: SpecLimits = {}): FilterSpec {
+export function checkMatch(
+  kind: string,
+  id: RuleId,
+  match: HostMatch | undefined,
+  limits: SpecLimits = {},
+): FilterSpec {
   if (typeof match !== 'object' || match === null) throw new HostRuleError(kind, 'match', 'is missing');
   const destination = checkPrefix(kind, 'match.destination', match.destination);
   const family = destination.family;
   const rawSources = match.sources ?? [];
   if (!Array.isArray(rawSources)) throw new HostRuleError(kind, 'match.sources', 'must be a list of prefixes');
   const max = limits.maxSources ?? 1_000_000;
-  if (rawSources.length > max) throw new HostRuleError(kind, 'match.sources', `${rawSources.length} sources exceed this mechanism's limit of ${max}`);
+  if (rawSources.length > max)
+    throw new HostRuleError(
+      kind,
+      'match.sources',
+      `${rawSources.length} sources exceed this mechanism's limit of ${max}`,
+    );
   const sources = rawSources.map((s, i) => {
     const p = checkPrefix(kind, `match.sources[${i}]`, s);
     if (p.family !== family) {
-      throw new HostRuleError(kind, `match.sources[${i}]`, `${p.toString()} is IPv${p.family} but the destination ${destination.toString()} is IPv${family}`);
+      throw new HostRuleError(
+        kind,
+        `match.sources[${i}]`,
+        `${p.toString()} is IPv${p.family} but the destination ${destination.toString()} is IPv${family}`,
+      );
     }
     return p;
   });
@@ -115,9 +145,11 @@ export function checkMatch(kind: string, id: RuleId, match: HostMatch | undefine
     const set = [...(match.tcpFlags.set ?? [])];
     const unset = [...(match.tcpFlags.unset ?? [])];
     for (const f of [...set, ...unset]) {
-      if (!TCP_FLAGS.includes(f)) throw new HostRuleError(kind, 'match.tcpFlags', `${JSON.stringify(f)} is not a TCP flag`);
+      if (!TCP_FLAGS.includes(f))
+        throw new HostRuleError(kind, 'match.tcpFlags', `${JSON.stringify(f)} is not a TCP flag`);
     }
-    if (set.some((f) => unset.includes(f))) throw new HostRuleError(kind, 'match.tcpFlags', 'a flag cannot be both set and unset');
+    if (set.some((f) => unset.includes(f)))
+      throw new HostRuleError(kind, 'match.tcpFlags', 'a flag cannot be both set and unset');
     if (set.length + unset.length === 0) throw new HostRuleError(kind, 'match.tcpFlags', 'names no flag');
     tcpFlags = { set, unset };
   }
@@ -141,7 +173,8 @@ export function checkFilterAction(kind: string, action: HostFilterAction | undef
         burst: checkPositiveInt(kind, 'action.burst', action.burst, 1e7),
       };
     case 'hashlimit':
-      if (action.per !== 'source' && action.per !== 'destination') throw new HostRuleError(kind, 'action.per', 'must be source or destination');
+      if (action.per !== 'source' && action.per !== 'destination')
+        throw new HostRuleError(kind, 'action.per', 'must be source or destination');
       return {
         type: 'hashlimit',
         packetsPerSecond: checkPositiveInt(kind, 'action.packetsPerSecond', action.packetsPerSecond, 1e9),
@@ -149,16 +182,31 @@ export function checkFilterAction(kind: string, action: HostFilterAction | undef
         per: action.per,
       };
     case 'connlimit':
-      return { type: 'connlimit', maxConnections: checkPositiveInt(kind, 'action.maxConnections', action.maxConnections, 1e7) };
+      return {
+        type: 'connlimit',
+        maxConnections: checkPositiveInt(kind, 'action.maxConnections', action.maxConnections, 1e7),
+      };
     default:
-      throw new HostRuleError(kind, 'action.type', `${JSON.stringify((action as { type?: unknown }).type)} is not a host-filter action`);
+      throw new HostRuleError(
+        kind,
+        'action.type',
+        `${JSON.stringify((action as { type?: unknown }).type)} is not a host-filter action`,
+      );
   }
 }
 
 /** The rule kinds a mechanism accepts; anything else is refused by name. */
-export function expectKind<K extends Rule['kind']>(kind: string, rule: Rule, accepted: readonly K[]): Extract<Rule, { kind: K }> {
+export function expectKind<K extends Rule['kind']>(
+  kind: string,
+  rule: Rule,
+  accepted: readonly K[],
+): Extract<Rule, { kind: K }> {
   if (typeof rule !== 'object' || rule === null || !accepted.includes(rule.kind as K)) {
-    throw new HostRuleError(kind, 'kind', `${JSON.stringify((rule as { kind?: unknown })?.kind)} rules are not handled here (only ${accepted.join(', ')})`);
+    throw new HostRuleError(
+      kind,
+      'kind',
+      `${JSON.stringify((rule as { kind?: unknown })?.kind)} rules are not handled here (only ${accepted.join(', ')})`,
+    );
   }
   return rule as Extract<Rule, { kind: K }>;
 }

@@ -1,4 +1,13 @@
-import { defineAction, type Action, type Applied, type InstalledRef, type RenderedCommand, type Rule, type RuleCounters, type RuleId } from '@ft/sdk';
+import {
+  defineAction,
+  type Action,
+  type Applied,
+  type InstalledRef,
+  type RenderedCommand,
+  type Rule,
+  type RuleCounters,
+  type RuleId,
+} from '@ft/sdk';
 import { z } from 'zod';
 import { HostRuleError } from '../common/errors.js';
 import { HostExec } from '../common/exec.js';
@@ -24,7 +33,9 @@ const SET_RE = /^ft-((?:hf|sh)-[0-9a-f]{16})$/;
 export function setBatch(spec: FilterSpec): string {
   const name = setNameOf(spec.id);
   const maxelem = Math.max(65536, spec.sources.length);
-  const lines = [`create ${name} hash:net family ${spec.family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem ${maxelem} -exist`];
+  const lines = [
+    `create ${name} hash:net family ${spec.family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem ${maxelem} -exist`,
+  ];
   for (const s of spec.sources) lines.push(`add ${name} ${s.isHost ? s.address : s.toString()} -exist`);
   return `${lines.join('\n')}\n`;
 }
@@ -40,8 +51,19 @@ class IpsetAction implements Action {
   }
 
   private prepare(rule: Rule): Prepared {
-    const p = prepareFilter('ipset', rule, this.config.chain, (spec) => ({ type: 'set', setName: setNameOf(spec.id) }), this.config.maxSources);
-    if (p.spec.sources.length === 0) throw new HostRuleError('ipset', 'match.sources', 'the ipset kind blocks listed sources: give at least one (or use iptables/nft)');
+    const p = prepareFilter(
+      'ipset',
+      rule,
+      this.config.chain,
+      (spec) => ({ type: 'set', setName: setNameOf(spec.id) }),
+      this.config.maxSources,
+    );
+    if (p.spec.sources.length === 0)
+      throw new HostRuleError(
+        'ipset',
+        'match.sources',
+        'the ipset kind blocks listed sources: give at least one (or use iptables/nft)',
+      );
     p.spec.sources.forEach((s, i) => {
       if (s.length === 0) throw new HostRuleError('ipset', `match.sources[${i}]`, 'hash:net sets cannot hold a /0');
     });
@@ -52,7 +74,12 @@ class IpsetAction implements Action {
     const p = this.prepare(rule);
     return [
       argvCommand('ipset', this.exec, ['ipset', 'restore'], setBatch(p.spec)),
-      argvCommand('ipset', this.exec, restoreArgv(p.family), installBatch('FTS', p.spec.id, p.tables, () => false)),
+      argvCommand(
+        'ipset',
+        this.exec,
+        restoreArgv(p.family),
+        installBatch('FTS', p.spec.id, p.tables, () => false),
+      ),
     ];
   }
 
@@ -61,19 +88,28 @@ class IpsetAction implements Action {
     // The set first: the iptables rule refers to it by name and iptables-restore refuses a missing set.
     await this.exec.run(['ipset', 'restore'], { input: setBatch(p.spec) });
     const done = await this.engine.install(p.family, p.spec.id, p.tables);
-    return { ruleId: p.spec.id, state: 'installed', nativeId: `ipv${p.family} FTS-${p.spec.id}`, detail: `${done === 'present' ? 'already installed; ' : ''}set ${setNameOf(p.spec.id)} with ${p.spec.sources.length} entries` };
+    return {
+      ruleId: p.spec.id,
+      state: 'installed',
+      nativeId: `ipv${p.family} FTS-${p.spec.id}`,
+      detail: `${done === 'present' ? 'already installed; ' : ''}set ${setNameOf(p.spec.id)} with ${p.spec.sources.length} entries`,
+    };
   }
 
   private async sets(): Promise<string[]> {
     const r = await this.exec.run(['ipset', 'list', '-n']);
-    return r.stdout.split('\n').map((l) => l.trim()).filter((l) => SET_RE.test(l));
+    return r.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => SET_RE.test(l));
   }
 
   async withdraw(target: Rule | InstalledRef): Promise<void> {
     let id: RuleId;
     if (!('kind' in target) && target.nativeId.startsWith('set ')) {
       const m = SET_RE.exec(target.nativeId.slice(4));
-      if (!m) throw new HostRuleError('ipset', 'nativeId', `${JSON.stringify(target.nativeId)} is not a set ft created`);
+      if (!m)
+        throw new HostRuleError('ipset', 'nativeId', `${JSON.stringify(target.nativeId)} is not a set ft created`);
       id = m[1] as RuleId;
       await this.engine.remove(4, id);
       await this.engine.remove(6, id);
@@ -93,8 +129,15 @@ class IpsetAction implements Action {
     const lone = (await this.sets())
       .map((n) => SET_RE.exec(n)?.[1] as RuleId)
       .filter((id) => !ids.has(id))
-      .map((id) => ({ ruleId: id, nativeId: `set ${setNameOf(id)}`, description: `ipset ${setNameOf(id)} without its iptables chain` }));
-    return [...chains.map((c) => ({ ...c, description: `${c.description}, set ${setNameOf(c.ruleId as RuleId)}` })), ...lone];
+      .map((id) => ({
+        ruleId: id,
+        nativeId: `set ${setNameOf(id)}`,
+        description: `ipset ${setNameOf(id)} without its iptables chain`,
+      }));
+    return [
+      ...chains.map((c) => ({ ...c, description: `${c.description}, set ${setNameOf(c.ruleId as RuleId)}` })),
+      ...lone,
+    ];
   }
 
   async counters(): Promise<RuleCounters[]> {
@@ -112,7 +155,8 @@ class IpsetAction implements Action {
 
 export const ipsetFactory = defineAction({
   kind: 'ipset',
-  description: 'ipset hash:net sets (one atomic ipset restore for any number of sources) matched by an ft-owned iptables chain',
+  description:
+    'ipset hash:net sets (one atomic ipset restore for any number of sources) matched by an ft-owned iptables chain',
   configSchema: ipsetConfig,
   capabilities: ['host-filter'],
   reach: 'host',

@@ -1,4 +1,13 @@
-import { defineAction, type Action, type Applied, type HostFilterRule, type InstalledRef, type RenderedCommand, type Rule, type RuleCounters } from '@ft/sdk';
+import {
+  defineAction,
+  type Action,
+  type Applied,
+  type HostFilterRule,
+  type InstalledRef,
+  type RenderedCommand,
+  type Rule,
+  type RuleCounters,
+} from '@ft/sdk';
 import { z } from 'zod';
 import { HostRuleError } from '../common/errors.js';
 import { HostExec } from '../common/exec.js';
@@ -24,7 +33,13 @@ export interface Prepared {
   tables: TableLines[];
 }
 
-export function prepareFilter(kind: string, rule: Rule, chain: HookChain, selector: (spec: FilterSpec) => SourceSelector, maxSources: number): Prepared {
+export function prepareFilter(
+  kind: string,
+  rule: Rule,
+  chain: HookChain,
+  selector: (spec: FilterSpec) => SourceSelector,
+  maxSources: number,
+): Prepared {
   const r = expectKind(kind, rule, ['host-filter']) as HostFilterRule;
   const id = checkRuleId(kind, r.id);
   const spec = checkMatch(kind, id, r.match, { maxSources });
@@ -41,7 +56,12 @@ export function targetOf(kind: string, target: Rule | InstalledRef): { family: F
     return { family: fam, id };
   }
   const m = /^ipv([46]) \S+-((?:hf|sh)-[0-9a-f]{16})$/.exec(target.nativeId);
-  if (!m) throw new HostRuleError(kind, 'nativeId', `${JSON.stringify(target.nativeId)} is not an ${kind} object ft installed`);
+  if (!m)
+    throw new HostRuleError(
+      kind,
+      'nativeId',
+      `${JSON.stringify(target.nativeId)} is not an ${kind} object ft installed`,
+    );
   return { family: Number(m[1]) as Family, id: m[2] as HostFilterRule['id'] };
 }
 
@@ -79,7 +99,12 @@ class IptablesAction implements Action {
   async apply(rule: Rule): Promise<Applied> {
     const p = this.prepare(rule);
     const done = await this.engine.install(p.family, p.spec.id, p.tables);
-    return { ruleId: p.spec.id, state: 'installed', nativeId: `ipv${p.family} FT-${p.spec.id}`, detail: done === 'present' ? 'already installed' : `chain FT-${p.spec.id} jumped from FT-${this.config.chain}` };
+    return {
+      ruleId: p.spec.id,
+      state: 'installed',
+      nativeId: `ipv${p.family} FT-${p.spec.id}`,
+      detail: done === 'present' ? 'already installed' : `chain FT-${p.spec.id} jumped from FT-${this.config.chain}`,
+    };
   }
 
   async withdraw(target: Rule | InstalledRef): Promise<void> {
@@ -97,16 +122,21 @@ class IptablesAction implements Action {
 
   async health() {
     const r = await this.exec.run(['iptables-save', '-t', 'filter'], { allowFail: true });
-    if (r.code !== 0) return { status: 'down' as const, detail: `iptables-save: ${r.stderr.trim() || `exit ${r.code}`}` };
+    if (r.code !== 0)
+      return { status: 'down' as const, detail: `iptables-save: ${r.stderr.trim() || `exit ${r.code}`}` };
     const flusher = await managerThatFlushes(this.exec);
     if (flusher) return { status: 'degraded' as const, detail: flusher };
-    return { status: 'ok' as const, detail: `hooked from ${this.config.chain}${this.config.netns ? ` in netns ${this.config.netns}` : ''}` };
+    return {
+      status: 'ok' as const,
+      detail: `hooked from ${this.config.chain}${this.config.netns ? ` in netns ${this.config.netns}` : ''}`,
+    };
   }
 }
 
 export const iptablesFactory = defineAction({
   kind: 'iptables',
-  description: 'iptables/ip6tables: drop, reject, rate-limit, hashlimit, connlimit, SYN cookies (SYNPROXY) in ft-owned chains',
+  description:
+    'iptables/ip6tables: drop, reject, rate-limit, hashlimit, connlimit, SYN cookies (SYNPROXY) in ft-owned chains',
   configSchema: iptablesConfig,
   capabilities: ['host-filter'],
   reach: 'host',

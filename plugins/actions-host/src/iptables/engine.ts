@@ -7,7 +7,12 @@ import { hookChainOf, installBatch, ruleChainOf, type TableLines } from './rende
 export type Family = 4 | 6;
 const TABLES = ['filter', 'raw'] as const;
 
-export const restoreArgv = (family: Family) => [family === 4 ? 'iptables-restore' : 'ip6tables-restore', '-w', '5', '--noflush'];
+export const restoreArgv = (family: Family) => [
+  family === 4 ? 'iptables-restore' : 'ip6tables-restore',
+  '-w',
+  '5',
+  '--noflush',
+];
 const saveArgv = (family: Family) => [family === 4 ? 'iptables-save' : 'ip6tables-save', '-c'];
 
 /**
@@ -18,7 +23,11 @@ const saveArgv = (family: Family) => [family === 4 ? 'iptables-save' : 'ip6table
 export class IptablesEngine {
   private readonly chainRe: RegExp;
 
-  constructor(readonly exec: HostExec, readonly chainPrefix: string, readonly builtin: string) {
+  constructor(
+    readonly exec: HostExec,
+    readonly chainPrefix: string,
+    readonly builtin: string,
+  ) {
     this.chainRe = new RegExp(`^${chainPrefix}-((?:hf|sh)-[0-9a-f]{16})$`);
   }
 
@@ -42,7 +51,8 @@ export class IptablesEngine {
         const jumps = t.rules.filter((r) => r.target === chain);
         if (jumps.length) entry.jumped.add(table);
         // Ours when jumped from this instance's hook chain, or jumped from nowhere (an orphan anyone may clean).
-        if (table === 'filter' && (jumps.length === 0 || jumps.some((r) => r.chain === hookChainOf(this.builtin)))) entry.mine = true;
+        if (table === 'filter' && (jumps.length === 0 || jumps.some((r) => r.chain === hookChainOf(this.builtin))))
+          entry.mine = true;
         out.set(id, entry);
       }
     }
@@ -53,7 +63,8 @@ export class IptablesEngine {
   isInstalled(snap: Map<string, SavedTable>, id: RuleId, tables: TableLines[]): 'yes' | 'no' | 'partial' {
     const e = this.state(snap).get(id);
     if (!e) return 'no';
-    const complete = tables.every((t) => e.tables.has(t.table) && e.jumped.has(t.table)) && e.tables.size === tables.length;
+    const complete =
+      tables.every((t) => e.tables.has(t.table) && e.jumped.has(t.table)) && e.tables.size === tables.length;
     return complete ? 'yes' : 'partial';
   }
 
@@ -74,7 +85,12 @@ export class IptablesEngine {
       await this.removeNow(family, id, snap);
       snap = await this.snapshot(family);
     }
-    const batch = installBatch(this.chainPrefix, id, tables, (table, hook) => snap.get(table)?.chains.has(hook) ?? false);
+    const batch = installBatch(
+      this.chainPrefix,
+      id,
+      tables,
+      (table, hook) => snap.get(table)?.chains.has(hook) ?? false,
+    );
     await this.exec.run(restoreArgv(family), { input: batch });
     return 'installed';
   }
@@ -97,7 +113,11 @@ export class IptablesEngine {
     const refs: InstalledRef[] = [];
     for (const [id, e] of this.state(snap)) {
       if (!e.mine) continue;
-      refs.push({ ruleId: id, nativeId: `ipv${family} ${ruleChainOf(this.chainPrefix, id)}`, description: `${family === 4 ? 'iptables' : 'ip6tables'} chain ${ruleChainOf(this.chainPrefix, id)} in ${[...e.tables].join('+')}` });
+      refs.push({
+        ruleId: id,
+        nativeId: `ipv${family} ${ruleChainOf(this.chainPrefix, id)}`,
+        description: `${family === 4 ? 'iptables' : 'ip6tables'} chain ${ruleChainOf(this.chainPrefix, id)} in ${[...e.tables].join('+')}`,
+      });
     }
     return refs;
   }

@@ -80,56 +80,166 @@ export function selections(spec: FilterSpec, selector: SourceSelector, protocolO
 }
 
 /** The rule's lines per table: the selection plus the action, as iptables-restore arguments. */
-export function ruleLines(kind: string, spec: FilterSpec, action: HostFilterAction, selector: SourceSelector, builtin: HookChain): TableLines[] {
+export function ruleLines(
+  kind: string,
+  spec: FilterSpec,
+  action: HostFilterAction,
+  selector: SourceSelector,
+  builtin: HookChain,
+): TableLines[] {
   const hname = hashlimitNameOf(spec.id);
   const filter = (lines: string[][]): TableLines => ({ table: 'filter', builtin, lines });
   switch (action.type) {
     case 'drop':
       return [filter(selections(spec, selector).map((s) => [...s, '-j', 'DROP']))];
     case 'reject': {
-      const with_ = spec.protocol === 'tcp' ? 'tcp-reset' : spec.family === 4 ? 'icmp-port-unreachable' : 'icmp6-port-unreachable';
+      const with_ =
+        spec.protocol === 'tcp' ? 'tcp-reset' : spec.family === 4 ? 'icmp-port-unreachable' : 'icmp6-port-unreachable';
       return [filter(selections(spec, selector).map((s) => [...s, '-j', 'REJECT', '--reject-with', with_]))];
     }
     case 'rate-limit':
       // hashlimit without a mode is one shared bucket for every line of this rule (same table name).
-      return [filter(selections(spec, selector).map((s) => [...s, '-m', 'hashlimit', '--hashlimit-above', `${action.packetsPerSecond}/sec`, '--hashlimit-burst', String(action.burst), '--hashlimit-name', hname, '-j', 'DROP']))];
+      return [
+        filter(
+          selections(spec, selector).map((s) => [
+            ...s,
+            '-m',
+            'hashlimit',
+            '--hashlimit-above',
+            `${action.packetsPerSecond}/sec`,
+            '--hashlimit-burst',
+            String(action.burst),
+            '--hashlimit-name',
+            hname,
+            '-j',
+            'DROP',
+          ]),
+        ),
+      ];
     case 'hashlimit':
-      return [filter(selections(spec, selector).map((s) => [
-        ...s, '-m', 'hashlimit', '--hashlimit-above', `${action.packetsPerSecond}/sec`, '--hashlimit-burst', String(action.burst),
-        '--hashlimit-mode', action.per === 'source' ? 'srcip' : 'dstip', '--hashlimit-name', hname, '-j', 'DROP',
-      ]))];
+      return [
+        filter(
+          selections(spec, selector).map((s) => [
+            ...s,
+            '-m',
+            'hashlimit',
+            '--hashlimit-above',
+            `${action.packetsPerSecond}/sec`,
+            '--hashlimit-burst',
+            String(action.burst),
+            '--hashlimit-mode',
+            action.per === 'source' ? 'srcip' : 'dstip',
+            '--hashlimit-name',
+            hname,
+            '-j',
+            'DROP',
+          ]),
+        ),
+      ];
     case 'connlimit': {
-      if (spec.protocol && spec.protocol !== 'tcp') throw new HostRuleError(kind, 'action', 'connlimit counts TCP connections: protocol must be tcp or absent');
-      const tcpSpec: FilterSpec = { ...spec, protocol: 'tcp', tcpFlags: { set: ['syn'], unset: ['ack', 'rst', 'fin'] } };
+      if (spec.protocol && spec.protocol !== 'tcp')
+        throw new HostRuleError(kind, 'action', 'connlimit counts TCP connections: protocol must be tcp or absent');
+      const tcpSpec: FilterSpec = {
+        ...spec,
+        protocol: 'tcp',
+        tcpFlags: { set: ['syn'], unset: ['ack', 'rst', 'fin'] },
+      };
       const mask = spec.family === 4 ? '32' : '128';
-      return [filter(selections(tcpSpec, selector, 'tcp').map((s) => [...s, '-m', 'connlimit', '--connlimit-above', String(action.maxConnections), '--connlimit-mask', mask, '-j', 'REJECT', '--reject-with', 'tcp-reset']))];
+      return [
+        filter(
+          selections(tcpSpec, selector, 'tcp').map((s) => [
+            ...s,
+            '-m',
+            'connlimit',
+            '--connlimit-above',
+            String(action.maxConnections),
+            '--connlimit-mask',
+            mask,
+            '-j',
+            'REJECT',
+            '--reject-with',
+            'tcp-reset',
+          ]),
+        ),
+      ];
     }
     case 'syn-cookies': {
-      if (spec.protocol && spec.protocol !== 'tcp') throw new HostRuleError(kind, 'action', 'SYN cookies apply to TCP: protocol must be tcp or absent');
+      if (spec.protocol && spec.protocol !== 'tcp')
+        throw new HostRuleError(kind, 'action', 'SYN cookies apply to TCP: protocol must be tcp or absent');
       // SYNPROXY: SYNs skip conntrack (raw table), the kernel answers them with a cookie and only hands the
       // connection on once the client's ACK proves it real. Needs net.netfilter.nf_conntrack_tcp_loose=0.
       const tcpSpec: FilterSpec = { ...spec, protocol: 'tcp' };
       delete tcpSpec.tcpFlags;
       const syn: FilterSpec = { ...tcpSpec, tcpFlags: { set: ['syn'], unset: ['ack', 'rst', 'fin'] } };
       return [
-        { table: 'raw', builtin: 'PREROUTING', lines: selections(syn, selector, 'tcp').map((s) => [...s, '-j', 'CT', '--notrack']) },
+        {
+          table: 'raw',
+          builtin: 'PREROUTING',
+          lines: selections(syn, selector, 'tcp').map((s) => [...s, '-j', 'CT', '--notrack']),
+        },
         filter([
-          ...selections(tcpSpec, selector, 'tcp').map((s) => [...s, '-m', 'conntrack', '--ctstate', 'INVALID,UNTRACKED', '-j', 'SYNPROXY', '--sack-perm', '--timestamp', '--wscale', '7', '--mss', '1460']),
-          ...selections(tcpSpec, selector, 'tcp').map((s) => [...s, '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP']),
+          ...selections(tcpSpec, selector, 'tcp').map((s) => [
+            ...s,
+            '-m',
+            'conntrack',
+            '--ctstate',
+            'INVALID,UNTRACKED',
+            '-j',
+            'SYNPROXY',
+            '--sack-perm',
+            '--timestamp',
+            '--wscale',
+            '7',
+            '--mss',
+            '1460',
+          ]),
+          ...selections(tcpSpec, selector, 'tcp').map((s) => [
+            ...s,
+            '-m',
+            'conntrack',
+            '--ctstate',
+            'INVALID',
+            '-j',
+            'DROP',
+          ]),
         ]),
       ];
     }
   }
 }
 
-export const jumpLine = (hook: string, chain: string, id: RuleId) => ['-A', hook, '-m', 'comment', '--comment', tagOf(id), '-j', chain];
-export const hookLine = (builtin: string) => ['-I', builtin, '1', '-m', 'comment', '--comment', HOOK_TAG, '-j', hookChainOf(builtin)];
+export const jumpLine = (hook: string, chain: string, id: RuleId) => [
+  '-A',
+  hook,
+  '-m',
+  'comment',
+  '--comment',
+  tagOf(id),
+  '-j',
+  chain,
+];
+export const hookLine = (builtin: string) => [
+  '-I',
+  builtin,
+  '1',
+  '-m',
+  'comment',
+  '--comment',
+  HOOK_TAG,
+  '-j',
+  hookChainOf(builtin),
+];
 
 /**
  * The iptables-restore --noflush batch that installs one rule atomically. `haveHooks` lists the hook chains
  * already present (they are created and jumped to from the built-in chain only when missing).
  */
-export function installBatch(chainPrefix: string, id: RuleId, tables: TableLines[], haveHooks: (table: string, hook: string) => boolean): string {
+export function installBatch(
+  chainPrefix: string,
+  id: RuleId,
+  tables: TableLines[],
+  haveHooks: (table: string, hook: string) => boolean,
+): string {
   const chain = ruleChainOf(chainPrefix, id);
   const out: string[] = [];
   for (const t of tables) {

@@ -38,7 +38,13 @@ export function parseSave(text: string): Map<string, SavedTable> {
     if (!m) continue;
     const spec = m[3] as string;
     const target = /\s-[jg]\s+(\S+)/.exec(spec)?.[1];
-    current.rules.push({ chain: m[4] as string, spec, packets: Number(m[1] ?? 0), bytes: Number(m[2] ?? 0), ...(target ? { target } : {}) });
+    current.rules.push({
+      chain: m[4] as string,
+      spec,
+      packets: Number(m[1] ?? 0),
+      bytes: Number(m[2] ?? 0),
+      ...(target ? { target } : {}),
+    });
   }
   return tables;
 }

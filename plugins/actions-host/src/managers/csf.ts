@@ -1,4 +1,14 @@
-import { defineAction, type Action, type Applied, type Health, type HostFilterRule, type InstalledRef, type RenderedCommand, type Rule, type RuleId } from '@ft/sdk';
+import {
+  defineAction,
+  type Action,
+  type Applied,
+  type Health,
+  type HostFilterRule,
+  type InstalledRef,
+  type RenderedCommand,
+  type Rule,
+  type RuleId,
+} from '@ft/sdk';
 import { z } from 'zod';
 import { HostRuleError } from '../common/errors.js';
 import { HostExec } from '../common/exec.js';
@@ -17,18 +27,38 @@ export type CsfConfig = z.infer<typeof csfConfig>;
  * CSF's temporary deny (`csf -td IP TTL [-p PORT] [-d in] COMMENT`): per source address, host-wide (CSF has no
  * destination match), expiring on its own after the rule's TTL — lfd removes it even if ft is gone.
  */
-export function csfCommands(kind: string, rule: Rule, maxSources: number): { id: RuleId; commands: string[][]; sources: string[] } {
+export function csfCommands(
+  kind: string,
+  rule: Rule,
+  maxSources: number,
+): { id: RuleId; commands: string[][]; sources: string[] } {
   const r = expectKind(kind, rule, ['host-filter']) as HostFilterRule;
   const id = checkRuleId(kind, r.id);
   const spec = checkMatch(kind, id, r.match, { maxSources });
   const action = checkFilterAction(kind, r.action);
-  if (action.type !== 'drop') throw new HostRuleError(kind, 'action.type', `CSF temporary denies drop; ${action.type} needs iptables or nft`);
-  if (spec.sources.length === 0) throw new HostRuleError(kind, 'match.sources', 'CSF denies source addresses: give at least one');
-  if (spec.sourcePorts.length || spec.tcpFlags) throw new HostRuleError(kind, 'match', 'CSF temporary denies match a source and optionally destination ports, nothing else');
+  if (action.type !== 'drop')
+    throw new HostRuleError(kind, 'action.type', `CSF temporary denies drop; ${action.type} needs iptables or nft`);
+  if (spec.sources.length === 0)
+    throw new HostRuleError(kind, 'match.sources', 'CSF denies source addresses: give at least one');
+  if (spec.sourcePorts.length || spec.tcpFlags)
+    throw new HostRuleError(
+      kind,
+      'match',
+      'CSF temporary denies match a source and optionally destination ports, nothing else',
+    );
   const ttl = String(Math.max(1, Math.round(rule.ttlSeconds)));
   const ports = spec.destinationPorts.map((p) => (p.min === p.max ? String(p.min) : `${p.min}_${p.max}`)).join(',');
   const sources = spec.sources.map((s) => (s.isHost ? s.address : s.toString()));
-  const commands = sources.map((src) => ['csf', '--tempdeny', src, ttl, ...(ports ? ['-p', ports] : []), '-d', 'in', tagOf(id)]);
+  const commands = sources.map((src) => [
+    'csf',
+    '--tempdeny',
+    src,
+    ttl,
+    ...(ports ? ['-p', ports] : []),
+    '-d',
+    'in',
+    tagOf(id),
+  ]);
   return { id, commands, sources };
 }
 
@@ -38,7 +68,9 @@ export function parseTemp(text: string): { id: RuleId; address: string }[] {
   for (const line of text.split('\n')) {
     if (!/\bDENY\b/.test(line)) continue;
     const tag = TAG_RE.exec(line);
-    const addr = /\b(\d{1,3}(?:\.\d{1,3}){3}(?:\/\d{1,2})?|[0-9a-f]*:[0-9a-f:]+(?:\/\d{1,3})?)\b/i.exec(line.replace(TAG_RE, ''));
+    const addr = /\b(\d{1,3}(?:\.\d{1,3}){3}(?:\/\d{1,2})?|[0-9a-f]*:[0-9a-f:]+(?:\/\d{1,3})?)\b/i.exec(
+      line.replace(TAG_RE, ''),
+    );
     if (tag && addr) out.push({ id: tag[1] as RuleId, address: addr[1] as string });
   }
   return out;
@@ -63,8 +95,14 @@ class CsfAction implements Action {
   async apply(rule: Rule): Promise<Applied> {
     const { id, commands, sources } = csfCommands('csf', rule, this.config.maxSources);
     const have = new Set((await this.temp()).filter((t) => t.id === id).map((t) => t.address));
-    for (let i = 0; i < commands.length; i++) if (!have.has(sources[i] as string)) await this.exec.run(commands[i] as string[]);
-    return { ruleId: id, state: 'installed', nativeId: `csf ${id}`, detail: `${commands.length} temporary deny(s) for ${rule.ttlSeconds}s` };
+    for (let i = 0; i < commands.length; i++)
+      if (!have.has(sources[i] as string)) await this.exec.run(commands[i] as string[]);
+    return {
+      ruleId: id,
+      state: 'installed',
+      nativeId: `csf ${id}`,
+      detail: `${commands.length} temporary deny(s) for ${rule.ttlSeconds}s`,
+    };
   }
 
   async withdraw(target: Rule | InstalledRef): Promise<void> {
@@ -72,7 +110,8 @@ class CsfAction implements Action {
     if ('kind' in target) id = checkRuleId('csf', target.id);
     else {
       const m = /^csf ((?:hf|sh)-[0-9a-f]{16})$/.exec(target.nativeId);
-      if (!m) throw new HostRuleError('csf', 'nativeId', `${JSON.stringify(target.nativeId)} is not a CSF entry ft added`);
+      if (!m)
+        throw new HostRuleError('csf', 'nativeId', `${JSON.stringify(target.nativeId)} is not a CSF entry ft added`);
       id = m[1] as string;
     }
     // csf --temprm works per address: only addresses ft's tag holds are named.
@@ -82,7 +121,11 @@ class CsfAction implements Action {
   async list(): Promise<InstalledRef[]> {
     const byId = new Map<RuleId, string[]>();
     for (const t of await this.temp()) byId.set(t.id, [...(byId.get(t.id) ?? []), t.address]);
-    return [...byId].map(([id, a]) => ({ ruleId: id, nativeId: `csf ${id}`, description: `CSF temporary deny of ${a.join(', ')}` }));
+    return [...byId].map(([id, a]) => ({
+      ruleId: id,
+      nativeId: `csf ${id}`,
+      description: `CSF temporary deny of ${a.join(', ')}`,
+    }));
   }
 
   async health(): Promise<Health> {

@@ -19,18 +19,33 @@ export async function detectManagers(exec: HostExec): Promise<ManagerReport[]> {
   const ufw = await exec.run(['ufw', 'status'], { allowFail: true });
   if (ufw.code === null) out.push({ name: 'ufw', state: 'absent', detail: 'ufw is not installed' });
   else if (/Status: active/.test(ufw.stdout)) out.push({ name: 'ufw', state: 'active', detail: 'ufw is active' });
-  else out.push({ name: 'ufw', state: 'inactive', detail: `ufw is installed but not active${ufw.code !== 0 ? ` (${ufw.stderr.trim()})` : ''}` });
+  else
+    out.push({
+      name: 'ufw',
+      state: 'inactive',
+      detail: `ufw is installed but not active${ufw.code !== 0 ? ` (${ufw.stderr.trim()})` : ''}`,
+    });
 
   const fw = await exec.run(['firewall-cmd', '--state'], { allowFail: true });
   if (fw.code === null) out.push({ name: 'firewalld', state: 'absent', detail: 'firewall-cmd is not installed' });
-  else if (fw.code === 0 && /running/.test(fw.stdout)) out.push({ name: 'firewalld', state: 'active', detail: 'firewalld is running' });
-  else out.push({ name: 'firewalld', state: 'inactive', detail: `firewalld is installed but ${(fw.stdout || fw.stderr).trim() || 'not running'}` });
+  else if (fw.code === 0 && /running/.test(fw.stdout))
+    out.push({ name: 'firewalld', state: 'active', detail: 'firewalld is running' });
+  else
+    out.push({
+      name: 'firewalld',
+      state: 'inactive',
+      detail: `firewalld is installed but ${(fw.stdout || fw.stderr).trim() || 'not running'}`,
+    });
 
   const csf = await exec.run(['csf', '-v'], { allowFail: true });
   if (csf.code === null) out.push({ name: 'csf', state: 'absent', detail: 'csf is not installed' });
   else {
     const chain = await exec.run(['iptables', '-S', 'LOCALINPUT'], { allowFail: true });
-    out.push(chain.code === 0 ? { name: 'csf', state: 'active', detail: 'csf is running (LOCALINPUT chain present)' } : { name: 'csf', state: 'inactive', detail: 'csf is installed but its chains are not loaded' });
+    out.push(
+      chain.code === 0
+        ? { name: 'csf', state: 'active', detail: 'csf is running (LOCALINPUT chain present)' }
+        : { name: 'csf', state: 'inactive', detail: 'csf is installed but its chains are not loaded' },
+    );
   }
   return out;
 }

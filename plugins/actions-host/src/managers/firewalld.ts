@@ -1,10 +1,29 @@
-import { defineAction, type Action, type Applied, type Health, type HostFilterRule, type InstalledRef, type Range, type RenderedCommand, type Rule, type RuleId } from '@ft/sdk';
+import {
+  defineAction,
+  type Action,
+  type Applied,
+  type Health,
+  type HostFilterRule,
+  type InstalledRef,
+  type Range,
+  type RenderedCommand,
+  type Rule,
+  type RuleId,
+} from '@ft/sdk';
 import { z } from 'zod';
 import { HostRuleError } from '../common/errors.js';
 import { HostExec } from '../common/exec.js';
 import { argvCommand } from '../common/render.js';
 import { netnsOption } from '../common/schema.js';
-import { checkFilterAction, checkMatch, checkRuleId, expectKind, NAME_PATTERN, TAG_RE, tagOf } from '../common/validate.js';
+import {
+  checkFilterAction,
+  checkMatch,
+  checkRuleId,
+  expectKind,
+  NAME_PATTERN,
+  TAG_RE,
+  tagOf,
+} from '../common/validate.js';
 import { detectManagers } from './detect.js';
 
 export const firewalldConfig = z.strictObject({
@@ -29,9 +48,15 @@ export function richRules(kind: string, rule: Rule, config: FirewalldConfig): { 
   const id = checkRuleId(kind, r.id);
   const spec = checkMatch(kind, id, r.match, { maxSources: config.maxSources });
   const action = checkFilterAction(kind, r.action);
-  if (action.type !== 'drop' && action.type !== 'reject') throw new HostRuleError(kind, 'action.type', `firewalld rich rules drop or reject here; ${action.type} needs iptables or nft`);
+  if (action.type !== 'drop' && action.type !== 'reject')
+    throw new HostRuleError(
+      kind,
+      'action.type',
+      `firewalld rich rules drop or reject here; ${action.type} needs iptables or nft`,
+    );
   if (spec.tcpFlags) throw new HostRuleError(kind, 'match.tcpFlags', 'rich rules do not match TCP flags');
-  if (spec.sourcePorts.length && spec.destinationPorts.length) throw new HostRuleError(kind, 'match', 'a rich rule has one element: source ports or destination ports, not both');
+  if (spec.sourcePorts.length && spec.destinationPorts.length)
+    throw new HostRuleError(kind, 'match', 'a rich rule has one element: source ports or destination ports, not both');
   const family = spec.family === 4 ? 'ipv4' : 'ipv6';
   const sources = spec.sources.length ? spec.sources.map((s) => (s.isHost ? s.address : s.toString())) : [undefined];
   const elements: (string | undefined)[] = spec.sourcePorts.length
@@ -73,7 +98,12 @@ class FirewalldAction implements Action {
 
   /** Runtime only, with the rule's TTL as firewalld's own timeout: should ft die, firewalld still expires it. */
   private addArgv(rich: string, ttl: number): string[] {
-    return ['firewall-cmd', ...this.zoneArgs(), `--add-rich-rule=${rich}`, `--timeout=${Math.max(1, Math.round(ttl))}s`];
+    return [
+      'firewall-cmd',
+      ...this.zoneArgs(),
+      `--add-rich-rule=${rich}`,
+      `--timeout=${Math.max(1, Math.round(ttl))}s`,
+    ];
   }
 
   render(rule: Rule): RenderedCommand[] {
@@ -90,7 +120,12 @@ class FirewalldAction implements Action {
     const { id, rules } = richRules('firewalld', rule, this.config);
     const present = new Set((await this.listed()).map((x) => x.rich));
     for (const rr of rules) if (!present.has(rr)) await this.exec.run(this.addArgv(rr, rule.ttlSeconds));
-    return { ruleId: id, state: 'installed', nativeId: `firewalld ${id}`, detail: `${rules.length} runtime rich rule(s), timeout ${rule.ttlSeconds}s` };
+    return {
+      ruleId: id,
+      state: 'installed',
+      nativeId: `firewalld ${id}`,
+      detail: `${rules.length} runtime rich rule(s), timeout ${rule.ttlSeconds}s`,
+    };
   }
 
   async withdraw(target: Rule | InstalledRef): Promise<void> {
@@ -98,7 +133,12 @@ class FirewalldAction implements Action {
     if ('kind' in target) id = checkRuleId('firewalld', target.id);
     else {
       const m = /^firewalld ((?:hf|sh)-[0-9a-f]{16})$/.exec(target.nativeId);
-      if (!m) throw new HostRuleError('firewalld', 'nativeId', `${JSON.stringify(target.nativeId)} is not a rich rule ft added`);
+      if (!m)
+        throw new HostRuleError(
+          'firewalld',
+          'nativeId',
+          `${JSON.stringify(target.nativeId)} is not a rich rule ft added`,
+        );
       id = m[1] as string;
     }
     // Removed exactly as firewalld lists them, so a rule is matched whatever text ft first gave it.
@@ -110,7 +150,11 @@ class FirewalldAction implements Action {
   async list(): Promise<InstalledRef[]> {
     const byId = new Map<RuleId, number>();
     for (const x of await this.listed()) byId.set(x.id, (byId.get(x.id) ?? 0) + 1);
-    return [...byId].map(([id, n]) => ({ ruleId: id, nativeId: `firewalld ${id}`, description: `${n} rich rule(s) logging ${tagOf(id)}` }));
+    return [...byId].map(([id, n]) => ({
+      ruleId: id,
+      nativeId: `firewalld ${id}`,
+      description: `${n} rich rule(s) logging ${tagOf(id)}`,
+    }));
   }
 
   async health(): Promise<Health> {
@@ -133,7 +177,8 @@ export function parseRichRules(text: string): { id: RuleId; rich: string }[] {
 
 export const firewalldFactory = defineAction({
   kind: 'firewalld',
-  description: 'firewalld runtime rich rules (tagged by log prefix ft:<rule id>, expiring with the rule TTL) via firewall-cmd',
+  description:
+    'firewalld runtime rich rules (tagged by log prefix ft:<rule id>, expiring with the rule TTL) via firewall-cmd',
   configSchema: firewalldConfig,
   capabilities: ['host-filter'],
   reach: 'host',

@@ -1,4 +1,15 @@
-import { defineAction, type Action, type Applied, type Health, type HostFilterRule, type InstalledRef, type Range, type RenderedCommand, type Rule, type RuleId } from '@ft/sdk';
+import {
+  defineAction,
+  type Action,
+  type Applied,
+  type Health,
+  type HostFilterRule,
+  type InstalledRef,
+  type Range,
+  type RenderedCommand,
+  type Rule,
+  type RuleId,
+} from '@ft/sdk';
 import { z } from 'zod';
 import { HostRuleError } from '../common/errors.js';
 import { HostExec } from '../common/exec.js';
@@ -22,11 +33,14 @@ export function ufwSpecs(kind: string, rule: Rule, maxSources: number): { id: Ru
   const id = checkRuleId(kind, r.id);
   const spec = checkMatch(kind, id, r.match, { maxSources });
   const action = checkFilterAction(kind, r.action);
-  if (action.type !== 'drop' && action.type !== 'reject') throw new HostRuleError(kind, 'action.type', `ufw denies or rejects; ${action.type} needs iptables or nft`);
+  if (action.type !== 'drop' && action.type !== 'reject')
+    throw new HostRuleError(kind, 'action.type', `ufw denies or rejects; ${action.type} needs iptables or nft`);
   if (spec.tcpFlags) throw new HostRuleError(kind, 'match.tcpFlags', 'ufw rules do not match TCP flags');
-  if (spec.protocol === 'icmp') throw new HostRuleError(kind, 'match.protocol', 'ufw rules match tcp or udp (or everything), not icmp alone');
+  if (spec.protocol === 'icmp')
+    throw new HostRuleError(kind, 'match.protocol', 'ufw rules match tcp or udp (or everything), not icmp alone');
   const slots = (rs: Range[]) => rs.reduce((n, x) => n + (x.min === x.max ? 1 : 2), 0);
-  if (slots(spec.sourcePorts) > 15 || slots(spec.destinationPorts) > 15) throw new HostRuleError(kind, 'match', 'ufw takes at most 15 ports per rule');
+  if (slots(spec.sourcePorts) > 15 || slots(spec.destinationPorts) > 15)
+    throw new HostRuleError(kind, 'match', 'ufw takes at most 15 ports per rule');
   const verb = action.type === 'drop' ? 'deny' : 'reject';
   const sources = spec.sources.length ? spec.sources.map((s) => (s.isHost ? s.address : s.toString())) : ['any'];
   const specs = sources.map((src) => {
@@ -66,7 +80,9 @@ class UfwAction implements Action {
 
   render(rule: Rule): RenderedCommand[] {
     // prepend: ft's denies go above the operator's allows, or an "allow 53/udp" would let the flood through.
-    return ufwSpecs('ufw', rule, this.config.maxSources).specs.map((s) => argvCommand('ufw', this.exec, ['ufw', 'prepend', ...s]));
+    return ufwSpecs('ufw', rule, this.config.maxSources).specs.map((s) =>
+      argvCommand('ufw', this.exec, ['ufw', 'prepend', ...s]),
+    );
   }
 
   private async added(): Promise<{ id: RuleId; spec: string[] }[]> {
@@ -94,7 +110,8 @@ class UfwAction implements Action {
     if ('kind' in target) id = checkRuleId('ufw', target.id);
     else {
       const m = /^ufw ((?:hf|sh)-[0-9a-f]{16})$/.exec(target.nativeId);
-      if (!m) throw new HostRuleError('ufw', 'nativeId', `${JSON.stringify(target.nativeId)} is not a ufw rule ft added`);
+      if (!m)
+        throw new HostRuleError('ufw', 'nativeId', `${JSON.stringify(target.nativeId)} is not a ufw rule ft added`);
       id = m[1] as string;
     }
     for (const a of (await this.added()).filter((x) => x.id === id)) await this.exec.run(['ufw', 'delete', ...a.spec]);
@@ -103,13 +120,18 @@ class UfwAction implements Action {
   async list(): Promise<InstalledRef[]> {
     const byId = new Map<RuleId, number>();
     for (const a of await this.added()) byId.set(a.id, (byId.get(a.id) ?? 0) + 1);
-    return [...byId].map(([id, n]) => ({ ruleId: id, nativeId: `ufw ${id}`, description: `${n} ufw rule(s) commented ${tagOf(id)}` }));
+    return [...byId].map(([id, n]) => ({
+      ruleId: id,
+      nativeId: `ufw ${id}`,
+      description: `${n} ufw rule(s) commented ${tagOf(id)}`,
+    }));
   }
 
   async health(): Promise<Health> {
     const ufw = (await detectManagers(this.exec)).find((m) => m.name === 'ufw');
     if (ufw?.state === 'active') return { status: 'ok', detail: ufw.detail };
-    if (ufw?.state === 'inactive') return { status: 'degraded', detail: `${ufw.detail}: rules ft adds are stored but not enforced` };
+    if (ufw?.state === 'inactive')
+      return { status: 'degraded', detail: `${ufw.detail}: rules ft adds are stored but not enforced` };
     return { status: 'down', detail: ufw?.detail ?? 'ufw is not installed' };
   }
 }

@@ -1,4 +1,14 @@
-import { defineAction, type Action, type Applied, type HostFilterRule, type InstalledRef, type RenderedCommand, type Rule, type RuleCounters, type RuleId } from '@ft/sdk';
+import {
+  defineAction,
+  type Action,
+  type Applied,
+  type HostFilterRule,
+  type InstalledRef,
+  type RenderedCommand,
+  type Rule,
+  type RuleCounters,
+  type RuleId,
+} from '@ft/sdk';
 import { z } from 'zod';
 import { HostRuleError } from '../common/errors.js';
 import { HostExec } from '../common/exec.js';
@@ -14,7 +24,10 @@ export const nftConfig = z.strictObject({
   /** Before the distribution's filter chains (priority 0), so a drop here is not undone by an earlier accept. */
   priority: z.number().int().min(-400).max(400).default(-10),
   /** ft's own table (family inet); everything in it is ft's, and it goes when ft's last rule does. */
-  table: z.string().regex(/^[a-z][a-z0-9_]{0,30}$/, 'lower-case letters, digits and _').default(TABLE),
+  table: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,30}$/, 'lower-case letters, digits and _')
+    .default(TABLE),
   netns: netnsOption,
   maxSources: z.number().int().min(1).max(10_000_000).default(1_000_000),
 });
@@ -104,8 +117,17 @@ class NftAction implements Action {
   private async applyNow(p: { id: RuleId; parts: NftRuleParts; script: string }): Promise<Applied> {
     const state = await this.state();
     const have = state.ids().get(p.id);
-    const complete = have && p.parts.chains.every((c) => have.chains.includes(c.chain) && have.jumps.some((j) => j.base === c.base)) && have.jumps.length === p.parts.chains.length;
-    if (complete) return { ruleId: p.id, state: 'installed', nativeId: `inet ${this.config.table} ${nameOf('r', p.id)}`, detail: 'already installed' };
+    const complete =
+      have &&
+      p.parts.chains.every((c) => have.chains.includes(c.chain) && have.jumps.some((j) => j.base === c.base)) &&
+      have.jumps.length === p.parts.chains.length;
+    if (complete)
+      return {
+        ruleId: p.id,
+        state: 'installed',
+        nativeId: `inet ${this.config.table} ${nameOf('r', p.id)}`,
+        detail: 'already installed',
+      };
     if (have) await this.remove(p.id, state);
     await this.exec.run(['nft', '-f', '-'], { input: p.script });
     return { ruleId: p.id, state: 'installed', nativeId: `inet ${this.config.table} ${nameOf('r', p.id)}` };
@@ -121,7 +143,8 @@ class NftAction implements Action {
       script = `delete table inet ${this.config.table}\n`;
     } else {
       const lines = mine.jumps.map((j) => `delete rule inet ${this.config.table} ${j.base} handle ${j.handle}`);
-      for (const c of mine.chains) lines.push(`flush chain inet ${this.config.table} ${c}`, `delete chain inet ${this.config.table} ${c}`);
+      for (const c of mine.chains)
+        lines.push(`flush chain inet ${this.config.table} ${c}`, `delete chain inet ${this.config.table} ${c}`);
       for (const s of mine.sets) lines.push(`delete set inet ${this.config.table} ${s}`);
       script = `${lines.join('\n')}\n`;
     }
@@ -133,7 +156,12 @@ class NftAction implements Action {
     if ('kind' in target) id = checkRuleId('nft', target.id);
     else {
       const found = idOfName(target.nativeId.split(' ').pop() ?? '');
-      if (!found) throw new HostRuleError('nft', 'nativeId', `${JSON.stringify(target.nativeId)} is not an object ft created in table inet ${this.config.table}`);
+      if (!found)
+        throw new HostRuleError(
+          'nft',
+          'nativeId',
+          `${JSON.stringify(target.nativeId)} is not an object ft created in table inet ${this.config.table}`,
+        );
       id = found;
     }
     await this.locked(async () => this.remove(id, await this.state()));
@@ -144,7 +172,11 @@ class NftAction implements Action {
     for (const [id, e] of (await this.state()).ids()) {
       // Jumped from the other hook's base chain: another instance's rule.
       if (e.jumps.length && !e.jumps.some((j) => j.base === this.config.hook || j.base === 'prerouting')) continue;
-      refs.push({ ruleId: id, nativeId: `inet ${this.config.table} ${nameOf('r', id)}`, description: `nft chains ${e.chains.join(',')}${e.sets.length ? ` sets ${e.sets.join(',')}` : ''}` });
+      refs.push({
+        ruleId: id,
+        nativeId: `inet ${this.config.table} ${nameOf('r', id)}`,
+        description: `nft chains ${e.chains.join(',')}${e.sets.length ? ` sets ${e.sets.join(',')}` : ''}`,
+      });
     }
     return refs;
   }
@@ -173,7 +205,10 @@ class NftAction implements Action {
   async health() {
     const r = await this.exec.run(['nft', 'list', 'tables'], { allowFail: true });
     if (r.code !== 0) return { status: 'down' as const, detail: `nft: ${r.stderr.trim() || `exit ${r.code}`}` };
-    return { status: 'ok' as const, detail: `table inet ${this.config.table}, hook ${this.config.hook} priority ${this.config.priority}` };
+    return {
+      status: 'ok' as const,
+      detail: `table inet ${this.config.table}, hook ${this.config.hook} priority ${this.config.priority}`,
+    };
   }
 }
 

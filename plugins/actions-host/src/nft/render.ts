@@ -20,7 +20,8 @@ export interface NftRuleParts {
   chains: { base: 'input' | 'forward' | 'prerouting'; chain: string; rules: string[] }[];
 }
 
-const ranges = (rs: Range[]) => `{ ${rs.map((r) => (r.min === r.max ? String(r.min) : `${r.min}-${r.max}`)).join(', ')} }`;
+const ranges = (rs: Range[]) =>
+  `{ ${rs.map((r) => (r.min === r.max ? String(r.min) : `${r.min}-${r.max}`)).join(', ')} }`;
 
 function selection(spec: FilterSpec, setName: string | undefined, protocolOverride?: 'tcp'): string[] {
   const ip = spec.family === 4 ? 'ip' : 'ip6';
@@ -41,7 +42,13 @@ function selection(spec: FilterSpec, setName: string | undefined, protocolOverri
 }
 
 /** Everything one host-filter rule becomes in table inet ft. */
-export function nftParts(kind: string, spec: FilterSpec, action: HostFilterAction, hook: NftHook, table = TABLE): NftRuleParts {
+export function nftParts(
+  kind: string,
+  spec: FilterSpec,
+  action: HostFilterAction,
+  hook: NftHook,
+  table = TABLE,
+): NftRuleParts {
   const ip = spec.family === 4 ? 'ip' : 'ip6';
   const addrType = spec.family === 4 ? 'ipv4_addr' : 'ipv6_addr';
   const sets: string[] = [];
@@ -49,7 +56,9 @@ export function nftParts(kind: string, spec: FilterSpec, action: HostFilterActio
   if (spec.sources.length) {
     srcSet = nameOf('s', spec.id);
     const elems = spec.sources.map((s) => (s.isHost ? s.address : s.toString())).join(', ');
-    sets.push(`add set inet ${table} ${srcSet} { type ${addrType}; flags interval; auto-merge; elements = { ${elems} }; }`);
+    sets.push(
+      `add set inet ${table} ${srcSet} { type ${addrType}; flags interval; auto-merge; elements = { ${elems} }; }`,
+    );
   }
   const sel = selection(spec, srcSet).join(' ');
   const chain = nameOf('r', spec.id);
@@ -60,31 +69,60 @@ export function nftParts(kind: string, spec: FilterSpec, action: HostFilterActio
     case 'reject':
       return { sets, chains: one([`${sel} counter ${spec.protocol === 'tcp' ? 'reject with tcp reset' : 'reject'}`]) };
     case 'rate-limit':
-      return { sets, chains: one([`${sel} limit rate over ${action.packetsPerSecond}/second burst ${action.burst} packets counter drop`]) };
+      return {
+        sets,
+        chains: one([
+          `${sel} limit rate over ${action.packetsPerSecond}/second burst ${action.burst} packets counter drop`,
+        ]),
+      };
     case 'hashlimit': {
       const meter = nameOf('m', spec.id);
       sets.push(`add set inet ${table} ${meter} { type ${addrType}; flags dynamic; timeout 60s; size 65535; }`);
       const key = `${ip} ${action.per === 'source' ? 'saddr' : 'daddr'}`;
-      return { sets, chains: one([`${sel} update @${meter} { ${key} limit rate over ${action.packetsPerSecond}/second burst ${action.burst} packets } counter drop`]) };
+      return {
+        sets,
+        chains: one([
+          `${sel} update @${meter} { ${key} limit rate over ${action.packetsPerSecond}/second burst ${action.burst} packets } counter drop`,
+        ]),
+      };
     }
     case 'connlimit': {
-      if (spec.protocol && spec.protocol !== 'tcp') throw new HostRuleError(kind, 'action', 'connlimit counts TCP connections: protocol must be tcp or absent');
+      if (spec.protocol && spec.protocol !== 'tcp')
+        throw new HostRuleError(kind, 'action', 'connlimit counts TCP connections: protocol must be tcp or absent');
       const meter = nameOf('c', spec.id);
       sets.push(`add set inet ${table} ${meter} { type ${addrType}; flags dynamic; size 65535; }`);
-      const tcpSel = selection({ ...spec, protocol: 'tcp', tcpFlags: { set: ['syn'], unset: ['ack', 'rst', 'fin'] } }, srcSet).join(' ');
-      return { sets, chains: one([`${tcpSel} ct state new add @${meter} { ${ip} saddr ct count over ${action.maxConnections} } counter reject with tcp reset`]) };
+      const tcpSel = selection(
+        { ...spec, protocol: 'tcp', tcpFlags: { set: ['syn'], unset: ['ack', 'rst', 'fin'] } },
+        srcSet,
+      ).join(' ');
+      return {
+        sets,
+        chains: one([
+          `${tcpSel} ct state new add @${meter} { ${ip} saddr ct count over ${action.maxConnections} } counter reject with tcp reset`,
+        ]),
+      };
     }
     case 'syn-cookies': {
-      if (spec.protocol && spec.protocol !== 'tcp') throw new HostRuleError(kind, 'action', 'SYN cookies apply to TCP: protocol must be tcp or absent');
+      if (spec.protocol && spec.protocol !== 'tcp')
+        throw new HostRuleError(kind, 'action', 'SYN cookies apply to TCP: protocol must be tcp or absent');
       const plain: FilterSpec = { ...spec, protocol: 'tcp' };
       delete plain.tcpFlags;
       const tcpSel = selection(plain, srcSet).join(' ');
-      const synSel = selection({ ...plain, tcpFlags: { set: ['syn'], unset: ['ack', 'rst', 'fin'] } }, srcSet).join(' ');
+      const synSel = selection({ ...plain, tcpFlags: { set: ['syn'], unset: ['ack', 'rst', 'fin'] } }, srcSet).join(
+        ' ',
+      );
       return {
         sets,
         chains: [
           { base: 'prerouting', chain: nameOf('p', spec.id), rules: [`${synSel} notrack`] },
-          { base: hook, chain, rules: [`${tcpSel} ct state invalid,untracked counter synproxy mss 1460 wscale 7 timestamp sack-perm`, `${tcpSel} ct state invalid counter drop`] },
+          {
+            base: hook,
+            chain,
+            rules: [
+              `${tcpSel} ct state invalid,untracked counter synproxy mss 1460 wscale 7 timestamp sack-perm`,
+              `${tcpSel} ct state invalid counter drop`,
+            ],
+          },
         ],
       };
     }
@@ -93,7 +131,10 @@ export function nftParts(kind: string, spec: FilterSpec, action: HostFilterActio
 
 /** Base chains are declared with the table: declaring an existing table/chain again is a no-op in nft. */
 export function baseChains(hook: NftHook, priority: number, needPrerouting: boolean, table = TABLE): string {
-  const lines = [`table inet ${table} {`, `  chain ${hook} { type filter hook ${hook} priority ${priority}; policy accept; }`];
+  const lines = [
+    `table inet ${table} {`,
+    `  chain ${hook} { type filter hook ${hook} priority ${priority}; policy accept; }`,
+  ];
   if (needPrerouting) lines.push('  chain prerouting { type filter hook prerouting priority raw; policy accept; }');
   lines.push('}');
   return lines.join('\n');
@@ -101,7 +142,15 @@ export function baseChains(hook: NftHook, priority: number, needPrerouting: bool
 
 /** The nft -f batch installing one rule: one transaction, all or nothing. */
 export function installScript(parts: NftRuleParts, id: RuleId, hook: NftHook, priority: number, table = TABLE): string {
-  const out = [baseChains(hook, priority, parts.chains.some((c) => c.base === 'prerouting'), table), ...parts.sets];
+  const out = [
+    baseChains(
+      hook,
+      priority,
+      parts.chains.some((c) => c.base === 'prerouting'),
+      table,
+    ),
+    ...parts.sets,
+  ];
   for (const c of parts.chains) {
     out.push(`add chain inet ${table} ${c.chain}`);
     for (const r of c.rules) out.push(`add rule inet ${table} ${c.chain} ${r}`);

@@ -1,4 +1,14 @@
-import { defineAction, type Action, type Applied, type HostFilterRule, type InstalledRef, type Prefix, type RenderedCommand, type Rule, type RuleId } from '@ft/sdk';
+import {
+  defineAction,
+  type Action,
+  type Applied,
+  type HostFilterRule,
+  type InstalledRef,
+  type Prefix,
+  type RenderedCommand,
+  type Rule,
+  type RuleId,
+} from '@ft/sdk';
 import { z } from 'zod';
 import { HostRuleError } from '../common/errors.js';
 import { HostExec } from '../common/exec.js';
@@ -28,7 +38,10 @@ class NullrouteAction implements Action {
   private readonly exec: HostExec;
   private readonly owners: OwnerFile;
 
-  constructor(private readonly config: NullrouteConfig, stateDir: string) {
+  constructor(
+    private readonly config: NullrouteConfig,
+    stateDir: string,
+  ) {
     this.exec = new HostExec(config.netns);
     this.owners = new OwnerFile(stateDir, 'nullroute-owners');
   }
@@ -44,10 +57,24 @@ class NullrouteAction implements Action {
     const hf = r as HostFilterRule;
     const spec = checkMatch('nullroute', id, hf.match, { maxSources: this.config.maxSources });
     const action = checkFilterAction('nullroute', hf.action);
-    if (action.type !== 'drop' && action.type !== 'reject') throw new HostRuleError('nullroute', 'action.type', `a route drops or rejects; ${action.type} needs iptables or nft`);
-    if (spec.sources.length === 0) throw new HostRuleError('nullroute', 'match.sources', 'a host-filter null route routes the sources away: give at least one (use an rtbh rule to null-route the target)');
+    if (action.type !== 'drop' && action.type !== 'reject')
+      throw new HostRuleError(
+        'nullroute',
+        'action.type',
+        `a route drops or rejects; ${action.type} needs iptables or nft`,
+      );
+    if (spec.sources.length === 0)
+      throw new HostRuleError(
+        'nullroute',
+        'match.sources',
+        'a host-filter null route routes the sources away: give at least one (use an rtbh rule to null-route the target)',
+      );
     if (spec.protocol || spec.sourcePorts.length || spec.destinationPorts.length || spec.tcpFlags) {
-      throw new HostRuleError('nullroute', 'match', 'a route matches addresses only: protocol, ports and TCP flags need iptables or nft');
+      throw new HostRuleError(
+        'nullroute',
+        'match',
+        'a route matches addresses only: protocol, ports and TCP flags need iptables or nft',
+      );
     }
     return { id, prefixes: spec.sources };
   }
@@ -58,14 +85,31 @@ class NullrouteAction implements Action {
 
   render(rule: Rule): RenderedCommand[] {
     const { prefixes } = this.prefixesOf(rule);
-    return [argvCommand('nullroute', this.exec, ['ip', '-batch', '-'], `${prefixes.map((p) => this.line('replace', p)).join('\n')}\n`)];
+    return [
+      argvCommand(
+        'nullroute',
+        this.exec,
+        ['ip', '-batch', '-'],
+        `${prefixes.map((p) => this.line('replace', p)).join('\n')}\n`,
+      ),
+    ];
   }
 
   /** ft's routes as `ip route` prints them: "blackhole 192.0.2.7" (family both). */
   private async routes(): Promise<{ type: string; dst: string }[]> {
     const out: { type: string; dst: string }[] = [];
     for (const fam of ['-4', '-6']) {
-      const r = await this.exec.run(['ip', '-j', fam, 'route', 'show', 'table', String(this.config.table), 'proto', String(this.config.protocol)]);
+      const r = await this.exec.run([
+        'ip',
+        '-j',
+        fam,
+        'route',
+        'show',
+        'table',
+        String(this.config.table),
+        'proto',
+        String(this.config.protocol),
+      ]);
       for (const route of JSON.parse(r.stdout || '[]') as { type?: string; dst: string }[]) {
         const dst = route.dst.includes('/') ? route.dst : `${route.dst}/${fam === '-4' ? 32 : 128}`;
         out.push({ type: route.type ?? 'unicast', dst });
@@ -77,9 +121,19 @@ class NullrouteAction implements Action {
   async apply(rule: Rule): Promise<Applied> {
     const { id, prefixes } = this.prefixesOf(rule);
     // Recorded first: a crash after the routes went in still leaves them attributable.
-    await this.owners.set(id, prefixes.map((p) => p.toString()));
-    await this.exec.run(['ip', '-batch', '-'], { input: `${prefixes.map((p) => this.line('replace', p)).join('\n')}\n` });
-    return { ruleId: id, state: 'installed', nativeId: `${this.config.type} proto ${this.config.protocol}`, detail: `${prefixes.length} route(s)` };
+    await this.owners.set(
+      id,
+      prefixes.map((p) => p.toString()),
+    );
+    await this.exec.run(['ip', '-batch', '-'], {
+      input: `${prefixes.map((p) => this.line('replace', p)).join('\n')}\n`,
+    });
+    return {
+      ruleId: id,
+      state: 'installed',
+      nativeId: `${this.config.type} proto ${this.config.protocol}`,
+      detail: `${prefixes.length} route(s)`,
+    };
   }
 
   async withdraw(target: Rule | InstalledRef): Promise<void> {
@@ -92,12 +146,21 @@ class NullrouteAction implements Action {
       wanted = p.prefixes.map((x) => x.toString());
     } else {
       const m = /^route (\S+)$/.exec(target.nativeId);
-      if (!m) throw new HostRuleError('nullroute', 'nativeId', `${JSON.stringify(target.nativeId)} is not a route ft installed`);
+      if (!m)
+        throw new HostRuleError(
+          'nullroute',
+          'nativeId',
+          `${JSON.stringify(target.nativeId)} is not a route ft installed`,
+        );
       wanted = [checkPrefix('nullroute', 'nativeId', m[1]).toString()];
       id = target.ruleId;
     }
     // A route another live rule also asked for stays.
-    const stillWanted = new Set(Object.entries(owners).filter(([k]) => k !== id).flatMap(([, v]) => v));
+    const stillWanted = new Set(
+      Object.entries(owners)
+        .filter(([k]) => k !== id)
+        .flatMap(([, v]) => v),
+    );
     const present = new Set((await this.routes()).map((r) => r.dst));
     const go = wanted.filter((p) => present.has(p) && !stillWanted.has(p));
     if (go.length) {
@@ -111,7 +174,10 @@ class NullrouteAction implements Action {
     const owners = await this.owners.read();
     return (await this.routes()).map((r) => {
       const owner = OwnerFile.ownerOf(owners, r.dst);
-      const ref: InstalledRef = { nativeId: `route ${r.dst}`, description: `${r.type} ${r.dst} proto ${this.config.protocol} table ${this.config.table}` };
+      const ref: InstalledRef = {
+        nativeId: `route ${r.dst}`,
+        description: `${r.type} ${r.dst} proto ${this.config.protocol} table ${this.config.table}`,
+      };
       if (owner) ref.ruleId = owner as RuleId;
       return ref;
     });
@@ -120,7 +186,10 @@ class NullrouteAction implements Action {
   async health() {
     const r = await this.exec.run(['ip', 'route', 'show', 'table', String(this.config.table)], { allowFail: true });
     if (r.code !== 0) return { status: 'down' as const, detail: `ip route: ${r.stderr.trim()}` };
-    return { status: 'ok' as const, detail: `${this.config.type} routes, proto ${this.config.protocol}, table ${this.config.table}` };
+    return {
+      status: 'ok' as const,
+      detail: `${this.config.type} routes, proto ${this.config.protocol}, table ${this.config.table}`,
+    };
   }
 }
 

@@ -1,4 +1,14 @@
-import { defineAction, type Action, type Applied, type InstalledRef, type RenderedCommand, type Rule, type RuleCounters, type RuleId, type ShapeRule } from '@ft/sdk';
+import {
+  defineAction,
+  type Action,
+  type Applied,
+  type InstalledRef,
+  type RenderedCommand,
+  type Rule,
+  type RuleCounters,
+  type RuleId,
+  type ShapeRule,
+} from '@ft/sdk';
 import { z } from 'zod';
 import { HostRuleError } from '../common/errors.js';
 import { HostExec } from '../common/exec.js';
@@ -32,7 +42,10 @@ class TcAction implements Action {
   private readonly exec: HostExec;
   private readonly owners: OwnerFile;
 
-  constructor(private readonly config: TcConfig, stateDir: string) {
+  constructor(
+    private readonly config: TcConfig,
+    stateDir: string,
+  ) {
     this.exec = new HostExec(config.netns);
     this.owners = new OwnerFile(stateDir, `tc-${config.interface}`);
   }
@@ -41,7 +54,12 @@ class TcAction implements Action {
     const r = expectKind('tc', rule, ['shape']) as ShapeRule;
     const id = checkRuleId('tc', r.id);
     const spec = checkMatch('tc', id, r.match, { maxSources: this.config.maxSources });
-    if (spec.tcpFlags) throw new HostRuleError('tc', 'match.tcpFlags', 'tc shaping matches addresses, protocol and ports, not TCP flags');
+    if (spec.tcpFlags)
+      throw new HostRuleError(
+        'tc',
+        'match.tcpFlags',
+        'tc shaping matches addresses, protocol and ports, not TCP flags',
+      );
     return { spec, bps: checkPositiveInt('tc', 'bitsPerSecond', r.bitsPerSecond, 1e12) };
   }
 
@@ -54,17 +72,29 @@ class TcAction implements Action {
   /** The root qdisc: ft's (f7: htb), the kernel's default (handle 0:), or an operator's (refused). */
   private async root(): Promise<'ft' | 'default'> {
     const r = await this.exec.run(['tc', '-j', 'qdisc', 'show', 'dev', this.config.interface]);
-    const root = (JSON.parse(r.stdout || '[]') as { kind: string; handle: string; root?: boolean }[]).find((q) => q.root);
+    const root = (JSON.parse(r.stdout || '[]') as { kind: string; handle: string; root?: boolean }[]).find(
+      (q) => q.root,
+    );
     if (!root || root.handle === '0:') return 'default';
     if (root.handle === ROOT_HANDLE && root.kind === 'htb') return 'ft';
-    throw new HostRuleError('tc', 'interface', `${this.config.interface} has its own root qdisc (${root.kind} ${root.handle}); ft shapes only where the root is the kernel default, and never replaces an operator's qdisc`);
+    throw new HostRuleError(
+      'tc',
+      'interface',
+      `${this.config.interface} has its own root qdisc (${root.kind} ${root.handle}); ft shapes only where the root is the kernel default, and never replaces an operator's qdisc`,
+    );
   }
 
   private async classes(): Promise<ClassStat[]> {
     const r = await this.exec.run(['tc', '-s', 'class', 'show', 'dev', this.config.interface], { allowFail: true });
     const out: ClassStat[] = [];
     const re = /class htb f7:([0-9a-f]+) [^\n]*\n\s*Sent (\d+) bytes (\d+) pkt \(dropped (\d+)/g;
-    for (const m of r.stdout.matchAll(re)) out.push({ minor: parseInt(m[1] as string, 16), bytes: Number(m[2]), packets: Number(m[3]), dropped: Number(m[4]) });
+    for (const m of r.stdout.matchAll(re))
+      out.push({
+        minor: parseInt(m[1] as string, 16),
+        bytes: Number(m[2]),
+        packets: Number(m[3]),
+        dropped: Number(m[4]),
+      });
     return out;
   }
 
@@ -80,11 +110,14 @@ class TcAction implements Action {
   private async applyNow({ spec, bps }: { spec: FilterSpec; bps: number }): Promise<Applied> {
     const root = await this.root();
     const owners = await this.owners.read();
-    const taken = new Map((await this.classes()).map((c) => [c.minor, OwnerFile.ownerOf(owners, `f7:${c.minor.toString(16)}`)]));
+    const taken = new Map(
+      (await this.classes()).map((c) => [c.minor, OwnerFile.ownerOf(owners, `f7:${c.minor.toString(16)}`)]),
+    );
     let minor = preferredMinor(spec.id);
     while (taken.has(minor) && taken.get(minor) !== spec.id) minor = minor >= 0xfeff ? 0x100 : minor + 1;
     const classid = `f7:${minor.toString(16)}`;
-    if (taken.get(minor) === spec.id) return { ruleId: spec.id, state: 'installed', nativeId: classid, detail: 'already installed' };
+    if (taken.get(minor) === spec.id)
+      return { ruleId: spec.id, state: 'installed', nativeId: classid, detail: 'already installed' };
     await this.owners.set(spec.id, [classid]);
     const lines = shapeBatch(this.config.interface, spec, bps, minor, root === 'default');
     try {
@@ -95,7 +128,12 @@ class TcAction implements Action {
       await this.owners.remove(spec.id);
       throw err;
     }
-    return { ruleId: spec.id, state: 'installed', nativeId: classid, detail: `${this.config.interface} egress ${bps} bit/s` };
+    return {
+      ruleId: spec.id,
+      state: 'installed',
+      nativeId: classid,
+      detail: `${this.config.interface} egress ${bps} bit/s`,
+    };
   }
 
   private async removeClass(minor: number): Promise<void> {
@@ -124,7 +162,8 @@ class TcAction implements Action {
       classid = owners[id]?.[0];
     } else {
       const m = /^f7:([0-9a-f]{1,4})$/.exec(target.nativeId);
-      if (!m) throw new HostRuleError('tc', 'nativeId', `${JSON.stringify(target.nativeId)} is not a tc class ft created`);
+      if (!m)
+        throw new HostRuleError('tc', 'nativeId', `${JSON.stringify(target.nativeId)} is not a tc class ft created`);
       classid = target.nativeId;
       id = target.ruleId ?? OwnerFile.ownerOf(owners, classid);
     }

@@ -32,7 +32,10 @@ export function parseStatus(text: string): XdpStatus {
       const hits = Number(m[3]);
       const dirs = modes.filter((x) => x === 'src' || x === 'dst');
       if (section === 'ip') for (const d of dirs) entries.push({ object: `ip ${key} ${d}`, key, hits });
-      else for (const d of dirs) for (const p of modes.filter((x) => x === 'tcp' || x === 'udp')) entries.push({ object: `port ${key} ${d} ${p}`, key, hits });
+      else
+        for (const d of dirs)
+          for (const p of modes.filter((x) => x === 'tcp' || x === 'udp'))
+            entries.push({ object: `port ${key} ${d} ${p}`, key, hits });
     }
   }
   return { loaded, entries };

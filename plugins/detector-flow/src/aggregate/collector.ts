@@ -1,5 +1,13 @@
 import { Prefix, type Sample } from '@ft/sdk';
-import { ABSURD_SAMPLING_RATE, decodeBatch, FlowBatch, TemplateCache, type DecodeResult, type ProtocolChoice, type TemplateCacheOptions } from '../decode/index.js';
+import {
+  ABSURD_SAMPLING_RATE,
+  decodeBatch,
+  FlowBatch,
+  TemplateCache,
+  type DecodeResult,
+  type ProtocolChoice,
+  type TemplateCacheOptions,
+} from '../decode/index.js';
 import { ExporterTable, type ExporterHealth } from './health.js';
 import { toSamples, WindowAggregator, type TargetPartial } from './window.js';
 
@@ -18,7 +26,13 @@ export interface CollectorOptions {
   templates?: Partial<TemplateCacheOptions>;
 }
 
-export const COLLECTOR_DEFAULTS = { windowMs: 1000, defaultSamplingRate: 1, maxTargets: 20_000, maxExporters: 1024, topN: 10 };
+export const COLLECTOR_DEFAULTS = {
+  windowMs: 1000,
+  defaultSamplingRate: 1,
+  maxTargets: 20_000,
+  maxExporters: 1024,
+  topN: 10,
+};
 
 /**
  * Decode → scale → aggregate, with no sockets and no timers: the listener (or a worker, or `ft flow decode`)
@@ -37,7 +51,11 @@ export class Collector {
   constructor(readonly options: CollectorOptions) {
     this.cache = new TemplateCache(options.templates);
     this.exporters = new ExporterTable(options.maxExporters);
-    this.aggregator = new WindowAggregator({ protect: options.protect, maxTargets: options.maxTargets, topN: options.topN });
+    this.aggregator = new WindowAggregator({
+      protect: options.protect,
+      maxTargets: options.maxTargets,
+      topN: options.topN,
+    });
   }
 
   /**
@@ -50,7 +68,11 @@ export class Collector {
     const result = decodeBatch(buf, { exporter, now, cache: this.cache, protocol }, batch);
     if (!result.ok) {
       this.decodeErrors++;
-      this.exporters.failed(exporter, now, `${result.protocol ?? 'unknown'} at byte ${result.offset}: ${result.reason}`);
+      this.exporters.failed(
+        exporter,
+        now,
+        `${result.protocol ?? 'unknown'} at byte ${result.offset}: ${result.reason}`,
+      );
       return result;
     }
     const fallback = this.options.exporterSamplingRates.get(exporter) ?? this.options.defaultSamplingRate;

@@ -61,7 +61,10 @@ class ExporterState {
   sequenceUnit: string | undefined;
   lastSeen: number;
 
-  constructor(readonly exporter: string, readonly firstSeen: number) {
+  constructor(
+    readonly exporter: string,
+    readonly firstSeen: number,
+  ) {
     this.lastSeen = firstSeen;
   }
 
@@ -82,7 +85,16 @@ class ExporterState {
     const seq = d.sequence >>> 0;
     const adv = d.sequenceAdvance;
     if (s === undefined) {
-      if (this.streams.size < 64) this.streams.set(key, { prev: seq, prevAdvance: adv, lost: 0, received: adv, restarts: 0, uncounted: d.templateMisses > 0, mode: 'unknown' });
+      if (this.streams.size < 64)
+        this.streams.set(key, {
+          prev: seq,
+          prevAdvance: adv,
+          lost: 0,
+          received: adv,
+          restarts: 0,
+          uncounted: d.templateMisses > 0,
+          mode: 'unknown',
+        });
       return;
     }
     // RFC numbering counts what was sent BEFORE this message; some exporters (softflowd's IPFIX) count it too.
@@ -108,7 +120,6 @@ class ExporterState {
     s.prevAdvance = adv;
     s.uncounted = d.sequenceCounts === 'records' && d.templateMisses > 0;
   }
-
 }
 
 /** Per-exporter health, bounded: beyond `maxExporters` the least recently seen exporter is forgotten. */
@@ -121,7 +132,8 @@ export class ExporterTable {
     let s = this.exporters.get(exporter);
     if (s === undefined) {
       s = new ExporterState(exporter, now);
-      while (this.exporters.size >= this.maxExporters) this.exporters.delete(this.exporters.keys().next().value as string);
+      while (this.exporters.size >= this.maxExporters)
+        this.exporters.delete(this.exporters.keys().next().value as string);
       this.exporters.set(exporter, s);
     } else if (now - s.lastSeen > 1000) {
       // Keep Map order roughly by recency without paying a delete+set per datagram.
@@ -132,7 +144,15 @@ export class ExporterTable {
     return s;
   }
 
-  decoded(exporter: string, now: number, d: DecodedDatagram, records: number, unknownSampling: number, absurdSampling: number, lastRate: number | undefined): void {
+  decoded(
+    exporter: string,
+    now: number,
+    d: DecodedDatagram,
+    records: number,
+    unknownSampling: number,
+    absurdSampling: number,
+    lastRate: number | undefined,
+  ): void {
     const s = this.state(exporter, now);
     s.datagrams++;
     s.protocols.add(d.protocol);
@@ -144,7 +164,8 @@ export class ExporterTable {
     s.exporterDrops += d.exporterDrops;
     s.sequence(d);
     for (const c of d.counters) {
-      if (s.interfaces.size < MAX_INTERFACES || s.interfaces.has(c.ifIndex)) s.interfaces.set(c.ifIndex, { ...c, at: now });
+      if (s.interfaces.size < MAX_INTERFACES || s.interfaces.has(c.ifIndex))
+        s.interfaces.set(c.ifIndex, { ...c, at: now });
     }
   }
 
@@ -156,26 +177,38 @@ export class ExporterTable {
   }
 
   list(): ExporterHealth[] {
-    return [...this.exporters.values()].map((s) => {
-      let lost = 0;
-      let received = 0;
-      let restarts = 0;
-      for (const st of s.streams.values()) {
-        lost += st.lost;
-        received += st.received;
-        restarts += st.restarts;
-      }
-      const h: ExporterHealth = {
-        exporter: s.exporter, protocols: [...s.protocols].sort(), firstSeen: s.firstSeen, lastSeen: s.lastSeen,
-        datagrams: s.datagrams, records: s.records, decodeErrors: s.decodeErrors, templateMisses: s.templateMisses,
-        unknownSampling: s.unknownSampling, absurdSampling: s.absurdSampling, sequenceLost: lost,
-        estimatedLoss: lost + received > 0 ? lost / (lost + received) : 0, restarts, exporterDrops: s.exporterDrops,
-        interfaces: [...s.interfaces.values()],
-      };
-      if (s.lastError !== undefined) h.lastError = s.lastError;
-      if (s.lastSamplingRate !== undefined) h.lastSamplingRate = s.lastSamplingRate;
-      if (s.sequenceUnit !== undefined) h.sequenceUnit = s.sequenceUnit;
-      return h;
-    }).sort((a, b) => a.exporter.localeCompare(b.exporter));
+    return [...this.exporters.values()]
+      .map((s) => {
+        let lost = 0;
+        let received = 0;
+        let restarts = 0;
+        for (const st of s.streams.values()) {
+          lost += st.lost;
+          received += st.received;
+          restarts += st.restarts;
+        }
+        const h: ExporterHealth = {
+          exporter: s.exporter,
+          protocols: [...s.protocols].sort(),
+          firstSeen: s.firstSeen,
+          lastSeen: s.lastSeen,
+          datagrams: s.datagrams,
+          records: s.records,
+          decodeErrors: s.decodeErrors,
+          templateMisses: s.templateMisses,
+          unknownSampling: s.unknownSampling,
+          absurdSampling: s.absurdSampling,
+          sequenceLost: lost,
+          estimatedLoss: lost + received > 0 ? lost / (lost + received) : 0,
+          restarts,
+          exporterDrops: s.exporterDrops,
+          interfaces: [...s.interfaces.values()],
+        };
+        if (s.lastError !== undefined) h.lastError = s.lastError;
+        if (s.lastSamplingRate !== undefined) h.lastSamplingRate = s.lastSamplingRate;
+        if (s.sequenceUnit !== undefined) h.sequenceUnit = s.sequenceUnit;
+        return h;
+      })
+      .sort((a, b) => a.exporter.localeCompare(b.exporter));
   }
 }

@@ -12,7 +12,12 @@ export interface TopList {
  * Indices of the n entries with the largest counts, largest first, ties by smaller key, in one insertion pass
  * (no sort of the whole list: windows have many entries). Pair lists and TopLists both pick their tops here.
  */
-export function largestIndices<K extends string | number>(length: number, n: number, countAt: (i: number) => number, keyAt: (i: number) => K): number[] {
+export function largestIndices<K extends string | number>(
+  length: number,
+  n: number,
+  countAt: (i: number) => number,
+  keyAt: (i: number) => K,
+): number[] {
   const best: number[] = [];
   for (let i = 0; i < length; i++) {
     const c = countAt(i);
@@ -32,7 +37,12 @@ export function largestIndices<K extends string | number>(length: number, n: num
 /** The n largest entries of a list, largest first, ties by smaller key. */
 export function largestOfList(l: TopList, n: number): [number, number][] {
   const { keys, counts } = l;
-  return largestIndices(keys.length, n, (i) => counts[i]!, (i) => keys[i]!).map((i) => [keys[i]!, counts[i]!]);
+  return largestIndices(
+    keys.length,
+    n,
+    (i) => counts[i]!,
+    (i) => keys[i]!,
+  ).map((i) => [keys[i]!, counts[i]!]);
 }
 
 /**
@@ -99,7 +109,9 @@ export class TopTable {
   }
 
   private prune(): void {
-    const kept = this.entries().sort((a, b) => b[1] - a[1]).slice(0, this.capacity);
+    const kept = this.entries()
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, this.capacity);
     this.used.fill(0);
     this.size = 0;
     for (const [k, n] of kept) this.insert(k, n);

@@ -83,7 +83,11 @@ class TargetStats {
   ttlSeen: Uint8Array | null = null;
   records = 0;
 
-  constructor(readonly target: string, readonly prefix: string, readonly prefixes: string[]) {}
+  constructor(
+    readonly target: string,
+    readonly prefix: string,
+    readonly prefixes: string[],
+  ) {}
 
   /** Adds flow `i` of the batch, each packet standing for `rate`. */
   add(b: FlowBatch, i: number, rate: number): void {
@@ -165,11 +169,22 @@ class TargetStats {
     const ttl: [number, number][] = [];
     if (this.ttl !== null) for (let t = 0; t < 256; t++) if (this.ttlSeen![t] === 1) ttl.push([t, this.ttl[t]!]);
     return {
-      target: this.target, prefix: this.prefix, packets: this.packets, bytes: this.bytes, protocols: [...this.protocols],
-      flags: [...this.flags], srcIps4: this.srcIps4.list(PARTIAL_ENTRIES), srcIps6, srcPorts: this.srcPorts.list(PARTIAL_ENTRIES),
+      target: this.target,
+      prefix: this.prefix,
+      packets: this.packets,
+      bytes: this.bytes,
+      protocols: [...this.protocols],
+      flags: [...this.flags],
+      srcIps4: this.srcIps4.list(PARTIAL_ENTRIES),
+      srcIps6,
+      srcPorts: this.srcPorts.list(PARTIAL_ENTRIES),
       dstPorts: this.dstPorts.list(PARTIAL_ENTRIES),
-      sources: this.sources.state(), lenMin: this.lenMin, lenMax: this.lenMax, lenPackets: this.lenPackets,
-      lenBytes: this.lenBytes, ttl,
+      sources: this.sources.state(),
+      lenMin: this.lenMin,
+      lenMax: this.lenMax,
+      lenPackets: this.lenPackets,
+      lenBytes: this.lenBytes,
+      ttl,
     };
   }
 }
@@ -321,7 +336,12 @@ export class WindowAggregator {
     if (this.options.protect.length === 0) return { host: host.toString(), prefixes: [], stats: undefined, epoch: -1 };
     const covering = this.options.protect.filter((p) => p.contains(host));
     if (covering.length === 0) return null;
-    return { host: host.toString(), prefixes: covering.filter((p) => !p.isHost).map((p) => p.toString()), stats: undefined, epoch: -1 };
+    return {
+      host: host.toString(),
+      prefixes: covering.filter((p) => !p.isHost).map((p) => p.toString()),
+      stats: undefined,
+      epoch: -1,
+    };
   }
 
   /** Ends the window: returns its per-target partials (hosts, then prefixes) and starts an empty one. */
@@ -380,14 +400,30 @@ function keptAddresses(t: TopCounter<string>): [string, number][] {
 
 /** Merges partial windows from several workers (same target keys add up). */
 export function mergePartials(lists: TargetPartial[][]): TargetPartial[] {
-  const byTarget = new Map<string, { base: TargetPartial; srcIps4: TopTable; srcIps6: TopCounter<string>; srcPorts: TopTable; dstPorts: TopTable; sources: SourceSketch; ttl: Map<number, number> }>();
+  const byTarget = new Map<
+    string,
+    {
+      base: TargetPartial;
+      srcIps4: TopTable;
+      srcIps6: TopCounter<string>;
+      srcPorts: TopTable;
+      dstPorts: TopTable;
+      sources: SourceSketch;
+      ttl: Map<number, number>;
+    }
+  >();
   for (const list of lists) {
     for (const p of list) {
       const m = byTarget.get(p.target);
       if (m === undefined) {
         byTarget.set(p.target, {
-          base: { ...p, protocols: [...p.protocols], flags: [...p.flags] }, srcIps4: numberTable(p.srcIps4), srcIps6: addressTable(p.srcIps6),
-          srcPorts: numberTable(p.srcPorts), dstPorts: numberTable(p.dstPorts), sources: SourceSketch.fromState(p.sources), ttl: new Map(p.ttl),
+          base: { ...p, protocols: [...p.protocols], flags: [...p.flags] },
+          srcIps4: numberTable(p.srcIps4),
+          srcIps6: addressTable(p.srcIps6),
+          srcPorts: numberTable(p.srcPorts),
+          dstPorts: numberTable(p.dstPorts),
+          sources: SourceSketch.fromState(p.sources),
+          ttl: new Map(p.ttl),
         });
         continue;
       }
@@ -409,15 +445,24 @@ export function mergePartials(lists: TargetPartial[][]): TargetPartial[] {
     }
   }
   return [...byTarget.values()].map((m) => ({
-    ...m.base, srcIps4: m.srcIps4.list(PARTIAL_ENTRIES), srcIps6: keptAddresses(m.srcIps6), srcPorts: m.srcPorts.list(PARTIAL_ENTRIES),
+    ...m.base,
+    srcIps4: m.srcIps4.list(PARTIAL_ENTRIES),
+    srcIps6: keptAddresses(m.srcIps6),
+    srcPorts: m.srcPorts.list(PARTIAL_ENTRIES),
     dstPorts: m.dstPorts.list(PARTIAL_ENTRIES),
-    sources: m.sources.state(), ttl: [...m.ttl],
+    sources: m.sources.state(),
+    ttl: [...m.ttl],
   }));
 }
 
 /** The n largest entries, largest first (ties by key), without sorting the whole table: windows have many. */
 export function largest<K extends string | number>(entries: [K, number][], n: number): [K, number][] {
-  return largestIndices(entries.length, n, (i) => entries[i]![1], (i) => entries[i]![0]).map((i) => entries[i]!);
+  return largestIndices(
+    entries.length,
+    n,
+    (i) => entries[i]![1],
+    (i) => entries[i]![0],
+  ).map((i) => entries[i]!);
 }
 
 /**
@@ -446,7 +491,8 @@ export interface SampleContext {
 export function toSamples(partials: TargetPartial[], ctx: SampleContext): Sample[] {
   const perSecond = 1000 / ctx.windowMs;
   const rate = (n: number) => n * perSecond;
-  const counted = <K extends string | number>(best: [K, number][]) => best.map(([key, count]) => ({ key, count: rate(count) }));
+  const counted = <K extends string | number>(best: [K, number][]) =>
+    best.map(([key, count]) => ({ key, count: rate(count) }));
   const top = <K extends string | number>(entries: [K, number][]) => counted(largest(entries, ctx.topN));
   const topOfList = (l: TopList) => counted(largestOfList(l, ctx.topN));
   return partials.map((p) => {
@@ -464,7 +510,12 @@ export function toSamples(partials: TargetPartial[], ctx: SampleContext): Sample
       direction: 'in',
       pps: rate(p.packets),
       bps: rate(p.bytes * 8),
-      protocols: { tcp: rate(p.protocols[0]), udp: rate(p.protocols[1]), icmp: rate(p.protocols[2]), other: rate(p.protocols[3]) },
+      protocols: {
+        tcp: rate(p.protocols[0]),
+        udp: rate(p.protocols[1]),
+        icmp: rate(p.protocols[2]),
+        other: rate(p.protocols[3]),
+      },
       tcpFlags,
       topSrcIps: top(sourceCandidates(p, ctx.topN)),
       topSrcPorts: topOfList(p.srcPorts),

@@ -1,4 +1,10 @@
-import { decodeDatagram, TemplateCache, type FlowRecord, type InterfaceCounters, type ProtocolChoice } from '../decode/index.js';
+import {
+  decodeDatagram,
+  TemplateCache,
+  type FlowRecord,
+  type InterfaceCounters,
+  type ProtocolChoice,
+} from '../decode/index.js';
 import { isCapture, readCapture, type CapturedDatagram } from '../pcap.js';
 
 export interface DecodedEntry {
@@ -34,7 +40,14 @@ export interface DestinationTotal {
 export interface DecodeReport {
   files: { file: string; format: 'pcap' | 'pcapng' | 'raw'; datagrams: number; skippedFrames: number }[];
   datagrams: DecodedEntry[];
-  summary: { datagrams: number; decoded: number; errors: number; records: number; templateMisses: number; byDestination: DestinationTotal[] };
+  summary: {
+    datagrams: number;
+    decoded: number;
+    errors: number;
+    records: number;
+    templateMisses: number;
+    byDestination: DestinationTotal[];
+  };
 }
 
 export interface DecodeOptions {
@@ -52,11 +65,18 @@ export interface DecodeOptions {
  */
 export function decodeFiles(files: { name: string; bytes: Buffer }[], o: DecodeOptions): DecodeReport {
   const cache = new TemplateCache({ expiryMs: Number.MAX_SAFE_INTEGER });
-  const report: DecodeReport = { files: [], datagrams: [], summary: { datagrams: 0, decoded: 0, errors: 0, records: 0, templateMisses: 0, byDestination: [] } };
+  const report: DecodeReport = {
+    files: [],
+    datagrams: [],
+    summary: { datagrams: 0, decoded: 0, errors: 0, records: 0, templateMisses: 0, byDestination: [] },
+  };
   const totals = new Map<string, DestinationTotal>();
   let index = 0;
   for (const f of files) {
-    let datagrams: (CapturedDatagram | { payload: Buffer; time?: undefined; srcAddr?: undefined; srcPort?: undefined; dstPort?: undefined })[];
+    let datagrams: (
+      | CapturedDatagram
+      | { payload: Buffer; time?: undefined; srcAddr?: undefined; srcPort?: undefined; dstPort?: undefined }
+    )[];
     if (isCapture(f.bytes)) {
       const cap = readCapture(f.bytes);
       datagrams = o.port === undefined ? cap.datagrams : cap.datagrams.filter((d) => d.dstPort === o.port);
@@ -79,8 +99,13 @@ export function decodeFiles(files: { name: string; bytes: Buffer }[], o: DecodeO
       } else {
         entry.ok = true;
         Object.assign(entry, {
-          domain: r.domain, sequence: r.sequence, templatesLearned: r.templatesLearned, templatesWithdrawn: r.templatesWithdrawn,
-          templateMisses: r.templateMisses, records: r.records, counters: r.counters,
+          domain: r.domain,
+          sequence: r.sequence,
+          templatesLearned: r.templatesLearned,
+          templatesWithdrawn: r.templatesWithdrawn,
+          templateMisses: r.templateMisses,
+          records: r.records,
+          counters: r.counters,
         });
         if (r.agent) entry.agent = r.agent;
         report.summary.decoded++;
@@ -103,7 +128,9 @@ export function decodeFiles(files: { name: string; bytes: Buffer }[], o: DecodeO
       report.summary.datagrams++;
     }
   }
-  report.summary.byDestination = [...totals.values()].sort((a, b) => b.scaledBytes - a.scaledBytes || a.destination.localeCompare(b.destination));
+  report.summary.byDestination = [...totals.values()].sort(
+    (a, b) => b.scaledBytes - a.scaledBytes || a.destination.localeCompare(b.destination),
+  );
   return report;
 }
 
@@ -130,17 +157,27 @@ export function renderReport(r: DecodeReport, showRecords: boolean): string[] {
       continue;
     }
     const extra = [
-      d.templatesLearned ? `${d.templatesLearned} template(s) learned` : '', d.templatesWithdrawn ? `${d.templatesWithdrawn} withdrawn` : '',
-      d.templateMisses ? `${d.templateMisses} set(s) with unknown template` : '', d.counters?.length ? `${d.counters.length} interface counter(s)` : '',
-    ].filter(Boolean).join(', ');
-    lines.push(`${where} ${d.protocol} domain ${d.domain} seq ${d.sequence}: ${d.records?.length ?? 0} record(s)${extra ? `, ${extra}` : ''}`);
+      d.templatesLearned ? `${d.templatesLearned} template(s) learned` : '',
+      d.templatesWithdrawn ? `${d.templatesWithdrawn} withdrawn` : '',
+      d.templateMisses ? `${d.templateMisses} set(s) with unknown template` : '',
+      d.counters?.length ? `${d.counters.length} interface counter(s)` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+    lines.push(
+      `${where} ${d.protocol} domain ${d.domain} seq ${d.sequence}: ${d.records?.length ?? 0} record(s)${extra ? `, ${extra}` : ''}`,
+    );
     if (showRecords) {
       for (const rec of d.records ?? []) {
-        lines.push(`  ${hostPort(rec.srcAddr, rec.srcPort)} -> ${hostPort(rec.dstAddr, rec.dstPort)} ${protoName(rec.protocol)} ${rec.packets} pkt ${rec.bytes} B flags ${flagText(rec.tcpFlags)} rate ${rec.samplingRate ?? '?'}`);
+        lines.push(
+          `  ${hostPort(rec.srcAddr, rec.srcPort)} -> ${hostPort(rec.dstAddr, rec.dstPort)} ${protoName(rec.protocol)} ${rec.packets} pkt ${rec.bytes} B flags ${flagText(rec.tcpFlags)} rate ${rec.samplingRate ?? '?'}`,
+        );
       }
     }
   }
   const s = r.summary;
-  lines.push(`${s.datagrams} datagram(s): ${s.decoded} decoded, ${s.errors} error(s), ${s.records} record(s), ${s.templateMisses} template miss(es)`);
+  lines.push(
+    `${s.datagrams} datagram(s): ${s.decoded} decoded, ${s.errors} error(s), ${s.records} record(s), ${s.templateMisses} template miss(es)`,
+  );
   return lines;
 }

@@ -27,10 +27,14 @@ export function detectProtocol(buf: Buffer): FlowProtocol | undefined {
   if (buf.length < 4) return undefined;
   if (buf.readUInt32BE(0) === 5) return 'sflow';
   switch (buf.readUInt16BE(0)) {
-    case 5: return 'netflow5';
-    case 9: return 'netflow9';
-    case 10: return 'ipfix';
-    default: return undefined;
+    case 5:
+      return 'netflow5';
+    case 9:
+      return 'netflow9';
+    case 10:
+      return 'ipfix';
+    default:
+      return undefined;
   }
 }
 
@@ -69,14 +73,23 @@ export function decodeBatch(buf: Buffer, ctx: DecodeContext, batch: FlowBatch): 
   }
   try {
     switch (protocol) {
-      case 'sflow': return decodeSflow(buf, batch);
-      case 'netflow5': return decodeNetflow5(buf, batch);
-      case 'netflow9': return decodeNetflow9(buf, { exporter: ctx.exporter, now: ctx.now, cache: ctx.cache, batch });
-      case 'ipfix': return decodeIpfix(buf, { exporter: ctx.exporter, now: ctx.now, cache: ctx.cache, batch });
+      case 'sflow':
+        return decodeSflow(buf, batch);
+      case 'netflow5':
+        return decodeNetflow5(buf, batch);
+      case 'netflow9':
+        return decodeNetflow9(buf, { exporter: ctx.exporter, now: ctx.now, cache: ctx.cache, batch });
+      case 'ipfix':
+        return decodeIpfix(buf, { exporter: ctx.exporter, now: ctx.now, cache: ctx.cache, batch });
     }
   } catch (err) {
     if (err instanceof WireError) return { ok: false, protocol, offset: err.offset, reason: err.message };
     // A bug, not bad input: still never let one datagram take the collector down.
-    return { ok: false, protocol, offset: 0, reason: `internal decoder error: ${(err as Error).message ?? String(err)}` };
+    return {
+      ok: false,
+      protocol,
+      offset: 0,
+      reason: `internal decoder error: ${(err as Error).message ?? String(err)}`,
+    };
   }
 }

@@ -8,11 +8,15 @@ const MAX_RECORDS = 30;
 
 /** NetFlow v5: fixed header and 48-byte records, the records into `batch`. Throws WireError (caught by decodeDatagram). */
 export function decodeNetflow5(buf: Buffer, batch: FlowBatch): DecodedDatagram {
-  if (buf.length < HEADER) throw new WireError(0, `NetFlow v5 header needs ${HEADER} bytes, datagram has ${buf.length}`);
+  if (buf.length < HEADER)
+    throw new WireError(0, `NetFlow v5 header needs ${HEADER} bytes, datagram has ${buf.length}`);
   const count = buf.readUInt16BE(2);
   if (count > MAX_RECORDS) throw new WireError(2, `NetFlow v5 count ${count} exceeds ${MAX_RECORDS}`);
   if (buf.length < HEADER + RECORD * count) {
-    throw new WireError(buf.length, `NetFlow v5 datagram of ${buf.length} bytes is too short for ${count} records (${HEADER + RECORD * count})`);
+    throw new WireError(
+      buf.length,
+      `NetFlow v5 datagram of ${buf.length} bytes is too short for ${count} records (${HEADER + RECORD * count})`,
+    );
   }
   const out = emptyDatagram('netflow5');
   out.sequence = buf.readUInt32BE(16);

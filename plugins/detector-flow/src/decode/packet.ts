@@ -64,8 +64,17 @@ export function decodeIPv4(buf: Buffer, off: number, end: number): PacketSummary
   const ipLength = buf.readUInt16BE(off + 2);
   const fragOffset = buf.readUInt16BE(off + 6) & 0x1fff;
   const summary: PacketSummary = {
-    family: 4, src4: u32(buf, off + 12), dst4: u32(buf, off + 16), src6: undefined, dst6: undefined, protocol: buf[off + 9] as number,
-    srcPort: 0, dstPort: 0, tcpFlags: 0, ttl: buf[off + 8] as number, ipLength,
+    family: 4,
+    src4: u32(buf, off + 12),
+    dst4: u32(buf, off + 16),
+    src6: undefined,
+    dst6: undefined,
+    protocol: buf[off + 9] as number,
+    srcPort: 0,
+    dstPort: 0,
+    tcpFlags: 0,
+    ttl: buf[off + 8] as number,
+    ipLength,
   };
   // Only the first fragment carries the transport header.
   if (fragOffset === 0) readTransport(buf, off + ihl, end, summary);
@@ -76,8 +85,17 @@ export function decodeIPv6(buf: Buffer, off: number, end: number): PacketSummary
   if (off + 40 > end) return undefined;
   if ((buf[off] as number) >> 4 !== 6) return undefined;
   const summary: PacketSummary = {
-    family: 6, src4: v4At(buf, off + 8), dst4: v4At(buf, off + 24), src6: v6At(buf, off + 8), dst6: v6At(buf, off + 24), protocol: buf[off + 6] as number,
-    srcPort: 0, dstPort: 0, tcpFlags: 0, ttl: buf[off + 7] as number, ipLength: buf.readUInt16BE(off + 4) + 40,
+    family: 6,
+    src4: v4At(buf, off + 8),
+    dst4: v4At(buf, off + 24),
+    src6: v6At(buf, off + 8),
+    dst6: v6At(buf, off + 24),
+    protocol: buf[off + 6] as number,
+    srcPort: 0,
+    dstPort: 0,
+    tcpFlags: 0,
+    ttl: buf[off + 7] as number,
+    ipLength: buf.readUInt16BE(off + 4) + 40,
   };
   let next = summary.protocol;
   let p = off + 40;

@@ -47,22 +47,33 @@ export function decodeSflow(buf: Buffer, batch: FlowBatch): DecodedDatagram {
     const format = buf.readUInt32BE(off);
     const length = buf.readUInt32BE(off + 4);
     const body = off + 8;
-    if (length > buf.length - body) throw new WireError(off + 4, `sample ${i + 1} length ${length} runs past the datagram`);
+    if (length > buf.length - body)
+      throw new WireError(off + 4, `sample ${i + 1} length ${length} runs past the datagram`);
     const end = body + length;
     // Enterprise 0 only: vendor sample formats are skipped.
-    if (format === FLOW_SAMPLE || format === EXPANDED_FLOW_SAMPLE) readFlowSample(buf, body, end, format === EXPANDED_FLOW_SAMPLE, out, batch);
-    else if (format === COUNTERS_SAMPLE || format === EXPANDED_COUNTERS_SAMPLE) readCountersSample(buf, body, end, format === EXPANDED_COUNTERS_SAMPLE, out);
+    if (format === FLOW_SAMPLE || format === EXPANDED_FLOW_SAMPLE)
+      readFlowSample(buf, body, end, format === EXPANDED_FLOW_SAMPLE, out, batch);
+    else if (format === COUNTERS_SAMPLE || format === EXPANDED_COUNTERS_SAMPLE)
+      readCountersSample(buf, body, end, format === EXPANDED_COUNTERS_SAMPLE, out);
     off = end;
   }
   return out;
 }
 
 function need(buf: Buffer | { length: number }, off: number, n: number, what: string, end = buf.length): number {
-  if (off + n > end) throw new WireError(off, `${what} needs ${n} bytes at offset ${off}, only ${Math.max(0, end - off)} left`);
+  if (off + n > end)
+    throw new WireError(off, `${what} needs ${n} bytes at offset ${off}, only ${Math.max(0, end - off)} left`);
   return off;
 }
 
-function readFlowSample(buf: Buffer, off: number, end: number, expanded: boolean, out: DecodedDatagram, batch: FlowBatch): void {
+function readFlowSample(
+  buf: Buffer,
+  off: number,
+  end: number,
+  expanded: boolean,
+  out: DecodedDatagram,
+  batch: FlowBatch,
+): void {
   // seq, source id (1 or 2 words), rate, pool, drops, input (1 or 2), output (1 or 2), record count
   const words = expanded ? 11 : 8;
   need(buf, off, words * 4, expanded ? 'expanded flow sample' : 'flow sample', end);
@@ -99,12 +110,18 @@ function readFlowSample(buf: Buffer, off: number, end: number, expanded: boolean
       const proto = buf.readUInt32BE(body);
       const frameLength = buf.readUInt32BE(body + 4);
       const headerLength = buf.readUInt32BE(body + 12);
-      if (headerLength > recEnd - body - 16) throw new WireError(body + 12, `sampled header length ${headerLength} runs past its record`);
+      if (headerLength > recEnd - body - 16)
+        throw new WireError(body + 12, `sampled header length ${headerLength} runs past its record`);
       const h = body + 16;
       const hEnd = h + headerLength;
-      summary = proto === HEADER_ETHERNET ? decodeEthernet(buf, h, hEnd)
-        : proto === HEADER_IPV4 ? decodeIPv4(buf, h, hEnd)
-        : proto === HEADER_IPV6 ? decodeIPv6(buf, h, hEnd) : undefined;
+      summary =
+        proto === HEADER_ETHERNET
+          ? decodeEthernet(buf, h, hEnd)
+          : proto === HEADER_IPV4
+            ? decodeIPv4(buf, h, hEnd)
+            : proto === HEADER_IPV6
+              ? decodeIPv6(buf, h, hEnd)
+              : undefined;
       // IP length when the header shows it (the unit NetFlow uses); else the frame as the exporter saw it.
       bytes = summary !== undefined ? summary.ipLength : frameLength;
     } else if ((format === SAMPLED_IPV4 || format === SAMPLED_IPV6) && summary === undefined) {
@@ -171,7 +188,8 @@ function readCountersSample(buf: Buffer, off: number, end: number, expanded: boo
     const format = buf.readUInt32BE(p);
     const length = buf.readUInt32BE(p + 4);
     const body = p + 8;
-    if (length > end - body) throw new WireError(p + 4, `counter record ${r + 1} length ${length} runs past its sample`);
+    if (length > end - body)
+      throw new WireError(p + 4, `counter record ${r + 1} length ${length} runs past its sample`);
     if (format === IF_COUNTERS && length >= 88) {
       const u64 = (o: number) => buf.readUInt32BE(o) * 4294967296 + buf.readUInt32BE(o + 4);
       out.counters.push({

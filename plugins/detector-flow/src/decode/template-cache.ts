@@ -128,7 +128,12 @@ export class TemplateCache {
     return n;
   }
 
-  samplingRate(kind: TemplateKind, exporter: string, domain: number, samplerId: number | undefined): number | undefined {
+  samplingRate(
+    kind: TemplateKind,
+    exporter: string,
+    domain: number,
+    samplerId: number | undefined,
+  ): number | undefined {
     const s = this.sampling.get(`${kind}|${exporter}|${domain}`);
     if (s === undefined) return undefined;
     if (samplerId !== undefined) {
@@ -138,19 +143,27 @@ export class TemplateCache {
     return s.rate;
   }
 
-  setSamplingRate(kind: TemplateKind, exporter: string, domain: number, samplerId: number | undefined, rate: number): void {
+  setSamplingRate(
+    kind: TemplateKind,
+    exporter: string,
+    domain: number,
+    samplerId: number | undefined,
+    rate: number,
+  ): void {
     const key = `${kind}|${exporter}|${domain}`;
     let s = this.sampling.get(key);
     if (s === undefined) {
       s = { bySampler: new Map() };
       this.sampling.set(key, s);
-      while (this.sampling.size > this.options.maxSamplingDomains) this.sampling.delete(this.sampling.keys().next().value as string);
+      while (this.sampling.size > this.options.maxSamplingDomains)
+        this.sampling.delete(this.sampling.keys().next().value as string);
     }
     if (samplerId === undefined) s.rate = rate;
     else {
       s.bySampler.delete(samplerId);
       s.bySampler.set(samplerId, rate);
-      while (s.bySampler.size > this.options.maxSamplersPerDomain) s.bySampler.delete(s.bySampler.keys().next().value as number);
+      while (s.bySampler.size > this.options.maxSamplersPerDomain)
+        s.bySampler.delete(s.bySampler.keys().next().value as number);
     }
   }
 }

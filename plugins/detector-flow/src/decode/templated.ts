@@ -5,11 +5,39 @@ import { emptyDatagram, WireError, type DecodedDatagram } from './types.js';
 
 /** Information elements ft reads (RFC 3954 field types = IPFIX IE ids for these). */
 const IE = {
-  octets: 1, packets: 2, protocol: 4, tcpFlags: 6, srcPort: 7, srcV4: 8, inputIf: 10, dstPort: 11, dstV4: 12,
-  outputIf: 14, srcV6: 27, dstV6: 28, icmpType: 32, samplingInterval: 34, samplerId: 48, samplerRandomInterval: 50,
-  minTtl: 52, maxTtl: 53, octetsTotal: 85, packetsTotal: 86, icmpTypeCodeV6: 139, icmpTypeV4: 176, icmpCodeV4: 177,
-  icmpTypeV6: 178, icmpCodeV6: 179, ttl: 192, selectorId: 302, packetInterval: 305, packetSpace: 306,
-  samplingSize: 309, samplingPopulation: 310, ingressInterface: 10, egressInterface: 14,
+  octets: 1,
+  packets: 2,
+  protocol: 4,
+  tcpFlags: 6,
+  srcPort: 7,
+  srcV4: 8,
+  inputIf: 10,
+  dstPort: 11,
+  dstV4: 12,
+  outputIf: 14,
+  srcV6: 27,
+  dstV6: 28,
+  icmpType: 32,
+  samplingInterval: 34,
+  samplerId: 48,
+  samplerRandomInterval: 50,
+  minTtl: 52,
+  maxTtl: 53,
+  octetsTotal: 85,
+  packetsTotal: 86,
+  icmpTypeCodeV6: 139,
+  icmpTypeV4: 176,
+  icmpCodeV4: 177,
+  icmpTypeV6: 178,
+  icmpCodeV6: 179,
+  ttl: 192,
+  selectorId: 302,
+  packetInterval: 305,
+  packetSpace: 306,
+  samplingSize: 309,
+  samplingPopulation: 310,
+  ingressInterface: 10,
+  egressInterface: 14,
 } as const;
 
 const VARIABLE = 0xffff;
@@ -19,9 +47,32 @@ const VARIABLE = 0xffff;
  * which run from 1 to 310, compiled to a chain of comparisons that was a fifth of the decoding time).
  */
 const A = {
-  skip: 0, octets: 1, packets: 2, octetsTotal: 3, packetsTotal: 4, protocol: 5, tcpFlags: 6, srcPort: 7, dstPort: 8,
-  srcV4: 9, dstV4: 10, srcV6: 11, dstV6: 12, inputIf: 13, outputIf: 14, icmp: 15, icmpType: 16, icmpCode: 17, ttl: 18,
-  minTtl: 19, samplerId: 20, interval: 21, randomInterval: 22, packetInterval: 23, packetSpace: 24, samplingSize: 25,
+  skip: 0,
+  octets: 1,
+  packets: 2,
+  octetsTotal: 3,
+  packetsTotal: 4,
+  protocol: 5,
+  tcpFlags: 6,
+  srcPort: 7,
+  dstPort: 8,
+  srcV4: 9,
+  dstV4: 10,
+  srcV6: 11,
+  dstV6: 12,
+  inputIf: 13,
+  outputIf: 14,
+  icmp: 15,
+  icmpType: 16,
+  icmpCode: 17,
+  ttl: 18,
+  minTtl: 19,
+  samplerId: 20,
+  interval: 21,
+  randomInterval: 22,
+  packetInterval: 23,
+  packetSpace: 24,
+  samplingSize: 25,
   samplingPopulation: 26,
 } as const;
 
@@ -29,33 +80,65 @@ const A = {
 function actionOf(id: number, enterprise: number): number {
   if (enterprise !== 0) return A.skip;
   switch (id) {
-    case IE.octets: return A.octets;
-    case IE.packets: return A.packets;
-    case IE.octetsTotal: return A.octetsTotal;
-    case IE.packetsTotal: return A.packetsTotal;
-    case IE.protocol: return A.protocol;
-    case IE.tcpFlags: return A.tcpFlags;
-    case IE.srcPort: return A.srcPort;
-    case IE.dstPort: return A.dstPort;
-    case IE.srcV4: return A.srcV4;
-    case IE.dstV4: return A.dstV4;
-    case IE.srcV6: return A.srcV6;
-    case IE.dstV6: return A.dstV6;
-    case IE.inputIf: return A.inputIf;
-    case IE.outputIf: return A.outputIf;
-    case IE.icmpType: case IE.icmpTypeCodeV6: return A.icmp;
-    case IE.icmpTypeV4: case IE.icmpTypeV6: return A.icmpType;
-    case IE.icmpCodeV4: case IE.icmpCodeV6: return A.icmpCode;
-    case IE.ttl: case IE.maxTtl: return A.ttl;
-    case IE.minTtl: return A.minTtl;
-    case IE.samplerId: case IE.selectorId: return A.samplerId;
-    case IE.samplingInterval: return A.interval;
-    case IE.samplerRandomInterval: return A.randomInterval;
-    case IE.packetInterval: return A.packetInterval;
-    case IE.packetSpace: return A.packetSpace;
-    case IE.samplingSize: return A.samplingSize;
-    case IE.samplingPopulation: return A.samplingPopulation;
-    default: return A.skip;
+    case IE.octets:
+      return A.octets;
+    case IE.packets:
+      return A.packets;
+    case IE.octetsTotal:
+      return A.octetsTotal;
+    case IE.packetsTotal:
+      return A.packetsTotal;
+    case IE.protocol:
+      return A.protocol;
+    case IE.tcpFlags:
+      return A.tcpFlags;
+    case IE.srcPort:
+      return A.srcPort;
+    case IE.dstPort:
+      return A.dstPort;
+    case IE.srcV4:
+      return A.srcV4;
+    case IE.dstV4:
+      return A.dstV4;
+    case IE.srcV6:
+      return A.srcV6;
+    case IE.dstV6:
+      return A.dstV6;
+    case IE.inputIf:
+      return A.inputIf;
+    case IE.outputIf:
+      return A.outputIf;
+    case IE.icmpType:
+    case IE.icmpTypeCodeV6:
+      return A.icmp;
+    case IE.icmpTypeV4:
+    case IE.icmpTypeV6:
+      return A.icmpType;
+    case IE.icmpCodeV4:
+    case IE.icmpCodeV6:
+      return A.icmpCode;
+    case IE.ttl:
+    case IE.maxTtl:
+      return A.ttl;
+    case IE.minTtl:
+      return A.minTtl;
+    case IE.samplerId:
+    case IE.selectorId:
+      return A.samplerId;
+    case IE.samplingInterval:
+      return A.interval;
+    case IE.samplerRandomInterval:
+      return A.randomInterval;
+    case IE.packetInterval:
+      return A.packetInterval;
+    case IE.packetSpace:
+      return A.packetSpace;
+    case IE.samplingSize:
+      return A.samplingSize;
+    case IE.samplingPopulation:
+      return A.samplingPopulation;
+    default:
+      return A.skip;
   }
 }
 /** Sampling rates above this are almost certainly a unit mix-up; they are kept but flagged by the collector. */
@@ -82,10 +165,14 @@ const IPFIX: Dialect = { kind: 'ipfix', headerLength: 16, templateSet: 2, option
 /** Reads an unsigned integer of 1..8 bytes (reduced-size encoding); above 2^53 precision is lost, never the sign. */
 function readUint(buf: Buffer, off: number, len: number): number {
   switch (len) {
-    case 1: return buf[off] as number;
-    case 2: return buf.readUInt16BE(off);
-    case 4: return u32(buf, off);
-    case 8: return u32(buf, off) * 4294967296 + u32(buf, off + 4);
+    case 1:
+      return buf[off] as number;
+    case 2:
+      return buf.readUInt16BE(off);
+    case 4:
+      return u32(buf, off);
+    case 8:
+      return u32(buf, off) * 4294967296 + u32(buf, off + 4);
     default: {
       if (len > 8) return 0;
       let v = 0;
@@ -103,7 +190,8 @@ interface Pending {
 }
 
 export function decodeNetflow9(buf: Buffer, ctx: TemplatedContext): DecodedDatagram {
-  if (buf.length < V9.headerLength) throw new WireError(0, `NetFlow v9 header needs 20 bytes, datagram has ${buf.length}`);
+  if (buf.length < V9.headerLength)
+    throw new WireError(0, `NetFlow v9 header needs 20 bytes, datagram has ${buf.length}`);
   const out = emptyDatagram('netflow9');
   out.sequence = buf.readUInt32BE(12);
   out.domain = buf.readUInt32BE(16);
@@ -114,10 +202,12 @@ export function decodeNetflow9(buf: Buffer, ctx: TemplatedContext): DecodedDatag
 }
 
 export function decodeIpfix(buf: Buffer, ctx: TemplatedContext): DecodedDatagram {
-  if (buf.length < IPFIX.headerLength) throw new WireError(0, `IPFIX header needs 16 bytes, datagram has ${buf.length}`);
+  if (buf.length < IPFIX.headerLength)
+    throw new WireError(0, `IPFIX header needs 16 bytes, datagram has ${buf.length}`);
   const length = buf.readUInt16BE(2);
   if (length < IPFIX.headerLength) throw new WireError(2, `IPFIX message length ${length} is shorter than its header`);
-  if (length > buf.length) throw new WireError(2, `IPFIX message length ${length} exceeds the datagram (${buf.length} bytes)`);
+  if (length > buf.length)
+    throw new WireError(2, `IPFIX message length ${length} exceeds the datagram (${buf.length} bytes)`);
   const out = emptyDatagram('ipfix');
   out.sequence = buf.readUInt32BE(8);
   out.domain = buf.readUInt32BE(12);
@@ -127,7 +217,14 @@ export function decodeIpfix(buf: Buffer, ctx: TemplatedContext): DecodedDatagram
   return out;
 }
 
-function walkSets(buf: Buffer, start: number, end: number, d: Dialect, ctx: TemplatedContext, out: DecodedDatagram): void {
+function walkSets(
+  buf: Buffer,
+  start: number,
+  end: number,
+  d: Dialect,
+  ctx: TemplatedContext,
+  out: DecodedDatagram,
+): void {
   const pending: Pending = { templates: new Map(), withdrawAll: [], sampling: [] };
   let off = start;
   // v9 exporters may leave a few bytes of padding after the last FlowSet.
@@ -136,7 +233,8 @@ function walkSets(buf: Buffer, start: number, end: number, d: Dialect, ctx: Temp
     const setLength = buf.readUInt16BE(off + 2);
     // A zero-length set would make a naive loop spin forever.
     if (setLength < 4) throw new WireError(off + 2, `set length ${setLength} is shorter than a set header`);
-    if (off + setLength > end) throw new WireError(off + 2, `set ${setId} of ${setLength} bytes runs past the end (${end - off} left)`);
+    if (off + setLength > end)
+      throw new WireError(off + 2, `set ${setId} of ${setLength} bytes runs past the end (${end - off} left)`);
     const body = off + 4;
     const setEnd = off + setLength;
     if (setId === d.templateSet) readTemplates(buf, body, setEnd, d, false, ctx, pending, out);
@@ -148,7 +246,16 @@ function walkSets(buf: Buffer, start: number, end: number, d: Dialect, ctx: Temp
   commit(d, ctx, out, pending);
 }
 
-function readTemplates(buf: Buffer, off: number, end: number, d: Dialect, options: boolean, ctx: TemplatedContext, pending: Pending, out: DecodedDatagram): void {
+function readTemplates(
+  buf: Buffer,
+  off: number,
+  end: number,
+  d: Dialect,
+  options: boolean,
+  ctx: TemplatedContext,
+  pending: Pending,
+  out: DecodedDatagram,
+): void {
   const ipfix = d.kind === 'ipfix';
   // The smallest template record is its id and count (4 bytes); anything shorter is padding.
   while (off + 4 <= end) {
@@ -174,7 +281,11 @@ function readTemplates(buf: Buffer, off: number, end: number, d: Dialect, option
       }
       const scopeBytes = buf.readUInt16BE(off + 2);
       const optionBytes = buf.readUInt16BE(off + 4);
-      if (scopeBytes % 4 !== 0 || optionBytes % 4 !== 0) throw new WireError(off + 2, `options template ${id} field lengths ${scopeBytes}/${optionBytes} are not multiples of 4`);
+      if (scopeBytes % 4 !== 0 || optionBytes % 4 !== 0)
+        throw new WireError(
+          off + 2,
+          `options template ${id} field lengths ${scopeBytes}/${optionBytes} are not multiples of 4`,
+        );
       scopeCount = scopeBytes / 4;
       fieldCount = scopeCount + optionBytes / 4;
       off += 6;
@@ -210,7 +321,8 @@ function readTemplates(buf: Buffer, off: number, end: number, d: Dialect, option
         off += 4;
       }
       if (length === VARIABLE) {
-        if (!ipfix) throw new WireError(off - 2, `template ${id} field ${fid} has length 65535 (variable length is IPFIX only)`);
+        if (!ipfix)
+          throw new WireError(off - 2, `template ${id} field ${fid} has length 65535 (variable length is IPFIX only)`);
         variable = true;
         minRecordLength += 1;
       } else minRecordLength += length;
@@ -287,42 +399,136 @@ class Scratch {
 const scratch = new Scratch();
 
 function resetScratch(s: Scratch): void {
-  s.hasSrc = false; s.hasDst = false; s.src4 = 0; s.dst4 = 0; s.src6 = undefined; s.dst6 = undefined; s.family = 4; s.srcPort = 0; s.dstPort = 0; s.protocol = 0; s.tcpFlags = 0;
-  s.packets = -1; s.bytes = -1; s.packetsTotal = -1; s.bytesTotal = -1; s.inputIf = 0; s.outputIf = 0; s.ttl = undefined;
-  s.icmp = -1; s.icmpType = -1; s.icmpCode = 0; s.samplerId = undefined; s.interval = 0; s.randomInterval = 0;
-  s.packetInterval = 0; s.packetSpace = 0; s.samplingSize = 0; s.samplingPopulation = 0;
+  s.hasSrc = false;
+  s.hasDst = false;
+  s.src4 = 0;
+  s.dst4 = 0;
+  s.src6 = undefined;
+  s.dst6 = undefined;
+  s.family = 4;
+  s.srcPort = 0;
+  s.dstPort = 0;
+  s.protocol = 0;
+  s.tcpFlags = 0;
+  s.packets = -1;
+  s.bytes = -1;
+  s.packetsTotal = -1;
+  s.bytesTotal = -1;
+  s.inputIf = 0;
+  s.outputIf = 0;
+  s.ttl = undefined;
+  s.icmp = -1;
+  s.icmpType = -1;
+  s.icmpCode = 0;
+  s.samplerId = undefined;
+  s.interval = 0;
+  s.randomInterval = 0;
+  s.packetInterval = 0;
+  s.packetSpace = 0;
+  s.samplingSize = 0;
+  s.samplingPopulation = 0;
 }
 
 function readField(buf: Buffer, off: number, len: number, action: number, s: Scratch): void {
   switch (action) {
-    case A.skip: break;
-    case A.octets: s.bytes = readUint(buf, off, len); break;
-    case A.packets: s.packets = readUint(buf, off, len); break;
-    case A.octetsTotal: s.bytesTotal = readUint(buf, off, len); break;
-    case A.packetsTotal: s.packetsTotal = readUint(buf, off, len); break;
-    case A.protocol: s.protocol = readUint(buf, off, len) & 0xff; break;
-    case A.tcpFlags: s.tcpFlags = readUint(buf, off, len) & 0xff; break;
-    case A.srcPort: s.srcPort = readUint(buf, off, len) & 0xffff; break;
-    case A.dstPort: s.dstPort = readUint(buf, off, len) & 0xffff; break;
-    case A.srcV4: if (len === 4) { s.hasSrc = true; s.src4 = ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0; s.src6 = undefined; s.family = 4; } break;
-    case A.dstV4: if (len === 4) { s.hasDst = true; s.dst4 = ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0; s.dst6 = undefined; s.family = 4; } break;
-    case A.srcV6: if (len === 16) { s.hasSrc = true; readV6(buf, off, s, true); } break;
-    case A.dstV6: if (len === 16) { s.hasDst = true; readV6(buf, off, s, false); } break;
-    case A.inputIf: s.inputIf = readUint(buf, off, len); break;
-    case A.outputIf: s.outputIf = readUint(buf, off, len); break;
-    case A.icmp: s.icmp = readUint(buf, off, len) & 0xffff; break;
-    case A.icmpType: s.icmpType = readUint(buf, off, len) & 0xff; break;
-    case A.icmpCode: s.icmpCode = readUint(buf, off, len) & 0xff; break;
-    case A.ttl: s.ttl = readUint(buf, off, len) & 0xff; break;
-    case A.minTtl: if (s.ttl === undefined) s.ttl = readUint(buf, off, len) & 0xff; break;
-    case A.samplerId: s.samplerId = readUint(buf, off, len); break;
-    case A.interval: s.interval = readUint(buf, off, len); break;
-    case A.randomInterval: s.randomInterval = readUint(buf, off, len); break;
-    case A.packetInterval: s.packetInterval = readUint(buf, off, len); break;
-    case A.packetSpace: s.packetSpace = readUint(buf, off, len); break;
-    case A.samplingSize: s.samplingSize = readUint(buf, off, len); break;
-    case A.samplingPopulation: s.samplingPopulation = readUint(buf, off, len); break;
-    default: break;
+    case A.skip:
+      break;
+    case A.octets:
+      s.bytes = readUint(buf, off, len);
+      break;
+    case A.packets:
+      s.packets = readUint(buf, off, len);
+      break;
+    case A.octetsTotal:
+      s.bytesTotal = readUint(buf, off, len);
+      break;
+    case A.packetsTotal:
+      s.packetsTotal = readUint(buf, off, len);
+      break;
+    case A.protocol:
+      s.protocol = readUint(buf, off, len) & 0xff;
+      break;
+    case A.tcpFlags:
+      s.tcpFlags = readUint(buf, off, len) & 0xff;
+      break;
+    case A.srcPort:
+      s.srcPort = readUint(buf, off, len) & 0xffff;
+      break;
+    case A.dstPort:
+      s.dstPort = readUint(buf, off, len) & 0xffff;
+      break;
+    case A.srcV4:
+      if (len === 4) {
+        s.hasSrc = true;
+        s.src4 = ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
+        s.src6 = undefined;
+        s.family = 4;
+      }
+      break;
+    case A.dstV4:
+      if (len === 4) {
+        s.hasDst = true;
+        s.dst4 = ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
+        s.dst6 = undefined;
+        s.family = 4;
+      }
+      break;
+    case A.srcV6:
+      if (len === 16) {
+        s.hasSrc = true;
+        readV6(buf, off, s, true);
+      }
+      break;
+    case A.dstV6:
+      if (len === 16) {
+        s.hasDst = true;
+        readV6(buf, off, s, false);
+      }
+      break;
+    case A.inputIf:
+      s.inputIf = readUint(buf, off, len);
+      break;
+    case A.outputIf:
+      s.outputIf = readUint(buf, off, len);
+      break;
+    case A.icmp:
+      s.icmp = readUint(buf, off, len) & 0xffff;
+      break;
+    case A.icmpType:
+      s.icmpType = readUint(buf, off, len) & 0xff;
+      break;
+    case A.icmpCode:
+      s.icmpCode = readUint(buf, off, len) & 0xff;
+      break;
+    case A.ttl:
+      s.ttl = readUint(buf, off, len) & 0xff;
+      break;
+    case A.minTtl:
+      if (s.ttl === undefined) s.ttl = readUint(buf, off, len) & 0xff;
+      break;
+    case A.samplerId:
+      s.samplerId = readUint(buf, off, len);
+      break;
+    case A.interval:
+      s.interval = readUint(buf, off, len);
+      break;
+    case A.randomInterval:
+      s.randomInterval = readUint(buf, off, len);
+      break;
+    case A.packetInterval:
+      s.packetInterval = readUint(buf, off, len);
+      break;
+    case A.packetSpace:
+      s.packetSpace = readUint(buf, off, len);
+      break;
+    case A.samplingSize:
+      s.samplingSize = readUint(buf, off, len);
+      break;
+    case A.samplingPopulation:
+      s.samplingPopulation = readUint(buf, off, len);
+      break;
+    default:
+      break;
   }
 }
 
@@ -352,8 +558,23 @@ function statedRate(s: Scratch): number | undefined {
 
 /** Field actions a fixed layout covers: everything an IPv4 flow record needs except sampling fields. */
 const FIXED_ACTIONS = new Set<number>([
-  A.octets, A.packets, A.octetsTotal, A.packetsTotal, A.protocol, A.tcpFlags, A.srcPort, A.dstPort, A.srcV4, A.dstV4,
-  A.inputIf, A.outputIf, A.icmp, A.icmpType, A.icmpCode, A.ttl, A.minTtl,
+  A.octets,
+  A.packets,
+  A.octetsTotal,
+  A.packetsTotal,
+  A.protocol,
+  A.tcpFlags,
+  A.srcPort,
+  A.dstPort,
+  A.srcV4,
+  A.dstV4,
+  A.inputIf,
+  A.outputIf,
+  A.icmp,
+  A.icmpType,
+  A.icmpCode,
+  A.ttl,
+  A.minTtl,
 ]);
 const ACTIONS = 27;
 
@@ -390,7 +611,16 @@ function fieldAt(buf: Buffer, o: number, layout: FixedLayout, action: number, ab
 }
 
 /** readData for a template with a fixed layout: the same records, field values and errors as the general path. */
-function readFixed(buf: Buffer, off: number, end: number, layout: FixedLayout, d: Dialect, ctx: TemplatedContext, pending: Pending, out: DecodedDatagram): void {
+function readFixed(
+  buf: Buffer,
+  off: number,
+  end: number,
+  layout: FixedLayout,
+  d: Dialect,
+  ctx: TemplatedContext,
+  pending: Pending,
+  out: DecodedDatagram,
+): void {
   const b = ctx.batch;
   const step = layout.recordLength;
   const src = layout.at[A.srcV4]!;
@@ -403,15 +633,22 @@ function readFixed(buf: Buffer, off: number, end: number, layout: FixedLayout, d
     const isIcmp = protocol === 1 || protocol === 58;
     const icmp = fieldAt(buf, off, layout, A.icmp, -1);
     const icmpType = fieldAt(buf, off, layout, A.icmpType, -1);
-    const icmpValue = icmp >= 0 ? icmp & 0xffff : icmpType >= 0 ? (icmpType & 0xff) * 256 + (fieldAt(buf, off, layout, A.icmpCode, 0) & 0xff) : -1;
+    const icmpValue =
+      icmp >= 0
+        ? icmp & 0xffff
+        : icmpType >= 0
+          ? (icmpType & 0xff) * 256 + (fieldAt(buf, off, layout, A.icmpCode, 0) & 0xff)
+          : -1;
     const packets = fieldAt(buf, off, layout, A.packets, -1);
     const bytes = fieldAt(buf, off, layout, A.octets, -1);
     const ttl = fieldAt(buf, off, layout, A.ttl, -1);
     const minTtl = ttl >= 0 ? -1 : fieldAt(buf, off, layout, A.minTtl, -1);
     const k = b.push();
     b.family[k] = 4;
-    b.src4[k] = ((buf[off + src]! << 24) | (buf[off + src + 1]! << 16) | (buf[off + src + 2]! << 8) | buf[off + src + 3]!) >>> 0;
-    b.dst4[k] = ((buf[off + dst]! << 24) | (buf[off + dst + 1]! << 16) | (buf[off + dst + 2]! << 8) | buf[off + dst + 3]!) >>> 0;
+    b.src4[k] =
+      ((buf[off + src]! << 24) | (buf[off + src + 1]! << 16) | (buf[off + src + 2]! << 8) | buf[off + src + 3]!) >>> 0;
+    b.dst4[k] =
+      ((buf[off + dst]! << 24) | (buf[off + dst + 1]! << 16) | (buf[off + dst + 2]! << 8) | buf[off + dst + 3]!) >>> 0;
     b.srcPort[k] = isIcmp ? 0 : fieldAt(buf, off, layout, A.srcPort, 0) & 0xffff;
     b.dstPort[k] = isIcmp && icmpValue >= 0 ? icmpValue : fieldAt(buf, off, layout, A.dstPort, 0) & 0xffff;
     b.protocol[k] = protocol;
@@ -426,7 +663,16 @@ function readFixed(buf: Buffer, off: number, end: number, layout: FixedLayout, d
   }
 }
 
-function readData(buf: Buffer, off: number, end: number, setId: number, d: Dialect, ctx: TemplatedContext, pending: Pending, out: DecodedDatagram): void {
+function readData(
+  buf: Buffer,
+  off: number,
+  end: number,
+  setId: number,
+  d: Dialect,
+  ctx: TemplatedContext,
+  pending: Pending,
+  out: DecodedDatagram,
+): void {
   const template = lookup(setId, d, ctx, pending, out.domain);
   if (template === undefined) {
     out.templateMisses++;
@@ -450,12 +696,14 @@ function readData(buf: Buffer, off: number, end: number, setId: number, d: Diale
         len = buf[off] as number;
         off += 1;
         if (len === 255) {
-          if (off + 2 > end) throw new WireError(off, `long variable-length field ${f.id} of template ${setId} is truncated`);
+          if (off + 2 > end)
+            throw new WireError(off, `long variable-length field ${f.id} of template ${setId} is truncated`);
           len = buf.readUInt16BE(off);
           off += 2;
         }
       }
-      if (off + len > end) throw new WireError(off, `field ${f.id} (${len} bytes) of template ${setId} runs past its set`);
+      if (off + len > end)
+        throw new WireError(off, `field ${f.id} (${len} bytes) of template ${setId} runs past its set`);
       readField(buf, off, len, f.action, s);
       off += len;
     }
@@ -481,15 +729,27 @@ function readData(buf: Buffer, off: number, end: number, setId: number, d: Diale
     b.tcpFlags[k] = s.tcpFlags;
     b.packets[k] = s.packets >= 0 ? s.packets : Math.max(0, s.packetsTotal);
     b.bytes[k] = s.bytes >= 0 ? s.bytes : Math.max(0, s.bytesTotal);
-    b.samplingRate[k] = statedRate(s) ?? (s.samplerId !== undefined ? lookupRate(d, ctx, pending, out.domain, s.samplerId)
-      : setRate !== null ? setRate : (setRate = lookupRate(d, ctx, pending, out.domain, undefined))) ?? 0;
+    b.samplingRate[k] =
+      statedRate(s) ??
+      (s.samplerId !== undefined
+        ? lookupRate(d, ctx, pending, out.domain, s.samplerId)
+        : setRate !== null
+          ? setRate
+          : (setRate = lookupRate(d, ctx, pending, out.domain, undefined))) ??
+      0;
     b.inputIf[k] = s.inputIf;
     b.outputIf[k] = s.outputIf;
     if (s.ttl !== undefined) b.ttl[k] = s.ttl;
   }
 }
 
-function lookupRate(d: Dialect, ctx: TemplatedContext, pending: Pending, domain: number, samplerId: number | undefined): number | undefined {
+function lookupRate(
+  d: Dialect,
+  ctx: TemplatedContext,
+  pending: Pending,
+  domain: number,
+  samplerId: number | undefined,
+): number | undefined {
   for (let i = pending.sampling.length - 1; i >= 0; i--) {
     const p = pending.sampling[i]!;
     if (p.samplerId === samplerId || p.samplerId === undefined) return p.rate;

@@ -77,14 +77,27 @@ export type DecodeResult = DecodedDatagram | DecodeFailure;
 
 /** Thrown inside decoders only; the top-level decode turns it into a DecodeFailure. */
 export class WireError extends Error {
-  constructor(readonly offset: number, reason: string) {
+  constructor(
+    readonly offset: number,
+    reason: string,
+  ) {
     super(reason);
   }
 }
 
 export function emptyDatagram(protocol: FlowProtocol): DecodedDatagram {
   return {
-    ok: true, protocol, domain: 0, sequence: 0, sequenceCounts: 'datagrams', sequenceAdvance: 1, records: [], counters: [],
-    templateMisses: 0, templatesLearned: 0, templatesWithdrawn: 0, exporterDrops: 0,
+    ok: true,
+    protocol,
+    domain: 0,
+    sequence: 0,
+    sequenceCounts: 'datagrams',
+    sequenceAdvance: 1,
+    records: [],
+    counters: [],
+    templateMisses: 0,
+    templatesLearned: 0,
+    templatesWithdrawn: 0,
+    exporterDrops: 0,
   };
 }

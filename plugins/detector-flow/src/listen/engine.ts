@@ -42,8 +42,12 @@ export function collectorOptions(o: EngineOptions, parse: (text: string) => Pref
 
 export function collectorTotals(c: Collector): EngineTotals {
   return {
-    datagrams: c.datagrams, records: c.records, decodeErrors: c.decodeErrors, templates: c.cache.size,
-    overflowRecords: c.aggregator.overflowRecords, outsideRecords: c.aggregator.outsideRecords,
+    datagrams: c.datagrams,
+    records: c.records,
+    decodeErrors: c.decodeErrors,
+    templates: c.cache.size,
+    overflowRecords: c.aggregator.overflowRecords,
+    outsideRecords: c.aggregator.outsideRecords,
   };
 }
 
@@ -58,7 +62,12 @@ export class InlineEngine implements FlowEngine {
 
   async flush(at: number, windowMs: number): Promise<Sample[]> {
     const { partials, spanMs } = this.trailing.push(this.collector.flushPartials(), windowMs);
-    return toSamples(partials, { source: this.collector.options.source, at, windowMs: spanMs, topN: this.collector.options.topN });
+    return toSamples(partials, {
+      source: this.collector.options.source,
+      at,
+      windowMs: spanMs,
+      topN: this.collector.options.topN,
+    });
   }
 
   async exporters(): Promise<ExporterHealth[]> {
@@ -77,7 +86,11 @@ export class InlineEngine implements FlowEngine {
 }
 
 /** Merges the workers' partials of the window that just closed, then rates them over the trailing span. */
-export function mergeToSamples(lists: TargetPartial[][], trailing: TrailingWindows, o: { source: string; at: number; windowMs: number; topN: number }): Sample[] {
+export function mergeToSamples(
+  lists: TargetPartial[][],
+  trailing: TrailingWindows,
+  o: { source: string; at: number; windowMs: number; topN: number },
+): Sample[] {
   const window = lists.length === 1 ? (lists[0] as TargetPartial[]) : mergePartials(lists);
   const { partials, spanMs } = trailing.push(window, o.windowMs);
   return toSamples(partials, { ...o, windowMs: spanMs });

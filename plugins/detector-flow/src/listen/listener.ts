@@ -74,11 +74,19 @@ export class FlowListener {
 
   private bind(spec: ListenSpec): Promise<void> {
     const v6 = isIPv6(spec.address);
-    const socket = createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6, recvBufferSize: this.options.receiveBufferBytes });
+    const socket = createSocket({
+      type: v6 ? 'udp6' : 'udp4',
+      ipv6Only: v6,
+      recvBufferSize: this.options.receiveBufferBytes,
+    });
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
         socket.close();
-        reject(new Error(`cannot listen on ${v6 ? `[${spec.address}]` : spec.address}:${spec.port}/udp for ${spec.protocol}: ${err.code ?? err.message}`));
+        reject(
+          new Error(
+            `cannot listen on ${v6 ? `[${spec.address}]` : spec.address}:${spec.port}/udp for ${spec.protocol}: ${err.code ?? err.message}`,
+          ),
+        );
       };
       socket.once('error', onError);
       socket.bind({ address: spec.address, port: spec.port, exclusive: true }, () => {
@@ -130,8 +138,12 @@ export class FlowListener {
   async stats(): Promise<ListenerStats> {
     const ports = new Set(this.sockets.map((s) => s.spec.port));
     return {
-      received: this.received, notAllowed: this.options.filter.dropped, mirrored: this.mirrored, mirrorErrors: this.mirrorErrors,
-      socketDrops: ports.size > 0 ? await readSocketDrops(ports) : 0, bound: this.bound(),
+      received: this.received,
+      notAllowed: this.options.filter.dropped,
+      mirrored: this.mirrored,
+      mirrorErrors: this.mirrorErrors,
+      socketDrops: ports.size > 0 ? await readSocketDrops(ports) : 0,
+      bound: this.bound(),
     };
   }
 
@@ -173,11 +185,16 @@ export class ReadPacer {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
-  private constructor(private readonly handle: UdpHandle, private readonly pauseMs: number) {}
+  private constructor(
+    private readonly handle: UdpHandle,
+    private readonly pauseMs: number,
+  ) {}
 
   static for(socket: Socket, pauseMs: number): ReadPacer | undefined {
     const state = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
-    const handle = state ? (socket as unknown as Record<symbol, { handle?: Partial<UdpHandle> }>)[state]?.handle : undefined;
+    const handle = state
+      ? (socket as unknown as Record<symbol, { handle?: Partial<UdpHandle> }>)[state]?.handle
+      : undefined;
     if (typeof handle?.recvStart !== 'function' || typeof handle.recvStop !== 'function') return undefined;
     return new ReadPacer(handle as UdpHandle, pauseMs);
   }

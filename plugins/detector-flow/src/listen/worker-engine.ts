@@ -44,7 +44,10 @@ export class WorkerEngine implements FlowEngine {
   private scheduled = false;
   private readonly trailing = new TrailingWindows();
 
-  constructor(readonly count: number, private readonly options: EngineOptions) {
+  constructor(
+    readonly count: number,
+    private readonly options: EngineOptions,
+  ) {
     const here = import.meta.url;
     // Built, the worker is worker.js beside this file; under tsx (tests) it is worker.ts, and the worker thread
     // must load tsx itself before importing it.
@@ -52,7 +55,10 @@ export class WorkerEngine implements FlowEngine {
     const url = new URL(ts ? './worker.ts' : './worker.js', here);
     for (let i = 0; i < count; i++) {
       const w = ts
-        ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`, { eval: true, workerData: options })
+        ? new Worker(
+            `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`,
+            { eval: true, workerData: options },
+          )
         : new Worker(url, { workerData: options });
       w.on('message', (r: Reply) => {
         const done = this.waiting.get(r.id);
@@ -118,35 +124,47 @@ export class WorkerEngine implements FlowEngine {
   private died(i: number, reason: string): void {
     if (this.closing || this.failures.has(i)) return;
     this.failures.set(i, reason);
-    for (const [id, done] of this.waiting) if (this.owner.get(id) === i) {
-      this.waiting.delete(id);
-      done({ id });
-    }
+    for (const [id, done] of this.waiting)
+      if (this.owner.get(id) === i) {
+        this.waiting.delete(id);
+        done({ id });
+      }
   }
 
   private readonly owner = new Map<number, number>();
 
   problems(): string[] {
-    return [...this.failures].map(([i, reason]) => `decoding worker ${i + 1} of ${this.count} ${reason}: its exporters are not decoded`);
+    return [...this.failures].map(
+      ([i, reason]) => `decoding worker ${i + 1} of ${this.count} ${reason}: its exporters are not decoded`,
+    );
   }
 
   private ask(type: string): Promise<Reply[]> {
     for (let k = 0; k < this.count; k++) this.send(k);
-    return Promise.all(this.workers.map((w, i) => new Promise<Reply>((resolve) => {
-      const id = this.nextId++;
-      if (this.failures.has(i)) return resolve({ id });
-      this.owner.set(id, i);
-      this.waiting.set(id, (r) => {
-        this.owner.delete(id);
-        resolve(r);
-      });
-      w.postMessage({ type, id });
-    })));
+    return Promise.all(
+      this.workers.map(
+        (w, i) =>
+          new Promise<Reply>((resolve) => {
+            const id = this.nextId++;
+            if (this.failures.has(i)) return resolve({ id });
+            this.owner.set(id, i);
+            this.waiting.set(id, (r) => {
+              this.owner.delete(id);
+              resolve(r);
+            });
+            w.postMessage({ type, id });
+          }),
+      ),
+    );
   }
 
   async flush(at: number, windowMs: number): Promise<Sample[]> {
     const replies = await this.ask('flush');
-    return mergeToSamples(replies.map((r) => r.partials ?? []), this.trailing, { source: this.options.source, at, windowMs, topN: this.options.topN });
+    return mergeToSamples(
+      replies.map((r) => r.partials ?? []),
+      this.trailing,
+      { source: this.options.source, at, windowMs, topN: this.options.topN },
+    );
   }
 
   async exporters(): Promise<ExporterHealth[]> {
@@ -156,7 +174,14 @@ export class WorkerEngine implements FlowEngine {
 
   async totals(): Promise<EngineTotals> {
     const replies = await this.ask('totals');
-    const sum: EngineTotals = { datagrams: 0, records: 0, decodeErrors: 0, templates: 0, overflowRecords: 0, outsideRecords: 0 };
+    const sum: EngineTotals = {
+      datagrams: 0,
+      records: 0,
+      decodeErrors: 0,
+      templates: 0,
+      overflowRecords: 0,
+      outsideRecords: 0,
+    };
     for (const r of replies) for (const k of Object.keys(sum) as (keyof EngineTotals)[]) sum[k] += r.totals?.[k] ?? 0;
     return sum;
   }

@@ -13,7 +13,12 @@ parentPort?.on('message', (msg: { type: string; id?: number; batch?: WorkerBatch
     const all = Buffer.from(data);
     for (let i = 0; i < meta.length; i += 5) {
       const off = meta[i]!;
-      collector.ingest(all.subarray(off, off + meta[i + 1]!), exporters[meta[i + 2]!]!, meta[i + 4]!, WORKER_PROTOCOLS[meta[i + 3]!] ?? 'auto');
+      collector.ingest(
+        all.subarray(off, off + meta[i + 1]!),
+        exporters[meta[i + 2]!]!,
+        meta[i + 4]!,
+        WORKER_PROTOCOLS[meta[i + 3]!] ?? 'auto',
+      );
     }
   } else if (msg.type === 'flush') parentPort?.postMessage({ id: msg.id, partials: collector.flushPartials() });
   else if (msg.type === 'exporters') parentPort?.postMessage({ id: msg.id, exporters: collector.health() });

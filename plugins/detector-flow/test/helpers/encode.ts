@@ -3,13 +3,28 @@
 import ipaddr from 'ipaddr.js';
 
 const u8 = (n: number) => Buffer.from([n & 0xff]);
-const u16 = (n: number) => { const b = Buffer.alloc(2); b.writeUInt16BE(n); return b; };
-const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0); return b; };
+const u16 = (n: number) => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n);
+  return b;
+};
+const u32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0);
+  return b;
+};
 const addr = (a: string) => Buffer.from(ipaddr.parse(a).toByteArray());
 export { u8, u16, u32, addr };
 
 export interface V5Flow {
-  src: string; dst: string; packets: number; bytes: number; srcPort?: number; dstPort?: number; proto?: number; flags?: number;
+  src: string;
+  dst: string;
+  packets: number;
+  bytes: number;
+  srcPort?: number;
+  dstPort?: number;
+  proto?: number;
+  flags?: number;
 }
 
 export function netflow5(flows: V5Flow[], o: { sequence?: number; sampling?: number; count?: number } = {}): Buffer {
@@ -66,19 +81,34 @@ export function ipfixOptionsTemplate(id: number, scope: Field[], options: Field[
 }
 
 export function netflow9(sets: Buffer[], o: { sequence?: number; sourceId?: number } = {}): Buffer {
-  const head = Buffer.concat([u16(9), u16(sets.length), u32(1000), u32(1_700_000_000), u32(o.sequence ?? 0), u32(o.sourceId ?? 0)]);
+  const head = Buffer.concat([
+    u16(9),
+    u16(sets.length),
+    u32(1000),
+    u32(1_700_000_000),
+    u32(o.sequence ?? 0),
+    u32(o.sourceId ?? 0),
+  ]);
   return Buffer.concat([head, ...sets]);
 }
 
 export function ipfix(sets: Buffer[], o: { sequence?: number; domain?: number; lengthOverride?: number } = {}): Buffer {
   const body = Buffer.concat(sets);
-  const head = Buffer.concat([u16(10), u16(o.lengthOverride ?? 16 + body.length), u32(1_700_000_000), u32(o.sequence ?? 0), u32(o.domain ?? 0)]);
+  const head = Buffer.concat([
+    u16(10),
+    u16(o.lengthOverride ?? 16 + body.length),
+    u32(1_700_000_000),
+    u32(o.sequence ?? 0),
+    u32(o.domain ?? 0),
+  ]);
   return Buffer.concat([head, body]);
 }
 
 /** IPFIX variable-length encoding of a value. */
 export function varlen(value: Buffer): Buffer {
-  return value.length < 255 ? Buffer.concat([u8(value.length), value]) : Buffer.concat([u8(255), u16(value.length), value]);
+  return value.length < 255
+    ? Buffer.concat([u8(value.length), value])
+    : Buffer.concat([u8(255), u16(value.length), value]);
 }
 
 // ── sFlow v5 ──
@@ -86,7 +116,16 @@ export function varlen(value: Buffer): Buffer {
 export function sflow(samples: Buffer[], o: { sequence?: number; agent?: string } = {}): Buffer {
   const agent = o.agent ?? '192.0.2.1';
   const v6 = agent.includes(':');
-  return Buffer.concat([u32(5), u32(v6 ? 2 : 1), addr(agent), u32(0), u32(o.sequence ?? 1), u32(1000), u32(samples.length), ...samples]);
+  return Buffer.concat([
+    u32(5),
+    u32(v6 ? 2 : 1),
+    addr(agent),
+    u32(0),
+    u32(o.sequence ?? 1),
+    u32(1000),
+    u32(samples.length),
+    ...samples,
+  ]);
 }
 
 function pad4(b: Buffer): Buffer {
@@ -99,14 +138,43 @@ export function record(format: number, body: Buffer): Buffer {
 }
 
 export function rawHeaderRecord(frame: Buffer, o: { frameLength?: number; protocol?: number } = {}): Buffer {
-  return record(1, Buffer.concat([u32(o.protocol ?? 1), u32(o.frameLength ?? frame.length + 4), u32(4), u32(frame.length), frame]));
+  return record(
+    1,
+    Buffer.concat([u32(o.protocol ?? 1), u32(o.frameLength ?? frame.length + 4), u32(4), u32(frame.length), frame]),
+  );
 }
 
-export function flowSample(records: Buffer[], o: { rate?: number; drops?: number; expanded?: boolean; input?: number } = {}): Buffer {
+export function flowSample(
+  records: Buffer[],
+  o: { rate?: number; drops?: number; expanded?: boolean; input?: number } = {},
+): Buffer {
   const rate = o.rate ?? 1000;
   const body = o.expanded
-    ? Buffer.concat([u32(1), u32(0), u32(3), u32(rate), u32(rate * 10), u32(o.drops ?? 0), u32(0), u32(o.input ?? 3), u32(0), u32(4), u32(records.length), ...records])
-    : Buffer.concat([u32(1), u32(3), u32(rate), u32(rate * 10), u32(o.drops ?? 0), u32(o.input ?? 3), u32(4), u32(records.length), ...records]);
+    ? Buffer.concat([
+        u32(1),
+        u32(0),
+        u32(3),
+        u32(rate),
+        u32(rate * 10),
+        u32(o.drops ?? 0),
+        u32(0),
+        u32(o.input ?? 3),
+        u32(0),
+        u32(4),
+        u32(records.length),
+        ...records,
+      ])
+    : Buffer.concat([
+        u32(1),
+        u32(3),
+        u32(rate),
+        u32(rate * 10),
+        u32(o.drops ?? 0),
+        u32(o.input ?? 3),
+        u32(4),
+        u32(records.length),
+        ...records,
+      ]);
   return record(o.expanded ? 3 : 1, body);
 }
 
@@ -134,7 +202,13 @@ export function ethernet(ip: Buffer, o: { vlans?: number[]; mpls?: number[]; v6?
   return Buffer.concat(parts);
 }
 
-export function ipv4Packet(src: string, dst: string, proto: number, l4: Buffer, o: { ttl?: number; totalLength?: number; fragOffset?: number } = {}): Buffer {
+export function ipv4Packet(
+  src: string,
+  dst: string,
+  proto: number,
+  l4: Buffer,
+  o: { ttl?: number; totalLength?: number; fragOffset?: number } = {},
+): Buffer {
   const h = Buffer.alloc(20);
   h[0] = 0x45;
   h.writeUInt16BE(o.totalLength ?? 20 + l4.length, 2);
@@ -146,7 +220,13 @@ export function ipv4Packet(src: string, dst: string, proto: number, l4: Buffer, 
   return Buffer.concat([h, l4]);
 }
 
-export function ipv6Packet(src: string, dst: string, next: number, payload: Buffer, o: { hopLimit?: number; payloadLength?: number } = {}): Buffer {
+export function ipv6Packet(
+  src: string,
+  dst: string,
+  next: number,
+  payload: Buffer,
+  o: { hopLimit?: number; payloadLength?: number } = {},
+): Buffer {
   const h = Buffer.alloc(40);
   h[0] = 0x60;
   h.writeUInt16BE(o.payloadLength ?? payload.length, 4);

@@ -18,13 +18,23 @@ export function stopExporters(): void {
   running.clear();
 }
 
-function runToExit(argv: string[], timeoutMs: number, okCodes: number[] = [0], poke?: { everyMs: number; argv: string[] }): Promise<string> {
+function runToExit(
+  argv: string[],
+  timeoutMs: number,
+  okCodes: number[] = [0],
+  poke?: { everyMs: number; argv: string[] },
+): Promise<string> {
   const [cmd, ...args] = argv as [string, ...string[]];
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     running.add(child);
     child.on('exit', () => running.delete(child));
-    const poker = poke && setInterval(() => spawn(poke.argv[0]!, poke.argv.slice(1), { stdio: 'ignore' }).on('error', () => {}), poke.everyMs);
+    const poker =
+      poke &&
+      setInterval(
+        () => spawn(poke.argv[0]!, poke.argv.slice(1), { stdio: 'ignore' }).on('error', () => {}),
+        poke.everyMs,
+      );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -62,25 +72,55 @@ export async function captureExport(run: (port: number) => Promise<string>): Pro
   }
 }
 
-export function softflowd(dir: string, pcap: string, version: 5 | 9 | 10, o: { v6?: boolean; sampling?: number; tag: string }) {
+export function softflowd(
+  dir: string,
+  pcap: string,
+  version: 5 | 9 | 10,
+  o: { v6?: boolean; sampling?: number; tag: string },
+) {
   return (port: number) => {
-    const argv = ['softflowd', '-r', pcap, '-n', `127.0.0.1:${port}`, '-v', String(version), '-d',
-      '-c', join(dir, `${o.tag}.ctl`), '-p', join(dir, `${o.tag}.pid`)];
+    const argv = [
+      'softflowd',
+      '-r',
+      pcap,
+      '-n',
+      `127.0.0.1:${port}`,
+      '-v',
+      String(version),
+      '-d',
+      '-c',
+      join(dir, `${o.tag}.ctl`),
+      '-p',
+      join(dir, `${o.tag}.pid`),
+    ];
     if (o.v6) argv.push('-6');
     if (o.sampling) argv.push('-s', String(o.sampling));
     // softflowd usually reads the whole capture and exits, but now and then sits idle in its event loop until
     // something arrives on its control socket: a harmless "statistics" request wakes it up.
-    return runToExit(argv, 30_000, [0], { everyMs: 300, argv: ['softflowctl', '-c', join(dir, `${o.tag}.ctl`), 'statistics'] });
+    return runToExit(argv, 30_000, [0], {
+      everyMs: 300,
+      argv: ['softflowctl', '-c', join(dir, `${o.tag}.ctl`), 'statistics'],
+    });
   };
 }
 
 export function pmacctSfprobe(dir: string, pcap: string, o: { source: string; sampling: number; tag: string }) {
   return (port: number) => {
     const conf = join(dir, `${o.tag}.conf`);
-    writeFileSync(conf, [
-      'daemonize: false', `pcap_savefile: ${pcap}`, 'plugins: sfprobe', `sfprobe_receiver: 127.0.0.1:${port}`,
-      `sfprobe_source_ip: ${o.source}`, `sampling_rate: ${o.sampling}`, 'plugin_pipe_size: 10240000', 'plugin_buffer_size: 10240', '',
-    ].join('\n'));
+    writeFileSync(
+      conf,
+      [
+        'daemonize: false',
+        `pcap_savefile: ${pcap}`,
+        'plugins: sfprobe',
+        `sfprobe_receiver: 127.0.0.1:${port}`,
+        `sfprobe_source_ip: ${o.source}`,
+        `sampling_rate: ${o.sampling}`,
+        'plugin_pipe_size: 10240000',
+        'plugin_buffer_size: 10240',
+        '',
+      ].join('\n'),
+    );
     // pmacctd sometimes exits 1 at the end of a savefile when its plugin finished first ("connection lost"):
     // what it exported is still checked datagram by datagram.
     return runToExit(['pmacctd', '-f', conf], 30_000, [0, 1]);
@@ -89,7 +129,13 @@ export function pmacctSfprobe(dir: string, pcap: string, o: { source: string; sa
 
 /** A capture of datagrams as a collector on 127.0.0.1:port received them from `exporter`. */
 export function datagramPcap(datagrams: Buffer[], exporter: string, port: number): Buffer {
-  return pcapFile(datagrams.map((d, i) => ({ time: 1_700_000_000 + i / 1000, data: udpFrame(exporter, 40000, '127.0.0.1', port, d) })), 101);
+  return pcapFile(
+    datagrams.map((d, i) => ({
+      time: 1_700_000_000 + i / 1000,
+      data: udpFrame(exporter, 40000, '127.0.0.1', port, d),
+    })),
+    101,
+  );
 }
 
 export interface Totals {
@@ -109,16 +155,25 @@ function tsharkFields(pcap: string, decodeAs: string, fields: string[]): string[
   for (const f of fields) argv.push('-e', f);
   const r = spawnSync('tshark', argv, { encoding: 'utf8', timeout: 60_000 });
   if (r.status !== 0) throw new Error(`tshark ${argv.join(' ')} failed: ${r.stderr}`);
-  return r.stdout.split('\n').filter((l) => l.trim() !== '').map((l) => l.split('\t').map((c) => (c === '' ? [] : c.split(';'))));
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => l.split('\t').map((c) => (c === '' ? [] : c.split(';'))));
 }
 
 /** Per-destination packets/bytes (as exported, unscaled) of NetFlow/IPFIX datagrams, by tshark's decoder. */
 export function tsharkCflowTotals(pcap: string, port: number): Map<string, Totals> {
   const m = new Map<string, Totals>();
-  const rows = tsharkFields(pcap, `udp.port==${port},cflow`, ['cflow.dstaddr', 'cflow.dstaddrv6', 'cflow.packets', 'cflow.octets']);
+  const rows = tsharkFields(pcap, `udp.port==${port},cflow`, [
+    'cflow.dstaddr',
+    'cflow.dstaddrv6',
+    'cflow.packets',
+    'cflow.octets',
+  ]);
   for (const [v4 = [], v6 = [], packets = [], octets = []] of rows) {
     const dsts = [...v4, ...v6];
-    if (dsts.length !== packets.length || dsts.length !== octets.length) throw new Error(`tshark gave ${dsts.length} destinations for ${packets.length} packet counts`);
+    if (dsts.length !== packets.length || dsts.length !== octets.length)
+      throw new Error(`tshark gave ${dsts.length} destinations for ${packets.length} packet counts`);
     dsts.forEach((d, i) => add(m, d, Number(packets[i]), Number(octets[i])));
   }
   return m;

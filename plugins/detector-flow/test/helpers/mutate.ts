@@ -28,12 +28,24 @@ export function applyMutations(original: Buffer, muts: Mutation[]): Buffer {
     if (b.length === 0) break;
     const pos = m.at % b.length;
     switch (m.kind) {
-      case 'flip': b[pos] = (b[pos] as number) ^ (1 << m.bit); break;
-      case 'byte': b[pos] = m.value; break;
-      case 'u16': if (pos + 2 <= b.length) b.writeUInt16BE(m.value, pos); break;
-      case 'zero16': if (pos + 2 <= b.length) b.writeUInt16BE(0, pos); break;
-      case 'truncate': b = b.subarray(0, pos); break;
-      case 'insert': b = Buffer.concat([b.subarray(0, pos), Buffer.from(m.bytes), b.subarray(pos)]); break;
+      case 'flip':
+        b[pos] = (b[pos] as number) ^ (1 << m.bit);
+        break;
+      case 'byte':
+        b[pos] = m.value;
+        break;
+      case 'u16':
+        if (pos + 2 <= b.length) b.writeUInt16BE(m.value, pos);
+        break;
+      case 'zero16':
+        if (pos + 2 <= b.length) b.writeUInt16BE(0, pos);
+        break;
+      case 'truncate':
+        b = b.subarray(0, pos);
+        break;
+      case 'insert':
+        b = Buffer.concat([b.subarray(0, pos), Buffer.from(m.bytes), b.subarray(pos)]);
+        break;
     }
   }
   return b;

@@ -160,7 +160,9 @@ export function rng(seed: number): () => number {
  * 2001:db8:200::/48; TCP connections (SYN, data, FIN), a UDP flood, ICMP echo. Several packets per flow so
  * NetFlow aggregation is exercised.
  */
-export function knownTraffic(options: { v6: boolean; seed?: number; start?: number; scale?: number } = { v6: false }): PacketSpec[] {
+export function knownTraffic(
+  options: { v6: boolean; seed?: number; start?: number; scale?: number } = { v6: false },
+): PacketSpec[] {
   const k = options.scale ?? 1;
   const r = rng(options.seed ?? 7);
   const out: PacketSpec[] = [];
@@ -175,24 +177,76 @@ export function knownTraffic(options: { v6: boolean; seed?: number; start?: numb
     const src = source(c);
     const sport = 20000 + (c % 40000);
     const n = 3 + Math.floor(r() * 8);
-    out.push({ time: step(), src, dst: victims[0]!, protocol: 'tcp', srcPort: sport, dstPort: 443, payload: 0, flags: 0x02 });
-    for (let k = 0; k < n; k++) out.push({ time: step(), src, dst: victims[0]!, protocol: 'tcp', srcPort: sport, dstPort: 443, payload: Math.floor(r() * 1400), flags: 0x18 });
-    out.push({ time: step(), src, dst: victims[0]!, protocol: 'tcp', srcPort: sport, dstPort: 443, payload: 0, flags: 0x11 });
+    out.push({
+      time: step(),
+      src,
+      dst: victims[0]!,
+      protocol: 'tcp',
+      srcPort: sport,
+      dstPort: 443,
+      payload: 0,
+      flags: 0x02,
+    });
+    for (let k = 0; k < n; k++)
+      out.push({
+        time: step(),
+        src,
+        dst: victims[0]!,
+        protocol: 'tcp',
+        srcPort: sport,
+        dstPort: 443,
+        payload: Math.floor(r() * 1400),
+        flags: 0x18,
+      });
+    out.push({
+      time: step(),
+      src,
+      dst: victims[0]!,
+      protocol: 'tcp',
+      srcPort: sport,
+      dstPort: 443,
+      payload: 0,
+      flags: 0x11,
+    });
   }
   // UDP "amplification" to the second victim from port 53 of many sources.
   for (let i = 0; i < 600 * k; i++) {
-    out.push({ time: step(), src: source(100 + (i % 120)), dst: victims[1]!, protocol: 'udp', srcPort: 53, dstPort: 1024 + (i % 7), payload: 400 + Math.floor(r() * 1000) });
+    out.push({
+      time: step(),
+      src: source(100 + (i % 120)),
+      dst: victims[1]!,
+      protocol: 'udp',
+      srcPort: 53,
+      dstPort: 1024 + (i % 7),
+      payload: 400 + Math.floor(r() * 1000),
+    });
   }
   // ICMP echo to the third victim (IPv4) or second (IPv6).
   for (let i = 0; i < 120 * k; i++) {
-    out.push({ time: step(), src: source(i % 30), dst: victims[victims.length > 2 ? 2 : 1]!, protocol: 'icmp', srcPort: 0, dstPort: 0, payload: 56 });
+    out.push({
+      time: step(),
+      src: source(i % 30),
+      dst: victims[victims.length > 2 ? 2 : 1]!,
+      protocol: 'icmp',
+      srcPort: 0,
+      dstPort: 0,
+      payload: 56,
+    });
   }
   out.sort((a, b) => a.time - b.time);
   // Filler to a destination nobody counts: pmacctd keeps the last few packets of a capture in its buffers and
   // exits without exporting them, so the counted traffic must not be last.
   // Same family as the rest, so exporters put it in the same templates.
   for (let i = 0; i < 64; i++) {
-    out.push({ time: step(), src: options.v6 ? '2001:db8:ffff::1' : '192.0.2.1', dst: options.v6 ? FILLER6 : FILLER, protocol: 'udp', srcPort: 9, dstPort: 9, payload: 10 });
+    out.push({
+      time: step(),
+      src: options.v6 ? '2001:db8:ffff::1' : '192.0.2.1',
+      dst: options.v6 ? FILLER6 : FILLER,
+      protocol: 'udp',
+      srcPort: 9,
+      dstPort: 9,
+      payload: 10,
+    });
   }
   return out;
 }

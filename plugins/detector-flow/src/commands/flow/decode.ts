@@ -6,13 +6,28 @@ export default class FlowDecode extends Command {
     'Reads pcap/pcapng captures of exported datagrams (e.g. `tcpdump -w export.pcap udp port 2055`) or files holding one raw datagram each, and decodes them as the collector would: one template cache for all files in order, so templates seen first decode data seen later. A malformed datagram is reported with the byte offset and reason; the rest still decode. Exits 1 when any datagram failed to decode.';
   static override enableJsonFlag = true;
   static override strict = false;
-  static override args = { file: Args.string({ required: true, description: 'capture (pcap/pcapng) or raw datagram file; several allowed' }) };
+  static override args = {
+    file: Args.string({ required: true, description: 'capture (pcap/pcapng) or raw datagram file; several allowed' }),
+  };
   static override flags = {
-    protocol: Flags.string({ options: ['auto', 'sflow', 'netflow', 'netflow5', 'netflow9', 'ipfix'], default: 'auto', description: 'force a format instead of detecting it per datagram' }),
+    protocol: Flags.string({
+      options: ['auto', 'sflow', 'netflow', 'netflow5', 'netflow9', 'ipfix'],
+      default: 'auto',
+      description: 'force a format instead of detecting it per datagram',
+    }),
     port: Flags.integer({ min: 1, max: 65535, description: 'only datagrams sent to this UDP port (captures)' }),
-    exporter: Flags.string({ default: 'file', description: 'exporter name for raw datagram files (templates are kept per exporter)' }),
-    sampling: Flags.integer({ min: 1, default: 1, description: 'sampling rate for records whose exporter does not state one' }),
-    summary: Flags.boolean({ description: 'print only per-datagram lines and per-destination totals, not every record' }),
+    exporter: Flags.string({
+      default: 'file',
+      description: 'exporter name for raw datagram files (templates are kept per exporter)',
+    }),
+    sampling: Flags.integer({
+      min: 1,
+      default: 1,
+      description: 'sampling rate for records whose exporter does not state one',
+    }),
+    summary: Flags.boolean({
+      description: 'print only per-datagram lines and per-destination totals, not every record',
+    }),
   };
   static override examples = [
     '<%= config.bin %> flow decode export.pcap',
@@ -29,12 +44,19 @@ export default class FlowDecode extends Command {
       try {
         files.push({ name, bytes: await readFile(name) });
       } catch (err) {
-        this.error(`cannot read ${name}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { exit: 2 });
+        this.error(`cannot read ${name}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+          exit: 2,
+        });
       }
     }
     let report;
     try {
-      report = decodeFiles(files, { protocol: flags.protocol as never, port: flags.port, exporter: flags.exporter, defaultSamplingRate: flags.sampling });
+      report = decodeFiles(files, {
+        protocol: flags.protocol as never,
+        port: flags.port,
+        exporter: flags.exporter,
+        defaultSamplingRate: flags.sampling,
+      });
     } catch (err) {
       this.error(`broken capture: ${(err as Error).message}`, { exit: 2 });
     }
@@ -43,8 +65,18 @@ export default class FlowDecode extends Command {
       if (report.summary.byDestination.length > 0) {
         const { table } = await import('../../cli/table.js');
         this.log('');
-        this.log(table(['DESTINATION', 'PACKETS', 'BYTES', 'SCALED PACKETS', 'SCALED BYTES'],
-          report.summary.byDestination.map((t) => [t.destination, String(t.packets), String(t.bytes), String(t.scaledPackets), String(t.scaledBytes)])));
+        this.log(
+          table(
+            ['DESTINATION', 'PACKETS', 'BYTES', 'SCALED PACKETS', 'SCALED BYTES'],
+            report.summary.byDestination.map((t) => [
+              t.destination,
+              String(t.packets),
+              String(t.bytes),
+              String(t.scaledPackets),
+              String(t.scaledBytes),
+            ]),
+          ),
+        );
       }
     }
     if (report.summary.errors > 0) process.exitCode = 1;

@@ -9,15 +9,34 @@ export default class FlowListen extends Command {
     'Opens the collector as `ft run` would (same decoders, same aggregation) and prints, every window, the targets by bit rate with their protocol mix, distinct sources, top source and top destination port, then one line per exporter (loss from sequence gaps, template misses, sampling rate). Without --listen it uses the reference ports 6343, 2055 and 4739 on every IPv4 and IPv6 address. --json prints every window and the exporter health at the end (use --duration); --ndjson prints one JSON line per window as it closes.';
   static override enableJsonFlag = true;
   static override flags = {
-    listen: Flags.string({ multiple: true, description: 'socket as [protocol@]address:port (protocol auto|sflow|netflow|ipfix), e.g. auto@0.0.0.0:2055 or [::]:6343' }),
-    allow: Flags.string({ multiple: true, description: 'allowed exporter address or prefix (others are dropped and counted)' }),
+    listen: Flags.string({
+      multiple: true,
+      description:
+        'socket as [protocol@]address:port (protocol auto|sflow|netflow|ipfix), e.g. auto@0.0.0.0:2055 or [::]:6343',
+    }),
+    allow: Flags.string({
+      multiple: true,
+      description: 'allowed exporter address or prefix (others are dropped and counted)',
+    }),
     mirror: Flags.string({ multiple: true, description: 'copy every datagram to address:port, byte for byte' }),
-    protect: Flags.string({ multiple: true, description: 'protected prefix: only destinations inside count, plus one row per prefix' }),
+    protect: Flags.string({
+      multiple: true,
+      description: 'protected prefix: only destinations inside count, plus one row per prefix',
+    }),
     sampling: Flags.integer({ min: 1, default: 1, description: 'sampling rate for exporters that do not state one' }),
     'window-ms': Flags.integer({ min: 100, max: 60000, default: 1000, description: 'window length' }),
     duration: Flags.integer({ min: 0, default: 0, description: 'stop after this many seconds (0: until Ctrl-C)' }),
-    workers: Flags.integer({ min: 0, max: 64, default: 0, description: 'decoding worker threads (0: decode on the listening thread)' }),
-    'receive-buffer': Flags.integer({ min: 65536, default: 32 << 20, description: 'UDP receive buffer in bytes (capped by net.core.rmem_max)' }),
+    workers: Flags.integer({
+      min: 0,
+      max: 64,
+      default: 0,
+      description: 'decoding worker threads (0: decode on the listening thread)',
+    }),
+    'receive-buffer': Flags.integer({
+      min: 65536,
+      default: 32 << 20,
+      description: 'UDP receive buffer in bytes (capped by net.core.rmem_max)',
+    }),
     rows: Flags.integer({ min: 1, default: 20, description: 'targets shown per window' }),
     ndjson: Flags.boolean({ description: 'one JSON line per window instead of the table' }),
   };
@@ -35,7 +54,9 @@ export default class FlowListen extends Command {
     let config;
     try {
       const raw = {
-        ...(flags.listen ? { listeners: flags.listen.map((l) => ({ protocol: 'auto', ...parseEndpoint(l, true) })) } : {}),
+        ...(flags.listen
+          ? { listeners: flags.listen.map((l) => ({ protocol: 'auto', ...parseEndpoint(l, true) })) }
+          : {}),
         allowedExporters: flags.allow ?? [],
         mirror: (flags.mirror ?? []).map((m) => parseEndpoint(m, false)),
         protect: flags.protect ?? [],
@@ -54,9 +75,18 @@ export default class FlowListen extends Command {
     }
     const json = this.jsonEnabled();
     const warn = (o: object | string, msg?: string) => {
-      if (!json && !flags.ndjson) this.logToStderr(`warning: ${msg ?? ''} ${typeof o === 'string' ? o : JSON.stringify(o)}`);
+      if (!json && !flags.ndjson)
+        this.logToStderr(`warning: ${msg ?? ''} ${typeof o === 'string' ? o : JSON.stringify(o)}`);
     };
-    const logger = { debug() {}, info() {}, warn, error: warn, child() { return logger; } };
+    const logger = {
+      debug() {},
+      info() {},
+      warn,
+      error: warn,
+      child() {
+        return logger;
+      },
+    };
     const detector = new FlowDetector(config, { name: 'flow-listen', logger });
     const windows: { at: number; samples: Sample[] }[] = [];
     const stdoutTty = process.stdout.isTTY === true;
@@ -86,7 +116,14 @@ export default class FlowListen extends Command {
     await detector.tick();
     const status = await detector.status();
     await detector.stop();
-    if (!json && !flags.ndjson) this.log(`stopped after ${status.totals.datagrams} datagrams, ${status.totals.records} records`);
-    return { listeners: status.listener.bound, windows, totals: status.totals, listener: status.listener, exporters: status.exporters };
+    if (!json && !flags.ndjson)
+      this.log(`stopped after ${status.totals.datagrams} datagrams, ${status.totals.records} records`);
+    return {
+      listeners: status.listener.bound,
+      windows,
+      totals: status.totals,
+      listener: status.listener,
+      exporters: status.exporters,
+    };
   }
 }

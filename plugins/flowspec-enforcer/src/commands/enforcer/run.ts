@@ -15,14 +15,27 @@ export default class EnforcerRun extends Command {
     '<%= config.bin %> enforcer run --gobgp 127.0.0.1:50051 --once --json',
   ];
   static override flags = {
-    gobgp: Flags.string({ required: true, description: 'gRPC API of the local gobgpd: host:port or unix:///path.sock' }),
+    gobgp: Flags.string({
+      required: true,
+      description: 'gRPC API of the local gobgpd: host:port or unix:///path.sock',
+    }),
     peer: Flags.string({ description: 'only enforce what this neighbor (the ft controller) sent: its adj-in' }),
     netns: Flags.string({ description: 'apply the nft table inside this network namespace' }),
     table: Flags.string({ default: 'ft_flowspec', description: 'nftables table (family inet) owned by the enforcer' }),
-    'proto-dir': Flags.string({ description: "directory of GoBGP's .proto files (default: Debian's golang-github-osrg-gobgp-dev)" }),
+    'proto-dir': Flags.string({
+      description: "directory of GoBGP's .proto files (default: Debian's golang-github-osrg-gobgp-dev)",
+    }),
     resync: Flags.integer({ default: 10, min: 1, description: 'seconds between full re-reads, besides change events' }),
-    'stale-after': Flags.integer({ default: 60, min: 1, description: 'seconds gobgpd may stay unreachable before our rules are removed' }),
-    'max-routes': Flags.integer({ default: 2000, min: 1, description: 'at most this many routes become nft rules (most specific first); the rest are logged and skipped' }),
+    'stale-after': Flags.integer({
+      default: 60,
+      min: 1,
+      description: 'seconds gobgpd may stay unreachable before our rules are removed',
+    }),
+    'max-routes': Flags.integer({
+      default: 2000,
+      min: 1,
+      description: 'at most this many routes become nft rules (most specific first); the rest are logged and skipped',
+    }),
     once: Flags.boolean({ default: false, description: 'sync once, print the result and exit (the table stays)' }),
   };
 
@@ -37,14 +50,24 @@ export default class EnforcerRun extends Command {
       this.error((err as Error).message, { exit: 2 });
     }
     const enforcer = new FlowSpecEnforcer({
-      gobgp: flags.gobgp, peer: flags.peer, netns: flags.netns, table: flags.table, protoDir: flags['proto-dir'],
-      resyncMs: flags.resync * 1000, maxRoutes: flags['max-routes'], staleAfterMs: flags['stale-after'] * 1000, logger: stderrLogger({ name: 'enforcer' }),
+      gobgp: flags.gobgp,
+      peer: flags.peer,
+      netns: flags.netns,
+      table: flags.table,
+      protoDir: flags['proto-dir'],
+      resyncMs: flags.resync * 1000,
+      maxRoutes: flags['max-routes'],
+      staleAfterMs: flags['stale-after'] * 1000,
+      logger: stderrLogger({ name: 'enforcer' }),
     });
     if (flags.once) {
       const state = await enforcer.syncOnce();
       await enforcer.stop({ keepRules: true });
       if (state.lastError) this.error(state.lastError, { exit: 1 });
-      if (!this.jsonEnabled()) this.log(`${state.installed.length} FlowSpec route(s) in table inet ${state.table}, ${state.skipped.length} skipped`);
+      if (!this.jsonEnabled())
+        this.log(
+          `${state.installed.length} FlowSpec route(s) in table inet ${state.table}, ${state.skipped.length} skipped`,
+        );
       return state;
     }
     await enforcer.start();
