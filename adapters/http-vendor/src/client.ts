@@ -53,6 +53,11 @@ export interface VendorClientOptions {
   authorize?: (req: OutgoingRequest) => void | Promise<void>;
   /** Pulls the vendor's human message out of an error body. */
   errorMessage?: (status: number, body: unknown) => string | undefined;
+  /**
+   * What a refusal means, by the vendor's own documented codes (a 403 is not always a credential problem: Hetzner
+   * Robot answers its request limit with 403 RATE_LIMIT_EXCEEDED). Undefined falls back to `defaultClassify`.
+   */
+  classify?: (status: number, body: unknown, headers: Headers) => Refusal | undefined;
   idempotencyHeader?: string;
   logger?: PluginLogger;
   signal?: AbortSignal;
@@ -61,6 +66,24 @@ export interface VendorClientOptions {
 }
 
 const RETRY_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+
+/** How the client treats one refused request. */
+export interface Refusal {
+  kind: VendorHttpError['kind'];
+  /** The vendor asks us to wait this long before trying again (a rate limit's window); implies a retry. */
+  waitMs?: number;
+}
+
+/**
+ * The HTTP-status reading most vendors document: 401/403 are the credential or its permissions, 429 a rate limit,
+ * 409/412 a conflicting change, 5xx the vendor's side. Adapters whose vendor says otherwise pass `classify`.
+ */
+export function defaultClassify(status: number): Refusal {
+  if (status === 401 || status === 403) return { kind: 'auth' };
+  if (status === 429) return { kind: 'rate-limited' };
+  if (status === 409 || status === 412) return { kind: 'conflict' };
+  return { kind: status >= 500 ? 'server' : 'client' };
+}
 
 function pathOnly(path: string): string {
   const q = path.indexOf('?');
@@ -190,25 +213,20 @@ export class VendorClient {
         return { status: res.status, headers: res.headers, body: body as T, attempts: attempt };
       }
       const message = errorMessage(res.status, body);
-      const kind: VendorHttpError['kind'] =
-        res.status === 401 || res.status === 403
-          ? 'auth'
-          : res.status === 429
-            ? 'rate-limited'
-            : res.status === 409 || res.status === 412
-              ? 'conflict'
-              : res.status >= 500
-                ? 'server'
-                : 'client';
+      const refusal = o.classify?.(res.status, body, res.headers) ?? defaultClassify(res.status);
+      const kind = refusal.kind;
       lastError = new VendorHttpError(this.vendor, req.method, path, res.status, message, attempt, kind);
       o.logger?.warn(
-        { vendor: this.vendor, method: req.method, path, status: res.status, attempt, ms },
+        { vendor: this.vendor, method: req.method, path, status: res.status, attempt, ms, kind },
         'vendor request refused',
       );
-      const serverWait = serverWaitMs(res.headers);
-      // Refused outright (not carried out): safe to resend even when the request is not idempotent.
-      const notCarriedOut = res.status === 429 || (res.status === 503 && serverWait !== undefined);
-      if (!RETRY_STATUSES.has(res.status) || (!idempotent && !notCarriedOut) || attempt > o.retries) throw lastError;
+      const serverWait = refusal.waitMs ?? serverWaitMs(res.headers);
+      // A rate limit (by status or by the vendor's own code) or a 503 with a wait: the request was refused
+      // outright, not carried out, so it is safe to resend even when it is not idempotent.
+      const limited = kind === 'rate-limited';
+      const notCarriedOut = limited || (res.status === 503 && serverWait !== undefined);
+      const retryable = limited || (kind !== 'auth' && kind !== 'conflict' && RETRY_STATUSES.has(res.status));
+      if (!retryable || (!idempotent && !notCarriedOut) || attempt > o.retries) throw lastError;
       const wait = serverWait ?? backoffMs(attempt - 1, o.backoffBaseMs, o.backoffMaxMs);
       if (wait > o.maxServerWaitMs) {
         throw new VendorHttpError(

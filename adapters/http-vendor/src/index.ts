@@ -1,6 +1,8 @@
 export {
   VendorClient,
   commonErrorMessage,
+  defaultClassify,
+  type Refusal,
   type OutgoingRequest,
   type VendorClientOptions,
   type VendorRequest,

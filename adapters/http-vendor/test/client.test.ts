@@ -77,6 +77,49 @@ describe('http-vendor: the shared vendor client against a local fake', () => {
     expect(fake.requests).to.have.length(1);
   });
 
+  it('a 403 is what the vendor says it is: a vendor code for its request limit is waited out and resent, not an auth failure', async () => {
+    // Hetzner Robot's documented shape: HTTP 403 with error.code RATE_LIMIT_EXCEEDED and the window in `interval`.
+    const limited = {
+      status: 403,
+      body: {
+        error: {
+          status: 403,
+          code: 'RATE_LIMIT_EXCEEDED',
+          max_request: 200,
+          interval: 3,
+          message: 'rate limit exceeded',
+        },
+      },
+    };
+    const classify = (status: number, body: unknown) => {
+      const e = (body as { error?: { code?: string; interval?: number } } | undefined)?.error;
+      return status === 403 && e?.code === 'RATE_LIMIT_EXCEEDED'
+        ? { kind: 'rate-limited' as const, waitMs: (e.interval ?? 1) * 1000 }
+        : undefined;
+    };
+    fake.inject.push(limited);
+    const res = await client(TOKEN, { classify }).request({ method: 'POST', path: '/write', body: { a: 1 } });
+    expect(res.status).to.equal(200);
+    expect(fake.requests).to.have.length(2);
+    expect(waits).to.deep.equal([3000]);
+    // Longer than the adapter waits: an error now, a rate limit (the executor retries later), no credential advice.
+    fake.inject.push({ ...limited, body: { error: { ...limited.body.error, interval: 3600 } } });
+    const err = (await client(TOKEN, { classify })
+      .request({ method: 'GET', path: '/x' })
+      .catch((e: unknown) => e)) as VendorHttpError;
+    expect(err.kind).to.equal('rate-limited');
+    expect(err.message).to.match(/HTTP 403: RATE_LIMIT_EXCEEDED: rate limit exceeded; server asks to wait 3600 s/);
+    expect(err.message).to.not.match(/check the credential/);
+    // Without the vendor's classifier a 403 stays a credential problem: one request, not retried.
+    const before = fake.requests.length;
+    fake.inject.push(limited);
+    const auth = (await client()
+      .request({ method: 'GET', path: '/x' })
+      .catch((e: unknown) => e)) as VendorHttpError;
+    expect(auth.kind).to.equal('auth');
+    expect(fake.requests.length - before).to.equal(1);
+  });
+
   it('a non-idempotent POST is not resent after a 500 (it may have been carried out), but is after a 429', async () => {
     fake.inject.push({ status: 500, body: 'oops' });
     await client()
