@@ -10,7 +10,7 @@ import type {
   RuleId,
 } from '@ft/sdk';
 import { isRuleId } from '@ft/sdk';
-import { ConflictError, VendorClient, credential, httpBase } from '@ft/http-vendor';
+import { ConflictError, VendorClient, commonErrorMessage, credential, httpBase, type Refusal } from '@ft/http-vendor';
 import { z } from 'zod';
 import { CannotExpress } from './cannot.js';
 
@@ -44,11 +44,56 @@ export interface RobotRule {
 }
 export interface RobotFirewall {
   server_ip?: string;
+  server_ipv6_net?: string;
   server_number: number;
   status: 'active' | 'disabled' | 'in process';
+  /** IPv4 is always filtered; IPv6 only when this is on. */
+  filter_ipv6?: boolean;
   whitelist_hos: boolean;
   port: string;
   rules: { input: RobotRule[]; output?: RobotRule[] };
+  /** Settings a newer Robot may return: echoed back unchanged, because the POST replaces the whole configuration. */
+  [setting: string]: unknown;
+}
+
+/** Fields of GET /firewall that identify the server rather than configure its firewall: never sent back. */
+const IDENTITY_FIELDS = new Set(['server_ip', 'server_ipv6_net', 'server_number']);
+
+interface RobotError {
+  status?: number;
+  code?: string;
+  message?: string;
+  max_request?: number;
+  interval?: number;
+}
+const robotError = (body: unknown): RobotError | undefined => {
+  const e = (body as { error?: unknown } | undefined)?.error;
+  return e && typeof e === 'object' ? (e as RobotError) : undefined;
+};
+
+/**
+ * Robot's documented errors (robot.hetzner.com/doc/webservice, "Errors"): 401 is a wrong user/password (and Robot
+ * blocks the calling address for 10 minutes after 3 failed logins, so it is never retried); 403 is the request
+ * limit, `RATE_LIMIT_EXCEEDED` with `max_request` requests per `interval` seconds: wait the interval and resend.
+ */
+export function robotClassify(status: number, body: unknown): Refusal | undefined {
+  const e = robotError(body);
+  if (status === 403 && e?.code === 'RATE_LIMIT_EXCEEDED') {
+    const s = typeof e.interval === 'number' && Number.isFinite(e.interval) && e.interval > 0 ? e.interval : 1;
+    return { kind: 'rate-limited', waitMs: Math.ceil(s * 1000) };
+  }
+  // Robot documents 403 for its request limit only: any other code is a refusal of this request, not the login.
+  if (status === 403) return { kind: 'client' };
+  return undefined;
+}
+
+export function robotErrorMessage(status: number, body: unknown): string | undefined {
+  const e = robotError(body);
+  const base = commonErrorMessage(status, body);
+  if (e?.code === 'RATE_LIMIT_EXCEEDED' && e.max_request !== undefined)
+    return `${base} (Robot allows ${e.max_request} requests per ${e.interval ?? '?'} s)`;
+  if (status === 401) return `${base} (Robot blocks the calling address for 10 minutes after 3 failed logins)`;
+  return base;
 }
 
 const LABEL = 'ft-';
@@ -93,12 +138,18 @@ export function robotRules(rule: Rule): RobotRule[] {
   return sources.map((s) => ({ ...base, src_ip: s }));
 }
 
-/** x-www-form-urlencoded with Robot's bracketed keys: rules[input][0][src_ip]=… */
+/**
+ * x-www-form-urlencoded with Robot's bracketed keys: rules[input][0][src_ip]=… The POST replaces the whole
+ * configuration, so every setting GET returned goes back as it was (filter_ipv6 included: leaving it out could
+ * switch the owner's IPv6 filtering off), only `status` is written as active.
+ */
 export function robotForm(fw: RobotFirewall): string {
   const f = new URLSearchParams();
   f.set('status', 'active');
-  f.set('whitelist_hos', String(fw.whitelist_hos));
-  f.set('port', fw.port);
+  for (const [k, v] of Object.entries(fw)) {
+    if (k === 'status' || k === 'rules' || IDENTITY_FIELDS.has(k)) continue;
+    if (typeof v === 'boolean' || typeof v === 'number' || (typeof v === 'string' && v !== '')) f.set(k, String(v));
+  }
   for (const dir of ['input', 'output'] as const) {
     (fw.rules[dir] ?? []).forEach((rule, i) => {
       for (const [k, v] of Object.entries(rule))
@@ -107,8 +158,6 @@ export function robotForm(fw: RobotFirewall): string {
   }
   return f.toString();
 }
-
-const sameRules = (a: RobotRule[], b: RobotRule[]) => JSON.stringify(a) === JSON.stringify(b);
 
 /**
  * Hetzner Robot (dedicated servers) firewall: block sources with discard rules placed before the server's own
@@ -132,6 +181,8 @@ export class HetznerRobotAction implements Action {
       retries: config.retries,
       logger: ctx.logger,
       signal: ctx.signal,
+      classify: robotClassify,
+      errorMessage: robotErrorMessage,
       authorize: (r) =>
         void (r.headers.authorization = `Basic ${Buffer.from(`${user().reveal()}:${password().reveal()}`).toString('base64')}`),
     });
@@ -183,11 +234,8 @@ export class HetznerRobotAction implements Action {
         );
       }
       const again = await this.#read();
-      if (
-        again.status === 'in process' ||
-        !sameRules(again.rules.input, fw.rules.input) ||
-        !sameRules(again.rules.output ?? [], fw.rules.output ?? [])
-      ) {
+      // Settings too: what goes back is the first read's, so a change to any of them in between must not be undone.
+      if (again.status === 'in process' || robotForm(again) !== robotForm(fw)) {
         this.ctx.logger.warn(
           { server: this.config.serverNumber, attempt },
           'Robot firewall changed between read and write; starting over',

@@ -1,5 +1,9 @@
-// Local fake of the Hetzner Robot firewall API (crib §4b): HTTP Basic, GET/POST /firewall/{server-number},
-// bracketed form fields parsed, whole-set replacement, 10 input rules max, "in process" then "active".
+// Local fake of the Hetzner Robot firewall API (robot.hetzner.com/doc/webservice, "Firewall" and "Errors"; the
+// POST fields as the maintained clients community.hrobot and hrobot-rs send them): HTTP Basic, GET/POST
+// /firewall/{server-number}, bracketed form fields parsed, the POST replaces the whole configuration (a setting
+// left out of it is off afterwards, as a form that replaces everything does: [U] Robot's exact default for a
+// missing filter_ipv6 is not documented), 10 input rules max, "in process" then "active", and the request limit
+// answered the documented way: HTTP 403, code RATE_LIMIT_EXCEEDED, max_request and interval (seconds).
 import { FakeServer, type Recorded, type Reply } from '../../http-vendor/test/fake.js';
 import type { RobotFirewall, RobotRule } from '../src/hetzner-robot.js';
 
@@ -33,6 +37,9 @@ export class RobotFake {
   #processing = 0;
   /** Called on every GET before answering: a test can change the rules here to simulate another editor. */
   onGet: ((fw: RobotFirewall) => void) | undefined;
+  /** Robot's request limit: at most `maxRequest` requests per `interval` seconds (off unless a test sets it). */
+  limit: { maxRequest: number; interval: number } | undefined;
+  #window = { start: 0, used: 0 };
 
   constructor(
     readonly serverNumber: number,
@@ -42,8 +49,11 @@ export class RobotFake {
     this.server = new FakeServer((r) => this.#route(r));
     this.firewall = {
       server_ip: '203.0.113.7',
+      server_ipv6_net: '2001:db8:7::',
       server_number: serverNumber,
       status: 'active',
+      // The owner filters IPv6 too: a write that drops this setting would leave the server's IPv6 unfiltered.
+      filter_ipv6: true,
       whitelist_hos: true,
       port: 'main',
       rules: {
@@ -88,10 +98,31 @@ export class RobotFake {
     };
   }
 
+  #limited(): Reply | undefined {
+    if (!this.limit) return undefined;
+    const now = Date.now();
+    if (now - this.#window.start >= this.limit.interval * 1000) this.#window = { start: now, used: 0 };
+    if (++this.#window.used <= this.limit.maxRequest) return undefined;
+    return {
+      status: 403,
+      body: {
+        error: {
+          status: 403,
+          code: 'RATE_LIMIT_EXCEEDED',
+          max_request: this.limit.maxRequest,
+          interval: this.limit.interval,
+          message: 'rate limit exceeded',
+        },
+      },
+    };
+  }
+
   #route(req: Recorded): Reply {
     const auth = req.headers.authorization ?? '';
     if (auth !== `Basic ${Buffer.from(`${this.user}:${this.password}`).toString('base64')}`)
       return err(401, 'UNAUTHORIZED', 'Unauthorized');
+    const limited = this.#limited();
+    if (limited) return limited;
     if (req.path !== `/firewall/${this.serverNumber}`) return err(404, 'SERVER_NOT_FOUND', 'Server not found');
     if (req.method === 'GET') {
       this.onGet?.(this.firewall);
@@ -137,9 +168,11 @@ export class RobotFake {
       } catch {
         return err(400, 'INVALID_INPUT', 'invalid input: rules action');
       }
+      // The whole configuration is what this POST says: a setting it leaves out is off.
       this.firewall = {
         ...this.firewall,
         status: form.fields.status as 'active',
+        filter_ipv6: form.fields.filter_ipv6 === 'true',
         whitelist_hos: form.fields.whitelist_hos === 'true',
         port: form.fields.port ?? 'main',
         rules: { input, output },

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { HetznerRobotAction, hetznerConfigSchema } from '../src/hetzner-robot.js';
+import type { VendorHttpError } from '@ft/http-vendor';
 import { capturedContext } from '../../http-vendor/test/fake.js';
 import { RobotFake, parseRobotForm } from './hetzner-fake.js';
 import { block, divert } from './rules.js';
@@ -43,7 +44,8 @@ describe('hetzner (Robot firewall) against a local fake: read-modify-write of th
     expect(first.state).to.equal('pending');
     const post = robot.server.requests.find((r) => r.method === 'POST')!;
     const form = parseRobotForm(post.body);
-    expect(form.fields).to.deep.equal({ status: 'active', whitelist_hos: 'true', port: 'main' });
+    // The POST replaces the whole configuration: every setting GET returned goes back (identifiers do not).
+    expect(form.fields).to.deep.equal({ status: 'active', filter_ipv6: 'true', whitelist_hos: 'true', port: 'main' });
     expect(form.input.map((r) => r.name)).to.deep.equal([`ft-${rule.id}`, `ft-${rule.id}`, 'ssh', 'web']);
     expect(form.input[0]).to.deep.equal({
       name: `ft-${rule.id}`,
@@ -69,6 +71,54 @@ describe('hetzner (Robot firewall) against a local fake: read-modify-write of th
     expect(robot.server.count('POST', '/')).to.equal(2);
     expect(robot.firewall.rules.input.map((r) => r.name)).to.deep.equal(['ssh', 'web']);
     expect(await a.list()).to.deep.equal([]);
+  });
+
+  it("keeps the owner's settings across ft's writes: IPv6 filtering stays on after apply and withdraw", async () => {
+    robot.processGets = 0;
+    const rule = block(['198.51.100.7/32']);
+    await action().apply(rule);
+    expect(robot.firewall.filter_ipv6, 'after apply').to.equal(true);
+    expect(robot.firewall.whitelist_hos).to.equal(true);
+    await action().withdraw(rule);
+    expect(robot.firewall.filter_ipv6, 'after withdraw').to.equal(true);
+    expect(robot.firewall.rules.input.map((r) => r.name)).to.deep.equal(['ssh', 'web']);
+  });
+
+  it("a settings change between ft's two reads is not undone: ft starts over with the new settings", async () => {
+    robot.processGets = 0;
+    // The operator switches "Hetzner services" off in the Robot panel just after ft's first read.
+    robot.onGet = (fw) => {
+      if (robot.server.count('GET', '/') === 2) fw.whitelist_hos = false;
+    };
+    await action().apply(block(['198.51.100.7/32']));
+    expect(robot.firewall.whitelist_hos).to.equal(false);
+    expect(robot.server.count('GET', '/'), 'two reads, a mismatch, two more reads').to.equal(4);
+    expect(robot.server.count('POST', '/')).to.equal(1);
+  });
+
+  it("Robot's request limit (HTTP 403 RATE_LIMIT_EXCEEDED) is waited out and the write resent: not an auth failure", async () => {
+    robot.processGets = 0;
+    // Two GETs of the read-modify-write fit in the window; the POST is refused until the 1 s interval has passed.
+    robot.limit = { maxRequest: 2, interval: 1 };
+    const rule = block(['198.51.100.7/32']);
+    const applied = await action().apply(rule);
+    expect(applied.state).to.equal('pending');
+    const posts = robot.server.requests.filter((r) => r.method === 'POST');
+    expect(posts, 'refused once, then resent after the interval').to.have.length(2);
+    expect(robot.firewall.rules.input.map((r) => r.name)).to.deep.equal([`ft-${rule.id}`, 'ssh', 'web']);
+    expect(captured.logs()).to.not.match(/check the credential/);
+
+    // A window longer than the adapter waits (Robot's hourly limits): a rate-limit error now, naming the limit;
+    // the executor retries the rule later. Never "check the credential".
+    robot.limit = { maxRequest: 0, interval: 3600 };
+    const err = (await action()
+      .withdraw(rule)
+      .catch((e: unknown) => e)) as VendorHttpError;
+    expect(err.kind).to.equal('rate-limited');
+    expect(err.message).to.match(
+      /HTTP 403: RATE_LIMIT_EXCEEDED: rate limit exceeded \(Robot allows 0 requests per 3600 s\); server asks to wait 3600 s/,
+    );
+    expect(err.message).to.not.match(/check the credential/);
   });
 
   it("someone edits the rules between ft's read and write: ft starts over and keeps their change", async () => {
@@ -129,7 +179,9 @@ describe('hetzner (Robot firewall) against a local fake: read-modify-write of th
     const err = (await action('HZ_BAD')
       .list()
       .catch((e: unknown) => e)) as Error;
-    expect(err.message).to.match(/HTTP 401: UNAUTHORIZED: Unauthorized \(check the credential/);
+    expect(err.message).to.match(
+      /HTTP 401: UNAUTHORIZED: Unauthorized \(Robot blocks the calling address for 10 minutes after 3 failed logins\) \(check the credential/,
+    );
     expect(robot.server.requests.length - before).to.equal(1);
     const logs = captured.logs();
     expect(logs).to.not.contain(PASS);
