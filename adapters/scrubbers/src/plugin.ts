@@ -82,9 +82,9 @@ export default definePlugin((ft) => {
     defineAction({
       kind: 'digitalocean',
       description:
-        'Block sources with deny rules on a DigitalOcean Cloud Firewall (deny availability unverified); only the rules ft added are removed. Cannot divert.',
+        'DigitalOcean Cloud Firewalls are allow-only (no deny rule exists) and DigitalOcean has no scrubbing API: declared with no capabilities (preview says why).',
       configSchema: digitalOceanConfigSchema,
-      capabilities: ['host-filter'],
+      capabilities: [],
       reach: 'network',
       async create(config, ctx) {
         const { DigitalOceanAction } = await import('./digitalocean.js');

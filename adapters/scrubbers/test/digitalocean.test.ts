@@ -7,7 +7,7 @@ import { block, divert } from './rules.js';
 
 const TOKEN = 'dop_v1_feedfacecafebeef';
 
-describe('digitalocean (Cloud Firewall deny rules) against a local fake [deny availability UNVERIFIED]', () => {
+describe('digitalocean: declared unable (Cloud Firewalls are allow-only), against a local fake of the documented API', () => {
   let fake: DoFake;
   let captured: ReturnType<typeof capturedContext>;
 
@@ -23,100 +23,55 @@ describe('digitalocean (Cloud Firewall deny rules) against a local fake [deny av
 
   const action = (ref = 'DO_TOKEN') =>
     new DigitalOceanAction(
-      digitalOceanConfigSchema.parse({ firewallId: fake.id, apiToken: ref, baseUrl: fake.server.base, retries: 2 }),
+      digitalOceanConfigSchema.parse({ firewallId: fake.id, apiToken: ref, baseUrl: fake.server.base }),
       captured.ctx,
     );
 
-  it("activate → pending (waiting) → installed → listed → withdraw deletes exactly ft's rules", async () => {
+  it('has no capabilities: preview and apply say why, and nothing is ever sent to the firewall', async () => {
     const a = action();
-    const rule = block(['198.51.100.7/32', '198.51.100.0/24'], {
-      protocol: 'udp',
-      destinationPorts: [{ min: 53, max: 53 }],
-    });
-    const first = await a.apply(rule);
-    expect(first.state).to.equal('pending');
-    const post = fake.server.requests.find((r) => r.method === 'POST')!;
-    expect(post.path).to.equal(`/v2/firewalls/${fake.id}/rules`);
-    expect(JSON.parse(post.body)).to.deep.equal({
-      inbound_rules: [
-        { protocol: 'udp', ports: '53', action: 'deny', sources: { addresses: ['198.51.100.7', '198.51.100.0/24'] } },
-      ],
-    });
-    expect((await a.apply(rule)).state).to.equal('installed');
-    expect(fake.server.count('POST', '/')).to.equal(1);
-    expect((await a.list()).map((l) => l.ruleId)).to.deep.equal([rule.id]);
-    await a.withdraw(rule);
-    await a.withdraw(rule);
-    expect(fake.server.count('DELETE', '/')).to.equal(1);
+    expect(a.capabilities).to.deep.equal([]);
+    const rule = block(['198.51.100.7/32'], { protocol: 'udp', destinationPorts: [{ min: 53, max: 53 }] });
+    expect(a.render(rule)[0]!.text).to.match(/digitalocean cannot: host-filter: .*allow-only.*no action/);
+    const err = (await a.apply(rule).catch((e: unknown) => e)) as Error;
+    expect(err.message).to.match(/digitalocean cannot: host-filter: .*a source cannot be blocked/);
+    expect((await a.apply(divert()).catch((e: unknown) => e)) as Error)
+      .to.have.property('message')
+      .match(/no scrubbing API/);
+    expect(await a.list()).to.deep.equal([]);
+    await a.withdraw();
+    expect(fake.server.requests).to.have.length(0);
     expect(fake.inbound).to.deep.equal([
       { protocol: 'tcp', ports: '443', sources: { addresses: ['0.0.0.0/0', '::/0'] } },
     ]);
   });
 
-  it('never lists or removes a rule ft did not add, even an identical-looking one', async () => {
-    fake.inbound.push({ protocol: 'tcp', ports: '0', action: 'deny', sources: { addresses: ['198.51.100.66'] } });
-    expect(await action().list()).to.deep.equal([]);
-    await action().withdraw({ nativeId: `${fake.id}/hf-0000000000000000`, description: 'x' });
-    expect(fake.server.count('DELETE', '/')).to.equal(0);
-  });
-
-  it('429 Retry-After on the POST is waited out (resent once); bad token is one request; no secret logged', async () => {
-    fake.server.inject.push((r) =>
-      r.method === 'POST'
-        ? {
-            status: 429,
-            headers: { 'retry-after': '1' },
-            body: { id: 'too_many_requests', message: 'API Rate limit exceeded.' },
-          }
-        : undefined,
-    );
-    await action().apply(block(['198.51.100.8/32'], { protocol: 'tcp' }));
-    expect(fake.server.count('POST', '/')).to.equal(2);
-    const before = fake.server.requests.length;
-    const err = (await action('DO_BAD')
-      .apply(block(['198.51.100.9/32']))
-      .catch((e: unknown) => e)) as Error;
-    expect(err.message).to.match(/HTTP 401: unauthorized: Unable to authenticate you/);
-    expect(fake.server.requests.length - before).to.equal(1);
+  it('health checks the token against the firewall and says the kind cannot block; a bad token is down, never logged', async () => {
+    const health = await action().health();
+    expect(health.status).to.equal('degraded');
+    expect(health.detail).to.match(/^reachable, but DigitalOcean Cloud Firewalls are allow-only/);
+    const bad = await action('DO_BAD').health();
+    expect(bad.status).to.equal('down');
+    expect(bad.detail).to.match(/HTTP 401: unauthorized: Unable to authenticate you/);
     expect(captured.logs()).to.not.contain(TOKEN);
   });
 
-  it('a refused add (422) claims nothing: an identical rule someone adds later is never removed by ft', async () => {
-    fake.server.inject.push((r) =>
-      r.method === 'POST'
-        ? {
-            status: 422,
-            body: {
-              id: 'unprocessable_entity',
-              message: 'deny rules are not enabled for this account',
-              request_id: 'x',
-            },
-          }
-        : undefined,
-    );
-    const rule = block(['198.51.100.12/32'], { protocol: 'tcp' });
-    const err = (await action()
-      .apply(rule)
-      .catch((e: unknown) => e)) as Error;
-    expect(err.message).to.match(/HTTP 422: unprocessable_entity: deny rules are not enabled/);
-    fake.inbound.push({ protocol: 'tcp', ports: '0', action: 'deny', sources: { addresses: ['198.51.100.12'] } });
-    await action().withdraw(rule);
-    expect(fake.server.count('DELETE', '/')).to.equal(0);
-    expect(await action().list()).to.deep.equal([]);
-  });
-
-  it('cannot: divert, several port ranges', () => {
-    expect(action().render(divert())[0]!.text).to.match(/digitalocean cannot: .*divert/);
-    expect(
-      action().render(
-        block(['198.51.100.7/32'], {
-          destinationPorts: [
-            { min: 1, max: 1 },
-            { min: 3, max: 3 },
-          ],
-        }),
-      )[0]!.text,
-    ).to.match(/one destination port range/);
+  it('the fake holds the documented rule model: a rule with an `action` (what ft used to send) is refused', async () => {
+    const post = (rule: unknown) =>
+      fetch(`${fake.server.base}/v2/firewalls/${fake.id}/rules`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ inbound_rules: [rule] }),
+      });
+    const denied = await post({
+      protocol: 'udp',
+      ports: '53',
+      action: 'deny',
+      sources: { addresses: ['198.51.100.7'] },
+    });
+    expect(denied.status).to.equal(422);
+    expect(((await denied.json()) as { message: string }).message).to.match(/unknown field action/);
+    const allowed = await post({ protocol: 'tcp', ports: '22', sources: { addresses: ['192.0.2.0/24'] } });
+    expect(allowed.status).to.equal(204);
   });
 });
 

@@ -1,6 +1,9 @@
-// Local fake of the DigitalOcean firewall API (crib §6): Bearer token, POST/DELETE /v2/firewalls/{id}/rules → 204,
-// GET /v2/firewalls/{id} with status waiting → succeeded, ratelimit-* headers, error {id,message,request_id}.
-// [UNVERIFIED] `action: "deny"` is in the OpenAPI spec but product docs still describe allow-only firewalls.
+// Local fake of the DigitalOcean firewall API (digitalocean/openapi specification/resources/firewalls, godo
+// firewalls.go): Bearer token, POST/DELETE /v2/firewalls/{id}/rules → 204, GET /v2/firewalls/{id} with status
+// waiting → succeeded, ratelimit-* headers, error {id,message,request_id}. A rule is protocol, ports and sources:
+// there is no `action` (firewalls "block all traffic that isn't expressly permitted by a rule"), so a rule carrying
+// one is refused here. [U] what the real API answers to the unknown field (a 4xx, or silently an allow rule) is not
+// documented; the fake refuses it so that ft can never send one unnoticed.
 import { randomUUID } from 'node:crypto';
 import { FakeServer, json, type Recorded, type Reply } from '../../http-vendor/test/fake.js';
 import type { DoRule } from '../src/digitalocean.js';
@@ -38,7 +41,6 @@ export class DoFake {
     return (
       a.protocol === b.protocol &&
       (a.ports ?? '') === (b.ports ?? '') &&
-      (a.action ?? 'allow') === (b.action ?? 'allow') &&
       JSON.stringify([...(a.sources.addresses ?? [])].sort()) ===
         JSON.stringify([...(b.sources.addresses ?? [])].sort())
     );
@@ -76,8 +78,9 @@ export class DoFake {
     for (const r of rules) {
       if (!['tcp', 'udp', 'icmp'].includes(r.protocol))
         return err(422, 'unprocessable_entity', `invalid protocol ${r.protocol}`);
-      if (r.action !== undefined && !['allow', 'deny'].includes(r.action))
-        return err(422, 'unprocessable_entity', 'invalid action');
+      const fields = Object.keys(r);
+      const unknown = fields.find((f) => !['protocol', 'ports', 'sources'].includes(f));
+      if (unknown) return err(422, 'unprocessable_entity', `unknown field ${unknown} in inbound_rules`);
       if (r.protocol !== 'icmp' && !r.ports)
         return err(422, 'unprocessable_entity', 'ports is required for tcp and udp');
       if (!r.sources?.addresses?.length) return err(422, 'unprocessable_entity', 'sources is required');

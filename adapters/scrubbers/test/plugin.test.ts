@@ -13,7 +13,7 @@ describe('scrubbers plugin registration', () => {
     expect(kinds['ovh-vac']).to.deep.equal({ reach: 'network', caps: ['divert'] });
     expect(kinds['hetzner']).to.deep.equal({ reach: 'network', caps: ['host-filter'] });
     expect(kinds['linode']).to.deep.equal({ reach: 'network', caps: ['host-filter'] });
-    expect(kinds['digitalocean']).to.deep.equal({ reach: 'network', caps: ['host-filter'] });
+    expect(kinds['digitalocean']).to.deep.equal({ reach: 'network', caps: [] });
     expect(kinds['vultr']).to.deep.equal({ reach: 'network', caps: [] });
     expect(kinds['aws-shield']).to.deep.equal({ reach: 'network', caps: ['host-filter'] });
     for (const a of reg.actions) expect(a.reach).to.equal('network');
