@@ -15,6 +15,10 @@ import { z } from 'zod';
 const KIND = 'f5-bigip';
 /** MCAST-TEST-NET (RFC 5771): keeps the list from ever being empty, as integrations do (empty lists may be refused). */
 export const F5_PLACEHOLDER = '233.252.0.255';
+const PLACEHOLDER_ENTRY: AddressEntry = {
+  name: F5_PLACEHOLDER,
+  description: 'ft: placeholder (MCAST-TEST-NET) so the list is never empty',
+};
 
 export const f5BigipConfigSchema = z
   .object({
@@ -36,11 +40,17 @@ export const f5BigipConfigSchema = z
   .strict();
 export type F5BigipConfig = z.output<typeof f5BigipConfigSchema>;
 
+/** One entry of an AFM address list, as iControl REST returns it; anything else it carries is kept too. */
+export interface AddressEntry {
+  name: string;
+  description?: string;
+  [field: string]: unknown;
+}
 interface AddressList {
   name: string;
   partition?: string;
   generation?: number;
-  addresses?: { name: string; description?: string }[];
+  addresses?: AddressEntry[];
 }
 interface Owned {
   nativeId: string;
@@ -66,9 +76,11 @@ export function f5Addresses(rule: Rule): string[] {
 }
 
 /**
- * F5 BIG-IP AFM: sources go into an address list your firewall rule drops. PATCH replaces the whole list, so each
- * change is read-modify-write guarded by the object's `generation` (re-read before PATCH, start over when it moved).
- * Entries carry no ft label: ft records what it added and only ever removes that.
+ * F5 BIG-IP AFM: sources go into an address list your firewall rule drops. PATCH replaces the whole `addresses`
+ * set, so each change is read-modify-write: every entry goes back exactly as GET returned it (descriptions and all,
+ * whoever added it), guarded by the object's `generation`, re-read just before the PATCH (F5's own SDK checks it
+ * the same way: iControl REST takes no precondition on a write, so a write landing between that read and the PATCH
+ * cannot be detected). ft records what it added and only ever removes that.
  */
 export class F5BigipAction implements Action {
   readonly capabilities = ['host-filter'] as const;
@@ -106,7 +118,7 @@ export class F5BigipAction implements Action {
         {
           adapter: KIND,
           format: 'http',
-          text: `GET ${url}, then PATCH ${url} {"addresses":[…current…, ${add.map((a) => JSON.stringify({ name: a })).join(', ')}]}`,
+          text: `GET ${url}, then PATCH ${url} {"addresses":[…every current entry as read, unchanged…, ${add.map((a) => JSON.stringify({ name: a, description: `ft ${rule.id}` })).join(', ')}]}`,
           payload: { method: 'PATCH', url, add },
         },
       ];
@@ -119,11 +131,10 @@ export class F5BigipAction implements Action {
     return (await this.#http.request<AddressList>({ method: 'GET', path: this.#path() })).body;
   }
 
-  async #modify(change: (names: string[]) => string[] | undefined): Promise<void> {
+  async #modify(change: (entries: AddressEntry[]) => AddressEntry[] | undefined): Promise<void> {
     for (let attempt = 0; attempt <= this.config.conflictRetries; attempt++) {
       const cur = await this.#read();
-      const names = (cur.addresses ?? []).map((a) => a.name);
-      const next = change(names);
+      const next = change(cur.addresses ?? []);
       if (next === undefined) return;
       const again = await this.#read();
       if (again.generation !== cur.generation) {
@@ -133,11 +144,10 @@ export class F5BigipAction implements Action {
         );
         continue;
       }
-      const body = next.length ? next : [F5_PLACEHOLDER];
       await this.#http.request({
         method: 'PATCH',
         path: this.#path(),
-        body: { addresses: body.map((name) => ({ name })) },
+        body: { addresses: next.length ? next : [PLACEHOLDER_ENTRY] },
       });
       return;
     }
@@ -151,11 +161,13 @@ export class F5BigipAction implements Action {
       [...(await this.#owned.all()).values()].filter((o) => o.nativeId !== nativeId).flatMap((o) => o.added),
     );
     let claim: string[] = [];
-    await this.#modify((names) => {
+    await this.#modify((entries) => {
+      const names = entries.map((e) => e.name);
       const add = want.filter((a) => !names.includes(a));
       claim = [...add, ...want.filter((a) => names.includes(a) && others.has(a))];
-      const kept = names.filter((n) => n !== F5_PLACEHOLDER);
-      return add.length ? [...kept, ...add] : undefined;
+      if (!add.length) return undefined;
+      const kept = entries.filter((e) => e.name !== F5_PLACEHOLDER);
+      return [...kept, ...add.map((name) => ({ name, description: `ft ${rule.id}` }))];
     });
     const prior = (await this.#owned.get(nativeId))?.added ?? [];
     await this.#owned.put({ nativeId, ruleId: rule.id, added: [...new Set([...prior, ...claim])] });
@@ -170,8 +182,8 @@ export class F5BigipAction implements Action {
       [...(await this.#owned.all()).values()].filter((o) => o.nativeId !== nativeId).flatMap((o) => o.added),
     );
     const drop = owned.added.filter((a) => !stillNeeded.has(a));
-    await this.#modify((names) =>
-      names.some((n) => drop.includes(n)) ? names.filter((n) => !drop.includes(n)) : undefined,
+    await this.#modify((entries) =>
+      entries.some((e) => drop.includes(e.name)) ? entries.filter((e) => !drop.includes(e.name)) : undefined,
     );
     await this.#owned.delete(nativeId);
   }

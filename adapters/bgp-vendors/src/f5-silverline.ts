@@ -9,7 +9,7 @@ import type {
   Rule,
   RuleId,
 } from '@ft/sdk';
-import { OwnershipFile, VendorClient, VendorHttpError, credential, httpBase } from '@ft/http-vendor';
+import { OwnershipFile, VendorClient, VendorHttpError, credential, httpBase, type Refusal } from '@ft/http-vendor';
 import { z } from 'zod';
 
 const KIND = 'f5-silverline';
@@ -37,6 +37,30 @@ interface RouteDoc {
   attributes: { subnet?: string; prefix?: string; action?: string; comment?: string };
 }
 
+const ALREADY = /already being advertised/i;
+const NOT_ADVERTISED = /not currently being advertised/i;
+
+/**
+ * Silverline answers a prefix's advertisement state with 403 ("… is already being advertised by F5 Silverline", "…
+ * is not currently being advertised …", as FastNetMon's integration records from the live API): a state conflict
+ * the adapter settles, not a credential problem. Any other 401/403 is the token.
+ */
+export function silverlineClassify(status: number, body: unknown): Refusal | undefined {
+  const error = (body as { error?: unknown } | undefined)?.error;
+  if (status === 403 && typeof error === 'string' && (ALREADY.test(error) || NOT_ADVERTISED.test(error)))
+    return { kind: 'conflict' };
+  return undefined;
+}
+
+/**
+ * The request body of an announce or withdraw, in the form the one public client shown to work against the live
+ * API sends (FastNetMon's scrubbing_services_integration: `"type":"string"` with `Content-Type: application/json`;
+ * Progress Flowmon's integration also sends application/json). The portal's own reference is not public.
+ */
+export function silverlineRouteBody(prefix: string, comment: string) {
+  return { data: { type: 'string', attributes: { prefix, comment } } };
+}
+
 /**
  * F5 Silverline Routed DDoS: divert = ask Silverline to announce the prefix (`POST /api/v1/routes`, queued), withdraw
  * = `DELETE /api/v1/routes` with the same body. Pending until the prefix shows in `GET /api/v1/routes/advertised`.
@@ -58,16 +82,14 @@ export class F5SilverlineAction implements Action {
       retries: config.retries,
       logger: ctx.logger,
       signal: ctx.signal,
-      authorize: (r) => {
-        r.headers['x-authorization-token'] = token().reveal();
-        if (r.body) r.headers['content-type'] = 'application/vnd.api+json';
-      },
+      classify: silverlineClassify,
+      authorize: (r) => void (r.headers['x-authorization-token'] = token().reveal()),
     });
     this.#owned = new OwnershipFile(ctx.stateDir, 'silverline-routes');
   }
 
   #body(rule: Rule) {
-    return { data: { type: 'routes', attributes: { prefix: String(rule.target), comment: `ft ${rule.id}` } } };
+    return silverlineRouteBody(String(rule.target), `ft ${rule.id}`);
   }
 
   render(rule: Rule): RenderedCommand[] {
@@ -111,11 +133,7 @@ export class F5SilverlineAction implements Action {
       await this.#http.request({ method: 'POST', path: '/api/v1/routes', body: this.#body(rule) });
     } catch (err) {
       // Already being advertised (a resend after a lost reply, or queued): the poll will see it.
-      if (!(
-        err instanceof VendorHttpError &&
-        err.status === 403 &&
-        /already being advertised/i.test(err.vendorMessage ?? '')
-      )) {
+      if (!(err instanceof VendorHttpError && err.kind === 'conflict' && ALREADY.test(err.vendorMessage ?? ''))) {
         await this.#owned.delete(cidr);
         throw err;
       }
@@ -131,14 +149,10 @@ export class F5SilverlineAction implements Action {
       await this.#http.request({
         method: 'DELETE',
         path: '/api/v1/routes',
-        body: { data: { type: 'routes', attributes: { prefix: cidr, comment: `ft ${mine.ruleId}` } } },
+        body: silverlineRouteBody(cidr, `ft ${mine.ruleId}`),
       });
     } catch (err) {
-      if (!(
-        err instanceof VendorHttpError &&
-        err.status === 403 &&
-        /not currently being advertised/i.test(err.vendorMessage ?? '')
-      ))
+      if (!(err instanceof VendorHttpError && err.kind === 'conflict' && NOT_ADVERTISED.test(err.vendorMessage ?? '')))
         throw err;
     }
     await this.#owned.delete(cidr);

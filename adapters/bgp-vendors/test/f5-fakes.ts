@@ -1,7 +1,10 @@
-// Local fakes of F5 Silverline (crib §11b, JSON:API, all [C]: from third-party integrations, the portal docs were
-// not readable) and BIG-IP iControl REST AFM address lists (crib §11a). [UNVERIFIED]: the exact shape of
-// GET /api/v1/routes/advertised; BIG-IP refusing an empty address list; `generation` moving on every write is
-// standard iControl REST behaviour but not in the crib.
+// Local fakes of F5 Silverline (JSON:API, all [C]: the portal's API reference is not public; built from the two
+// public integrations, FastNetMon's scrubbing_services_integration, which quotes responses of the real API, and
+// Progress Flowmon's f5silverline.pl) and BIG-IP iControl REST AFM address lists (`addresses` entries are objects
+// with a name and an optional description; PATCH replaces the whole set with the entries it is given; `generation`
+// moves on every write, which F5's own SDK f5-common-python compares before writing: iControl REST takes no
+// precondition header). [UNVERIFIED]: the exact shape of GET /api/v1/routes/advertised; BIG-IP refusing an empty
+// address list.
 import { FakeServer, json, type Recorded, type Reply } from '../../http-vendor/test/fake.js';
 
 export class SilverlineFake {
@@ -38,12 +41,15 @@ export class SilverlineFake {
       };
     }
     if (req.path !== '/api/v1/routes') return { status: 404, body: { error: 'Not Found' } };
-    if (req.headers['content-type'] !== 'application/vnd.api+json')
-      return { status: 400, body: { error: 'Content-Type must be application/vnd.api+json' } };
+    // Only the request form a client known to work against the live API sends (FastNetMon: application/json,
+    // data.type "string"). [U] whether the portal also takes other forms is unknown: the fake refuses them, so ft
+    // cannot drift from the known-good form unnoticed.
+    if (req.headers['content-type'] !== 'application/json')
+      return { status: 400, body: { error: 'Content-Type must be application/json' } };
     const b = json(req);
     const prefix = b?.data?.attributes?.prefix;
-    if (b?.data?.type !== 'routes' || typeof prefix !== 'string')
-      return { status: 400, body: { error: 'data.type must be routes with attributes.prefix' } };
+    if (b?.data?.type !== 'string' || typeof prefix !== 'string')
+      return { status: 400, body: { error: 'data.type must be "string" with attributes.prefix' } };
     if (req.method === 'POST') {
       if (this.advertised.has(prefix) || this.#queue.has(prefix))
         return {
@@ -89,9 +95,15 @@ export class SilverlineFake {
   }
 }
 
+export interface BigipEntry {
+  name: string;
+  description?: string;
+}
+
 export class BigipFake {
   readonly server: FakeServer;
-  addresses: string[] = ['192.0.2.250'];
+  /** The list as BIG-IP holds it: an operator's entry with its description. */
+  entries: BigipEntry[] = [{ name: '192.0.2.250', description: 'NOC: scanner, blocked by change 4711' }];
   generation = 41;
   onGet: (() => void) | undefined;
 
@@ -103,8 +115,12 @@ export class BigipFake {
     this.server = new FakeServer((r) => this.#route(r));
   }
 
-  write(next: string[]): void {
-    this.addresses = next;
+  get addresses(): string[] {
+    return this.entries.map((e) => e.name);
+  }
+
+  write(next: BigipEntry[]): void {
+    this.entries = next;
     this.generation++;
   }
 
@@ -138,7 +154,7 @@ export class BigipFake {
           partition: 'Common',
           fullPath: `/Common/${this.list}`,
           generation: this.generation,
-          addresses: this.addresses.map((name) => ({ name })),
+          addresses: this.entries.map((e) => ({ ...e })),
         },
       };
     }
@@ -151,8 +167,14 @@ export class BigipFake {
           status: 400,
           body: { code: 400, message: '01071e7c:3: address list must contain at least one entry', errorStack: [] },
         };
-      this.write(b.addresses.map((a: { name: string }) => a.name));
-      return { status: 200, body: { name: this.list, generation: this.generation, addresses: b.addresses } };
+      // The set is replaced by exactly the entries given: an entry sent back without its description loses it.
+      this.write(
+        b.addresses.map((a: BigipEntry) => ({
+          name: a.name,
+          ...(typeof a.description === 'string' ? { description: a.description } : {}),
+        })),
+      );
+      return { status: 200, body: { name: this.list, generation: this.generation, addresses: this.entries } };
     }
     return { status: 405, body: { code: 405, message: 'Method not allowed', errorStack: [] } };
   }

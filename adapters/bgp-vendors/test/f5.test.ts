@@ -49,8 +49,10 @@ describe('f5-silverline (route announce = divert) against a local fake [C: third
     const rule = divert();
     expect((await a.apply(rule)).state).to.equal('pending');
     const post = sl.server.requests.find((r) => r.method === 'POST')!;
+    // The form the client known to work against the live API sends (FastNetMon): application/json, type "string".
+    expect(post.headers['content-type']).to.equal('application/json');
     expect(JSON.parse(post.body)).to.deep.equal({
-      data: { type: 'routes', attributes: { prefix: '203.0.113.0/24', comment: `ft ${rule.id}` } },
+      data: { type: 'string', attributes: { prefix: '203.0.113.0/24', comment: `ft ${rule.id}` } },
     });
     expect((await a.apply(rule)).state).to.equal('pending');
     expect((await a.apply(rule)).state).to.equal('installed');
@@ -65,6 +67,41 @@ describe('f5-silverline (route announce = divert) against a local fake [C: third
     expect((await a.apply(divert('198.51.100.0/24'))).state).to.equal('installed');
     await a.withdraw(divert('198.51.100.0/24'));
     expect(sl.advertised.has('198.51.100.0/24')).to.equal(true);
+  });
+
+  it('Silverline\'s 403 "already being advertised" / "not currently being advertised" is a state, not a credential problem', async () => {
+    const a = action();
+    const rule = divert();
+    // A resend after a lost reply: the prefix is queued already; ft takes it as done and polls.
+    sl.server.inject.push((r) =>
+      r.method === 'POST'
+        ? {
+            status: 403,
+            body: {
+              error:
+                'The requested prefix 203.0.113.0/24 is already being advertised by F5 Silverline. Please reference the currently advertised prefixes in the Route Originate section of the F5 Silverline Portal',
+            },
+          }
+        : undefined,
+    );
+    expect((await a.apply(rule)).state).to.equal('pending');
+    expect(sl.server.count('POST', '/api/v1/routes'), 'a 403 conflict is not retried').to.equal(1);
+    // Withdrawn at the portal by someone else meanwhile: ft's withdraw is done, its record goes.
+    sl.server.inject.push((r) =>
+      r.method === 'DELETE'
+        ? {
+            status: 403,
+            body: { error: 'The requested prefix 203.0.113.0/24 is not currently being advertised by F5 Silverline.' },
+          }
+        : undefined,
+    );
+    await a.withdraw(rule);
+    expect(await a.list()).to.deep.equal([]);
+    expect(captured.logs()).to.not.match(/check the credential/);
+    // Any other 403 is the token, and says so.
+    sl.server.inject.push({ status: 403, body: { error: 'Forbidden' } });
+    const err = (await a.apply(divert('198.51.100.0/24')).catch((e: unknown) => e)) as Error;
+    expect(err.message).to.match(/HTTP 403: Forbidden \(check the credential/);
   });
 
   it("retries 5xx; bad token is one request with Silverline's message; no token in logs", async () => {
@@ -106,26 +143,43 @@ describe('f5-bigip (AFM address list, generation-guarded read-modify-write) agai
       captured.ctx,
     );
 
-  it("activate → status → withdraw: PATCH keeps the list's own entries; withdraw removes only ft's; never an empty list", async () => {
+  it("activate → status → withdraw: PATCH sends every entry back whole (descriptions kept); withdraw removes only ft's; never an empty list", async () => {
     const a = action();
+    const noc = { name: '192.0.2.250', description: 'NOC: scanner, blocked by change 4711' };
     const rule = block(['198.51.100.7/32', '198.51.100.0/24']);
     expect((await a.apply(rule)).state).to.equal('installed');
     const patch = JSON.parse(ip.server.requests.find((r) => r.method === 'PATCH')!.body);
     expect(patch).to.deep.equal({
-      addresses: [{ name: '192.0.2.250' }, { name: '198.51.100.7' }, { name: '198.51.100.0/24' }],
+      addresses: [
+        noc,
+        { name: '198.51.100.7', description: `ft ${rule.id}` },
+        { name: '198.51.100.0/24', description: `ft ${rule.id}` },
+      ],
     });
     await a.apply(rule);
     expect(ip.server.count('PATCH', '/')).to.equal(1);
     expect((await a.list()).map((l) => l.ruleId)).to.deep.equal([rule.id]);
     await a.withdraw(rule);
-    expect(ip.addresses).to.deep.equal(['192.0.2.250']);
+    expect(ip.entries, "the operator's entry, description and all").to.deep.equal([noc]);
 
-    ip.write([]);
-    ip.addresses = [F5_PLACEHOLDER];
+    ip.write([{ name: F5_PLACEHOLDER }]);
     await a.apply(rule);
     expect(ip.addresses).to.deep.equal(['198.51.100.7', '198.51.100.0/24']);
     await a.withdraw(rule);
     expect(ip.addresses).to.deep.equal([F5_PLACEHOLDER]);
+  });
+
+  it('an entry another writer added between two ft rules keeps its description through both ft writes', async () => {
+    const a = action();
+    const first = block(['198.51.100.7/32']);
+    await a.apply(first);
+    const theirs = { name: '192.0.2.251', description: 'added in the GUI by oncall' };
+    ip.write([...ip.entries, theirs]);
+    const second = block(['198.51.100.8/32']);
+    await a.apply(second);
+    await a.withdraw(first);
+    expect(ip.entries).to.deep.include(theirs);
+    expect(ip.entries.map((e) => e.name)).to.deep.equal(['192.0.2.250', '192.0.2.251', '198.51.100.8']);
   });
 
   it("a write between ft's read and PATCH (generation moved): start over, keep theirs; endless writes: conflict, nothing written", async () => {
@@ -133,12 +187,12 @@ describe('f5-bigip (AFM address list, generation-guarded read-modify-write) agai
     ip.onGet = () => {
       if (once && ip.server.count('GET', '/') === 1) {
         once = false;
-        ip.write([...ip.addresses, '192.0.2.251']);
+        ip.write([...ip.entries, { name: '192.0.2.251' }]);
       }
     };
     await action().apply(block(['198.51.100.7/32']));
     expect(ip.addresses).to.deep.equal(['192.0.2.250', '192.0.2.251', '198.51.100.7']);
-    ip.onGet = () => ip.write([...ip.addresses]);
+    ip.onGet = () => ip.write([...ip.entries]);
     const patches = ip.server.count('PATCH', '/');
     const err = (await action()
       .apply(block(['198.51.100.8/32']))
