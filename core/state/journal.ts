@@ -79,21 +79,46 @@ export function scanJournal(buf: Buffer, file: string): ScanResult {
   }
   if (!buf.subarray(0, MAGIC.length).equals(MAGIC))
     throw new JournalCorruptError(file, 0, 0, 'not an ft journal (bad magic)');
-  const records: unknown[] = [];
-  let off = MAGIC.length;
-  while (off < buf.length) {
-    const bad = (reason: string): ScanResult => {
-      if (buf.length - off <= MAX_BATCH_BYTES)
-        return { records, goodEnd: off, torn: { offset: off, bytes: buf.length - off, reason } };
-      throw new JournalCorruptError(file, off, records.length, reason, records, off);
+  const frames = readFrames(buf, MAGIC.length, file);
+  if (frames.problem === undefined) return { records: frames.values, goodEnd: frames.end };
+  if (buf.length - frames.end <= MAX_BATCH_BYTES)
+    return {
+      records: frames.values,
+      goodEnd: frames.end,
+      torn: { offset: frames.end, bytes: buf.length - frames.end, reason: frames.problem },
     };
-    if (buf.length - off < HEADER_BYTES) return bad('incomplete record header');
+  throw new JournalCorruptError(file, frames.end, frames.values.length, frames.problem, frames.values, frames.end);
+}
+
+export interface Frames {
+  values: unknown[];
+  /** Where each value's frame ends (the offset of the next frame). */
+  ends: number[];
+  /** Offset just past the last intact frame. */
+  end: number;
+  /** Why reading stopped before the end of `buf`: an incomplete or damaged frame starts at `end`. */
+  problem?: string;
+}
+
+/**
+ * The frames of a journal image from `start` (just past the magic, or a frame boundary found earlier), up to the
+ * first incomplete or damaged one. Whether that is a torn write, a write still in progress (a reader beside the
+ * writer) or corruption is the caller's call: it depends on where in the file it is. A frame that passes its
+ * checksum but is not JSON is never skipped: it throws JournalCorruptError.
+ */
+export function readFrames(buf: Buffer, start: number, file: string, recordBase = 0): Frames {
+  const values: unknown[] = [];
+  const ends: number[] = [];
+  let off = start;
+  const stop = (problem: string): Frames => ({ values, ends, end: off, problem });
+  while (off < buf.length) {
+    if (buf.length - off < HEADER_BYTES) return stop('incomplete record header');
     const len = buf.readUInt32BE(off);
-    if (len === 0 || len > MAX_BATCH_BYTES - HEADER_BYTES) return bad(`impossible record length ${len}`);
-    if (off + HEADER_BYTES + len > buf.length) return bad(`record of ${len} bytes runs past the end of the file`);
+    if (len === 0 || len > MAX_BATCH_BYTES - HEADER_BYTES) return stop(`impossible record length ${len}`);
+    if (off + HEADER_BYTES + len > buf.length) return stop(`record of ${len} bytes runs past the end of the file`);
     const payload = buf.subarray(off + HEADER_BYTES, off + HEADER_BYTES + len);
     const expected = buf.readUInt32BE(off + 4);
-    if (crc32(payload, crc32(buf.subarray(off, off + 4))) !== expected) return bad('checksum mismatch');
+    if (crc32(payload, crc32(buf.subarray(off, off + 4))) !== expected) return stop('checksum mismatch');
     let value: unknown;
     try {
       value = JSON.parse(payload.toString('utf8'));
@@ -102,16 +127,17 @@ export function scanJournal(buf: Buffer, file: string): ScanResult {
       throw new JournalCorruptError(
         file,
         off,
-        records.length,
+        recordBase + values.length,
         'record passes its checksum but is not JSON',
-        records,
+        values,
         off,
       );
     }
-    records.push(value);
+    values.push(value);
     off += HEADER_BYTES + len;
+    ends.push(off);
   }
-  return { records, goodEnd: off };
+  return { values, ends, end: off };
 }
 
 /** Reads a journal without changing it (readers run beside the writer: a torn tail may be a write in progress). */
@@ -215,14 +241,19 @@ export class JournalWriter {
 
   /** Resolves once every record is on disk (written and fdatasync'd). */
   append(values: unknown[]): Promise<void> {
-    if (this.closed) return Promise.reject(new Error(`journal ${this.file} is closed`));
-    if (values.length === 0) return Promise.resolve();
     let frames: Buffer[];
     try {
       frames = values.map(encodeRecord);
     } catch (err) {
       return Promise.reject(err as Error);
     }
+    return this.appendFrames(frames);
+  }
+
+  /** `append` for frames the caller encoded itself (with encodeRecord): it needed their size first. */
+  appendFrames(frames: Buffer[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error(`journal ${this.file} is closed`));
+    if (frames.length === 0) return Promise.resolve();
     const bytes = frames.reduce((n, f) => n + f.length, 0);
     return new Promise((resolve, reject) => {
       this.pending.push({ frames, bytes, resolve, reject });

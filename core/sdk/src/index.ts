@@ -5,3 +5,8 @@ export * from './model.js';
 export * from './rule-id.js';
 export * from './secret.js';
 export * from './contract.js';
+export * from './revive.js';
+export * from './events/schema.js';
+export * from './events/codec.js';
+export * from './events/contract.js';
+export { leafKind, type LeafKind } from './events/dual.js';
