@@ -17,7 +17,7 @@ export default class MitigatePreview extends Command {
     'against the rules already active (--active), and prints the plan: each ADD/REFRESH/WITHDRAW with its rule id, match and action in router terms, ' +
     'the level and trigger with the observed values, the actions that carry it, TTL and expiry, the RPKI verdict and the exact commands of every ' +
     'installed adapter; refused rules name the rail that refused them. Nothing is applied. ' +
-    'RPKI: with --vrps FILE announcements are validated against that VRP file; without it, `rpki: enforce` refuses every BGP announcement and diversion ' +
+    'RPKI: with --vrps FILE announcements are validated against that VRP file, with --cache HOST:PORT against what that RTR cache holds; without either, `rpki: enforce` refuses every BGP announcement and diversion ' +
     '(no data), `warn` lets FlowSpec/RTBH through, `off` skips the check.';
   static override enableJsonFlag = true;
   static override flags = {
@@ -32,12 +32,21 @@ export default class MitigatePreview extends Command {
       exactlyOne: ['incident', 'simulate'],
     }),
     active: Flags.string({ summary: 'JSON list of active rules to plan against (shows refresh and withdraw).' }),
-    vrps: Flags.string({ summary: 'VRP JSON file (stayrtr/rpki-client format) for the RPKI checks.' }),
+    vrps: Flags.string({
+      summary: 'VRP JSON file (stayrtr/rpki-client format) for the RPKI checks.',
+      exclusive: ['cache'],
+    }),
+    cache: Flags.string({
+      summary: 'RTR cache (HOST:PORT, tls://HOST:PORT) to take the VRPs from for the RPKI checks; repeatable.',
+      multiple: true,
+      exclusive: ['vrps'],
+    }),
     now: Flags.string({ summary: 'Plan as of this time (ISO 8601), e.g. to see expiry of --active rules.' }),
   };
   static override examples = [
     '<%= config.bin %> mitigate preview --policy policies/quickstart.yaml --incident policies/examples/incident-dns-amplification.json --vrps policies/examples/vrps.json',
     '<%= config.bin %> mitigate preview -p policies/quickstart.yaml --simulate "syn_flood 800Mbps 1.2Mpps to 203.0.113.20" --vrps policies/examples/vrps.json',
+    '<%= config.bin %> mitigate preview -p /etc/ft/policy.yaml --simulate "udp_flood 1Gbps to 203.0.113.10 vector=dns" --cache 127.0.0.1:8282',
     'cat incident.json | <%= config.bin %> mitigate preview -p policy.yaml -i - --json',
   ];
 
@@ -105,6 +114,30 @@ export default class MitigatePreview extends Command {
       const table = await loadVrpFile(flags.vrps).catch((e: Error) => this.error(e.message, { exit: 2 }));
       rpki = createVerdictProvider({ table, now: () => now.getTime() });
       rpkiSource = `VRP file ${flags.vrps} (${table.size} VRPs)`;
+    } else if (flags.cache) {
+      const { resolveCaches } = await import('../../rpki/command-flags.js');
+      const { RtrClient, createVerdictProvider } = await import('../../rpki/index.js');
+      const caches = await resolveCaches({ cache: flags.cache }).catch((e: Error) =>
+        this.error(e.message, { exit: 2 }),
+      );
+      const client = new RtrClient({ caches }).start();
+      try {
+        const snap = await client.ready(10_000);
+        // A snapshot, not the live client: the plan is computed once, against one VRP set.
+        rpki = createVerdictProvider({
+          table: snap.table,
+          dataAgeSeconds: snap.dataAgeSeconds,
+          expireSeconds: snap.expireSeconds,
+          sessionId: snap.sessionId,
+          serial: snap.serial,
+          now: () => now.getTime(),
+        });
+        rpkiSource = `RTR cache ${snap.cache} (${snap.table.size} VRPs, serial ${snap.serial})`;
+      } catch (err) {
+        this.error((err as Error).message, { exit: 2 });
+      } finally {
+        client.stop();
+      }
     } else if (policy.defaults.rpki === 'off') rpkiSource = 'check off';
 
     const stateDir = await mkdtemp(join(tmpdir(), 'ft-preview-'));
