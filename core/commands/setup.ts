@@ -114,6 +114,9 @@ export default class Setup extends Command {
     try {
       flowPorts = parsePorts('--flow-ports', flags['flow-ports']);
       if (flags.rtr) answerFlags.rtr = parseRtr(flags.rtr, parseCacheAddress);
+      run.checkFlags(answerFlags);
+      if (!interactive && flags.asn === undefined)
+        throw new SetupInputError('--asn', 'required: the origin AS cannot be read from the box');
     } catch (err) {
       return fail(err);
     }

@@ -136,6 +136,18 @@ export async function answersFromFlags(
   };
 }
 
+/** Every answer given as a flag, checked before the box is looked at: a typo fails at once, not after the survey. */
+export function checkFlags(f: AnswerFlags): void {
+  if (f.protect) parseProtect(f.protect);
+  if (f.neverTarget) parseNeverTarget(f.neverTarget);
+  if (f.asn !== undefined) parseAsn(f.asn);
+  if (f.speaker !== undefined) parseSpeaker(f.speaker);
+  if (f.accessLog) parseAccessLogs(f.accessLog);
+  if (f.flow) parseFlow(f.flow);
+  if (f.levels !== undefined) parseLevels(f.levels);
+  if (f.mode !== undefined) parseMode(f.mode);
+}
+
 function formatOf(path: string, p: Proposals): { format?: string } {
   const found = p.accessLogs.find((l) => l.path === path);
   return found?.format ? { format: found.format } : {};
@@ -284,8 +296,8 @@ async function installService(
 /** What to run next, after the policy (and perhaps the service) is in place. */
 export function nextSteps(path: string, r: SetupResult, root: boolean): string[] {
   const steps: [string, string][] = [
-    [`ft doctor --policy ${path}`, 'speakers answer, RTR synced, this host can carry the rules'],
-    ['ft detect', "this box's live rates, baselines and thresholds"],
+    [`ft doctor --policy ${path}`, 'speakers, RTR cache, this host'],
+    ['ft detect', 'live rates and thresholds'],
   ];
   if (r.service?.started) steps.push(['journalctl -u ft -f', 'what the service does']);
   else if (r.service?.installed)
@@ -299,8 +311,7 @@ export function nextSteps(path: string, r: SetupResult, root: boolean): string[]
       ['systemctl enable --now ft.service', 'start it'],
       ['journalctl -u ft -f', 'what it does'],
     );
-  else steps.push([`ft run --policy ${path} --watch`, 'in the foreground (on-node actions need root)']);
+  else steps.push([`ft run --policy ${path} --watch`, 'in the foreground (on-node rules need root)']);
   steps.push([`ft mitigate preview --policy ${path} --simulate "udp_flood 1Gbps to <address> vector=dns"`, 'what-ifs']);
-  const width = Math.min(60, Math.max(...steps.map(([c]) => c.length)));
-  return steps.map(([c, why]) => `${c.padEnd(width)}  # ${why}`);
+  return steps.map(([c, why]) => `${c}   # ${why}`);
 }

@@ -130,8 +130,11 @@ async function askSpeaker(
       spin.error(`${check.summary}${check.hint ? ` — ${check.hint}` : ''}`);
       continue;
     }
-    spin.stop(check.summary);
-    if (check.status === 'warn') p.log.warn(`${check.summary}${check.hint ? ` — ${check.hint}` : ''}`);
+    if (check.status === 'ok') spin.stop(check.summary);
+    else {
+      spin.stop(`${formatSpeaker(choice)} answers`);
+      p.log.warn(`${check.summary}${check.hint ? ` — ${check.hint}` : ''}`);
+    }
     return choice;
   }
 }
@@ -297,6 +300,8 @@ export async function runWizard(
     }
 
   for (const w of answerWarnings(answers, s)) p.log.warn(w);
+  if (!o.dryRun && !answered(await p.confirm({ message: `Write the policy to ${path}?`, initialValue: true })))
+    throw new SetupCancelled();
   let service: WizardResult['service'];
   if (!o.dryRun && s.root) {
     const install =

@@ -52,14 +52,14 @@ export async function writePolicyFile(
   text: string,
   options: { force: boolean; now?: Date },
 ): Promise<WriteResult> {
+  const why = await unwritableReason(path);
+  if (why) throw new SetupInputError('policy', why);
   const had = await exists(path);
   if (had && !options.force)
     throw new SetupInputError(
       'policy',
       `${path} already exists: pass --force to replace it (the old file is kept as ${basename(path)}.<time>.bak)`,
     );
-  const why = await unwritableReason(path);
-  if (why) throw new SetupInputError('policy', why);
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
   let backup: string | undefined;
