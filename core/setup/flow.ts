@@ -13,16 +13,6 @@ export interface FlowProbe {
   datagrams: number;
 }
 
-const silent = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child() {
-    return silent;
-  },
-};
-
 function metric(d: Detector, name: string) {
   return (d.metrics?.() ?? []).filter((m) => m.name === name);
 }
@@ -32,6 +22,9 @@ export async function probeFlow(registry: Registry, ports: readonly number[], se
   const result: FlowProbe = { listened: [], busy: [], exporters: [], datagrams: 0 };
   const entry = registry.detector('flow');
   if (!entry || ports.length === 0 || seconds <= 0) return result;
+  const { createJsonLogger } = await import('../log/logger.js');
+  // The probe's own bind errors are reported in the result; the detector's log lines would only repeat them.
+  const logger = createJsonLogger({ level: 'silent' });
   const controller = new AbortController();
   const running: { port: number; detector: Detector }[] = [];
   for (const port of ports) {
@@ -46,7 +39,7 @@ export async function probeFlow(registry: Registry, ports: readonly number[], se
     try {
       const detector = await entry.factory.create(config, {
         name: `setup-flow-${port}`,
-        logger: silent,
+        logger,
         stateDir: '/nonexistent',
         signal: controller.signal,
         secret: (ref) => new Secret('', ref),
