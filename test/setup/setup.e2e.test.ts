@@ -136,7 +136,7 @@ describe('ft setup: from a fresh box to a validated policy, a previewed attack a
   let rtrPort = 0;
 
   before(async function () {
-    requireLab(this, { root: true, commands: ['gobgpd', 'stayrtr', 'nginx', 'softflowd', 'tmux'] });
+    requireLab(this, { root: true, commands: ['gobgpd', 'stayrtr', 'nginx', 'softflowd', 'tmux', 'bird'] });
     ns = Netns.create('setup');
     ns.exec(['ip', 'link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'up1']);
     ns.exec(['ip', 'addr', 'add', '203.0.113.10/24', 'dev', 'up0']);
@@ -502,6 +502,48 @@ describe('ft setup: from a fresh box to a validated policy, a previewed attack a
     expect(dry.stdout).to.include('version: 1');
     expect(dry.stdout).to.include(`edge-gobgp: { adapter: gobgp, address: "127.0.0.1:${apiPort}"`);
     expect(readdirSync(out)).to.deep.equal([]);
+
+    // A BIRD with its control socket in a place of its own: found from its command line, and usable as a speaker.
+    const socket = join(out, 'bird.ctl');
+    writeFileSync(join(out, 'bird.conf'), 'router id 192.0.2.9;\nprotocol device {}\n');
+    const bird = new Daemon(ns!.argv(['bird', '-f', '-c', join(out, 'bird.conf'), '-s', socket]));
+    try {
+      await waitFor(() => existsSync(socket), { timeoutMs: 20_000, what: `bird's control socket: ${bird.output}` });
+      const found = await ftIn(ns!, [
+        'setup',
+        '--yes',
+        '--dry-run',
+        '--protect',
+        '203.0.113.0/24',
+        '--asn',
+        '64500',
+        ...quick,
+      ]);
+      expect(found.code, found.stderr).to.equal(0);
+      expect(found.stdout).to.match(
+        new RegExp(`BGP speakers: .*bird \\(pid \\d+\\), control socket ${socket.replace(/[.]/g, '\\.')}`),
+      );
+      const viaBird = await ftIn(ns!, [
+        'setup',
+        '--yes',
+        '--dry-run',
+        '--protect',
+        '203.0.113.0/24',
+        '--asn',
+        '64500',
+        '--speaker',
+        `bird@${socket}`,
+        ...quick,
+      ]);
+      expect(viaBird.code, viaBird.stderr).to.equal(0);
+      expect(viaBird.stdout).to.include(
+        `edge-bird: { adapter: bird, socket: ${JSON.stringify(socket)}, includeFile: /etc/bird/ft-routes.conf`,
+      );
+      expect(viaBird.stdout).to.match(/- \{ level: 1, .*via: \[edge-bird\] \}/);
+    } finally {
+      await bird.stop();
+    }
+    expect(readdirSync(out).filter((f) => f.endsWith('.yaml'))).to.deep.equal([]);
 
     const units = join(out, 'units');
     const r = await ftIn(ns!, [
