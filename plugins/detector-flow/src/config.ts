@@ -89,6 +89,8 @@ export const flowConfigSchema = z
     maxTargets: z.number().int().min(1).max(1_000_000).default(20_000),
     maxExporters: z.number().int().min(1).max(100_000).default(1024),
     maxTemplates: z.number().int().min(16).max(1_000_000).default(8192),
+    /** One exporter's share of maxTemplates: beyond it, it loses its own oldest template, never another's. */
+    maxTemplatesPerExporter: z.number().int().min(16).max(1_000_000).default(1024),
     /** Templates not refreshed for this long are forgotten. */
     templateExpiry: duration.default(30 * 60_000),
     topN: z.number().int().min(1).max(100).default(10),

@@ -31,7 +31,11 @@ export function engineOptions(config: FlowConfig, source: string): EngineOptions
     maxTargets: config.maxTargets ?? COLLECTOR_DEFAULTS.maxTargets,
     maxExporters: config.maxExporters,
     topN: config.topN,
-    templates: { maxTemplates: config.maxTemplates, expiryMs: config.templateExpiry },
+    templates: {
+      maxTemplates: config.maxTemplates,
+      maxTemplatesPerExporter: config.maxTemplatesPerExporter,
+      expiryMs: config.templateExpiry,
+    },
   };
 }
 
@@ -90,6 +94,7 @@ export class FlowDetector implements Detector {
     }
     this.engine = engine;
     this.listener = listener;
+    this.stopping = false;
     this.sink = sink;
     this.windowStart = Date.now();
     this.timer = setInterval(() => void this.tick(), this.config.windowMs);
@@ -112,8 +117,10 @@ export class FlowDetector implements Detector {
 
   private ticking: Promise<void> = Promise.resolve();
 
+  private stopping = false;
+
   private async closeWindow(): Promise<void> {
-    if (!this.engine) return;
+    if (!this.engine || this.stopping) return;
     try {
       const at = Date.now();
       const windowMs = Math.max(1, at - this.windowStart);
@@ -144,6 +151,9 @@ export class FlowDetector implements Detector {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    // A window being closed finishes first (it reads the listener's stats); none starts after this.
+    this.stopping = true;
+    await this.ticking;
     await this.listener?.stop();
     await this.engine?.close();
     this.listener = undefined;

@@ -1,3 +1,4 @@
+import { readSync } from 'node:fs';
 import { ipv4At, ipv6At } from './decode/addr.js';
 
 /** One UDP datagram found in a capture. */
@@ -9,13 +10,6 @@ export interface CapturedDatagram {
   dstAddr: string;
   dstPort: number;
   payload: Buffer;
-}
-
-export interface CaptureContents {
-  format: 'pcap' | 'pcapng';
-  datagrams: CapturedDatagram[];
-  /** Frames that were not IPv4/IPv6 UDP (or were truncated by the snap length), skipped. */
-  skipped: number;
 }
 
 export class CaptureError extends Error {
@@ -43,90 +37,164 @@ export function isCapture(buf: Buffer): boolean {
   return m === 0xa1b2c3d4 || m === 0xd4c3b2a1 || m === 0xa1b23c4d || m === 0x4d3cb2a1 || m === 0x0a0d0d0a;
 }
 
-/** Reads the UDP datagrams out of a pcap or pcapng capture held in memory. Throws CaptureError on a broken file. */
-export function readCapture(buf: Buffer): CaptureContents {
-  if (buf.length >= 4 && buf.readUInt32BE(0) === 0x0a0d0d0a) return readPcapng(buf);
-  return readPcap(buf);
+/**
+ * Bytes of a capture by absolute offset, read front to back: `at(off, n)` is valid until the next call, and
+ * offsets only grow, so a file is read in chunks and memory stays flat whatever its size.
+ */
+export interface ByteSource {
+  /** Bytes [off, off + n), or fewer when the capture ends sooner. */
+  at(off: number, n: number): Buffer;
 }
 
-function readPcap(buf: Buffer): CaptureContents {
-  if (buf.length < 24) throw new CaptureError(0, 'pcap global header is truncated');
-  const magic = buf.readUInt32BE(0);
-  const little = magic === 0xd4c3b2a1 || magic === 0x4d3cb2a1;
-  const nano = magic === 0xa1b23c4d || magic === 0x4d3cb2a1;
-  if (!little && magic !== 0xa1b2c3d4 && magic !== 0xa1b23c4d) throw new CaptureError(0, 'not a pcap file');
-  const u32 = (o: number) => (little ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
-  const link = u32(20) & 0xffff;
-  const out: CaptureContents = { format: 'pcap', datagrams: [], skipped: 0 };
-  let off = 24;
-  while (off + 16 <= buf.length) {
-    const sec = u32(off);
-    const frac = u32(off + 4);
-    const incl = u32(off + 8);
-    if (off + 16 + incl > buf.length)
-      throw new CaptureError(off + 8, `packet of ${incl} bytes runs past the end of the file`);
-    const time = sec * 1000 + (nano ? frac / 1e6 : frac / 1e3);
-    pushFrame(buf.subarray(off + 16, off + 16 + incl), link, time, little, out);
-    off += 16 + incl;
+/** A capture file read in 1 MiB chunks (grown for a frame larger than that). */
+export class FileSource implements ByteSource {
+  private buf = Buffer.alloc(0);
+  /** File offset of buf[0]. */
+  private base = 0;
+  private eof = false;
+
+  constructor(private readonly fd: number) {}
+
+  at(off: number, n: number): Buffer {
+    if (off < this.base) throw new Error(`capture read backwards (${off} < ${this.base})`);
+    while (off + n > this.base + this.buf.length && !this.eof) this.fill(off, n);
+    const start = Math.min(off - this.base, this.buf.length);
+    return this.buf.subarray(start, Math.min(start + n, this.buf.length));
   }
-  if (off !== buf.length) throw new CaptureError(off, 'trailing bytes after the last packet');
-  return out;
+
+  /** Reads on, keeping what is left from `off`. */
+  private fill(off: number, n: number): void {
+    const end = this.base + this.buf.length;
+    const keepFrom = Math.min(off, end);
+    const keep = this.buf.subarray(keepFrom - this.base);
+    const next = Buffer.allocUnsafe(Math.max(1 << 20, keep.length + n));
+    keep.copy(next);
+    const got = readSync(this.fd, next, keep.length, next.length - keep.length, null);
+    if (got === 0) this.eof = true;
+    this.base = keepFrom;
+    this.buf = next.subarray(0, keep.length + got);
+  }
 }
 
-function readPcapng(buf: Buffer): CaptureContents {
-  const out: CaptureContents = { format: 'pcapng', datagrams: [], skipped: 0 };
-  let little = true;
-  const links: { link: number; tsDivisor: number }[] = [];
-  let off = 0;
-  while (off + 12 <= buf.length) {
-    const typeBE = buf.readUInt32BE(off);
-    if (typeBE === 0x0a0d0d0a) {
-      const bom = buf.readUInt32LE(off + 8);
-      if (bom === 0x1a2b3c4d) little = true;
-      else if (bom === 0x4d3c2b1a) little = false;
-      else throw new CaptureError(off + 8, 'pcapng byte-order magic is wrong');
-      links.length = 0;
+/** A capture already in memory. */
+export function bufferSource(buf: Buffer): ByteSource {
+  return { at: (off, n) => buf.subarray(off, off + n) };
+}
+
+export interface CaptureReader {
+  format: 'pcap' | 'pcapng';
+  /** The UDP datagrams, one at a time. */
+  datagrams(): Generator<CapturedDatagram>;
+  /** Frames that were not IPv4/IPv6 UDP (or were truncated by the snap length), so far. */
+  readonly skipped: number;
+}
+
+/** Reads the UDP datagrams out of a pcap or pcapng capture, front to back. Throws CaptureError on a broken file. */
+export function readCapture(src: ByteSource): CaptureReader {
+  const head = src.at(0, 4);
+  return head.length >= 4 && head.readUInt32BE(0) === 0x0a0d0d0a ? new PcapngReader(src) : new PcapReader(src);
+}
+
+class PcapReader implements CaptureReader {
+  readonly format = 'pcap' as const;
+  skipped = 0;
+
+  constructor(private readonly src: ByteSource) {}
+
+  *datagrams(): Generator<CapturedDatagram> {
+    const head = this.src.at(0, 24);
+    if (head.length < 24) throw new CaptureError(0, 'pcap global header is truncated');
+    const magic = head.readUInt32BE(0);
+    const little = magic === 0xd4c3b2a1 || magic === 0x4d3cb2a1;
+    const nano = magic === 0xa1b23c4d || magic === 0x4d3cb2a1;
+    if (!little && magic !== 0xa1b2c3d4 && magic !== 0xa1b23c4d) throw new CaptureError(0, 'not a pcap file');
+    const u32 = (b: Buffer, o: number) => (little ? b.readUInt32LE(o) : b.readUInt32BE(o));
+    const link = u32(head, 20) & 0xffff;
+    let off = 24;
+    for (;;) {
+      const rec = this.src.at(off, 16);
+      if (rec.length === 0) return;
+      if (rec.length < 16) throw new CaptureError(off, 'trailing bytes after the last packet');
+      const sec = u32(rec, 0);
+      const frac = u32(rec, 4);
+      const incl = u32(rec, 8);
+      const time = sec * 1000 + (nano ? frac / 1e6 : frac / 1e3);
+      const frame = this.src.at(off + 16, incl);
+      if (frame.length < incl) throw new CaptureError(off + 8, `packet of ${incl} bytes runs past the end of the file`);
+      const d = datagramOf(frame, link, time);
+      if (d === undefined) this.skipped++;
+      else yield d;
+      off += 16 + incl;
     }
-    const u32 = (o: number) => (little ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
-    const type = u32(off);
-    const length = u32(off + 4);
-    if (length < 12 || length % 4 !== 0 || off + length > buf.length)
-      throw new CaptureError(off + 4, `pcapng block length ${length} is invalid`);
-    if (type === 1) {
-      // Interface description: link type, then options; only if_tsresol matters to us.
-      let tsDivisor = 1000; // default microseconds → ms
-      let o = off + 16;
-      while (o + 4 <= off + length - 4) {
-        const code = little ? buf.readUInt16LE(o) : buf.readUInt16BE(o);
-        const olen = little ? buf.readUInt16LE(o + 2) : buf.readUInt16BE(o + 2);
-        if (code === 0) break;
-        if (code === 9 && olen >= 1) {
-          const r = buf[o + 4] as number;
-          const units = r & 0x80 ? 2 ** (r & 0x7f) : 10 ** r;
-          tsDivisor = units / 1000;
-        }
-        o += 4 + Math.ceil(olen / 4) * 4;
+  }
+}
+
+class PcapngReader implements CaptureReader {
+  readonly format = 'pcapng' as const;
+  skipped = 0;
+
+  constructor(private readonly src: ByteSource) {}
+
+  *datagrams(): Generator<CapturedDatagram> {
+    let little = true;
+    const links: { link: number; tsDivisor: number }[] = [];
+    let off = 0;
+    for (;;) {
+      const head = this.src.at(off, 12);
+      if (head.length < 12) return;
+      if (head.readUInt32BE(0) === 0x0a0d0d0a) {
+        const bom = head.readUInt32LE(8);
+        if (bom === 0x1a2b3c4d) little = true;
+        else if (bom === 0x4d3c2b1a) little = false;
+        else throw new CaptureError(off + 8, 'pcapng byte-order magic is wrong');
+        links.length = 0;
       }
-      links.push({ link: little ? buf.readUInt16LE(off + 8) : buf.readUInt16BE(off + 8), tsDivisor });
-    } else if (type === 6) {
-      if (length < 32) throw new CaptureError(off, 'enhanced packet block is truncated');
-      const iface = links[u32(off + 8)];
-      if (iface === undefined) throw new CaptureError(off + 8, 'packet refers to an undeclared interface');
-      const ts = u32(off + 12) * 4294967296 + u32(off + 16);
-      const incl = u32(off + 20);
-      if (28 + incl > length - 4) throw new CaptureError(off + 20, 'packet data runs past its block');
-      pushFrame(buf.subarray(off + 28, off + 28 + incl), iface.link, ts / iface.tsDivisor, little, out);
-    } else if (type === 3) {
-      const iface = links[0];
-      if (iface === undefined) throw new CaptureError(off, 'simple packet block before any interface');
-      pushFrame(buf.subarray(off + 12, off + length - 4), iface.link, 0, little, out);
+      const u32 = (b: Buffer, o: number) => (little ? b.readUInt32LE(o) : b.readUInt32BE(o));
+      const u16 = (b: Buffer, o: number) => (little ? b.readUInt16LE(o) : b.readUInt16BE(o));
+      const type = u32(head, 0);
+      const length = u32(head, 4);
+      if (length < 12 || length % 4 !== 0) throw new CaptureError(off + 4, `pcapng block length ${length} is invalid`);
+      const block = this.src.at(off, length);
+      if (block.length < length) throw new CaptureError(off + 4, `pcapng block length ${length} is invalid`);
+      if (type === 1) {
+        // Interface description: link type, then options; only if_tsresol matters to us.
+        let tsDivisor = 1000; // default microseconds → ms
+        let o = 16;
+        while (o + 4 <= length - 4) {
+          const code = u16(block, o);
+          const olen = u16(block, o + 2);
+          if (code === 0) break;
+          if (code === 9 && olen >= 1) {
+            const r = block[o + 4] as number;
+            const units = r & 0x80 ? 2 ** (r & 0x7f) : 10 ** r;
+            tsDivisor = units / 1000;
+          }
+          o += 4 + Math.ceil(olen / 4) * 4;
+        }
+        links.push({ link: u16(block, 8), tsDivisor });
+      } else if (type === 6) {
+        if (length < 32) throw new CaptureError(off, 'enhanced packet block is truncated');
+        const iface = links[u32(block, 8)];
+        if (iface === undefined) throw new CaptureError(off + 8, 'packet refers to an undeclared interface');
+        const ts = u32(block, 12) * 4294967296 + u32(block, 16);
+        const incl = u32(block, 20);
+        if (28 + incl > length - 4) throw new CaptureError(off + 20, 'packet data runs past its block');
+        const d = datagramOf(block.subarray(28, 28 + incl), iface.link, ts / iface.tsDivisor);
+        if (d === undefined) this.skipped++;
+        else yield d;
+      } else if (type === 3) {
+        const iface = links[0];
+        if (iface === undefined) throw new CaptureError(off, 'simple packet block before any interface');
+        const d = datagramOf(block.subarray(12, length - 4), iface.link, 0);
+        if (d === undefined) this.skipped++;
+        else yield d;
+      }
+      off += length;
     }
-    off += length;
   }
-  return out;
 }
 
-function pushFrame(frame: Buffer, link: number, time: number, little: boolean, out: CaptureContents): void {
+function datagramOf(frame: Buffer, link: number, time: number): CapturedDatagram | undefined {
   let ip = -1;
   if (link === LINK_ETHERNET) {
     let o = 12;
@@ -140,10 +208,8 @@ function pushFrame(frame: Buffer, link: number, time: number, little: boolean, o
   else if (link === LINK_NULL) ip = 4;
   else if (link === LINK_LINUX_SLL) ip = 16;
   else if (link === LINK_LINUX_SLL2) ip = 20;
-  void little;
   const d = ip >= 0 ? udpOf(frame, ip) : undefined;
-  if (d === undefined) out.skipped++;
-  else out.datagrams.push({ time, ...d });
+  return d === undefined ? undefined : { time, ...d };
 }
 
 function udpOf(frame: Buffer, ip: number): Omit<CapturedDatagram, 'time'> | undefined {

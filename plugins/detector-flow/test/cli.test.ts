@@ -1,13 +1,15 @@
 // `ft flow decode` and `ft flow listen` as an operator runs them: the built CLI in a child process.
 import { expect } from 'chai';
+import { spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isolatedHome, runFt } from '../../../test/helpers/cli.js';
+import { BIN, isolatedHome, ROOT, runFt } from '../../../test/helpers/cli.js';
 import { waitFor } from '../../../test/helpers/wait.js';
 import { addr, ipfix, netflow5, set, templateRecord, u16, u32, u8 } from './helpers/encode.js';
 import { datagramPcap } from './helpers/exporters.js';
+import { pcapFile, udpFrame } from './helpers/pcap-writer.js';
 
 const TEMPLATE = templateRecord(
   256,
@@ -171,5 +173,104 @@ describe('ft flow commands', function () {
     const r = await runFt(['flow', 'listen', '--listen', 'collector.example:2055', '--duration', '1'], env);
     expect(r.code).to.equal(2);
     expect(r.stderr).to.match(/listeners\.0\.address: must be an IPv4 or IPv6 address/);
+  });
+
+  describe('issue 20 §3 regressions', () => {
+    /** A NetFlow v5 capture of `datagrams` datagrams of 30 flows each, to `destinations` distinct addresses. */
+    function v5Capture(file: string, datagrams: number, destinations: number, repeat = false): void {
+      const frames: { time: number; data: Buffer }[] = [];
+      let k = 0;
+      let one: Buffer | undefined;
+      for (let d = 0; d < datagrams; d++) {
+        let dg = repeat ? one : undefined;
+        if (dg === undefined) {
+          const flows = [];
+          for (let f = 0; f < 30; f++, k++) {
+            const n = k % destinations;
+            flows.push({
+              src: '198.51.100.1',
+              dst: `10.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`,
+              packets: 1,
+              bytes: 100,
+            });
+          }
+          dg = netflow5(flows);
+          one = dg;
+        }
+        frames.push({ time: 1_700_000_000 + d / 1000, data: udpFrame('192.0.2.1', 40000, '127.0.0.1', 2055, dg) });
+      }
+      writeFileSync(file, pcapFile(frames, 101));
+    }
+
+    it('decode --summary streams the capture: memory stays flat in its size (900k records under a 48 MB heap)', async () => {
+      const pcap = join(dir, 'long.pcap');
+      v5Capture(pcap, 30_000, 30, true);
+      const r = await runFt(['flow', 'decode', pcap, '--summary'], { ...env, NODE_OPTIONS: '--max-old-space-size=48' });
+      expect(r.code, r.stderr.slice(-500)).to.equal(0);
+      expect(r.stdout).to.include('30000 datagram(s): 30000 decoded, 0 error(s), 900000 record(s)');
+      expect(r.stdout).to.match(/10\.0\.0\.0\s+30000\s+3000000\s+30000\s+3000000/);
+    });
+
+    it('decode reads pcapng (as editcap writes it, several MiB) exactly as the same capture in pcap', async () => {
+      const pcap = join(dir, 'ng.pcap');
+      v5Capture(pcap, 3000, 5000);
+      const ng = join(dir, 'ng.pcapng');
+      const conv = spawnSync('editcap', ['-F', 'pcapng', pcap, ng], { encoding: 'utf8' });
+      expect(conv.status, conv.stderr).to.equal(0);
+      const a = await runFt(['flow', 'decode', pcap, '--summary', '--json'], env);
+      const b = await runFt(['flow', 'decode', ng, '--summary', '--json'], env);
+      expect(b.code, b.stderr.slice(-500)).to.equal(0);
+      const [ra, rb] = [JSON.parse(a.stdout), JSON.parse(b.stdout)];
+      expect(rb.files).to.deep.equal([{ file: ng, format: 'pcapng', datagrams: 3000, skippedFrames: 0 }]);
+      expect(rb.summary).to.deep.equal(ra.summary);
+      expect(rb.summary.records).to.equal(90_000);
+      expect(rb.datagrams.map((d: { time: number }) => d.time)).to.deep.equal(
+        ra.datagrams.map((d: { time: number }) => d.time),
+      );
+    });
+
+    it('decode prints a destination table of 150,000 rows (no stack overflow) and its JSON has every total', async () => {
+      const pcap = join(dir, 'wide.pcap');
+      v5Capture(pcap, 5000, 150_000);
+      const r = await runFt(['flow', 'decode', pcap, '--summary'], env);
+      expect(r.code, r.stderr.slice(-500)).to.equal(0);
+      const rows = r.stdout.split('\n').filter((l) => /^10\.\d+\.\d+\.\d+\s/.test(l));
+      expect(rows).to.have.length(150_000);
+      const j = await runFt(['flow', 'decode', pcap, '--summary', '--json'], env);
+      expect(j.code, j.stderr.slice(-500)).to.equal(0);
+      const report = JSON.parse(j.stdout);
+      expect(report.summary).to.deep.include({ datagrams: 5000, decoded: 5000, records: 150_000 });
+      expect(report.summary.byDestination).to.have.length(150_000);
+    });
+
+    for (const [signal, mode] of [
+      ['SIGTERM', '--ndjson'],
+      ['SIGINT', 'table'],
+    ] as const) {
+      it(`listen --duration 600 stops at once on ${signal} (${mode}), with no warning about the last window`, async () => {
+        const port = await freeUdpPort();
+        const args = ['flow', 'listen', '--listen', `127.0.0.1:${port}`, '--duration', '600', '--window-ms', '200'];
+        if (mode !== 'table') args.push(mode);
+        const child = spawn(process.execPath, [BIN, ...args], {
+          cwd: ROOT,
+          env: { ...process.env, ...env, NO_COLOR: '1' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+        // Windows are printed once it listens: then the signal. The test times out if it waits for --duration.
+        await waitFor(() => (mode === 'table' ? stdout.includes('TARGET') : stdout.includes('"samples"')), {
+          intervalMs: 50,
+          timeoutMs: 20_000,
+        });
+        child.kill(signal);
+        const code = await exited;
+        expect(code, stderr).to.equal(0);
+        expect(stderr).to.not.include('could not be closed');
+      });
+    }
   });
 });

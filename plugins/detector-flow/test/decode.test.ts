@@ -741,7 +741,7 @@ describe('flow decoders', () => {
       ]);
       const cache = new TemplateCache();
       decodeDatagram(d, ctx(cache));
-      expect(cache.get(TemplateCache.key('netflow9', '192.0.2.1', 7, 300), 1_000_000)?.fixed).to.not.equal(undefined);
+      expect(cache.get('192.0.2.1', TemplateCache.key('netflow9', 7, 300), 1_000_000)?.fixed).to.not.equal(undefined);
       decodeDatagram(
         netflow9(
           [
@@ -762,7 +762,7 @@ describe('flow decoders', () => {
         ),
         ctx(cache),
       );
-      expect(cache.get(TemplateCache.key('netflow9', '192.0.2.1', 7, 301), 1_000_000)?.fixed).to.equal(undefined);
+      expect(cache.get('192.0.2.1', TemplateCache.key('netflow9', 7, 301), 1_000_000)?.fixed).to.equal(undefined);
       decodeDatagram(
         ipfix(
           [
@@ -783,7 +783,7 @@ describe('flow decoders', () => {
         ),
         ctx(cache),
       );
-      expect(cache.get(TemplateCache.key('ipfix', '192.0.2.1', 7, 302), 1_000_000)?.fixed).to.equal(undefined);
+      expect(cache.get('192.0.2.1', TemplateCache.key('ipfix', 7, 302), 1_000_000)?.fixed).to.equal(undefined);
     });
   });
 });

@@ -2,13 +2,17 @@ import { Prefix, type Sample } from '@ft/sdk';
 import {
   ABSURD_SAMPLING_RATE,
   decodeBatch,
+  implausibleCounters,
+  MAX_PACKET_BYTES,
+  MAX_RECORD_BYTES,
+  MAX_RECORD_PACKETS,
   FlowBatch,
   TemplateCache,
   type DecodeResult,
   type ProtocolChoice,
   type TemplateCacheOptions,
 } from '../decode/index.js';
-import { ExporterTable, type ExporterHealth } from './health.js';
+import { ExporterTable, type DatagramTally, type ExporterHealth } from './health.js';
 import { toSamples, WindowAggregator, type TargetPartial } from './window.js';
 
 export interface CollectorOptions {
@@ -76,27 +80,52 @@ export class Collector {
       return result;
     }
     const fallback = this.options.exporterSamplingRates.get(exporter) ?? this.options.defaultSamplingRate;
-    let unknown = 0;
-    let absurd = 0;
-    let last: number | undefined;
+    const t = this.tally;
+    t.unknownSampling = 0;
+    t.absurdSampling = 0;
+    t.rejected = 0;
+    t.lastRejected = undefined;
+    t.lastRate = undefined;
     const n = batch.length;
     const rates = batch.samplingRate;
+    const packets = batch.packets;
+    const bytes = batch.bytes;
     const aggregator = this.aggregator;
     for (let i = 0; i < n; i++) {
+      const p = packets[i]!;
+      const o = bytes[i]!;
+      // Two comparisons per record; the reason is only worked out for a record that fails them.
+      if (p > MAX_RECORD_PACKETS || o > MAX_RECORD_BYTES || o > p * MAX_PACKET_BYTES) {
+        const why = implausibleCounters(p, o);
+        if (why !== undefined) {
+          t.rejected++;
+          t.lastRejected = `record to ${batch.dstAddr(i)}: ${why}`;
+          continue;
+        }
+      }
       let rate = rates[i]!;
       if (rate === 0) {
-        unknown++;
+        t.unknownSampling++;
         rate = fallback;
       } else {
-        last = rate;
-        if (rate > ABSURD_SAMPLING_RATE) absurd++;
+        t.lastRate = rate;
+        if (rate > ABSURD_SAMPLING_RATE) t.absurdSampling++;
       }
       aggregator.addAt(batch, i, rate);
     }
-    this.records += n;
-    this.exporters.decoded(exporter, now, result, n, unknown, absurd, last);
+    this.records += n + result.recordsWithoutDestination;
+    this.exporters.decoded(exporter, now, result, n + result.recordsWithoutDestination, t);
     return result;
   }
+
+  /** Per-datagram counts handed to the exporter table (one object, reused). */
+  private readonly tally: DatagramTally = {
+    unknownSampling: 0,
+    absurdSampling: 0,
+    rejected: 0,
+    lastRejected: undefined,
+    lastRate: undefined,
+  };
 
   /** Closes the current window: its per-target partials (for merging across workers). */
   flushPartials(): TargetPartial[] {

@@ -22,6 +22,11 @@ export interface ExporterHealth {
   decodeErrors: number;
   lastError?: string;
   templateMisses: number;
+  /** Records whose template has no destination address (L2-only templates): decoded and counted, not traffic. */
+  recordsWithoutDestination: number;
+  /** Records refused because their counters cannot be true (see decode/plausible.ts), and the latest reason. */
+  rejectedRecords: number;
+  lastRejected?: string;
   /** Records whose sampling rate the exporter never stated (the configured default was used). */
   unknownSampling: number;
   /** Records whose stated rate was above 1:1,000,000 (kept, but probably a unit mix-up on the exporter). */
@@ -45,6 +50,15 @@ const MAX_PLAUSIBLE_GAP = 1_000_000;
 /** Backward steps up to two datagrams' worth are reordering (or options records counted differently), not a restart. */
 const MIN_REORDER = 2;
 
+/** What one datagram's records added up to, as the collector counted them. */
+export interface DatagramTally {
+  unknownSampling: number;
+  absurdSampling: number;
+  rejected: number;
+  lastRejected: string | undefined;
+  lastRate: number | undefined;
+}
+
 class ExporterState {
   readonly protocols = new Set<string>();
   readonly streams = new Map<string, SequenceStream>();
@@ -54,6 +68,9 @@ class ExporterState {
   decodeErrors = 0;
   lastError: string | undefined;
   templateMisses = 0;
+  recordsWithoutDestination = 0;
+  rejectedRecords = 0;
+  lastRejected: string | undefined;
   unknownSampling = 0;
   absurdSampling = 0;
   lastSamplingRate: number | undefined;
@@ -92,27 +109,38 @@ class ExporterState {
           lost: 0,
           received: adv,
           restarts: 0,
-          uncounted: d.templateMisses > 0,
-          mode: 'unknown',
+          uncounted: d.sequenceCounts === 'records' && d.templateMisses > 0,
+          // NetFlow v5 (flows), v9 and sFlow (datagrams) count what was sent before this datagram, by definition
+          // (Cisco's v5 format, RFC 3954 §5.1, sFlow v5 §5): a gap at the very first step is loss too. IPFIX is
+          // also defined that way (RFC 7011 §3.1), but some exporters count the current message's records as
+          // well (softflowd): that is worked out per stream.
+          mode: d.sequenceCounts === 'records' ? 'unknown' : 'exclusive',
         });
       return;
     }
     // RFC numbering counts what was sent BEFORE this message; some exporters (softflowd's IPFIX) count it too.
-    // The first clean step tells which, per stream.
     const exclusive = (seq - ((s.prev + s.prevAdvance) >>> 0)) | 0;
     const inclusive = (((seq - adv) >>> 0) - s.prev) | 0;
+    let gap: number;
     if (s.mode === 'unknown') {
-      if (exclusive === 0) s.mode = 'exclusive';
-      else if (inclusive === 0) s.mode = 'inclusive';
-    }
-    const gap = s.mode === 'inclusive' ? inclusive : exclusive;
+      // Only a step where the two rules disagree (record counts differ) tells them apart; where they agree the
+      // gap is the same either way. Neither fitting exactly: at least the smaller gap is lost.
+      if (exclusive === inclusive) gap = exclusive;
+      else if (exclusive === 0) {
+        s.mode = 'exclusive';
+        gap = 0;
+      } else if (inclusive === 0) {
+        s.mode = 'inclusive';
+        gap = 0;
+      } else gap = exclusive > 0 && inclusive > 0 ? Math.min(exclusive, inclusive) : 0;
+    } else gap = s.mode === 'inclusive' ? inclusive : exclusive;
     if (gap > 0 && gap <= MAX_PLAUSIBLE_GAP) {
       // IPFIX counts data records, and those of an unknown template could not be counted: that gap is ours.
-      if (!s.uncounted && s.mode !== 'unknown') s.lost += gap;
+      if (!s.uncounted) s.lost += gap;
     } else if (gap > MAX_PLAUSIBLE_GAP || -gap > Math.max(2 * Math.max(adv, s.prevAdvance), MIN_REORDER)) {
       // Far backwards or a huge jump: the exporter restarted; the first gap after a restart is not loss.
       s.restarts++;
-      s.mode = 'unknown';
+      if (d.sequenceCounts === 'records') s.mode = 'unknown';
     }
     // Small negative steps: a reordered datagram, or options records one exporter counts and another does not.
     s.received += adv;
@@ -144,23 +172,18 @@ export class ExporterTable {
     return s;
   }
 
-  decoded(
-    exporter: string,
-    now: number,
-    d: DecodedDatagram,
-    records: number,
-    unknownSampling: number,
-    absurdSampling: number,
-    lastRate: number | undefined,
-  ): void {
+  decoded(exporter: string, now: number, d: DecodedDatagram, records: number, t: DatagramTally): void {
     const s = this.state(exporter, now);
     s.datagrams++;
     s.protocols.add(d.protocol);
     s.records += records;
     s.templateMisses += d.templateMisses;
-    s.unknownSampling += unknownSampling;
-    s.absurdSampling += absurdSampling;
-    if (lastRate !== undefined) s.lastSamplingRate = lastRate;
+    s.recordsWithoutDestination += d.recordsWithoutDestination;
+    s.rejectedRecords += t.rejected;
+    if (t.lastRejected !== undefined) s.lastRejected = t.lastRejected;
+    s.unknownSampling += t.unknownSampling;
+    s.absurdSampling += t.absurdSampling;
+    if (t.lastRate !== undefined) s.lastSamplingRate = t.lastRate;
     s.exporterDrops += d.exporterDrops;
     s.sequence(d);
     for (const c of d.counters) {
@@ -196,6 +219,8 @@ export class ExporterTable {
           records: s.records,
           decodeErrors: s.decodeErrors,
           templateMisses: s.templateMisses,
+          recordsWithoutDestination: s.recordsWithoutDestination,
+          rejectedRecords: s.rejectedRecords,
           unknownSampling: s.unknownSampling,
           absurdSampling: s.absurdSampling,
           sequenceLost: lost,
@@ -205,6 +230,7 @@ export class ExporterTable {
           interfaces: [...s.interfaces.values()],
         };
         if (s.lastError !== undefined) h.lastError = s.lastError;
+        if (s.lastRejected !== undefined) h.lastRejected = s.lastRejected;
         if (s.lastSamplingRate !== undefined) h.lastSamplingRate = s.lastSamplingRate;
         if (s.sequenceUnit !== undefined) h.sequenceUnit = s.sequenceUnit;
         return h;

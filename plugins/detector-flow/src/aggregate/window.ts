@@ -29,7 +29,7 @@ export interface TargetPartial {
   sources: SketchState;
   lenMin: number;
   lenMax: number;
-  /** Unscaled packets/bytes behind the mean packet length. */
+  /** Scaled packets/bytes of the records behind the mean packet length (those with a packet count). */
   lenPackets: number;
   lenBytes: number;
   ttl: [number, number][];
@@ -118,20 +118,23 @@ class TargetStats {
       const weighted = packets * stride;
       // The distinct-source sketch ignores repeats, and both it and the source table start empty each window:
       // a source already in the table is already counted, so only a new entry (or one back after a prune)
-      // needs hashing into it.
-      if (src6 === undefined) {
+      // needs hashing into it. An unknown source (a template without one) counts in neither.
+      if (b.srcKnown[i] === 0) {
+        // nothing to count
+      } else if (src6 === undefined) {
         if (this.srcIps4.add(src4, weighted)) this.sources.addHash(mix32(src4));
       } else if ((this.srcIps6 ??= new TopCounter<string>()).add(src6, weighted)) this.sources.addHash(hash32(src6));
       const srcPort = b.srcPort[i]!;
       if (srcPort !== 0 || p === 6 || p === 17) this.srcPorts.add(srcPort, weighted);
       this.dstPorts.add(b.dstPort[i]!, weighted);
-    } else this.sources.addHash(src6 === undefined ? mix32(src4) : hash32(src6));
+    } else if (b.srcKnown[i] !== 0) this.sources.addHash(src6 === undefined ? mix32(src4) : hash32(src6));
     if (unscaled > 0) {
       const mean = unscaledBytes / unscaled;
       if (mean < this.lenMin) this.lenMin = mean;
       if (mean > this.lenMax) this.lenMax = mean;
-      this.lenPackets += unscaled;
-      this.lenBytes += unscaledBytes;
+      // Scaled, as the traffic is: a record standing for 100× as many packets weighs 100× in the mean.
+      this.lenPackets += packets;
+      this.lenBytes += unscaledBytes * rate;
     }
     const ttl = b.ttl[i]!;
     if (ttl > 0) {

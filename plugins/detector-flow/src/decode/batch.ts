@@ -14,6 +14,8 @@ export class FlowBatch {
   length = 0;
   private capacity = 0;
   family!: Uint8Array;
+  /** 0: the record has no source address (its template lacks one); src4/src6 mean nothing then. */
+  srcKnown!: Uint8Array;
   src4!: Uint32Array;
   dst4!: Uint32Array;
   /** IPv6 text of the address, or undefined when the address is the IPv4 value in src4/dst4. */
@@ -48,6 +50,7 @@ export class FlowBatch {
     this.dst6[i] = undefined;
     this.ttl[i] = -1;
     this.samplingRate[i] = 0;
+    this.srcKnown[i] = 1;
     return i;
   }
 
@@ -63,6 +66,7 @@ export class FlowBatch {
       return next;
     };
     this.family = grow((n) => new Uint8Array(n), this.family);
+    this.srcKnown = grow((n) => new Uint8Array(n), this.srcKnown);
     this.src4 = grow((n) => new Uint32Array(n), this.src4);
     this.dst4 = grow((n) => new Uint32Array(n), this.dst4);
     this.srcPort = grow((n) => new Uint16Array(n), this.srcPort);
@@ -78,7 +82,8 @@ export class FlowBatch {
     this.capacity = capacity;
   }
 
-  srcAddr(i: number): string {
+  srcAddr(i: number): string | undefined {
+    if (this.srcKnown[i] === 0) return undefined;
     return this.src6[i] ?? ipv4Text(this.src4[i]!);
   }
 
@@ -90,7 +95,6 @@ export class FlowBatch {
   record(i: number): FlowRecord {
     const r: FlowRecord = {
       family: this.family[i] as 4 | 6,
-      srcAddr: this.srcAddr(i),
       dstAddr: this.dstAddr(i),
       srcPort: this.srcPort[i]!,
       dstPort: this.dstPort[i]!,
@@ -101,6 +105,8 @@ export class FlowBatch {
       inputIf: this.inputIf[i]!,
       outputIf: this.outputIf[i]!,
     };
+    const src = this.srcAddr(i);
+    if (src !== undefined) r.srcAddr = src;
     if (this.samplingRate[i]! > 0) r.samplingRate = this.samplingRate[i]!;
     if (this.ttl[i]! >= 0) r.ttl = this.ttl[i]!;
     return r;
@@ -116,7 +122,8 @@ export class FlowBatch {
   pushRecord(r: FlowRecord): void {
     const i = this.push();
     this.family[i] = r.family;
-    setAddress(r.srcAddr, i, this.src4, this.src6);
+    if (r.srcAddr === undefined) this.srcKnown[i] = 0;
+    else setAddress(r.srcAddr, i, this.src4, this.src6);
     setAddress(r.dstAddr, i, this.dst4, this.dst6);
     this.srcPort[i] = r.srcPort;
     this.dstPort[i] = r.dstPort;

@@ -9,6 +9,7 @@ export * from './types.js';
 export { TemplateCache, type TemplateCacheOptions } from './template-cache.js';
 export { FlowBatch } from './batch.js';
 export { ABSURD_SAMPLING_RATE } from './templated.js';
+export { implausibleCounters, MAX_PACKET_BYTES, MAX_RECORD_BYTES, MAX_RECORD_PACKETS } from './plausible.js';
 
 export type ProtocolChoice = FlowProtocol | 'auto' | 'netflow';
 

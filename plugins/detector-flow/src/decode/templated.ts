@@ -1,6 +1,13 @@
 import { isV4Mapped, ipv6TextAt, u32 } from './addr.js';
 import type { FlowBatch } from './batch.js';
-import { TemplateCache, type FieldSpec, type FixedLayout, type Template, type TemplateKind } from './template-cache.js';
+import {
+  TemplateCache,
+  type FieldSpec,
+  type FixedLayout,
+  type SamplingState,
+  type Template,
+  type TemplateKind,
+} from './template-cache.js';
 import { emptyDatagram, WireError, type DecodedDatagram } from './types.js';
 
 /** Information elements ft reads (RFC 3954 field types = IPFIX IE ids for these). */
@@ -74,6 +81,8 @@ const A = {
   packetSpace: 24,
   samplingSize: 25,
   samplingPopulation: 26,
+  /** Options scope fields: what the options record's values apply to. */
+  scopeInterface: 27,
 } as const;
 
 /** The action for an information element (enterprise elements are skipped by length). */
@@ -141,6 +150,21 @@ function actionOf(id: number, enterprise: number): number {
       return A.skip;
   }
 }
+/**
+ * The action for a scope field of an options template. v9 numbers scope fields on its own scale (RFC 3954 §6.1:
+ * 1 System, 2 Interface, 3 Line Card, 4 Cache, 5 Template), which is not the information element numbering of
+ * the option fields after them: scope 2 is an interface, not a packet count. IPFIX scopes are information
+ * elements (RFC 7011 §3.4.2.1). Only interface and sampler scopes change which records a rate applies to; any
+ * other scope (system, line card, observation domain...) is exporter/domain-wide.
+ */
+function scopeActionOf(kind: TemplateKind, id: number, enterprise: number): number {
+  if (kind === 'netflow9') return id === 2 ? A.scopeInterface : A.skip;
+  if (enterprise !== 0) return A.skip;
+  if (id === IE.ingressInterface || id === IE.egressInterface) return A.scopeInterface;
+  if (id === IE.samplerId || id === IE.selectorId) return A.samplerId;
+  return A.skip;
+}
+
 /** Sampling rates above this are almost certainly a unit mix-up; they are kept but flagged by the collector. */
 export const ABSURD_SAMPLING_RATE = 1_000_000;
 
@@ -186,7 +210,7 @@ function readUint(buf: Buffer, off: number, len: number): number {
 interface Pending {
   templates: Map<number, Template | null>;
   withdrawAll: boolean[];
-  sampling: { samplerId: number | undefined; rate: number }[];
+  sampling: { samplerId: number | undefined; ifIndex: number | undefined; rate: number }[];
 }
 
 export function decodeNetflow9(buf: Buffer, ctx: TemplatedContext): DecodedDatagram {
@@ -326,7 +350,8 @@ function readTemplates(
         variable = true;
         minRecordLength += 1;
       } else minRecordLength += length;
-      fields.push({ id: fid, length, enterprise, action: actionOf(fid, enterprise) });
+      const action = options && i < scopeCount ? scopeActionOf(d.kind, fid, enterprise) : actionOf(fid, enterprise);
+      fields.push({ id: fid, length, enterprise, action });
     }
     // A record of zero bytes cannot be walked: the data loop would never advance.
     if (minRecordLength === 0) throw new WireError(off, `template ${id} describes records of zero bytes`);
@@ -356,7 +381,7 @@ function sameTemplate(t: Template, fields: FieldSpec[], options: boolean, scopeC
 
 function lookup(id: number, d: Dialect, ctx: TemplatedContext, pending: Pending, domain: number): Template | undefined {
   if (pending.templates.has(id)) return pending.templates.get(id) ?? undefined;
-  return ctx.cache.get(TemplateCache.key(d.kind, ctx.exporter, domain, id), ctx.now);
+  return ctx.cache.get(ctx.exporter, TemplateCache.key(d.kind, domain, id), ctx.now);
 }
 
 /**
@@ -394,6 +419,8 @@ class Scratch {
   packetSpace = 0;
   samplingSize = 0;
   samplingPopulation = 0;
+  /** Options records: the interface their scope names (-1: none). */
+  scopeIf = -1;
 }
 
 const scratch = new Scratch();
@@ -427,6 +454,7 @@ function resetScratch(s: Scratch): void {
   s.packetSpace = 0;
   s.samplingSize = 0;
   s.samplingPopulation = 0;
+  s.scopeIf = -1;
 }
 
 function readField(buf: Buffer, off: number, len: number, action: number, s: Scratch): void {
@@ -527,6 +555,9 @@ function readField(buf: Buffer, off: number, len: number, action: number, s: Scr
     case A.samplingPopulation:
       s.samplingPopulation = readUint(buf, off, len);
       break;
+    case A.scopeInterface:
+      s.scopeIf = readUint(buf, off, len);
+      break;
     default:
       break;
   }
@@ -576,7 +607,7 @@ const FIXED_ACTIONS = new Set<number>([
   A.ttl,
   A.minTtl,
 ]);
-const ACTIONS = 27;
+const ACTIONS = 28;
 
 /** Switches the fixed-layout path off (tests compare it with the general path); on in production. */
 export const templatedPaths = { fixedLayouts: true };
@@ -610,6 +641,72 @@ function fieldAt(buf: Buffer, o: number, layout: FixedLayout, action: number, ab
   return at === -1 ? absent : readUint(buf, o + at, layout.len[action]!);
 }
 
+/**
+ * Where a record's rate comes from when it states none: the options data the exporter announced (in this
+ * datagram or before), by the record's sampler id, then by its interfaces (input first: sampling is usually
+ * configured on ingress), then exporter/domain-wide. Resolved once per data set: the per-record work is then
+ * only what the announcements require.
+ */
+class RateSource {
+  private pending: Pending['sampling'] = [];
+  private state: SamplingState | undefined;
+  /** Rates keyed by sampler or interface exist: records need a per-record lookup. */
+  perRecord = false;
+  /** The exporter/domain-wide rate (0: none). */
+  wide = 0;
+
+  reset(d: Dialect, ctx: TemplatedContext, pending: Pending, domain: number): void {
+    this.pending = pending.sampling;
+    this.state = ctx.cache.samplingState(d.kind, ctx.exporter, domain);
+    this.perRecord =
+      (this.state !== undefined && (this.state.bySampler.size > 0 || this.state.byInterface.size > 0)) ||
+      this.pending.some((p) => p.samplerId !== undefined || p.ifIndex !== undefined);
+    this.wide = this.forDomain();
+  }
+
+  /** The announced rate for a record with this sampler id and these interfaces (0: none known), 0 when unknown. */
+  lookup(samplerId: number | undefined, inIf: number, outIf: number): number {
+    if (samplerId !== undefined) {
+      const r = this.forSampler(samplerId);
+      if (r > 0) return r;
+    }
+    if (inIf > 0) {
+      const r = this.forInterface(inIf);
+      if (r > 0) return r;
+    }
+    if (outIf > 0) {
+      const r = this.forInterface(outIf);
+      if (r > 0) return r;
+    }
+    return this.wide;
+  }
+
+  // This datagram's announcements (pending) are newer than the cache's, and the latest of them wins.
+  private forSampler(id: number): number {
+    for (let i = this.pending.length - 1; i >= 0; i--)
+      if (this.pending[i]!.samplerId === id) return this.pending[i]!.rate;
+    return this.state?.bySampler.get(id) ?? 0;
+  }
+
+  private forInterface(ifIndex: number): number {
+    for (let i = this.pending.length - 1; i >= 0; i--) {
+      const a = this.pending[i]!;
+      if (a.samplerId === undefined && a.ifIndex === ifIndex) return a.rate;
+    }
+    return this.state?.byInterface.get(ifIndex) ?? 0;
+  }
+
+  private forDomain(): number {
+    for (let i = this.pending.length - 1; i >= 0; i--) {
+      const a = this.pending[i]!;
+      if (a.samplerId === undefined && a.ifIndex === undefined) return a.rate;
+    }
+    return this.state?.rate ?? 0;
+  }
+}
+
+const rates = new RateSource();
+
 /** readData for a template with a fixed layout: the same records, field values and errors as the general path. */
 function readFixed(
   buf: Buffer,
@@ -625,10 +722,10 @@ function readFixed(
   const step = layout.recordLength;
   const src = layout.at[A.srcV4]!;
   const dst = layout.at[A.dstV4]!;
-  let rate: number | undefined;
+  rates.reset(d, ctx, pending, out.domain);
+  const perRecord = rates.perRecord;
   for (; off + step <= end; off += step) {
     if (d.kind === 'ipfix') out.sequenceAdvance++;
-    rate ??= lookupRate(d, ctx, pending, out.domain, undefined) ?? 0;
     const protocol = fieldAt(buf, off, layout, A.protocol, 0) & 0xff;
     const isIcmp = protocol === 1 || protocol === 58;
     const icmp = fieldAt(buf, off, layout, A.icmp, -1);
@@ -643,6 +740,8 @@ function readFixed(
     const bytes = fieldAt(buf, off, layout, A.octets, -1);
     const ttl = fieldAt(buf, off, layout, A.ttl, -1);
     const minTtl = ttl >= 0 ? -1 : fieldAt(buf, off, layout, A.minTtl, -1);
+    const inIf = fieldAt(buf, off, layout, A.inputIf, 0);
+    const outIf = fieldAt(buf, off, layout, A.outputIf, 0);
     const k = b.push();
     b.family[k] = 4;
     b.src4[k] =
@@ -655,9 +754,9 @@ function readFixed(
     b.tcpFlags[k] = fieldAt(buf, off, layout, A.tcpFlags, 0) & 0xff;
     b.packets[k] = packets >= 0 ? packets : Math.max(0, fieldAt(buf, off, layout, A.packetsTotal, -1));
     b.bytes[k] = bytes >= 0 ? bytes : Math.max(0, fieldAt(buf, off, layout, A.octetsTotal, -1));
-    b.samplingRate[k] = rate;
-    b.inputIf[k] = fieldAt(buf, off, layout, A.inputIf, 0);
-    b.outputIf[k] = fieldAt(buf, off, layout, A.outputIf, 0);
+    b.samplingRate[k] = perRecord ? rates.lookup(undefined, inIf, outIf) : rates.wide;
+    b.inputIf[k] = inIf;
+    b.outputIf[k] = outIf;
     if (ttl >= 0) b.ttl[k] = ttl & 0xff;
     else if (minTtl >= 0) b.ttl[k] = minTtl & 0xff;
   }
@@ -684,8 +783,7 @@ function readData(
   }
   const s = scratch;
   const fields = template.fields;
-  // The exporter-wide rate cannot change within a set: look it up once, not per record.
-  let setRate: number | undefined | null = null;
+  if (!template.options) rates.reset(d, ctx, pending, out.domain);
   while (off + template.minRecordLength <= end) {
     resetScratch(s);
     for (let i = 0; i < fields.length; i++) {
@@ -710,14 +808,22 @@ function readData(
     if (d.kind === 'ipfix') out.sequenceAdvance++;
     if (template.options) {
       const rate = statedRate(s);
-      if (rate !== undefined) pending.sampling.push({ samplerId: s.samplerId, rate });
+      if (rate !== undefined)
+        // Interface 0 is no interface (SNMP ifIndex starts at 1): softflowd scopes its exporter-wide rate to it.
+        pending.sampling.push({ samplerId: s.samplerId, ifIndex: s.scopeIf > 0 ? s.scopeIf : undefined, rate });
       continue;
     }
-    if (!s.hasDst || !s.hasSrc) continue; // not an IP flow (e.g. L2-only template)
+    // Without a destination there is no target to count it for (an L2-only template): counted, not attributed.
+    if (!s.hasDst) {
+      out.recordsWithoutDestination++;
+      continue;
+    }
     const icmpValue = s.icmp >= 0 ? s.icmp : s.icmpType >= 0 ? s.icmpType * 256 + s.icmpCode : -1;
     const isIcmp = s.protocol === 1 || s.protocol === 58;
     const b = ctx.batch;
     const k = b.push();
+    // A template without a source address: the traffic still counts for its destination, its source is unknown.
+    b.srcKnown[k] = s.hasSrc ? 1 : 0;
     b.family[k] = s.family;
     b.src4[k] = s.src4;
     b.dst4[k] = s.dst4;
@@ -730,42 +836,23 @@ function readData(
     b.packets[k] = s.packets >= 0 ? s.packets : Math.max(0, s.packetsTotal);
     b.bytes[k] = s.bytes >= 0 ? s.bytes : Math.max(0, s.bytesTotal);
     b.samplingRate[k] =
-      statedRate(s) ??
-      (s.samplerId !== undefined
-        ? lookupRate(d, ctx, pending, out.domain, s.samplerId)
-        : setRate !== null
-          ? setRate
-          : (setRate = lookupRate(d, ctx, pending, out.domain, undefined))) ??
-      0;
+      statedRate(s) ?? (rates.perRecord ? rates.lookup(s.samplerId, s.inputIf, s.outputIf) : rates.wide);
     b.inputIf[k] = s.inputIf;
     b.outputIf[k] = s.outputIf;
     if (s.ttl !== undefined) b.ttl[k] = s.ttl;
   }
 }
 
-function lookupRate(
-  d: Dialect,
-  ctx: TemplatedContext,
-  pending: Pending,
-  domain: number,
-  samplerId: number | undefined,
-): number | undefined {
-  for (let i = pending.sampling.length - 1; i >= 0; i--) {
-    const p = pending.sampling[i]!;
-    if (p.samplerId === samplerId || p.samplerId === undefined) return p.rate;
-  }
-  return ctx.cache.samplingRate(d.kind, ctx.exporter, domain, samplerId);
-}
-
 function commit(d: Dialect, ctx: TemplatedContext, out: DecodedDatagram, pending: Pending): void {
   for (const options of pending.withdrawAll) ctx.cache.deleteAll(d.kind, ctx.exporter, out.domain, options);
   for (const [id, t] of pending.templates) {
-    const key = TemplateCache.key(d.kind, ctx.exporter, out.domain, id);
-    if (t === null) ctx.cache.delete(key);
+    const key = TemplateCache.key(d.kind, out.domain, id);
+    if (t === null) ctx.cache.delete(ctx.exporter, key);
     else {
       t.learnedAt = ctx.now;
-      ctx.cache.set(key, t);
+      ctx.cache.set(ctx.exporter, key, t);
     }
   }
-  for (const p of pending.sampling) ctx.cache.setSamplingRate(d.kind, ctx.exporter, out.domain, p.samplerId, p.rate);
+  for (const p of pending.sampling)
+    ctx.cache.setSamplingRate(d.kind, ctx.exporter, out.domain, { samplerId: p.samplerId, ifIndex: p.ifIndex }, p.rate);
 }

@@ -8,7 +8,8 @@ export type FlowProtocol = 'sflow' | 'netflow5' | 'netflow9' | 'ipfix';
  */
 export interface FlowRecord {
   family: 4 | 6;
-  srcAddr: string;
+  /** Absent when the record's template has no source address field: the source is unknown, the traffic counts. */
+  srcAddr?: string;
   dstAddr: string;
   /** 0 when the protocol has no ports or the fragment carried none. */
   srcPort: number;
@@ -59,6 +60,8 @@ export interface DecodedDatagram {
   counters: InterfaceCounters[];
   /** Data sets whose template was unknown (v9/IPFIX): their records are lost, the count is exporter health. */
   templateMisses: number;
+  /** v9/IPFIX records whose template has no destination address (L2-only templates): decoded, not attributable. */
+  recordsWithoutDestination: number;
   templatesLearned: number;
   templatesWithdrawn: number;
   /** sFlow: packets the exporter dropped before sampling (its own loss), summed over the datagram's samples. */
@@ -96,6 +99,7 @@ export function emptyDatagram(protocol: FlowProtocol): DecodedDatagram {
     records: [],
     counters: [],
     templateMisses: 0,
+    recordsWithoutDestination: 0,
     templatesLearned: 0,
     templatesWithdrawn: 0,
     exporterDrops: 0,

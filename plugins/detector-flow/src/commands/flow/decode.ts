@@ -1,4 +1,5 @@
 import { Args, Command, Flags } from '@oclif/core';
+import { once } from 'node:events';
 
 export default class FlowDecode extends Command {
   static override summary = 'Decode sFlow v5, NetFlow v5/v9 or IPFIX datagrams from a capture or raw datagram files.';
@@ -35,51 +36,61 @@ export default class FlowDecode extends Command {
     '<%= config.bin %> flow decode datagram1.bin datagram2.bin --exporter 192.0.2.1',
   ];
 
-  async run(): Promise<unknown> {
+  async run(): Promise<void> {
     const { argv, flags } = await this.parse(FlowDecode);
-    const { readFile } = await import('node:fs/promises');
-    const { decodeFiles, renderReport } = await import('../../cli/decode-file.js');
-    const files: { name: string; bytes: Buffer }[] = [];
-    for (const name of argv as string[]) {
-      try {
-        files.push({ name, bytes: await readFile(name) });
-      } catch (err) {
-        this.error(`cannot read ${name}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-          exit: 2,
-        });
-      }
-    }
+    const { decodeFiles, DecodeFileError, renderEntry, renderSummary } = await import('../../cli/decode-file.js');
+    const { tableLines } = await import('../../cli/table.js');
+    // Written as it is decoded, and held back while stdout is full: a capture of any size takes flat memory.
+    const out = (text: string): Promise<unknown> | undefined =>
+      process.stdout.write(`${text}\n`) ? undefined : once(process.stdout, 'drain');
+    const json = this.jsonEnabled();
+    const showRecords = !flags.summary;
+    let first = true;
+    if (json) await out('{"datagrams": [');
     let report;
     try {
-      report = decodeFiles(files, {
-        protocol: flags.protocol as never,
-        port: flags.port,
-        exporter: flags.exporter,
-        defaultSamplingRate: flags.sampling,
-      });
+      report = await decodeFiles(
+        argv as string[],
+        {
+          protocol: flags.protocol as never,
+          port: flags.port,
+          exporter: flags.exporter,
+          defaultSamplingRate: flags.sampling,
+        },
+        (entry) => {
+          if (json) {
+            const { records, ...rest } = entry;
+            const text = JSON.stringify(showRecords && records !== undefined ? { ...rest, records } : rest);
+            const comma = first ? '' : ',';
+            first = false;
+            return out(`${comma}${text}`);
+          }
+          let wait: Promise<unknown> | undefined;
+          for (const line of renderEntry(entry, showRecords)) wait = out(line) ?? wait;
+          return wait;
+        },
+      );
     } catch (err) {
-      this.error(`broken capture: ${(err as Error).message}`, { exit: 2 });
+      if (err instanceof DecodeFileError) this.error(err.message, { exit: 2 });
+      throw err;
     }
-    if (!this.jsonEnabled()) {
-      for (const line of renderReport(report, !flags.summary)) this.log(line);
+    if (json) {
+      await out(`], "files": ${JSON.stringify(report.files)}, "summary": ${JSON.stringify(report.summary)}}`);
+    } else {
+      await out(renderSummary(report));
       if (report.summary.byDestination.length > 0) {
-        const { table } = await import('../../cli/table.js');
-        this.log('');
-        this.log(
-          table(
-            ['DESTINATION', 'PACKETS', 'BYTES', 'SCALED PACKETS', 'SCALED BYTES'],
-            report.summary.byDestination.map((t) => [
-              t.destination,
-              String(t.packets),
-              String(t.bytes),
-              String(t.scaledPackets),
-              String(t.scaledBytes),
-            ]),
-          ),
-        );
+        await out('');
+        const rows = report.summary.byDestination.map((t) => [
+          t.destination,
+          String(t.packets),
+          String(t.bytes),
+          String(t.scaledPackets),
+          String(t.scaledBytes),
+        ]);
+        for (const line of tableLines(['DESTINATION', 'PACKETS', 'BYTES', 'SCALED PACKETS', 'SCALED BYTES'], rows))
+          await out(line);
       }
     }
     if (report.summary.errors > 0) process.exitCode = 1;
-    return report;
   }
 }

@@ -74,9 +74,11 @@ export default class FlowListen extends Command {
       this.error((err as Error).message, { exit: 2 });
     }
     const json = this.jsonEnabled();
+    // Errors carry their message (JSON.stringify of an Error is "{}").
+    const text = (o: object | string) =>
+      typeof o === 'string' ? o : JSON.stringify(o, (_k, v: unknown) => (v instanceof Error ? v.message : v));
     const warn = (o: object | string, msg?: string) => {
-      if (!json && !flags.ndjson)
-        this.logToStderr(`warning: ${msg ?? ''} ${typeof o === 'string' ? o : JSON.stringify(o)}`);
+      if (!json && !flags.ndjson) this.logToStderr(`warning: ${msg ?? ''} ${text(o)}`);
     };
     const logger = {
       debug() {},
@@ -106,13 +108,19 @@ export default class FlowListen extends Command {
     } catch (err) {
       this.error((err as Error).message, { exit: 2 });
     }
-    const stopped = new Promise<void>((resolve) => {
-      const done = () => resolve();
+    // Whichever comes first: Ctrl-C, SIGTERM or the end of --duration; the others are then disarmed, so the
+    // process exits as soon as the detector is stopped (a pending --duration timer kept it alive until then).
+    let timer: NodeJS.Timeout | undefined;
+    let done = () => {};
+    await new Promise<void>((resolve) => {
+      done = () => resolve();
       process.once('SIGINT', done);
       process.once('SIGTERM', done);
-      if (flags.duration > 0) setTimeout(done, flags.duration * 1000);
+      if (flags.duration > 0) timer = setTimeout(done, flags.duration * 1000);
     });
-    await stopped;
+    clearTimeout(timer);
+    process.off('SIGINT', done);
+    process.off('SIGTERM', done);
     await detector.tick();
     const status = await detector.status();
     await detector.stop();
