@@ -1,4 +1,4 @@
-import { Prefix, type AttackFamily, type Severity, type Vector } from '@ft/sdk';
+import { Prefix, PrefixError, type AttackFamily, type Severity, type Vector } from '@ft/sdk';
 import { DEFAULT_DETECTION, type DetectionSettings, type HttpLimits } from '../model/detection.js';
 import type { RawHostStep, RawPolicy, RawTrigger } from './schema.js';
 import type {
@@ -12,6 +12,7 @@ import type {
   TargetOverride,
   Trigger,
 } from './types.js';
+import { policyPrefix } from './fields.js';
 import type { Located } from './zod-issues.js';
 import { closest } from './zod-issues.js';
 
@@ -102,12 +103,8 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
       actions.rtbh = { communities: [BLACKHOLE_COMMUNITY, ...new Set(extra)], noExport: l.do.rtbh.noExport };
       if (l.do.rtbh.nextHop !== undefined) {
         const hop = hostAddress(l.do.rtbh.nextHop);
-        if (hop) actions.rtbh.nextHop = hop;
-        else
-          fail(
-            [...path, 'do', 'rtbh', 'nextHop'],
-            `expected an IPv4 or IPv6 address like 192.0.2.1, got "${l.do.rtbh.nextHop}"`,
-          );
+        if (typeof hop === 'string') actions.rtbh.nextHop = hop;
+        else fail([...path, 'do', 'rtbh', 'nextHop'], hop.error);
       }
     }
     if (l.do.scrub) {
@@ -410,11 +407,12 @@ function definedOnly<T extends object>(o: T): { [K in keyof T]-?: Exclude<T[K], 
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as never;
 }
 
-function hostAddress(text: string): string | undefined {
+function hostAddress(text: string): string | { error: string } {
+  const expected = { error: `expected an IPv4 or IPv6 address like 192.0.2.1, got "${text}"` };
   try {
-    const p = Prefix.parse(text);
-    return p.isHost && !text.includes('/') ? p.address : undefined;
-  } catch {
-    return undefined;
+    const p = policyPrefix(text);
+    return p.isHost && !text.includes('/') ? p.address : expected;
+  } catch (err) {
+    return err instanceof PrefixError && /IPv4-compatible/.test(err.message) ? { error: err.message } : expected;
   }
 }

@@ -5,12 +5,14 @@ import {
   VECTOR_NAMES,
   Prefix,
   PrefixError,
+  isIPv4Compatible,
   UnitError,
   parseBitrate,
   parseDuration,
   parsePacketRate,
   parsePercent,
   parseRequestRate,
+  ttlProblem,
 } from '@ft/sdk';
 import type { RateThreshold } from './types.js';
 
@@ -75,13 +77,39 @@ export const duration = () =>
     ],
   });
 
+/** A rule TTL: a duration of whole seconds between 1 s and 24 days (`ttlProblem` says why not). */
+export const ttl = () =>
+  duration().superRefine((seconds, ctx) => {
+    const problem = ttlProblem(seconds);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, input: seconds });
+  });
+
 export const percent = () =>
   parsed(parsePercent, 'a percentage like 90%', { type: 'string', pattern: `^\\s*${NUM}\\s*%\\s*$` });
 
 export const prefix = () =>
-  parsed((v) => Prefix.parse(String(v)), 'an IPv4 or IPv6 prefix like 203.0.113.0/24 or 2001:db8::/32', {
+  parsed(policyPrefix, 'an IPv4 or IPv6 prefix like 203.0.113.0/24 or 2001:db8::/32', {
     type: 'string',
   });
+
+/**
+ * A prefix as an operator writes it in a policy. "::203.0.113.10" (IPv4-compatible, deprecated by RFC 4291
+ * §2.5.5.1) is the IPv6 address ::cb00:710a, whichever way it is spelled; written in a policy it is almost always
+ * meant as the IPv4 host, so it is refused rather than silently protecting (or targeting) the wrong family.
+ */
+export function policyPrefix(v: string | number): Prefix {
+  const text = String(v);
+  const p = Prefix.parse(text);
+  if (isIPv4Compatible(p)) {
+    const b = p.bytes;
+    const v4 = `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+    throw new PrefixError(
+      text,
+      `IPv4-compatible IPv6 addresses are deprecated (RFC 4291 §2.5.5.1) and mean the IPv6 address ${p.address}, not ${v4}: write ${v4} for the IPv4 address`,
+    );
+  }
+  return p;
+}
 
 /** "N/s" for per-second packet limits in on-node rules (iptables hashlimit style), or a packet rate. */
 export const perSecond = () =>

@@ -165,12 +165,38 @@ export function isPrefix(value: unknown): value is Prefix {
 function parseAddressBytes(text: string, input: string): Uint8Array {
   if (text.includes('%')) throw new PrefixError(input, 'zone ids (%iface) have no meaning in a prefix');
   if (text.includes(':')) {
-    if (!ipaddr.IPv6.isValid(text)) throw new PrefixError(input, 'not an IPv6 address');
-    return Uint8Array.from(ipaddr.IPv6.parse(text).toByteArray());
+    const v6 = embeddedIPv4AsHex(text, input);
+    if (!ipaddr.IPv6.isValid(v6)) throw new PrefixError(input, 'not an IPv6 address');
+    return Uint8Array.from(ipaddr.IPv6.parse(v6).toByteArray());
   }
   // Only dotted-quad decimal: ipaddr.js would otherwise accept "0x7f.1" or octal "010.0.0.1", which no router does.
   if (!ipaddr.IPv4.isValidFourPartDecimal(text)) throw new PrefixError(input, 'not a dotted-quad IPv4 address');
   return Uint8Array.from(ipaddr.IPv4.parse(text).toByteArray());
+}
+
+/**
+ * IPv6 text may end in a dotted quad (RFC 4291 §2.2): "::ffff:203.0.113.10" and "::203.0.113.10" mean exactly the
+ * bits "::ffff:cb00:710a" and "::cb00:710a". ipaddr.js reads every "::a.b.c.d" as IPv4-mapped, so one address
+ * would mean IPv4 in one spelling and IPv6 in the other: the quad is rewritten as two hex groups first, and the
+ * bits alone decide (only ::ffff:0:0/96 is IPv4; the deprecated IPv4-compatible ::a.b.c.d stays IPv6).
+ */
+function embeddedIPv4AsHex(text: string, input: string): string {
+  const colon = text.lastIndexOf(':');
+  const quad = text.slice(colon + 1);
+  if (!quad.includes('.')) return text;
+  if (!ipaddr.IPv4.isValidFourPartDecimal(quad))
+    throw new PrefixError(input, `"${quad}" is not a dotted-quad IPv4 address`);
+  const b = ipaddr.IPv4.parse(quad).toByteArray() as [number, number, number, number];
+  const hex = (hi: number, lo: number) => ((hi << 8) | lo).toString(16);
+  return `${text.slice(0, colon + 1)}${hex(b[0], b[1])}:${hex(b[2], b[3])}`;
+}
+
+/** True for the deprecated IPv4-compatible range ::a.b.c.d (RFC 4291 §2.5.5.1), except :: and ::1. */
+export function isIPv4Compatible(p: Prefix): boolean {
+  if (p.family !== 6) return false;
+  for (let i = 0; i < 12; i++) if (p.bytes[i] !== 0) return false;
+  const low = ((p.bytes[12] as number) << 24) | ((p.bytes[13] as number) << 16) | ((p.bytes[14] as number) << 8);
+  return (low | (p.bytes[15] as number)) >>> 0 > 1;
 }
 
 function isV4Mapped(bytes: Uint8Array): boolean {
