@@ -65,23 +65,29 @@ export const SECRET_BINDING_KEYS = [
  * Returns a copy of `value` with credential-named keys replaced, at every depth, and credentials embedded in
  * URLs (redis://:pass@host) masked. pino's own redact paths match fixed depths only, so this walks the object.
  */
-export function redactDeep(value: unknown, seen = new WeakSet<object>()): unknown {
+export function redactDeep(value: unknown, ancestors = new Set<object>()): unknown {
   if (typeof value === 'string') return redactUrlCredentials(value);
   if (value === null || typeof value !== 'object') return value;
-  if (seen.has(value)) return '[Circular]';
-  seen.add(value);
+  // Only an object that contains itself is circular. One object reached twice (a rule whose target is also its
+  // match destination: the same Prefix) is printed both times.
+  if (ancestors.has(value)) return '[Circular]';
   if (value instanceof Error) {
     return { type: value.name, message: redactUrlCredentials(value.message), stack: value.stack };
   }
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function' && !Array.isArray(value)) {
-    return redactDeep((value as { toJSON(): unknown }).toJSON(), seen);
+  ancestors.add(value);
+  try {
+    if (typeof (value as { toJSON?: unknown }).toJSON === 'function' && !Array.isArray(value)) {
+      return redactDeep((value as { toJSON(): unknown }).toJSON(), ancestors);
+    }
+    if (Array.isArray(value)) return value.map((v) => redactDeep(v, ancestors));
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      out[k] = SECRET_KEYS.has(k.toLowerCase()) && v !== undefined && v !== null ? REDACTED : redactDeep(v, ancestors);
+    }
+    return out;
+  } finally {
+    ancestors.delete(value);
   }
-  if (Array.isArray(value)) return value.map((v) => redactDeep(v, seen));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    out[k] = SECRET_KEYS.has(k.toLowerCase()) && v !== undefined && v !== null ? REDACTED : redactDeep(v, seen);
-  }
-  return out;
 }
 
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*):([^\s/@]*)@/gi;
