@@ -216,13 +216,15 @@ export function formatPlan(plan: Plan, ctx: FormatContext): string {
 }
 
 /**
- * A key that changes only when what a plan refuses changes (which rule, by which rail, why), whatever the order.
+ * A key that changes only when what a plan refuses changes (which rule, by which rail), whatever the order.
  * The run loop re-plans an incident every tick: it logs refusals when this key differs from the last one it logged
- * for the incident, so a never-target refusal is said once, not every second.
+ * for the incident, so a never-target refusal is said once, not every second. A refused rule is keyed by rail and
+ * rule id only: its message may carry a figure that moves every tick (the age of stale RPKI data), which made the
+ * stale refusal a log line per second. A refusal without a rule (the whole incident) is keyed by its message.
  */
 export function refusalDigest(refused: readonly Refusal[]): string {
   return refused
-    .map((r) => `${r.rail}\u0000${r.rule?.id ?? ''}\u0000${r.message}`)
+    .map((r) => (r.rule ? `${r.rail}\u0000${r.rule.id}` : `${r.rail}\u0000\u0000${r.message}`))
     .sort()
     .join('\u0001');
 }
