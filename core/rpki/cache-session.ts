@@ -101,6 +101,8 @@ export class CacheSession extends EventEmitter {
   private staging: Staging | undefined;
   private notifyPending = false;
   private attempts = 0;
+  /** An outage was logged (unreachable or lost): said once, and once more when the cache is back. */
+  private outageLogged = false;
   private readonly timerHandles = new Map<TimerName, NodeJS.Timeout>();
   private readonly now: () => number;
 
@@ -209,7 +211,10 @@ export class CacheSession extends EventEmitter {
       socket.setTimeout(0);
       this.state = 'connected';
       this.emit('state', this.state);
-      this.log('debug', 'connected to RTR cache', { version: this.version });
+      if (this.outageLogged) {
+        this.outageLogged = false;
+        this.log('info', 'RTR cache reachable again', { version: this.version });
+      } else this.log('debug', 'connected to RTR cache', { version: this.version });
       this.query();
     });
     socket.on('data', (chunk: Buffer) => {
@@ -255,7 +260,18 @@ export class CacheSession extends EventEmitter {
     const base = Math.min(max, initial * 2 ** Math.min(this.attempts, 20));
     this.attempts++;
     const delay = Math.round(base * (0.8 + Math.random() * 0.4));
-    this.log('debug', 'RTR connection closed; reconnecting', { inMs: delay });
+    // An operator must hear that verdicts have lost (or never had) this cache: once per outage, not per retry.
+    if (!this.outageLogged) {
+      this.outageLogged = true;
+      const lost = this.lastCompleted !== undefined;
+      this.log(
+        'warn',
+        lost
+          ? 'RTR cache connection lost; reconnecting (its VRPs are used until they expire)'
+          : 'RTR cache unreachable; retrying',
+        { err: this.lastError?.message, retryInMs: delay, ...(lost ? { dataAgeSeconds: this.dataAgeSeconds() } : {}) },
+      );
+    } else this.log('debug', 'RTR connection closed; reconnecting', { inMs: delay });
     this.setTimer('reconnect', delay, () => this.connectNow());
   }
 
