@@ -33,7 +33,6 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
     cooldownSeconds: raw.defaults.cooldown,
     minPrefixLength: raw.defaults.minPrefixLength,
   };
-  if (defaults.ttlSeconds <= 0) fail(['defaults', 'ttl'], 'every rule needs a TTL: expected more than 0s');
 
   const protect = raw.protect as Prefix[];
   const neverTarget = raw.neverTarget as Prefix[];

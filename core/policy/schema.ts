@@ -16,6 +16,7 @@ import {
   prefix,
   requestRate,
   severity,
+  ttl,
   vector,
 } from './fields.js';
 
@@ -61,7 +62,7 @@ const httpLimits = z
 
 const defaultsSchema = z
   .object({
-    ttl: duration().default(300).describe('How long a rule lives unless its attack goes on (refreshed while it does).'),
+    ttl: ttl().default(300).describe('How long a rule lives unless its attack goes on (refreshed while it does).'),
     maxRules: z
       .number()
       .int()
@@ -129,7 +130,7 @@ const targetSchema = z
       .record(z.string().regex(/^[0-9]+$/, 'expected a level number'), triggerSchema)
       .optional()
       .describe('Replacement triggers for this target, by level number.'),
-    ttl: duration().optional(),
+    ttl: ttl().optional(),
     detection: z
       .object({
         floor: rateLimits.optional(),
@@ -203,7 +204,7 @@ const levelSchema = z
     via: oneOrMany(name())
       .optional()
       .describe('Speakers (from `speakers`) that carry FlowSpec/RTBH, and filters (from `filters`) that carry block.'),
-    ttl: duration().optional(),
+    ttl: ttl().optional(),
   })
   .strict();
 
@@ -225,7 +226,7 @@ const onNodeSchema = z
   .object({
     when: triggerSchema,
     do: z.array(z.record(name(), hostStepSchema)).min(1),
-    ttl: duration().optional(),
+    ttl: ttl().optional(),
   })
   .strict();
 

@@ -10,3 +10,4 @@ export * from './events/schema.js';
 export * from './events/codec.js';
 export * from './events/contract.js';
 export { leafKind, type LeafKind } from './events/dual.js';
+export * from './ttl.js';
