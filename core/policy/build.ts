@@ -1,4 +1,4 @@
-import { Prefix, PrefixError, type AttackFamily, type Severity, type Vector } from '@ft/sdk';
+import { Prefix, PrefixError, PrefixSet, type AttackFamily, type Severity, type Vector } from '@ft/sdk';
 import { DEFAULT_DETECTION, type DetectionSettings, type HttpLimits } from '../model/detection.js';
 import type { RawHostStep, RawPolicy, RawTrigger } from './schema.js';
 import type {
@@ -36,11 +36,12 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
 
   const protect = raw.protect as Prefix[];
   const neverTarget = raw.neverTarget as Prefix[];
-  protect.forEach((p, i) => {
-    const other = protect.findIndex((q, j) => j < i && q.overlaps(p));
-    if (other >= 0)
-      fail(['protect', i], `${p} overlaps protect[${other}] (${protect[other]}): list each protected prefix once`);
-  });
+  for (const [i, other] of overlappingPairs(protect))
+    fail(
+      ['protect', i],
+      `${protect[i]} overlaps protect[${other}] (${protect[other]}): list each protected prefix once`,
+    );
+  const protectSet = new PrefixSet(protect);
 
   const speakers = instances(raw.speakers, 'speaker', 'speakers');
   const filters = instances(raw.filters, 'scrubber', 'filters');
@@ -170,13 +171,15 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
   const levelNumbers = new Set(escalation.map((l) => l.level));
 
   const onNode: OnNodeRule[] = raw.onNode.map((r, index) => {
-    const steps = r.do.map((entry, j) => {
+    const steps = r.do.flatMap((entry, j) => {
       const keys = Object.keys(entry);
-      if (keys.length !== 1)
+      if (keys.length !== 1) {
         fail(
           ['onNode', index, 'do', j],
-          `each item names one on-node action, e.g. "- nft: { dropUdpSourcePorts: auto }" (got ${keys.length})`,
+          `each item names one on-node action, e.g. "- nft: { dropUdpSourcePorts: auto }" (got ${keys.length === 0 ? 'none' : keys.join(', ')})`,
         );
+        return [];
+      }
       const via = keys[0] as string;
       if (!nodeActions.has(via)) {
         // A bare kind ("nft") is an instance of that kind with default options.
@@ -198,7 +201,7 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
             source: ['onNode', index, 'do', j, via],
           });
       }
-      return { via, steps: hostSteps(entry[via] as RawHostStep, ['onNode', index, 'do', j, via], fail) };
+      return [{ via, steps: hostSteps(entry[via] as RawHostStep, ['onNode', index, 'do', j, via], fail) }];
     });
     const rule: OnNodeRule = { index, when: trigger(r.when), do: steps };
     if (r.ttl !== undefined) rule.ttlSeconds = r.ttl;
@@ -207,7 +210,7 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
 
   const targets: TargetOverride[] = raw.targets.map((t, index) => {
     const p = t.prefix as Prefix;
-    if (!protect.some((q) => q.contains(p)))
+    if (!protectSet.containing(p))
       fail(['targets', index, 'prefix'], `${p} is outside every protected prefix: add it to protect or fix the prefix`);
     const when = new Map<number, Trigger>();
     for (const [k, v] of Object.entries(t.when ?? {})) {
@@ -222,9 +225,11 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
     if (t.ttl !== undefined) o.ttlSeconds = t.ttl;
     return o;
   });
+  const firstTarget = new Map<string, number>();
   targets.forEach((t, i) => {
-    const j = targets.findIndex((u, k) => k < i && u.prefix.equals(t.prefix));
-    if (j >= 0) fail(['targets', i, 'prefix'], `${t.prefix} is already targets[${j}]`);
+    const j = firstTarget.get(t.prefix.toString());
+    if (j !== undefined) fail(['targets', i, 'prefix'], `${t.prefix} is already targets[${j}]`);
+    else firstTarget.set(t.prefix.toString(), i);
   });
 
   const usesNetwork = escalation.some((l) => l.do.flowspec || l.do.rtbh || l.do.scrub);
@@ -414,4 +419,26 @@ function hostAddress(text: string): string | { error: string } {
   } catch (err) {
     return err instanceof PrefixError && /IPv4-compatible/.test(err.message) ? { error: err.message } : expected;
   }
+}
+
+/**
+ * Pairs [i, j] of entries that overlap (j the one it overlaps), in one sort and one sweep instead of comparing
+ * every pair: in address order, the prefixes inside a prefix follow it directly, so each entry only needs the
+ * last one not inside another. The later entry in the file is reported, naming the earlier.
+ */
+function overlappingPairs(prefixes: readonly Prefix[]): [number, number][] {
+  const order = prefixes
+    .map((_, i) => i)
+    .sort((a, b) => (prefixes[a] as Prefix).compare(prefixes[b] as Prefix) || a - b);
+  const out: [number, number][] = [];
+  let cover: number | undefined;
+  for (const i of order) {
+    if (cover !== undefined && (prefixes[cover] as Prefix).contains(prefixes[i] as Prefix))
+      out.push(i > cover ? [i, cover] : [cover, i]);
+    else cover = i;
+  }
+  // One report per entry (a wide entry listed last covers many earlier ones: name the first).
+  const byEntry = new Map<number, number>();
+  for (const [i, j] of out) if (!byEntry.has(i) || j < (byEntry.get(i) as number)) byEntry.set(i, j);
+  return [...byEntry].sort((a, b) => a[0] - b[0]);
 }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { LineCounter, parseDocument, visit } from 'yaml';
+import { LineCounter, isCollection, isMap, isPair, isScalar, parseDocument, visit, type Document } from 'yaml';
 import type { Registry } from '../plugin-host/registry.js';
 import { buildPolicy } from './build.js';
 import { PolicyError, formatPath, type PolicyIssue } from './errors.js';
@@ -25,8 +25,27 @@ export async function loadPolicy(path: string, registry?: Registry): Promise<Pol
  * when a registry is given; without one (pure tests) they are kept as written and marked unvalidated.
  */
 export function parsePolicy(text: string, file: string, registry?: Registry): Policy {
+  try {
+    return parse(text, file, registry);
+  } catch (err) {
+    // Recursion anywhere (the YAML composer, a schema walk) on input nested past the stack: a clear error, not a
+    // stack trace. tooDeep catches what is merely absurd long before this.
+    if (err instanceof RangeError)
+      throw new PolicyError([{ file, line: 1, column: 1, path: '', message: TOO_DEEP_TO_READ }]);
+    throw err;
+  }
+}
+
+/** No policy key is nested more than a handful of levels; this leaves room for adapter options. */
+export const MAX_POLICY_DEPTH = 32;
+const TOO_DEEP_TO_READ = `YAML nested too deeply to read: a policy is at most ${MAX_POLICY_DEPTH} levels deep`;
+/** Every problem is reported at once, up to this many (50,000 unknown keys are not 50,000 useful lines). */
+export const MAX_REPORTED_ISSUES = 1000;
+
+function parse(text: string, file: string, registry?: Registry): Policy {
   const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true, strict: true });
+  // Duplicate keys are checked below in one pass: the yaml library's own check scans the map for every key.
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: false, strict: true });
   const at = (l: Located): PolicyIssue => {
     const pos = positionOf(doc, counter, l.path, l.atKey);
     return { file, line: pos.line, column: pos.column, path: formatPath(l.path), message: l.message };
@@ -35,10 +54,13 @@ export function parsePolicy(text: string, file: string, registry?: Registry): Po
     throw new PolicyError(
       doc.errors.map((e) => {
         const pos = counter.linePos(e.pos[0]);
-        return { file, line: pos.line, column: pos.col, path: '', message: `YAML: ${e.message.split('\n')[0]}` };
+        const message = /call stack/i.test(e.message) ? TOO_DEEP_TO_READ : `YAML: ${e.message.split('\n')[0]}`;
+        return { file, line: pos.line, column: pos.col, path: '', message };
       }),
     );
   }
+  const structural = [...duplicateKeys(doc, counter), ...tooDeep(doc, counter)];
+  if (structural.length > 0) throw new PolicyError(capIssues(structural.map((i) => ({ file, ...i }))));
   let raw: unknown;
   try {
     raw = doc.toJS({ maxAliasCount: 100 });
@@ -61,12 +83,13 @@ export function parsePolicy(text: string, file: string, registry?: Registry): Po
     ]);
   }
   const parsed = policySchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) throw new PolicyError(sortIssues(describeIssues(parsed.error.issues, policySchema).map(at)));
+  if (!parsed.success)
+    throw new PolicyError(capIssues(sortIssues(describeIssues(parsed.error.issues, policySchema).map(at))));
 
   const { policy, issues } = buildPolicy(parsed.data, file);
   if (registry) issues.push(...checkAdapters(policy, registry));
   else for (const inst of allInstances(policy)) inst.validated = false;
-  if (issues.length > 0) throw new PolicyError(sortIssues(issues.map(at)));
+  if (issues.length > 0) throw new PolicyError(capIssues(sortIssues(issues.map(at))));
   if (registry) policy.warnings.push(...adapterWarnings(policy, registry));
   return policy;
 }
@@ -198,4 +221,68 @@ function adapterWarnings(policy: Policy, registry: Registry): string[] {
 
 function sortIssues(issues: PolicyIssue[]): PolicyIssue[] {
   return issues.sort((a, b) => a.line - b.line || a.column - b.column || a.path.localeCompare(b.path));
+}
+
+type Placed = Omit<PolicyIssue, 'file'>;
+
+/** Keys written twice in one map (YAML 1.2 forbids it), found in one pass over each map. */
+function duplicateKeys(doc: Document, counter: LineCounter): Placed[] {
+  const out: Placed[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        if (!isPair(pair)) continue;
+        const key = pair.key;
+        const text = isScalar(key) ? `s:${String(key.value)}` : `c:${String(key)}`;
+        if (!seen.has(text)) {
+          seen.add(text);
+          continue;
+        }
+        const pos = counter.linePos((key as { range?: [number, number, number] } | null)?.range?.[0] ?? 0);
+        out.push({ line: pos.line, column: pos.col, path: '', message: 'YAML: Map keys must be unique' });
+      }
+    },
+  });
+  return out;
+}
+
+/** The first node nested deeper than MAX_POLICY_DEPTH, found without recursion (the input may be 800 deep). */
+function tooDeep(doc: Document, counter: LineCounter): Placed[] {
+  const stack: { node: unknown; depth: number }[] = [{ node: doc.contents, depth: 0 }];
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop() as { node: unknown; depth: number };
+    if (!isCollection(node)) continue;
+    if (depth >= MAX_POLICY_DEPTH) {
+      const pos = counter.linePos(node.range?.[0] ?? 0);
+      return [
+        {
+          line: pos.line,
+          column: pos.col,
+          path: '',
+          message: `nested more than ${MAX_POLICY_DEPTH} levels deep: no policy key is (check the indentation or the brackets)`,
+        },
+      ];
+    }
+    for (const item of node.items as unknown[]) {
+      if (isPair(item)) {
+        stack.push({ node: item.value, depth: depth + 1 });
+        if (isMap(node) && isCollection(item.key)) stack.push({ node: item.key, depth: depth + 1 });
+      } else stack.push({ node: item, depth: depth + 1 });
+    }
+  }
+  return [];
+}
+
+function capIssues<T extends PolicyIssue>(issues: T[]): T[] {
+  if (issues.length <= MAX_REPORTED_ISSUES) return issues;
+  const shown = issues.slice(0, MAX_REPORTED_ISSUES);
+  const rest = issues.length - MAX_REPORTED_ISSUES;
+  const last = shown[shown.length - 1] as T;
+  shown.push({
+    ...last,
+    path: '',
+    message: `and ${rest} more problem${rest === 1 ? '' : 's'} like the ones above (the first ${MAX_REPORTED_ISSUES} are listed)`,
+  });
+  return shown;
 }

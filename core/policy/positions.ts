@@ -1,4 +1,14 @@
-import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import {
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  type Document,
+  type LineCounter,
+  type Node,
+  type Pair,
+  type YAMLMap,
+} from 'yaml';
 
 export interface Position {
   line: number;
@@ -17,7 +27,7 @@ export function positionOf(doc: Document, counter: LineCounter, path: readonly P
     const seg = path[i];
     const last = i === path.length - 1;
     if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && keyText(p.key) === String(seg));
+      const pair = pairsOf(node).get(String(seg));
       if (!pair) break;
       if (last && atKey) {
         best = pair.key;
@@ -36,6 +46,24 @@ export function positionOf(doc: Document, counter: LineCounter, path: readonly P
   if (!range) return { line: 0, column: 0 };
   const pos = counter.linePos(range[0]);
   return { line: pos.line, column: pos.col };
+}
+
+/**
+ * Each map's pairs by key, built once per map: a policy with 50,000 unknown keys has 50,000 issues to place, and a
+ * scan of the map per issue made placing them quadratic.
+ */
+const pairIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
+function pairsOf(map: YAMLMap): Map<string, Pair> {
+  let index = pairIndex.get(map);
+  if (!index) {
+    index = new Map();
+    for (const p of map.items) {
+      const k = isPair(p) ? keyText(p.key) : undefined;
+      if (k !== undefined && !index.has(k)) index.set(k, p);
+    }
+    pairIndex.set(map, index);
+  }
+  return index;
 }
 
 function keyText(key: unknown): string | undefined {

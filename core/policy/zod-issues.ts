@@ -37,17 +37,18 @@ export function describeIssues(issues: readonly Issue[], schema: z.ZodType, pref
 
 function describe(issue: Issue, schema: z.ZodType, path: PropertyKey[], skip: number): Located[] {
   switch (issue.code) {
-    case 'unrecognized_keys':
+    case 'unrecognized_keys': {
+      const known = knownKeys(schema, path.slice(skip));
+      const list = known.length > 0 && known.length <= 12 ? ` (known keys: ${known.join(', ')})` : '';
       return issue.keys.map((key) => {
-        const known = knownKeys(schema, path.slice(skip));
         const hint = closest(key, known);
-        const list = known.length > 0 && known.length <= 12 ? ` (known keys: ${known.join(', ')})` : '';
         return {
           path: [...path, key],
           atKey: true,
           message: `unknown key "${key}"${hint ? `: did you mean "${hint}"?` : list}`,
         };
       });
+    }
     case 'invalid_type': {
       const expected = EXPECTED[issue.expected] ?? issue.expected;
       if (issue.input === undefined) return [{ path, message: `required: expected ${expected}` }];
@@ -178,6 +179,8 @@ export function closest(word: string, known: string[]): string | undefined {
   let best: string | undefined;
   let bestD = 3;
   for (const k of known) {
+    // Lengths 3 or more apart are at least 3 edits apart: skip the distance table.
+    if (Math.abs(k.length - word.length) >= bestD) continue;
     const d = k.toLowerCase() === word.toLowerCase() ? 0 : distance(word, k);
     if (d < bestD) {
       bestD = d;

@@ -11,3 +11,4 @@ export * from './events/codec.js';
 export * from './events/contract.js';
 export { leafKind, type LeafKind } from './events/dual.js';
 export * from './ttl.js';
+export * from './prefix-set.js';
