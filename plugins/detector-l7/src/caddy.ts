@@ -1,5 +1,5 @@
 import {
-  looksLikeIp,
+  isClientAddress,
   MAX_AGENT,
   siteName,
   splitRequest,
@@ -43,7 +43,7 @@ export function caddyParser(): LineParser {
       str(r.client_ip) ??
       str(r.remote_ip) ??
       (str(r.remote_addr) !== undefined ? hostOf(str(r.remote_addr)!) : undefined);
-    if (ip === undefined || !looksLikeIp(ip)) return 'client';
+    if (ip === undefined || !isClientAddress(ip)) return 'client';
     let time = NaN;
     if (typeof o.ts === 'number' && Number.isFinite(o.ts) && o.ts > 0 && o.ts < 1e11) time = Math.round(o.ts * 1000);
     else if (typeof o.ts === 'string') time = parseIsoTime(o.ts);

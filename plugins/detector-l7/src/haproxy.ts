@@ -1,4 +1,11 @@
-import { looksLikeIp, siteName, splitRequest, type HttpRecord, type LineParser, type SkipReason } from './record.js';
+import {
+  isClientAddress,
+  siteName,
+  splitRequest,
+  type HttpRecord,
+  type LineParser,
+  type SkipReason,
+} from './record.js';
 import { cachedTime, parseClfTime, systemOffsetMin } from './time.js';
 
 /**
@@ -17,7 +24,7 @@ export function haproxyParser(offsetMin: (utc: number) => number = systemOffsetM
     for (let at = line.indexOf(' ['), tries = 0; at > 0 && tries < 4; at = line.indexOf(' [', at + 2), tries++) {
       const addr = line.slice(line.lastIndexOf(' ', at - 1) + 1, at);
       const colon = addr.lastIndexOf(':');
-      if (colon > 0 && looksLikeIp(addr.slice(0, colon))) {
+      if (colon > 0 && isClientAddress(addr.slice(0, colon))) {
         open = at;
         client = addr.slice(0, colon);
         break;

@@ -1,8 +1,10 @@
+import { isIP } from 'node:net';
+
 /** One access-log line, reduced to what flood detection needs. */
 export interface HttpRecord {
   /** When the server logged the request (its own time stamp), ms since the epoch. */
   time: number;
-  /** Client address as the server logged it (checked to look like an IP; validated before it leaves the plugin). */
+  /** Client address as the server logged it (a valid IPv4 or IPv6 literal; canonicalised before it leaves the plugin). */
   client: string;
   /** The vhost the server names for the request, when the format carries one (lower case, no port). */
   host?: string;
@@ -38,6 +40,15 @@ export function looksLikeIp(s: string): boolean {
   // Hex letters without a colon are a name (e.g. "cafe.de"), not an IPv4 address.
   if (!colon) for (let i = 0; i < n; i++) if (s.charCodeAt(i) > 57) return false;
   return true;
+}
+
+/**
+ * A client field that really is an address: the cheap character gate, then Node's own parser (inet_pton rules:
+ * four decimal octets of at most 255 for IPv4, at most eight groups for IPv6). `999.1.1.1`, `1.2.3.4.5` and a
+ * nine-group IPv6 pass the gate but are not addresses: the line is skipped as `client`, not counted.
+ */
+export function isClientAddress(s: string): boolean {
+  return looksLikeIp(s) && isIP(s) !== 0;
 }
 
 /** A Host header or vhost name as a site key: lower case, no port, only DNS characters; undefined when unusable. */

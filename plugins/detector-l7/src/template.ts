@@ -1,5 +1,5 @@
 import {
-  looksLikeIp,
+  isClientAddress,
   MAX_AGENT,
   siteName,
   splitRequest,
@@ -190,7 +190,7 @@ export function templateParser(template: Template): LineParser {
           break;
         case 'client':
           client = line.slice(pos, end);
-          if (!looksLikeIp(client)) return 'client';
+          if (!isClientAddress(client)) return 'client';
           break;
         case 'timeClf':
           time = clf(line.slice(pos, end));

@@ -114,6 +114,32 @@ describe('l7 detector: samples per site from a log', () => {
     expect(detector!.health()).to.deep.include({ status: 'degraded' });
   });
 
+  it('a client field that is not an address (999.1.1.1, 1.2.3.4.5, nine IPv6 groups) is skipped and counted, never a request', async () => {
+    const clock = { now: T0 + 200 };
+    const line = (ip: string) => `${ip} - - [${clf(T0)}] "GET /login HTTP/1.1" 200 1 "-" "x"`;
+    const lines = [
+      line('203.0.113.9'),
+      line('999.1.1.1'),
+      line('1.2.3.4.5'),
+      line('2001:db8:1:2:3:4:5:6:7'),
+      line('2001:db8::9'),
+    ];
+    const { samples } = await run(
+      { format: 'nginx-combined', files: [{ path: join(dir, 'access.log'), site: 'shop.example' }] },
+      lines,
+      clock,
+    );
+    clock.now = T0 + 1500;
+    detector!.flush();
+    const shop = samples.find((s) => s.target === 'site:shop.example')!;
+    expect(shop.pps, 'only the two real clients are requests').to.equal(2);
+    expect(shop.http?.uniqueClients).to.equal(2);
+    expect(shop.http?.topClients?.map((c) => c.key).sort()).to.deep.equal(['2001:db8::9', '203.0.113.9']);
+    expect(detector!.counters).to.deep.include({ lines: 5, parsed: 2 });
+    expect(detector!.counters.skipped.client).to.equal(3);
+    expect(detector!.health().detail).to.match(/access\.log: lines skipped \(client/);
+  });
+
   it('hostile Host headers cannot create unbounded sites: beyond maxSites they count as "other"', async () => {
     const clock = { now: T0 + 200 };
     const lines = Array.from({ length: 50 }, (_, i) => vhostLine(T0, `h${i}.example`, '192.0.2.7', '/', 200));

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { isIP } from 'node:net';
 import { detectFormat, FORMAT_NAMES, parserFor, type FormatSpec } from '../src/formats.js';
 import type { HttpRecord } from '../src/record.js';
 import { compileNginxFormat, FormatError } from '../src/template.js';
@@ -242,6 +243,42 @@ describe('l7 parsers: one table per format', () => {
   });
 });
 
+describe('l7 parsers: a client field that is not an address skips the line (docs/l7.md, Bad lines)', () => {
+  // One valid line per format with CLIENT where the server writes the client address (each server's documented
+  // layout, as in the table above).
+  const templates: Record<string, string> = {
+    'nginx-combined': 'CLIENT - - [22/Nov/2026:01:10:00 +0100] "GET / HTTP/1.1" 200 1 "-" "x"',
+    'apache-common': 'CLIENT - - [22/Nov/2026:01:10:00 +0100] "GET / HTTP/1.0" 200 -',
+    'apache-combined': 'CLIENT - - [22/Nov/2026:01:10:00 +0100] "GET / HTTP/1.0" 200 9 "-" "x"',
+    'apache-vhost-combined': 'shop.example:80 CLIENT - - [22/Nov/2026:01:10:00 +0100] "GET / HTTP/1.0" 200 9 "-" "x"',
+    litespeed: 'CLIENT - - [22/Nov/2026:01:10:00 +0100] "GET / HTTP/1.1" 200 9 "-" "x"',
+    'caddy-json':
+      '{"ts":1795309800.2,"request":{"client_ip":"CLIENT","method":"GET","host":"a.example","uri":"/"},"status":200,"size":1}',
+    'haproxy-http':
+      'CLIENT:33317 [22/Nov/2026:00:10:00.655] www-in static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 "GET / HTTP/1.1"',
+  };
+  const notAddresses = [
+    '999.1.1.1',
+    '1.2.3.4.5',
+    '1:2:3:4:5:6:7:8:9',
+    '256.0.0.1',
+    '1.2.3',
+    '010.1.1.1',
+    '2001:db8:::1',
+  ];
+  const addresses = ['192.0.2.1', '2001:db8::7', '::ffff:192.0.2.9', '1:2:3:4:5:6:7:8'];
+  for (const [format, template] of Object.entries(templates)) {
+    it(`${format}: skips ${notAddresses.join(', ')} as "client"; reads real IPv4/IPv6 clients`, () => {
+      const parse = parserFor(format as FormatSpec);
+      for (const bad of notAddresses) expect(parse(template.replace('CLIENT', bad)), bad).to.equal('client');
+      for (const good of addresses)
+        expect(parse(template.replace('CLIENT', good)), good)
+          .to.be.an('object')
+          .that.includes({ client: good });
+    });
+  }
+});
+
 describe('l7 format auto-detect', () => {
   const lines: Record<string, string> = {
     'nginx-combined': '203.0.113.7 - - [10/Oct/2026:13:55:36 -0700] "GET / HTTP/1.1" 200 1 "-" "x"',
@@ -287,6 +324,7 @@ describe('l7 parsers: hostile lines (properties)', () => {
           expect(r.bytes).to.be.at.least(0);
           expect(r.path.length).to.be.at.most(256);
           expect(r.client).to.match(/^[0-9a-fA-F.:]+$/);
+          expect(isIP(r.client), `client ${r.client} is an address`).to.not.equal(0);
         }),
         { numRuns: 300 },
       );
