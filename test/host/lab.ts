@@ -85,9 +85,10 @@ export class HostLab {
         .filter((l) => !l.includes('fe80'))
         .join('\n');
     return [
-      dropEmptyXtTables(strip(x(['iptables-save']))),
-      dropEmptyXtTables(strip(x(['ip6tables-save']))),
-      dropEmptyNftTables(x(['nft', 'list', 'ruleset']).replace(/packets \d+ bytes \d+/g, '')),
+      // Exactly as the tools print it: an empty table ft's iptables-nft use left behind is a difference too.
+      strip(x(['iptables-save'])),
+      strip(x(['ip6tables-save'])),
+      x(['nft', 'list', 'ruleset']).replace(/packets \d+ bytes \d+/g, ''),
       x(['ipset', 'list', '-t']),
       noLinkLocal(x(['ip', 'route', 'show', 'table', 'all'])),
       noLinkLocal(x(['ip', '-6', 'route', 'show', 'table', 'all'])),
@@ -101,22 +102,6 @@ export class HostLab {
     this.peer.delete();
     this.fw.delete();
   }
-}
-
-/**
- * iptables-nft creates a built-in table (ip6 filter, ip raw) the first time any rule touches it and leaves it
- * behind, empty, with accept policies. It filters nothing, and iptables-legacy always has those tables; the
- * snapshot compares what filters traffic, so an empty built-in table counts as absent.
- */
-export function dropEmptyXtTables(save: string): string {
-  return save.replace(/\*(\w+)\n((?::[^\n]*ACCEPT *\n)*)COMMIT\n?/g, '');
-}
-
-export function dropEmptyNftTables(ruleset: string): string {
-  return ruleset.replace(
-    /table (ip|ip6) (filter|raw) \{\n((?:\tchain \w+ \{\n\t\ttype [^\n]*policy accept;\n\t\}\n\n?)*)\}\n?/g,
-    '',
-  );
 }
 
 export function hostRule(

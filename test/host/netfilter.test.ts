@@ -121,6 +121,27 @@ for (const kind of ['iptables', 'ipset', 'nft'] as const) {
       });
     }
 
+    if (kind === 'iptables') {
+      it('a built-in table that was there before ft (empty, ip raw) is still there after ft withdraws', async () => {
+        const l = lab!;
+        // An operator's tool touched the raw table once: iptables-nft leaves it, empty, in the kernel.
+        l.fw.exec(['iptables', '-t', 'raw', '-N', 'OPERATOR-TMP']);
+        l.fw.exec(['iptables', '-t', 'raw', '-X', 'OPERATOR-TMP']);
+        const before = l.snapshot();
+        expect(l.fw.exec(['nft', 'list', 'tables']).stdout).to.contain('table ip raw');
+        const rule = hostRule(
+          { protocol: 'tcp', destinationPorts: [{ min: 8081, max: 8081 }], tcpFlags: { set: ['syn'], unset: ['ack'] } },
+          { type: 'syn-cookies' },
+        );
+        await action.apply(rule);
+        await action.withdraw(rule);
+        expect(l.snapshot()).to.equal(before);
+        // Back to the state of the other tests: the operator removes it again.
+        l.fw.exec(['nft', 'delete', 'table', 'ip', 'raw']);
+        expect(l.snapshot()).to.equal(pristine);
+      });
+    }
+
     if (kind !== 'iptables') {
       it('puts 10,000 IPv6 sources in one set in one call, blocks a member, passes a non-member', async () => {
         const l = lab!;

@@ -3,6 +3,7 @@ import type { HostExec } from '../common/exec.js';
 import { serialize } from '../common/lock.js';
 import { parseSave, type SavedTable } from './save.js';
 import { hookChainOf, installBatch, ruleChainOf, type TableLines } from './render.js';
+import { CreatedTables } from './tables.js';
 
 export type Family = 4 | 6;
 const TABLES = ['filter', 'raw'] as const;
@@ -22,6 +23,7 @@ const saveArgv = (family: Family) => [family === 4 ? 'iptables-save' : 'ip6table
  */
 export class IptablesEngine {
   private readonly chainRe: RegExp;
+  private readonly created: CreatedTables;
 
   constructor(
     readonly exec: HostExec,
@@ -29,6 +31,7 @@ export class IptablesEngine {
     readonly builtin: string,
   ) {
     this.chainRe = new RegExp(`^${chainPrefix}-((?:hf|sh)-[0-9a-f]{16})$`);
+    this.created = new CreatedTables(exec);
   }
 
   async snapshot(family: Family): Promise<Map<string, SavedTable>> {
@@ -91,7 +94,9 @@ export class IptablesEngine {
       tables,
       (table, hook) => snap.get(table)?.chains.has(hook) ?? false,
     );
+    const before = await this.created.look(family, [...new Set(tables.map((t) => t.table))]);
     await this.exec.run(restoreArgv(family), { input: batch });
+    await this.created.noteCreated(family, before);
     return 'installed';
   }
 
@@ -102,9 +107,15 @@ export class IptablesEngine {
 
   private async removeNow(family: Family, id: RuleId, snap?: Map<string, SavedTable>): Promise<boolean> {
     const s = snap ?? (await this.snapshot(family));
-    const batch = removeBatch(s, ruleChainOf(this.chainPrefix, id));
+    const chain = ruleChainOf(this.chainPrefix, id);
+    const batch = removeBatch(s, chain);
     if (!batch) return false;
     await this.exec.run(restoreArgv(family), { input: batch });
+    // What ft's own install made iptables-nft create (a table, a base chain) goes too once nothing uses it.
+    await this.created.dropUnused(
+      family,
+      [...s].filter(([, t]) => t.chains.has(chain)).map(([name]) => name),
+    );
     return true;
   }
 
