@@ -34,7 +34,8 @@ export async function detectManagers(exec: HostExec): Promise<ManagerReport[]> {
     out.push({
       name: 'firewalld',
       state: 'inactive',
-      detail: `firewalld is installed but ${(fw.stdout || fw.stderr).trim() || 'not running'}`,
+      // firewall-cmd says "not running", or (no system bus at all) why it could not ask.
+      detail: `firewalld is installed but not running${/^not running$/.test((fw.stdout || fw.stderr).trim()) ? '' : ` (${(fw.stdout || fw.stderr).trim().split('\n')[0]})`}`,
     });
 
   const csf = await exec.run(['csf', '-v'], { allowFail: true });
