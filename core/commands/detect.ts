@@ -1,10 +1,22 @@
 import { Command, Flags } from '@oclif/core';
 
+type IncidentReport = import('@ft/sdk').IncidentReport;
+
+/** One refresh as `--json` prints it: incidents in the reference JSON (the edge), not core's model. */
 export interface DetectTick {
   at: string;
-  targets: import('../detect/index.js').TargetView[];
-  events: import('../detect/index.js').DetectionEvent[];
+  targets: (Omit<import('../detect/index.js').TargetView, 'incident'> & { incident?: IncidentReport })[];
+  events: { type: import('../detect/index.js').DetectionEvent['type']; incident: IncidentReport }[];
   health: { status: string; detail?: string };
+}
+
+type DetectionEvent = import('../detect/index.js').DetectionEvent;
+type TargetView = import('../detect/index.js').TargetView;
+type ToReport = (i: import('../model/incident.js').Incident) => IncidentReport;
+const eventReport = (toReport: ToReport, e: DetectionEvent) => ({ type: e.type, incident: toReport(e.incident) });
+function viewReport(toReport: ToReport, v: TargetView): DetectTick['targets'][number] {
+  const { incident, ...rest } = v;
+  return incident ? { ...rest, incident: toReport(incident) } : rest;
 }
 
 export default class Detect extends Command {
@@ -78,6 +90,7 @@ export default class Detect extends Command {
   async run(): Promise<DetectTick | { target: string; detectedAfterMs: number; events: unknown[] } | undefined> {
     const { flags } = await this.parse(Detect);
     const detect = await import('../detect/index.js');
+    const { toReport } = await import('../model/incident.js');
     const { DEFAULT_DETECTION } = await import('../model/detection.js');
 
     if (flags.test) {
@@ -87,9 +100,10 @@ export default class Detect extends Command {
           `Synthetic attack on ${run.target} (TEST-NET-1; nothing was sent anywhere): detected ${run.detectedAfterMs} ms after it started.`,
         );
         for (const e of run.events.filter((x) => x.type !== 'update')) this.log(detect.describeEvent(e));
-        this.log(JSON.stringify(run.events.find((e) => e.type === 'resolve')?.incident, null, 2));
+        const resolved = run.events.find((e) => e.type === 'resolve')?.incident;
+        this.log(JSON.stringify(resolved && toReport(resolved), null, 2));
       }
-      return run;
+      return { ...run, events: run.events.map((e) => eventReport(toReport, e)) };
     }
 
     const { loadRegistry } = await import('../plugin-host/load.js');
@@ -137,7 +151,7 @@ export default class Detect extends Command {
     });
     const l7 = flags['access-log'] ? await accessLogDetector(this, registry, flags, logger, abort.signal) : undefined;
     const engine = new detect.DetectionEngine({ settings, logger });
-    let pending: DetectTick['events'] = [];
+    let pending: DetectionEvent[] = [];
     engine.on((e) => pending.push(e));
 
     const tty = process.stdout.isTTY === true && !this.jsonEnabled();
@@ -156,22 +170,24 @@ export default class Detect extends Command {
       for (let n = 0; !stopping; n++) {
         const wait = Math.min(flags.interval, Math.max(0, stopAt - Date.now()));
         await new Promise((r) => setTimeout(r, wait));
+        const events = pending;
+        pending = [];
+        const views = engine.view();
         const tick: DetectTick = {
           at: new Date().toISOString(),
-          targets: engine.view(),
-          events: pending,
+          targets: views.map((v) => viewReport(toReport, v)),
+          events: events.map((e) => eventReport(toReport, e)),
           health: combinedHealth(detector.health(), l7?.health()),
         };
-        pending = [];
         last = tick;
         if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(tick)}\n`);
         else {
           const lines = [
             `ft detect  ${tick.at}  detector ${tick.health.status}${tick.health.detail ? `: ${tick.health.detail}` : ''}`,
-            detect.renderView(tick.targets),
+            detect.renderView(views),
           ].join('\n');
           if (tty && drawn > 0) process.stdout.write(`\x1b[${drawn}F\x1b[J`);
-          for (const e of tick.events) {
+          for (const e of events) {
             if (e.type !== 'update') this.log(detect.describeEvent(e));
           }
           this.log(lines);

@@ -1,4 +1,4 @@
-import { VECTORS, vectorForSourcePort, type AttackFamily, type Vector } from '@ft/sdk';
+import { VECTORS, VECTOR_SHARE, vectorsBySourcePort, type AttackFamily, type Vector } from '@ft/sdk';
 import type { Reading } from './reading.js';
 
 export interface VectorMatch {
@@ -28,8 +28,8 @@ export const CLASSIFY = {
   component: 0.25,
   /** SYNs per TCP packet from which a TCP flood is a SYN flood (a handshake carries one SYN in ~10 packets). */
   synRatio: 0.3,
-  /** A source port counts as a vector when it carries at least this share of the port counts. */
-  vectorShare: 0.2,
+  /** A source port counts as a vector when it carries at least this share of the port counts (sdk VECTOR_SHARE). */
+  vectorShare: VECTOR_SHARE,
   /** A destination port that carries this share of a UDP flood names it (53 → a DNS query flood). */
   dstPortShare: 0.5,
   /** Spoofing: this many claimed sources arriving with (nearly) one TTL come from one place. */
@@ -43,21 +43,14 @@ export const CLASSIFY = {
 const ratio = (a: number, b: number) => (b > 0 ? a / b : 0);
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
-/** Vectors recognised from the top source ports; only UDP vectors exist in the table today, so UDP must be present. */
+/** Vectors recognised from the top source ports (the sdk's one rule, also used at the edge for reports). */
 export function matchVectors(reading: Reading): VectorMatch[] {
   const ports = reading.topSrcPorts;
   if (!ports || ports.length === 0) return [];
-  const total = ports.reduce((a, p) => a + p.count, 0);
-  if (total <= 0) return [];
-  const byVector = new Map<Vector, number>();
-  for (const p of ports) {
-    const v = vectorForSourcePort(p.key);
-    if (v && VECTORS[v].protocol === 'udp') byVector.set(v, (byVector.get(v) ?? 0) + p.count / total);
-  }
-  return [...byVector]
-    .map(([vector, share]) => ({ vector, share }))
-    .filter((m) => m.share >= CLASSIFY.vectorShare)
-    .sort((a, b) => b.share - a.share || a.vector.localeCompare(b.vector));
+  return vectorsBySourcePort(
+    ports.map((p) => ({ port: p.key, count: p.count })),
+    CLASSIFY.vectorShare,
+  );
 }
 
 function spoofingHint(reading: Reading, reasons: string[]): boolean {

@@ -1,4 +1,5 @@
-import { isPrefix, Prefix, type Incident, type Sample, type Severity } from '@ft/sdk';
+import { isPrefix, Prefix, type Sample, type Severity } from '@ft/sdk';
+import type { Incident } from '../model/incident.js';
 import { DEFAULT_DETECTION, type DetectionSettings } from '../model/detection.js';
 import { Baseline } from './baseline.js';
 import { classify, type Classification } from './classify.js';

@@ -1,16 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { Incident, Prefix, Severity, TcpFlagName } from '@ft/sdk';
+import type { Prefix, Severity, TcpFlagName } from '@ft/sdk';
+import { parseSources, type Incident } from '../model/incident.js';
 import type { Classification } from './classify.js';
 import type { Reading } from './reading.js';
-
-const FLAG_KEYS: Partial<Record<TcpFlagName, keyof Incident['tcp_flag_breakdown']>> = {
-  syn: 'SYN',
-  ack: 'ACK',
-  rst: 'RST',
-  fin: 'FIN',
-  psh: 'PSH',
-  urg: 'URG',
-};
 
 const round1 = (n: number) => Math.round(n * 10) / 10;
 
@@ -37,45 +29,42 @@ export interface IncidentFacts {
   sources: string[];
 }
 
-/** The reference agent's incident body (plus ft's additions) from what the engine knows. */
+/** The incident as core holds it, from what the engine knows (the reference JSON is `toReport` of it, at the edge). */
 export function toIncident(f: IncidentFacts): Incident {
   const a = f.attack;
   const p = a.protocols;
   const sum = p ? p.tcp + p.udp + p.icmp + p.other : 0;
   const pct = (n: number) => (sum > 0 ? round1((n / sum) * 100) : 0);
-  const flags: Incident['tcp_flag_breakdown'] = {};
-  for (const [k, v] of Object.entries(a.tcpFlags ?? {}) as [TcpFlagName, number][]) {
-    const key = FLAG_KEYS[k];
-    if (key) flags[key] = Math.round(v);
-  }
+  const tcpFlags: Incident['tcpFlags'] = {};
+  for (const [k, v] of Object.entries(a.tcpFlags ?? {}) as [TcpFlagName, number][]) tcpFlags[k] = Math.round(v);
   const incident: Incident = {
     id: f.id,
     target: f.target,
     state: f.state,
-    attack_family: f.classification.family,
+    family: f.classification.family,
     severity: f.severity,
-    vector: [...f.classification.vector],
+    vectors: [...f.classification.vector],
     confidence: f.classification.confidence,
     pps: Math.round(f.current.pps),
     bps: Math.round(f.current.bps),
-    peak_pps: Math.round(f.peakPps),
-    peak_bps: Math.round(f.peakBps),
-    protocol_breakdown: p
+    peakPps: Math.round(f.peakPps),
+    peakBps: Math.round(f.peakBps),
+    protocols: p
       ? { tcp: pct(p.tcp), udp: pct(p.udp), icmp: pct(p.icmp), other: pct(p.other) }
       : { tcp: 0, udp: 0, icmp: 0 },
-    tcp_flag_breakdown: flags,
-    source_ip_count: a.sourceCount ?? a.topSrcIps?.length ?? 0,
-    top_src_ips: (a.topSrcIps ?? []).map((c) => ({ ip: c.key, count: Math.round(c.count) })),
-    top_dst_ports: (a.topDstPorts ?? []).map((c) => ({ port: c.key, count: Math.round(c.count) })),
-    top_src_ports: (a.topSrcPorts ?? []).map((c) => ({ port: c.key, count: Math.round(c.count) })),
-    spoofing_detected: f.classification.spoofing,
-    botnet_detected: f.classification.botnet,
-    sources: [...f.sources].sort(),
-    started_at: new Date(f.startedAt).toISOString(),
-    updated_at: new Date(f.updatedAt).toISOString(),
+    tcpFlags,
+    sourceCount: a.sourceCount ?? a.topSrcIps?.length ?? 0,
+    topSources: parseSources((a.topSrcIps ?? []).map((c) => ({ ip: c.key, count: Math.round(c.count) }))),
+    topDstPorts: (a.topDstPorts ?? []).map((c) => ({ port: c.key, count: Math.round(c.count) })),
+    topSrcPorts: (a.topSrcPorts ?? []).map((c) => ({ port: c.key, count: Math.round(c.count) })),
+    spoofed: f.classification.spoofing,
+    botnet: f.classification.botnet,
+    detectors: [...f.sources].sort(),
+    startedAt: f.startedAt,
+    updatedAt: f.updatedAt,
   };
-  if (a.packetLength) incident.packet_length = { min: a.packetLength.min, max: a.packetLength.max };
+  if (a.packetLength) incident.packetLength = { min: a.packetLength.min, max: a.packetLength.max };
   if (a.http) incident.http = a.http;
-  if (f.resolvedAt !== undefined) incident.resolved_at = new Date(f.resolvedAt).toISOString();
+  if (f.resolvedAt !== undefined) incident.resolvedAt = f.resolvedAt;
   return incident;
 }

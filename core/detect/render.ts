@@ -1,4 +1,4 @@
-import type { Incident } from '@ft/sdk';
+import type { Incident } from '../model/incident.js';
 import { table } from '../cli/table.js';
 import type { DetectionEvent, TargetView } from './engine.js';
 
@@ -54,11 +54,11 @@ export function renderView(views: TargetView[]): string {
 }
 
 export function describeIncident(i: Incident): string {
-  const vec = i.vector.length > 0 ? ` vector ${i.vector.join('+')}` : '';
-  return `${i.target.toString()} ${i.attack_family}${vec} severity ${i.severity} confidence ${i.confidence} peak ${si(i.peak_pps, 'pps')} ${si(i.peak_bps, 'bps')} (${i.id})`;
+  const vec = i.vectors.length > 0 ? ` vector ${i.vectors.join('+')}` : '';
+  return `${i.target.toString()} ${i.family}${vec} severity ${i.severity} confidence ${i.confidence} peak ${si(i.peakPps, 'pps')} ${si(i.peakBps, 'bps')} (${i.id})`;
 }
 
 export function describeEvent(e: DetectionEvent): string {
   const verb = e.type === 'open' ? 'OPEN   ' : e.type === 'update' ? 'UPDATE ' : 'RESOLVE';
-  return `${e.incident.updated_at} ${verb} ${describeIncident(e.incident)}`;
+  return `${new Date(e.incident.updatedAt).toISOString()} ${verb} ${describeIncident(e.incident)}`;
 }

@@ -3,3 +3,4 @@ export * from '@ft/sdk';
 export * from './plan.js';
 export * from './rpki.js';
 export * from './detection.js';
+export * from './incident.js';

@@ -53,7 +53,8 @@ export interface Plan {
 export interface ActiveRule {
   rule: Rule;
   via: string[];
-  appliedAt: string;
-  expiresAt: string;
+  /** Epoch ms: when this rule went in, and when its TTL runs out. */
+  appliedAt: number;
+  expiresAt: number;
   incidentId?: string;
 }

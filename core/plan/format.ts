@@ -5,10 +5,10 @@ import {
   formatPacketRate,
   type FlowSpecMatch,
   type HostMatch,
-  type Incident,
   type Range,
   type Rule,
 } from '@ft/sdk';
+import type { Incident } from '../model/incident.js';
 import type { Op, Plan, Refusal, RpkiVerdict } from '../model/plan.js';
 import type { Policy } from '../policy/types.js';
 import { protectedBy } from './rails.js';
@@ -177,7 +177,7 @@ export function formatPlan(plan: Plan, ctx: FormatContext): string {
     const vectors = vectorsOf(i);
     const cover = protectedBy(p, i.target);
     out.push(
-      `incident ${i.id}: ${i.attack_family}${vectors.length ? ` (vector ${vectors.join(', ')})` : ''} at ${i.target}, ` +
+      `incident ${i.id}: ${i.family}${vectors.length ? ` (vector ${vectors.join(', ')})` : ''} at ${i.target}, ` +
         `${[i.bps > 0 || i.pps === 0 ? formatBitrate(i.bps) : '', i.pps > 0 ? formatPacketRate(i.pps) : ''].filter(Boolean).join(' / ')}, severity ${i.severity}, ${i.state}` +
         (cover ? `; inside protect ${cover}` : ''),
     );

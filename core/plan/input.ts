@@ -9,10 +9,11 @@ import {
   parseBitrate,
   parsePacketRate,
   vectorForSourcePort,
-  type Incident,
+  type IncidentReport,
   type Rule,
   type Vector,
 } from '@ft/sdk';
+import { fromReport, type Incident } from '../model/incident.js';
 import type { ActiveRule } from '../model/plan.js';
 import { formatPath } from '../policy/errors.js';
 import { describeIssues } from '../policy/zod-issues.js';
@@ -33,6 +34,7 @@ const counted = <K extends z.ZodType>(key: K, name: string) =>
 
 const port = z.number().int().min(0).max(65535);
 const rate = z.number().min(0).finite();
+const isoTime = z.string().refine((t) => !Number.isNaN(Date.parse(t)), 'not an ISO 8601 time');
 
 /**
  * The reference agent's "Report Incident" body, plus ft's `target` (the attacked address or prefix), and optional
@@ -71,9 +73,9 @@ export const incidentInputSchema = z
     spoofing_detected: z.boolean().default(false),
     botnet_detected: z.boolean().default(false),
     sources: z.array(z.string()).default([]),
-    started_at: z.string().optional(),
-    updated_at: z.string().optional(),
-    resolved_at: z.string().optional(),
+    started_at: isoTime.optional(),
+    updated_at: isoTime.optional(),
+    resolved_at: isoTime.optional(),
   })
   .passthrough();
 
@@ -103,24 +105,21 @@ export function parseIncident(value: unknown, source: string, now: Date): Incide
   if (problems.length > 0 || !target) throw new InputError(source, problems);
   const bps = d.bps ?? d.peak_bps ?? 0;
   const pps = d.pps ?? d.peak_pps ?? 0;
-  const flags: Incident['tcp_flag_breakdown'] = {};
-  for (const [k, v] of Object.entries(d.tcp_flag_breakdown))
-    if (['SYN', 'ACK', 'RST', 'FIN', 'PSH', 'URG'].includes(k)) flags[k as 'SYN'] = v;
   const at = now.toISOString();
-  const incident: Incident = {
+  const report: IncidentReport = {
     id: d.id === undefined ? 'preview' : String(d.id),
-    target,
+    target: target.toString(),
     state: d.state,
     attack_family: d.attack_family,
     severity: d.severity,
-    vector: [...new Set(vectors)],
+    vector: vectors,
     confidence: d.confidence,
     pps,
     bps,
     peak_pps: Math.max(d.peak_pps ?? 0, pps),
     peak_bps: Math.max(d.peak_bps ?? 0, bps),
     protocol_breakdown: d.protocol_breakdown,
-    tcp_flag_breakdown: flags,
+    tcp_flag_breakdown: d.tcp_flag_breakdown,
     source_ip_count: d.source_ip_count,
     top_src_ips: d.top_src_ips as { ip: string; count: number }[],
     top_dst_ports: d.top_dst_ports as { port: number; count: number }[],
@@ -131,9 +130,10 @@ export function parseIncident(value: unknown, source: string, now: Date): Incide
     started_at: d.started_at ?? at,
     updated_at: d.updated_at ?? at,
   };
-  if (d.packet_length) incident.packet_length = d.packet_length;
-  if (d.resolved_at) incident.resolved_at = d.resolved_at;
-  return incident;
+  if (d.packet_length) report.packet_length = d.packet_length;
+  if (d.resolved_at) report.resolved_at = d.resolved_at;
+  // The edge: from here on the incident is core's (camelCase, epoch ms, Prefix), vectors decided once.
+  return fromReport(report, target);
 }
 
 /**
@@ -242,8 +242,8 @@ const activeSchema = z.object({
     })
     .passthrough(),
   via: z.array(z.string()).min(1),
-  appliedAt: z.string(),
-  expiresAt: z.string(),
+  appliedAt: isoTime,
+  expiresAt: isoTime,
   incidentId: z.string().optional(),
 });
 
@@ -272,7 +272,12 @@ export function parseActiveRules(value: unknown, source: string): ActiveRule[] {
         problems.push(`[${i}].rule.id: ${id} does not match the rule's content (${rule.id})`);
         return;
       }
-      const a: ActiveRule = { rule, via: r.data.via, appliedAt: r.data.appliedAt, expiresAt: r.data.expiresAt };
+      const a: ActiveRule = {
+        rule,
+        via: r.data.via,
+        appliedAt: Date.parse(r.data.appliedAt),
+        expiresAt: Date.parse(r.data.expiresAt),
+      };
       if (r.data.incidentId !== undefined) a.incidentId = r.data.incidentId;
       out.push(a);
     } catch (err) {

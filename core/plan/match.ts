@@ -6,34 +6,29 @@ import {
   vectorForSourcePort,
   type FlowSpecMatch,
   type HostMatch,
-  type Incident,
   type Range,
   type Vector,
 } from '@ft/sdk';
+import type { Incident } from '../model/incident.js';
 
 /**
  * Matches derived from the incident. Only what the incident shows goes into a match: a rule narrower than the
  * attack lets it through, a rule wider than the attack drops legitimate traffic.
  */
 
-/** The incident's vectors, or those its top source ports reveal when the detector named none. */
+/**
+ * The incident's vectors in a stable order (rule content must not depend on which vector was strongest). They were
+ * decided once, by the classifier or at the edge; the planner never guesses them again from ports.
+ */
 export function vectorsOf(incident: Incident): Vector[] {
-  if (incident.vector.length > 0) return [...new Set(incident.vector)].filter(isVector).sort();
-  const total = incident.top_src_ports.reduce((s, p) => s + p.count, 0);
-  const found = new Set<Vector>();
-  // A port counts as a vector only when it carries a real share of the attack (one stray DNS answer does not).
-  for (const p of incident.top_src_ports) {
-    const v = vectorForSourcePort(p.port);
-    if (v && total > 0 && p.count / total >= 0.2) found.add(v);
-  }
-  return [...found].sort();
+  return incident.vectors.length > 1 ? [...new Set(incident.vectors)].filter(isVector).sort() : incident.vectors;
 }
 
 /** Families whose packets the vector table describes (reflection arrives as UDP from the reflector's port). */
 const VECTOR_FAMILIES = new Set(['udp_flood', 'dns_flood', 'multi_vector', 'unknown']);
 
 export function usesVectors(incident: Incident): boolean {
-  return VECTOR_FAMILIES.has(incident.attack_family) && vectorsOf(incident).length > 0;
+  return VECTOR_FAMILIES.has(incident.family) && vectorsOf(incident).length > 0;
 }
 
 function ranges(ports: Iterable<number>): Range[] {
@@ -42,8 +37,8 @@ function ranges(ports: Iterable<number>): Range[] {
 
 /** Destination ports carrying at least 10% of the attack, the most hit first capped at 4. */
 function mainDestinationPorts(incident: Incident): number[] {
-  const total = incident.top_dst_ports.reduce((s, p) => s + p.count, 0);
-  return incident.top_dst_ports
+  const total = incident.topDstPorts.reduce((s, p) => s + p.count, 0);
+  return incident.topDstPorts
     .filter((p) => total > 0 && p.count / total >= 0.1 && Number.isInteger(p.port) && p.port >= 0 && p.port <= 65535)
     .sort((a, b) => b.count - a.count || a.port - b.port)
     .slice(0, 4)
@@ -60,10 +55,10 @@ export function flowspecMatch(incident: Incident, destination: Prefix): FlowSpec
     const mins = vectors.map((v) => (VECTORS[v] as { minPacketLength?: number }).minPacketLength);
     // Reflected answers are large: matching only those spares small legitimate replies from the same port.
     if (mins.every((m) => m !== undefined)) match.packetLength = [{ min: Math.min(...(mins as number[])), max: 65535 }];
-    else if (incident.packet_length) match.packetLength = [{ ...incident.packet_length }];
+    else if (incident.packetLength) match.packetLength = [{ ...incident.packetLength }];
     return match;
   }
-  switch (incident.attack_family) {
+  switch (incident.family) {
     case 'syn_flood':
       match.protocols = [IP_PROTOCOLS.tcp];
       match.tcpFlags = { set: ['syn'], unset: ['ack'] };
@@ -83,7 +78,7 @@ export function flowspecMatch(incident: Incident, destination: Prefix): FlowSpec
     }
     case 'udp_flood':
       match.protocols = [IP_PROTOCOLS.udp];
-      if (incident.packet_length) match.packetLength = [{ ...incident.packet_length }];
+      if (incident.packetLength) match.packetLength = [{ ...incident.packetLength }];
       break;
     default:
       break;
@@ -93,7 +88,7 @@ export function flowspecMatch(incident: Incident, destination: Prefix): FlowSpec
 
 export function hostProtocol(incident: Incident): HostMatch['protocol'] {
   if (usesVectors(incident)) return 'udp';
-  switch (incident.attack_family) {
+  switch (incident.family) {
     case 'syn_flood':
     case 'http_flood':
       return 'tcp';
@@ -112,22 +107,16 @@ export function hostMatch(incident: Incident, destination: Prefix): HostMatch {
   const m: HostMatch = { destination };
   const protocol = hostProtocol(incident);
   if (protocol) m.protocol = protocol;
-  if (incident.attack_family === 'syn_flood') m.tcpFlags = { set: ['syn'], unset: ['ack'] };
+  if (incident.family === 'syn_flood') m.tcpFlags = { set: ['syn'], unset: ['ack'] };
   return m;
 }
 
-/** The `count` most active source addresses as host prefixes, most active first; unparseable entries skipped. */
+/** The `count` most active source hosts, most active first (addresses were parsed and de-duplicated at the edge). */
 export function topSources(incident: Incident, count: number): Prefix[] {
   const out: Prefix[] = [];
-  const sorted = [...incident.top_src_ips].sort((a, b) => b.count - a.count || a.ip.localeCompare(b.ip));
-  for (const s of sorted) {
+  for (const s of incident.topSources) {
     if (out.length >= count) break;
-    try {
-      const p = Prefix.parse(s.ip);
-      if (p.isHost && !out.some((q) => q.equals(p))) out.push(p);
-    } catch {
-      // A hostile or garbled address in a report never becomes part of a rule.
-    }
+    if (s.address.isHost) out.push(s.address);
   }
   return out;
 }

@@ -8,12 +8,12 @@ import {
   type FlowSpecAction,
   type FlowSpecRule,
   type HostFilterRule,
-  type Incident,
   type RenderedCommand,
   type RtbhRule,
   type Rule,
   type ShapeRule,
 } from '@ft/sdk';
+import type { Incident } from '../model/incident.js';
 import type { ActiveRule, Op, Plan, Reason, Refusal, RpkiVerdict } from '../model/plan.js';
 import type { AnnouncementCheck, RpkiVerdictProvider } from '../model/rpki.js';
 import type { EscalationLevel, FlowSpecThen, HostStep, Policy, TargetOverride } from '../policy/types.js';
@@ -51,6 +51,7 @@ interface Want {
 
 const KIND_ORDER: Record<Rule['kind'], number> = { divert: 0, rtbh: 1, flowspec: 2, 'host-filter': 3, shape: 4 };
 const TYPE_ORDER: Record<Op['type'], number> = { add: 0, refresh: 1, withdraw: 2 };
+const iso = (ms: number) => new Date(ms).toISOString();
 const byId = (a: ActiveRule, b: ActiveRule) => (a.rule.id < b.rule.id ? -1 : a.rule.id > b.rule.id ? 1 : 0);
 
 /**
@@ -188,7 +189,9 @@ export function plan(input: PlanInput): Plan {
         },
       });
     } else {
-      notes.push(`kept ${w.rule.id} (${w.rule.kind}, level ${w.rule.level}): still wanted, expires ${a.expiresAt}`);
+      notes.push(
+        `kept ${w.rule.id} (${w.rule.kind}, level ${w.rule.level}): still wanted, expires ${iso(a.expiresAt)}`,
+      );
     }
   }
 
@@ -207,7 +210,7 @@ export function plan(input: PlanInput): Plan {
   for (const a of mine.sort(byId)) {
     if (wantedIds.has(a.rule.id) || withdrawn.has(a.rule.id)) continue;
     if (times(a).expires <= nowMs) {
-      withdraw(a, `TTL expired at ${a.expiresAt}`);
+      withdraw(a, `TTL expired at ${iso(a.expiresAt)}`);
       continue;
     }
     const hit = cachedRails(policy, a.rule, a.via);
@@ -288,27 +291,9 @@ function snapshotIndex(active: readonly ActiveRule[]): ActiveIndex | undefined {
   return index;
 }
 
-/**
- * The run loop re-plans against the same ActiveRule objects many times a second: their parsed times and rail
- * verdicts (a pure function of policy and rule) are computed once. An unreadable time counts as long past, so a
- * rule with a garbled expiry is withdrawn, never kept forever.
- */
-const timeCache = new WeakMap<ActiveRule, { expiresAt: string; appliedAt: string; expires: number; applied: number }>();
+/** An active rule's times (epoch ms); kept as a function so every use reads them the same way. */
 function times(a: ActiveRule): { expires: number; applied: number } {
-  const c = timeCache.get(a);
-  if (c && c.expiresAt === a.expiresAt && c.appliedAt === a.appliedAt) return c;
-  const parse = (t: string) => {
-    const ms = Date.parse(t);
-    return Number.isNaN(ms) ? -Infinity : ms;
-  };
-  const fresh = {
-    expiresAt: a.expiresAt,
-    appliedAt: a.appliedAt,
-    expires: parse(a.expiresAt),
-    applied: parse(a.appliedAt),
-  };
-  timeCache.set(a, fresh);
-  return fresh;
+  return { expires: a.expiresAt, applied: a.appliedAt };
 }
 
 // Keyed by the rule object (the planner's rules are memoised, so the same content is the same object) and then
@@ -355,7 +340,7 @@ function observed(incident: Incident): Record<string, number | string> {
   const o: Record<string, number | string> = {
     bps: incident.bps,
     pps: incident.pps,
-    family: incident.attack_family,
+    family: incident.family,
     severity: incident.severity,
   };
   const v = vectorsOf(incident);
@@ -449,7 +434,7 @@ function want(
 }
 
 function describeObserved(incident: Incident): string {
-  return `${formatBitrate(incident.bps)}, ${formatPacketRate(incident.pps)}, ${incident.attack_family}`;
+  return `${formatBitrate(incident.bps)}, ${formatPacketRate(incident.pps)}, ${incident.family}`;
 }
 
 function levelRules(
@@ -589,7 +574,7 @@ const NOT_ANNOUNCED: RpkiVerdict = {
  * sources are never blocked: that would only hurt the hosts they impersonate.
  */
 function blockSources(policy: Policy, incident: Incident, count: number, notes: string[]): Prefix[] {
-  if (incident.spoofing_detected) {
+  if (incident.spoofed) {
     notes.push('block skipped: the sources are spoofed, so blocking them would only hurt the hosts they impersonate');
     return [];
   }
@@ -650,9 +635,8 @@ function hostRule(
           return undefined;
         }
         ports =
-          flowspecMatch({ ...incident, attack_family: 'udp_flood', vector: vectors }, destination).sourcePorts?.map(
-            (r) => r.min,
-          ) ?? [];
+          flowspecMatch({ ...incident, family: 'udp_flood', vectors }, destination).sourcePorts?.map((r) => r.min) ??
+          [];
       } else ports = step.ports;
       return filter(
         {
@@ -664,7 +648,7 @@ function hostRule(
       );
     }
     case 'drop-top-sources': {
-      if (incident.spoofing_detected) {
+      if (incident.spoofed) {
         notes.push(
           'dropTopSources skipped: the sources are spoofed, so dropping them would only hurt the hosts they impersonate',
         );

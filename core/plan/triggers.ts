@@ -1,4 +1,5 @@
-import { SEVERITIES, formatBitrate, formatPacketRate, type Incident, type Prefix } from '@ft/sdk';
+import { SEVERITIES, formatBitrate, formatPacketRate, type Prefix } from '@ft/sdk';
+import type { Incident } from '../model/incident.js';
 import type { EscalationLevel, Policy, RateThreshold, TargetOverride, Trigger } from '../policy/types.js';
 
 /** What a trigger saw: whether it held and the words that say why. */
@@ -19,8 +20,8 @@ export function holds(trigger: Trigger, incident: Incident): boolean {
     const byPps = trigger.pps !== undefined && crosses(incident.pps, trigger.pps);
     if (!byBps && !byPps) return false;
   }
-  if (trigger.family && !trigger.family.includes(incident.attack_family)) return false;
-  if (trigger.vector && !incident.vector.some((v) => trigger.vector?.includes(v))) return false;
+  if (trigger.family && !trigger.family.includes(incident.family)) return false;
+  if (trigger.vector && !incident.vectors.some((v) => trigger.vector?.includes(v))) return false;
   if (trigger.severity && SEVERITIES.indexOf(incident.severity) < SEVERITIES.indexOf(trigger.severity)) return false;
   return true;
 }
@@ -41,11 +42,11 @@ export function evaluate(trigger: Trigger, incident: Incident): TriggerResult {
     because.push(...rates);
   }
   if (trigger.family) {
-    if (!trigger.family.includes(incident.attack_family)) return { holds: false, because };
-    because.push(`family ${incident.attack_family}`);
+    if (!trigger.family.includes(incident.family)) return { holds: false, because };
+    because.push(`family ${incident.family}`);
   }
   if (trigger.vector) {
-    const hit = incident.vector.filter((v) => trigger.vector?.includes(v));
+    const hit = incident.vectors.filter((v) => trigger.vector?.includes(v));
     if (hit.length === 0) return { holds: false, because };
     because.push(`vector ${hit.join('+')}`);
   }

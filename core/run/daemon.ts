@@ -1,7 +1,8 @@
 import type { Server } from 'node:http';
 import type { Server as NetServer } from 'node:net';
 import type { Config } from '@oclif/core';
-import type { Detector, Incident, Rule } from '@ft/sdk';
+import type { Detector, Rule } from '@ft/sdk';
+import type { Incident } from '../model/incident.js';
 import type { Plan } from '../model/plan.js';
 import type { DetectionEngine } from '../detect/index.js';
 import { Watch } from './watch.js';

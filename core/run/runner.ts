@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Detector, Incident, Sample } from '@ft/sdk';
+import type { Detector, Sample } from '@ft/sdk';
+import { toReport, type Incident } from '../model/incident.js';
 import type { ActiveRule, Plan } from '../model/plan.js';
 import type { ActionHandle } from '../exec/actions.js';
 import {
@@ -249,8 +250,8 @@ export class Runner {
               op: 'incident',
               incidentId: incident.id,
               tenant: this.opts.tenant,
-              incident,
-              message: `incident ${event.type}: ${incident.attack_family} against ${String(incident.target)}`,
+              incident: toReport(incident),
+              message: `incident ${event.type}: ${incident.family} against ${String(incident.target)}`,
             },
           ]),
     ]);
@@ -458,8 +459,14 @@ export function toActive(r: RuleRecord): ActiveRule {
   return {
     rule: r.rule,
     via: r.via,
-    appliedAt: r.appliedAt,
-    expiresAt: r.expiresAt,
+    appliedAt: ms(r.appliedAt),
+    expiresAt: ms(r.expiresAt),
     ...(r.incidentId ? { incidentId: r.incidentId } : {}),
   };
+}
+
+/** An unreadable time counts as long past: a rule with a garbled expiry is withdrawn, never kept forever. */
+function ms(t: string): number {
+  const v = Date.parse(t);
+  return Number.isNaN(v) ? -Infinity : v;
 }

@@ -1,4 +1,5 @@
-import { formatBitrate, formatPacketRate, type Incident } from '@ft/sdk';
+import { formatBitrate, formatPacketRate } from '@ft/sdk';
+import type { Incident } from '../model/incident.js';
 import type { Plan } from '../model/plan.js';
 import type { Policy } from '../policy/types.js';
 import type { TargetView } from '../detect/engine.js';
@@ -33,7 +34,7 @@ export class Watch {
     if (this.shown.get(incident.id) === key) return;
     const first = !this.shown.has(incident.id);
     this.shown.set(incident.id, key);
-    const head = `${first ? 'INCIDENT' : 'PLAN CHANGED'} ${incident.id}: ${incident.attack_family} against ${String(incident.target)}`;
+    const head = `${first ? 'INCIDENT' : 'PLAN CHANGED'} ${incident.id}: ${incident.family} against ${String(incident.target)}`;
     const tail =
       this.policy.mode === 'preview'
         ? 'preview mode: nothing was changed.'

@@ -1,6 +1,7 @@
 import { mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Incident, RuleId } from '@ft/sdk';
+import type { RuleId } from '@ft/sdk';
+import type { Incident } from '../model/incident.js';
 import { reviveIncident, reviveRule } from './codec.js';
 import {
   JournalCorruptError,
@@ -359,7 +360,7 @@ export class JournalStore implements RuleStore {
     const now = this.now();
     for (const [id, i] of this.incidentsById) {
       // Resolved ones after the retention; "open" ones not updated for as long belong to a run that died.
-      if (now - Date.parse(i.resolved_at ?? i.updated_at) > keepResolvedMs) this.incidentsById.delete(id);
+      if (now - (i.resolvedAt ?? i.updatedAt) > keepResolvedMs) this.incidentsById.delete(id);
     }
     const image: StateRecord[] = [
       ...[...this.rulesById.values()].map((r): StateRecord => ({ k: 'rule', r })),

@@ -1,4 +1,5 @@
-import type { Incident, RenderedCommand, Rule, RuleId } from '@ft/sdk';
+import type { IncidentReport, RenderedCommand, Rule, RuleId } from '@ft/sdk';
+import type { Incident } from '../model/incident.js';
 import type { ActiveRule, Reason, RpkiVerdict } from '../model/plan.js';
 
 /** Where one rule stands on one action instance. */
@@ -20,7 +21,9 @@ export interface AdapterStatus {
  * between is finished by reconcile). Written before any action is touched, so a restart knows what may be
  * installed even when the process died halfway through an apply.
  */
-export interface RuleRecord extends ActiveRule {
+export interface RuleRecord extends Omit<ActiveRule, 'appliedAt' | 'expiresAt'> {
+  appliedAt: string;
+  expiresAt: string;
   phase: 'live' | 'withdrawing';
   adapters: Record<string, AdapterStatus>;
   /** Who or what asked for it: "planner", "operator:alice", "reconcile". */
@@ -69,7 +72,8 @@ export interface AuditRecord {
   outcome?: Outcome;
   durationMs?: number;
   message?: string;
-  incident?: Incident;
+  /** The reference JSON (the trail is an edge: people and tools read it). */
+  incident?: IncidentReport;
 }
 
 export interface AuditQuery {

@@ -192,11 +192,11 @@ async function main(): Promise<void> {
       for (let i = 0; i < 100 && !events.slice(from).some((e) => e.type === 'resolve'); i++) await sleep(50);
       const resolved = events.slice(from).find((e) => e.type === 'resolve');
       if (!opened || !firstPacketAt) return undefined;
-      const at = Date.parse(opened.incident.started_at);
+      const at = opened.incident.startedAt;
       return {
         fromSpawn: at - spawnedAt,
         fromFirstPacket: at - firstPacketAt,
-        peakPps: resolved?.incident.peak_pps ?? opened.incident.peak_pps,
+        peakPps: resolved?.incident.peakPps ?? opened.incident.peakPps,
         firstPacketAt,
       };
     };

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Incident } from '@ft/sdk';
+import type { Incident } from '../../core/model/incident.js';
 import type { ActiveRule } from '../../core/model/plan.js';
 // The built code, as `ft run` executes it (run `npm run build` first; `npm run bench` does).
 import { formatPlan, parseIncident, plan } from '../../dist/core/plan/index.js';
@@ -67,8 +67,8 @@ for (let i = 0; active.length < ACTIVE; i++) {
       active.push({
         rule: op.rule,
         via: op.via,
-        appliedAt: new Date(now.getTime() - 60_000).toISOString(),
-        expiresAt: new Date(now.getTime() + 240_000).toISOString(),
+        appliedAt: now.getTime() - 60_000,
+        expiresAt: now.getTime() + 240_000,
         incidentId: inc.id,
       });
     }

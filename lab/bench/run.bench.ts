@@ -9,7 +9,8 @@ import { closeSync, fdatasyncSync, mkdtempSync, openSync, writeSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { Action, Applied, Incident, Rule, RuleId } from '@ft/sdk';
+import type { Action, Applied, Rule, RuleId } from '@ft/sdk';
+import type { Incident } from '../../core/model/incident.js';
 import type { AuditQuery, AuditRecord, RuleRecord, RuleStore } from '../../core/state/store.js';
 import { createJsonLogger } from '../../core/log/logger.js';
 import { parsePolicy } from '../../core/policy/index.js';

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import type { Incident, Sample } from '@ft/sdk';
+import type { Sample } from '@ft/sdk';
+import type { Incident } from '../../core/model/incident.js';
 import { classify } from '../../core/detect/index.js';
 import { first, Replay } from './harness.js';
 
@@ -45,12 +46,12 @@ describe('classification of replayed attacks (the 7 families and amplification v
         { packetLength: { min: 468, max: 490, mean: 480 } },
       ),
     );
-    expect(i.attack_family).to.equal('udp_flood');
-    expect(i.vector).to.deep.equal(['ntp']);
+    expect(i.family).to.equal('udp_flood');
+    expect(i.vectors).to.deep.equal(['ntp']);
     expect(i.confidence).to.be.within(0.85, 1);
-    expect(i.protocol_breakdown.udp).to.be.closeTo(99, 0.1);
-    expect(i.top_src_ports[0]).to.deep.equal({ port: 123, count: 135_000 });
-    expect(i.packet_length).to.deep.equal({ min: 468, max: 490 });
+    expect(i.protocols.udp).to.be.closeTo(99, 0.1);
+    expect(i.topSrcPorts[0]).to.deep.equal({ port: 123, count: 135_000 });
+    expect(i.packetLength).to.deep.equal({ min: 468, max: 490 });
   });
 
   it('memcached (11211), CLDAP (389), SSDP (1900) and chargen (19) are named by their source port', () => {
@@ -63,15 +64,15 @@ describe('classification of replayed attacks (the 7 families and amplification v
       [161, 'snmp'],
     ] as const) {
       const i = replay(udpFrom(100_000, [[port, 0.97]]));
-      expect(i.attack_family, vector).to.equal('udp_flood');
-      expect(i.vector, vector).to.deep.equal([vector]);
+      expect(i.family, vector).to.equal('udp_flood');
+      expect(i.vectors, vector).to.deep.equal([vector]);
     }
   });
 
   it('dns_flood: DNS reflection (source port 53) carries the dns vector', () => {
     const i = replay(udpFrom(120_000, [[53, 0.95]]));
-    expect(i.attack_family).to.equal('dns_flood');
-    expect(i.vector).to.deep.equal(['dns']);
+    expect(i.family).to.equal('dns_flood');
+    expect(i.vectors).to.deep.equal(['dns']);
   });
 
   it('dns_flood: a query flood to port 53 is DNS too, but no reflection vector (source ports are random)', () => {
@@ -83,9 +84,9 @@ describe('classification of replayed attacks (the 7 families and amplification v
       topSrcPorts: Array.from({ length: 10 }, (_, k) => ({ key: 30000 + k * 7, count: pps / 1000 })),
       topDstPorts: [{ key: 53, count: pps * 0.98 }],
     });
-    expect(i.attack_family).to.equal('dns_flood');
-    expect(i.vector).to.deep.equal([]);
-    expect(i.top_dst_ports[0]!.port).to.equal(53);
+    expect(i.family).to.equal('dns_flood');
+    expect(i.vectors).to.deep.equal([]);
+    expect(i.topDstPorts[0]!.port).to.equal(53);
   });
 
   it('a plain UDP flood from random ports names no vector', () => {
@@ -100,8 +101,8 @@ describe('classification of replayed attacks (the 7 families and amplification v
         { key: 61000, count: 70 },
       ],
     });
-    expect(i.attack_family).to.equal('udp_flood');
-    expect(i.vector).to.deep.equal([]);
+    expect(i.family).to.equal('udp_flood');
+    expect(i.vectors).to.deep.equal([]);
   });
 
   it('syn_flood: TCP-dominant with SYN-heavy flags; flag counts reported per flag', () => {
@@ -112,9 +113,9 @@ describe('classification of replayed attacks (the 7 families and amplification v
       protocols: { tcp: pps, udp: 0, icmp: 0, other: 0 },
       tcpFlags: { syn: pps * 0.98, ack: pps * 0.01 },
     });
-    expect(i.attack_family).to.equal('syn_flood');
-    expect(i.vector).to.deep.equal([]);
-    expect(i.tcp_flag_breakdown.SYN).to.equal(Math.round(pps * 0.98));
+    expect(i.family).to.equal('syn_flood');
+    expect(i.vectors).to.deep.equal([]);
+    expect(i.tcpFlags.syn).to.equal(Math.round(pps * 0.98));
     expect(i.confidence).to.be.above(0.9);
   });
 
@@ -126,7 +127,7 @@ describe('classification of replayed attacks (the 7 families and amplification v
       protocols: { tcp: pps, udp: 0, icmp: 0, other: 0 },
       tcpFlags: { syn: pps * 0.5 },
     });
-    expect(i.attack_family).to.equal('syn_flood');
+    expect(i.family).to.equal('syn_flood');
   });
 
   it('an ACK flood is a TCP flood but not a SYN flood: unknown, with low confidence, never a SYN match', () => {
@@ -137,15 +138,15 @@ describe('classification of replayed attacks (the 7 families and amplification v
       protocols: { tcp: pps, udp: 0, icmp: 0, other: 0 },
       tcpFlags: { ack: pps, syn: pps * 0.01 },
     });
-    expect(i.attack_family).to.equal('unknown');
+    expect(i.family).to.equal('unknown');
     expect(i.confidence).to.be.at.most(0.5);
   });
 
   it('icmp_flood', () => {
     const pps = 70_000;
     const i = replay({ pps, bps: pps * 8 * 84, protocols: { tcp: pps * 0.02, udp: 0, icmp: pps * 0.98, other: 0 } });
-    expect(i.attack_family).to.equal('icmp_flood');
-    expect(i.protocol_breakdown.icmp).to.be.closeTo(98, 0.1);
+    expect(i.family).to.equal('icmp_flood');
+    expect(i.protocols.icmp).to.be.closeTo(98, 0.1);
   });
 
   it('http_flood: an L7 source with request rates', () => {
@@ -164,9 +165,9 @@ describe('classification of replayed attacks (the 7 families and amplification v
       },
       { source: 'nginx-logs', sourceKind: 'l7', pps: 200, bps: 200 * 8 * 400 },
     );
-    expect(i.attack_family).to.equal('http_flood');
+    expect(i.family).to.equal('http_flood');
     expect(i.http?.site).to.equal('shop.example');
-    expect(i.botnet_detected, '4000 clients that completed handshakes').to.equal(true);
+    expect(i.botnet, '4000 clients that completed handshakes').to.equal(true);
   });
 
   it('multi_vector: UDP reflection and a SYN flood at once', () => {
@@ -181,8 +182,8 @@ describe('classification of replayed attacks (the 7 families and amplification v
         { key: 5555, count: pps * 0.01 },
       ],
     });
-    expect(i.attack_family).to.equal('multi_vector');
-    expect(i.vector).to.deep.equal(['ntp']);
+    expect(i.family).to.equal('multi_vector');
+    expect(i.vectors).to.deep.equal(['ntp']);
   });
 
   it('multi_vector: two reflection vectors (DNS and memcached) are both named, strongest first', () => {
@@ -192,30 +193,30 @@ describe('classification of replayed attacks (the 7 families and amplification v
         [53, 0.6],
       ]),
     );
-    expect(i.attack_family).to.equal('multi_vector');
-    expect(i.vector).to.deep.equal(['dns', 'memcached']);
+    expect(i.family).to.equal('multi_vector');
+    expect(i.vectors).to.deep.equal(['dns', 'memcached']);
   });
 
   it('unknown when no source gives a breakdown (interface counters only)', () => {
     const i = replay({ pps: 90_000, bps: 9e8 }, { pps: 3000, bps: 2.4e7 });
-    expect(i.attack_family).to.equal('unknown');
-    expect(i.protocol_breakdown).to.deep.equal({ tcp: 0, udp: 0, icmp: 0 });
+    expect(i.family).to.equal('unknown');
+    expect(i.protocols).to.deep.equal({ tcp: 0, udp: 0, icmp: 0 });
     expect(i.confidence).to.be.below(0.5);
   });
 
   it('spoofing hint: thousands of sources but one TTL means few real senders', () => {
     const i = replay(udpFrom(100_000, [[53, 0.95]], { sourceCount: 50_000, ttl: { distinct: 1, topShare: 1 } }));
-    expect(i.spoofing_detected).to.equal(true);
-    expect(i.botnet_detected).to.equal(false);
-    expect(i.source_ip_count).to.equal(50_000);
+    expect(i.spoofed).to.equal(true);
+    expect(i.botnet).to.equal(false);
+    expect(i.sourceCount).to.equal(50_000);
   });
 
   it('botnet hint: many sources with varied TTLs; no hints without TTLs', () => {
     const bot = replay(udpFrom(100_000, [[40000, 0.01]], { sourceCount: 5000, ttl: { distinct: 40, topShare: 0.08 } }));
-    expect(bot.botnet_detected).to.equal(true);
-    expect(bot.spoofing_detected).to.equal(false);
+    expect(bot.botnet).to.equal(true);
+    expect(bot.spoofed).to.equal(false);
     const none = replay(udpFrom(100_000, [[40000, 0.01]], { sourceCount: 5000 }));
-    expect([none.botnet_detected, none.spoofing_detected]).to.deep.equal([false, false]);
+    expect([none.botnet, none.spoofed]).to.deep.equal([false, false]);
   });
 
   it('randomised TTLs are a spoofing hint', () => {
@@ -243,8 +244,8 @@ describe('classification of replayed attacks (the 7 families and amplification v
     r.run(2000, () => udpFrom(150_000, [[123, 0.9]]));
     r.run(5000, () => web(3000));
     const resolve = first(r.events, 'resolve')!;
-    expect(resolve.incident.attack_family).to.equal('udp_flood');
-    expect(resolve.incident.vector).to.deep.equal(['ntp']);
-    expect(r.events.map((e) => e.incident.attack_family).every((f) => f === 'udp_flood')).to.equal(true);
+    expect(resolve.incident.family).to.equal('udp_flood');
+    expect(resolve.incident.vectors).to.deep.equal(['ntp']);
+    expect(r.events.map((e) => e.incident.family).every((f) => f === 'udp_flood')).to.equal(true);
   });
 });

@@ -22,7 +22,7 @@ describe('detection engine: incident lifecycle', () => {
     const events = r.run(2000, (t) => ({ pps: 2000 + 22_000, bps: 24_000 * 8000, t }));
     const open = first(events, 'open');
     expect(open, 'an incident opened').to.not.equal(undefined);
-    const afterMs = Date.parse(open!.incident.started_at) - (r.now - 2000);
+    const afterMs = open!.incident.startedAt - (r.now - 2000);
     // Window math: 2000 + 22000 x f > 6000 once f > 0.18 of the window, i.e. the 2nd tick (200 ms).
     expect(afterMs).to.equal(200);
     expect(open!.incident.target.toString()).to.equal('203.0.113.10/32');
@@ -33,7 +33,7 @@ describe('detection engine: incident lifecycle', () => {
     const r = learnt();
     const events = r.run(3000, flood(1.6 * 6000));
     const open = first(events, 'open')!;
-    expect(Date.parse(open.incident.started_at) - (r.now - 3000)).to.be.at.most(1000);
+    expect(open.incident.startedAt - (r.now - 3000)).to.be.at.most(1000);
   });
 
   it('traffic just under the threshold never opens an incident', () => {
@@ -73,10 +73,10 @@ describe('detection engine: incident lifecycle', () => {
     const resolve = first(tail, 'resolve')!;
     expect(resolve, 'resolved').to.not.equal(undefined);
     const quietFrom = r.now - 6000 + 1000; // the 1 s window needs 1 s to fall below 0.8x after the flood stops
-    const resolvedAt = Date.parse(resolve.incident.resolved_at!);
+    const resolvedAt = resolve.incident.resolvedAt!;
     expect(resolvedAt - quietFrom).to.be.within(3000 - 1000, 3000 + 200);
     expect(resolve.incident.state).to.equal('resolved');
-    expect(resolve.incident.peak_pps).to.equal(30_000);
+    expect(resolve.incident.peakPps).to.equal(30_000);
     expect(r.view()!.state).to.equal('normal');
   });
 
@@ -94,8 +94,8 @@ describe('detection engine: incident lifecycle', () => {
     expect(severities).to.include('medium');
     expect(severities.at(-1)).to.equal('critical');
     const last = r.events.at(-1)!.incident;
-    expect(last.peak_pps).to.equal(70_000);
-    expect(last.peak_bps).to.equal(70_000 * 8000);
+    expect(last.peakPps).to.equal(70_000);
+    expect(last.peakBps).to.equal(70_000 * 8000);
   });
 
   it('merges sources by taking the higher reading, and keeps each source in the view', () => {
@@ -106,7 +106,7 @@ describe('detection engine: incident lifecycle', () => {
     ]);
     const open = first(both, 'open')!;
     expect(open, 'the flow reading alone crossed the threshold').to.not.equal(undefined);
-    expect(open.incident.sources).to.deep.equal(['edge-sflow', 'proc-a']);
+    expect(open.incident.detectors).to.deep.equal(['edge-sflow', 'proc-a']);
     const v = r.view()!;
     expect(v.pps).to.equal(9000);
     expect(v.sources.map((s) => [s.source, s.pps]).sort()).to.deep.equal([

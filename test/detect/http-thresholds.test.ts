@@ -47,7 +47,7 @@ describe('detection: HTTP targets use request-rate thresholds, not the packet on
     const events = replay(packetFloor, 20, 3000);
     const open = first(events, 'open');
     expect(open, 'no incident opened').to.not.equal(undefined);
-    expect(open?.incident.attack_family).to.equal('http_flood');
+    expect(open?.incident.family).to.equal('http_flood');
     expect(open?.incident.target.toString()).to.equal(`${SITE_ADDR}/32`);
     expect(open?.incident.http?.site).to.equal('shop.example');
   });
@@ -87,7 +87,7 @@ describe('detection: HTTP targets use request-rate thresholds, not the packet on
       first(
         r.run(2000, () => l7(600), SITE_ADDR),
         'open',
-      )?.incident.attack_family,
+      )?.incident.family,
     ).to.equal('http_flood');
   });
 

@@ -92,8 +92,8 @@ describe('detection end to end in network namespaces (proc detector, hping3 floo
       what: 'incident resolve',
     });
     expect(resolve.incident.id).to.equal(open.incident.id);
-    expect(Date.parse(resolve.incident.resolved_at!)).to.be.greaterThan(Date.parse(open.incident.started_at));
-    return { open, resolve, latencyMs: Date.parse(open.incident.started_at) - startedAt };
+    expect(resolve.incident.resolvedAt!).to.be.greaterThan(open.incident.startedAt);
+    return { open, resolve, latencyMs: open.incident.startedAt - startedAt };
   }
 
   it('a UDP flood from source port 53 opens a udp_flood incident within 1 s and resolves after it stops', async () => {
@@ -112,22 +112,22 @@ describe('detection end to end in network namespaces (proc detector, hping3 floo
     expect(latencyMs, 'flood start → incident open').to.be.at.most(1000);
     const i = open.incident;
     expect(i.target.toString()).to.equal(`${VICTIM}/32`);
-    expect(i.attack_family).to.equal('udp_flood');
+    expect(i.family).to.equal('udp_flood');
     // /proc counters cannot see source ports: no vector is claimed that the data does not show.
-    expect(i.vector).to.deep.equal([]);
-    expect(i.protocol_breakdown.udp).to.be.above(90);
-    expect(i.sources).to.deep.equal(['victim-proc']);
+    expect(i.vectors).to.deep.equal([]);
+    expect(i.protocols.udp).to.be.above(90);
+    expect(i.detectors).to.deep.equal(['victim-proc']);
   });
 
   it('a SYN flood at a listening port opens a syn_flood incident within 1 s and resolves after it stops', async () => {
     const { open, resolve, latencyMs } = await attackAndResolve(['-S', '-p', '80', '-i', 'u10', '-c', '20000']);
     expect(latencyMs, 'flood start → incident open').to.be.at.most(1000);
-    expect(open.incident.attack_family).to.equal('syn_flood');
-    expect(open.incident.protocol_breakdown.tcp).to.be.above(90);
+    expect(open.incident.family).to.equal('syn_flood');
+    expect(open.incident.protocols.tcp).to.be.above(90);
     // SYNs as the kernel counted them (each one reset by the attacker's kernel, or answered with a cookie).
     const peak = resolve.incident;
-    expect(peak.attack_family).to.equal('syn_flood');
-    expect(peak.tcp_flag_breakdown.SYN).to.be.above(100);
+    expect(peak.family).to.equal('syn_flood');
+    expect(peak.tcpFlags.syn).to.be.above(100);
   });
 
   it('`ft detect` watches the namespace from the command line and prints the incident', async () => {

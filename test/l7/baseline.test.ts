@@ -58,8 +58,8 @@ describe('l7 + detection engine: each site is baselined on its own', () => {
     for (let s = 0; s < 5; s++) second(300, 300, '203.0.113.66');
     const opened = events.filter((e) => e.type === 'open').map((e) => e.incident);
     expect(opened.map((i) => i.target.toString())).to.deep.equal(['203.0.113.20/32']);
-    expect(opened[0]).to.deep.include({ attack_family: 'http_flood' });
-    expect(opened[0]!.top_src_ips[0]?.ip).to.equal('203.0.113.66');
+    expect(opened[0]).to.deep.include({ family: 'http_flood' });
+    expect(opened[0]!.topSources[0]?.address.address).to.equal('203.0.113.66');
 
     for (let s = 0; s < 10; s++) second(400, 5);
     expect(events.at(-1)?.type).to.equal('resolve');

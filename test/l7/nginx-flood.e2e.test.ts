@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Incident, Sample } from '@ft/sdk';
+import type { Sample } from '@ft/sdk';
+import { toReport, type Incident } from '../../core/model/incident.js';
 import { DEFAULT_DETECTION } from '../../core/model/detection.js';
 import { DetectionEngine, type DetectionEvent } from '../../core/detect/index.js';
 import { l7ConfigSchema } from '../../plugins/detector-l7/src/config.js';
@@ -77,12 +78,12 @@ describe('l7 end to end: nginx + wrk flood → http_flood incident with the floo
     const detectedMs = Date.now() - floodStart;
     await wrkDone;
 
-    expect(opened.attack_family).to.equal('http_flood');
+    expect(opened.family).to.equal('http_flood');
     expect(opened.target.toString()).to.equal('203.0.113.80/32');
     expect(opened.http?.site).to.equal('shop.example');
-    expect(opened.top_src_ips[0]?.ip).to.equal('127.0.0.1');
+    expect(opened.topSources[0]?.address.address).to.equal('127.0.0.1');
     expect(opened.http?.topPaths?.[0]?.key).to.equal('/flood');
-    expect(opened.sources).to.deep.equal(['web']);
+    expect(opened.detectors).to.deep.equal(['web']);
     // Every window of the flood: the flooder on top; the slow visitor seen, far below it.
     const during = events.filter((e) => e.type !== 'resolve').map((e) => e.incident);
     for (const inc of during) expect(inc.http?.topClients?.[0]?.key).to.equal('127.0.0.1');
@@ -105,7 +106,8 @@ describe('l7 end to end: nginx + wrk flood → http_flood incident with the floo
       policy,
       'version: 1\ntenant: lab\nmode: preview\ndefaults: { rpki: off }\nprotect: [203.0.113.0/24]\nonNode:\n  - when: { family: http_flood, pps: ">200pps" }\n    do: [ { ipset: { dropTopSources: 1 } } ]\n',
     );
-    writeFileSync(join(nginx.dir, 'incident.json'), JSON.stringify(latest));
+    // A file is an edge: the reference JSON, as an agent would send it.
+    writeFileSync(join(nginx.dir, 'incident.json'), JSON.stringify(toReport(latest)));
     const preview = await runFt(
       ['mitigate', 'preview', '--json', '-p', policy, '-i', join(nginx.dir, 'incident.json')],
       isolatedHome(),

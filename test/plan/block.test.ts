@@ -110,8 +110,8 @@ describe('planner: escalation-level block rules for off-box filters', () => {
     const a: ActiveRule = {
       rule: bad,
       via: ['cf-waf'],
-      appliedAt: NOW.toISOString(),
-      expiresAt: new Date(NOW.getTime() + 300e3).toISOString(),
+      appliedAt: NOW.getTime(),
+      expiresAt: NOW.getTime() + 300e3,
     };
     const r = plan({ policy: p, rpki: testRpki(), now: NOW, active: [a] });
     expect(r.ops.map((o) => [o.type, o.rule.id])).to.deep.equal([['withdraw', bad.id]]);
@@ -131,8 +131,8 @@ describe('planner: escalation-level block rules for off-box filters', () => {
     const a: ActiveRule = {
       rule: onNode,
       via: ['cf-waf'],
-      appliedAt: NOW.toISOString(),
-      expiresAt: new Date(NOW.getTime() + 300e3).toISOString(),
+      appliedAt: NOW.getTime(),
+      expiresAt: NOW.getTime() + 300e3,
     };
     const r = plan({ policy: p, rpki: testRpki(), now: NOW, active: [a] });
     expect(r.ops.map((o) => o.type)).to.deep.equal(['withdraw']);

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { Prefix, makeRule, type Incident, type Rule } from '@ft/sdk';
+import { Prefix, makeRule, type Rule } from '@ft/sdk';
+import type { Incident } from '../../core/model/incident.js';
 import type { Plan } from '../../core/model/plan.js';
 import type { RpkiVerdictProvider } from '../../core/model/rpki.js';
 import { plan, rpkiNoData } from '../../core/plan/index.js';

@@ -1,18 +1,23 @@
-import { Prefix, type Incident } from '@ft/sdk';
+import { Prefix, type IncidentReport } from '@ft/sdk';
+import { fromReport, type Incident } from '../../core/model/incident.js';
 import type { AnnouncementCheck, RpkiVerdictProvider } from '../../core/model/rpki.js';
 import { parsePolicy } from '../../core/policy/index.js';
 import type { Policy } from '../../core/policy/types.js';
 
 export const NOW = new Date('2026-11-22T00:00:00Z');
 
-/** An incident as the detection engine would open it; only what a test sets differs from a quiet UDP flood. */
-export function incident(over: Partial<Omit<Incident, 'target'>> & { target?: string } = {}): Incident {
+/**
+ * An incident as the detection engine would open it; only what a test sets differs from a quiet UDP flood. Tests
+ * write it as the reference report (the names users and agents write) and get core's model through the same edge
+ * conversion ft uses, so a report without `vector` gets the vectors its source ports show.
+ */
+export function incident(over: Partial<IncidentReport> = {}): Incident {
   const { target = '203.0.113.10', ...rest } = over;
   const bps = rest.bps ?? 1e9;
   const pps = rest.pps ?? 100_000;
-  return {
+  return fromReport({
     id: 'inc-1',
-    target: Prefix.parse(target),
+    target,
     state: 'open',
     attack_family: 'udp_flood',
     severity: 'high',
@@ -34,8 +39,11 @@ export function incident(over: Partial<Omit<Incident, 'target'>> & { target?: st
     started_at: NOW.toISOString(),
     updated_at: NOW.toISOString(),
     ...rest,
-  };
+  });
 }
+
+/** Active-rule times as tests write them (ISO text), in core's epoch ms. */
+export const at = (iso: string): number => Date.parse(iso);
 
 /** A recording provider: allowed unless the announced or covering prefix is listed as refused. */
 export function testRpki(

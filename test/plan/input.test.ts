@@ -23,16 +23,16 @@ describe('incident input', () => {
     expect(i).to.deep.include({
       id: 'inc-2041',
       state: 'open',
-      attack_family: 'udp_flood',
+      family: 'udp_flood',
       severity: 'high',
       bps: 1.24e9,
       pps: 262_000,
-      peak_bps: 1.24e9,
+      peakBps: 1.24e9,
     });
     expect(i.target.toString()).to.equal('203.0.113.10/32');
-    expect(i.vector).to.deep.equal(['dns']);
-    expect(i.top_src_ports).to.deep.equal([{ port: 53, count: 258000 }]);
-    expect(i.started_at).to.equal(NOW.toISOString());
+    expect(i.vectors).to.deep.equal(['dns']);
+    expect(i.topSrcPorts).to.deep.equal([{ port: 53, count: 258000 }]);
+    expect(i.startedAt).to.equal(NOW.getTime());
   });
 
   it('reports every problem with its field', () => {
@@ -58,13 +58,13 @@ describe('incident input', () => {
 
   it('--simulate one-liners', () => {
     const i = parseSimulate('udp_flood 3Gbps to 203.0.113.10 vector=dns', NOW);
-    expect(i).to.deep.include({ attack_family: 'udp_flood', bps: 3e9, pps: 0, severity: 'high', vector: ['dns'] });
+    expect(i).to.deep.include({ family: 'udp_flood', bps: 3e9, pps: 0, severity: 'high', vectors: ['dns'] });
     const s = parseSimulate(
       'syn_flood 800Mbps 1.2Mpps to 2001:db8:100::10 severity=critical sources=198.51.100.7,192.0.2.1',
       NOW,
     );
-    expect(s).to.deep.include({ attack_family: 'syn_flood', bps: 800e6, pps: 1.2e6, severity: 'critical' });
-    expect(s.top_src_ips.map((x) => x.ip)).to.deep.equal(['198.51.100.7', '192.0.2.1']);
+    expect(s).to.deep.include({ family: 'syn_flood', bps: 800e6, pps: 1.2e6, severity: 'critical' });
+    expect(s.topSources.map((x) => x.address.toString())).to.deep.equal(['198.51.100.7/32', '192.0.2.1/32']);
     expect(problems(() => parseSimulate('udp_flood 3Gbsp to 203.0.113.10', NOW))[0]).to.equal(
       '"3Gbsp" is neither a bit rate (3Gbps) nor a packet rate (2Mpps)',
     );

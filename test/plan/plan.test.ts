@@ -5,7 +5,7 @@ import { plan, rpkiNoData, rpkiSkipped } from '../../core/plan/index.js';
 import { BASE_POLICY, NOW, incident, policy, testRpki } from './helpers.js';
 
 const at = (seconds: number) => new Date(NOW.getTime() + seconds * 1000);
-const iso = (seconds: number) => at(seconds).toISOString();
+const iso = (seconds: number) => at(seconds).getTime();
 
 function active(op: Op, appliedAgo = 0, expiresIn = 300, incidentId = 'inc-1'): ActiveRule {
   return { rule: op.rule, via: op.via, appliedAt: iso(-appliedAgo), expiresAt: iso(expiresIn), incidentId };
@@ -223,15 +223,13 @@ onNode:
   });
 
   it('drop top sources: the top N valid addresses, never a never-target one; skipped (with a note) when sources are spoofed', () => {
-    const i = incident({
-      bps: 50e6,
-      top_src_ips: [
-        { ip: '198.51.100.7', count: 10 },
-        { ip: 'not-an-ip', count: 9 },
-        { ip: '192.0.2.44', count: 8 },
-        { ip: '192.0.2.45', count: 1 },
-      ],
-    });
+    const sources = [
+      { ip: '198.51.100.7', count: 10 },
+      { ip: 'not-an-ip', count: 9 },
+      { ip: '192.0.2.44', count: 8 },
+      { ip: '192.0.2.45', count: 1 },
+    ];
+    const i = incident({ bps: 50e6, top_src_ips: sources });
     const r = plan({ policy: p, incident: i, active: [], now: NOW, rpki: testRpki() });
     const drop = r.ops.find((o) => o.via[0] === 'ipset');
     expect(drop?.rule.kind === 'host-filter' && drop.rule.match.sources?.map(String)).to.deep.equal([
@@ -240,7 +238,7 @@ onNode:
     ]);
     const resolver = plan({
       policy: p,
-      incident: { ...i, top_src_ips: [{ ip: '203.0.113.53', count: 99 }, ...i.top_src_ips] },
+      incident: incident({ bps: 50e6, top_src_ips: [{ ip: '203.0.113.53', count: 99 }, ...sources] }),
       active: [],
       now: NOW,
       rpki: testRpki(),
@@ -253,7 +251,7 @@ onNode:
     expect(resolver.notes).to.include('dropTopSources spares 203.0.113.53/32: never-target');
     const spoofed = plan({
       policy: p,
-      incident: { ...i, spoofing_detected: true },
+      incident: { ...i, spoofed: true },
       active: [],
       now: NOW,
       rpki: testRpki(),

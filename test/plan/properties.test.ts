@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { ATTACK_FAMILIES, VECTOR_NAMES, type Incident } from '@ft/sdk';
+import { ATTACK_FAMILIES, VECTOR_NAMES } from '@ft/sdk';
+import type { Incident } from '../../core/model/incident.js';
 import type { ActiveRule, Plan } from '../../core/model/plan.js';
 import { plan } from '../../core/plan/index.js';
 import { rulePrefixes } from '../../core/plan/rails.js';
@@ -123,8 +124,8 @@ function activeFrom(policy: Policy, incidents: Incident[], ages: number[]): Acti
         rule: op.rule,
         via: op.via,
         incidentId: inc.id,
-        appliedAt: new Date(NOW.getTime() - age * 1000).toISOString(),
-        expiresAt: new Date(NOW.getTime() - age * 1000 + op.rule.ttlSeconds * 1000).toISOString(),
+        appliedAt: NOW.getTime() - age * 1000,
+        expiresAt: NOW.getTime() - age * 1000 + op.rule.ttlSeconds * 1000,
       });
     }
   });

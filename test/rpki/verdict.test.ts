@@ -144,8 +144,8 @@ describe('re-checking active announcements after a VRP change', () => {
     const active = (rule: ActiveRule['rule']): ActiveRule => ({
       rule,
       via: ['pop1'],
-      appliedAt: new Date().toISOString(),
-      expiresAt: new Date(Date.now() + 300_000).toISOString(),
+      appliedAt: Date.now(),
+      expiresAt: Date.now() + 300_000,
     });
     const rtbh = makeRule({
       ...base,

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { Incident } from '@ft/sdk';
+import type { Incident } from '../../core/model/incident.js';
 import { createJsonLogger } from '../../core/log/logger.js';
 import type { Plan } from '../../core/model/plan.js';
 import { Runner } from '../../core/run/runner.js';

@@ -1,7 +1,8 @@
 // What every RuleStore must do, whatever is behind it: the embedded journal runs it here, the fleet's Redis store
 // runs the same suite (`describeRuleStoreContract('redis', open)`).
 import { expect } from 'chai';
-import { Prefix, makeRule, type FlowSpecRule, type Incident } from '@ft/sdk';
+import { Prefix, makeRule, type FlowSpecRule } from '@ft/sdk';
+import type { Incident } from '../../core/model/incident.js';
 import type { RuleRecord, RuleStore } from '../../core/state/store.js';
 
 export function contractRule(n: number, tenant = 'acme'): FlowSpecRule {
@@ -33,25 +34,25 @@ function incident(id: string): Incident {
     id,
     target: Prefix.parse('203.0.113.9/32'),
     state: 'open',
-    attack_family: 'udp_flood',
+    family: 'udp_flood',
     severity: 'high',
-    vector: ['ntp'],
+    vectors: ['ntp'],
     confidence: 0.9,
     pps: 1,
     bps: 1,
-    peak_pps: 1,
-    peak_bps: 1,
-    protocol_breakdown: { tcp: 0, udp: 1, icmp: 0 },
-    tcp_flag_breakdown: {},
-    source_ip_count: 1,
-    top_src_ips: [],
-    top_dst_ports: [],
-    top_src_ports: [],
-    spoofing_detected: false,
-    botnet_detected: false,
-    sources: ['t'],
-    started_at: '2026-01-01T00:00:00.000Z',
-    updated_at: '2026-01-01T00:00:00.000Z',
+    peakPps: 1,
+    peakBps: 1,
+    protocols: { tcp: 0, udp: 1, icmp: 0 },
+    tcpFlags: {},
+    sourceCount: 1,
+    topSources: [{ address: Prefix.parse('198.51.100.7'), count: 3 }],
+    topDstPorts: [],
+    topSrcPorts: [],
+    spoofed: false,
+    botnet: false,
+    detectors: ['t'],
+    startedAt: Date.parse('2026-01-01T00:00:00.000Z'),
+    updatedAt: Date.parse('2026-01-01T00:00:00.000Z'),
   };
 }
 
@@ -134,7 +135,11 @@ export function describeRuleStoreContract(
     it('keeps incidents by id, the latest state winning', async () => {
       const { store } = await open();
       await store.putIncident(incident('i1'));
-      await store.putIncident({ ...incident('i1'), state: 'resolved', resolved_at: '2026-01-01T00:01:00.000Z' });
+      await store.putIncident({
+        ...incident('i1'),
+        state: 'resolved',
+        resolvedAt: Date.parse('2026-01-01T00:01:00.000Z'),
+      });
       await store.putIncident(incident('i2'));
       const got = (await store.incidents()).sort((a, b) => a.id.localeCompare(b.id));
       expect(got.map((i) => [i.id, i.state])).to.deep.equal([
@@ -142,6 +147,9 @@ export function describeRuleStoreContract(
         ['i2', 'open'],
       ]);
       expect(got[0]!.target.equals(Prefix.parse('203.0.113.9/32'))).to.equal(true);
+      // Core's model comes back as it went in: addresses as Prefix, times as epoch ms.
+      expect(got[0]!.topSources[0]!.address.equals(Prefix.parse('198.51.100.7/32'))).to.equal(true);
+      expect(got[0]!.resolvedAt).to.equal(Date.parse('2026-01-01T00:01:00.000Z'));
       await store.close();
     });
   });

@@ -257,3 +257,59 @@ describe('JournalStore: the embedded rule store', () => {
     expect(readFileSync(join(dir, aside[0]!)).equals(image)).to.equal(true);
   });
 });
+
+describe('JournalStore: state written by an earlier ft', () => {
+  it('an incident stored in the reference (snake_case) shape comes back in core model terms', async () => {
+    const dir = tmp();
+    const { writeJournalFile } = await import('../../core/state/journal.js');
+    // What ft wrote before the internal model: the incident record held the reference JSON.
+    await writeJournalFile(join(dir, 'state-00000001.log'), [
+      {
+        k: 'incident',
+        i: {
+          id: 'inc-old',
+          target: '203.0.113.10/32',
+          state: 'resolved',
+          attack_family: 'udp_flood',
+          severity: 'high',
+          vector: [],
+          confidence: 0.9,
+          pps: 10,
+          bps: 800,
+          peak_pps: 20,
+          peak_bps: 1600,
+          protocol_breakdown: { tcp: 0, udp: 100, icmp: 0 },
+          tcp_flag_breakdown: { SYN: 3 },
+          source_ip_count: 2,
+          top_src_ips: [
+            { ip: '198.51.100.7', count: 5 },
+            { ip: 'garbage', count: 4 },
+          ],
+          top_dst_ports: [],
+          top_src_ports: [{ port: 123, count: 9 }],
+          spoofing_detected: false,
+          botnet_detected: false,
+          sources: ['edge'],
+          started_at: '2026-01-01T00:00:00.000Z',
+          updated_at: '2026-01-01T00:01:00.000Z',
+          resolved_at: '2026-01-01T00:02:00.000Z',
+        },
+      },
+    ]);
+    const store = await JournalStore.open({ dir });
+    const [i] = await store.incidents();
+    await store.close();
+    expect(i).to.deep.include({
+      id: 'inc-old',
+      family: 'udp_flood',
+      peakBps: 1600,
+      startedAt: Date.parse('2026-01-01T00:00:00.000Z'),
+      resolvedAt: Date.parse('2026-01-01T00:02:00.000Z'),
+      tcpFlags: { syn: 3 },
+      detectors: ['edge'],
+    });
+    // Vectors are decided at the edge from the report's source ports (NTP here), once.
+    expect(i!.vectors).to.deep.equal(['ntp']);
+    expect(i!.topSources.map((s) => s.address.toString())).to.deep.equal(['198.51.100.7/32']);
+  });
+});

@@ -1,10 +1,12 @@
 import { Command, Flags } from '@oclif/core';
-import type { Incident } from '@ft/sdk';
+import type { IncidentReport } from '@ft/sdk';
+import type { Incident } from '../../model/incident.js';
 import type { ActiveRule, Plan } from '../../model/plan.js';
 
 export interface PreviewResult {
   policy: { file: string; tenant: string; mode: string; warnings: string[] };
-  incident?: Incident;
+  /** The reference JSON (the edge), as the incident was read. */
+  incident?: IncidentReport;
   rpki: string;
   plan: Plan;
 }
@@ -68,6 +70,7 @@ export default class MitigatePreview extends Command {
       rpkiNoData,
     } = await import('../../plan/index.js');
     const { createJsonLogger } = await import('../../log/logger.js');
+    const { toReport } = await import('../../model/incident.js');
 
     const now = flags.now ? new Date(flags.now) : new Date();
     if (Number.isNaN(now.getTime())) this.error(`--now: "${flags.now}" is not an ISO 8601 time`, { exit: 2 });
@@ -164,7 +167,7 @@ export default class MitigatePreview extends Command {
       }
       return {
         policy: { file: policy.file, tenant: policy.tenant, mode: policy.mode, warnings: policy.warnings },
-        incident,
+        incident: toReport(incident),
         rpki: rpkiSource,
         plan: result,
       };

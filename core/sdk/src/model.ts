@@ -75,12 +75,14 @@ export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
 /**
- * Field names follow the reference agent's "Report Incident" body, so tools that speak it interoperate;
- * `target`, `vector`, `top_src_ports` and `packet_length` are ft's additions (ft watches many targets, not one node).
+ * The reference agent's "Report Incident" body as JSON, the shape ft reads and writes at its edges (preview and
+ * apply files, `--json`, events, webhooks): snake_case, addresses as text, times as ISO 8601. `target`, `vector`,
+ * `top_src_ports` and `packet_length` are ft's additions (ft watches many targets, not one node). Inside core an
+ * incident is the camelCase `Incident` of core/model (epoch ms, `Prefix`); the two convert at the edge only.
  */
-export interface Incident {
+export interface IncidentReport {
   id: string;
-  target: Prefix;
+  target: string;
   state: 'open' | 'resolved';
   attack_family: AttackFamily;
   severity: Severity;

@@ -1,4 +1,5 @@
-import type { Incident, Rule } from './model.js';
+import { fromReport, isReport, type Incident } from './incident.js';
+import type { Rule } from './model.js';
 import { Prefix } from './prefix.js';
 import { ruleId, type RuleContent } from './rule-id.js';
 
@@ -27,8 +28,14 @@ export function reviveRule(json: unknown, where: string, verify = true): Rule {
   return rule;
 }
 
+/**
+ * An incident as a store wrote it (core's model, prefixes as text), or in the reference JSON (what ft stored before
+ * the internal model, and what the wire carries): both come back as core's `Incident`.
+ */
 export function reviveIncident(json: unknown): Incident {
-  const i = structuredClone(json) as Incident & { target: unknown };
+  if (isReport(json)) return fromReport(json);
+  const i = structuredClone(json) as Incident & { target: unknown; topSources: { address: unknown; count: number }[] };
   i.target = Prefix.parse(String(i.target));
+  i.topSources = (i.topSources ?? []).map((s) => ({ address: Prefix.parse(String(s.address)), count: s.count }));
   return i;
 }

@@ -85,3 +85,29 @@ export function vectorForSourcePort(port: number): Vector | undefined {
 
 export const IP_PROTOCOLS = { icmp: 1, tcp: 6, udp: 17, gre: 47, esp: 50, icmpv6: 58, sctp: 132 } as const;
 export type ProtocolName = keyof typeof IP_PROTOCOLS;
+
+/** A source port counts as a vector when it carries at least this share of the attack's source-port counts. */
+export const VECTOR_SHARE = 0.2;
+
+/**
+ * The one rule that names amplification vectors from source ports (the classifier uses it, and so does the edge
+ * that reads an incident report without a `vector`): each UDP vector's share of the port counts, those carrying at
+ * least `minShare`, strongest first. Only UDP vectors exist in the table today.
+ */
+export function vectorsBySourcePort(
+  ports: readonly { port: number; count: number }[],
+  minShare = VECTOR_SHARE,
+): { vector: Vector; share: number }[] {
+  let total = 0;
+  for (const p of ports) total += p.count;
+  if (!(total > 0)) return [];
+  const byVector = new Map<Vector, number>();
+  for (const p of ports) {
+    const v = vectorForSourcePort(p.port);
+    if (v && VECTORS[v].protocol === 'udp') byVector.set(v, (byVector.get(v) ?? 0) + p.count / total);
+  }
+  return [...byVector]
+    .map(([vector, share]) => ({ vector, share }))
+    .filter((m) => m.share >= minShare)
+    .sort((a, b) => b.share - a.share || a.vector.localeCompare(b.vector));
+}

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { Incident, RuleId } from '@ft/sdk';
+import type { RuleId } from '@ft/sdk';
+import type { Incident } from '../../model/incident.js';
 import { reviveIncident, reviveRule } from '../codec.js';
 import type { AuditQuery, AuditRecord, RuleRecord, RuleStore } from '../store.js';
 import { CLAIM_SLOT, PUT_RULE, REMOVE_RULE } from './scripts.js';

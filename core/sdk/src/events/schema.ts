@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import { ATTACK_FAMILIES, RULE_KINDS, SEVERITIES, type Incident, type Rule } from '../model.js';
-import { reviveIncident, reviveRule } from '../revive.js';
+import { ATTACK_FAMILIES, RULE_KINDS, SEVERITIES, type IncidentReport, type Rule } from '../model.js';
+import { fromReport, toReport, type Incident } from '../incident.js';
+import { isVector } from '../vectors.js';
+import { reviveRule } from '../revive.js';
 import {
   any,
   arr,
@@ -83,10 +85,10 @@ export type IncidentJson = z.infer<typeof incidentJsonSchema>;
 
 /** The one mapping between core's Incident and its edge JSON (the wire, `--json`, webhooks). */
 export function incidentToJson(i: Incident): IncidentJson {
-  return JSON.parse(JSON.stringify(i)) as IncidentJson;
+  return JSON.parse(JSON.stringify(toReport(i))) as IncidentJson;
 }
 export function incidentFromJson(j: IncidentJson): Incident {
-  return reviveIncident(j);
+  return fromReport({ ...j, vector: j.vector.filter(isVector) } as IncidentReport);
 }
 const incident = foreign<Incident, IncidentJson>('incident', incidentJsonSchema, incidentFromJson, incidentToJson);
 
