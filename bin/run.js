@@ -3,6 +3,9 @@
 // what ft allocates on its hot paths outlives a collection, so the small young generation costs no measurable CPU
 // (flow collector, planner), and it keeps the flow collector under 100 MB RSS at 100k flows/s (docs/flows.md).
 // Command-line flags win over NODE_OPTIONS: `node --max-semi-space-size=16 bin/run.js ...` restores Node's default.
-import { execute } from '@oclif/core';
+// Below Node 24 (package.json engines), ft restarts on the checkout's own Node 24 or stops with the fix
+// (bin/node-floor.js); the imports are dynamic so that this check runs before anything that needs Node 24.
+if (Number(process.versions.node.split('.')[0]) < 24) await (await import('./node-floor.js')).enforceFloor();
 
+const { execute } = await import('@oclif/core');
 await execute({ dir: import.meta.url });

@@ -31,6 +31,7 @@ export default class Doctor extends Command {
     const { runDoctor } = await import('../doctor/checks.js');
     const report = await runDoctor({
       probe: flags.probe,
+      root: this.config.root,
       ...(flags.policy ? { policyPath: flags.policy, config: this.config } : {}),
     });
     if (!this.jsonEnabled()) {

@@ -1,6 +1,7 @@
 import { bpffsCheck, managersCheck, sysctlCheck, toolsCheck } from './host.js';
 import { policyCheck, rtrCheck, speakersCheck } from './policy.js';
 import { kernelProbeCheck } from './probe.js';
+import { runtimeCheck } from './runtime.js';
 import type { DoctorCheck, DoctorOptions, DoctorReport } from './types.js';
 
 /**
@@ -8,6 +9,7 @@ import type { DoctorCheck, DoctorOptions, DoctorReport } from './types.js';
  * write a DoctorCheck in its own module here and append it.
  */
 export const doctorChecks: DoctorCheck[] = [
+  runtimeCheck,
   toolsCheck,
   managersCheck,
   bpffsCheck,

@@ -21,6 +21,8 @@ export interface DoctorOptions {
   policyPath?: string;
   /** The oclif config of the running ft: the policy checks load the installed plugins through it. */
   config?: unknown;
+  /** ft's package root (bin/, package.json): the runtime check reads the Node floor there. */
+  root?: string;
 }
 
 export interface DoctorCheck {
