@@ -10,6 +10,8 @@ module.exports = {
     'adapters/*/test/**/*.test.ts',
   ],
   ignore: ['**/node_modules/**', 'test/fixtures/**'],
+  // Every run starts with an incremental build, so no test sees another package's stale dist/ (CONTRIBUTING.md).
+  require: ['test/helpers/build-first.mjs'],
   'node-option': ['import=tsx', 'no-warnings'],
   timeout: 30000,
   'forbid-only': ci,
