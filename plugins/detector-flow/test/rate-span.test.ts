@@ -1,7 +1,6 @@
 import { expect } from 'chai';
-import type { Sample } from '@ft/sdk';
+import { DistinctSketch, type Sample } from '@ft/sdk';
 import { Collector, COLLECTOR_DEFAULTS } from '../src/aggregate/collector.js';
-import { SourceSketch } from '../src/aggregate/sketch.js';
 import { TrailingWindows } from '../src/aggregate/trailing.js';
 import type { FlowRecord } from '../src/decode/index.js';
 import { InlineEngine, type EngineOptions } from '../src/listen/engine.js';
@@ -109,7 +108,7 @@ describe('flow rates over sub-second windows', () => {
         srcIps6: [],
         srcPorts: { keys: new Uint32Array(0), counts: new Float64Array(0) },
         dstPorts: { keys: new Uint32Array(0), counts: new Float64Array(0) },
-        sources: new SourceSketch().state(),
+        sources: new DistinctSketch().state(),
         lenMin: 100,
         lenMax: 100,
         lenPackets: n,

@@ -1,6 +1,6 @@
-import { Prefix, type Sample } from '@ft/sdk';
+import { DistinctSketch, Prefix, type Sample } from '@ft/sdk';
 import type { HttpRecord } from './record.js';
-import { DistinctCounter, TopK } from './sketch.js';
+import { TopK } from './sketch.js';
 
 /** Heavy-hitter table size per site and dimension per window. */
 const TOP_CAPACITY = 512;
@@ -20,7 +20,7 @@ class SiteWindow {
   readonly clients = new TopK(TOP_CAPACITY);
   readonly paths = new TopK(TOP_CAPACITY);
   readonly agents = new TopK(TOP_CAPACITY);
-  readonly distinct = new DistinctCounter();
+  readonly distinct = new DistinctSketch();
   /** Server ports, when the format logs them (a site listens on a handful). */
   readonly ports = new Map<number, number>();
 

@@ -1,8 +1,7 @@
-import { Prefix, type Sample, type TcpFlagName } from '@ft/sdk';
+import { DistinctSketch, hash32, mix32, Prefix, type DistinctState, type Sample, type TcpFlagName } from '@ft/sdk';
 import { ipv4Text } from '../decode/addr.js';
 import { FlowBatch } from '../decode/batch.js';
 import type { FlowRecord } from '../decode/types.js';
-import { hash32, mix32, SourceSketch, type SketchState } from './sketch.js';
 import { TopCounter } from './top.js';
 import { largestIndices, largestOfList, TopTable, type TopList } from './top-table.js';
 
@@ -26,7 +25,7 @@ export interface TargetPartial {
   srcIps6: [string, number][];
   srcPorts: TopList;
   dstPorts: TopList;
-  sources: SketchState;
+  sources: DistinctState;
   lenMin: number;
   lenMax: number;
   /** Scaled packets/bytes of the records behind the mean packet length (those with a packet count). */
@@ -73,7 +72,7 @@ class TargetStats {
   srcIps6: TopCounter<string> | null = null;
   readonly srcPorts = new TopTable();
   readonly dstPorts = new TopTable();
-  readonly sources = new SourceSketch();
+  readonly sources = new DistinctSketch();
   lenMin = Infinity;
   lenMax = 0;
   lenPackets = 0;
@@ -411,7 +410,7 @@ export function mergePartials(lists: TargetPartial[][]): TargetPartial[] {
       srcIps6: TopCounter<string>;
       srcPorts: TopTable;
       dstPorts: TopTable;
-      sources: SourceSketch;
+      sources: DistinctSketch;
       ttl: Map<number, number>;
     }
   >();
@@ -425,7 +424,7 @@ export function mergePartials(lists: TargetPartial[][]): TargetPartial[] {
           srcIps6: addressTable(p.srcIps6),
           srcPorts: numberTable(p.srcPorts),
           dstPorts: numberTable(p.dstPorts),
-          sources: SourceSketch.fromState(p.sources),
+          sources: DistinctSketch.fromState(p.sources),
           ttl: new Map(p.ttl),
         });
         continue;
@@ -523,7 +522,7 @@ export function toSamples(partials: TargetPartial[], ctx: SampleContext): Sample
       topSrcIps: top(sourceCandidates(p, ctx.topN)),
       topSrcPorts: topOfList(p.srcPorts),
       topDstPorts: topOfList(p.dstPorts),
-      sourceCount: SourceSketch.estimateState(p.sources),
+      sourceCount: DistinctSketch.estimateState(p.sources),
     };
     if (p.lenPackets > 0) sample.packetLength = { min: p.lenMin, max: p.lenMax, mean: p.lenBytes / p.lenPackets };
     if (p.ttl.length > 0) {

@@ -1,8 +1,7 @@
-import type { Sample } from '@ft/sdk';
+import { hash32, type Sample } from '@ft/sdk';
 import { Worker } from 'node:worker_threads';
 import type { ExporterHealth } from '../aggregate/health.js';
 import type { TargetPartial } from '../aggregate/window.js';
-import { hash32 } from '../aggregate/sketch.js';
 import { TrailingWindows } from '../aggregate/trailing.js';
 import type { ProtocolChoice } from '../decode/index.js';
 import { mergeToSamples, type EngineOptions, type EngineTotals, type FlowEngine } from './engine.js';

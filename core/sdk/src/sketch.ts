@@ -1,11 +1,13 @@
 /**
- * Distinct-source estimate in bounded memory: exact while small (most targets see a handful of sources), then a
- * HyperLogLog of 2^precision one-byte registers (precision 11: 2 KiB, about 2.3 % standard error).
- * Sources are counted by a 32-bit hash: an IPv4 address's hash is a bijection of its value (exact stays exact);
- * two IPv6 sources collide with odds of 1 in 2^32.
+ * Distinct-count estimate in bounded memory, the one ft uses everywhere (distinct flow sources per target,
+ * distinct HTTP clients per site): exact while small (most targets see a handful), then a HyperLogLog of
+ * 2^precision one-byte registers (precision 11: 2 KiB, about 2.3 % standard error). Mergeable: two sketches of
+ * different shards (worker threads, trailing windows, the hosts of a prefix) merge into the sketch of their union.
+ * Items are counted by a 32-bit hash: an IPv4 address's hash (mix32 of its value) is a bijection, so exact stays
+ * exact; two distinct texts collide with odds of 1 in 2^32.
  */
-export interface SketchState {
-  /** The distinct source hashes while few (typed: a window's partials hold one per target). */
+export interface DistinctState {
+  /** The distinct hashes while few (typed: a flow window's partials hold one per target). */
   exact: Uint32Array | null;
   registers: Uint8Array | null;
 }
@@ -38,25 +40,25 @@ export function mix32(x: number): number {
   return h >>> 0;
 }
 
-export class SourceSketch {
+export class DistinctSketch {
   /** Distinct hashes while at most EXACT_LIMIT (a linear scan of a few dozen numbers beats a Set of them). */
   private exact: Uint32Array | null = new Uint32Array(EXACT_LIMIT);
   private exactSize = 0;
   private registers: Uint8Array | null = null;
 
-  /** Forgets every source. Registers already handed out by state() are left alone (new ones are made). */
+  /** Forgets every item. Registers already handed out by state() are left alone (new ones are made). */
   clear(): void {
     if (this.exact === null) this.exact = new Uint32Array(EXACT_LIMIT);
     this.exactSize = 0;
     this.registers = null;
   }
 
-  /** Counts a source given as text (an address). */
+  /** Counts an item given as text (an address, a client key). */
   add(item: string): void {
     this.addHash(hash32(item));
   }
 
-  /** Counts a source given as its 32-bit hash (mix32 of an IPv4 value, hash32 of an IPv6 text). */
+  /** Counts an item given as its 32-bit hash (mix32 of an IPv4 value, hash32 of a text). */
   addHash(h: number): void {
     const exact = this.exact;
     if (exact !== null) {
@@ -81,12 +83,12 @@ export class SourceSketch {
     this.registers = regs;
   }
 
-  state(): SketchState {
+  state(): DistinctState {
     return { exact: this.exact ? this.exact.slice(0, this.exactSize) : null, registers: this.registers };
   }
 
-  static fromState(s: SketchState): SourceSketch {
-    const k = new SourceSketch();
+  static fromState(s: DistinctState): DistinctSketch {
+    const k = new DistinctSketch();
     if (s.registers) {
       k.exact = null;
       k.registers = Uint8Array.from(s.registers);
@@ -94,7 +96,7 @@ export class SourceSketch {
     return k;
   }
 
-  merge(other: SketchState): void {
+  merge(other: DistinctState): void {
     if (other.exact) {
       for (let i = 0; i < other.exact.length; i++) this.addHash(other.exact[i]!);
       return;
@@ -111,7 +113,7 @@ export class SourceSketch {
   }
 
   /** The estimate of a state, without building a sketch from it. */
-  static estimateState(s: SketchState): number {
+  static estimateState(s: DistinctState): number {
     return s.registers ? estimateRegisters(s.registers) : (s.exact?.length ?? 0);
   }
 }
