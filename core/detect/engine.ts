@@ -1,4 +1,4 @@
-import { isPrefix, Prefix, type Sample, type Severity } from '@ft/sdk';
+import { isPrefix, Prefix, type IncidentEvidence, type Sample, type Severity } from '@ft/sdk';
 import type { Incident } from '../model/incident.js';
 import { DEFAULT_DETECTION, type DetectionSettings } from '../model/detection.js';
 import { Baseline } from './baseline.js';
@@ -88,6 +88,8 @@ interface Episode {
   sources: Set<string>;
   quietSince?: number;
   emitted?: { at: number; key: string; peakPps: number; peakBps: number };
+  /** What packet captures reported about this incident (Detector.observe), merged field by field. */
+  evidence?: IncidentEvidence;
 }
 
 interface Target {
@@ -205,6 +207,24 @@ export class DetectionEngine {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+  }
+
+  /**
+   * Attaches packet evidence (verdicts, IOC matches, the capture) to an open incident and announces the incident
+   * again at once as an update, so the planner sees the verdicts. Later evidence replaces earlier fields. Returns
+   * false when no open incident has that id (it resolved meanwhile: the capture keeps what it found).
+   */
+  addEvidence(incidentId: string, evidence: IncidentEvidence, now: number = this.clock()): boolean {
+    for (const t of this.targets.values()) {
+      const e = t.episode;
+      if (!e || e.id !== incidentId || !t.prefix) continue;
+      e.evidence = { ...e.evidence, ...evidence };
+      const events: DetectionEvent[] = [];
+      this.emit(e, t.prefix, 'update', now, events);
+      this.publish(events);
+      return true;
+    }
+    return false;
   }
 
   /** Open incidents, for consumers that join late. */
@@ -423,6 +443,7 @@ export class DetectionEngine {
       sources: [...e.sources],
     };
     if (e.resolvedAt !== undefined) f.resolvedAt = e.resolvedAt;
+    if (e.evidence) f.evidence = e.evidence;
     return f;
   }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Prefix, Severity, TcpFlagName } from '@ft/sdk';
+import type { IncidentEvidence, Prefix, Severity, TcpFlagName } from '@ft/sdk';
 import { parseSources, type Incident } from '../model/incident.js';
 import type { Classification } from './classify.js';
 import type { Reading } from './reading.js';
@@ -27,6 +27,21 @@ export interface IncidentFacts {
   peakPps: number;
   peakBps: number;
   sources: string[];
+  /** Reported by detectors that capture packets (Detector.observe). */
+  evidence?: IncidentEvidence;
+}
+
+/**
+ * Packet evidence decides where it has a verdict: a capture that judged the sources beats the classifier's hint
+ * from TTL summaries; where the capture could not tell ('unknown'), the hint stands. A botnet signature in the
+ * packets adds to the hint, the lack of one takes nothing away.
+ */
+function verdicts(f: IncidentFacts): { spoofed: boolean; botnet: boolean } {
+  const p = f.evidence?.packetEvidence;
+  const hint = f.classification;
+  if (!p) return { spoofed: hint.spoofing, botnet: hint.botnet };
+  const spoofed = p.spoofing === 'unknown' ? hint.spoofing : p.spoofing === 'spoofed';
+  return { spoofed, botnet: hint.botnet || p.signatures.some((s) => s.kind === 'botnet') };
 }
 
 /** The incident as core holds it, from what the engine knows (the reference JSON is `toReport` of it, at the edge). */
@@ -57,12 +72,14 @@ export function toIncident(f: IncidentFacts): Incident {
     topSources: parseSources((a.topSrcIps ?? []).map((c) => ({ ip: c.key, count: Math.round(c.count) }))),
     topDstPorts: (a.topDstPorts ?? []).map((c) => ({ port: c.key, count: Math.round(c.count) })),
     topSrcPorts: (a.topSrcPorts ?? []).map((c) => ({ port: c.key, count: Math.round(c.count) })),
-    spoofed: f.classification.spoofing,
-    botnet: f.classification.botnet,
+    ...verdicts(f),
     detectors: [...f.sources].sort(),
     startedAt: f.startedAt,
     updatedAt: f.updatedAt,
   };
+  if (f.evidence?.iocMatches) incident.iocMatches = f.evidence.iocMatches.map((m) => ({ ...m }));
+  if (f.evidence?.packetEvidence) incident.packetEvidence = { ...f.evidence.packetEvidence };
+  if (f.evidence?.pcap) incident.pcap = { ...f.evidence.pcap };
   if (a.packetLength) incident.packetLength = { min: a.packetLength.min, max: a.packetLength.max };
   if (a.http) incident.http = a.http;
   if (f.resolvedAt !== undefined) incident.resolvedAt = f.resolvedAt;

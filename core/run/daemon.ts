@@ -138,6 +138,13 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     const engine = new DetectionEngine({ settings: policy.detection, logger: o.logger });
     const detectorSpecs = o.detectors ?? detectorSpecsFromPolicy(policy);
     const detectors = await createDetectors(registry, detectorSpecs, o, controller.signal);
+    // Detectors that act on incidents (pcap: a capture per incident) hear every event and attach what they find.
+    for (const { detector } of detectors) {
+      const observe = detector.observe?.bind(detector);
+      if (!observe) continue;
+      const off = engine.on((event) => observe(event, (evidence) => engine.addEvidence(event.incident.id, evidence)));
+      cleanups.push(() => void off());
+    }
     if (detectors.length === 0)
       o.logger.warn(
         {},

@@ -1,6 +1,5 @@
 import { constants } from 'node:fs';
 import { access, link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 export class StateDirError extends Error {
@@ -26,16 +25,8 @@ export class StateLockedError extends Error {
   }
 }
 
-/** /var/lib/ft as root (a system service), otherwise the XDG state home (~/.local/state/ft). */
-export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.FT_STATE_DIR) return env.FT_STATE_DIR;
-  if (process.getuid?.() === 0) return '/var/lib/ft';
-  const base =
-    env.XDG_STATE_HOME && env.XDG_STATE_HOME.startsWith('/')
-      ? env.XDG_STATE_HOME
-      : join(env.HOME ?? homedir(), '.local', 'state');
-  return join(base, 'ft');
-}
+// One definition for core and plugins (the pcap plugin's `ft pcap` commands find captures under it).
+export { defaultStateDir } from '@ft/sdk';
 
 /**
  * mkdir -p without Node's `recursive: true`, which loops forever when a parent exists but refuses children with

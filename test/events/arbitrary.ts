@@ -77,6 +77,16 @@ export const arbIncident: fc.Arbitrary<Incident> = fc
     started: arbTimeMs,
     resolved: fc.boolean(),
     ports: fc.array(fc.integer({ min: 0, max: 65535 }), { maxLength: 5 }),
+    // What the pcap detector attaches, on some incidents.
+    captured: fc.option(
+      fc.tuple(
+        fc.nat({ max: 10_000 }),
+        fc.array(
+          arbPrefix.filter((p) => p.isHost),
+          { maxLength: 3 },
+        ),
+      ),
+    ),
   })
   .map((r): Incident => ({
     id: `inc-${String(r.target.address)}-${r.started}`,
@@ -105,6 +115,23 @@ export const arbIncident: fc.Arbitrary<Incident> = fc
     startedAt: r.started,
     updatedAt: r.started,
     ...(r.resolved ? { resolvedAt: r.started + 60_000 } : {}),
+    ...(r.captured
+      ? {
+          iocMatches: [
+            { iocId: 'atk', kind: 'cidr', value: 'src 198.51.100.0/24', count: r.captured[0], source: 'file:/x' },
+          ],
+          packetEvidence: {
+            packets: r.captured[0],
+            spoofing: 'spoofed' as const,
+            spoofedShare: 0.5,
+            spoofedSources: r.captured[1],
+            realSources: [],
+            evidence: ['why'],
+            signatures: [{ id: 'mirai-syn', kind: 'botnet' as const, packets: r.captured[0], share: 1 }],
+          },
+          pcap: { id: `inc-${r.started}`, file: `/var/lib/ft/pcap/inc-${r.started}.pcapng` },
+        }
+      : {}),
   }));
 
 /** A value of the wire form of `schema` (canonical: what ft itself would write). */

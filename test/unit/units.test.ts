@@ -1,5 +1,13 @@
 import { expect } from 'chai';
-import { parseBitrate, parseDuration, parsePacketRate, parsePercent, formatBitrate, UnitError } from '@ft/sdk';
+import {
+  parseBitrate,
+  parseByteSize,
+  parseDuration,
+  parsePacketRate,
+  parsePercent,
+  formatBitrate,
+  UnitError,
+} from '@ft/sdk';
 
 describe('units', () => {
   it('parses bit rates in SI units', () => {
@@ -23,6 +31,13 @@ describe('units', () => {
     expect(parseDuration('300')).to.equal(300);
     expect(parseDuration('1h')).to.equal(3600);
     expect(parsePercent('90%')).to.equal(0.9);
+  });
+  it('parses sizes in SI and IEC units, with a capital B only (50Mb would be megabits)', () => {
+    expect(parseByteSize('50MB')).to.equal(50_000_000);
+    expect(parseByteSize('512kB')).to.equal(512_000);
+    expect(parseByteSize('1GiB')).to.equal(2 ** 30);
+    expect(parseByteSize(4096)).to.equal(4096);
+    for (const bad of ['50Mb', '50 mb', '1GB2', 'big']) expect(() => parseByteSize(bad), bad).to.throw(UnitError);
   });
   it('formats bit rates back', () => {
     expect(formatBitrate(2e9)).to.equal('2Gbps');

@@ -1,5 +1,6 @@
 import type { ZodType } from 'zod';
 import type { Applied, Health, InstalledRef, RenderedCommand, Rule, RuleCounters, RuleKind, Sample } from './model.js';
+import type { Incident, IncidentEvidence } from './incident.js';
 import type { Secret } from './secret.js';
 
 /** Bumped on any incompatible change to the shapes below; the host refuses factories of another version. */
@@ -42,6 +43,18 @@ export interface Detector {
   health(): Health;
   /** Optional: the detector's own operational numbers, as of its last window. */
   metrics?(): DetectorMetric[];
+  /**
+   * Optional: told of every incident event, for detectors that act on incidents (the pcap detector starts a
+   * capture for the target). `report` attaches what it found (verdicts, IOC matches, the capture) to the open
+   * incident, which the engine then re-announces as an update. Must return at once: no work on the caller's turn.
+   */
+  observe?(event: IncidentEventView, report: (evidence: IncidentEvidence) => void): void;
+}
+
+/** An incident event as detectors see it. */
+export interface IncidentEventView {
+  type: 'open' | 'update' | 'resolve';
+  incident: Incident;
 }
 
 export interface Action {

@@ -1,4 +1,13 @@
-import type { AttackFamily, HttpBreakdown, IncidentReport, Severity, TcpFlagName } from './model.js';
+import type {
+  AttackFamily,
+  CaptureRef,
+  HttpBreakdown,
+  IncidentReport,
+  IocMatchReport,
+  PacketEvidenceReport,
+  Severity,
+  TcpFlagName,
+} from './model.js';
 import { Prefix } from './prefix.js';
 import { vectorsBySourcePort, type Vector } from './vectors.js';
 
@@ -38,6 +47,12 @@ export interface Incident {
   packetLength?: { min: number; max: number };
   spoofed: boolean;
   botnet: boolean;
+  /** IOCs (local file, threat-intel feeds) packets of the attack matched; only where packets are captured. */
+  iocMatches?: IocMatch[];
+  /** What a packet capture of the attack showed (`ft pcap show ID` has the whole analysis). */
+  packetEvidence?: PacketEvidence;
+  /** The incident's capture. */
+  pcap?: CaptureRef;
   /** For http_flood: the site and top paths/agents. */
   http?: HttpBreakdown;
   /** Detector instances that saw it. */
@@ -45,6 +60,103 @@ export interface Incident {
   startedAt: number;
   updatedAt: number;
   resolvedAt?: number;
+}
+
+/** One IOC that packets of the attack matched. */
+export interface IocMatch {
+  iocId: string;
+  /** The kind of its most specific condition: cidr, port, bytes, protocol. */
+  kind: string;
+  /** Its conditions as text ("src 198.51.100.0/24 udp"). */
+  value: string;
+  /** Packets that matched. */
+  count: number;
+  /** The IOC set it came from ("file:/etc/ft/ioc.yaml", a feed's name). */
+  source?: string;
+  name?: string;
+}
+
+/** The verdicts of a packet capture of the attack (lists capped: the capture's record has them all). */
+export interface PacketEvidence {
+  /** Attack packets analysed so far. */
+  packets: number;
+  spoofing: 'spoofed' | 'not-spoofed' | 'unknown';
+  /** Share of attack packets from sources whose hop count does not fit their address. */
+  spoofedShare: number;
+  spoofedSources: Prefix[];
+  /** Sources whose hop count is what their address showed before the attack. */
+  realSources: Prefix[];
+  /** One line per fact the spoofing verdict rests on. */
+  evidence: string[];
+  signatures: { id: string; kind: 'botnet' | 'reflection'; packets: number; share: number }[];
+}
+
+/** What a detector that captures packets reports about an open incident (Detector.observe). */
+export interface IncidentEvidence {
+  iocMatches?: IocMatch[];
+  packetEvidence?: PacketEvidence;
+  pcap?: CaptureRef;
+}
+
+const hostText = (p: Prefix) => (p.isHost ? p.address : p.toString());
+
+export function iocMatchToReport(m: IocMatch): IocMatchReport {
+  return {
+    ioc_id: m.iocId,
+    kind: m.kind,
+    value: m.value,
+    count: m.count,
+    ...(m.source !== undefined ? { source: m.source } : {}),
+    ...(m.name !== undefined ? { name: m.name } : {}),
+  };
+}
+
+export function iocMatchFromReport(m: IocMatchReport): IocMatch {
+  return {
+    iocId: m.ioc_id,
+    kind: m.kind,
+    value: m.value,
+    count: m.count,
+    ...(m.source !== undefined ? { source: m.source } : {}),
+    ...(m.name !== undefined ? { name: m.name } : {}),
+  };
+}
+
+export function packetEvidenceToReport(e: PacketEvidence): PacketEvidenceReport {
+  return {
+    packets: e.packets,
+    spoofing: e.spoofing,
+    spoofed_share: e.spoofedShare,
+    spoofed_sources: e.spoofedSources.map(hostText),
+    real_sources: e.realSources.map(hostText),
+    evidence: [...e.evidence],
+    signatures: e.signatures.map((g) => ({ ...g })),
+  };
+}
+
+export function packetEvidenceFromReport(e: PacketEvidenceReport): PacketEvidence {
+  return {
+    packets: e.packets,
+    spoofing: e.spoofing,
+    spoofedShare: e.spoofed_share,
+    spoofedSources: addresses(e.spoofed_sources),
+    realSources: addresses(e.real_sources),
+    evidence: [...e.evidence],
+    signatures: e.signatures.map((g) => ({ ...g })),
+  };
+}
+
+/** Addresses in their order; one that does not parse is dropped (it never becomes part of a rule). */
+function addresses(list: readonly string[]): Prefix[] {
+  const out: Prefix[] = [];
+  for (const ip of list) {
+    try {
+      out.push(Prefix.parse(String(ip)));
+    } catch {
+      // Garbled: left out.
+    }
+  }
+  return out;
 }
 
 const FLAG_TO_REPORT: Partial<Record<TcpFlagName, keyof IncidentReport['tcp_flag_breakdown']>> = {
@@ -94,6 +206,9 @@ export function toReport(i: Incident): IncidentReport {
     updated_at: iso(i.updatedAt),
   };
   if (i.packetLength) r.packet_length = { ...i.packetLength };
+  if (i.iocMatches) r.ioc_matches = i.iocMatches.map(iocMatchToReport);
+  if (i.packetEvidence) r.packet_evidence = packetEvidenceToReport(i.packetEvidence);
+  if (i.pcap) r.pcap = { ...i.pcap };
   if (i.http) r.http = i.http;
   if (i.resolvedAt !== undefined) r.resolved_at = iso(i.resolvedAt);
   return r;
@@ -157,6 +272,9 @@ export function fromReport(r: IncidentReport, target: Prefix = Prefix.parse(r.ta
     updatedAt: Date.parse(r.updated_at),
   };
   if (r.packet_length) i.packetLength = { ...r.packet_length };
+  if (r.ioc_matches) i.iocMatches = r.ioc_matches.map(iocMatchFromReport);
+  if (r.packet_evidence) i.packetEvidence = packetEvidenceFromReport(r.packet_evidence);
+  if (r.pcap) i.pcap = { id: r.pcap.id, file: r.pcap.file };
   if (r.http) i.http = r.http;
   if (r.resolved_at !== undefined) i.resolvedAt = Date.parse(r.resolved_at);
   return i;

@@ -14,3 +14,4 @@ export * from './events/contract.js';
 export { leafKind, type LeafKind } from './events/dual.js';
 export * from './ttl.js';
 export * from './prefix-set.js';
+export * from './state-dir.js';

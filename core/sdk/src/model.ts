@@ -104,6 +104,12 @@ export interface IncidentReport {
   packet_length?: { min: number; max: number };
   spoofing_detected: boolean;
   botnet_detected: boolean;
+  /** IOCs (local file, threat-intel feeds) that packets of the attack matched; only where packets were captured. */
+  ioc_matches?: IocMatchReport[];
+  /** What a packet capture of the attack showed (ft's addition; `ft pcap show ID` has the whole analysis). */
+  packet_evidence?: PacketEvidenceReport;
+  /** The incident's capture: `ft pcap show|export ID`; the file exists once the incident has resolved. */
+  pcap?: CaptureRef;
   /** For http_flood: the site and top paths/agents. */
   http?: HttpBreakdown;
   /** Detector instances that saw it. */
@@ -111,6 +117,38 @@ export interface IncidentReport {
   started_at: string;
   updated_at: string;
   resolved_at?: string;
+}
+
+/** One item of the reference agent's `ioc_matches`: the IOC, the kind of condition it is, its text, packets matched. */
+export interface IocMatchReport {
+  ioc_id: string;
+  kind: string;
+  value: string;
+  count: number;
+  /** The IOC set it came from ("file:/etc/ft/ioc.yaml", a feed's name). */
+  source?: string;
+  name?: string;
+}
+
+/** What a packet capture of the attack showed, as the incident JSON carries it (lists capped at 20). */
+export interface PacketEvidenceReport {
+  /** Attack packets analysed so far. */
+  packets: number;
+  spoofing: 'spoofed' | 'not-spoofed' | 'unknown';
+  /** Share of attack packets from sources whose hop count does not fit their address. */
+  spoofed_share: number;
+  spoofed_sources: string[];
+  real_sources: string[];
+  /** One line per fact the spoofing verdict rests on. */
+  evidence: string[];
+  signatures: { id: string; kind: 'botnet' | 'reflection'; packets: number; share: number }[];
+}
+
+/** An incident's capture (`ft pcap show|export ID`). */
+export interface CaptureRef {
+  id: string;
+  /** The merged pcapng; it exists once the incident has resolved. */
+  file: string;
 }
 
 // ── Rules: what the planner asks actions to install ─────────────────────────────────────────────────────────────

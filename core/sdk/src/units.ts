@@ -17,6 +17,17 @@ const BIT_UNITS: Record<string, number> = { bps: 1, kbps: 1e3, mbps: 1e6, gbps: 
 const PACKET_UNITS: Record<string, number> = { pps: 1, kpps: 1e3, mpps: 1e6, gpps: 1e9 };
 const REQUEST_UNITS: Record<string, number> = { rps: 1, krps: 1e3, mrps: 1e6 };
 const TIME_UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
+const BYTE_UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
 
 function parseWithUnits(
   input: string | number,
@@ -38,7 +49,13 @@ function parseWithUnits(
   }
   const unit = units[unitText.toLowerCase()];
   // "100MBps" would be bytes to most readers: only accept lower-case b for bits.
-  if (unit === undefined || (units === BIT_UNITS && unitText.includes('B'))) throw new UnitError(input, expected);
+  // ...and sizes only with a capital B ("50Mb" would be megabits to most readers).
+  if (
+    unit === undefined ||
+    (units === BIT_UNITS && unitText.includes('B')) ||
+    (units === BYTE_UNITS && unitText.endsWith('b'))
+  )
+    throw new UnitError(input, expected);
   return value * unit;
 }
 
@@ -60,6 +77,11 @@ export function parseRequestRate(input: string | number): number {
 /** "5m" → 300 (seconds). A bare number is seconds. */
 export function parseDuration(input: string | number): number {
   return parseWithUnits(input, TIME_UNITS, 'a duration like 300s, 5m or 1h', 1);
+}
+
+/** "50MB" → 50000000, "1GiB" → 1073741824 (bytes; SI and IEC units). A bare number is bytes. */
+export function parseByteSize(input: string | number): number {
+  return Math.round(parseWithUnits(input, BYTE_UNITS, 'a size like 50MB, 512kB or 1GiB', 1));
 }
 
 /** "90%" → 0.9. */

@@ -74,6 +74,35 @@ export const incidentJsonSchema = z
     packet_length: z.object({ min: z.number(), max: z.number() }).optional(),
     spoofing_detected: z.boolean(),
     botnet_detected: z.boolean(),
+    ioc_matches: z
+      .array(z.looseObject({ ioc_id: z.string(), kind: z.string(), value: z.string(), count: z.number() }))
+      .optional()
+      .describe('IOCs packets of the attack matched (only where packets were captured: the pcap detector).'),
+    packet_evidence: z
+      .looseObject({
+        packets: z.number(),
+        spoofing: z.enum(['spoofed', 'not-spoofed', 'unknown']),
+        spoofed_share: z.number(),
+        spoofed_sources: z.array(z.string()),
+        real_sources: z.array(z.string()),
+        evidence: z.array(z.string()),
+        signatures: z.array(
+          z.looseObject({
+            id: z.string(),
+            kind: z.enum(['botnet', 'reflection']),
+            packets: z.number(),
+            share: z.number(),
+          }),
+        ),
+      })
+      .optional()
+      .describe(
+        'What a packet capture of the attack showed: the TTL spoofing verdict and botnet/reflection signatures.',
+      ),
+    pcap: z
+      .object({ id: z.string(), file: z.string() })
+      .optional()
+      .describe("The incident's capture (`ft pcap show|export ID`); the file exists once the incident resolved."),
     http: z.looseObject({ site: z.string() }).optional(),
     sources: z.array(z.string()).describe('Detector instances that saw it.'),
     started_at: z.string(),
