@@ -1,14 +1,16 @@
 import { Command, Flags } from '@oclif/core';
-import type { AuditRecord, RuleStore } from '../state/store.js';
+import type { AuditViewRecord } from '../events/audit.js';
+import type { EventReader } from '../events/read.js';
 
 export default class Audit extends Command {
   static override summary =
     "Query the audit trail: every op, who or what planned it, the commands, the adapters' answers, timings.";
   static override description =
-    'Each op has a start record (rule, reason, rendered commands, RPKI verdict, planned by) and an end record (per-adapter outcome, ' +
+    'The audit trail is a view of the event stream (`ft events`). Each op has a start record (rule, reason, rendered commands, RPKI verdict, planned by) and an end record (per-adapter outcome, ' +
     'attempts, milliseconds); an op a crash interrupted is closed with outcome "interrupted" at the next start. Incidents opening and ' +
-    'resolving, reconcile actions and alerts (collateral-damage rollback) are events. Safe to run beside `ft run`. Reads the journal ' +
-    'under --state-dir (on a fleet controller: its long-term archive), or with --redis (or FT_REDIS_URL) the fleet-wide recent stream.';
+    'resolving, reconcile actions, alerts (collateral-damage rollback) and every other event are rows of their own. Safe to run beside ' +
+    '`ft run`. Reads the event journal under --state-dir (on a fleet controller: its archive), or with --redis (or FT_REDIS_URL) the ' +
+    'fleet-wide stream; audit records an older ft wrote come first.';
   static override enableJsonFlag = true;
   static override flags = {
     since: Flags.string({
@@ -31,9 +33,10 @@ export default class Audit extends Command {
     '<%= config.bin %> audit --incident inc-203.0.113.10-1763770000',
   ];
 
-  async run(): Promise<{ records: AuditRecord[] }> {
+  async run(): Promise<{ records: AuditViewRecord[] }> {
     const { flags } = await this.parse(Audit);
-    const { defaultStateDir, StateDirError, JournalStore, JournalCorruptError } = await import('../state/index.js');
+    const { defaultStateDir, StateDirError, JournalCorruptError } = await import('../state/index.js');
+    const { openJournalReader, openRedisReader } = await import('../events/read.js');
     const { parseDuration } = await import('@ft/sdk');
     const { table } = await import('../cli/table.js');
     let since: Date | undefined;
@@ -49,13 +52,11 @@ export default class Audit extends Command {
       if (Number.isNaN(since.getTime())) this.error(`--since ${flags.since}: not a valid time`, { exit: 2 });
     }
     const dir = flags['state-dir'] ?? defaultStateDir();
-    let store: Pick<RuleStore, 'queryAudit' | 'close'>;
+    let reader: EventReader;
     try {
-      if (flags.redis)
-        store = await (
-          await import('../fleet/daemon.js')
-        ).readFleetStore(flags.redis, flags['redis-namespace'], 'audit');
-      else store = await JournalStore.open({ dir, readOnly: true });
+      reader = flags.redis
+        ? await openRedisReader(flags.redis, flags['redis-namespace'])
+        : await openJournalReader(dir);
     } catch (err) {
       const { RedisUrlError } = await import('../state/redis/connect.js');
       const { FleetNameError } = await import('../fleet/names.js');
@@ -65,7 +66,7 @@ export default class Audit extends Command {
     }
     let records;
     try {
-      records = await store.queryAudit({
+      records = await reader.audit({
         ...(since ? { since } : {}),
         ...(flags.rule ? { ruleId: flags.rule } : {}),
         ...(flags.incident ? { incidentId: flags.incident } : {}),
@@ -76,7 +77,7 @@ export default class Audit extends Command {
       if (err instanceof FleetReadError) this.error(err.message, { exit: 1 });
       throw err;
     } finally {
-      await store.close();
+      await reader.close();
     }
     if (!this.jsonEnabled()) {
       if (records.length === 0) this.log('No audit records match.');
@@ -102,7 +103,7 @@ export default class Audit extends Command {
   }
 }
 
-function detail(r: AuditRecord): string {
+function detail(r: AuditViewRecord): string {
   if (r.message) return r.message;
   if (r.results && r.results.length > 0)
     return r.results.map((x) => `${x.adapter}=${x.outcome}${x.error ? ` (${x.error})` : ''} ${x.ms}ms`).join('; ');

@@ -142,6 +142,16 @@ export class JournalEventLog implements EventAppender, EventSource {
     return segs.length > 0 ? (segs[0] as number) : 1;
   }
 
+  async seqAt(ms: number): Promise<number> {
+    // A segment last written (its mtime) more than a minute before `ms` holds nothing that new.
+    const segs = await listSegments(this.opts.dir);
+    for (const first of segs) {
+      const st = await stat(join(this.opts.dir, segmentName(first))).catch(() => undefined);
+      if (st && st.mtimeMs >= ms - 60_000) return first;
+    }
+    return segs.length > 0 ? (segs[segs.length - 1] as number) : 1;
+  }
+
   cursor(from: number): LogCursor {
     return new JournalCursor(this.opts.dir, from, !this.opts.archive, this.opts.logger);
   }

@@ -47,6 +47,11 @@ export interface EventSource {
   lastSeq(): Promise<number>;
   /** A cursor at `from` (the first seq wanted). */
   cursor(from: number): LogCursor;
+  /**
+   * A seq at or before the first event at or after `ms` (a minute of slack for clocks that disagree): where a
+   * query by time starts reading instead of at the beginning.
+   */
+  seqAt(ms: number): Promise<number>;
 }
 
 /** Receives every event right after it is durable, in seq order, synchronously: must never block or throw. */

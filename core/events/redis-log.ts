@@ -126,6 +126,23 @@ export class RedisEventLog implements EventAppender, EventSource {
     return first[0] ? seqOf(first[0][0]) : (await this.lastSeq()) + 1;
   }
 
+  async seqAt(ms: number): Promise<number> {
+    // Binary search over seqs by the events' own times (close enough to monotonic; a minute of slack).
+    let lo = await this.firstSeq();
+    let hi = await this.lastSeq();
+    const target = ms - 60_000;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const [entry] = await this.opts.conn.xrange(this.keys.stream, `${mid}-0`, '+', 'COUNT', 1);
+      if (!entry) break;
+      const json = entry[1][entry[1].indexOf('e') + 1];
+      const at = json ? Date.parse((JSON.parse(json) as { at: string }).at) : NaN;
+      if (!Number.isFinite(at) || at >= target) hi = mid;
+      else lo = Math.max(mid, seqOf(entry[0])) + 1;
+    }
+    return lo;
+  }
+
   cursor(from: number): LogCursor {
     return new RedisCursor(this.opts.conn, this.keys.stream, from, this.opts.logger);
   }

@@ -26,6 +26,11 @@ export class EventStream implements EventAppender {
     log.onPublish((events) => hub.publish(events));
   }
 
+  /** The log itself, for readers (the audit view). */
+  get source(): EventSource {
+    return this.log;
+  }
+
   get description(): string {
     return this.log.description;
   }

@@ -6,6 +6,7 @@ import type { Plan } from '../model/plan.js';
 import type { ExecLogger, ExecReport, OpReport } from '../exec/executor.js';
 import { reviveRule } from '../state/codec.js';
 import type { Runner } from './runner.js';
+import type { EventAppender } from '../events/log.js';
 
 /**
  * While `ft run` owns a state directory, `ft mitigate apply|withdraw` hand their work to it over a Unix socket in
@@ -46,7 +47,12 @@ export function revivePlan(raw: unknown, where: string): Plan {
   };
 }
 
-export async function serveControl(runner: Runner, stateDir: string, logger: ExecLogger): Promise<Server | undefined> {
+export async function serveControl(
+  runner: Runner,
+  stateDir: string,
+  logger: ExecLogger,
+  events?: EventAppender,
+): Promise<Server | undefined> {
   const path = controlSocketPath(stateDir);
   if (Buffer.byteLength(path) > 100) {
     logger.warn(
@@ -57,7 +63,7 @@ export async function serveControl(runner: Runner, stateDir: string, logger: Exe
   }
   // We hold the state directory's lock: a socket file left here is from a dead daemon.
   await unlink(path).catch(() => undefined);
-  const server = createServer((socket) => handle(socket, runner, logger));
+  const server = createServer((socket) => handle(socket, runner, logger, events));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(path, resolve);
@@ -66,7 +72,7 @@ export async function serveControl(runner: Runner, stateDir: string, logger: Exe
   return server;
 }
 
-function handle(socket: Socket, runner: Runner, logger: ExecLogger): void {
+function handle(socket: Socket, runner: Runner, logger: ExecLogger, events?: EventAppender): void {
   let buf = '';
   socket.setEncoding('utf8');
   socket.on('error', () => undefined);
@@ -81,7 +87,10 @@ function handle(socket: Socket, runner: Runner, logger: ExecLogger): void {
     const line = buf.slice(0, nl);
     buf = '';
     answer(line, runner).then(
-      (res) => socket.end(`${JSON.stringify(res)}\n`),
+      async (res) => {
+        await recordOperator(events, line, res, 'control-socket', logger);
+        socket.end(`${JSON.stringify(res)}\n`);
+      },
       (err: Error) => {
         logger.error({ err: err.message }, 'control request failed');
         socket.end(`${JSON.stringify({ ok: false, error: err.message })}\n`);
@@ -127,6 +136,54 @@ async function answer(line: string, runner: Runner): Promise<ControlResponse> {
     default:
       return { ok: false, error: `unknown request ${JSON.stringify((req as { op?: unknown }).op)}` };
   }
+}
+
+/** The operator's request on the event stream: who asked for what, through what, and how it went. */
+export async function recordOperator(
+  events: EventAppender | undefined,
+  line: string | ControlRequest,
+  res: ControlResponse,
+  through: 'control-socket' | 'direct',
+  logger: ExecLogger,
+): Promise<void> {
+  if (!events) return;
+  let req: Partial<ControlRequest>;
+  try {
+    req = typeof line === 'string' ? (JSON.parse(line) as Partial<ControlRequest>) : line;
+  } catch {
+    return;
+  }
+  if (!req || typeof req.op !== 'string') return;
+  const ruleIds = res.ok
+    ? res.report.ops.map((o) => o.ruleId as string)
+    : 'ids' in req && Array.isArray(req.ids)
+      ? req.ids.map(String)
+      : [];
+  const outcomes = res.ok ? res.report.ops.map((o) => o.outcome) : [];
+  const outcome = !res.ok
+    ? ('failed' as const)
+    : outcomes.every((o) => o === 'ok' || o === 'skipped')
+      ? ('ok' as const)
+      : outcomes.some((o) => o === 'ok')
+        ? ('partial' as const)
+        : ('failed' as const);
+  await events
+    .append([
+      {
+        type: 'operator.action',
+        data: {
+          who: typeof req.plannedBy === 'string' && req.plannedBy ? req.plannedBy : 'operator',
+          action: req.op,
+          through,
+          ruleIds: [...new Set(ruleIds)],
+          outcome,
+          ...(!res.ok ? { detail: res.error } : 'reason' in req && req.reason ? { detail: String(req.reason) } : {}),
+        },
+      },
+    ])
+    .catch((err: Error) =>
+      logger.error({ err: err.message }, 'could not record the operator request on the event stream'),
+    );
 }
 
 /** Sends one request to the daemon owning stateDir; undefined when none listens there. */

@@ -13,6 +13,7 @@ import type { Registry } from '../plugin-host/registry.js';
 import type { ActionHandle } from '../exec/actions.js';
 import type { ReconcileReport } from '../exec/reconcile.js';
 import { JournalStore } from '../state/journal-store.js';
+import type { EventStream } from '../events/stream.js';
 import { FtMetrics, serveMetrics } from '../metrics/metrics.js';
 import { createActionHandles, specsFromInstances, type ActionSpec } from './actions.js';
 import { EngineCollateralProbe } from './collateral.js';
@@ -51,6 +52,8 @@ export interface Daemon {
   runner: Runner;
   policy: Policy;
   store: JournalStore;
+  /** The event stream (journal, or the fleet's Redis stream): append and subscribe. */
+  events: EventStream;
   actions: Map<string, ActionHandle>;
   reconcile: ReconcileReport;
   metricsPort?: number;
@@ -116,6 +119,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
         })
       : undefined;
     if (fleet) cleanups.push(() => fleet.close());
+    const events = await openEvents(o, policy, fleet?.store.conn);
+    cleanups.push(() => events.close());
     const actions = fleet
       ? fleet.actions
       : await createActionHandles(registry, specs, {
@@ -167,13 +172,33 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       return v ? { pps: v.pps, ...(v.baseline.learning ? {} : { baselinePps: v.baseline.pps }) } : undefined;
     }, actions);
 
-    const runner = new Runner({
+    const { runEvents } = await import('../events/run-events.js');
+    const capOf = (tenant: string) => policy.tenants.get(tenant)?.maxRules ?? policy.defaults.maxRules;
+    const pops = new Map(allInstances(policy).flatMap((i) => (i.pop ? [[i.name, i.pop] as const] : [])));
+    // Everything the runner does goes on the event stream: the store's audit trail is the stream (durable before
+    // any action is touched), incidents are tracked from the engine and from each plan.
+    const onStream = runEvents({
       store: fleet?.store ?? store,
+      stream: events,
+      engine,
+      cap: capOf,
+      popOf: (name) => pops.get(name),
+      logger: o.logger,
+    });
+    const incidentTimer = setInterval(() => onStream.tick(), 1000);
+    cleanups.push(async () => {
+      clearInterval(incidentTimer);
+      onStream.close();
+      await onStream.idle();
+    });
+
+    const runner = new Runner({
+      store: onStream.store,
       actions,
       logger: o.logger,
       tenant: policy.tenant,
       mode: policy.mode,
-      maxRules: (tenant) => policy.tenants.get(tenant)?.maxRules ?? policy.defaults.maxRules,
+      maxRules: capOf,
       onShutdown: policy.onShutdown,
       collateralDrop: policy.rollback.collateralDrop,
       probe,
@@ -184,11 +209,14 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       ...(o.tickMs ? { tickMs: o.tickMs } : {}),
       ...(o.reconcileEveryMs ? { reconcileEveryMs: o.reconcileEveryMs } : {}),
       alert: (message, detail) => o.logger.error({ alert: true, ...detail }, message),
-      ...(watch ? { onPlan: (incident: Incident, p: Plan) => watch.plan(incident, p) } : {}),
+      onPlan: (incident: Incident, p: Plan) => {
+        watch?.plan(incident, p);
+        onStream.onPlan(incident, p);
+      },
     });
     watchVrps(runner, policy, rpkiSource, o.logger);
     const reconcile = await runner.start();
-    const control: NetServer | undefined = await serveControl(runner, o.stateDir, o.logger);
+    const control: NetServer | undefined = await serveControl(runner, o.stateDir, o.logger, events);
     o.logger.info(
       {
         policy: policy.file,
@@ -208,6 +236,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       runner,
       policy,
       store,
+      events,
       actions,
       reconcile,
       ...(metricsPort !== undefined ? { metricsPort } : {}),
@@ -236,6 +265,19 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     await cleanup();
     throw err;
   }
+}
+
+/** The stream beside the store: the state directory's journal, or with --redis the fleet's stream (journal as archive). */
+async function openEvents(o: DaemonOptions, policy: Policy, fleetConn?: import('ioredis').Redis): Promise<EventStream> {
+  const { EventStream } = await import('../events/stream.js');
+  const common = { stateDir: o.stateDir, tenant: policy.tenant, logger: o.logger };
+  return fleetConn
+    ? EventStream.openFleet({
+        ...common,
+        conn: fleetConn,
+        ...(o.redis?.namespace ? { namespace: o.redis.namespace } : {}),
+      })
+    : EventStream.openEmbedded(common);
 }
 
 interface RpkiSource {

@@ -5,7 +5,8 @@ import type { Logger } from '../log/logger.js';
 import type { Op, Plan, RpkiVerdict } from '../model/plan.js';
 import type { Policy } from '../policy/types.js';
 import type { ExecReport } from '../exec/executor.js';
-import { controlRequest, type ControlRequest } from './control.js';
+import { controlRequest, recordOperator, type ControlRequest } from './control.js';
+import type { RuleStore } from '../state/store.js';
 
 export class ManualError extends Error {}
 
@@ -134,20 +135,48 @@ export async function executeRequest(
     if (!res.ok) throw new ManualError(`ft run refused the request: ${res.error}`);
     return { through: 'ft run', report: res.report };
   }
+  // Directly: the store's audit trail is the event stream here too, and the request itself is recorded on it.
+  const direct = async (
+    tenant: string | undefined,
+    cap: ((t: string) => number) | undefined,
+    run: (store: RuleStore) => Promise<ExecReport>,
+  ): Promise<{ through: 'direct'; report: ExecReport }> => {
+    const { JournalStore } = await import('../state/journal-store.js');
+    const { EventStream, auditThroughEvents } = await import('../events/index.js');
+    const raw = await JournalStore.open({ dir: ctx.stateDir, logger: ctx.logger });
+    let events: Awaited<ReturnType<typeof EventStream.openEmbedded>>;
+    try {
+      events = await EventStream.openEmbedded({
+        stateDir: ctx.stateDir,
+        logger: ctx.logger,
+        ...(tenant ? { tenant } : {}),
+      });
+    } catch (err) {
+      await raw.close();
+      throw err;
+    }
+    try {
+      const report = await run(auditThroughEvents(raw, events, cap ? { cap } : {}));
+      await recordOperator(events, request, { ok: true, report }, 'direct', ctx.logger);
+      return { through: 'direct', report };
+    } catch (err) {
+      await recordOperator(events, request, { ok: false, error: (err as Error).message }, 'direct', ctx.logger);
+      throw err;
+    } finally {
+      await events.close();
+      await raw.close();
+    }
+  };
   if (request.op === 'forget') {
     // Touches no action: needs only the store.
-    const { JournalStore } = await import('../state/journal-store.js');
     const { Executor } = await import('../exec/executor.js');
-    const store = await JournalStore.open({ dir: ctx.stateDir, logger: ctx.logger });
-    try {
+    return direct(undefined, undefined, async (store) => {
       const executor = new Executor({ store, actions: new Map(), logger: ctx.logger });
       const ops = await Promise.all(
         request.ids.map((id) => executor.forget(id as Rule['id'], { plannedBy: request.plannedBy })),
       );
-      return { through: 'direct', report: { mode: 'enforce', ops } };
-    } finally {
-      await store.close();
-    }
+      return { mode: 'enforce', ops };
+    });
   }
   if (!ctx.policyFile)
     throw new ManualError(
@@ -155,43 +184,37 @@ export async function executeRequest(
     );
   const { loadRegistry } = await import('../plugin-host/load.js');
   const { loadPolicy, allInstances } = await import('../policy/index.js');
-  const { JournalStore } = await import('../state/journal-store.js');
   const { createActionHandles, specsFromInstances } = await import('./actions.js');
   const { Executor } = await import('../exec/executor.js');
   const registry = await loadRegistry(ctx.config);
   const policy = await loadPolicy(ctx.policyFile, registry);
-  const store = await JournalStore.open({ dir: ctx.stateDir, logger: ctx.logger });
-  const controller = new AbortController();
-  try {
-    const actions = await createActionHandles(registry, specsFromInstances(allInstances(policy)), {
-      stateDir: ctx.stateDir,
-      logger: ctx.logger,
-      signal: controller.signal,
-    });
+  const cap = (t: string) => policy.tenants.get(t)?.maxRules ?? policy.defaults.maxRules;
+  return direct(policy.tenant, cap, async (store) => {
+    const controller = new AbortController();
     try {
-      const executor = new Executor({
-        store,
-        actions,
+      const actions = await createActionHandles(registry, specsFromInstances(allInstances(policy)), {
+        stateDir: ctx.stateDir,
         logger: ctx.logger,
-        maxRules: (t) => policy.tenants.get(t)?.maxRules ?? policy.defaults.maxRules,
+        signal: controller.signal,
       });
-      const plannedBy = request.plannedBy;
-      if (request.op === 'apply')
-        return { through: 'direct', report: await executor.execute(request.plan, { plannedBy }) };
-      const ids = request.op === 'withdraw' ? request.ids : (await store.rules()).map((r) => r.rule.id as string);
-      const ops = await Promise.all(
-        ids.map((id) =>
-          executor.withdraw(id as Rule['id'], request.reason ?? `withdrawn by ${plannedBy}`, { plannedBy }),
-        ),
-      );
-      return { through: 'direct', report: { mode: 'enforce', ops } };
+      try {
+        const executor = new Executor({ store, actions, logger: ctx.logger, maxRules: cap });
+        const plannedBy = request.plannedBy;
+        if (request.op === 'apply') return executor.execute(request.plan, { plannedBy });
+        const ids = request.op === 'withdraw' ? request.ids : (await store.rules()).map((r) => r.rule.id as string);
+        const ops = await Promise.all(
+          ids.map((id) =>
+            executor.withdraw(id as Rule['id'], request.reason ?? `withdrawn by ${plannedBy}`, { plannedBy }),
+          ),
+        );
+        return { mode: 'enforce', ops };
+      } finally {
+        for (const h of actions.values()) await h.action.close?.().catch(() => undefined);
+      }
     } finally {
-      for (const h of actions.values()) await h.action.close?.().catch(() => undefined);
+      controller.abort();
     }
-  } finally {
-    controller.abort();
-    await store.close();
-  }
+  });
 }
 
 /** "operator:alice": the human behind the command (through sudo, the one who ran sudo). */

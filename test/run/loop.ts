@@ -17,6 +17,7 @@ import { JournalStore } from '../../core/state/journal-store.js';
 import { createActionHandles } from '../../core/run/actions.js';
 import { Runner, type IncidentSource } from '../../core/run/runner.js';
 import type { CollateralProbe } from '../../core/exec/executor.js';
+import { EventStream, runEvents } from '../../core/events/index.js';
 
 export const TARGET = '203.0.113.10';
 
@@ -95,7 +96,15 @@ export function sample(at: number, pps: number, flood: boolean, target = TARGET)
   return s;
 }
 
-export async function loop(options: { probe?: CollateralProbe; collateralDrop?: number; policyExtra?: string } = {}) {
+export async function loop(
+  options: {
+    probe?: CollateralProbe;
+    collateralDrop?: number;
+    policyExtra?: string;
+    /** Put the run on the event stream, as ft run does (the audit trail becomes the stream). */
+    events?: boolean;
+  } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'ft-loop-'));
   const recordFile = join(dir, 'rules.json');
   const clock = {
@@ -124,8 +133,14 @@ export async function loop(options: { probe?: CollateralProbe; collateralDrop?: 
     start: () => undefined,
     stop: () => undefined,
   };
+  const stream = options.events
+    ? await EventStream.openEmbedded({ stateDir: join(dir, 'state'), tenant: policy.tenant, now: () => clock.now() })
+    : undefined;
+  const onStream = stream
+    ? runEvents({ store, stream, engine: source, cap: () => policy.defaults.maxRules, now: () => clock.now() })
+    : undefined;
   const runner = new Runner({
-    store,
+    store: onStream?.store ?? store,
     actions,
     logger,
     tenant: policy.tenant,
@@ -140,6 +155,7 @@ export async function loop(options: { probe?: CollateralProbe; collateralDrop?: 
     reconcileEveryMs: 3_600_000,
     ...(options.probe ? { probe: options.probe } : {}),
     ...(options.collateralDrop !== undefined ? { collateralDrop: options.collateralDrop } : {}),
+    ...(onStream ? { onPlan: onStream.onPlan } : {}),
   });
   await runner.start();
   /** Advances the virtual clock by 100 ms, feeds one sample, ticks the engine, and waits for the runner. */
@@ -151,6 +167,21 @@ export async function loop(options: { probe?: CollateralProbe; collateralDrop?: 
     // The runner's lifecycle round, once per virtual second (its own timer is parked in these tests).
     if (++steps % 10 === 0) await runner.tick();
     await runner.idle();
+    if (onStream) {
+      onStream.tick();
+      await onStream.idle();
+    }
   };
-  return { dir, recordFile, clock, engine, runner, store, actions, step, policy };
+  return {
+    dir,
+    recordFile,
+    clock,
+    engine,
+    runner,
+    store: onStream?.store ?? store,
+    actions,
+    step,
+    policy,
+    events: stream,
+  };
 }

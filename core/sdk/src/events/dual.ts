@@ -57,6 +57,16 @@ export function doc<I, W>(d: Dual<I, W>, description: string): Dual<I, W> {
   return { ...d, wire: kind ? tagged(wire, kind) : wire };
 }
 
+/**
+ * A shared structure with a name: the JSON Schema (and so OpenAPI and docs/events.md) defines it once under that
+ * name and refers to it wherever it is used.
+ */
+export function named<I, W>(d: Dual<I, W>, id: string, description: string): Dual<I, W> {
+  const wire = d.wire.meta({ id, description });
+  const kind = kinds.get(d.wire);
+  return { ...d, wire: kind ? tagged(wire, kind) : wire };
+}
+
 export const num = (description?: string) =>
   same(description ? z.number().finite().describe(description) : z.number().finite());
 export const int = (description?: string) =>
@@ -80,7 +90,7 @@ export const prefix = (description?: string): Dual<Prefix, string> => {
     }
   }, 'not an IP address or prefix');
   return {
-    wire: tagged(description ? wire.describe(description) : wire, 'prefix'),
+    wire: tagged(wire.meta({ format: 'ip-prefix', ...(description ? { description } : {}) }), 'prefix'),
     decode: (w) => Prefix.parse(w),
     encode: (p) => p.toString(),
   };

@@ -6,6 +6,7 @@ import { reviveRule } from '../revive.js';
 import {
   any,
   arr,
+  named,
   bool,
   doc,
   foreign,
@@ -30,16 +31,18 @@ const ruleJson = foreign<Rule, Record<string, unknown>>(
   'rule',
   z
     .looseObject({
-      id: z.string(),
+      id: z.string().describe('Content-derived id: the same rule planned twice is one rule.'),
       kind: z.enum(RULE_KINDS),
       tenant: z.string(),
-      target: z.string(),
-      level: z.number(),
-      ttlSeconds: z.number(),
+      target: z.string().meta({ format: 'ip-prefix', description: 'The protected address or prefix.' }),
+      level: z.number().describe('Escalation level that asked for it.'),
+      ttlSeconds: z.number().describe('TTL in seconds; kind-specific fields (match, action, communities…) follow.'),
     })
-    .describe(
-      "The whole rule in ft's rule JSON (as `ft mitigate list --json` prints it; camelCase, as plan files are).",
-    ),
+    .meta({
+      id: 'Rule',
+      description:
+        "The whole rule in ft's rule JSON (as `ft mitigate list --json` prints it; camelCase, as plan files are).",
+    }),
   (w) => reviveRule(w, 'event rule', false),
   (r) => JSON.parse(JSON.stringify(r)) as Record<string, unknown>,
 );
@@ -49,31 +52,33 @@ const counted = <K extends z.ZodType>(key: string, k: K) => z.array(z.object({ [
 /** The reference agent's "Report Incident" body with ft's additions: the edge form of core's Incident. */
 export const incidentJsonSchema = z
   .object({
-    id: z.string(),
-    target: z.string().describe('The attacked address or prefix.'),
+    id: z.string().describe('Incident id (stable for its whole life; the same attack after a restart is a new one).'),
+    target: z.string().meta({ format: 'ip-prefix', description: 'The attacked address or prefix.' }),
     state: z.enum(['open', 'resolved']),
-    attack_family: z.enum(ATTACK_FAMILIES),
+    attack_family: z.enum(ATTACK_FAMILIES).describe('What the classifier calls it.'),
     severity: z.enum(SEVERITIES),
     vector: z.array(z.string()).describe('Amplification vectors by source-port signature, strongest first.'),
-    confidence: z.number(),
-    pps: z.number(),
-    bps: z.number(),
-    peak_pps: z.number(),
-    peak_bps: z.number(),
-    protocol_breakdown: z.object({
-      tcp: z.number(),
-      udp: z.number(),
-      icmp: z.number(),
-      other: z.number().optional(),
-    }),
-    tcp_flag_breakdown: z.record(z.string(), z.number()),
-    source_ip_count: z.number(),
-    top_src_ips: counted('ip', z.string()),
-    top_dst_ports: counted('port', z.number()),
-    top_src_ports: counted('port', z.number()),
-    packet_length: z.object({ min: z.number(), max: z.number() }).optional(),
-    spoofing_detected: z.boolean(),
-    botnet_detected: z.boolean(),
+    confidence: z.number().describe('0..1: how sure the classifier is of family and vector.'),
+    pps: z.number().describe('Packets per second in the last window.'),
+    bps: z.number().describe('Bits per second in the last window.'),
+    peak_pps: z.number().describe('Highest pps since it opened.'),
+    peak_bps: z.number().describe('Highest bps since it opened.'),
+    protocol_breakdown: z
+      .object({
+        tcp: z.number(),
+        udp: z.number(),
+        icmp: z.number(),
+        other: z.number().optional(),
+      })
+      .describe('Packets per second by IP protocol.'),
+    tcp_flag_breakdown: z.record(z.string(), z.number()).describe('Packets per second carrying each TCP flag.'),
+    source_ip_count: z.number().describe('Estimated distinct sources.'),
+    top_src_ips: counted('ip', z.string()).describe('Busiest sources.'),
+    top_dst_ports: counted('port', z.number()).describe('Busiest destination ports.'),
+    top_src_ports: counted('port', z.number()).describe('Busiest source ports (what the vectors are read from).'),
+    packet_length: z.object({ min: z.number(), max: z.number() }).optional().describe('Packet length range, bytes.'),
+    spoofing_detected: z.boolean().describe('Sources look spoofed (TTL and address spread).'),
+    botnet_detected: z.boolean().describe('Sources look like a botnet (many real hosts).'),
     ioc_matches: z
       .array(z.looseObject({ ioc_id: z.string(), kind: z.string(), value: z.string(), count: z.number() }))
       .optional()
@@ -103,13 +108,16 @@ export const incidentJsonSchema = z
       .object({ id: z.string(), file: z.string() })
       .optional()
       .describe("The incident's capture (`ft pcap show|export ID`); the file exists once the incident resolved."),
-    http: z.looseObject({ site: z.string() }).optional(),
+    http: z.looseObject({ site: z.string() }).optional().describe('For http_flood: the site, top paths and agents.'),
     sources: z.array(z.string()).describe('Detector instances that saw it.'),
-    started_at: z.string(),
-    updated_at: z.string(),
-    resolved_at: z.string().optional(),
+    started_at: z.iso.datetime({ offset: true }),
+    updated_at: z.iso.datetime({ offset: true }),
+    resolved_at: z.iso.datetime({ offset: true }).optional(),
   })
-  .describe('The incident in the reference "Report Incident" JSON (snake_case) with ft\'s additions.');
+  .meta({
+    id: 'Incident',
+    description: 'The incident in the reference "Report Incident" JSON (snake_case) with ft\'s additions.',
+  });
 export type IncidentJson = z.infer<typeof incidentJsonSchema>;
 
 /** The one mapping between core's Incident and its edge JSON (the wire, `--json`, webhooks). */
@@ -132,6 +140,7 @@ const ruleFacts = {
   match: opt(str('What it matches, for flowspec and on-node rules (RFC 8955 component words).')),
   via: arr(str(), 'Action instances (speakers, scrubbers, on-node mechanisms) that carry it.'),
   pops: opt(arr(str(), 'POPs of those instances (fleet).')),
+  route: opt(str('Its identity on the wire: address family and NLRI (FlowSpec), or the prefix (RTBH, divert).')),
   incidentId: opt(str('The incident it mitigates.')),
   plannedBy: opt(
     str(
@@ -141,49 +150,59 @@ const ruleFacts = {
   rule: ruleJson,
 };
 
-const adapterResult = obj({
-  adapter: str('Action instance.'),
-  outcome: oneOf(['ok', 'failed', 'timeout', 'skipped']),
-  attempts: int(),
-  ms: num('Time the call took, retries included.'),
-  detail: opt(str()),
-  error: opt(str()),
-});
+const adapterResult = named(
+  obj({
+    adapter: str('Action instance (a speaker, scrubber or on-node mechanism) from the policy.'),
+    outcome: oneOf(['ok', 'failed', 'timeout', 'skipped']),
+    attempts: int('Calls made (retries within the op included).'),
+    ms: num('Time the call took, retries included.'),
+    detail: opt(str('What the action reported.')),
+    error: opt(str('Why it failed.')),
+  }),
+  'AdapterResult',
+  "One action instance's answer to an apply or withdraw.",
+);
 const results = doc(arr(adapterResult), 'Per action instance: outcome, attempts, time, error.');
 
 const rendered = doc(
   arr(
-    obj({
-      adapter: str(),
-      format: oneOf(['argv', 'exabgp', 'grpc', 'bird-config', 'vtysh', 'nft', 'http', 'text']),
-      text: str(),
-      argv: opt(arr(str())),
-      payload: opt(any()),
-    }),
+    named(
+      obj({
+        adapter: str('Action instance.'),
+        format: oneOf(['argv', 'exabgp', 'grpc', 'bird-config', 'vtysh', 'nft', 'http', 'text']),
+        text: str('The command as preview prints it.'),
+        argv: opt(arr(str(), 'The argv run, for command-line mechanisms.')),
+        payload: opt(any('The request body sent, for API mechanisms.')),
+      }),
+      'RenderedCommand',
+      'Exactly what one action runs for a rule.',
+    ),
   ),
   'Exactly what each action runs (the same text preview prints).',
 );
 
-const rpkiVerdict = obj(
-  {
-    state: oneOf(['valid', 'invalid', 'not-found', 'unknown', 'skipped']),
-    reason: str(),
-    loose: opt(oneOf(['valid', 'invalid', 'not-found'])),
-    sessionId: opt(int()),
-    serial: opt(int()),
-    dataAgeSeconds: opt(num()),
-  },
-  'The RPKI check before the announcement (design: strict for the covering route, loose for an RTBH host route).',
+const rpkiVerdict = named(
+  obj({
+    state: oneOf(['valid', 'invalid', 'not-found', 'unknown', 'skipped'], 'Strict RFC 6811 state (skipped: rpki off).'),
+    reason: str('Why the check let it through or refused it.'),
+    loose: opt(oneOf(['valid', 'invalid', 'not-found'], 'For RTBH: the state ignoring maxLength.')),
+    sessionId: opt(int('RTR session id of the data.')),
+    serial: opt(int('RTR serial of the data.')),
+    dataAgeSeconds: opt(num('Age of the data at the check.')),
+  }),
+  'RpkiVerdict',
+  'The RPKI check before an announcement: strict for the covering route, loose for an RTBH host route.',
 );
 
-const reason = obj(
-  {
-    summary: str(),
-    level: opt(int()),
-    trigger: opt(str()),
-    observed: opt(rec(any())),
-  },
-  'Why: the level and trigger, and the values that fired it.',
+const reason = named(
+  obj({
+    summary: str('In words.'),
+    level: opt(int('Escalation level.')),
+    trigger: opt(str('The trigger that fired.')),
+    observed: opt(rec(any(), 'The values it fired on.')),
+  }),
+  'Reason',
+  'Why an op was planned: the level and trigger, and the values that fired it.',
 );
 
 const opName = oneOf(['add', 'refresh', 'withdraw'], 'The executor op.');
@@ -295,6 +314,7 @@ export const EVENT_DEFS = {
       results,
       durationMs: num(),
       retried: opt(bool('A retry of an earlier failed apply (lifecycle or reconcile).')),
+      message: opt(str()),
     }),
   ),
   'rule.refreshed': def(
@@ -306,6 +326,7 @@ export const EVENT_DEFS = {
       outcome,
       expiresAt: time(),
       previousExpiresAt: opt(time()),
+      message: opt(str()),
       results: opt(results),
       durationMs: opt(num()),
     }),
@@ -328,6 +349,7 @@ export const EVENT_DEFS = {
       ...ruleFacts,
       outcome,
       reason: str('Why it came out.'),
+      message: opt(str()),
       results,
       durationMs: num(),
     }),
@@ -343,6 +365,7 @@ export const EVENT_DEFS = {
       results,
       durationMs: num(),
       retryAt: opt(time('Earliest next attempt.')),
+      message: opt(str()),
     }),
   ),
   'rule.refused': def(
@@ -354,6 +377,9 @@ export const EVENT_DEFS = {
         'What refused it: a rail name (outside-protect, never-target, …), rpki, no-action, collateral-suppressed.',
       ),
       message: str(),
+      reason: opt(reason),
+      rendered: opt(rendered),
+      rpki: opt(rpkiVerdict),
     }),
   ),
   'rule.at_cap': def(
@@ -364,12 +390,24 @@ export const EVENT_DEFS = {
       cap: int('The cap.'),
       used: opt(int('Live rules counted.')),
       message: str(),
+      reason: opt(reason),
+      rendered: opt(rendered),
     }),
   ),
   'rule.withdraw_held': def(
     'rule',
     'A superseded rule was kept because its replacement is not installed anywhere yet (make before break).',
-    obj({ ...ruleFacts, replacements: arr(str()), message: str() }),
+    obj({ ...ruleFacts, replacements: arr(str()), message: str(), reason: opt(reason) }),
+  ),
+  'rule.held': def(
+    'rule',
+    'The cooldown keeps a higher action on the wire although the attack fell below its level (de-escalation waits).',
+    obj({
+      ...ruleFacts,
+      until: time('When the cooldown ends.'),
+      wantedLevel: int('The level the traffic warrants now.'),
+      message: str(),
+    }),
   ),
   'rule.rolled_back': def(
     'rule',
@@ -380,7 +418,7 @@ export const EVENT_DEFS = {
       legitAfter: num('After.'),
       drop: num('Fraction it fell (0..1).'),
       allowed: num("The policy's rollback.collateralDrop (0..1)."),
-      suppressedUntil: time('Not re-added before.'),
+      suppressedUntil: opt(time('Not re-added before.')),
       message: str(),
     }),
   ),
@@ -498,6 +536,20 @@ export const EVENT_DEFS = {
       detail: opt(str()),
     }),
   ),
+  'audit.recorded': def(
+    'op',
+    'An audit record no more specific event type describes (written by a component that predates the stream).',
+    obj({
+      op: str(),
+      phase: oneOf(['start', 'end', 'event']),
+      outcome: opt(outcome),
+      ruleId: opt(str()),
+      incidentId: opt(str()),
+      plannedBy: opt(str()),
+      via: opt(arr(str())),
+      message: opt(str()),
+    }),
+  ),
   'subscriber.lost_events': def(
     'operational',
     'A subscriber fell so far behind that retention removed events it had not read.',
@@ -552,7 +604,7 @@ const envelope = {
   seq: z.number().int().positive().describe('Monotonic sequence number (gap-free per log).'),
   id: z.string().describe('Unique event id (UUID).'),
   at: z.iso.datetime({ offset: true }).describe('When it happened (ISO 8601, UTC).'),
-  tenant: z.string(),
+  tenant: z.string().describe("The tenant it is about (the policy's, or the rule's)."),
   node: z.string().describe('The ft process that wrote it.'),
 };
 
