@@ -84,8 +84,12 @@ export const flowConfigSchema = z
      * Unset: a tenth of the window, at most 20 ms (defaultCoalesceMs).
      */
     coalesceMs: z.number().int().min(0).max(50).optional(),
-    /** Decoding threads: 0 decodes on the listener's thread; N shards exporters over N worker threads. */
-    workers: z.number().int().min(0).max(64).default(0),
+    /**
+     * Receive workers (threads), each with its own SO_REUSEPORT socket per listener: the kernel hashes each
+     * exporter (source address and port) to one of them. 'auto': one per core, one core left for the rest of ft.
+     * 0: receive and decode on the calling thread.
+     */
+    workers: z.union([z.literal('auto'), z.number().int().min(0).max(64)]).default('auto'),
     maxTargets: z.number().int().min(1).max(1_000_000).default(20_000),
     maxExporters: z.number().int().min(1).max(100_000).default(1024),
     maxTemplates: z.number().int().min(16).max(1_000_000).default(8192),

@@ -1,21 +1,20 @@
 import { Prefix, type Detector, type DetectorMetric, type Health, type PluginContext, type Sample } from '@ft/sdk';
-import { Collector, COLLECTOR_DEFAULTS } from './aggregate/collector.js';
-import type { ExporterHealth } from './aggregate/health.js';
+import { availableParallelism } from 'node:os';
+import { COLLECTOR_DEFAULTS } from './aggregate/collector.js';
+import { mergeHealth, type ExporterHealth } from './aggregate/health.js';
+import { TrailingWindows } from './aggregate/trailing.js';
+import { mergePartials, toSamples, type TargetPartial } from './aggregate/window.js';
 import { defaultCoalesceMs, type FlowConfig } from './config.js';
-import {
-  collectorOptions,
-  InlineEngine,
-  type EngineOptions,
-  type EngineTotals,
-  type FlowEngine,
-} from './listen/engine.js';
-import { ExporterFilter } from './listen/exporter-filter.js';
-import { FlowListener, type ListenerStats } from './listen/listener.js';
+import { claimPorts, type BoundSocket, type ListenerStats } from './listen/listener.js';
+import { InlineShard, type EngineOptions, type EngineTotals, type Shard, type ShardOptions } from './listen/shard.js';
+import { readSocketDrops } from './listen/socket-drops.js';
 
 export interface FlowStatus {
   listener: ListenerStats;
   totals: EngineTotals;
   exporters: ExporterHealth[];
+  /** Per receive worker (one entry when receiving inline): datagrams it received. */
+  workers: { received: number; exporters: number }[];
 }
 
 /** An exporter silent this long makes the detector "degraded". */
@@ -39,62 +38,95 @@ export function engineOptions(config: FlowConfig, source: string): EngineOptions
   };
 }
 
-export async function createEngine(config: FlowConfig, source: string): Promise<FlowEngine> {
-  const options = engineOptions(config, source);
-  if (config.workers > 0) {
-    const { WorkerEngine } = await import('./listen/worker-engine.js');
-    return new WorkerEngine(config.workers, options);
-  }
-  return new InlineEngine(new Collector(collectorOptions(options, (t) => Prefix.parse(t))));
+/**
+ * Receive workers for `workers: 'auto'`: one per core, one core left for the rest of ft (detection, planning,
+ * BGP) — at least one.
+ */
+export function workerCount(config: Pick<FlowConfig, 'workers'>): number {
+  return config.workers === 'auto' ? Math.max(1, availableParallelism() - 1) : config.workers;
 }
 
-/**
- * The flow detector: sockets open in start(), one Sample per target per window through the sink, closed in stop().
- * Windows close on a timer by arrival time.
- */
+function shardOptions(config: FlowConfig, source: string): ShardOptions {
+  return {
+    listeners: config.listeners,
+    allowedExporters: config.allowedExporters,
+    mirrors: config.mirror,
+    receiveBufferBytes: config.receiveBufferBytes,
+    coalesceMs: config.coalesceMs ?? defaultCoalesceMs(config.windowMs),
+    reusePort: false,
+    collector: engineOptions(config, source),
+  };
+}
+
+/** Merges the shards' partials of the window that just closed, then rates them over the trailing span. */
+export function mergeToSamples(
+  lists: TargetPartial[][],
+  trailing: TrailingWindows,
+  o: { source: string; at: number; windowMs: number; topN: number },
+): Sample[] {
+  const window = lists.length === 1 ? (lists[0] as TargetPartial[]) : mergePartials(lists);
+  const { partials, spanMs } = trailing.push(window, o.windowMs);
+  return toSamples(partials, { ...o, windowMs: spanMs });
+}
+
 export class FlowDetector implements Detector {
-  private listener: FlowListener | undefined;
-  private engine: FlowEngine | undefined;
+  private shards: Shard[] = [];
+  private bound: BoundSocket[] = [];
+  private started = false;
   private timer: NodeJS.Timeout | undefined;
   private lastStatus: FlowStatus | undefined;
   private lastDrops = 0;
   private dropsRising = false;
   private windowStart = 0;
+  private trailing = new TrailingWindows();
 
   constructor(
     readonly config: FlowConfig,
     private readonly ctx: Pick<PluginContext, 'name' | 'logger'>,
   ) {}
 
+  /**
+   * Binds the listeners: on this thread (`workers: 0`), or one SO_REUSEPORT socket per listener in each receive
+   * worker. A port that cannot be bound stops the start with the address and the reason, and whatever this start
+   * had bound is closed again.
+   */
   async start(sink: (sample: Sample) => void): Promise<void> {
-    if (this.listener) throw new Error(`flow detector ${this.ctx.name} is already started`);
-    const engine = await createEngine(this.config, this.ctx.name);
-    const listener = new FlowListener({
-      listeners: this.config.listeners,
-      filter: new ExporterFilter(this.config.allowedExporters.map((p) => Prefix.parse(p))),
-      mirrors: this.config.mirror,
-      receiveBufferBytes: this.config.receiveBufferBytes,
-      coalesceMs: this.config.coalesceMs ?? defaultCoalesceMs(this.config.windowMs),
-      engine,
-    });
+    if (this.started) throw new Error(`flow detector ${this.ctx.name} is already started`);
+    const base = shardOptions(this.config, this.ctx.name);
+    const workers = workerCount(this.config);
+    const shards: Shard[] = [];
     try {
-      const bound = await listener.start();
-      for (const b of bound) {
-        if (b.receiveBufferBytes < this.config.receiveBufferBytes) {
-          this.ctx.logger.warn(
-            { address: b.address, port: b.port, asked: this.config.receiveBufferBytes, got: b.receiveBufferBytes },
-            'UDP receive buffer is smaller than configured: raise net.core.rmem_max or expect drops in bursts',
-          );
+      if (workers === 0) {
+        const s = new InlineShard(base);
+        shards.push(s);
+        this.bound = await s.start();
+      } else {
+        const listeners = await claimPorts(base.listeners);
+        const { WorkerShard } = await import('./listen/worker-shard.js');
+        for (let i = 0; i < workers; i++) {
+          const s = new WorkerShard(i, workers, { ...base, listeners, reusePort: true });
+          shards.push(s);
+          const bound = await s.start();
+          if (i === 0) this.bound = bound;
         }
       }
-      this.ctx.logger.info({ listeners: bound }, 'flow collector listening');
     } catch (err) {
-      await engine.close();
+      await Promise.all(shards.map((s) => s.stop()));
       throw err;
     }
-    this.engine = engine;
-    this.listener = listener;
+    for (const b of this.bound) {
+      if (b.receiveBufferBytes < this.config.receiveBufferBytes) {
+        this.ctx.logger.warn(
+          { address: b.address, port: b.port, asked: this.config.receiveBufferBytes, got: b.receiveBufferBytes },
+          'UDP receive buffer is smaller than configured: raise net.core.rmem_max or expect drops in bursts',
+        );
+      }
+    }
+    this.ctx.logger.info({ listeners: this.bound, workers }, 'flow collector listening');
+    this.shards = shards;
+    this.started = true;
     this.stopping = false;
+    this.trailing = new TrailingWindows();
     this.sink = sink;
     this.windowStart = Date.now();
     this.timer = setInterval(() => void this.tick(), this.config.windowMs);
@@ -116,16 +148,21 @@ export class FlowDetector implements Detector {
   }
 
   private ticking: Promise<void> = Promise.resolve();
-
   private stopping = false;
 
   private async closeWindow(): Promise<void> {
-    if (!this.engine || this.stopping) return;
+    if (!this.started || this.stopping) return;
     try {
       const at = Date.now();
       const windowMs = Math.max(1, at - this.windowStart);
       this.windowStart = at;
-      const samples = await this.engine.flush(at, windowMs);
+      const lists = await Promise.all(this.shards.map((s) => s.flush()));
+      const samples = mergeToSamples(lists, this.trailing, {
+        source: this.ctx.name,
+        at,
+        windowMs,
+        topN: this.config.topN,
+      });
       const sink = this.sink;
       for (const s of samples) sink(s);
       await this.onWindow?.(at, samples);
@@ -139,25 +176,51 @@ export class FlowDetector implements Detector {
   }
 
   async status(): Promise<FlowStatus> {
-    if (!this.listener || !this.engine) throw new Error(`flow detector ${this.ctx.name} is not started`);
-    const [listener, totals, exporters] = await Promise.all([
-      this.listener.stats(),
-      this.engine.totals(),
-      this.engine.exporters(),
+    if (!this.started) throw new Error(`flow detector ${this.ctx.name} is not started`);
+    const ports = new Set(this.bound.map((b) => b.port));
+    const [statuses, socketDrops] = await Promise.all([
+      Promise.all(this.shards.map((s) => s.status())),
+      ports.size > 0 ? readSocketDrops(ports) : 0,
     ]);
-    return { listener, totals, exporters };
+    const listener: ListenerStats = {
+      received: 0,
+      notAllowed: 0,
+      mirrored: 0,
+      mirrorErrors: 0,
+      socketDrops,
+      bound: this.bound,
+    };
+    const totals: EngineTotals = {
+      datagrams: 0,
+      records: 0,
+      decodeErrors: 0,
+      templates: 0,
+      overflowRecords: 0,
+      outsideRecords: 0,
+    };
+    const workers: FlowStatus['workers'] = [];
+    for (const st of statuses) {
+      if (st === undefined) {
+        workers.push({ received: 0, exporters: 0 });
+        continue;
+      }
+      for (const k of ['received', 'notAllowed', 'mirrored', 'mirrorErrors'] as const) listener[k] += st.counts[k];
+      for (const k of Object.keys(totals) as (keyof EngineTotals)[]) totals[k] += st.totals[k];
+      workers.push({ received: st.counts.received, exporters: st.exporters.length });
+    }
+    const exporters = mergeHealth(statuses.flatMap((st) => st?.exporters ?? []));
+    return { listener, totals, exporters, workers };
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    // A window being closed finishes first (it reads the listener's stats); none starts after this.
+    // A window being closed finishes first (it reads the shards' stats); none starts after this.
     this.stopping = true;
     await this.ticking;
-    await this.listener?.stop();
-    await this.engine?.close();
-    this.listener = undefined;
-    this.engine = undefined;
+    await Promise.all(this.shards.map((s) => s.stop()));
+    this.shards = [];
+    this.started = false;
   }
 
   /** Operational numbers as of the last closed window (kernel drops first: the largest loss source). */
@@ -215,17 +278,14 @@ export class FlowDetector implements Detector {
   }
 
   health(): Health {
-    if (!this.listener) return { status: 'down', detail: 'not listening' };
+    if (!this.started) return { status: 'down', detail: 'not listening' };
     const s = this.lastStatus;
     if (!s)
       return {
         status: 'ok',
-        detail: `listening on ${this.listener
-          .bound()
-          .map((b) => `${b.address}:${b.port}`)
-          .join(', ')}`,
+        detail: `listening on ${this.bound.map((b) => `${b.address}:${b.port}`).join(', ')}`,
       };
-    const problems: string[] = [...(this.engine?.problems() ?? [])];
+    const problems: string[] = this.shards.flatMap((sh) => sh.problems());
     if (this.dropsRising)
       problems.push(
         `kernel dropped datagrams (${s.listener.socketDrops} so far): raise receiveBufferBytes/rmem_max or add workers`,

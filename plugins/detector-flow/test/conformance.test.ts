@@ -348,5 +348,100 @@ describe('flow conformance with real exporters (softflowd, pmacctd sfprobe, tsha
       }
       expect(mirrored.map((m) => m.toString('hex'))).to.deep.equal(sent.map((m) => m.toString('hex')));
     });
+
+    it('receive workers (SO_REUSEPORT) give the same Samples and exporter health as one thread, spread over the workers', async function () {
+      this.timeout(60_000);
+      // Every real exporter's datagrams, each replayed from three addresses (15+ exporters): the kernel hashes
+      // each exporter to one of the workers, so its templates and sequence numbers stay whole there.
+      const exporters: { address: string; datagrams: Buffer[] }[] = [];
+      for (const c of CASES)
+        for (const net of ['127.0.0', '127.0.1', '127.0.2'])
+          exporters.push({ address: `${net}.${c.exporter.split('.')[3]}`, datagrams: c.datagrams! });
+      const logger = {
+        debug() {},
+        info() {},
+        warn() {},
+        error() {},
+        child() {
+          return logger;
+        },
+      };
+      const run = async (workers: number) => {
+        const d = new FlowDetector(
+          flowConfigSchema.parse({
+            listeners: [{ address: '127.0.0.1', port: 0 }],
+            protect: ['203.0.113.0/24', '2001:db8:100::/48'],
+            windowMs: 60_000,
+            workers,
+            receiveBufferBytes: 16 << 20,
+          }),
+          { name: 'conformance', logger },
+        );
+        const samples: Sample[] = [];
+        await d.start((x) => samples.push(x));
+        const socks: Socket[] = [];
+        try {
+          const port = (await d.status()).listener.bound[0]!.port;
+          for (const e of exporters) {
+            const sock = createSocket('udp4');
+            socks.push(sock);
+            await new Promise<void>((r) => sock.bind(0, e.address, () => r()));
+          }
+          // Round robin over the exporters, each one's datagrams in its own order.
+          let total = 0;
+          for (let i = 0; exporters.some((e) => i < e.datagrams.length); i++) {
+            for (let k = 0; k < exporters.length; k++) {
+              const dg = exporters[k]!.datagrams[i];
+              if (dg === undefined) continue;
+              await new Promise<void>((r, j) => socks[k]!.send(dg, port, '127.0.0.1', (err) => (err ? j(err) : r())));
+              total++;
+            }
+          }
+          await waitFor(async () => (await d.status()).totals.datagrams === total, {
+            what: `every datagram decoded with ${workers} workers`,
+            timeoutMs: 20_000,
+          });
+          await d.tick();
+          const status = await d.status();
+          return {
+            samples: samples
+              .map((x) => {
+                // Counts over the window (each run's window lasts as long as it took). Top lists are bounded
+                // estimates (ties and tails depend on how the traffic was split): not compared here.
+                const n = (perSecond: number) => Math.round((perSecond * x.windowMs) / 1000);
+                return {
+                  target: x.target,
+                  packets: n(x.pps),
+                  bytes: n(x.bps / 8),
+                  protocols: Object.entries(x.protocols ?? {}).map(([k, v]) => [k, n(v)]),
+                  sourceCount: x.sourceCount,
+                };
+              })
+              .sort((a, b) => a.target.localeCompare(b.target)),
+            exporters: status.exporters.map((h) => ({
+              exporter: h.exporter,
+              datagrams: h.datagrams,
+              records: h.records,
+              misses: h.templateMisses,
+              lost: h.sequenceLost,
+              errors: h.decodeErrors,
+            })),
+            busyWorkers: status.workers.filter((w) => w.received > 0).length,
+            workers: status.workers.length,
+          };
+        } finally {
+          await d.stop();
+          for (const sock of socks) sock.close();
+        }
+      };
+      const one = await run(0);
+      const three = await run(3);
+      expect(three.workers).to.equal(3);
+      expect(three.busyWorkers, 'the kernel spread the exporters over the workers').to.be.at.least(2);
+      expect(one.exporters).to.have.length(exporters.length);
+      for (const h of one.exporters) expect(h, h.exporter).to.deep.include({ misses: 0, lost: 0, errors: 0 });
+      expect(three.samples).to.deep.equal(one.samples);
+      expect(three.exporters).to.deep.equal(one.exporters);
+    });
   });
 });

@@ -238,3 +238,45 @@ export class ExporterTable {
       .sort((a, b) => a.exporter.localeCompare(b.exporter));
   }
 }
+
+/**
+ * One entry per exporter across receive shards. An exporter normally reaches one shard only; after it restarts
+ * from a new source port the kernel may hash it to another, and both shards then know it: counts add up, the
+ * newest state (last error, last rate, interfaces) wins, loss is weighed by the datagrams each shard saw.
+ */
+export function mergeHealth(entries: ExporterHealth[]): ExporterHealth[] {
+  const byExporter = new Map<string, ExporterHealth>();
+  for (const e of entries) {
+    const m = byExporter.get(e.exporter);
+    if (m === undefined) {
+      byExporter.set(e.exporter, e);
+      continue;
+    }
+    const [older, newer] = m.lastSeen <= e.lastSeen ? [m, e] : [e, m];
+    const datagrams = m.datagrams + e.datagrams;
+    const merged: ExporterHealth = {
+      ...newer,
+      protocols: [...new Set([...m.protocols, ...e.protocols])].sort(),
+      firstSeen: Math.min(m.firstSeen, e.firstSeen),
+      datagrams,
+      records: m.records + e.records,
+      decodeErrors: m.decodeErrors + e.decodeErrors,
+      templateMisses: m.templateMisses + e.templateMisses,
+      recordsWithoutDestination: m.recordsWithoutDestination + e.recordsWithoutDestination,
+      rejectedRecords: m.rejectedRecords + e.rejectedRecords,
+      unknownSampling: m.unknownSampling + e.unknownSampling,
+      absurdSampling: m.absurdSampling + e.absurdSampling,
+      sequenceLost: m.sequenceLost + e.sequenceLost,
+      estimatedLoss: datagrams > 0 ? (m.estimatedLoss * m.datagrams + e.estimatedLoss * e.datagrams) / datagrams : 0,
+      restarts: m.restarts + e.restarts,
+      exporterDrops: m.exporterDrops + e.exporterDrops,
+      interfaces: [...new Map([...older.interfaces, ...newer.interfaces].map((i) => [i.ifIndex, i] as const)).values()],
+    };
+    if (newer.lastError === undefined && older.lastError !== undefined) merged.lastError = older.lastError;
+    if (newer.lastRejected === undefined && older.lastRejected !== undefined) merged.lastRejected = older.lastRejected;
+    if (newer.lastSamplingRate === undefined && older.lastSamplingRate !== undefined)
+      merged.lastSamplingRate = older.lastSamplingRate;
+    byExporter.set(e.exporter, merged);
+  }
+  return [...byExporter.values()].sort((a, b) => a.exporter.localeCompare(b.exporter));
+}

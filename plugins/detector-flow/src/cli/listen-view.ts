@@ -59,7 +59,11 @@ export function renderWindow(samples: Sample[], status: FlowStatus, rows: number
     }),
   );
   const l = status.listener;
-  const head = `${new Date().toISOString()}  ${samples.length} target(s)  ${status.totals.datagrams} datagrams  ${status.totals.decodeErrors} decode errors  ${l.notAllowed} not allowed  ${l.socketDrops} kernel drops`;
+  const workers =
+    status.workers.length > 1
+      ? `  ${status.workers.length} receive workers (${status.workers.map((w) => w.received).join('/')})`
+      : '';
+  const head = `${new Date().toISOString()}  ${samples.length} target(s)  ${status.totals.datagrams} datagrams  ${status.totals.decodeErrors} decode errors  ${l.notAllowed} not allowed  ${l.socketDrops} kernel drops${workers}`;
   const exporters = status.exporters.map(
     (e) =>
       `exporter ${e.exporter} ${e.protocols.join('/')}: ${e.datagrams} datagrams, ${e.records} records, loss ${(e.estimatedLoss * 100).toFixed(2)}%, ` +

@@ -1,9 +1,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { ProtocolChoice } from '../decode/index.js';
-import type { FlowEngine } from './engine.js';
 import { ExporterFilter, exporterKey } from './exporter-filter.js';
-import { readSocketDrops } from './socket-drops.js';
 
 export interface ListenSpec {
   protocol: ProtocolChoice;
@@ -27,7 +25,14 @@ export interface ListenerOptions {
    * a datagram; the receive buffer holds what arrives meanwhile.
    */
   coalesceMs?: number;
-  engine: FlowEngine;
+  /**
+   * Join the port's SO_REUSEPORT group (each receive worker has its own socket on the same port and the kernel
+   * hashes each exporter's address and port to one of them). The caller checks first that the port is not
+   * taken by anyone else (`assertFree`): sockets that all set the option would share it silently.
+   */
+  reusePort?: boolean;
+  /** Where each allowed datagram goes. */
+  deliver: (buf: Buffer, exporter: string, now: number, protocol: ProtocolChoice) => void;
   /** Arrival clock (ms); tests may pin it. */
   now?: () => number;
 }
@@ -36,11 +41,16 @@ export interface BoundSocket extends ListenSpec {
   receiveBufferBytes: number;
 }
 
-export interface ListenerStats {
+/** What the listener counted (summed over receive workers by the detector). */
+export interface ListenerCounts {
   received: number;
   notAllowed: number;
   mirrored: number;
   mirrorErrors: number;
+}
+
+export interface ListenerStats extends ListenerCounts {
+  /** Kernel receive-queue drops on our ports (all workers' sockets). */
   socketDrops: number;
   bound: BoundSocket[];
 }
@@ -78,6 +88,7 @@ export class FlowListener {
       type: v6 ? 'udp6' : 'udp4',
       ipv6Only: v6,
       recvBufferSize: this.options.receiveBufferBytes,
+      ...(this.options.reusePort ? { reusePort: true } : {}),
     });
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
@@ -111,7 +122,7 @@ export class FlowListener {
     if (this.options.mirrors.length > 0) this.mirror(msg);
     const exporter = exporterKey(rinfo.address);
     if (!this.options.filter.allows(exporter)) return;
-    this.options.engine.ingest(msg, exporter, this.now(), protocol);
+    this.options.deliver(msg, exporter, this.now(), protocol);
   }
 
   private mirror(msg: Buffer): void {
@@ -135,15 +146,12 @@ export class FlowListener {
     return this.sockets.map(({ socket, spec }) => ({ ...spec, receiveBufferBytes: safeRecvBuffer(socket) }));
   }
 
-  async stats(): Promise<ListenerStats> {
-    const ports = new Set(this.sockets.map((s) => s.spec.port));
+  counts(): ListenerCounts {
     return {
       received: this.received,
       notAllowed: this.options.filter.dropped,
       mirrored: this.mirrored,
       mirrorErrors: this.mirrorErrors,
-      socketDrops: ports.size > 0 ? await readSocketDrops(ports) : 0,
-      bound: this.bound(),
     };
   }
 
@@ -156,6 +164,34 @@ export class FlowListener {
     this.mirrorSockets.clear();
     await Promise.all(closing);
   }
+}
+
+/**
+ * Resolves each listener to a concrete port that nobody holds: binds it once without SO_REUSEPORT (which fails
+ * when any socket, ours or another process's, has the port) and closes it again. Receive workers then bind the
+ * same ports with SO_REUSEPORT; without this check a second collector started on the same port would quietly
+ * take half the exporters instead of failing with EADDRINUSE.
+ */
+export async function claimPorts(specs: ListenSpec[]): Promise<ListenSpec[]> {
+  const out: ListenSpec[] = [];
+  for (const spec of specs) {
+    const v6 = isIPv6(spec.address);
+    const socket = createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6 });
+    const port = await new Promise<number>((resolve, reject) => {
+      socket.once('error', (err: NodeJS.ErrnoException) => {
+        socket.close();
+        reject(
+          new Error(
+            `cannot listen on ${v6 ? `[${spec.address}]` : spec.address}:${spec.port}/udp for ${spec.protocol}: ${err.code ?? err.message}`,
+          ),
+        );
+      });
+      socket.bind({ address: spec.address, port: spec.port, exclusive: true }, () => resolve(socket.address().port));
+    });
+    await new Promise<void>((r) => socket.close(() => r()));
+    out.push({ ...spec, port });
+  }
+  return out;
 }
 
 function safeRecvBuffer(s: Socket): number {

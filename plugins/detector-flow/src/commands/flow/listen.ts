@@ -26,11 +26,10 @@ export default class FlowListen extends Command {
     sampling: Flags.integer({ min: 1, default: 1, description: 'sampling rate for exporters that do not state one' }),
     'window-ms': Flags.integer({ min: 100, max: 60000, default: 1000, description: 'window length' }),
     duration: Flags.integer({ min: 0, default: 0, description: 'stop after this many seconds (0: until Ctrl-C)' }),
-    workers: Flags.integer({
-      min: 0,
-      max: 64,
-      default: 0,
-      description: 'decoding worker threads (0: decode on the listening thread)',
+    workers: Flags.string({
+      default: 'auto',
+      description:
+        'receive workers, each with its own SO_REUSEPORT socket (auto: one per core, one core left; 0: receive on the main thread)',
     }),
     'receive-buffer': Flags.integer({
       min: 65536,
@@ -62,7 +61,7 @@ export default class FlowListen extends Command {
         protect: flags.protect ?? [],
         sampling: { default: flags.sampling, exporters: {} },
         windowMs: flags['window-ms'],
-        workers: flags.workers,
+        workers: /^\d+$/.test(flags.workers) ? Number(flags.workers) : flags.workers,
         receiveBufferBytes: flags['receive-buffer'],
       };
       const parsed = flowConfigSchema.safeParse(raw);
