@@ -44,6 +44,18 @@ function verdicts(f: IncidentFacts): { spoofed: boolean; botnet: boolean } {
   return { spoofed, botnet: hint.botnet || p.signatures.some((s) => s.kind === 'botnet') };
 }
 
+/**
+ * The classifier's vectors, then those a capture confirmed by the answers' payload (memcached STAT, NTP monlist):
+ * a source that sees no ports (proc) names none, its capture does. Still decided once, here.
+ */
+function vectorsOf(f: IncidentFacts): Incident['vectors'] {
+  const confirmed = (f.evidence?.packetEvidence?.signatures ?? []).flatMap((s) =>
+    s.kind === 'reflection' && s.vector ? [s.vector] : [],
+  );
+  const known = f.classification.vector;
+  return [...known, ...confirmed.filter((v, i) => !known.includes(v) && confirmed.indexOf(v) === i)];
+}
+
 /** The incident as core holds it, from what the engine knows (the reference JSON is `toReport` of it, at the edge). */
 export function toIncident(f: IncidentFacts): Incident {
   const a = f.attack;
@@ -58,7 +70,7 @@ export function toIncident(f: IncidentFacts): Incident {
     state: f.state,
     family: f.classification.family,
     severity: f.severity,
-    vectors: [...f.classification.vector],
+    vectors: vectorsOf(f),
     confidence: f.classification.confidence,
     pps: Math.round(f.current.pps),
     bps: Math.round(f.current.bps),

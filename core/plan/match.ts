@@ -111,12 +111,16 @@ export function hostMatch(incident: Incident, destination: Prefix): HostMatch {
   return m;
 }
 
-/** The `count` most active source hosts, most active first (addresses were parsed and de-duplicated at the edge). */
+/**
+ * The `count` most active source hosts, most active first (addresses were parsed and de-duplicated at the edge).
+ * Sources a packet capture calls spoofed are never among them: blocking one hurts only the host it impersonates.
+ */
 export function topSources(incident: Incident, count: number): Prefix[] {
   const out: Prefix[] = [];
+  const spoofed = incident.packetEvidence?.spoofedSources ?? [];
   for (const s of incident.topSources) {
     if (out.length >= count) break;
-    if (s.address.isHost) out.push(s.address);
+    if (s.address.isHost && !spoofed.some((p) => p.equals(s.address))) out.push(s.address);
   }
   return out;
 }

@@ -9,7 +9,7 @@ import type {
   TcpFlagName,
 } from './model.js';
 import { Prefix } from './prefix.js';
-import { vectorsBySourcePort, type Vector } from './vectors.js';
+import { isVector, vectorsBySourcePort, type Vector } from './vectors.js';
 
 /**
  * An incident inside ft: what the detection engine opened, in core's own terms (camelCase, epoch ms, `Prefix`).
@@ -88,7 +88,8 @@ export interface PacketEvidence {
   realSources: Prefix[];
   /** One line per fact the spoofing verdict rests on. */
   evidence: string[];
-  signatures: { id: string; kind: 'botnet' | 'reflection'; packets: number; share: number }[];
+  /** Botnet and reflection signatures found in the payloads; a reflection names its vector when it has one. */
+  signatures: { id: string; kind: 'botnet' | 'reflection'; packets: number; share: number; vector?: Vector }[];
 }
 
 /** What a detector that captures packets reports about an open incident (Detector.observe). */
@@ -142,7 +143,7 @@ export function packetEvidenceFromReport(e: PacketEvidenceReport): PacketEvidenc
     spoofedSources: addresses(e.spoofed_sources),
     realSources: addresses(e.real_sources),
     evidence: [...e.evidence],
-    signatures: e.signatures.map((g) => ({ ...g })),
+    signatures: e.signatures.map(({ vector, ...g }) => ({ ...g, ...(vector && isVector(vector) ? { vector } : {}) })),
   };
 }
 

@@ -141,7 +141,7 @@ export interface PacketEvidenceReport {
   real_sources: string[];
   /** One line per fact the spoofing verdict rests on. */
   evidence: string[];
-  signatures: { id: string; kind: 'botnet' | 'reflection'; packets: number; share: number }[];
+  signatures: { id: string; kind: 'botnet' | 'reflection'; packets: number; share: number; vector?: Vector }[];
 }
 
 /** An incident's capture (`ft pcap show|export ID`). */

@@ -97,6 +97,7 @@ export const incidentJsonSchema = z
             kind: z.enum(['botnet', 'reflection']),
             packets: z.number(),
             share: z.number(),
+            vector: z.string().optional(),
           }),
         ),
       })

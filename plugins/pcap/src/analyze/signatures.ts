@@ -1,3 +1,4 @@
+import type { Vector } from '@ft/sdk';
 import { TCP, type Packet } from '../format/packet.js';
 
 /**
@@ -10,6 +11,8 @@ export interface Signature {
   /** botnet: the packets come from a known botnet's code; reflection: a reflector's answers (real hosts, spoofed victim). */
   kind: 'botnet' | 'reflection';
   description: string;
+  /** The amplification vector a reflection signature confirms (the planner then matches its source port). */
+  vector?: Vector;
   test(p: Packet): boolean;
 }
 
@@ -61,6 +64,7 @@ export const SIGNATURES: readonly Signature[] = [
   {
     id: 'memcached-reflection',
     kind: 'reflection',
+    vector: 'memcached',
     description:
       'UDP from port 11211 carrying a memcached stats/get answer (STAT, VALUE, END after the 8-byte frame header)',
     test: (p) => isUdp(p) && p.srcPort === 11211 && MEMCACHED_REPLIES.some((r) => startsWith(p.payload, 8, r)),
@@ -68,6 +72,7 @@ export const SIGNATURES: readonly Signature[] = [
   {
     id: 'ntp-monlist',
     kind: 'reflection',
+    vector: 'ntp',
     description: 'NTP mode 7 response to MON_GETLIST (request code 20 or 42) from port 123',
     test: (p) =>
       isUdp(p) &&
@@ -80,6 +85,7 @@ export const SIGNATURES: readonly Signature[] = [
   {
     id: 'dns-any-reflection',
     kind: 'reflection',
+    vector: 'dns',
     description: 'DNS responses from port 53 to an ANY (type 255) question',
     test: (p) =>
       isUdp(p) &&
@@ -102,6 +108,7 @@ export const SIGNATURES: readonly Signature[] = [
   {
     id: 'ssdp-reflection',
     kind: 'reflection',
+    vector: 'ssdp',
     description: 'UDP from port 1900 carrying an SSDP search answer (HTTP/1.1 200 OK)',
     test: (p) => isUdp(p) && p.srcPort === 1900 && startsWith(p.payload, 0, ascii('HTTP/1.1 200 OK')),
   },
@@ -110,6 +117,7 @@ export const SIGNATURES: readonly Signature[] = [
 export interface SignatureHit {
   id: string;
   kind: Signature['kind'];
+  vector?: Vector;
   description: string;
   packets: number;
   share: number;
@@ -137,6 +145,7 @@ export function matchSignatures(
     .map((s, i) => ({
       id: s.id,
       kind: s.kind,
+      ...(s.vector ? { vector: s.vector } : {}),
       description: s.description,
       packets: counts[i]!.packets,
       share: total > 0 ? Math.round((counts[i]!.packets / total) * 1000) / 1000 : 0,

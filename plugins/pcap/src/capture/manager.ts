@@ -100,7 +100,13 @@ export function toPacketEvidence(a: Analysis): PacketEvidence {
     spoofedSources: listed('spoofed'),
     realSources: listed('real'),
     evidence: s.evidence,
-    signatures: a.signatures.map((h) => ({ id: h.id, kind: h.kind, packets: h.packets, share: h.share })),
+    signatures: a.signatures.map((h) => ({
+      id: h.id,
+      kind: h.kind,
+      packets: h.packets,
+      share: h.share,
+      ...(h.vector ? { vector: h.vector } : {}),
+    })),
   };
 }
 
