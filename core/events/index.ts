@@ -33,3 +33,4 @@ export * from './incidents.js';
 export * from './read.js';
 export * from './format.js';
 export * from './run-events.js';
+export * from './watch.js';

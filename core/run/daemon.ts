@@ -185,11 +185,25 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       popOf: (name) => pops.get(name),
       logger: o.logger,
     });
-    const incidentTimer = setInterval(() => onStream.tick(), 1000);
+    const { OperationalWatch } = await import('../events/watch.js');
+    const operational = new OperationalWatch({
+      events,
+      logger: o.logger,
+      // Preview mode asks no action anything (an unprivileged quickstart has no reachable speaker).
+      actions: policy.mode === 'enforce' ? [...actions.values()] : [],
+      popOf: (name) => pops.get(name),
+      detectors: detectors.map((d) => ({ ...d, kind: detectorSpecs.find((s) => s.name === d.name)?.kind })),
+      ...(rpkiSource.status ? { caches: rpkiSource.status } : {}),
+    });
+    const incidentTimer = setInterval(() => {
+      onStream.tick();
+      operational.tick();
+    }, 1000);
     cleanups.push(async () => {
       clearInterval(incidentTimer);
       onStream.close();
       await onStream.idle();
+      await operational.idle();
     });
 
     const runner = new Runner({
@@ -203,7 +217,16 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       collateralDrop: policy.rollback.collateralDrop,
       probe,
       plan: (input) => plan({ policy, rpki, render, renderWithdraw, ...input }),
-      engine,
+      // The engine as the runner sees it, with every sample noted for the detector-silence watch.
+      engine: {
+        ingest: (s) => {
+          operational.sampleSeen(s.source);
+          engine.ingest(s);
+        },
+        on: (l) => engine.on(l),
+        start: () => engine.start(),
+        stop: () => engine.stop(),
+      },
       detectors,
       metrics,
       ...(o.tickMs ? { tickMs: o.tickMs } : {}),
@@ -286,6 +309,8 @@ interface RpkiSource {
   label?: string;
   /** Set when the data comes from a live RTR session: subscribes to VRP set changes. */
   onChange?: (handler: () => void) => void;
+  /** The RTR caches' state (live sessions only). */
+  status?: () => import('../rpki/client.js').CacheStatus[];
 }
 
 async function rpkiProvider(
@@ -316,6 +341,7 @@ async function rpkiProvider(
   return {
     provider: rpki.createVerdictProvider({ client }),
     label: "the policy's RTR caches",
+    status: () => client.status(),
     onChange: (handler) => {
       client.on('update', handler);
       cleanups.push(() => void client.off('update', handler));
