@@ -3,6 +3,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Registry } from '../plugin-host/registry.js';
+import type { ActionInstance } from '../policy/types.js';
 import type { CheckResult, DoctorCheck, DoctorOptions } from './types.js';
 
 const SPEAKER_TIMEOUT_MS = 5000;
@@ -134,6 +136,8 @@ export const speakersCheck: DoctorCheck = {
         } finally {
           await handle?.action.close?.().catch(() => undefined);
         }
+        const shared = await sharedSpeaker(registry, instance, stateDir, controller.signal);
+        if (shared) out.push(shared);
       }
     } finally {
       controller.abort();
@@ -142,6 +146,49 @@ export const speakersCheck: DoctorCheck = {
     return out;
   },
 };
+
+/**
+ * Another ft (another tenant, or another install id) announcing through the same speaker: its routes carry ft's tag
+ * under another owner. They are left alone, but the operator should know the speaker is shared, and that two installs
+ * of one tenant must set different `installId`s. Found by listing once as this policy's owner and once as any owner.
+ */
+async function sharedSpeaker(
+  registry: Registry,
+  instance: ActionInstance,
+  stateDir: string,
+  signal: AbortSignal,
+): Promise<CheckResult | undefined> {
+  if (!instance.owner) return undefined;
+  const { createActionHandles, specsFromInstances } = await import('../run/actions.js');
+  const { owner: _owner, ...anyOwner } = instance;
+  void _owner;
+  const lists = async (inst: ActionInstance) => {
+    const handles = await createActionHandles(registry, specsFromInstances([inst]), {
+      stateDir,
+      logger: silent as never,
+      signal,
+    });
+    const action = handles.get(inst.name)?.action;
+    try {
+      return action ? await withTimeout(action.list(), SPEAKER_TIMEOUT_MS, `${inst.name} list`) : [];
+    } finally {
+      await action?.close?.().catch(() => undefined);
+    }
+  };
+  try {
+    const ours = new Set((await lists(instance)).map((r) => r.nativeId));
+    const others = (await lists(anyOwner)).filter((r) => !ours.has(r.nativeId));
+    if (others.length === 0) return undefined;
+    return {
+      id: `speaker.${instance.name}.shared`,
+      status: 'warn',
+      summary: `${instance.name} (${instance.adapter}) is shared: ${others.length} route(s) there carry another ft install's or tenant's tag (left alone by this one)`,
+      hint: 'two installs with one tenant must set different installId values in their policies',
+    };
+  } catch {
+    return undefined; // health above already says why the speaker cannot be listed
+  }
+}
 
 export const rtrCheck: DoctorCheck = {
   group: 'rpki',

@@ -41,6 +41,7 @@ export async function createRenderers(policy: Policy, registry: Registry, ctx: R
       stateDir: ctx.stateDir,
       secret: ctx.secret ?? ((ref) => new Secret('', ref)),
       signal: ctx.signal ?? controller.signal,
+      owner: inst.owner ?? policy.owner,
     };
     try {
       const options = inst.validated ? inst.options : entry.factory.configSchema.parse(inst.options);

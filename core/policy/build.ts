@@ -201,7 +201,7 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
             source: ['onNode', index, 'do', j, via],
           });
       }
-      return [{ via, steps: hostSteps(entry[via] as RawHostStep, ['onNode', index, 'do', j, via], fail) }];
+      return [{ via, steps: hostSteps(entry[via] as RawHostStep, ['onNode', index, 'do', j, via], fail), index: j }];
     });
     const rule: OnNodeRule = { index, when: trigger(r.when), do: steps };
     if (r.ttl !== undefined) rule.ttlSeconds = r.ttl;
@@ -258,12 +258,19 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
   }
 
   const tenants = new Map(Object.entries(raw.tenants ?? {}));
+  const owner = {
+    tenants: [...new Set([raw.tenant, ...tenants.keys(), ...targets.flatMap((t) => (t.tenant ? [t.tenant] : []))])],
+    installId: raw.installId ?? '',
+  };
+  for (const inst of [...speakers.values(), ...scrubbers.values(), ...filters.values(), ...nodeActions.values()])
+    inst.owner = owner;
   const policy: Policy = {
     file,
     version: 1,
     tenant: raw.tenant,
     mode: raw.mode,
     ...(raw.asn !== undefined ? { asn: raw.asn } : {}),
+    owner,
     defaults,
     protect,
     neverTarget,

@@ -235,6 +235,11 @@ export const policySchema = z
     $schema: z.string().optional(),
     version: z.literal(1),
     tenant: name(),
+    installId: name()
+      .optional()
+      .describe(
+        "Names this ft installation in the ownership tag of every route it announces, beside the tenant. Set it when two ft installs with the same tenant share a BGP speaker, so neither takes the other's routes for its own.",
+      ),
     mode: z.enum(['enforce', 'preview']).default('preview').describe('preview plans and logs, changes nothing.'),
     asn: asn().optional().describe('Our origin AS: what RPKI checks of our announcements validate.'),
     defaults: defaultsSchema,

@@ -1,4 +1,4 @@
-import type { AttackFamily, Prefix, Severity, Vector } from '@ft/sdk';
+import type { AttackFamily, Prefix, RouteOwner, Severity, Vector } from '@ft/sdk';
 import type { DetectionSettings } from '../model/detection.js';
 import type { RpkiMode } from '../model/rpki.js';
 
@@ -68,8 +68,8 @@ export type HostStep =
 export interface OnNodeRule {
   index: number;
   when: Trigger;
-  /** Each entry: the host action instance that carries the steps. */
-  do: { via: string; steps: HostStep[] }[];
+  /** Each entry: the host action instance that carries the steps; `index` is its place in the YAML list. */
+  do: { via: string; steps: HostStep[]; index: number }[];
   ttlSeconds?: number;
 }
 
@@ -92,6 +92,8 @@ export interface ActionInstance {
   source: readonly PropertyKey[];
   /** Whether `options` were validated (false when no registry was given, or the kind is not installed). */
   validated: boolean;
+  /** Whose rules it carries (the policy's tenants and install id): handed to the adapter as PluginContext.owner. */
+  owner?: RouteOwner;
 }
 
 export interface ScrubberInstance extends ActionInstance {
@@ -138,6 +140,8 @@ export interface Policy {
   mode: 'enforce' | 'preview';
   /** Our origin AS, for RPKI checks of what we announce; absent only when nothing is announced or rpki is off. */
   asn?: number;
+  /** Whose routes this install's speakers carry: every tenant named here and the policy's installId ("" if none). */
+  owner: RouteOwner;
   defaults: PolicyDefaults;
   protect: Prefix[];
   neverTarget: Prefix[];

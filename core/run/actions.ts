@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Secret, type PluginLogger } from '@ft/sdk';
+import { Secret, type PluginLogger, type RouteOwner } from '@ft/sdk';
 import type { Registry } from '../plugin-host/registry.js';
 import { DEFAULT_CALL, type ActionHandle } from '../exec/actions.js';
 
@@ -13,6 +13,8 @@ export interface ActionSpec {
   retries?: number;
   /** The policy loader already ran the options through the factory's schema (they are its output). */
   validated?: boolean;
+  /** Whose rules it carries (PluginContext.owner). */
+  owner?: RouteOwner;
 }
 
 export class ActionSetupError extends Error {}
@@ -50,6 +52,7 @@ export async function createActionHandles(
         logger: options.logger.child({ action: spec.name, kind: spec.kind }),
         stateDir,
         signal: options.signal,
+        ...(spec.owner ? { owner: spec.owner } : {}),
         secret(ref: string): Secret {
           const value = env[ref];
           if (value === undefined || value === '')
@@ -88,6 +91,7 @@ export function specsFromInstances(
     role: keyof typeof ROLE_TIMEOUT_MS;
     options: Record<string, unknown>;
     validated: boolean;
+    owner?: RouteOwner;
   }[],
 ): ActionSpec[] {
   return instances.map((i) => {
@@ -97,6 +101,7 @@ export function specsFromInstances(
       kind: i.adapter,
       options: i.options,
       validated: i.validated,
+      ...(i.owner ? { owner: i.owner } : {}),
       timeoutMs: Math.max(ROLE_TIMEOUT_MS[i.role], own),
     };
   });

@@ -64,6 +64,7 @@ export class BirdAction implements Action {
   ) {
     this.renderOpts = {
       tagAsn: config.tagAsn,
+      installId: ctx.owner?.installId ?? '',
       nextHops: { ipv4: Prefix.parse(config.nextHop4), ipv6: Prefix.parse(config.nextHop6) },
     };
     this.fileOpts = { protocolPrefix: config.protocolPrefix, tables: config.tables };
@@ -214,7 +215,7 @@ export class BirdAction implements Action {
       if (/syntax error|Not a protocol|No such protocol|is not a protocol/i.test(r.output)) return [];
       throw new Error(`birdc show route failed: ${r.output.trim()}`);
     }
-    return parseShowRouteAll(r.output, this.config.tagAsn).filter((x) => x.protocol === proto);
+    return parseShowRouteAll(r.output, this.config.tagAsn, this.ctx.owner).filter((x) => x.protocol === proto);
   }
 
   async list(): Promise<InstalledRef[]> {

@@ -10,6 +10,8 @@ export const SLOTS: readonly Slot[] = ['flow4', 'flow6', 'rtbh4', 'rtbh6'];
 
 export interface RenderOptions {
   tagAsn: number;
+  /** Written into ft's ownership tag beside the rule's tenant (PluginContext.owner.installId); default "". */
+  installId?: string;
   nextHops: { ipv4: Prefix; ipv6: Prefix };
 }
 
@@ -93,15 +95,17 @@ function actionCommunity(rule: FlowSpecRule): string {
   }
 }
 
-function tagStatements(rule: FlowSpecRule | RtbhRule, tagAsn: number): string[] {
-  return ruleTags(rule.id, tagAsn).map((t) => `bgp_large_community.add((${t.asn}, ${t.data1}, ${t.data2}));`);
+function tagStatements(rule: FlowSpecRule | RtbhRule, opts: RenderOptions): string[] {
+  return ruleTags(rule.id, opts.tagAsn, { tenant: rule.tenant, installId: opts.installId ?? '' }).map(
+    (t) => `bgp_large_community.add((${t.asn}, ${t.data1}, ${t.data2}));`,
+  );
 }
 
 const marker = (id: string) => `# ft-rule ${id}`;
 
 export function renderFlowSpec(rule: FlowSpecRule, opts: RenderOptions): BirdRoute {
   checkFlowSpec(rule);
-  const attrs = [`bgp_ext_community.add(${actionCommunity(rule)});`, ...tagStatements(rule, opts.tagAsn)];
+  const attrs = [`bgp_ext_community.add(${actionCommunity(rule)});`, ...tagStatements(rule, opts)];
   return {
     slot: rule.match.destination.family === 6 ? 'flow6' : 'flow4',
     line: `route ${matchText(rule)} { ${attrs.join(' ')} }; ${marker(rule.id)}`,
@@ -114,7 +118,7 @@ export function renderRtbh(rule: RtbhRule, opts: RenderOptions): BirdRoute {
   const hop = rtbhNextHop(rule, opts.nextHops);
   const attrs = [
     ...communities.map(([a, b]) => `bgp_community.add((${a}, ${b}));`),
-    ...tagStatements(rule, opts.tagAsn),
+    ...tagStatements(rule, opts),
     `bgp_next_hop = ${hop.address};`,
   ];
   return {

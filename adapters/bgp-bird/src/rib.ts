@@ -1,4 +1,4 @@
-import type { RuleId } from '@ft/sdk';
+import type { RouteOwner, RuleId } from '@ft/sdk';
 import { parseLargeCommunity, ruleIdFromTags, type LargeCommunity } from './tag.js';
 
 // Parsers for birdc's `show route ... all` and `show protocols` answers.
@@ -15,7 +15,7 @@ export interface BirdRibRoute {
  * `show route ... all`: a route line ("<net> <type> [<proto> <since>] * (pref)"), then indented attribute lines
  * ("\tBGP.large_community: (65000, 6674001, 1) (...)"). Further paths of the same net start with spaces only.
  */
-export function parseShowRouteAll(output: string, tagAsn: number): BirdRibRoute[] {
+export function parseShowRouteAll(output: string, tagAsn: number, owner?: RouteOwner): BirdRibRoute[] {
   const out: BirdRibRoute[] = [];
   let current: BirdRibRoute | undefined;
   let lastNet = '';
@@ -43,7 +43,7 @@ export function parseShowRouteAll(output: string, tagAsn: number): BirdRibRoute[
   }
   for (const r of out) {
     const kind = r.net.startsWith('flow') ? 'fs' : 'bh';
-    r.ruleId = ofKind(ruleIdFromTags(r.largeCommunities, tagAsn), kind);
+    r.ruleId = ofKind(ruleIdFromTags(r.largeCommunities, tagAsn, owner), kind);
   }
   return out;
 }

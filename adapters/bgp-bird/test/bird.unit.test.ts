@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Prefix, type Range, type TcpFlagName } from '@ft/sdk';
 import { requireLab } from '../../../test/helpers/env.js';
 import { run } from '../../../test/helpers/net.js';
-import { context, flow, rtbh } from '../../bgp-exabgp/test/rules.js';
+import { context, expectedTags, flow, rtbh } from '../../bgp-exabgp/test/rules.js';
 import { BirdAction } from '../src/action.js';
 import { birdConfigSchema } from '../src/config.js';
 import {
@@ -30,8 +30,9 @@ const fileOpts = {
 };
 
 function tags(id: string): string {
-  const hex = id.slice(3);
-  return `bgp_large_community.add((65000, 1718878208, ${id.startsWith('fs') ? 1 : 2})); bgp_large_community.add((65000, ${parseInt(hex.slice(0, 8), 16)}, ${parseInt(hex.slice(8), 16)}));`;
+  return expectedTags(65000, id)
+    .map((t) => `bgp_large_community.add((${t.split(':').join(', ')}));`)
+    .join(' ');
 }
 
 describe('bgp-bird rendering and parsing', () => {

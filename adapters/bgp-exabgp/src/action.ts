@@ -40,6 +40,7 @@ export class ExabgpAction implements Action {
   ) {
     this.opts = {
       tagAsn: config.tagAsn,
+      installId: ctx.owner?.installId ?? '',
       neighbors: config.peers,
       nextHops: { ipv4: Prefix.parse(config.nextHop4), ipv6: Prefix.parse(config.nextHop6) },
     };
@@ -160,7 +161,7 @@ export class ExabgpAction implements Action {
   private async rib(): Promise<RibRoute[]> {
     const r = await this.channel.send('show adj-rib out extensive');
     if (!r.ok) throw new Error('ExaBGP refused "show adj-rib out extensive"');
-    return parseRib(r.output, this.config.tagAsn);
+    return parseRib(r.output, this.config.tagAsn, this.ctx.owner);
   }
 
   async list(): Promise<InstalledRef[]> {

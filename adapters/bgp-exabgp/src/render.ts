@@ -6,6 +6,8 @@ import { checkFlowSpec, parseRouteTarget, rtbhCommunities, rtbhNextHop, RuleReje
 
 export interface RenderOptions {
   tagAsn: number;
+  /** Written into ft's ownership tag beside the rule's tenant (PluginContext.owner.installId); default "". */
+  installId?: string;
   /** Peers the announcement is limited to; empty = every neighbor of this ExaBGP. */
   neighbors: string[];
   nextHops: { ipv4: Prefix; ipv6: Prefix };
@@ -82,8 +84,12 @@ function prefixFor(opts: RenderOptions): string {
   return opts.neighbors.length ? `${opts.neighbors.map((n) => `neighbor ${n}`).join(', ')} ` : '';
 }
 
-function tagList(rule: FlowSpecRule | RtbhRule, tagAsn: number): string {
-  return list(ruleTags(rule.id, tagAsn).map((t) => `${t.asn}:${t.data1}:${t.data2}`));
+function tagList(rule: FlowSpecRule | RtbhRule, opts: RenderOptions): string {
+  return list(
+    ruleTags(rule.id, opts.tagAsn, { tenant: rule.tenant, installId: opts.installId ?? '' }).map(
+      (t) => `${t.asn}:${t.data1}:${t.data2}`,
+    ),
+  );
 }
 
 export function renderFlowSpec(rule: FlowSpecRule, opts: RenderOptions): ExabgpCommands {
@@ -91,7 +97,7 @@ export function renderFlowSpec(rule: FlowSpecRule, opts: RenderOptions): ExabgpC
   const match = matchBlock(rule);
   const to = prefixFor(opts);
   return {
-    announce: `${to}announce flow route { ${match} ${thenBlock(rule, tagList(rule, opts.tagAsn))} }`,
+    announce: `${to}announce flow route { ${match} ${thenBlock(rule, tagList(rule, opts))} }`,
     withdraw: `${to}withdraw flow route { ${match} }`,
     key: `flow ${match}`,
   };
@@ -104,7 +110,7 @@ export function renderRtbh(rule: RtbhRule, opts: RenderOptions): ExabgpCommands 
   const to = prefixFor(opts);
   const prefix = rule.target.toString();
   return {
-    announce: `${to}announce route ${prefix} next-hop ${hop.address} community ${list(communities)} large-community ${tagList(rule, opts.tagAsn)}`,
+    announce: `${to}announce route ${prefix} next-hop ${hop.address} community ${list(communities)} large-community ${tagList(rule, opts)}`,
     withdraw: `${to}withdraw route ${prefix} next-hop ${hop.address}`,
     key: `route ${prefix}`,
   };

@@ -1,4 +1,4 @@
-import type { RuleId } from '@ft/sdk';
+import type { RouteOwner, RuleId } from '@ft/sdk';
 import { parseLargeCommunity, ruleIdFromTags, type LargeCommunity } from './tag.js';
 
 // Parsers for what ExaBGP prints in answer to `show adj-rib out extensive` and `show neighbor summary`.
@@ -63,7 +63,7 @@ function largeCommunities(attrs: string): LargeCommunity[] {
 }
 
 /** One line of `show adj-rib out extensive`; undefined for anything else (headers, events). */
-export function parseRibLine(line: string, tagAsn: number): RibRoute | undefined {
+export function parseRibLine(line: string, tagAsn: number, owner?: RouteOwner): RibRoute | undefined {
   const m = /^neighbor \S+ .*? (ipv4|ipv6) (unicast|flow) (.+)$/.exec(line.trim());
   if (!m) return undefined;
   const afi = m[1] as 'ipv4' | 'ipv6';
@@ -87,16 +87,16 @@ export function parseRibLine(line: string, tagAsn: number): RibRoute | undefined
     safi,
     nlri,
     largeCommunities: lcs,
-    ruleId: ofKind(ruleIdFromTags(lcs, tagAsn), safi === 'flow' ? 'fs' : 'bh'),
+    ruleId: ofKind(ruleIdFromTags(lcs, tagAsn, owner), safi === 'flow' ? 'fs' : 'bh'),
     line,
   };
 }
 
 /** Every route ExaBGP holds for its neighbors, once each (the same route sent to two peers is one route). */
-export function parseRib(lines: string[], tagAsn: number): RibRoute[] {
+export function parseRib(lines: string[], tagAsn: number, owner?: RouteOwner): RibRoute[] {
   const byId = new Map<string, RibRoute>();
   for (const line of lines) {
-    const r = parseRibLine(line, tagAsn);
+    const r = parseRibLine(line, tagAsn, owner);
     if (r && !byId.has(r.nativeId)) byId.set(r.nativeId, r);
   }
   return [...byId.values()];

@@ -7,8 +7,8 @@ import { collect, Prefix, type FlowSpecRule, type Range, type TcpFlagName } from
 import plugin from '../src/plugin.js';
 import { renderFlowSpec, renderRtbh, type RenderOptions } from '../src/render.js';
 import { parseNeighborSummary, parseRib, parseRibLine, withdrawForNativeId } from '../src/rib.js';
-import { ruleIdFromTags, ruleTags } from '../src/tag.js';
-import { context, flow, rtbh } from './rules.js';
+import { ownerHash, ruleIdFromTags, ruleTags } from '../src/tag.js';
+import { context, expectedTags, flow, rtbh } from './rules.js';
 
 const opts: RenderOptions = {
   tagAsn: 65000,
@@ -17,8 +17,7 @@ const opts: RenderOptions = {
 };
 
 function tagsText(id: string): string {
-  const hex = id.slice(3);
-  return `[ 65000:1718878208:${id.startsWith('fs') ? 1 : 2} 65000:${parseInt(hex.slice(0, 8), 16)}:${parseInt(hex.slice(8), 16)} ]`;
+  return `[ ${expectedTags(65000, id).join(' ')} ]`;
 }
 
 describe('bgp-exabgp rendering and parsing', () => {
@@ -128,8 +127,12 @@ describe('bgp-exabgp rendering and parsing', () => {
         fc.integer({ min: 1, max: 0xffffffff }),
         (kind, hex, asn) => {
           const id = `${kind}-${hex}` as never;
-          const tags = ruleTags(id, asn);
-          expect(tags[0]).to.deep.equal({ asn, data1: 0x66740000, data2: kind === 'fs' ? 1 : 2 });
+          const tags = ruleTags(id, asn, { tenant: 'example-isp' });
+          expect(tags[0]).to.deep.equal({
+            asn,
+            data1: 0x66740000 + (kind === 'fs' ? 1 : 2),
+            data2: ownerHash('example-isp'),
+          });
           expect(ruleIdFromTags([...tags].reverse(), asn)).to.equal(id);
           expect(ruleIdFromTags(tags, asn === 1 ? 2 : asn - 1)).to.equal(undefined);
           // A second community under our ASN besides the marker makes the route ambiguous: not claimed.

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Daemon } from '../../../test/helpers/daemon.js';
 import { Netns, link, run } from '../../../test/helpers/net.js';
 import { waitFor } from '../../../test/helpers/wait.js';
+import { expectedTags } from './rules.js';
 
 export const SPEAKER_ADDR = '192.0.2.1';
 export const PEER_ADDR = '192.0.2.2';
@@ -202,12 +203,10 @@ export function keyHas(path: RibPath, ...parts: string[]): boolean {
 export { run };
 
 /**
- * True when a path carries ft's tag for rule `id` under `asn` (written out here from the documented scheme,
- * independently of the adapters' own code): `asn:1718878208:kind` and `asn:hi32:lo32`.
+ * True when a path carries ft's tag for rule `id` under `asn` (written out from the documented scheme,
+ * independently of the adapters' own code: see expectedTags), for the rule's tenant (default "lab").
  */
-export function taggedFor(asn: number, id: string): (p: RibPath) => boolean {
-  const [kind, hex] = id.split('-') as [string, string];
-  const marker = `${asn}:1718878208:${kind === 'fs' ? 1 : 2}`;
-  const hash = `${asn}:${parseInt(hex.slice(0, 8), 16)}:${parseInt(hex.slice(8), 16)}`;
-  return (p) => p.largeCommunities.includes(marker) && p.largeCommunities.includes(hash);
+export function taggedFor(asn: number, id: string, tenant = 'lab', installId = ''): (p: RibPath) => boolean {
+  const want = expectedTags(asn, id, tenant, installId);
+  return (p) => want.every((t) => p.largeCommunities.includes(t));
 }

@@ -10,6 +10,27 @@ import {
   type RtbhRule,
 } from '@ft/sdk';
 
+/**
+ * ft's ownership tag for a rule, written out from the documented scheme (@ft/bgp-common/tag) independently of the
+ * adapters' code, as "asn:data1:data2" texts: marker + kind with the tenant's FNV-1a hash, the install id's hash,
+ * the rule id's two halves. FNV-1a("lab") = 1650496244 and FNV-1a("") = 2166136261 (checked with another
+ * implementation).
+ */
+export function expectedTags(asn: number, id: string, tenant = 'lab', installId = ''): string[] {
+  const [kind, hex] = id.split('-') as [string, string];
+  return [
+    `${asn}:${0x66740000 + (kind === 'fs' ? 1 : 2)}:${fnv1a32(tenant)}`,
+    `${asn}:${0x66748000}:${fnv1a32(installId)}`,
+    `${asn}:${parseInt(hex.slice(0, 8), 16)}:${parseInt(hex.slice(8), 16)}`,
+  ];
+}
+
+function fnv1a32(text: string): number {
+  let h = 2166136261;
+  for (const b of Buffer.from(text, 'utf8')) h = Number((BigInt(h ^ b) * 16777619n) % 4294967296n);
+  return h;
+}
+
 export function flow(
   match: Omit<FlowSpecMatch, 'destination'> & { destination: string },
   action: FlowSpecAction,

@@ -43,6 +43,7 @@ export class FrrAction implements Action {
     this.opts = {
       asn: config.asn,
       tagAsn: this.tagAsn,
+      installId: ctx.owner?.installId ?? '',
       staticTag: config.staticTag,
       routeMapPrefix: config.routeMapPrefix,
       nextHops: { ipv4: Prefix.parse(config.nextHop4), ipv6: Prefix.parse(config.nextHop6) },
@@ -96,7 +97,7 @@ export class FrrAction implements Action {
       prefixes.map((p) => `show bgp ${afOf(p)} unicast ${p.toString()} json`),
     );
     if (r.code !== 0) throw new Error(`vtysh show bgp failed: ${r.output.trim()}`);
-    return splitJsonDocuments(r.output).flatMap((d) => parsePrefixDetail(d, this.tagAsn));
+    return splitJsonDocuments(r.output).flatMap((d) => parsePrefixDetail(d, this.tagAsn, this.ctx.owner));
   }
 
   private async ownPath(prefix: Prefix, id: RuleId): Promise<FrrPath | undefined> {

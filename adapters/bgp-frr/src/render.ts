@@ -15,6 +15,8 @@ import { rtbhCommunities, rtbhNextHop, RuleRejected } from './validate.js';
 export interface RenderOptions {
   asn: number;
   tagAsn: number;
+  /** Written into ft's ownership tag beside the rule's tenant (PluginContext.owner.installId); default "". */
+  installId?: string;
   staticTag: number;
   routeMapPrefix: string;
   nextHops: { ipv4: Prefix; ipv6: Prefix };
@@ -60,7 +62,7 @@ export function renderRtbh(rule: RtbhRule, opts: RenderOptions): FrrCommands {
   const v6 = rule.target.family === 6;
   const p = rule.target.toString();
   const rm = routeMapName(rule.id, opts.routeMapPrefix);
-  const tags = ruleTags(rule.id, opts.tagAsn)
+  const tags = ruleTags(rule.id, opts.tagAsn, { tenant: rule.tenant, installId: opts.installId ?? '' })
     .map((t) => `${t.asn}:${t.data1}:${t.data2}`)
     .join(' ');
   const staticRoute = `${v6 ? 'ipv6' : 'ip'} route ${p} Null0 tag ${opts.staticTag}`;

@@ -1,4 +1,4 @@
-import type { RuleId } from '@ft/sdk';
+import type { RouteOwner, RuleId } from '@ft/sdk';
 import { parseLargeCommunity, ruleIdFromTags, type LargeCommunity } from './tag.js';
 
 // Readers for FRR's JSON views of its BGP table.
@@ -21,7 +21,7 @@ export interface FrrPath {
 }
 
 /** `show bgp <afi> unicast <prefix> json`: every path with its communities and, when ft's tag is on it, the rule id. */
-export function parsePrefixDetail(doc: unknown, tagAsn: number): FrrPath[] {
+export function parsePrefixDetail(doc: unknown, tagAsn: number, owner?: RouteOwner): FrrPath[] {
   const d = doc as {
     prefix?: string;
     paths?: {
@@ -47,7 +47,7 @@ export function parsePrefixDetail(doc: unknown, tagAsn: number): FrrPath[] {
         communities: Array.isArray(p.community?.list) ? p.community.list.filter((x) => typeof x === 'string') : [],
         largeCommunities: lcs,
         nextHop: Array.isArray(p.nexthops) && typeof p.nexthops[0]?.ip === 'string' ? p.nexthops[0].ip : undefined,
-        ruleId: ofKind(ruleIdFromTags(lcs, tagAsn), 'bh'),
+        ruleId: ofKind(ruleIdFromTags(lcs, tagAsn, owner), 'bh'),
       };
     });
 }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { collect, Prefix } from '@ft/sdk';
-import { context, rtbh } from '../../bgp-exabgp/test/rules.js';
+import { context, expectedTags, rtbh } from '../../bgp-exabgp/test/rules.js';
 import plugin from '../src/plugin.js';
 import { renderRtbh, type RenderOptions } from '../src/render.js';
 import { localBlackholePrefixes, parsePrefixDetail, parseSummary } from '../src/rib.js';
@@ -24,7 +24,7 @@ describe('bgp-frr rendering and parsing', () => {
       'configure terminal',
       `route-map FT_RTBH-${hex} permit 10`,
       'set community 65535:666 64500:666 no-export',
-      `set large-community 65000:1718878208:2 65000:${parseInt(hex.slice(0, 8), 16)}:${parseInt(hex.slice(8), 16)}`,
+      `set large-community ${expectedTags(65000, r.id).join(' ')}`,
       'set ip next-hop 192.0.2.66',
       'exit',
       'ip route 203.0.113.77/32 Null0 tag 666',

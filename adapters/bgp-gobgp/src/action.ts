@@ -16,7 +16,10 @@ function isLocal(p: ListedPath): boolean {
   return !p.isFromExternal && (p.neighborIp === '' || p.neighborIp === '<nil>');
 }
 
-export function renderPath(rule: Rule, config: Pick<GobgpConfig, 'tagAsn' | 'nextHop4' | 'nextHop6'>): RenderedPath {
+export function renderPath(
+  rule: Rule,
+  config: Pick<GobgpConfig, 'tagAsn' | 'nextHop4' | 'nextHop6'> & { installId?: string },
+): RenderedPath {
   if (rule.kind === 'flowspec') return renderFlowSpec(rule, config);
   if (rule.kind === 'rtbh') return renderRtbh(rule, config);
   throw new Error(`gobgp cannot carry ${rule.kind} rules (only flowspec and rtbh)`);
@@ -41,10 +44,13 @@ export class GobgpAction implements Action {
 
   constructor(
     private readonly config: GobgpConfig,
-    private readonly ctx: Pick<PluginContext, 'logger' | 'secret' | 'name'>,
+    private readonly ctx: Pick<PluginContext, 'logger' | 'secret' | 'name' | 'owner'>,
   ) {
-    this.rib = new LocalRibIndex(config.tagAsn);
+    this.rib = new LocalRibIndex(config.tagAsn, ctx.owner);
+    this.renderOptions = { ...config, installId: ctx.owner?.installId ?? '' };
   }
+
+  private readonly renderOptions: GobgpConfig & { installId: string };
 
   /** The gobgp CLI line equivalent to a gRPC call, for humans: `sub` is 'add' or 'del'. */
   private cliLine(r: RenderedPath, sub: 'add' | 'del'): string {
@@ -56,7 +62,7 @@ export class GobgpAction implements Action {
   }
 
   render(rule: Rule): RenderedCommand[] {
-    const r = renderPath(rule, this.config);
+    const r = renderPath(rule, this.renderOptions);
     return [
       {
         adapter: ADAPTER,
@@ -68,7 +74,7 @@ export class GobgpAction implements Action {
   }
 
   renderWithdraw(rule: Rule): RenderedCommand[] {
-    const r = renderPath(rule, this.config);
+    const r = renderPath(rule, this.renderOptions);
     // `gobgp global rib del` takes the NLRI only; ft deletes the exact path it added (its tag included), so a path
     // for the same match that someone else (or a newer ft rule) announced stays.
     return [
@@ -85,9 +91,14 @@ export class GobgpAction implements Action {
   }
 
   async apply(rule: Rule): Promise<Applied> {
-    const rendered = renderPath(rule, this.config);
+    const rendered = renderPath(rule, this.renderOptions);
     const client = await this.ready();
     const key = nlriKey(rendered.familyName, rendered.path.nlri);
+    const foreign = this.rib.foreignAt(key);
+    if (foreign)
+      throw new Error(
+        `gobgpd at ${this.config.address} already has a ${foreign.family} path for this ${rule.kind === 'rtbh' ? 'prefix' : 'FlowSpec match'} without ft's tag (the operator's, or another ft install's); refusing to replace it`,
+      );
     const already = this.rib.get(key)?.id === rule.id;
     if (!already) {
       await client.addPath(rendered.path);
@@ -122,7 +133,7 @@ export class GobgpAction implements Action {
     const out: InstalledRef[] = [];
     for (const p of paths) {
       const family = familyName(p.family);
-      const id = isLocal(p) ? taggedRuleId(p.pattrs, this.config.tagAsn) : undefined;
+      const id = isLocal(p) ? taggedRuleId(p.pattrs, this.config.tagAsn, this.ctx.owner) : undefined;
       if (id && family) out.push({ ruleId: id, nativeId: nativeId(family, id), description: describe(family, p) });
     }
     return out;
@@ -230,12 +241,12 @@ export class GobgpAction implements Action {
       // Per match, the most recently applied live rule is the one that belongs on the wire.
       const wanted = new Map<string, { rule: Rule; rendered: RenderedPath }>();
       for (const rule of this.live.values()) {
-        const rendered = renderPath(rule, this.config);
+        const rendered = renderPath(rule, this.renderOptions);
         wanted.set(nlriKey(rendered.familyName, rendered.path.nlri), { rule, rendered });
       }
       let added = 0;
       for (const [key, { rule, rendered }] of wanted) {
-        if (this.rib.get(key)?.id === rule.id || !this.live.has(rule.id)) continue;
+        if (this.rib.get(key)?.id === rule.id || !this.live.has(rule.id) || this.rib.foreignAt(key)) continue;
         await client.addPath(rendered.path);
         this.rib.set(key, { id: rule.id, family: rendered.familyName, raw: client.toWire(rendered.path) });
         added++;

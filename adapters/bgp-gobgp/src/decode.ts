@@ -1,4 +1,4 @@
-import { Prefix, type FlowSpecAction, type FlowSpecMatch, type RuleId } from '@ft/sdk';
+import { Prefix, type FlowSpecAction, type FlowSpecMatch, type RouteOwner, type RuleId } from '@ft/sdk';
 import {
   COMPONENT,
   ComponentDecodeError,
@@ -139,6 +139,6 @@ export function nextHop(pattrs: readonly AnyJson[]): string | undefined {
   return undefined;
 }
 
-export function taggedRuleId(pattrs: readonly AnyJson[], tagAsn: number): RuleId | undefined {
-  return ruleIdFromTag(largeCommunities(pattrs), tagAsn);
+export function taggedRuleId(pattrs: readonly AnyJson[], tagAsn: number, owner?: RouteOwner): RuleId | undefined {
+  return ruleIdFromTag(largeCommunities(pattrs), tagAsn, owner);
 }

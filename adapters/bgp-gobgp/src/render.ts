@@ -14,6 +14,7 @@ import {
   OP_MATCH,
   TCP_FLAG_BITS,
 } from './flowspec-ops.js';
+import { rtbhCommunities } from '@ft/bgp-common/validate';
 import { formatLargeCommunity, tagFor } from './tag.js';
 
 /**
@@ -59,6 +60,8 @@ export interface RenderedPath {
 export interface RenderOptions {
   /** ASN under which ft's large-community tag is written. */
   tagAsn: number;
+  /** Written into the tag beside the rule's tenant (PluginContext.owner.installId); default "". */
+  installId?: string;
   nextHop4: string;
   nextHop6: string;
 }
@@ -95,10 +98,15 @@ export function renderRtbh(rule: RtbhRule, options: RenderOptions): RenderedPath
   }
   const familyName: FamilyName = v6 ? 'ipv6-unicast' : 'ipv4-unicast';
   const family = FAMILIES[familyName];
+  // RFC 7999 BLACKHOLE first, always: an RTBH without it (a hand-written rule with `communities: []`) went out
+  // with no blackhole community, or an empty COMMUNITIES attribute BIRD and FRR treat as malformed.
   const communities = [
-    ...new Set([...rule.communities.map(parseCommunity), ...(rule.noExport ? [COMMUNITY_NO_EXPORT] : [])]),
+    ...new Set([
+      ...rtbhCommunities(rule).map(([hi, lo]) => hi * 0x10000 + lo),
+      ...(rule.noExport ? [COMMUNITY_NO_EXPORT] : []),
+    ]),
   ];
-  const tag = tagFor(rule.id, options.tagAsn);
+  const tag = tagFor(rule, options.tagAsn, options.installId);
   const nlri = any('IPAddressPrefix', { prefix: target.address, prefix_len: target.length });
   const pattrs: AnyJson[] = [any('OriginAttribute', { origin: 0 })];
   // IPv6 unicast carries its next hop in MP_REACH_NLRI; IPv4 in the classic NEXT_HOP attribute.
@@ -293,7 +301,7 @@ export function renderFlowSpec(rule: FlowSpecRule, options: RenderOptions): Rend
   const family = FAMILIES[familyName];
   const nlri = any('FlowSpecNLRI', { rules });
   const act = actionCommunities(rule.action);
-  const tag = tagFor(rule.id, options.tagAsn);
+  const tag = tagFor(rule, options.tagAsn, options.installId);
   // GoBGP refuses a FlowSpec path without MP_REACH ("nexthop not found"); the next hop is unused by receivers.
   const pattrs: AnyJson[] = [
     any('OriginAttribute', { origin: 0 }),

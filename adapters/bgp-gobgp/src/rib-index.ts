@@ -1,4 +1,4 @@
-import type { RuleId } from '@ft/sdk';
+import type { RouteOwner, RuleId } from '@ft/sdk';
 import type { ListedPath, RawPath } from './client.js';
 import { taggedRuleId } from './decode.js';
 import { OP_MEANING_MASK } from './flowspec-ops.js';
@@ -47,7 +47,10 @@ export class LocalRibIndex {
   private readonly byKey = new Map<string, IndexedPath>();
   primedAt?: number;
 
-  constructor(private readonly tagAsn: number) {}
+  constructor(
+    private readonly tagAsn: number,
+    private readonly owner?: RouteOwner,
+  ) {}
 
   reset(): void {
     this.byKey.clear();
@@ -68,11 +71,20 @@ export class LocalRibIndex {
     if (!family) return;
     const key = nlriKey(family, p.nlri);
     if (p.isWithdraw) this.byKey.delete(key);
-    else this.byKey.set(key, { id: taggedRuleId(p.pattrs, this.tagAsn), family, raw: p.raw });
+    else this.byKey.set(key, { id: taggedRuleId(p.pattrs, this.tagAsn, this.owner), family, raw: p.raw });
   }
 
   get(key: string): IndexedPath | undefined {
     return this.byKey.get(key);
+  }
+
+  /**
+   * The path at this NLRI when it is not ft's (the operator's own, or another install's): gobgpd holds one local
+   * path per NLRI, so announcing there would replace it and ft's later withdrawal would delete it.
+   */
+  foreignAt(key: string): IndexedPath | undefined {
+    const e = this.byKey.get(key);
+    return e && !e.id ? e : undefined;
   }
 
   set(key: string, entry: IndexedPath): void {

@@ -86,7 +86,7 @@ describe('gobgp rendering and decoding', () => {
     expect(nextHop(r4.path.pattrs.map(wire))).to.equal('192.0.2.66');
     expect(r4.cliArgs.join(' ')).to.equal(
       `global rib -a ipv4 add 203.0.113.9/32 origin igp nexthop 192.0.2.66 community 65535:666 large-community ${tagFor(
-        v4.id,
+        v4,
         64500,
       )
         .map((c) => `${c.global_admin}:${c.local_data1}:${c.local_data2}`)
@@ -154,7 +154,7 @@ describe('gobgp rendering and decoding', () => {
 
   it('tags name the rule, and only a path with both ft large communities counts as ours', () => {
     const id = 'fs-0123456789abcdef' as FlowSpecRule['id'];
-    const tag = tagFor(id, 4200000000);
+    const tag = tagFor({ id, kind: 'flowspec', tenant: 'example-isp' }, 4200000000);
     expect(ruleIdFromTag(tag, 4200000000)).to.equal(id);
     expect(ruleIdFromTag([tag[1] as (typeof tag)[number]], 4200000000), 'id without marker').to.equal(undefined);
     expect(
@@ -180,7 +180,7 @@ describe('gobgp rendering and decoding', () => {
     const [cmd] = action.render(rule);
     expect(cmd?.format).to.equal('grpc');
     expect(cmd?.text).to.match(
-      /^gobgp -u 192\.0\.2\.250 -p 50051 global rib -a ipv4-flowspec add match destination 203\.0\.113\.10\/32 protocol ==udp source-port ==53 then rate-limit 125000 origin igp large-community 64512:1718878208:1,64512:\d+:\d+ /,
+      /^gobgp -u 192\.0\.2\.250 -p 50051 global rib -a ipv4-flowspec add match destination 203\.0\.113\.10\/32 protocol ==udp source-port ==53 then rate-limit 125000 origin igp large-community 64512:1718878209:\d+,64512:1718910976:2166136261,64512:\d+:\d+ /,
     );
     expect((cmd?.payload as { method: string }).method).to.equal('apipb.GobgpApi/AddPath');
     await action.close?.();

@@ -26,6 +26,19 @@ export interface PluginContext {
   secret(ref: string): Secret;
   /** Aborted when the host shuts down. */
   signal: AbortSignal;
+  /**
+   * Whose rules this instance carries: the policy's tenants and its install id. Adapters that share a device with
+   * other software (a BGP speaker) write it into their ownership tag and treat only objects tagged with it as
+   * theirs, so two ft installs on one speaker never withdraw each other's routes. Absent (an older host): every
+   * ft tag counts as this instance's.
+   */
+  owner?: RouteOwner;
+}
+
+/** The owner written into ft's tags: every tenant the policy names, and the install id (`installId`, default ""). */
+export interface RouteOwner {
+  tenants: readonly string[];
+  installId: string;
 }
 
 /** One number a detector reports about itself (e.g. kernel socket drops); `ft run` may export it. */
@@ -91,9 +104,38 @@ export interface DetectorFactory<C = unknown> extends FactoryCommon<C> {
   create(config: C, ctx: PluginContext): Promise<Detector>;
 }
 
+/** A policy's on-node steps (`onNode: - KIND: { STEP: ... }`), by the names a host action kind declares. */
+export const HOST_STEPS = [
+  'synCookies',
+  'hashlimit',
+  'rateLimit',
+  'connlimit',
+  'dropUdpSourcePorts',
+  'dropTopSources',
+  'shape',
+] as const;
+export type HostStepName = (typeof HOST_STEPS)[number];
+
+/**
+ * What a kind can carry beyond its rule kinds, declared so `ft policy validate` refuses a policy the kind cannot
+ * carry (naming the capability) instead of the adapter failing at the first attack. A key left out is not checked.
+ */
+export interface ActionFeatures<C = unknown> {
+  /** The on-node steps this host action carries (e.g. ipset: only dropTopSources). */
+  hostSteps?: readonly HostStepName[];
+  /** RTBH announcements may carry large communities (RFC 8092, a:b:c) from the policy's `rtbh.community`. */
+  rtbhLargeCommunities?: boolean;
+  /**
+   * The device an instance with these options drives, as text ("gobgpd at 127.0.0.1:50051"): two instances of
+   * one policy on one device would each take the other's routes for its own, which `policy validate` warns about.
+   */
+  endpoint?: (config: C) => string | undefined;
+}
+
 export interface ActionFactory<C = unknown> extends FactoryCommon<C> {
   /** Known without creating an instance, so the planner and preview can route rules before anything starts. */
   capabilities: readonly RuleKind[];
+  features?: ActionFeatures<C>;
   /**
    * 'host': changes only this machine. 'network': sends something off the box (BGP, a vendor API); the planner
    * only routes rules to such actions when the policy names them in `via`/`scrubbers`.
