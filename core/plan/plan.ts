@@ -655,7 +655,9 @@ function hostRule(
         return undefined;
       }
       // A source on the never-target list (our resolvers, say, spoofed by the attacker) is never blocked either.
-      const all = topSources(incident, Number.POSITIVE_INFINITY);
+      // Only sources of the target's family: the other family cannot reach it, and no host mechanism takes a rule
+      // mixing IPv4 and IPv6 (ipset sets, nft sets and iptables chains are per family).
+      const all = topSources(incident, Number.POSITIVE_INFINITY).filter((p) => p.family === destination.family);
       const spared = all.filter((p) => policy.neverTarget.some((n) => n.overlaps(p)));
       // Sorted by address so the same set of sources is the same rule whatever their order of activity.
       const sources = all
@@ -669,13 +671,17 @@ function hostRule(
       }
       return filter({ destination, sources }, { type: 'drop' });
     }
-    case 'shape':
+    case 'shape': {
+      // A shaper queues by address, protocol and port (tc has no TCP-flag match): a SYN flood shapes its TCP.
+      const { tcpFlags: _flags, ...match } = hostMatch(incident, destination);
+      void _flags;
       return buildRule<ShapeRule>({
         kind: 'shape',
         ...common,
-        match: hostMatch(incident, destination),
+        match,
         bitsPerSecond: step.bitsPerSecond,
       });
+    }
   }
 }
 

@@ -5,7 +5,8 @@ import { buildPolicy } from './build.js';
 import { PolicyError, formatPath, type PolicyIssue } from './errors.js';
 import { positionOf } from './positions.js';
 import { policySchema } from './schema.js';
-import type { ActionInstance, Policy } from './types.js';
+import type { HostStepName } from '@ft/sdk';
+import type { ActionInstance, HostStep, Policy } from './types.js';
 import { closest, describeIssues, type Located } from './zod-issues.js';
 
 /** Reads and validates a policy file. Throws PolicyError with every problem found, each with file:line:column. */
@@ -160,7 +161,10 @@ function checkAdapters(policy: Policy, registry: Registry): Located[] {
     }
     // `pop` is ft's key (the fleet routes by it); adapters that also want it declare it in their schema.
     const shape = (f.configSchema as { shape?: Record<string, unknown> }).shape;
-    const input = inst.pop !== undefined && shape && 'pop' in shape ? { ...inst.options, pop: inst.pop } : inst.options;
+    const input = { ...inst.options };
+    if (inst.pop !== undefined && shape && 'pop' in shape) input.pop = inst.pop;
+    // ft's ownership tag is written under our own AS unless the adapter is told otherwise.
+    if (shape && 'tagAsn' in shape && input.tagAsn === undefined && policy.asn !== undefined) input.tagAsn = policy.asn;
     const r = f.configSchema.safeParse(input, { reportInput: true });
     if (r.success) {
       inst.options = (r.data ?? {}) as Record<string, unknown>;
@@ -198,9 +202,79 @@ function checkAdapters(policy: Policy, registry: Registry): Located[] {
           });
         }
       }
+      // Large communities on RTBH: only where the kind says it carries them (rtbhLargeCommunities).
+      const large = (l.do.rtbh?.communities ?? []).filter((c) => c.split(':').length === 3);
+      if (large.length > 0 && f.features?.rtbhLargeCommunities === false) {
+        issues.push({
+          path: ['escalation', l.index, 'do', 'rtbh', 'community'],
+          message: `speaker "${v}" (${inst.adapter}) cannot carry large communities on RTBH (capability rtbhLargeCommunities): ${large.join(', ')}; use standard a:b communities`,
+        });
+      }
     });
   }
+  issues.push(...hostStepIssues(policy, registry));
   return issues;
+}
+
+const STEP_NAME: Record<HostStep['type'], HostStepName> = {
+  'syn-cookies': 'synCookies',
+  hashlimit: 'hashlimit',
+  'rate-limit': 'rateLimit',
+  connlimit: 'connlimit',
+  'drop-udp-source-ports': 'dropUdpSourcePorts',
+  'drop-top-sources': 'dropTopSources',
+  shape: 'shape',
+};
+
+/** On-node steps go only to kinds that declare them (features.hostSteps): ipset blocks sources, tc shapes. */
+function hostStepIssues(policy: Policy, registry: Registry): Located[] {
+  const issues: Located[] = [];
+  for (const rule of policy.onNode) {
+    for (const entry of rule.do) {
+      const inst = policy.nodeActions.get(entry.via);
+      const can = inst && registry.action(inst.adapter)?.factory.features?.hostSteps;
+      if (!inst || !can) continue;
+      for (const step of entry.steps) {
+        const name = STEP_NAME[step.type];
+        if (can.includes(name)) continue;
+        issues.push({
+          path: ['onNode', rule.index, 'do', entry.index, entry.via, name],
+          atKey: true,
+          message: `"${entry.via}" (${inst.adapter}) cannot do ${name} (capability hostSteps: ${can.join(', ') || 'none'})`,
+        });
+      }
+    }
+  }
+  return issues;
+}
+
+/**
+ * Two instances of this policy on one device (same gobgpd, same BIRD socket) share one owner tag, so each would
+ * list the other's routes as its own and reconcile would withdraw them as orphans. The device is what the kind's
+ * `features.endpoint` says for the instance's options.
+ */
+function sharedEndpoints(policy: Policy, registry: Registry): string[] {
+  const byEndpoint = new Map<string, ActionInstance[]>();
+  for (const inst of allInstances(policy)) {
+    const f = registry.action(inst.adapter)?.factory;
+    if (!inst.validated || !f?.features?.endpoint) continue;
+    let endpoint: string | undefined;
+    try {
+      endpoint = f.features.endpoint(inst.options);
+    } catch {
+      continue;
+    }
+    if (endpoint === undefined) continue;
+    const list = byEndpoint.get(endpoint) ?? [];
+    list.push(inst);
+    byEndpoint.set(endpoint, list);
+  }
+  return [...byEndpoint]
+    .filter(([, list]) => list.length > 1)
+    .map(
+      ([endpoint, list]) =>
+        `${list.map((i) => formatPath(i.source)).join(' and ')} are one device (${endpoint}): each would take the other's routes for its own and withdraw them; name it once and list it in every level's \`via\``,
+    );
 }
 
 function adapterWarnings(policy: Policy, registry: Registry): string[] {
@@ -210,6 +284,7 @@ function adapterWarnings(policy: Policy, registry: Registry): string[] {
       (d) => `${formatPath(d.source)}: detector kind "${d.kind}" is not installed here: its options are not validated`,
     );
   return detectors.concat(
+    sharedEndpoints(policy, registry),
     allInstances(policy)
       .filter((i) => !registry.action(i.adapter))
       .map(

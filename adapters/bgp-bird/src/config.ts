@@ -21,7 +21,8 @@ export const birdConfigSchema = z
     socket: absPath.default('/run/bird/bird.ctl'),
     /** The file ft owns and rewrites; bird.conf must `include` it (create it empty before BIRD first starts). */
     includeFile: absPath,
-    /** AS under which ft tags its announcements (large communities); usually your own AS. */
+    /** AS under which ft tags its announcements (large communities). The policy fills in its own `asn`; 64512
+     *  only when the policy has none. */
     tagAsn: z.number().int().min(1).max(4294967295).default(64512),
     /** Tables ft's static protocols feed; your BGP channels export from them. */
     tables: z

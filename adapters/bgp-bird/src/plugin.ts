@@ -11,6 +11,8 @@ export default definePlugin((ft) => {
       configSchema: birdConfigSchema,
       capabilities: BIRD_CAPABILITIES,
       reach: 'network',
+      // Only standard communities go out with an RTBH route today (large ones are ft's own tag).
+      features: { rtbhLargeCommunities: false, endpoint: (c) => `BIRD at ${c.socket}` },
       async create(config, ctx) {
         const { BirdAction } = await import('./action.js');
         return new BirdAction(config, ctx);

@@ -25,7 +25,8 @@ export const exabgpConfigSchema = z
       .min(1)
       .regex(/^\/[^\0\n\r;]*$/, 'must be an absolute path')
       .optional(),
-    /** AS under which ft tags its announcements (large communities); usually your own AS. */
+    /** AS under which ft tags its announcements (large communities). The policy fills in its own `asn`; 64512
+     *  only when the policy has none. */
     tagAsn: z.number().int().min(1).max(4294967295).default(64512),
     /** Announce only to these ExaBGP neighbors, and require them for health "ok" (default: every neighbor). */
     peers: z.array(ip('any')).default([]),

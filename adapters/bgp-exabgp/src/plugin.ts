@@ -11,6 +11,9 @@ export default definePlugin((ft) => {
       configSchema: exabgpConfigSchema,
       capabilities: EXABGP_CAPABILITIES,
       reach: 'network',
+      // Only standard communities go out with an RTBH route today (large ones are ft's own tag).
+      // Without `socket` each instance has its own bridge under its state directory: nothing shared.
+      features: { rtbhLargeCommunities: false, endpoint: (c) => (c.socket ? `ExaBGP bridge ${c.socket}` : undefined) },
       async create(config, ctx) {
         const { ExabgpAction } = await import('./action.js');
         return new ExabgpAction(config, ctx);

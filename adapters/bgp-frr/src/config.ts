@@ -18,7 +18,7 @@ export const frrConfigSchema = z
   .object({
     /** The AS of FRR's `router bgp` (ft adds its network statements there). */
     asn,
-    /** AS under which ft tags its announcements (large communities); default: `asn`. */
+    /** AS under which ft tags its announcements (large communities); default: the policy's `asn`, else `asn` here. */
     tagAsn: asn.optional(),
     /** Tag on ft's `ip route ... Null0` statics, so ft and operators can tell them apart from their own. */
     staticTag: z.number().int().min(1).max(4294967295).default(666),

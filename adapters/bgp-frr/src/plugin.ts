@@ -11,6 +11,12 @@ export default definePlugin((ft) => {
       configSchema: frrConfigSchema,
       capabilities: FRR_CAPABILITIES,
       reach: 'network',
+      // Only standard communities go out with an RTBH route today (large ones are ft's own tag).
+      features: {
+        rtbhLargeCommunities: false,
+        endpoint: (c) =>
+          `FRR ${c.pathspace ? `pathspace ${c.pathspace}` : c.vtySocket ? `at ${c.vtySocket}` : '(default vty)'}`,
+      },
       async create(config, ctx) {
         const { FrrAction } = await import('./action.js');
         return new FrrAction(config, ctx);

@@ -30,7 +30,7 @@ export const gobgpConfigSchema = z
     pop: z.string().min(1).optional(),
     /** Directory holding GoBGP's gobgp.proto, attribute.proto, capability.proto. */
     protoDir: z.string().min(1).optional(),
-    /** ASN written in ft's large-community tag (use your own ASN). */
+    /** ASN written in ft's large-community tag. The policy fills in its own `asn`; 64512 only when it has none. */
     tagAsn: z.number().int().min(1).max(4294967295).default(64512),
     /** Discard next hop for RTBH when the rule names none (RFC 7999 receivers route it to null). */
     nextHop4: hostAddress(4).default('192.0.2.1'),

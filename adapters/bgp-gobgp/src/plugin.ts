@@ -11,6 +11,8 @@ export default definePlugin((ft) => {
       configSchema: gobgpConfigSchema,
       capabilities: ['flowspec', 'rtbh'],
       reach: 'network',
+      // Only standard communities go out with an RTBH route today (large ones are ft's own tag).
+      features: { rtbhLargeCommunities: false, endpoint: (c) => `gobgpd at ${c.address}` },
       async create(config, ctx) {
         const { GobgpAction } = await import('./action.js');
         return new GobgpAction(gobgpConfigSchema.parse(config), ctx);

@@ -160,6 +160,8 @@ export const ipsetFactory = defineAction({
   configSchema: ipsetConfig,
   capabilities: ['host-filter'],
   reach: 'host',
+  // The onNode steps it can carry (policy validate refuses the others); test/policy/host-steps.test.ts checks them.
+  features: { hostSteps: ['dropTopSources'] },
   async create(config) {
     return new IpsetAction(ipsetConfig.parse(config));
   },

@@ -140,6 +140,10 @@ export const iptablesFactory = defineAction({
   configSchema: iptablesConfig,
   capabilities: ['host-filter'],
   reach: 'host',
+  // The onNode steps it can carry (policy validate refuses the others); test/policy/host-steps.test.ts checks them.
+  features: {
+    hostSteps: ['synCookies', 'hashlimit', 'rateLimit', 'connlimit', 'dropUdpSourcePorts', 'dropTopSources'],
+  },
   async create(config) {
     return new IptablesAction(iptablesConfig.parse(config));
   },

@@ -142,6 +142,8 @@ export const csfFactory = defineAction({
   configSchema: csfConfig,
   capabilities: ['host-filter'],
   reach: 'host',
+  // The onNode steps it can carry (policy validate refuses the others); test/policy/host-steps.test.ts checks them.
+  features: { hostSteps: ['dropTopSources'] },
   async create(config) {
     return new CsfAction(csfConfig.parse(config));
   },

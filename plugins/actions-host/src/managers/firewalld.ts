@@ -182,6 +182,8 @@ export const firewalldFactory = defineAction({
   configSchema: firewalldConfig,
   capabilities: ['host-filter'],
   reach: 'host',
+  // The onNode steps it can carry (policy validate refuses the others); test/policy/host-steps.test.ts checks them.
+  features: { hostSteps: ['dropUdpSourcePorts', 'dropTopSources'] },
   async create(config) {
     return new FirewalldAction(firewalldConfig.parse(config));
   },

@@ -142,6 +142,8 @@ export const ufwFactory = defineAction({
   configSchema: ufwConfig,
   capabilities: ['host-filter'],
   reach: 'host',
+  // The onNode steps it can carry (policy validate refuses the others); test/policy/host-steps.test.ts checks them.
+  features: { hostSteps: ['dropUdpSourcePorts', 'dropTopSources'] },
   async create(config) {
     return new UfwAction(ufwConfig.parse(config));
   },

@@ -218,6 +218,10 @@ export const nftFactory = defineAction({
   configSchema: nftConfig,
   capabilities: ['host-filter'],
   reach: 'host',
+  // The onNode steps it can carry (policy validate refuses the others); test/policy/host-steps.test.ts checks them.
+  features: {
+    hostSteps: ['synCookies', 'hashlimit', 'rateLimit', 'connlimit', 'dropUdpSourcePorts', 'dropTopSources'],
+  },
   async create(config) {
     return new NftAction(nftConfig.parse(config));
   },

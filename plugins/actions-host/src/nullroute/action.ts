@@ -199,6 +199,8 @@ export const nullrouteFactory = defineAction({
   configSchema: nullrouteConfig,
   capabilities: ['rtbh', 'host-filter'],
   reach: 'host',
+  // The onNode steps it can carry (policy validate refuses the others); test/policy/host-steps.test.ts checks them.
+  features: { hostSteps: ['dropTopSources'] },
   async create(config, ctx) {
     return new NullrouteAction(nullrouteConfig.parse(config), ctx.stateDir);
   },

@@ -211,6 +211,8 @@ export const tcFactory = defineAction({
   configSchema: tcConfig,
   capabilities: ['shape'],
   reach: 'host',
+  // The onNode steps it can carry (policy validate refuses the others); test/policy/host-steps.test.ts checks them.
+  features: { hostSteps: ['shape'] },
   async create(config, ctx) {
     return new TcAction(tcConfig.parse(config), ctx.stateDir);
   },

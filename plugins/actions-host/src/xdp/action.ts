@@ -465,6 +465,8 @@ export const xdpFactory = defineAction({
   configSchema: xdpConfig,
   capabilities: ['host-filter'],
   reach: 'host',
+  // The onNode steps it can carry (policy validate refuses the others); test/policy/host-steps.test.ts checks them.
+  features: { hostSteps: ['dropUdpSourcePorts', 'dropTopSources'] },
   async create(config, ctx) {
     return new XdpAction(xdpConfig.parse(config), ctx.stateDir, ctx.logger);
   },
