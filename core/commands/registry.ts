@@ -1,19 +1,22 @@
 import { Command } from '@oclif/core';
-import type { ActionFactory } from '@ft/sdk';
+import type { ActionFactory, AlertChannelFactory } from '@ft/sdk';
 import { loadRegistry } from '../plugin-host/load.js';
 import { table } from '../cli/table.js';
 
 export interface RegistryEntry {
-  role: 'detector' | 'action';
+  role: 'detector' | 'action' | 'alert channel';
   kind: string;
   plugin: string;
   description: string;
   capabilities?: string[];
   reach?: 'host' | 'network';
+  /** Alert channels: the service's documented limit per destination. */
+  rateLimit?: { perSecond: number; burst: number };
 }
 
 export default class Registry extends Command {
-  static override summary = 'List every detector and action kind available, and the plugin that provides it.';
+  static override summary =
+    'List every detector, action and alert channel kind available, and the plugin that provides it.';
   static override description =
     'Kinds come from core plugins and from plugins added with `ft plugins install` or `ft plugins link`. A policy can use any kind listed here. A plugin that failed to register is reported and makes the command exit 1.';
   static override enableJsonFlag = true;
@@ -28,6 +31,10 @@ export default class Registry extends Command {
         const f = e.factory as ActionFactory;
         entry.capabilities = [...f.capabilities];
         entry.reach = f.reach;
+      }
+      if (e.role === 'alert channel') {
+        const f = e.factory as AlertChannelFactory;
+        entry.rateLimit = { ...f.rateLimit };
       }
       return entry;
     });

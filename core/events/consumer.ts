@@ -11,8 +11,16 @@ export async function attachConsumer(
   spec: EventSubscriberSpec,
   ctx: { logger: PluginLogger; signal: AbortSignal },
 ): Promise<{ subscription: Subscription; consumer: EventConsumer; close(): Promise<void> }> {
-  const consumer = await spec.create({ name: spec.name, logger: ctx.logger, signal: ctx.signal });
-  const subscription = await stream.subscribe(spec.name, (events) => consumer.handle(events.map(encodeEvent)), {
+  let subscription: Subscription | undefined;
+  const consumer = await spec.create({
+    name: spec.name,
+    logger: ctx.logger,
+    signal: ctx.signal,
+    // Nothing can be handed over before the subscription exists, so an ack before it is a no-op.
+    ack: (seq) => subscription?.ack(seq) ?? Promise.resolve(),
+  });
+  subscription = await stream.subscribe(spec.name, (events) => consumer.handle(events.map(encodeEvent)), {
+    ...(spec.manualAck ? { manualAck: true } : {}),
     ...(spec.types ? { types: spec.types } : {}),
     ...(spec.from ? { from: spec.from } : {}),
     ...(spec.batch ? { batch: spec.batch } : {}),

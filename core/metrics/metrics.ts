@@ -3,9 +3,12 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { ReconcileReport } from '../exec/reconcile.js';
 import type { RunMetrics } from '../run/runner.js';
 import type { AdapterResult, RuleRecord } from '../state/store.js';
+import type { AlertMetrics } from '../alerts/channel.js';
+
+const CHANNEL_STATES = ['starting', 'ok', 'failing', 'broken', 'closed'] as const;
 
 /** prom-client metrics for `ft run`, each on its own registry (tests and the fleet run several in one process). */
-export class FtMetrics implements RunMetrics {
+export class FtMetrics implements RunMetrics, AlertMetrics {
   readonly registry = new Registry();
   private readonly samples: Counter<'source'>;
   private readonly incidents: Gauge;
@@ -14,6 +17,12 @@ export class FtMetrics implements RunMetrics {
   private readonly errors: Counter<'adapter' | 'op'>;
   private readonly orphans: Counter<'adapter'>;
   private readonly reapplied: Counter<'adapter'>;
+  private readonly active: Gauge<'severity' | 'attack_family'>;
+  private readonly activeById = new Map<string, { severity: string; attack_family: string }>();
+  private readonly alertSeconds: Histogram<'channel'>;
+  private readonly alertAttempts: Counter<'channel' | 'outcome'>;
+  private readonly alertAttemptSeconds: Histogram<'channel'>;
+  private readonly channelState: Gauge<'channel' | 'state'>;
 
   constructor(options: { defaults?: boolean } = {}) {
     const registers = [this.registry];
@@ -55,6 +64,38 @@ export class FtMetrics implements RunMetrics {
       labelNames: ['adapter'],
       registers,
     });
+    this.active = new Gauge({
+      name: 'ft_incidents_active',
+      help: 'Open incidents by severity and attack family (what the shipped Prometheus rules alert on).',
+      labelNames: ['severity', 'attack_family'],
+      registers,
+    });
+    this.alertSeconds = new Histogram({
+      name: 'ft_alert_dispatch_seconds',
+      help: 'From the state change (event time) to the alert channel accepting the message.',
+      labelNames: ['channel'],
+      buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    });
+    this.alertAttemptSeconds = new Histogram({
+      name: 'ft_alert_attempt_seconds',
+      help: 'One delivery attempt to an alert channel, request to answer.',
+      labelNames: ['channel'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.alertAttempts = new Counter({
+      name: 'ft_alert_attempts_total',
+      help: 'Delivery attempts by outcome: delivered, retry, rejected, dead.',
+      labelNames: ['channel', 'outcome'],
+      registers,
+    });
+    this.channelState = new Gauge({
+      name: 'ft_alert_channel_state',
+      help: 'Each alert channel\'s state: 1 for the state it is in (ok, failing, broken, closed, starting), 0 for the others.',
+      labelNames: ['channel', 'state'],
+      registers,
+    });
     if (options.defaults !== false) collectDefaultMetrics({ register: this.registry, prefix: 'ft_' });
   }
 
@@ -77,6 +118,31 @@ export class FtMetrics implements RunMetrics {
   rulesChanged(rules: RuleRecord[]): void {
     this.rules.reset();
     for (const r of rules) if (r.phase === 'live') this.rules.inc({ kind: r.rule.kind, level: String(r.rule.level) });
+  }
+
+  /** The detection engine's incident events: keeps ft_incidents_active by severity and family. */
+  incidentEvent(type: 'open' | 'update' | 'resolve', incident: { id: string; severity: string; attack_family: string }): void {
+    const prev = this.activeById.get(incident.id);
+    if (prev) this.active.dec(prev);
+    if (type === 'resolve') this.activeById.delete(incident.id);
+    else {
+      const now = { severity: incident.severity, attack_family: incident.attack_family };
+      this.activeById.set(incident.id, now);
+      this.active.inc(now);
+    }
+  }
+
+  alertAttempt(channel: string, outcome: string, seconds: number): void {
+    this.alertAttempts.inc({ channel, outcome });
+    this.alertAttemptSeconds.observe({ channel }, seconds);
+  }
+
+  alertDispatched(channel: string, seconds: number): void {
+    this.alertSeconds.observe({ channel }, seconds);
+  }
+
+  alertChannelState(channel: string, state: (typeof CHANNEL_STATES)[number]): void {
+    for (const s of CHANNEL_STATES) this.channelState.set({ channel, state: s }, s === state ? 1 : 0);
   }
 
   reconciled(report: ReconcileReport): void {

@@ -1,6 +1,12 @@
-import { API_VERSION, type ActionFactory, type DetectorFactory, type Registration } from '@ft/sdk';
+import {
+  API_VERSION,
+  type ActionFactory,
+  type AlertChannelFactory,
+  type DetectorFactory,
+  type Registration,
+} from '@ft/sdk';
 
-export type FactoryRole = 'detector' | 'action';
+export type FactoryRole = 'detector' | 'action' | 'alert channel';
 
 export interface RegisteredFactory<F> {
   role: FactoryRole;
@@ -41,6 +47,7 @@ export class DuplicateKindError extends Error {
 export class Registry {
   readonly detectors = new Map<string, RegisteredFactory<DetectorFactory>>();
   readonly actions = new Map<string, RegisteredFactory<ActionFactory>>();
+  readonly alertChannels = new Map<string, RegisteredFactory<AlertChannelFactory>>();
   /** Plugins whose registration failed: reported by `ft registry`, never silently ignored. */
   readonly failures: PluginError[] = [];
 
@@ -49,10 +56,20 @@ export class Registry {
     // Validate the whole registration before adding any of it: a bad plugin contributes nothing.
     const detectors = reg.detectors.map((f, i) => checkFactory(plugin, 'detector', f, i) as DetectorFactory);
     const actions = reg.actions.map((f, i) => checkFactory(plugin, 'action', f, i) as ActionFactory);
+    const channels = (reg.alertChannels ?? []).map(
+      (f, i) => checkFactory(plugin, 'alert channel', f, i) as unknown as AlertChannelFactory,
+    );
     for (const f of detectors) this.assertFree('detector', this.detectors, f.kind, plugin);
     for (const f of actions) this.assertFree('action', this.actions, f.kind, plugin);
+    for (const f of channels) this.assertFree('alert channel', this.alertChannels, f.kind, plugin);
     for (const f of detectors) this.detectors.set(f.kind, { role: 'detector', kind: f.kind, plugin, factory: f });
     for (const f of actions) this.actions.set(f.kind, { role: 'action', kind: f.kind, plugin, factory: f });
+    for (const f of channels)
+      this.alertChannels.set(f.kind, { role: 'alert channel', kind: f.kind, plugin, factory: f });
+  }
+
+  alertChannel(kind: string): RegisteredFactory<AlertChannelFactory> | undefined {
+    return this.alertChannels.get(kind);
   }
 
   detector(kind: string): RegisteredFactory<DetectorFactory> | undefined {
@@ -64,9 +81,9 @@ export class Registry {
   }
 
   /** Sorted by role then kind, for listings. */
-  entries(): RegisteredFactory<DetectorFactory | ActionFactory>[] {
-    const all = [...this.detectors.values(), ...this.actions.values()] as RegisteredFactory<
-      DetectorFactory | ActionFactory
+  entries(): RegisteredFactory<DetectorFactory | ActionFactory | AlertChannelFactory>[] {
+    const all = [...this.detectors.values(), ...this.actions.values(), ...this.alertChannels.values()] as RegisteredFactory<
+      DetectorFactory | ActionFactory | AlertChannelFactory
     >[];
     return all.sort((a, b) => a.role.localeCompare(b.role) || a.kind.localeCompare(b.kind));
   }
@@ -91,9 +108,10 @@ function checkRegistration(plugin: string, value: unknown): Registration {
   }
   const detectors = reg.detectors ?? [];
   const actions = reg.actions ?? [];
-  if (!Array.isArray(detectors) || !Array.isArray(actions))
-    throw new PluginError(plugin, 'detectors and actions must be arrays');
-  return { apiVersion: API_VERSION, detectors, actions };
+  const alertChannels = reg.alertChannels ?? [];
+  if (!Array.isArray(detectors) || !Array.isArray(actions) || !Array.isArray(alertChannels))
+    throw new PluginError(plugin, 'detectors, actions and alertChannels must be arrays');
+  return { apiVersion: API_VERSION, detectors, actions, alertChannels };
 }
 
 const KIND_RE = /^[a-z][a-z0-9-]{0,62}$/;
@@ -103,7 +121,7 @@ function checkFactory(
   role: FactoryRole,
   value: unknown,
   index: number,
-): DetectorFactory | ActionFactory {
+): DetectorFactory | ActionFactory | AlertChannelFactory {
   const where = `${role} #${index}`;
   if (typeof value !== 'object' || value === null) throw new PluginError(plugin, `${where} is not an object`);
   const f = value as Partial<ActionFactory>;
@@ -124,5 +142,11 @@ function checkFactory(
     if (f.reach !== 'host' && f.reach !== 'network')
       throw new PluginError(plugin, `action "${f.kind}" must declare reach: host or network`);
   }
-  return value as DetectorFactory | ActionFactory;
+  if (role === 'alert channel') {
+    const c = value as Partial<AlertChannelFactory>;
+    const r = c.rateLimit;
+    if (!r || !(r.perSecond > 0) || !(r.burst >= 1))
+      throw new PluginError(plugin, `alert channel "${f.kind}" declares no rateLimit { perSecond > 0, burst ≥ 1 }`);
+  }
+  return value as DetectorFactory | ActionFactory | AlertChannelFactory;
 }

@@ -13,6 +13,7 @@ import type {
   Trigger,
 } from './types.js';
 import { policyPrefix } from './fields.js';
+import { alertWarnings, buildAlerts } from './alerts.js';
 import type { Located } from './zod-issues.js';
 import { closest } from './zod-issues.js';
 
@@ -292,8 +293,10 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
     atCap: raw.atCap,
     rollback: { collateralDrop: raw.rollback?.collateralDrop ?? 0.9 },
     onShutdown: raw.onShutdown,
+    alerts: buildAlerts(raw.alerts, issues),
     warnings,
   };
+  warnings.push(...alertWarnings(policy.alerts));
   return { policy, issues };
 }
 

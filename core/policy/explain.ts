@@ -1,4 +1,5 @@
 import { formatBitrate, formatDuration, formatPacketRate, type Prefix } from '@ft/sdk';
+import { explainAlerts, type ExplainedChannel } from './alerts.js';
 import type { EscalationLevel, HostStep, Policy, TargetOverride, Trigger } from './types.js';
 
 export interface ExplainedLevel {
@@ -20,6 +21,7 @@ export interface ExplainedTarget {
 export interface Explanation {
   text: string;
   targets: ExplainedTarget[];
+  alerts: ExplainedChannel[];
 }
 
 function trig(t: Trigger): string {
@@ -152,5 +154,8 @@ export function explainPolicy(policy: Policy): Explanation {
   lines.push(
     'The highest level whose trigger holds applies (bps and pps are alternatives; family, vector and severity narrow).',
   );
-  return { text: lines.join('\n'), targets };
+  const alerts = explainAlerts(policy.alerts);
+  lines.push('');
+  lines.push(...alerts.lines);
+  return { text: lines.join('\n'), targets, alerts: alerts.channels };
 }

@@ -19,6 +19,7 @@ import {
   ttl,
   vector,
 } from './fields.js';
+import { alertsSchema } from './alerts.js';
 
 /**
  * The policy as written in YAML. Parsing it yields units in base values and Prefix objects; the loader then checks
@@ -296,6 +297,7 @@ export const policySchema = z
     atCap: z.enum(['refuse', 'aggregate']).default('refuse'),
     rollback: z.object({ collateralDrop: percent().optional() }).strict().optional(),
     onShutdown: z.enum(['withdraw', 'keep']).default('withdraw'),
+    alerts: alertsSchema.optional(),
   })
   .strict();
 

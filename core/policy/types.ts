@@ -1,6 +1,7 @@
 import type { AttackFamily, Prefix, RouteOwner, Severity, Vector } from '@ft/sdk';
 import type { DetectionSettings } from '../model/detection.js';
 import type { RpkiMode } from '../model/rpki.js';
+import type { AlertsPolicy } from './alerts.js';
 
 /** A rate condition as written ("> 100Mbps"), kept with its text so explanations quote the policy. */
 export interface RateThreshold {
@@ -124,6 +125,8 @@ export interface TargetOverride {
   index: number;
 }
 
+export type { AlertsPolicy, AlertChannelInstance, AlertRoute } from './alerts.js';
+
 export interface PolicyDefaults {
   ttlSeconds: number;
   maxRules: number;
@@ -159,6 +162,8 @@ export interface Policy {
   atCap: 'refuse' | 'aggregate';
   rollback: { collateralDrop: number };
   onShutdown: 'withdraw' | 'keep';
+  /** Alert channels and routes (empty when the policy has no `alerts:` section: alerts go to the log only). */
+  alerts: AlertsPolicy;
   /** Things worth knowing that are not errors (an adapter kind not installed here, options not validated). */
   warnings: string[];
 }

@@ -16,3 +16,12 @@ export { credential, httpBase, httpUrl, type CredentialResolver } from './util.j
 export { WebhookAction, webhookBody, webhookConfigSchema, type WebhookConfig } from './webhook-action.js';
 export { OwnershipFile } from './ownership.js';
 export { CloudflareClient, CLOUDFLARE_API, type CfEnvelope } from './cloudflare.js';
+export {
+  DeliveryHttp,
+  PrivateAddressError,
+  deliveryOutcome,
+  isPrivateAddress,
+  networkOutcome,
+  type DeliveryHttpOptions,
+  type HttpAnswer,
+} from './delivery.js';

@@ -2,6 +2,7 @@ import type { ZodType } from 'zod';
 import type { Applied, Health, InstalledRef, RenderedCommand, Rule, RuleCounters, RuleKind, Sample } from './model.js';
 import type { Incident, IncidentEvidence } from './incident.js';
 import type { Secret } from './secret.js';
+import type { AlertChannelFactory } from './alerts.js';
 
 /** Bumped on any incompatible change to the shapes below; the host refuses factories of another version. */
 export const API_VERSION = 1 as const;
@@ -149,12 +150,16 @@ export interface Registration {
   apiVersion: typeof API_VERSION;
   detectors: DetectorFactory[];
   actions: ActionFactory[];
+  /** Alert channel kinds (optional: plugins written before alerts existed register none). */
+  alertChannels?: AlertChannelFactory[];
 }
 
 /** What a plugin function receives: it registers what it provides, and nothing else happens at load time. */
 export interface Registrar {
   detector<C>(factory: DetectorFactory<C>): void;
   action<C>(factory: ActionFactory<C>): void;
+  /** An alert channel kind (slack, pagerduty, …): `ft.alertChannel(defineAlertChannel({...}))`. */
+  alertChannel<C>(factory: AlertChannelFactory<C>): void;
 }
 
 export type FtPlugin = (ft: Registrar) => void;
@@ -174,10 +179,12 @@ export function defineDetector<C>(factory: Omit<DetectorFactory<C>, 'apiVersion'
 
 /** Runs a plugin function against a collecting registrar. */
 export function collect(plugin: FtPlugin): Registration {
-  const registration: Registration = { apiVersion: API_VERSION, detectors: [], actions: [] };
+  const alertChannels: AlertChannelFactory[] = [];
+  const registration: Registration = { apiVersion: API_VERSION, detectors: [], actions: [], alertChannels };
   plugin({
     detector: (f) => void registration.detectors.push(f as DetectorFactory),
     action: (f) => void registration.actions.push(f as ActionFactory),
+    alertChannel: (f) => void alertChannels.push(f as AlertChannelFactory),
   });
   return registration;
 }

@@ -6,6 +6,7 @@ export * from './incident.js';
 export * from './rule-id.js';
 export * from './secret.js';
 export * from './contract.js';
+export * from './alerts.js';
 export * from './revive.js';
 export * from './sketch.js';
 export * from './events/schema.js';

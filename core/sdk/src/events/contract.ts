@@ -38,6 +38,12 @@ export interface EventSubscription {
    * carries a `subscriber.lost_events` event, which alerts pick up).
    */
   onLost?(lost: { fromSeq: number; toSeq: number; count: number }): void;
+  /**
+   * The consumer acknowledges itself, through `ctx.ack(seq)`, once the remote side has what it was handed (an alert
+   * channel after the service answered). handle() then only hands over; what was never acknowledged comes again
+   * after a restart. Default: resolving handle() acknowledges.
+   */
+  manualAck?: boolean;
 }
 
 /** What the host passes a consumer's factory. */
@@ -46,6 +52,8 @@ export interface EventConsumerContext {
   logger: PluginLogger;
   /** Aborted when the host shuts down. */
   signal: AbortSignal;
+  /** With `manualAck`: everything up to and including `seq` is done; the cursor moves there (durably, soon after). */
+  ack(seq: number): Promise<void>;
 }
 
 /** A subscriber as a plugin declares it: its subscription and the consumer the host creates for it. */

@@ -561,6 +561,35 @@ export const EVENT_DEFS = {
       toSeq: int('Last lost.'),
     }),
   ),
+
+  'alert.channel_broken': def(
+    'operational',
+    'An alert channel answered that it is gone for good (a dead hook, a revoked key): it stops sending until ft restarts, and its undelivered alerts stay in the log.',
+    obj({
+      channel: str('Channel name from the policy.'),
+      kind: str('Its kind (slack, pagerduty, …).'),
+      status: opt(int('The HTTP status or SMTP reply code that said so.')),
+      reason: str('What the service answered.'),
+      pending: int('Alerts waiting for it.'),
+    }),
+  ),
+  'alert.channel_ok': def(
+    'operational',
+    'An alert channel that was broken or failing delivered again.',
+    obj({ channel: str(), kind: str(), downForMs: opt(int()) }),
+  ),
+  'alert.dropped': def(
+    'operational',
+    'An alert channel could not deliver one alert: the service refused that message (a 4xx about its content), or retries ran past the delivery deadline.',
+    obj({
+      channel: str(),
+      kind: str(),
+      alert: str('What the alert was about (its title).'),
+      alertKind: str('incident.opened, rule.failed, …'),
+      reason: str(),
+      attempts: int(),
+    }),
+  ),
 } as const;
 
 export type EventDefs = typeof EVENT_DEFS;

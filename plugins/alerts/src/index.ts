@@ -1,0 +1,13 @@
+export { default as plugin } from './plugin.js';
+export * from './slack.js';
+export * from './discord.js';
+export * from './teams.js';
+export * from './pagerduty.js';
+export * from './opsgenie.js';
+export * from './telegram.js';
+export * from './email.js';
+export * from './twilio.js';
+export * from './webhook.js';
+export * from './grafana.js';
+export * from './datadog.js';
+export * from './alertmanager.js';
