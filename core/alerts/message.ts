@@ -129,19 +129,19 @@ export class MessageBuilder {
       }
       case 'rule.failed':
         return this.once(e, `rule:${e.data.rule_id}:failed`, 'high', {
-          title: `Rule ${e.data.kind} for ${e.data.target} failed (${e.data.op})`,
+          title: `Rule ${e.data.kind} for ${hostText(e.data.target)} failed (${e.data.op})`,
           summary: `${e.data.action} via ${e.data.via.join(', ')}: ${errorsOf(e.data.results) || e.data.outcome}${e.data.retry_at ? `; next try ${e.data.retry_at}` : ''}`,
           facts: ruleFacts(e.data),
           pops: e.data.pops ?? [],
-          target: e.data.target,
+          target: hostText(e.data.target),
         });
       case 'rule.refused':
         return this.once(e, `rule:${e.data.rule_id}:refused:${e.data.rail}`, 'medium', {
-          title: `Rule ${e.data.kind} for ${e.data.target} refused (${e.data.rail})`,
+          title: `Rule ${e.data.kind} for ${hostText(e.data.target)} refused (${e.data.rail})`,
           summary: e.data.message,
           facts: ruleFacts(e.data),
           pops: e.data.pops ?? [],
-          target: e.data.target,
+          target: hostText(e.data.target),
         });
       case 'rule.at_cap':
         return this.once(e, `cap:${e.tenant}`, 'high', {
@@ -149,15 +149,15 @@ export class MessageBuilder {
           summary: e.data.message,
           facts: ruleFacts(e.data),
           pops: e.data.pops ?? [],
-          target: e.data.target,
+          target: hostText(e.data.target),
         });
       case 'rule.rolled_back':
         return this.once(e, `rule:${e.data.rule_id}:rollback`, 'high', {
-          title: `Collateral damage: rule for ${e.data.target} rolled back`,
+          title: `Collateral damage: rule for ${hostText(e.data.target)} rolled back`,
           summary: `${e.data.message} (legitimate traffic ${grouped(e.data.legit_before)} → ${grouped(e.data.legit_after)} pps, -${Math.round(e.data.drop * 100)}%, allowed -${Math.round(e.data.allowed * 100)}%)`,
           facts: ruleFacts(e.data),
           pops: e.data.pops ?? [],
-          target: e.data.target,
+          target: hostText(e.data.target),
         });
       case 'rpki.stale':
         return this.pair(e, 'rpki', 'high', 'firing', 'RPKI data is stale', e.data.detail, []);
@@ -290,7 +290,7 @@ export class MessageBuilder {
     const owner = this.ctx.customerOf(j.target);
     return {
       id: j.id,
-      target: j.target,
+      target: hostText(j.target),
       ...(owner.customer ? { customer: owner.customer } : {}),
       ...(owner.protectedPrefix ? { protectedPrefix: owner.protectedPrefix } : {}),
       family: j.attack_family,
@@ -451,6 +451,16 @@ export class MessageBuilder {
     pops: string[],
   ): Built[] {
     return [{ message: this.opMessage(e, key, severity, status, { title, summary, facts: [], pops }) }];
+  }
+}
+
+/** "203.0.113.10/32" → "203.0.113.10": an attacked host reads as an address; a prefix keeps its length. */
+export function hostText(target: string): string {
+  try {
+    const p = Prefix.parse(target);
+    return p.isHost ? p.address : p.toString();
+  } catch {
+    return target;
   }
 }
 
