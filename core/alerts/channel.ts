@@ -47,6 +47,8 @@ export interface ChannelRunnerOptions {
   logger: PluginLogger;
   retry?: { baseMs?: number; maxMs?: number };
   maxPending?: number;
+  /** What the previous run left (its status file): a channel it left broken or failing reports its recovery. */
+  previous?: ChannelStatus;
 }
 
 /**
@@ -106,6 +108,9 @@ export class ChannelRunner implements EventConsumer {
         this.writeStatus();
       },
     });
+    const prev = o.previous;
+    if (prev?.state === 'broken' || (prev?.state === 'closed' && prev.brokenReason))
+      this.queue.markDown(Date.parse(prev.updatedAt) || Date.now());
     this.writeStatus();
   }
 
@@ -115,11 +120,13 @@ export class ChannelRunner implements EventConsumer {
       for (const b of this.builder.build(e)) {
         if (!channelHears(this.o.alerts, this.o.name, b.message)) continue;
         this.outstanding.set(e.seq, (this.outstanding.get(e.seq) ?? 0) + 1);
-        // Waits while the queue is full: this subscriber then falls behind and reads back from the log.
-        const queued = await this.queue.push({ message: b.message, amend: b.amend === true, seqs: [e.seq] }, {
-          mergeOnly: b.amend === true,
-        });
-        if (!queued) this.release([e.seq]);
+        const q: Queued = { message: b.message, amend: b.amend === true, seqs: [e.seq] };
+        // Synchronous while there is room, so the messages of one batch coalesce the same way every time (a
+        // backlog read after a restart becomes one message per incident); when full it waits, and this subscriber
+        // falls behind and reads back from the log.
+        let r = this.queue.offer(q, { mergeOnly: q.amend });
+        if (r === 'full') r = (await this.queue.push(q, { mergeOnly: q.amend })) ? 'queued' : 'dropped';
+        if (r === 'dropped') this.release([e.seq]);
       }
       if (e.seq > this.lastSeen) this.lastSeen = e.seq;
     }

@@ -141,6 +141,7 @@ export async function startAlerts(o: {
     );
     for (const { inst, channel, factory } of created) {
       const status = await StatusFile.open(o.stateDir, inst.name);
+      const previous = await status.read();
       const spec: EventSubscriberSpec = defineEventSubscriber({
         name: subscriberName(inst.name),
         manualAck: true,
@@ -158,6 +159,7 @@ export async function startAlerts(o: {
             ack: ctx.ack,
             alarms: o.stream,
             status,
+            ...(previous ? { previous } : {}),
             logger: ctx.logger,
             ...(o.metrics ? { metrics: o.metrics } : {}),
             ...(o.retry ? { retry: o.retry } : {}),

@@ -35,6 +35,15 @@ export class StatusFile {
     return new StatusFile(join(dir, `${channel}.json`));
   }
 
+  /** What the previous run wrote, if anything. */
+  async read(): Promise<ChannelStatus | undefined> {
+    try {
+      return JSON.parse(await readFile(this.file, 'utf8')) as ChannelStatus;
+    } catch {
+      return undefined;
+    }
+  }
+
   write(s: ChannelStatus): Promise<void> {
     this.wanted = s;
     this.writing ??= (async () => {

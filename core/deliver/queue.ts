@@ -59,7 +59,7 @@ export interface DeliveryQueueOptions<T> {
   onSettled?(item: T, s: Settled): void;
   /** The destination answered that it is gone for good: the queue stops; `item` and everything after it wait. */
   onBroken?(reason: string, status: number | undefined, item: T): void;
-  /** A destination that had been failing (or broken and resumed) delivered again. */
+  /** A destination that had been dead (broken and resumed, or left broken by a previous run) delivered again. */
   onRecovered?(downForMs: number): void;
   /** Every attempt's outcome (metrics, logs). */
   onAttempt?(item: T, outcome: DeliveryOutcome, attempt: number, ms: number): void;
@@ -90,6 +90,8 @@ export class DeliveryQueue<T> {
   private closed = false;
   private broken?: { reason: string; since: number };
   private failingSince?: number;
+  /** Set while (or since) the destination was dead: its next delivery is a recovery worth telling. */
+  private downSince?: number;
   private wake?: () => void;
   private spaceWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
@@ -115,29 +117,41 @@ export class DeliveryQueue<T> {
   }
 
   /**
-   * Queues an item; resolves when it is queued (at once unless `maxPending` items wait: then once there is room).
-   * `mergeOnly`: an amendment that only matters while an item with its key still waits (more rules for a message
-   * not yet sent); with none waiting it is dropped and resolves `false`.
+   * Queues an item now, synchronously: 'merged' into a waiting item with its key, 'queued', 'dropped' (closed, or a
+   * `mergeOnly` amendment with nothing waiting to amend) or 'full' (nothing done: `maxPending` items wait). Items
+   * offered before the caller yields are merged deterministically: the queue takes its next item only after.
    */
-  async push(item: T, o: { mergeOnly?: boolean } = {}): Promise<boolean> {
-    if (this.closed) return false;
+  offer(item: T, o: { mergeOnly?: boolean } = {}): 'queued' | 'merged' | 'dropped' | 'full' {
+    if (this.closed) return 'dropped';
     const key = this.o.keyOf?.(item);
     if (key !== undefined && this.o.merge) {
       for (let i = this.waiting.length - 1; i >= 0; i--) {
         const w = this.waiting[i] as Entry<T>;
         if (w.key === key) {
           w.item = this.o.merge(w.item, item);
-          return true;
+          return 'merged';
         }
       }
     }
-    if (o.mergeOnly) return false;
-    while (!this.closed && this.waiting.length >= (this.o.maxPending ?? 1000))
-      await new Promise<void>((r) => this.spaceWaiters.push(r));
-    if (this.closed) return false;
+    if (o.mergeOnly) return 'dropped';
+    if (this.waiting.length >= (this.o.maxPending ?? 1000)) return 'full';
     this.waiting.push({ item, key, queuedAt: this.now(), attempts: 0 });
     this.wake?.();
-    return true;
+    return 'queued';
+  }
+
+  /** `offer`, waiting for room when the queue is full (backpressure). Resolves false when the item was dropped. */
+  async push(item: T, o: { mergeOnly?: boolean } = {}): Promise<boolean> {
+    for (;;) {
+      const r = this.offer(item, o);
+      if (r !== 'full') return r !== 'dropped';
+      await new Promise<void>((res) => this.spaceWaiters.push(res));
+    }
+  }
+
+  /** A previous run left the destination dead: its first delivery now counts as a recovery (onRecovered). */
+  markDown(sinceMs: number): void {
+    this.downSince ??= sinceMs;
   }
 
   /** Resolves when nothing is queued or in flight (or the queue is broken or closed). */
@@ -253,9 +267,10 @@ export class DeliveryQueue<T> {
         case 'delivered':
           this.stat.delivered++;
           this.stat.lastDeliveredAt = this.now();
-          if (this.failingSince !== undefined) {
-            this.o.onRecovered?.(this.now() - this.failingSince);
-            this.failingSince = undefined;
+          this.failingSince = undefined;
+          if (this.downSince !== undefined) {
+            this.o.onRecovered?.(this.now() - this.downSince);
+            this.downSince = undefined;
           }
           this.settle(e, { result: 'delivered', attempts: e.attempts });
           break;
@@ -273,6 +288,7 @@ export class DeliveryQueue<T> {
           this.stat.lastError = outcome.reason;
           this.broken = { reason: outcome.reason, since: this.now() };
           this.failingSince ??= this.now();
+          this.downSince ??= this.now();
           // The attempt did not go through: the next one (after resume) is a first try again for pacing purposes.
           this.o.onBroken?.(outcome.reason, outcome.status, e.item);
           break;

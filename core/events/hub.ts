@@ -318,6 +318,9 @@ export class EventHub {
     else start = Math.max(await this.source.lastSeq(), this.published) + 1;
     // 'start' begins at the oldest event held: nothing before it was ever this subscriber's to lose.
     if (stored === undefined && opts.from === 'start') start = await this.oldest();
+    // A new subscriber's starting point is stored at once: otherwise a crash before its first acknowledgement would
+    // restart it from 'now' again and skip what was appended in between (at-least-once from the first start on).
+    if (stored === undefined) await this.cursors.set(name, start - 1);
     const sub = new Subscription(name, handler, opts, this, start);
     this.subs.set(name, sub);
     return sub;
