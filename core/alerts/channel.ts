@@ -164,7 +164,13 @@ export class ChannelRunner implements EventConsumer {
   private settled(q: Queued, s: Settled): void {
     const m = q.message;
     if (s.result === 'delivered') {
-      this.lastDelivery = { at: new Date().toISOString(), alert: m.title, kind: m.kind, attempts: s.attempts, ms: s.tookMs };
+      this.lastDelivery = {
+        at: new Date().toISOString(),
+        alert: m.title,
+        kind: m.kind,
+        attempts: s.attempts,
+        ms: s.tookMs,
+      };
       const at = Date.parse(m.at);
       if (Number.isFinite(at)) this.o.metrics?.alertDispatched(this.o.name, Math.max(0, Date.now() - at) / 1000);
       this.o.logger.info(

@@ -74,9 +74,7 @@ export async function createChannel(
     secret(ref: string): Secret {
       const value = env[ref];
       if (value === undefined || value === '')
-        throw new AlertSetupError(
-          `alert channel ${inst.name}: the credential ${ref} is not set in the environment`,
-        );
+        throw new AlertSetupError(`alert channel ${inst.name}: the credential ${ref} is not set in the environment`);
       return new Secret(value, ref);
     },
   });

@@ -184,7 +184,15 @@ export class MessageBuilder {
           e.data.pop ? [e.data.pop] : [],
         );
       case 'rtr.down':
-        return this.pair(e, `rtr:${e.data.cache}`, 'high', 'firing', `RTR cache ${e.data.cache} down`, e.data.error, []);
+        return this.pair(
+          e,
+          `rtr:${e.data.cache}`,
+          'high',
+          'firing',
+          `RTR cache ${e.data.cache} down`,
+          e.data.error,
+          [],
+        );
       case 'rtr.up':
         return this.pair(e, `rtr:${e.data.cache}`, 'high', 'resolved', `RTR cache ${e.data.cache} up`, '', []);
       case 'detector.silent':
@@ -346,13 +354,36 @@ export class MessageBuilder {
     if (inc.topSources.length || inc.sourceCount)
       facts.push({
         label: 'Sources',
-        value: `${grouped(inc.sourceCount)}${inc.spoofed ? ' (spoofed)' : ''}${inc.botnet ? ' (botnet)' : ''}${inc.topSources.length ? `; top ${inc.topSources.slice(0, 3).map((s) => s.ip).join(', ')}` : ''}`,
+        value: `${grouped(inc.sourceCount)}${inc.spoofed ? ' (spoofed)' : ''}${inc.botnet ? ' (botnet)' : ''}${
+          inc.topSources.length
+            ? `; top ${inc.topSources
+                .slice(0, 3)
+                .map((s) => s.ip)
+                .join(', ')}`
+            : ''
+        }`,
       });
     if (inc.topDstPorts.length)
-      facts.push({ label: 'Ports', value: `dst ${inc.topDstPorts.slice(0, 3).map((p) => p.port).join(', ')}${inc.topSrcPorts.length ? `; src ${inc.topSrcPorts.slice(0, 3).map((p) => p.port).join(', ')}` : ''}` });
+      facts.push({
+        label: 'Ports',
+        value: `dst ${inc.topDstPorts
+          .slice(0, 3)
+          .map((p) => p.port)
+          .join(', ')}${
+          inc.topSrcPorts.length
+            ? `; src ${inc.topSrcPorts
+                .slice(0, 3)
+                .map((p) => p.port)
+                .join(', ')}`
+            : ''
+        }`,
+      });
     const level = o.level ?? st.level;
     if (level > 0 || kind !== 'incident.opened')
-      facts.push({ label: 'Level', value: `${level}${o.previousLevel !== undefined ? ` (was ${o.previousLevel})` : ''}` });
+      facts.push({
+        label: 'Level',
+        value: `${level}${o.previousLevel !== undefined ? ` (was ${o.previousLevel})` : ''}`,
+      });
     if (rules.length && kind !== 'incident.opened')
       facts.push({
         label: kind === 'incident.resolved' ? 'Withdrawing' : 'Actions',

@@ -67,36 +67,71 @@ export function sampleMessage(policy: Policy, event: SampleEvent, node = 'ft-tes
   const events: FtEvent[] = [ev({ type: 'incident.opened', data: { incident } } as never, 1)];
   if (event === 'escalated' || event === 'deescalated')
     events.push(
-      ev({
-        type: `incident.${event}`,
-        data: { incident, level: event === 'escalated' ? 2 : 1, previousLevel: event === 'escalated' ? 1 : 2, reason: 'test' },
-      } as never, 2),
+      ev(
+        {
+          type: `incident.${event}`,
+          data: {
+            incident,
+            level: event === 'escalated' ? 2 : 1,
+            previousLevel: event === 'escalated' ? 1 : 2,
+            reason: 'test',
+          },
+        } as never,
+        2,
+      ),
     );
   if (event === 'mitigated')
     events.push(
-      ev({
-        type: 'rule.added',
-        data: {
-          ruleId: 'test-rule',
-          kind: 'flowspec',
-          target,
-          level: 1,
-          action: 'rate-limit 6250000 bytes/s (50 Mbps)',
-          via: ['test-speaker'],
-          incidentId: incident.id,
-          outcome: 'ok',
-          expiresAt: now + 300_000,
-          results: [],
-          durationMs: 12,
-          rule: { id: 'test-rule', kind: 'rtbh', tenant: policy.tenant, target, level: 1, ttlSeconds: 300, communities: ['65535:666'], noExport: true },
-        },
-      } as never, 2),
+      ev(
+        {
+          type: 'rule.added',
+          data: {
+            ruleId: 'test-rule',
+            kind: 'flowspec',
+            target,
+            level: 1,
+            action: 'rate-limit 6250000 bytes/s (50 Mbps)',
+            via: ['test-speaker'],
+            incidentId: incident.id,
+            outcome: 'ok',
+            expiresAt: now + 300_000,
+            results: [],
+            durationMs: 12,
+            rule: {
+              id: 'test-rule',
+              kind: 'rtbh',
+              tenant: policy.tenant,
+              target,
+              level: 1,
+              ttlSeconds: 300,
+              communities: ['65535:666'],
+              noExport: true,
+            },
+          },
+        } as never,
+        2,
+      ),
     );
   if (event === 'resolved')
     events.push(ev({ type: 'incident.resolved', data: { incident, durationMs: 95_000, level: 1 } } as never, 2));
   if (event === 'operational')
     return {
-      ...(builder.build(encodeEvent(ev({ type: 'speaker.down', data: { speaker: 'test-speaker', adapter: 'gobgp', status: 'down', detail: 'test: gRPC connection refused' } } as never, 1)))[0]?.message as AlertMessage),
+      ...(builder.build(
+        encodeEvent(
+          ev(
+            {
+              type: 'speaker.down',
+              data: {
+                speaker: 'test-speaker',
+                adapter: 'gobgp',
+                status: 'down',
+                detail: 'test: gRPC connection refused',
+              },
+            } as never,
+            1,
+          ),
+        ),
+      )[0]?.message as AlertMessage),
       test: true,
     };
   let last: AlertMessage | undefined;

@@ -92,7 +92,7 @@ export class FtMetrics implements RunMetrics, AlertMetrics {
     });
     this.channelState = new Gauge({
       name: 'ft_alert_channel_state',
-      help: 'Each alert channel\'s state: 1 for the state it is in (ok, failing, broken, closed, starting), 0 for the others.',
+      help: "Each alert channel's state: 1 for the state it is in (ok, failing, broken, closed, starting), 0 for the others.",
       labelNames: ['channel', 'state'],
       registers,
     });
@@ -121,7 +121,10 @@ export class FtMetrics implements RunMetrics, AlertMetrics {
   }
 
   /** The detection engine's incident events: keeps ft_incidents_active by severity and family. */
-  incidentEvent(type: 'open' | 'update' | 'resolve', incident: { id: string; severity: string; attack_family: string }): void {
+  incidentEvent(
+    type: 'open' | 'update' | 'resolve',
+    incident: { id: string; severity: string; attack_family: string },
+  ): void {
     const prev = this.activeById.get(incident.id);
     if (prev) this.active.dec(prev);
     if (type === 'resolve') this.activeById.delete(incident.id);

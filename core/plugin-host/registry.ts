@@ -82,9 +82,11 @@ export class Registry {
 
   /** Sorted by role then kind, for listings. */
   entries(): RegisteredFactory<DetectorFactory | ActionFactory | AlertChannelFactory>[] {
-    const all = [...this.detectors.values(), ...this.actions.values(), ...this.alertChannels.values()] as RegisteredFactory<
-      DetectorFactory | ActionFactory | AlertChannelFactory
-    >[];
+    const all = [
+      ...this.detectors.values(),
+      ...this.actions.values(),
+      ...this.alertChannels.values(),
+    ] as RegisteredFactory<DetectorFactory | ActionFactory | AlertChannelFactory>[];
     return all.sort((a, b) => a.role.localeCompare(b.role) || a.kind.localeCompare(b.kind));
   }
 

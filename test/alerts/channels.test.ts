@@ -14,7 +14,17 @@ import { TW_SID, TW_TOKEN, twilioFake } from '../fakes/twilio.js';
 import { GRAFANA_TOKEN, grafanaFake } from '../fakes/grafana.js';
 import { DD_KEY, datadogFake } from '../fakes/datadog.js';
 import { WEBHOOK_PATH, WH_SECRET, webhookReceiver } from '../fakes/webhook.js';
-import { drained, incident, opened, policyText, resolved, ruleAdded, runAlerts, tempDir, type Running } from './harness.js';
+import {
+  drained,
+  incident,
+  opened,
+  policyText,
+  resolved,
+  ruleAdded,
+  runAlerts,
+  tempDir,
+  type Running,
+} from './harness.js';
 
 describe('alerts: every channel, in its vendor’s own form (local fakes written from each vendor’s API docs)', function () {
   this.timeout(60_000);
@@ -70,18 +80,26 @@ describe('alerts: every channel, in its vendor’s own form (local fakes written
     const inc = incident('203.0.113.10');
     await run.stream.append([opened(inc)]);
     // Every channel has the opened message before anything else happens (the NOC hears first).
-    await Promise.all(fakes.filter((f) => f !== tw).map((f) => f.until((x) => x.accepted.length >= 1, 'the opened alert')));
+    await Promise.all(
+      fakes.filter((f) => f !== tw).map((f) => f.until((x) => x.accepted.length >= 1, 'the opened alert')),
+    );
     await tw.until((x) => x.accepted.length >= 2, 'one SMS per number');
     // Two rules at level 1 in one batch: one "mitigated" message, not two.
     await run.stream.append([ruleAdded(inc, 1, 'flowspec'), ruleAdded(inc, 1, 'rtbh')]);
     await run.stream.append([resolved(inc)]);
-    await Promise.all(fakes.filter((f) => f !== tw && f !== gf).map((f) => f.until((x) => x.accepted.length >= 3, 'opened, mitigated, resolved')));
+    await Promise.all(
+      fakes
+        .filter((f) => f !== tw && f !== gf)
+        .map((f) => f.until((x) => x.accepted.length >= 3, 'opened, mitigated, resolved')),
+    );
     await drained(run.host);
 
     // Slack: Block Kit; the service answered `ok` to each (the fake checks the documented block limits).
     expect(slack.requests.map((r) => r.body).every((b) => b.includes('"blocks"'))).to.equal(true);
     expect(slack.accepted).to.have.length(3);
-    const [s0, s1, s2] = slack.accepted.map(parsed) as { blocks: { type: string; text?: { text: string }; fields?: { text: string }[] }[] }[];
+    const [s0, s1, s2] = slack.accepted.map(parsed) as {
+      blocks: { type: string; text?: { text: string }; fields?: { text: string }[] }[];
+    }[];
     expect(s0?.blocks[0]?.text?.text).to.equal('DDoS udp_flood on 203.0.113.10: opened');
     expect(s1?.blocks[0]?.text?.text).to.equal('DDoS udp_flood on 203.0.113.10: mitigated at level 1');
     expect(s2?.blocks[0]?.text?.text).to.equal('DDoS udp_flood on 203.0.113.10: resolved');
@@ -97,12 +115,17 @@ describe('alerts: every channel, in its vendor’s own form (local fakes written
     // Discord: wait=true (200 with the saved message), mentions disabled so no attacker string pings anyone.
     expect(discord.requests[0]?.url.searchParams.get('wait')).to.equal('true');
     for (const r of discord.accepted) expect(parsed(r).allowed_mentions).to.deep.equal({ parse: [] });
-    const embed = (parsed(discord.accepted[0] as never).embeds as Record<string, unknown>[])[0] as Record<string, unknown>;
+    const embed = (parsed(discord.accepted[0] as never).embeds as Record<string, unknown>[])[0] as Record<
+      string,
+      unknown
+    >;
     expect(embed.title).to.equal('DDoS udp_flood on 203.0.113.10: opened');
     expect(embed.url).to.equal(`https://noc.example/ft/incidents/${inc.id}`);
 
     // Teams: a Workflows message with one Adaptive Card 1.4, answered 202.
-    const card = (parsed(teams.accepted[0] as never).attachments as { content: { version: string; body: { type: string }[] } }[])[0];
+    const card = (
+      parsed(teams.accepted[0] as never).attachments as { content: { version: string; body: { type: string }[] } }[]
+    )[0];
     expect(card?.content.version).to.equal('1.4');
     expect(card?.content.body.map((b) => b.type)).to.include('FactSet');
 
@@ -137,7 +160,14 @@ describe('alerts: every channel, in its vendor’s own form (local fakes written
     expect(ann?.dashboardUID).to.equal('ddos');
 
     // Datadog: three events with one aggregation_key; the last one's status is ok (resolved).
-    const ddBodies = dd.accepted.map((r) => (parsed(r).data as { attributes: { aggregation_key: string; attributes: { status: string; priority: string } } }).attributes);
+    const ddBodies = dd.accepted.map(
+      (r) =>
+        (
+          parsed(r).data as {
+            attributes: { aggregation_key: string; attributes: { status: string; priority: string } };
+          }
+        ).attributes,
+    );
     expect(new Set(ddBodies.map((b) => b.aggregation_key))).to.have.property('size', 1);
     expect(ddBodies.map((b) => b.attributes.status)).to.deep.equal(['error', 'error', 'ok']);
     expect(ddBodies[0]?.attributes.priority).to.equal('2');

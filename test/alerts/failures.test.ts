@@ -42,7 +42,9 @@ describe('alerts: failure paths (fakes of each vendor’s documented errors)', f
     );
     try {
       await run.stream.append([opened(incident())]);
-      await Promise.all([slack, discord, tg].map((f) => f.until((x) => x.accepted.length === 1, 'the retry after the 429')));
+      await Promise.all(
+        [slack, discord, tg].map((f) => f.until((x) => x.accepted.length === 1, 'the retry after the 429')),
+      );
       await drained(run.host);
       expect(gap(slack.requests[0], slack.requests[1])).to.be.at.least(990);
       expect(gap(discord.requests[0], discord.requests[1])).to.be.at.least(590);
@@ -88,7 +90,10 @@ describe('alerts: failure paths (fakes of each vendor’s documented errors)', f
       await wh.start(port);
       await wh.until((x) => x.processed.length === 2, 'both webhooks once the receiver is up');
       await drained(run.host);
-      expect(wh.processed.map((p) => p.payload.type)).to.deep.equal(['alert.incident.opened', 'alert.incident.resolved']);
+      expect(wh.processed.map((p) => p.payload.type)).to.deep.equal([
+        'alert.incident.opened',
+        'alert.incident.resolved',
+      ]);
       expect(wh.duplicates).to.have.length(0);
     } finally {
       await run.stop();
@@ -111,9 +116,13 @@ describe('alerts: failure paths (fakes of each vendor’s documented errors)', f
       await run.stream.append([opened(inc)]);
       // Discord hears the incident, then that Slack is broken.
       await discord.until((x) => x.accepted.length === 2, 'the incident and the broken-channel alarm');
-      const titles = discord.accepted.map((r) => ((parsed(r).embeds as { title: string }[])[0] as { title: string }).title);
+      const titles = discord.accepted.map(
+        (r) => ((parsed(r).embeds as { title: string }[])[0] as { title: string }).title,
+      );
       expect(titles).to.deep.equal(['DDoS udp_flood on 203.0.113.10: opened', 'ft: Alert channel noc-slack is broken']);
-      const desc = ((parsed(discord.accepted[1] as never).embeds as { description: string }[])[0] as { description: string }).description;
+      const desc = (
+        (parsed(discord.accepted[1] as never).embeds as { description: string }[])[0] as { description: string }
+      ).description;
       expect(desc).to.include('410').and.include('channel_is_archived');
       // Broken: no more attempts at the dead hook, whatever comes.
       await run.stream.append([resolved(inc)]);
@@ -131,11 +140,17 @@ describe('alerts: failure paths (fakes of each vendor’s documented errors)', f
       await slack.until((x) => x.accepted.length === 1, 'the replay of what Slack never got');
       await discord.until((x) => x.accepted.length === 4, 'the channel-ok alarm');
       await drained(run.host);
-      const blocks = parsed(slack.accepted[0] as never).blocks as { type: string; text?: { text: string }; elements?: { text: string }[] }[];
+      const blocks = parsed(slack.accepted[0] as never).blocks as {
+        type: string;
+        text?: { text: string };
+        elements?: { text: string }[];
+      }[];
       expect(blocks[0]?.text?.text).to.equal('DDoS udp_flood on 203.0.113.10: resolved');
       expect(JSON.stringify(blocks)).to.include('Also: incident.opened');
       const last = discord.accepted[3] as never;
-      expect(((parsed(last).embeds as { title: string }[])[0] as { title: string }).title).to.equal('ft: Alert channel noc-slack delivers again');
+      expect(((parsed(last).embeds as { title: string }[])[0] as { title: string }).title).to.equal(
+        'ft: Alert channel noc-slack delivers again',
+      );
       await new Promise((r) => setTimeout(r, 0));
       expect(slack.accepted).to.have.length(1);
       expect((await readStatuses(tmp.dir)).get('noc-slack')?.delivered).to.equal(1);

@@ -76,7 +76,12 @@ export function incident(target = '203.0.113.10', o: Partial<Incident> = {}): In
 
 export const opened = (i: Incident): EventDraft => draft('incident.opened', { incident: i });
 
-export function ruleAdded(i: Incident, level = 1, kind: 'flowspec' | 'rtbh' = 'flowspec', via = ['edge-gobgp']): EventDraft {
+export function ruleAdded(
+  i: Incident,
+  level = 1,
+  kind: 'flowspec' | 'rtbh' = 'flowspec',
+  via = ['edge-gobgp'],
+): EventDraft {
   const rule =
     kind === 'flowspec'
       ? makeRule<FlowSpecRule>({
@@ -88,7 +93,15 @@ export function ruleAdded(i: Incident, level = 1, kind: 'flowspec' | 'rtbh' = 'f
           level,
           ttlSeconds: 300,
         })
-      : makeRule<RtbhRule>({ kind: 'rtbh', tenant: 'lab', target: i.target, communities: ['65535:666'], noExport: true, level, ttlSeconds: 300 });
+      : makeRule<RtbhRule>({
+          kind: 'rtbh',
+          tenant: 'lab',
+          target: i.target,
+          communities: ['65535:666'],
+          noExport: true,
+          level,
+          ttlSeconds: 300,
+        });
   return draft('rule.added', {
     ruleId: rule.id,
     kind,
@@ -127,7 +140,8 @@ export async function runAlerts(
 ): Promise<Running> {
   const registry = alertsRegistry();
   const policy = parsePolicy(policyYaml, 'policy.yaml', registry);
-  const stream = o.stream ?? (await EventStream.openEmbedded({ stateDir, tenant: 'lab', node: 'edge-1', logger: quiet }));
+  const stream =
+    o.stream ?? (await EventStream.openEmbedded({ stateDir, tenant: 'lab', node: 'edge-1', logger: quiet }));
   const host = await startAlerts({
     policy,
     registry,

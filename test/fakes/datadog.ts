@@ -17,10 +17,13 @@ function handle(r: Recorded): Answer {
   if (!['alert', 'change'].includes(String(a.category))) errors.push('category must be alert or change');
   if (typeof a.title !== 'string') errors.push('title is required');
   if (String(a.aggregation_key ?? '').length > 100) errors.push('aggregation_key is too long');
-  if (a.category === 'alert' && !['info', 'warn', 'error', 'ok'].includes(String(inner.status))) errors.push('attributes.status is required for alerts');
-  if (inner.priority !== undefined && !['1', '2', '3', '4', '5'].includes(inner.priority as string)) errors.push('attributes.priority must be a string 1-5');
+  if (a.category === 'alert' && !['info', 'warn', 'error', 'ok'].includes(String(inner.status)))
+    errors.push('attributes.status is required for alerts');
+  if (inner.priority !== undefined && !['1', '2', '3', '4', '5'].includes(inner.priority as string))
+    errors.push('attributes.priority must be a string 1-5');
   if (errors.length) return json(400, { errors });
   return json(202, { data: { type: 'event', id: String(Date.now()), attributes: {} } });
 }
 
-export const datadogFake = () => new FakeServer('datadog', handle, (r) => r.method === 'POST' && r.path === '/api/v2/events');
+export const datadogFake = () =>
+  new FakeServer('datadog', handle, (r) => r.method === 'POST' && r.path === '/api/v2/events');

@@ -23,7 +23,14 @@ export function grafanaFake() {
     const b = JSON.parse(r.body || '{}') as Partial<Annotation>;
     if (r.method === 'POST' && r.path === '/api/annotations') {
       if (typeof b.text !== 'string') return json(400, { message: 'text is required' });
-      const a: Annotation = { id: ++next, time: b.time ?? Date.now(), tags: b.tags ?? [], text: b.text, ...(b.timeEnd ? { timeEnd: b.timeEnd } : {}), ...(b.dashboardUID ? { dashboardUID: b.dashboardUID } : {}) };
+      const a: Annotation = {
+        id: ++next,
+        time: b.time ?? Date.now(),
+        tags: b.tags ?? [],
+        text: b.text,
+        ...(b.timeEnd ? { timeEnd: b.timeEnd } : {}),
+        ...(b.dashboardUID ? { dashboardUID: b.dashboardUID } : {}),
+      };
       annotations.set(a.id, a);
       return json(200, { message: 'Annotation added', id: a.id });
     }
@@ -31,10 +38,15 @@ export function grafanaFake() {
     if (r.method === 'PATCH' && m) {
       const a = annotations.get(Number(m[1]));
       if (!a) return json(404, { message: 'Could not find annotation to update' });
-      Object.assign(a, Object.fromEntries(Object.entries(b).filter(([k]) => ['time', 'timeEnd', 'tags', 'text'].includes(k))));
+      Object.assign(
+        a,
+        Object.fromEntries(Object.entries(b).filter(([k]) => ['time', 'timeEnd', 'tags', 'text'].includes(k))),
+      );
       return json(200, { message: 'Annotation patched' });
     }
     return json(404, { message: 'Not found' });
   };
-  return Object.assign(new FakeServer('grafana', handle, (r) => r.path.startsWith('/api/annotations')), { annotations });
+  return Object.assign(new FakeServer('grafana', handle, (r) => r.path.startsWith('/api/annotations')), {
+    annotations,
+  });
 }

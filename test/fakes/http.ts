@@ -75,7 +75,8 @@ export class FakeServer {
   async until(pred: (f: this) => boolean, what = 'the fake to see the request'): Promise<void> {
     const deadline = Date.now() + 25_000;
     while (!pred(this)) {
-      if (Date.now() > deadline) throw new Error(`${this.name}: timed out waiting for ${what} (${this.requests.length} requests)`);
+      if (Date.now() > deadline)
+        throw new Error(`${this.name}: timed out waiting for ${what} (${this.requests.length} requests)`);
       await new Promise<void>((r) => {
         this.waiters.push(r);
         setTimeout(r, 200);

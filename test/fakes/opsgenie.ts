@@ -23,16 +23,31 @@ export function opsgenieFake(prefix = '') {
   const alerts = new Map<string, OgAlert>();
   const accepted = () => json(202, { result: 'Request will be processed', took: 0.01, requestId: randomUUID() });
   const handle = (r: Recorded): Answer => {
-    if (r.headers.authorization !== `GenieKey ${OG_KEY}`) return json(401, { message: 'Key format is not valid!', took: 0, requestId: randomUUID() });
+    if (r.headers.authorization !== `GenieKey ${OG_KEY}`)
+      return json(401, { message: 'Key format is not valid!', took: 0, requestId: randomUUID() });
     const b = JSON.parse(r.body || '{}') as Record<string, unknown>;
     const path = r.path.slice(prefix.length);
     if (path === '/v2/alerts') {
       if (typeof b.message !== 'string' || b.message.length === 0 || b.message.length > 130)
-        return json(422, { message: 'Request body is not processable. Please check the errors.', errors: { message: 'Message can not be empty or longer than 130' }, took: 0, requestId: randomUUID() });
+        return json(422, {
+          message: 'Request body is not processable. Please check the errors.',
+          errors: { message: 'Message can not be empty or longer than 130' },
+          took: 0,
+          requestId: randomUUID(),
+        });
       const alias = String(b.alias ?? b.message);
       const a = alerts.get(alias);
       if (a && a.status === 'open') a.count++;
-      else alerts.set(alias, { alias, message: b.message, priority: String(b.priority ?? 'P3'), status: 'open', acknowledged: false, count: 1, notes: [] });
+      else
+        alerts.set(alias, {
+          alias,
+          message: b.message,
+          priority: String(b.priority ?? 'P3'),
+          status: 'open',
+          acknowledged: false,
+          count: 1,
+          notes: [],
+        });
       return accepted();
     }
     const m = /^\/v2\/alerts\/([^/]+)\/(close|acknowledge|notes)$/.exec(path);
@@ -45,5 +60,8 @@ export function opsgenieFake(prefix = '') {
     }
     return accepted();
   };
-  return Object.assign(new FakeServer('opsgenie', handle, (r) => r.method === 'POST' && r.path.startsWith(`${prefix}/v2/alerts`)), { alerts });
+  return Object.assign(
+    new FakeServer('opsgenie', handle, (r) => r.method === 'POST' && r.path.startsWith(`${prefix}/v2/alerts`)),
+    { alerts },
+  );
 }

@@ -17,7 +17,8 @@ function handle(r: Recorded): Answer {
   }
   if (typeof body.text !== 'string' && !Array.isArray(body.blocks)) return text(400, 'no_text');
   for (const b of body.blocks ?? []) {
-    if (b.type === 'header' && (b.text?.type !== 'plain_text' || b.text.text.length > 150)) return text(400, 'invalid_blocks');
+    if (b.type === 'header' && (b.text?.type !== 'plain_text' || b.text.text.length > 150))
+      return text(400, 'invalid_blocks');
     if (b.type === 'section' && (b.fields?.length ?? 0) > 10) return text(400, 'invalid_blocks');
   }
   if ((body.blocks?.length ?? 0) > 50) return text(400, 'invalid_blocks');
@@ -25,5 +26,6 @@ function handle(r: Recorded): Answer {
 }
 
 export const slackFake = () => new FakeServer('slack', handle, (r) => r.path === SLACK_PATH);
-export const slackRateLimited = (seconds: number): Answer => text(429, 'rate_limited', { 'retry-after': String(seconds) });
+export const slackRateLimited = (seconds: number): Answer =>
+  text(429, 'rate_limited', { 'retry-after': String(seconds) });
 export const slackArchived: Answer = text(410, 'channel_is_archived');

@@ -8,10 +8,18 @@ export const TEAMS_PATH = '/powerautomate/automations/direct/workflows/0123abcd/
 export const TEAMS_QUERY = '?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=FAKESIG';
 
 function handle(r: Recorded): Answer {
-  if (r.url.searchParams.get('sig') !== 'FAKESIG') return json(401, { error: { code: 'DirectApiAuthorizationRequired', message: 'bad signature' } });
-  const b = JSON.parse(r.body) as { type?: string; attachments?: { contentType?: string; content?: { type?: string; version?: string } }[] };
+  if (r.url.searchParams.get('sig') !== 'FAKESIG')
+    return json(401, { error: { code: 'DirectApiAuthorizationRequired', message: 'bad signature' } });
+  const b = JSON.parse(r.body) as {
+    type?: string;
+    attachments?: { contentType?: string; content?: { type?: string; version?: string } }[];
+  };
   const card = b.attachments?.[0];
-  if (b.type !== 'message' || card?.contentType !== 'application/vnd.microsoft.card.adaptive' || card.content?.type !== 'AdaptiveCard')
+  if (
+    b.type !== 'message' ||
+    card?.contentType !== 'application/vnd.microsoft.card.adaptive' ||
+    card.content?.type !== 'AdaptiveCard'
+  )
     return json(400, { error: { code: 'InvalidRequestContent', message: 'not a message with an Adaptive Card' } });
   return { status: 202 };
 }

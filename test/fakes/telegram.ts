@@ -7,7 +7,23 @@ import { FakeServer, json, type Answer, type Recorded } from './http.js';
 
 export const TG_TOKEN = '123456:AAFakeTokenFakeTokenFakeTokenFake';
 
-const ALLOWED_TAGS = new Set(['b', 'strong', 'i', 'em', 'u', 'ins', 's', 'strike', 'del', 'a', 'code', 'pre', 'tg-spoiler', 'blockquote', 'span']);
+const ALLOWED_TAGS = new Set([
+  'b',
+  'strong',
+  'i',
+  'em',
+  'u',
+  'ins',
+  's',
+  'strike',
+  'del',
+  'a',
+  'code',
+  'pre',
+  'tg-spoiler',
+  'blockquote',
+  'span',
+]);
 
 /** The HTML parse_mode check Telegram does: only known tags, and no stray < or &. */
 export function telegramHtmlProblem(text: string): string | undefined {
@@ -20,20 +36,41 @@ export function telegramHtmlProblem(text: string): string | undefined {
 export function telegramFake(chats: Set<string> = new Set(['-1001234567890'])) {
   let messageId = 0;
   const handle = (r: Recorded): Answer => {
-    if (r.path !== `/bot${TG_TOKEN}/sendMessage`) return json(401, { ok: false, error_code: 401, description: 'Unauthorized' });
+    if (r.path !== `/bot${TG_TOKEN}/sendMessage`)
+      return json(401, { ok: false, error_code: 401, description: 'Unauthorized' });
     const b = JSON.parse(r.body) as { chat_id?: unknown; text?: string; parse_mode?: string };
-    if (!chats.has(String(b.chat_id))) return json(400, { ok: false, error_code: 400, description: 'Bad Request: chat not found' });
-    if (!b.text || b.text.length > 4096) return json(400, { ok: false, error_code: 400, description: 'Bad Request: message text is empty or too long' });
+    if (!chats.has(String(b.chat_id)))
+      return json(400, { ok: false, error_code: 400, description: 'Bad Request: chat not found' });
+    if (!b.text || b.text.length > 4096)
+      return json(400, { ok: false, error_code: 400, description: 'Bad Request: message text is empty or too long' });
     if (b.parse_mode === 'HTML') {
       const p = telegramHtmlProblem(b.text);
       if (p) return json(400, { ok: false, error_code: 400, description: p });
     }
-    return json(200, { ok: true, result: { message_id: ++messageId, date: Math.floor(Date.now() / 1000), chat: { id: Number(b.chat_id) }, text: b.text } });
+    return json(200, {
+      ok: true,
+      result: {
+        message_id: ++messageId,
+        date: Math.floor(Date.now() / 1000),
+        chat: { id: Number(b.chat_id) },
+        text: b.text,
+      },
+    });
   };
   return new FakeServer('telegram', handle, (r) => r.method === 'POST' && r.path.startsWith('/bot'));
 }
 
 export const telegramTooMany = (seconds: number): Answer =>
-  json(429, { ok: false, error_code: 429, description: `Too Many Requests: retry after ${seconds}`, parameters: { retry_after: seconds } });
+  json(429, {
+    ok: false,
+    error_code: 429,
+    description: `Too Many Requests: retry after ${seconds}`,
+    parameters: { retry_after: seconds },
+  });
 export const telegramMigrated = (to: number): Answer =>
-  json(400, { ok: false, error_code: 400, description: 'Bad Request: group chat was upgraded to a supergroup chat', parameters: { migrate_to_chat_id: to } });
+  json(400, {
+    ok: false,
+    error_code: 400,
+    description: 'Bad Request: group chat was upgraded to a supergroup chat',
+    parameters: { migrate_to_chat_id: to },
+  });

@@ -34,5 +34,8 @@ export function webhookReceiver(secret = WH_SECRET) {
     }
     return { status: 204 };
   };
-  return Object.assign(new FakeServer('webhook', handle, (r) => r.method === 'POST' && r.path === WEBHOOK_PATH), { processed, duplicates });
+  return Object.assign(new FakeServer('webhook', handle, (r) => r.method === 'POST' && r.path === WEBHOOK_PATH), {
+    processed,
+    duplicates,
+  });
 }

@@ -73,7 +73,11 @@ export class DeliveryHttp {
     const url = new URL(o.origin);
     this.origin = url.origin;
     this.#refusePrivate = o.refusePrivate === true;
-    if (this.#refusePrivate && isIP(url.hostname.replace(/^\[|\]$/g, '')) && isPrivateAddress(url.hostname.replace(/^\[|\]$/g, '')))
+    if (
+      this.#refusePrivate &&
+      isIP(url.hostname.replace(/^\[|\]$/g, '')) &&
+      isPrivateAddress(url.hostname.replace(/^\[|\]$/g, ''))
+    )
       throw new PrivateAddressError(`${url.hostname} is a non-public address (not allowed here)`);
     const answer = o.answerTimeoutMs ?? 5000;
     this.#pool = new Pool(this.origin, {
@@ -133,7 +137,8 @@ export function deliveryOutcome(
     now?: number;
   } = {},
 ): DeliveryOutcome {
-  const reason = () => `HTTP ${a.status}${(o.message?.(a) ?? a.text.slice(0, 200)) ? `: ${o.message?.(a) ?? a.text.slice(0, 200)}` : ''}`;
+  const reason = () =>
+    `HTTP ${a.status}${(o.message?.(a) ?? a.text.slice(0, 200)) ? `: ${o.message?.(a) ?? a.text.slice(0, 200)}` : ''}`;
   if (a.status >= 200 && a.status < 300) return { result: 'delivered', detail: `HTTP ${a.status}` };
   const dead = o.dead?.(a);
   if (dead) return { result: 'dead', status: a.status, reason: `HTTP ${a.status}: ${dead}` };

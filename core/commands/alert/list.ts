@@ -18,7 +18,8 @@ export interface ListedChannel {
 }
 
 export default class AlertList extends Command {
-  static override summary = "List the policy's alert channels with their health, what they hear and their last delivery.";
+  static override summary =
+    "List the policy's alert channels with their health, what they hear and their last delivery.";
   static override description =
     'Health and last delivery come from the status each channel of a running (or the last) `ft run` keeps in the state directory; ' +
     'a channel that never ran shows "never ran". broken: the service said the hook or key is gone (fix it, restart ft: its undelivered alerts are re-sent); ' +
@@ -45,7 +46,9 @@ export default class AlertList extends Command {
     } catch (err) {
       if (!(err instanceof PolicyError)) throw err;
       for (const issue of err.issues) this.logToStderr(formatIssue(issue));
-      this.error(`${flags.policy}: ${err.issues.length} problem(s); fix them first (ft policy validate lists them)`, { exit: 1 });
+      this.error(`${flags.policy}: ${err.issues.length} problem(s); fix them first (ft policy validate lists them)`, {
+        exit: 1,
+      });
     }
     const statuses = await readStatuses(flags['state-dir'] ?? defaultStateDir());
     const hears = new Map(explainAlerts(policy.alerts).channels.map((c) => [c.channel, c.hears]));

@@ -7,7 +7,9 @@ export default class AlertTest extends Command {
     '(credentials from the environment), opens its connection pool and delivers through its queue: its rate limit, ' +
     'timeout, retries and Retry-After. Exits 0 when the service accepted it, 1 when it refused it, the channel is dead or retries ran out.';
   static override enableJsonFlag = true;
-  static override args = { channel: Args.string({ description: 'Channel name from the policy (alerts.channels).', required: true }) };
+  static override args = {
+    channel: Args.string({ description: 'Channel name from the policy (alerts.channels).', required: true }),
+  };
   static override flags = {
     policy: Flags.string({ char: 'p', summary: 'Policy YAML file.', required: true }),
     event: Flags.string({
@@ -23,7 +25,15 @@ export default class AlertTest extends Command {
     '<%= config.bin %> alert test oncall --event resolved --policy /etc/ft/policy.yaml',
   ];
 
-  async run(): Promise<{ channel: string; kind: string; result: string; attempts: number; ms: number; reason?: string; title: string }> {
+  async run(): Promise<{
+    channel: string;
+    kind: string;
+    result: string;
+    attempts: number;
+    ms: number;
+    reason?: string;
+    title: string;
+  }> {
     const { args, flags } = await this.parse(AlertTest);
     const { loadRegistry } = await import('../../plugin-host/load.js');
     const { loadPolicy, PolicyError, formatIssue } = await import('../../policy/index.js');
@@ -38,7 +48,9 @@ export default class AlertTest extends Command {
     } catch (err) {
       if (!(err instanceof PolicyError)) throw err;
       for (const issue of err.issues) this.logToStderr(formatIssue(issue));
-      this.error(`${flags.policy}: ${err.issues.length} problem(s); fix them first (ft policy validate lists them)`, { exit: 1 });
+      this.error(`${flags.policy}: ${err.issues.length} problem(s); fix them first (ft policy validate lists them)`, {
+        exit: 1,
+      });
     }
     const inst = policy.alerts.channels.get(args.channel);
     if (!inst)
@@ -72,10 +84,12 @@ export default class AlertTest extends Command {
           timeoutMs: inst.timeoutMs,
           retry: { deadlineMs: flags.patience * 1000, maxMs: 10_000 },
           send: (m: typeof message, a) => channel.send(m, a),
-          onSettled: (_m, s) => resolve({ result: s.result, attempts: s.attempts, ...(s.reason ? { reason: s.reason } : {}) }),
+          onSettled: (_m, s) =>
+            resolve({ result: s.result, attempts: s.attempts, ...(s.reason ? { reason: s.reason } : {}) }),
           onBroken: (reason) => resolve({ result: 'dead', attempts: 1, reason }),
           onAttempt: (_m, o, attempt) => {
-            if (o.result === 'retry' && !this.jsonEnabled()) this.logToStderr(`attempt ${attempt}: ${o.reason}; retrying`);
+            if (o.result === 'retry' && !this.jsonEnabled())
+              this.logToStderr(`attempt ${attempt}: ${o.reason}; retrying`);
           },
         });
         void queue.push(message);

@@ -7,7 +7,11 @@ import { JSON_HEADERS, baseUrl } from './options.js';
 export const alertmanagerConfigSchema = z
   .object({
     url: baseUrl('http://127.0.0.1:9093').describe('Alertmanager base URL.'),
-    generatorUrl: z.string().url().optional().describe('Link back from Alertmanager (default: the alert\'s dashboard link).'),
+    generatorUrl: z
+      .string()
+      .url()
+      .optional()
+      .describe("Link back from Alertmanager (default: the alert's dashboard link)."),
   })
   .strict();
 export type AlertmanagerConfig = z.output<typeof alertmanagerConfigSchema>;
@@ -21,7 +25,13 @@ const labelValue = (s: string) => s.replace(/[\r\n]/g, ' ').slice(0, 200);
  */
 export function alertmanagerBody(m: AlertMessage, generatorUrl?: string): Record<string, unknown>[] {
   const labels: Record<string, string> = {
-    alertname: m.group === 'incident' ? 'FtDdosIncident' : `Ft${m.kind.split('.').map((w) => w.charAt(0).toUpperCase() + w.slice(1).replace(/_(\w)/g, (_, c: string) => c.toUpperCase())).join('')}`,
+    alertname:
+      m.group === 'incident'
+        ? 'FtDdosIncident'
+        : `Ft${m.kind
+            .split('.')
+            .map((w) => w.charAt(0).toUpperCase() + w.slice(1).replace(/_(\w)/g, (_, c: string) => c.toUpperCase()))
+            .join('')}`,
     severity: m.severity,
     tenant: labelValue(m.tenant),
     ft_key: labelValue(m.key),

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { clip, defineAlertChannel, type AlertMessage, type DeliveryAttempt, type DeliveryOutcome, type Secret } from '@ft/sdk';
+import {
+  clip,
+  defineAlertChannel,
+  type AlertMessage,
+  type DeliveryAttempt,
+  type DeliveryOutcome,
+  type Secret,
+} from '@ft/sdk';
 import { deliveryOutcome } from '@ft/http-vendor';
 import { z } from 'zod';
 import { HttpChannel } from './http-channel.js';
@@ -9,9 +16,21 @@ export const datadogConfigSchema = z
   .object({
     apiKey: credentialName('a Datadog API key'),
     site: z
-      .enum(['datadoghq.com', 'us3.datadoghq.com', 'us5.datadoghq.com', 'ap1.datadoghq.com', 'ap2.datadoghq.com', 'uk1.datadoghq.com', 'datadoghq.eu', 'ddog-gov.com', 'us2.ddog-gov.com'])
+      .enum([
+        'datadoghq.com',
+        'us3.datadoghq.com',
+        'us5.datadoghq.com',
+        'ap1.datadoghq.com',
+        'ap2.datadoghq.com',
+        'uk1.datadoghq.com',
+        'datadoghq.eu',
+        'ddog-gov.com',
+        'us2.ddog-gov.com',
+      ])
       .default('datadoghq.com'),
-    url: baseUrl('https://event-management-intake.datadoghq.com').optional().describe('Overrides `site` (tests, proxies).'),
+    url: baseUrl('https://event-management-intake.datadoghq.com')
+      .optional()
+      .describe('Overrides `site` (tests, proxies).'),
     tags: z.array(z.string().min(1)).max(20).default([]),
   })
   .strict();
@@ -21,14 +40,18 @@ const STATUS = { low: 'info', medium: 'warn', high: 'error', critical: 'error' }
 const PRIORITY = { low: '4', medium: '3', high: '2', critical: '1' } as const;
 
 /** aggregation_key ≤ 100: trigger and resolve share it. */
-export const aggregationKey = (key: string) => (key.length <= 100 ? key : `ft:${createHash('sha256').update(key).digest('hex').slice(0, 64)}`);
+export const aggregationKey = (key: string) =>
+  key.length <= 100 ? key : `ft:${createHash('sha256').update(key).digest('hex').slice(0, 64)}`;
 
 const tag = (k: string, v: string) => `${k}:${v.toLowerCase().replace(/[^a-z0-9_.:/-]/g, '_')}`;
 
 /** Events API v2 (event-management-intake): category alert; status ok with the same aggregation_key resolves. */
 export function datadogBody(m: AlertMessage, extraTags: string[] = []): Record<string, unknown> {
-  const custom: Record<string, unknown> = Object.fromEntries(m.facts.slice(0, 90).map((f) => [f.label.toLowerCase(), f.value]));
-  if (m.incident) Object.assign(custom, { peak_pps: m.incident.peakPps, peak_bps: m.incident.peakBps, incident: m.incident.id });
+  const custom: Record<string, unknown> = Object.fromEntries(
+    m.facts.slice(0, 90).map((f) => [f.label.toLowerCase(), f.value]),
+  );
+  if (m.incident)
+    Object.assign(custom, { peak_pps: m.incident.peakPps, peak_bps: m.incident.peakBps, incident: m.incident.id });
   custom.state = m.kind;
   const tags = [
     'service:ft',

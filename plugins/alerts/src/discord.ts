@@ -7,7 +7,11 @@ import { JSON_HEADERS, credentialName, jsonOf, secretUrl } from './options.js';
 export const discordConfigSchema = z
   .object({
     url: credentialName('the webhook URL (https://discord.com/api/webhooks/{id}/{token})'),
-    threadId: z.string().regex(/^\d+$/).optional().describe('Post into this thread of the channel (forum channels need one).'),
+    threadId: z
+      .string()
+      .regex(/^\d+$/)
+      .optional()
+      .describe('Post into this thread of the channel (forum channels need one).'),
     username: z.string().min(1).max(80).default('ft'),
   })
   .strict();
@@ -21,10 +25,15 @@ const COLOR = { low: 0x3498db, medium: 0xf1c40f, high: 0xe67e22, critical: 0xed4
  * Embed limits: title 256, description 4096, ≤ 25 fields (name 256, value 1024), footer 2048, 6000 in all.
  */
 export function discordBody(m: AlertMessage, username = 'ft'): Record<string, unknown> {
-  const fields = m.facts.slice(0, 25).map((f) => ({ name: clip(f.label, 256), value: clip(f.value || '-', 1024), inline: f.value.length < 40 }));
+  const fields = m.facts
+    .slice(0, 25)
+    .map((f) => ({ name: clip(f.label, 256), value: clip(f.value || '-', 1024), inline: f.value.length < 40 }));
   const embed: Record<string, unknown> = {
     title: clip(`${m.test ? '[TEST] ' : ''}${m.title}`, 256),
-    description: clip(m.summary + (m.history.length ? `\nAlso: ${m.history.map((h) => `${h.kind} ${h.at}`).join(', ')}` : ''), 2000),
+    description: clip(
+      m.summary + (m.history.length ? `\nAlso: ${m.history.map((h) => `${h.kind} ${h.at}`).join(', ')}` : ''),
+      2000,
+    ),
     color: m.status === 'resolved' ? COLOR.resolved : COLOR[m.severity],
     timestamp: m.at,
     fields,
@@ -46,7 +55,9 @@ export function discordOutcome(a: HttpAnswer): DeliveryOutcome {
     },
     message: (x) => {
       const j = jsonOf(x.text);
-      return j && typeof j.message === 'string' ? `${j.message}${j.code !== undefined ? ` (code ${String(j.code)})` : ''}` : undefined;
+      return j && typeof j.message === 'string'
+        ? `${j.message}${j.code !== undefined ? ` (code ${String(j.code)})` : ''}`
+        : undefined;
     },
     dead: (x) => {
       if (x.status !== 401 && x.status !== 404) return undefined;
@@ -73,7 +84,9 @@ class DiscordChannel extends HttpChannel {
     return `${this.url.host} (webhook; URL from ${this.config.url})`;
   }
   protected async deliver(m: AlertMessage, a: DeliveryAttempt) {
-    return discordOutcome(await this.post(this.path, JSON.stringify(discordBody(m, this.config.username)), { ...JSON_HEADERS }, a.signal));
+    return discordOutcome(
+      await this.post(this.path, JSON.stringify(discordBody(m, this.config.username)), { ...JSON_HEADERS }, a.signal),
+    );
   }
 }
 

@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { alertText, defineAlertChannel, type AlertChannel, type AlertMessage, type DeliveryAttempt, type DeliveryOutcome, type Secret } from '@ft/sdk';
+import {
+  alertText,
+  defineAlertChannel,
+  type AlertChannel,
+  type AlertMessage,
+  type DeliveryAttempt,
+  type DeliveryOutcome,
+  type Secret,
+} from '@ft/sdk';
 import { z } from 'zod';
 import { credentialName, escapeHtml } from './options.js';
 
@@ -12,7 +20,9 @@ export const emailConfigSchema = z
     tls: z
       .enum(['starttls', 'tls', 'none'])
       .default('starttls')
-      .describe('starttls: upgrade on 587 and refuse to send in clear; tls: TLS from the start (465); none: only to a relay on this box.'),
+      .describe(
+        'starttls: upgrade on 587 and refuse to send in clear; tls: TLS from the start (465); none: only to a relay on this box.',
+      ),
     user: credentialName('the SMTP user').optional(),
     password: credentialName('the SMTP password').optional(),
     from: address,
@@ -22,9 +32,13 @@ export const emailConfigSchema = z
     ca: z.string().min(1).optional().describe('PEM file with the CA of the relay certificate (default: system CAs).'),
   })
   .strict()
-  .refine((c) => (c.user === undefined) === (c.password === undefined), { message: 'give both user and password, or neither', path: ['user'] })
+  .refine((c) => (c.user === undefined) === (c.password === undefined), {
+    message: 'give both user and password, or neither',
+    path: ['user'],
+  })
   .refine((c) => c.tls !== 'none' || ['127.0.0.1', 'localhost', '::1'].includes(c.host), {
-    message: 'tls: none only to a relay on this box (127.0.0.1, ::1, localhost): credentials and alerts must not cross a network in clear',
+    message:
+      'tls: none only to a relay on this box (127.0.0.1, ::1, localhost): credentials and alerts must not cross a network in clear',
     path: ['tls'],
   });
 export type EmailConfig = z.output<typeof emailConfigSchema>;
@@ -32,7 +46,8 @@ export type EmailConfig = z.output<typeof emailConfigSchema>;
 /** A Message-ID derived from the alert, so a repeat is the same message to clients that deduplicate by it. */
 const messageId = (id: string, domain: string) => `<${id}@${domain}>`;
 /** The incident's thread: every message of one incident refers to the same root, so mail clients group them. */
-const threadRoot = (key: string, domain: string) => `<${createHash('sha256').update(key).digest('hex').slice(0, 32)}.thread@${domain}>`;
+const threadRoot = (key: string, domain: string) =>
+  `<${createHash('sha256').update(key).digest('hex').slice(0, 32)}.thread@${domain}>`;
 
 export interface EmailContent {
   subject: string;
@@ -43,8 +58,14 @@ export interface EmailContent {
 }
 
 export function emailContent(m: AlertMessage, o: { subjectPrefix: string; domain: string }): EmailContent {
-  const subject = `${o.subjectPrefix ? `${o.subjectPrefix} ` : ''}${m.test ? '[TEST] ' : ''}${m.severity.toUpperCase()} ${m.title}`.replace(/[\r\n]+/g, ' ');
-  const rows = m.facts.map((f) => `<tr><th align="left">${escapeHtml(f.label)}</th><td>${escapeHtml(f.value)}</td></tr>`).join('');
+  const subject =
+    `${o.subjectPrefix ? `${o.subjectPrefix} ` : ''}${m.test ? '[TEST] ' : ''}${m.severity.toUpperCase()} ${m.title}`.replace(
+      /[\r\n]+/g,
+      ' ',
+    );
+  const rows = m.facts
+    .map((f) => `<tr><th align="left">${escapeHtml(f.label)}</th><td>${escapeHtml(f.value)}</td></tr>`)
+    .join('');
   const html = `<h2>${escapeHtml(m.title)}</h2><p>${escapeHtml(m.summary)}</p><table>${rows}</table>${m.history.length ? `<p><i>Also: ${escapeHtml(m.history.map((h) => `${h.kind} ${h.at}`).join(', '))}</i></p>` : ''}${m.links.map((l) => `<p><a href="${escapeHtml(l.url)}">${escapeHtml(l.text)}</a></p>`).join('')}<p><small>${escapeHtml(`${m.node} · ${m.key} · ${m.at}`)}</small></p>`;
   const root = threadRoot(m.key, o.domain);
   const id = messageId(m.id, o.domain);
@@ -134,8 +155,12 @@ class EmailChannel implements AlertChannel {
       });
       const info = await Promise.race([sending, aborted]);
       const rejected = (info.rejected ?? []).map(String);
-      if (rejected.length === this.config.to.length) return { result: 'rejected', reason: `every recipient refused: ${info.response}` };
-      return { result: 'delivered', detail: `${info.response}${rejected.length ? `; refused ${rejected.join(', ')}` : ''}` };
+      if (rejected.length === this.config.to.length)
+        return { result: 'rejected', reason: `every recipient refused: ${info.response}` };
+      return {
+        result: 'delivered',
+        detail: `${info.response}${rejected.length ? `; refused ${rejected.join(', ')}` : ''}`,
+      };
     } catch (err) {
       return smtpOutcome(err as SmtpError);
     }
@@ -152,7 +177,8 @@ export const email = defineAlertChannel<EmailConfig>({
   rateLimit: { perSecond: 1, burst: 5 },
   repeats: 'the same Message-ID again (clients that deduplicate by Message-ID show one; others show two)',
   async create(config, ctx) {
-    const auth = config.user && config.password ? { user: ctx.secret(config.user), pass: ctx.secret(config.password) } : undefined;
+    const auth =
+      config.user && config.password ? { user: ctx.secret(config.user), pass: ctx.secret(config.password) } : undefined;
     return new EmailChannel(config, auth);
   },
 });

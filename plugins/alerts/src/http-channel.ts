@@ -8,10 +8,7 @@ import { DeliveryHttp, networkOutcome, type HttpAnswer } from '@ft/http-vendor';
 export abstract class HttpChannel implements AlertChannel {
   protected readonly http: DeliveryHttp;
 
-  constructor(
-    origin: URL | string,
-    o: { timeoutMs?: number; refusePrivate?: boolean } = {},
-  ) {
+  constructor(origin: URL | string, o: { timeoutMs?: number; refusePrivate?: boolean } = {}) {
     this.http = new DeliveryHttp({
       origin: typeof origin === 'string' ? origin : origin.origin,
       ...(o.timeoutMs ? { answerTimeoutMs: o.timeoutMs } : {}),
@@ -30,7 +27,12 @@ export abstract class HttpChannel implements AlertChannel {
     }
   }
 
-  protected post(path: string, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<HttpAnswer> {
+  protected post(
+    path: string,
+    body: string,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<HttpAnswer> {
     return this.http.send({ method: 'POST', path, headers, body }, signal);
   }
 

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { clip, defineAlertChannel, type AlertMessage, type DeliveryAttempt, type DeliveryOutcome, type Secret } from '@ft/sdk';
+import {
+  clip,
+  defineAlertChannel,
+  type AlertMessage,
+  type DeliveryAttempt,
+  type DeliveryOutcome,
+  type Secret,
+} from '@ft/sdk';
 import { deliveryOutcome, type HttpAnswer } from '@ft/http-vendor';
 import { z } from 'zod';
 import { HttpChannel } from './http-channel.js';
@@ -15,7 +22,10 @@ export const OPSGENIE_BASES = {
 export const opsgenieConfigSchema = z
   .object({
     apiKey: credentialName('an API integration key (an account key cannot create or close alerts)'),
-    api: z.enum(['opsgenie', 'opsgenie-eu', 'jsm']).default('opsgenie').describe('Opsgenie support ends 5 April 2027: plan for jsm.'),
+    api: z
+      .enum(['opsgenie', 'opsgenie-eu', 'jsm'])
+      .default('opsgenie')
+      .describe('Opsgenie support ends 5 April 2027: plan for jsm.'),
     url: baseUrl('https://api.opsgenie.com').optional().describe('Overrides `api` (tests, proxies).'),
     responders: z
       .array(z.object({ type: z.enum(['team', 'user', 'escalation', 'schedule']), name: z.string().min(1) }).strict())
@@ -30,7 +40,8 @@ export type OpsgenieConfig = z.output<typeof opsgenieConfigSchema>;
 const PRIORITY = { low: 'P4', medium: 'P3', high: 'P2', critical: 'P1' } as const;
 
 /** alias ≤ 512 (one open alert per alias). */
-export const aliasOf = (key: string) => (key.length <= 512 ? key : `ft:${createHash('sha256').update(key).digest('hex')}`);
+export const aliasOf = (key: string) =>
+  key.length <= 512 ? key : `ft:${createHash('sha256').update(key).digest('hex')}`;
 
 export interface OgRequest {
   path: string;
@@ -38,7 +49,10 @@ export interface OgRequest {
 }
 
 /** Create (deduplicated by alias while open), then acknowledge/close by alias; a note says what changed. */
-export function opsgenieRequests(m: AlertMessage, config: Pick<OpsgenieConfig, 'responders' | 'tags' | 'acknowledgeOnMitigated'>): OgRequest[] {
+export function opsgenieRequests(
+  m: AlertMessage,
+  config: Pick<OpsgenieConfig, 'responders' | 'tags' | 'acknowledgeOnMitigated'>,
+): OgRequest[] {
   const alias = encodeURIComponent(aliasOf(m.key));
   const byAlias = (verb: string) => `/v2/alerts/${alias}/${verb}?identifierType=alias`;
   const create: OgRequest = {
@@ -46,18 +60,40 @@ export function opsgenieRequests(m: AlertMessage, config: Pick<OpsgenieConfig, '
     body: {
       message: clip(`${m.test ? '[TEST] ' : ''}${m.title}`, 130),
       alias: aliasOf(m.key),
-      description: clip(m.facts.map((f) => `${f.label}: ${f.value}`).join('\n') + (m.links.length ? `\n${m.links.map((l) => l.url).join('\n')}` : ''), 15000),
+      description: clip(
+        m.facts.map((f) => `${f.label}: ${f.value}`).join('\n') +
+          (m.links.length ? `\n${m.links.map((l) => l.url).join('\n')}` : ''),
+        15000,
+      ),
       priority: PRIORITY[m.severity],
       source: 'ft',
       entity: m.incident?.target ?? m.key,
-      tags: [...new Set(['ft', m.group === 'incident' ? 'ddos' : 'ft-operational', ...(m.incident ? [m.incident.family] : []), m.severity, ...config.tags])].slice(0, 20),
-      details: Object.fromEntries([...m.facts.map((f) => [f.label, clip(f.value, 1000)]), ['state', m.kind], ['node', m.node]]),
+      tags: [
+        ...new Set([
+          'ft',
+          m.group === 'incident' ? 'ddos' : 'ft-operational',
+          ...(m.incident ? [m.incident.family] : []),
+          m.severity,
+          ...config.tags,
+        ]),
+      ].slice(0, 20),
+      details: Object.fromEntries([
+        ...m.facts.map((f) => [f.label, clip(f.value, 1000)]),
+        ['state', m.kind],
+        ['node', m.node],
+      ]),
       ...(config.responders.length ? { responders: config.responders } : {}),
     },
   };
-  const note = (text: string): OgRequest => ({ path: byAlias('notes'), body: { source: 'ft', note: clip(text, 25000) } });
+  const note = (text: string): OgRequest => ({
+    path: byAlias('notes'),
+    body: { source: 'ft', note: clip(text, 25000) },
+  });
   if (m.status === 'resolved') {
-    const close: OgRequest = { path: byAlias('close'), body: { source: 'ft', note: clip(`${m.title}: ${m.summary}`, 25000) } };
+    const close: OgRequest = {
+      path: byAlias('close'),
+      body: { source: 'ft', note: clip(`${m.title}: ${m.summary}`, 25000) },
+    };
     return m.history.some((h) => h.kind !== 'incident.resolved') ? [create, close] : [close];
   }
   const out = [create];

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { clip, defineAlertChannel, type AlertMessage, type DeliveryAttempt, type DeliveryOutcome, type Secret } from '@ft/sdk';
+import {
+  clip,
+  defineAlertChannel,
+  type AlertMessage,
+  type DeliveryAttempt,
+  type DeliveryOutcome,
+  type Secret,
+} from '@ft/sdk';
 import { deliveryOutcome, type HttpAnswer } from '@ft/http-vendor';
 import { z } from 'zod';
 import { HttpChannel } from './http-channel.js';
@@ -12,7 +19,9 @@ export const pagerdutyConfigSchema = z
     acknowledgeOnMitigated: z
       .boolean()
       .default(false)
-      .describe('Acknowledge the PagerDuty alert once ft has mitigation live (default: page until a human acknowledges).'),
+      .describe(
+        'Acknowledge the PagerDuty alert once ft has mitigation live (default: page until a human acknowledges).',
+      ),
   })
   .strict();
 export type PagerDutyConfig = z.output<typeof pagerdutyConfigSchema>;
@@ -75,7 +84,12 @@ export function pagerdutyOutcome(a: HttpAnswer): DeliveryOutcome {
       const errors = Array.isArray(j?.errors) ? (j?.errors as unknown[]).join('; ') : undefined;
       return [j?.message, errors].filter(Boolean).join(': ') || undefined;
     },
-    dead: (x) => (x.status === 400 && /routing.?key/i.test(x.text) ? 'the routing key is invalid' : x.status === 404 ? 'no such endpoint' : undefined),
+    dead: (x) =>
+      x.status === 400 && /routing.?key/i.test(x.text)
+        ? 'the routing key is invalid'
+        : x.status === 404
+          ? 'no such endpoint'
+          : undefined,
   });
 }
 

@@ -14,6 +14,19 @@ import { webhook } from './webhook.js';
 
 // Every channel ft ships (docs/alerts.md). A third party adds one the same way: ft.alertChannel(defineAlertChannel(...)).
 export default definePlugin((ft) => {
-  for (const c of [slack, discord, teams, pagerduty, opsgenie, telegram, email, twilio, webhook, grafana, datadog, alertmanager])
+  for (const c of [
+    slack,
+    discord,
+    teams,
+    pagerduty,
+    opsgenie,
+    telegram,
+    email,
+    twilio,
+    webhook,
+    grafana,
+    datadog,
+    alertmanager,
+  ])
     ft.alertChannel(c as never);
 });

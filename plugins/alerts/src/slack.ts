@@ -1,4 +1,11 @@
-import { alertText, clip, defineAlertChannel, type AlertMessage, type DeliveryAttempt, type DeliveryOutcome } from '@ft/sdk';
+import {
+  alertText,
+  clip,
+  defineAlertChannel,
+  type AlertMessage,
+  type DeliveryAttempt,
+  type DeliveryOutcome,
+} from '@ft/sdk';
 import { deliveryOutcome, type HttpAnswer } from '@ft/http-vendor';
 import { z } from 'zod';
 import { HttpChannel } from './http-channel.js';
@@ -14,7 +21,12 @@ export type SlackConfig = z.output<typeof slackConfigSchema>;
 /** Slack mrkdwn: &, < and > are control characters; attacker-chosen strings (site names, paths) must not be links. */
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-const EMOJI = { low: ':information_source:', medium: ':warning:', high: ':rotating_light:', critical: ':rotating_light:' };
+const EMOJI = {
+  low: ':information_source:',
+  medium: ':warning:',
+  high: ':rotating_light:',
+  critical: ':rotating_light:',
+};
 
 /**
  * Block Kit body (api.slack.com/reference/block-kit): a header (plain_text ≤ 150), the summary, the facts as
@@ -24,13 +36,18 @@ const EMOJI = { low: ':information_source:', medium: ':warning:', high: ':rotati
 export function slackBody(m: AlertMessage): Record<string, unknown> {
   const icon = m.status === 'resolved' ? ':white_check_mark:' : EMOJI[m.severity];
   const blocks: Record<string, unknown>[] = [
-    { type: 'header', text: { type: 'plain_text', text: clip(`${m.test ? '[TEST] ' : ''}${m.title}`, 150), emoji: true } },
+    {
+      type: 'header',
+      text: { type: 'plain_text', text: clip(`${m.test ? '[TEST] ' : ''}${m.title}`, 150), emoji: true },
+    },
     { type: 'section', text: { type: 'mrkdwn', text: clip(`${icon} ${esc(m.summary)}`, 3000) } },
   ];
   for (let i = 0; i < m.facts.length && i < 20; i += 10) {
     blocks.push({
       type: 'section',
-      fields: m.facts.slice(i, i + 10).map((f) => ({ type: 'mrkdwn', text: clip(`*${esc(f.label)}*\n${esc(f.value)}`, 2000) })),
+      fields: m.facts
+        .slice(i, i + 10)
+        .map((f) => ({ type: 'mrkdwn', text: clip(`*${esc(f.label)}*\n${esc(f.value)}`, 2000) })),
     });
   }
   if (m.history.length > 0)
@@ -45,7 +62,9 @@ export function slackBody(m: AlertMessage): Record<string, unknown> {
   if (m.links.length > 0)
     blocks.push({
       type: 'actions',
-      elements: m.links.slice(0, 5).map((l) => ({ type: 'button', text: { type: 'plain_text', text: clip(l.text, 75) }, url: l.url })),
+      elements: m.links
+        .slice(0, 5)
+        .map((l) => ({ type: 'button', text: { type: 'plain_text', text: clip(l.text, 75) }, url: l.url })),
     });
   return { text: clip(alertText(m, { facts: false, links: false }), 3000), blocks };
 }
@@ -65,7 +84,10 @@ const DEAD = new Set([
 
 export function slackOutcome(a: HttpAnswer): DeliveryOutcome {
   return deliveryOutcome(a, {
-    dead: (x) => (DEAD.has(x.text.trim()) || x.status === 404 || x.status === 410 || x.status === 403 ? x.text.trim() || 'gone' : undefined),
+    dead: (x) =>
+      DEAD.has(x.text.trim()) || x.status === 404 || x.status === 410 || x.status === 403
+        ? x.text.trim() || 'gone'
+        : undefined,
   });
 }
 

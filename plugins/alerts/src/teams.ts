@@ -31,10 +31,18 @@ export function teamsBody(m: AlertMessage): Record<string, unknown> {
       text: clip(`${m.test ? '[TEST] ' : ''}${m.title}`, 300),
     },
     { type: 'TextBlock', wrap: true, text: clip(m.summary, 1000) },
-    { type: 'FactSet', facts: m.facts.slice(0, 20).map((f) => ({ title: clip(f.label, 100), value: clip(f.value, 500) })) },
+    {
+      type: 'FactSet',
+      facts: m.facts.slice(0, 20).map((f) => ({ title: clip(f.label, 100), value: clip(f.value, 500) })),
+    },
   ];
   if (m.history.length)
-    body.push({ type: 'TextBlock', wrap: true, isSubtle: true, text: `Also: ${m.history.map((h) => `${h.kind} ${h.at}`).join(', ')}` });
+    body.push({
+      type: 'TextBlock',
+      wrap: true,
+      isSubtle: true,
+      text: `Also: ${m.history.map((h) => `${h.kind} ${h.at}`).join(', ')}`,
+    });
   body.push({ type: 'TextBlock', wrap: true, isSubtle: true, size: 'Small', text: `${m.node} · ${m.key} · ${m.at}` });
   const content: Record<string, unknown> = {
     $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
@@ -42,7 +50,8 @@ export function teamsBody(m: AlertMessage): Record<string, unknown> {
     version: '1.4',
     body,
   };
-  if (m.links.length) content.actions = m.links.slice(0, 5).map((l) => ({ type: 'Action.OpenUrl', title: l.text, url: l.url }));
+  if (m.links.length)
+    content.actions = m.links.slice(0, 5).map((l) => ({ type: 'Action.OpenUrl', title: l.text, url: l.url }));
   return {
     type: 'message',
     attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null, content }],
@@ -60,7 +69,9 @@ class TeamsChannel extends HttpChannel {
     return `${this.url.host} (Workflows webhook; URL from ${this.ref})`;
   }
   protected async deliver(m: AlertMessage, a: DeliveryAttempt) {
-    return deliveryOutcome(await this.post(pathOf(this.url), JSON.stringify(teamsBody(m)), { ...JSON_HEADERS }, a.signal));
+    return deliveryOutcome(
+      await this.post(pathOf(this.url), JSON.stringify(teamsBody(m)), { ...JSON_HEADERS }, a.signal),
+    );
   }
 }
 

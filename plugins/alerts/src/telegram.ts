@@ -1,4 +1,11 @@
-import { clip, defineAlertChannel, type AlertMessage, type DeliveryAttempt, type DeliveryOutcome, type Secret } from '@ft/sdk';
+import {
+  clip,
+  defineAlertChannel,
+  type AlertMessage,
+  type DeliveryAttempt,
+  type DeliveryOutcome,
+  type Secret,
+} from '@ft/sdk';
 import { deliveryOutcome, type HttpAnswer } from '@ft/http-vendor';
 import { z } from 'zod';
 import { HttpChannel } from './http-channel.js';
@@ -7,10 +14,15 @@ import { JSON_HEADERS, baseUrl, credentialName, escapeHtml, jsonOf } from './opt
 export const telegramConfigSchema = z
   .object({
     token: credentialName('the bot token (123456:ABC…)'),
-    chatId: z.union([z.number().int(), z.string().regex(/^(-?\d+|@[A-Za-z0-9_]{5,})$/)]).describe('Chat, group (-100…) or @channel.'),
+    chatId: z
+      .union([z.number().int(), z.string().regex(/^(-?\d+|@[A-Za-z0-9_]{5,})$/)])
+      .describe('Chat, group (-100…) or @channel.'),
     threadId: z.number().int().positive().optional().describe('Forum topic (message_thread_id).'),
     url: baseUrl('https://api.telegram.org'),
-    silentBelow: z.enum(['low', 'medium', 'high', 'critical']).default('high').describe('Below this severity, send without a notification sound.'),
+    silentBelow: z
+      .enum(['low', 'medium', 'high', 'critical'])
+      .default('high')
+      .describe('Below this severity, send without a notification sound.'),
   })
   .strict();
 export type TelegramConfig = z.output<typeof telegramConfigSchema>;
@@ -18,7 +30,11 @@ export type TelegramConfig = z.output<typeof telegramConfigSchema>;
 const RANK = { low: 0, medium: 1, high: 2, critical: 3 } as const;
 
 /** sendMessage with parse_mode HTML: only < > & need escaping (core.telegram.org/bots/api#html-style). */
-export function telegramBody(m: AlertMessage, chatId: number | string, o: { threadId?: number; silentBelow?: keyof typeof RANK } = {}): Record<string, unknown> {
+export function telegramBody(
+  m: AlertMessage,
+  chatId: number | string,
+  o: { threadId?: number; silentBelow?: keyof typeof RANK } = {},
+): Record<string, unknown> {
   const lines = [
     `<b>${escapeHtml(`${m.test ? '[TEST] ' : ''}${m.title}`)}</b>`,
     escapeHtml(m.summary),
@@ -46,7 +62,12 @@ export function telegramOutcome(a: HttpAnswer): DeliveryOutcome & { migrateTo?: 
   const j = jsonOf(a.text);
   const params = (j?.parameters ?? {}) as { retry_after?: number; migrate_to_chat_id?: number };
   if (a.status === 400 && typeof params.migrate_to_chat_id === 'number')
-    return { result: 'retry', waitMs: 0, reason: `the group moved to chat ${params.migrate_to_chat_id}`, migrateTo: params.migrate_to_chat_id };
+    return {
+      result: 'retry',
+      waitMs: 0,
+      reason: `the group moved to chat ${params.migrate_to_chat_id}`,
+      migrateTo: params.migrate_to_chat_id,
+    };
   return deliveryOutcome(a, {
     waitMs: () => (typeof params.retry_after === 'number' ? params.retry_after * 1000 : undefined),
     message: () => (typeof j?.description === 'string' ? j.description : undefined),
@@ -75,10 +96,18 @@ class TelegramChannel extends HttpChannel {
       ...(this.config.threadId ? { threadId: this.config.threadId } : {}),
       silentBelow: this.config.silentBelow,
     });
-    const res = await this.post(`/bot${this.token.reveal()}/sendMessage`, JSON.stringify(body), { ...JSON_HEADERS }, a.signal);
+    const res = await this.post(
+      `/bot${this.token.reveal()}/sendMessage`,
+      JSON.stringify(body),
+      { ...JSON_HEADERS },
+      a.signal,
+    );
     const out = telegramOutcome(res);
     if (out.migrateTo !== undefined) {
-      this.logger.warn({ from: this.chatId, to: out.migrateTo }, 'Telegram group became a supergroup: sending to its new chat id (update chatId in the policy)');
+      this.logger.warn(
+        { from: this.chatId, to: out.migrateTo },
+        'Telegram group became a supergroup: sending to its new chat id (update chatId in the policy)',
+      );
       this.chatId = out.migrateTo;
     }
     return out;

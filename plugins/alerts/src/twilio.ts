@@ -1,4 +1,11 @@
-import { clip, defineAlertChannel, type AlertMessage, type DeliveryAttempt, type DeliveryOutcome, type Secret } from '@ft/sdk';
+import {
+  clip,
+  defineAlertChannel,
+  type AlertMessage,
+  type DeliveryAttempt,
+  type DeliveryOutcome,
+  type Secret,
+} from '@ft/sdk';
 import { deliveryOutcome, type HttpAnswer } from '@ft/http-vendor';
 import { z } from 'zod';
 import { HttpChannel } from './http-channel.js';
@@ -8,11 +15,21 @@ const e164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'an E.164 number like +155512
 
 export const twilioConfigSchema = z
   .object({
-    accountSid: z.string().regex(/^AC[0-9a-fA-F]{32}$/).describe('The account SID (AC…, not a secret: it is in the URL).'),
+    accountSid: z
+      .string()
+      .regex(/^AC[0-9a-fA-F]{32}$/)
+      .describe('The account SID (AC…, not a secret: it is in the URL).'),
     authToken: credentialName('the auth token (or an API key secret with apiKeySid)'),
-    apiKeySid: z.string().regex(/^SK[0-9a-fA-F]{32}$/).optional().describe('Authenticate with an API key (SK…) instead of the account SID.'),
+    apiKeySid: z
+      .string()
+      .regex(/^SK[0-9a-fA-F]{32}$/)
+      .optional()
+      .describe('Authenticate with an API key (SK…) instead of the account SID.'),
     from: e164.optional(),
-    messagingServiceSid: z.string().regex(/^MG[0-9a-fA-F]{32}$/).optional(),
+    messagingServiceSid: z
+      .string()
+      .regex(/^MG[0-9a-fA-F]{32}$/)
+      .optional(),
     to: z.array(e164).min(1).max(20),
     url: baseUrl('https://api.twilio.com'),
   })
@@ -34,7 +51,11 @@ export function smsText(m: AlertMessage): string {
 }
 
 /** Form fields for Create a Message (twilio.com/docs/messaging/api/message-resource). */
-export function twilioForm(m: AlertMessage, to: string, config: Pick<TwilioConfig, 'from' | 'messagingServiceSid'>): string {
+export function twilioForm(
+  m: AlertMessage,
+  to: string,
+  config: Pick<TwilioConfig, 'from' | 'messagingServiceSid'>,
+): string {
   const f = new URLSearchParams({ To: to, Body: smsText(m) });
   if (config.messagingServiceSid) f.set('MessagingServiceSid', config.messagingServiceSid);
   else if (config.from) f.set('From', config.from);
@@ -51,7 +72,10 @@ export function twilioOutcome(a: HttpAnswer): DeliveryOutcome {
   const code = typeof j?.code === 'number' ? j.code : undefined;
   return deliveryOutcome(a, {
     message: () => (j ? `${code ?? ''} ${String(j.message ?? '')}`.trim() : undefined),
-    dead: () => (a.status === 401 || code === 20003 ? `${code ?? 401} ${String(j?.message ?? 'authentication failed')}` : undefined),
+    dead: () =>
+      a.status === 401 || code === 20003
+        ? `${code ?? 401} ${String(j?.message ?? 'authentication failed')}`
+        : undefined,
   });
 }
 

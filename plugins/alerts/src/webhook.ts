@@ -1,4 +1,10 @@
-import { defineAlertChannel, type AlertMessage, type DeliveryAttempt, type DeliveryOutcome, type Secret } from '@ft/sdk';
+import {
+  defineAlertChannel,
+  type AlertMessage,
+  type DeliveryAttempt,
+  type DeliveryOutcome,
+  type Secret,
+} from '@ft/sdk';
 import { deliveryOutcome, signWebhook, type HttpAnswer } from '@ft/http-vendor';
 import { z } from 'zod';
 import { HttpChannel } from './http-channel.js';
@@ -16,7 +22,9 @@ export const webhookConfigSchema = z
     allowPrivate: z
       .boolean()
       .default(false)
-      .describe('Allow loopback and private addresses (an on-premises receiver). Off: a policy cannot make ft POST into its own network.'),
+      .describe(
+        'Allow loopback and private addresses (an on-premises receiver). Off: a policy cannot make ft POST into its own network.',
+      ),
   })
   .strict();
 export type WebhookConfig = z.output<typeof webhookConfigSchema>;
@@ -38,7 +46,9 @@ export function webhookHeaders(secrets: string[], id: string, body: string, at =
 
 /** 2xx delivered; 410 Gone disables the endpoint (the spec's dead answer); 429/502/504 throttle; 3xx is a failure. */
 export function webhookOutcome(a: HttpAnswer): DeliveryOutcome {
-  return deliveryOutcome(a, { dead: (x) => (x.status === 410 ? 'the receiver says the endpoint is gone (410)' : undefined) });
+  return deliveryOutcome(a, {
+    dead: (x) => (x.status === 410 ? 'the receiver says the endpoint is gone (410)' : undefined),
+  });
 }
 
 class WebhookChannel extends HttpChannel {
@@ -57,19 +67,31 @@ class WebhookChannel extends HttpChannel {
   protected async deliver(m: AlertMessage, a: DeliveryAttempt): Promise<DeliveryOutcome> {
     const body = webhookPayload(m);
     // The id stays the same on every retry and after a restart (it is derived from the event): receivers dedupe on it.
-    const headers = { ...JSON_HEADERS, ...webhookHeaders(this.secrets.map((s) => s.reveal()), m.id, body) };
+    const headers = {
+      ...JSON_HEADERS,
+      ...webhookHeaders(
+        this.secrets.map((s) => s.reveal()),
+        m.id,
+        body,
+      ),
+    };
     return webhookOutcome(await this.post(this.path, body, headers, a.signal));
   }
 }
 
 export const webhook = defineAlertChannel<WebhookConfig>({
   kind: 'webhook',
-  description: 'Generic webhook signed per Standard Webhooks (HMAC-SHA256, webhook-id/timestamp/signature, key rotation).',
+  description:
+    'Generic webhook signed per Standard Webhooks (HMAC-SHA256, webhook-id/timestamp/signature, key rotation).',
   configSchema: webhookConfigSchema,
   rateLimit: { perSecond: 10, burst: 20 },
   repeats: 'the same webhook-id again: receivers that remember ids (as the spec asks) drop it',
   async create(config, ctx) {
     const url = checkedUrl(config.url, 'the webhook url');
-    return new WebhookChannel(url, [config.secret, ...config.previousSecrets].map((r) => ctx.secret(r)), config);
+    return new WebhookChannel(
+      url,
+      [config.secret, ...config.previousSecrets].map((r) => ctx.secret(r)),
+      config,
+    );
   },
 });
