@@ -16,3 +16,5 @@ export {
   type FinishedCapture,
 } from './capture/store.js';
 export { finishedCapture } from './finished.js';
+export { SupervisedChild, KeptRunning, reapStale, hasPdeathsig, type ChildOptions } from './capture/supervise.js';
+export { captureBlocker } from './capture/privilege.js';

@@ -4,8 +4,17 @@ import { readFileSync } from 'node:fs';
 const CAP_NET_ADMIN = 12;
 const CAP_NET_RAW = 13;
 
-/** Why ft cannot capture here, or undefined when it can (root, or both capabilities, and the tools installed). */
-export function captureBlocker(): string | undefined {
+/**
+ * Why ft cannot capture here, or undefined when it can: root (or CAP_NET_RAW and CAP_NET_ADMIN) and `tools`
+ * installed (each answers `-v`).
+ */
+export function captureBlocker(
+  tools: { name: string; package: string }[] = [
+    { name: 'dumpcap', package: 'wireshark-common' },
+    { name: 'mergecap', package: 'wireshark-common' },
+    { name: 'editcap', package: 'wireshark-common' },
+  ],
+): string | undefined {
   if (process.getuid?.() !== 0) {
     let eff = 0n;
     try {
@@ -18,9 +27,10 @@ export function captureBlocker(): string | undefined {
     if (!has(CAP_NET_RAW) || !has(CAP_NET_ADMIN))
       return 'ft is not running as root (nor with CAP_NET_RAW and CAP_NET_ADMIN)';
   }
-  const missing = ['dumpcap', 'mergecap', 'editcap'].filter(
-    (t) => spawnSync(t, ['-v'], { stdio: 'ignore', timeout: 10_000 }).status !== 0,
+  const missing = tools.filter(
+    (t) => spawnSync(t.name, ['-V'], { stdio: 'ignore', timeout: 10_000 }).error !== undefined,
   );
-  if (missing.length > 0) return `${missing.join(', ')} not installed (Debian: wireshark-common)`;
+  if (missing.length > 0)
+    return `${missing.map((t) => t.name).join(', ')} not installed (Debian: ${[...new Set(missing.map((t) => t.package))].join(', ')})`;
   return undefined;
 }

@@ -4,7 +4,7 @@ import type { PluginLogger } from '@ft/sdk';
 import { decodeCapture } from '../analyze/analyze.js';
 import type { Packet } from '../format/packet.js';
 import { ringArgv, type RingArgs } from './argv.js';
-import { SupervisedChild } from './supervise.js';
+import { KeptRunning } from './supervise.js';
 
 /**
  * The pre-attack ring of one interface: dumpcap with `-b packets:N -b duration:S -b files:F` writing into its own
@@ -12,29 +12,36 @@ import { SupervisedChild } from './supervise.js';
  * ring's files into its work directory: dumpcap deleting the oldest file afterwards no longer loses them.
  */
 export class Ring {
-  private child: SupervisedChild | undefined;
-  private stopped = false;
-  private restarts = 0;
-  private restartTimer: NodeJS.Timeout | undefined;
+  private readonly kept: KeptRunning;
   private learnt = new Set<string>();
-  /** Why the ring is not running, when it is not. */
-  problem: string | undefined;
 
   constructor(
     readonly args: RingArgs,
     private readonly o: { pidDir: string; netns?: string; logger?: PluginLogger },
-  ) {}
+  ) {
+    this.kept = new KeptRunning(ringArgv(args), {
+      name: `dumpcap on ${args.iface}`,
+      pidDir: o.pidDir,
+      ...(o.netns ? { netns: o.netns } : {}),
+      onProblem: (message) => o.logger?.error({ iface: args.iface, argv: this.argv }, message),
+    });
+  }
 
   get iface(): string {
     return this.args.iface;
   }
 
   get running(): boolean {
-    return this.child?.running ?? false;
+    return this.kept.running;
   }
 
   get pid(): number | undefined {
-    return this.child?.running ? this.child.pid : undefined;
+    return this.kept.pid;
+  }
+
+  /** Why the ring is not running, when it is not. */
+  get problem(): string | undefined {
+    return this.kept.problem;
   }
 
   get argv(): string[] {
@@ -43,28 +50,7 @@ export class Ring {
 
   async start(): Promise<void> {
     await mkdir(this.args.dir, { recursive: true, mode: 0o700 });
-    this.stopped = false;
-    await this.spawn();
-  }
-
-  private async spawn(): Promise<void> {
-    if (this.stopped) return;
-    const child = await SupervisedChild.start(this.argv, {
-      pidDir: this.o.pidDir,
-      ...(this.o.netns ? { netns: this.o.netns } : {}),
-    });
-    this.child = child;
-    this.problem = undefined;
-    const startedAt = Date.now();
-    void child.exited.then((exit) => {
-      if (this.stopped || this.child !== child) return;
-      // A ring that ran for a minute was healthy: its next failure starts the back-off again.
-      if (Date.now() - startedAt > 60_000) this.restarts = 0;
-      const delay = Math.min(30_000, 1000 * 2 ** this.restarts++);
-      this.problem = `dumpcap on ${this.iface} exited (${exit.code ?? exit.signal}): ${child.errors.split('\n').slice(-2).join(' ') || 'no message'}; restarting in ${delay / 1000} s`;
-      this.o.logger?.error({ iface: this.iface, argv: this.argv }, this.problem);
-      this.restartTimer = setTimeout(() => void this.spawn().catch(() => undefined), delay);
-    });
+    await this.kept.start();
   }
 
   /** The ring's files, oldest first (dumpcap numbers them). */
@@ -117,8 +103,6 @@ export class Ring {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.restartTimer);
-    await this.child?.stop();
+    await this.kept.stop();
   }
 }

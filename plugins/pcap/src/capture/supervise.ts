@@ -189,3 +189,57 @@ export async function reapStale(pidDir: string): Promise<number[]> {
   }
   return killed;
 }
+
+/**
+ * A child kept running: started again after it dies, 1 s, 2 s, 4 s ... at most 30 s later (a child that ran a
+ * minute was healthy: the back-off starts over). For capture rings and samplers that must always be there.
+ */
+export class KeptRunning {
+  private child: SupervisedChild | undefined;
+  private stopped = true;
+  private restarts = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** Why it is not running, while it is not. */
+  problem: string | undefined;
+
+  constructor(
+    readonly argv: readonly string[],
+    private readonly options: ChildOptions & { name: string; onProblem?: (message: string) => void },
+  ) {}
+
+  get running(): boolean {
+    return this.child?.running ?? false;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.running ? this.child.pid : undefined;
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.spawn();
+  }
+
+  private async spawn(): Promise<void> {
+    if (this.stopped) return;
+    const child = await SupervisedChild.start(this.argv, this.options);
+    this.child = child;
+    this.problem = undefined;
+    const startedAt = Date.now();
+    void child.exited.then((exit) => {
+      if (this.stopped || this.child !== child) return;
+      if (Date.now() - startedAt > 60_000) this.restarts = 0;
+      const delay = Math.min(30_000, 1000 * 2 ** this.restarts++);
+      const said = child.errors.split('\n').slice(-2).join(' ') || 'no message';
+      this.problem = `${this.options.name} exited (${exit.code ?? exit.signal}): ${said}; restarting in ${delay / 1000} s`;
+      this.options.onProblem?.(this.problem);
+      this.timer = setTimeout(() => void this.spawn().catch(() => undefined), delay);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.child?.stop();
+  }
+}
