@@ -42,6 +42,8 @@ for (const kind of ['iptables', 'ipset', 'nft'] as const) {
       expect((await action.list()).map((r) => r.ruleId)).to.deep.equal([rule.id]);
       const counted = (await action.counters!()).find((c) => c.ruleId === rule.id);
       expect(counted?.packets, 'drops counted for the collateral check').to.be.at.least(2);
+      // And what went through to the target (the other source's echo requests), read at the same instant.
+      expect(counted?.passed, 'passed counted for the collateral check').to.be.at.least(2);
       await action.apply(rule);
       expect(kernelView(l, kind).split(rule.id).length).to.equal(installed.split(rule.id).length);
       await action.withdraw(rule);

@@ -286,6 +286,14 @@ export interface Health {
 /** Per-rule counters, for collateral-damage checks: what a rule matched, where the mechanism can count it. */
 export interface RuleCounters {
   ruleId: RuleId;
+  /** Packets the rule acted on (dropped, rejected, over its limit, answered with a cookie). */
   packets: number;
   bytes: number;
+  /**
+   * Packets to the rule's destination that went through it without being acted on, counted at the same place and
+   * read at the same instant as `packets`: exactly what the rule let reach its target. Where present the collateral
+   * check uses it directly (a difference of two rates measured apart is useless when the attack dwarfs the
+   * legitimate traffic).
+   */
+  passed?: number;
 }

@@ -81,6 +81,8 @@ describe('actions-host rendering (pure: no process runs)', () => {
         '-I INPUT 1 -m comment --comment ft -j FT-INPUT',
         `-A ${c} -d 203.0.113.10/32 -p tcp -m conntrack --ctstate INVALID,UNTRACKED -j SYNPROXY --sack-perm --timestamp --wscale 7 --mss 1460`,
         `-A ${c} -d 203.0.113.10/32 -p tcp -m conntrack --ctstate INVALID -j DROP`,
+        // No target: counts what went through the rule to its target (the collateral check's measure).
+        `-A ${c} -d 203.0.113.10/32 -m comment --comment ft-passed`,
         `-A FT-INPUT -m comment --comment ft:${rule.id} -j ${c}`,
         'COMMIT',
         '',
@@ -120,6 +122,7 @@ describe('actions-host rendering (pure: no process runs)', () => {
         `add set inet ft s_${n} { type ipv4_addr; flags interval; auto-merge; elements = { 198.51.100.0/24, 192.0.2.7 }; }`,
         `add chain inet ft r_${n}`,
         `add rule inet ft r_${n} ip daddr 203.0.113.10/32 ip saddr @s_${n} meta l4proto udp udp sport { 53, 1900-1910 } counter drop`,
+        `add rule inet ft r_${n} ip daddr 203.0.113.10/32 counter comment "ft passed"`,
         `add rule inet ft input counter jump r_${n} comment "ft:${rule.id}"`,
         '',
       ].join('\n'),

@@ -2,7 +2,7 @@ import type { InstalledRef, RuleCounters, RuleId } from '@ft/sdk';
 import type { HostExec } from '../common/exec.js';
 import { serialize } from '../common/lock.js';
 import { parseSave, type SavedTable } from './save.js';
-import { hookChainOf, installBatch, ruleChainOf, type TableLines } from './render.js';
+import { hookChainOf, installBatch, PASSED_COMMENT, ruleChainOf, type TableLines } from './render.js';
 import { CreatedTables } from './tables.js';
 
 export type Family = 4 | 6;
@@ -143,12 +143,17 @@ export class IptablesEngine {
       const chain = ruleChainOf(this.chainPrefix, id);
       let packets = 0;
       let bytes = 0;
+      let passed: number | undefined;
       for (const r of filter.rules) {
-        if (r.chain !== chain || !['DROP', 'REJECT', 'SYNPROXY'].includes(r.target ?? '')) continue;
-        packets += r.packets;
-        bytes += r.bytes;
+        if (r.chain !== chain) continue;
+        if (r.target === undefined && r.spec.includes(`--comment ${PASSED_COMMENT}`))
+          passed = (passed ?? 0) + r.packets;
+        else if (['DROP', 'REJECT', 'SYNPROXY'].includes(r.target ?? '')) {
+          packets += r.packets;
+          bytes += r.bytes;
+        }
       }
-      out.push({ ruleId: id, packets, bytes });
+      out.push({ ruleId: id, packets, bytes, ...(passed !== undefined ? { passed } : {}) });
     }
     return out;
   }

@@ -79,8 +79,29 @@ export function selections(spec: FilterSpec, selector: SourceSelector, protocolO
   return out;
 }
 
+/**
+ * Comment of the last line of a rule's filter chain: no target, so it only counts the packets to the rule's
+ * destination that went through the rule without being acted on. Read with the rule's own lines at the same
+ * instant, it is exactly what the rule let reach its target: the collateral-damage check's measure.
+ */
+export const PASSED_COMMENT = 'ft-passed';
+
 /** The rule's lines per table: the selection plus the action, as iptables-restore arguments. */
 export function ruleLines(
+  kind: string,
+  spec: FilterSpec,
+  action: HostFilterAction,
+  selector: SourceSelector,
+  builtin: HookChain,
+): TableLines[] {
+  const tables = actionLines(kind, spec, action, selector, builtin);
+  for (const t of tables)
+    if (t.table === 'filter')
+      t.lines.push(['-d', spec.destination.toString(), '-m', 'comment', '--comment', PASSED_COMMENT]);
+  return tables;
+}
+
+function actionLines(
   kind: string,
   spec: FilterSpec,
   action: HostFilterAction,

@@ -16,7 +16,7 @@ import { argvCommand } from '../common/render.js';
 import { serialize } from '../common/lock.js';
 import { netnsOption } from '../common/schema.js';
 import { checkFilterAction, checkMatch, checkRuleId, expectKind, TAG_RE } from '../common/validate.js';
-import { idOfName, installScript, nameOf, nftParts, TABLE, type NftRuleParts } from './render.js';
+import { idOfName, installScript, nameOf, nftParts, PASSED_COMMENT, TABLE, type NftRuleParts } from './render.js';
 
 export const nftConfig = z.strictObject({
   /** Base chain of table inet ft: input for this host, forward for a router. */
@@ -187,17 +187,20 @@ class NftAction implements Action {
     for (const [id] of state.ids()) {
       let packets = 0;
       let bytes = 0;
+      let passed: number | undefined;
       for (const r of state.rules) {
         if (r.chain !== nameOf('r', id)) continue;
         for (const e of r.expr) {
           const c = (e as { counter?: { packets: number; bytes: number } }).counter;
-          if (c) {
+          if (!c) continue;
+          if (r.comment === PASSED_COMMENT) passed = (passed ?? 0) + c.packets;
+          else {
             packets += c.packets;
             bytes += c.bytes;
           }
         }
       }
-      out.push({ ruleId: id, packets, bytes });
+      out.push({ ruleId: id, packets, bytes, ...(passed !== undefined ? { passed } : {}) });
     }
     return out;
   }

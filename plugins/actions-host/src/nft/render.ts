@@ -41,6 +41,13 @@ function selection(spec: FilterSpec, setName: string | undefined, protocolOverri
   return parts;
 }
 
+/**
+ * Comment of the last rule of each rule chain: a bare counter of the packets to the rule's destination that went
+ * through the rule without being acted on (for a rate limit: those under it). Read with the rule's own counters at
+ * the same instant, it is exactly what the rule let reach its target: the collateral-damage check's measure.
+ */
+export const PASSED_COMMENT = 'ft passed';
+
 /** Everything one host-filter rule becomes in table inet ft. */
 export function nftParts(
   kind: string,
@@ -48,6 +55,19 @@ export function nftParts(
   action: HostFilterAction,
   hook: NftHook,
   table = TABLE,
+): NftRuleParts {
+  const parts = actionParts(kind, spec, action, hook, table);
+  const passed = `${spec.family === 4 ? 'ip' : 'ip6'} daddr ${spec.destination.toString()} counter comment "${PASSED_COMMENT}"`;
+  for (const c of parts.chains) if (c.base !== 'prerouting') c.rules.push(passed);
+  return parts;
+}
+
+function actionParts(
+  kind: string,
+  spec: FilterSpec,
+  action: HostFilterAction,
+  hook: NftHook,
+  table: string,
 ): NftRuleParts {
   const ip = spec.family === 4 ? 'ip' : 'ip6';
   const addrType = spec.family === 4 ? 'ipv4_addr' : 'ipv6_addr';
