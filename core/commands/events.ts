@@ -133,13 +133,9 @@ export default class Events extends Command {
           }
           return undefined;
         }
-        const cursor = reader.source.cursor(await from());
+        const { readForward } = await import('../events/log.js');
         const events: FtEvent[] = [];
-        for (;;) {
-          const r = await cursor.next(2048);
-          if (r.events.length === 0) break;
-          events.push(...r.events.filter(keep));
-        }
+        for await (const r of readForward(reader.source, await from())) events.push(...r.events.filter(keep));
         if (!json) {
           if (events.length === 0) this.log('No events match.');
           else for (const e of events) this.log(formatEventLine(e));

@@ -1,8 +1,17 @@
-import { canonicalJson, fromReport, toReport, type EventData, type EventType, type FtEvent, type Rule, type RuleId } from '@ft/sdk';
+import {
+  canonicalJson,
+  fromReport,
+  toReport,
+  type EventData,
+  type EventType,
+  type FtEvent,
+  type Rule,
+  type RuleId,
+} from '@ft/sdk';
 import type { Reason } from '../model/plan.js';
 import type { AuditQuery, AuditRecord, RuleRecord, RuleStore } from '../state/store.js';
 import { ruleFacts, type RuleFacts } from './facts.js';
-import { draft, type EventAppender, type EventDraft, type EventSource } from './log.js';
+import { draft, readForward, type EventAppender, type EventDraft, type EventSource } from './log.js';
 
 /**
  * The audit trail is a view of the event stream: `ft audit` and reconcile (which closes ops a crash interrupted)
@@ -268,18 +277,11 @@ export async function queryAuditView(
   legacy?: (q: AuditQuery) => Promise<AuditRecord[]>,
 ): Promise<AuditViewRecord[]> {
   const out: AuditViewRecord[] = legacy ? await legacy({ ...q, limit: undefined } as AuditQuery) : [];
-  const cursor = source.cursor(q.since ? await source.seqAt(q.since.getTime()) : 1);
-  try {
-    for (;;) {
-      const { events } = await cursor.next(2048);
-      if (events.length === 0) break;
-      for (const e of events) {
-        const r = auditView(e);
-        if (matchesAudit(r, q)) out.push(r);
-      }
+  for await (const { events } of readForward(source, q.since ? await source.seqAt(q.since.getTime()) : 1)) {
+    for (const e of events) {
+      const r = auditView(e);
+      if (matchesAudit(r, q)) out.push(r);
     }
-  } finally {
-    await cursor.close();
   }
   return q.limit !== undefined ? out.slice(Math.max(0, out.length - q.limit)) : out;
 }

@@ -2,8 +2,26 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { JournalWriter, MAGIC, encodeRecord, fsyncDir, readFrames, type OpenedJournal } from '../state/journal.js';
-import type { EventAppender, EventDraft, EventSource, LogCursor, Lost, Publish, EventLogger } from './log.js';
+import {
+  JournalWriter,
+  MAGIC,
+  encodeRecord,
+  fsyncDir,
+  readFrames,
+  warnTornTail,
+  type OpenedJournal,
+} from '../state/journal.js';
+import {
+  publishTo,
+  readForward,
+  type EventAppender,
+  type EventDraft,
+  type EventSource,
+  type LogCursor,
+  type Lost,
+  type Publish,
+  type EventLogger,
+} from './log.js';
 import { decodeTrusted, encodeEvent, type FtEvent, type WireEvent } from '@ft/sdk';
 
 export interface JournalEventLogOptions {
@@ -98,18 +116,8 @@ export class JournalEventLog implements EventAppender, EventSource {
   private async openSegment(first: number): Promise<OpenedJournal> {
     const file = join(this.opts.dir, segmentName(first));
     const opened = await JournalWriter.open(file);
-    if (opened.torn) {
-      this.opts.logger?.warn(
-        {
-          file,
-          offset: opened.torn.offset,
-          bytes: opened.torn.bytes,
-          reason: opened.torn.reason,
-          savedTo: opened.torn.savedTo,
-        },
-        'event log ended in a torn write (a crash during an append); the unacknowledged tail was cut off and kept aside (no published event is in it)',
-      );
-    }
+    // Nothing in a torn tail was ever published: events are published only once durable.
+    if (opened.torn) warnTornTail(this.opts.logger, file, opened.torn, 'event log');
     return opened;
   }
 
@@ -124,13 +132,9 @@ export class JournalEventLog implements EventAppender, EventSource {
     // A reader asks the files (the writer is another process): the newest segment that holds anything.
     const segs = await listSegments(this.opts.dir);
     for (let i = segs.length - 1; i >= 0; i--) {
-      const c = new JournalCursor(this.opts.dir, segs[i] as number, false, this.opts.logger);
       let last = 0;
-      for (;;) {
-        const { events } = await c.next(4096);
-        if (events.length === 0) break;
-        last = (events[events.length - 1] as FtEvent).seq;
-      }
+      const segment = { cursor: (from: number) => new JournalCursor(this.opts.dir, from, false, this.opts.logger) };
+      for await (const { events } of readForward(segment, segs[i] as number, 4096)) last = events.at(-1)?.seq ?? last;
       if (last > 0) return last;
     }
     return 0;
@@ -249,13 +253,7 @@ export class JournalEventLog implements EventAppender, EventSource {
   }
 
   private publish(events: FtEvent[]): void {
-    for (const l of this.listeners) {
-      try {
-        l(events);
-      } catch (err) {
-        this.opts.logger?.warn({ err: (err as Error).message }, 'an event listener threw (ignored)');
-      }
-    }
+    publishTo(this.listeners, events, this.opts.logger);
   }
 
   private async rotate(firstSeq: number): Promise<void> {

@@ -71,3 +71,37 @@ export interface EventLogger {
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
 }
+
+/** Hands a durable batch to every listener; one that throws is logged and the others still get it. */
+export function publishTo(
+  listeners: Iterable<Publish>,
+  events: readonly FtEvent[],
+  logger: EventLogger | undefined,
+): void {
+  for (const l of listeners) {
+    try {
+      l(events);
+    } catch (err) {
+      logger?.warn({ err: (err as Error).message }, 'an event listener threw (ignored)');
+    }
+  }
+}
+
+/** Everything from `from` to the end of the log as it is now, batch by batch. */
+export async function* readForward(
+  source: Pick<EventSource, 'cursor'>,
+  from = 1,
+  batch = 2048,
+): AsyncGenerator<{ events: FtEvent[]; lost?: Lost }> {
+  const cursor = source.cursor(from);
+  try {
+    for (;;) {
+      const r = await cursor.next(batch);
+      if (r.events.length === 0 && !r.lost) return;
+      yield r;
+      if (r.events.length === 0) return;
+    }
+  } finally {
+    await cursor.close();
+  }
+}

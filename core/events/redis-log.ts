@@ -2,7 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { JournalEventLog } from './journal-log.js';
-import type { EventAppender, EventDraft, EventSource, LogCursor, Lost, Publish, EventLogger } from './log.js';
+import {
+  publishTo,
+  type EventAppender,
+  type EventDraft,
+  type EventSource,
+  type LogCursor,
+  type Lost,
+  type Publish,
+  type EventLogger,
+} from './log.js';
 import { decodeTrusted, encodeEvent, type FtEvent, type WireEvent } from '@ft/sdk';
 
 /**
@@ -105,13 +114,7 @@ export class RedisEventLog implements EventAppender, EventSource {
         ),
       );
     }
-    for (const l of this.listeners) {
-      try {
-        l(events);
-      } catch (err) {
-        this.opts.logger?.warn({ err: (err as Error).message }, 'an event listener threw (ignored)');
-      }
-    }
+    publishTo(this.listeners, events, this.opts.logger);
     return events;
   }
 

@@ -9,6 +9,7 @@ import {
   fileSize,
   fsyncDir,
   readJournal,
+  warnTornTail,
   writeJournalFile,
   type ScanResult,
 } from './journal.js';
@@ -154,18 +155,7 @@ export class JournalStore implements RuleStore {
   private async openWriter(file: string): Promise<Awaited<ReturnType<typeof JournalWriter.open>>> {
     try {
       const opened = await JournalWriter.open(file);
-      if (opened.torn) {
-        this.opts.logger?.warn(
-          {
-            file,
-            offset: opened.torn.offset,
-            bytes: opened.torn.bytes,
-            reason: opened.torn.reason,
-            savedTo: opened.torn.savedTo,
-          },
-          'journal ended in a torn write (a crash during an append); the unacknowledged tail was cut off and kept aside',
-        );
-      }
+      if (opened.torn) warnTornTail(this.opts.logger, file, opened.torn, 'journal');
       return opened;
     } catch (err) {
       if (!(err instanceof JournalCorruptError) || !this.opts.repair) throw err;

@@ -303,6 +303,19 @@ export class JournalWriter {
   }
 }
 
+/** The one log line for a torn tail cut at open (the state journal and the event log say it alike). */
+export function warnTornTail(
+  logger: { warn(obj: object, msg?: string): void } | undefined,
+  file: string,
+  torn: NonNullable<OpenedJournal['torn']>,
+  what: string,
+): void {
+  logger?.warn(
+    { file, offset: torn.offset, bytes: torn.bytes, reason: torn.reason, savedTo: torn.savedTo },
+    `${what} ended in a torn write (a crash during an append); the unacknowledged tail was cut off and kept aside`,
+  );
+}
+
 export async function fileSize(file: string): Promise<number> {
   try {
     return (await stat(file)).size;

@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { JournalEventLog, type FtEvent } from '../../core/events/index.js';
-import { tempDir } from './fixtures.js';
+import { JournalEventLog } from '../../core/events/index.js';
+import { allEvents, tempDir } from './fixtures.js';
 
 const CHILD = resolve(import.meta.dirname, 'child.ts');
 
@@ -57,17 +57,6 @@ function start(args: string[]): Child {
   };
 }
 
-async function readAll(dir: string): Promise<FtEvent[]> {
-  const log = await JournalEventLog.open({ dir, readOnly: true });
-  const c = log.cursor(1);
-  const out: FtEvent[] = [];
-  for (;;) {
-    const r = await c.next(5000);
-    if (r.events.length === 0) return out;
-    out.push(...r.events);
-  }
-}
-
 describe('event log under kill -9', function () {
   this.timeout(120_000);
   let t: ReturnType<typeof tempDir>;
@@ -91,7 +80,7 @@ describe('event log under kill -9', function () {
       const { signal } = await c.exited;
       expect(signal).to.equal('SIGKILL');
       const ackedNow = Math.max(...c.lines.filter((l) => l.startsWith('ACK ')).map((l) => Number(l.split(' ')[2])));
-      const all = await readAll(events);
+      const all = (await allEvents(await JournalEventLog.open({ dir: events, readOnly: true }))).events;
       const seqs = all.map((e) => e.seq);
       expect(seqs, `round ${round}`).to.deep.equal(Array.from({ length: seqs.length }, (_, i) => i + 1));
       expect(seqs.length, 'an acknowledged event is missing').to.be.at.least(ackedNow);

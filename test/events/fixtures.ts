@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Prefix } from '@ft/sdk';
-import { draft, type EventDraft } from '../../core/events/index.js';
+import { draft, readForward, type EventDraft, type EventSource, type FtEvent } from '../../core/events/index.js';
 
 export function tempDir(prefix = 'ft-events-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -41,4 +41,18 @@ export function ruleRefused(n: number): EventDraft {
     rail: 'never-target',
     message: `refused ${n}`,
   });
+}
+
+/** Every event a log holds from `from` on, and how many retention removed before them. */
+export async function allEvents(
+  source: Pick<EventSource, 'cursor'>,
+  from = 1,
+): Promise<{ events: FtEvent[]; lost: number }> {
+  const events: FtEvent[] = [];
+  let lost = 0;
+  for await (const r of readForward(source, from, 1000)) {
+    events.push(...r.events);
+    lost += r.lost?.count ?? 0;
+  }
+  return { events, lost };
 }

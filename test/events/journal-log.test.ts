@@ -4,19 +4,7 @@ import { appendFileSync, readdirSync, readFileSync, statSync, unlinkSync, writeF
 import { join } from 'node:path';
 import { JournalEventLog, listSegments, type FtEvent } from '../../core/events/index.js';
 import { scanJournal } from '../../core/state/journal.js';
-import { ruleRefused, speakerDown, tempDir } from './fixtures.js';
-
-async function readAll(log: JournalEventLog, from = 1): Promise<{ events: FtEvent[]; lost: number }> {
-  const c = log.cursor(from);
-  const events: FtEvent[] = [];
-  let lost = 0;
-  for (;;) {
-    const r = await c.next(1000);
-    lost += r.lost?.count ?? 0;
-    if (r.events.length === 0) return { events, lost };
-    events.push(...r.events);
-  }
-}
+import { allEvents, ruleRefused, speakerDown, tempDir } from './fixtures.js';
 
 const seqs = (events: FtEvent[]) => events.map((e) => e.seq);
 const range = (a: number, b: number) => Array.from({ length: Math.max(0, b - a + 1) }, (_, i) => a + i);
@@ -33,7 +21,7 @@ describe('event journal', () => {
     expect(seqs([...a, ...b])).to.deep.equal([1, 2, 3]);
     await log.close();
     const again = await JournalEventLog.open({ dir: t.dir, tenant: 'example-isp' });
-    const { events } = await readAll(again);
+    const { events } = await allEvents(again);
     expect(seqs(events)).to.deep.equal([1, 2, 3]);
     const refused = events[1] as Extract<FtEvent, { type: 'rule.refused' }>;
     expect(refused.type).to.equal('rule.refused');
@@ -73,7 +61,7 @@ describe('event journal', () => {
     const appended = await Promise.all(range(1, 50).map((n) => log.append([speakerDown(n)])));
     expect(seen).to.deep.equal(range(1, 50));
     const reader = await JournalEventLog.open({ dir: t.dir, readOnly: true });
-    expect(seqs((await readAll(reader)).events)).to.deep.equal(range(1, 50));
+    expect(seqs((await allEvents(reader)).events)).to.deep.equal(range(1, 50));
     expect(appended.flat().length).to.equal(50);
     await log.close();
   });
@@ -89,13 +77,13 @@ describe('event journal', () => {
         writeFileSync(file, image.subarray(0, cut));
         for (const n of readdirSync(t.dir)) if (n.includes('.torn-')) unlinkSync(join(t.dir, n));
         const reopened = await JournalEventLog.open({ dir: t.dir });
-        const { events, lost } = await readAll(reopened);
+        const { events, lost } = await allEvents(reopened);
         expect(lost).to.equal(0);
         expect(seqs(events)).to.deep.equal(range(1, events.length));
         const next = await reopened.append([speakerDown(99)]);
         expect(next[0]?.seq).to.equal(events.length + 1);
         await reopened.close();
-        const after = await readAll(await JournalEventLog.open({ dir: t.dir, readOnly: true }));
+        const after = await allEvents(await JournalEventLog.open({ dir: t.dir, readOnly: true }));
         expect(seqs(after.events)).to.deep.equal(range(1, events.length + 1));
         expect(readdirSync(t.dir).some((n) => n.startsWith('0000000000000001.log.torn-'))).to.equal(
           cut < image.length && !isFrameBoundary(image, cut),
@@ -137,7 +125,7 @@ describe('event journal', () => {
     expect(total).to.be.at.most(16384 + 4096 + 2048);
     const oldest = segs[0] as number;
     expect(oldest).to.be.greaterThan(1);
-    const { events, lost } = await readAll(log, 1);
+    const { events, lost } = await allEvents(log, 1);
     expect(lost).to.equal(oldest - 1);
     expect(seqs(events)).to.deep.equal(range(oldest, 300));
     expect(await log.firstSeq()).to.equal(oldest);
@@ -166,7 +154,7 @@ describe('event journal', () => {
     let refused = false;
     await archive.append([speakerDown(1)]).catch(() => (refused = true));
     expect(refused).to.equal(true);
-    const { events, lost } = await readAll(archive, 1);
+    const { events, lost } = await allEvents(archive, 1);
     expect(seqs(events)).to.deep.equal([5, 9, 12]);
     expect(lost).to.equal(0);
     await archive.close();

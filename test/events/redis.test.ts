@@ -1,20 +1,10 @@
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
-import { EventStream, JournalEventLog, RedisEventLog, type FtEvent } from '../../core/events/index.js';
+import { EventStream, JournalEventLog, RedisEventLog } from '../../core/events/index.js';
 import { RedisServer } from '../fleet/redis.js';
-import { speakerDown, tempDir } from './fixtures.js';
+import { allEvents, speakerDown, tempDir } from './fixtures.js';
 
 const range = (a: number, b: number) => Array.from({ length: Math.max(0, b - a + 1) }, (_, i) => a + i);
-
-async function readAll(log: { cursor(from: number): { next(n: number): Promise<{ events: FtEvent[] }> } }) {
-  const c = log.cursor(1);
-  const out: FtEvent[] = [];
-  for (;;) {
-    const r = await c.next(1000);
-    if (r.events.length === 0) return out;
-    out.push(...r.events);
-  }
-}
 
 describe('fleet event stream on a real redis-server', function () {
   this.timeout(60_000);
@@ -50,12 +40,12 @@ describe('fleet event stream on a real redis-server', function () {
         for (let n = 0; n < 60; n++) await log.append(range(0, n % 3).map((k) => speakerDown(n * 3 + k)));
       }),
     );
-    const stream = await readAll(logs[0] as RedisEventLog);
+    const stream = (await allEvents(logs[0] as RedisEventLog)).events;
     const seqs = stream.map((e) => e.seq);
     expect(seqs).to.deep.equal(range(1, seqs.length));
     expect(seqs.length).to.equal(2 * 60 * 2);
     for (const [i, archive] of archives.entries()) {
-      const mine = (await readAll(archive)).map((e) => e.seq);
+      const mine = (await allEvents(archive)).events.map((e) => e.seq);
       expect(mine).to.deep.equal(
         stream.filter((e) => e.node === `ctl-${i + 1}`).map((e) => e.seq),
         `archive of ctl-${i + 1}`,
@@ -80,7 +70,7 @@ describe('fleet event stream on a real redis-server', function () {
     await redis.launch();
     const after = new RedisEventLog({ conn: conn() });
     expect((await after.append([speakerDown(3)]))[0]?.seq).to.equal(3);
-    expect((await readAll(after)).map((e) => e.seq)).to.deep.equal([1, 2, 3]);
+    expect((await allEvents(after)).events.map((e) => e.seq)).to.deep.equal([1, 2, 3]);
   });
 
   it('a fleet subscriber keeps its cursor in Redis and resumes there from another controller', async () => {

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import type { FlowSpecRule } from '@ft/sdk';
 import { encodeEvent, wireEventSchema, type EventOf, type FtEvent } from '../../core/events/index.js';
 import { loop, speakers } from '../run/loop.js';
+import { allEvents } from './fixtures.js';
 
 const SPEAKERS = `speakers:
   edge: { adapter: test-speaker }
@@ -9,16 +10,6 @@ escalation:
   - { level: 1, when: { bps: ">100Mbps" }, do: { flowspec: { then: rate-limit, rate: 50Mbps } }, via: [edge], ttl: 30s }
   - { level: 2, when: { bps: ">500Mbps" }, do: { flowspec: { then: discard } }, via: [edge], ttl: 30s }
 `;
-
-async function all(l: Awaited<ReturnType<typeof loop>>): Promise<FtEvent[]> {
-  const c = l.events!.source.cursor(1);
-  const out: FtEvent[] = [];
-  for (;;) {
-    const r = await c.next(1000);
-    if (r.events.length === 0) return out;
-    out.push(...r.events);
-  }
-}
 
 const of = <T extends FtEvent['type']>(events: FtEvent[], type: T) =>
   events.filter((e): e is EventOf<T> => e.type === type);
@@ -36,7 +27,7 @@ describe('the run loop on the event stream (incidents from detection, rules from
     await run(5, 60_000, true); // ~225 Mbps: level 1 wanted, level 2 held by the 10 s cooldown
     await run(6, 60_000, true); // past the cooldown: the route steps down to rate-limit
     await run(5, 2000, false); // quiet: resolved
-    const events = await all(l);
+    const events = (await allEvents(l.events!.source)).events;
 
     // One log, no gap, every event in the wire form a subscriber gets.
     expect(events.map((e) => e.seq)).to.deep.equal(events.map((_, i) => i + 1));
@@ -130,7 +121,7 @@ describe('the run loop on the event stream (incidents from detection, rules from
     for (let i = 0; i < 30; i++) await l.step(200_000, true);
     const carried = [...(speakers.get('edge')?.installed.values() ?? [])].map((r) => (r as FlowSpecRule).action.type);
     expect(carried).to.deep.equal(['discard']);
-    const events = await all(l);
+    const events = (await allEvents(l.events!.source)).events;
     const flowspec = of(events, 'rule.added').filter((e) => e.data.kind === 'flowspec');
     expect(flowspec.at(-1)?.data.action).to.equal('discard');
     expect(events.length).to.be.greaterThan(4);

@@ -5,17 +5,7 @@ import { RtrClient } from '../../core/rpki/index.js';
 import { requireLab } from '../helpers/env.js';
 import { waitFor } from '../helpers/wait.js';
 import { Stayrtr } from '../rpki/stayrtr.js';
-import { tempDir } from './fixtures.js';
-
-async function all(stream: EventStream): Promise<FtEvent[]> {
-  const c = stream.source.cursor(1);
-  const out: FtEvent[] = [];
-  for (;;) {
-    const r = await c.next(1000);
-    if (r.events.length === 0) return out;
-    out.push(...r.events);
-  }
-}
+import { allEvents, tempDir } from './fixtures.js';
 
 describe('operational events for alerts: speakers, detectors, exporters, RTR caches, RPKI freshness', function () {
   this.timeout(60_000);
@@ -57,7 +47,7 @@ describe('operational events for alerts: speakers, detectors, exporters, RTR cac
     await step(10_000);
     for (let i = 0; i < 7; i++) await step(10_000, false); // 70 s without a sample
     await step(1000);
-    const events = await all(stream);
+    const events = (await allEvents(stream.source)).events;
     expect(events.map((e) => e.type)).to.deep.equal([
       'speaker.down',
       'speaker.up',
@@ -122,7 +112,7 @@ describe('operational events for alerts: speakers, detectors, exporters, RTR cac
     await step(1000);
     loss = 0;
     await step(1000);
-    const events = await all(stream);
+    const events = (await allEvents(stream.source)).events;
     expect(events.map((e) => e.type)).to.deep.equal(['exporter.silent', 'exporter.degraded', 'exporter.ok']);
     expect((events[1] as Extract<FtEvent, { type: 'exporter.degraded' }>).data.detail).to.match(/5\.0 %/);
   });
@@ -147,7 +137,7 @@ describe('operational events for alerts: speakers, detectors, exporters, RTR cac
       await waitFor(
         async () => {
           await tick();
-          return (await all(stream)).some((e) => e.type === 'rtr.down');
+          return (await allEvents(stream.source)).events.some((e) => e.type === 'rtr.down');
         },
         { what: 'rtr.down' },
       );
@@ -156,14 +146,14 @@ describe('operational events for alerts: speakers, detectors, exporters, RTR cac
         await waitFor(
           async () => {
             await tick();
-            return (await all(stream)).some((e) => e.type === 'rtr.up');
+            return (await allEvents(stream.source)).events.some((e) => e.type === 'rtr.up');
           },
           { what: 'rtr.up' },
         );
       } finally {
         await again.destroy();
       }
-      const events = await all(stream);
+      const events = (await allEvents(stream.source)).events;
       expect(events.map((e) => e.type)).to.deep.equal(['rtr.down', 'rtr.up']);
       expect((events[0] as Extract<FtEvent, { type: 'rtr.down' }>).data.cache).to.equal(`127.0.0.1:${s.port}`);
     } finally {
@@ -197,7 +187,7 @@ describe('operational events for alerts: speakers, detectors, exporters, RTR cac
       fresh = true;
       watch.tick();
       await watch.idle();
-      const types = (await all(s2)).map((e) => e.type);
+      const types = (await allEvents(s2.source)).events.map((e) => e.type);
       expect(types).to.deep.equal(['rpki.stale', 'rpki.fresh']);
     } finally {
       await s2.close();
