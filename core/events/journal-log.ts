@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   JournalWriter,
   MAGIC,
@@ -38,6 +38,11 @@ export interface JournalEventLogOptions {
    * may skip numbers; the events it holds are still strictly increasing. `append` is refused.
    */
   archive?: boolean;
+  /**
+   * Whose sequence this log holds: "embedded" (default) or the fleet's id. Opening a directory that holds another
+   * sequence moves it aside (see claimIdentity).
+   */
+  identity?: string;
   /** Start a new segment past this size (default 8 MiB). */
   segmentBytes?: number;
   /** Keep at most about this much (default 256 MiB): the oldest segments go first. */
@@ -100,9 +105,10 @@ export class JournalEventLog implements EventAppender, EventSource {
 
   private async load(): Promise<void> {
     const { dir } = this.opts;
-    if (!this.opts.readOnly) await mkdir(dir, { recursive: true, mode: 0o700 });
-    const segs = await listSegments(dir);
     if (this.opts.readOnly) return;
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await this.claimIdentity();
+    const segs = await listSegments(dir);
     const first = segs.length > 0 ? (segs[segs.length - 1] as number) : 1;
     const opened = await this.openSegment(first);
     this.writer = opened.writer;
@@ -111,6 +117,35 @@ export class JournalEventLog implements EventAppender, EventSource {
     // An empty segment is named by the seq it was opened for: the one before it is the last written.
     this.last = lastRec ? lastRec.seq : first - 1;
     await this.prune();
+  }
+
+  /**
+   * One log holds one sequence: this state directory's own (embedded), or one fleet's (an archive). A directory
+   * last written under another sequence (ft run without --redis, then with; another Redis) is moved aside whole,
+   * kept beside it for reading, and a fresh log starts: seqs of two sequences never mix in one file.
+   */
+  private async claimIdentity(): Promise<void> {
+    const { dir } = this.opts;
+    const want = this.opts.identity ?? 'embedded';
+    const file = join(dir, 'identity');
+    const had = (await readFile(file, 'utf8').catch(() => undefined))?.trim();
+    const segs = await listSegments(dir);
+    const current = had ?? (segs.length > 0 ? 'embedded' : undefined);
+    if (current !== undefined && current !== want) {
+      const aside = `${dir}.${current.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 40)}.${new Date(this.now()).toISOString().replace(/[:.]/g, '-')}`;
+      await rename(dir, aside);
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      fsyncDir(dirname(dir));
+      this.opts.logger?.warn(
+        { dir, movedTo: aside, was: current, now: want },
+        'the event log here belongs to another sequence (embedded vs a fleet, or another fleet): moved aside (kept) and a new one started',
+      );
+    }
+    if (had !== want) {
+      await writeFile(`${file}.tmp`, `${want}\n`, { mode: 0o600 });
+      await rename(`${file}.tmp`, file);
+      fsyncDir(dir);
+    }
   }
 
   private async openSegment(first: number): Promise<OpenedJournal> {

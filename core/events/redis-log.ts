@@ -37,14 +37,14 @@ return first
 `;
 
 export function eventKeys(ns: string) {
-  return { stream: `${ns}:events`, seq: `${ns}:events:seq`, cursors: `${ns}:events:cursors` };
+  return { stream: `${ns}:events`, seq: `${ns}:events:seq`, cursors: `${ns}:events:cursors`, id: `${ns}:events:id` };
 }
 
 export interface RedisEventLogOptions {
   /** A store connection (commands fail after a few retries rather than hang). */
   conn: Redis;
   namespace?: string;
-  /** The stream keeps about this many events (default 1 000 000); older ones live on in each controller's archive. */
+  /** The stream keeps about this many events (default 100 000); older ones live on in each controller's archive. */
   maxLen?: number;
   tenant?: string;
   node?: string;
@@ -103,7 +103,7 @@ export class RedisEventLog implements EventAppender, EventSource {
       this.opts.conn as unknown as {
         ftAppendEvents(s: string, q: string, max: number, ...e: string[]): Promise<number>;
       }
-    ).ftAppendEvents(this.keys.stream, this.keys.seq, this.opts.maxLen ?? 1_000_000, ...bodies);
+    ).ftAppendEvents(this.keys.stream, this.keys.seq, this.opts.maxLen ?? 100_000, ...bodies);
     events.forEach((e, i) => (e.seq = Number(first) + i));
     if (this.opts.archive) {
       await this.opts.archive.appendStored(events).catch((err: Error) =>
@@ -116,6 +116,12 @@ export class RedisEventLog implements EventAppender, EventSource {
     }
     publishTo(this.listeners, events, this.opts.logger);
     return events;
+  }
+
+  /** This fleet's stream, told apart from any other (set once, by whichever controller gets there first). */
+  async fleetId(): Promise<string> {
+    await this.opts.conn.set(this.keys.id, randomUUID(), 'NX');
+    return (await this.opts.conn.get(this.keys.id)) as string;
   }
 
   async lastSeq(): Promise<number> {

@@ -71,7 +71,9 @@ export class EventStream implements EventAppender {
       now?: () => number;
     } & RetentionOptions,
   ): Promise<EventStream> {
-    const archive = await JournalEventLog.open({ ...o, dir: eventsDir(o.stateDir), archive: true });
+    const probe = new RedisEventLog(o);
+    const identity = `fleet ${o.namespace ?? 'ft'} ${await probe.fleetId()}`;
+    const archive = await JournalEventLog.open({ ...o, dir: eventsDir(o.stateDir), archive: true, identity });
     const log = new RedisEventLog({ ...o, archive });
     const hub = new EventHub(log, new RedisCursorStore(o.conn, log.keys.cursors), o.logger, log);
     return new EventStream(log, hub, [() => hub.close(), () => log.close(), () => archive.close()]);

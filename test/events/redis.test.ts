@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { EventStream, JournalEventLog, RedisEventLog } from '../../core/events/index.js';
 import { RedisServer } from '../fleet/redis.js';
@@ -100,5 +102,22 @@ describe('fleet event stream on a real redis-server', function () {
     const r = await log.cursor(1).next(5);
     expect(r.lost).to.deep.equal({ fromSeq: 1, toSeq: first - 1, count: first - 1 });
     expect(r.events[0]?.seq).to.equal(first);
+  });
+
+  it('a state directory that held an embedded log, then a fleet archive: the old log is moved aside, never mixed', async () => {
+    const stateDir = dir();
+    const embedded = await EventStream.openEmbedded({ stateDir });
+    await embedded.append([speakerDown(1), speakerDown(2), speakerDown(3)]);
+    await embedded.close();
+    const fleet = await EventStream.openFleet({ conn: conn(), stateDir });
+    const got = await fleet.append([speakerDown(4)]);
+    await fleet.close();
+    expect(got[0]?.seq).to.equal(1);
+    const archive = await JournalEventLog.open({ dir: join(stateDir, 'events'), readOnly: true });
+    expect((await allEvents(archive)).events.map((e) => e.seq)).to.deep.equal([1]);
+    const aside = readdirSync(stateDir).filter((n) => n.startsWith('events.embedded.'));
+    expect(aside).to.have.length(1);
+    const old = await JournalEventLog.open({ dir: join(stateDir, aside[0] as string), readOnly: true });
+    expect((await allEvents(old)).events.map((e) => e.seq)).to.deep.equal([1, 2, 3]);
   });
 });
