@@ -44,9 +44,12 @@ function matchBlock(rule: FlowSpecRule): string {
   if (m.sourcePorts) parts.push(`source-port ${list(m.sourcePorts.map(range))}`);
   if (m.destinationPorts) parts.push(`destination-port ${list(m.destinationPorts.map(range))}`);
   if (m.tcpFlags) {
-    // One term per flag, ANDed: every flag in `set` present and none of `unset` (single-flag terms make the
-    // RFC 8955 "match" bit irrelevant, so every receiver reads them the same way).
-    const terms = [...m.tcpFlags.set.map((f) => FLAG_NAME[f]), ...m.tcpFlags.unset.map((f) => `!${FLAG_NAME[f]}`)];
+    // The same RFC 8955 items GoBGP and BIRD put on the wire for set/unset flags: one item "all of these set" (the
+    // match bit: `=syn`, flags joined by +) ANDed with one item "none of these set" (the not bit: `!ack+push`).
+    // A receiver keys routes by NLRI bytes: ExaBGP's bare `syn` (no match bit) made a second route for one rule.
+    const terms: string[] = [];
+    if (m.tcpFlags.set.length > 0) terms.push(`=${m.tcpFlags.set.map((f) => FLAG_NAME[f]).join('+')}`);
+    if (m.tcpFlags.unset.length > 0) terms.push(`!${m.tcpFlags.unset.map((f) => FLAG_NAME[f]).join('+')}`);
     parts.push(`tcp-flags [ ${terms.join('&')} ]`);
   }
   if (m.packetLength) parts.push(`packet-length ${list(m.packetLength.map(range))}`);

@@ -113,7 +113,7 @@ describe('bgp-exabgp adapter against a real ExaBGP and a gobgpd peer', function 
         '[destination: 2001:db8:100::10/128/0]',
         '[protocol: ==tcp]',
         '[destination-port: ==80 >=8000&<=8080]',
-        '[tcp-flags: S&!A]',
+        '[tcp-flags: =S&!A]', // as GoBGP and BIRD send it: the match bit on the set flags
       ),
     ).to.equal(true, seen.key);
     expect(seen.extended).to.deep.include({ type: 128, subtype: 6, as: 0, rate: 125000 });

@@ -36,11 +36,11 @@ describe('bgp-exabgp rendering and parsing', () => {
     );
     const c = renderFlowSpec(rule, opts);
     expect(c.announce).to.equal(
-      'announce flow route { match { destination 203.0.113.10/32; protocol [ =6 ]; destination-port [ =443 >=8000&<=8080 ]; tcp-flags [ syn&!ack&!push ]; } ' +
+      'announce flow route { match { destination 203.0.113.10/32; protocol [ =6 ]; destination-port [ =443 >=8000&<=8080 ]; tcp-flags [ =syn&!ack+push ]; } ' +
         `then { rate-limit 125000; large-community ${tagsText(rule.id)}; } }`,
     );
     expect(c.withdraw).to.equal(
-      'withdraw flow route { match { destination 203.0.113.10/32; protocol [ =6 ]; destination-port [ =443 >=8000&<=8080 ]; tcp-flags [ syn&!ack&!push ]; } }',
+      'withdraw flow route { match { destination 203.0.113.10/32; protocol [ =6 ]; destination-port [ =443 >=8000&<=8080 ]; tcp-flags [ =syn&!ack+push ]; } }',
     );
   });
 
