@@ -96,7 +96,8 @@ export class IptablesEngine {
     );
     const before = await this.created.look(family, [...new Set(tables.map((t) => t.table))]);
     await this.exec.run(restoreArgv(family), { input: batch });
-    await this.created.noteCreated(family, before);
+    // Bookkeeping only: the rule is in, whatever happens to the note (a read-only /run leaves the table, as before).
+    await this.created.noteCreated(family, before).catch(() => undefined);
     return 'installed';
   }
 
@@ -112,10 +113,12 @@ export class IptablesEngine {
     if (!batch) return false;
     await this.exec.run(restoreArgv(family), { input: batch });
     // What ft's own install made iptables-nft create (a table, a base chain) goes too once nothing uses it.
-    await this.created.dropUnused(
-      family,
-      [...s].filter(([, t]) => t.chains.has(chain)).map(([name]) => name),
-    );
+    await this.created
+      .dropUnused(
+        family,
+        [...s].filter(([, t]) => t.chains.has(chain)).map(([name]) => name),
+      )
+      .catch(() => undefined);
     return true;
   }
 
