@@ -167,6 +167,25 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       cleanups.push(() => new Promise<void>((r) => metricsServer?.close(() => r())));
     }
 
+    // ft_incidents_active{severity,attack_family}, what the shipped Prometheus rules watch.
+    const offActive = engine.on((e) =>
+      metrics.incidentEvent(e.type, { ...e.incident, attack_family: e.incident.family }),
+    );
+    cleanups.push(() => void offActive());
+    // Alert channels read the stream from their own cursors; started before the runner so nothing it does is missed.
+    if (policy.alerts.channels.size > 0) {
+      const { startAlerts } = await import('../alerts/host.js');
+      const alerts = await startAlerts({
+        policy,
+        registry,
+        stream: events,
+        stateDir: o.stateDir,
+        logger: o.logger,
+        metrics,
+      });
+      cleanups.push(() => alerts.close());
+    }
+
     const probe = new EngineCollateralProbe((target) => {
       const v = engine.view().find((t) => t.prefix === target || t.target === target);
       return v ? { pps: v.pps, ...(v.baseline.learning ? {} : { baselinePps: v.baseline.pps }) } : undefined;

@@ -216,7 +216,7 @@ export function alertVerb(m: Pick<AlertMessage, 'kind' | 'level' | 'previousLeve
     case 'incident.deescalated':
       return `de-escalated to level ${m.level ?? '?'}`;
     case 'incident.mitigated':
-      return `mitigated at level ${m.level ?? '?'}`;
+      return m.level === 0 ? 'mitigated on the node' : `mitigated at level ${m.level ?? '?'}`;
     case 'incident.resolved':
       return 'resolved';
     default:
