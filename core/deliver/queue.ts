@@ -248,8 +248,15 @@ export class DeliveryQueue<T> {
       const timeout = AbortSignal.timeout(this.o.timeoutMs ?? 10_000);
       const signal = AbortSignal.any([timeout, this.stop.signal]);
       let outcome: DeliveryOutcome;
+      let onAbort: (() => void) | undefined;
+      // A channel that ignores the signal is left behind at the timeout all the same: the line never stalls.
+      const abandoned = new Promise<never>((_, reject) => {
+        onAbort = () => reject(new Error('aborted'));
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+      abandoned.catch(() => undefined);
       try {
-        outcome = await this.o.send(e.item, { attempt: e.attempts, signal });
+        outcome = await Promise.race([this.o.send(e.item, { attempt: e.attempts, signal }), abandoned]);
         if (timeout.aborted && outcome.result !== 'delivered')
           outcome = { result: 'retry', reason: `no answer within ${this.o.timeoutMs ?? 10_000} ms` };
       } catch (err) {
@@ -259,6 +266,8 @@ export class DeliveryQueue<T> {
             ? `no answer within ${this.o.timeoutMs ?? 10_000} ms`
             : (err as Error).message || String(err),
         };
+      } finally {
+        if (onAbort) signal.removeEventListener('abort', onAbort);
       }
       const ms = this.now() - started;
       this.o.onAttempt?.(e.item, outcome, e.attempts, ms);

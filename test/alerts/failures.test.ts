@@ -10,7 +10,9 @@ import { TEAMS_PATH, TEAMS_QUERY, teamsFake } from '../fakes/teams.js';
 import { PD_KEY, pagerdutyFake } from '../fakes/pagerduty.js';
 import { TG_TOKEN, telegramFake, telegramTooMany } from '../fakes/telegram.js';
 import { WEBHOOK_PATH, WH_SECRET, webhookReceiver } from '../fakes/webhook.js';
-import { drained, incident, opened, policyText, resolved, runAlerts, tempDir } from './harness.js';
+import { alertsRegistry, drained, incident, opened, policyText, resolved, runAlerts, tempDir } from './harness.js';
+import { parsePolicy } from '../../core/policy/index.js';
+import { waitFor } from '../helpers/wait.js';
 import { readStatuses } from '../../core/alerts/status.js';
 
 const gap = (a: { firstByteAt: number } | undefined, b: { firstByteAt: number } | undefined) =>
@@ -157,6 +159,41 @@ describe('alerts: failure paths (fakes of each vendor’s documented errors)', f
     } finally {
       await run.stop();
       await Promise.all([slack.close(), discord.close()]);
+      tmp.cleanup();
+    }
+  });
+
+  it('a webhook to a private or loopback address is refused unless the policy allows it (nothing leaves into the box’s own network)', async () => {
+    const wh = await webhookReceiver().start();
+    const tmp = tempDir();
+    const run = await runAlerts(
+      tmp.dir,
+      policyText(`  channels:
+    siem: { channel: webhook, url: "http://localhost:${wh.port}${WEBHOOK_PATH}", secret: FT_WH }`),
+      { FT_WH: WH_SECRET },
+    );
+    try {
+      await run.stream.append([opened(incident())]);
+      const st = await waitFor(
+        async () => {
+          const s = (await readStatuses(tmp.dir)).get('siem');
+          return s?.state === 'broken' ? s : undefined;
+        },
+        { what: 'the webhook channel to refuse the address' },
+      );
+      expect(st?.brokenReason).to.match(/^localhost resolves to (127\.0\.0\.1|::1), a non-public address/);
+      expect(wh.requests).to.have.length(0);
+      // An address literal is refused by the policy itself, with its position.
+      expect(() =>
+        parsePolicy(
+          policyText(`  channels:\n    siem: { channel: webhook, url: "http://127.0.0.1:9/x", secret: FT_WH }`),
+          'p.yaml',
+          alertsRegistry(),
+        ),
+      ).to.throw(/p\.yaml:11:\d+: alerts\.channels\.siem\.url: 127\.0\.0\.1 is a loopback or private address/);
+    } finally {
+      await run.stop();
+      await wh.close();
       tmp.cleanup();
     }
   });

@@ -5,7 +5,7 @@ import {
   type DeliveryOutcome,
   type Secret,
 } from '@ft/sdk';
-import { deliveryOutcome, signWebhook, type HttpAnswer } from '@ft/http-vendor';
+import { deliveryOutcome, isPrivateAddress, signWebhook, type HttpAnswer } from '@ft/http-vendor';
 import { z } from 'zod';
 import { HttpChannel } from './http-channel.js';
 import { JSON_HEADERS, checkedUrl, credentialName } from './options.js';
@@ -26,7 +26,21 @@ export const webhookConfigSchema = z
         'Allow loopback and private addresses (an on-premises receiver). Off: a policy cannot make ft POST into its own network.',
       ),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    let host: string;
+    try {
+      host = new URL(c.url).hostname.replace(/^\[|\]$/g, '');
+    } catch {
+      return;
+    }
+    if (!c.allowPrivate && isPrivateAddress(host))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: `${host} is a loopback or private address: set allowPrivate: true for an on-premises receiver`,
+      });
+  });
 export type WebhookConfig = z.output<typeof webhookConfigSchema>;
 
 /** The Standard Webhooks payload: `{type, timestamp, data}` (standardwebhooks.com), data being the alert. */
