@@ -280,7 +280,10 @@ describe('ft setup: from a fresh box to a validated policy, a previewed attack a
       screen = await tmux.waitFor(`ft is set up: ${policy}`);
       // The pane is kept after the command exits; its exit status shows once tmux has collected it.
       expect(
-        await waitFor(() => /^1:\d/.test(tmux.deadStatus()) && tmux.deadStatus(), { what: 'ft setup to exit' }),
+        await waitFor(() => /^1:\d/.test(tmux.deadStatus()) && tmux.deadStatus(), {
+          timeoutMs: 60_000,
+          what: 'ft setup to exit',
+        }),
       ).to.equal('1:0');
 
       // validate, explain and the preview ran on screen; the preview shows the rule going out through gobgpd.
