@@ -1,6 +1,6 @@
 import { isPrefix, Prefix, type IncidentEvidence, type Sample, type Severity } from '@ft/sdk';
 import type { Incident } from '../model/incident.js';
-import { DEFAULT_DETECTION, type DetectionSettings } from '../model/detection.js';
+import { DEFAULT_DETECTION, type DetectionSettings, type HostGroupSettings } from '../model/detection.js';
 import { Baseline } from './baseline.js';
 import { classify, type Classification } from './classify.js';
 import { incidentId, toIncident, type IncidentFacts } from './incident.js';
@@ -12,6 +12,7 @@ import {
   severityFor,
   targetPolicy,
   threshold,
+  type TargetKind,
   type TargetPolicy,
   type Threshold,
 } from './thresholds.js';
@@ -95,6 +96,8 @@ interface Episode {
 interface Target {
   key: string;
   prefix?: Prefix;
+  /** A host group's aggregate (target `group:NAME`): one incident per member. */
+  group?: HostGroupSettings;
   inbound: Map<string, SourceWindow>;
   outbound: Map<string, SourceWindow>;
   baseline: Baseline;
@@ -119,12 +122,14 @@ export class DetectionEngine {
   private readonly clock: () => number;
   private readonly logger: EngineLogger | undefined;
   private readonly targets = new Map<string, Target>();
+  private readonly groups: Map<string, HostGroupSettings>;
   private readonly listeners = new Set<DetectionListener>();
   private timer: NodeJS.Timeout | undefined;
   private rejected = 0;
 
   constructor(options: DetectionEngineOptions = {}) {
     this.settings = checkSettings(options.settings ?? DEFAULT_DETECTION);
+    this.groups = new Map((this.settings.groups ?? []).map((g) => [g.name, g]));
     this.clock = options.clock ?? Date.now;
     this.logger = options.logger;
   }
@@ -217,10 +222,10 @@ export class DetectionEngine {
   addEvidence(incidentId: string, evidence: IncidentEvidence, now: number = this.clock()): boolean {
     for (const t of this.targets.values()) {
       const e = t.episode;
-      if (!e || e.id !== incidentId || !t.prefix) continue;
+      if (!e || !this.incidentTargets(t, e).some((x) => x.id === incidentId)) continue;
       e.evidence = { ...e.evidence, ...evidence };
       const events: DetectionEvent[] = [];
-      this.emit(e, t.prefix, 'update', now, events);
+      this.emit(e, t, 'update', now, events);
       this.publish(events);
       return true;
     }
@@ -231,7 +236,9 @@ export class DetectionEngine {
   openIncidents(): Incident[] {
     const out: Incident[] = [];
     for (const t of this.targets.values())
-      if (t.episode && t.prefix) out.push(toIncident(this.facts(t.episode, t.prefix, 'open')));
+      if (t.episode)
+        for (const x of this.incidentTargets(t, t.episode))
+          out.push(toIncident(this.facts(t.episode, t, x.prefix, x.id, 'open')));
     return out;
   }
 
@@ -286,7 +293,8 @@ export class DetectionEngine {
             since: new Date(e.startedAt).toISOString(),
             reasons: [...e.classification.reasons],
           };
-          if (t.prefix) v.incident = toIncident(this.facts(e, t.prefix, 'open'));
+          const [first] = this.incidentTargets(t, e);
+          if (first) v.incident = toIncident(this.facts(e, t, first.prefix, first.id, 'open'));
         }
         return v;
       });
@@ -308,7 +316,7 @@ export class DetectionEngine {
         inbound: new Map(),
         outbound: new Map(),
         baseline: new Baseline(this.settings.baseline),
-        policy: targetPolicy(this.settings, prefix, requests),
+        policy: targetPolicy(this.settings, prefix, requests, this.kindOf(sample.target, prefix)),
         lastSampleAt: sample.at,
         merged: { pps: 0, bps: 0 },
         fresh: [],
@@ -316,12 +324,14 @@ export class DetectionEngine {
         threshold: {},
       };
       if (prefix) t.prefix = prefix;
+      const group = this.groupOf(sample.target);
+      if (group && !prefix) t.group = group;
       t.threshold = threshold(t.policy, t.baseline);
       this.targets.set(sample.target, t);
     } else if (!t.prefix && prefix) {
       // A later source knows the address (e.g. flows for a target first seen by name): overrides may now apply.
       t.prefix = prefix;
-      t.policy = targetPolicy(this.settings, prefix, t.policy.requests === true);
+      t.policy = targetPolicy(this.settings, prefix, t.policy.requests === true, this.kindOf(t.key, prefix));
       t.threshold = threshold(t.policy, t.baseline);
     }
     return t;
@@ -387,11 +397,11 @@ export class DetectionEngine {
         bps: Math.round(t.merged.bps),
         threshold: t.threshold,
       },
-      t.prefix
+      t.prefix || t.group
         ? 'detection: incident opened'
         : 'detection: attack on a target with no address (map the interface to an address to open incidents)',
     );
-    if (t.prefix) this.emit(e, t.prefix, 'open', now, events);
+    this.emit(e, t, 'open', now, events);
   }
 
   private continueEpisode(t: Target, e: Episode, over: boolean, now: number, events: DetectionEvent[]): void {
@@ -405,7 +415,7 @@ export class DetectionEngine {
       e.peakTimes = Math.max(e.peakTimes, overload(t.merged, t.threshold));
       for (const r of t.fresh) if (r.pps > 0 || r.bps > 0) e.sources.add(r.source);
       e.updatedAt = now;
-      if (t.prefix && this.shouldUpdate(e, now)) this.emit(e, t.prefix, 'update', now, events);
+      if (this.shouldUpdate(e, now)) this.emit(e, t, 'update', now, events);
       return;
     }
     if (!isQuiet(t.merged, t.threshold, this.settings.resolveRatio)) {
@@ -420,16 +430,37 @@ export class DetectionEngine {
     t.episode = undefined;
     t.baseline.thaw();
     this.logger?.info({ target: t.key, id: e.id, durationMs: now - e.startedAt }, 'detection: incident resolved');
-    if (t.prefix) this.emit(e, t.prefix, 'resolve', now, events);
+    this.emit(e, t, 'resolve', now, events);
   }
 
   private severity(e: Episode): Severity {
     return severityFor(e.peakTimes, this.settings.severity);
   }
 
-  private facts(e: Episode, prefix: Prefix, state: 'open' | 'resolved'): IncidentFacts {
+  /** Host group settings for a `group:NAME` target the policy defines. */
+  private groupOf(target: string): HostGroupSettings | undefined {
+    return target.startsWith('group:') ? this.groups.get(target.slice('group:'.length)) : undefined;
+  }
+
+  private kindOf(target: string, prefix: Prefix | undefined): TargetKind {
+    const group = prefix ? undefined : this.groupOf(target);
+    if (group) return { kind: 'group', group };
+    return prefix && !prefix.isHost ? { kind: 'prefix' } : { kind: 'host' };
+  }
+
+  /**
+   * What an episode's incidents are about: the target's address, or for a host group each member (one incident
+   * per member prefix, each naming the group: mitigation is per prefix). None for a target without an address.
+   */
+  private incidentTargets(t: Target, e: Episode): { prefix: Prefix; id: string }[] {
+    if (t.prefix) return [{ prefix: t.prefix, id: e.id }];
+    if (t.group) return t.group.members.map((m) => ({ prefix: m, id: incidentId(`${t.key}|${m}`, e.startedAt) }));
+    return [];
+  }
+
+  private facts(e: Episode, t: Target, prefix: Prefix, id: string, state: 'open' | 'resolved'): IncidentFacts {
     const f: IncidentFacts = {
-      id: e.id,
+      id,
       target: prefix,
       state,
       startedAt: e.startedAt,
@@ -444,6 +475,7 @@ export class DetectionEngine {
     };
     if (e.resolvedAt !== undefined) f.resolvedAt = e.resolvedAt;
     if (e.evidence) f.evidence = e.evidence;
+    if (t.group) f.group = t.group.name;
     return f;
   }
 
@@ -462,9 +494,11 @@ export class DetectionEngine {
     );
   }
 
-  private emit(e: Episode, prefix: Prefix, type: DetectionEvent['type'], now: number, events: DetectionEvent[]): void {
+  private emit(e: Episode, t: Target, type: DetectionEvent['type'], now: number, events: DetectionEvent[]): void {
     e.emitted = { at: now, key: this.key(e), peakPps: e.peakPps, peakBps: e.peakBps };
-    events.push({ type, incident: toIncident(this.facts(e, prefix, type === 'resolve' ? 'resolved' : 'open')) });
+    const state = type === 'resolve' ? 'resolved' : 'open';
+    for (const x of this.incidentTargets(t, e))
+      events.push({ type, incident: toIncident(this.facts(e, t, x.prefix, x.id, state)) });
   }
 }
 

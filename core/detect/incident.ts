@@ -29,6 +29,8 @@ export interface IncidentFacts {
   sources: string[];
   /** Reported by detectors that capture packets (Detector.observe). */
   evidence?: IncidentEvidence;
+  /** The policy host group whose aggregate this incident's target is a member of. */
+  group?: string;
 }
 
 /**
@@ -95,5 +97,6 @@ export function toIncident(f: IncidentFacts): Incident {
   if (a.packetLength) incident.packetLength = { min: a.packetLength.min, max: a.packetLength.max };
   if (a.http) incident.http = a.http;
   if (f.resolvedAt !== undefined) incident.resolvedAt = f.resolvedAt;
+  if (f.group !== undefined) incident.group = f.group;
   return incident;
 }

@@ -1,5 +1,11 @@
 import type { Prefix, Severity } from '@ft/sdk';
-import type { DetectionSettings, HttpLimits, RateLimits } from '../model/detection.js';
+import type {
+  AggregateLimits,
+  DetectionSettings,
+  HostGroupSettings,
+  HttpLimits,
+  RateLimits,
+} from '../model/detection.js';
 import type { Baseline } from './baseline.js';
 
 /**
@@ -23,7 +29,12 @@ export interface TargetPolicy {
   override?: Prefix;
   /** An HTTP target: its pps is requests/s and its floor/static come from the request-rate settings. */
   requests?: true;
+  /** Judged as an aggregate (a protected prefix as a whole, or this host group) by `aggregate` thresholds. */
+  aggregate?: 'prefix' | { group: string };
 }
+
+/** What kind of target a Sample is about, for its thresholds. */
+export type TargetKind = { kind: 'host' } | { kind: 'prefix' } | { kind: 'group'; group: HostGroupSettings };
 
 /**
  * What one target is judged by. `requests` marks an HTTP target (samples from the l7 detector): the packet floor
@@ -31,7 +42,13 @@ export interface TargetPolicy {
  * from a policy always carry `http`; without it (ft detect with no --policy, where --static-pps is documented as
  * requests/s for sites) a site is judged by the one set of limits, as before.
  */
-export function targetPolicy(settings: DetectionSettings, prefix: Prefix | undefined, requests = false): TargetPolicy {
+export function targetPolicy(
+  settings: DetectionSettings,
+  prefix: Prefix | undefined,
+  requests = false,
+  kind: TargetKind = { kind: 'host' },
+): TargetPolicy {
+  if (kind.kind === 'group') return aggregatePolicy(settings, undefined, kind.group);
   let best: DetectionSettings['overrides'][number] | undefined;
   if (prefix) {
     for (const o of settings.overrides) {
@@ -39,11 +56,36 @@ export function targetPolicy(settings: DetectionSettings, prefix: Prefix | undef
     }
   }
   if (requests && settings.http) return requestPolicy(settings, best, settings.http);
+  if (kind.kind === 'prefix' && (settings.aggregate !== undefined || best?.aggregate !== undefined))
+    return aggregatePolicy(settings, best, undefined);
   const floor = { ...settings.floor, ...best?.floor };
   const staticLimits: RateLimits = { ...settings.static, ...best?.static };
   const policy: TargetPolicy = {
     factor: best?.factor ?? settings.baseline.factor,
     floor: { pps: floor.pps ?? BUILTIN_FLOOR.pps, bps: floor.bps ?? BUILTIN_FLOOR.bps },
+  };
+  if (staticLimits.pps !== undefined || staticLimits.bps !== undefined) policy.static = staticLimits;
+  if (best) policy.override = best.prefix;
+  return policy;
+}
+
+/**
+ * A protected prefix as a whole, or a host group: the host-level global settings, then `detection.aggregate`,
+ * then the override's (or the group's) own aggregate thresholds, field by field. A target override's host-level
+ * fields do not apply: they are about each host inside it, not their sum.
+ */
+function aggregatePolicy(
+  settings: DetectionSettings,
+  best: DetectionSettings['overrides'][number] | undefined,
+  group: HostGroupSettings | undefined,
+): TargetPolicy {
+  const own: AggregateLimits | undefined = group ?? best?.aggregate;
+  const floor = { ...settings.floor, ...settings.aggregate?.floor, ...own?.floor };
+  const staticLimits: RateLimits = { ...settings.static, ...settings.aggregate?.static, ...own?.static };
+  const policy: TargetPolicy = {
+    factor: own?.factor ?? settings.aggregate?.factor ?? settings.baseline.factor,
+    floor: { pps: floor.pps ?? BUILTIN_FLOOR.pps, bps: floor.bps ?? BUILTIN_FLOOR.bps },
+    aggregate: group ? { group: group.name } : 'prefix',
   };
   if (staticLimits.pps !== undefined || staticLimits.bps !== undefined) policy.static = staticLimits;
   if (best) policy.override = best.prefix;

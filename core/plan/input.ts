@@ -76,6 +76,7 @@ export const incidentInputSchema = z
     started_at: isoTime.optional(),
     updated_at: isoTime.optional(),
     resolved_at: isoTime.optional(),
+    group: z.string().min(1).max(63).optional(),
   })
   .passthrough();
 
@@ -132,6 +133,7 @@ export function parseIncident(value: unknown, source: string, now: Date): Incide
   };
   if (d.packet_length) report.packet_length = d.packet_length;
   if (d.resolved_at) report.resolved_at = d.resolved_at;
+  if (d.group) report.group = d.group;
   // The edge: from here on the incident is core's (camelCase, epoch ms, Prefix), vectors decided once.
   return fromReport(report, target);
 }

@@ -483,11 +483,18 @@ function levelRules(
       level: l.level,
       ttlSeconds,
     });
-    if (!target.isHost)
+    // An attack on a whole prefix (carpet bombing) or a whole host group: blackholing it would drop every
+    // customer behind it. Only when the level says so (rtbh.wholePrefix).
+    const whole = !target.isHost
+      ? `${target} is a prefix`
+      : incident.group !== undefined
+        ? `${target} is one member of host group ${incident.group}, under an attack on the whole group`
+        : undefined;
+    if (whole !== undefined && !rtbh.wholePrefix)
       refused.push({
         rule,
         rail: 'rtbh-host-only',
-        message: `RTBH blackholes one host; ${target} is a prefix (use FlowSpec or scrubbing for it)`,
+        message: `RTBH blackholes one attacked host; ${whole} (use FlowSpec or scrubbing for it, or set rtbh.wholePrefix on this level)`,
       });
     else
       candidates.push({ rule, via: l.via, check: { kind: 'rtbh', announced: target, covering, originAs: asn, mode } });

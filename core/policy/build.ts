@@ -1,9 +1,15 @@
 import { Prefix, PrefixError, PrefixSet, type AttackFamily, type Severity, type Vector } from '@ft/sdk';
-import { DEFAULT_DETECTION, type DetectionSettings, type HttpLimits } from '../model/detection.js';
+import {
+  DEFAULT_DETECTION,
+  type AggregateLimits,
+  type DetectionSettings,
+  type HttpLimits,
+} from '../model/detection.js';
 import type { RawHostStep, RawPolicy, RawTrigger } from './schema.js';
 import type {
   ActionInstance,
   EscalationLevel,
+  HostGroup,
   HostStep,
   LevelActions,
   OnNodeRule,
@@ -101,7 +107,11 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
     }
     if (l.do.rtbh) {
       const extra = (l.do.rtbh.community ?? []).filter((c) => c !== BLACKHOLE_COMMUNITY);
-      actions.rtbh = { communities: [BLACKHOLE_COMMUNITY, ...new Set(extra)], noExport: l.do.rtbh.noExport };
+      actions.rtbh = {
+        communities: [BLACKHOLE_COMMUNITY, ...new Set(extra)],
+        noExport: l.do.rtbh.noExport,
+        wholePrefix: l.do.rtbh.wholePrefix,
+      };
       if (l.do.rtbh.nextHop !== undefined) {
         const hop = hostAddress(l.do.rtbh.nextHop);
         if (typeof hop === 'string') actions.rtbh.nextHop = hop;
@@ -258,6 +268,23 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
     }
   }
 
+  const groups: HostGroup[] = Object.entries(raw.groups).map(([name, g]) => {
+    const prefixes = g.prefixes as Prefix[];
+    prefixes.forEach((p, i) => {
+      if (!protectSet.containing(p))
+        fail(
+          ['groups', name, 'prefixes', i],
+          `${p} is outside every protected prefix: add it to protect or fix the prefix`,
+        );
+    });
+    for (const [i, other] of overlappingPairs(prefixes))
+      fail(
+        ['groups', name, 'prefixes', i],
+        `${prefixes[i]} overlaps prefixes[${other}] (${prefixes[other]}) of the same group`,
+      );
+    return { name, prefixes };
+  });
+
   const tenants = new Map(Object.entries(raw.tenants ?? {}));
   const owner = {
     tenants: [...new Set([raw.tenant, ...tenants.keys(), ...targets.flatMap((t) => (t.tenant ? [t.tenant] : []))])],
@@ -276,6 +303,7 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
     protect,
     neverTarget,
     detection: detection(raw),
+    groups,
     detectors: new Map(
       Object.entries(raw.detectors).map(([name, d]) => {
         const { detector: kind, ...options } = d;
@@ -385,6 +413,11 @@ function detection(raw: RawPolicy): DetectionSettings {
   const out: DetectionSettings = {
     baseline: { ...base.baseline, ...definedOnly(d?.baseline ?? {}) },
     floor: definedOnly(d?.floor ?? {}),
+    groups: Object.entries(raw.groups).map(([name, g]) => ({
+      name,
+      members: g.prefixes as Prefix[],
+      ...aggregateLimits(g.detection ?? {}),
+    })),
     overrides: [],
     tickMs: d?.tick !== undefined ? d.tick * 1000 : base.tickMs,
     windowMs: d?.window !== undefined ? d.window * 1000 : base.windowMs,
@@ -393,6 +426,7 @@ function detection(raw: RawPolicy): DetectionSettings {
     severity: { ...base.severity, ...definedOnly(d?.severity ?? {}) },
   };
   if (d?.static) out.static = definedOnly(d.static);
+  if (d?.aggregate) out.aggregate = aggregateLimits(d.aggregate);
   // Always set, even empty: a policy's packet floor/static must never judge an HTTP site's requests/s.
   out.http = httpLimits(d?.http ?? {});
   for (const t of raw.targets) {
@@ -402,8 +436,21 @@ function detection(raw: RawPolicy): DetectionSettings {
     if (t.detection.static) o.static = definedOnly(t.detection.static);
     if (t.detection.http) o.http = httpLimits(t.detection.http);
     if (t.detection.factor !== undefined) o.factor = t.detection.factor;
+    if (t.detection.aggregate) o.aggregate = aggregateLimits(t.detection.aggregate);
     out.overrides.push(o);
   }
+  return out;
+}
+
+function aggregateLimits(a: {
+  floor?: { pps?: number | undefined; bps?: number | undefined } | undefined;
+  static?: { pps?: number | undefined; bps?: number | undefined } | undefined;
+  factor?: number | undefined;
+}): AggregateLimits {
+  const out: AggregateLimits = {};
+  if (a.floor) out.floor = definedOnly(a.floor);
+  if (a.static) out.static = definedOnly(a.static);
+  if (a.factor !== undefined) out.factor = a.factor;
   return out;
 }
 

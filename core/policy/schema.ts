@@ -87,6 +87,18 @@ const defaultsSchema = z
   .strict()
   .default({ ttl: 300, maxRules: 200, rpki: 'enforce', cooldown: 120, minPrefixLength: { v4: 24, v6: 48 } });
 
+/** Thresholds for a protected prefix or a host group judged as a whole (carpet bombing: no host crosses its own). */
+const aggregateLimits = z
+  .object({
+    floor: rateLimits.optional(),
+    static: rateLimits.optional(),
+    factor: z.number().min(1).optional(),
+  })
+  .strict()
+  .describe(
+    'Thresholds for the traffic of a whole protected prefix (or host group), replacing the host-level ones field by field.',
+  );
+
 const detectionSchema = z
   .object({
     baseline: z
@@ -101,6 +113,7 @@ const detectionSchema = z
     floor: rateLimits.optional().describe('Never fire below these, whatever the baseline.'),
     static: rateLimits.optional().describe('Fire when crossed, even while the baseline is learning.'),
     http: httpLimits.optional(),
+    aggregate: aggregateLimits.optional(),
     tick: duration().optional(),
     window: duration().optional(),
     resolve: z.object({ ratio: percent().optional(), after: duration().optional() }).strict().optional(),
@@ -138,9 +151,17 @@ const targetSchema = z
         static: rateLimits.optional(),
         http: httpLimits.optional(),
         factor: z.number().min(1).optional(),
+        aggregate: aggregateLimits.optional(),
       })
       .strict()
       .optional(),
+  })
+  .strict();
+
+const groupSchema = z
+  .object({
+    prefixes: z.array(prefix()).min(1).describe('Hosts and subnets of the group, each inside protect.'),
+    detection: aggregateLimits.optional(),
   })
   .strict();
 
@@ -186,6 +207,12 @@ const rtbhDo = z
     community: oneOrMany(community()).optional().describe('Added to 65535:666, which is always sent.'),
     noExport: z.boolean().default(true),
     nextHop: z.string().optional().describe('Discard next hop (e.g. 192.0.2.1); adapters may set their own.'),
+    wholePrefix: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Also blackhole a whole protected prefix (or every member of a host group) under an attack on it as a whole. Off: RTBH only ever for one attacked host.',
+      ),
   })
   .strict();
 
@@ -276,6 +303,12 @@ export const policySchema = z
       .optional(),
     tenants: z.record(name(), z.object({ maxRules: z.number().int().min(1).max(100000) }).strict()).optional(),
     targets: z.array(targetSchema).default([]),
+    groups: z
+      .record(name(), groupSchema)
+      .default({})
+      .describe(
+        'Host groups: { NAME: { prefixes, detection } }. Each is watched as one aggregate (flow detectors count it exactly) with its own baseline and thresholds.',
+      ),
     detection: detectionSchema.optional(),
     detectors: z
       .record(name(), z.object({ detector: adapterKind() }).catchall(z.unknown()))

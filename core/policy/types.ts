@@ -33,6 +33,14 @@ export interface RtbhDo {
   communities: string[];
   noExport: boolean;
   nextHop?: string;
+  /** Blackhole a whole prefix (or a host group's members) under an attack on it as a whole. */
+  wholePrefix: boolean;
+}
+
+/** A policy host group: its traffic is judged as one aggregate. */
+export interface HostGroup {
+  name: string;
+  prefixes: Prefix[];
 }
 
 export interface LevelActions {
@@ -152,6 +160,8 @@ export interface Policy {
   detectors: Map<string, DetectorInstance>;
   tenants: Map<string, { maxRules: number }>;
   targets: TargetOverride[];
+  /** Host groups (detection settings carry their thresholds; detectors get their prefixes). */
+  groups: HostGroup[];
   speakers: Map<string, ActionInstance>;
   scrubbers: Map<string, ScrubberInstance>;
   /** Off-box block-rule actions (reach network, host-filter) that levels with `do.block` name in `via`. */

@@ -142,7 +142,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     const { DetectionEngine } = await import('../detect/index.js');
     const engine = new DetectionEngine({ settings: policy.detection, logger: o.logger });
     const detectorSpecs = o.detectors ?? detectorSpecsFromPolicy(policy);
-    const detectors = await createDetectors(registry, detectorSpecs, o, controller.signal);
+    const detectors = await createDetectors(registry, detectorSpecs, o, controller.signal, policy);
     // Detectors that act on incidents (pcap: a capture per incident) hear every event and attach what they find.
     for (const { detector } of detectors) {
       const observe = detector.observe?.bind(detector);
@@ -407,6 +407,7 @@ async function createDetectors(
   specs: DetectorSpec[],
   o: DaemonOptions,
   signal: AbortSignal,
+  policy: Policy,
 ): Promise<{ name: string; detector: Detector }[]> {
   const { Secret } = await import('@ft/sdk');
   const out: { name: string; detector: Detector }[] = [];
@@ -428,6 +429,8 @@ async function createDetectors(
       stateDir: o.stateDir,
       signal,
       secret: (ref) => new Secret(process.env[ref] ?? '', ref),
+      // Protected space and host groups, so a flow detector aggregates by them without listing them again.
+      scope: { protect: policy.protect, groups: policy.groups },
     });
     out.push({ name: spec.name, detector });
   }

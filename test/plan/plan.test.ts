@@ -116,6 +116,55 @@ describe('planner: escalation', () => {
     expect(summary(r)).to.deep.equal(['add flowspec L2 203.0.113.64/26 via s1,s2']);
   });
 
+  describe('prefix-wide attacks (carpet bombing) and host groups', () => {
+    // The base policy's never-target 203.0.113.53 lies inside the /24: any rule on the whole /24 would cover it
+    // (refused whole, see docs/planner.md). These cases use a policy whose never-target is elsewhere.
+    const p = policy(BASE_POLICY.replace('neverTarget: [203.0.113.53/32, ', 'neverTarget: ['));
+    const carpet = {
+      bps: 3e9,
+      target: '203.0.113.0/24',
+      attack_family: 'udp_flood' as const,
+      top_dst_ports: [{ port: 53, count: 900 }],
+      top_src_ports: [{ port: 123, count: 900 }],
+    };
+
+    it("FlowSpec on the whole prefix with the attack's protocol and ports; RTBH refused for the prefix", () => {
+      const r = plan({ policy: p, incident: incident(carpet), active: [], now: NOW, rpki: testRpki() });
+      expect(r.refused.map((x) => [x.rail, x.rule?.kind])).to.deep.equal([['rtbh-host-only', 'rtbh']]);
+      expect(r.refused[0]!.message)
+        .to.match(/203\.0\.113\.0\/24 is a prefix/)
+        .and.match(/rtbh\.wholePrefix/);
+      expect(summary(r)).to.deep.equal(['add flowspec L2 203.0.113.0/24 via s1,s2']);
+      const rule = r.ops[0]!.rule as FlowSpecRule;
+      expect(rule.match.destination.toString()).to.equal('203.0.113.0/24');
+      expect(rule.match.protocols).to.deep.equal([17]);
+      expect(rule.match.sourcePorts).to.deep.equal([{ min: 123, max: 123 }]);
+    });
+
+    it('RTBH for the whole prefix when the level says rtbh.wholePrefix', () => {
+      const whole = policy(
+        BASE_POLICY.replace('neverTarget: [203.0.113.53/32, ', 'neverTarget: [').replace(
+          'rtbh: { community: "64500:666" }',
+          'rtbh: { community: "64500:666", wholePrefix: true }',
+        ),
+      );
+      const r = plan({ policy: whole, incident: incident(carpet), active: [], now: NOW, rpki: testRpki() });
+      expect(r.refused).to.deep.equal([]);
+      expect(summary(r)).to.deep.equal(['add rtbh L3 203.0.113.0/24 via s1']);
+    });
+
+    it('a host group member under a group-wide attack gets FlowSpec, never RTBH unless wholePrefix', () => {
+      const member = incident({ bps: 3e9, target: '203.0.113.10', group: 'web' });
+      const r = plan({ policy: p, incident: member, active: [], now: NOW, rpki: testRpki() });
+      expect(r.refused.map((x) => x.rail)).to.deep.equal(['rtbh-host-only']);
+      expect(r.refused[0]!.message).to.match(/member of host group web/);
+      expect(summary(r)).to.deep.equal(['add flowspec L2 203.0.113.10/32 via s1,s2']);
+      // The same host attacked on its own is blackholed at level 3 as before.
+      const alone = plan({ policy: p, incident: incident({ bps: 3e9 }), active: [], now: NOW, rpki: testRpki() });
+      expect(summary(alone)).to.deep.equal(['add rtbh L3 203.0.113.10/32 via s1']);
+    });
+  });
+
   it('IPv6 is handled like IPv4: /128 FlowSpec, RTBH, and a /48 diversion', () => {
     const t = '2001:db8:100::10';
     expect(

@@ -62,7 +62,11 @@ rollback: { collateralDrop: 75% }
       `${HEAD}escalation:\n  - { level: 3, when: { bps: ">2Gbps" }, do: { rtbh: { community: ["64500:666", "65535:666"] } }, via: [s1] }\n`,
       'p.yaml',
     );
-    expect(p.escalation[0]?.do.rtbh).to.deep.equal({ communities: ['65535:666', '64500:666'], noExport: true });
+    expect(p.escalation[0]?.do.rtbh).to.deep.equal({
+      communities: ['65535:666', '64500:666'],
+      noExport: true,
+      wholePrefix: false,
+    });
   });
 
   it('builds the detection settings with per-target overrides for the detection engine', () => {

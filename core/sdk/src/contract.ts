@@ -1,6 +1,7 @@
 import type { ZodType } from 'zod';
 import type { Applied, Health, InstalledRef, RenderedCommand, Rule, RuleCounters, RuleKind, Sample } from './model.js';
 import type { Incident, IncidentEvidence } from './incident.js';
+import type { Prefix } from './prefix.js';
 import type { Secret } from './secret.js';
 import type { AlertChannelFactory } from './alerts.js';
 
@@ -34,6 +35,14 @@ export interface PluginContext {
    * ft tag counts as this instance's.
    */
   owner?: RouteOwner;
+  /**
+   * The policy's protected space and host groups, when the host runs from a policy: a detector that aggregates by
+   * prefix or group (the flow collector) uses them unless its own options say otherwise, so nothing is listed twice.
+   */
+  scope?: {
+    protect: readonly Prefix[];
+    groups: readonly { name: string; prefixes: readonly Prefix[] }[];
+  };
 }
 
 /** The owner written into ft's tags: every tenant the policy names, and the install id (`installId`, default ""). */

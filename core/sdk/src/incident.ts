@@ -57,6 +57,11 @@ export interface Incident {
   http?: HttpBreakdown;
   /** Detector instances that saw it. */
   detectors: string[];
+  /**
+   * Set when the attack is on a policy host group as a whole: the group's name. The target is then one member of
+   * it (each member has its own incident), and the attack is group-wide, not on that member alone.
+   */
+  group?: string;
   startedAt: number;
   updatedAt: number;
   resolvedAt?: number;
@@ -212,6 +217,7 @@ export function toReport(i: Incident): IncidentReport {
   if (i.pcap) r.pcap = { ...i.pcap };
   if (i.http) r.http = i.http;
   if (i.resolvedAt !== undefined) r.resolved_at = iso(i.resolvedAt);
+  if (i.group !== undefined) r.group = i.group;
   return r;
 }
 
@@ -278,6 +284,7 @@ export function fromReport(r: IncidentReport, target: Prefix = Prefix.parse(r.ta
   if (r.pcap) i.pcap = { id: r.pcap.id, file: r.pcap.file };
   if (r.http) i.http = r.http;
   if (r.resolved_at !== undefined) i.resolvedAt = Date.parse(r.resolved_at);
+  if (r.group !== undefined) i.group = r.group;
   return i;
 }
 

@@ -117,6 +117,8 @@ export interface IncidentReport {
   started_at: string;
   updated_at: string;
   resolved_at?: string;
+  /** ft: the policy host group the attack is on as a whole (the target is one of its members). */
+  group?: string;
 }
 
 /** One item of the reference agent's `ioc_matches`: the IOC, the kind of condition it is, its text, packets matched. */

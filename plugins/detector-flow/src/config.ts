@@ -69,8 +69,16 @@ export const flowConfigSchema = z
       })
       .strict()
       .default({ default: 1, exporters: {} }),
-    /** Protected prefixes: only destinations inside count, and each prefix also gets an aggregate Sample. */
-    protect: z.array(prefix).default([]),
+    /**
+     * Protected prefixes: only destinations inside count, and each prefix also gets an aggregate Sample. Unset:
+     * the policy's `protect` when ft run starts the detector from a policy, else every destination.
+     */
+    protect: z.array(prefix).optional(),
+    /**
+     * Host groups, each counted as one aggregate Sample (`group:NAME`): name → prefixes. Unset: the policy's
+     * `groups`. Their members count even outside `protect`.
+     */
+    groups: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/), z.array(prefix).min(1)).optional(),
     windowMs: z.number().int().min(100).max(60_000).default(1000),
     receiveBufferBytes: z
       .number()
@@ -90,7 +98,11 @@ export const flowConfigSchema = z
      * 0: receive and decode on the calling thread.
      */
     workers: z.union([z.literal('auto'), z.number().int().min(0).max(64)]).default('auto'),
-    maxTargets: z.number().int().min(1).max(1_000_000).default(20_000),
+    /**
+     * Hosts with full per-host state (a Sample with breakdowns) per window and receive worker: the first hosts
+     * seen, then the heaviest. A fixed pool; every protected prefix's totals stay exact beyond it.
+     */
+    maxTargets: z.number().int().min(1).max(1_000_000).default(2048),
     maxExporters: z.number().int().min(1).max(100_000).default(1024),
     maxTemplates: z.number().int().min(16).max(1_000_000).default(8192),
     /** One exporter's share of maxTemplates: beyond it, it loses its own oldest template, never another's. */

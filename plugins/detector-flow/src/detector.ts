@@ -20,11 +20,17 @@ export interface FlowStatus {
 /** An exporter silent this long makes the detector "degraded". */
 const SILENT_MS = 60_000;
 
-export function engineOptions(config: FlowConfig, source: string): EngineOptions {
+/** What the host knows of the policy (PluginContext.scope), as the collector needs it. */
+type Scope = PluginContext['scope'];
+
+export function engineOptions(config: FlowConfig, source: string, scope?: Scope): EngineOptions {
   return {
     source,
     windowMs: config.windowMs,
-    protect: config.protect,
+    protect: config.protect ?? scope?.protect.map((p) => p.toString()) ?? [],
+    groups: config.groups
+      ? Object.entries(config.groups).map(([name, prefixes]) => ({ name, prefixes }))
+      : (scope?.groups ?? []).map((g) => ({ name: g.name, prefixes: g.prefixes.map((p) => p.toString()) })),
     defaultSamplingRate: config.sampling.default,
     exporterSamplingRates: Object.entries(config.sampling.exporters).map(([a, r]) => [Prefix.parse(a).address, r]),
     maxTargets: config.maxTargets ?? COLLECTOR_DEFAULTS.maxTargets,
@@ -46,7 +52,7 @@ export function workerCount(config: Pick<FlowConfig, 'workers'>): number {
   return config.workers === 'auto' ? Math.max(1, availableParallelism() - 1) : config.workers;
 }
 
-function shardOptions(config: FlowConfig, source: string): ShardOptions {
+function shardOptions(config: FlowConfig, source: string, scope: Scope): ShardOptions {
   return {
     listeners: config.listeners,
     allowedExporters: config.allowedExporters,
@@ -54,7 +60,7 @@ function shardOptions(config: FlowConfig, source: string): ShardOptions {
     receiveBufferBytes: config.receiveBufferBytes,
     coalesceMs: config.coalesceMs ?? defaultCoalesceMs(config.windowMs),
     reusePort: false,
-    collector: engineOptions(config, source),
+    collector: engineOptions(config, source, scope),
   };
 }
 
@@ -82,7 +88,7 @@ export class FlowDetector implements Detector {
 
   constructor(
     readonly config: FlowConfig,
-    private readonly ctx: Pick<PluginContext, 'name' | 'logger'>,
+    private readonly ctx: Pick<PluginContext, 'name' | 'logger' | 'scope'>,
   ) {}
 
   /**
@@ -92,7 +98,7 @@ export class FlowDetector implements Detector {
    */
   async start(sink: (sample: Sample) => void): Promise<void> {
     if (this.started) throw new Error(`flow detector ${this.ctx.name} is already started`);
-    const base = shardOptions(this.config, this.ctx.name);
+    const base = shardOptions(this.config, this.ctx.name, this.ctx.scope);
     const workers = workerCount(this.config);
     const shards: Shard[] = [];
     try {

@@ -111,21 +111,90 @@ describe('flow aggregation', () => {
     expect(s!.sourceCount).to.be.closeTo(200, 200 * 0.07);
   });
 
-  it('bounds the number of targets per window and counts what overflowed', () => {
-    const agg = new WindowAggregator({ protect: [], maxTargets: 10, topN: 5 });
-    for (let i = 0; i < 50; i++) agg.add(rec({ dstAddr: `203.0.113.${i}` }), 1);
-    expect(agg.flush()).to.have.length(10);
-    expect(agg.overflowRecords).to.equal(40);
-  });
+  describe('carpet bombing: fixed memory, exact prefixes, heavy hosts found', () => {
+    it('keeps full state for at most maxTargets hosts and a fixed table of light counters, whatever the number of destinations', () => {
+      const agg = new WindowAggregator({ protect: [Prefix.parse('10.0.0.0/8')], maxTargets: 64, topN: 5 });
+      const { lightSlots } = agg.trackedHosts;
+      for (let window = 0; window < 3; window++) {
+        // 200,000 distinct destinations, one packet each: a sweep of a /8.
+        for (let i = 0; i < 200_000; i++)
+          agg.add(rec({ dstAddr: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, packets: 1, bytes: 60 }), 1);
+        const during = agg.trackedHosts;
+        expect(during.full).to.equal(64);
+        expect(during.lightSlots).to.equal(lightSlots);
+        expect(during.light).to.be.at.most(lightSlots);
+        const samples = toSamples(agg.flush(), { source: 'f', at: 1000, windowMs: 1000, topN: 5 });
+        // No host has an average share of a sweep: only the prefix gets a Sample, with every packet.
+        expect(samples.map((x) => [x.target, x.pps, x.bps])).to.deep.equal([['10.0.0.0/8', 200_000, 200_000 * 480]]);
+      }
+      expect(agg.overflowRecords).to.equal(3 * (200_000 - 64));
+    });
 
-  it('still counts traffic to hosts beyond the target cap in their protected prefix (random-destination floods)', () => {
-    const agg = new WindowAggregator({ protect: [Prefix.parse('203.0.113.0/24')], maxTargets: 10, topN: 5 });
-    for (let i = 0; i < 50; i++) agg.add(rec({ dstAddr: `203.0.113.${i}`, srcAddr: `198.51.100.${i}` }), 100);
-    const samples = toSamples(agg.flush(), { source: 'f', at: 1000, windowMs: 1000, topN: 5 });
-    expect(samples.filter((s) => s.prefix!.isHost)).to.have.length(10);
-    const prefix = samples.find((s) => s.target === '203.0.113.0/24')!;
-    expect(prefix.pps).to.equal(5000);
-    expect(prefix.sourceCount).to.equal(50);
+    it('a heavy host inside a sweep gets full state and its own Sample; its prefix counts it once', () => {
+      const agg = new WindowAggregator({ protect: [Prefix.parse('203.0.113.0/24')], maxTargets: 8, topN: 5 });
+      let heavy = 0;
+      for (let i = 0; i < 5000; i++) {
+        // 4 of every 5 records sweep the /24 (one packet each); every fifth is 203.0.113.200 (10 packets, UDP 53),
+        // from after the pool of 8 is full.
+        if (i >= 100 && i % 5 === 4) {
+          agg.add(rec({ dstAddr: '203.0.113.200', packets: 10, bytes: 5000, protocol: 17, srcPort: 53 }), 1);
+          heavy += 10;
+        } else agg.add(rec({ dstAddr: `203.0.113.${i % 199}`, packets: 1, bytes: 60 }), 1);
+      }
+      const samples = toSamples(agg.flush(), { source: 'f', at: 1000, windowMs: 1000, topN: 5 });
+      const host = samples.find((x) => x.target === '203.0.113.200/32');
+      expect(host, 'the heavy host has a Sample').to.not.equal(undefined);
+      // Counted by a light counter until it was promoted, then in full: nothing lost, nothing twice.
+      expect(host!.pps).to.equal(heavy);
+      expect(host!.topSrcPorts![0]!.key).to.equal(53);
+      expect(agg.promotions).to.be.at.least(1);
+      const prefix = samples.find((x) => x.target === '203.0.113.0/24')!;
+      expect(prefix.pps).to.equal(heavy + (5000 - heavy / 10));
+      expect(prefix.protocols!.udp).to.equal(heavy);
+    });
+
+    it('prefix totals and source counts are exact whatever maxTargets is (property, against an unbounded aggregator)', () => {
+      fc.assert(
+        fc.property(
+          fc.array(
+            fc.record({
+              host: fc.integer({ min: 0, max: 300 }),
+              src: fc.integer({ min: 0, max: 500 }),
+              packets: fc.integer({ min: 0, max: 50 }),
+              protocol: fc.constantFrom(6, 17, 1),
+              flags: fc.integer({ min: 0, max: 255 }),
+              rate: fc.constantFrom(1, 10),
+            }),
+            { maxLength: 3000 },
+          ),
+          fc.integer({ min: 1, max: 40 }),
+          (records, maxTargets) => {
+            const protect = [Prefix.parse('203.0.113.0/24'), Prefix.parse('203.0.112.0/23')];
+            const bounded = new WindowAggregator({ protect, maxTargets, topN: 5 });
+            const reference = new WindowAggregator({ protect, maxTargets: 1000, topN: 5 });
+            for (const r of records) {
+              const one = rec({
+                dstAddr: `203.0.${112 + (r.host & 1)}.${r.host >> 1}`,
+                srcAddr: `198.51.${100 + (r.src >> 8)}.${r.src & 255}`,
+                packets: r.packets,
+                bytes: r.packets * 100,
+                protocol: r.protocol,
+                tcpFlags: r.protocol === 6 ? r.flags : 0,
+              });
+              bounded.add(one, r.rate);
+              reference.add(one, r.rate);
+            }
+            const view = (a: WindowAggregator) =>
+              toSamples(a.flush(), { source: 'f', at: 1000, windowMs: 1000, topN: 5 })
+                .filter((x) => !x.prefix!.isHost)
+                .map((x) => [x.target, x.pps, x.bps, x.protocols, x.tcpFlags, x.sourceCount])
+                .sort();
+            expect(view(bounded)).to.deep.equal(view(reference));
+          },
+        ),
+        { numRuns: 100 },
+      );
+    });
   });
 
   it('merges partial windows from several workers into the same Samples as one aggregator', () => {

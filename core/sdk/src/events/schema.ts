@@ -114,6 +114,10 @@ export const incidentJsonSchema = z
     started_at: z.iso.datetime({ offset: true }),
     updated_at: z.iso.datetime({ offset: true }),
     resolved_at: z.iso.datetime({ offset: true }).optional(),
+    group: z
+      .string()
+      .optional()
+      .describe('The policy host group the attack is on as a whole; the target is one of its members.'),
   })
   .meta({
     id: 'Incident',

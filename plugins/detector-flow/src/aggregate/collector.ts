@@ -13,6 +13,7 @@ import {
   type TemplateCacheOptions,
 } from '../decode/index.js';
 import { ExporterTable, type DatagramTally, type ExporterHealth } from './health.js';
+import type { HostGroup } from './protected-space.js';
 import { toSamples, WindowAggregator, type TargetPartial } from './window.js';
 
 export interface CollectorOptions {
@@ -20,6 +21,8 @@ export interface CollectorOptions {
   source: string;
   windowMs: number;
   protect: Prefix[];
+  /** Host groups, each counted as one aggregate Sample (`group:NAME`). */
+  groups?: HostGroup[];
   /** Rate for records whose exporter never says (NetFlow v5 with 0, v9/IPFIX before options data arrive). */
   defaultSamplingRate: number;
   /** Per-exporter overrides of the default, by exporter address text. */
@@ -33,7 +36,7 @@ export interface CollectorOptions {
 export const COLLECTOR_DEFAULTS = {
   windowMs: 1000,
   defaultSamplingRate: 1,
-  maxTargets: 20_000,
+  maxTargets: 2048,
   maxExporters: 1024,
   topN: 10,
 };
@@ -57,6 +60,7 @@ export class Collector {
     this.exporters = new ExporterTable(options.maxExporters);
     this.aggregator = new WindowAggregator({
       protect: options.protect,
+      groups: options.groups ?? [],
       maxTargets: options.maxTargets,
       topN: options.topN,
     });

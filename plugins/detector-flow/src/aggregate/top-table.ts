@@ -117,9 +117,17 @@ export class TopTable {
     for (const [k, n] of kept) this.insert(k, n);
   }
 
-  /** Empties the table, keeping its arrays (a table is reused window after window for the same target). */
-  clear(): void {
-    if (this.size > 0) this.used.fill(0);
+  /**
+   * Empties the table, keeping its arrays (a table is reused window after window for the same target), unless
+   * they grew past `shrinkAbove` slots: then it starts small again, so memory a flood made it take is given back.
+   */
+  clear(shrinkAbove = Infinity): void {
+    if (this.keys.length > shrinkAbove) {
+      this.keys = new Uint32Array(16);
+      this.counts = new Float64Array(16);
+      this.used = new Uint8Array(16);
+      this.mask = 15;
+    } else if (this.size > 0) this.used.fill(0);
     this.size = 0;
   }
 

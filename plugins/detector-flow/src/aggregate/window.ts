@@ -1,276 +1,158 @@
-import { DistinctSketch, hash32, mix32, Prefix, type DistinctState, type Sample, type TcpFlagName } from '@ft/sdk';
+import { DistinctSketch, hash32, Prefix, type Sample, type TcpFlagName } from '@ft/sdk';
 import { ipv4Text } from '../decode/addr.js';
 import { FlowBatch } from '../decode/batch.js';
 import type { FlowRecord } from '../decode/types.js';
+import { HeavyHitters } from './heavy-hitters.js';
+import { OUTSIDE, ProtectedSpace, type HostGroup } from './protected-space.js';
+import { largest, PARTIAL_ENTRIES, TargetStats, type TargetPartial } from './target-stats.js';
 import { TopCounter } from './top.js';
-import { largestIndices, largestOfList, TopTable, type TopList } from './top-table.js';
+import { largestOfList, TopTable, type TopList } from './top-table.js';
+
+export { largest, type TargetPartial } from './target-stats.js';
 
 const FLAG_NAMES: TcpFlagName[] = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr'];
-const ACK = 0x10;
-/** Flags a flow carries once (handshake/teardown) unless it never got an ACK (then every packet had them). */
-const ONCE_FLAGS = 0x01 | 0x02 | 0x04 | 0x20 | 0x40 | 0x80;
-
-/** One target's window, in a form that can cross a worker boundary and be merged. */
-export interface TargetPartial {
-  target: string;
-  prefix: string;
-  /** Scaled (sampling-rate multiplied) packets and bytes over the window. */
-  packets: number;
-  bytes: number;
-  /** tcp, udp, icmp, other: scaled packets. */
-  protocols: [number, number, number, number];
-  flags: number[];
-  /** IPv4 sources by value; IPv6 ones (rarer) by text. */
-  srcIps4: TopList;
-  srcIps6: [string, number][];
-  srcPorts: TopList;
-  dstPorts: TopList;
-  sources: DistinctState;
-  lenMin: number;
-  lenMax: number;
-  /** Scaled packets/bytes of the records behind the mean packet length (those with a packet count). */
-  lenPackets: number;
-  lenBytes: number;
-  ttl: [number, number][];
-}
 
 export interface AggregatorOptions {
   /** Protected space: when given, only destinations inside it count, and each prefix also gets its own Sample. */
   protect: Prefix[];
-  /** Most targets tracked per window; traffic to further new targets is counted in `overflowRecords`. */
+  /** Host groups: each counted as one aggregate (`group:NAME`), exactly, like a protected prefix. */
+  groups?: HostGroup[];
+  /**
+   * Hosts with full per-host state (breakdowns, top lists, a Sample of their own) per window: the first ones
+   * seen, then the heaviest (see WindowAggregator). A fixed pool: memory does not grow with the number of
+   * destinations.
+   */
   maxTargets: number;
   /** How many entries the top lists in a Sample carry. */
   topN: number;
 }
 
-/** xorshift32 state, in a typed array: a module-level number above 2^30 would be a new heap object per call. */
-const randomState = new Uint32Array([0x9e3779b9]);
+/** Light counters (HeavyHitters slots) per fully tracked host: where heavy hosts are found once the pool is full. */
+const LIGHT_SLOTS_PER_TARGET = 8;
+/** A host leaves the light counters for full tracking once it counts this many times the lightest tracked host. */
+const PROMOTE_FACTOR = 2;
 
-/** xorshift32: cheap, and good enough to pick which records feed the top tables. */
-function nextRandom(): number {
-  let x = randomState[0]!;
-  x ^= x << 13;
-  x ^= x >>> 17;
-  x ^= x << 5;
-  randomState[0] = x;
-  return randomState[0]!;
+/** One fully tracked host: its stats, which aggregates (protected prefixes, groups) cover it, and its key. */
+interface Tracked {
+  stats: TargetStats;
+  set: number;
+  /** IPv4 value, or -1 for an IPv6 host (key6). */
+  key4: number;
+  key6: string | undefined;
 }
 
-/**
- * Entries per top list a window's partial carries: the most a Sample shows (topN ≤ 100), rounded up, and about
- * what a table keeps after a prune. Merges (prefixes, workers, trailing windows) then cost at most this per list.
- */
-const PARTIAL_ENTRIES = 128;
+/** IPv4 host value → index into the tracked list: fixed-size open addressing (the pool is bounded). */
+class HostIndex4 {
+  private readonly keys: Uint32Array;
+  private readonly values: Int32Array;
+  private readonly mask: number;
 
-class TargetStats {
-  packets = 0;
-  bytes = 0;
-  readonly protocols: [number, number, number, number] = [0, 0, 0, 0];
-  readonly flags = [0, 0, 0, 0, 0, 0, 0, 0];
-  /** IPv4 sources by value; IPv6 ones (rarer) by text, in a table made on first use. */
-  readonly srcIps4 = new TopTable();
-  srcIps6: TopCounter<string> | null = null;
-  readonly srcPorts = new TopTable();
-  readonly dstPorts = new TopTable();
-  readonly sources = new DistinctSketch();
-  lenMin = Infinity;
-  lenMax = 0;
-  lenPackets = 0;
-  lenBytes = 0;
-  /** Scaled packets per TTL value, and which values were seen (a flow of 0 packets still shows its TTL). */
-  ttl: Float64Array | null = null;
-  ttlSeen: Uint8Array | null = null;
-  records = 0;
-
-  constructor(
-    readonly target: string,
-    readonly prefix: string,
-    readonly prefixes: string[],
-  ) {}
-
-  /** Adds flow `i` of the batch, each packet standing for `rate`. */
-  add(b: FlowBatch, i: number, rate: number): void {
-    const unscaled = b.packets[i]!;
-    const unscaledBytes = b.bytes[i]!;
-    const packets = unscaled * rate;
-    this.packets += packets;
-    this.bytes += unscaledBytes * rate;
-    const p = b.protocol[i]!;
-    this.protocols[p === 6 ? 0 : p === 17 ? 1 : p === 1 || p === 58 ? 2 : 3] += packets;
-    const tcpFlags = b.tcpFlags[i]!;
-    if (p === 6 && tcpFlags !== 0) {
-      const once = (tcpFlags & ACK) !== 0 ? Math.min(unscaled, 1) * rate : packets;
-      for (let bit = 0; bit < 8; bit++) {
-        const mask = 1 << bit;
-        if (tcpFlags & mask) this.flags[bit]! += ONCE_FLAGS & mask ? once : packets;
-      }
-    }
-    const src6 = b.src6[i];
-    const src4 = b.src4[i]!;
-    // Top lists: every record while a target is quiet (1,024 records a window); then every 4th, and past 16,384
-    // every 16th, with its weight multiplied to match. Totals above stay exact; heavy hitters keep unbiased
-    // estimates for a fraction of the cost (these table updates are most of the per-record work).
-    // Random, not every n-th record: a periodic pattern in the traffic must not line up with the sampling.
-    const seen = this.records++;
-    const stride = seen < 1024 ? 1 : seen < 16384 ? 4 : 16;
-    if (stride === 1 || (nextRandom() & (stride - 1)) === 0) {
-      const weighted = packets * stride;
-      // The distinct-source sketch ignores repeats, and both it and the source table start empty each window:
-      // a source already in the table is already counted, so only a new entry (or one back after a prune)
-      // needs hashing into it. An unknown source (a template without one) counts in neither.
-      if (b.srcKnown[i] === 0) {
-        // nothing to count
-      } else if (src6 === undefined) {
-        if (this.srcIps4.add(src4, weighted)) this.sources.addHash(mix32(src4));
-      } else if ((this.srcIps6 ??= new TopCounter<string>()).add(src6, weighted)) this.sources.addHash(hash32(src6));
-      const srcPort = b.srcPort[i]!;
-      if (srcPort !== 0 || p === 6 || p === 17) this.srcPorts.add(srcPort, weighted);
-      this.dstPorts.add(b.dstPort[i]!, weighted);
-    } else if (b.srcKnown[i] !== 0) this.sources.addHash(src6 === undefined ? mix32(src4) : hash32(src6));
-    if (unscaled > 0) {
-      const mean = unscaledBytes / unscaled;
-      if (mean < this.lenMin) this.lenMin = mean;
-      if (mean > this.lenMax) this.lenMax = mean;
-      // Scaled, as the traffic is: a record standing for 100× as many packets weighs 100× in the mean.
-      this.lenPackets += packets;
-      this.lenBytes += unscaledBytes * rate;
-    }
-    const ttl = b.ttl[i]!;
-    if (ttl > 0) {
-      if (this.ttl === null) {
-        this.ttl = new Float64Array(256);
-        this.ttlSeen = new Uint8Array(256);
-      }
-      this.ttl[ttl]! += packets;
-      this.ttlSeen![ttl] = 1;
-    }
-  }
-
-  /** Back to an empty window, keeping the tables' arrays for the next one. */
-  reset(): void {
-    this.packets = 0;
-    this.bytes = 0;
-    this.protocols.fill(0);
-    this.flags.fill(0);
-    this.srcIps4.clear();
-    this.srcIps6 = null;
-    this.srcPorts.clear();
-    this.dstPorts.clear();
-    this.sources.clear();
-    this.lenMin = Infinity;
-    this.lenMax = 0;
-    this.lenPackets = 0;
-    this.lenBytes = 0;
-    this.ttl = null;
-    this.ttlSeen = null;
-    this.records = 0;
-  }
-
-  partial(): TargetPartial {
-    const srcIps6 = this.srcIps6 === null ? [] : largest(this.srcIps6.entries(), PARTIAL_ENTRIES);
-    const ttl: [number, number][] = [];
-    if (this.ttl !== null) for (let t = 0; t < 256; t++) if (this.ttlSeen![t] === 1) ttl.push([t, this.ttl[t]!]);
-    return {
-      target: this.target,
-      prefix: this.prefix,
-      packets: this.packets,
-      bytes: this.bytes,
-      protocols: [...this.protocols],
-      flags: [...this.flags],
-      srcIps4: this.srcIps4.list(PARTIAL_ENTRIES),
-      srcIps6,
-      srcPorts: this.srcPorts.list(PARTIAL_ENTRIES),
-      dstPorts: this.dstPorts.list(PARTIAL_ENTRIES),
-      sources: this.sources.state(),
-      lenMin: this.lenMin,
-      lenMax: this.lenMax,
-      lenPackets: this.lenPackets,
-      lenBytes: this.lenBytes,
-      ttl,
-    };
-  }
-}
-
-interface Route {
-  host: string;
-  /** Protected prefixes containing the host (their Samples are built from the hosts' at flush). */
-  prefixes: string[];
-  /** The host's stats in window `epoch` (saves a second map lookup per record). */
-  stats: TargetStats | undefined;
-  epoch: number;
-}
-
-/** IPv4 destination value → its route (null: outside protected space), open addressing over typed arrays. */
-class RouteTable4 {
-  private keys = new Uint32Array(1024);
-  private used = new Uint8Array(1024);
-  private values: (Route | null)[] = new Array(1024).fill(null);
-  private mask = 1023;
-  size = 0;
-
-  get(key: number): Route | null | undefined {
-    let i = (Math.imul(key, 0x9e3779b1) >>> 12) & this.mask;
-    while (this.used[i] === 1) {
-      if (this.keys[i] === key) return this.values[i];
-      i = (i + 1) & this.mask;
-    }
-    return undefined;
-  }
-
-  set(key: number, route: Route | null): void {
-    if ((this.size + 1) * 2 > this.mask) this.grow();
-    let i = (Math.imul(key, 0x9e3779b1) >>> 12) & this.mask;
-    while (this.used[i] === 1) {
-      if (this.keys[i] === key) {
-        this.values[i] = route;
-        return;
-      }
-      i = (i + 1) & this.mask;
-    }
-    this.used[i] = 1;
-    this.keys[i] = key;
-    this.values[i] = route;
-    this.size++;
-  }
-
-  private grow(): void {
-    const { keys, used, values } = this;
-    const slots = (this.mask + 1) * 2;
+  constructor(capacity: number) {
+    let slots = 16;
+    while (slots < capacity * 2) slots *= 2;
     this.keys = new Uint32Array(slots);
-    this.used = new Uint8Array(slots);
-    this.values = new Array(slots).fill(null);
+    this.values = new Int32Array(slots).fill(-1);
     this.mask = slots - 1;
-    this.size = 0;
-    for (let i = 0; i < used.length; i++) if (used[i] === 1) this.set(keys[i]!, values[i]!);
+  }
+
+  private slot(key: number): number {
+    return (Math.imul(key, 0x9e3779b1) >>> 12) & this.mask;
+  }
+
+  get(key: number): number {
+    let i = this.slot(key);
+    while (this.values[i] !== -1) {
+      if (this.keys[i] === key) return this.values[i]!;
+      i = (i + 1) & this.mask;
+    }
+    return -1;
+  }
+
+  set(key: number, value: number): void {
+    let i = this.slot(key);
+    while (this.values[i] !== -1 && this.keys[i] !== key) i = (i + 1) & this.mask;
+    this.keys[i] = key;
+    this.values[i] = value;
+  }
+
+  /** Removes a key, shifting later entries of its probe run back (no tombstones: the table never degrades). */
+  delete(key: number): void {
+    let i = this.slot(key);
+    while (this.values[i] !== -1 && this.keys[i] !== key) i = (i + 1) & this.mask;
+    if (this.values[i] === -1) return;
+    let hole = i;
+    let j = i;
+    for (;;) {
+      j = (j + 1) & this.mask;
+      if (this.values[j] === -1) break;
+      const home = this.slot(this.keys[j]!);
+      // Move j into the hole unless its home lies cyclically in (hole, j].
+      if (hole <= j ? home <= hole || home > j : home <= hole && home > j) {
+        this.keys[hole] = this.keys[j]!;
+        this.values[hole] = this.values[j]!;
+        hole = j;
+      }
+    }
+    this.values[hole] = -1;
+  }
+
+  clear(): void {
+    this.values.fill(-1);
   }
 }
 
 /**
  * Adds records into the current window (by arrival: NetFlow reports flows late and in bursts, so spreading them
  * over their own first–last time would put traffic into windows already handed to the detection engine).
- * Records are counted per destination address only; each protected prefix's Sample is merged from its hosts when
- * the window closes, which halves the work per record. The per-record path reads the decoders' FlowBatch
- * columns: IPv4 addresses stay numbers from the wire to the tables.
+ *
+ * Memory is fixed, whatever the number of destinations (a carpet-bombing sweep of a /16 or a random-destination
+ * flood reaches millions a second):
+ * - every protected prefix's totals are exact: each record counts for every protected prefix covering its
+ *   destination (through its host while the host is fully tracked, else directly);
+ * - full per-host state (`maxTargets` hosts, from a pool reused window after window) goes to the first hosts of
+ *   the window, and once the pool is full to the heaviest: other hosts are counted in a fixed table of light
+ *   counters (HeavyHitters), and one that reaches twice the packets of the lightest tracked host takes its place
+ *   (the lightest one's counts go to its prefixes). Its Sample then includes what the light counter saw.
+ * - when the pool was full during a window, only hosts with at least an average share (total host packets ÷
+ *   maxTargets) get a Sample: a sweep spreads too thin for any host to matter on its own, and thousands of
+ *   one-packet hosts a second must not become detection targets; the prefixes carry the attack.
+ * The per-record path reads the decoders' FlowBatch columns: IPv4 addresses stay numbers from the wire to the
+ * tables, and an IPv4 destination's protected prefixes are a binary search, not a parse.
  */
 export class WindowAggregator {
-  private hosts = new Map<string, TargetStats>();
-  /**
-   * Last window's host stats, emptied: a host that comes back reuses its tables instead of growing new ones
-   * (allocation per target per window was a tenth of the collector's time). Kept one window only.
-   */
-  private spare = new Map<string, TargetStats>();
-  /** Traffic to hosts beyond maxTargets still counts towards its prefixes. */
-  private overflow = new Map<string, TargetStats>();
-  /** Destination → its route; null = outside protected space. IPv4 by value, IPv6 by text. */
-  private routes4 = new RouteTable4();
-  private routes6 = new Map<string, Route | null>();
+  readonly space: ProtectedSpace;
+  private tracked: Tracked[] = [];
+  private readonly pool: TargetStats[] = [];
+  private readonly index4: HostIndex4;
+  private index6 = new Map<string, number>();
+  private readonly light: HeavyHitters;
+  /** Per protected prefix (by id): records of hosts not fully tracked, and hosts that left full tracking. */
+  private readonly rest: (TargetStats | null)[];
   /** For add(record): one reused row. */
   private readonly single = new FlowBatch(1);
+  /** The pool was full during this window (some hosts only got light counters). */
+  private saturated = false;
+  /** Packets counted by light counters this window (part of the average share). */
+  private lightPackets = 0;
+  /** A light host is considered for full tracking once it counts more than this (0: not worked out yet). */
+  private promoteAt = 0;
   overflowRecords = 0;
   outsideRecords = 0;
-  private epoch = 0;
+  promotions = 0;
 
-  constructor(readonly options: AggregatorOptions) {}
+  constructor(readonly options: AggregatorOptions) {
+    this.space = new ProtectedSpace(options.protect, options.groups ?? []);
+    this.index4 = new HostIndex4(options.maxTargets);
+    let slots = 16;
+    while (slots < options.maxTargets * LIGHT_SLOTS_PER_TARGET) slots *= 2;
+    this.light = new HeavyHitters(slots);
+    this.rest = this.space.targets.map(() => null);
+  }
+
+  /** Hosts with full state now, and light counters in use: both bounded, whatever the traffic. */
+  get trackedHosts(): { full: number; light: number; lightSlots: number } {
+    return { full: this.tracked.length, light: this.light.used, lightSlots: this.light.slots };
+  }
 
   /** Adds one record object (tests and tools; the collector adds whole batches). */
   add(r: FlowRecord, rate: number): void {
@@ -282,96 +164,157 @@ export class WindowAggregator {
   /** Adds flow `i` of a decoded batch, each packet standing for `rate`. */
   addAt(b: FlowBatch, i: number, rate: number): void {
     const dst6 = b.dst6[i];
-    let route: Route | null | undefined;
-    if (dst6 === undefined) {
-      const dst4 = b.dst4[i]!;
-      route = this.routes4.get(dst4);
-      if (route === undefined) {
-        route = this.route(ipv4Text(dst4));
-        if (this.routeCount() < this.options.maxTargets * 2) this.routes4.set(dst4, route);
-      }
-    } else {
-      route = this.routes6.get(dst6);
-      if (route === undefined) {
-        route = this.route(dst6);
-        if (this.routeCount() < this.options.maxTargets * 2) this.routes6.set(dst6, route);
-      }
-    }
-    if (route === null) {
+    const dst4 = dst6 === undefined ? b.dst4[i]! : -1;
+    const set = dst6 === undefined ? this.space.lookup4(dst4) : this.space.lookup6(dst6);
+    if (set === OUTSIDE) {
       this.outsideRecords++;
       return;
     }
-    let t = route.epoch === this.epoch ? route.stats : undefined;
-    if (t === undefined) t = this.hosts.get(route.host);
-    if (t === undefined) {
-      if (this.hosts.size >= this.options.maxTargets) {
-        this.overflowRecords++;
-        for (const p of route.prefixes) {
-          let o = this.overflow.get(p);
-          if (o === undefined) {
-            o = new TargetStats(p, p, []);
-            this.overflow.set(p, o);
-          }
-          o.add(b, i, rate);
-        }
-        return;
+    const at = dst6 === undefined ? this.index4.get(dst4) : (this.index6.get(dst6) ?? -1);
+    if (at >= 0) {
+      this.tracked[at]!.stats.add(b, i, rate);
+      return;
+    }
+    if (this.tracked.length < this.options.maxTargets) {
+      this.track(dst4, dst6, set).add(b, i, rate);
+      return;
+    }
+    // The pool is full: a light counter for the host, and the record counts in its prefixes directly.
+    this.overflowRecords++;
+    this.saturated = true;
+    const packets = b.packets[i]! * rate;
+    this.lightPackets += packets;
+    const slot = this.light.add(
+      dst6 === undefined ? 4 : 6,
+      dst6 === undefined ? dst4 : hash32(dst6),
+      packets,
+      b.bytes[i]! * rate,
+    );
+    for (const a of this.space.aggregatesOf(set)) this.restOf(a).add(b, i, rate);
+    if (this.light.packets[slot]! > this.promoteAt) this.considerPromotion(slot, dst4, dst6, set);
+  }
+
+  private restOf(aggregate: number): TargetStats {
+    let r = this.rest[aggregate];
+    if (r === null || r === undefined) {
+      r = new TargetStats(this.space.targets[aggregate]!, this.aggregatePrefix(aggregate));
+      this.rest[aggregate] = r;
+    }
+    return r;
+  }
+
+  /** The prefix text an aggregate's Sample names ('' for a host group: it has no one prefix). */
+  private aggregatePrefix(aggregate: number): string {
+    return this.space.prefixOf[aggregate]?.toString() ?? '';
+  }
+
+  /** Full tracking for a host not tracked yet (the pool has room). */
+  private track(dst4: number, dst6: string | undefined, set: number): TargetStats {
+    const target = dst6 === undefined ? `${ipv4Text(dst4)}/32` : `${dst6}/128`;
+    const stats = this.pool.pop() ?? new TargetStats(target, target);
+    stats.target = target;
+    stats.prefix = target;
+    const index = this.tracked.length;
+    this.tracked.push({ stats, set, key4: dst4, key6: dst6 });
+    if (dst6 === undefined) this.index4.set(dst4, index);
+    else this.index6.set(dst6, index);
+    return stats;
+  }
+
+  /** The lightest fully tracked host (its index), by packets including what it had before it was tracked. */
+  private lightest(): number {
+    let best = 0;
+    let min = Infinity;
+    const t = this.tracked;
+    for (let k = 0; k < t.length; k++) {
+      const s = t[k]!.stats;
+      const n = s.packets + s.priorPackets;
+      if (n < min) {
+        min = n;
+        best = k;
       }
-      t = this.spare.get(route.host) ?? new TargetStats(route.host, route.host, route.prefixes);
-      this.hosts.set(route.host, t);
     }
-    route.stats = t;
-    route.epoch = this.epoch;
-    t.add(b, i, rate);
+    return best;
   }
 
-  private routeCount(): number {
-    return this.routes4.size + this.routes6.size;
+  private weight(k: number): number {
+    const s = this.tracked[k]!.stats;
+    return s.packets + s.priorPackets;
   }
 
-  private route(dst: string): Route | null {
-    let host: Prefix;
-    try {
-      host = Prefix.parse(dst);
-    } catch {
-      return null;
+  /** A light host passed the bar: it replaces the lightest tracked host if it outweighs it enough. */
+  private considerPromotion(slot: number, dst4: number, dst6: string | undefined, set: number): void {
+    let k = this.lightest();
+    const mine = this.light.packets[slot]!;
+    if (mine <= this.weight(k) * PROMOTE_FACTOR) {
+      this.promoteAt = this.weight(k) * PROMOTE_FACTOR;
+      return;
     }
-    if (this.options.protect.length === 0) return { host: host.toString(), prefixes: [], stats: undefined, epoch: -1 };
-    const covering = this.options.protect.filter((p) => p.contains(host));
-    if (covering.length === 0) return null;
-    return {
-      host: host.toString(),
-      prefixes: covering.filter((p) => !p.isHost).map((p) => p.toString()),
-      stats: undefined,
-      epoch: -1,
-    };
+    // The lightest host hands its window to its prefixes (without what they already counted for it).
+    const out = this.tracked[k]!;
+    const p = out.stats.partial();
+    p.packets -= out.stats.priorPackets;
+    p.bytes -= out.stats.priorBytes;
+    for (const id of this.space.aggregatesOf(out.set)) this.restOf(id).absorb(p);
+    if (out.key6 === undefined) this.index4.delete(out.key4);
+    else this.index6.delete(out.key6);
+    out.stats.reset();
+    const target = dst6 === undefined ? `${ipv4Text(dst4)}/32` : `${dst6}/128`;
+    out.stats.target = target;
+    out.stats.prefix = target;
+    // What the light counter saw is already in the prefixes: the host's Sample includes it, they do not again.
+    out.stats.priorPackets = mine;
+    out.stats.priorBytes = this.light.bytes[slot]!;
+    out.set = set;
+    out.key4 = dst4;
+    out.key6 = dst6;
+    if (dst6 === undefined) this.index4.set(dst4, k);
+    else this.index6.set(dst6, k);
+    this.light.remove(slot);
+    this.promotions++;
+    k = this.lightest();
+    this.promoteAt = this.weight(k) * PROMOTE_FACTOR;
   }
 
   /** Ends the window: returns its per-target partials (hosts, then prefixes) and starts an empty one. */
   flush(): TargetPartial[] {
     const hosts: TargetPartial[] = [];
-    const byPrefix = new Map<string, TargetPartial[]>();
-    const push = (prefix: string, p: TargetPartial) => {
-      let list = byPrefix.get(prefix);
-      if (list === undefined) byPrefix.set(prefix, (list = []));
-      list.push(p);
-    };
-    for (const t of this.hosts.values()) {
-      const p = t.partial();
-      hosts.push(p);
-      for (const prefix of t.prefixes) push(prefix, { ...p, target: prefix, prefix });
-      t.reset();
+    const byPrefix: TargetPartial[][] = this.space.targets.map(() => []);
+    let hostPackets = this.lightPackets;
+    for (const t of this.tracked) hostPackets += t.stats.packets + t.stats.priorPackets;
+    const share = this.saturated ? hostPackets / this.options.maxTargets : 0;
+    for (const t of this.tracked) {
+      const s = t.stats;
+      const p = s.partial();
+      if (p.packets >= share) hosts.push(p);
+      const prior = s.priorPackets;
+      const priorBytes = s.priorBytes;
+      for (const id of this.space.aggregatesOf(t.set)) {
+        byPrefix[id]!.push({
+          ...p,
+          target: this.space.targets[id]!,
+          prefix: this.aggregatePrefix(id),
+          packets: p.packets - prior,
+          bytes: p.bytes - priorBytes,
+        });
+      }
+      s.reset();
+      this.pool.push(s);
     }
-    for (const [prefix, o] of this.overflow) push(prefix, o.partial());
-    this.spare = this.hosts;
-    this.hosts = new Map();
-    this.overflow = new Map();
-    this.epoch++;
-    // Routes stay valid (protected space does not change), but bound the cache across windows too.
-    if (this.routeCount() >= this.options.maxTargets * 2) {
-      this.routes4 = new RouteTable4();
-      this.routes6 = new Map();
+    for (let id = 0; id < this.rest.length; id++) {
+      const r = this.rest[id];
+      if (r === null || r === undefined || r.empty) continue;
+      byPrefix[id]!.push(r.partial());
+      r.reset();
     }
-    const prefixes = [...byPrefix.values()].flatMap((list) => mergePartials(list.map((p) => [p])));
+    this.tracked = [];
+    this.index4.clear();
+    this.index6 = new Map();
+    this.light.clear();
+    this.saturated = false;
+    this.lightPackets = 0;
+    this.promoteAt = 0;
+    const prefixes = byPrefix.filter((l) => l.length > 0).flatMap((list) => mergePartials(list.map((p) => [p])));
     return [...hosts, ...prefixes];
   }
 }
@@ -457,16 +400,6 @@ export function mergePartials(lists: TargetPartial[][]): TargetPartial[] {
   }));
 }
 
-/** The n largest entries, largest first (ties by key), without sorting the whole table: windows have many. */
-export function largest<K extends string | number>(entries: [K, number][], n: number): [K, number][] {
-  return largestIndices(
-    entries.length,
-    n,
-    (i) => entries[i]![1],
-    (i) => entries[i]![0],
-  ).map((i) => entries[i]!);
-}
-
 /**
  * Source addresses as text that can make a Sample's top n: the IPv6 ones and every IPv4 one counting at least
  * the n-th largest IPv4 count (ties included, so ordering ties by text picks the same entries as it would from
@@ -506,7 +439,7 @@ export function toSamples(partials: TargetPartial[], ctx: SampleContext): Sample
       source: ctx.source,
       sourceKind: 'flow',
       target: p.target,
-      prefix: Prefix.parse(p.prefix),
+      ...(p.prefix === '' ? {} : { prefix: Prefix.parse(p.prefix) }),
       at: ctx.at,
       windowMs: ctx.windowMs,
       direction: 'in',

@@ -15,8 +15,9 @@ export interface EngineTotals {
 }
 
 /** Serializable collector options (Prefix objects do not cross a worker boundary, their text does). */
-export interface EngineOptions extends Omit<CollectorOptions, 'protect' | 'exporterSamplingRates'> {
+export interface EngineOptions extends Omit<CollectorOptions, 'protect' | 'groups' | 'exporterSamplingRates'> {
   protect: string[];
+  groups: { name: string; prefixes: string[] }[];
   exporterSamplingRates: [string, number][];
 }
 
@@ -24,6 +25,7 @@ export function collectorOptions(o: EngineOptions): CollectorOptions {
   return {
     ...o,
     protect: o.protect.map((t) => Prefix.parse(t)),
+    groups: o.groups.map((g) => ({ name: g.name, prefixes: g.prefixes.map((t) => Prefix.parse(t)) })),
     exporterSamplingRates: new Map(o.exporterSamplingRates),
   };
 }
