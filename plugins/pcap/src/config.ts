@@ -25,9 +25,11 @@ const bytes = z.union([z.string(), z.number()]).transform((v, ctx) => {
   }
 });
 
+// Canonical text, not a Prefix: the options are validated again when `ft run` creates the detector from the
+// policy's already-validated section, so every transform here must accept its own output.
 const prefix = z.string().transform((s, ctx) => {
   try {
-    return Prefix.parse(s);
+    return Prefix.parse(s).toString();
   } catch (err) {
     ctx.addIssue({ code: 'custom', message: (err as Error).message });
     return z.NEVER;

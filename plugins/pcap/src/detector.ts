@@ -1,4 +1,12 @@
-import type { Detector, DetectorMetric, Health, IncidentEventView, IncidentEvidence, PluginContext } from '@ft/sdk';
+import {
+  Prefix,
+  type Detector,
+  type DetectorMetric,
+  type Health,
+  type IncidentEventView,
+  type IncidentEvidence,
+  type PluginContext,
+} from '@ft/sdk';
 import { CaptureManager, type CaptureSettings } from './capture/manager.js';
 import { captureBlocker } from './capture/privilege.js';
 import { captureDir } from './capture/store.js';
@@ -12,7 +20,7 @@ export const LIMITED =
   'packet capture is off (limited mode): no pre-attack ring, no incident pcaps, no TTL spoofing verdicts, no botnet signatures, no IOC matches';
 
 export function captureSettings(config: PcapConfig, stateDir: string): CaptureSettings {
-  const filter = config.ring.filter ?? protectFilter(config.ring.protect);
+  const filter = config.ring.filter ?? protectFilter(config.ring.protect.map((p) => Prefix.parse(p)));
   return {
     interfaces: config.interfaces,
     ...(config.netns ? { netns: config.netns } : {}),
