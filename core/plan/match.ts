@@ -117,10 +117,11 @@ export function hostMatch(incident: Incident, destination: Prefix): HostMatch {
  */
 export function topSources(incident: Incident, count: number): Prefix[] {
   const out: Prefix[] = [];
-  const spoofed = incident.packetEvidence?.spoofedSources ?? [];
+  // A set: a capture may prove thousands of sources spoofed, and the incident may list 40,000 (linear, not n×m).
+  const spoofed = new Set((incident.packetEvidence?.spoofedSources ?? []).map(String));
   for (const s of incident.topSources) {
     if (out.length >= count) break;
-    if (s.address.isHost && !spoofed.some((p) => p.equals(s.address))) out.push(s.address);
+    if (s.address.isHost && !spoofed.has(s.address.toString())) out.push(s.address);
   }
   return out;
 }

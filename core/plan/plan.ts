@@ -18,7 +18,7 @@ import type { ActiveRule, Op, Plan, Reason, Refusal, RpkiVerdict } from '../mode
 import type { AnnouncementCheck, RpkiVerdictProvider } from '../model/rpki.js';
 import type { EscalationLevel, FlowSpecThen, HostStep, Policy, TargetOverride } from '../policy/types.js';
 import { flowspecMatch, hostMatch, topSources, vectorsOf } from './match.js';
-import { prefixRails, protectedBy, ruleRails } from './rails.js';
+import { prefixRails, protectedBy, ruleRails, unblockable } from './rails.js';
 import { buildRule } from './rules.js';
 import { describeTrigger, evaluate, holdingLevels, holds, overrideFor, type LevelChoice } from './triggers.js';
 
@@ -585,19 +585,41 @@ function blockSources(policy: Policy, incident: Incident, count: number, notes: 
     notes.push('block skipped: the sources are spoofed, so blocking them would only hurt the hosts they impersonate');
     return [];
   }
-  // A source of the other family cannot reach the target; vendor rules are per family (Hetzner's ip_version).
-  const all = topSources(incident, Number.POSITIVE_INFINITY).filter((p) => p.family === incident.target.family);
-  const spared = all.filter(
-    (p) => policy.neverTarget.some((n) => n.overlaps(p)) || policy.protect.some((n) => n.overlaps(p)),
-  );
-  if (spared.length > 0) notes.push(`block spares ${spared.map(String).join(', ')}: inside protect or never-target`);
-  const sources = all
-    .filter((p) => !spared.includes(p))
-    .slice(0, count)
-    .sort((a, b) => a.compare(b));
+  const sources = blockableSources(policy, incident, count, 'block', notes);
   if (sources.length === 0)
-    notes.push('block skipped: the incident lists no top source addresses outside our own space');
+    notes.push('block skipped: the incident lists no top source addresses outside our own space and bogon space');
   return sources;
+}
+
+/**
+ * The incident's busiest sources a block list may hold, sorted by address (the same set is the same rule whatever
+ * the order of activity): only the target's family (the other cannot reach it; vendor rules, ipset and nft sets
+ * are per family), never our own space or a never-target (a spoofed resolver), never a bogon (no real host sends
+ * from 127/8, 10/8 or multicast). What is spared is noted, with a count past a handful.
+ */
+function blockableSources(
+  policy: Policy,
+  incident: Incident,
+  count: number,
+  what: 'block' | 'dropTopSources',
+  notes: string[],
+): Prefix[] {
+  const own: Prefix[] = [];
+  const bogons: Prefix[] = [];
+  const out: Prefix[] = [];
+  for (const p of topSources(incident, Number.POSITIVE_INFINITY)) {
+    if (out.length >= count) break;
+    if (p.family !== incident.target.family) continue;
+    const why = unblockable(policy, p);
+    if (why === 'bogon') bogons.push(p);
+    else if (why) own.push(p);
+    else out.push(p);
+  }
+  const say = (ps: Prefix[]) =>
+    ps.length <= 5 ? ps.map(String).join(', ') : `${ps.slice(0, 5).map(String).join(', ')} and ${ps.length - 5} more`;
+  if (own.length > 0) notes.push(`${what} spares ${say(own)}: inside protect or never-target`);
+  if (bogons.length > 0) notes.push(`${what} spares ${say(bogons)}: bogon space, no real host sends from it`);
+  return out.sort((a, b) => a.compare(b));
 }
 
 function hostRule(
@@ -661,17 +683,7 @@ function hostRule(
         );
         return undefined;
       }
-      // A source on the never-target list (our resolvers, say, spoofed by the attacker) is never blocked either.
-      // Only sources of the target's family: the other family cannot reach it, and no host mechanism takes a rule
-      // mixing IPv4 and IPv6 (ipset sets, nft sets and iptables chains are per family).
-      const all = topSources(incident, Number.POSITIVE_INFINITY).filter((p) => p.family === destination.family);
-      const spared = all.filter((p) => policy.neverTarget.some((n) => n.overlaps(p)));
-      // Sorted by address so the same set of sources is the same rule whatever their order of activity.
-      const sources = all
-        .filter((p) => !spared.includes(p))
-        .slice(0, step.count)
-        .sort((a, b) => a.compare(b));
-      if (spared.length > 0) notes.push(`dropTopSources spares ${spared.map(String).join(', ')}: never-target`);
+      const sources = blockableSources(policy, incident, step.count, 'dropTopSources', notes);
       if (sources.length === 0) {
         notes.push('dropTopSources skipped: the incident lists no top source addresses');
         return undefined;

@@ -297,7 +297,7 @@ onNode:
       '192.0.2.44/32',
       '198.51.100.7/32',
     ]);
-    expect(resolver.notes).to.include('dropTopSources spares 203.0.113.53/32: never-target');
+    expect(resolver.notes).to.include('dropTopSources spares 203.0.113.53/32: inside protect or never-target');
     const spoofed = plan({
       policy: p,
       incident: { ...i, spoofed: true },

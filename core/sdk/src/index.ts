@@ -16,3 +16,4 @@ export { leafKind, type LeafKind } from './events/dual.js';
 export * from './ttl.js';
 export * from './prefix-set.js';
 export * from './state-dir.js';
+export * from './bogons.js';
