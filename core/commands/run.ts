@@ -59,6 +59,7 @@ export default class Run extends Command {
       min: 1,
     }),
     'tick-ms': Flags.integer({ hidden: true, min: 10, summary: 'Lifecycle tick (tests).' }),
+    'health-ms': Flags.integer({ hidden: true, min: 100, summary: 'How often action health is asked for (tests).' }),
     // Fleet (docs/fleet.md): rules in Redis, speakers with a `pop` driven by `ft worker` processes in their POP.
     redis: Flags.string({
       summary:
@@ -123,6 +124,7 @@ export default class Run extends Command {
         ...(metrics ? { metrics } : {}),
         ...(flags.vrps ? { vrpsFile: flags.vrps } : {}),
         ...(flags['tick-ms'] ? { tickMs: flags['tick-ms'] } : {}),
+        ...(flags['health-ms'] ? { healthEveryMs: flags['health-ms'] } : {}),
         ...(flags.redis
           ? { redis: { url: flags.redis, namespace: flags['redis-namespace'], leaseMs: (flags.lease ?? 10) * 1000 } }
           : {}),

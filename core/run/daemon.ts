@@ -41,6 +41,8 @@ export interface DaemonOptions {
   /** VRP file instead of the policy's RTR caches. */
   vrpsFile?: string;
   tickMs?: number;
+  /** How often every action instance's health is asked for (speaker.down/up events; default 10 s). */
+  healthEveryMs?: number;
   reconcileEveryMs?: number;
   /** `ft run --redis`: the fleet (core/fleet) — rules in Redis, instances with a `pop` driven through their POP's workers. */
   redis?: { url: string; namespace?: string; leaseMs?: number };
@@ -211,6 +213,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       // Preview mode asks no action anything (an unprivileged quickstart has no reachable speaker).
       actions: policy.mode === 'enforce' ? [...actions.values()] : [],
       popOf: (name) => pops.get(name),
+      ...(o.healthEveryMs ? { healthEveryMs: o.healthEveryMs } : {}),
       detectors: detectors.map((d) => ({ ...d, kind: detectorSpecs.find((s) => s.name === d.name)?.kind })),
       ...(rpkiSource.status ? { caches: rpkiSource.status } : {}),
     });
@@ -256,7 +259,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
         onStream.onPlan(incident, p);
       },
     });
-    watchVrps(runner, policy, rpkiSource, o.logger);
+    watchVrps(runner, policy, rpkiSource, o.logger, events);
     const reconcile = await runner.start();
     const control: NetServer | undefined = await serveControl(runner, o.stateDir, o.logger, events);
     o.logger.info(
@@ -374,12 +377,13 @@ async function rpkiProvider(
  * would now refuse is alerted. Staleness never withdraws a mitigation in the middle of an attack: only a change
  * in the data does.
  */
-function watchVrps(runner: Runner, policy: Policy, source: RpkiSource, logger: Logger): void {
+function watchVrps(runner: Runner, policy: Policy, source: RpkiSource, logger: Logger, events: EventStream): void {
   const { provider, onChange } = source;
   if (!onChange) return;
   onChange(() => {
     void (async () => {
       const { recheck } = await import('../rpki/index.js');
+      const { ruleFacts } = await import('../events/facts.js');
       const active = (await runner.store.rules()).filter((r) => r.phase === 'live').map(toActive);
       const found = recheck(active, provider, {
         protect: policy.protect,
@@ -391,7 +395,27 @@ function watchVrps(runner: Runner, policy: Policy, source: RpkiSource, logger: L
         const invalid = found.invalid.includes(f);
         const message = `RPKI re-check after a VRP change: ${f.active.rule.kind} ${String(f.check.announced)} (${f.active.rule.id}) is now ${f.verdict.state}: ${f.verdict.reason}`;
         logger.error({ alert: true, ruleId: f.active.rule.id, verdict: f.verdict }, message);
-        if (invalid && policy.defaults.rpki === 'enforce') {
+        const withdraw = invalid && policy.defaults.rpki === 'enforce';
+        const { allowed: _allowed, ...verdict } = f.verdict;
+        await events
+          .append([
+            {
+              type: 'rpki.verdict_changed',
+              data: {
+                ...ruleFacts(f.active.rule, {
+                  via: f.active.via,
+                  plannedBy: 'rpki',
+                  ...(f.active.incidentId ? { incidentId: f.active.incidentId } : {}),
+                }),
+                verdict,
+                announced: f.check.announced,
+                withdrawn: withdraw,
+                message,
+              },
+            },
+          ])
+          .catch((err: Error) => logger.error({ err: err.message }, 'could not record the RPKI verdict change'));
+        if (withdraw) {
           await runner.executor.withdraw(f.active.rule.id, `${message}; withdrawn (rpki: enforce)`, {
             plannedBy: 'rpki',
             ...(f.active.incidentId ? { incidentId: f.active.incidentId } : {}),

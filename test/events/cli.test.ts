@@ -2,7 +2,6 @@
 // on-node rule (the fixture plugin's record-file action: no root) → resolve → withdrawn, all seen live by
 // `ft events --follow` in another process, then listed by `ft events` and `ft audit`.
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,43 +14,7 @@ import { netflow5 } from '../../plugins/detector-flow/test/helpers/encode.js';
 import { RedisEventLog, wireEventSchema, type WireEvent } from '../../core/events/index.js';
 import { RedisServer } from '../fleet/redis.js';
 import { speakerDown } from './fixtures.js';
-
-/** `ft events --follow --json` as a child process: its NDJSON lines, parsed as they come. */
-class Follower {
-  readonly child: ChildProcess;
-  readonly events: WireEvent[] = [];
-  stderr = '';
-  private buf = '';
-  readonly exited: Promise<number | null>;
-
-  constructor(args: string[], env: Record<string, string>) {
-    this.child = spawn(process.execPath, [BIN, 'events', '--follow', '--json', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child.stdout?.on('data', (d: Buffer) => {
-      this.buf += d.toString();
-      let nl;
-      while ((nl = this.buf.indexOf('\n')) >= 0) {
-        const line = this.buf.slice(0, nl);
-        this.buf = this.buf.slice(nl + 1);
-        if (line.trim()) this.events.push(JSON.parse(line) as WireEvent);
-      }
-    });
-    this.child.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    this.exited = new Promise((r) => this.child.on('exit', (code) => r(code)));
-  }
-
-  seen(test: (e: WireEvent) => boolean, what: string): Promise<WireEvent> {
-    return waitFor(() => this.events.find(test), { timeoutMs: 60_000, what: `ft events --follow to show ${what}` });
-  }
-
-  async stop(): Promise<number | null> {
-    this.child.kill('SIGTERM');
-    return this.exited;
-  }
-}
+import { Follower } from './follower.js';
 
 describe('ft events (the built CLI) beside a separate ft run', function () {
   this.timeout(120_000);

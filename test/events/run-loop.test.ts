@@ -129,4 +129,27 @@ describe('the run loop on the event stream (incidents from detection, rules from
     expect(stuck.stats().behind).to.equal(true);
     await stuck.close(10);
   });
+
+  it('a collateral-damage rollback is rule.rolled_back with the numbers, and the rule that stays out is refused with why', async () => {
+    let legit = 5000;
+    const probe = { legitRate: async (_r: unknown, on: string[]) => (on.length === 0 ? 5000 : legit) };
+    const l = await loop({ probe, collateralDrop: 0.9, events: true });
+    for (let i = 0; i < 30; i++) await l.step(2000, false);
+    for (let i = 0; i < 5; i++) await l.step(200_000, true);
+    legit = 100; // -98 % once the rule is in
+    l.clock.t += 1000;
+    await l.runner.tick();
+    for (let i = 0; i < 5; i++) await l.step(200_000, true);
+    const events = (await allEvents(l.events!.source)).events;
+    const rolled = of(events, 'rule.rolled_back');
+    expect(rolled).to.have.length(1);
+    expect(rolled[0]!.data).to.deep.include({ legitBefore: 5000, legitAfter: 100, drop: 0.98, allowed: 0.9 });
+    expect(rolled[0]!.data.kind).to.equal('host-filter');
+    expect(String(rolled[0]!.data.target)).to.equal('203.0.113.10/32');
+    const refused = of(events, 'rule.refused').filter((e) => e.data.ruleId === rolled[0]!.data.ruleId);
+    expect(refused.length).to.be.greaterThan(0);
+    expect(refused[0]!.data.rail).to.equal('collateral-suppressed');
+    expect(refused[0]!.seq).to.be.greaterThan(rolled[0]!.seq);
+    await l.runner.stop('test', 'keep');
+  });
 });
