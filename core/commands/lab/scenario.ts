@@ -10,6 +10,9 @@ export default class LabScenario extends Command {
     "detects and classifies it, checks RPKI against a stayrtr in ctl and announces a FlowSpec discard through ctl's gobgpd; " +
     "edge-linux's enforcer must drop the flood while HTTP to .10 and .11 still answers; after the attack stops ft withdraws the " +
     'rule (FT_LAB_POLICY_TTL, default 20 s, bounds when). --json prints every step and the timeline (audit trail + probes).\n' +
+    'carpet-bomb: a bounded flood over all of 203.0.113.0/24 (2 spoofed lab sources, random destinations, UDP source port 123, ' +
+    '≤ 8 s), each host far below its 1 kpps threshold; ft must open one incident for the /24 (by its aggregate threshold, ' +
+    'lab/policies/carpet-bomb.yaml), none for a host, and have the edge drop it with one FlowSpec discard for the whole /24.\n' +
     "syn-flood: the victim's own ft run (proc detector inside the victim namespace) applies SYN cookies and a per-source " +
     'hashlimit in its iptables during a bounded SYN flood and rolls them back after the incident resolves; no BGP.\n' +
     'escalation: a flood growing in three stages walks FlowSpec rate-limit → discard → RTBH (a blackhole route on an FRR edge ' +
@@ -22,7 +25,7 @@ export default class LabScenario extends Command {
   static override args = {
     name: Args.string({
       required: true,
-      options: ['udp-amplification', 'syn-flood', 'escalation', 'crash', 'flowspec-path'],
+      options: ['udp-amplification', 'carpet-bomb', 'syn-flood', 'escalation', 'crash', 'flowspec-path'],
       description: 'scenario name',
     }),
   };
@@ -30,6 +33,7 @@ export default class LabScenario extends Command {
     '<%= config.bin %> lab scenario udp-amplification',
     'FT_LAB_EXPORT=netflow <%= config.bin %> lab scenario udp-amplification --json',
     '<%= config.bin %> lab scenario syn-flood',
+    '<%= config.bin %> lab scenario carpet-bomb',
   ];
 
   async run(): Promise<Record<string, unknown>> {

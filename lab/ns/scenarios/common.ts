@@ -361,3 +361,58 @@ function spawnJson(argv: string[]): unknown {
 export function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
+
+/** A GoBGP client's path listing, as the edge watch needs it. */
+interface RibReader {
+  listPath(table: 'GLOBAL', family: unknown): Promise<{ prefix: string; isWithdraw?: boolean }[]>;
+}
+
+/**
+ * Watches the edge every 25 ms while an attack runs, marking on the recorder: the first datagram at the collector
+ * (once `attackStarted()`), the FlowSpec route (one whose NLRI text names `routeMatch`) in and gone from the edge
+ * RIB, the enforcer's nft rule installed and removed, and the first packet it dropped. `stop()` ends the loop;
+ * `dropped()` is the enforcer's counter so far.
+ */
+export function watchEdge(o: {
+  rec: Recorder;
+  edge: Node;
+  rib: RibReader;
+  family: unknown;
+  routeMatch: string;
+  atCollector: { read(): number[] };
+  attackStarted: () => boolean;
+}): { stop(): Promise<void>; dropped(): number } {
+  const { rec, edge } = o;
+  const collectorBase = o.atCollector.read()[0] ?? 0;
+  let enforced = 0;
+  let polling = true;
+  const loop = (async () => {
+    while (polling) {
+      const now = Date.now();
+      if (o.attackStarted() && (o.atCollector.read()[0] ?? 0) > collectorBase)
+        rec.mark('first datagram at the collector', now);
+      const paths = await o.rib.listPath('GLOBAL', o.family).catch(() => []);
+      const hasRoute = paths.some((p) => p.prefix.includes(o.routeMatch) && !p.isWithdraw);
+      if (hasRoute) rec.mark('FlowSpec route in the edge RIB', now);
+      else if (rec.seen('FlowSpec route in the edge RIB')) rec.mark('FlowSpec route gone from the edge RIB', now);
+      const table = edge.exec(['nft', '-j', 'list', 'table', 'inet', 'ft_flowspec'], { allowFail: true });
+      const counters = table.status === 0 ? rulesCounters(table.stdout) : [];
+      if (counters.length > 0) {
+        rec.mark('nft rule installed at the edge', now);
+        enforced = Math.max(
+          enforced,
+          counters.reduce((a, b) => a + b, 0),
+        );
+        if (enforced > 0) rec.mark('first packet dropped at the edge', now, `nft counter ${enforced}`);
+      } else if (rec.seen('nft rule installed at the edge')) rec.mark('nft rule removed at the edge', now);
+      await sleep(25);
+    }
+  })();
+  return {
+    async stop() {
+      polling = false;
+      await loop;
+    },
+    dropped: () => enforced,
+  };
+}

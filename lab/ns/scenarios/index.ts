@@ -1,10 +1,11 @@
 // The lab's scenarios by name (`ft lab scenario NAME`). Each returns its steps, its timeline and ok.
+import { carpetBomb } from './carpet-bomb.js';
 import type { ScenarioResult } from './common.js';
 import { escalation } from './escalation.js';
 import { synFlood } from './syn-flood.js';
 import { udpAmplification, type LabContext } from './udp-amplification.js';
 
-export const SCENARIOS = ['udp-amplification', 'syn-flood', 'escalation', 'crash'] as const;
+export const SCENARIOS = ['udp-amplification', 'carpet-bomb', 'syn-flood', 'escalation', 'crash'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export async function runScenario(name: ScenarioName, lab: LabContext): Promise<ScenarioResult> {
@@ -15,7 +16,8 @@ export async function runScenario(name: ScenarioName, lab: LabContext): Promise<
     return n;
   };
   switch (name) {
-    case 'udp-amplification': {
+    case 'udp-amplification':
+    case 'carpet-bomb': {
       const exporter = process.env.FT_LAB_EXPORT ?? 'sflow';
       if (exporter !== 'netflow' && exporter !== 'sflow')
         throw new Error(`FT_LAB_EXPORT must be netflow or sflow, got ${JSON.stringify(exporter)}`);
@@ -24,12 +26,13 @@ export async function runScenario(name: ScenarioName, lab: LabContext): Promise<
         throw new Error(
           `FT_LAB_WINDOW_MS must be whole milliseconds 100..60000, got ${JSON.stringify(process.env.FT_LAB_WINDOW_MS)}`,
         );
-      return udpAmplification(lab, {
+      const o = {
         ttlSeconds: seconds(process.env.FT_LAB_POLICY_TTL, 20),
         floodSeconds: seconds(process.env.FT_LAB_FLOOD_SECONDS, 8),
         export: exporter,
         windowMs,
-      });
+      } as const;
+      return name === 'carpet-bomb' ? carpetBomb(lab, o) : udpAmplification(lab, o);
     }
     case 'escalation':
       return escalation(lab, { stageSeconds: seconds(process.env.FT_LAB_STAGE_SECONDS, 5) });

@@ -16,12 +16,12 @@ import {
   nftCounters,
   readAudit,
   Recorder,
-  rulesCounters,
   sleep,
   startFtRun,
   startSoftflowd,
   startStayrtr,
   until,
+  watchEdge,
   writeVrps,
   type AuditRow,
   type NsProcess,
@@ -41,9 +41,9 @@ const NETFLOW_PORT = 2055;
 const SFLOW_PORT = 6343;
 export type Export = 'netflow' | 'sflow';
 
-/** The lab policy pointed at this lab's ctl socket (FT_LAB_DIR may differ from /tmp/ft-lab) and TTL. */
-export function labPolicy(dir: string, ttlSeconds: number): string {
-  const text = readFileSync(join(REPO, 'lab', 'policies', 'lab.yaml'), 'utf8');
+/** A lab policy pointed at this lab's ctl socket (FT_LAB_DIR may differ from /tmp/ft-lab) and TTL. */
+export function labPolicy(dir: string, ttlSeconds: number, file = 'lab.yaml'): string {
+  const text = readFileSync(join(REPO, 'lab', 'policies', file), 'utf8');
   return text
     .replace('unix:///tmp/ft-lab/ctl/api.sock', `unix://${join(dir, 'ctl', 'api.sock')}`)
     .replace(/^(\s*ttl:) 20s/m, `$1 ${ttlSeconds}s`);
@@ -101,7 +101,7 @@ export async function udpAmplification(
   let ftRun: NsProcess | undefined;
   let attackStart = 0;
   let attackEnd = 0;
-  let polling = true;
+  let watching: ReturnType<typeof watchEdge> | undefined;
   try {
     procs.push(await startStayrtr(ctl, dir, vrps, RTR_PORT));
     // Datagrams reaching ctl's collector port, and flood packets reaching the victim.
@@ -133,30 +133,16 @@ export async function udpAmplification(
     await sleep(2500);
 
     // Watch everything the timeline needs while the attack runs, every 25 ms.
-    const collectorBase = atCollector.read()[0] ?? 0;
-    let enforcedCounter = 0;
-    const watch = (async () => {
-      while (polling) {
-        const now = Date.now();
-        if (attackStart && (atCollector.read()[0] ?? 0) > collectorBase)
-          rec.mark('first datagram at the collector', now);
-        const paths = await edgeRib.listPath('GLOBAL', FAMILIES['ipv4-flowspec']).catch(() => []);
-        const hasRoute = paths.some((p) => p.prefix.includes(VICTIM) && !p.isWithdraw);
-        if (hasRoute) rec.mark('FlowSpec route in the edge RIB', now);
-        else if (rec.seen('FlowSpec route in the edge RIB')) rec.mark('FlowSpec route gone from the edge RIB', now);
-        const table = edge.exec(['nft', '-j', 'list', 'table', 'inet', 'ft_flowspec'], { allowFail: true });
-        const counters = table.status === 0 ? rulesCounters(table.stdout) : [];
-        if (counters.length > 0) {
-          rec.mark('nft rule installed at the edge', now);
-          enforcedCounter = Math.max(
-            enforcedCounter,
-            counters.reduce((a, b) => a + b, 0),
-          );
-          if (enforcedCounter > 0) rec.mark('first packet dropped at the edge', now, `nft counter ${enforcedCounter}`);
-        } else if (rec.seen('nft rule installed at the edge')) rec.mark('nft rule removed at the edge', now);
-        await sleep(25);
-      }
-    })();
+    const watch = watchEdge({
+      rec,
+      edge,
+      rib: edgeRib,
+      family: FAMILIES['ipv4-flowspec'],
+      routeMatch: VICTIM,
+      atCollector,
+      attackStarted: () => attackStart > 0,
+    });
+    watching = watch;
 
     const victimBefore = atVictim.read()[0] ?? 0;
     const count = pps * floodSeconds;
@@ -222,7 +208,7 @@ export async function udpAmplification(
     rec.step(
       'no flood packet reached the victim once the edge enforced the rule',
       dropped !== undefined && passedAfterEnforce === 0,
-      `${victimAfter - victimBefore} reached it before, ${passedAfterEnforce} after; ${enforcedCounter} dropped at the edge`,
+      `${victimAfter - victimBefore} reached it before, ${passedAfterEnforce} after; ${watch.dropped()} dropped at the edge`,
     );
 
     // ft resolves the incident once the attack stayed quiet, withdraws the rule after the policy's cooldown, and
@@ -246,11 +232,10 @@ export async function udpAmplification(
         ? `${goneAt - attackEnd} ms after the attack ended`
         : `still there ${withdrawnBy} ms after the attack ended`,
     );
-    polling = false;
-    await watch;
+    await watch.stop();
     rec.step('ft run still running: the withdrawal came from its lifecycle, not from its shutdown', ftRun.running);
   } finally {
-    polling = false;
+    await watching?.stop();
     for (const p of procs.reverse()) await p.stop(65_000);
     for (const p of probes) p.remove();
     edgeRib.close();
