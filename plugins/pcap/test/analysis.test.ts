@@ -105,6 +105,40 @@ describe('pcap analysis', () => {
       expect(judgeSpoofing(real.map(packet), new HopTable()).verdict).to.equal('unknown');
     });
 
+    it('groups hop counts per claimed /24 and, given an origin lookup, per claimed AS', () => {
+      const attack = [
+        ...many(10, (i) => ({ time: T0 + i, src: '198.51.100.1', dst: VICTIM, protocol: 'udp' as const, ttl: 58 })),
+        ...many(5, (i) => ({ time: T0 + i, src: '198.51.100.2', dst: VICTIM, protocol: 'udp' as const, ttl: 50 })),
+        ...many(4, (i) => ({ time: T0 + i, src: '192.0.2.7', dst: VICTIM, protocol: 'udp' as const, ttl: 120 })),
+      ].map(packet);
+      const asOf = (ip: string) => (ip.startsWith('198.51.100.') ? 64500 : undefined);
+      const v = judgeSpoofing(attack, new HopTable(), asOf);
+      expect(v.prefixes).to.deep.equal([
+        {
+          prefix: '198.51.100.0/24',
+          sources: 2,
+          packets: 15,
+          hops: [
+            { hops: 6, packets: 10 },
+            { hops: 14, packets: 5 },
+          ],
+        },
+        { prefix: '192.0.2.0/24', sources: 1, packets: 4, hops: [{ hops: 8, packets: 4 }] },
+      ]);
+      expect(v.origins).to.deep.equal([
+        {
+          asn: 64500,
+          sources: 2,
+          packets: 15,
+          hops: [
+            { hops: 6, packets: 10 },
+            { hops: 14, packets: 5 },
+          ],
+        },
+      ]);
+      expect(judgeSpoofing(attack, new HopTable()).origins).to.equal(undefined);
+    });
+
     it('gives no verdict on too few packets', () => {
       const attack = many(SPOOFING.minPackets - 1, (i) =>
         packet({ time: T0 + i, src: '192.0.2.9', dst: VICTIM, protocol: 'udp', ttl: 200 }),

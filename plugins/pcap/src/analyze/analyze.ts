@@ -20,6 +20,8 @@ export interface AnalyzeOptions {
   partialTail?: boolean;
   /** Hop counts learnt before (ft's peacetime learner); the capture's pre-attack packets are added to a copy. */
   table?: HopTable;
+  /** The origin AS a source address claims (GeoIP/ASN data): TTLs are then also grouped per claimed AS. */
+  originAs?: (address: string) => number | undefined;
 }
 
 export interface Counted<K extends string> {
@@ -213,7 +215,7 @@ export function analyzePackets(
   }
   const total = attack.length;
   const pct = (v: number) => (total > 0 ? Math.round((v / total) * 1000) / 10 : 0);
-  const spoofing = judgeSpoofing(attack, table);
+  const spoofing = judgeSpoofing(attack, table, options.originAs);
   const listSources = options.listSources ?? 50;
   const signatures = matchSignatures(attack, options.signatures ?? SIGNATURES);
   const iocMatches = options.matcher ? options.matcher.count(attack) : [];

@@ -75,6 +75,8 @@ export interface SpoofingVerdict {
   sources: SourceJudgement[];
   /** Hop counts per claimed source prefix (/24, /48), attack packets only. */
   prefixes: { prefix: string; sources: number; packets: number; hops: { hops: number; packets: number }[] }[];
+  /** The same per claimed origin AS, when an origin lookup was given (sources it cannot place are left out). */
+  origins?: { asn: number; sources: number; packets: number; hops: { hops: number; packets: number }[] }[];
   /** Sources the pre-attack table held (addresses and prefixes). */
   learnt: { addresses: number; prefixes: number; packets: number };
 }
@@ -175,7 +177,11 @@ function modal(m: Map<number, number>): number {
  * Judges every source of the attack packets against the pre-attack table and the heuristics. Pure: the same
  * packets give the same verdict.
  */
-export function judgeSpoofing(attack: readonly Packet[], table: HopTable): SpoofingVerdict {
+export function judgeSpoofing(
+  attack: readonly Packet[],
+  table: HopTable,
+  originAs?: (address: string) => number | undefined,
+): SpoofingVerdict {
   const bySource = new Map<string, SourceHops & { prefix: string; network: string }>();
   const distinctTtls = new Set<number>();
   for (const p of attack) {
@@ -294,14 +300,24 @@ export function judgeSpoofing(attack: readonly Packet[], table: HopTable): Spoof
     );
   }
 
-  const prefixes = new Map<string, { sources: Set<string>; packets: number; hops: Map<number, number> }>();
-  for (const s of bySource.values()) {
-    let e = prefixes.get(s.prefix);
-    if (!e) prefixes.set(s.prefix, (e = { sources: new Set(), packets: 0, hops: new Map() }));
-    e.sources.add(s.ip);
-    e.packets += s.packets;
-    for (const [h, n] of s.hops) e.hops.set(h, (e.hops.get(h) ?? 0) + n);
-  }
+  type Group = { sources: Set<string>; packets: number; hops: Map<number, number> };
+  const groupBy = <K>(key: (s: SourceHops & { prefix: string }) => K | undefined): Map<K, Group> => {
+    const m = new Map<K, Group>();
+    for (const s of bySource.values()) {
+      const k = key(s);
+      if (k === undefined) continue;
+      let e = m.get(k);
+      if (!e) m.set(k, (e = { sources: new Set(), packets: 0, hops: new Map() }));
+      e.sources.add(s.ip);
+      e.packets += s.packets;
+      for (const [h, n] of s.hops) e.hops.set(h, (e.hops.get(h) ?? 0) + n);
+    }
+    return m;
+  };
+  const hopList = (g: Group) =>
+    [...g.hops].map(([hops, packets]) => ({ hops, packets })).sort((a, b) => a.hops - b.hops);
+  const prefixes = groupBy((s) => s.prefix);
+  const origins = originAs ? groupBy((s) => originAs(s.ip)) : undefined;
   return {
     verdict,
     spoofedShare: round3(spoofedShare),
@@ -309,13 +325,15 @@ export function judgeSpoofing(attack: readonly Packet[], table: HopTable): Spoof
     evidence,
     sources: judged.sort((a, b) => b.packets - a.packets || a.ip.localeCompare(b.ip)),
     prefixes: [...prefixes]
-      .map(([prefix, e]) => ({
-        prefix,
-        sources: e.sources.size,
-        packets: e.packets,
-        hops: [...e.hops].map(([hops, packets]) => ({ hops, packets })).sort((a, b) => a.hops - b.hops),
-      }))
+      .map(([prefix, e]) => ({ prefix, sources: e.sources.size, packets: e.packets, hops: hopList(e) }))
       .sort((a, b) => b.packets - a.packets || a.prefix.localeCompare(b.prefix)),
+    ...(origins
+      ? {
+          origins: [...origins]
+            .map(([asn, e]) => ({ asn, sources: e.sources.size, packets: e.packets, hops: hopList(e) }))
+            .sort((a, b) => b.packets - a.packets || a.asn - b.asn),
+        }
+      : {}),
     learnt: { addresses: table.addresses.size, prefixes: table.prefixes.size, packets: table.packets },
   };
 }
