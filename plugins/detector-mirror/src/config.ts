@@ -1,14 +1,5 @@
-import { Prefix } from '@ft/sdk';
+import { prefixText } from '@ft/pcap';
 import { z } from 'zod';
-
-const prefix = z.string().transform((s, ctx) => {
-  try {
-    return Prefix.parse(s).toString();
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    return z.NEVER;
-  }
-});
 
 /** The `mirror` detector's options (docs/mirror.md has the table). */
 export const mirrorConfigSchema = z
@@ -18,7 +9,7 @@ export const mirrorConfigSchema = z
       .string()
       .regex(/^[A-Za-z0-9_.:@-]{1,15}$/, 'an interface name (at most 15 characters: letters, digits, _ . : @ -)'),
     /** The segment's prefixes: every address in them is a target with its own baseline. */
-    protect: z.array(prefix).min(1),
+    protect: z.array(prefixText).min(1),
     /** 1 in N packets is sampled (pmacctd sampling_rate); rates are scaled back by N. 1: every packet. */
     sampling: z.number().int().min(1).max(65_536).default(64),
     /** Bytes of each sampled packet sent on (headers: addresses, ports, flags, TTL). */

@@ -25,9 +25,11 @@ const bytes = z.union([z.string(), z.number()]).transform((v, ctx) => {
   }
 });
 
-// Canonical text, not a Prefix: the options are validated again when `ft run` creates the detector from the
-// policy's already-validated section, so every transform here must accept its own output.
-const prefix = z.string().transform((s, ctx) => {
+/**
+ * A prefix as canonical text, not a Prefix: options are validated again when `ft run` creates a detector from the
+ * policy's already-validated section, so every transform must accept its own output.
+ */
+export const prefixText = z.string().transform((s, ctx) => {
   try {
     return Prefix.parse(s).toString();
   } catch (err) {
@@ -65,7 +67,7 @@ export const pcapConfigSchema = z
         /** BPF filter of the ring (default: inbound to `protect`, else every packet). */
         filter: z.string().min(1).max(4096).optional(),
         /** Only traffic to these prefixes goes into the ring (a BPF `dst net` filter). */
-        protect: z.array(prefix).default([]),
+        protect: z.array(prefixText).default([]),
       })
       .strict()
       .default({ packets: 500, seconds: 30, files: 2, protect: [] }),

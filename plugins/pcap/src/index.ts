@@ -18,3 +18,4 @@ export {
 export { finishedCapture } from './finished.js';
 export { SupervisedChild, KeptRunning, reapStale, hasPdeathsig, type ChildOptions } from './capture/supervise.js';
 export { captureBlocker } from './capture/privilege.js';
+export { pcapConfigSchema, prefixText, type PcapConfig, type PcapConfigInput } from './config.js';

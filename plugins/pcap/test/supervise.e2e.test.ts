@@ -5,7 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fromReport, type Incident } from '@ft/sdk';
+import type { Incident } from '@ft/sdk';
+import { incident as report } from '../../../test/plan/helpers.js';
 import { CaptureManager } from '../src/capture/manager.js';
 import { captureSettings } from '../src/detector.js';
 import { pcapConfigSchema } from '../src/config.js';
@@ -171,29 +172,12 @@ describe('pcap capture children and quota (root, dumpcap)', function () {
     const ids: string[] = [];
     try {
       for (let n = 0; n < 6; n++) {
-        const incident: Incident = fromReport({
+        const incident: Incident = report({
           id: `inc-quota-${n}`,
           target: '127.0.0.1/32',
-          state: 'open',
           attack_family: 'icmp_flood',
-          severity: 'high',
-          vector: [],
-          confidence: 1,
-          pps: 1000,
-          bps: 1e6,
-          peak_pps: 1000,
-          peak_bps: 1e6,
           protocol_breakdown: { tcp: 0, udp: 0, icmp: 100 },
-          tcp_flag_breakdown: {},
-          source_ip_count: 1,
-          top_src_ips: [],
-          top_dst_ports: [],
-          top_src_ports: [],
-          spoofing_detected: false,
-          botnet_detected: false,
-          sources: ['test'],
           started_at: new Date().toISOString(),
-          updated_at: new Date().toISOString(),
         });
         ids.push(incident.id);
         m.observe('open', incident, () => {});

@@ -24,16 +24,14 @@ export interface RingArgs {
   bufferMiB: number;
 }
 
+/** What every dumpcap ft runs starts with: the interface, no packet counts on stderr, snaplen, kernel buffer. */
+function dumpcap(iface: string, snaplen: number, bufferMiB: number): string[] {
+  return ['dumpcap', '-i', iface, '-q', '-s', String(snaplen), '-B', String(bufferMiB)];
+}
+
 export function ringArgv(a: RingArgs): string[] {
   const argv = [
-    'dumpcap',
-    '-i',
-    a.iface,
-    '-q',
-    '-s',
-    String(a.snaplen),
-    '-B',
-    String(a.bufferMiB),
+    ...dumpcap(a.iface, a.snaplen, a.bufferMiB),
     '-b',
     `packets:${a.packets}`,
     '-b',
@@ -62,14 +60,7 @@ export interface IncidentCaptureArgs {
 
 export function incidentArgv(a: IncidentCaptureArgs): string[] {
   return [
-    'dumpcap',
-    '-i',
-    a.iface,
-    '-q',
-    '-s',
-    String(a.snaplen),
-    '-B',
-    String(a.bufferMiB),
+    ...dumpcap(a.iface, a.snaplen, a.bufferMiB),
     '-c',
     String(a.packets),
     '-a',

@@ -103,14 +103,5 @@ export function pcapOf(specs: Spec[]): Buffer {
 /** IPv4 as an unsigned 32-bit number (Mirai puts it in the TCP sequence number). */
 export const v4Number = (a: string) => bytes(a).readUInt32BE(0);
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Deterministic pseudo-random numbers: the flow tests' generator.
+export { rng } from '../../../detector-flow/test/helpers/pcap-writer.js';
