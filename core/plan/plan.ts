@@ -512,11 +512,16 @@ function levelRules(
         level: l.level,
         ttlSeconds,
       });
-      candidates.push({
-        rule,
-        via: [scrubber.name],
-        check: { kind: 'divert', announced: diverted, covering: diverted, originAs: scrubber.originAs, mode },
-      });
+      // A diverted prefix the rails refuse (a /24 around a host of a protected /25) is this level's failure, not
+      // the whole plan's: the level is left out and the next one down holds, never nothing at all.
+      const hit = prefixRails(policy, diverted, { divert: true });
+      if (hit) refused.push({ rule, rail: hit.rail, message: `divert to ${scrubber.name}: ${hit.message}` });
+      else
+        candidates.push({
+          rule,
+          via: [scrubber.name],
+          check: { kind: 'divert', announced: diverted, covering: diverted, originAs: scrubber.originAs, mode },
+        });
     }
   }
   if (l.do.block) {

@@ -243,6 +243,34 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
     else firstTarget.set(t.prefix.toString(), i);
   });
 
+  // A diversion announces the covering prefix of the attacked host (divertLength); it must lie inside protect and
+  // be no shorter than minPrefixLength, or every plan at that level is refused by the rails.
+  for (const l of escalation) {
+    const s = l.do.scrub && scrubbers.get(l.do.scrub.provider);
+    if (!s) continue;
+    const explicit = (raw.scrubbers[s.name] as { divertLength?: unknown }).divertLength !== undefined;
+    const at = explicit ? ['scrubbers', s.name, 'divertLength'] : ['escalation', l.index, 'do', 'scrub', 'provider'];
+    for (const fam of [4, 6] as const) {
+      const len = fam === 4 ? s.divertLength.v4 : s.divertLength.v6;
+      const min = fam === 4 ? defaults.minPrefixLength.v4 : defaults.minPrefixLength.v6;
+      const key = fam === 4 ? 'v4' : 'v6';
+      if (len < min) {
+        fail(
+          at,
+          `scrubber "${s.name}" diverts IPv${fam} /${len}, shorter than minPrefixLength.${key} /${min}: every diversion would be refused`,
+        );
+        continue;
+      }
+      const i = protect.findIndex((p) => p.family === fam && p.length > len);
+      if (i < 0) continue;
+      const p = protect[i] as Prefix;
+      fail(
+        at,
+        `scrubber "${s.name}" diverts the /${len} around an attacked host, but protect[${i}] is ${p}: ${Prefix.covering(p, len)} is outside protect, so diversion at level ${l.level} would always be refused; set divertLength.${key} to ${p.length} or more, or protect the whole /${len}`,
+      );
+    }
+  }
+
   const usesNetwork = escalation.some((l) => l.do.flowspec || l.do.rtbh || l.do.scrub);
   if (usesNetwork && raw.asn === undefined && defaults.rpki !== 'off') {
     fail(

@@ -543,15 +543,16 @@ describe('planner: safety rails refuse the whole plan', () => {
     expect(r.refused[0]?.message).to.include('shorter than the minimum /24');
   });
 
-  it('a diversion whose covering prefix leaves protected space refuses the plan', () => {
+  it('a diversion whose covering prefix leaves protected space is refused; the level below holds instead', () => {
+    // `policy validate` refuses this policy (divertLength /24 under a /25 protect); built past that check here.
     const narrow = policy(
-      BASE_POLICY.replace('protect: [203.0.113.0/24, 2001:db8:100::/48]', 'protect: [203.0.113.0/25]').replace(
-        /neverTarget: .*\n/,
-        'neverTarget: []\n',
-      ),
+      BASE_POLICY.replace('protect: [203.0.113.0/24, 2001:db8:100::/48]', 'protect: [203.0.113.0/25]')
+        .replace(/neverTarget: .*\n/, 'neverTarget: []\n')
+        .replace('originAs: 64510 }', 'originAs: 64510, divertLength: { v4: 25 } }'),
     );
+    (narrow.scrubbers.get('sc') as { divertLength: { v4: number; v6: number } }).divertLength = { v4: 24, v6: 48 };
     const r = plan({ policy: narrow, incident: incident({ bps: 6e9 }), active: [], now: NOW, rpki: testRpki() });
-    expect(r.ops).to.deep.equal([]);
+    expect(r.ops.map((o) => o.rule.kind)).to.deep.equal(['rtbh']);
     expect(r.refused[0]).to.deep.include({ rail: 'outside-protect' });
     expect(r.refused[0]?.rule?.kind).to.equal('divert');
   });

@@ -84,7 +84,7 @@ protect: [${s.protect.join(', ')}]
 neverTarget: [${[...new Set(s.never)].join(', ')}]
 targets: ${s.capGame && s.protect.includes('203.0.113.0/24') ? '[{ name: game, prefix: 203.0.113.64/26, maxLevel: 1 }]' : '[]'}
 speakers: { s1: { adapter: gobgp }, s2: { adapter: exabgp } }
-scrubbers: { sc: { adapter: scrub-x, originAs: 64510 } }
+scrubbers: { sc: { adapter: scrub-x, originAs: 64510${s.protect.includes('198.51.100.0/25') ? ', divertLength: { v4: 25 }' : ''} } }
 escalation:
 ${levels.join('\n')}
 onNode: ${s.onNode ? '[{ when: { bps: ">1Mbps" }, do: [ { nft: { dropUdpSourcePorts: auto } }, { ipset: { dropTopSources: 3 } } ] }]' : '[]'}
