@@ -200,7 +200,7 @@ export async function executeRequest(
       try {
         const executor = new Executor({ store, actions, logger: ctx.logger, maxRules: cap });
         const plannedBy = request.plannedBy;
-        if (request.op === 'apply') return executor.execute(request.plan, { plannedBy });
+        if (request.op === 'apply') return await executor.execute(request.plan, { plannedBy });
         const ids = request.op === 'withdraw' ? request.ids : (await store.rules()).map((r) => r.rule.id as string);
         const ops = await Promise.all(
           ids.map((id) =>

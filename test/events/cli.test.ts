@@ -3,7 +3,7 @@
 // `ft events --follow` in another process, then listed by `ft events` and `ft audit`.
 import { expect } from 'chai';
 import { createSocket } from 'node:dgram';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { BIN, ROOT, isolatedHome, runFt } from '../helpers/cli.js';
@@ -184,6 +184,57 @@ onNode:
     expect(audit.records.filter((r) => r.op === 'add').map((r) => r.phase)).to.deep.equal(['start', 'end']);
     const human = await runFt(['events', '--state-dir', stateDir, '--type', 'rule.added'], env);
     expect(human.stdout).to.match(/rule\.added\s+hf-[0-9a-f]{16} host-filter 203\.0\.113\.10\/32 L0 drop via host-rec/);
+  });
+
+  it('ft mitigate apply without ft run applies directly, and the stream says who asked and what went in', async () => {
+    // Regression: the direct path closed the policy's actions before the plan ran (an apply that applied nothing).
+    const env = isolatedHome();
+    const dir = env.HOME as string;
+    const stateDir = join(dir, 'state');
+    const recordFile = join(dir, 'rules.json');
+    const policy = join(dir, 'policy.yaml');
+    writeFileSync(
+      policy,
+      `version: 1\ntenant: lab\nmode: enforce\ndefaults: { ttl: 5m, rpki: off }\nprotect: [203.0.113.0/24]\nnodeActions:\n  host-rec: { adapter: record-file, file: ${JSON.stringify(recordFile)} }\n`,
+    );
+    const link = await runFt(
+      ['plugins', 'link', join(ROOT, 'test', 'fixtures', 'plugin-template'), '--no-install'],
+      env,
+    );
+    expect(link.code, link.stderr).to.equal(0);
+    const rule = {
+      kind: 'host-filter',
+      target: '203.0.113.21/32',
+      match: { destination: '203.0.113.21/32', protocol: 'udp', sourcePorts: [{ min: 53, max: 53 }] },
+      action: { type: 'drop' },
+    };
+    const r = await runFt(
+      [
+        'mitigate',
+        'apply',
+        '-p',
+        policy,
+        '--rule',
+        '-',
+        '--via',
+        'host-rec',
+        '--yes',
+        '--state-dir',
+        stateDir,
+        '--json',
+      ],
+      env,
+      JSON.stringify(rule),
+    );
+    expect(r.code, r.stderr + r.stdout).to.equal(0);
+    const recorded = JSON.parse(readFileSync(recordFile, 'utf8')) as Record<string, { target: string }>;
+    expect(Object.values(recorded).map((x) => x.target)).to.deep.equal(['203.0.113.21/32']);
+    const listed = JSON.parse((await runFt(['events', '--json', '--state-dir', stateDir], env)).stdout) as {
+      events: WireEvent[];
+    };
+    expect(listed.events.map((e) => e.type)).to.deep.equal(['op.started', 'rule.added', 'operator.action']);
+    expect(listed.events[1]!.data).to.deep.include({ outcome: 'ok', via: ['host-rec'] });
+    expect(listed.events[2]!.data).to.deep.include({ action: 'apply', through: 'direct', outcome: 'ok' });
   });
 
   it('--follow --redis tails the fleet stream: events another process appends appear in order', async () => {
