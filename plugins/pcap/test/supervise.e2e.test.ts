@@ -196,6 +196,15 @@ describe('pcap capture children and quota (root, dumpcap)', function () {
         );
         expect(await m.store.usedBytes(), `after ${incident.id}`).to.be.at.most(quota);
       }
+      // An incident that resolves while its capture is still being set up is finished all the same.
+      const quick = report({ id: 'inc-quick', target: '127.0.0.1/32', attack_family: 'icmp_flood' });
+      ids.push(quick.id);
+      m.observe('open', quick, () => {});
+      m.observe('resolve', { ...quick, state: 'resolved' }, () => {});
+      await waitFor(async () => (await m.store.read(quick.id))?.state === 'ready' && m.status().active.length === 0, {
+        timeoutMs: 30_000,
+        what: 'the quickly resolved incident finished',
+      });
     } finally {
       sampling = false;
       await sampler;

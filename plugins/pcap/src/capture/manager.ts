@@ -260,17 +260,32 @@ export class CaptureManager {
 
   observe(type: 'open' | 'update' | 'resolve', incident: Incident, report: (e: IncidentEvidence) => void): void {
     if (this.stopping) return;
-    const a = this.active.get(incident.id);
+    const id = incident.id;
+    const a = this.active.get(id);
     if (type === 'resolve') {
       if (a) void this.finish(a, 'incident resolved');
+      // Resolved while its capture was still being set up: finished as soon as it is.
+      else if (this.opening.has(id)) this.resolvedEarly.add(id);
       return;
     }
     if (a) {
       a.incident = incident;
       return;
     }
-    if (type === 'open') void this.open(incident, report).catch((err: Error) => this.problem(incident.id, err.message));
+    if (type === 'open' && !this.opening.has(id)) {
+      this.opening.add(id);
+      void this.open(incident, report)
+        .catch((err: Error) => this.problem(id, err.message))
+        .finally(() => {
+          this.opening.delete(id);
+          const started = this.active.get(id);
+          if (this.resolvedEarly.delete(id) && started) void this.finish(started, 'incident resolved');
+        });
+    }
   }
+
+  private readonly opening = new Set<string>();
+  private readonly resolvedEarly = new Set<string>();
 
   private problem(id: string, message: string): void {
     this.lastProblem = `${id}: ${message}`;
