@@ -18,7 +18,10 @@ import { draft, readForward, type EventAppender, type EventDraft, type EventSour
  * read events and see them as the audit records they always saw. Every event type maps to a record; the op
  * events (op.started and the outcome carrying its op id) keep the two-phase start/end shape.
  */
-export type AuditViewRecord = Omit<AuditRecord, 'op'> & { op: AuditRecord['op'] | EventType; seq?: number };
+export type AuditViewRecord = Omit<AuditRecord, 'op'> & {
+  op: AuditRecord['op'] | 'replace' | EventType;
+  seq?: number;
+};
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -31,7 +34,12 @@ export function auditView(e: FtEvent): AuditViewRecord {
     ...(d.incidentId ? { incidentId: d.incidentId } : {}),
     ...(d.plannedBy ? { plannedBy: d.plannedBy } : {}),
   });
-  const end = (opId: string | undefined, op: AuditRecord['op'], d: Partial<RuleFacts>, rest: Partial<AuditRecord>) => ({
+  const end = (
+    opId: string | undefined,
+    op: AuditViewRecord['op'],
+    d: Partial<RuleFacts>,
+    rest: Partial<AuditRecord>,
+  ) => ({
     ...base,
     id: opId ?? e.id,
     phase: opId ? ('end' as const) : ('event' as const),
@@ -380,7 +388,11 @@ export class AuditBridge {
   private async one(r: AuditRecord): Promise<EventDraft | undefined> {
     this.remember(r.rule, r.via);
     const reason = r.reason === undefined ? undefined : typeof r.reason === 'string' ? { summary: r.reason } : r.reason;
-    const op = r.op === 'add' || r.op === 'refresh' || r.op === 'withdraw' ? r.op : undefined;
+    const name = r.op as string;
+    const op =
+      name === 'add' || name === 'replace' || name === 'refresh' || name === 'withdraw'
+        ? (name as 'add' | 'replace' | 'refresh' | 'withdraw')
+        : undefined;
     if (r.phase === 'start' && op) {
       this.starts.set(r.id, r);
       if (this.starts.size > 10_000) this.starts.delete(this.starts.keys().next().value as string);
@@ -436,7 +448,7 @@ export class AuditBridge {
                   : start.reason.summary) ?? 'withdrawn',
           });
         const expiresAt = rec ? Date.parse(rec.expiresAt) : Date.parse(r.at);
-        if (op === 'add' || start?.message?.startsWith('retrying'))
+        if (op === 'add' || op === 'replace' || start?.message?.startsWith('retrying'))
           return draft('rule.added', {
             ...common,
             outcome,

@@ -210,7 +210,10 @@ const reason = named(
   'Why an op was planned: the level and trigger, and the values that fired it.',
 );
 
-const opName = oneOf(['add', 'refresh', 'withdraw'], 'The executor op.');
+const opName = oneOf(
+  ['add', 'replace', 'refresh', 'withdraw'],
+  'The op (replace: a new action on a route already on the wire).',
+);
 const outcome = oneOf(
   ['ok', 'partial', 'failed', 'skipped', 'interrupted'],
   'ok, partial (some instances failed), failed.',
