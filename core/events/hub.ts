@@ -36,6 +36,8 @@ export interface SubscriptionStats {
   delivered: number;
   failures: number;
   lost: number;
+  /** Reads from the log (catching up after a start, or after its queue overflowed). */
+  readBacks: number;
   lastError?: string;
 }
 
@@ -48,6 +50,8 @@ export interface SubscriptionStats {
 export class Subscription {
   private queue: FtEvent[] = [];
   private live = false;
+  /** While live: the seq the next offered event must have (the queue and the batch in the handler come before it). */
+  private expected = 0;
   private pos: number;
   private acked: number;
   private closed = false;
@@ -57,7 +61,13 @@ export class Subscription {
   private persisting?: Promise<void>;
   private persistWanted = false;
   private idleWaiters: (() => void)[] = [];
-  private readonly stat = { delivered: 0, failures: 0, lost: 0, lastError: undefined as string | undefined };
+  private readonly stat = {
+    delivered: 0,
+    failures: 0,
+    lost: 0,
+    readBacks: 0,
+    lastError: undefined as string | undefined,
+  };
   private readonly types?: Set<string>;
 
   constructor(
@@ -83,6 +93,7 @@ export class Subscription {
       delivered: this.stat.delivered,
       failures: this.stat.failures,
       lost: this.stat.lost,
+      readBacks: this.stat.readBacks,
       ...(this.stat.lastError ? { lastError: this.stat.lastError } : {}),
     };
   }
@@ -91,14 +102,15 @@ export class Subscription {
   offer(events: readonly FtEvent[]): void {
     if (this.closed || !this.live) return;
     for (const e of events) {
-      if (e.seq < this.pos + this.queue.length) continue; // already queued or handed over
-      if (e.seq !== this.pos + this.queue.length || this.queue.length >= (this.opts.queue ?? 1024)) {
+      if (e.seq < this.expected) continue; // already queued or handed over
+      if (e.seq !== this.expected || this.queue.length >= (this.opts.queue ?? 1024)) {
         // Full, or a seq it has not seen in between (another controller wrote it): read back from the log.
         this.live = false;
         this.queue = [];
         break;
       }
       this.queue.push(e);
+      this.expected = e.seq + 1;
     }
     this.wake?.();
   }
@@ -161,6 +173,7 @@ export class Subscription {
             this.reader = this.hub.source.cursor(this.pos);
           }
           read = await this.reader.next(batchMax);
+          this.stat.readBacks++;
         } catch (err) {
           this.stat.failures++;
           this.stat.lastError = `reading the log: ${(err as Error).message}`;
@@ -175,6 +188,7 @@ export class Subscription {
           if (this.closed) break;
           if (this.pos > last && this.hub.lastPublished() <= last) {
             this.live = true;
+            this.expected = this.pos;
             continue;
           }
           if (this.pos > last) {

@@ -210,4 +210,21 @@ describe('event subscribers', () => {
       }),
     ).to.throw(/no event type "rule.exploded"/);
   });
+
+  it('a subscriber that keeps up is fed from its queue, not from the log, even while its handler is busy', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const got: number[] = [];
+    const s = await stream.subscribe('busy', async (events) => {
+      await gate; // busy with the first batch while the next events are appended
+      got.push(...events.map((e) => e.seq));
+    });
+    await s.caughtUp();
+    const before = s.stats().readBacks;
+    for (let n = 1; n <= 50; n++) await stream.append([speakerDown(n)]);
+    open();
+    await s.caughtUp();
+    expect(got).to.deep.equal(range(1, 50));
+    expect(s.stats().readBacks - before, 'reads from the log while it kept up').to.equal(0);
+  });
 });
