@@ -22,6 +22,8 @@ export interface AlertMetrics {
   alertChannelState(channel: string, state: ChannelStatus['state']): void;
 }
 
+const ACK_EVERY_MS = 1000;
+
 /** A message in a channel's queue, with the stream positions it stands for. */
 export interface Queued {
   message: AlertMessage;
@@ -64,6 +66,8 @@ export class ChannelRunner implements EventConsumer {
   private readonly outstanding = new Map<number, number>();
   private lastSeen = 0;
   private acked = 0;
+  private stored = 0;
+  private ackTimer?: NodeJS.Timeout;
   private readonly since = new Date().toISOString();
   private lastDelivery?: ChannelStatus['lastDelivery'];
   private closed = false;
@@ -137,6 +141,7 @@ export class ChannelRunner implements EventConsumer {
   async close(): Promise<void> {
     this.closed = true;
     await this.queue.close();
+    await this.flushAck();
     this.writeStatus('closed');
     await this.o.status?.flush();
     await this.o.channel.close?.();
@@ -150,14 +155,29 @@ export class ChannelRunner implements EventConsumer {
     }
   }
 
-  /** The cursor may move to just before the oldest message still waiting, or to the last event seen. */
+  /**
+   * The cursor may move to just before the oldest message still waiting, or to the last event seen. Stored at most
+   * once a second (and at close): each store is a journal write with fsync, and twelve channels acknowledging
+   * every event would compete for the disk with the intent records mitigation waits on. A crash loses at most the
+   * last second's acknowledgements: those alerts are sent again (at-least-once).
+   */
   private maybeAck(): void {
     let min = Infinity;
     for (const s of this.outstanding.keys()) if (s < min) min = s;
     const to = min === Infinity ? this.lastSeen : min - 1;
     if (to > this.acked) {
       this.acked = to;
-      void this.o.ack(to).catch(() => undefined);
+      this.ackTimer ??= setTimeout(() => void this.flushAck(), ACK_EVERY_MS);
+    }
+  }
+
+  /** Stores the acknowledged position now. */
+  async flushAck(): Promise<void> {
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    if (this.acked > this.stored) {
+      this.stored = this.acked;
+      await this.o.ack(this.acked).catch(() => undefined);
     }
   }
 

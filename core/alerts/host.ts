@@ -6,9 +6,11 @@ import {
   defineEventSubscriber,
   type AlertChannel,
   type AlertChannelFactory,
+  type EventConsumer,
   type EventSubscriberSpec,
   type PluginLogger,
 } from '@ft/sdk';
+import type { EventAppender } from '../events/log.js';
 import type { EventStream } from '../events/stream.js';
 import { attachConsumer } from '../events/consumer.js';
 import type { Registry } from '../plugin-host/registry.js';
@@ -86,89 +88,135 @@ export interface AlertsHost {
   close(): Promise<void>;
 }
 
-/**
- * Starts every channel of the policy: creates it, warms its connection pool, and subscribes it to the event
- * stream from its own cursor (`alerts:NAME`). A channel that cannot start (a missing credential) is an error at
- * start-up: an alert nobody hears is an outage. The channels never touch detection or mitigation: they only read
- * the stream.
- */
-export async function startAlerts(o: {
+export interface ChannelsOptions {
   policy: Policy;
   registry: Registry;
-  stream: EventStream;
   stateDir: string;
   logger: PluginLogger;
   metrics?: AlertMetrics;
   env?: NodeJS.ProcessEnv;
   /** Tests: faster retries. */
   retry?: { baseMs?: number; maxMs?: number };
-}): Promise<AlertsHost> {
-  const controller = new AbortController();
-  const runners = new Map<string, ChannelRunner>();
-  const attached: { close(): Promise<void> }[] = [];
+}
+
+/** A channel created, its pool warmed, ready for a runner once its subscription can acknowledge. */
+export interface PreparedChannel {
+  name: string;
+  runner(ack: (seq: number) => Promise<void>, alarms: EventAppender): ChannelRunner;
+}
+
+/**
+ * Creates every channel of the policy through its plugin (credentials from the environment, by name) and opens
+ * every connection pool at once, each bounded: one slow service does not hold up the others or the start. A
+ * channel that cannot be created (a missing credential) is an error: an alert nobody hears is an outage.
+ */
+export async function prepareChannels(
+  o: ChannelsOptions,
+  signal: AbortSignal,
+): Promise<{ prepared: PreparedChannel[]; close(): Promise<void> }> {
   const context = messageContext(o.policy);
+  const created: { inst: AlertChannelInstance; channel: AlertChannel; factory: AlertChannelFactory }[] = [];
   const close = async () => {
-    controller.abort();
-    // Queues first: a runner waiting for room in a stopped queue lets go, then the subscriptions close.
-    await Promise.all([...runners.values()].map((r) => r.queue.close()));
-    await Promise.all(attached.map((a) => a.close().catch(() => undefined)));
+    await Promise.all(created.map((c) => c.channel.close?.().catch(() => undefined)));
   };
   try {
-    const created = await Promise.all(
-      [...o.policy.alerts.channels.values()].map(async (inst) => ({
+    for (const inst of o.policy.alerts.channels.values())
+      created.push({
         inst,
         ...(await createChannel(o.registry, inst, {
           stateDir: o.stateDir,
           logger: o.logger,
-          signal: controller.signal,
+          signal,
           ...(o.env ? { env: o.env } : {}),
         })),
-      })),
-    );
-    // Every pool opens at once, each bounded: one slow service does not hold up the others or the start.
-    await Promise.all(
-      created.map(({ inst, channel }) =>
-        channel.warm
-          ? channel
-              .warm(AbortSignal.any([controller.signal, AbortSignal.timeout(Math.min(inst.timeoutMs, 3000))]))
-              .catch((err: Error) =>
-                o.logger.warn({ channel: inst.name, err: err.message }, 'could not open the connection pool at start'),
-              )
-          : undefined,
-      ),
-    );
-    for (const { inst, channel, factory } of created) {
-      const status = await StatusFile.open(o.stateDir, inst.name);
-      const previous = await status.read();
-      const spec: EventSubscriberSpec = defineEventSubscriber({
-        name: subscriberName(inst.name),
-        manualAck: true,
-        from: 'now',
-        create: (ctx) => {
-          const runner = new ChannelRunner({
-            name: inst.name,
-            kind: inst.kind,
-            channel,
-            alerts: o.policy.alerts,
-            context,
-            rate: inst.rateLimit ?? factory.rateLimit,
-            timeoutMs: inst.timeoutMs,
-            deadlineMs: inst.deadlineMs,
-            ack: ctx.ack,
-            alarms: o.stream,
-            status,
-            ...(previous ? { previous } : {}),
-            logger: ctx.logger,
-            ...(o.metrics ? { metrics: o.metrics } : {}),
-            ...(o.retry ? { retry: o.retry } : {}),
-          });
-          runners.set(inst.name, runner);
-          return runner;
-        },
+      });
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  await Promise.all(
+    created.map(({ inst, channel }) =>
+      channel.warm
+        ? channel
+            .warm(AbortSignal.any([signal, AbortSignal.timeout(Math.min(inst.timeoutMs, 3000))]))
+            .catch((err: Error) =>
+              o.logger.warn({ channel: inst.name, err: err.message }, 'could not open the connection pool at start'),
+            )
+        : undefined,
+    ),
+  );
+  const prepared: PreparedChannel[] = [];
+  for (const { inst, channel, factory } of created) {
+    const status = await StatusFile.open(o.stateDir, inst.name);
+    const previous = await status.read();
+    prepared.push({
+      name: inst.name,
+      runner: (ack, alarms) =>
+        new ChannelRunner({
+          name: inst.name,
+          kind: inst.kind,
+          channel,
+          alerts: o.policy.alerts,
+          context,
+          rate: inst.rateLimit ?? factory.rateLimit,
+          timeoutMs: inst.timeoutMs,
+          deadlineMs: inst.deadlineMs,
+          ack,
+          alarms,
+          status,
+          ...(previous ? { previous } : {}),
+          logger: o.logger.child({ channel: inst.name }),
+          ...(o.metrics ? { metrics: o.metrics } : {}),
+          ...(o.retry ? { retry: o.retry } : {}),
+        }),
+    });
+  }
+  return { prepared, close };
+}
+
+/** The subscriber a channel reads the stream with: its own cursor, acknowledged by its runner. */
+export function channelSubscriber(
+  name: string,
+  create: (ack: (seq: number) => Promise<void>) => EventConsumer,
+): EventSubscriberSpec {
+  return defineEventSubscriber({
+    name: subscriberName(name),
+    manualAck: true,
+    from: 'now',
+    create: (ctx) => create(ctx.ack),
+  });
+}
+
+/**
+ * Every channel of the policy, in this process: each subscribed to the event stream from its own cursor
+ * (`alerts:NAME`), so a restart replays what that channel had not delivered. `ft run` runs the same runners in a
+ * worker thread instead (core/alerts/thread.ts), so alert work never shares the event loop with mitigation.
+ */
+export async function startAlerts(o: ChannelsOptions & { stream: EventStream }): Promise<AlertsHost> {
+  const controller = new AbortController();
+  const runners = new Map<string, ChannelRunner>();
+  const attached: { close(): Promise<void> }[] = [];
+  let channels: { close(): Promise<void> } | undefined;
+  const close = async () => {
+    controller.abort();
+    // Queues first: a runner waiting for room in a stopped queue lets go, then the subscriptions close.
+    await Promise.all([...runners.values()].map((r) => r.queue.close()));
+    await Promise.all([...runners.values()].map((r) => r.flushAck()));
+    await Promise.all(attached.map((a) => a.close().catch(() => undefined)));
+    await channels?.close();
+  };
+  try {
+    const { prepared, close: closeChannels } = await prepareChannels(o, controller.signal);
+    channels = { close: closeChannels };
+    for (const p of prepared) {
+      const spec = channelSubscriber(p.name, (ack) => {
+        const runner = p.runner(ack, o.stream);
+        runners.set(p.name, runner);
+        return runner;
       });
       attached.push(
         await attachConsumer(o.stream, spec, {
-          logger: o.logger.child({ channel: inst.name }),
+          logger: o.logger.child({ channel: p.name }),
           signal: controller.signal,
         }),
       );

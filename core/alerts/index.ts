@@ -5,3 +5,4 @@ export * from './status.js';
 export * from './channel.js';
 export * from './host.js';
 export * from './sample.js';
+export * from './thread.js';

@@ -175,13 +175,12 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     );
     cleanups.push(() => void offActive());
     // Alert channels read the stream from their own cursors; started before the runner so nothing it does is missed.
+    // They run in a worker thread: building, signing and sending never share the event loop with mitigation.
     if (policy.alerts.channels.size > 0) {
-      const { startAlerts } = await import('../alerts/host.js');
-      const alerts = await startAlerts({
-        policy,
-        registry,
+      const { startAlertsThread } = await import('../alerts/thread.js');
+      const alerts = await startAlertsThread({
+        init: { root: o.config.root, policyFile: o.policyFile, stateDir: o.stateDir, logLevel: o.logger.level },
         stream: events,
-        stateDir: o.stateDir,
         logger: o.logger,
         metrics,
       });

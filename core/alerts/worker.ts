@@ -1,0 +1,72 @@
+// The alerts worker thread's entry (started by core/alerts/thread.ts): loads the same plugins and policy as the
+// ft process, runs every channel's runner (message building, queues, HTTP, SMTP) on this thread's own event loop,
+// and talks to the main thread in messages: events in; acknowledgements, alarms and metrics out.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { WireEvent } from '@ft/sdk';
+import type { EventDraft } from '../events/log.js';
+import type { ChannelRunner } from './channel.js';
+import type { ToMain, ToWorker, WorkerInit } from './thread.js';
+
+if (!parentPort) throw new Error('core/alerts/worker.ts runs as a worker thread');
+const port = parentPort;
+const init = workerData as WorkerInit;
+const post = (m: ToMain) => port.postMessage(m);
+
+async function main(): Promise<void> {
+  const { Config } = await import('@oclif/core');
+  const { loadRegistry } = await import('../plugin-host/load.js');
+  const { loadPolicy } = await import('../policy/index.js');
+  const { createJsonLogger } = await import('../log/logger.js');
+  const { prepareChannels } = await import('./host.js');
+  // Written by this thread straight to fd 2 (synchronous): logging costs the main thread nothing.
+  const logger = createJsonLogger({ level: init.logLevel });
+  const config = await Config.load(init.root);
+  const registry = await loadRegistry(config);
+  const policy = await loadPolicy(init.policyFile, registry);
+  const controller = new AbortController();
+  const { prepared, close: closeChannels } = await prepareChannels(
+    {
+      policy,
+      registry,
+      stateDir: init.stateDir,
+      logger,
+      metrics: {
+        alertAttempt: (...args) => post({ t: 'metric', m: 'attempt', args }),
+        alertDispatched: (...args) => post({ t: 'metric', m: 'dispatched', args }),
+        alertChannelState: (...args) => post({ t: 'metric', m: 'state', args }),
+      },
+    },
+    controller.signal,
+  );
+  const alarms = {
+    async append(drafts: readonly EventDraft[]) {
+      post({ t: 'alarm', drafts: [...drafts] });
+      return [];
+    },
+  };
+  const runners = new Map<string, ChannelRunner>();
+  for (const p of prepared)
+    runners.set(
+      p.name,
+      p.runner(async (seq) => post({ t: 'ack', channel: p.name, seq }), alarms as never),
+    );
+  port.on('message', (m: ToWorker) => {
+    if (m.t === 'events') {
+      const r = runners.get(m.channel);
+      void (r ? r.handle(m.events as WireEvent[]) : Promise.resolve()).then(
+        () => post({ t: 'handled', id: m.id }),
+        (err: Error) => post({ t: 'handled', id: m.id, error: err.message }),
+      );
+    } else if (m.t === 'close') {
+      void (async () => {
+        controller.abort();
+        await Promise.all([...runners.values()].map((r) => r.close().catch(() => undefined)));
+        await closeChannels();
+        post({ t: 'closed' });
+      })();
+    }
+  });
+  post({ t: 'ready', channels: [...runners.keys()] });
+}
+
+main().catch((err: Error) => post({ t: 'failed', message: err.message }));
