@@ -13,6 +13,7 @@ import { BIN, ROOT, isolatedHome, runFt } from '../helpers/cli.js';
 import { freePort } from '../helpers/net.js';
 import { waitFor } from '../helpers/wait.js';
 import { SLACK_PATH, slackFake } from '../fakes/slack.js';
+import { parsed } from '../fakes/http.js';
 import { WEBHOOK_PATH, WH_SECRET, webhookReceiver } from '../fakes/webhook.js';
 
 const MON = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -251,5 +252,33 @@ scrape_configs: [{ job_name: ft, static_configs: [{ targets: ["127.0.0.1:${metri
     expect(byName.get('stuck-slack')?.state).to.equal('failing');
     expect(byName.get('siem')?.state).to.equal('ok');
     expect(byName.get('siem')?.delivered).to.be.at.least(3);
+
+    // A restart: the worker stored each channel's position at shutdown, so what the webhook had is not sent
+    // again, while Slack, which never got anything, is handed its alerts once more (its requests still hang).
+    const delivered = wh.processed.length;
+    const slackTries = slack.requests.length;
+    await daemon.stop(10_000);
+    expect(await daemon.exited).to.equal(0);
+    daemon = new Daemon(
+      [
+        process.execPath,
+        BIN,
+        'run',
+        '-p',
+        policy,
+        '--state-dir',
+        stateDir,
+        '--metrics',
+        `127.0.0.1:${metricsPort}`,
+        '--json',
+      ],
+      { env: { ...env, NO_COLOR: '1', FT_SLACK_URL: `${slack.url}${SLACK_PATH}`, FT_WH_SECRET: WH_SECRET }, cwd: ROOT },
+    );
+    await slack.until((x) => x.requests.length > slackTries, 'Slack to be tried again after the restart');
+    const text = (r: (typeof slack.requests)[number]) =>
+      (parsed(r).blocks as { text?: { text: string } }[])[0]?.text?.text ?? '';
+    expect(text(slack.requests[slack.requests.length - 1] as never)).to.match(/^DDoS http_flood on 203\.0\.113\.80: /);
+    expect(wh.processed).to.have.length(delivered);
+    expect(wh.duplicates).to.have.length(0);
   });
 });
