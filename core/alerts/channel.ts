@@ -23,6 +23,7 @@ export interface AlertMetrics {
 }
 
 const ACK_EVERY_MS = 1000;
+const STATUS_EVERY_MS = 1000;
 
 /** A message in a channel's queue, with the stream positions it stands for. */
 export interface Queued {
@@ -68,6 +69,9 @@ export class ChannelRunner implements EventConsumer {
   private acked = 0;
   private stored = 0;
   private ackTimer?: NodeJS.Timeout;
+  private statusState?: ChannelStatus['state'];
+  private statusAt = 0;
+  private statusTimer?: NodeJS.Timeout;
   private readonly since = new Date().toISOString();
   private lastDelivery?: ChannelStatus['lastDelivery'];
   private closed = false;
@@ -142,6 +146,7 @@ export class ChannelRunner implements EventConsumer {
     this.closed = true;
     await this.queue.close();
     await this.flushAck();
+    clearTimeout(this.statusTimer);
     this.writeStatus('closed');
     await this.o.status?.flush();
     await this.o.channel.close?.();
@@ -245,13 +250,32 @@ export class ChannelRunner implements EventConsumer {
     }
   }
 
+  /**
+   * The status file `ft alert list` reads: written at once when the state changes (ok, failing, broken, closed),
+   * otherwise at most once a second. Each write is a file write and a rename, and the process's I/O threads are
+   * shared with the journal writes mitigation waits on.
+   */
   private writeStatus(state?: ChannelStatus['state']): void {
     const st = this.queue.stats();
+    const now = state ?? st.state;
+    this.o.metrics?.alertChannelState(this.o.name, now);
+    const changed = now !== this.statusState;
+    if (!changed && Date.now() - this.statusAt < STATUS_EVERY_MS) {
+      this.statusTimer ??= setTimeout(() => {
+        this.statusTimer = undefined;
+        this.writeStatus();
+      }, STATUS_EVERY_MS);
+      return;
+    }
+    clearTimeout(this.statusTimer);
+    this.statusTimer = undefined;
+    this.statusState = now;
+    this.statusAt = Date.now();
     const s: ChannelStatus = {
       channel: this.o.name,
       kind: this.o.kind,
       destination: this.o.channel.describe(),
-      state: state ?? st.state,
+      state: now,
       since: this.since,
       pending: st.pending,
       delivered: st.delivered,
@@ -261,9 +285,8 @@ export class ChannelRunner implements EventConsumer {
       ...(this.lastDelivery ? { lastDelivery: this.lastDelivery } : {}),
       ...(st.lastError ? { lastError: st.lastError } : {}),
       ...(st.brokenReason ? { brokenReason: st.brokenReason } : {}),
-      updatedAt: new Date().toISOString(),
+      updatedAt: new Date(this.statusAt).toISOString(),
     };
-    this.o.metrics?.alertChannelState(this.o.name, s.state);
     void this.o.status?.write(s);
   }
 }

@@ -6,7 +6,9 @@ import {
   defineEventSubscriber,
   type AlertChannel,
   type AlertChannelFactory,
+  EVENT_TYPES,
   type EventConsumer,
+  type EventType,
   type EventSubscriberSpec,
   type PluginLogger,
 } from '@ft/sdk';
@@ -174,15 +176,29 @@ export async function prepareChannels(
   return { prepared, close };
 }
 
+/**
+ * The event types an alert can come from (what MessageBuilder reads); the others (op.started, rule.refreshed, …)
+ * never reach a channel: its cursor moves over them.
+ */
+export const ALERT_EVENT_TYPES: readonly EventType[] = EVENT_TYPES.filter(
+  (t) =>
+    t.startsWith('incident.') ||
+    ['rule.added', 'rule.withdrawn', 'rule.failed', 'rule.refused', 'rule.at_cap', 'rule.rolled_back'].includes(t) ||
+    /^(rpki\.(stale|fresh)|speaker|rtr|detector|exporter|alert)\./.test(t) ||
+    t === 'subscriber.lost_events',
+);
+
 /** The subscriber a channel reads the stream with: its own cursor, acknowledged by its runner. */
 export function channelSubscriber(
   name: string,
+  types: readonly EventType[] | undefined,
   create: (ack: (seq: number) => Promise<void>) => EventConsumer,
 ): EventSubscriberSpec {
   return defineEventSubscriber({
     name: subscriberName(name),
     manualAck: true,
     from: 'now',
+    ...(types ? { types } : {}),
     create: (ctx) => create(ctx.ack),
   });
 }
@@ -209,7 +225,7 @@ export async function startAlerts(o: ChannelsOptions & { stream: EventStream }):
     const { prepared, close: closeChannels } = await prepareChannels(o, controller.signal);
     channels = { close: closeChannels };
     for (const p of prepared) {
-      const spec = channelSubscriber(p.name, (ack) => {
+      const spec = channelSubscriber(p.name, ALERT_EVENT_TYPES, (ack) => {
         const runner = p.runner(ack, o.stream);
         runners.set(p.name, runner);
         return runner;

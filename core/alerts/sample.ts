@@ -86,12 +86,13 @@ export function sampleMessage(policy: Policy, event: SampleEvent, node = 'ft-tes
         {
           type: 'rule.added',
           data: {
-            ruleId: 'test-rule',
+            ruleId: 'fs-5c0f2a9e7d41b3c8',
             kind: 'flowspec',
             target,
             level: 1,
             action: 'rate-limit 6250000 bytes/s (50 Mbps)',
-            via: ['test-speaker'],
+            via: ['edge-gobgp'],
+            pops: ['ams1'],
             incidentId: incident.id,
             outcome: 'ok',
             expiresAt: now + 300_000,

@@ -4,7 +4,7 @@ import type { EventDraft } from '../events/log.js';
 import type { EventStream } from '../events/stream.js';
 import { attachConsumer } from '../events/consumer.js';
 import type { AlertMetrics } from './channel.js';
-import { channelSubscriber, AlertSetupError } from './host.js';
+import { ALERT_EVENT_TYPES, channelSubscriber, AlertSetupError } from './host.js';
 
 /** What the main thread hands the alerts worker. */
 export interface WorkerInit {
@@ -15,15 +15,16 @@ export interface WorkerInit {
   logLevel: string;
 }
 
-export type ToWorker = { t: 'events'; id: number; channel: string; events: WireEvent[] } | { t: 'close' };
+/** Batches handed to channels in one tick travel in one message: an event every channel gets is cloned once. */
+export type ToWorker = { t: 'events'; items: { id: number; channel: string; events: WireEvent[] }[] } | { t: 'close' };
 
 export type ToMain =
   | { t: 'ready'; channels: string[] }
   | { t: 'failed'; message: string }
-  | { t: 'handled'; id: number; error?: string }
+  | { t: 'handled'; ids: number[]; errors?: Record<number, string> }
   | { t: 'ack'; channel: string; seq: number }
   | { t: 'alarm'; drafts: EventDraft[] }
-  | { t: 'metric'; m: 'attempt' | 'dispatched' | 'state'; args: unknown[] }
+  | { t: 'metrics'; batch: { m: 'attempt' | 'dispatched' | 'state'; args: unknown[] }[] }
   | { t: 'closed' };
 
 /**
@@ -46,6 +47,12 @@ export async function startAlertsThread(o: {
   const handled = new Map<number, (error?: string) => void>();
   const acks = new Map<string, (seq: number) => Promise<void>>();
   let nextId = 0;
+  let outgoing: { id: number; channel: string; events: WireEvent[] }[] = [];
+  const flush = () => {
+    const items = outgoing;
+    outgoing = [];
+    if (items.length) worker.postMessage({ t: 'events', items } satisfies ToWorker);
+  };
   let onClosed: (() => void) | undefined;
   const ready = new Promise<string[]>((resolve, reject) => {
     worker.on('message', (m: ToMain) => {
@@ -55,8 +62,10 @@ export async function startAlertsThread(o: {
         case 'failed':
           return reject(new AlertSetupError(`alerts: ${m.message}`));
         case 'handled':
-          handled.get(m.id)?.(m.error);
-          handled.delete(m.id);
+          for (const id of m.ids) {
+            handled.get(id)?.(m.errors?.[id]);
+            handled.delete(id);
+          }
           return;
         case 'ack':
           void acks.get(m.channel)?.(m.seq);
@@ -66,13 +75,15 @@ export async function startAlertsThread(o: {
             .append(m.drafts)
             .catch((err: Error) => o.logger.error({ err: err.message }, 'could not record an alert alarm'));
           return;
-        case 'metric': {
-          const f = {
-            attempt: o.metrics?.alertAttempt,
-            dispatched: o.metrics?.alertDispatched,
-            state: o.metrics?.alertChannelState,
-          }[m.m];
-          (f as ((...a: unknown[]) => void) | undefined)?.apply(o.metrics, m.args);
+        case 'metrics': {
+          const metrics = o.metrics;
+          if (!metrics) return;
+          for (const { m: name, args } of m.batch) {
+            if (name === 'attempt') metrics.alertAttempt(...(args as Parameters<AlertMetrics['alertAttempt']>));
+            else if (name === 'dispatched')
+              metrics.alertDispatched(...(args as Parameters<AlertMetrics['alertDispatched']>));
+            else metrics.alertChannelState(...(args as Parameters<AlertMetrics['alertChannelState']>));
+          }
           return;
         }
         case 'closed':
@@ -96,14 +107,15 @@ export async function startAlertsThread(o: {
   );
   const attached: { close(): Promise<void> }[] = [];
   for (const name of channels) {
-    const spec = channelSubscriber(name, (ack) => {
+    const spec = channelSubscriber(name, ALERT_EVENT_TYPES, (ack) => {
       acks.set(name, ack);
       return {
         handle: (events) =>
           new Promise<void>((resolve, reject) => {
             const id = ++nextId;
             handled.set(id, (error) => (error ? reject(new Error(error)) : resolve()));
-            worker.postMessage({ t: 'events', id, channel: name, events: [...events] } satisfies ToWorker);
+            outgoing.push({ id, channel: name, events: [...events] });
+            if (outgoing.length === 1) queueMicrotask(flush);
           }),
       };
     });

@@ -2,7 +2,6 @@
 // ft process, runs every channel's runner (message building, queues, HTTP, SMTP) on this thread's own event loop,
 // and talks to the main thread in messages: events in; acknowledgements, alarms and metrics out.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { WireEvent } from '@ft/sdk';
 import type { EventDraft } from '../events/log.js';
 import type { ChannelRunner } from './channel.js';
 import type { ToMain, ToWorker, WorkerInit } from './thread.js';
@@ -11,6 +10,36 @@ if (!parentPort) throw new Error('core/alerts/worker.ts runs as a worker thread'
 const port = parentPort;
 const init = workerData as WorkerInit;
 const post = (m: ToMain) => port.postMessage(m);
+
+// Metrics cross to the main thread in batches, twice a second: a message per attempt would cost the main thread
+// (detection, mitigation) a little for every alert.
+const states = new Map<string, string>();
+let batch: { m: 'attempt' | 'dispatched' | 'state'; args: unknown[] }[] = [];
+let batchTimer: NodeJS.Timeout | undefined;
+function metric(m: 'attempt' | 'dispatched' | 'state', args: unknown[]): void {
+  batch.push({ m, args });
+  batchTimer ??= setTimeout(flushMetrics, 500);
+}
+function flushMetrics(): void {
+  clearTimeout(batchTimer);
+  batchTimer = undefined;
+  if (batch.length) post({ t: 'metrics', batch });
+  batch = [];
+}
+
+// "handled" replies of one tick go back in one message too.
+let done: number[] = [];
+let failed: Record<number, string> | undefined;
+function handled(id: number, error?: string): void {
+  done.push(id);
+  if (error) (failed ??= {})[id] = error;
+  if (done.length === 1)
+    queueMicrotask(() => {
+      post({ t: 'handled', ids: done, ...(failed ? { errors: failed } : {}) });
+      done = [];
+      failed = undefined;
+    });
+}
 
 async function main(): Promise<void> {
   const { Config } = await import('@oclif/core');
@@ -31,9 +60,14 @@ async function main(): Promise<void> {
       stateDir: init.stateDir,
       logger,
       metrics: {
-        alertAttempt: (...args) => post({ t: 'metric', m: 'attempt', args }),
-        alertDispatched: (...args) => post({ t: 'metric', m: 'dispatched', args }),
-        alertChannelState: (...args) => post({ t: 'metric', m: 'state', args }),
+        alertAttempt: (...args) => metric('attempt', args),
+        alertDispatched: (...args) => metric('dispatched', args),
+        alertChannelState: (channel, state) => {
+          // Only changes cross: a state is reported on every status write.
+          if (states.get(channel) === state) return;
+          states.set(channel, state);
+          metric('state', [channel, state]);
+        },
       },
     },
     controller.signal,
@@ -52,16 +86,19 @@ async function main(): Promise<void> {
     );
   port.on('message', (m: ToWorker) => {
     if (m.t === 'events') {
-      const r = runners.get(m.channel);
-      void (r ? r.handle(m.events as WireEvent[]) : Promise.resolve()).then(
-        () => post({ t: 'handled', id: m.id }),
-        (err: Error) => post({ t: 'handled', id: m.id, error: err.message }),
-      );
+      for (const item of m.items) {
+        const r = runners.get(item.channel);
+        void (r ? r.handle(item.events) : Promise.resolve()).then(
+          () => handled(item.id),
+          (err: Error) => handled(item.id, err.message),
+        );
+      }
     } else if (m.t === 'close') {
       void (async () => {
         controller.abort();
         await Promise.all([...runners.values()].map((r) => r.close().catch(() => undefined)));
         await closeChannels();
+        flushMetrics();
         post({ t: 'closed' });
       })();
     }

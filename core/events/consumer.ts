@@ -1,6 +1,27 @@
-import { encodeEvent, type EventConsumer, type EventSubscriberSpec, type PluginLogger } from '@ft/sdk';
+import {
+  encodeEvent,
+  type EventConsumer,
+  type EventSubscriberSpec,
+  type FtEvent,
+  type PluginLogger,
+  type WireEvent,
+} from '@ft/sdk';
 import type { Subscription } from './hub.js';
 import type { EventStream } from './stream.js';
+
+/**
+ * One wire form per event, however many subscribers get it (a dozen alert channels read the same events): events
+ * are immutable once durable, so the encoding is kept beside the object while anything holds it.
+ */
+const encoded = new WeakMap<FtEvent, WireEvent>();
+function encodeOnce(e: FtEvent): WireEvent {
+  let w = encoded.get(e);
+  if (!w) {
+    w = encodeEvent(e);
+    encoded.set(e, w);
+  }
+  return w;
+}
 
 /**
  * Runs a plugin's event subscriber on the stream: the host creates its consumer and hands it each batch as wire
@@ -19,7 +40,7 @@ export async function attachConsumer(
     // Nothing can be handed over before the subscription exists, so an ack before it is a no-op.
     ack: (seq) => subscription?.ack(seq) ?? Promise.resolve(),
   });
-  subscription = await stream.subscribe(spec.name, (events) => consumer.handle(events.map(encodeEvent)), {
+  subscription = await stream.subscribe(spec.name, (events) => consumer.handle(events.map(encodeOnce)), {
     ...(spec.manualAck ? { manualAck: true } : {}),
     ...(spec.types ? { types: spec.types } : {}),
     ...(spec.from ? { from: spec.from } : {}),

@@ -155,7 +155,10 @@ describe('alerts: failure paths (fakes of each vendor’s documented errors)', f
       );
       await new Promise((r) => setTimeout(r, 0));
       expect(slack.accepted).to.have.length(1);
-      expect((await readStatuses(tmp.dir)).get('noc-slack')?.delivered).to.equal(1);
+      // The status file follows within a second (it is written at most once a second unless the state changes).
+      await waitFor(async () => (await readStatuses(tmp.dir)).get('noc-slack')?.delivered === 1, {
+        what: 'the status to count the delivery',
+      });
     } finally {
       await run.stop();
       await Promise.all([slack.close(), discord.close()]);
