@@ -33,12 +33,20 @@ section('slack', json(slackBody(m)));
 section('discord', json(discordBody(m)));
 section('teams', json(teamsBody(m)));
 section('pagerduty', json(pagerdutyEvent(m, '<routing key>', 'trigger')));
-section('opsgenie / jsm', opsgenieRequests(m, { responders: [{ type: 'team', name: 'noc' }], tags: [], acknowledgeOnMitigated: false }).map((r) => `\`POST ${r.path}\`\n\n${json(r.body)}`).join('\n\n'));
+section(
+  'opsgenie / jsm',
+  opsgenieRequests(m, { responders: [{ type: 'team', name: 'noc' }], tags: [], acknowledgeOnMitigated: false })
+    .map((r) => `\`POST ${r.path}\`\n\n${json(r.body)}`)
+    .join('\n\n'),
+);
 section('telegram', json(telegramBody(m, -1001234567890)));
 const mail = emailContent(m, { subjectPrefix: '[ft]', domain: 'edge-ams1.example.net' });
 section('email', `Subject: ${mail.subject}\n\n\`\`\`\n${mail.text}\`\`\``);
 section('twilio (SMS body)', `\`\`\`\n${smsText(m)}\n\`\`\``);
-section('webhook (body; plus webhook-id, webhook-timestamp, webhook-signature headers)', json(JSON.parse(webhookPayload(m))));
+section(
+  'webhook (body; plus webhook-id, webhook-timestamp, webhook-signature headers)',
+  json(JSON.parse(webhookPayload(m))),
+);
 section('grafana', json(grafanaCreate(m, { dashboardUid: 'ddos', tags: [] })));
 section('datadog', json(datadogBody(m)));
 section('alertmanager', json(alertmanagerBody(m)));
