@@ -350,6 +350,12 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
     rollback: { collateralDrop: raw.rollback?.collateralDrop ?? 0.9 },
     onShutdown: raw.onShutdown,
     alerts: buildAlerts(raw.alerts, issues),
+    events: {
+      retainBytes: raw.events?.retain ?? 256 * 2 ** 20,
+      retainDays: (raw.events?.retainFor ?? 90 * 86400) / 86400,
+      segmentBytes: raw.events?.segment ?? 8 * 2 ** 20,
+      fleetMaxLen: raw.events?.fleetMaxLen ?? 100_000,
+    },
     warnings,
   };
   warnings.push(...alertWarnings(policy.alerts));

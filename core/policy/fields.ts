@@ -8,6 +8,7 @@ import {
   isIPv4Compatible,
   UnitError,
   parseBitrate,
+  parseByteSize,
   parseDuration,
   parsePacketRate,
   parsePercent,
@@ -73,6 +74,14 @@ export const duration = () =>
   parsed(parseDuration, 'a duration like 300s, 5m or 1h', {
     anyOf: [
       { type: 'string', pattern: `^\\s*${NUM}\\s*(ms|s|m|h|d)?\\s*$` },
+      { type: 'number', minimum: 0 },
+    ],
+  });
+
+export const byteSize = () =>
+  parsed(parseByteSize, 'a size like 256MiB, 8MB or 1GiB', {
+    anyOf: [
+      { type: 'string', pattern: `^\\s*${NUM}\\s*([kKmMgGtT]i?[bB]|[bB])?\\s*$` },
       { type: 'number', minimum: 0 },
     ],
   });

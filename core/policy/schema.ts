@@ -4,6 +4,7 @@ import {
   asn,
   bitrate,
   bpsThreshold,
+  byteSize,
   community,
   duration,
   family,
@@ -331,6 +332,34 @@ export const policySchema = z
     rollback: z.object({ collateralDrop: percent().optional() }).strict().optional(),
     onShutdown: z.enum(['withdraw', 'keep']).default('withdraw'),
     alerts: alertsSchema.optional(),
+    events: z
+      .object({
+        retain: byteSize()
+          .optional()
+          .describe('Keep about this much of the event journal (default 256MiB); the oldest segments go first.'),
+        retainFor: duration()
+          .optional()
+          .describe('Drop journal segments last written longer ago than this (default 90d).'),
+        segment: byteSize().optional().describe('Journal segment size (default 8MiB).'),
+        fleetMaxLen: z
+          .number()
+          .int()
+          .min(1000)
+          .max(100_000_000)
+          .optional()
+          .describe('With --redis: about how many events the fleet stream keeps (default 100000).'),
+      })
+      .strict()
+      .superRefine((e, ctx) => {
+        if (e.segment !== undefined && (e.segment < 64 * 1024 || e.segment > 2 ** 30))
+          ctx.addIssue({ code: 'custom', path: ['segment'], message: 'a segment is between 64KiB and 1GiB' });
+        if (e.retain !== undefined && e.retain < 2 ** 20)
+          ctx.addIssue({ code: 'custom', path: ['retain'], message: 'keep at least 1MiB of events' });
+        if (e.retainFor !== undefined && e.retainFor < 3600)
+          ctx.addIssue({ code: 'custom', path: ['retainFor'], message: 'keep events at least 1h' });
+      })
+      .optional()
+      .describe('The event stream (docs/events.md): how much of it is kept.'),
   })
   .strict();
 

@@ -135,6 +135,16 @@ export interface TargetOverride {
 
 export type { AlertsPolicy, AlertChannelInstance, AlertRoute } from './alerts.js';
 
+export interface EventsPolicy {
+  /** The journal's size bound, bytes. */
+  retainBytes: number;
+  /** Segments last written longer ago than this go, days. */
+  retainDays: number;
+  segmentBytes: number;
+  /** The fleet stream's approximate length (XADD MAXLEN ~). */
+  fleetMaxLen: number;
+}
+
 export interface PolicyDefaults {
   ttlSeconds: number;
   maxRules: number;
@@ -174,6 +184,8 @@ export interface Policy {
   onShutdown: 'withdraw' | 'keep';
   /** Alert channels and routes (empty when the policy has no `alerts:` section: alerts go to the log only). */
   alerts: AlertsPolicy;
+  /** How much of the event stream is kept (the policy's `events:` section, defaults filled in). */
+  events: EventsPolicy;
   /** Things worth knowing that are not errors (an adapter kind not installed here, options not validated). */
   warnings: string[];
 }

@@ -314,11 +314,20 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
 /** The stream beside the store: the state directory's journal, or with --redis the fleet's stream (journal as archive). */
 async function openEvents(o: DaemonOptions, policy: Policy, fleetConn?: import('ioredis').Redis): Promise<EventStream> {
   const { EventStream } = await import('../events/stream.js');
-  const common = { stateDir: o.stateDir, tenant: policy.tenant, logger: o.logger };
+  const { retainBytes, retainDays, segmentBytes, fleetMaxLen } = policy.events;
+  const common = {
+    stateDir: o.stateDir,
+    tenant: policy.tenant,
+    logger: o.logger,
+    retainBytes,
+    retainDays,
+    segmentBytes,
+  };
   return fleetConn
     ? EventStream.openFleet({
         ...common,
         conn: fleetConn,
+        maxLen: fleetMaxLen,
         ...(o.redis?.namespace ? { namespace: o.redis.namespace } : {}),
       })
     : EventStream.openEmbedded(common);

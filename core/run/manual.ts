@@ -140,6 +140,7 @@ export async function executeRequest(
     tenant: string | undefined,
     cap: ((t: string) => number) | undefined,
     run: (store: RuleStore) => Promise<ExecReport>,
+    retention?: Policy['events'],
   ): Promise<{ through: 'direct'; report: ExecReport }> => {
     const { JournalStore } = await import('../state/journal-store.js');
     const { EventStream, auditThroughEvents } = await import('../events/index.js');
@@ -150,6 +151,13 @@ export async function executeRequest(
         stateDir: ctx.stateDir,
         logger: ctx.logger,
         ...(tenant ? { tenant } : {}),
+        ...(retention
+          ? {
+              retainBytes: retention.retainBytes,
+              retainDays: retention.retainDays,
+              segmentBytes: retention.segmentBytes,
+            }
+          : {}),
       });
     } catch (err) {
       await raw.close();
@@ -189,32 +197,37 @@ export async function executeRequest(
   const registry = await loadRegistry(ctx.config);
   const policy = await loadPolicy(ctx.policyFile, registry);
   const cap = (t: string) => policy.tenants.get(t)?.maxRules ?? policy.defaults.maxRules;
-  return direct(policy.tenant, cap, async (store) => {
-    const controller = new AbortController();
-    try {
-      const actions = await createActionHandles(registry, specsFromInstances(allInstances(policy)), {
-        stateDir: ctx.stateDir,
-        logger: ctx.logger,
-        signal: controller.signal,
-      });
+  return direct(
+    policy.tenant,
+    cap,
+    async (store) => {
+      const controller = new AbortController();
       try {
-        const executor = new Executor({ store, actions, logger: ctx.logger, maxRules: cap });
-        const plannedBy = request.plannedBy;
-        if (request.op === 'apply') return await executor.execute(request.plan, { plannedBy });
-        const ids = request.op === 'withdraw' ? request.ids : (await store.rules()).map((r) => r.rule.id as string);
-        const ops = await Promise.all(
-          ids.map((id) =>
-            executor.withdraw(id as Rule['id'], request.reason ?? `withdrawn by ${plannedBy}`, { plannedBy }),
-          ),
-        );
-        return { mode: 'enforce', ops };
+        const actions = await createActionHandles(registry, specsFromInstances(allInstances(policy)), {
+          stateDir: ctx.stateDir,
+          logger: ctx.logger,
+          signal: controller.signal,
+        });
+        try {
+          const executor = new Executor({ store, actions, logger: ctx.logger, maxRules: cap });
+          const plannedBy = request.plannedBy;
+          if (request.op === 'apply') return await executor.execute(request.plan, { plannedBy });
+          const ids = request.op === 'withdraw' ? request.ids : (await store.rules()).map((r) => r.rule.id as string);
+          const ops = await Promise.all(
+            ids.map((id) =>
+              executor.withdraw(id as Rule['id'], request.reason ?? `withdrawn by ${plannedBy}`, { plannedBy }),
+            ),
+          );
+          return { mode: 'enforce', ops };
+        } finally {
+          for (const h of actions.values()) await h.action.close?.().catch(() => undefined);
+        }
       } finally {
-        for (const h of actions.values()) await h.action.close?.().catch(() => undefined);
+        controller.abort();
       }
-    } finally {
-      controller.abort();
-    }
-  });
+    },
+    policy.events,
+  );
 }
 
 /** "operator:alice": the human behind the command (through sudo, the one who ran sudo). */
