@@ -1,8 +1,9 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { FtCommand } from '../cli/command.js';
 import type { AuditViewRecord } from '../events/audit.js';
 import type { EventReader } from '../events/read.js';
 
-export default class Audit extends Command {
+export default class Audit extends FtCommand {
   static override summary =
     "Query the audit trail: every op, who or what planned it, the commands, the adapters' answers, timings.";
   static override description =
@@ -60,8 +61,8 @@ export default class Audit extends Command {
     } catch (err) {
       const { RedisUrlError } = await import('../state/redis/connect.js');
       const { FleetNameError } = await import('../fleet/names.js');
-      if (err instanceof RedisUrlError || err instanceof FleetNameError) this.error(err.message, { exit: 2 });
-      if (err instanceof StateDirError || err instanceof JournalCorruptError) this.error(err.message, { exit: 1 });
+      if (err instanceof RedisUrlError || err instanceof FleetNameError) throw err; // reported with its FT_E_ code by FtCommand
+      if (err instanceof StateDirError || err instanceof JournalCorruptError) throw err; // reported with its FT_E_ code by FtCommand
       throw err;
     }
     let records;
@@ -74,7 +75,7 @@ export default class Audit extends Command {
       });
     } catch (err) {
       const { FleetReadError } = await import('../fleet/daemon.js');
-      if (err instanceof FleetReadError) this.error(err.message, { exit: 1 });
+      if (err instanceof FleetReadError) throw err; // reported with its FT_E_ code by FtCommand
       throw err;
     } finally {
       await reader.close();

@@ -1,4 +1,5 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { FtCommand } from '../cli/command.js';
 
 type IncidentReport = import('@ft/sdk').IncidentReport;
 
@@ -19,7 +20,7 @@ function viewReport(toReport: ToReport, v: TargetView): DetectTick['targets'][nu
   return incident ? { ...rest, incident: toReport(incident) } : rest;
 }
 
-export default class Detect extends Command {
+export default class Detect extends FtCommand {
   static override summary =
     'Live view of per-target traffic, baselines, thresholds and incidents, from this box’s kernel counters.';
   static override description = [

@@ -1,9 +1,10 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { FtCommand } from '../cli/command.js';
 import type { DoctorReport } from '../doctor/types.js';
 
 const MARK = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL', skip: 'skip' } as const;
 
-export default class Doctor extends Command {
+export default class Doctor extends FtCommand {
   static override summary =
     'Check what this host can do: tools, privileges, kernel features, the firewall manager in charge.';
   static override description =

@@ -1,7 +1,8 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { FtCommand } from '../cli/command.js';
 import type { FtEvent, WireEvent } from '@ft/sdk';
 
-export default class Events extends Command {
+export default class Events extends FtCommand {
   static override summary =
     'Print the event stream: incidents, rule changes, operator actions, speakers, RPKI; --follow tails it.';
   static override description =
@@ -85,12 +86,12 @@ export default class Events extends Command {
     } catch (err) {
       const { RedisUrlError } = await import('../state/redis/connect.js');
       const { FleetNameError } = await import('../fleet/names.js');
-      if (err instanceof RedisUrlError || err instanceof FleetNameError) this.error(err.message, { exit: 2 });
+      if (err instanceof RedisUrlError || err instanceof FleetNameError) throw err; // reported with its FT_E_ code by FtCommand
       if (err instanceof StateDirError && !flags.follow && /does not exist/.test(err.message)) {
         if (!this.jsonEnabled()) this.log(`No events (nothing recorded in ${dir} yet).`);
         return { events: [] };
       }
-      if (err instanceof StateDirError || err instanceof JournalCorruptError) this.error(err.message, { exit: 1 });
+      if (err instanceof StateDirError || err instanceof JournalCorruptError) throw err; // reported with its FT_E_ code by FtCommand
       throw err;
     }
 
@@ -142,7 +143,7 @@ export default class Events extends Command {
         }
         return { events: events.map(encodeEvent) };
       } catch (err) {
-        if (err instanceof FleetReadError) this.error(err.message, { exit: 1 });
+        if (err instanceof FleetReadError) throw err; // reported with its FT_E_ code by FtCommand
         throw err;
       }
     } finally {

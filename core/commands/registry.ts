@@ -1,4 +1,4 @@
-import { Command } from '@oclif/core';
+import { FtCommand } from '../cli/command.js';
 import type { ActionFactory, AlertChannelFactory } from '@ft/sdk';
 import { loadRegistry } from '../plugin-host/load.js';
 import { table } from '../cli/table.js';
@@ -14,7 +14,7 @@ export interface RegistryEntry {
   rateLimit?: { perSecond: number; burst: number };
 }
 
-export default class Registry extends Command {
+export default class Registry extends FtCommand {
   static override summary =
     'List every detector, action and alert channel kind available, and the plugin that provides it.';
   static override description =

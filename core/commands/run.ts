@@ -1,4 +1,5 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { FtCommand } from '../cli/command.js';
 import type { ReconcileReport } from '../exec/reconcile.js';
 import type { StopReport } from '../run/runner.js';
 
@@ -16,7 +17,7 @@ export interface RunResult {
   shutdownIncomplete?: string;
 }
 
-export default class Run extends Command {
+export default class Run extends FtCommand {
   static override summary =
     'Run ft: detectors feed detection, incidents feed the policy, the executor carries out the plan.';
   static override description =
@@ -95,7 +96,7 @@ export default class Run extends Command {
     try {
       if (flags.metrics !== 'off') metrics = parseMetricsAddress(flags.metrics, flags['metrics-public']);
     } catch (err) {
-      if (err instanceof MetricsAddressError) this.error(err.message, { exit: 2 });
+      if (err instanceof MetricsAddressError) throw err; // reported with its FT_E_ code by FtCommand
       throw err;
     }
 
@@ -146,7 +147,7 @@ export default class Run extends Command {
         };
       }
       const { RedisUrlError } = await import('../state/redis/connect.js');
-      if (err instanceof RedisUrlError) this.error(err.message, { exit: 2 });
+      if (err instanceof RedisUrlError) throw err; // reported with its FT_E_ code by FtCommand
       const known = [DaemonSetupError, StateDirError, StateLockedError, JournalCorruptError, ActionSetupError];
       if (known.some((k) => err instanceof k)) this.error((err as Error).message, { exit: 1 });
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')

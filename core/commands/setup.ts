@@ -1,7 +1,8 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { FtCommand } from '../cli/command.js';
 import type { SetupResult } from '../setup/run.js';
 
-export default class Setup extends Command {
+export default class Setup extends FtCommand {
   static override summary =
     'Set ft up for this box: look at it, ask what it cannot tell, write a validated policy, preview an attack, install the service.';
   static override description =

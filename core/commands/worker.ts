@@ -1,4 +1,5 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { FtCommand } from '../cli/command.js';
 
 export interface WorkerResult {
   pop: string;
@@ -10,7 +11,7 @@ export interface WorkerResult {
   stoppedBy: string;
 }
 
-export default class Worker extends Command {
+export default class Worker extends FtCommand {
   static override summary = "Run a fleet worker for one POP: carries out the controller's jobs on that POP's speakers.";
   static override description =
     "Takes jobs from the POP's queue in Redis (apply, withdraw, TTL expiry, list for reconcile) and runs them on the speakers and " +
@@ -61,7 +62,7 @@ export default class Worker extends Command {
     const { join } = await import('node:path');
     const { createLogger } = await import('../log/logger.js');
     const { loadRegistry } = await import('../plugin-host/load.js');
-    const { loadPolicy, PolicyError, formatIssue } = await import('../policy/index.js');
+    const { loadPolicy } = await import('../policy/index.js');
     const { defaultStateDir } = await import('../state/index.js');
     const { parseRedisUrl, RedisUrlError } = await import('../state/redis/connect.js');
     const { openWorker } = await import('../fleet/setup.js');
@@ -75,21 +76,13 @@ export default class Worker extends Command {
       checkPop(flags.namespace);
       target = parseRedisUrl(flags.redis);
     } catch (err) {
-      if (err instanceof RedisUrlError || err instanceof FleetNameError) this.error(err.message, { exit: 2 });
+      if (err instanceof RedisUrlError || err instanceof FleetNameError) throw err; // reported with its FT_E_ code by FtCommand
       throw err;
     }
     const registry = await loadRegistry(this.config);
     for (const f of registry.failures) logger.error({ plugin: f.plugin }, f.message);
-    let policy;
-    try {
-      policy = await loadPolicy(flags.policy, registry);
-    } catch (err) {
-      if (err instanceof PolicyError)
-        this.error(`the policy has ${err.issues.length} problem(s):\n${err.issues.map(formatIssue).join('\n')}`, {
-          exit: 1,
-        });
-      throw err;
-    }
+    // An invalid policy is FT_E_POLICY_INVALID (exit 1, every problem listed), as in every command.
+    const policy = await loadPolicy(flags.policy, registry);
     let worker;
     try {
       worker = await openWorker({

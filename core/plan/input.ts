@@ -11,6 +11,7 @@ import {
   vectorForSourcePort,
   type IncidentReport,
   type Rule,
+  type TcpFlagName,
   type Vector,
 } from '@ft/sdk';
 import { fromReport, type Incident } from '../model/incident.js';
@@ -23,6 +24,8 @@ export class InputError extends Error {
   constructor(
     readonly source: string,
     readonly problems: string[],
+    /** Which input: the error code it is reported with (FT_E_INCIDENT_INVALID or FT_E_ACTIVE_INVALID). */
+    readonly what: 'incident' | 'active' = 'incident',
   ) {
     super(`${source}: ${problems.length === 1 ? problems[0] : `\n  ${problems.join('\n  ')}`}`);
     this.name = 'InputError';
@@ -249,6 +252,95 @@ const activeSchema = z.object({
   incidentId: z.string().optional(),
 });
 
+const TCP_FLAG_NAMES = [
+  'fin',
+  'syn',
+  'rst',
+  'psh',
+  'ack',
+  'urg',
+  'ece',
+  'cwr',
+] as const satisfies readonly TcpFlagName[];
+
+// What each kind of rule must hold before the planner looks at it (a rule without `match` was a TypeError deep in
+// the planner). Prefixes are text here; they are parsed (and refused with their path) when revived.
+const num = (max: number) => z.number().int().min(0).max(max);
+const rangeList = (max: number) => z.array(z.object({ min: num(max), max: num(max) }).strict()).min(1);
+const tcpFlags = z.object({ set: z.array(z.enum(TCP_FLAG_NAMES)), unset: z.array(z.enum(TCP_FLAG_NAMES)) }).strict();
+const flowspecMatch = z
+  .object({
+    destination: z.string(),
+    source: z.string().optional(),
+    protocols: z.array(num(255)).min(1).optional(),
+    sourcePorts: rangeList(65535).optional(),
+    destinationPorts: rangeList(65535).optional(),
+    tcpFlags: tcpFlags.optional(),
+    packetLength: rangeList(65535).optional(),
+    fragment: z
+      .array(z.enum(['dont-fragment', 'is-fragment', 'first-fragment', 'last-fragment']))
+      .min(1)
+      .optional(),
+    icmpType: z.array(num(255)).min(1).optional(),
+    icmpCode: z.array(num(255)).min(1).optional(),
+    dscp: z.array(num(63)).min(1).optional(),
+  })
+  .strict();
+const hostMatch = z
+  .object({
+    destination: z.string(),
+    sources: z.array(z.string()).optional(),
+    protocol: z.enum(['tcp', 'udp', 'icmp']).optional(),
+    sourcePorts: rangeList(65535).optional(),
+    destinationPorts: rangeList(65535).optional(),
+    tcpFlags: tcpFlags.optional(),
+  })
+  .strict();
+const positive = z.number().positive().finite();
+const ruleContentSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('flowspec'),
+      match: flowspecMatch,
+      action: z.discriminatedUnion('type', [
+        z.object({ type: z.literal('discard') }).strict(),
+        z.object({ type: z.literal('rate-limit'), bytesPerSecond: positive }).strict(),
+        z.object({ type: z.literal('redirect'), routeTarget: z.string() }).strict(),
+        z.object({ type: z.literal('mark'), dscp: num(63) }).strict(),
+      ]),
+    })
+    .passthrough(),
+  z
+    .object({
+      kind: z.literal('rtbh'),
+      communities: z.array(z.string()),
+      noExport: z.boolean(),
+      nextHop: z.string().optional(),
+    })
+    .passthrough(),
+  z.object({ kind: z.literal('divert'), provider: z.string().min(1) }).passthrough(),
+  z
+    .object({
+      kind: z.literal('host-filter'),
+      match: hostMatch,
+      action: z.discriminatedUnion('type', [
+        z.object({ type: z.enum(['drop', 'reject', 'syn-cookies']) }).strict(),
+        z.object({ type: z.literal('rate-limit'), packetsPerSecond: positive, burst: positive }).strict(),
+        z
+          .object({
+            type: z.literal('hashlimit'),
+            packetsPerSecond: positive,
+            burst: positive,
+            per: z.enum(['source', 'destination']),
+          })
+          .strict(),
+        z.object({ type: z.literal('connlimit'), maxConnections: positive }).strict(),
+      ]),
+    })
+    .passthrough(),
+  z.object({ kind: z.literal('shape'), match: hostMatch, bitsPerSecond: positive }).passthrough(),
+]);
+
 /**
  * Active rules as JSON (a list of ActiveRule, or { active: [...] }). Each id must match the rule's content, so a
  * hand-edited file cannot claim to be a rule it is not.
@@ -256,7 +348,7 @@ const activeSchema = z.object({
 export function parseActiveRules(value: unknown, source: string): ActiveRule[] {
   const list = Array.isArray(value) ? value : (value as { active?: unknown })?.active;
   if (!Array.isArray(list))
-    throw new InputError(source, ['expected a JSON list of active rules (or { "active": [...] })']);
+    throw new InputError(source, ['expected a JSON list of active rules (or { "active": [...] })'], 'active');
   const problems: string[] = [];
   const out: ActiveRule[] = [];
   list.forEach((item, i) => {
@@ -264,6 +356,15 @@ export function parseActiveRules(value: unknown, source: string): ActiveRule[] {
     if (!r.success) {
       problems.push(
         ...describeIssues(r.error.issues, activeSchema, [i]).map((p) => `${formatPath(p.path)}: ${p.message}`),
+      );
+      return;
+    }
+    const c = ruleContentSchema.safeParse(r.data.rule, { reportInput: true });
+    if (!c.success) {
+      problems.push(
+        ...describeIssues(c.error.issues, ruleContentSchema, [i, 'rule']).map(
+          (p) => `${formatPath(p.path)}: ${p.message}`,
+        ),
       );
       return;
     }
@@ -286,6 +387,6 @@ export function parseActiveRules(value: unknown, source: string): ActiveRule[] {
       problems.push(`[${i}].rule: ${(err as Error).message}`);
     }
   });
-  if (problems.length > 0) throw new InputError(source, problems);
+  if (problems.length > 0) throw new InputError(source, problems, 'active');
   return out;
 }

@@ -1,4 +1,5 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { FtCommand } from '../../cli/command.js';
 import type { ChannelStatus } from '../../alerts/status.js';
 
 export interface ListedChannel {
@@ -17,7 +18,7 @@ export interface ListedChannel {
   updatedAt?: string;
 }
 
-export default class AlertList extends Command {
+export default class AlertList extends FtCommand {
   static override summary =
     "List the policy's alert channels with their health, what they hear and their last delivery.";
   static override description =

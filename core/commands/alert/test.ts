@@ -1,6 +1,7 @@
-import { Args, Command, Flags } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
+import { FtCommand } from '../../cli/command.js';
 
-export default class AlertTest extends Command {
+export default class AlertTest extends FtCommand {
   static override summary = 'Send a sample alert to one channel through the real delivery path, and say how it went.';
   static override description =
     "Builds a made-up incident (marked [TEST] in every channel's text) the way ft builds a real one, creates the channel from the policy " +

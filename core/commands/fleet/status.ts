@@ -1,7 +1,8 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { FtCommand } from '../../cli/command.js';
 import type { FleetStatus } from '../../fleet/status.js';
 
-export default class FleetStatusCommand extends Command {
+export default class FleetStatusCommand extends FtCommand {
   static override summary =
     'Show the fleet: POPs, workers alive, queue depths, failed jobs, rules per POP, cap slots in use.';
   static override description =
@@ -38,7 +39,7 @@ export default class FleetStatusCommand extends Command {
       checkPop(flags.namespace);
       target = parseRedisUrl(flags.redis);
     } catch (err) {
-      if (err instanceof RedisUrlError || err instanceof FleetNameError) this.error(err.message, { exit: 2 });
+      if (err instanceof RedisUrlError || err instanceof FleetNameError) throw err; // reported with its FT_E_ code by FtCommand
       throw err;
     }
     let pops: string[] = [];

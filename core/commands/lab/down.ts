@@ -1,7 +1,7 @@
-import { Command } from '@oclif/core';
+import { FtCommand } from '../../cli/command.js';
 import { runLab } from './up.js';
 
-export default class LabDown extends Command {
+export default class LabDown extends FtCommand {
   static override summary = 'Remove every namespace, daemon and file of the namespace lab, also after a crashed run.';
   static override enableJsonFlag = true;
   static override examples = ['<%= config.bin %> lab down'];

@@ -1,7 +1,8 @@
-import { Args, Command } from '@oclif/core';
+import { Args } from '@oclif/core';
+import { FtCommand } from '../../cli/command.js';
 import { runLab } from './up.js';
 
-export default class LabScenario extends Command {
+export default class LabScenario extends FtCommand {
   static override summary = 'Run a lab scenario against the running lab and check its expected outcome.';
   static override description =
     'udp-amplification: ft itself, end to end. A bounded DNS-reflection-like flood (4 spoofed lab sources, UDP source port 53, ' +

@@ -1,7 +1,7 @@
-import { Command } from '@oclif/core';
+import { FtCommand } from '../../cli/command.js';
 import { runLab } from './up.js';
 
-export default class LabStatus extends Command {
+export default class LabStatus extends FtCommand {
   static override summary = "Show whether the namespace lab is up, its namespaces and the API of ft's speaker.";
   static override enableJsonFlag = true;
   static override examples = ['<%= config.bin %> lab status --json'];

@@ -1,9 +1,9 @@
+import { FtCommand } from '../../cli/command.js';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command } from '@oclif/core';
 
-export default class LabUp extends Command {
+export default class LabUp extends FtCommand {
   static override summary =
     'Build the namespace lab: ctl, edge-linux (gobgpd + FlowSpec enforcer), attacker, victim (nginx).';
   static override description =

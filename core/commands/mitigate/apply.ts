@@ -1,4 +1,5 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { FtCommand } from '../../cli/command.js';
 import type { ExecReport } from '../../exec/executor.js';
 import type { Plan } from '../../model/plan.js';
 
@@ -8,7 +9,7 @@ export interface ApplyResult {
   report: ExecReport;
 }
 
-export default class MitigateApply extends Command {
+export default class MitigateApply extends FtCommand {
   static override summary = 'Apply a plan saved from `ft mitigate preview --json`, or one rule written by hand.';
   static override description =
     "The plan (or rule) is checked against the policy's rails again (protected space, never-target, actions the policy names) and, " +

@@ -1,4 +1,5 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { FtCommand } from '../../cli/command.js';
 import type { RuleStore } from '../../state/store.js';
 
 export interface ListedRule {
@@ -16,7 +17,7 @@ export interface ListedRule {
   adapters: { name: string; state: string; error?: string }[];
 }
 
-export default class MitigateList extends Command {
+export default class MitigateList extends FtCommand {
   static override summary = 'List the rules ft holds live: remaining TTL, level, target, and where each is installed.';
   static override description =
     'Reads the rule store (safe while `ft run` is running; it shows the state as of the last write): the embedded one under --state-dir, ' +
@@ -57,7 +58,7 @@ export default class MitigateList extends Command {
           if (!this.jsonEnabled()) this.log(`No live rules (nothing recorded in ${dir} yet).`);
           return { rules: [] };
         }
-        if (err instanceof StateDirError || err instanceof JournalCorruptError) this.error(err.message, { exit: 1 });
+        if (err instanceof StateDirError || err instanceof JournalCorruptError) throw err; // reported with its FT_E_ code by FtCommand
         throw err;
       }
     const now = Date.now();
@@ -66,7 +67,7 @@ export default class MitigateList extends Command {
       records = await store.rules();
     } catch (err) {
       const { FleetReadError } = await import('../../fleet/daemon.js');
-      if (err instanceof FleetReadError) this.error(err.message, { exit: 1 });
+      if (err instanceof FleetReadError) throw err; // reported with its FT_E_ code by FtCommand
       throw err;
     } finally {
       await store.close();
@@ -121,7 +122,7 @@ export default class MitigateList extends Command {
     try {
       return await readFleetStore(url, namespace, 'mitigate-list');
     } catch (err) {
-      if (err instanceof RedisUrlError || err instanceof FleetNameError) this.error(err.message, { exit: 2 });
+      if (err instanceof RedisUrlError || err instanceof FleetNameError) throw err; // reported with its FT_E_ code by FtCommand
       throw err;
     }
   }

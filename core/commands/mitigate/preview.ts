@@ -1,5 +1,6 @@
-import { Command, Flags } from '@oclif/core';
-import type { IncidentReport } from '@ft/sdk';
+import { Flags } from '@oclif/core';
+import { FtCommand } from '../../cli/command.js';
+import { JsonInvalid, type IncidentReport } from '@ft/sdk';
 import type { Incident } from '../../model/incident.js';
 import type { ActiveRule, Plan } from '../../model/plan.js';
 
@@ -11,7 +12,7 @@ export interface PreviewResult {
   plan: Plan;
 }
 
-export default class MitigatePreview extends Command {
+export default class MitigatePreview extends FtCommand {
   static override summary =
     'Show exactly what ft would do for an incident: every rule, why, where, the RPKI verdict and the commands.';
   static override description =
@@ -58,63 +59,49 @@ export default class MitigatePreview extends Command {
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const { loadRegistry } = await import('../../plugin-host/load.js');
-    const { loadPolicy, PolicyError, formatIssue } = await import('../../policy/index.js');
-    const {
-      plan,
-      createRenderers,
-      formatPlan,
-      parseIncident,
-      parseSimulate,
-      parseActiveRules,
-      InputError,
-      rpkiNoData,
-    } = await import('../../plan/index.js');
+    const { loadPolicy } = await import('../../policy/index.js');
+    const { FileUnreadable, UsageError, VrpsInvalid } = await import('@ft/sdk');
+    const { plan, createRenderers, formatPlan, parseIncident, parseSimulate, parseActiveRules, rpkiNoData } =
+      await import('../../plan/index.js');
     const { createJsonLogger } = await import('../../log/logger.js');
     const { toReport } = await import('../../model/incident.js');
 
     const now = flags.now ? new Date(flags.now) : new Date();
-    if (Number.isNaN(now.getTime())) this.error(`--now: "${flags.now}" is not an ISO 8601 time`, { exit: 2 });
+    if (Number.isNaN(now.getTime()))
+      throw new UsageError({ message: `--now: "${flags.now}" is not an ISO 8601 time` }, { where: '--now' });
 
     const registry = await loadRegistry(this.config);
     // A plugin that failed to register explains why its kinds look "not installed".
     if (!this.jsonEnabled()) for (const f of registry.failures) this.logToStderr(`warning: ${f.message}`);
-    let policy;
-    try {
-      policy = await loadPolicy(flags.policy, registry);
-    } catch (err) {
-      if (err instanceof PolicyError) {
-        for (const issue of err.issues) this.logToStderr(formatIssue(issue));
-        this.error(`the policy has ${err.issues.length} problem(s): nothing was planned`, { exit: 1 });
-      }
-      throw err;
-    }
+    // A PolicyError is reported as FT_E_POLICY_INVALID with every problem (FtCommand); nothing is planned.
+    const policy = await loadPolicy(flags.policy, registry);
 
+    // Bad input is an InputError (FT_E_INCIDENT_INVALID, FT_E_ACTIVE_INVALID), FT_E_JSON_INVALID or
+    // FT_E_FILE_UNREADABLE: exit 2, reported by FtCommand.
+    const read = (file: string) =>
+      readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+        throw new FileUnreadable(
+          { file, reason: e.code === 'ENOENT' ? 'no such file' : e.message },
+          { where: file, cause: e },
+        );
+      });
     let incident: Incident;
     let active: ActiveRule[] = [];
-    try {
-      if (flags.simulate !== undefined) incident = parseSimulate(flags.simulate, now);
-      else {
-        const source = flags.incident === '-' ? 'stdin' : (flags.incident as string);
-        const text =
-          flags.incident === '-'
-            ? await readStdin()
-            : await readFile(source, 'utf8').catch((e: NodeJS.ErrnoException) =>
-                this.error(`${source}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, { exit: 2 }),
-              );
-        incident = parseIncident(parseJson(text, source), source, now);
-      }
-      if (flags.active)
-        active = parseActiveRules(parseJson(await readFile(flags.active, 'utf8'), flags.active), flags.active);
-    } catch (err) {
-      if (err instanceof InputError || err instanceof SyntaxError) this.error(err.message, { exit: 2 });
-      throw err;
+    if (flags.simulate !== undefined) incident = parseSimulate(flags.simulate, now);
+    else {
+      const source = flags.incident === '-' ? 'stdin' : (flags.incident as string);
+      const text = flags.incident === '-' ? await readStdin() : await read(source);
+      incident = parseIncident(parseJson(text, source), source, now);
     }
+    if (flags.active) active = parseActiveRules(parseJson(await read(flags.active), flags.active), flags.active);
 
     let rpki = rpkiNoData;
     let rpkiSource = 'no RPKI data';
     if (flags.vrps) {
       const { loadVrpFile, createVerdictProvider } = await import('../../rpki/index.js');
-      const table = await loadVrpFile(flags.vrps).catch((e: Error) => this.error(e.message, { exit: 2 }));
+      const table = await loadVrpFile(flags.vrps).catch((e: Error) => {
+        throw new VrpsInvalid({ message: e.message }, { where: flags.vrps as string, cause: e });
+      });
       rpki = createVerdictProvider({ table, now: () => now.getTime() });
       rpkiSource = `VRP file ${flags.vrps} (${table.size} VRPs)`;
     } else if (flags.cache) {
@@ -182,7 +169,7 @@ function parseJson(text: string, source: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new SyntaxError(`${source}: not valid JSON: ${(err as Error).message}`);
+    throw new JsonInvalid({ file: source, reason: (err as Error).message }, { where: source });
   }
 }
 

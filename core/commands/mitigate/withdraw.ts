@@ -1,7 +1,8 @@
-import { Args, Command, Flags } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
+import { FtCommand } from '../../cli/command.js';
 import type { ExecReport } from '../../exec/executor.js';
 
-export default class MitigateWithdraw extends Command {
+export default class MitigateWithdraw extends FtCommand {
   static override summary = 'Withdraw live rules by id, or all of them.';
   static override description =
     'Withdrawn from every action that carries them, recorded in the audit trail. When `ft run` owns the state directory it does the ' +

@@ -1,8 +1,9 @@
-import { Args, Command } from '@oclif/core';
+import { Args } from '@oclif/core';
+import { FtCommand } from '../../cli/command.js';
 import type { ExplainedTarget } from '../../policy/explain.js';
 import type { ExplainedChannel } from '../../policy/alerts.js';
 
-export default class PolicyExplain extends Command {
+export default class PolicyExplain extends FtCommand {
   static override summary = 'Say in words what a policy does at each level for each protected prefix and target.';
   static override description =
     'A human summary of a validated policy: triggers, actions, where each goes, caps, TTL, cooldown, RPKI and rails, and which alert channel hears what.';
@@ -13,19 +14,12 @@ export default class PolicyExplain extends Command {
   async run(): Promise<{ file: string; targets: ExplainedTarget[]; alerts: ExplainedChannel[] }> {
     const { args } = await this.parse(PolicyExplain);
     const { loadRegistry } = await import('../../plugin-host/load.js');
-    const { loadPolicy, PolicyError, formatIssue, explainPolicy } = await import('../../policy/index.js');
+    const { loadPolicy, explainPolicy } = await import('../../policy/index.js');
     const registry = await loadRegistry(this.config);
-    try {
-      const policy = await loadPolicy(args.file, registry);
-      const e = explainPolicy(policy);
-      if (!this.jsonEnabled()) this.log(e.text);
-      return { file: args.file, targets: e.targets, alerts: e.alerts };
-    } catch (err) {
-      if (!(err instanceof PolicyError)) throw err;
-      for (const issue of err.issues) this.logToStderr(formatIssue(issue));
-      this.error(`${args.file}: ${err.issues.length} problem(s); fix them first (ft policy validate lists them)`, {
-        exit: 1,
-      });
-    }
+    // An invalid policy is FT_E_POLICY_INVALID, every problem listed (FtCommand).
+    const policy = await loadPolicy(args.file, registry);
+    const e = explainPolicy(policy);
+    if (!this.jsonEnabled()) this.log(e.text);
+    return { file: args.file, targets: e.targets, alerts: e.alerts };
   }
 }

@@ -1,6 +1,6 @@
-import { Command } from '@oclif/core';
+import { FtCommand } from '../../cli/command.js';
 
-export default class PolicySchema extends Command {
+export default class PolicySchema extends FtCommand {
   static override summary = 'Print the JSON Schema of policy files (for editors: completion and validation).';
   static override description =
     'The same schema ft validates with, generated from its source; policies/policy.schema.json is this output. Add `# yaml-language-server: $schema=<path>/policy.schema.json` to a policy for completion in editors using the YAML language server.';

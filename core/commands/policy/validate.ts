@@ -1,7 +1,8 @@
-import { Args, Command } from '@oclif/core';
+import { Args } from '@oclif/core';
+import { FtCommand } from '../../cli/command.js';
 import type { PolicyIssue } from '../../policy/errors.js';
 
-export default class PolicyValidate extends Command {
+export default class PolicyValidate extends FtCommand {
   static override summary = 'Check a policy file and report every problem with file:line:column.';
   static override description =
     "Validates the YAML, units (100Mbps, 50kpps, 5m, 90%), prefixes, references between sections, and each adapter's options against the schema its plugin declares. Exits 1 listing all problems at once; warnings (an adapter kind not installed here) do not fail.";
@@ -9,7 +10,13 @@ export default class PolicyValidate extends Command {
   static override args = { file: Args.string({ description: 'Policy YAML file', required: true }) };
   static override examples = ['<%= config.bin %> policy validate policies/quickstart.yaml'];
 
-  async run(): Promise<{ file: string; valid: boolean; issues: PolicyIssue[]; warnings: string[] }> {
+  async run(): Promise<{
+    file: string;
+    valid: boolean;
+    issues: PolicyIssue[];
+    warnings: string[];
+    error?: { code: string; message: string; where?: string };
+  }> {
     const { args } = await this.parse(PolicyValidate);
     const { loadRegistry } = await import('../../plugin-host/load.js');
     const { loadPolicy, PolicyError, formatIssue } = await import('../../policy/index.js');
@@ -32,7 +39,16 @@ export default class PolicyValidate extends Command {
         for (const issue of err.issues) this.logToStderr(formatIssue(issue));
         this.logToStderr(`${args.file}: ${err.issues.length} problem${err.issues.length === 1 ? '' : 's'}`);
       }
-      return { file: args.file, valid: false, issues: err.issues, warnings: [] };
+      // The issues are this command's result; `error` carries the same code every other command reports.
+      const { cliError } = await import('../../cli/errors.js');
+      const { code, message, where } = cliError(err).toJSON();
+      return {
+        file: args.file,
+        valid: false,
+        issues: err.issues,
+        warnings: [],
+        error: { code, message, ...(where ? { where } : {}) },
+      };
     }
   }
 }

@@ -1,4 +1,5 @@
-import { Args, Command, Flags } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
+import { FtCommand } from '../../cli/command.js';
 import { cacheFlags, resolveCaches } from '../../rpki/command-flags.js';
 
 export interface RpkiCheckResult {
@@ -11,7 +12,7 @@ export interface RpkiCheckResult {
   source: { cache: string; sessionId: number; serial: number; dataAgeSeconds: number } | { file: string; vrps: number };
 }
 
-export default class RpkiCheck extends Command {
+export default class RpkiCheck extends FtCommand {
   static override summary = 'Validate a route origin (RFC 6811) against an RTR cache or a VRP file.';
   static override description =
     'Prints Valid, Invalid (as: no VRP for this origin AS, or length: longer than maxLength) or NotFound, with the VRPs that cover the prefix and the session, serial and age of the data. --loose ignores maxLength, the way ft checks RTBH /32 and /128 blackholes. The exit code is 0 whatever the state; read the state from the output or --json.';
@@ -36,22 +37,23 @@ export default class RpkiCheck extends Command {
 
   async run(): Promise<RpkiCheckResult> {
     const { args, flags } = await this.parse(RpkiCheck);
-    const { Prefix, PrefixError } = await import('@ft/sdk');
+    const { Prefix, AddressInvalid, RtrUnavailable, VrpsInvalid } = await import('@ft/sdk');
     const rpki = await import('../../rpki/index.js');
-    let prefix;
-    try {
-      prefix = Prefix.parse(args.prefix);
-    } catch (err) {
-      this.error(err instanceof PrefixError ? err.message : String(err), { exit: 2 });
-    }
+    // A PrefixError is FT_E_ADDRESS_INVALID (exit 2), reported by FtCommand.
+    const prefix = Prefix.parse(args.prefix);
     const asn = rpki.parseAsn(args.asn);
     if (asn === undefined)
-      this.error(`"${args.asn}" is not an AS number (64500 or AS64500, up to 4294967295)`, { exit: 2 });
+      throw new AddressInvalid(
+        { message: `"${args.asn}" is not an AS number (64500 or AS64500, up to 4294967295)` },
+        { where: 'ASN' },
+      );
 
     let table;
     let source: RpkiCheckResult['source'];
     if (flags.file) {
-      const file = await rpki.readVrpFile(flags.file).catch((err: Error) => this.error(err.message, { exit: 2 }));
+      const file = await rpki.readVrpFile(flags.file).catch((err: Error) => {
+        throw new VrpsInvalid({ message: err.message }, { where: flags.file as string, cause: err });
+      });
       table = file.table;
       source = { file: flags.file, vrps: table.size };
     } else {
@@ -67,7 +69,7 @@ export default class RpkiCheck extends Command {
           dataAgeSeconds: Math.round(snap.dataAgeSeconds * 10) / 10,
         };
       } catch (err) {
-        this.error((err as Error).message, { exit: 1 });
+        throw new RtrUnavailable({ message: (err as Error).message }, { cause: err });
       } finally {
         client.stop();
       }

@@ -1,9 +1,9 @@
-import { Command } from '@oclif/core';
+import { FtCommand } from '../../cli/command.js';
 import { table } from '../../cli/table.js';
 import { cacheFlags, resolveCaches } from '../../rpki/command-flags.js';
 import type { CacheStatus } from '../../rpki/client.js';
 
-export default class RpkiStatus extends Command {
+export default class RpkiStatus extends FtCommand {
   static override summary = 'Connect to RTR caches and show session, serial, VRP counts, data age and last error.';
   static override description =
     'Opens an RTR session (RFC 8210, falling back to RFC 6810) to each cache, waits until each has delivered its VRPs or failed, prints what it found and disconnects. Exits 1 when no cache delivered fresh data.';

@@ -1,4 +1,5 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { FtCommand } from '../../cli/command.js';
 
 export interface ServiceInstallResult {
   dryRun: boolean;
@@ -7,7 +8,7 @@ export interface ServiceInstallResult {
   next: string[];
 }
 
-export default class ServiceInstall extends Command {
+export default class ServiceInstall extends FtCommand {
   static override summary =
     'Write hardened systemd units for `ft run` and `ft worker`, or a user unit for the no-root preview mode.';
   static override description =
@@ -50,23 +51,15 @@ export default class ServiceInstall extends Command {
     const { homedir } = await import('node:os');
     const { mkdir, writeFile, rename } = await import('node:fs/promises');
     const { loadRegistry } = await import('../../plugin-host/load.js');
-    const { loadPolicy, allInstances, PolicyError, formatIssue } = await import('../../policy/index.js');
+    const { loadPolicy, allInstances } = await import('../../policy/index.js');
     const units = await import('../../service/units.js');
     const { launcherNodeFlags } = await import('../../service/launcher.js');
 
     const policyPath = resolve(flags.policy);
     const detectorsPath = flags.detectors ? resolve(flags.detectors) : undefined;
     const registry = await loadRegistry(this.config);
-    let policy;
-    try {
-      policy = await loadPolicy(policyPath, registry);
-    } catch (err) {
-      if (err instanceof PolicyError)
-        this.error(`the policy has ${err.issues.length} problem(s):\n${err.issues.map(formatIssue).join('\n')}`, {
-          exit: 2,
-        });
-      throw err;
-    }
+    // An invalid policy is FT_E_POLICY_INVALID (exit 1, every problem listed), as in every command.
+    const policy = await loadPolicy(policyPath, registry);
     const ft = flags['ft-path']
       ? [resolve(flags['ft-path'])]
       : [process.execPath, ...launcherNodeFlags(this.config.root), join(this.config.root, 'bin', 'run.js')];

@@ -17,3 +17,4 @@ export * from './ttl.js';
 export * from './prefix-set.js';
 export * from './state-dir.js';
 export * from './bogons.js';
+export * from './errors.js';

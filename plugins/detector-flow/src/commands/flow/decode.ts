@@ -1,7 +1,13 @@
 import { Args, Command, Flags } from '@oclif/core';
+import { reportCommandError } from '@ft/sdk';
 import { once } from 'node:events';
 
 export default class FlowDecode extends Command {
+  // Errors as registered FT_E_ codes, one exit code with and without --json (docs/errors.md).
+  override async catch(err: Error): Promise<void> {
+    return reportCommandError(this, err);
+  }
+
   static override summary = 'Decode sFlow v5, NetFlow v5/v9 or IPFIX datagrams from a capture or raw datagram files.';
   static override description =
     'Reads pcap/pcapng captures of exported datagrams (e.g. `tcpdump -w export.pcap udp port 2055`) or files holding one raw datagram each, and decodes them as the collector would: one template cache for all files in order, so templates seen first decode data seen later. A malformed datagram is reported with the byte offset and reason; the rest still decode. Exits 1 when any datagram failed to decode.';

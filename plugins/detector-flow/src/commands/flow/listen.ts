@@ -1,9 +1,15 @@
 import { Command, Flags } from '@oclif/core';
+import { reportCommandError } from '@ft/sdk';
 import type { Sample } from '@ft/sdk';
 
 const MAX_KEPT_WINDOWS = 3600;
 
 export default class FlowListen extends Command {
+  // Errors as registered FT_E_ codes, one exit code with and without --json (docs/errors.md).
+  override async catch(err: Error): Promise<void> {
+    return reportCommandError(this, err);
+  }
+
   static override summary = 'Listen for sFlow, NetFlow and IPFIX and show per-target traffic live.';
   static override description =
     'Opens the collector as `ft run` would (same decoders, same aggregation) and prints, every window, the targets by bit rate with their protocol mix, distinct sources, top source and top destination port, then one line per exporter (loss from sequence gaps, template misses, sampling rate). Without --listen it uses the reference ports 6343, 2055 and 4739 on every IPv4 and IPv6 address. --json prints every window and the exporter health at the end (use --duration); --ndjson prints one JSON line per window as it closes.';

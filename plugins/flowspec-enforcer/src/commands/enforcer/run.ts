@@ -1,7 +1,13 @@
 import { Command, Flags } from '@oclif/core';
+import { reportCommandError } from '@ft/sdk';
 import type { EnforcerState } from '../../enforcer.js';
 
 export default class EnforcerRun extends Command {
+  // Errors as registered FT_E_ codes, one exit code with and without --json (docs/errors.md).
+  override async catch(err: Error): Promise<void> {
+    return reportCommandError(this, err);
+  }
+
   static override summary = 'Mirror the FlowSpec routes the local gobgpd received into an nftables table (Linux edge).';
   static override description =
     'Reads the FlowSpec routes (IPv4 and IPv6) the local gobgpd holds - every received best path, or the adj-in of one ' +

@@ -1,6 +1,12 @@
 import { Args, Command, Flags } from '@oclif/core';
+import { reportCommandError } from '@ft/sdk';
 
 export default class PcapAnalyze extends Command {
+  // Errors as registered FT_E_ codes, one exit code with and without --json (docs/errors.md).
+  override async catch(err: Error): Promise<void> {
+    return reportCommandError(this, err);
+  }
+
   static override summary =
     'Analyse any pcap/pcapng: breakdowns, top talkers, TTL spoofing verdict, botnet signatures, IOCs.';
   static override description =

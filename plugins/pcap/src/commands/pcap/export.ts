@@ -1,7 +1,13 @@
 import { Args, Command, Flags } from '@oclif/core';
+import { reportCommandError } from '@ft/sdk';
 import { dirFlags } from '../../cli/dir.js';
 
 export default class PcapExport extends Command {
+  // Errors as registered FT_E_ codes, one exit code with and without --json (docs/errors.md).
+  override async catch(err: Error): Promise<void> {
+    return reportCommandError(this, err);
+  }
+
   static override summary = "Copy an incident's capture out of ft's directory (pcapng, or classic pcap).";
   static override description =
     "Writes the finished capture of the incident to FILE, 0600 (a capture holds other people's packets: hand it on deliberately). --format pcap converts with editcap for tools and upload endpoints that take classic pcap only (the section comment with the incident id is then lost). Refuses to overwrite FILE without --force. Exits 2 when the capture is not finished or does not exist.";

@@ -1,7 +1,13 @@
 import { Command } from '@oclif/core';
+import { reportCommandError } from '@ft/sdk';
 import { dirFlags } from '../../cli/dir.js';
 
 export default class PcapList extends Command {
+  // Errors as registered FT_E_ codes, one exit code with and without --json (docs/errors.md).
+  override async catch(err: Error): Promise<void> {
+    return reportCommandError(this, err);
+  }
+
   static override summary = "List ft's incident captures: state, target, packets, size.";
   static override description =
     'Reads the capture directory of the pcap detector (0700, root-owned when ft runs as root). One line per incident capture, oldest first; --json prints the records.';

@@ -1,7 +1,13 @@
 import { Args, Command } from '@oclif/core';
+import { reportCommandError } from '@ft/sdk';
 import { dirFlags } from '../../cli/dir.js';
 
 export default class PcapShow extends Command {
+  // Errors as registered FT_E_ codes, one exit code with and without --json (docs/errors.md).
+  override async catch(err: Error): Promise<void> {
+    return reportCommandError(this, err);
+  }
+
   static override summary = "One incident's capture: what was captured, the file, the verdicts.";
   static override description =
     'The record the pcap detector keeps beside each capture: target, interfaces, BPF filter, state, packets before and during the attack, the file and its SHA-256, and the analysis (spoofing, botnet signatures, IOC matches). Exits 2 when there is no capture for the id.';
