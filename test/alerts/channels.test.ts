@@ -61,7 +61,7 @@ describe('alerts: every channel, in its vendor’s own form (local fakes written
     noc-slack: { channel: slack, url: FT_SLACK_URL }
     noc-discord: { channel: discord, url: FT_DISCORD_URL }
     noc-teams: { channel: teams, url: FT_TEAMS_URL }
-    oncall-pd: { channel: pagerduty, routingKey: FT_PD_KEY, url: "${pd.url}" }
+    oncall-pd: { channel: pagerduty, routingKey: FT_PD_KEY, url: "${pd.url}", acknowledgeOnMitigated: true }
     oncall-jsm: { channel: opsgenie, apiKey: FT_JSM_KEY, api: jsm, url: "${og.url}/jsm/ops/integration", responders: [{ type: team, name: noc }] }
     noc-telegram: { channel: telegram, token: FT_TG_TOKEN, chatId: -1001234567890, url: "${tg.url}" }
     oncall-sms: { channel: twilio, accountSid: ${TW_SID}, authToken: FT_TWILIO_TOKEN, from: "+15005550006", to: ["+15551230001", "+15551230002"], url: "${tw.url}" }
@@ -129,7 +129,15 @@ describe('alerts: every channel, in its vendor’s own form (local fakes written
     expect(card?.content.version).to.equal('1.4');
     expect(card?.content.body.map((b) => b.type)).to.include('FactSet');
 
-    // PagerDuty: one alert for the incident (deterministic dedup_key), triggered twice, then resolved.
+    // PagerDuty: one alert for the incident (deterministic dedup_key): triggered, acknowledged once ft mitigated
+    // it (acknowledgeOnMitigated), resolved.
+    expect(pd.accepted.map((r) => parsed(r).event_action)).to.deep.equal([
+      'trigger',
+      'trigger',
+      'acknowledge',
+      'resolve',
+    ]);
+    expect(new Set(pd.accepted.map((r) => parsed(r).dedup_key))).to.have.property('size', 1);
     const alert = pd.alerts.get(`ft:lab:${inc.id}`);
     expect(alert, JSON.stringify([...pd.alerts.keys()])).to.not.equal(undefined);
     expect(alert?.status).to.equal('resolved');
