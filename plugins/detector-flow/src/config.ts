@@ -99,6 +99,11 @@ export const flowConfigSchema = z
      */
     workers: z.union([z.literal('auto'), z.number().int().min(0).max(64)]).default('auto'),
     /**
+     * Read IPv4 sockets in batches of up to 64 datagrams with recvmmsg (a small native addon built with ft when a
+     * C compiler is there): one system call and no allocation per datagram. false: Node's dgram reads each.
+     */
+    batchReceive: z.boolean().default(true),
+    /**
      * Hosts with full per-host state (a Sample with breakdowns) per window and receive worker: the first hosts
      * seen, then the heaviest. A fixed pool; every protected prefix's totals stay exact beyond it.
      */

@@ -60,6 +60,7 @@ function shardOptions(config: FlowConfig, source: string, scope: Scope): ShardOp
     receiveBufferBytes: config.receiveBufferBytes,
     coalesceMs: config.coalesceMs ?? defaultCoalesceMs(config.windowMs),
     reusePort: false,
+    batchReceive: config.batchReceive,
     collector: engineOptions(config, source, scope),
   };
 }

@@ -27,9 +27,14 @@ export function largestIndices<K extends string | number>(
       if (c < countAt(last) || (c === countAt(last) && k >= keyAt(last))) continue;
       best.pop();
     }
+    // Insertion by shifting in place (splice returns a fresh array of what it removed, even when that is nothing).
     let j = best.length;
-    while (j > 0 && (countAt(best[j - 1]!) < c || (countAt(best[j - 1]!) === c && keyAt(best[j - 1]!) > k))) j--;
-    best.splice(j, 0, i);
+    best.push(i);
+    while (j > 0 && (countAt(best[j - 1]!) < c || (countAt(best[j - 1]!) === c && keyAt(best[j - 1]!) > k))) {
+      best[j] = best[j - 1]!;
+      j--;
+    }
+    best[j] = i;
   }
   return best;
 }
@@ -59,12 +64,16 @@ export class TopTable {
   size = 0;
   private readonly limit: number;
 
-  constructor(private readonly capacity = 64) {
+  /** `initialSlots` (a power of two): a merge table that will hold thousands of entries starts big, not at 16. */
+  constructor(
+    private readonly capacity = 64,
+    initialSlots = 16,
+  ) {
     this.limit = capacity * 8;
-    this.keys = new Uint32Array(16);
-    this.counts = new Float64Array(16);
-    this.used = new Uint8Array(16);
-    this.mask = 15;
+    this.keys = new Uint32Array(initialSlots);
+    this.counts = new Float64Array(initialSlots);
+    this.used = new Uint8Array(initialSlots);
+    this.mask = initialSlots - 1;
   }
 
   /** Counts `n` more for `key`; true when the key was not in the table (new this window, or back after a cut). */
@@ -118,11 +127,13 @@ export class TopTable {
   }
 
   /**
-   * Empties the table, keeping its arrays (a table is reused window after window for the same target), unless
-   * they grew past `shrinkAbove` slots: then it starts small again, so memory a flood made it take is given back.
+   * Empties the table, keeping its arrays (a table is reused window after window), unless they grew past
+   * `shrinkAbove` slots and the window just ended used few of them (under an eighth): then it starts small again,
+   * so memory a flood made it take is given back, while a target that stays busy keeps its table's size instead
+   * of growing it again every window.
    */
   clear(shrinkAbove = Infinity): void {
-    if (this.keys.length > shrinkAbove) {
+    if (this.keys.length > shrinkAbove && this.size * 8 < this.keys.length) {
       this.keys = new Uint32Array(16);
       this.counts = new Float64Array(16);
       this.used = new Uint8Array(16);

@@ -332,8 +332,11 @@ function addressTable(first: [string, number][]): TopCounter<string> {
   return t;
 }
 
+/** Slots a merge table starts with: a /24's merge adds up to 256 hosts' lists, and growing from 16 rehashed 6 times. */
+const MERGE_SLOTS = 1024;
+
 function numberTable(first: TopList): TopTable {
-  const t = new TopTable(MERGE_CAPACITY);
+  const t = new TopTable(MERGE_CAPACITY, MERGE_SLOTS);
   t.addList(first);
   return t;
 }

@@ -1,5 +1,5 @@
 import { ipv4Text } from './addr.js';
-import type { FlowRecord } from './types.js';
+import { emptyDatagram, type DecodedDatagram, type FlowRecord } from './types.js';
 
 const INITIAL_CAPACITY = 64;
 
@@ -12,6 +12,8 @@ const INITIAL_CAPACITY = 64;
  */
 export class FlowBatch {
   length = 0;
+  /** The datagram's header facts, reused from datagram to datagram (decodeBatch's result while ok). */
+  readonly datagram: DecodedDatagram = emptyDatagram('netflow5');
   private capacity = 0;
   family!: Uint8Array;
   /** 0: the record has no source address (its template lacks one); src4/src6 mean nothing then. */

@@ -53,7 +53,8 @@ const shared = new FlowBatch();
  */
 export function decodeDatagram(buf: Buffer, ctx: DecodeContext): DecodeResult {
   const result = decodeBatch(buf, ctx, shared);
-  if (result.ok) result.records = shared.records();
+  // decodeBatch's result is the batch's reused object: the caller gets its own.
+  if (result.ok) return { ...result, records: shared.records(), counters: [...result.counters] };
   return result;
 }
 

@@ -18,7 +18,7 @@ export function decodeNetflow5(buf: Buffer, batch: FlowBatch): DecodedDatagram {
       `NetFlow v5 datagram of ${buf.length} bytes is too short for ${count} records (${HEADER + RECORD * count})`,
     );
   }
-  const out = emptyDatagram('netflow5');
+  const out = emptyDatagram('netflow5', batch.datagram);
   out.sequence = buf.readUInt32BE(16);
   out.sequenceCounts = 'flows';
   out.sequenceAdvance = count;

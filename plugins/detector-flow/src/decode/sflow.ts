@@ -22,7 +22,7 @@ const MAX_ITEMS = 8192;
 
 /** sFlow v5 (XDR), the sampled packets into `batch`. Unknown sample and record formats are skipped by their length. */
 export function decodeSflow(buf: Buffer, batch: FlowBatch): DecodedDatagram {
-  const out = emptyDatagram('sflow');
+  const out = emptyDatagram('sflow', batch.datagram);
   out.sequenceCounts = 'datagrams';
   let off = need(buf, 0, 8, 'sFlow header');
   const addrType = buf.readUInt32BE(4);

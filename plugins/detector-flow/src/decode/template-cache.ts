@@ -79,6 +79,8 @@ class OwnedEntries<V> {
   private readonly owners = new Map<string, Map<string, V>>();
   size = 0;
   evictions = 0;
+  /** Bumped on every change (what a memo of a lookup checks). */
+  version = 0;
 
   constructor(
     private readonly maxTotal: () => number,
@@ -90,6 +92,7 @@ class OwnedEntries<V> {
   }
 
   set(owner: string, key: string, value: V): void {
+    this.version++;
     let mine = this.owners.get(owner);
     if (mine === undefined) this.owners.set(owner, (mine = new Map()));
     if (mine.delete(key)) this.size--;
@@ -100,6 +103,7 @@ class OwnedEntries<V> {
   }
 
   delete(owner: string, key: string): boolean {
+    this.version++;
     const mine = this.owners.get(owner);
     if (mine === undefined || !mine.delete(key)) return false;
     this.size--;
@@ -109,6 +113,7 @@ class OwnedEntries<V> {
 
   /** Removes the owner's entries that `match` (its keys and values); returns how many. */
   deleteWhere(owner: string, match: (key: string, value: V) => boolean): number {
+    this.version++;
     const mine = this.owners.get(owner);
     if (mine === undefined) return 0;
     let n = 0;
@@ -179,6 +184,41 @@ export class TemplateCache {
   get evictions(): number {
     return this.templates.evictions;
   }
+
+  /**
+   * The template of one exporter/domain/id (as get()), remembering the last answer: an exporter's datagrams name
+   * the same template again and again, and the key text was built for every data set.
+   */
+  lookup(kind: TemplateKind, exporter: string, domain: number, id: number, now: number): Template | undefined {
+    const m = this.memo;
+    if (
+      m.version === this.templates.version &&
+      m.id === id &&
+      m.domain === domain &&
+      m.kind === kind &&
+      m.exporter === exporter &&
+      m.template !== undefined &&
+      now - m.template.learnedAt <= this.options.expiryMs
+    )
+      return m.template;
+    const t = this.get(exporter, TemplateCache.key(kind, domain, id), now);
+    m.version = this.templates.version;
+    m.kind = kind;
+    m.exporter = exporter;
+    m.domain = domain;
+    m.id = id;
+    m.template = t;
+    return t;
+  }
+
+  private readonly memo: {
+    version: number;
+    kind: TemplateKind | undefined;
+    exporter: string;
+    domain: number;
+    id: number;
+    template: Template | undefined;
+  } = { version: -1, kind: undefined, exporter: '', domain: -1, id: -1, template: undefined };
 
   get(exporter: string, key: string, now: number): Template | undefined {
     const t = this.templates.get(exporter, key);

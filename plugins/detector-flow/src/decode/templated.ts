@@ -213,10 +213,12 @@ interface Pending {
   sampling: { samplerId: number | undefined; ifIndex: number | undefined; rate: number }[];
 }
 
+const PENDING: Pending = { templates: new Map(), withdrawAll: [], sampling: [] };
+
 export function decodeNetflow9(buf: Buffer, ctx: TemplatedContext): DecodedDatagram {
   if (buf.length < V9.headerLength)
     throw new WireError(0, `NetFlow v9 header needs 20 bytes, datagram has ${buf.length}`);
-  const out = emptyDatagram('netflow9');
+  const out = emptyDatagram('netflow9', ctx.batch.datagram);
   out.sequence = buf.readUInt32BE(12);
   out.domain = buf.readUInt32BE(16);
   out.sequenceCounts = 'datagrams';
@@ -232,7 +234,7 @@ export function decodeIpfix(buf: Buffer, ctx: TemplatedContext): DecodedDatagram
   if (length < IPFIX.headerLength) throw new WireError(2, `IPFIX message length ${length} is shorter than its header`);
   if (length > buf.length)
     throw new WireError(2, `IPFIX message length ${length} exceeds the datagram (${buf.length} bytes)`);
-  const out = emptyDatagram('ipfix');
+  const out = emptyDatagram('ipfix', ctx.batch.datagram);
   out.sequence = buf.readUInt32BE(8);
   out.domain = buf.readUInt32BE(12);
   out.sequenceCounts = 'records';
@@ -249,7 +251,12 @@ function walkSets(
   ctx: TemplatedContext,
   out: DecodedDatagram,
 ): void {
-  const pending: Pending = { templates: new Map(), withdrawAll: [], sampling: [] };
+  // One pending set for every datagram (decoding is synchronous): emptied here, applied by commit().
+  const pending = PENDING;
+  // clear() gives a Map a fresh table even when empty: only when there is something to clear.
+  if (pending.templates.size > 0) pending.templates.clear();
+  pending.withdrawAll.length = 0;
+  pending.sampling.length = 0;
   let off = start;
   // v9 exporters may leave a few bytes of padding after the last FlowSet.
   while (off + 4 <= end) {
@@ -329,6 +336,19 @@ function readTemplates(
     if (ipfix && options && (scopeCount === 0 || scopeCount > fieldCount)) {
       throw new WireError(off - 2, `options template ${id} has scope field count ${scopeCount} of ${fieldCount}`);
     }
+    // Exporters resend their templates every few datagrams: an unchanged one keeps the object already learned
+    // (and its fixed layout), compared on the wire bytes without building its fields again; commit() then only
+    // refreshes its time.
+    const known = lookup(id, d, ctx, pending, out.domain);
+    if (known !== undefined) {
+      const next = unchangedTemplate(buf, off, end, known, fieldCount, options, scopeCount, ipfix);
+      if (next >= 0) {
+        pending.templates.set(id, known);
+        out.templatesLearned++;
+        off = next;
+        continue;
+      }
+    }
     const fields: FieldSpec[] = [];
     let minRecordLength = 0;
     let variable = false;
@@ -355,33 +375,50 @@ function readTemplates(
     }
     // A record of zero bytes cannot be walked: the data loop would never advance.
     if (minRecordLength === 0) throw new WireError(off, `template ${id} describes records of zero bytes`);
-    // Exporters resend their templates every few datagrams: an unchanged one keeps the object already learned
-    // (and its fixed layout); commit() then only refreshes its time.
-    const known = lookup(id, d, ctx, pending, out.domain);
-    if (known !== undefined && sameTemplate(known, fields, options, scopeCount)) pending.templates.set(id, known);
-    else {
-      const template: Template = { id, fields, options, scopeCount, minRecordLength, variable, learnedAt: 0 };
-      const fixed = options ? undefined : fixedLayout(fields);
-      if (fixed !== undefined) template.fixed = fixed;
-      pending.templates.set(id, template);
-    }
+    const template: Template = { id, fields, options, scopeCount, minRecordLength, variable, learnedAt: 0 };
+    const fixed = options ? undefined : fixedLayout(fields);
+    if (fixed !== undefined) template.fixed = fixed;
+    pending.templates.set(id, template);
     out.templatesLearned++;
   }
 }
 
-function sameTemplate(t: Template, fields: FieldSpec[], options: boolean, scopeCount: number): boolean {
-  if (t.options !== options || t.scopeCount !== scopeCount || t.fields.length !== fields.length) return false;
-  for (let i = 0; i < fields.length; i++) {
-    const a = t.fields[i]!;
-    const b = fields[i]!;
-    if (a.id !== b.id || a.length !== b.length || a.enterprise !== b.enterprise) return false;
+/**
+ * Where the template record at `off` ends when it repeats `known` field for field (what the general reader would
+ * have built from it), else -1: then the caller reads it as a new template, with every check.
+ */
+function unchangedTemplate(
+  buf: Buffer,
+  off: number,
+  end: number,
+  known: Template,
+  fieldCount: number,
+  options: boolean,
+  scopeCount: number,
+  ipfix: boolean,
+): number {
+  if (known.options !== options || known.scopeCount !== scopeCount || known.fields.length !== fieldCount) return -1;
+  for (let i = 0; i < fieldCount; i++) {
+    if (off + 4 > end) return -1;
+    let fid = buf.readUInt16BE(off);
+    const length = buf.readUInt16BE(off + 2);
+    off += 4;
+    let enterprise = 0;
+    if (ipfix && fid & 0x8000) {
+      if (off + 4 > end) return -1;
+      enterprise = buf.readUInt32BE(off);
+      fid &= 0x7fff;
+      off += 4;
+    }
+    const f = known.fields[i]!;
+    if (f.id !== fid || f.length !== length || f.enterprise !== enterprise) return -1;
   }
-  return true;
+  return off;
 }
 
 function lookup(id: number, d: Dialect, ctx: TemplatedContext, pending: Pending, domain: number): Template | undefined {
   if (pending.templates.has(id)) return pending.templates.get(id) ?? undefined;
-  return ctx.cache.get(ctx.exporter, TemplateCache.key(d.kind, domain, id), ctx.now);
+  return ctx.cache.lookup(d.kind, ctx.exporter, domain, id, ctx.now);
 }
 
 /**
@@ -658,9 +695,12 @@ class RateSource {
   reset(d: Dialect, ctx: TemplatedContext, pending: Pending, domain: number): void {
     this.pending = pending.sampling;
     this.state = ctx.cache.samplingState(d.kind, ctx.exporter, domain);
-    this.perRecord =
-      (this.state !== undefined && (this.state.bySampler.size > 0 || this.state.byInterface.size > 0)) ||
-      this.pending.some((p) => p.samplerId !== undefined || p.ifIndex !== undefined);
+    let scoped = this.state !== undefined && (this.state.bySampler.size > 0 || this.state.byInterface.size > 0);
+    for (let i = 0; i < this.pending.length && !scoped; i++) {
+      const p = this.pending[i]!;
+      scoped = p.samplerId !== undefined || p.ifIndex !== undefined;
+    }
+    this.perRecord = scoped;
     this.wide = this.forDomain();
   }
 
@@ -845,14 +885,15 @@ function readData(
 
 function commit(d: Dialect, ctx: TemplatedContext, out: DecodedDatagram, pending: Pending): void {
   for (const options of pending.withdrawAll) ctx.cache.deleteAll(d.kind, ctx.exporter, out.domain, options);
-  for (const [id, t] of pending.templates) {
+  // forEach: for..of over a Map makes an [id, template] pair per entry, for every template-bearing datagram.
+  pending.templates.forEach((t, id) => {
     const key = TemplateCache.key(d.kind, out.domain, id);
     if (t === null) ctx.cache.delete(ctx.exporter, key);
     else {
       t.learnedAt = ctx.now;
       ctx.cache.set(ctx.exporter, key, t);
     }
-  }
+  });
   for (const p of pending.sampling)
     ctx.cache.setSamplingRate(d.kind, ctx.exporter, out.domain, { samplerId: p.samplerId, ifIndex: p.ifIndex }, p.rate);
 }

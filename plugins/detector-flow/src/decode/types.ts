@@ -88,7 +88,28 @@ export class WireError extends Error {
   }
 }
 
-export function emptyDatagram(protocol: FlowProtocol): DecodedDatagram {
+/**
+ * A datagram's header facts, empty. With `reuse` (the collector's per-batch object) that object is reset and
+ * returned instead of a new one: the collector reads it before the next datagram, and one object per datagram
+ * was a good part of the garbage at tens of thousands of datagrams a second.
+ */
+export function emptyDatagram(protocol: FlowProtocol, reuse?: DecodedDatagram): DecodedDatagram {
+  if (reuse !== undefined) {
+    reuse.protocol = protocol;
+    reuse.domain = 0;
+    reuse.sequence = 0;
+    reuse.sequenceCounts = 'datagrams';
+    reuse.sequenceAdvance = 1;
+    delete reuse.agent;
+    reuse.records.length = 0;
+    reuse.counters.length = 0;
+    reuse.templateMisses = 0;
+    reuse.recordsWithoutDestination = 0;
+    reuse.templatesLearned = 0;
+    reuse.templatesWithdrawn = 0;
+    reuse.exporterDrops = 0;
+    return reuse;
+  }
   return {
     ok: true,
     protocol,

@@ -39,6 +39,8 @@ export interface ShardOptions {
   coalesceMs: number;
   /** Join each port's SO_REUSEPORT group (receive workers); the ports were claimed free beforehand. */
   reusePort: boolean;
+  /** Read IPv4 sockets in batches (recvmmsg) when the native addon was built. */
+  batchReceive: boolean;
   collector: EngineOptions;
 }
 
@@ -69,6 +71,7 @@ export class CollectorShard {
       receiveBufferBytes: options.receiveBufferBytes,
       coalesceMs: options.coalesceMs,
       reusePort: options.reusePort,
+      batchReceive: options.batchReceive,
       deliver: (buf, exporter, now, protocol) => void collector.ingest(buf, exporter, now, protocol),
     });
   }

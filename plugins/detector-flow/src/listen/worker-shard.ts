@@ -3,6 +3,12 @@ import type { TargetPartial } from '../aggregate/window.js';
 import type { BoundSocket } from './listener.js';
 import type { Shard, ShardOptions, ShardStatus } from './shard.js';
 
+/** Test hook: young generation of receive workers (MB), FT_FLOW_WORKER_YOUNG_MB. */
+function limits(): { maxYoungGenerationSizeMb?: number } {
+  const mb = Number(process.env.FT_FLOW_WORKER_YOUNG_MB);
+  return Number.isFinite(mb) && mb > 0 ? { maxYoungGenerationSizeMb: mb } : {};
+}
+
 type Reply = { id: number; error?: string; bound?: BoundSocket[]; partials?: TargetPartial[]; status?: ShardStatus };
 
 /**
@@ -31,8 +37,9 @@ export class WorkerShard implements Shard {
       ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`, {
           eval: true,
           workerData: options,
+          resourceLimits: limits(),
         })
-      : new Worker(url, { workerData: options });
+      : new Worker(url, { workerData: options, resourceLimits: limits() });
     this.worker.on('message', (r: Reply) => {
       const done = this.waiting.get(r.id);
       this.waiting.delete(r.id);
