@@ -174,8 +174,8 @@ export function classify(reading: Reading): Classification {
   }
   if (tcp >= CLASSIFY.dominant) {
     if (synFlood) {
-      reasons.push(`${mix}; ${pct(synPerTcp!)} of TCP packets are SYNs`);
-      return done('syn_flood', tcp * Math.min(1, synPerTcp! * 2));
+      reasons.push(`${mix}; ${pct(synPerTcp)} of TCP packets are SYNs`);
+      return done('syn_flood', tcp * Math.min(1, synPerTcp * 2));
     }
     reasons.push(
       `${mix}; ${synPerTcp === undefined ? 'no TCP flag counts' : `only ${pct(synPerTcp)} SYNs`}: a TCP flood of another kind`,

@@ -6,7 +6,7 @@
 export function nearestRankPercentile(values: ArrayLike<number>, p: number): number {
   const n = values.length;
   if (n === 0) return 0;
-  const sorted = Float64Array.from(values as ArrayLike<number>).sort();
+  const sorted = Float64Array.from(values).sort();
   const rank = Math.min(n, Math.max(1, Math.ceil((p / 100) * n)));
   return sorted[rank - 1] as number;
 }

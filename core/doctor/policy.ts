@@ -32,7 +32,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
       },
       (e: unknown) => {
         clearTimeout(t);
-        reject(e as Error);
+        reject(e);
       },
     );
   });
@@ -104,7 +104,7 @@ export const speakersCheck: DoctorCheck = {
         try {
           handles = await createActionHandles(registry, specsFromInstances([instance]), {
             stateDir,
-            logger: silent as never,
+            logger: silent,
             signal: controller.signal,
           });
         } catch (err) {

@@ -186,8 +186,7 @@ export class RedisCursor implements LogCursor {
    * not hold up the commands of a shared one.
    */
   async wait(blocking: Redis, ms: number, limit: number): Promise<{ events: FtEvent[]; lost?: Lost }> {
-    const res = (await blocking.xread('COUNT', limit, 'BLOCK', ms, 'STREAMS', this.stream, `${this.pos - 1}-0`)) as
-      [string, [string, string[]][]][] | null;
+    const res = await blocking.xread('COUNT', limit, 'BLOCK', ms, 'STREAMS', this.stream, `${this.pos - 1}-0`);
     return this.take(res?.[0]?.[1] ?? []);
   }
 

@@ -83,8 +83,7 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileReport
       const wanted = rec && rec.phase === 'live' && rec.via.includes(h.name) && Date.parse(rec.expiresAt) > now;
       if (wanted && ref.ruleId) {
         installed.set(ref.ruleId, ref);
-        if (rec.adapters[h.name]?.state !== 'installed')
-          await executor.markInstalled(ref.ruleId as RuleId, h.name, ref.nativeId);
+        if (rec.adapters[h.name]?.state !== 'installed') await executor.markInstalled(ref.ruleId, h.name, ref.nativeId);
         continue;
       }
       // Tagged as ours, not wanted: an orphan (a crash between apply and the record, a rule withdrawn elsewhere).
@@ -102,7 +101,7 @@ export async function reconcile(opts: ReconcileOptions): Promise<ReconcileReport
           at: new Date(clock.now()).toISOString(),
           op: 'reconcile',
           plannedBy: 'reconcile',
-          ...(ref.ruleId ? { ruleId: ref.ruleId as RuleId } : {}),
+          ...(ref.ruleId ? { ruleId: ref.ruleId } : {}),
           via: [h.name],
           outcome: w.ok ? 'ok' : 'failed',
           results: [

@@ -185,10 +185,10 @@ export function remoteHandle(d: FleetDispatcher, inst: RemoteInstance, by: strin
     },
     async withdraw(target: Rule | InstalledRef): Promise<void> {
       const isRule = 'kind' in target && 'tenant' in target;
-      const key = isRule ? (target as Rule).id : `ref:${(target as InstalledRef).nativeId}`;
+      const key = isRule ? target.id : `ref:${target.nativeId}`;
       const data: FleetJobData = isRule
-        ? { op: 'withdraw', adapter: name, rule: target as Rule, by }
-        : { op: 'withdraw', adapter: name, ref: target as InstalledRef, by };
+        ? { op: 'withdraw', adapter: name, rule: target, by }
+        : { op: 'withdraw', adapter: name, ref: target, by };
       await d.run(pop, jobBase('withdraw', key, name), data, confirmMs);
     },
     async list(): Promise<InstalledRef[]> {

@@ -33,7 +33,7 @@ export class InputError extends Error {
 }
 
 const counted = <K extends z.ZodType>(key: K, name: string) =>
-  z.array(z.object({ [name]: key, count: z.number().min(0) } as Record<string, z.ZodType>)).default([]);
+  z.array(z.object({ [name]: key, count: z.number().min(0) })).default([]);
 
 const port = z.number().int().min(0).max(65535);
 const rate = z.number().min(0).finite();

@@ -54,7 +54,7 @@ export function flowspecMatch(incident: Incident, destination: Prefix): FlowSpec
     match.sourcePorts = ranges(vectors.flatMap((v) => VECTORS[v].sourcePorts));
     const mins = vectors.map((v) => (VECTORS[v] as { minPacketLength?: number }).minPacketLength);
     // Reflected answers are large: matching only those spares small legitimate replies from the same port.
-    if (mins.every((m) => m !== undefined)) match.packetLength = [{ min: Math.min(...(mins as number[])), max: 65535 }];
+    if (mins.every((m) => m !== undefined)) match.packetLength = [{ min: Math.min(...mins), max: 65535 }];
     else if (incident.packetLength) match.packetLength = [{ ...incident.packetLength }];
     return match;
   }

@@ -68,7 +68,7 @@ const memo = new Map<string, Rule>();
 
 /** makeRule, memoised: the same content gives the very same (frozen-by-convention) rule object. */
 export function buildRule<R extends Rule>(content: RuleContent<R> & { level: number; ttlSeconds: number }): R {
-  const c = content as RuleContent & { level: number; ttlSeconds: number };
+  const c = content;
   const key = `${contentKey(c)}#${c.level}#${c.ttlSeconds}`;
   let rule = memo.get(key);
   if (rule === undefined) {

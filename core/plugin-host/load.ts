@@ -9,7 +9,7 @@ import { PluginError, Registry } from './registry.js';
  */
 export async function loadRegistry(config: Config, extra: Record<string, FtPlugin> = {}): Promise<Registry> {
   const registry = new Registry();
-  const result = await config.runHook(REGISTER_HOOK as never, { apiVersion: 1 } as never, 30_000, true);
+  const result = await config.runHook(REGISTER_HOOK as never, { apiVersion: 1 }, 30_000, true);
   const successes = [...result.successes].sort((a, b) => a.plugin.name.localeCompare(b.plugin.name));
   for (const { plugin, result: registration } of successes) {
     try {

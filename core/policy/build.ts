@@ -41,8 +41,8 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
     minPrefixLength: raw.defaults.minPrefixLength,
   };
 
-  const protect = raw.protect as Prefix[];
-  const neverTarget = raw.neverTarget as Prefix[];
+  const protect = raw.protect;
+  const neverTarget = raw.neverTarget;
   for (const [i, other] of overlappingPairs(protect))
     fail(
       ['protect', i],
@@ -56,7 +56,7 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
   const scrubbers = new Map<string, ScrubberInstance>();
   for (const [name, s] of Object.entries(raw.scrubbers)) {
     const { adapter, pop, originAs, divertLength, ...options } = s as Record<string, unknown> & typeof s;
-    const origin = (originAs as number | undefined) ?? raw.asn;
+    const origin = originAs ?? raw.asn;
     if (origin === undefined)
       fail(
         ['scrubbers', name],
@@ -71,7 +71,7 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
       validated: false,
       source: ['scrubbers', name],
       originAs: origin ?? 0,
-      divertLength: (divertLength as { v4: number; v6: number } | undefined) ?? { v4: 24, v6: 48 },
+      divertLength: divertLength ?? { v4: 24, v6: 48 },
     });
   }
   for (const [name] of scrubbers)
@@ -146,7 +146,7 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
             : filters.size > 0
               ? ['speaker or filter', [...speakers.keys(), ...filters.keys()], 'speakers, filters']
               : ['speaker', [...speakers.keys()], 'speakers'];
-        fail([...path, 'via', i], unknownName(what as string, v, known as string[], section as string));
+        fail([...path, 'via', i], unknownName(what, v, known, section));
       }
     });
     if (announces && via.length === 0 && unknown === 0) {
@@ -220,7 +220,7 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
   });
 
   const targets: TargetOverride[] = raw.targets.map((t, index) => {
-    const p = t.prefix as Prefix;
+    const p = t.prefix;
     if (!protectSet.containing(p))
       fail(['targets', index, 'prefix'], `${p} is outside every protected prefix: add it to protect or fix the prefix`);
     const when = new Map<number, Trigger>();
@@ -399,9 +399,9 @@ export function trigger(t: RawTrigger): Trigger {
   const out: Trigger = {};
   if (t.bps) out.bps = t.bps;
   if (t.pps) out.pps = t.pps;
-  if (t.family) out.family = t.family as AttackFamily[];
+  if (t.family) out.family = t.family;
   if (t.vector) out.vector = t.vector as Vector[];
-  if (t.severity) out.severity = t.severity as Severity;
+  if (t.severity) out.severity = t.severity;
   return out;
 }
 
@@ -465,7 +465,7 @@ function detection(raw: RawPolicy): DetectionSettings {
   out.http = httpLimits(d?.http ?? {});
   for (const t of raw.targets) {
     if (!t.detection) continue;
-    const o: DetectionSettings['overrides'][number] = { prefix: t.prefix as Prefix };
+    const o: DetectionSettings['overrides'][number] = { prefix: t.prefix };
     if (t.detection.floor) o.floor = definedOnly(t.detection.floor);
     if (t.detection.static) o.static = definedOnly(t.detection.static);
     if (t.detection.http) o.http = httpLimits(t.detection.http);

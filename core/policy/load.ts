@@ -170,7 +170,7 @@ function checkAdapters(policy: Policy, registry: Registry): Located[] {
     if (r.success) {
       inst.options = (r.data ?? {}) as Record<string, unknown>;
       inst.validated = true;
-    } else issues.push(...describeIssues(r.error.issues, f.configSchema, path as PropertyKey[]));
+    } else issues.push(...describeIssues(r.error.issues, f.configSchema, path));
   }
   for (const det of policy.detectors.values()) {
     const entry = registry.detector(det.kind);

@@ -30,8 +30,7 @@ const EXPECTED: Record<string, string> = {
 /** Turns zod issues into messages a network engineer can act on: what was found and what was expected. */
 export function describeIssues(issues: readonly Issue[], schema: z.ZodType, prefix: PropertyKey[] = []): Located[] {
   const out: Located[] = [];
-  for (const issue of issues)
-    out.push(...describe(issue, schema, [...prefix, ...(issue.path as PropertyKey[])], prefix.length));
+  for (const issue of issues) out.push(...describe(issue, schema, [...prefix, ...issue.path], prefix.length));
   return out;
 }
 
@@ -84,9 +83,7 @@ function describe(issue: Issue, schema: z.ZodType, path: PropertyKey[], skip: nu
       // A list given where one value or a list is accepted: the list branch's item errors say what is wrong.
       const branches = Array.isArray(issue.input) ? [...matched].sort((a, b) => depth(b) - depth(a)) : matched;
       if (branches.length > 0)
-        return (branches[0] as Issue[]).flatMap((e) =>
-          describe(e, schema, [...path, ...(e.path as PropertyKey[])], skip),
-        );
+        return (branches[0] as Issue[]).flatMap((e) => describe(e, schema, [...path, ...e.path], skip));
       const expected = u.errors.flatMap((errs) =>
         errs.map((e) => (e.code === 'invalid_type' ? (EXPECTED[e.expected] ?? e.expected) : e.message)),
       );

@@ -516,7 +516,7 @@ export async function loadDetectorSpecs(file: string): Promise<DetectorSpec[]> {
     if (!body || typeof body !== 'object' || typeof body.detector !== 'string')
       throw new DaemonSetupError(`${file}: ${name}: needs "detector: KIND"`);
     const { detector, ...options } = body;
-    return { name, kind: detector as string, options };
+    return { name, kind: detector, options };
   });
 }
 

@@ -46,7 +46,7 @@ export function ruleFromJson(raw: unknown, where: string, defaults: { tenant: st
     tenant,
     level: typeof level === 'number' ? level : 0,
     ttlSeconds: typeof ttlSeconds === 'number' && ttlSeconds > 0 ? ttlSeconds : defaults.ttlSeconds,
-  } as never);
+  });
 }
 
 /**

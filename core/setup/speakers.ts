@@ -100,7 +100,7 @@ export async function findSpeakers(procs: readonly HostProcess[]): Promise<Found
         add({ kind: 'gobgp', where: dialable(h.trim()) }, `gobgpd (pid ${p.pid}), API ${h.trim()}`);
     } else if (/^bird[26]?$/.test(p.name)) {
       const socket = optionValue(p.argv, '-s') ?? BIRD_SOCKETS.find((s) => existsSync(s)) ?? BIRD_SOCKETS[0];
-      add({ kind: 'bird', where: socket as string }, `${p.name} (pid ${p.pid}), control socket ${socket}`);
+      add({ kind: 'bird', where: socket }, `${p.name} (pid ${p.pid}), control socket ${socket}`);
     } else if (p.name === 'bgpd' && p.argv[0]?.includes('frr')) {
       const dir = optionValue(p.argv, '--vty_socket');
       add({ kind: 'frr', ...(dir ? { where: dir } : {}) }, `FRR bgpd (pid ${p.pid})`);

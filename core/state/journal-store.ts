@@ -120,7 +120,7 @@ export class JournalStore implements RuleStore {
     }
     if (this.opts.readOnly) {
       const scan = await this.readOrRepair(log, false).catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') return { records: [], goodEnd: 0 } as ScanResult;
+        if (err.code === 'ENOENT') return { records: [], goodEnd: 0 };
         throw err;
       });
       for (const r of scan.records) this.applyState(r as StateRecord, log);

@@ -245,7 +245,7 @@ export class JournalWriter {
     try {
       frames = values.map(encodeRecord);
     } catch (err) {
-      return Promise.reject(err as Error);
+      return Promise.reject(err);
     }
     return this.appendFrames(frames);
   }

@@ -21,7 +21,7 @@ const N = Number(process.env.BENCH_FLEET_N ?? 1000);
 const BULK = Number(process.env.BENCH_FLEET_BULK ?? 10_000);
 const logger = createJsonLogger({
   level: 'error',
-  destination: new Writable({ write: (_c, _e, cb) => cb() }) as never,
+  destination: new Writable({ write: (_c, _e, cb) => cb() }),
 });
 
 const rule = makeRule<FlowSpecRule>({

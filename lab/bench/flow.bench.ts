@@ -152,7 +152,7 @@ function start(argv: string[]): ChildProcess {
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], cwd: ROOT });
   children.add(child);
   child.on('exit', () => children.delete(child));
-  child.stderr!.on('data', () => {});
+  child.stderr.on('data', () => {});
   return child;
 }
 

@@ -154,7 +154,7 @@ async function settle(read: () => Promise<number>, t0: bigint): Promise<{ count:
 /** Busy CPU seconds of the whole machine (user+nice+system+irq+softirq+steal), from /proc/stat. */
 function busySeconds(): number {
   const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
-  const [user, nice, system, , , irq, softirq, steal] = f as number[];
+  const [user, nice, system, , , irq, softirq, steal] = f;
   return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / 100;
 }
 
@@ -246,7 +246,7 @@ async function floodRates(): Promise<Record<string, FloodRow>> {
       passedPps: med(passed, 'pps'),
       passCpuNsPerPacket: med(passed, 'cpuNsPerPacket'),
     };
-    const o = out[kind]!;
+    const o = out[kind];
     console.log(
       `  flood ${FLOOD} pkts, ${kind}: dropped ${o.droppedPps} pps (${o.dropCpuNsPerPacket} ns CPU/pkt), passed ${o.passedPps} pps (${o.passCpuNsPerPacket} ns CPU/pkt)`,
     );

@@ -119,7 +119,7 @@ const targets = Array.from(
   (_, i) =>
     `  - { name: customer-${i}, prefix: 203.0.113.${i * 2}/31, tenant: c${i}, maxLevel: ${1 + (i % 3)}, when: { 1: { bps: ">${20 + i}Mbps" } } }`,
 );
-const bigPolicy = `${policyText.replace(/targets:\n(?:  .*\n|    .*\n|      .*\n)*/, '')}targets:\n${targets.join('\n')}\n`;
+const bigPolicy = `${policyText.replace(/targets:\n(?: {2}.*\n| {4}.*\n| {6}.*\n)*/, '')}targets:\n${targets.join('\n')}\n`;
 const incidentText = readFileSync('policies/examples/incident-dns-amplification.json', 'utf8');
 const previewMs: number[] = [];
 let lines = 0;

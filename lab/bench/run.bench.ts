@@ -26,7 +26,7 @@ const APPENDS = Number(process.env.BENCH_APPENDS ?? 2000);
 const dir = mkdtempSync(join(tmpdir(), 'ft-bench-run-'));
 const logger = createJsonLogger({
   level: 'error',
-  destination: new Writable({ write: (_c, _e, cb) => cb() }) as never,
+  destination: new Writable({ write: (_c, _e, cb) => cb() }),
 });
 
 // ── 1. incident → apply() ─────────────────────────────────────────────────────────────────────────────────────────

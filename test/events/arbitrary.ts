@@ -54,9 +54,9 @@ export const arbRule: fc.Arbitrary<Rule> = fc
           action: port % 2 ? { type: 'discard' } : { type: 'rate-limit', bytesPerSecond: 6_250_000 },
         } as never);
       case 'rtbh':
-        return makeRule({ ...common, kind, communities: ['65535:666'], noExport: true } as never);
+        return makeRule({ ...common, kind, communities: ['65535:666'], noExport: true });
       case 'divert':
-        return makeRule({ ...common, kind, provider: 'cf' } as never);
+        return makeRule({ ...common, kind, provider: 'cf' });
       case 'host-filter':
         return makeRule({
           ...common,

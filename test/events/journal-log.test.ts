@@ -139,16 +139,15 @@ describe('event journal', () => {
   it("a fleet archive keeps the seqs it is given (gaps are other controllers' events) and refuses to number its own", async () => {
     const archive = await JournalEventLog.open({ dir: t.dir, archive: true });
     const at = Date.now();
-    const mk = (seq: number): FtEvent =>
-      ({
-        seq,
-        id: `id-${seq}`,
-        at,
-        tenant: 'x',
-        node: 'ctl-2',
-        type: 'speaker.down',
-        data: { speaker: 's', status: 'down' },
-      }) as FtEvent;
+    const mk = (seq: number): FtEvent => ({
+      seq,
+      id: `id-${seq}`,
+      at,
+      tenant: 'x',
+      node: 'ctl-2',
+      type: 'speaker.down',
+      data: { speaker: 's', status: 'down' },
+    });
     await archive.appendStored([mk(5), mk(9)]);
     await archive.appendStored([mk(9), mk(12)]);
     let refused = false;

@@ -43,7 +43,7 @@ describe('l7 + detection engine: each site is baselined on its own', () => {
         hit('quiet.example', flooder && i >= 5 ? flooder : `192.0.2.${i % 5}`, now + (i * 1000) / quietRps);
       for (let t = 0; t < 10; t++) {
         now += 100;
-        for (const s of agg.flush(now) as Sample[]) engine.ingest(s);
+        for (const s of agg.flush(now)) engine.ingest(s);
         engine.tick(now);
       }
     };

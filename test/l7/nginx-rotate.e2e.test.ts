@@ -84,7 +84,7 @@ describe('l7 end to end: nginx keeps logging through logrotate-style rotations; 
     expect(written()).to.equal(4800);
     await waitFor(() => detector!.counters.parsed >= 4800, {
       timeoutMs: 10_000,
-      what: `all lines read (have ${detector!.counters.parsed})`,
+      what: `all lines read (have ${detector.counters.parsed})`,
     });
     await sleep(500);
     expect(detector.counters.parsed).to.equal(4800);

@@ -90,7 +90,7 @@ describe('ft mitigate preview', () => {
     const r = await runFt(['mitigate', 'preview', ...QUICK, ...DNS, ...NOW]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.include('PLAN     1 to add, 0 to refresh, 0 to withdraw, 2 refused');
-    expect(r.stdout).to.match(/^REFUSED  fs-[0-9a-f]{16}  FlowSpec  level 2$/m);
+    expect(r.stdout).to.match(/^REFUSED {2}fs-[0-9a-f]{16} {2}FlowSpec {2}level 2$/m);
     expect(r.stdout).to.include('rail     rpki');
     expect(r.stdout).to.include('no RPKI data: pass --vrps or set rpki: warn/off');
   });

@@ -98,6 +98,7 @@ describe('RTR PDU codec', () => {
         return {
           type: 'prefix' as const,
           version: v,
+          // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- keeps the literal type in the object
           family: (a.length === 4 ? 4 : 6) as 4 | 6,
           announce,
           prefixLength,

@@ -12,7 +12,7 @@ import { waitFor } from '../helpers/wait.js';
 const CHILD = join(import.meta.dirname, 'crash-child.ts');
 const silent = createJsonLogger({
   level: 'error',
-  destination: new Writable({ write: (_c, _e, cb) => cb() }) as never,
+  destination: new Writable({ write: (_c, _e, cb) => cb() }),
 });
 
 function child(stateDir: string, recordFile: string, mode: string, env: Record<string, string>) {

@@ -115,7 +115,7 @@ export async function loop(
   };
   const logger = createJsonLogger({
     level: 'error',
-    destination: new Writable({ write: (_c, _e, cb) => cb() }) as never,
+    destination: new Writable({ write: (_c, _e, cb) => cb() }),
   });
   const registry = await fixtureRegistry();
   const policy = parsePolicy(policyText(recordFile, options.policyExtra), join(dir, 'policy.yaml'), registry);

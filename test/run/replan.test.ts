@@ -18,7 +18,7 @@ describe('runner: re-planning an incident as its state changes', () => {
     dir = mkdtempSync(join(tmpdir(), 'ft-replan-'));
     const logger = createJsonLogger({
       level: 'error',
-      destination: new Writable({ write: (_c, _e, cb) => cb() }) as never,
+      destination: new Writable({ write: (_c, _e, cb) => cb() }),
     });
     const store = await JournalStore.open({ dir: join(dir, 'state'), logger });
     const planned: number[] = [];
@@ -56,7 +56,7 @@ describe('runner: re-planning an incident as its state changes', () => {
     dir = mkdtempSync(join(tmpdir(), 'ft-replan-'));
     const logger = createJsonLogger({
       level: 'error',
-      destination: new Writable({ write: (_c, _e, cb) => cb() }) as never,
+      destination: new Writable({ write: (_c, _e, cb) => cb() }),
     });
     const store = await JournalStore.open({ dir: join(dir, 'state'), logger });
     const planned: string[] = [];

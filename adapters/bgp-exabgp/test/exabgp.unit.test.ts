@@ -137,7 +137,7 @@ describe('bgp-exabgp rendering and parsing', () => {
           expect(ruleIdFromTags(tags, asn === 1 ? 2 : asn - 1)).to.equal(undefined);
           // A second community under our ASN besides the marker makes the route ambiguous: not claimed.
           expect(ruleIdFromTags([...tags, { asn, data1: 7, data2: 7 }], asn)).to.equal(undefined);
-          expect(ruleIdFromTags([tags[1] as never], asn)).to.equal(undefined);
+          expect(ruleIdFromTags([tags[1]], asn)).to.equal(undefined);
         },
       ),
       { numRuns: 200 },

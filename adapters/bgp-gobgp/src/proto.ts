@@ -52,7 +52,7 @@ async function load(protoDir: string): Promise<GobgpApi> {
     import('@grpc/proto-loader'),
     import('protobufjs'),
   ]);
-  const protobufjs = ((pb as unknown as { default?: typeof protobuf }).default ?? pb) as typeof protobuf;
+  const protobufjs = (pb as unknown as { default?: typeof protobuf }).default ?? pb;
   const definition = loader.loadSync(
     FILES.map((f) => join(protoDir, f)),
     {

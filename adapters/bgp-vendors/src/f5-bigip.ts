@@ -63,7 +63,7 @@ export function f5Addresses(rule: Rule): string[] {
     throw new Error(
       `${KIND} cannot: an AFM address list holds sources to drop; a ${rule.kind} rule is not expressible`,
     );
-  const r = rule as HostFilterRule;
+  const r = rule;
   if (r.action.type !== 'drop' && r.action.type !== 'reject')
     throw new Error(`${KIND} cannot: "${r.action.type}" is not expressible (the list feeds a drop rule)`);
   if (!r.match.sources?.length) throw new Error(`${KIND} cannot: a rule without sources would drop everyone`);

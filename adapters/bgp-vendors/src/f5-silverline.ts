@@ -119,7 +119,7 @@ export class F5SilverlineAction implements Action {
 
   async apply(rule: Rule): Promise<Applied> {
     if (rule.kind !== 'divert') throw new Error(`${KIND} cannot carry a ${rule.kind} rule (only divert)`);
-    const cidr = String((rule as DivertRule).target);
+    const cidr = String(rule.target);
     const mine = await this.#owned.get(cidr);
     if ((await this.#advertised()).has(cidr)) {
       if (!mine)

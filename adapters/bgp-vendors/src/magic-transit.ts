@@ -157,7 +157,7 @@ export class MagicTransitAction implements Action {
   async apply(rule: Rule): Promise<Applied> {
     if (rule.kind !== 'divert')
       throw new Error(`cloudflare-magic-transit cannot carry a ${rule.kind} rule (only divert)`);
-    const cidr = String((rule as DivertRule).target);
+    const cidr = String(rule.target);
     const { prefixId, bgpPrefixId, bgp } = await this.#resolve(cidr);
     const nativeId = `${prefixId}/${bgpPrefixId}`;
     if (bgp.on_demand && !bgp.on_demand.on_demand_enabled) {

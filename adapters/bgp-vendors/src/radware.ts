@@ -177,11 +177,7 @@ export class RadwareAction implements Action {
     if (rule.kind !== 'divert') throw new Error(`${KIND} cannot carry a ${rule.kind} rule (only divert)`);
     const nativeId = attackId(rule.id);
     if (await this.#owned.get(nativeId)) return { ruleId: rule.id, state: 'installed', nativeId };
-    await this.#call(
-      '/mgmt/device/df/config/action/attackstart',
-      this.#startBody(rule as DivertRule),
-      /already exists/i,
-    );
+    await this.#call('/mgmt/device/df/config/action/attackstart', this.#startBody(rule), /already exists/i);
     await this.#owned.put({ nativeId, ruleId: rule.id, cidr: String(rule.target) });
     return {
       ruleId: rule.id,

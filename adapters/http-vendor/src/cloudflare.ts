@@ -51,6 +51,6 @@ export class CloudflareClient {
         'client',
       );
     }
-    return { result: env?.result as T, status: res.status, info: env?.result_info };
+    return { result: env?.result, status: res.status, info: env?.result_info };
   }
 }

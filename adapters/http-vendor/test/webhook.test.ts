@@ -24,7 +24,7 @@ function receiver(secret: string) {
   const events: { id: string; body: any }[] = [];
   const route = (req: Recorded) => {
     try {
-      const body = verifyWebhook(secret, req.body, req.headers as Record<string, string>) as any;
+      const body = verifyWebhook(secret, req.body, req.headers) as any;
       const id = String(req.headers['webhook-id']);
       if (!seen.has(id)) events.push({ id, body });
       seen.add(id);

@@ -69,7 +69,7 @@ export function wafAddresses(rule: Rule): { v4: string[]; v6: string[] } {
       KIND,
       `Shield Advanced has no on-demand scrubbing (protection is always on); a ${rule.kind} rule is not expressible`,
     );
-  const r = rule as HostFilterRule;
+  const r = rule;
   if (r.action.type !== 'drop' && r.action.type !== 'reject')
     throw new CannotExpress(KIND, `a WAF IP set blocks; "${r.action.type}" is not expressible here`);
   if (!r.match.sources?.length) throw new CannotExpress(KIND, 'a rule without sources would block everyone');

@@ -58,7 +58,7 @@ interface Entry {
 export function accessRuleEntries(rule: Rule): Entry[] {
   if (rule.kind !== 'host-filter')
     throw new CannotExpress(KIND, `IP Access Rules only block sources; a ${rule.kind} rule is not expressible`);
-  const r = rule as HostFilterRule;
+  const r = rule;
   if (r.action.type !== 'drop' && r.action.type !== 'reject')
     throw new CannotExpress(KIND, `IP Access Rules block or challenge; "${r.action.type}" is not expressible`);
   if (!r.match.sources?.length)

@@ -68,7 +68,7 @@ interface RobotError {
 }
 const robotError = (body: unknown): RobotError | undefined => {
   const e = (body as { error?: unknown } | undefined)?.error;
-  return e && typeof e === 'object' ? (e as RobotError) : undefined;
+  return e && typeof e === 'object' ? e : undefined;
 };
 
 /**
@@ -109,7 +109,7 @@ export function robotRules(rule: Rule): RobotRule[] {
       KIND,
       `the Robot firewall filters packets; a ${rule.kind} rule is not expressible (Hetzner has no scrubbing API: its DDoS protection is automatic)`,
     );
-  const r = rule as HostFilterRule;
+  const r = rule;
   if (r.action.type !== 'drop' && r.action.type !== 'reject')
     throw new CannotExpress(KIND, `the Robot firewall accepts or discards; "${r.action.type}" is not expressible`);
   const m = r.match;

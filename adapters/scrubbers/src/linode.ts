@@ -61,7 +61,7 @@ export function linodeRules(rule: Rule): LinodeRule[] {
       KIND,
       `Cloud Firewall rules filter packets; a ${rule.kind} rule is not expressible (Linode has no scrubbing API)`,
     );
-  const r = rule as HostFilterRule;
+  const r = rule;
   if (r.action.type !== 'drop' && r.action.type !== 'reject')
     throw new CannotExpress(KIND, `Cloud Firewall rules accept or drop; "${r.action.type}" is not expressible`);
   if (!r.match.sources?.length) throw new CannotExpress(KIND, 'a rule without sources would drop everyone');

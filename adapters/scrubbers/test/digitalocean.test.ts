@@ -34,7 +34,7 @@ describe('digitalocean: declared unable (Cloud Firewalls are allow-only), agains
     expect(a.render(rule)[0]!.text).to.match(/digitalocean cannot: host-filter: .*allow-only.*no action/);
     const err = (await a.apply(rule).catch((e: unknown) => e)) as Error;
     expect(err.message).to.match(/digitalocean cannot: host-filter: .*a source cannot be blocked/);
-    expect((await a.apply(divert()).catch((e: unknown) => e)) as Error)
+    expect(await a.apply(divert()).catch((e: unknown) => e))
       .to.have.property('message')
       .match(/no scrubbing API/);
     expect(await a.list()).to.deep.equal([]);
@@ -91,7 +91,7 @@ describe('vultr: declared unable (accept-only firewall groups)', () => {
       );
       expect(a.capabilities).to.deep.equal([]);
       expect(a.render(block(['198.51.100.7/32']))[0]!.text).to.match(/vultr cannot: host-filter: .*accept-only/);
-      expect((await a.apply(divert()).catch((e: unknown) => e)) as Error)
+      expect(await a.apply(divert()).catch((e: unknown) => e))
         .to.have.property('message')
         .match(/no scrubbing API/);
       expect((await a.health()).status).to.equal('degraded');

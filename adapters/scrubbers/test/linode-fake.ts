@@ -68,7 +68,7 @@ export class LinodeFake {
         return err(400, 'fingerprint and version are read-only', 'fingerprint');
       for (const dir of ['inbound', 'outbound'] as const) {
         if (!Array.isArray(b[dir])) return err(400, 'This field is required', dir);
-        for (const [i, rule] of (b[dir] as any[]).entries()) {
+        for (const [i, rule] of b[dir].entries()) {
           if (!['ACCEPT', 'DROP'].includes(rule.action))
             return err(400, 'Must be one of ACCEPT, DROP', `${dir}[${i}].action`);
           if (!['TCP', 'UDP', 'ICMP', 'IPENCAP'].includes(rule.protocol))

@@ -88,7 +88,7 @@ export default class MitigateList extends FtCommand {
         adapters: r.via.map((v) => ({
           name: v,
           state: r.adapters[v]?.state ?? 'unknown',
-          ...(r.adapters[v]?.error ? { error: r.adapters[v]!.error } : {}),
+          ...(r.adapters[v]?.error ? { error: r.adapters[v].error } : {}),
         })),
       }))
       .sort((a, b) => a.expiresAt.localeCompare(b.expiresAt));

@@ -22,7 +22,7 @@ export function reviveRule(json: unknown, where: string, verify = true): Rule {
   const rule = r as unknown as Rule;
   if (!verify) return rule;
   const { id, level: _l, ttlSeconds: _t, ...content } = rule;
-  const expected = ruleId(content as RuleContent);
+  const expected = ruleId(content);
   if (id !== expected)
     throw new Error(`${where}: rule ${String(id)} does not match its content (expected id ${expected})`);
   return rule;

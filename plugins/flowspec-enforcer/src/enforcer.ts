@@ -205,7 +205,7 @@ export class FlowSpecEnforcer {
           const known = err instanceof ComponentDecodeError;
           undecodable.push({
             nlri: p.prefix,
-            reason: known ? (err as Error).message : `unreadable route: ${(err as Error).message}`,
+            reason: known ? err.message : `unreadable route: ${(err as Error).message}`,
           });
         }
       }

@@ -223,7 +223,6 @@ const mode = oneOf(['enforce', 'preview']);
 // ── The events ─────────────────────────────────────────────────────────────────────────────────────────────────
 
 interface EventDef<D extends Dual<any, any>> {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
   /** Group for docs and filters: incident, rule, op, operational. */
   group: 'incident' | 'rule' | 'op' | 'operational';
   summary: string;

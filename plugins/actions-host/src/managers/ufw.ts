@@ -65,7 +65,7 @@ export function parseAdded(text: string): { id: RuleId; spec: string[] }[] {
     const tag = m ? TAG_RE.exec(m[1] as string) : null;
     if (!m || !tag || m[1] !== `ft:${tag[1]}`) continue;
     const body = line.slice(4, m.index).trim().split(/\s+/);
-    out.push({ id: tag[1] as RuleId, spec: [...body, 'comment', m[1] as string] });
+    out.push({ id: tag[1] as RuleId, spec: [...body, 'comment', m[1]] });
   }
   return out;
 }

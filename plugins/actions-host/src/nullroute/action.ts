@@ -54,7 +54,7 @@ class NullrouteAction implements Action {
     const r = expectKind('nullroute', rule, ['rtbh', 'host-filter']);
     const id = checkRuleId('nullroute', r.id);
     if (r.kind === 'rtbh') return { id, prefixes: [checkPrefix('nullroute', 'target', r.target)] };
-    const hf = r as HostFilterRule;
+    const hf = r;
     const spec = checkMatch('nullroute', id, hf.match, { maxSources: this.config.maxSources });
     const action = checkFilterAction('nullroute', hf.action);
     if (action.type !== 'drop' && action.type !== 'reject')
