@@ -127,7 +127,7 @@ export async function startFleetWorker(o: FleetWorkerOptions): Promise<FleetWork
     return { outcome: 'withdrawn', worker: id };
   };
 
-  const worker: Worker = new Worker(queueName(pop), processor, {
+  const worker = new Worker<FleetJobData>(queueName(pop), processor, {
     connection: o.workerConn,
     prefix,
     concurrency: o.concurrency ?? 4,
@@ -174,7 +174,7 @@ export async function startFleetWorker(o: FleetWorkerOptions): Promise<FleetWork
       )
       .catch(() => undefined);
   await beat();
-  const timer = setInterval(beat, hbMs);
+  const timer = setInterval(() => void beat(), hbMs);
   await worker.waitUntilReady();
   o.logger.info(
     { pop, worker: id, speakers: [...o.actions.keys()], concurrency: o.concurrency ?? 4 },

@@ -370,7 +370,7 @@ export function parseActiveRules(value: unknown, source: string): ActiveRule[] {
     }
     try {
       const { id, level, ttlSeconds, ...content } = revive(r.data.rule) as Rule;
-      const rule = makeRule({ ...(content as object), level, ttlSeconds } as never) as Rule;
+      const rule = makeRule<Rule>({ ...(content as object), level, ttlSeconds } as never);
       if (id !== undefined && id !== rule.id) {
         problems.push(`[${i}].rule.id: ${id} does not match the rule's content (${rule.id})`);
         return;

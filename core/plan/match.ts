@@ -3,7 +3,6 @@ import {
   Prefix,
   VECTORS,
   isVector,
-  vectorForSourcePort,
   type FlowSpecMatch,
   type HostMatch,
   type Range,

@@ -88,7 +88,7 @@ export function plan(input: PlanInput): Plan {
   // answers for all of a level's candidates: plans want a handful of rules, and indexing every active rule costs more.
   const index = snapshotIndex(input.active);
   const areLive: AreLive = (candidates) => {
-    const found: (ActiveRule | undefined)[] = new Array(candidates.length).fill(undefined);
+    const found = new Array<ActiveRule | undefined>(candidates.length).fill(undefined);
     if (index) {
       for (let j = 0; j < candidates.length; j++) found[j] = index.byId.get((candidates[j] as { id: string }).id)?.[0];
     } else {
@@ -304,7 +304,7 @@ function cachedRails(policy: Policy, rule: Rule, via: readonly string[]): Return
   let byRule = railCache.get(policy);
   if (!byRule) railCache.set(policy, (byRule = new WeakMap()));
   let byVia = byRule.get(rule);
-  if (!byVia) byRule.set(rule, (byVia = new Map()));
+  if (!byVia) byRule.set(rule, (byVia = new Map<string, ReturnType<typeof ruleRails> | null>()));
   const key = via.length === 1 ? (via[0] as string) : via.join(',');
   let hit = byVia.get(key);
   if (hit === undefined) {

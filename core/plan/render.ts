@@ -56,7 +56,7 @@ export async function createRenderers(policy: Policy, registry: Registry, ctx: R
     renderWithdraw: (via, rule) => renderWith(actions.get(via), via, rule, (a) => a.renderWithdraw?.(rule) ?? []),
     async close() {
       controller.abort();
-      await Promise.allSettled([...actions.values()].map((a) => a.close?.()));
+      await Promise.allSettled([...actions.values()].map(async (a) => a.close?.()));
     },
   };
 }

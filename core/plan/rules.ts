@@ -74,7 +74,7 @@ export function buildRule<R extends Rule>(content: RuleContent<R> & { level: num
   if (rule === undefined) {
     // Oldest first out: the rules of open incidents are the ones asked for again and again.
     if (memo.size >= MAX_ENTRIES) memo.delete(memo.keys().next().value as string);
-    rule = deepFreeze(makeRule(content as never) as Rule);
+    rule = deepFreeze(makeRule<Rule>(content as never));
     memo.set(key, rule);
   }
   return rule as R;

@@ -15,6 +15,8 @@ function typeOf(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a map';
   if (typeof v === 'string') return `"${v}"`;
+  if (typeof v === 'function' || typeof v === 'symbol') return typeof v;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- only primitives are left here
   return String(v);
 }
 

@@ -16,6 +16,7 @@ export async function cachesFromPolicyFile(path: string): Promise<RtrCacheConfig
   } catch (err) {
     throw new Error(
       `${path}: cannot read the policy (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      { cause: err },
     );
   }
   const rpki = (doc as { rpki?: unknown } | null)?.rpki;
@@ -33,7 +34,7 @@ export async function cachesFromPolicyFile(path: string): Promise<RtrCacheConfig
         try {
           cache = parseCacheAddress(address);
         } catch (err) {
-          throw new Error(`${where}: ${(err as Error).message}`);
+          throw new Error(`${where}: ${(err as Error).message}`, { cause: err });
         }
         const preference = typeof entry === 'object' ? (entry as { preference?: unknown }).preference : undefined;
         if (preference !== undefined) {
@@ -60,6 +61,7 @@ export async function cachesFromPolicyFile(path: string): Promise<RtrCacheConfig
         } catch (err) {
           throw new Error(
             `${where}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+            { cause: err },
           );
         }
         if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error(`${where}: ${file} holds no PEM certificate`);

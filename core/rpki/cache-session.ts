@@ -223,7 +223,7 @@ export class CacheSession extends EventEmitter {
         this.onBytes(chunk);
       }
     });
-    socket.on('error', (err) => {
+    socket.on('error', (err: Error) => {
       if (this.socket === socket) this.recordError({ direction: 'transport', message: err.message });
     });
     socket.on('close', () => {

@@ -117,9 +117,8 @@ describe('event subscribers', () => {
   });
 
   it('manualAck: only what the handler acknowledged is behind the cursor after a restart', async () => {
-    let sub!: Subscription;
     const got: number[] = [];
-    sub = await stream.subscribe(
+    const sub: Subscription = await stream.subscribe(
       'export',
       async (events) => {
         got.push(...events.map((e) => e.seq));

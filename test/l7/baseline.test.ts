@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import type { Sample } from '@ft/sdk';
 import { DetectionEngine, type DetectionEvent } from '../../core/detect/index.js';
 import { DEFAULT_DETECTION } from '../../core/model/detection.js';
 import { Aggregator } from '../../plugins/detector-l7/src/aggregate.js';

@@ -96,7 +96,7 @@ describe('rule memo (ids hashed once per content)', () => {
   it('gives exactly the rule makeRule gives', () => {
     fc.assert(
       fc.property(content, (c) => {
-        const built = buildRule(clean(c) as never) as Rule;
+        const built = buildRule<Rule>(clean(c) as never);
         expect(JSON.stringify(built)).to.equal(JSON.stringify(makeRule(clean(c) as never)));
       }),
       { numRuns: RUNS },
@@ -106,8 +106,8 @@ describe('rule memo (ids hashed once per content)', () => {
   it('two different contents never share a memo entry (a wrong rule is never handed out)', () => {
     fc.assert(
       fc.property(content, content, (a, b) => {
-        const ra = buildRule(clean(a) as never) as Rule;
-        const rb = buildRule(clean(b) as never) as Rule;
+        const ra = buildRule<Rule>(clean(a) as never);
+        const rb = buildRule<Rule>(clean(b) as never);
         const same = JSON.stringify(makeRule(clean(a) as never)) === JSON.stringify(makeRule(clean(b) as never));
         expect(ra === rb).to.equal(same);
       }),
@@ -140,7 +140,7 @@ describe('rule memo (ids hashed once per content)', () => {
 
   it('memoised rules are frozen, so no consumer can change a rule another plan holds', () => {
     const dst = Prefix.parse('203.0.113.10/32');
-    const r = buildRule({
+    const r = buildRule<Rule>({
       kind: 'flowspec',
       tenant: 't',
       target: dst,
@@ -148,7 +148,7 @@ describe('rule memo (ids hashed once per content)', () => {
       ttlSeconds: 300,
       match: { destination: dst, protocols: [17] },
       action: { type: 'discard' },
-    } as never) as Rule;
+    } as never);
     expect(Object.isFrozen(r)).to.equal(true);
     expect(() => {
       (r as { match: { protocols: number[] } }).match.protocols.push(6);

@@ -23,9 +23,8 @@ describe('runner: re-planning an incident as its state changes', () => {
     const store = await JournalStore.open({ dir: join(dir, 'state'), logger });
     const planned: number[] = [];
     const grown = incident({ bps: 9e9 });
-    let runner: Runner | undefined;
     const emptyPlan = (): Plan => ({ tenant: 'lab', mode: 'enforce', ops: [], refused: [], notes: [] });
-    runner = new Runner({
+    const runner: Runner = new Runner({
       store,
       actions: new Map(),
       logger,

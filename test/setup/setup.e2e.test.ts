@@ -102,7 +102,9 @@ class Tmux {
         { timeoutMs: 60_000, what: `"${String(text)}" on screen (x${count})` },
       );
     } catch (err) {
-      throw new Error(`${(err as Error).message}\n--- screen ---\n${last.split('\n').slice(-40).join('\n')}`);
+      throw new Error(`${(err as Error).message}\n--- screen ---\n${last.split('\n').slice(-40).join('\n')}`, {
+        cause: err,
+      });
     }
   }
   /** Position of the option containing `label` in the last list shown under `question`. */

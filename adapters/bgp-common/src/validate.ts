@@ -50,10 +50,10 @@ export function parseRouteTarget(id: string, text: unknown): { asn: number; valu
   if (!m) throw new RuleRejected(id, `redirect route target ${JSON.stringify(text)} is not ASN:NN`);
   const asn = Number(m[1]);
   const value = Number(m[2]);
-  if (!isAsn(asn)) throw new RuleRejected(id, `redirect route target ${text}: AS ${asn} is out of range`);
+  if (!isAsn(asn)) throw new RuleRejected(id, `redirect route target ${m[0]}: AS ${m[1]} is out of range`);
   const max = asn > 0xffff ? 0xffff : 0xffffffff;
   if (!isUint(value, max))
-    throw new RuleRejected(id, `redirect route target ${text}: value must be within 0..${max} for AS ${asn}`);
+    throw new RuleRejected(id, `redirect route target ${m[0]}: value must be within 0..${max} for AS ${asn}`);
   return { asn, value };
 }
 

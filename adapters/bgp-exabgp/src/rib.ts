@@ -108,7 +108,7 @@ export function withdrawForNativeId(nativeId: string): string {
   if (!m) throw new Error(`${JSON.stringify(nativeId)} is not an ExaBGP route id from list()`);
   const nlri = m[3] as string;
   // Only what parseRibLine produced gets here, but the text goes back to ExaBGP: refuse anything odd in it.
-  if (!/^[0-9A-Za-z:./=<>&!\-\[\] ]+$/.test(nlri))
+  if (!/^[0-9A-Za-z:./=<>&!\-[\] ]+$/.test(nlri))
     throw new Error(`refusing to withdraw ${JSON.stringify(nativeId)}: unexpected characters`);
   if (m[2] === 'unicast') {
     if (!/^[0-9a-f:.]+\/\d+$/i.test(nlri))

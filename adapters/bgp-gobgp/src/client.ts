@@ -168,7 +168,7 @@ export class GobgpClient {
       family: raw.family,
       nlri: this.api.unpack(raw.nlri),
       pattrs: (raw.pattrs ?? []).map((a) => this.api.unpack(a)),
-      neighborIp: String(raw.neighbor_ip ?? ''),
+      neighborIp: typeof raw.neighbor_ip === 'string' ? raw.neighbor_ip : '',
       isFromExternal: Boolean(raw.is_from_external),
       isWithdraw: Boolean(raw.is_withdraw),
       raw,

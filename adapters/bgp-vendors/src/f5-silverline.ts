@@ -1,14 +1,4 @@
-import type {
-  Action,
-  Applied,
-  DivertRule,
-  Health,
-  InstalledRef,
-  PluginContext,
-  RenderedCommand,
-  Rule,
-  RuleId,
-} from '@ft/sdk';
+import type { Action, Applied, Health, InstalledRef, PluginContext, RenderedCommand, Rule, RuleId } from '@ft/sdk';
 import { OwnershipFile, VendorClient, VendorHttpError, credential, httpBase, type Refusal } from '@ft/http-vendor';
 import { z } from 'zod';
 

@@ -1,14 +1,4 @@
-import type {
-  Action,
-  Applied,
-  DivertRule,
-  Health,
-  InstalledRef,
-  PluginContext,
-  RenderedCommand,
-  Rule,
-  RuleId,
-} from '@ft/sdk';
+import type { Action, Applied, Health, InstalledRef, PluginContext, RenderedCommand, Rule, RuleId } from '@ft/sdk';
 import { CLOUDFLARE_API, CloudflareClient, OwnershipFile, VendorHttpError, httpBase } from '@ft/http-vendor';
 import { z } from 'zod';
 

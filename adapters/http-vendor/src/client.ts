@@ -112,14 +112,14 @@ export function commonErrorMessage(_status: number, body: unknown): string | und
     return errors
       .map((e) => {
         const o = e as Record<string, unknown>;
-        return [o.code, o.message ?? o.reason ?? o.detail].filter((x) => x !== undefined).join(' ');
+        return [o.code, o.message ?? o.reason ?? o.detail].filter(isPrintable).join(' ');
       })
       .join('; ');
   }
   const error = b.error;
   if (error && typeof error === 'object') {
     const o = error as Record<string, unknown>;
-    return [o.code, o.message].filter((x) => x !== undefined).join(': ');
+    return [o.code, o.message].filter(isPrintable).join(': ');
   }
   if (typeof error === 'string') return error;
   if (typeof b.message === 'string') return [b.class ?? b.id ?? b.__type, b.message].filter(Boolean).join(': ');
@@ -243,4 +243,9 @@ export class VendorClient {
     }
     throw lastError as VendorHttpError;
   }
+}
+
+/** A vendor's error code or message as text: strings and numbers; anything else would print as [object Object]. */
+function isPrintable(x: unknown): x is string | number {
+  return typeof x === 'string' || typeof x === 'number';
 }

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createHmac } from 'node:crypto';
 import { makeRule, Prefix, type DivertRule } from '@ft/sdk';
 import { WebhookAction, signWebhook, verifyWebhook, webhookConfigSchema } from '../src/index.js';
-import { FakeServer, capturedContext, json, type Recorded } from './fake.js';
+import { FakeServer, capturedContext, type Recorded } from './fake.js';
 
 // whsec_ + base64 of the raw key bytes, as Standard Webhooks specifies.
 const SECRET = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;

@@ -1,14 +1,4 @@
-import type {
-  Action,
-  Applied,
-  Health,
-  HostFilterRule,
-  InstalledRef,
-  PluginContext,
-  RenderedCommand,
-  Rule,
-  RuleId,
-} from '@ft/sdk';
+import type { Action, Applied, Health, InstalledRef, PluginContext, RenderedCommand, Rule, RuleId } from '@ft/sdk';
 import { ConflictError, OwnershipFile, credential } from '@ft/http-vendor';
 import { z } from 'zod';
 import { CannotExpress } from './cannot.js';

@@ -1,14 +1,4 @@
-import type {
-  Action,
-  Applied,
-  Health,
-  HostFilterRule,
-  InstalledRef,
-  PluginContext,
-  RenderedCommand,
-  Rule,
-  RuleId,
-} from '@ft/sdk';
+import type { Action, Applied, Health, InstalledRef, PluginContext, RenderedCommand, Rule, RuleId } from '@ft/sdk';
 import { isRuleId } from '@ft/sdk';
 import { CLOUDFLARE_API, CloudflareClient, VendorHttpError, httpBase } from '@ft/http-vendor';
 import { z } from 'zod';
@@ -166,6 +156,7 @@ export class CloudflareWafAction implements Action {
         if (!now.some((r) => r.configuration.value === e.value && ruleIdOf(r.notes) === rule.id)) {
           throw new Error(
             `${KIND}: an access rule for ${e.value} already exists and was not created by ft for this rule; left as it is`,
+            { cause: err },
           );
         }
       }

@@ -1,7 +1,7 @@
 import { fromReport, isReport, type Incident } from './incident.js';
 import type { Rule } from './model.js';
 import { Prefix } from './prefix.js';
-import { ruleId, type RuleContent } from './rule-id.js';
+import { ruleId } from './rule-id.js';
 
 /**
  * Rules and incidents carry Prefix objects, which JSON turns into text. These bring them back. Rules from outside

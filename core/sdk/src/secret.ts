@@ -31,6 +31,6 @@ export function isSecret(value: unknown): value is Secret {
     typeof value === 'object' &&
     value !== null &&
     typeof (value as Secret).reveal === 'function' &&
-    String(value) === REDACTED
+    (value as Secret).toString() === REDACTED
   );
 }

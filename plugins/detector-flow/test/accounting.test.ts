@@ -2,7 +2,7 @@
 // here failed on the code before its fix. Inputs are built field by field from the RFC layouts (helpers/encode).
 import { expect } from 'chai';
 import { Collector, COLLECTOR_DEFAULTS, type CollectorOptions } from '../src/aggregate/collector.js';
-import { decodeDatagram, TemplateCache } from '../src/decode/index.js';
+import { decodeDatagram } from '../src/decode/index.js';
 import {
   addr,
   flowSample,

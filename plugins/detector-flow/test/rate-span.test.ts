@@ -68,7 +68,7 @@ describe('flow rates over sub-second windows', () => {
       const perWindow = windowMs / 100;
       const samples = await run(windowMs, 3, () => Array.from({ length: 30 * perWindow }, () => rec(2, 1000)));
       const steady = samples.filter((s) => s.at >= 1000);
-      expect(steady).to.not.be.empty;
+      expect(steady).to.have.length.above(0);
       for (const s of steady) {
         expect(s.pps).to.be.closeTo(600, 1e-9);
         expect(s.bps).to.be.closeTo(2_400_000, 1e-6);

@@ -93,7 +93,7 @@ export class Aggregator {
     }
     const start = Math.floor(t / this.o.windowMs) * this.o.windowMs;
     let sites = this.buckets.get(start);
-    if (!sites) this.buckets.set(start, (sites = new Map()));
+    if (!sites) this.buckets.set(start, (sites = new Map<string, SiteWindow>()));
     let key = site;
     if (!sites.has(key) && !this.prefixes.has(key) && sites.size >= this.o.maxSites) key = OTHER_SITE;
     let w = sites.get(key);

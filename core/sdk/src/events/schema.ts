@@ -222,12 +222,16 @@ const mode = oneOf(['enforce', 'preview']);
 
 // ── The events ─────────────────────────────────────────────────────────────────────────────────────────────────
 
+// `any` in these two constraints: any Dual at all; with `unknown`, Duals whose codec functions take narrower types
+// would not fit (function parameters are contravariant).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 interface EventDef<D extends Dual<any, any>> {
   /** Group for docs and filters: incident, rule, op, operational. */
   group: 'incident' | 'rule' | 'op' | 'operational';
   summary: string;
   data: D;
 }
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const def = <D extends Dual<any, any>>(group: EventDef<D>['group'], summary: string, data: D): EventDef<D> => ({
   group,
   summary,

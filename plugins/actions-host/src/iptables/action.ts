@@ -40,7 +40,7 @@ export function prepareFilter(
   selector: (spec: FilterSpec) => SourceSelector,
   maxSources: number,
 ): Prepared {
-  const r = expectKind(kind, rule, ['host-filter']) as HostFilterRule;
+  const r = expectKind(kind, rule, ['host-filter']);
   const id = checkRuleId(kind, r.id);
   const spec = checkMatch(kind, id, r.match, { maxSources });
   const action = checkFilterAction(kind, r.action);

@@ -59,7 +59,7 @@ export class IptablesEngine {
         out.set(id, entry);
       }
     }
-    for (const [id, e] of out) if (!e.tables.has('filter')) e.mine = true;
+    for (const e of out.values()) if (!e.tables.has('filter')) e.mine = true;
     return out;
   }
 

@@ -3,7 +3,6 @@ import {
   type Action,
   type Applied,
   type Health,
-  type HostFilterRule,
   type InstalledRef,
   type RenderedCommand,
   type Rule,
@@ -32,7 +31,7 @@ export function csfCommands(
   rule: Rule,
   maxSources: number,
 ): { id: RuleId; commands: string[][]; sources: string[] } {
-  const r = expectKind(kind, rule, ['host-filter']) as HostFilterRule;
+  const r = expectKind(kind, rule, ['host-filter']);
   const id = checkRuleId(kind, r.id);
   const spec = checkMatch(kind, id, r.match, { maxSources });
   const action = checkFilterAction(kind, r.action);

@@ -3,7 +3,6 @@ import {
   type Action,
   type Applied,
   type Health,
-  type HostFilterRule,
   type InstalledRef,
   type Range,
   type RenderedCommand,
@@ -44,7 +43,7 @@ const portText = (r: Range) => (r.min === r.max ? String(r.min) : `${r.min}-${r.
  * --list-rich-rules, and the log line says which ft rule dropped the traffic.
  */
 export function richRules(kind: string, rule: Rule, config: FirewalldConfig): { id: RuleId; rules: string[] } {
-  const r = expectKind(kind, rule, ['host-filter']) as HostFilterRule;
+  const r = expectKind(kind, rule, ['host-filter']);
   const id = checkRuleId(kind, r.id);
   const spec = checkMatch(kind, id, r.match, { maxSources: config.maxSources });
   const action = checkFilterAction(kind, r.action);

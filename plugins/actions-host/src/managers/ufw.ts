@@ -3,7 +3,6 @@ import {
   type Action,
   type Applied,
   type Health,
-  type HostFilterRule,
   type InstalledRef,
   type Range,
   type RenderedCommand,
@@ -29,7 +28,7 @@ const portList = (rs: Range[]) => rs.map((r) => (r.min === r.max ? String(r.min)
 
 /** The ufw rule specs (after `ufw prepend`) for one rule: deny/reject, from each source, with ft's comment. */
 export function ufwSpecs(kind: string, rule: Rule, maxSources: number): { id: RuleId; specs: string[][] } {
-  const r = expectKind(kind, rule, ['host-filter']) as HostFilterRule;
+  const r = expectKind(kind, rule, ['host-filter']);
   const id = checkRuleId(kind, r.id);
   const spec = checkMatch(kind, id, r.match, { maxSources });
   const action = checkFilterAction(kind, r.action);

@@ -2,7 +2,6 @@ import {
   defineAction,
   type Action,
   type Applied,
-  type HostFilterRule,
   type InstalledRef,
   type RenderedCommand,
   type Rule,
@@ -85,7 +84,7 @@ class NftAction implements Action {
   }
 
   private prepare(rule: Rule): { id: RuleId; parts: NftRuleParts; script: string } {
-    const r = expectKind('nft', rule, ['host-filter']) as HostFilterRule;
+    const r = expectKind('nft', rule, ['host-filter']);
     const id = checkRuleId('nft', r.id);
     const spec = checkMatch('nft', id, r.match, { maxSources: this.config.maxSources });
     const parts = nftParts('nft', spec, checkFilterAction('nft', r.action), this.config.hook, this.config.table);

@@ -2,7 +2,6 @@ import {
   defineAction,
   type Action,
   type Applied,
-  type HostFilterRule,
   type InstalledRef,
   type Prefix,
   type RenderedCommand,

@@ -7,7 +7,6 @@ import {
   type Rule,
   type RuleCounters,
   type RuleId,
-  type ShapeRule,
 } from '@ft/sdk';
 import { z } from 'zod';
 import { HostRuleError } from '../common/errors.js';
@@ -51,7 +50,7 @@ class TcAction implements Action {
   }
 
   private prepare(rule: Rule): { spec: FilterSpec; bps: number } {
-    const r = expectKind('tc', rule, ['shape']) as ShapeRule;
+    const r = expectKind('tc', rule, ['shape']);
     const id = checkRuleId('tc', r.id);
     const spec = checkMatch('tc', id, r.match, { maxSources: this.config.maxSources });
     if (spec.tcpFlags)

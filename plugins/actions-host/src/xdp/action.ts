@@ -3,7 +3,6 @@ import {
   type Action,
   type Applied,
   type Health,
-  type HostFilterRule,
   type InstalledRef,
   type RenderedCommand,
   type Rule,
@@ -45,7 +44,7 @@ export type XdpConfig = z.infer<typeof xdpConfig>;
 
 /** A rule as xdp-filter objects: xdp-filter matches one field per entry, never a combination. */
 export function xdpObjects(kind: string, rule: Rule, maxEntries: number): { id: RuleId; objects: string[] } {
-  const r = expectKind(kind, rule, ['host-filter']) as HostFilterRule;
+  const r = expectKind(kind, rule, ['host-filter']);
   const id = checkRuleId(kind, r.id);
   const spec = checkMatch(kind, id, r.match, { maxSources: maxEntries });
   const action = checkFilterAction(kind, r.action);

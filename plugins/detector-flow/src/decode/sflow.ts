@@ -24,9 +24,9 @@ const MAX_ITEMS = 8192;
 export function decodeSflow(buf: Buffer, batch: FlowBatch): DecodedDatagram {
   const out = emptyDatagram('sflow', batch.datagram);
   out.sequenceCounts = 'datagrams';
-  let off = need(buf, 0, 8, 'sFlow header');
+  need(buf, 0, 8, 'sFlow header');
   const addrType = buf.readUInt32BE(4);
-  off = 8;
+  let off = 8;
   if (addrType === 1) {
     need(buf, off, 4, 'agent IPv4 address');
     out.agent = ipv4At(buf, off);

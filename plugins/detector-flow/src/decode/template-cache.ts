@@ -94,7 +94,7 @@ class OwnedEntries<V> {
   set(owner: string, key: string, value: V): void {
     this.version++;
     let mine = this.owners.get(owner);
-    if (mine === undefined) this.owners.set(owner, (mine = new Map()));
+    if (mine === undefined) this.owners.set(owner, (mine = new Map<string, V>()));
     if (mine.delete(key)) this.size--;
     mine.set(key, value);
     this.size++;
