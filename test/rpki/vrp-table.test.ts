@@ -27,13 +27,11 @@ const v6Prefix = fc
   );
 const asn = fc.constantFrom(0, 64500, 64501, 64502, 4200000000);
 const anyPrefix = fc.oneof(v4Prefix, v6Prefix);
-const anyVrp = fc
-  .tuple(anyPrefix, fc.integer({ min: 0, max: 20 }), asn)
-  .map(([prefix, extra, a]) => ({
-    prefix,
-    maxLength: Math.min(prefix.family === 4 ? 32 : 128, prefix.length + extra),
-    asn: a,
-  }));
+const anyVrp = fc.tuple(anyPrefix, fc.integer({ min: 0, max: 20 }), asn).map(([prefix, extra, a]) => ({
+  prefix,
+  maxLength: Math.min(prefix.family === 4 ? 32 : 128, prefix.length + extra),
+  asn: a,
+}));
 
 /** RFC 6811 §2 written out as plainly as possible, over a list. */
 function reference(vrps: Vrp[], route: Prefix, origin: number, loose = false): string {

@@ -85,16 +85,14 @@ export const match: fc.Arbitrary<FlowSpecMatch> = fc
   )
   .map((m) => Object.fromEntries(Object.entries(m).filter(([, v]) => v !== undefined)) as unknown as FlowSpecMatch);
 
-export const flowspecRule: fc.Arbitrary<FlowSpecRule> = fc
-  .tuple(match, action)
-  .map(([m, a]) =>
-    makeRule<FlowSpecRule>({
-      kind: 'flowspec',
-      tenant: 'prop',
-      target: m.destination,
-      level: 1,
-      ttlSeconds: 60,
-      match: m,
-      action: a,
-    }),
-  );
+export const flowspecRule: fc.Arbitrary<FlowSpecRule> = fc.tuple(match, action).map(([m, a]) =>
+  makeRule<FlowSpecRule>({
+    kind: 'flowspec',
+    tenant: 'prop',
+    target: m.destination,
+    level: 1,
+    ttlSeconds: 60,
+    match: m,
+    action: a,
+  }),
+);
