@@ -119,7 +119,7 @@ export async function prepareChannels(
   const context = messageContext(o.policy);
   const created: { inst: AlertChannelInstance; channel: AlertChannel; factory: AlertChannelFactory }[] = [];
   const close = async () => {
-    await Promise.all(created.map((c) => c.channel.close?.().catch(() => undefined)));
+    await Promise.all(created.map(async (c) => c.channel.close?.().catch(() => undefined)));
   };
   try {
     for (const inst of o.policy.alerts.channels.values())
@@ -137,7 +137,7 @@ export async function prepareChannels(
     throw err;
   }
   await Promise.all(
-    created.map(({ inst, channel }) =>
+    created.map(async ({ inst, channel }) =>
       channel.warm
         ? channel
             .warm(AbortSignal.any([signal, AbortSignal.timeout(Math.min(inst.timeoutMs, 3000))]))

@@ -102,7 +102,7 @@ export async function startAlertsThread(o: {
     await worker.terminate();
     throw err;
   }
-  worker.on('error', (err) =>
+  worker.on('error', (err: Error) =>
     o.logger.error({ err: err.message }, 'alerts worker thread failed; alerts stop until ft restarts'),
   );
   const attached: { close(): Promise<void> }[] = [];

@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   for (const p of prepared)
     runners.set(
       p.name,
-      p.runner(async (seq) => post({ t: 'ack', channel: p.name, seq }), alarms as never),
+      p.runner(async (seq) => post({ t: 'ack', channel: p.name, seq }), alarms),
     );
   port.on('message', (m: ToWorker) => {
     if (m.t === 'events') {

@@ -165,7 +165,7 @@ async function sharedSpeaker(
   const lists = async (inst: ActionInstance) => {
     const handles = await createActionHandles(registry, specsFromInstances([inst]), {
       stateDir,
-      logger: silent as never,
+      logger: silent,
       signal,
     });
     const action = handles.get(inst.name)?.action;

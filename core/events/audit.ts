@@ -284,7 +284,7 @@ export async function queryAuditView(
   q: AuditQuery,
   legacy?: (q: AuditQuery) => Promise<AuditRecord[]>,
 ): Promise<AuditViewRecord[]> {
-  const out: AuditViewRecord[] = legacy ? await legacy({ ...q, limit: undefined } as AuditQuery) : [];
+  const out: AuditViewRecord[] = legacy ? await legacy({ ...q, limit: undefined }) : [];
   for await (const { events } of readForward(source, q.since ? await source.seqAt(q.since.getTime()) : 1)) {
     for (const e of events) {
       const r = auditView(e);
@@ -380,7 +380,7 @@ export class AuditBridge {
       const extra =
         d?.type === 'rule.withdrawn' && d.data.outcome !== 'failed' ? await this.replacement(d.data) : undefined;
       for (const x of [d, extra])
-        if (x) out.push({ ...x, at: Date.parse(r.at), ...(r.tenant ? { tenant: r.tenant } : {}) } as EventDraft);
+        if (x) out.push({ ...x, at: Date.parse(r.at), ...(r.tenant ? { tenant: r.tenant } : {}) });
     }
     return out;
   }
@@ -389,10 +389,7 @@ export class AuditBridge {
     this.remember(r.rule, r.via);
     const reason = r.reason === undefined ? undefined : typeof r.reason === 'string' ? { summary: r.reason } : r.reason;
     const name = r.op as string;
-    const op =
-      name === 'add' || name === 'replace' || name === 'refresh' || name === 'withdraw'
-        ? (name as 'add' | 'replace' | 'refresh' | 'withdraw')
-        : undefined;
+    const op = name === 'add' || name === 'replace' || name === 'refresh' || name === 'withdraw' ? name : undefined;
     if (r.phase === 'start' && op) {
       this.starts.set(r.id, r);
       if (this.starts.size > 10_000) this.starts.delete(this.starts.keys().next().value as string);

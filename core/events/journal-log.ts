@@ -169,7 +169,7 @@ export class JournalEventLog implements EventAppender, EventSource {
     for (let i = segs.length - 1; i >= 0; i--) {
       let last = 0;
       const segment = { cursor: (from: number) => new JournalCursor(this.opts.dir, from, false, this.opts.logger) };
-      for await (const { events } of readForward(segment, segs[i] as number, 4096)) last = events.at(-1)?.seq ?? last;
+      for await (const { events } of readForward(segment, segs[i], 4096)) last = events.at(-1)?.seq ?? last;
       if (last > 0) return last;
     }
     return 0;

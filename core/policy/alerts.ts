@@ -160,7 +160,7 @@ export function buildAlerts(raw: RawAlerts | undefined, issues: Located[]): Aler
       ...(r.severity ? { severity: r.severity } : {}),
       ...(r.family ? { family: [r.family].flat() } : {}),
       ...(r.tenant ? { tenant: [r.tenant].flat() } : {}),
-      ...(r.target ? { target: [r.target].flat() as Prefix[] } : {}),
+      ...(r.target ? { target: [r.target].flat() } : {}),
       ...(r.pop ? { pop: [r.pop].flat() } : {}),
     };
   });

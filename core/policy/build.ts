@@ -1,4 +1,4 @@
-import { Prefix, PrefixError, PrefixSet, type AttackFamily, type Severity, type Vector } from '@ft/sdk';
+import { Prefix, PrefixError, PrefixSet, type Vector } from '@ft/sdk';
 import {
   DEFAULT_DETECTION,
   type AggregateLimits,
@@ -297,7 +297,7 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
   }
 
   const groups: HostGroup[] = Object.entries(raw.groups).map(([name, g]) => {
-    const prefixes = g.prefixes as Prefix[];
+    const prefixes = g.prefixes;
     prefixes.forEach((p, i) => {
       if (!protectSet.containing(p))
         fail(
@@ -449,7 +449,7 @@ function detection(raw: RawPolicy): DetectionSettings {
     floor: definedOnly(d?.floor ?? {}),
     groups: Object.entries(raw.groups).map(([name, g]) => ({
       name,
-      members: g.prefixes as Prefix[],
+      members: g.prefixes,
       ...aggregateLimits(g.detection ?? {}),
     })),
     overrides: [],

@@ -46,7 +46,7 @@ const load0 = loadavg();
 const epoch = () => performance.timeOrigin + performance.now();
 const logger = createJsonLogger({
   level: 'error',
-  destination: new Writable({ write: (_c, _e, cb) => cb() }) as never,
+  destination: new Writable({ write: (_c, _e, cb) => cb() }),
 });
 
 // ── The receivers (another process) ────────────────────────────────────────────────────────────────────────────

@@ -199,7 +199,7 @@ async function ringBench(dir: string): Promise<Record<string, unknown>[]> {
         children.push(ft);
         const exited = new Promise<number | null>((r) => ft.once('exit', (code) => r(code)));
         let stderr = '';
-        ft.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+        ft.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
         // Started: ft logs that it enforces/previews the policy.
         const deadline = Date.now() + 60_000;
         while (!/PREVIEW mode/.test(stderr) && ft.exitCode === null && Date.now() < deadline)

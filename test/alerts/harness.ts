@@ -14,7 +14,7 @@ import { Registry } from '../../core/plugin-host/registry.js';
 
 export const quiet = createJsonLogger({
   level: process.env.FT_TEST_LOG ?? 'silent',
-  destination: new Writable({ write: (_c, _e, cb) => cb() }) as never,
+  destination: new Writable({ write: (_c, _e, cb) => cb() }),
 });
 
 export function alertsRegistry(): Registry {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeRule, Prefix, type FlowSpecRule, type PluginContext } from '@ft/sdk';
+import { makeRule, Prefix, type FlowSpecRule } from '@ft/sdk';
 import { GobgpAction, gobgpConfigSchema } from '@ft/bgp-gobgp';
 import { isolatedHome, runFt } from '../helpers/cli.js';
 import { Daemon } from '../helpers/daemon.js';
@@ -51,7 +51,7 @@ describe('ft doctor --policy: a speaker shared with another ft install is a warn
       secret: () => {
         throw new Error('none');
       },
-    } as unknown as PluginContext);
+    });
     const dst = Prefix.parse('203.0.113.10/32');
     await other.apply(
       makeRule<FlowSpecRule>({

@@ -187,8 +187,7 @@ describe('collateral damage, end to end: a rule that drops the legitimate traffi
     s.flood(24_000);
     const alert = await waitFor(
       () =>
-        s.logLines().find((x) => x.alert && /collateral damage/.test(x.msg ?? '')) ??
-        (s.ft!.running ? undefined : ({} as LogLine)),
+        s.logLines().find((x) => x.alert && /collateral damage/.test(x.msg ?? '')) ?? (s.ft!.running ? undefined : {}),
       { timeoutMs: 60_000, what: 'the collateral-damage alert' },
     );
     expect(s.ft!.running, s.ft!.output).to.equal(true);

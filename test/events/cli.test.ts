@@ -18,7 +18,7 @@ import { Follower } from './follower.js';
 
 describe('ft events (the built CLI) beside a separate ft run', function () {
   this.timeout(120_000);
-  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+  const cleanups: (() => unknown)[] = [];
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });

@@ -57,7 +57,7 @@ async function startGobgpd(dir: string, name: string, config: string, apiPort: n
 
 describe('the event stream of a real ft run with gobgpd and stayrtr', function () {
   this.timeout(120_000);
-  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+  const cleanups: (() => unknown)[] = [];
   before(function () {
     requireLab(this, { commands: ['gobgpd', 'gobgp', 'stayrtr'] });
   });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { collect, HOST_STEPS, type ActionFactory, type HostStepName, type PluginContext } from '@ft/sdk';
+import { collect, HOST_STEPS, type HostStepName, type PluginContext } from '@ft/sdk';
 import plugin from '../../plugins/actions-host/src/plugin.js';
 import { parsePolicy } from '../../core/policy/index.js';
 import { plan } from '../../core/plan/index.js';
@@ -44,7 +44,7 @@ const ctx = (stateDir: string) =>
   }) as unknown as PluginContext;
 
 describe('host action kinds: declared onNode steps are exactly the ones they render', () => {
-  const factories = collect(plugin).actions as ActionFactory[];
+  const factories = collect(plugin).actions;
   for (const f of factories) {
     it(`${f.kind}: ${f.features?.hostSteps?.join(', ')}`, async () => {
       expect(f.features?.hostSteps, 'declares its steps').to.be.an('array');

@@ -46,7 +46,7 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
 function publicOnlyLookup(hostname: string, options: object, cb: LookupCallback): void {
   dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
     if (err) return cb(err, []);
-    const list = addresses as LookupAddress[];
+    const list = addresses;
     const bad = list.find((a) => isPrivateAddress(a.address));
     if (bad)
       return cb(
@@ -88,7 +88,7 @@ export class DeliveryHttp {
       bodyTimeout: answer,
       connect: {
         timeout: o.connectTimeoutMs ?? 2000,
-        ...(this.#refusePrivate ? { lookup: publicOnlyLookup as never } : {}),
+        ...(this.#refusePrivate ? { lookup: publicOnlyLookup } : {}),
       },
     });
   }

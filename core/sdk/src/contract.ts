@@ -191,9 +191,9 @@ export function collect(plugin: FtPlugin): Registration {
   const alertChannels: AlertChannelFactory[] = [];
   const registration: Registration = { apiVersion: API_VERSION, detectors: [], actions: [], alertChannels };
   plugin({
-    detector: (f) => void registration.detectors.push(f as DetectorFactory),
+    detector: (f) => void registration.detectors.push(f),
     action: (f) => void registration.actions.push(f as ActionFactory),
-    alertChannel: (f) => void alertChannels.push(f as AlertChannelFactory),
+    alertChannel: (f) => void alertChannels.push(f),
   });
   return registration;
 }

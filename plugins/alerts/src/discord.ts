@@ -56,7 +56,7 @@ export function discordOutcome(a: HttpAnswer): DeliveryOutcome {
     message: (x) => {
       const j = jsonOf(x.text);
       return j && typeof j.message === 'string'
-        ? `${j.message}${j.code !== undefined ? ` (code ${String(j.code)})` : ''}`
+        ? `${j.message}${j.code !== undefined ? ` (code ${JSON.stringify(j.code)})` : ''}`
         : undefined;
     },
     dead: (x) => {

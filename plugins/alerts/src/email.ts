@@ -173,7 +173,7 @@ class EmailChannel implements AlertChannel {
 export const email = defineAlertChannel<EmailConfig>({
   kind: 'email',
   description: 'Email over SMTP (nodemailer): STARTTLS or TLS, auth, threaded per incident.',
-  configSchema: emailConfigSchema as never,
+  configSchema: emailConfigSchema,
   rateLimit: { perSecond: 1, burst: 5 },
   repeats: 'the same Message-ID again (clients that deduplicate by Message-ID show one; others show two)',
   async create(config, ctx) {

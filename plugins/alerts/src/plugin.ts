@@ -28,5 +28,6 @@ export default definePlugin((ft) => {
     datadog,
     alertmanager,
   ])
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- each factory has its own config type
     ft.alertChannel(c as never);
 });

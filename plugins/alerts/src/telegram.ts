@@ -72,8 +72,12 @@ export function telegramOutcome(a: HttpAnswer): DeliveryOutcome & { migrateTo?: 
     waitMs: () => (typeof params.retry_after === 'number' ? params.retry_after * 1000 : undefined),
     message: () => (typeof j?.description === 'string' ? j.description : undefined),
     dead: () =>
-      a.status === 401 || a.status === 403 || (a.status === 400 && /chat not found/i.test(String(j?.description ?? '')))
-        ? String(j?.description ?? `HTTP ${a.status}`)
+      a.status === 401 ||
+      a.status === 403 ||
+      (a.status === 400 && /chat not found/i.test(typeof j?.description === 'string' ? j.description : ''))
+        ? typeof j?.description === 'string'
+          ? j.description
+          : `HTTP ${a.status}`
         : undefined,
   });
 }

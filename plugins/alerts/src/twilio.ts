@@ -71,10 +71,10 @@ export function twilioOutcome(a: HttpAnswer): DeliveryOutcome {
   const j = jsonOf(a.text);
   const code = typeof j?.code === 'number' ? j.code : undefined;
   return deliveryOutcome(a, {
-    message: () => (j ? `${code ?? ''} ${String(j.message ?? '')}`.trim() : undefined),
+    message: () => (j ? `${code ?? ''} ${typeof j.message === 'string' ? j.message : ''}`.trim() : undefined),
     dead: () =>
       a.status === 401 || code === 20003
-        ? `${code ?? 401} ${String(j?.message ?? 'authentication failed')}`
+        ? `${code ?? 401} ${typeof j?.message === 'string' ? j.message : 'authentication failed'}`
         : undefined,
   });
 }
@@ -124,7 +124,7 @@ class TwilioChannel extends HttpChannel {
 export const twilio = defineAlertChannel<TwilioConfig>({
   kind: 'twilio',
   description: 'SMS through the Twilio Messages API (one text per number, one segment where possible).',
-  configSchema: twilioConfigSchema as never,
+  configSchema: twilioConfigSchema,
   // A long-code number sends about one message per second.
   rateLimit: { perSecond: 1, burst: 2 },
   repeats: 'a second text message (SMS has no deduplication); a retry skips numbers that already got it',

@@ -41,7 +41,7 @@ function nextRandom(): number {
   x ^= x >>> 17;
   x ^= x << 5;
   randomState[0] = x;
-  return randomState[0]!;
+  return randomState[0];
 }
 
 /**

@@ -45,7 +45,7 @@ export class WorkerShard implements Shard {
       this.waiting.delete(r.id);
       done?.(r);
     });
-    this.worker.on('error', (err) => this.died(err.message));
+    this.worker.on('error', (err: Error) => this.died(err.message));
     this.worker.on('exit', (code) => this.died(`exited with code ${code}`));
     // Referenced, as a socket on this thread would be: a started collector keeps the process alive until stop().
   }

@@ -49,7 +49,7 @@ export class IocFileWatcher {
       if (changed !== null && changed !== name) return;
       // Editors write in several steps: reload once they are done.
       clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.reload(), 100);
+      this.timer = setTimeout(() => void this.reload(), 100);
     });
     this.watcher.on('error', (err) => {
       this.state.error = `watching ${dirname(this.file)} failed: ${err.message}`;
@@ -69,7 +69,7 @@ export class IocFileWatcher {
       text = await readFile(this.file, 'utf8');
     } catch (err) {
       const why = `cannot read IOC file ${this.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
-      if (initial) throw new Error(why);
+      if (initial) throw new Error(why, { cause: err });
       this.state.error = `${why}; still using the ${this.state.iocs} IOC(s) loaded before`;
       this.logger?.error({ file: this.file }, this.state.error);
       return;
