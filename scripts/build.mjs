@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// `npm run build`, and the build mocha runs before every test run (test/helpers/build-first.mjs): the one list of
+// build steps. Each is incremental, so with nothing changed the whole build takes well under a second.
+//   1. tsc -b over the project references, with TypeScript 7 (package typescript-go, an alias of typescript@7);
+//   2. the flow collector's Node-API batch receive (plugins/detector-flow/native/build.mjs; skipped without a C
+//      compiler);
+//   3. oclif.manifest.json (command names, flags, help), regenerated when anything it reads changed.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(import.meta.dirname, '..');
+
+function newestMtime(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** Every package's dist/ and package.json: what oclif's manifest is generated from. */
+function manifestInputs() {
+  const dirs = [root, join(root, 'core', 'sdk')];
+  for (const group of ['plugins', 'adapters'])
+    for (const name of readdirSync(join(root, group))) dirs.push(join(root, group, name));
+  let newest = 0;
+  for (const dir of dirs) {
+    if (existsSync(join(dir, 'package.json'))) newest = Math.max(newest, statSync(join(dir, 'package.json')).mtimeMs);
+    if (existsSync(join(dir, 'dist'))) newest = Math.max(newest, newestMtime(join(dir, 'dist')));
+  }
+  return newest;
+}
+
+function step(what, args, stdout = 'inherit') {
+  const r = spawnSync(process.execPath, args, {
+    cwd: root,
+    env: { ...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true' },
+    stdio: ['ignore', stdout, 'inherit'],
+  });
+  if (r.status !== 0) throw new Error(`build: ${what} failed (exit ${r.status ?? r.signal})`);
+}
+
+export function build() {
+  step('tsc -b', [join(root, 'node_modules', 'typescript-go', 'bin', 'tsc'), '-b']);
+  step('the flow collector addon', [join(root, 'plugins', 'detector-flow', 'native', 'build.mjs')]);
+  const manifest = join(root, 'oclif.manifest.json');
+  if (!existsSync(manifest) || statSync(manifest).mtimeMs < manifestInputs())
+    step('oclif manifest', [join(root, 'node_modules', 'oclif', 'bin', 'run.js'), 'manifest'], 'ignore');
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  try {
+    build();
+  } catch (err) {
+    console.error(err.message);
+    process.exit(1);
+  }
+}
