@@ -202,10 +202,11 @@ export default class Run extends FtCommand {
     // so, and the exit code is non-zero; this read is bounded like the rest of shutdown.
     let liveAtExit: RunResult['liveAtExit'] | undefined;
     try {
+      const { withTimeout } = await import('@ft/sdk');
       liveAtExit = await withTimeout(
         readLive(stateDir, flags.redis, flags['redis-namespace']),
         5000,
-        'reading the rule store timed out',
+        'reading the rule store',
       );
     } catch (err) {
       logger.error({ err: (err as Error).message }, 'could not read the rule store to report what is left live');
@@ -264,12 +265,4 @@ async function readLive(stateDir: string, redis: string | undefined, namespace: 
   } finally {
     await store.close().catch(() => undefined);
   }
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    work,
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms))),
-  ]).finally(() => clearTimeout(timer));
 }

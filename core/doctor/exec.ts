@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { runArgv } from '@ft/sdk';
 
 export interface Ran {
   /** null: the command could not be started (not installed). */
@@ -7,37 +7,13 @@ export interface Ran {
   stderr: string;
 }
 
-/** argv only, bounded in time; a missing binary is a result (code null), not an exception. */
-export function run(
+/** argv only, bounded in time (ft's one runner, @ft/sdk runArgv); a missing binary is code null, a timeout -1. */
+export async function run(
   argv: string[],
   options: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<Ran> {
-  return new Promise((resolve) => {
-    const [cmd, ...args] = argv as [string, ...string[]];
-    let stdout = '';
-    let stderr = '';
-    let done = false;
-    const finish = (r: Ran) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      resolve(r);
-    };
-    const child = spawn(cmd, args, {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: options.env ? { ...process.env, ...options.env } : process.env,
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      finish({ code: -1, stdout, stderr: `${stderr}timed out` });
-    }, options.timeoutMs ?? 10_000);
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', (err) => finish({ code: null, stdout, stderr: err.message }));
-    child.on('close', (code) => finish({ code, stdout, stderr }));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.input ?? '');
-  });
+  const r = await runArgv(argv, { ...options, timeoutMs: options.timeoutMs ?? 10_000 });
+  return { code: r.timedOut ? -1 : r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** The last meaningful line a tool printed, for one-line reports. */

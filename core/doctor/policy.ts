@@ -1,5 +1,6 @@
 // `ft doctor --policy FILE`: the checks that need the policy — it is valid against the installed plugins, every
 // speaker answers its health check, and an RTR cache delivered a complete VRP set. One line per finding.
+import { withTimeout } from '@ft/sdk';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,22 +22,6 @@ const silent = {
     return silent;
   },
 };
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
-}
 
 async function loadForDoctor(options: DoctorOptions) {
   const { loadPolicy, PolicyError, formatIssue } = await import('../policy/index.js');

@@ -1,3 +1,4 @@
+import { settleWithin } from '@ft/sdk';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Job, Queue, Worker } from 'bullmq';
@@ -45,16 +46,11 @@ export class FleetJobError extends Error {}
 
 /** Waits for `p` at most `ms`; true when it settled in time. */
 export async function bounded(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const done = await Promise.race([
-    p.then(
-      () => true,
-      () => true,
-    ),
-    new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
-  ]);
-  clearTimeout(timer);
-  return done;
+  const settled = p.then(
+    () => true,
+    () => true,
+  );
+  return (await settleWithin(settled, ms)) ?? false;
 }
 
 /**

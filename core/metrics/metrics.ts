@@ -1,3 +1,4 @@
+import { parseHostPort } from '@ft/sdk';
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ReconcileReport } from '../exec/reconcile.js';
@@ -158,15 +159,18 @@ export class MetricsAddressError extends Error {}
 
 /** "127.0.0.1:9310", "[::1]:9310". Only loopback unless the operator says otherwise with allowRemote. */
 export function parseMetricsAddress(text: string, allowRemote = false): { host: string; port: number } {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+|localhost)):(\d{1,5})$/.exec(text.trim());
-  if (!m)
+  let host: string;
+  let port: number;
+  try {
+    const hp = parseHostPort(text, { portZero: true });
+    // An address, or localhost: a name that resolves elsewhere would put metrics where nobody meant them.
+    if (hp.family === 0 && hp.host !== 'localhost') throw new Error('a host name other than localhost');
+    ({ host, port } = hp);
+  } catch (err) {
     throw new MetricsAddressError(
-      `--metrics ${JSON.stringify(text)}: expected HOST:PORT such as 127.0.0.1:9310 or [::1]:9310`,
+      `--metrics ${JSON.stringify(text)}: expected HOST:PORT such as 127.0.0.1:9310 or [::1]:9310 (${(err as Error).message})`,
     );
-  const host = (m[1] ?? m[2]) as string;
-  const port = Number(m[3]);
-  if (port < 0 || port > 65535)
-    throw new MetricsAddressError(`--metrics ${JSON.stringify(text)}: port ${port} is out of range`);
+  }
   const loopback = host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
   if (!loopback && !allowRemote) {
     throw new MetricsAddressError(

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { connect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { Prefix } from '@ft/sdk';
+import { Prefix, backoffDelay } from '@ft/sdk';
 import type { Logger } from '../log/logger.js';
 import { FrameReader } from './framing.js';
 import {
@@ -255,11 +255,12 @@ export class CacheSession extends EventEmitter {
       this.version = this.options.version ?? 1;
       this.silentFallback = false;
     }
-    const initial = this.options.backoff?.initialMs ?? 1000;
-    const max = this.options.backoff?.maxMs ?? Math.min(this.timers.retry * 1000, 60_000);
-    const base = Math.min(max, initial * 2 ** Math.min(this.attempts, 20));
+    const delay = backoffDelay(this.attempts, {
+      baseMs: this.options.backoff?.initialMs ?? 1000,
+      maxMs: this.options.backoff?.maxMs ?? Math.min(this.timers.retry * 1000, 60_000),
+      jitter: [-0.2, 0.2],
+    });
     this.attempts++;
-    const delay = Math.round(base * (0.8 + Math.random() * 0.4));
     // An operator must hear that verdicts have lost (or never had) this cache: once per outage, not per retry.
     if (!this.outageLogged) {
       this.outageLogged = true;

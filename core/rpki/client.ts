@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { isIP } from 'node:net';
+import { parseHostPort } from '@ft/sdk';
 import {
   CacheSession,
   type CacheDataEvent,
@@ -68,15 +68,16 @@ export interface CacheStatus {
 export function parseCacheAddress(input: string): RtrCacheConfig {
   const tls = input.startsWith('tls://');
   const text = tls ? input.slice('tls://'.length) : input;
-  const m = /^\[([0-9a-fA-F:.]+)\]:([0-9]{1,5})$/.exec(text) ?? /^([A-Za-z0-9.-]+):([0-9]{1,5})$/.exec(text);
-  const host = m?.[1];
-  const port = Number(m?.[2]);
-  if (!host || !Number.isInteger(port) || port < 1 || port > 65535) {
+  let host: string;
+  let port: number;
+  try {
+    ({ host, port } = parseHostPort(text));
+  } catch (err) {
     throw new Error(
-      `RTR cache "${input}" must be HOST:PORT or tls://HOST:PORT (e.g. 127.0.0.1:8282, [2001:db8::1]:8282, tls://rtr.example.net:8283)`,
+      `RTR cache "${input}" must be HOST:PORT or tls://HOST:PORT (e.g. 127.0.0.1:8282, [2001:db8::1]:8282, tls://rtr.example.net:8283): ${(err as Error).message}`,
+      { cause: err },
     );
   }
-  if (text.startsWith('[') && isIP(host) !== 6) throw new Error(`RTR cache "${input}": ${host} is not an IPv6 address`);
   return tls ? { host, port, transport: 'tls' } : { host, port };
 }
 

@@ -1,3 +1,4 @@
+import { settleWithin } from '@ft/sdk';
 import type { Server } from 'node:http';
 import type { Server as NetServer } from 'node:net';
 import type { Config } from '@oclif/core';
@@ -522,7 +523,5 @@ export async function loadDetectorSpecs(file: string): Promise<DetectorSpec[]> {
 
 /** Waits for `work` at most `ms`; whatever it does afterwards is ignored. */
 async function boundedWait(work: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([work.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
-  clearTimeout(timer);
+  await settleWithin(work, ms);
 }

@@ -1,5 +1,6 @@
 // An RTR cache that answers from this box: a stayrtr/gortr/Routinator process's listener, or the usual ports
 // (323 is RTR's IANA port, RFC 8210; 8282 stayrtr's default; 3323 Routinator's), asked with ft's own RTR client.
+import { parseHostPort } from '@ft/sdk';
 import { canConnect } from './speakers.js';
 import { optionValue, type HostProcess } from './host.js';
 
@@ -20,11 +21,14 @@ const USUAL_PORTS: readonly { port: number; what: string }[] = [
 ];
 
 function dialable(bind: string): string | undefined {
-  const m = /^(\[[^\]]*\]|[^:]*):([0-9]+)$/.exec(bind);
-  if (!m) return undefined;
-  const host = m[1] as string;
-  if (host === '' || host === '0.0.0.0') return `127.0.0.1:${m[2]}`;
-  if (host === '[::]') return `[::1]:${m[2]}`;
+  let hp;
+  try {
+    hp = parseHostPort(bind, { wildcard: true });
+  } catch {
+    return undefined;
+  }
+  if (hp.host === '' || hp.host === '0.0.0.0') return `127.0.0.1:${hp.port}`;
+  if (hp.host === '::') return `[::1]:${hp.port}`;
   return bind;
 }
 

@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Prefix } from '@ft/sdk';
+import { Prefix, parseHostPort } from '@ft/sdk';
 import type { CheckResult } from '../doctor/types.js';
 import type { Registry } from '../plugin-host/registry.js';
 import { SetupInputError, formatSpeaker, type SpeakerChoice } from './answers.js';
@@ -26,11 +26,14 @@ const FRR_VTY_DIRS = ['/run/frr', '/var/run/frr'];
 /** gobgpd's --api-hosts entry as an address ft can dial: a wildcard host is reached on loopback. */
 function dialable(apiHost: string): string {
   if (apiHost.startsWith('unix://')) return apiHost;
-  const m = /^(\[[^\]]*\]|[^:]*):([0-9]+)$/.exec(apiHost);
-  if (!m) return apiHost;
-  const host = m[1] as string;
-  if (host === '' || host === '0.0.0.0') return `127.0.0.1:${m[2]}`;
-  if (host === '[::]' || host === '::') return `[::1]:${m[2]}`;
+  let hp;
+  try {
+    hp = parseHostPort(apiHost, { wildcard: true });
+  } catch {
+    return apiHost;
+  }
+  if (hp.host === '' || hp.host === '0.0.0.0') return `127.0.0.1:${hp.port}`;
+  if (hp.host === '::') return `[::1]:${hp.port}`;
   return apiHost;
 }
 
@@ -65,9 +68,13 @@ export async function unreachable(s: SpeakerChoice): Promise<string | undefined>
       const where = s.where as string;
       if (where.startsWith('unix://')) to = { path: where.slice('unix://'.length) };
       else {
-        const m = /^\[?([^\]]*?)\]?:([0-9]+)$/.exec(where);
-        if (!m) return undefined; // the adapter's schema names what is wrong with it
-        to = { host: m[1] as string, port: Number(m[2]) };
+        let hp;
+        try {
+          hp = parseHostPort(where);
+        } catch {
+          return undefined; // the adapter's schema names what is wrong with it
+        }
+        to = { host: hp.host, port: hp.port };
       }
       break;
     }

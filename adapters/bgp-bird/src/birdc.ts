@@ -1,30 +1,19 @@
-import { execFile } from 'node:child_process';
+import { runArgv } from '@ft/sdk';
 
 export interface BirdcResult {
   code: number;
   output: string;
 }
 
-/** Runs `birdc -s SOCKET <words...>` (argv, never a shell). birdc exits non-zero on errors such as a syntax error. */
-export function birdc(birdcPath: string, socket: string, words: string[], timeoutMs: number): Promise<BirdcResult> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      birdcPath,
-      ['-s', socket, ...words],
-      { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        const output = `${stdout}${stderr}`;
-        if (err && typeof (err as NodeJS.ErrnoException).code === 'string') {
-          reject(new Error(`cannot run ${birdcPath}: ${err.message}`));
-          return;
-        }
-        if (err && (err as { killed?: boolean }).killed) {
-          reject(new Error(`birdc ${words.join(' ')} timed out after ${timeoutMs} ms`));
-          return;
-        }
-        const code = err ? Number((err as { code?: number }).code ?? 1) : 0;
-        resolve({ code, output });
-      },
-    );
-  });
+/** Runs `birdc -s SOCKET <words...>` (ft's one argv runner, never a shell). birdc exits non-zero on errors such as a syntax error. */
+export async function birdc(
+  birdcPath: string,
+  socket: string,
+  words: string[],
+  timeoutMs: number,
+): Promise<BirdcResult> {
+  const r = await runArgv([birdcPath, '-s', socket, ...words], { timeoutMs });
+  if (r.timedOut) throw new Error(`birdc ${words.join(' ')} timed out after ${timeoutMs} ms`);
+  if (r.code === null) throw new Error(`cannot run ${birdcPath}: ${r.stderr}`);
+  return { code: r.code, output: `${r.stdout}${r.stderr}` };
 }

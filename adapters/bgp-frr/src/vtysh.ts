@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { runArgv } from '@ft/sdk';
 
 export interface VtyshOptions {
   vtysh: string;
@@ -12,27 +12,18 @@ export interface VtyshResult {
   output: string;
 }
 
-/** Runs vtysh with one `-c` per command (argv, never a shell). vtysh stops at the first failing command, exit 1. */
-export function vtysh(opts: VtyshOptions, commands: string[]): Promise<VtyshResult> {
-  for (const c of commands) if (/[\n\r\0]/.test(c)) return Promise.reject(new Error('a vtysh command is one line'));
+/** Runs vtysh with one `-c` per command (ft's one argv runner, never a shell). vtysh stops at the first failing command, exit 1. */
+export async function vtysh(opts: VtyshOptions, commands: string[]): Promise<VtyshResult> {
+  for (const c of commands) if (/[\n\r\0]/.test(c)) throw new Error('a vtysh command is one line');
   const args = [
     ...(opts.vtySocket ? ['--vty_socket', opts.vtySocket] : []),
     ...(opts.pathspace ? ['-N', opts.pathspace] : []),
     ...commands.flatMap((c) => ['-c', c]),
   ];
-  return new Promise((resolve, reject) => {
-    execFile(opts.vtysh, args, { timeout: opts.timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err && typeof (err as NodeJS.ErrnoException).code === 'string') {
-        reject(new Error(`cannot run ${opts.vtysh}: ${err.message}`));
-        return;
-      }
-      if (err && (err as { killed?: boolean }).killed) {
-        reject(new Error(`vtysh timed out after ${opts.timeoutMs} ms`));
-        return;
-      }
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, output: `${stdout}${stderr}` });
-    });
-  });
+  const r = await runArgv([opts.vtysh, ...args], { timeoutMs: opts.timeoutMs });
+  if (r.timedOut) throw new Error(`vtysh timed out after ${opts.timeoutMs} ms`);
+  if (r.code === null) throw new Error(`cannot run ${opts.vtysh}: ${r.stderr}`);
+  return { code: r.code, output: `${r.stdout}${r.stderr}` };
 }
 
 /** vtysh prints one JSON document per `show ... json` command, back to back: split them (strings may hold braces). */

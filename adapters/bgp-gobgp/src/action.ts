@@ -1,5 +1,16 @@
 import { readFileSync } from 'node:fs';
-import type { Action, Applied, Health, InstalledRef, PluginContext, RenderedCommand, Rule, RuleId } from '@ft/sdk';
+import {
+  backoffDelay,
+  parseHostPort,
+  type Action,
+  type Applied,
+  type Health,
+  type InstalledRef,
+  type PluginContext,
+  type RenderedCommand,
+  type Rule,
+  type RuleId,
+} from '@ft/sdk';
 import type { GobgpClient, ListedPath } from './client.js';
 import type { GobgpConfig } from './config.js';
 import { decodeFlowSpec, taggedRuleId } from './decode.js';
@@ -223,7 +234,10 @@ export class GobgpAction implements Action {
             { address: this.config.address, err: err?.message },
             'gobgp watch stream ended; reconnecting',
           );
-        this.retryTimer = setTimeout(() => this.watch(client, attempt), Math.min(10_000, 250 * 2 ** attempt));
+        this.retryTimer = setTimeout(
+          () => this.watch(client, attempt),
+          backoffDelay(attempt, { baseMs: 250, maxMs: 10_000 }),
+        );
         this.retryTimer.unref();
       },
       () => {
@@ -316,6 +330,6 @@ function describe(family: FamilyName, p: ListedPath): string {
 }
 
 function hostPortArgs(address: string): string[] {
-  const i = address.lastIndexOf(':');
-  return ['-u', address.slice(0, i).replace(/^\[|\]$/g, ''), '-p', address.slice(i + 1)];
+  const { host, port } = parseHostPort(address);
+  return ['-u', host, '-p', String(port)];
 }

@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { Prefix } from '@ft/sdk';
+import { Prefix, parseHostPort } from '@ft/sdk';
 import { loadGobgpApi, type AnyWire, type GobgpApi } from './proto.js';
 import type { AnyJson, FamilyJson, PathJson } from './render.js';
 
@@ -54,13 +54,14 @@ export function parseAddress(address: string): string {
       throw new Error(`gobgp address ${JSON.stringify(address)} has whitespace in the socket path`);
     return address;
   }
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+|[A-Za-z0-9.-]+)):(\d{1,5})$/.exec(address);
-  const port = Number(m?.[3]);
-  if (!m || port < 1 || port > 65535) {
-    throw new Error(`gobgp address ${JSON.stringify(address)} is not host:port, [ipv6]:port or unix:///path`);
+  try {
+    parseHostPort(address);
+  } catch (err) {
+    throw new Error(
+      `gobgp address ${JSON.stringify(address)} is not host:port, [ipv6]:port or unix:///path: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
-  if (m[1]) Prefix.parse(m[1]);
-  else if (/^[0-9.]+$/.test(m[2] as string)) Prefix.parse(m[2] as string);
   return address;
 }
 

@@ -1,3 +1,5 @@
+import { backoffDelay } from '@ft/sdk';
+
 /** An absurd value (400 digits) is "a very long wait", not Infinity. */
 const finite = (ms: number) => (Number.isFinite(ms) ? ms : Number.MAX_SAFE_INTEGER);
 
@@ -28,8 +30,7 @@ export function serverWaitMs(headers: Headers, now = Date.now()): number | undef
   return undefined;
 }
 
-/** Exponential backoff with up to 25% added jitter (so many instances do not retry in lockstep). */
+/** ft's one backoff (@ft/sdk backoffDelay) as vendor calls use it: up to 25% added jitter. */
 export function backoffMs(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
-  const exp = Math.min(maxMs, baseMs * 2 ** attempt);
-  return Math.min(maxMs, Math.round(exp * (1 + 0.25 * random())));
+  return backoffDelay(attempt, { baseMs, maxMs, jitter: [0, 0.25], random });
 }

@@ -18,3 +18,7 @@ export * from './prefix-set.js';
 export * from './state-dir.js';
 export * from './bogons.js';
 export * from './errors.js';
+export * from './kit/backoff.js';
+export * from './kit/timeout.js';
+export * from './kit/host-port.js';
+export * from './kit/run.js';

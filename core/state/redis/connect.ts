@@ -1,3 +1,4 @@
+import { settleWithin } from '@ft/sdk';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Redis, RedisOptions } from 'ioredis';
@@ -104,8 +105,6 @@ export async function connectRedis(target: RedisTarget, role: string, blocking =
 
 /** quit() when Redis answers, disconnect() when it does not: a close never waits on a dead server. */
 export async function closeRedis(conn: Redis, ms = 2000): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([conn.quit().catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
-  clearTimeout(timer);
+  await settleWithin(conn.quit(), ms);
   conn.disconnect();
 }

@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import type { PluginLogger } from '@ft/sdk';
+import { backoffDelay, runArgv, type PluginLogger } from '@ft/sdk';
 import type { GobgpClient, ListedPath } from '@ft/bgp-gobgp';
 import { deleteTableScript, tableScript, TABLE_RE, type FlowRoute, type Skipped } from './nft.js';
 
@@ -98,7 +97,7 @@ export class FlowSpecEnforcer {
         if (attempt <= 1)
           this.options.logger.warn({ err: err?.message }, 'enforcer: gobgp watch stream ended; retrying');
         // The resync timer keeps reading (and ages our rules out if gobgpd stays away); this only restores events.
-        setTimeout(() => this.follow(attempt), Math.min(10_000, 250 * 2 ** attempt)).unref();
+        setTimeout(() => this.follow(attempt), backoffDelay(attempt, { baseMs: 250, maxMs: 10_000 })).unref();
         this.schedule();
       },
       () => {
@@ -231,19 +230,11 @@ export class FlowSpecEnforcer {
   }
 
   /** Runs `nft -f -` (inside the namespace when asked) with the script on stdin; `check` only parses (-c). */
-  private nft(script: string, check = false): Promise<void> {
+  private async nft(script: string, check = false): Promise<void> {
     const nft = ['nft', ...(check ? ['-c'] : []), '-f', '-'];
     const argv = this.options.netns ? ['ip', 'netns', 'exec', this.options.netns, ...nft] : nft;
-    return new Promise((resolve, reject) => {
-      const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) =>
-        code === 0 ? resolve() : reject(new Error(`nft -f failed (exit ${code}): ${stderr.trim()}`)),
-      );
-      child.stdin.end(script);
-    });
+    const r = await runArgv(argv, { input: script, timeoutMs: 30_000 });
+    if (r.code !== 0) throw new Error(`nft -f failed (exit ${r.code ?? 'none'}): ${r.stderr.trim()}`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { runArgv } from '@ft/sdk';
 import { HostCommandError } from './errors.js';
 
 export interface ExecResult {
@@ -41,36 +41,13 @@ export class HostExec {
   }
 }
 
-export function spawnArgv(
+/** ft's one runner (@ft/sdk runArgv) in the shape host actions use. */
+export async function spawnArgv(
   argv: string[],
   input?: string,
   env?: Record<string, string>,
   timeoutMs = 60_000,
 ): Promise<ExecResult> {
-  return new Promise((resolve) => {
-    const [cmd, ...args] = argv as [string, ...string[]];
-    let stdout = '';
-    let stderr = '';
-    let settled = false;
-    const done = (r: ExecResult) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve(r);
-    };
-    const child = spawn(cmd, args, {
-      env: env ? { ...process.env, ...env } : process.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      done({ code: null, stdout, stderr: `${stderr}\ntimed out after ${timeoutMs} ms` });
-    }, timeoutMs);
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', (err) => done({ code: null, stdout, stderr: err.message }));
-    child.on('close', (code) => done({ code, stdout, stderr }));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input ?? '');
-  });
+  const r = await runArgv(argv, { ...(input !== undefined ? { input } : {}), ...(env ? { env } : {}), timeoutMs });
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr };
 }

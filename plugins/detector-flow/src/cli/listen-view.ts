@@ -1,4 +1,4 @@
-import type { Sample } from '@ft/sdk';
+import { parseHostPort, type Sample } from '@ft/sdk';
 import type { FlowStatus } from '../detector.js';
 import { table } from './table.js';
 
@@ -14,11 +14,16 @@ export function parseEndpoint(
     protocol = rest.slice(0, at);
     rest = rest.slice(at + 1);
   }
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(rest) ?? /^([^:]+):(\d+)$/.exec(rest);
-  if (!m) throw new Error(`"${text}" is not ${withProtocol ? '[protocol@]' : ''}address:port (IPv6 as [addr]:port)`);
-  const port = Number(m[2]);
-  if (port > 65535) throw new Error(`"${text}": port ${port} is above 65535`);
-  return { ...(protocol !== undefined ? { protocol } : {}), address: m[1] as string, port };
+  let hp;
+  try {
+    hp = parseHostPort(rest, { portZero: true });
+  } catch (err) {
+    throw new Error(
+      `"${text}" is not ${withProtocol ? '[protocol@]' : ''}address:port (IPv6 as [addr]:port): ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  return { ...(protocol !== undefined ? { protocol } : {}), address: hp.host, port: hp.port };
 }
 
 function si(n: number, unit: string): string {
