@@ -13,6 +13,8 @@ export interface WorkerInit {
   policyFile: string;
   stateDir: string;
   logLevel: string;
+  /** The worker thread's nice value (Linux), default 5: under CPU contention detection and mitigation go first. */
+  nice?: number;
 }
 
 /** Batches handed to channels in one tick travel in one message: an event every channel gets is cloned once. */

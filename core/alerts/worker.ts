@@ -41,7 +41,24 @@ function handled(id: number, error?: string): void {
     });
 }
 
+/**
+ * Under CPU contention mitigation goes first: this thread (Linux threads have their own nice value) runs at a lower
+ * priority than the detection and mitigation thread. An idle core still runs alerts at once.
+ */
+async function lowerPriority(nice: number): Promise<void> {
+  if (process.platform !== 'linux' || nice === 0) return;
+  try {
+    const { readlink } = await import('node:fs/promises');
+    const { setPriority } = await import('node:os');
+    const tid = Number((await readlink('/proc/thread-self')).split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, nice);
+  } catch {
+    /* not allowed or not Linux: alerts run at the process's priority */
+  }
+}
+
 async function main(): Promise<void> {
+  await lowerPriority(init.nice ?? 5);
   const { Config } = await import('@oclif/core');
   const { loadRegistry } = await import('../plugin-host/load.js');
   const { loadPolicy } = await import('../policy/index.js');

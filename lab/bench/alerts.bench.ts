@@ -89,7 +89,7 @@ const alertsYaml = `alerts:
     alertmanager: { channel: alertmanager, url: "${at('alertmanager')}", ${fast} }
     email: { channel: email, host: 127.0.0.1, port: ${ports.email}, tls: none, from: ft@bench.example, to: [noc@bench.example], ${fast} }
   routes:
-    - { to: [slack, discord, teams, pagerduty, opsgenie, telegram, twilio, grafana, datadog, webhook, alertmanager, email], events: [incident.opened] }
+    - { to: [slack, discord, teams, pagerduty, opsgenie, telegram, twilio, grafana, datadog, webhook, alertmanager, email], events: [${process.env.BENCH_ALERTS_SILENT ? 'subscriber.lost_events' : 'incident.opened'}] }
 `;
 const CHANNELS = [
   'slack',
@@ -151,7 +151,13 @@ async function run(withAlerts: boolean, label: string, firstHost: number): Promi
   Object.assign(process.env, env);
   const alerts = withAlerts
     ? await startAlertsThread({
-        init: { root: join(import.meta.dirname, '..', '..'), policyFile, stateDir: dir, logLevel: 'error' },
+        init: {
+          root: join(import.meta.dirname, '..', '..'),
+          policyFile,
+          stateDir: dir,
+          logLevel: 'error',
+          ...(process.env.BENCH_ALERTS_NICE ? { nice: Number(process.env.BENCH_ALERTS_NICE) } : {}),
+        },
         stream,
         logger,
       })
@@ -219,7 +225,8 @@ child.kill('SIGTERM');
 
 const perChannel: Record<string, { p50: number; p99: number; max: number; n: number }> = {};
 let worstP99 = 0;
-for (const c of CHANNELS) {
+// BENCH_ALERTS_SILENT=1: every channel subscribed, none routed anything: what the subscriptions alone cost.
+for (const c of process.env.BENCH_ALERTS_SILENT ? [] : CHANNELS) {
   const first = new Map<string, number>();
   for (const h of hits[c] ?? [])
     for (const id of h.ids) if (!first.has(id) || (first.get(id) as number) > h.at) first.set(id, h.at);
