@@ -12,16 +12,10 @@ import { Daemon } from '../helpers/daemon.js';
 import { BIN, ROOT, isolatedHome, runFt } from '../helpers/cli.js';
 import { freePort } from '../helpers/net.js';
 import { waitFor } from '../helpers/wait.js';
+import { clfNow } from '../helpers/clf.js';
 import { SLACK_PATH, slackFake } from '../fakes/slack.js';
 import { parsed } from '../fakes/http.js';
 import { WEBHOOK_PATH, WH_SECRET, webhookReceiver } from '../fakes/webhook.js';
-
-const MON = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const p2 = (n: number) => String(n).padStart(2, '0');
-function clfNow(): string {
-  const d = new Date();
-  return `${p2(d.getUTCDate())}/${MON[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} +0000`;
-}
 
 class Child {
   output = '';
@@ -142,21 +136,26 @@ alerts:
     );
     const valid = await runFt(['policy', 'validate', policy], env);
     expect(valid.code, valid.stdout + valid.stderr).to.equal(0);
-    daemon = new Daemon(
-      [
-        process.execPath,
-        BIN,
-        'run',
-        '-p',
-        policy,
-        '--state-dir',
-        stateDir,
-        '--metrics',
-        `127.0.0.1:${metricsPort}`,
-        '--json',
-      ],
-      { env: { ...env, NO_COLOR: '1', FT_SLACK_URL: `${slack.url}${SLACK_PATH}`, FT_WH_SECRET: WH_SECRET }, cwd: ROOT },
-    );
+    const startFt = () =>
+      new Daemon(
+        [
+          process.execPath,
+          BIN,
+          'run',
+          '-p',
+          policy,
+          '--state-dir',
+          stateDir,
+          '--metrics',
+          `127.0.0.1:${metricsPort}`,
+          '--json',
+        ],
+        {
+          env: { ...env, NO_COLOR: '1', FT_SLACK_URL: `${slack.url}${SLACK_PATH}`, FT_WH_SECRET: WH_SECRET },
+          cwd: ROOT,
+        },
+      );
+    daemon = startFt();
     await waitFor(() => daemon?.output.includes('ft run: ') || !daemon?.running, {
       timeoutMs: 30_000,
       what: 'ft run to start',
@@ -233,7 +232,7 @@ scrape_configs: [{ job_name: ft, static_configs: [{ targets: ["127.0.0.1:${metri
     );
     await waitFor(
       () => existsSync(alertsFile) && readFileSync(alertsFile, 'utf8').includes('"kind":"incident.resolved"'),
-      { what: 'the file-log channel to have the resolve' },
+      { timeoutMs: 30_000, what: 'the file-log channel to have the resolve' },
     );
     const kinds = readFileSync(alertsFile, 'utf8')
       .trim()
@@ -266,21 +265,7 @@ scrape_configs: [{ job_name: ft, static_configs: [{ targets: ["127.0.0.1:${metri
     const slackTries = slack.requests.length;
     await daemon.stop(10_000);
     expect(await daemon.exited).to.equal(0);
-    daemon = new Daemon(
-      [
-        process.execPath,
-        BIN,
-        'run',
-        '-p',
-        policy,
-        '--state-dir',
-        stateDir,
-        '--metrics',
-        `127.0.0.1:${metricsPort}`,
-        '--json',
-      ],
-      { env: { ...env, NO_COLOR: '1', FT_SLACK_URL: `${slack.url}${SLACK_PATH}`, FT_WH_SECRET: WH_SECRET }, cwd: ROOT },
-    );
+    daemon = startFt();
     await slack.until((x) => x.requests.length > slackTries, 'Slack to be tried again after the restart');
     const text = (r: (typeof slack.requests)[number]) =>
       (parsed(r).blocks as { text?: { text: string } }[])[0]?.text?.text ?? '';

@@ -138,6 +138,7 @@ describe('alerts: email over SMTP (a real smtp-server with STARTTLS and AUTH)', 
     try {
       await bad.stream.append([opened(incident())]);
       await waitFor(async () => (await readStatuses(join(tmp.dir, 'second'))).get('noc-mail')?.state === 'broken', {
+        timeoutMs: 30_000,
         what: 'the channel to break on 535',
       });
       expect((await readStatuses(join(tmp.dir, 'second'))).get('noc-mail')?.brokenReason).to.match(/^535/);

@@ -157,6 +157,7 @@ describe('alerts: failure paths (fakes of each vendor’s documented errors)', f
       expect(slack.accepted).to.have.length(1);
       // The status file follows within a second (it is written at most once a second unless the state changes).
       await waitFor(async () => (await readStatuses(tmp.dir)).get('noc-slack')?.delivered === 1, {
+        timeoutMs: 30_000,
         what: 'the status to count the delivery',
       });
     } finally {
@@ -182,7 +183,7 @@ describe('alerts: failure paths (fakes of each vendor’s documented errors)', f
           const s = (await readStatuses(tmp.dir)).get('siem');
           return s?.state === 'broken' ? s : undefined;
         },
-        { what: 'the webhook channel to refuse the address' },
+        { timeoutMs: 30_000, what: 'the webhook channel to refuse the address' },
       );
       expect(st?.brokenReason).to.match(/^localhost resolves to (127\.0\.0\.1|::1), a non-public address/);
       expect(wh.requests).to.have.length(0);

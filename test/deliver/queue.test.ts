@@ -58,7 +58,7 @@ describe('core/deliver: one destination’s delivery queue', () => {
       return ok;
     });
     q.offer({ key: 'inc', n: 1 });
-    await waitFor(() => sent.length === 1, { what: 'the first send' });
+    await waitFor(() => sent.length === 1, { timeoutMs: 30_000, what: 'the first send' });
     expect(q.offer({ key: 'inc', n: 2 })).to.equal('queued'); // the first is in flight: not merged
     expect(q.offer({ key: 'inc', n: 3 })).to.equal('merged');
     expect(q.offer({ key: 'other', n: 9 }, { mergeOnly: true })).to.equal('dropped');
@@ -87,7 +87,10 @@ describe('core/deliver: one destination’s delivery queue', () => {
     expect((sent[2]?.at ?? 0) - (sent[0]?.at ?? 0)).to.be.at.least(295);
     q.offer({ key: 'never', n: 3 });
     q.offer({ key: 'next', n: 4 });
-    await waitFor(() => settled.some((x) => x.item.key === 'next'), { what: 'the next item after the expiry' });
+    await waitFor(() => settled.some((x) => x.item.key === 'next'), {
+      timeoutMs: 30_000,
+      what: 'the next item after the expiry',
+    });
     const never = settled.find((x) => x.item.key === 'never')?.s;
     expect(never?.result).to.equal('expired');
     expect(never?.attempts).to.be.at.least(2);
@@ -128,7 +131,7 @@ describe('core/deliver: one destination’s delivery queue', () => {
       { timeoutMs: 200 },
     );
     q.offer({ key: 'hang', n: 1 });
-    await waitFor(() => settled.length === 1, { what: 'the second attempt' });
+    await waitFor(() => settled.length === 1, { timeoutMs: 30_000, what: 'the second attempt' });
     expect(settled[0]?.s).to.deep.include({ result: 'delivered', attempts: 2 });
     expect((sent[1]?.at ?? 0) - (sent[0]?.at ?? 0)).to.be.at.least(195);
     expect(q.stats().lastError).to.equal('no answer within 200 ms');
@@ -146,7 +149,7 @@ describe('core/deliver: one destination’s delivery queue', () => {
       { maxPending: 2 },
     );
     q.offer({ key: 'a', n: 1 });
-    await waitFor(() => q.stats().inFlight, { what: 'a in flight' });
+    await waitFor(() => q.stats().inFlight, { timeoutMs: 30_000, what: 'a in flight' });
     expect(q.offer({ key: 'b', n: 2 })).to.equal('queued');
     expect(q.offer({ key: 'c', n: 3 })).to.equal('queued');
     expect(q.offer({ key: 'd', n: 4 })).to.equal('full');

@@ -15,14 +15,17 @@ describe('event subscribers: a new subscriber’s start is durable', () => {
       const got: FtEvent[] = [];
       const sub = await stream.subscribe('late-acker', (events) => void got.push(...events), { manualAck: true });
       await stream.append([speakerDown(1)]);
-      await waitFor(() => got.length === 1, { what: 'the event' });
+      await waitFor(() => got.length === 1, { timeoutMs: 30_000, what: 'the event' });
       await sub.close();
       await stream.close();
 
       stream = await EventStream.openEmbedded({ stateDir: t.dir, tenant: 'example-isp' });
       const again: FtEvent[] = [];
       await stream.subscribe('late-acker', (events) => void again.push(...events), { manualAck: true });
-      await waitFor(() => again.length === 1, { what: 'the unacknowledged event after the restart' });
+      await waitFor(() => again.length === 1, {
+        timeoutMs: 30_000,
+        what: 'the unacknowledged event after the restart',
+      });
       expect(again.map((e) => e.seq)).to.deep.equal([2]);
       await stream.close();
     } finally {

@@ -3,13 +3,7 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isolatedHome, runFt } from '../helpers/cli.js';
-
-const MON = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const p2 = (n: number) => String(n).padStart(2, '0');
-function clfNow(): string {
-  const d = new Date();
-  return `${p2(d.getUTCDate())}/${MON[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} +0000`;
-}
+import { clfNow } from '../helpers/clf.js';
 
 interface Tick {
   targets: { target: string; state: string; prefix?: string; sources: { sourceKind: string }[] }[];

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { FtCommand } from '../../cli/command.js';
+import { loadPolicyOrExit } from '../../cli/policy.js';
 import type { ChannelStatus } from '../../alerts/status.js';
 
 export interface ListedChannel {
@@ -34,23 +35,11 @@ export default class AlertList extends FtCommand {
 
   async run(): Promise<{ channels: ListedChannel[] }> {
     const { flags } = await this.parse(AlertList);
-    const { loadRegistry } = await import('../../plugin-host/load.js');
-    const { loadPolicy, PolicyError, formatIssue } = await import('../../policy/index.js');
     const { explainAlerts } = await import('../../policy/alerts.js');
     const { readStatuses } = await import('../../alerts/status.js');
     const { defaultStateDir } = await import('../../state/index.js');
     const { table } = await import('../../cli/table.js');
-    const registry = await loadRegistry(this.config);
-    let policy;
-    try {
-      policy = await loadPolicy(flags.policy, registry);
-    } catch (err) {
-      if (!(err instanceof PolicyError)) throw err;
-      for (const issue of err.issues) this.logToStderr(formatIssue(issue));
-      this.error(`${flags.policy}: ${err.issues.length} problem(s); fix them first (ft policy validate lists them)`, {
-        exit: 1,
-      });
-    }
+    const { policy, registry } = await loadPolicyOrExit(this, flags.policy);
     const statuses = await readStatuses(flags['state-dir'] ?? defaultStateDir());
     const hears = new Map(explainAlerts(policy.alerts).channels.map((c) => [c.channel, c.hears]));
     const channels: ListedChannel[] = [...policy.alerts.channels.values()].map((c) => {

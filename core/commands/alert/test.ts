@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { FtCommand } from '../../cli/command.js';
+import { loadPolicyOrExit } from '../../cli/policy.js';
 
 export default class AlertTest extends FtCommand {
   static override summary = 'Send a sample alert to one channel through the real delivery path, and say how it went.';
@@ -36,23 +37,11 @@ export default class AlertTest extends FtCommand {
     title: string;
   }> {
     const { args, flags } = await this.parse(AlertTest);
-    const { loadRegistry } = await import('../../plugin-host/load.js');
-    const { loadPolicy, PolicyError, formatIssue } = await import('../../policy/index.js');
     const { createChannel, sampleMessage, AlertSetupError } = await import('../../alerts/index.js');
     const { DeliveryQueue } = await import('../../deliver/index.js');
     const { defaultStateDir } = await import('../../state/index.js');
     const { createLogger } = await import('../../log/logger.js');
-    const registry = await loadRegistry(this.config);
-    let policy;
-    try {
-      policy = await loadPolicy(flags.policy, registry);
-    } catch (err) {
-      if (!(err instanceof PolicyError)) throw err;
-      for (const issue of err.issues) this.logToStderr(formatIssue(issue));
-      this.error(`${flags.policy}: ${err.issues.length} problem(s); fix them first (ft policy validate lists them)`, {
-        exit: 1,
-      });
-    }
+    const { policy, registry } = await loadPolicyOrExit(this, flags.policy);
     const inst = policy.alerts.channels.get(args.channel);
     if (!inst)
       this.error(

@@ -36,6 +36,24 @@ export abstract class HttpChannel implements AlertChannel {
     return this.http.send({ method: 'POST', path, headers, body }, signal);
   }
 
+  /**
+   * Several requests for one message, in order (PagerDuty trigger then resolve, Opsgenie create then note): the
+   * first that does not go through is the message's outcome, and a retry sends them all again (each service's
+   * dedup key makes that harmless).
+   */
+  protected async postAll(
+    requests: { path: string; body: string; headers: Record<string, string> }[],
+    read: (a: HttpAnswer) => DeliveryOutcome,
+    signal: AbortSignal,
+  ): Promise<DeliveryOutcome> {
+    let last: DeliveryOutcome = { result: 'delivered' };
+    for (const r of requests) {
+      last = read(await this.post(r.path, r.body, r.headers, signal));
+      if (last.result !== 'delivered') return last;
+    }
+    return last;
+  }
+
   warm(signal: AbortSignal): Promise<void> {
     return this.http.warm(signal);
   }

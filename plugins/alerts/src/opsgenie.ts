@@ -129,14 +129,14 @@ class OpsgenieChannel extends HttpChannel {
   describe() {
     return `${new URL(this.config.url ?? OPSGENIE_BASES[this.config.api]).host} (${this.config.api}; key from ${this.config.apiKey})`;
   }
-  protected async deliver(m: AlertMessage, a: DeliveryAttempt): Promise<DeliveryOutcome> {
-    let last: DeliveryOutcome = { result: 'delivered' };
-    for (const r of opsgenieRequests(m, this.config)) {
-      const headers = { ...JSON_HEADERS, authorization: `GenieKey ${this.key.reveal()}` };
-      last = opsgenieOutcome(await this.post(`${this.prefix}${r.path}`, JSON.stringify(r.body), headers, a.signal));
-      if (last.result !== 'delivered') return last;
-    }
-    return last;
+  protected deliver(m: AlertMessage, a: DeliveryAttempt): Promise<DeliveryOutcome> {
+    const headers = { ...JSON_HEADERS, authorization: `GenieKey ${this.key.reveal()}` };
+    const requests = opsgenieRequests(m, this.config).map((r) => ({
+      path: `${this.prefix}${r.path}`,
+      body: JSON.stringify(r.body),
+      headers,
+    }));
+    return this.postAll(requests, opsgenieOutcome, a.signal);
   }
 }
 

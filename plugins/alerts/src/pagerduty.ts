@@ -103,15 +103,14 @@ class PagerDutyChannel extends HttpChannel {
   describe() {
     return `${new URL(this.config.url).host} Events API v2 (routing key from ${this.config.routingKey})`;
   }
-  protected async deliver(m: AlertMessage, a: DeliveryAttempt): Promise<DeliveryOutcome> {
-    let last: DeliveryOutcome = { result: 'delivered' };
-    for (const action of pagerdutyActions(m, this.config.acknowledgeOnMitigated)) {
-      const body = JSON.stringify(pagerdutyEvent(m, this.key.reveal(), action));
-      last = pagerdutyOutcome(await this.post('/v2/enqueue', body, { ...JSON_HEADERS }, a.signal));
-      // A repeat of the whole message is harmless: PagerDuty deduplicates on dedup_key.
-      if (last.result !== 'delivered') return last;
-    }
-    return last;
+  protected deliver(m: AlertMessage, a: DeliveryAttempt): Promise<DeliveryOutcome> {
+    // A repeat of the whole message is harmless: PagerDuty deduplicates on dedup_key.
+    const requests = pagerdutyActions(m, this.config.acknowledgeOnMitigated).map((action) => ({
+      path: '/v2/enqueue',
+      body: JSON.stringify(pagerdutyEvent(m, this.key.reveal(), action)),
+      headers: { ...JSON_HEADERS },
+    }));
+    return this.postAll(requests, pagerdutyOutcome, a.signal);
   }
 }
 
