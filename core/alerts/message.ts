@@ -273,6 +273,36 @@ export class MessageBuilder {
           facts: [],
           pops: [],
         });
+      case 'export.sink_down':
+        return this.pair(
+          e,
+          `export:${e.data.sink}`,
+          'high',
+          'firing',
+          `Export sink ${e.data.sink} is ${e.data.state === 'broken' ? 'refusing ft' : 'down'}`,
+          `${e.data.kind} answered${e.data.status ? ` ${e.data.status}` : ''}: ${e.data.reason}. ${e.data.pending} record(s) spooled on disk for it; the oldest are dropped when the spool is full`,
+          [],
+        );
+      case 'export.sink_ok':
+        return this.pair(
+          e,
+          `export:${e.data.sink}`,
+          'high',
+          'resolved',
+          `Export sink ${e.data.sink} delivers again`,
+          e.data.pending ? `${e.data.pending} record(s) still spooled; catching up` : '',
+          [],
+        );
+      case 'export.dropped':
+        return this.once(e, `export-dropped:${e.data.sink}:${e.data.reason}`, 'high', {
+          title: `Export sink ${e.data.sink} dropped ${e.data.dropped} record(s)`,
+          summary:
+            e.data.reason === 'spool_full'
+              ? `Its spool reached its size bound while it was down: the oldest records (events ${e.data.from_seq ?? '?'}-${e.data.to_seq ?? '?'}) were dropped; ${e.data.total} dropped in all`
+              : `The sink refused them for their content${e.data.detail ? `: ${e.data.detail}` : ''}; ${e.data.total} dropped in all`,
+          facts: [],
+          pops: [],
+        });
       default:
         return [];
     }

@@ -1,10 +1,10 @@
 import { FtCommand } from '../cli/command.js';
-import type { ActionFactory, AlertChannelFactory } from '@ft/sdk';
+import type { ActionFactory, AlertChannelFactory, ExportSinkFactory } from '@ft/sdk';
 import { loadRegistry } from '../plugin-host/load.js';
 import { table } from '../cli/table.js';
 
 export interface RegistryEntry {
-  role: 'detector' | 'action' | 'alert channel';
+  role: 'detector' | 'action' | 'alert channel' | 'export sink';
   kind: string;
   plugin: string;
   description: string;
@@ -16,7 +16,7 @@ export interface RegistryEntry {
 
 export default class Registry extends FtCommand {
   static override summary =
-    'List every detector, action and alert channel kind available, and the plugin that provides it.';
+    'List every detector, action, alert channel and export sink kind available, and the plugin that provides it.';
   static override description =
     'Kinds come from core plugins and from plugins added with `ft plugins install` or `ft plugins link`. A policy can use any kind listed here. A plugin that failed to register is reported and makes the command exit 1.';
   static override enableJsonFlag = true;
@@ -36,6 +36,7 @@ export default class Registry extends FtCommand {
         const f = e.factory as AlertChannelFactory;
         entry.rateLimit = { ...f.rateLimit };
       }
+      if (e.role === 'export sink') entry.rateLimit = { ...(e.factory as unknown as ExportSinkFactory).rateLimit };
       return entry;
     });
     const failures = registry.failures.map((f) => ({ plugin: f.plugin, error: f.message }));

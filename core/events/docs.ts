@@ -29,6 +29,7 @@ const GROUP_TITLES: Record<string, string> = {
   rule: 'Rules',
   op: 'Ops (the audit trail)',
   operational: 'Operational',
+  traffic: 'Traffic',
 };
 
 const anchor = (id: string) => id.toLowerCase().replace(/[^a-z0-9]+/g, '-');
@@ -101,7 +102,7 @@ export function renderEventCatalogue(): string {
     }),
     '',
   );
-  for (const group of ['incident', 'rule', 'op', 'operational'] as const) {
+  for (const group of ['incident', 'rule', 'op', 'operational', 'traffic'] as const) {
     lines.push(`### ${GROUP_TITLES[group]}`, '');
     for (const t of EVENT_TYPES.filter((x) => EVENT_DEFS[x].group === group)) {
       const ev = $defs[`event.${t}`] as Node;

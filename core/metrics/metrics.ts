@@ -5,11 +5,22 @@ import type { ReconcileReport } from '../exec/reconcile.js';
 import type { RunMetrics } from '../run/runner.js';
 import type { AdapterResult, RuleRecord } from '../state/store.js';
 import type { AlertMetrics } from '../alerts/channel.js';
+import type { DetectorMetric, FtEvent } from '@ft/sdk';
+import { SINK_STATES, type ExportMetrics, type SinkState, type SinkStats } from '../export/runner.js';
+
+/** One RTR cache as /metrics shows it (the RTR client's status). */
+export interface RpkiCacheView {
+  cache: string;
+  state: string;
+  fresh: boolean;
+  dataAgeSeconds?: number;
+  vrps: { total: number };
+}
 
 const CHANNEL_STATES = ['starting', 'ok', 'failing', 'broken', 'closed'] as const;
 
 /** prom-client metrics for `ft run`, each on its own registry (tests and the fleet run several in one process). */
-export class FtMetrics implements RunMetrics, AlertMetrics {
+export class FtMetrics implements RunMetrics, AlertMetrics, ExportMetrics {
   readonly registry = new Registry();
   private readonly samples: Counter<'source'>;
   private readonly incidents: Gauge;
@@ -24,6 +35,18 @@ export class FtMetrics implements RunMetrics, AlertMetrics {
   private readonly alertAttempts: Counter<'channel' | 'outcome'>;
   private readonly alertAttemptSeconds: Histogram<'channel'>;
   private readonly channelState: Gauge<'channel' | 'state'>;
+  private readonly refused: Counter<'rail'>;
+  private readonly speakerUp: Gauge<'speaker'>;
+  private readonly lastApply: Gauge<'speaker' | 'op'>;
+  private readonly exportAttempts: Counter<'sink' | 'outcome'>;
+  private readonly exportRecords: Counter<'sink'>;
+  private readonly exportDroppedTotal: Counter<'sink' | 'reason'>;
+  private readonly exportSeconds: Histogram<'sink'>;
+  private readonly exportState: Gauge<'sink' | 'state'>;
+  private exportStats: () => SinkStats[] = () => [];
+  private rpkiCaches: () => RpkiCacheView[] = () => [];
+  private detectorMetrics: () => DetectorMetric[] = () => [];
+  private readonly bridged = new Map<string, Gauge<string>>();
 
   constructor(options: { defaults?: boolean } = {}) {
     const registers = [this.registry];
@@ -97,6 +120,127 @@ export class FtMetrics implements RunMetrics, AlertMetrics {
       labelNames: ['channel', 'state'],
       registers,
     });
+    this.refused = new Counter({
+      name: 'ft_rules_refused_total',
+      help: 'Rules the planner or a safety rail refused, by what refused them (a rail name, rpki, no-action, collateral-suppressed).',
+      labelNames: ['rail'],
+      registers,
+    });
+    this.speakerUp = new Gauge({
+      name: 'ft_speaker_up',
+      help: "Each action instance's health (BGP speaker, scrubber, on-node mechanism): 1 answering, 0 down or degraded.",
+      labelNames: ['speaker'],
+      registers,
+    });
+    this.lastApply = new Gauge({
+      name: 'ft_speaker_last_apply_seconds',
+      help: 'How long the last apply or withdraw on each action instance took (retries included).',
+      labelNames: ['speaker', 'op'],
+      registers,
+    });
+    const caches = () => this.rpkiCaches();
+    const sinks = () => this.exportStats();
+    new Gauge({
+      name: 'ft_rpki_cache_up',
+      help: 'Each RTR cache: 1 while its session is established, 0 otherwise.',
+      labelNames: ['cache'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of caches()) this.set({ cache: c.cache }, c.state === 'established' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'ft_rpki_cache_fresh',
+      help: "Each RTR cache: 1 while its data is younger than the cache's expire interval.",
+      labelNames: ['cache'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of caches()) this.set({ cache: c.cache }, c.fresh ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'ft_rpki_cache_data_age_seconds',
+      help: 'Age of the VRPs each RTR cache gave (since its last End of Data).',
+      labelNames: ['cache'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of caches()) if (c.dataAgeSeconds !== undefined) this.set({ cache: c.cache }, c.dataAgeSeconds);
+      },
+    });
+    new Gauge({
+      name: 'ft_rpki_cache_vrps',
+      help: 'VRPs held from each RTR cache.',
+      labelNames: ['cache'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of caches()) this.set({ cache: c.cache }, c.vrps.total);
+      },
+    });
+    this.exportAttempts = new Counter({
+      name: 'ft_export_attempts_total',
+      help: 'Export delivery attempts by outcome: delivered, retry, rejected, dead.',
+      labelNames: ['sink', 'outcome'],
+      registers,
+    });
+    this.exportRecords = new Counter({
+      name: 'ft_export_delivered_total',
+      help: 'Records each export sink accepted.',
+      labelNames: ['sink'],
+      registers,
+    });
+    this.exportDroppedTotal = new Counter({
+      name: 'ft_export_dropped_total',
+      help: 'Records an export sink lost: spool_full (the oldest went to keep the spool within its bound) or rejected (the sink refused them).',
+      labelNames: ['sink', 'reason'],
+      registers,
+    });
+    this.exportSeconds = new Histogram({
+      name: 'ft_export_delivery_seconds',
+      help: 'From the event (its time) to the export sink accepting its record.',
+      labelNames: ['sink'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
+      registers,
+    });
+    this.exportState = new Gauge({
+      name: 'ft_export_sink_state',
+      help: "Each export sink's state: 1 for the state it is in (ok, failing, broken, closed, starting), 0 for the others.",
+      labelNames: ['sink', 'state'],
+      registers,
+    });
+    new Gauge({
+      name: 'ft_export_pending_records',
+      help: 'Records spooled for each export sink and not yet delivered.',
+      labelNames: ['sink'],
+      registers,
+      collect() {
+        this.reset();
+        for (const st of sinks()) this.set({ sink: st.sink }, st.pending);
+      },
+    });
+    new Gauge({
+      name: 'ft_export_spool_bytes',
+      help: "Bytes of each export sink's spool on disk.",
+      labelNames: ['sink'],
+      registers,
+      collect() {
+        this.reset();
+        for (const st of sinks()) this.set({ sink: st.sink }, st.spoolBytes);
+      },
+    });
+    new Gauge({
+      name: 'ft_export_lag_seconds',
+      help: 'Age of the oldest record each export sink has not yet accepted (0 when caught up).',
+      labelNames: ['sink'],
+      registers,
+      collect() {
+        this.reset();
+        for (const st of sinks()) this.set({ sink: st.sink }, st.lagSeconds);
+      },
+    });
     if (options.defaults !== false) collectDefaultMetrics({ register: this.registry, prefix: 'ft_' });
   }
 
@@ -149,6 +293,109 @@ export class FtMetrics implements RunMetrics, AlertMetrics {
     for (const s of CHANNEL_STATES) this.channelState.set({ channel, state: s }, s === state ? 1 : 0);
   }
 
+  /** The RTR client's caches, read at every scrape. */
+  watchRpki(caches: () => RpkiCacheView[]): void {
+    this.rpkiCaches = caches;
+  }
+
+  /** The export sinks' backlogs, read at every scrape. */
+  watchExport(stats: () => SinkStats[]): void {
+    this.exportStats = stats;
+  }
+
+  /**
+   * The detectors' own metrics (DetectorMetric: flow exporters' loss ratio, template misses, last seen, kernel
+   * drops), read at every scrape and shown under their own names.
+   */
+  watchDetectors(metrics: () => DetectorMetric[]): void {
+    this.detectorMetrics = metrics;
+    this.bridgeDetectors();
+  }
+
+  /** New detector metric names (an exporter heard for the first time) become series before a scrape. */
+  beforeScrape(): void {
+    this.bridgeDetectors();
+  }
+
+  private bridgeDetectors(): void {
+    const all = () => this.detectorMetrics();
+    for (const m of this.detectorMetrics()) {
+      if (this.bridged.has(m.name) || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(m.name)) continue;
+      const labelNames = Object.keys(m.labels ?? {});
+      const g = new Gauge({
+        name: m.name,
+        help: m.help,
+        labelNames,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const x of all())
+            if (x.name === m.name)
+              try {
+                this.set(x.labels ?? {}, x.value);
+              } catch {
+                /* a label set this series was not created with: skipped */
+              }
+        },
+      });
+      this.bridged.set(m.name, g);
+    }
+  }
+
+  /** Action instances the health watch asks: up until they say otherwise. */
+  speakers(names: readonly string[]): void {
+    for (const n of names) this.speakerUp.set({ speaker: n }, 1);
+  }
+
+  /** Every event once durable (the stream's publish): refusals by rail, speaker health, apply latency. */
+  streamEvent(e: FtEvent): void {
+    switch (e.type) {
+      case 'rule.refused':
+        this.refused.inc({ rail: e.data.rail });
+        break;
+      case 'speaker.down':
+        this.speakerUp.set({ speaker: e.data.speaker }, 0);
+        break;
+      case 'speaker.up':
+        this.speakerUp.set({ speaker: e.data.speaker }, 1);
+        break;
+      case 'rule.added':
+      case 'rule.refreshed':
+      case 'rule.withdrawn':
+      case 'rule.failed': {
+        const op =
+          e.type === 'rule.withdrawn'
+            ? 'withdraw'
+            : e.type === 'rule.failed'
+              ? e.data.op
+              : e.type === 'rule.refreshed'
+                ? 'refresh'
+                : 'add';
+        for (const r of e.data.results ?? []) this.lastApply.set({ speaker: r.adapter, op }, r.ms / 1000);
+        break;
+      }
+      default:
+    }
+  }
+
+  exportAttempt(sink: string, outcome: string, _seconds: number): void {
+    this.exportAttempts.inc({ sink, outcome });
+  }
+
+  exportDelivered(sink: string, ages: number[]): void {
+    if (ages.length === 0) return;
+    this.exportRecords.inc({ sink }, ages.length);
+    for (const a of ages) this.exportSeconds.observe({ sink }, a);
+  }
+
+  exportDropped(sink: string, reason: 'spool_full' | 'rejected', records: number): void {
+    this.exportDroppedTotal.inc({ sink, reason }, records);
+  }
+
+  exportSinkState(sink: string, state: SinkState): void {
+    for (const s of SINK_STATES) this.exportState.set({ sink, state: s }, s === state ? 1 : 0);
+  }
+
   reconciled(report: ReconcileReport): void {
     for (const o of report.orphansWithdrawn) this.orphans.inc({ adapter: o.adapter });
     for (const r of report.reapplied) this.reapplied.inc({ adapter: r.adapter });
@@ -190,6 +437,11 @@ export function serveMetrics(
     if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/')) {
       res.writeHead(404).end('not found\n');
       return;
+    }
+    try {
+      metrics.beforeScrape();
+    } catch {
+      /* a detector's metrics() threw: the rest is still served */
     }
     metrics.registry.metrics().then(
       (body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),

@@ -3,10 +3,11 @@ import {
   type ActionFactory,
   type AlertChannelFactory,
   type DetectorFactory,
+  type ExportSinkFactory,
   type Registration,
 } from '@ft/sdk';
 
-export type FactoryRole = 'detector' | 'action' | 'alert channel';
+export type FactoryRole = 'detector' | 'action' | 'alert channel' | 'export sink';
 
 export interface RegisteredFactory<F> {
   role: FactoryRole;
@@ -48,6 +49,7 @@ export class Registry {
   readonly detectors = new Map<string, RegisteredFactory<DetectorFactory>>();
   readonly actions = new Map<string, RegisteredFactory<ActionFactory>>();
   readonly alertChannels = new Map<string, RegisteredFactory<AlertChannelFactory>>();
+  readonly exportSinks = new Map<string, RegisteredFactory<ExportSinkFactory>>();
   /** Plugins whose registration failed: reported by `ft registry`, never silently ignored. */
   readonly failures: PluginError[] = [];
 
@@ -59,13 +61,22 @@ export class Registry {
     const channels = (reg.alertChannels ?? []).map(
       (f, i) => checkFactory(plugin, 'alert channel', f, i) as unknown as AlertChannelFactory,
     );
+    const sinks = (reg.exportSinks ?? []).map(
+      (f, i) => checkFactory(plugin, 'export sink', f, i) as unknown as ExportSinkFactory,
+    );
     for (const f of detectors) this.assertFree('detector', this.detectors, f.kind, plugin);
+    for (const f of sinks) this.assertFree('export sink', this.exportSinks, f.kind, plugin);
     for (const f of actions) this.assertFree('action', this.actions, f.kind, plugin);
     for (const f of channels) this.assertFree('alert channel', this.alertChannels, f.kind, plugin);
     for (const f of detectors) this.detectors.set(f.kind, { role: 'detector', kind: f.kind, plugin, factory: f });
     for (const f of actions) this.actions.set(f.kind, { role: 'action', kind: f.kind, plugin, factory: f });
     for (const f of channels)
       this.alertChannels.set(f.kind, { role: 'alert channel', kind: f.kind, plugin, factory: f });
+    for (const f of sinks) this.exportSinks.set(f.kind, { role: 'export sink', kind: f.kind, plugin, factory: f });
+  }
+
+  exportSink(kind: string): RegisteredFactory<ExportSinkFactory> | undefined {
+    return this.exportSinks.get(kind);
   }
 
   alertChannel(kind: string): RegisteredFactory<AlertChannelFactory> | undefined {
@@ -86,6 +97,7 @@ export class Registry {
       ...this.detectors.values(),
       ...this.actions.values(),
       ...this.alertChannels.values(),
+      ...this.exportSinks.values(),
     ] as RegisteredFactory<DetectorFactory | ActionFactory | AlertChannelFactory>[];
     return all.sort((a, b) => a.role.localeCompare(b.role) || a.kind.localeCompare(b.kind));
   }
@@ -111,9 +123,15 @@ function checkRegistration(plugin: string, value: unknown): Registration {
   const detectors = reg.detectors ?? [];
   const actions = reg.actions ?? [];
   const alertChannels = reg.alertChannels ?? [];
-  if (!Array.isArray(detectors) || !Array.isArray(actions) || !Array.isArray(alertChannels))
-    throw new PluginError(plugin, 'detectors, actions and alertChannels must be arrays');
-  return { apiVersion: API_VERSION, detectors, actions, alertChannels };
+  const exportSinks = reg.exportSinks ?? [];
+  if (
+    !Array.isArray(detectors) ||
+    !Array.isArray(actions) ||
+    !Array.isArray(alertChannels) ||
+    !Array.isArray(exportSinks)
+  )
+    throw new PluginError(plugin, 'detectors, actions, alertChannels and exportSinks must be arrays');
+  return { apiVersion: API_VERSION, detectors, actions, alertChannels, exportSinks };
 }
 
 const KIND_RE = /^[a-z][a-z0-9-]{0,62}$/;
@@ -149,6 +167,13 @@ function checkFactory(
     const r = c.rateLimit;
     if (!r || !(r.perSecond > 0) || !(r.burst >= 1))
       throw new PluginError(plugin, `alert channel "${f.kind}" declares no rateLimit { perSecond > 0, burst ≥ 1 }`);
+  }
+  if (role === 'export sink') {
+    const c = value as Partial<ExportSinkFactory>;
+    const r = c.rateLimit;
+    const b = c.batch;
+    if (!r || !(r.perSecond > 0) || !(r.burst >= 1) || !b || !(b.maxRecords >= 1) || !(b.maxBytes >= 1024))
+      throw new PluginError(plugin, `export sink "${f.kind}" declares no rateLimit or batch limits`);
   }
   return value as DetectorFactory | ActionFactory | AlertChannelFactory;
 }

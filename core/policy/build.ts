@@ -20,6 +20,7 @@ import type {
 } from './types.js';
 import { policyPrefix } from './fields.js';
 import { alertWarnings, buildAlerts } from './alerts.js';
+import { buildExport } from './export.js';
 import type { Located } from './zod-issues.js';
 import { closest } from './zod-issues.js';
 
@@ -356,6 +357,7 @@ export function buildPolicy(raw: RawPolicy, file: string): { policy: Policy; iss
       segmentBytes: raw.events?.segment ?? 8 * 2 ** 20,
       fleetMaxLen: raw.events?.fleetMaxLen ?? 100_000,
     },
+    export: buildExport(raw.export, issues),
     warnings,
   };
   warnings.push(...alertWarnings(policy.alerts));

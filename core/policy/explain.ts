@@ -1,5 +1,6 @@
 import { formatBitrate, formatDuration, formatPacketRate, type Prefix } from '@ft/sdk';
 import { explainAlerts, type ExplainedChannel } from './alerts.js';
+import { explainExport } from './export.js';
 import type { EscalationLevel, HostStep, Policy, TargetOverride, Trigger } from './types.js';
 
 export interface ExplainedLevel {
@@ -157,5 +158,6 @@ export function explainPolicy(policy: Policy): Explanation {
   const alerts = explainAlerts(policy.alerts);
   lines.push('');
   lines.push(...alerts.lines);
+  lines.push(...explainExport(policy.export));
   return { text: lines.join('\n'), targets, alerts: alerts.channels };
 }

@@ -3,6 +3,7 @@ import { LineCounter, isCollection, isMap, isPair, isScalar, parseDocument, visi
 import type { Registry } from '../plugin-host/registry.js';
 import { buildPolicy } from './build.js';
 import { checkAlertChannels } from './alerts.js';
+import { checkExportSinks } from './export.js';
 import { PolicyError, formatPath, type PolicyIssue } from './errors.js';
 import { positionOf } from './positions.js';
 import { policySchema } from './schema.js';
@@ -89,7 +90,12 @@ function parse(text: string, file: string, registry?: Registry): Policy {
     throw new PolicyError(capIssues(sortIssues(describeIssues(parsed.error.issues, policySchema).map(at))));
 
   const { policy, issues } = buildPolicy(parsed.data, file);
-  if (registry) issues.push(...checkAdapters(policy, registry), ...checkAlertChannels(policy.alerts, registry));
+  if (registry)
+    issues.push(
+      ...checkAdapters(policy, registry),
+      ...checkAlertChannels(policy.alerts, registry),
+      ...checkExportSinks(policy.export, registry),
+    );
   else for (const inst of allInstances(policy)) inst.validated = false;
   if (issues.length > 0) throw new PolicyError(capIssues(sortIssues(issues.map(at))));
   if (registry) policy.warnings.push(...adapterWarnings(policy, registry));

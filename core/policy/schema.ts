@@ -21,6 +21,7 @@ import {
   vector,
 } from './fields.js';
 import { alertsSchema } from './alerts.js';
+import { exportSchema } from './export.js';
 
 /**
  * The policy as written in YAML. Parsing it yields units in base values and Prefix objects; the loader then checks
@@ -360,6 +361,7 @@ export const policySchema = z
       })
       .optional()
       .describe('The event stream (docs/events.md): how much of it is kept.'),
+    export: exportSchema.optional(),
   })
   .strict();
 

@@ -2,6 +2,7 @@ import type { AttackFamily, Prefix, RouteOwner, Severity, Vector } from '@ft/sdk
 import type { DetectionSettings } from '../model/detection.js';
 import type { RpkiMode } from '../model/rpki.js';
 import type { AlertsPolicy } from './alerts.js';
+import type { ExportPolicy } from './export.js';
 
 /** A rate condition as written ("> 100Mbps"), kept with its text so explanations quote the policy. */
 export interface RateThreshold {
@@ -134,6 +135,7 @@ export interface TargetOverride {
 }
 
 export type { AlertsPolicy, AlertChannelInstance, AlertRoute } from './alerts.js';
+export type { ExportPolicy, ExportSinkInstance } from './export.js';
 
 export interface EventsPolicy {
   /** The journal's size bound, bytes. */
@@ -186,6 +188,8 @@ export interface Policy {
   alerts: AlertsPolicy;
   /** How much of the event stream is kept (the policy's `events:` section, defaults filled in). */
   events: EventsPolicy;
+  /** Export sinks (none when the policy has no `export:` section: nothing leaves the box). */
+  export: ExportPolicy;
   /** Things worth knowing that are not errors (an adapter kind not installed here, options not validated). */
   warnings: string[];
 }

@@ -187,6 +187,39 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       });
       cleanups.push(() => alerts.close());
     }
+    // Export sinks likewise (each its own cursor and disk spool); traffic summaries go on the stream for them.
+    let traffic: import('../export/traffic.js').TrafficSummarizer | undefined;
+    if (policy.export.sinks.size > 0) {
+      const { startExport, TrafficSummarizer } = await import('../export/index.js');
+      const exported = await startExport({
+        policy,
+        registry,
+        stream: events,
+        stateDir: o.stateDir,
+        logger: o.logger,
+        metrics,
+      });
+      metrics.watchExport(() => exported.stats());
+      cleanups.push(() => exported.close());
+      if (policy.export.trafficIntervalMs > 0)
+        traffic = new TrafficSummarizer({
+          view: () => engine.view(),
+          intervalMs: policy.export.trafficIntervalMs,
+          events,
+          onError: (err) => o.logger.warn({ err: err.message }, 'could not record a traffic summary'),
+        });
+    }
+    // Prometheus: refusals by rail, speaker health and apply latency from the stream; RTR caches; detectors' own.
+    const offMetrics = events.log.onPublish((evs) => {
+      for (const e of evs) metrics.streamEvent(e);
+    });
+    cleanups.push(() => void offMetrics());
+    if (rpkiSource.status) {
+      const status = rpkiSource.status;
+      metrics.watchRpki(() => status());
+    }
+    metrics.watchDetectors(() => detectors.flatMap((d) => d.detector.metrics?.() ?? []));
+    if (policy.mode === 'enforce') metrics.speakers([...actions.keys()]);
 
     const probe = new EngineCollateralProbe((target) => {
       const v = engine.view().find((t) => t.prefix === target || t.target === target);
@@ -220,9 +253,12 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     const incidentTimer = setInterval(() => {
       onStream.tick();
       operational.tick();
+      traffic?.tick();
     }, 1000);
     cleanups.push(async () => {
       clearInterval(incidentTimer);
+      traffic?.flush();
+      await traffic?.idle();
       onStream.close();
       await onStream.idle();
       await operational.idle();

@@ -5,13 +5,17 @@
 // vendor's success answer again.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 
 export interface Recorded {
   method: string;
   path: string;
   url: URL;
   headers: IncomingMessage['headers'];
+  /** The body as text (gunzipped when the request says Content-Encoding: gzip, as the vendors' intakes do). */
   body: string;
+  /** The body as it came on the wire. */
+  raw: Buffer;
   /** performance.now() when the request's first byte reached the server. */
   firstByteAt: number;
   /** Date.now() at the same moment. */
@@ -91,12 +95,21 @@ export class FakeServer {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://fake');
+      const raw = Buffer.concat(chunks);
+      let body: string;
+      try {
+        body = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw).toString('utf8') : raw.toString('utf8');
+      } catch {
+        res.writeHead(400, { 'content-type': 'text/plain' }).end('bad gzip body');
+        return;
+      }
       const r: Recorded = {
         method: req.method ?? '',
         path: url.pathname,
         url,
         headers: req.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
+        body,
+        raw,
         firstByteAt,
         wallAt,
       };

@@ -95,7 +95,12 @@ export class DeliveryHttp {
 
   /** One request; rejects only for network problems (refused, reset, timeout, a private address). */
   async send(
-    req: { method: 'POST' | 'PATCH' | 'PUT' | 'HEAD'; path: string; headers?: Record<string, string>; body?: string },
+    req: {
+      method: 'POST' | 'PATCH' | 'PUT' | 'HEAD';
+      path: string;
+      headers?: Record<string, string>;
+      body?: string | Buffer;
+    },
     signal?: AbortSignal,
   ): Promise<HttpAnswer> {
     const res = await this.#pool.request({

@@ -34,6 +34,9 @@ export const ALERT_KINDS = [
   'alert.channel_broken',
   'alert.channel_ok',
   'alert.dropped',
+  'export.sink_down',
+  'export.sink_ok',
+  'export.dropped',
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 

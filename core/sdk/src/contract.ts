@@ -4,6 +4,7 @@ import type { Incident, IncidentEvidence } from './incident.js';
 import type { Prefix } from './prefix.js';
 import type { Secret } from './secret.js';
 import type { AlertChannelFactory } from './alerts.js';
+import type { ExportSinkFactory } from './export.js';
 
 /** Bumped on any incompatible change to the shapes below; the host refuses factories of another version. */
 export const API_VERSION = 1 as const;
@@ -161,6 +162,8 @@ export interface Registration {
   actions: ActionFactory[];
   /** Alert channel kinds (optional: plugins written before alerts existed register none). */
   alertChannels?: AlertChannelFactory[];
+  /** Export sink kinds (optional, like alertChannels). */
+  exportSinks?: ExportSinkFactory[];
 }
 
 /** What a plugin function receives: it registers what it provides, and nothing else happens at load time. */
@@ -169,6 +172,8 @@ export interface Registrar {
   action<C>(factory: ActionFactory<C>): void;
   /** An alert channel kind (slack, pagerduty, …): `ft.alertChannel(defineAlertChannel({...}))`. */
   alertChannel<C>(factory: AlertChannelFactory<C>): void;
+  /** An export sink kind (splunk-hec, syslog, kafka, …): `ft.exportSink(defineExportSink({...}))`. */
+  exportSink<C>(factory: ExportSinkFactory<C>): void;
 }
 
 export type FtPlugin = (ft: Registrar) => void;
@@ -189,11 +194,19 @@ export function defineDetector<C>(factory: Omit<DetectorFactory<C>, 'apiVersion'
 /** Runs a plugin function against a collecting registrar. */
 export function collect(plugin: FtPlugin): Registration {
   const alertChannels: AlertChannelFactory[] = [];
-  const registration: Registration = { apiVersion: API_VERSION, detectors: [], actions: [], alertChannels };
+  const exportSinks: ExportSinkFactory[] = [];
+  const registration: Registration = {
+    apiVersion: API_VERSION,
+    detectors: [],
+    actions: [],
+    alertChannels,
+    exportSinks,
+  };
   plugin({
     detector: (f) => void registration.detectors.push(f),
     action: (f) => void registration.actions.push(f as ActionFactory),
     alertChannel: (f) => void alertChannels.push(f),
+    exportSink: (f) => void exportSinks.push(f),
   });
   return registration;
 }

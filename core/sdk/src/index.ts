@@ -7,6 +7,7 @@ export * from './rule-id.js';
 export * from './secret.js';
 export * from './contract.js';
 export * from './alerts.js';
+export * from './export.js';
 export * from './revive.js';
 export * from './sketch.js';
 export * from './events/schema.js';

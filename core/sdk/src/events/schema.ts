@@ -227,7 +227,7 @@ const mode = oneOf(['enforce', 'preview']);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 interface EventDef<D extends Dual<any, any>> {
   /** Group for docs and filters: incident, rule, op, operational. */
-  group: 'incident' | 'rule' | 'op' | 'operational';
+  group: 'incident' | 'rule' | 'op' | 'operational' | 'traffic';
   summary: string;
   data: D;
 }
@@ -598,6 +598,69 @@ export const EVENT_DEFS = {
       alertKind: str('incident.opened, rule.failed, …'),
       reason: str(),
       attempts: int(),
+    }),
+  ),
+
+  'export.sink_down': def(
+    'operational',
+    'An export sink cannot deliver: the service refused the credentials or is gone (broken: it waits for a restart), or every attempt failed for a while (failing: it keeps retrying). Its records keep spooling to disk up to the configured size.',
+    obj({
+      sink: str('Sink name from the policy (export.sinks).'),
+      kind: str('Its kind (splunk-hec, syslog, kafka, …).'),
+      state: oneOf(['failing', 'broken']),
+      status: opt(int('The HTTP status (or protocol error code) that said so.')),
+      reason: str('What the sink answered, or the network error.'),
+      pending: int('Records spooled and not yet delivered.'),
+    }),
+  ),
+  'export.sink_ok': def(
+    'operational',
+    'An export sink that was failing or broken delivered again.',
+    obj({ sink: str(), kind: str(), downForMs: opt(int()), pending: opt(int('Records still spooled.')) }),
+  ),
+  'export.dropped': def(
+    'operational',
+    'An export sink dropped records: its spool reached its size bound while the sink was down (the oldest went first), or the sink refused records for their content.',
+    obj({
+      sink: str(),
+      kind: str(),
+      reason: oneOf(
+        ['spool_full', 'rejected'],
+        'spool_full: the oldest records went to keep the spool within its bound; rejected: the sink refused them.',
+      ),
+      dropped: int('Records dropped this time.'),
+      total: int('Records this sink dropped since it started.'),
+      detail: opt(str()),
+      fromSeq: opt(int('Event seq of the first record dropped.')),
+      toSeq: opt(int('Event seq of the last record dropped.')),
+    }),
+  ),
+
+  'traffic.summary': def(
+    'traffic',
+    "Per-target traffic over one summary interval (export.traffic.interval, default 60 s): averages and peaks of the detection engine's merged readings, not every window.",
+    obj({
+      intervalMs: int('Length of the interval summarised.'),
+      from: time('Start of the interval.'),
+      to: time('End of the interval.'),
+      targets: arr(
+        obj({
+          target: str('The target as detection names it (an address, or a named prefix target).'),
+          prefix: opt(str('The prefix it stands for, when it is not a single address.')),
+          state: str('Detection state at the end: normal, alarm, incident, learning, …'),
+          pps: num('Average inbound packets per second over the interval.'),
+          bps: num('Average inbound bits per second over the interval.'),
+          peakPps: num('Highest reading in the interval.'),
+          peakBps: num(),
+          baselinePps: opt(num('Learned baseline (p99) at the end.')),
+          baselineBps: opt(num()),
+          readings: int('Readings the averages are over.'),
+          incidentId: opt(str('Open incident on it, if any.')),
+          attackFamily: opt(str()),
+          severity: opt(str()),
+        }),
+        'One entry per target heard from in the interval.',
+      ),
     }),
   ),
 } as const;

@@ -1,0 +1,14 @@
+export { default as plugin } from './plugin.js';
+export * from './format/cef.js';
+export * from './format/syslog.js';
+export * from './format/ecs.js';
+export * from './format/eve.js';
+export * from './format/zeek.js';
+export * from './sinks/splunk-hec.js';
+export * from './sinks/elasticsearch.js';
+export * from './sinks/sentinel.js';
+export * from './sinks/datadog.js';
+export * from './sinks/syslog.js';
+export * from './sinks/file.js';
+export * from './sinks/kafka.js';
+export * from './sinks/misp.js';
