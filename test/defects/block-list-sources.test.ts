@@ -18,36 +18,19 @@ const policies = {
   host: join(dir, 'host.yaml'),
   both: join(dir, 'both.yaml'),
 };
-writeFileSync(
-  policies.filter,
-  [
-    ...HEAD,
-    ...SPACE,
-    'filters:',
-    '  cf: { adapter: cloudflare-waf, zoneId: 0123456789abcdef0123456789abcdef, apiToken: FT_CF_TOKEN }',
-    'escalation:',
-    '  - { level: 1, when: { bps: ">100Mbps" }, do: { block: { count: 1000 } }, via: [cf] }',
-  ].join('\n'),
-);
-writeFileSync(
-  policies.both,
-  [
-    ...HEAD,
-    ...SPACE,
-    'filters:',
-    '  cf: { adapter: cloudflare-waf, zoneId: 0123456789abcdef0123456789abcdef, apiToken: FT_CF_TOKEN }',
-    'escalation:',
-    '  - { level: 1, when: { bps: ">100Mbps" }, do: { block: { count: 1000 } }, via: [cf] }',
-    'onNode:',
-    '  - { when: { pps: ">1kpps" }, do: [ { nft: { dropTopSources: 999 } } ] }',
-  ].join('\n'),
-);
-writeFileSync(
-  policies.host,
-  [...HEAD, ...SPACE, 'onNode:', '  - { when: { pps: ">1kpps" }, do: [ { nft: { dropTopSources: 1000 } } ] }'].join(
-    '\n',
-  ),
-);
+const FILTER = [
+  'filters:',
+  '  cf: { adapter: cloudflare-waf, zoneId: 0123456789abcdef0123456789abcdef, apiToken: FT_CF_TOKEN }',
+  'escalation:',
+  '  - { level: 1, when: { bps: ">100Mbps" }, do: { block: { count: 1000 } }, via: [cf] }',
+];
+const onNode = (count: number) => [
+  'onNode:',
+  `  - { when: { pps: ">1kpps" }, do: [ { nft: { dropTopSources: ${count} } } ] }`,
+];
+writeFileSync(policies.filter, [...HEAD, ...SPACE, ...FILTER].join('\n'));
+writeFileSync(policies.both, [...HEAD, ...SPACE, ...FILTER, ...onNode(999)].join('\n'));
+writeFileSync(policies.host, [...HEAD, ...SPACE, ...onNode(1000)].join('\n'));
 
 interface Preview {
   plan: { ops: { rule: { kind: string; level: number; match: { sources?: string[] } } }[]; notes: string[] };

@@ -1,14 +1,13 @@
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeRule, Prefix, type FlowSpecRule } from '@ft/sdk';
 import { GobgpAction, gobgpConfigSchema } from '@ft/bgp-gobgp';
 import { isolatedHome, runFt } from '../helpers/cli.js';
-import { Daemon } from '../helpers/daemon.js';
+import type { Daemon } from '../helpers/daemon.js';
+import { startLocalGobgpd } from '../helpers/gobgpd.js';
 import { requireLab } from '../helpers/env.js';
-import { waitFor } from '../helpers/wait.js';
-import { gobgpdConfig } from '../../lab/ns/topology.js';
 
 // Two ft installs on one gobgpd used to take each other's routes for their own. With the owner in the tag they
 // leave each other alone; `ft doctor --policy` says when the speaker is shared (a real gobgpd).
@@ -28,20 +27,9 @@ describe('ft doctor --policy: a speaker shared with another ft install is a warn
   });
 
   it("warns for the install that sees another tenant's ft routes, and not for the owner", async () => {
-    writeFileSync(join(dir, 'gobgpd.toml'), gobgpdConfig({ asn: 64500, routerId: '192.0.2.1', dir, neighbors: [] }));
-    const socket = join(dir, 'api.sock');
-    gobgpd = new Daemon([
-      'gobgpd',
-      '-f',
-      join(dir, 'gobgpd.toml'),
-      '--api-hosts',
-      `unix://${socket}`,
-      '-p',
-      '--pprof-disable',
-      '-l',
-      'warn',
-    ]);
-    await waitFor(() => existsSync(socket), { what: 'gobgpd API socket' });
+    const started = await startLocalGobgpd(dir);
+    gobgpd = started.daemon;
+    const socket = started.socket;
     // Install "a" (tenant isp-a) announces one rule.
     const silent = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
     other = new GobgpAction(gobgpConfigSchema.parse({ address: `unix://${socket}`, tagAsn: 64500 }), {

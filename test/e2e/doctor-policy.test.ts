@@ -1,13 +1,12 @@
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isolatedHome, runFt } from '../helpers/cli.js';
-import { Daemon } from '../helpers/daemon.js';
+import type { Daemon } from '../helpers/daemon.js';
+import { startLocalGobgpd } from '../helpers/gobgpd.js';
 import { requireLab } from '../helpers/env.js';
-import { waitFor } from '../helpers/wait.js';
 import { Stayrtr } from '../rpki/stayrtr.js';
-import { gobgpdConfig } from '../../lab/ns/topology.js';
 
 interface Report {
   ok: boolean;
@@ -38,20 +37,9 @@ describe('ft doctor --policy: the policy is valid, its speakers answer, an RTR c
 
   it('reports each one ok while gobgpd and stayrtr run, and FAIL with the reason once they are gone', async () => {
     // A gobgpd with its API on a Unix socket and no BGP listener; a stayrtr holding one ROA, on loopback.
-    writeFileSync(join(dir, 'gobgpd.toml'), gobgpdConfig({ asn: 64500, routerId: '192.0.2.1', dir, neighbors: [] }));
-    const socket = join(dir, 'api.sock');
-    gobgpd = new Daemon([
-      'gobgpd',
-      '-f',
-      join(dir, 'gobgpd.toml'),
-      '--api-hosts',
-      `unix://${socket}`,
-      '-p',
-      '--pprof-disable',
-      '-l',
-      'warn',
-    ]);
-    await waitFor(() => existsSync(socket), { what: 'gobgpd API socket' });
+    const started = await startLocalGobgpd(dir);
+    gobgpd = started.daemon;
+    const socket = started.socket;
     rtr = await Stayrtr.start([{ prefix: '203.0.113.0/24', maxLength: 24, asn: 64500 }]);
     const policy = join(dir, 'policy.yaml');
     writeFileSync(

@@ -26,22 +26,22 @@ ${extra}}
 `;
 }
 
+/** How ExaBGP runs under a test: in the foreground, as root, logging to stdout, acks on, no CLI FIFOs. */
+export const EXABGP_ENV: Readonly<Record<string, string>> = {
+  'exabgp.daemon.user': 'root',
+  'exabgp.log.destination': 'stdout',
+  'exabgp.api.cli': 'false',
+  'exabgp.api.ack': 'true',
+  'exabgp.daemon.daemonize': 'false',
+};
+
 export function startExabgp(
   lab: PeerLab,
   configPath: string,
   env: Record<string, string> = {},
   args: string[] = [],
 ): Daemon {
-  return new Daemon(lab.speaker.argv(['exabgp', ...args, configPath]), {
-    env: {
-      'exabgp.daemon.user': 'root',
-      'exabgp.log.destination': 'stdout',
-      'exabgp.api.cli': 'false',
-      'exabgp.api.ack': 'true',
-      'exabgp.daemon.daemonize': 'false',
-      ...env,
-    },
-  });
+  return new Daemon(lab.speaker.argv(['exabgp', ...args, configPath]), { env: { ...EXABGP_ENV, ...env } });
 }
 
 // ── BIRD 2 ─────────────────────────────────────────────────────────────────────────────────────────────────────

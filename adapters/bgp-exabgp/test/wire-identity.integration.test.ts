@@ -14,7 +14,7 @@ import { gobgpConfigSchema } from '../../bgp-gobgp/src/config.js';
 import { ExabgpAction } from '../src/action.js';
 import { exabgpConfigSchema } from '../src/config.js';
 import { context, flow } from './rules.js';
-import { BRIDGE } from './speakers.js';
+import { BRIDGE, EXABGP_ENV } from './speakers.js';
 
 // One rule is one route, whichever ft speaker announces it. ExaBGP wrote `syn&!ack` with other RFC 8955 operator
 // bits than GoBGP and BIRD, so a receiver peered with both held two routes (two NLRIs) for one rule. Here a real
@@ -87,17 +87,7 @@ neighbor ${R.e} {
 }
 `,
     );
-    daemons.push(
-      new Daemon(e.argv(['exabgp', join(dir, 'exabgp.conf')]), {
-        env: {
-          'exabgp.daemon.user': 'root',
-          'exabgp.log.destination': 'stdout',
-          'exabgp.api.cli': 'false',
-          'exabgp.api.ack': 'true',
-          'exabgp.daemon.daemonize': 'false',
-        },
-      }),
-    );
+    daemons.push(new Daemon(e.argv(['exabgp', join(dir, 'exabgp.conf')]), { env: { ...EXABGP_ENV } }));
     const exa = new ExabgpAction(exabgpConfigSchema.parse({ socket: exaSocket, tagAsn: 65000 }), context('exa', dir));
     closers.push(() => exa.close());
 
