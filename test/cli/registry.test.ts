@@ -29,11 +29,12 @@ describe('ft registry and linked plugins', () => {
     const after = await registryJson(env);
     const entry = after.kinds.find((k) => k.kind === 'record-file');
     expect(entry).to.deep.include({ role: 'action', plugin: 'ft-plugin-template', reach: 'host' });
-    expect(entry?.capabilities).to.deep.equal(['flowspec', 'rtbh', 'host-filter']);
+    expect(entry?.capabilities).to.deep.equal(['host-filter']);
 
     const human = await runFt(['registry'], env);
     expect(human.code).to.equal(0);
-    expect(human.stdout).to.match(/^action\s+record-file\s+flowspec,rtbh,host-filter\s+host\s+ft-plugin-template/m);
+    expect(human.stdout).to.match(/^action\s+record-file\s+host-filter\s+host\s+ft-plugin-template/m);
+    expect(human.stdout).to.match(/^action\s+http-controller\s+flowspec,rtbh\s+network\s+ft-plugin-template/m);
 
     const unlink = await runFt(['plugins', 'uninstall', 'ft-plugin-template'], env);
     expect(unlink.code, unlink.stderr).to.equal(0);
