@@ -6,7 +6,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'lab/bench/results/**', 'oclif.manifest.json'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'lab/bench/results/**', 'oclif.manifest.json', 'coverage/**'] },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {

@@ -3,7 +3,7 @@ import type { RpkiVerdict } from './plan.js';
 
 export type RpkiMode = 'enforce' | 'warn' | 'off';
 
-/** One announcement the planner is about to make, as the RPKI check (design.md §5) needs to see it. */
+/** One announcement the planner is about to make, as the RPKI check (docs/rpki.md; RFC 6811) needs to see it. */
 export interface AnnouncementCheck {
   kind: 'rtbh' | 'flowspec' | 'divert';
   /** What is announced: the /32 or /128 for RTBH, the FlowSpec destination, the diverted prefix. */

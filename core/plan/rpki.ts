@@ -7,7 +7,7 @@ export const rpkiSkipped: RpkiVerdictProvider = {
 
 /**
  * When no VRP data is available at all. `enforce` refuses every announcement; `warn` lets FlowSpec and RTBH
- * through marked unknown; diversion fails closed whatever the mode (design.md §5).
+ * through marked unknown; diversion fails closed whatever the mode (docs/rpki.md).
  */
 export const rpkiNoData: RpkiVerdictProvider = {
   verdict(check: AnnouncementCheck) {

@@ -20,7 +20,7 @@ export type VerdictSource =
     }
   | { client: Pick<RtrClient, 'snapshot'> & Partial<Pick<RtrClient, 'lastKnown'>> };
 
-/** The RPKI check of design.md §5 before every BGP announcement and scrubbing diversion. */
+/** The RPKI check (docs/rpki.md; RFC 6811) before every BGP announcement and scrubbing diversion. */
 export function createVerdictProvider(
   source: VerdictSource,
 ): RpkiVerdictProvider & { verdict(check: AnnouncementCheck): Verdict } {

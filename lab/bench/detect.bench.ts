@@ -4,7 +4,7 @@
 // 1. Latency over BENCH_RUNS (default 20) floods well above threshold: median and p95, from the moment the first
 //    flood packet reached the victim's interface (seen by a 1 ms poller) and, more conservatively, from the moment
 //    the sender was spawned. Floods at BENCH_FLOOD_PPS (default 60 kpps, 12× the 5 kpps threshold). Goal: median ≤ 250 ms.
-// 2. Quality: a flood at 1.6× its threshold (8 kpps against 5 kpps, the case in crib/anchors.md) must open in
+// 2. Quality: a flood at 1.6× its threshold (8 kpps against 5 kpps, the slow-ramp case) must open in
 //    ≤ 1 s. Anchor: FastNetMon 1.2.4 took 5.9 s on that case (its exponential moving average ramps slowly);
 //    ratio = anchor / ours. FastNetMon itself (Debian 1.2.4, AF_PACKET on the victim's interface, threshold_pps
 //    5000) is fed the very same floods alongside, when installed: its ban time is measured in the same run.
@@ -23,7 +23,7 @@ import { median, percentile, round, writeResult } from './lib.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const QUALITY_RUNS = Number(process.env.BENCH_QUALITY_RUNS ?? 5);
-const FASTNETMON_1_6X_MS = 5900; // crib/anchors.md, measured on this kind of box
+const FASTNETMON_1_6X_MS = 5900; // FastNetMon 1.2.4 on this case, measured on this kind of box (docs/detection.md)
 const VICTIM = '198.51.100.2';
 const THRESHOLD_PPS = 5000;
 

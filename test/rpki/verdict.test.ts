@@ -28,7 +28,7 @@ const check = (
   mode,
 });
 
-describe('RPKI verdict before an announcement (design.md §5)', () => {
+describe('RPKI verdict before an announcement (docs/rpki.md)', () => {
   // A frozen clock: the data stays exactly 30 s old however long the suite takes.
   const provider = createVerdictProvider({
     table: table(),

@@ -1,4 +1,4 @@
-// Local fake of Radware Vision / DefenseFlow (crib §12): login → {"status":"ok","jsessionid"}, every other path
+// Local fake of Radware Vision / DefenseFlow (Radware's Vision REST API documentation; docs/adapters/radware.md): login → {"status":"ok","jsessionid"}, every other path
 // needs the JSESSIONID header; attackstart/attackstop. [UNVERIFIED]: the HTTP status of a refused login (only the
 // body text is known), the error for a duplicate or unknown external attack id, and whether baselines are required.
 import { randomBytes } from 'node:crypto';

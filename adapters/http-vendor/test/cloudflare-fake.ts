@@ -1,6 +1,6 @@
-// A local fake of the Cloudflare v4 API parts ft uses, from the documented API (crib §1, §2): Magic Transit
+// A local fake of the Cloudflare v4 API parts ft uses, from the documented API (Cloudflare API v4 reference; docs/adapters/cloudflare-*.md): Magic Transit
 // BGP prefixes (on-demand advertisement) and WAF IP Access Rules. Bearer token checked, v4 envelope, Ratelimit
-// headers on every answer. Marked [UNVERIFIED] where the crib says the behaviour is not confirmed.
+// headers on every answer. Marked [UNVERIFIED] where Cloudflare's documentation does not confirm the behaviour.
 import { randomBytes } from 'node:crypto';
 import { FakeServer, json, type Recorded, type Reply } from './fake.js';
 

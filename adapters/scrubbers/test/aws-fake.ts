@@ -1,4 +1,4 @@
-// Local fake of AWS WAFv2 + Shield (crib §5): one POST / dispatching on X-Amz-Target, awsJson1_1, errors as
+// Local fake of AWS WAFv2 + Shield (the AWS WAFV2 and AWS Shield API references; docs/adapters/aws-shield.md): one POST / dispatching on X-Amz-Target, awsJson1_1, errors as
 // 400 {"__type","message"}. SigV4 is verified by re-signing the received request (the headers it lists as signed)
 // with @smithy/signature-v4 and the fake's own credentials, so a wrong secret fails like on AWS.
 import { createHash, createHmac, randomUUID } from 'node:crypto';

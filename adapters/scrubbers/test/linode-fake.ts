@@ -1,4 +1,4 @@
-// Local fake of the Linode API v4 firewall rules (crib §8): Bearer token, GET/PUT /networking/firewalls/{id}/rules,
+// Local fake of the Linode API v4 firewall rules (Linode API v4 reference; docs/adapters/linode.md): Bearer token, GET/PUT /networking/firewalls/{id}/rules,
 // PUT replaces everything and bumps version/fingerprint; X-RateLimit-* headers; errors {"errors":[{reason,field}]} [U].
 import { randomBytes } from 'node:crypto';
 import { FakeServer, json, type Recorded, type Reply } from '../../http-vendor/test/fake.js';

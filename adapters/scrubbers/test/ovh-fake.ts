@@ -1,4 +1,4 @@
-// Local fake of the OVH API parts ovh-vac uses (crib §3): /auth/time, signed requests verified by recomputing
+// Local fake of the OVH API parts ovh-vac uses (OVHcloud API console /ip; docs/adapters/ovh-vac.md): /auth/time, signed requests verified by recomputing
 // the signature over the URL the fake itself serves, /ip/{block}/mitigation[/{ip}]. The fake's clock runs
 // `clockSkewS` ahead so an adapter that ignores /auth/time fails like it would against a real server.
 import { createHash } from 'node:crypto';

@@ -54,7 +54,7 @@ async function startFrr(
   // permissions of the lab directory's parents (a test's mkdtemp home is 0700).
   chmodSync(vty, 0o777);
   writeFileSync(join(vty, 'zebra.conf'), 'hostname ft-lab-edge-frr\n');
-  // RTBH as crib/bgp.md describes for FRR: the blackhole community sets a discard next hop routed to Null0.
+  // RTBH as RFC 7999 has receivers do it, in FRR: the blackhole community sets a discard next hop routed to Null0.
   writeFileSync(join(vty, 'staticd.conf'), `ip route ${DISCARD_NEXT_HOP}/32 Null0\n`);
   writeFileSync(
     join(vty, 'bgpd.conf'),
