@@ -36,23 +36,21 @@ describe('ft policy validate: what the adapters cannot carry is refused, with th
   });
 
   it('a large community on RTBH through gobgp, exabgp, bird and frr', async () => {
-    for (const [adapter, options] of [
-      ['gobgp', ''],
-      ['exabgp', ''],
-      ['bird', ', includeFile: /tmp/ft-routes.conf'],
-      ['frr', ', asn: 64500'],
-    ] as const) {
-      const path = policy(`large-${adapter}.yaml`, [
-        `speakers: { s: { adapter: ${adapter}${options} } }`,
-        'escalation:',
-        '  - { level: 1, when: { bps: ">1Gbps" }, do: { rtbh: { community: ["64500:666", "64500:1:666"] } }, via: [s] }',
-      ]);
-      const r = await runFt(['policy', 'validate', path]);
-      expect(r.code, `${adapter}: ${r.stderr}`).to.equal(1);
+    const path = policy('large.yaml', [
+      'speakers:',
+      '  gobgp: { adapter: gobgp }',
+      '  exabgp: { adapter: exabgp }',
+      '  bird: { adapter: bird, includeFile: /tmp/ft-routes.conf }',
+      '  frr: { adapter: frr, asn: 64500 }',
+      'escalation:',
+      '  - { level: 1, when: { bps: ">1Gbps" }, do: { rtbh: { community: ["64500:666", "64500:1:666"] } }, via: [gobgp, exabgp, bird, frr] }',
+    ]);
+    const r = await runFt(['policy', 'validate', path]);
+    expect(r.code, r.stderr).to.equal(1);
+    for (const adapter of ['gobgp', 'exabgp', 'bird', 'frr'])
       expect(r.stderr).to.include(
-        `escalation[0].do.rtbh.community: speaker "s" (${adapter}) cannot carry large communities on RTBH (capability rtbhLargeCommunities): 64500:1:666`,
+        `escalation[0].do.rtbh.community: speaker "${adapter}" (${adapter}) cannot carry large communities on RTBH (capability rtbhLargeCommunities): 64500:1:666`,
       );
-    }
   });
 
   it('two speakers on one gobgpd are one device: a warning', async () => {
