@@ -1,5 +1,6 @@
 import {
   ActionSetupFailed,
+  AlertSetupFailed,
   ActiveRulesInvalid,
   AddressInvalid,
   CommandFailed,
@@ -60,6 +61,8 @@ export function cliError(err: unknown): FtError {
       return new UsageError({ message });
     case 'ActionSetupError':
       return new ActionSetupFailed({ message });
+    case 'AlertSetupError':
+      return new AlertSetupFailed({ message });
     case 'ManualError':
       return new CommandFailed({ message });
     default:

@@ -1,5 +1,4 @@
-import { backoffMs } from '@ft/http-vendor';
-import type { DeliveryAttempt, DeliveryOutcome, RateLimit } from '@ft/sdk';
+import { backoffDelay, type DeliveryAttempt, type DeliveryOutcome, type RateLimit } from '@ft/sdk';
 import { RateLimiter } from './rate.js';
 
 /** How an item left the queue. */
@@ -318,7 +317,12 @@ export class DeliveryQueue<T> {
           const wait =
             outcome.waitMs !== undefined
               ? outcome.waitMs
-              : backoffMs(e.attempts - 1, retry.baseMs, retry.maxMs, this.o.random ?? Math.random);
+              : backoffDelay(e.attempts - 1, {
+                  baseMs: retry.baseMs,
+                  maxMs: retry.maxMs,
+                  jitter: [0, 0.25],
+                  random: this.o.random ?? Math.random,
+                });
           // A server's wait holds the whole destination (every later item too); a backoff is this item's.
           this.limiter.hold(Math.min(wait, retry.deadlineMs));
           break;

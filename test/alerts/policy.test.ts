@@ -157,6 +157,7 @@ describe('ft alert test / ft alert list', function () {
 
     const missing = await runFt(['alert', 'test', 'noc', '-p', policy], env);
     expect(missing.code).to.equal(1);
+    expect(missing.stderr).to.include('FT_E_ALERT_SETUP');
     expect(missing.stderr.replace(/\s*\n\s*›?\s*/g, ' ')).to.include(
       'the credential FT_SLACK_URL is not set in the environment',
     );

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { FtCommand } from '../../cli/command.js';
-import { loadPolicyOrExit } from '../../cli/policy.js';
+import { loadCommandPolicy } from '../../cli/policy.js';
 import type { ChannelStatus } from '../../alerts/status.js';
 
 export interface ListedChannel {
@@ -39,7 +39,7 @@ export default class AlertList extends FtCommand {
     const { readStatuses } = await import('../../alerts/status.js');
     const { defaultStateDir } = await import('../../state/index.js');
     const { table } = await import('../../cli/table.js');
-    const { policy, registry } = await loadPolicyOrExit(this, flags.policy);
+    const { policy, registry } = await loadCommandPolicy(this, flags.policy);
     const statuses = await readStatuses(flags['state-dir'] ?? defaultStateDir());
     const hears = new Map(explainAlerts(policy.alerts).channels.map((c) => [c.channel, c.hears]));
     const channels: ListedChannel[] = [...policy.alerts.channels.values()].map((c) => {

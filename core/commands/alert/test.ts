@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { FtCommand } from '../../cli/command.js';
-import { loadPolicyOrExit } from '../../cli/policy.js';
+import { loadCommandPolicy } from '../../cli/policy.js';
 
 export default class AlertTest extends FtCommand {
   static override summary = 'Send a sample alert to one channel through the real delivery path, and say how it went.';
@@ -37,11 +37,11 @@ export default class AlertTest extends FtCommand {
     title: string;
   }> {
     const { args, flags } = await this.parse(AlertTest);
-    const { createChannel, sampleMessage, AlertSetupError } = await import('../../alerts/index.js');
+    const { createChannel, sampleMessage } = await import('../../alerts/index.js');
     const { DeliveryQueue } = await import('../../deliver/index.js');
     const { defaultStateDir } = await import('../../state/index.js');
     const { createLogger } = await import('../../log/logger.js');
-    const { policy, registry } = await loadPolicyOrExit(this, flags.policy);
+    const { policy, registry } = await loadCommandPolicy(this, flags.policy);
     const inst = policy.alerts.channels.get(args.channel);
     if (!inst)
       this.error(
@@ -50,18 +50,12 @@ export default class AlertTest extends FtCommand {
       );
     const logger = await createLogger({ level: process.env.FT_LOG_LEVEL ?? 'warn' });
     const controller = new AbortController();
-    let created;
-    try {
-      created = await createChannel(registry, inst, {
-        stateDir: flags['state-dir'] ?? defaultStateDir(),
-        logger,
-        signal: controller.signal,
-      });
-    } catch (err) {
-      if (err instanceof AlertSetupError) this.error(err.message, { exit: 1 });
-      throw err;
-    }
-    const { channel, factory } = created;
+    // A missing credential or plugin is an AlertSetupError: the command base reports it as FT_E_ALERT_SETUP.
+    const { channel, factory } = await createChannel(registry, inst, {
+      stateDir: flags['state-dir'] ?? defaultStateDir(),
+      logger,
+      signal: controller.signal,
+    });
     const message = sampleMessage(policy, flags.event as never);
     const started = Date.now();
     let result: { result: string; attempts: number; reason?: string } = { result: 'expired', attempts: 0 };

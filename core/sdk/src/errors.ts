@@ -165,6 +165,11 @@ export const ActionSetupFailed = defineError('FT_E_ACTION_SETUP', '{message}', {
   httpStatus: 500,
   doc: 'An action instance (speaker, scrubber, filter, on-node action) could not be created: its plugin is missing, its options or a credential are wrong.',
 });
+export const AlertSetupFailed = defineError('FT_E_ALERT_SETUP', '{message}', {
+  exitCode: 1,
+  httpStatus: 500,
+  doc: 'An alert channel could not be created: its plugin is missing, its options are wrong or a credential is not set in the environment.',
+});
 export const RtrUnavailable = defineError('FT_E_RTR_UNAVAILABLE', '{message}', {
   exitCode: 1,
   httpStatus: 503,
