@@ -16,7 +16,7 @@ describe('ft --help / --version', () => {
     const r = await runFt(['--help'], isolatedHome());
     expect(r.code).to.equal(0);
     expect(r.stdout).to.include('USAGE');
-    expect(r.stdout).to.match(/^\s+registry\s+List every detector, action and alert channel kind/m);
+    expect(r.stdout).to.match(/^\s+registry\s+List every detector, action, alert channel and export sink kind/m);
     expect(r.stdout).to.match(/^\s+plugins\s/m);
     const plugins = await runFt(['plugins', 'link', '--help'], isolatedHome());
     expect(plugins.code).to.equal(0);
