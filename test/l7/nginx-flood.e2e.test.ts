@@ -15,7 +15,10 @@ import { TestNginx, wrkArgv } from './nginx.js';
 
 describe('l7 end to end: nginx + wrk flood → http_flood incident with the flooder on top → ipset plan for it', function () {
   this.timeout(90_000);
-  const nginx = new TestNginx();
+  // Clients claim documentation addresses (nginx's realip from loopback): 127/8 is a bogon ft never blocks.
+  const nginx = new TestNginx({ clientFromHeader: true });
+  const FLOODER = '198.51.100.7';
+  const VISITOR = '198.51.100.20';
   let detector: L7Detector | undefined;
   let engine: DetectionEngine | undefined;
   let slowRunning = false;
@@ -34,7 +37,7 @@ describe('l7 end to end: nginx + wrk flood → http_flood incident with the floo
     await nginx.stop();
   });
 
-  it('opens an incident against the site naming 127.0.0.1 (wrk) before the slow client, and resolves after the flood', async () => {
+  it('opens an incident against the site naming the flooder (wrk) before the slow client, and resolves after the flood', async () => {
     const config = l7ConfigSchema.parse({
       files: [{ path: nginx.accessLog, site: 'shop.example' }],
       sites: { 'shop.example': '203.0.113.80' },
@@ -55,7 +58,7 @@ describe('l7 end to end: nginx + wrk flood → http_flood incident with the floo
     slowRunning = true;
     slow = (async () => {
       while (slowRunning) {
-        await nginx.get('/products', '127.0.0.2').catch(() => undefined);
+        await nginx.get('/products', '127.0.0.2', VISITOR).catch(() => undefined);
         await sleep(250);
       }
     })();
@@ -67,9 +70,8 @@ describe('l7 end to end: nginx + wrk flood → http_flood incident with the floo
     expect(events, 'no incident from normal traffic').to.deep.equal([]);
 
     const floodStart = Date.now();
-    const wrk = spawn(wrkArgv(nginx.port, '/flood', 3)[0]!, wrkArgv(nginx.port, '/flood', 3).slice(1), {
-      stdio: 'ignore',
-    });
+    const wrkCmd = wrkArgv(nginx.port, '/flood', 3, 4, FLOODER);
+    const wrk = spawn(wrkCmd[0]!, wrkCmd.slice(1), { stdio: 'ignore' });
     const wrkDone = new Promise((r) => wrk.on('exit', r));
     const opened = await waitFor(() => events.find((e) => e.type === 'open')?.incident, {
       timeoutMs: 15_000,
@@ -81,18 +83,18 @@ describe('l7 end to end: nginx + wrk flood → http_flood incident with the floo
     expect(opened.family).to.equal('http_flood');
     expect(opened.target.toString()).to.equal('203.0.113.80/32');
     expect(opened.http?.site).to.equal('shop.example');
-    expect(opened.topSources[0]?.address.address).to.equal('127.0.0.1');
+    expect(opened.topSources[0]?.address.address).to.equal(FLOODER);
     expect(opened.http?.topPaths?.[0]?.key).to.equal('/flood');
     expect(opened.detectors).to.deep.equal(['web']);
     // Every window of the flood: the flooder on top; the slow visitor seen, far below it.
     const during = events.filter((e) => e.type !== 'resolve').map((e) => e.incident);
-    for (const inc of during) expect(inc.http?.topClients?.[0]?.key).to.equal('127.0.0.1');
-    const withVisitor = during.find((inc) => inc.http?.topClients?.some((c) => c.key === '127.0.0.2'));
+    for (const inc of during) expect(inc.http?.topClients?.[0]?.key).to.equal(FLOODER);
+    const withVisitor = during.find((inc) => inc.http?.topClients?.some((c) => c.key === VISITOR));
     expect(withVisitor, `slow client in ${JSON.stringify(during.map((i) => i.http?.topClients))}`).to.not.equal(
       undefined,
     );
     const clients = withVisitor!.http!.topClients!;
-    expect(clients.find((c) => c.key === '127.0.0.2')!.count).to.be.below(clients[0]!.count / 10);
+    expect(clients.find((c) => c.key === VISITOR)!.count).to.be.below(clients[0]!.count / 10);
     const latest: Incident = during.at(-1)!;
     const view = engine.view().find((v) => v.target === 'site:shop.example');
     expect(view?.state).to.equal('attack');
@@ -117,7 +119,7 @@ describe('l7 end to end: nginx + wrk flood → http_flood incident with the floo
       (m) => m[1],
     );
     expect(blocked).to.have.length.greaterThan(0);
-    expect(new Set(blocked)).to.deep.equal(new Set(['127.0.0.1']));
+    expect(new Set(blocked)).to.deep.equal(new Set([FLOODER]));
 
     const resolved = await waitFor(() => events.find((e) => e.type === 'resolve')?.incident, {
       timeoutMs: 20_000,

@@ -8,6 +8,13 @@ import { waitFor } from '../helpers/wait.js';
 
 /** Debian's nginx on a free loopback port, with its config, pid, logs and temp dirs in its own temp dir. */
 export class TestNginx {
+  /**
+   * clientFromHeader: nginx takes the client address from X-Forwarded-For sent from loopback (the realip module, as
+   * behind a load balancer), so tests can give their clients documentation addresses instead of 127/8, which ft
+   * rightly never puts in a block list.
+   */
+  constructor(private readonly options: { clientFromHeader?: boolean } = {}) {}
+
   readonly dir = mkdtempSync(join(tmpdir(), 'ft-l7-nginx-'));
   readonly accessLog = join(this.dir, 'access.log');
   port = 0;
@@ -29,6 +36,7 @@ export class TestNginx {
       `  access_log ${this.accessLog} combined;`,
       '  keepalive_requests 100000;',
       `  server { listen 127.0.0.1:${this.port}; server_name shop.example;`,
+      ...(this.options.clientFromHeader ? ['    set_real_ip_from 127.0.0.0/8; real_ip_header X-Forwarded-For;'] : []),
       '    location / { return 200 "ok\\n"; } }',
       '}',
     ].join('\n');
@@ -55,8 +63,11 @@ export class TestNginx {
     });
   }
 
-  /** One GET from `localAddress` (a loopback address, so the log shows which client it was). */
-  get(path: string, localAddress: string): Promise<number> {
+  /**
+   * One GET from `localAddress` (a loopback address, so the log shows which client it was), or, with
+   * clientFromHeader, claiming to be `forwardedFor`.
+   */
+  get(path: string, localAddress: string, forwardedFor?: string): Promise<number> {
     return new Promise((resolve, reject) => {
       const req = request(
         {
@@ -65,7 +76,10 @@ export class TestNginx {
           path,
           localAddress,
           agent: false,
-          headers: { 'user-agent': 'slow-client/1.0' },
+          headers: {
+            'user-agent': 'slow-client/1.0',
+            ...(forwardedFor ? { 'x-forwarded-for': forwardedFor } : {}),
+          },
           timeout: 5000,
         },
         (res) => {
@@ -92,8 +106,11 @@ export class TestNginx {
   }
 }
 
-/** A bounded wrk run (it connects from 127.0.0.1): -t 1, few connections, a few seconds, and a hard timeout. */
-export function wrkArgv(port: number, path: string, seconds: number, connections = 4): string[] {
+/**
+ * A bounded wrk run (it connects from 127.0.0.1; with `forwardedFor` it claims that client address for a
+ * clientFromHeader nginx): -t 1, few connections, a few seconds, and a hard timeout.
+ */
+export function wrkArgv(port: number, path: string, seconds: number, connections = 4, forwardedFor?: string): string[] {
   if (!Number.isInteger(port) || port <= 0 || port > 65535 || !/^\/[A-Za-z0-9/_-]*$/.test(path))
     throw new Error('bad wrk target');
   return [
@@ -108,6 +125,7 @@ export function wrkArgv(port: number, path: string, seconds: number, connections
     `${seconds}s`,
     '--timeout',
     '2s',
+    ...(forwardedFor ? ['-H', `X-Forwarded-For: ${forwardedFor}`] : []),
     `http://127.0.0.1:${port}${path}`,
   ];
 }
