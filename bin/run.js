@@ -7,7 +7,6 @@
 // (bin/node-floor.js); the imports are dynamic so that this check runs before anything that needs Node 24.
 if (Number(process.versions.node.split('.')[0]) < 24) await (await import('./node-floor.js')).enforceFloor();
 
-await import('./shared-modules.js');
 const { execute, settings } = await import('@oclif/core');
 // ft and its plugins ship JavaScript: never look for TypeScript sources of a linked plugin (oclif would warn on
 // every command that it cannot transpile a linked ESM plugin).

@@ -4,9 +4,11 @@
 //   1. tsc -b over the project references, with TypeScript 7 (package typescript-go, an alias of typescript@7);
 //   2. the flow collector's Node-API batch receive (plugins/detector-flow/native/build.mjs; skipped without a C
 //      compiler);
-//   3. oclif.manifest.json (command names, flags, help), regenerated when anything it reads changed.
+//   3. oclif.manifest.json (command names, flags, help) of ft and of every workspace plugin that has commands,
+//      regenerated when anything it reads changed. Without its manifest, oclif imports every command module of a
+//      plugin at each start (it cost `ft --help` ~150-200 ms per such plugin).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,11 +23,11 @@ function newestMtime(dir) {
   return newest;
 }
 
-/** Every package's dist/ and package.json: what oclif's manifest is generated from. */
-function manifestInputs() {
-  const dirs = [root, join(root, 'core', 'sdk')];
-  for (const group of ['plugins', 'adapters'])
-    for (const name of readdirSync(join(root, group))) dirs.push(join(root, group, name));
+const workspaces = () =>
+  ['plugins', 'adapters'].flatMap((group) => readdirSync(join(root, group)).map((name) => join(root, group, name)));
+
+/** The newest dist/ file or package.json among these packages: what an oclif manifest is generated from. */
+function newestInput(dirs) {
   let newest = 0;
   for (const dir of dirs) {
     if (existsSync(join(dir, 'package.json'))) newest = Math.max(newest, statSync(join(dir, 'package.json')).mtimeMs);
@@ -34,9 +36,18 @@ function manifestInputs() {
   return newest;
 }
 
-function step(what, args, stdout = 'inherit') {
+const stale = (dir, inputs) => {
+  const manifest = join(dir, 'oclif.manifest.json');
+  return !existsSync(manifest) || statSync(manifest).mtimeMs < newestInput(inputs);
+};
+
+const hasCommands = (dir) =>
+  existsSync(join(dir, 'package.json')) &&
+  Boolean(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).oclif?.commands);
+
+function step(what, args, stdout = 'inherit', cwd = root) {
   const r = spawnSync(process.execPath, args, {
-    cwd: root,
+    cwd,
     env: { ...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true' },
     stdio: ['ignore', stdout, 'inherit'],
   });
@@ -46,9 +57,11 @@ function step(what, args, stdout = 'inherit') {
 export function build() {
   step('tsc -b', [join(root, 'node_modules', 'typescript-go', 'bin', 'tsc'), '-b']);
   step('the flow collector addon', [join(root, 'plugins', 'detector-flow', 'native', 'build.mjs')]);
-  const manifest = join(root, 'oclif.manifest.json');
-  if (!existsSync(manifest) || statSync(manifest).mtimeMs < manifestInputs())
-    step('oclif manifest', [join(root, 'node_modules', 'oclif', 'bin', 'run.js'), 'manifest'], 'ignore');
+  const oclif = join(root, 'node_modules', 'oclif', 'bin', 'run.js');
+  for (const dir of workspaces().filter(hasCommands))
+    if (stale(dir, [dir])) step(`oclif manifest of ${dir}`, [oclif, 'manifest'], 'ignore', dir);
+  if (stale(root, [root, join(root, 'core', 'sdk'), ...workspaces()]))
+    step('oclif manifest', [oclif, 'manifest'], 'ignore');
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const skipDirs = new Set(['node_modules', 'dist', '.git', 'fixtures']);
+const skipDirs = new Set(['node_modules', 'dist', '.git', 'fixtures', '.anchor']);
 const problems = [];
 
 function walk(dir) {
